@@ -1,0 +1,11 @@
+"""synthclip: checks the theory of gradient clipping under heavy-tailed noise by simulation.
+
+Public entry points: :func:`simulate` (the engine), the registries ``methods.METHODS``,
+``problems.PROBLEMS`` and ``noise.NOISES``, ``noise.sample``, and the studies
+(``python -m synthclip.study --help``).
+"""
+__version__ = "0.1.0"
+
+from .engine import SimulationResult, log_checkpoints, simulate  # noqa: E402
+
+__all__ = ["simulate", "SimulationResult", "log_checkpoints", "__version__"]

@@ -1,0 +1,174 @@
+"""Noise laws (THEORY.md, "Noise model"), sampled by the very kernels the engine uses.
+
+All laws are centred and float64; each takes a tail index ``alpha`` and a ``scale`` s:
+
+* ``gaussian``         N(0, s²); alpha is accepted and ignored (the light-tailed control).
+* ``pareto``           symmetrised Lomax: |ξ| = s·(U^(−1/α) − 1) with a random sign; P(|ξ| > t) ~ t^(−α).
+* ``stable``           symmetric α-stable (β = 0) by Chambers–Mallows–Stuck, in the scale convention of
+                       ``scipy.stats.levy_stable`` (S1, which equals S0 when β = 0); α = 2 is N(0, 2s²).
+* ``pareto-onesided``  s·(U^(−1/α) − 1) − s/(α − 1): one heavy right tail, mean exactly 0 (clipping is biased).
+* ``spike``            two-point law of the lower bound (Theorem 5, Appendix F): +s·p^(−1/α) with probability
+                       p, −s·p^(−1/α)·p/(1−p) otherwise; mean 0 and E|ξ|^α = O(s^α) whatever p.
+
+Vector noise is ``iid`` per coordinate (Assumption 2) or ``radial``: a uniform direction times the
+law's magnitude |ξ| (Assumption 1 with a d-free σ).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from . import _rng
+from ._params import Param, Spec, lookup
+
+GAUSSIAN, PARETO, STABLE, PARETO_ONESIDED, SPIKE = range(5)
+STRUCTURES = {"iid": 0, "radial": 1}
+
+_SCALE = Param("scale", 1.0, "scale s of the law", low=0.0, low_open=True)
+
+NOISES: dict[str, Spec] = {
+    s.name: s
+    for s in (
+        Spec("gaussian", (Param("alpha", 2.0, "ignored (light-tailed control)", low=0.0, low_open=True), _SCALE),
+             "N(0, scale²)", code=GAUSSIAN),
+        Spec("pareto", (Param("alpha", 1.5, "tail index (> 1 so the noise is centred)", low=1.0, low_open=True),
+                        _SCALE), "symmetrised Lomax with tail index alpha", code=PARETO),
+        Spec("stable", (Param("alpha", 1.5, "stability index", low=1.0, high=2.0, low_open=True), _SCALE),
+             "symmetric alpha-stable, scipy levy_stable scale", code=STABLE),
+        Spec("pareto-onesided", (Param("alpha", 1.5, "tail index (> 1 so the noise is centred)", low=1.0,
+                                       low_open=True), _SCALE),
+             "centred one-sided Lomax (asymmetric)", code=PARETO_ONESIDED),
+        Spec("spike", (Param("alpha", 1.5, "tail index of the spike size", low=1.0, low_open=True), _SCALE,
+                       Param("spike_prob", 0.01, "probability p of the spike (Theorem 5 ties it to ~1/k)",
+                             low=0.0, high=1.0, low_open=True, high_open=True)),
+             "two-point lower-bound law", code=SPIKE),
+    )
+}
+
+
+def get(name: str) -> Spec:
+    """The noise law called ``name`` (ValueError listing the valid ones otherwise)."""
+    return lookup(NOISES, name, "noise")
+
+
+def check_structure(structure: str) -> int:
+    if structure not in STRUCTURES:
+        raise ValueError(f"structure must be one of {', '.join(map(repr, STRUCTURES))}, got {structure!r}")
+    return STRUCTURES[structure]
+
+
+@njit(cache=True, inline="always")
+def _scalar(law, alpha, scale, p, u1, u2, word):
+    """One draw of the law from two open uniforms and a random word (the sign bit)."""
+    if law == PARETO:
+        mag = scale * (math.exp(-math.log(u1) / alpha) - 1.0)
+        return mag if (word >> np.uint64(31)) & np.uint64(1) else -mag
+    if law == STABLE:
+        v = math.pi * (u1 - 0.5)
+        w = -math.log(u2)
+        if alpha == 2.0:
+            # CMS at alpha = 2 is 2 sin(v) sqrt(w): N(0, 2) with the S1 scale.
+            return scale * 2.0 * math.sin(v) * math.sqrt(w)
+        av = alpha * v
+        return scale * (math.sin(av) / math.cos(v) ** (1.0 / alpha)) * (
+            math.cos(v - av) / w) ** ((1.0 - alpha) / alpha)
+    if law == PARETO_ONESIDED:
+        return scale * (math.exp(-math.log(u1) / alpha) - 1.0) - scale / (alpha - 1.0)
+    if law == SPIKE:
+        big = scale * p ** (-1.0 / alpha)
+        return big if u1 < p else -big * p / (1.0 - p)
+    # GAUSSIAN: Box-Muller on the two uniforms.
+    return scale * math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+
+@njit(cache=True)
+def _fill(out, n, law, structure, alpha, scale, p, k0, k1, traj0, step, u1s, u2s, words):
+    """The noise ξ of trajectories traj0..traj0+n−1 at one step into out[:n]: the only place noise is drawn.
+
+    Uniforms for the whole block are drawn first and transformed in a second loop: the lock-step
+    layout lets the compiler pipeline the Philox rounds and the log/exp transform across trajectories.
+    u1s, u2s, words are scratch arrays of at least out's shape.
+    """
+    d = out.shape[1]
+    if structure == 0:
+        for t in range(n):
+            for i in range(d):
+                u1s[t, i], u2s[t, i], words[t, i] = _rng.uniform_pair(k0, k1, i, step, traj0 + t, _rng.TAG_COORD)
+        for t in range(n):
+            for i in range(d):
+                out[t, i] = _scalar(law, alpha, scale, p, u1s[t, i], u2s[t, i], words[t, i])
+        return
+    # Radial: uniform direction from d Gaussians, radius = |one draw of the law|.
+    for t in range(n):
+        sq = 0.0
+        for i in range(d):
+            u1, u2, word = _rng.uniform_pair(k0, k1, i, step, traj0 + t, _rng.TAG_COORD)
+            z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+            out[t, i] = z
+            sq += z * z
+        u1, u2, word = _rng.uniform_pair(k0, k1, 0, step, traj0 + t, _rng.TAG_NORM)
+        radius = abs(_scalar(law, alpha, scale, p, u1, u2, word)) / math.sqrt(sq)
+        for i in range(d):
+            out[t, i] *= radius
+
+
+@njit(cache=True, parallel=True)
+def _noise_block(law, structure, alpha, scale, p, k0, k1, traj0, n, step0, steps, d):
+    """ξ for trajectories traj0..traj0+n−1 and steps step0..step0+steps−1, shape (n, steps, d)."""
+    out = np.empty((n, steps, d))
+    for i in prange(n):
+        buf = np.empty((1, d))
+        u1s = np.empty((1, d))
+        u2s = np.empty((1, d))
+        words = np.empty((1, d), dtype=np.uint64)
+        for j in range(steps):
+            _fill(buf, 1, law, structure, alpha, scale, p, k0, k1, traj0 + i, step0 + j, u1s, u2s, words)
+            out[i, j] = buf[0]
+    return out
+
+
+def resolve(law: str, alpha: float, scale: float = 1.0, structure: str = "iid", **params: Any):
+    """Validated (spec, kernel arguments) for a law; raises a one-line ValueError on bad input."""
+    spec = get(law)
+    values = spec.validate({"alpha": alpha, "scale": scale, **params}, "noise")
+    return spec, (spec.code, check_structure(structure), values["alpha"], values["scale"],
+                  values.get("spike_prob", 0.0))
+
+
+def sample(law: str, alpha: float, size, *, scale: float = 1.0, structure: str = "iid", seed=0,
+           **params: Any) -> np.ndarray:
+    """Draw noise of shape ``size``; the last axis is the coordinate axis of a vector draw.
+
+    An int ``size`` gives that many scalars (d = 1). Draws come from the engine's kernel at step 0
+    (the engine uses steps 1..K), one trajectory index per vector, keyed by ``seed`` through hashlib.
+    Extra ``params`` are the law's own (``spike_prob`` for ``spike``).
+    """
+    shape = (int(size),) if np.isscalar(size) else tuple(int(s) for s in size)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"size must be non-negative, got {size!r}")
+    spec, args = resolve(law, alpha, scale, structure, **params)
+    d = shape[-1] if len(shape) > 1 else 1
+    n = int(np.prod(shape)) // d if d else 0
+    k0, k1 = key(seed)
+    block = _noise_block(*args, np.uint64(k0), np.uint64(k1), 0, n, 0, 1, d)
+    return block.reshape(shape)
+
+
+def engine_noise(law: str, alpha: float, *, n_traj: int, steps: int, dim: int, scale: float = 1.0,
+                 structure: str = "iid", seed=0, traj_start: int = 0, **params: Any) -> np.ndarray:
+    """The exact noise ξ_k the engine adds at steps k = 1..steps, shape (n_traj, steps, dim).
+
+    For references and tests (numpy re-implementations, the torch optimizers): memory grows with steps.
+    """
+    _, args = resolve(law, alpha, scale, structure, **params)
+    k0, k1 = key(seed)
+    return _noise_block(*args, np.uint64(k0), np.uint64(k1), traj_start, n_traj, 1, steps, dim)
+
+
+def key(seed) -> tuple[int, int]:
+    """The Philox key of the noise stream for ``seed``: shared by every method, so runs with the same
+    seed see common random numbers and couplings (e.g. GClip with τ = ∞ vs SGD) are exact."""
+    return _rng.derive_key(seed, "noise")

@@ -1,0 +1,179 @@
+"""The engine against an independent numpy reference, exact couplings, reproducibility, bad input."""
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import synthclip
+from synthclip import methods, noise, problems
+
+import reference
+
+# Non-default parameters that exercise every branch of each method (schedules, delay, eta variant).
+VARIANTS = {
+    "sgd": [{}, {"lr_schedule": "poly", "lr": 0.5, "lr_power": 0.7}],
+    "gclip": [{}, {"clip_power": "1/alpha"}, {"clip_schedule": "constant", "clip": 0.3, "lr_schedule": "constant",
+                                              "lr": 0.1}],
+    "cclip": [{}, {"clip_power": 0.25, "clip": 2.0}],
+    "acclip": [{}, {"lr": 0.05, "moment": 1.5, "beta1": 0.5}],
+    "adagrad_norm": [{}, {"delayed": True}, {"eta": 0.3, "b0": 0.5}],
+    "adam_norm": [{}, {"delayed": True, "beta2": 0.9}, {"eta": 2.0}],
+    "clip_adagrad_norm": [{}, {"delayed": True, "clip": 0.5}],
+    "clip_adam_norm": [{}, {"delayed": True, "clip_schedule": "poly", "clip_power": 0.5}],
+}
+
+
+def test_every_registered_method_has_variants():
+    # A new method must be added to VARIANTS, so it is checked against the reference the day it lands.
+    assert set(VARIANTS) == set(methods.METHODS)
+
+
+CASES = [(name, i, params) for name, vs in VARIANTS.items() for i, params in enumerate(vs)]
+
+
+@pytest.mark.parametrize("method,variant,params", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+@pytest.mark.parametrize("problem,law,structure,dim,radius", [
+    ("quadratic", "pareto", "iid", 3, math.inf),
+    ("nonconvex", "stable", "radial", 4, 2.0),
+])
+def test_kernel_matches_numpy_reference(method, variant, params, problem, law, structure, dim, radius):
+    n, steps, alpha = 37, 60, 1.5  # n not a multiple of the kernel's block: a partial block is checked too
+    res = synthclip.simulate(method, problem=problem, noise=law, alpha=alpha, structure=structure, dim=dim,
+                             steps=steps, n_traj=n, seed=11, checkpoints=range(1, steps + 1),
+                             keep_iterates=True, mu=0.5, L=2.0, x0=1.5, radius=radius, **params)
+    xi = noise.engine_noise(law, alpha, n_traj=n, steps=steps, dim=dim, structure=structure, seed=11)
+    lam = problems.weights(0.5, 2.0, dim)
+    ref = reference.run(method, params, problem=problem, mu=0.5, lam=lam, x0=np.full(dim, 1.5), radius=radius,
+                        alpha=alpha, xi=xi)
+    assert res.n_failed == 0
+    scale = np.max(np.abs(ref), axis=(1, 2), keepdims=True)
+    # rtol 1e-12 relative to each trajectory's size: entries that pass near 0 have no relative meaning.
+    assert np.all(np.abs(res.iterates - ref) <= 1e-12 * scale)
+    # the metrics are functions of those iterates
+    np.testing.assert_allclose(res.metric("f"), problems.value(problem, ref, lam), rtol=1e-10, atol=1e-300)
+    np.testing.assert_allclose(res.metric("dist"), np.linalg.norm(ref, axis=2), rtol=1e-10)
+
+
+def test_weighted_average_is_theorem4_average():
+    steps, dim = 50, 2
+    res = synthclip.simulate("gclip", dim=dim, steps=steps, n_traj=5, seed=3, checkpoints=range(1, steps + 1),
+                             keep_iterates=True, x0=2.0)
+    xs = np.concatenate([np.full((5, 1, dim), 2.0), res.iterates[:, :-1]], axis=1)  # x_0..x_{K−1}
+    j = np.arange(1, steps + 1)
+    xbar = np.cumsum(j[None, :, None] * xs, axis=1) / np.cumsum(j)[None, :, None]
+    np.testing.assert_allclose(res.metric("f_avg"), 0.5 * np.sum(xbar ** 2, axis=2), rtol=1e-12)
+    xu = np.cumsum(xs, axis=1) / j[None, :, None]
+    np.testing.assert_allclose(res.metric("f_unif"), 0.5 * np.sum(xu ** 2, axis=2), rtol=1e-12)
+    gn = np.linalg.norm(xs, axis=2)
+    gmin = np.minimum.accumulate(np.concatenate([gn, np.linalg.norm(res.iterates[:, -1:], axis=2)], 1), axis=1)
+    np.testing.assert_allclose(res.metric("grad_norm_min"), gmin[:, 1:], rtol=1e-12)
+
+
+def _same(a, b):
+    for name in synthclip.SimulationResult.METRICS:
+        np.testing.assert_array_equal(a.metric(name), b.metric(name))
+
+
+@pytest.mark.parametrize("dim", [1, 5])
+def test_gclip_with_infinite_clip_is_sgd_bit_for_bit(dim):
+    kw = dict(dim=dim, steps=300, n_traj=70, seed="coupling", alpha=1.3)
+    _same(synthclip.simulate("gclip", clip=math.inf, **kw), synthclip.simulate("sgd", **kw))
+
+
+@pytest.mark.parametrize("base", ["adagrad_norm", "adam_norm"])
+@pytest.mark.parametrize("delayed", [False, True])
+def test_clipped_adaptive_with_infinite_level_is_unclipped(base, delayed):
+    kw = dict(dim=3, steps=300, n_traj=70, seed=5, delayed=delayed)
+    _same(synthclip.simulate("clip_" + base, clip=math.inf, **kw), synthclip.simulate(base, **kw))
+
+
+@pytest.mark.parametrize("clip_power", ["alpha-1", "1/alpha", 0.0])
+def test_cclip_in_one_dimension_is_gclip(clip_power):
+    kw = dict(dim=1, steps=400, n_traj=70, seed=9, noise="stable", alpha=1.2, clip_power=clip_power)
+    _same(synthclip.simulate("cclip", **kw), synthclip.simulate("gclip", **kw))
+
+
+def test_chunking_does_not_change_bits():
+    kw = dict(dim=3, steps=200, n_traj=101, seed=2, alpha=1.4)
+    whole = synthclip.simulate("clip_adam_norm", **kw)
+    for chunk in (1, 7, 32, 64):
+        _same(whole, synthclip.simulate("clip_adam_norm", chunk_size=chunk, **kw))
+
+
+_THREAD_SCRIPT = """
+import hashlib, sys, synthclip
+r = synthclip.simulate('gclip', dim=4, steps=300, n_traj=257, seed=7, noise='stable', alpha=1.7)
+print(hashlib.sha256(r._metrics.tobytes() + r.failed.tobytes()).hexdigest())
+"""
+
+
+def test_thread_count_does_not_change_bits():
+    digests = set()
+    for threads in ("1", "2"):
+        env = {**os.environ, "NUMBA_NUM_THREADS": threads}
+        out = subprocess.run([sys.executable, "-c", _THREAD_SCRIPT], env=env, capture_output=True, text=True,
+                             check=True)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
+
+
+def test_non_finite_trajectories_are_counted_not_dropped():
+    # x ← x − η(x³ + ξ) diverges once a noise spike throws |x| past ~sqrt(2/η): some trajectories only.
+    res = synthclip.simulate("sgd", problem="quartic", lr_schedule="constant", lr=0.02, noise="pareto",
+                             alpha=1.1, steps=200, n_traj=500, seed=1)
+    f = res.metric("f")
+    assert 0 < res.n_failed < 500
+    assert f.shape == (500, len(res.checkpoints))
+    assert np.all(np.isinf(f[res.failed, -1]))
+    assert not np.any(np.isnan(f))
+
+
+def test_memory_does_not_grow_with_steps():
+    res = synthclip.simulate("gclip", steps=100_000, n_traj=3, checkpoints=5)
+    assert res.metric("f").shape == (3, 5)
+
+
+def test_to_frame_is_tidy():
+    res = synthclip.simulate("gclip", steps=20, n_traj=4, checkpoints=[5, 20])
+    frame = res.to_frame(["f", "dist"])
+    assert len(frame) == 4 * 2 * 2
+    assert set(frame.columns) >= {"method", "noise", "alpha", "dim", "metric", "trajectory", "k", "value", "failed"}
+
+
+BAD = [
+    (dict(method="adamw"), "unknown method 'adamw'"),
+    (dict(noise="cauchy"), "unknown noise 'cauchy'"),
+    (dict(problem="rosenbrock"), "unknown problem 'rosenbrock'"),
+    (dict(momentum=0.9), "unknown parameter 'momentum'"),
+    (dict(noise="stable", alpha=2.5), "'alpha' must be in (1, 2]"),
+    (dict(noise="stable", alpha=1.0), "'alpha' must be in (1, 2]"),
+    (dict(noise="pareto", alpha=0.9), "'alpha' must be in (1, inf)"),
+    (dict(steps=0), "'steps' must be in [1,"),
+    (dict(n_traj=-3), "'n_traj' must be in [1,"),
+    (dict(dim=0), "'dim' must be in [1,"),
+    (dict(scale=0.0), "'scale' must be in (0, inf)"),
+    (dict(lr=-0.1), "'lr' must be in (0, inf)"),
+    (dict(lr=float("nan")), "'lr' must be in (0, inf)"),
+    (dict(clip=-1.0), "'clip' must be in (0, inf]"),
+    (dict(clip=float("-inf")), "'clip' must be in (0, inf]"),
+    (dict(lr_schedule="cosine"), "'lr_schedule' must be one of"),
+    (dict(clip_power="alpha"), "'clip_power' must be a number"),
+    (dict(structure="diagonal"), "structure must be one of"),
+    (dict(x0=[1.0, 2.0]), "'x0' must be a finite number or a vector of length dim=1"),
+    (dict(checkpoints=[0, 5]), "checkpoints must lie in [1, steps"),
+    (dict(seed=-1), "seed must be a non-negative integer"),
+]
+
+
+@pytest.mark.parametrize("kwargs,message", BAD, ids=[b[1][:30] for b in BAD])
+def test_bad_input_is_one_line_value_error(kwargs, message):
+    kwargs = {"method": "gclip", "steps": 10, "n_traj": 2, **kwargs}
+    with pytest.raises(ValueError) as err:
+        synthclip.simulate(kwargs.pop("method"), **kwargs)
+    text = str(err.value)
+    assert message in text and "\n" not in text
+    if "unknown" in message:
+        assert "valid" in text  # the valid names are listed
