@@ -1,0 +1,9 @@
+"""Studies: each statement of THEORY.md as a command, ``python -m synthclip.study NAME``.
+
+Importing this package registers every study; ``STUDIES`` maps names to study objects.
+"""
+from .base import STUDIES, Study, StudyError, register  # noqa: F401
+from . import rates  # noqa: F401  (registers)
+from .cli import main, run_study, parse  # noqa: F401
+
+__all__ = ["STUDIES", "Study", "StudyError", "register", "main", "run_study", "parse"]

@@ -1,0 +1,5 @@
+import sys
+
+from synthclip.study.cli import main
+
+sys.exit(main())

@@ -1,0 +1,162 @@
+"""The study framework: a registry of studies, each a dataclass of parameters with defaults.
+
+A study turns its parameters into independent *cells* (one method × one parameter set, a JSON-able
+dict that fully determines the cell's result), computes each cell into small tidy tables, then
+*analyses* the tables of a group of cells (verdicts against ``synthclip.theory``), writes them under
+``studies/results/<study>/<group>/`` and draws its figure from the stored tables alone.
+
+Parameters come from the dataclass defaults < a TOML file (``--config``) < command-line flags;
+``--quick`` swaps in the study's small settings before the TOML file and the flags are applied.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+import pandas as pd
+
+from .. import methods as method_registry
+from .. import noise as noise_registry
+
+STUDIES: dict[str, "Study"] = {}
+
+
+class StudyError(ValueError):
+    """A bad study parameter: the message is one line that names the flag and the valid range."""
+
+
+def register(cls):
+    """Class decorator: add a study (an instance of ``cls``) to the registry under ``cls.name``."""
+    STUDIES[cls.name] = cls()
+    return cls
+
+
+def option(default, help: str, **meta):
+    """A study parameter: its default, its --help text, and optional 'choices' or 'low'/'high' bounds."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help, **meta})
+    return field(default=default, metadata={"help": help, **meta})
+
+
+@dataclass
+class CommonParams:
+    """Flags every study shares (execution, output), not part of any cell's result."""
+
+    seed: int = option(0, "seed of the noise stream (all methods of a run share it: common random numbers)",
+                       low=0)
+    out: str = option("", "output folder (default studies/results/<study>)")
+    jobs: int = option(0, "parallel cells (0: all cores); numba threads per job = cores // jobs", low=0)
+    backend: str = option("loky", "joblib backend for the cells", choices=("loky", "threading", "dask"))
+    scheduler: str = option("", "dask scheduler address tcp://HOST:PORT (default: a local cluster)")
+    force: bool = option(False, "recompute cells even if they are cached")
+    quiet: bool = option(False, "no progress bars")
+    quick: bool = option(False, "small, fast settings (smoke runs, CI)")
+
+
+class Study:
+    """Base class: subclasses set ``name``, ``Params`` (a dataclass deriving from CommonParams),
+    ``quick`` (overrides for --quick) and implement cells / run_cell / analyze / report / plot."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    Params: ClassVar[type] = CommonParams
+    quick: ClassVar[Mapping[str, Any]] = {}
+    tables: ClassVar[tuple[str, ...]] = ()
+
+    # -- parameters -------------------------------------------------------------------------------
+    def make_params(self, values: Mapping[str, Any], *, quick: bool = False) -> Any:
+        fields = {f.name for f in dataclasses.fields(self.Params)}
+        unknown = sorted(set(values) - fields)
+        if unknown:
+            raise StudyError(f"unknown parameter {unknown[0]!r} for study {self.name!r}; valid: "
+                             f"{', '.join(sorted(fields))}")
+        merged = {**(dict(self.quick) if quick else {}), **values}
+        params = self.Params(**merged)
+        params.quick = quick or params.quick
+        self.validate(params)
+        return params
+
+    def validate(self, p) -> None:
+        """Check parameters up front, raising StudyError naming the flag; subclasses extend."""
+        check_positive(p, "n_traj", "steps", "dim")
+
+    # -- the work ---------------------------------------------------------------------------------
+    def cells(self, p) -> list[dict]:
+        raise NotImplementedError
+
+    def group(self, cell: Mapping[str, Any]) -> str:
+        """The output sub-folder of a cell (cells of a group are analysed together)."""
+        return f"alpha={cell['alpha']:g}"
+
+    def run_cell(self, cell: Mapping[str, Any], *, threads: int | None = None, progress=None) -> dict[str, pd.DataFrame]:
+        raise NotImplementedError
+
+    def analyze(self, p, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        return tables
+
+    def report(self, tables: dict[str, pd.DataFrame], meta: Mapping[str, Any]) -> str:
+        return ""
+
+    def plot(self, tables: dict[str, pd.DataFrame], meta: Mapping[str, Any]):
+        return None
+
+    def default_out(self) -> Path:
+        return Path("studies") / "results" / self.name
+
+
+# -- shared validation helpers ------------------------------------------------------------------------
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def check_positive(p, *names: str) -> None:
+    for name in names:
+        if hasattr(p, name):
+            value = getattr(p, name)
+            values = value if isinstance(value, (list, tuple)) else [value]
+            for v in values:
+                if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                    raise StudyError(f"{flag(name)} must be a positive integer, got {v!r}")
+
+
+def check_alpha(noise: str, alphas, flag_name: str = "--alpha") -> None:
+    """Each α must lie in the noise law's range (stable: (1, 2], pareto: > 1, ...)."""
+    try:
+        spec = noise_registry.get(noise)
+    except ValueError as err:
+        raise StudyError(f"--noise: {err}") from None
+    rng = spec.param("alpha")
+    for a in alphas:
+        try:
+            rng.check(a)
+        except ValueError:
+            raise StudyError(f"{flag_name} must be in {rng.range_text()} for noise {noise!r}, got {a!r}") from None
+
+
+def check_choice(name: str, value, valid) -> None:
+    values = value if isinstance(value, (list, tuple)) else [value]
+    for v in values:
+        if v not in valid:
+            raise StudyError(f"{flag(name)}: unknown value {v!r}; valid: {', '.join(map(str, valid))}")
+
+
+def check_methods(name: str, labels, known: Mapping[str, Any]) -> None:
+    if not labels:
+        raise StudyError(f"{flag(name)} needs at least one method; valid: {', '.join(known)}")
+    check_choice(name, labels, list(known))
+
+
+def method_params(method: str, params: Mapping[str, Any], flag_name: str) -> dict:
+    """Validate a method's parameters through its registry entry, naming the study flag on error."""
+    try:
+        return method_registry.get(method).validate(params, "method")
+    except ValueError as err:
+        raise StudyError(f"{flag_name}: {err}") from None
+
+
+def finite_or_none(x: float):
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x

@@ -1,0 +1,231 @@
+"""Command line of the studies: ``python -m synthclip.study NAME [flags]``, ``plot DIR``, ``all``.
+
+Parameters: the study's defaults < ``--quick`` settings < a TOML file (``--config``) < flags. Bad input
+exits with status 2 and one line naming the flag and the valid range.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from .. import io
+from .base import STUDIES, Study, StudyError
+from .runner import run_cells
+
+PROG = "python -m synthclip.study"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors in one line (no usage block) with exit status 2."""
+
+    def error(self, message: str):
+        raise StudyError(message)
+
+
+def _list_type(element):
+    def parse(text: str):
+        items = [t.strip() for t in str(text).split(",") if t.strip()]
+        try:
+            return [element(t) for t in items]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {element.__name__}, got {text!r}")
+    return parse
+
+
+def _scalar_type(kind, name: str):
+    def parse(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind.__name__}, got {text!r}") from None
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _add_flags(parser: argparse.ArgumentParser, study: Study) -> None:
+    quick = dict(study.quick)
+    for f in dataclasses.fields(study.Params):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        meta = f.metadata
+        flag = "--" + f.name.replace("_", "-")
+        shown = ",".join(map(str, default)) if isinstance(default, list) else default
+        text = f"{meta.get('help', '')} (default: {shown!s}"
+        text += f"; --quick: {quick[f.name]})" if f.name in quick else ")"
+        if "choices" in meta:
+            text += f" [{', '.join(meta['choices'])}]" if not isinstance(default, list) else ""
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", default=argparse.SUPPRESS, help=text)
+        elif isinstance(default, list):
+            element = type(default[0]) if default else str
+            parser.add_argument(flag, type=_list_type(element), default=argparse.SUPPRESS, metavar="LIST", help=text)
+        else:
+            parser.add_argument(flag, type=_scalar_type(type(default), f.name), default=argparse.SUPPRESS,
+                                metavar=type(default).__name__.upper(), help=text)
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml",
+                        help="TOML file of parameters (keys as the flags, with underscores); flags override it")
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as err:
+        raise StudyError(f"--config: cannot read {path} ({err.strerror})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise StudyError(f"--config: {path} is not valid TOML ({err})") from None
+
+
+def _main_parser() -> _Parser:
+    lines = [f"  {name:<12} {study.summary}" for name, study in STUDIES.items()]
+    parser = _Parser(
+        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Studies that check gradient-clipping theory by simulation.\n\nstudies:\n" + "\n".join(lines)
+        + "\n  all          every study (use with --quick for a smoke run)"
+        + "\n  plot DIR     redraw a study's figure from its stored results",
+        epilog=f"{PROG} NAME --help documents every parameter of a study.",
+    )
+    parser.add_argument("study", choices=[*STUDIES, "all", "plot"], metavar="STUDY")
+    return parser
+
+
+def parse(argv: Sequence[str]) -> tuple[Study, Any]:
+    """(study, validated parameters) for ``NAME [flags]``."""
+    name, rest = argv[0], list(argv[1:])
+    study = STUDIES[name]
+    doc = sys.modules[type(study).__module__].__doc__ or study.summary
+    parser = _Parser(prog=f"{PROG} {name}", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_flags(parser, study)
+    args = vars(parser.parse_args(rest))
+    config = args.pop("config", None)
+    values = _load_toml(config) if config else {}
+    values.update(args)
+    quick = bool(values.pop("quick", False))
+    return study, study.make_params(values, quick=quick)
+
+
+def check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise StudyError(f"--out: cannot write to {folder} ({err.strerror or err})") from None
+
+
+def run_study(study: Study, p, *, echo=print) -> dict[str, Path]:
+    """Run, analyse, write and report a study; returns the output folder of each group."""
+    root = Path(p.out) if p.out else study.default_out()
+    check_writable(root)
+    cells = study.cells(p)
+    start = time.perf_counter()
+    results, timing = run_cells(study.name, cells, cache_root=root, jobs=p.jobs, backend=p.backend,
+                                scheduler=p.scheduler, force=p.force, quiet=p.quiet)
+    groups: dict[str, list[int]] = {}
+    for i, cell in enumerate(cells):
+        groups.setdefault(study.group(cell), []).append(i)
+    folders = {}
+    for group, idx in groups.items():
+        import pandas as pd
+
+        tables = {name: pd.concat([results[i][name] for i in idx], ignore_index=True)
+                  for name in results[idx[0]]}
+        tables = study.analyze(p, tables)
+        folder = root / group if group else root
+        meta = {
+            "study": study.name, "group": group, "params": dataclasses.asdict(p), "seed": p.seed,
+            "cells": [cells[i] for i in idx], "timing": {**timing, "total_seconds": time.perf_counter() - start},
+            "environment": io.environment(),
+        }
+        previous = folder / "meta.json"
+        if previous.exists():
+            try:
+                old = io.read_json(previous).get("params")
+            except Exception:
+                old = None
+            if old is not None and old != json.loads(json.dumps(meta["params"], default=str)):
+                echo(f"note: replacing the results in {folder} (made with other parameters)")
+        write_outputs(study, folder, tables, meta)
+        echo(study.report(tables, meta))
+        echo(f"results: {folder}/ ({', '.join(sorted(tables))}.parquet, meta.json, {study.name}.png); "
+             f"{timing['computed']} cells computed, {timing['cached']} cached, {timing['wall_seconds']:.1f} s")
+        folders[group] = folder
+    return folders
+
+
+def write_outputs(study: Study, folder: Path, tables, meta) -> None:
+    """Tables, meta.json, report.txt and the figure, each written atomically."""
+    for name, frame in tables.items():
+        io.write_parquet(frame, folder / f"{name}.parquet")
+    io.write_json(meta, folder / "meta.json")
+    report = study.report(tables, meta)
+    with io.atomic_path(folder / "report.txt") as tmp:
+        tmp.write_text(report + "\n")
+    redraw(study, folder, tables, meta)
+
+
+def redraw(study: Study, folder: Path, tables=None, meta=None) -> Path | None:
+    """Draw ``<study>.png`` from the stored tables of ``folder``."""
+    from .. import plotting
+
+    meta = meta or io.read_json(folder / "meta.json")
+    if tables is None:
+        tables = {p.stem: io.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
+    fig = study.plot(tables, meta)
+    if fig is None:
+        return None
+    path = io.save_figure(fig, folder / f"{study.name}.png")
+    plotting.close(fig)
+    return path
+
+
+def plot_command(argv: Sequence[str]) -> int:
+    if len(argv) != 1:
+        raise StudyError("plot needs one argument: the results folder (holding meta.json)")
+    folder = Path(argv[0])
+    if not (folder / "meta.json").exists():
+        raise StudyError(f"plot: {folder} holds no meta.json (not a study results folder)")
+    meta = io.read_json(folder / "meta.json")
+    study = STUDIES.get(meta.get("study"))
+    if study is None:
+        raise StudyError(f"plot: unknown study {meta.get('study')!r} in {folder / 'meta.json'}")
+    path = redraw(study, folder)
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if not argv or argv[0] in ("-h", "--help"):
+            _main_parser().print_help()
+            return 0
+        if argv[0] not in (*STUDIES, "all", "plot"):
+            raise StudyError(f"unknown study {argv[0]!r}; valid: {', '.join([*STUDIES, 'all', 'plot'])}")
+        if argv[0] == "plot":
+            return plot_command(argv[1:])
+        if argv[0] == "all":
+            rest = argv[1:]
+            for name in STUDIES:
+                study, p = parse([name, *rest])
+                run_study(study, p)
+            return 0
+        study, p = parse(argv)
+        run_study(study, p)
+        return 0
+    except StudyError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; finished cells are cached and will be reused", file=sys.stderr)
+        return 130
