@@ -219,9 +219,9 @@ def simulate_kernel(method, problem, law, structure, mp, alpha, scale, spike_p, 
         v[:] = mp[_CLIP] ** mp[_MOMENT]  # ACClip's τ0^a; unused by the other methods
         s_w = np.zeros((nb, d))  # Σ j x_{j−1}: Theorem 4's weighted average
         s_u = np.zeros((nb, d))  # Σ x_{j−1}: the uniform average
-        u1s = np.empty((nb, d))
-        u2s = np.empty((nb, d))
-        words = np.empty((nb, d), dtype=np.uint64)
+        u1s = np.empty((d, nb))
+        u2s = np.empty((d, nb))
+        words = np.empty((d, nb), dtype=np.uint64)
         tmp = np.empty(d)
         b2 = np.full(nb, mp[_B0] * mp[_B0])
         grad_min = np.full(nb, math.inf)

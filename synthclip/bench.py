@@ -1,0 +1,179 @@
+"""Benchmark: ``python -m synthclip.bench`` writes JSON under ``studies/results/bench/``.
+
+Reports coordinate-steps per second (trajectories × steps × d / seconds) of GClip with Pareto noise at
+d = 1, 10, 100 and n_traj = 10^4, with two references measured in the same process:
+
+* ``numpy``: a straightforward vectorised numpy GClip (all trajectories advanced one step per
+  iteration, numpy's own generator), the natural plain-Python implementation;
+* ``noise_only``: the engine's own noise kernel alone (same Philox stream, same transform, same
+  parallel block layout, nothing else): the bare cost of drawing the noise, an upper bound on speed.
+
+``--scaling`` adds wall time against n_traj and steps (it should be linear) and the speed-up of a
+4-cell sweep from 1 to 2 joblib jobs. A second Python process times its first ``simulate`` call to show
+that it loads the numba cache instead of compiling. Timings are numbers, not pass/fail checks.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from numba import njit, prange
+
+from . import io
+from ._engine import BLOCK
+from .engine import simulate
+from .noise import PARETO, _fill, key
+
+
+@njit(cache=True, parallel=True)
+def _noise_only(n_traj, steps, d, alpha, k0, k1):
+    """Draw every noise value the engine would draw (same blocks, same kernel) and sum them."""
+    n_blocks = (n_traj + BLOCK - 1) // BLOCK
+    sums = np.zeros(n_blocks)
+    for blk in prange(n_blocks):
+        lo = blk * BLOCK
+        nb = min(BLOCK, n_traj - lo)
+        g = np.empty((nb, d))
+        u1s = np.empty((d, nb))
+        u2s = np.empty((d, nb))
+        words = np.empty((d, nb), dtype=np.uint64)
+        acc = 0.0
+        for k in range(1, steps + 1):
+            _fill(g, nb, PARETO, 0, alpha, 1.0, 0.0, k0, k1, lo, k, u1s, u2s, words)
+            acc += g[0, 0]
+        sums[blk] = acc
+    return sums
+
+
+def numpy_gclip(n_traj: int, steps: int, d: int, alpha: float, seed: int = 0) -> np.ndarray:
+    """Reference: vectorised numpy proj-free GClip with Theorem 4's schedules and Pareto noise."""
+    rng = np.random.default_rng(seed)
+    x = np.ones((n_traj, d))
+    s_w = np.zeros_like(x)
+    for k in range(1, steps + 1):
+        u = rng.random((n_traj, d))
+        sign = np.where(rng.random((n_traj, d)) < 0.5, -1.0, 1.0)
+        g = x + sign * (u ** (-1.0 / alpha) - 1.0)
+        norm = np.linalg.norm(g, axis=1, keepdims=True)
+        tau = k ** (alpha - 1.0)
+        x = x - (4.0 / (k + 1.0)) * np.minimum(1.0, tau / np.maximum(norm, 1e-300)) * g
+        s_w += k * x
+    return s_w
+
+
+def _rate(n_traj, steps, d, seconds):
+    return n_traj * steps * d / seconds
+
+
+def _best_of(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def measure_speed(n_traj: int = 10_000, work: float = 5e7, alpha: float = 1.5, repeat: int = 3) -> list[dict]:
+    k0, k1 = (np.uint64(v) for v in key(0))
+    simulate("gclip", dim=2, steps=10, n_traj=64, checkpoints=2)  # load or compile the kernels
+    _noise_only(64, 2, 2, alpha, k0, k1)
+    rows = []
+    for d in (1, 10, 100):
+        steps = max(10, int(work / (n_traj * d)))
+        engine = _best_of(lambda: simulate("gclip", noise="pareto", alpha=alpha, dim=d, steps=steps,
+                                           n_traj=n_traj, checkpoints=10), repeat)
+        bare = _best_of(lambda: _noise_only(n_traj, steps, d, alpha, k0, k1), repeat)
+        np_steps = max(5, steps // 10)
+        ref = _best_of(lambda: numpy_gclip(n_traj, np_steps, d, alpha), repeat)
+        row = {
+            "d": d, "n_traj": n_traj, "steps": steps, "numpy_steps": np_steps,
+            "engine_coord_steps_per_s": _rate(n_traj, steps, d, engine),
+            "noise_only_coord_steps_per_s": _rate(n_traj, steps, d, bare),
+            "numpy_coord_steps_per_s": _rate(n_traj, np_steps, d, ref),
+        }
+        row["ratio_vs_numpy"] = row["engine_coord_steps_per_s"] / row["numpy_coord_steps_per_s"]
+        row["fraction_of_noise_only"] = row["engine_coord_steps_per_s"] / row["noise_only_coord_steps_per_s"]
+        rows.append(row)
+    return rows
+
+
+_STARTUP = ("import time; t = time.perf_counter(); import synthclip; "
+            "synthclip.simulate('gclip', dim=3, steps=10, n_traj=10); print(time.perf_counter() - t)")
+
+
+def measure_startup() -> dict:
+    """Seconds to import and run a first small simulate in fresh processes (the 2nd reuses the cache)."""
+    times = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", _STARTUP], capture_output=True, text=True, check=True)
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return {"first_process_s": times[0], "second_process_s": times[1]}
+
+
+def measure_scaling(alpha: float = 1.5) -> dict:
+    """Wall time against n_traj and against steps (d = 1), and a 4-cell sweep with 1 and 2 jobs."""
+    base_n, base_k = 5_000, 2_000
+    by_n = [{"n_traj": n, "steps": base_k, "seconds": _best_of(
+        lambda: simulate("gclip", alpha=alpha, steps=base_k, n_traj=n, checkpoints=5), 2)}
+        for n in (base_n, 2 * base_n, 4 * base_n)]
+    by_k = [{"n_traj": base_n, "steps": k, "seconds": _best_of(
+        lambda: simulate("gclip", alpha=alpha, steps=k, n_traj=base_n, checkpoints=5), 2)}
+        for k in (base_k, 2 * base_k, 4 * base_k)]
+    import tempfile
+
+    from .study import cli
+
+    sweep = {}
+    for jobs in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            cli.main(["rates", "--alpha", "1.2,1.5,1.8,2.0", "--methods", "gclip", "--n-traj", "5000", "--steps",
+                      "2000", "--n-boot", "100", "--jobs", str(jobs), "--quiet", "--out", tmp])
+            sweep[f"jobs={jobs}"] = time.perf_counter() - start
+    return {"by_n_traj": by_n, "by_steps": by_k, "sweep_4_alpha_seconds": sweep,
+            "speedup_1_to_2_jobs": sweep["jobs=1"] / sweep["jobs=2"]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m synthclip.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="studies/results/bench", help="folder for the JSON (default: %(default)s)")
+    parser.add_argument("--n-traj", type=int, default=10_000, help="trajectories (default: %(default)s)")
+    parser.add_argument("--work", type=float, default=5e7, help="coordinate-steps per timed run (default: 5e7)")
+    parser.add_argument("--repeat", type=int, default=3, help="best of this many runs (default: %(default)s)")
+    parser.add_argument("--scaling", action="store_true", help="also measure scaling in n_traj, steps and jobs")
+    args = parser.parse_args(argv)
+    if args.n_traj < 1 or args.work < 1 or args.repeat < 1:
+        parser.error("--n-traj, --work and --repeat must be positive")
+    result = {"environment": io.environment(), "speed": measure_speed(args.n_traj, args.work, repeat=args.repeat),
+              "startup": measure_startup(), "load_average": os.getloadavg()}
+    if args.scaling:
+        result["scaling"] = measure_scaling()
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    out = Path(args.out)
+    io.write_json(result, out / f"bench-{stamp}.json")
+    io.write_json(result, out / "latest.json")
+    for r in result["speed"]:
+        print(f"d={r['d']:>3}: engine {r['engine_coord_steps_per_s'] / 1e6:7.1f} M coord-steps/s | "
+              f"numpy {r['numpy_coord_steps_per_s'] / 1e6:6.1f} M ({r['ratio_vs_numpy']:.2f}x) | "
+              f"noise only {r['noise_only_coord_steps_per_s'] / 1e6:6.1f} M ({r['fraction_of_noise_only']:.0%})")
+    s = result["startup"]
+    print(f"start-up: first process {s['first_process_s']:.2f} s, second {s['second_process_s']:.2f} s")
+    if args.scaling:
+        sc = result["scaling"]
+        print("wall time vs n_traj:", ", ".join(f"{r['n_traj']}: {r['seconds']:.2f}s" for r in sc["by_n_traj"]))
+        print("wall time vs steps: ", ", ".join(f"{r['steps']}: {r['seconds']:.2f}s" for r in sc["by_steps"]))
+        print(f"4-alpha sweep: {sc['sweep_4_alpha_seconds']}, speed-up 1→2 jobs {sc['speedup_1_to_2_jobs']:.2f}x")
+    print(f"wrote {out / 'latest.json'} (load average during the run: {result['load_average']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
