@@ -215,9 +215,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv[0] == "plot":
             return plot_command(argv[1:])
         if argv[0] == "all":
-            rest = argv[1:]
+            # --out names the results root here: each study writes to <out>/<study>.
             for name in STUDIES:
-                study, p = parse([name, *rest])
+                study, p = parse([name, *argv[1:]])
+                if p.out:
+                    p.out = str(Path(p.out) / name)
                 run_study(study, p)
             return 0
         study, p = parse(argv)
