@@ -158,5 +158,7 @@ def method_params(method: str, params: Mapping[str, Any], flag_name: str) -> dic
         raise StudyError(f"{flag_name}: {err}") from None
 
 
-def finite_or_none(x: float):
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+def progress_chunk(n_traj: int, updates: int = 20) -> int:
+    """Trajectories per kernel call when a progress bar is shown: about 20 updates, whole blocks of 256
+    (results do not depend on the chunking)."""
+    return max(256, -(-n_traj // updates // 256) * 256)

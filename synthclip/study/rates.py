@@ -27,7 +27,7 @@ from .. import noise as noise_registry
 from .. import stats, theory
 from .._rng import derive_seed
 from ..engine import simulate
-from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_methods, flag, option, register
+from .base import CommonParams, progress_chunk, Study, StudyError, check_alpha, check_choice, check_methods, flag, option, register
 
 # Study labels → (registry method, fixed parameters, projected). "gclip" is Theorem 4 as printed
 # (τ_k = τ0 k^(α−1)); "gclip-balanced" uses τ_k = τ0 k^(1/α), the proof's bias-variance balance.
@@ -114,6 +114,7 @@ class Rates(Study):
         res = simulate(cell["method"], noise=cell["noise"], alpha=cell["alpha"], structure=cell["structure"],
                        dim=cell["dim"], steps=cell["steps"], n_traj=cell["n_traj"], seed=cell["seed"],
                        mu=cell["mu"], L=cell["mu"], x0=cell["x0"], radius=cell["radius"], threads=threads,
+                       progress=progress, chunk_size=progress_chunk(cell["n_traj"]) if progress else None,
                        **cell["method_params"])
         return summarize(res, cell, METRICS)
 

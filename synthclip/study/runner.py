@@ -61,11 +61,12 @@ class CellCache:
             return 0.0
 
 
-def _execute(study_name: str, cell: Mapping[str, Any], key: str, cache_root: str, threads: int | None):
+def _execute(study_name: str, cell: Mapping[str, Any], key: str, cache_root: str, threads: int | None,
+             progress=None):
     """Compute one cell and store it (runs in a worker process; module-level so it pickles)."""
     study = STUDIES[study_name]
     start = time.perf_counter()
-    tables = study.run_cell(cell, threads=threads)
+    tables = study.run_cell(cell, threads=threads, progress=progress)
     seconds = time.perf_counter() - start
     CellCache(Path(cache_root), study_name).store(key, cell, tables, seconds)
     return key, seconds
@@ -95,9 +96,12 @@ def run_cells(study_name: str, cells: list[dict], *, cache_root: Path, jobs: int
         if backend == "dask":
             _run_dask(calls, n_jobs, scheduler, bar)
         elif n_jobs == 1:
-            for call in calls:
-                fn, args, kwargs = call
-                fn(*args, **kwargs)
+            for i in todo:
+                # In-process cells also show a bar over their trajectories (chunks of the simulation).
+                with tqdm(total=cells[i].get("n_traj", 0), desc=str(cells[i].get("label", "")), unit="traj",
+                          leave=False, disable=not _show_progress(quiet)) as inner:
+                    _execute(study_name, cells[i], keys[i], str(cache_root), threads,
+                             None if inner.disable else inner.update)
                 bar.update()
         else:
             for _ in Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")(calls):
@@ -127,7 +131,7 @@ def _run_dask(calls, n_jobs: int, scheduler: str, bar) -> None:
     try:
         if scheduler:
             try:
-                client = Client(scheduler, timeout="10s")
+                client = Client(scheduler, timeout="5s")
             except (OSError, TimeoutError) as err:
                 raise StudyError(f"--scheduler: cannot reach dask scheduler {scheduler!r} ({err})") from None
         else:
