@@ -157,7 +157,8 @@ def run_study(study: Study, p, *, echo=print) -> dict[str, Path]:
                 echo(f"note: replacing the results in {folder} (made with other parameters)")
         write_outputs(study, folder, tables, meta)
         echo(study.report(tables, meta))
-        echo(f"results: {folder}/ ({', '.join(sorted(tables))}.parquet, meta.json, {study.name}.png); "
+        files = [f"{name}.parquet" for name in sorted(tables)] + ["meta.json", "report.txt", f"{study.name}.png"]
+        echo(f"results: {folder}/ ({', '.join(files)}); "
              f"{timing['computed']} cells computed, {timing['cached']} cached, {timing['wall_seconds']:.1f} s")
         folders[group] = folder
     return folders
