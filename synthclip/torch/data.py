@@ -1,0 +1,171 @@
+"""Offline data sets for the torch bridge, with counter-based minibatch sampling.
+
+Two sets ship with the installed packages, so nothing is downloaded: scikit-learn's ``load_digits``
+(1797 8×8 images, 10 classes) and English text from CPython's own documentation,
+``pydoc_data.topics.topics`` (about 465k characters on Python 3.11; the text changes with the Python
+version). A minibatch is a set of example indices drawn uniformly with replacement (i.i.d. stochastic
+gradients, as the theory assumes) from a counter-based hash of (seed key, step, slot): the batch of
+seed s at step k is the same whether s trains alone, in an ensemble of any size, on CPU or on GPU.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Optional, Sequence, Union
+
+import torch
+
+_MASK32 = 0xFFFFFFFF
+
+
+def derive_seed(*keys) -> int:
+    """A 63-bit seed from any tuple of ints/strings (hashlib: stable across runs and platforms)."""
+    digest = hashlib.sha256(repr(tuple(keys)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def _mulmod32(x: torch.Tensor, c: int) -> torch.Tensor:
+    # (x·c) mod 2^32 for x < 2^32 in 16-bit halves, so no int64 product overflows
+    lo, hi = x & 0xFFFF, x >> 16
+    return (lo * c + (((hi * c) & 0xFFFF) << 16)) & _MASK32
+
+
+def _mix32(x: torch.Tensor) -> torch.Tensor:
+    """A bijective 32-bit hash (Wellons' lowbias32) on int64 tensors holding uint32 values."""
+    x = x ^ (x >> 16)
+    x = _mulmod32(x, 0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = _mulmod32(x, 0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def sample_indices(keys: Union[int, Sequence[int], torch.Tensor], step: int, size: int, n: int,
+                   device: Union[str, torch.device, None] = None) -> torch.Tensor:
+    """Uniform indices in [0, n) of shape keys.shape + (size,), a pure function of (key, step, slot).
+
+    ``keys`` are 63-bit seed keys (``derive_seed``); ``step`` the training step. Lemire's multiply-shift
+    maps the 32-bit hash to [0, n) (bias below n/2^32).
+    """
+    if not 0 < n < 2 ** 31:
+        raise ValueError(f"n must be in [1, 2^31), got {n}")
+    keys = torch.as_tensor(keys, dtype=torch.int64, device=device)
+    h = _mix32((keys & _MASK32) ^ 0x9E3779B9)
+    h = _mix32(h ^ ((keys >> 32) & _MASK32))
+    h = _mix32(h ^ (int(step) & _MASK32))
+    slots = torch.arange(size, dtype=torch.int64, device=keys.device)
+    h = _mix32(h.unsqueeze(-1) ^ _mix32(slots + 0x632BE5AB))
+    return (h * n) >> 32
+
+
+class Data:
+    """Examples addressed by an index; ``take(idx)`` returns (inputs, targets) for an index tensor of any
+    shape (the leading shape is kept, e.g. (n_seeds, batch))."""
+
+    n: int
+    reference_size: Optional[int] = None  # size of the "full" objective when not given (None: all)
+
+    def take(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def to(self, device=None, dtype=None) -> "Data":
+        raise NotImplementedError
+
+    @property
+    def device(self) -> torch.device:
+        raise NotImplementedError
+
+    def batch(self, key: int, step: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The minibatch of one seed key at a step."""
+        return self.take(sample_indices(key, step, size, self.n, self.device))
+
+    def batches(self, keys: torch.Tensor, step: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The minibatches of many seed keys at a step, stacked: shapes (len(keys), size, ...)."""
+        return self.take(sample_indices(keys, step, size, self.n, self.device))
+
+    def reference_indices(self, max_size: Optional[int] = None) -> torch.Tensor:
+        """The examples of the "full" objective: ``max_size`` (default ``reference_size``) evenly spaced
+        ones, or all of them when that is None or at least n."""
+        max_size = self.reference_size if max_size is None else max_size
+        if max_size is None or max_size >= self.n:
+            return torch.arange(self.n, device=self.device)
+        return torch.linspace(0, self.n - 1, max_size, device=self.device).round().long()
+
+
+@dataclass
+class ArrayData(Data):
+    """Examples as rows of an input tensor and a target tensor (e.g. digit images and labels)."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+
+    def __post_init__(self):
+        self.n = int(self.inputs.shape[0])
+
+    def take(self, idx):
+        return self.inputs[idx], self.targets[idx]
+
+    @property
+    def device(self):
+        return self.inputs.device
+
+    def to(self, device=None, dtype=None):
+        inputs = self.inputs.to(device=device, dtype=dtype if self.inputs.is_floating_point() else None)
+        return ArrayData(inputs, self.targets.to(device=device))
+
+
+@dataclass
+class TokenData(Data):
+    """A token stream for next-token prediction: example j is tokens[j : j+T] → tokens[j+1 : j+T+1].
+
+    The "full" objective defaults to 2048 evenly spaced windows (a large batch): all ~465k windows
+    would cost a few hundred minibatch gradients for little change.
+    """
+
+    tokens: torch.Tensor
+    seq_len: int
+    vocab: str
+    reference_size: Optional[int] = 2048
+
+    def __post_init__(self):
+        self.n = int(self.tokens.numel()) - self.seq_len
+        if self.n <= 0:
+            raise ValueError(f"text of {self.tokens.numel()} tokens is shorter than seq_len + 1")
+
+    def take(self, idx):
+        pos = idx.unsqueeze(-1) + torch.arange(self.seq_len, device=idx.device)
+        return self.tokens[pos], self.tokens[pos + 1]
+
+    @property
+    def device(self):
+        return self.tokens.device
+
+    def to(self, device=None, dtype=None):
+        return TokenData(self.tokens.to(device=device), self.seq_len, self.vocab, self.reference_size)
+
+    def decode(self, ids) -> str:
+        return "".join(self.vocab[int(i)] for i in ids)
+
+
+def digits(dtype: torch.dtype = torch.float32, device=None) -> ArrayData:
+    """scikit-learn's digits (ships with the package): 1797 images as (N, 1, 8, 8) in [0, 1], labels (N,)."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    inputs = torch.as_tensor(bunch.images / 16.0, dtype=dtype).unsqueeze(1)
+    return ArrayData(inputs.to(device), torch.as_tensor(bunch.target, dtype=torch.int64, device=device))
+
+
+def python_docs_text() -> str:
+    """English text that ships with CPython: the pydoc topic help, in sorted topic order."""
+    from pydoc_data.topics import topics
+
+    return "\n\n".join(topics[key] for key in sorted(topics))
+
+
+def python_docs(seq_len: int = 64, device=None) -> TokenData:
+    """Character-level tokens of :func:`python_docs_text` (vocabulary: the sorted set of its characters)."""
+    text = python_docs_text()
+    vocab = "".join(sorted(set(text)))
+    lookup = {ch: i for i, ch in enumerate(vocab)}
+    tokens = torch.tensor([lookup[ch] for ch in text], dtype=torch.int64, device=device)
+    return TokenData(tokens, seq_len, vocab)

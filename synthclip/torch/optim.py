@@ -1,0 +1,449 @@
+"""The synthclip methods as ``torch.optim.Optimizer`` subclasses (THEORY.md, "Methods" and "Schedules").
+
+Every class follows ``synthclip/methods.py`` exactly: steps are numbered k = 1, 2, ... (the counter
+starts at 1 on the first ``step()``), η_k and τ_k come from the same schedules (``lr_schedule``
+constant/poly/theorem4 with ``mu``; ``clip_schedule`` constant/poly with ``clip_power`` a number or
+"alpha-1"/"1/alpha" with ``alpha``), so a float64 trajectory equals the numba engine's. The update math
+lives in :mod:`synthclip.torch.functional`, shared with the vmap ensemble.
+
+Torch conventions: hyper-parameters in ``defaults`` and in each param group, validated (also for groups
+added later) with a ``ValueError`` such as ``Invalid clipping level: -1.0``; ``step(closure=None)``
+returns the closure's loss; norms ("global" clipping, b_k) are over all parameters of one group that
+have a gradient; sparse gradients raise ``RuntimeError``. Per-group scalars (b_k², the step counter k)
+are kept in the state of the group's first parameter, so ``state_dict``/``load_state_dict`` carry them.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable, Optional
+
+import torch
+from torch.optim import Optimizer
+
+from .. import methods
+from . import functional as F
+
+__all__ = [
+    "SGDRef", "GClip", "CClip", "ACClip", "AdaGradNorm", "AdamNorm", "ClipAdaGradNorm", "ClipAdamNorm",
+    "SeedAdam", "OPTIMIZERS", "from_method",
+]
+
+
+# ---------------------------------------------------------------------------------------------- checks
+def _positive(value: Any, what: str, allow_inf: bool = False) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"Invalid {what}: {value!r}") from None
+    # "not x > 0" also rejects NaN
+    if not x > 0.0 or (math.isinf(x) and not allow_inf):
+        raise ValueError(f"Invalid {what}: {value}")
+    return x
+
+
+def _nonnegative(value: Any, what: str) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"Invalid {what}: {value!r}") from None
+    if not (x >= 0.0 and math.isfinite(x)):
+        raise ValueError(f"Invalid {what}: {value}")
+    return x
+
+
+def _choice(value: Any, what: str, choices: Iterable[str]) -> str:
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"Invalid {what}: {value!r} (valid: {', '.join(choices)})")
+    return value
+
+
+def _betas(value: Any) -> tuple[float, float]:
+    try:
+        b1, b2 = value
+    except (TypeError, ValueError):
+        raise ValueError(f"Invalid betas: {value!r} (need a pair (beta1, beta2))") from None
+    out = []
+    for i, b in enumerate((b1, b2)):
+        x = float(b)
+        if not 0.0 <= x < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        out.append(x)
+    return out[0], out[1]
+
+
+def _bool(value: Any, what: str) -> bool:
+    if isinstance(value, (bool, int)) and value in (0, 1):
+        return bool(value)
+    raise ValueError(f"Invalid {what}: {value!r} (need True or False)")
+
+
+def _check_lr(group: dict) -> None:
+    group["lr"] = _positive(group["lr"], "learning rate")
+    group["lr_schedule"] = _choice(group["lr_schedule"], "lr_schedule", methods.LR_MODES)
+    group["lr_power"] = _nonnegative(group["lr_power"], "lr_power")
+    if group["mu"] is not None:
+        group["mu"] = _positive(group["mu"], "mu (strong convexity)")
+    elif group["lr_schedule"] == "theorem4":
+        raise ValueError("Invalid mu: None (lr_schedule='theorem4' steps with 4/(mu (k+1)) and needs mu > 0)")
+
+
+def _check_clip(group: dict) -> None:
+    group["clip"] = _positive(group["clip"], "clipping level", allow_inf=True)
+    group["clip_schedule"] = _choice(group["clip_schedule"], "clip_schedule", methods.CLIP_MODES)
+    if group["alpha"] is not None:
+        group["alpha"] = _positive(group["alpha"], "alpha (noise tail index)")
+    power = group["clip_power"]
+    if power is None:
+        if group["clip_schedule"] == "poly":
+            raise ValueError("Invalid clip_power: None (clip_schedule='poly' needs clip_power)")
+    elif power in methods.CLIP_POWER_ALIASES:
+        if group["alpha"] is None:
+            raise ValueError(f"Invalid clip_power: {power!r} needs alpha (the noise tail index)")
+    else:
+        group["clip_power"] = _nonnegative(power, "clip_power")
+
+
+def _check_norm_family(group: dict) -> None:
+    group["b0"] = _positive(group["b0"], "b0 value")
+    group["eta"] = _positive(group["eta"], "eta value")
+    group["delayed"] = _bool(group["delayed"], "delayed")
+
+
+# ------------------------------------------------------------------------------------------ base class
+class _MethodOptimizer(Optimizer):
+    """A synthclip method (``method`` names its ``synthclip.methods`` entry) as a torch optimizer."""
+
+    method: str = ""
+    _checks: tuple[Callable[[dict], None], ...] = ()
+
+    def __init__(self, params, defaults: dict):
+        self._check_group(dict(defaults))  # fail on bad defaults even before params are looked at
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict) -> None:
+        for check in self._checks:
+            check(group)
+
+    def add_param_group(self, param_group: dict) -> None:
+        super().add_param_group(param_group)
+        # groups may override defaults, so every group is validated, not only the defaults
+        self._check_group(self.param_groups[-1])
+
+    @torch.no_grad()
+    def step(self, closure: Optional[Callable[[], Any]] = None):
+        """Performs step k (k = 1 on the first call) and returns the closure's loss, if any."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params, grads = [], []
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+                params.append(p)
+                grads.append(p.grad)
+            if not params:
+                continue
+            owner = self.state[group["params"][0]]
+            if "step" not in owner:
+                owner["step"] = 0
+                owner.update(F.new_group_state(self.method, params[0], group))
+            param_states = []
+            for p in params:
+                st = self.state[p]
+                if not all(name in st for name in F.PARAM_STATE[self.method]):
+                    st.update(F.new_param_state(self.method, p, group))
+                param_states.append(st)
+            k = owner["step"] + 1
+            F.update(self.method, params, grads, owner, param_states, group, k)
+            owner["step"] = k
+        return loss
+
+
+def _lr_defaults(lr, lr_schedule, lr_power, mu) -> dict:
+    return dict(lr=lr, lr_schedule=lr_schedule, lr_power=lr_power, mu=mu)
+
+
+def _clip_defaults(clip, clip_schedule, clip_power, alpha) -> dict:
+    return dict(clip=clip, clip_schedule=clip_schedule, clip_power=clip_power, alpha=alpha)
+
+
+# ------------------------------------------------------------------------------------------ SGD family
+class SGDRef(_MethodOptimizer):
+    """Plain SGD, x_k = x_{k−1} − η_k g_k, with synthclip's step schedules (η_k = 4/(μ(k+1)) is Theorem 4's).
+
+    With ``lr_schedule="constant"`` it is ``torch.optim.SGD`` without momentum; it exists so the "sgd"
+    method has the same schedules and step counter as the others.
+    """
+
+    method = "sgd"
+    _checks = (_check_lr,)
+
+    def __init__(self, params, lr: float = 1e-3, *, lr_schedule: str = "constant", lr_power: float = 1.0,
+                 mu: Optional[float] = None):
+        super().__init__(params, _lr_defaults(lr, lr_schedule, lr_power, mu))
+
+
+class GClip(_MethodOptimizer):
+    """Global-norm clipped SGD: x_k = x_{k−1} − η_k min(τ_k/‖g_k‖, 1) g_k (Zhang et al., Theorems 2 and 4).
+
+    ‖g_k‖ is the norm over all parameters of the param group. ``clip=inf`` is SGD bit for bit. The
+    clip schedule τ_k = clip·k^q with q = "alpha-1" is Theorem 4/8 as printed; "1/alpha" is the
+    bias–variance balance of the proof. The projection of proj-GClip belongs to the problem, not here.
+    """
+
+    method = "gclip"
+    _checks = (_check_lr, _check_clip)
+
+    def __init__(self, params, lr: float = 1e-3, clip: float = 1.0, *, lr_schedule: str = "constant",
+                 lr_power: float = 1.0, mu: Optional[float] = None, clip_schedule: str = "constant",
+                 clip_power: Any = None, alpha: Optional[float] = None):
+        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
+                                  **_clip_defaults(clip, clip_schedule, clip_power, alpha)})
+
+
+class CClip(GClip):
+    """Coordinate-wise clipped SGD: x_{k,i} = x_{k−1,i} − η_k min(τ_k/|g_{k,i}|, 1) g_{k,i} (Theorem 8).
+
+    Same arguments and schedules as :class:`GClip`; on a single coordinate it is GClip bit for bit.
+    """
+
+    method = "cclip"
+
+
+def _check_acclip(group: dict) -> None:
+    group["betas"] = _betas(group["betas"])
+    group["eps"] = _positive(group["eps"], "epsilon value")
+    group["clip"] = _positive(group["clip"], "clipping level")  # τ0 = inf would never clip
+    group["moment"] = _positive(group["moment"], "moment value")
+
+
+class ACClip(_MethodOptimizer):
+    """Adaptive coordinate-wise clipping, Algorithm 1 of Zhang et al. (paper defaults).
+
+    m_k = β1 m_{k−1} + (1−β1) g_k ; τ_k^a = β2 τ_{k−1}^a + (1−β2)|g_k|^a (coordinate-wise, a = ``moment``,
+    the paper's α) ; x_k = x_{k−1} − η_k min(τ_k/(|m_k|+ε), 1) m_k, with m_0 = 0 and τ_0 = ``clip``.
+    Defaults lr=1e-4, betas=(0.9, 0.99), eps=1e-5, moment=1, clip (τ0)=1 are the paper's.
+    """
+
+    method = "acclip"
+
+    def __init__(self, params, lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.99), eps: float = 1e-5,
+                 clip: float = 1.0, moment: float = 1.0, *, lr_schedule: str = "constant",
+                 lr_power: float = 1.0, mu: Optional[float] = None):
+        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
+                                  "betas": betas, "eps": eps, "clip": clip, "moment": moment})
+
+    _checks = (_check_lr, _check_acclip)
+
+
+# ------------------------------------------------------------------------------ AdaGrad/Adam-Norm family
+class AdaGradNorm(_MethodOptimizer):
+    """AdaGrad-Norm (Chezhegov et al.): b_k² = b_{k−1}² + eta²‖g_k‖² ; x_k = x_{k−1} − η_k g_k / b_k.
+
+    ``delayed=True`` divides by b_{k−1} (the scale before g_k is seen, the delayed method of Chezhegov
+    et al.); ``eta`` ≠ 1 is the seed notebook's variant; b_0 = ``b0``. The norm is over the param group.
+    """
+
+    method = "adagrad_norm"
+    _checks = (_check_lr, _check_norm_family)
+
+    def __init__(self, params, lr: float = 1.0, b0: float = 1.0, *, eta: float = 1.0, delayed: bool = False,
+                 lr_schedule: str = "constant", lr_power: float = 1.0, mu: Optional[float] = None):
+        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
+                                  "b0": b0, "eta": eta, "delayed": delayed})
+
+
+def _check_betas(group: dict) -> None:
+    group["betas"] = _betas(group["betas"])
+
+
+class AdamNorm(_MethodOptimizer):
+    """Adam-Norm (Chezhegov et al.): m_k = β1 m_{k−1} + (1−β1) g_k ; b_k² = β2 b_{k−1}² + (1−β2) eta²‖g_k‖² ;
+    x_k = x_{k−1} − η_k m_k / b_k (no bias correction; ``delayed`` divides by b_{k−1})."""
+
+    method = "adam_norm"
+    _checks = (_check_lr, _check_betas, _check_norm_family)
+
+    def __init__(self, params, lr: float = 1.0, betas: tuple[float, float] = (0.9, 0.999), b0: float = 1.0, *,
+                 eta: float = 1.0, delayed: bool = False, lr_schedule: str = "constant",
+                 lr_power: float = 1.0, mu: Optional[float] = None):
+        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
+                                  "betas": betas, "b0": b0, "eta": eta, "delayed": delayed})
+
+
+class ClipAdaGradNorm(_MethodOptimizer):
+    """Clip-AdaGrad-Norm (Chezhegov et al.): :class:`AdaGradNorm` on clip(g_k, λ) = min(λ/‖g_k‖, 1) g_k.
+
+    ``clip`` is λ (with the clip schedule of :class:`GClip`); ``clip=inf`` is AdaGrad-Norm bit for bit.
+    """
+
+    method = "clip_adagrad_norm"
+    _checks = (_check_lr, _check_clip, _check_norm_family)
+
+    def __init__(self, params, lr: float = 1.0, clip: float = 1.0, b0: float = 1.0, *, eta: float = 1.0,
+                 delayed: bool = False, lr_schedule: str = "constant", lr_power: float = 1.0,
+                 mu: Optional[float] = None, clip_schedule: str = "constant", clip_power: Any = None,
+                 alpha: Optional[float] = None):
+        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
+                                  **_clip_defaults(clip, clip_schedule, clip_power, alpha),
+                                  "b0": b0, "eta": eta, "delayed": delayed})
+
+
+class ClipAdamNorm(_MethodOptimizer):
+    """Clip-Adam-Norm (Chezhegov et al.): :class:`AdamNorm` on clip(g_k, λ); both m_k and b_k see the
+    clipped gradient. ``clip=inf`` is Adam-Norm bit for bit."""
+
+    method = "clip_adam_norm"
+    _checks = (_check_lr, _check_betas, _check_clip, _check_norm_family)
+
+    def __init__(self, params, lr: float = 1.0, betas: tuple[float, float] = (0.9, 0.999), clip: float = 1.0,
+                 b0: float = 1.0, *, eta: float = 1.0, delayed: bool = False, lr_schedule: str = "constant",
+                 lr_power: float = 1.0, mu: Optional[float] = None, clip_schedule: str = "constant",
+                 clip_power: Any = None, alpha: Optional[float] = None):
+        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
+                                  **_clip_defaults(clip, clip_schedule, clip_power, alpha),
+                                  "betas": betas, "b0": b0, "eta": eta, "delayed": delayed})
+
+
+# ------------------------------------------------------------------------------------- the seed's Adam
+class SeedAdam(Optimizer):
+    """The Adam of the seed project (Chezhegov et al.'s code, ``AdamClip`` and ``AdamClip_Delayed_Etta``),
+    re-implemented for comparison with its published runs.
+
+    Per parameter tensor, the gradient is first clipped: ``clipping="local"`` scales it by
+    min(1, c/(‖g‖+1e−6)) (the seed calls ``clip_grad_norm_`` per tensor, hence its 1e−6), ``"elementwise"``
+    clamps every coordinate to [−c, c], ``"no"`` leaves it; c = ``max_grad_norm``. Then coordinate-wise Adam:
+    m = β1 m + (1−β1) g ; v = β2 v + (1−β2) g² ; x ← x − lr·s·m/(√v + eps), s = √(1−β2^t)/(1−β1^t) if
+    ``correct_bias`` else 1 ; finally, if ``weight_decay`` > 0, x ← x − lr·weight_decay·x (after the step,
+    as in the seed).
+
+    ``delayed=True`` is the seed's delayed variant: v starts at ``exp_avg_sq_value`` and accumulates
+    (1−β2)·etta·g_{t−1}² (the previous clipped gradient, so the step does not see g_t in its scale).
+    ``correct_bias=None`` takes the seed's default for the variant: True, or False when delayed. Unlike
+    the seed, ``p.grad`` is not modified and the previous gradient is stored as a copy (the seed keeps a
+    reference to the gradient tensor, which an in-place ``zero_grad`` would overwrite).
+    """
+
+    CLIPPINGS = ("no", "local", "elementwise")
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-6,
+                 weight_decay: float = 0.0, correct_bias: Optional[bool] = None, clipping: str = "no",
+                 max_grad_norm: float = 1.0, *, delayed: bool = False, exp_avg_sq_value: float = 1e-5,
+                 etta: float = 1.0):
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, correct_bias=correct_bias,
+                        clipping=clipping, max_grad_norm=max_grad_norm, delayed=delayed,
+                        exp_avg_sq_value=exp_avg_sq_value, etta=etta)
+        self._check_group(dict(defaults))
+        super().__init__(params, defaults)
+
+    @staticmethod
+    def _check_group(group: dict) -> None:
+        group["lr"] = _nonnegative(group["lr"], "learning rate")
+        group["betas"] = _betas(group["betas"])
+        group["eps"] = _nonnegative(group["eps"], "epsilon value")
+        group["weight_decay"] = _nonnegative(group["weight_decay"], "weight_decay value")
+        group["clipping"] = _choice(group["clipping"], "clipping", SeedAdam.CLIPPINGS)
+        group["max_grad_norm"] = _positive(group["max_grad_norm"], "clipping level", allow_inf=True)
+        group["delayed"] = _bool(group["delayed"], "delayed")
+        group["exp_avg_sq_value"] = _nonnegative(group["exp_avg_sq_value"], "exp_avg_sq_value")
+        group["etta"] = _positive(group["etta"], "etta value")
+        if group["correct_bias"] is None:
+            group["correct_bias"] = not group["delayed"]
+        group["correct_bias"] = _bool(group["correct_bias"], "correct_bias")
+
+    def add_param_group(self, param_group: dict) -> None:
+        super().add_param_group(param_group)
+        self._check_group(self.param_groups[-1])
+
+    @torch.no_grad()
+    def step(self, closure: Optional[Callable[[], Any]] = None):
+        """One Adam step (t counts from 1 per parameter, as in the seed); returns the closure's loss."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            c = group["max_grad_norm"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    raise RuntimeError("SeedAdam does not support sparse gradients")
+                g = p.grad
+                if group["clipping"] == "local":
+                    g = g * torch.clamp(c / (torch.linalg.vector_norm(g) + 1e-6), max=1.0)
+                elif group["clipping"] == "elementwise":
+                    g = g.clamp(-c, c)
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    if group["delayed"]:
+                        state["exp_avg_sq"] = torch.full_like(p, group["exp_avg_sq_value"])
+                        state["prev_grad"] = torch.zeros_like(p)
+                    else:
+                        state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                t = state["step"]
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                m.mul_(beta1).add_(g, alpha=1.0 - beta1)
+                if group["delayed"]:
+                    prev = state["prev_grad"]
+                    v.mul_(beta2).addcmul_(prev, prev, value=(1.0 - beta2) * group["etta"])
+                    prev.copy_(g)
+                else:
+                    v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
+                step = group["lr"]
+                if group["correct_bias"]:
+                    step = step * math.sqrt(1.0 - beta2 ** t) / (1.0 - beta1 ** t)
+                p.addcdiv_(m, v.sqrt().add_(group["eps"]), value=-step)
+                if group["weight_decay"] > 0.0:
+                    p.add_(p, alpha=-group["lr"] * group["weight_decay"])
+        return loss
+
+
+# -------------------------------------------------------------------------------------------- registry
+OPTIMIZERS: dict[str, type] = {
+    "sgd": SGDRef,
+    "gclip": GClip,
+    "cclip": CClip,
+    "acclip": ACClip,
+    "adagrad_norm": AdaGradNorm,
+    "adam_norm": AdamNorm,
+    "clip_adagrad_norm": ClipAdaGradNorm,
+    "clip_adam_norm": ClipAdamNorm,
+}
+
+
+def method_kwargs(name: str, *, mu: Optional[float] = None, alpha: Optional[float] = None,
+                  **method_params) -> dict:
+    """Constructor keywords of ``OPTIMIZERS[name]`` for synthclip method parameters.
+
+    ``method_params`` have the names and defaults of ``synthclip.methods.METHODS[name].params`` and are
+    validated there (one-line ValueError); beta1/beta2 become ``betas``. ``mu`` (Theorem 4's step) and
+    ``alpha`` (the "alpha-1"/"1/alpha" clip powers) belong to the problem and noise, so they are separate.
+    """
+    spec = methods.get(name)
+    kwargs = spec.validate(method_params, "method")
+    if "beta1" in kwargs:
+        kwargs["betas"] = (kwargs.pop("beta1"), kwargs.pop("beta2"))
+    kwargs["mu"] = mu
+    if "clip_schedule" in kwargs:
+        kwargs["alpha"] = alpha  # methods without a clip schedule ignore alpha
+    return kwargs
+
+
+def from_method(name: str, params, *, mu: Optional[float] = None, alpha: Optional[float] = None,
+                **method_params) -> Optimizer:
+    """The torch optimizer of synthclip method ``name`` (defaults of ``synthclip.methods``) over ``params``.
+
+    >>> opt = from_method("gclip", model.parameters(), mu=1.0, alpha=1.5)   # Theorem 4's schedules
+    """
+    spec = methods.get(name)
+    return OPTIMIZERS[spec.name](params, **method_kwargs(spec.name, mu=mu, alpha=alpha, **method_params))

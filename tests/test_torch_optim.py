@@ -1,0 +1,477 @@
+"""The torch optimizers: exactness against a float64 reference written from ``synthclip/methods.py``,
+the corner cases THEORY.md says must hold bit for bit, and the torch.optim conventions.
+
+The exactness test is registry-driven (it iterates over ``OPTIMIZERS`` and every schedule/option of each
+method) and feeds the torch optimizer a noise array of shape (steps, dim) taken from each entry of
+``REFERENCES``: injected Student-t noise for the numpy reference, synthclip's own Philox stream
+(``noise.engine_noise``) for the numba engine. Both must agree with torch to rtol 1e-10 in float64.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    # tiny tensors gain nothing from intra-op threads, and on a loaded 2-core box oversubscribed
+    # OpenMP barriers make every op tens of times slower
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+from synthclip import methods  # noqa: E402
+from synthclip.torch import optim  # noqa: E402
+from synthclip.torch.optim import OPTIMIZERS, SeedAdam, from_method  # noqa: E402
+
+ALL_CLASSES = list(OPTIMIZERS.values()) + [SeedAdam]
+
+
+# ------------------------------------------------------------------------------ float64 reference
+def numpy_trajectory(name, params, lam, x0, noise, mu, alpha):
+    """x_0..x_K of method ``name`` on f(x) = ½ Σ λ_i x_i² with g_k = λ⊙x_{k−1} + noise[k−1].
+
+    Written from the formulas in the docstring of synthclip/methods.py, step by step in float64, without
+    the package's own schedule helpers, so that a wrong schedule in either place shows up.
+    """
+    p = methods.get(name).validate(params, "method")
+
+    def eta(k):
+        if p["lr_schedule"] == "constant":
+            return p["lr"]
+        if p["lr_schedule"] == "poly":
+            return p["lr"] / (k + 1) ** p["lr_power"]
+        return 4.0 / (mu * (k + 1))
+
+    def tau(k):
+        if "clip_schedule" not in p:
+            return math.inf
+        if p["clip_schedule"] == "constant":
+            return p["clip"]
+        q = {"alpha-1": alpha - 1.0, "1/alpha": 1.0 / alpha}.get(p["clip_power"], p["clip_power"])
+        return p["clip"] * k ** float(q)
+
+    def gclip(g, t):
+        n = math.sqrt(float(np.sum(g * g)))
+        return g if n <= t else (t / n) * g
+
+    x = np.array(x0, dtype=np.float64)
+    m = np.zeros_like(x)
+    v = np.full_like(x, p.get("clip", 1.0) ** p.get("moment", 1.0))
+    b_sq = p.get("b0", 1.0) ** 2
+    out = [x.copy()]
+    for k in range(1, len(noise) + 1):
+        g = lam * x + noise[k - 1]
+        if name == "sgd":
+            x = x - eta(k) * g
+        elif name == "gclip":
+            x = x - eta(k) * gclip(g, tau(k))
+        elif name == "cclip":
+            x = x - eta(k) * np.where(np.abs(g) <= tau(k), g, tau(k) * np.sign(g))
+        elif name == "acclip":
+            m = p["beta1"] * m + (1 - p["beta1"]) * g
+            v = p["beta2"] * v + (1 - p["beta2"]) * np.abs(g) ** p["moment"]
+            t = v ** (1.0 / p["moment"])
+            x = x - eta(k) * np.minimum(t / (np.abs(m) + p["eps"]), 1.0) * m
+        else:
+            if name.startswith("clip_"):
+                g = gclip(g, tau(k))
+            b_prev = math.sqrt(b_sq)
+            if name.endswith("adagrad_norm"):
+                b_sq = b_sq + p["eta"] ** 2 * float(np.sum(g * g))
+                direction = g
+            else:
+                m = p["beta1"] * m + (1 - p["beta1"]) * g
+                b_sq = p["beta2"] * b_sq + (1 - p["beta2"]) * p["eta"] ** 2 * float(np.sum(g * g))
+                direction = m
+            b = b_prev if p["delayed"] else math.sqrt(b_sq)
+            x = x - eta(k) * direction / b
+        out.append(x.copy())
+    return np.array(out)
+
+
+def torch_trajectory(name, params, lam, x0, noise, mu, alpha):
+    """The same trajectory through ``from_method`` (float64), the gradient injected into ``.grad``."""
+    x = torch.nn.Parameter(torch.tensor(x0, dtype=torch.float64))
+    opt = from_method(name, [x], mu=mu, alpha=alpha, **params)
+    lam_t, noise_t = torch.as_tensor(lam), torch.as_tensor(noise)
+    out = [x.detach().clone()]
+    for k in range(len(noise)):
+        x.grad = lam_t * x.detach() + noise_t[k]
+        opt.step()
+        out.append(x.detach().clone())
+    return torch.stack(out).numpy()
+
+
+def injected_noise(steps: int, dim: int, seed: int = 0) -> np.ndarray:
+    """Fixed heavy-tailed noise of shape (steps, dim): Student t with 1.5 degrees of freedom."""
+    return 0.5 * np.random.default_rng(seed).standard_t(1.5, size=(steps, dim))
+
+
+MU, L, ALPHA = 0.5, 1.0, 1.5
+
+
+def numpy_case(name, params, steps, dim, seed):
+    """(λ, x0, noise, x_0..x_K): the numpy reference on injected Student-t noise."""
+    lam, x0 = np.linspace(MU, L, dim), np.linspace(-3.0, 2.0, dim)
+    noise = injected_noise(steps, dim, seed)
+    return lam, x0, noise, numpy_trajectory(name, params, lam, x0, noise, MU, ALPHA)
+
+
+def engine_case(name, params, steps, dim, seed):
+    """(λ, x0, noise, x_0..x_K): the numba engine on its own noise stream (Pareto, i.i.d. coordinates)."""
+    import synthclip
+    from synthclip import noise as noise_laws
+    from synthclip import problems
+
+    x0 = np.linspace(-3.0, 2.0, dim)
+    res = synthclip.simulate(name, problem="quadratic", noise="pareto", alpha=ALPHA, dim=dim, steps=steps,
+                             n_traj=1, seed=seed, checkpoints=range(1, steps + 1), keep_iterates=True,
+                             mu=MU, L=L, x0=x0.tolist(), **params)
+    assert res.n_failed == 0
+    xi = noise_laws.engine_noise("pareto", ALPHA, n_traj=1, steps=steps, dim=dim, seed=seed)[0]
+    return problems.weights(MU, L, dim), x0, xi, np.vstack([x0, res.iterates[0]])
+
+
+# Each reference returns (λ, x0, noise of shape (steps, dim), trajectory); the torch optimizer is run on
+# the same λ, x0 and noise and must reproduce the trajectory.
+REFERENCES = {"numpy": numpy_case, "engine": engine_case}
+
+
+def variants(name):
+    """Parameter settings that visit every schedule and option the method has (defaults first)."""
+    names = {p.name for p in methods.get(name).params}
+    out = [{}, {"lr_schedule": "poly", "lr": 0.5, "lr_power": 0.6}, {"lr_schedule": "constant", "lr": 0.05}]
+    if "clip_schedule" in names:
+        out += [{"clip_schedule": "poly", "clip_power": "1/alpha", "clip": 0.3},
+                {"clip_schedule": "poly", "clip_power": 0.25, "clip": 0.2, "lr_schedule": "constant", "lr": 0.1},
+                {"clip": math.inf}, {"clip": 0.05, "clip_schedule": "constant"}]
+    if "delayed" in names:
+        out += [{"delayed": True}, {"eta": 0.5, "b0": 0.3}, {"delayed": True, "eta": 2.0, "lr": 0.3}]
+    if "beta1" in names:
+        out += [{"beta1": 0.5, "beta2": 0.8}]
+    if "moment" in names:
+        out += [{"moment": 2.0, "lr": 0.01}, {"moment": 1.5, "clip": 0.1, "eps": 1e-3, "lr": 0.05}]
+    return out
+
+
+CASES = [(name, i, v) for name in OPTIMIZERS for i, v in enumerate(variants(name))]
+
+
+@pytest.mark.parametrize("reference", list(REFERENCES))
+@pytest.mark.parametrize("name,i,params", CASES, ids=[f"{n}-{i}" for n, i, _ in CASES])
+def test_trajectory_matches_reference(reference, name, i, params):
+    lam, x0, noise, want = REFERENCES[reference](name, params, steps=200, dim=5, seed=i)
+    assert noise.shape == (200, 5)
+    got = torch_trajectory(name, params, lam, x0, noise, mu=MU, alpha=ALPHA)
+    assert np.all(np.isfinite(want))
+    assert not np.allclose(want[-1], want[0])  # the run moved, so the comparison can fail
+    # absolute floor relative to the trajectory's scale: a coordinate crossing 0 has no relative error
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+
+
+def test_reference_rejects_a_wrong_method():
+    # negative control: the comparison above can tell two methods apart on this noise
+    lam, x0, noise = np.linspace(0.5, 1.0, 5), np.linspace(-3.0, 2.0, 5), injected_noise(200, 5)
+    a = numpy_trajectory("gclip", {"clip": 0.3, "clip_schedule": "constant", "lr_schedule": "constant",
+                                   "lr": 0.1}, lam, x0, noise, MU, ALPHA)
+    b = torch_trajectory("cclip", {"clip": 0.3, "clip_schedule": "constant", "lr_schedule": "constant",
+                                   "lr": 0.1}, lam, x0, noise, MU, ALPHA)
+    assert not np.allclose(a, b, rtol=1e-3)
+
+
+def test_registry_covers_every_method():
+    assert set(OPTIMIZERS) == set(methods.METHODS)
+    for name, cls in OPTIMIZERS.items():
+        assert cls.method == name
+
+
+# ------------------------------------------------------------------------- exact corner cases
+def _run(opt_factory, dim, steps=30, seed=1):
+    lam = torch.linspace(0.5, 1.0, dim, dtype=torch.float64)
+    noise = torch.as_tensor(injected_noise(steps, dim, seed))
+    x = torch.nn.Parameter(torch.linspace(-3.0, 2.0, dim, dtype=torch.float64))
+    opt = opt_factory([x])
+    for k in range(steps):
+        x.grad = lam * x.detach() + noise[k]
+        opt.step()
+    return x.detach().numpy()
+
+
+@pytest.mark.parametrize("clipped,plain", [
+    (lambda p: optim.GClip(p, lr=0.1, clip=math.inf), lambda p: optim.SGDRef(p, lr=0.1)),
+    (lambda p: optim.ClipAdaGradNorm(p, clip=math.inf), lambda p: optim.AdaGradNorm(p)),
+    (lambda p: optim.ClipAdamNorm(p, clip=math.inf, delayed=True), lambda p: optim.AdamNorm(p, delayed=True)),
+], ids=["gclip-inf-is-sgd", "clip-adagrad-inf-is-adagrad", "clip-adam-inf-is-adam"])
+def test_infinite_clip_is_the_unclipped_method_exactly(clipped, plain):
+    np.testing.assert_array_equal(_run(clipped, 4), _run(plain, 4))
+
+
+def test_cclip_in_one_dimension_is_gclip_exactly():
+    g = _run(lambda p: optim.GClip(p, lr=0.2, clip=0.3), 1, steps=100)
+    c = _run(lambda p: optim.CClip(p, lr=0.2, clip=0.3), 1, steps=100)
+    np.testing.assert_array_equal(c, g)
+
+
+def test_step_counter_starts_at_one():
+    x = torch.nn.Parameter(torch.tensor([1.0], dtype=torch.float64))
+    opt = optim.SGDRef([x], lr=0.5, lr_schedule="poly", lr_power=1.0)
+    x.grad = torch.tensor([1.0], dtype=torch.float64)
+    opt.step()
+    assert x.item() == 1.0 - 0.5 / 2.0  # η_1 = lr/(1+1)
+    assert opt.state[x]["step"] == 1
+
+
+# ----------------------------------------------------------------------------- torch conventions
+BAD = {
+    "lr": [-1.0, 0.0, float("nan")],
+    "clip": [-1.0, 0.0],
+    "betas": [(1.0, 0.9), (0.9, -0.1)],
+    "eps": [-1.0],
+    "b0": [0.0],
+    "eta": [-1.0],
+    "moment": [0.0],
+    "lr_schedule": ["cosine"],
+    "clip_schedule": ["exponential"],
+    "clip_power": [-1.0],
+    "delayed": ["yes"],
+    "clipping": ["global"],
+    "max_grad_norm": [-1.0],
+    "weight_decay": [-0.1],
+}
+BAD_CASES = [
+    (cls, key, value)
+    for cls in ALL_CLASSES
+    for key, values in BAD.items()
+    if key in inspect.signature(cls.__init__).parameters
+    for value in values
+    if not (cls is SeedAdam and key == "lr" and value == 0.0)  # the seed's Adam accepts lr = 0
+]
+
+
+def _param():
+    return torch.nn.Parameter(torch.zeros(3))
+
+
+@pytest.mark.parametrize("cls,key,value", BAD_CASES,
+                         ids=[f"{c.__name__}-{k}-{v}" for c, k, v in BAD_CASES])
+def test_bad_hyper_parameter_raises_in_init(cls, key, value):
+    with pytest.raises(ValueError, match="Invalid"):
+        cls([_param()], **{key: value})
+    # a param group overriding a default is validated too
+    with pytest.raises(ValueError, match="Invalid"):
+        cls([{"params": [_param()], key: value}])
+
+
+def test_error_messages_follow_torch():
+    with pytest.raises(ValueError, match=r"^Invalid clipping level: -1.0$"):
+        optim.GClip([_param()], clip=-1.0)
+    with pytest.raises(ValueError, match=r"^Invalid learning rate: -0.5$"):
+        optim.AdamNorm([_param()], lr=-0.5)
+    with pytest.raises(ValueError, match="needs mu"):
+        optim.SGDRef([_param()], lr_schedule="theorem4")
+    with pytest.raises(ValueError, match="needs alpha"):
+        optim.GClip([_param()], clip_schedule="poly", clip_power="alpha-1")
+    with pytest.raises(ValueError, match="needs clip_power"):
+        optim.ClipAdamNorm([_param()], clip_schedule="poly")
+
+
+def test_from_method_validates_with_the_method_registry():
+    with pytest.raises(ValueError, match="unknown parameter 'momentum'"):
+        from_method("gclip", [_param()], momentum=0.9)
+    with pytest.raises(ValueError, match="needs alpha"):
+        from_method("gclip", [_param()], mu=1.0)  # default clip_power is "alpha-1"
+    opt = from_method("adam-norm", [_param()], beta1=0.8)
+    assert isinstance(opt, optim.AdamNorm) and opt.defaults["betas"] == (0.8, 0.999)
+    acc = from_method("acclip", [_param()])
+    assert (acc.defaults["lr"], acc.defaults["betas"], acc.defaults["eps"]) == (1e-4, (0.9, 0.99), 1e-5)
+
+
+def _kwargs(cls):
+    """Hyper-parameters that make every class move visibly and clip on the test problem."""
+    params = inspect.signature(cls.__init__).parameters
+    kw = {"lr": 0.05}
+    if "clip" in params:
+        kw["clip"] = 0.5
+    if cls is SeedAdam:
+        kw.update(clipping="local", max_grad_norm=0.5)
+    if cls is optim.ACClip:
+        kw["lr"] = 0.01
+    return kw
+
+
+class _Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(4, 3)
+        self.b = torch.nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.b(torch.tanh(self.a(x)))
+
+
+def _net(seed=0):
+    torch.manual_seed(seed)
+    return _Net().double()
+
+
+def _loss(net, step):
+    gen = torch.Generator().manual_seed(step)
+    x = torch.randn(16, 4, generator=gen, dtype=torch.float64)
+    y = torch.randn(16, 2, generator=gen, dtype=torch.float64)
+    return ((net(x) - y) ** 2).mean()
+
+
+def _train(net, opt, steps, start=0):
+    for k in range(start, start + steps):
+        opt.zero_grad()
+        _loss(net, k).backward()
+        opt.step()
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSES, ids=lambda c: c.__name__)
+def test_state_dict_round_trip_resumes_identically(cls):
+    net = _net()
+    opt = cls(net.parameters(), **_kwargs(cls))
+    _train(net, opt, 5)
+    saved_params = copy.deepcopy(net.state_dict())
+    saved_opt = copy.deepcopy(opt.state_dict())
+    _train(net, opt, 5, start=5)
+
+    resumed = _net(seed=123)
+    resumed.load_state_dict(saved_params)
+    opt2 = cls(resumed.parameters(), **_kwargs(cls))
+    opt2.load_state_dict(saved_opt)
+    _train(resumed, opt2, 5, start=5)
+    for a, b in zip(net.parameters(), resumed.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+    fresh = _net(seed=123)
+    fresh.load_state_dict(saved_params)
+    _train(fresh, cls(fresh.parameters(), **_kwargs(cls)), 5, start=5)
+    if cls not in (optim.SGDRef, optim.GClip, optim.CClip):  # stateless methods resume trivially
+        assert any(not torch.equal(a, b) for a, b in zip(net.parameters(), fresh.parameters()))
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSES, ids=lambda c: c.__name__)
+def test_step_with_closure_returns_the_loss(cls):
+    net_a, net_b = _net(), _net()
+    opt_a = cls(net_a.parameters(), **_kwargs(cls))
+    opt_b = cls(net_b.parameters(), **_kwargs(cls))
+    for k in range(3):
+        def closure():
+            opt_a.zero_grad()
+            loss = _loss(net_a, k)
+            loss.backward()
+            return loss
+        loss = opt_a.step(closure)
+        assert torch.equal(loss, _loss(net_b, k))
+        _train(net_b, opt_b, 1, start=k)
+    for a, b in zip(net_a.parameters(), net_b.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSES, ids=lambda c: c.__name__)
+def test_param_groups_are_independent(cls):
+    kw = _kwargs(cls)
+    net, ref = _net(), _net()
+    opt = cls([{"params": net.a.parameters(), "lr": kw["lr"] / 2}, {"params": net.b.parameters()}], **kw)
+    ref_a = cls(ref.a.parameters(), **{**kw, "lr": kw["lr"] / 2})
+    ref_b = cls(ref.b.parameters(), **kw)
+    for k in range(4):
+        for o in (opt, ref_a, ref_b):
+            o.zero_grad()
+        _loss(net, k).backward()
+        _loss(ref, k).backward()
+        opt.step()
+        ref_a.step()
+        ref_b.step()
+    for a, b in zip(net.parameters(), ref.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSES, ids=lambda c: c.__name__)
+def test_sparse_gradient_raises(cls):
+    emb = torch.nn.Embedding(10, 3, sparse=True)
+    opt = cls(emb.parameters(), **_kwargs(cls))
+    emb(torch.tensor([1, 2])).sum().backward()
+    with pytest.raises(RuntimeError, match="sparse"):
+        opt.step()
+
+
+def test_gclip_norm_is_over_the_whole_group():
+    a = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    b = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = optim.GClip([a, b], lr=1.0, clip=1.0)
+    a.grad = torch.tensor([3.0, 0.0], dtype=torch.float64)
+    b.grad = torch.tensor([4.0], dtype=torch.float64)
+    opt.step()
+    np.testing.assert_allclose(torch.cat([a, b]).detach().numpy(), [-0.6, 0.0, -0.8], rtol=1e-15)
+
+
+# ------------------------------------------------------------------------------------ SeedAdam
+def test_seed_adam_without_clipping_is_adam():
+    # with eps = 0, √(1−β2^t)/(1−β1^t)·m/√v is torch's bias-corrected Adam step exactly in exact arithmetic
+    net_a, net_b = _net(), _net()
+    opt_a = SeedAdam(net_a.parameters(), lr=0.01, eps=0.0, clipping="no")
+    opt_b = torch.optim.Adam(net_b.parameters(), lr=0.01, eps=0.0)
+    _train(net_a, opt_a, 10)
+    _train(net_b, opt_b, 10)
+    for a, b in zip(net_a.parameters(), net_b.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_seed_adam_local_clipping_is_per_tensor_clip_grad_norm():
+    net_a, net_b = _net(), _net()
+    opt_a = SeedAdam(net_a.parameters(), lr=0.01, clipping="local", max_grad_norm=0.05)
+    opt_b = SeedAdam(net_b.parameters(), lr=0.01, clipping="no")
+    for k in range(5):
+        opt_a.zero_grad()
+        opt_b.zero_grad()
+        _loss(net_a, k).backward()
+        _loss(net_b, k).backward()
+        for p in net_b.parameters():
+            torch.nn.utils.clip_grad_norm_(p, 0.05)  # what the seed's code calls
+        opt_a.step()
+        opt_b.step()
+    for a, b in zip(net_a.parameters(), net_b.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_seed_adam_elementwise_and_delayed():
+    x = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    opt = SeedAdam([x], lr=1.0, betas=(0.0, 0.5), eps=0.0, clipping="elementwise", max_grad_norm=1.0,
+                   delayed=True, exp_avg_sq_value=4.0, etta=1.0)
+    assert opt.param_groups[0]["correct_bias"] is False  # the seed's delayed class default
+    x.grad = torch.tensor([3.0, -0.5], dtype=torch.float64)
+    opt.step()
+    # clamp to [-1, 1]; v_1 = 0.5·4 + 0.5·0² = 2 (delayed: the previous gradient is 0); m_1 = g
+    np.testing.assert_allclose(x.detach().numpy(), [-1 / math.sqrt(2), 0.5 / math.sqrt(2)], rtol=1e-15)
+    x.grad = torch.tensor([0.0, 0.0], dtype=torch.float64)
+    opt.step()
+    # v_2 = 0.5·2 + 0.5·g_1² with g_1 = (1, −0.5); m_2 = 0
+    np.testing.assert_allclose(opt.state[x]["exp_avg_sq"].numpy(), [1.5, 1.125], rtol=1e-15)
+
+
+# ---------------------------------------------------------------------------------- import hygiene
+def test_import_synthclip_does_not_import_torch():
+    code = "import sys, synthclip, synthclip.methods; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_missing_torch_gives_one_line_import_error():
+    code = (
+        "import sys\nsys.modules['torch'] = None\n"
+        "try:\n    import synthclip.torch\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "synthclip.torch needs PyTorch: pip install torch==2.13.0"
