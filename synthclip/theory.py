@@ -88,6 +88,45 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("chezhegov-clipped", "clip_adagrad_norm/clip_adam_norm", "convex", "f", "polylog(1/δ)", CHEZHEGOV +
           " (upper bounds with clipping, with and without delay)", "qualitative", variable="delta",
           model="polylog"),
+    # appended by the nonconvex and smoothness studies
+    Claim("thm2", "gclip", "nonconvex", "thm2_lhs", "K^(−2(α−1)/(3α−2))", ZHANG + ", Theorem 2 (upper; the seed "
+          "prints 3α−1 in the display, Remark 3 and the proof give 3α−2)", "tight", lambda a: 2.0 * _nonconvex(a),
+          note="the theorem's left-hand side: (1/K) Σ_{k≤K} E min{‖∇f(x_k)‖, ‖∇f(x_k)‖²}"),
+    Claim("thm2", "gclip", "nonconvex", "grad_norm_avg", "K^(−(α−1)/(3α−2))", ZHANG + ", Theorem 2 with Remark 3 "
+          "(upper)", "upper", _nonconvex, note="E‖∇f(x)‖ for x drawn uniformly from x_1..x_K"),
+    Claim("zhang2020-clip", "gclip", "l0l1_smooth", "iterations", "O(x0)",
+          "Zhang et al. ICLR 2020, Why gradient clipping accelerates training, Theorem 3 (clipped and normalised GD)",
+          "upper", lambda a: 1.0, variable="x0", alpha_range=(0.0, float("inf")),
+          note="fixed η, τ independent of the start: far from x* each step moves ητ, so iterations to ε grow at "
+               "most linearly in the start distance x0 (low noise)"),
+    Claim("zhang2020-gd", "sgd", "quartic", "iterations", "x0^2",
+          "Zhang et al. ICLR 2020, Theorem 4 (fixed-step GD is slower); the instance f = x⁴/4 derived here",
+          "tight", lambda a: 2.0, variable="x0", alpha_range=(0.0, float("inf")),
+          note="a fixed step must satisfy η ≤ c/L(x0) with L(x0) = 3x0² not to diverge; from |x| ~ 1 to the "
+               "target GD then needs ~1/(2ηr²) ∝ x0² iterations"),
+    Claim("zhang2020-gd", "sgd", "cosh", "iterations", "e^x0",
+          "Zhang et al. ICLR 2020, Theorem 4 (fixed-step GD is slower); the instance f = cosh x − 1 derived here",
+          "tight", lambda a: 1.0, variable="exp(x0)", alpha_range=(0.0, float("inf")),
+          note="η ≤ c/cosh(x0); descending from x0 takes Σ e^(x0−x) ~ e^x0 steps: log iterations grows like x0"),
+    # appended by the dimension study: each error's own constant in d (the ratio claims are above)
+    Claim("cor7-d", "gclip", "coordinatewise", "f_avg", "d^(1+2/α)", ZHANG + ", Corollary 7 (upper): constant "
+          "d‖B‖_α² = d^(1+2/α)B² with i.i.d. coordinates", "upper", lambda a: 1.0 + 2.0 / a, variable="d"),
+    Claim("thm8-d", "cclip", "coordinatewise", "f_avg", "d^1", ZHANG + ", Theorem 8 (upper): constant ‖B‖_2² = d·B² "
+          "with i.i.d. coordinates", "upper", lambda a: 1.0, variable="d"),
+    Claim("thm4-d-radial", "gclip", "radial", "f_avg", "d^0", ZHANG + ", Theorem 4 (upper) with a d-free σ (radial "
+          "noise)", "upper", lambda a: 0.0, variable="d"),
+    Claim("thm8-d-radial", "cclip", "radial", "f_avg", "d^0", ZHANG + ", Theorem 8 (upper) with B_i = σ/√d "
+          "(radial noise: ‖B‖_2² = σ²)", "upper", lambda a: 0.0, variable="d"),
+    # appended by the bias study
+    Claim("koloskova", "gclip", "constant_clip", "grad_norm", "floor > 0 as η → 0 (asymmetric noise)",
+          "Koloskova et al. 2023, Revisiting gradient clipping: stochastic bias and tight convergence guarantees "
+          "(abstract: no convergence to the optimum, even with arbitrarily small step sizes)", "qualitative",
+          variable="lr", model="floor", alpha_range=(1.0, float("inf")),
+          note="symmetric noise has no floor (the clipped mean stays unbiased at x*)"),
+    Claim("lemma9-bias", "gclip", "constant_clip", "grad_norm_floor", "c^(−(α−1))", ZHANG + ", Lemma 9 "
+          "(Appendix B): the bias term σ^α/τ^(α−1) falls as the clip level grows (formula lost in the seed text; "
+          "standard form)", "upper", lambda a: -(a - 1.0), variable="c",
+          note="large-c asymptote; the study's exact floor |x_c| is the sharper prediction at finite c"),
 )
 
 TABLE: dict[tuple[str, str, str, str], Claim] = {c.key: c for c in CLAIMS}

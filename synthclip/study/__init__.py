@@ -4,6 +4,7 @@ Importing this package registers every study; ``STUDIES`` maps names to study ob
 """
 from .base import STUDIES, Study, StudyError, register  # noqa: F401
 from . import rates  # noqa: F401  (registers)
+from . import confidence, dimension, bias, tails  # noqa: F401  (registers: issue 6 studies)
 from .cli import main, run_study, parse  # noqa: F401
 
 __all__ = ["STUDIES", "Study", "StudyError", "register", "main", "run_study", "parse"]

@@ -1,0 +1,307 @@
+"""``bias``: the gradient-norm floor of clipped SGD with a constant clip level (Koloskova et al.).
+
+Setting: f(x) = x²/2 (d = 1), clipped SGD x ← x − η·clip(g, c) with a constant step η and a constant clip
+level c (``gclip`` with constant schedules), started at the optimum x0 = 0 (``--x0``), so any floor is a
+drift away from x*, not slow convergence. Noise of tail index α: symmetric Pareto against the one-sided,
+centred Pareto (``pareto-onesided``: the asymmetric law whose clipped mean is not 0). For every (noise, c, η)
+the study runs N trajectories of K steps on common random numbers, averages ‖∇f(x_k)‖ over the checkpoints of
+the last half of the run (``--tail-points`` of them) per trajectory, and reports the median over trajectories
+with a bootstrap interval.
+
+Prediction (derived here, exact for this instance): as η → 0 the iterate concentrates at the x_c that
+solves E[clip(x_c + ξ, c)] = 0, so the floor of ‖∇f‖ = |x| is |x_c|: 0 for symmetric noise, > 0 for the
+one-sided law (computed by ``clip_floor``). For large c the clipping bias of α-moment noise is
+≤ σ^α/c^(α−1) (Zhang et al. 2020, Lemma 9: the bias term falls as the clip level grows), so the floor
+falls like c^(−(α−1)); over a finite c sweep the exact |x_c| is the sharper line.
+
+Verdict rule (fixed before looking at data), per (noise, c): fit the slope s of log median(avg ‖∇f‖)
+against log η over the η sweep, with a bootstrap interval [lo, hi] at ``--confidence`` (trajectories
+resampled jointly over η: they share the noise). A gradient norm driven by the clipped noise alone shrinks
+like η^(1/2) (bounded increments: spread ∝ √η); a floor does not shrink (s = 0). With the midpoint
+t = ``--vanish-slope`` (default 0.25): **vanishes** if lo > t; **floor** if hi < t; otherwise
+**undecided**. Theory (Koloskova et al.): a floor under asymmetric noise, none under symmetric noise. The
+size against c is reported as the slope of log floor (the smallest η) against log c with its interval,
+beside the exact prediction's slope over the same c and the asymptotic −(α−1).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+from .. import stats, theory
+from .._rng import derive_seed
+from ..engine import simulate
+from .base import CommonParams, Study, StudyError, check_alpha, check_choice, flag, option, register
+
+NOISES = ("pareto", "pareto-onesided")
+FLOOR_CLAIM = ("koloskova", "gclip", "constant_clip", "grad_norm")
+SIZE_CLAIM = ("lemma9-bias", "gclip", "constant_clip", "grad_norm_floor")
+EXPECTED = {"pareto": "vanishes", "pareto-onesided": "floor"}
+
+
+@dataclass
+class BiasParams(CommonParams):
+    noises: list = option(list(NOISES), "noise laws: symmetric pareto and/or the one-sided pareto-onesided")
+    alpha: float = option(1.5, "tail index α of the noise")
+    clips: list = option([0.25, 0.5, 1.0, 2.0, 4.0, 8.0], "constant clip levels c")
+    lrs: list = option([0.1, 0.03, 0.01, 0.003], "constant step sizes η")
+    n_traj: int = option(200, "independent trajectories per (noise, c, η)", low=1)
+    steps: int = option(20_000, "horizon K (η_min·K should be ≫ 1/P(|x_c+ξ| < c))", low=1)
+    x0: float = option(0.0, "start x0 (0: the optimum)")
+    tail_points: int = option(50, "checkpoints in the last half of the run that are averaged", low=1)
+    n_boot: int = option(1000, "bootstrap replicates", low=1)
+    confidence: float = option(0.95, "level of the intervals", low=0.0, high=1.0)
+    vanish_slope: float = option(0.25, "slope in η separating 'vanishes' (≈ 1/2) from 'floor' (0)", low=0.0)
+
+
+def mean_clipped(x: float, alpha: float, c: float) -> float:
+    """E[clip(x + ξ, c)] for the one-sided law ξ = P − α/(α−1), P ~ Pareto(1, α) (scale 1), in closed form."""
+    m = alpha / (alpha - 1.0)
+
+    def sf(s):  # P(P > s)
+        return 1.0 if s <= 1.0 else s ** -alpha
+
+    def t_integral(lo, hi):  # ∫_lo^hi t dF(t), lo, hi >= 1
+        return m * (lo ** (1.0 - alpha) - hi ** (1.0 - alpha))
+
+    lo_t, hi_t = m - x - c, m - x + c  # P values where x + ξ = −c and = c
+    lo, hi = max(1.0, lo_t), max(1.0, hi_t)
+    return -c * (1.0 - sf(lo_t)) + (x - m) * (sf(lo) - sf(hi)) + t_integral(lo, hi) + c * sf(hi)
+
+
+def clip_floor(noise: str, alpha: float, c: float, scale: float = 1.0) -> float:
+    """|x_c|: the η → 0 limit of |x| (= ‖∇f‖ on x²/2) for clipped SGD at constant clip level c."""
+    if noise != "pareto-onesided":
+        return 0.0  # symmetric law: E clip(ξ) = 0 at x = 0
+    s = float(scale)
+    root = brentq(lambda x: mean_clipped(x, alpha, c / s), -10.0 * (1 + c / s), 10.0 * (1 + c / s) + alpha / (alpha - 1),
+                  xtol=1e-13)
+    return abs(s * root)
+
+
+@register
+class Bias(Study):
+    name = "bias"
+    summary = "clipped SGD with constant clip c: the gradient-norm floor as η → 0 (Koloskova et al.)"
+    Params = BiasParams
+    quick = {"clips": [0.5, 2.0], "lrs": [0.1, 0.03, 0.01], "n_traj": 100, "steps": 3000, "n_boot": 300}
+    tables = ("floors", "medians", "slopes", "sizes")
+
+    def validate(self, p) -> None:
+        super().validate(p)
+        if not p.noises:
+            raise StudyError(f"--noises needs at least one of {', '.join(NOISES)}")
+        check_choice("noises", p.noises, NOISES)
+        check_alpha("pareto-onesided", [p.alpha])
+        for name in ("clips", "lrs"):
+            values = getattr(p, name)
+            if not values:
+                raise StudyError(f"{flag(name)} needs at least one value")
+            for v in values:
+                if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                    raise StudyError(f"{flag(name)} values must be finite numbers > 0, got {v!r}")
+        if len(set(p.lrs)) < 2:
+            raise StudyError(f"--lrs needs at least 2 distinct step sizes to fit the slope in η, got {p.lrs!r}")
+        if max(p.lrs) >= 2.0:
+            raise StudyError(f"--lrs must be < 2 (η ≥ 2 makes SGD on x²/2 unstable), got {max(p.lrs)!r}")
+        if not math.isfinite(p.x0):
+            raise StudyError(f"--x0 must be finite, got {p.x0!r}")
+        if p.steps < 2 * p.tail_points:
+            raise StudyError(f"--steps must be >= 2·--tail-points = {2 * p.tail_points}, got {p.steps!r}")
+        if not 0 < p.confidence < 1:
+            raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
+        if not (p.vanish_slope > 0 and math.isfinite(p.vanish_slope)):
+            raise StudyError(f"--vanish-slope must be a finite number > 0, got {p.vanish_slope!r}")
+
+    def group(self, cell) -> str:
+        return ""
+
+    def cells(self, p) -> list[dict]:
+        return [{"noise": noise, "alpha": float(p.alpha), "clip": float(c), "lr": float(lr), "n_traj": p.n_traj,
+                 "steps": p.steps, "seed": p.seed, "x0": p.x0, "tail_points": p.tail_points}
+                for noise in p.noises for c in sorted(set(p.clips)) for lr in sorted(set(p.lrs), reverse=True)]
+
+    def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
+        K = cell["steps"]
+        ckpts = np.unique(np.linspace(K // 2, K, cell["tail_points"]).round().astype(np.int64))
+        res = simulate("gclip", noise=cell["noise"], alpha=cell["alpha"], steps=K, n_traj=cell["n_traj"],
+                       seed=cell["seed"], x0=cell["x0"], checkpoints=ckpts, lr=cell["lr"], lr_schedule="constant",
+                       clip=cell["clip"], clip_schedule="constant", threads=threads)
+        with np.errstate(invalid="ignore", over="ignore"):
+            avg = res.metric("grad_norm").mean(axis=1)
+        avg = np.where(res.failed | ~np.isfinite(avg), np.inf, avg)
+        return {"floors": pd.DataFrame({"noise": cell["noise"], "alpha": cell["alpha"], "clip": cell["clip"],
+                                        "lr": cell["lr"], "steps": K, "trajectory": np.arange(res.n_traj),
+                                        "grad_norm_avg": avg})}
+
+    def analyze(self, p, tables):
+        return analyze_floors(tables["floors"], n_boot=p.n_boot, confidence=p.confidence,
+                              threshold=p.vanish_slope, seed=derive_seed(p.seed, "bias", "bootstrap"))
+
+    def report(self, tables, meta) -> str:
+        p = meta["params"]
+        s, z = tables["slopes"], tables["sizes"]
+        lines = [f"bias: clipped SGD (constant c, η) on x²/2 from x0={p['x0']:g}, α={p['alpha']:g}, K={p['steps']}, "
+                 f"N={p['n_traj']}; ‖∇f‖ averaged over the last half, median over runs, {p['confidence']:.0%} "
+                 f"bootstrap CIs; vanishes if slope in η > {p['vanish_slope']:g}, floor if < {p['vanish_slope']:g}"]
+        header = (f"{'noise':<16} {'c':>5} {'slope in η [CI]':<24} {'floor at η_min [CI]':<28} {'predicted':>9}  "
+                  f"{'verdict':<10} {'expected':<9}")
+        lines += [header, "-" * len(header)]
+        for _, r in s.iterrows():
+            lines.append(f"{r['noise']:<16} {r['clip']:>5g} {r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+                         f"{'':<4} {r['floor']:.4f} [{r['floor_low']:.4f}, {r['floor_high']:.4f}]{'':<6} "
+                         f"{r['predicted']:>9.4f}  {r['verdict']:<10} {r['expected']:<9}")
+        for _, r in z.iterrows():
+            lines.append(f"floor size vs c ({r['noise']}, c {r['cmin']:g}..{r['cmax']:g}, η = {r['lr']:g}): slope "
+                         f"{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]; exact x_c over the same c "
+                         f"{r['predicted_slope']:+.3f}; large-c bound c^(−(α−1)) = {r['bound']:+.3f}")
+        ok = all(r["verdict"] == r["expected"] for _, r in s.iterrows())
+        lines.append("conclusion: " + ("as Koloskova et al.: a floor that does not vanish as η → 0 under one-sided "
+                                       "noise, none under symmetric noise." if ok else
+                                       "not every verdict is the expected one (see table)."))
+        return "\n".join(lines)
+
+    def plot(self, tables, meta):
+        return plot_bias(tables, meta)
+
+
+def _interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Percentile interval; non-finite replicates count at both ends (as stats does)."""
+    good = np.sort(samples[np.isfinite(samples)])
+    bad = samples.size - good.size
+    half = 0.5 * (1.0 - confidence)
+    low = np.concatenate([np.full(bad, -np.inf), good])
+    high = np.concatenate([good, np.full(bad, np.inf)])
+    return float(np.quantile(low, half, method="lower")), float(np.quantile(high, 1 - half, method="higher"))
+
+
+def _ols_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Slope of each row of y against x (NaN rows stay NaN)."""
+    xc = x - x.mean()
+    with np.errstate(invalid="ignore"):
+        return (y - y.mean(axis=-1, keepdims=True)) @ xc / (xc @ xc)
+
+
+def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, threshold: float, seed: int) -> dict:
+    """Medians per (noise, c, η), slopes in η and in c, with a joint bootstrap over trajectories."""
+    keys = list(floors.groupby(["noise", "clip", "lr"], sort=True).groups)
+    n = int(floors["trajectory"].max()) + 1
+    table = np.full((len(keys), n), np.inf)
+    for i, (_, part) in enumerate(floors.groupby(["noise", "clip", "lr"], sort=True)):
+        table[i, part["trajectory"].to_numpy()] = part["grad_norm_avg"].to_numpy()
+    index = {k: i for i, k in enumerate(keys)}
+    r = stats.quantile_ranks(n, 0.5)[0]
+    point = np.partition(table, r - 1, axis=1)[:, r - 1]
+    rng = np.random.Generator(np.random.Philox(seed))
+    boot = np.empty((n_boot, len(keys)))
+    for b in range(n_boot):
+        boot[b] = np.partition(table[:, rng.integers(0, n, size=n)], r - 1, axis=1)[:, r - 1]
+    alpha = float(floors["alpha"].iloc[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logp = np.where(np.isfinite(point) & (point > 0), np.log(point), np.nan)
+        logb = np.where(np.isfinite(boot) & (boot > 0), np.log(boot), np.nan)
+    mrows = []
+    for k, i in index.items():
+        lo, hi = _interval(boot[:, i], confidence)
+        mrows.append({"noise": k[0], "clip": k[1], "lr": k[2], "median": float(point[i]), "ci_low": lo, "ci_high": hi,
+                      "predicted": clip_floor(k[0], alpha, k[1]), "n_traj": n,
+                      "n_failed": int(np.sum(~np.isfinite(table[i])))})
+    medians = pd.DataFrame(mrows)
+    claim = theory.claim(*FLOOR_CLAIM)
+    srows = []
+    for noise in dict.fromkeys(k[0] for k in keys):
+        for c in sorted({k[1] for k in keys if k[0] == noise}):
+            lrs = sorted(k[2] for k in keys if k[0] == noise and k[1] == c)
+            cols = [index[(noise, c, lr)] for lr in lrs]
+            x = np.log(np.asarray(lrs))
+            slope = float(_ols_slopes(x, logp[cols])) if np.all(np.isfinite(logp[cols])) else float("nan")
+            lo, hi = _interval(_ols_slopes(x, logb[:, cols]), confidence)
+            if not np.isfinite(slope):
+                verdict = "no fit"
+            elif lo > threshold:
+                verdict = "vanishes"
+            elif hi < threshold:
+                verdict = "floor"
+            else:
+                verdict = "undecided"
+            j = index[(noise, c, lrs[0])]
+            flo, fhi = _interval(boot[:, j], confidence)
+            srows.append({"noise": noise, "clip": c, "slope": slope, "ci_low": lo, "ci_high": hi, "lr_min": lrs[0],
+                          "floor": float(point[j]), "floor_low": flo, "floor_high": fhi,
+                          "predicted": clip_floor(noise, alpha, c), "verdict": verdict,
+                          "expected": EXPECTED.get(noise, "none"), "theory_source": claim.source,
+                          "threshold": threshold})
+    size_claim = theory.claim(*SIZE_CLAIM)
+    zrows = []
+    for noise in dict.fromkeys(k[0] for k in keys):
+        clips = sorted({k[1] for k in keys if k[0] == noise})
+        if noise != "pareto-onesided" or len(clips) < 2:
+            continue  # the symmetric floor is 0: no size to fit
+        lr_min = min(k[2] for k in keys if k[0] == noise)
+        cols = [index[(noise, c, lr_min)] for c in clips]
+        x = np.log(np.asarray(clips))
+        slope = float(_ols_slopes(x, logp[cols])) if np.all(np.isfinite(logp[cols])) else float("nan")
+        lo, hi = _interval(_ols_slopes(x, logb[:, cols]), confidence)
+        pred = np.log([clip_floor(noise, alpha, c) for c in clips])
+        zrows.append({"noise": noise, "lr": lr_min, "cmin": clips[0], "cmax": clips[-1], "slope": slope,
+                      "ci_low": lo, "ci_high": hi, "predicted_slope": float(_ols_slopes(x, pred)),
+                      "bound": size_claim.at(alpha), "bound_source": size_claim.source})
+    sizes = pd.DataFrame(zrows, columns=["noise", "lr", "cmin", "cmax", "slope", "ci_low", "ci_high",
+                                         "predicted_slope", "bound", "bound_source"])
+    return {"floors": floors, "medians": medians, "slopes": pd.DataFrame(srows), "sizes": sizes}
+
+
+def plot_bias(tables, meta):
+    """Left: median avg ‖∇f‖ against η per (noise, c) with the predicted floors; right: the floor against c."""
+    from .. import plotting
+
+    m, z = tables["medians"], tables["sizes"]
+    p = meta.get("params", {})
+    fig, axes = plotting.figure(2, ncols=2, size=4.5)
+    import matplotlib.ticker
+    import seaborn as sns
+
+    clips = sorted(m["clip"].unique())
+    colors = dict(zip(clips, sns.color_palette("viridis", len(clips))))
+    ax = axes[0]
+    for (noise, c), part in m.groupby(["noise", "clip"]):
+        part = part.sort_values("lr")
+        ls = "-" if noise == "pareto-onesided" else "--"
+        ax.plot(part["lr"], part["median"], ls=ls, marker="o", ms=3, color=colors[c],
+                label=f"c={c:g}" if noise == "pareto-onesided" else None)
+        ax.fill_between(part["lr"], part["ci_low"], part["ci_high"], color=colors[c], alpha=0.2, lw=0)
+        if part["predicted"].iloc[0] > 0:
+            ax.axhline(part["predicted"].iloc[0], color=colors[c], lw=0.7, ls=":")
+    sym = m[m["noise"] == "pareto"]
+    if not sym.empty:
+        top = sym[sym["lr"] == sym["lr"].max()]["median"].max()
+        plotting.theory_line(ax, sym["lr"].max(), sym["lr"].min(), top, 0.5, label="η^(1/2) (no floor)")
+    ax.set(xscale="log", yscale="log", xlabel="step size η", ylabel="median of ‖∇f(x_k)‖ averaged over the last half",
+           title="solid: one-sided, dashed: symmetric; dotted: exact floor |x_c|")
+    ax.legend(fontsize=6)
+    ax = axes[1]
+    one = m[m["noise"] == "pareto-onesided"]
+    if not one.empty:
+        part = one[one["lr"] == one["lr"].min()].sort_values("clip")
+        ax.errorbar(part["clip"], part["median"], yerr=[part["median"] - part["ci_low"], part["ci_high"] - part["median"]],
+                    fmt="o", ms=4, label=f"measured, η = {part['lr'].iloc[0]:g}")
+        cs = np.geomspace(part["clip"].min(), part["clip"].max(), 60)
+        alpha = float(p.get("alpha", 1.5))
+        ax.plot(cs, [clip_floor("pareto-onesided", alpha, c) for c in cs], "k-", lw=1, label="exact floor |x_c|")
+        if not z.empty:
+            plotting.theory_line(ax, cs[-1] / 4, cs[-1], clip_floor("pareto-onesided", alpha, cs[-1] / 4),
+                                 float(z["bound"].iloc[0]), label=f"c^(−(α−1)) = c^{z['bound'].iloc[0]:+.2f}", color="gray")
+    ax.set(xscale="log", yscale="log", xlabel="clip level c", ylabel="gradient-norm floor", title="floor size vs c")
+    if not one.empty:
+        ax.set_xticks(part["clip"], [f"{c:g}" for c in part["clip"]])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.legend(fontsize=6)
+    fig.suptitle(f"bias: clipped SGD, α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}", fontsize=9)
+    fig.tight_layout()
+    return fig

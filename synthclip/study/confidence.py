@@ -1,0 +1,330 @@
+"""``confidence``: how the (1 − δ)-quantile of the error grows as δ → 0 (Chezhegov et al.).
+
+Setting: f(x) = x²/2 (d = 1), noise of tail index α (default symmetric Pareto, α = 1.5), a fixed horizon
+K, N independent trajectories on common random numbers. For each method the study takes the error
+f(x_K) − f* of every trajectory, its (1 − δ)-quantile for δ log-spaced from ``--delta-max`` down to
+``--delta-min`` (order-statistic intervals; δ·N ≥ 10 so the smallest δ has a real interval), and fits
+log quantile against log(1/δ) (the *poly* model: q ∝ (1/δ)^s) and against log log(1/δ) (the *polylog*
+model: q ∝ log(1/δ)^s), each slope with a bootstrap interval over trajectories (stats.delta_fit_bootstrap).
+
+Instances (``--instances``):
+
+* ``reference`` -- the issue's reference run: γ = 1, b0 = 1, clip level λ = 1, K = 1000, x0 = 1, for
+  AdaGrad-Norm and Adam-Norm with and without delay, their clipped versions, and SGD and GClip
+  (η_k = 4/(k+1); GClip τ_k = λ k^(α−1)) as controls.
+* ``tied-b0`` -- an instance where plain AdaGrad-Norm fails too. The lower-bound text of Chezhegov et al.
+  was not found in the stored corpus (only the abstract, which says AdaGrad/Adam "can have provably bad
+  high-probability convergence"), so this construction is this package's, from the mechanism: when
+  b0 exceeds every gradient the run is likely to see at level δ_min, b_k never adapts and AdaGrad-Norm is
+  SGD with the constant step γ/b0, whose last-iterate error inherits the noise's polynomial tail
+  (q ∝ δ^(−2/α)). So b0 = scale·(K/δ_min)^(1/α) (tied to δ_min and K: the largest of K draws exceeds it
+  with probability ≈ δ_min) and γ = c·b0/K (``--tied-steps`` c: the same total step c as a converging
+  run). The clipped versions keep bounded increments and stay polylogarithmic.
+
+Verdict rule (fixed before looking at data). Let s_max = ``--polylog-power`` (default 2: growth up to
+log²(1/δ) counts as polylogarithmic) and β the least-squares slope of log log(1/δ) on log(1/δ) over the
+δ grid, so a law q = C·log(1/δ)^s has poly-model slope exactly s·β on that grid. With [lo, hi] the
+bootstrap interval at ``--confidence``:
+
+* **polynomial** if the poly-model slope has lo > s_max·β: the quantile grows faster than any
+  log^(s_max)(1/δ) law can on this grid;
+* otherwise **polylog** if the polylog-model slope has hi ≤ s_max: consistent with growth at most
+  log^(s_max)(1/δ) (on a finite δ range a small power of 1/δ looks the same; that is what the verdict says);
+* otherwise **undecided**; **no fit** when a quantile is +inf (failed runs) or ≤ 0.
+
+Theory (synthclip.theory): unclipped AdaGrad/Adam-Norm ± delay are "polynomial" *on some instance*
+(a lower bound: a polylog verdict on one instance does not contradict it); the clipped versions are
+"polylog" on every instance (an upper bound: a polynomial verdict would contradict it). SGD and GClip
+are controls without a claim in the table.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .. import noise as noise_registry
+from .. import stats, theory
+from .._rng import derive_seed
+from ..engine import simulate
+from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_methods, flag, option, register
+
+# Study labels → (registry method, fixed parameters). Controls use the registry's Theorem 4 step 4/(k+1).
+CONFIDENCE_METHODS: dict[str, tuple[str, dict]] = {
+    "adagrad_norm": ("adagrad_norm", {}),
+    "adagrad_norm-delayed": ("adagrad_norm", {"delayed": True}),
+    "adam_norm": ("adam_norm", {}),
+    "adam_norm-delayed": ("adam_norm", {"delayed": True}),
+    "clip_adagrad_norm": ("clip_adagrad_norm", {}),
+    "clip_adagrad_norm-delayed": ("clip_adagrad_norm", {"delayed": True}),
+    "clip_adam_norm": ("clip_adam_norm", {}),
+    "clip_adam_norm-delayed": ("clip_adam_norm", {"delayed": True}),
+    "sgd": ("sgd", {}),
+    "gclip": ("gclip", {}),
+}
+TIED_METHODS = ("adagrad_norm", "adagrad_norm-delayed", "clip_adagrad_norm", "clip_adagrad_norm-delayed")
+INSTANCES = ("reference", "tied-b0")
+MODELS = ("poly", "polylog")
+SETTING = "convex"
+UNCLIPPED = ("chezhegov-unclipped", "adagrad_norm/adam_norm", SETTING, "f")
+CLIPPED = ("chezhegov-clipped", "clip_adagrad_norm/clip_adam_norm", SETTING, "f")
+
+
+@dataclass
+class ConfidenceParams(CommonParams):
+    instances: list = option(list(INSTANCES), "instances to run: reference (γ = b0 = 1) and tied-b0 "
+                                              "(b0 and γ tied to δ_min and K)")
+    methods: list = option(list(CONFIDENCE_METHODS), "methods of the reference instance")
+    noise: str = option("pareto", "noise law", choices=tuple(noise_registry.NOISES))
+    alpha: float = option(1.5, "tail index α of the noise")
+    n_traj: int = option(100_000, "independent trajectories per method (δ_min·N ≥ 10)", low=1)
+    steps: int = option(1000, "horizon K", low=1)
+    x0: float = option(1.0, "start x0")
+    lr: float = option(1.0, "γ of the AdaGrad/Adam-Norm family on the reference instance", low=0.0)
+    b0: float = option(1.0, "b0 on the reference instance", low=0.0)
+    clip: float = option(1.0, "clip level λ (GClip: τ0)", low=0.0)
+    tied_steps: float = option(10.0, "tied-b0 instance: γ = c·b0/K with this c", low=0.0)
+    delta_max: float = option(0.1, "largest δ", low=0.0, high=1.0)
+    delta_min: float = option(1e-4, "smallest δ (≥ 10/N)", low=0.0, high=1.0)
+    n_deltas: int = option(10, "number of log-spaced δ values", low=2)
+    polylog_power: float = option(2.0, "s_max: growth up to log^s_max(1/δ) counts as polylogarithmic", low=0.0)
+    n_boot: int = option(1000, "bootstrap replicates per fit", low=1)
+    confidence: float = option(0.95, "level of the intervals", low=0.0, high=1.0)
+
+
+def delta_grid(p) -> np.ndarray:
+    return np.geomspace(p["delta_max"], p["delta_min"], int(p["n_deltas"]))
+
+
+def boundary_slope(deltas, power: float) -> float:
+    """s_max·β: the poly-model slope of the law log(1/δ)^s_max on this δ grid (exact, OLS is linear)."""
+    u = np.log(1.0 / np.asarray(deltas, dtype=float))
+    slope, _ = stats.fit_slope(u, np.log(u))
+    return float(power) * slope
+
+
+def tied_b0(p) -> tuple[float, float]:
+    """(b0, γ) of the tied-b0 instance: b0 = (K/δ_min)^(1/α) (noise scale 1), γ = c·b0/K."""
+    b0 = (p["steps"] / p["delta_min"]) ** (1.0 / p["alpha"])
+    return b0, p["tied_steps"] * b0 / p["steps"]
+
+
+def classify(poly: Mapping[str, float], polylog: Mapping[str, float], boundary: float, power: float) -> str:
+    """The docstring's rule: polynomial / polylog / undecided / no fit."""
+    if not (np.isfinite(poly["slope"]) and np.isfinite(polylog["slope"])):
+        return "no fit"
+    if poly["ci_low"] > boundary:
+        return "polynomial"
+    if polylog["ci_high"] <= power:
+        return "polylog"
+    return "undecided"
+
+
+def _claim_for(method: str):
+    if method in ("adagrad_norm", "adam_norm"):
+        return theory.claim(*UNCLIPPED)
+    if method in ("clip_adagrad_norm", "clip_adam_norm"):
+        return theory.claim(*CLIPPED)
+    return None
+
+
+@register
+class Confidence(Study):
+    name = "confidence"
+    summary = "(1−δ)-quantile vs δ: AdaGrad/Adam-Norm (± delay) vs clipped versions (Chezhegov et al.)"
+    Params = ConfidenceParams
+    quick = {"n_traj": 5000, "steps": 300, "delta_min": 2e-3, "n_boot": 300}
+    tables = ("quantiles", "fits", "verdicts")
+
+    def validate(self, p) -> None:
+        super().validate(p)
+        check_alpha(p.noise, [p.alpha])
+        if p.noise in ("gaussian", "spike"):
+            raise StudyError(f"--noise must be a heavy-tailed law (pareto, stable, pareto-onesided), got {p.noise!r}")
+        if not p.instances:
+            raise StudyError(f"--instances needs at least one instance; valid: {', '.join(INSTANCES)}")
+        check_choice("instances", p.instances, INSTANCES)
+        if "reference" in p.instances:
+            check_methods("methods", p.methods, CONFIDENCE_METHODS)
+        for name in ("lr", "b0", "clip", "tied_steps", "polylog_power"):
+            if not getattr(p, name) > 0 or not math.isfinite(getattr(p, name)):
+                raise StudyError(f"{flag(name)} must be a finite number > 0, got {getattr(p, name)!r}")
+        if not math.isfinite(p.x0):
+            raise StudyError(f"--x0 must be finite, got {p.x0!r}")
+        if not 0 < p.delta_max < 1:
+            raise StudyError(f"--delta-max must be in (0, 1), got {p.delta_max!r}")
+        if not 0 < p.delta_min < p.delta_max:
+            raise StudyError(f"--delta-min must be in (0, --delta-max = {p.delta_max:g}), got {p.delta_min!r}")
+        if p.delta_min * p.n_traj < 10:
+            raise StudyError(f"--delta-min must be >= 10/--n-traj = {10 / p.n_traj:g} so the smallest δ has a real "
+                             f"interval, got {p.delta_min!r}")
+        if not isinstance(p.n_deltas, int) or p.n_deltas < 3:
+            raise StudyError(f"--n-deltas must be an integer >= 3 (a line and its curvature), got {p.n_deltas!r}")
+        if not 0 < p.confidence < 1:
+            raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
+
+    def group(self, cell) -> str:
+        return ""
+
+    def cells(self, p) -> list[dict]:
+        common = {"noise": p.noise, "alpha": float(p.alpha), "n_traj": p.n_traj, "steps": p.steps, "seed": p.seed,
+                  "x0": p.x0, "delta_max": p.delta_max, "delta_min": p.delta_min, "n_deltas": p.n_deltas,
+                  "n_boot": p.n_boot, "confidence": p.confidence, "tied_steps": p.tied_steps}
+        cells = []
+        for instance in p.instances:
+            labels = p.methods if instance == "reference" else TIED_METHODS
+            for label in labels:
+                method, fixed = CONFIDENCE_METHODS[label]
+                params = dict(fixed)
+                if method in ("gclip", "clip_adagrad_norm", "clip_adam_norm"):
+                    params["clip"] = p.clip
+                if "adagrad" in method or "adam" in method:
+                    if instance == "reference":
+                        params.update(lr=p.lr, b0=p.b0)
+                    else:
+                        b0, lr = tied_b0(common)
+                        params.update(lr=lr, b0=b0)
+                cells.append({"instance": instance, "label": label, "method": method, "method_params": params,
+                              **common})
+        return cells
+
+    def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
+        K = cell["steps"]
+        res = simulate(cell["method"], noise=cell["noise"], alpha=cell["alpha"], steps=K, n_traj=cell["n_traj"],
+                       seed=cell["seed"], x0=cell["x0"], checkpoints=[K], threads=threads, **cell["method_params"])
+        values = res.metric("f")[:, -1]
+        return summarize(values, cell, n_failed=res.n_failed)
+
+    def analyze(self, p, tables):
+        fits = tables["fits"]
+        deltas = delta_grid({"delta_max": p.delta_max, "delta_min": p.delta_min, "n_deltas": p.n_deltas})
+        boundary = boundary_slope(deltas, p.polylog_power)
+        rows = []
+        for (instance, label), part in fits.groupby(["instance", "method"], sort=False):
+            by = {r["model"]: r for _, r in part.iterrows()}
+            verdict = classify(by["poly"], by["polylog"], boundary, p.polylog_power)
+            claim = _claim_for(CONFIDENCE_METHODS[label][0])
+            expected = "none" if claim is None else claim.model
+            if claim is None:
+                agrees = "control"
+            elif verdict == expected:
+                agrees = "yes"
+            elif verdict in ("undecided", "no fit"):
+                agrees = "open"
+            else:
+                # lower bound (unclipped): existential, one polylog instance does not contradict it
+                agrees = "not on this instance" if expected == "polynomial" else "contradicts"
+            rows.append({
+                "instance": instance, "method": label,
+                "poly_slope": by["poly"]["slope"], "poly_low": by["poly"]["ci_low"], "poly_high": by["poly"]["ci_high"],
+                "polylog_slope": by["polylog"]["slope"], "polylog_low": by["polylog"]["ci_low"],
+                "polylog_high": by["polylog"]["ci_high"], "boundary": boundary, "polylog_power": p.polylog_power,
+                "verdict": verdict, "theory": expected, "agrees": agrees,
+                "theory_source": claim.source if claim else "none",
+                "n_traj": int(by["poly"]["n_traj"]), "n_failed": int(by["poly"]["n_failed"]),
+            })
+        return {**tables, "verdicts": pd.DataFrame(rows)}
+
+    def report(self, tables, meta) -> str:
+        v = tables["verdicts"]
+        p = meta["params"]
+        if v.empty:
+            return "confidence: no results"
+        b0, lr = tied_b0(p)
+        lines = [
+            f"confidence: (1−δ)-quantile of f(x_K) − f* on x²/2, noise={p['noise']} α={p['alpha']:g}, K={p['steps']}, "
+            f"N={p['n_traj']}, δ from {p['delta_max']:g} to {p['delta_min']:g} ({p['n_deltas']} values); "
+            f"{p['confidence']:.0%} bootstrap CIs",
+            f"rule: polynomial if poly-slope CI > s_max·β = {v['boundary'].iloc[0]:.3f} (s_max = "
+            f"{p['polylog_power']:g}); else polylog if polylog-slope CI ≤ {p['polylog_power']:g}; else undecided",
+            f"instances: reference γ={p['lr']:g}, b0={p['b0']:g}, λ={p['clip']:g}; tied-b0 b0=(K/δ_min)^(1/α)="
+            f"{b0:.4g}, γ={p['tied_steps']:g}·b0/K={lr:.4g}",
+        ]
+        header = (f"{'instance':<10} {'method':<26} {'poly slope [CI]':<24} {'polylog slope [CI]':<24} "
+                  f"{'verdict':<11} {'theory':<11} {'agrees':<20} failed")
+        lines += [header, "-" * len(header)]
+        for _, r in v.iterrows():
+            lines.append(
+                f"{r['instance']:<10} {r['method']:<26} "
+                f"{r['poly_slope']:+.2f} [{r['poly_low']:+.2f}, {r['poly_high']:+.2f}]{'':<4} "
+                f"{r['polylog_slope']:+.2f} [{r['polylog_low']:+.2f}, {r['polylog_high']:+.2f}]{'':<4} "
+                f"{r['verdict']:<11} {r['theory']:<11} {r['agrees']:<20} {r['n_failed']}/{r['n_traj']}")
+        lines.append(adagrad_conclusion(v))
+        lines.append("note: the lower-bound construction of Chezhegov et al. was not found in the stored corpus "
+                     "(abstracts only); tied-b0 is this package's instance (see the module docstring).")
+        return "\n".join(lines)
+
+    def plot(self, tables, meta):
+        return plot_confidence(tables, meta)
+
+
+def summarize(values: np.ndarray, cell: Mapping[str, Any], n_failed: int) -> dict[str, pd.DataFrame]:
+    """Quantile and fit tables of one method's final errors."""
+    deltas = delta_grid(cell)
+    common = {"instance": cell["instance"], "method": cell["label"], "noise": cell["noise"], "alpha": cell["alpha"],
+              "steps": cell["steps"], "n_traj": len(values), "n_failed": n_failed}
+    qrows = []
+    for d in deltas:
+        est, lo, hi = stats.quantile_ci(values, 1.0 - d, confidence=cell["confidence"])
+        qrows.append({**common, "delta": d, "value": float(est), "ci_low": float(lo), "ci_high": float(hi)})
+    fits = stats.delta_fit_bootstrap(values, deltas, MODELS, n_boot=cell["n_boot"], confidence=cell["confidence"],
+                                     seed=derive_seed(cell["seed"], "confidence", cell["instance"], cell["label"]))
+    frows = [{**common, "model": m, "slope": f.slope, "ci_low": f.ci_low, "ci_high": f.ci_high,
+              "intercept": f.intercept, "r2": f.r2, "reason": f.reason} for m, f in fits.items()]
+    return {"quantiles": pd.DataFrame(qrows), "fits": pd.DataFrame(frows)}
+
+
+def adagrad_conclusion(v: pd.DataFrame) -> str:
+    """One line: does plain AdaGrad-Norm fail (polynomial) on some instance?"""
+    part = v[v["method"] == "adagrad_norm"]
+    if part.empty:
+        return "plain AdaGrad-Norm: not run."
+    said = "; ".join(f"{r['instance']}: {r['verdict']} (poly slope {r['poly_slope']:+.2f} "
+                     f"[{r['poly_low']:+.2f}, {r['poly_high']:+.2f}])" for _, r in part.iterrows())
+    failing = part[part["verdict"] == "polynomial"]["instance"].tolist()
+    end = (f"plain AdaGrad-Norm fails (polynomial in 1/δ) on: {', '.join(failing)}" if failing
+           else "no instance here makes plain AdaGrad-Norm polynomial in 1/δ")
+    return f"plain AdaGrad-Norm — {said}. So {end}."
+
+
+def plot_confidence(tables, meta):
+    """Per instance: q(δ)/q(δ_max) against 1/δ per method, with the polylog boundary and δ^(−2/α)."""
+    from .. import plotting
+
+    q = tables["quantiles"]
+    p = meta.get("params", {})
+    instances = list(dict.fromkeys(q["instance"]))
+    fig, axes = plotting.figure(len(instances), ncols=2, size=4.5)
+    import seaborn as sns
+
+    labels = list(dict.fromkeys(q["method"]))
+    colors = dict(zip(labels, sns.color_palette("tab10", len(labels))))
+    for ax, instance in zip(axes, instances):
+        part = q[q["instance"] == instance]
+        dmax = part["delta"].max()
+        for label, band in part.groupby("method", sort=False):
+            band = band.sort_values("delta", ascending=False)
+            ref = band["value"].iloc[0]
+            if not (np.isfinite(ref) and ref > 0):
+                continue
+            x = 1.0 / band["delta"].to_numpy()
+            style = "--" if "delayed" in label else "-"
+            ax.plot(x, band["value"] / ref, ls=style, color=colors[label], lw=1.3, label=label)
+            ax.fill_between(x, band["ci_low"] / ref, np.where(np.isfinite(band["ci_high"]), band["ci_high"] / ref,
+                                                              np.nan), color=colors[label], alpha=0.15, lw=0)
+        x = np.geomspace(1.0 / dmax, 1.0 / part["delta"].min(), 40)
+        power = p.get("polylog_power", 2.0)
+        ax.plot(x, (np.log(x) / np.log(1.0 / dmax)) ** power, "k", ls=":", lw=1.5,
+                label=f"log^{power:g}(1/δ) (polylog boundary)")
+        alpha = float(part["alpha"].iloc[0])
+        plotting.theory_line(ax, x[0], x[-1], 1.0, 2.0 / alpha, label=f"(1/δ)^(2/α) = (1/δ)^{2 / alpha:.2f}")
+        ax.set(xscale="log", yscale="log", xlabel="1/δ", ylabel="(1−δ)-quantile of f(x_K) − f*, / value at δ_max",
+               title=f"instance {instance}")
+        ax.legend(fontsize=6)
+    fig.suptitle(f"confidence: noise={p.get('noise')} α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}; "
+                 f"bands: {p.get('confidence', 0.95):.0%} order-statistic intervals", fontsize=9)
+    fig.tight_layout()
+    return fig

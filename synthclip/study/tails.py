@@ -1,0 +1,226 @@
+"""``tails``: the engine's own noise laws through the tail-index estimators (calibration).
+
+Before the torch bridge estimates tail indices of gradient noise on networks, the estimators of
+``synthclip.stats`` are run on samples of known index drawn by the engine's own sampler (``noise.sample``):
+symmetric Pareto and symmetric α-stable at several α, and the Gaussian control. For each (law, α) and
+sample size n (``--sizes``) the study draws ``--replicates`` independent samples and applies
+
+* ``hill``      -- Hill on the k = √n largest |x|; targets the tail index α (Gaussian: ∞);
+* ``moment``    -- Dekkers–Einmahl–de Haan on the same k; targets α (Gaussian: ∞, i.e. γ ≤ 0);
+* ``mohammadi`` -- block sums with K1 = √n; targets the stability index min(α, 2) (Gaussian: 2),
+
+each with its own interval at ``--confidence`` (Hill: asymptotic normal; moment: normal for γ mapped to α;
+Mohammadi: Student-t over blocks).
+
+Verdict rule (fixed before looking at data), per (law, α, estimator), at the largest n:
+**recovers** if the interval of the first replicate contains the estimator's target, **misses** otherwise.
+Beside it, the coverage over all replicates (fraction of intervals containing the target, with a Wilson
+interval) says whether the intervals are honest: **calibrated** if that Wilson interval contains the
+nominal ``--confidence``, **under-covers** if it lies below, **over-covers** if above.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .. import noise as noise_registry
+from .. import stats
+from .base import (CommonParams, Study, StudyError, check_alpha, check_choice, check_positive, flag, option,
+                   register)
+
+LAWS = ("pareto", "stable", "gaussian")
+ESTIMATORS = ("hill", "moment", "mohammadi")
+
+
+def target(estimator: str, law: str, alpha: float) -> float:
+    """The index an estimator should recover: tail index for Hill/moment, stability index for Mohammadi."""
+    if estimator == "mohammadi":
+        return 2.0 if law == "gaussian" else min(float(alpha), 2.0)
+    return math.inf if law == "gaussian" else float(alpha)
+
+
+def covers(lo: float, hi: float, value: float) -> bool:
+    """Whether [lo, hi] contains value (+inf is contained only by an interval open to +inf)."""
+    if math.isinf(value):
+        return math.isinf(hi) and hi > 0
+    return lo <= value <= hi
+
+
+@dataclass
+class TailsParams(CommonParams):
+    laws: list = option(list(LAWS), "noise laws (the Gaussian control is run once, its α is ignored)")
+    alphas: list = option([1.2, 1.5, 1.8], "tail indices α of pareto and stable")
+    pareto_extra: list = option([2.5], "extra α for pareto only (finite variance: Mohammadi targets 2)")
+    sizes: list = option([10_000, 100_000, 1_000_000], "sample sizes n")
+    replicates: int = option(20, "independent samples per (law, α, n) for the coverage", low=1)
+    estimators: list = option(list(ESTIMATORS), "tail-index estimators")
+    confidence: float = option(0.95, "level of the estimators' intervals", low=0.0, high=1.0)
+
+
+@register
+class Tails(Study):
+    name = "tails"
+    summary = "tail-index estimators (Hill, moment, Mohammadi) on the engine's noise laws: calibration"
+    Params = TailsParams
+    quick = {"alphas": [1.5], "pareto_extra": [], "sizes": [10_000, 100_000], "replicates": 5}
+    tables = ("estimates", "verdicts")
+
+    def validate(self, p) -> None:
+        if not p.laws:
+            raise StudyError(f"--laws needs at least one of {', '.join(LAWS)}")
+        check_choice("laws", p.laws, LAWS)
+        if not p.estimators:
+            raise StudyError(f"--estimators needs at least one of {', '.join(ESTIMATORS)}")
+        check_choice("estimators", p.estimators, ESTIMATORS)
+        if any(law != "gaussian" for law in p.laws) and not p.alphas:
+            raise StudyError("--alphas needs at least one tail index")
+        if "stable" in p.laws:
+            check_alpha("stable", p.alphas, "--alphas")
+        if "pareto" in p.laws:
+            check_alpha("pareto", p.alphas, "--alphas")
+            check_alpha("pareto", p.pareto_extra, flag("pareto_extra"))
+        if not p.sizes:
+            raise StudyError("--sizes needs at least one sample size")
+        for n in p.sizes:
+            if not isinstance(n, int) or isinstance(n, bool) or n < 100:
+                raise StudyError(f"--sizes must be integers >= 100 (k = √n order statistics, √n blocks), got {n!r}")
+        check_positive(p, "replicates")
+        if not 0 < p.confidence < 1:
+            raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
+
+    def group(self, cell) -> str:
+        return ""
+
+    def cells(self, p) -> list[dict]:
+        cells = []
+        for law in p.laws:
+            if law == "gaussian":
+                alphas = [2.0]
+            elif law == "pareto":
+                alphas = sorted({*map(float, p.alphas), *map(float, p.pareto_extra)})
+            else:
+                alphas = sorted(set(map(float, p.alphas)))
+            for alpha in alphas:
+                for n in sorted(set(p.sizes)):
+                    cells.append({"law": law, "alpha": alpha, "n": int(n), "replicates": p.replicates,
+                                  "estimators": list(p.estimators), "confidence": p.confidence, "seed": p.seed})
+        return cells
+
+    def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
+        rows = []
+        for r in range(cell["replicates"]):
+            # one independent stream per (seed, law, α, n, replicate); hashed, so order of cells is irrelevant
+            seed = f"{cell['seed']}/tails/{cell['law']}/{cell['alpha']!r}/{cell['n']}/{r}"
+            x = noise_registry.sample(cell["law"], cell["alpha"], cell["n"], seed=seed)
+            for name in cell["estimators"]:
+                est = estimate(name, x, cell["confidence"])
+                t = target(name, cell["law"], cell["alpha"])
+                rows.append({"law": cell["law"], "alpha": cell["alpha"], "n": cell["n"], "replicate": r,
+                             "estimator": name, "estimate": est.alpha, "ci_low": est.ci_low, "ci_high": est.ci_high,
+                             "k": est.k, "target": t, "covers": covers(est.ci_low, est.ci_high, t)})
+        return {"estimates": pd.DataFrame(rows)}
+
+    def analyze(self, p, tables):
+        e = tables["estimates"]
+        rows = []
+        for (law, alpha, name), part in e.groupby(["law", "alpha", "estimator"], sort=False):
+            n = part["n"].max()
+            at = part[part["n"] == n].sort_values("replicate")
+            first = at.iloc[0]
+            hits = int(at["covers"].sum())
+            cov, lo, hi = stats.failure_probability(np.where(at["covers"].to_numpy(), 1.0, 0.0), 0.5,
+                                                    confidence=0.95)
+            if lo <= p.confidence <= hi:
+                calibration = "calibrated"
+            else:
+                calibration = "under-covers" if hi < p.confidence else "over-covers"
+            rows.append({"law": law, "alpha": alpha, "estimator": name, "n": int(n), "target": first["target"],
+                         "estimate": first["estimate"], "ci_low": first["ci_low"], "ci_high": first["ci_high"],
+                         "verdict": "recovers" if first["covers"] else "misses",
+                         "replicates": len(at), "coverage": float(cov), "coverage_low": float(lo),
+                         "coverage_high": float(hi), "calibration": calibration,
+                         "median_estimate": float(np.median(at["estimate"]))})
+        return {"estimates": e, "verdicts": pd.DataFrame(rows)}
+
+    def report(self, tables, meta) -> str:
+        p = meta["params"]
+        v = tables["verdicts"]
+        lines = [f"tails: tail-index estimators on noise.sample draws; {p['confidence']:.0%} intervals; verdict at the "
+                 f"largest n (first replicate), coverage over {p['replicates']} replicates (95% Wilson CI)"]
+        header = (f"{'law':<9} {'α':>4} {'estimator':<10} {'n':>8} {'target':>6} {'estimate [CI]':<24} "
+                  f"{'verdict':<9} {'coverage [CI]':<20} calibration")
+        lines += [header, "-" * len(header)]
+        for _, r in v.iterrows():
+            alpha = "-" if r["law"] == "gaussian" else f"{r['alpha']:g}"
+            lines.append(f"{r['law']:<9} {alpha:>4} {r['estimator']:<10} {r['n']:>8} {r['target']:>6g} "
+                         f"{_fmt(r['estimate'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]{'':<4} "
+                         f"{r['verdict']:<9} {r['coverage']:.2f} [{r['coverage_low']:.2f}, {r['coverage_high']:.2f}]"
+                         f"{'':<4} {r['calibration']}")
+        good = v[v["verdict"] == "recovers"]
+        lines.append(f"recovered: {len(good)} of {len(v)} (law, α, estimator); misses: " + (", ".join(
+            f"{r['estimator']} on {r['law']}" + ("" if r["law"] == "gaussian" else f" α={r['alpha']:g}")
+            for _, r in v[v["verdict"] != "recovers"].iterrows()) or "none"))
+        return "\n".join(lines)
+
+    def plot(self, tables, meta):
+        return plot_tails(tables, meta)
+
+
+def estimate(name: str, x: np.ndarray, confidence: float) -> stats.TailIndex:
+    if name == "hill":
+        return stats.hill(x, confidence=confidence)
+    if name == "moment":
+        return stats.moment_estimator(x, confidence=confidence)
+    return stats.mohammadi(x, confidence=confidence)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:6.3f}" if math.isfinite(x) else f"{'inf' if x > 0 else '-inf':>6}"
+
+
+def plot_tails(tables, meta):
+    """Rows: laws; columns: estimators; the first replicate's estimate and interval against n, targets dashed."""
+    from .. import plotting
+
+    e = tables["estimates"]
+    e = e[e["replicate"] == 0]
+    p = meta.get("params", {})
+    laws = list(dict.fromkeys(e["law"]))
+    names = list(dict.fromkeys(e["estimator"]))
+    fig, axes = plotting.figure(len(laws) * len(names), ncols=len(names), size=3.4)
+    import seaborn as sns
+
+    alphas = sorted(e["alpha"].unique())
+    colors = dict(zip(alphas, sns.color_palette("flare", len(alphas))))
+    for i, law in enumerate(laws):
+        for j, name in enumerate(names):
+            ax = axes[i * len(names) + j]
+            part = e[(e["law"] == law) & (e["estimator"] == name)]
+            top = 1.0
+            for alpha, series in part.groupby("alpha"):
+                series = series.sort_values("n")
+                est = series["estimate"].replace(np.inf, np.nan)
+                ax.plot(series["n"], est, marker="o", ms=3, color=colors[alpha],
+                        label=None if law == "gaussian" else f"α={alpha:g}")
+                ax.fill_between(series["n"], series["ci_low"].replace(np.inf, np.nan),
+                                series["ci_high"].replace(np.inf, np.nan), color=colors[alpha], alpha=0.2, lw=0)
+                t = series["target"].iloc[0]
+                if math.isfinite(t):
+                    ax.axhline(t, color=colors[alpha], ls="--", lw=0.8)
+                finite = np.concatenate([est.dropna().to_numpy(), [t] if math.isfinite(t) else []])
+                top = max(top, float(np.nanmax(finite)) if finite.size else top)
+                if est.isna().any():
+                    ax.text(0.5, 0.5, "estimate ∞ (no heavy tail seen)", transform=ax.transAxes, ha="center",
+                            fontsize=7)
+            ax.set(xscale="log", xlabel="n", ylabel="estimated index", title=f"{name} on {law}",
+                   ylim=(0, top * 1.2), xlim=(e["n"].min() / 1.5, e["n"].max() * 1.5))
+            if law != "gaussian":
+                ax.legend(fontsize=6)
+    fig.suptitle(f"tails: estimate and {p.get('confidence', 0.95):.0%} interval (first replicate) vs n; "
+                 "dashed: target (tail index; Mohammadi: stability index)", fontsize=9)
+    fig.tight_layout()
+    return fig
