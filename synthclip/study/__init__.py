@@ -5,6 +5,7 @@ Importing this package registers every study; ``STUDIES`` maps names to study ob
 from .base import STUDIES, Study, StudyError, register  # noqa: F401
 from . import rates  # noqa: F401  (registers)
 from . import confidence, dimension, bias, tails  # noqa: F401  (registers: issue 6 studies)
+from . import nonconvex, lower_bound, smoothness  # noqa: F401  (registers: issue 6 items 4-6)
 from .cli import main, run_study, parse  # noqa: F401
 
 __all__ = ["STUDIES", "Study", "StudyError", "register", "main", "run_study", "parse"]

@@ -1,0 +1,206 @@
+"""``lower-bound``: Theorem 5 of Zhang et al. 2020 — no method beats k^(−2(α−1)/α) under the spike noise.
+
+Setting: f(x) = x²/2 (1-strongly convex and 1-smooth, d = 1, x* = 0), start x0, and the two-point spike
+law of Appendix F (``noise="spike"``): with probability p the gradient carries a spike +s·p^(−1/α), otherwise
+the small value −s·p^(−1/α)·p/(1−p) that keeps the mean exactly 0, so E|ξ|^α = O(s^α) whatever p. Theorem 5
+ties p to the horizon, p = --spike-events / K (one spike per run on average by default), so every horizon
+K is its own cell. Every method of the rates study runs on the same noise stream (common random numbers) with
+the rates study's settings (SGD/GClip/CClip: η_k = 4/(μ(k+1)), τ_k = τ0 k^(α−1) or k^(1/α), projected onto a
+ball; the AdaGrad/Adam-Norm family: γ = --lr, clipped versions at level --clip), and the error is
+f(x_K) − f* of the output at the horizon (--metric: last iterate by default; the theorem covers any output).
+
+What the theorem speaks about, and which statistic to read: Theorem 5 bounds the *expectation*
+E f(x_K) − f* ≥ Ω(K^(−2(α−1)/α)). The construction is rare events: a spike arrives with probability ~1/K
+per step, so the chance that one lands in the last few steps (where the output cannot forget it) is ~1/K;
+such runs dominate the mean and the upper quantiles near level 1 − c/K (reported as statistic "tail",
+level 1 − --tail-c/K), not the median. But in this law the spike's mean is paid back by a constant drift
+−s·p^(1−1/α)/(1−p) ≈ −s K^(−(α−1)/α) on every spike-free step, which a method that has seen no spike
+follows to x ≈ s K^(−(α−1)/α), f ≈ s² K^(−2(α−1)/α)/2: the typical (median) run sits at the bound too. That is
+Appendix F's argument (telling the drift from 0 needs ~1/(p ε²) samples). So the mean, the median and the
+fixed upper quantiles are all fitted; since E f ≥ (1 − q)·Q_q(f) for every level q (Markov), a fixed quantile
+that decays no faster than the bound certifies the bound on the mean without relying on rare events.
+
+Verdict rule (fixed before looking at data): for each method and statistic, the slope of
+log(statistic at K) against log K over all horizons, with a bootstrap interval [lo, hi] at --confidence
+(whole trajectories resampled, the same rows in every cell) widened by --allowance on each side. With the
+bound's exponent t = −2(α−1)/α (theory table, claim thm5): "respects (tight)" if lo ≤ t ≤ hi, "respects
+(slower)" if t < lo (decays slower than the bound), "violates" if t > hi (the statistic decays
+significantly faster than the bound allows). A method's verdict is that of its mean, the theorem's
+quantity (the spike law is bounded, so its mean is a stable statistic, unlike the heavy-tailed laws of the
+rates study); the median's verdict is printed beside it as the certificate above. Non-finite runs are
+failures, counted as +inf.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .. import stats, theory
+from ..engine import simulate
+from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_methods, check_positive, flag, \
+    option, register
+from .nonconvex import _check_fit_flags, horizon_tables, plot_horizons
+from .rates import RATE_METHODS
+
+SETTING = "strongly_convex"
+OUTPUTS = ("f", "f_avg", "f_unif")
+
+
+def bound_verdict(fit: stats.RateFit, t, *, allowance: float) -> str:
+    """The docstring's rule: respects (tight) / respects (slower) / violates / no fit / no theory."""
+    v = stats.slope_verdict(fit, t, allowance=allowance)
+    return {"consistent": "respects (tight)", "slower": "respects (slower)", "faster": "violates"}.get(v, v)
+
+
+@dataclass
+class LowerBoundParams(CommonParams):
+    alpha: list = option([1.5], "tail index α of the spike size; a comma list sweeps several (each its own folder)")
+    scale: float = option(1.0, "spike scale s: the spike is s·p^(−1/α)", low=0.0)
+    spike_events: float = option(1.0, "expected spikes per run: p = spike_events / K (Theorem 5: p ~ 1/K)", low=0.0)
+    n_traj: int = option(10_000, "independent trajectories per method and horizon", low=1)
+    horizons: list = option([100, 300, 1000, 3000, 10000], "horizons K, each its own cell (p depends on K)")
+    methods: list = option(list(RATE_METHODS), "methods to run (the rates study's settings)")
+    metric: str = option("f", "output judged: f (last iterate), f_avg (Theorem 4's weighted average), f_unif",
+                         choices=OUTPUTS)
+    x0: float = option(1.0, "start x0")
+    radius: float = option(10.0, "projection radius of GClip / CClip", low=0.0)
+    clip: float = option(1.0, "clip level τ0 (λ for the clipped AdaGrad/Adam-Norm)", low=0.0)
+    lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(k+1))", low=0.0)
+    quantiles: list = option([0.5, 0.9], "fixed quantile levels to fit")
+    tail_c: float = option(10.0, "the 'tail' statistic is the (1 − tail_c/K)-quantile", low=0.0)
+    n_boot: int = option(400, "bootstrap replicates per slope", low=1)
+    confidence: float = option(0.95, "level of the slope and quantile intervals", low=0.0, high=1.0)
+    allowance: float = option(0.05, "model-error allowance added to each side of the slope interval", low=0.0)
+
+
+@register
+class LowerBound(Study):
+    name = "lower-bound"
+    summary = "every method's error under Theorem 5's spike noise (p ~ 1/K) vs the bound K^(−2(α−1)/α)"
+    Params = LowerBoundParams
+    quick = {"n_traj": 2000, "horizons": [100, 300, 1000], "n_boot": 200}
+    tables = ("quantiles", "slopes")
+
+    def validate(self, p) -> None:
+        check_positive(p, "n_traj", "horizons", "n_boot")
+        check_alpha("spike", p.alpha)
+        for a in p.alpha:
+            if not 1.0 < a <= 2.0:
+                raise StudyError(f"--alpha must be in (1, 2] (Theorem 5's range), got {a!r}")
+        check_methods("methods", p.methods, RATE_METHODS)
+        check_choice("metric", p.metric, OUTPUTS)
+        if len(set(p.horizons)) < 2 or min(p.horizons) < 2:
+            raise StudyError(f"--horizons needs at least 2 distinct values >= 2, got {p.horizons!r}")
+        for name in ("scale", "clip", "lr", "radius", "tail_c", "spike_events"):
+            value = getattr(p, name)
+            if not (math.isfinite(value) and value > 0):
+                raise StudyError(f"{flag(name)} must be a finite number > 0, got {value!r}")
+        if not p.spike_events < min(p.horizons):
+            raise StudyError(f"--spike-events must be < the smallest horizon {min(p.horizons)} (p = events/K < 1), "
+                             f"got {p.spike_events!r}")
+        if not p.tail_c < min(p.horizons):
+            raise StudyError(f"--tail-c must be < the smallest horizon {min(p.horizons)} (level 1 − c/K > 0), "
+                             f"got {p.tail_c!r}")
+        if not math.isfinite(p.x0):
+            raise StudyError(f"--x0 must be finite, got {p.x0!r}")
+        _check_fit_flags(p)
+
+    def cells(self, p) -> list[dict]:
+        cells = []
+        for alpha in p.alpha:
+            for label in p.methods:
+                method, fixed, projected = RATE_METHODS[label]
+                params = dict(fixed)
+                if method in ("gclip", "cclip", "clip_adagrad_norm", "clip_adam_norm"):
+                    params["clip"] = p.clip
+                if "adagrad" in method or "adam" in method:
+                    params["lr"] = p.lr
+                for K in sorted(set(p.horizons)):
+                    cells.append({
+                        "study": self.name, "label": label, "method": method, "method_params": params,
+                        "alpha": float(alpha), "K": int(K), "spike_prob": p.spike_events / K, "scale": p.scale,
+                        "n_traj": p.n_traj, "seed": p.seed, "x0": p.x0, "metric": p.metric,
+                        "radius": p.radius if projected else math.inf,
+                    })
+        return cells
+
+    def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
+        K = cell["K"]
+        res = simulate(cell["method"], problem="quadratic", noise="spike", alpha=cell["alpha"], scale=cell["scale"],
+                       spike_prob=cell["spike_prob"], dim=1, steps=K, n_traj=cell["n_traj"], seed=cell["seed"],
+                       checkpoints=[K], threads=threads, mu=1.0, L=1.0, x0=cell["x0"], radius=cell["radius"],
+                       **cell["method_params"])
+        return {"values": pd.DataFrame({
+            "study": self.name, "method": cell["label"], "alpha": res.alpha, "K": K, "spike_prob": cell["spike_prob"],
+            "metric": cell["metric"], "trajectory": np.arange(res.n_traj), "value": res.metric(cell["metric"])[:, -1],
+            "failed": res.failed,
+        })}
+
+    def analyze(self, p, tables):
+        tail_c = p.tail_c
+        quantiles, slopes = horizon_tables(tables["values"], p, theory_of=_theory,
+                                           extra_levels={"tail": lambda K: 1.0 - tail_c / K},
+                                           verdict=bound_verdict, judge_mean=True)
+        return {"quantiles": quantiles, "slopes": slopes}
+
+    def report(self, tables, meta) -> str:
+        p = meta["params"]
+        slopes = tables["slopes"]
+        lines = []
+        for alpha, part in slopes.groupby("alpha"):
+            t = theory.exponent("thm5", "*", SETTING, "f", alpha)
+            ks = sorted(tables["quantiles"].loc[tables["quantiles"]["alpha"] == alpha, "K"].unique())
+            lines.append(
+                f"lower-bound: f = x²/2, spike noise α={alpha:g} s={p['scale']:g}, p = {p['spike_events']:g}/K, "
+                f"output {p['metric']}, N={p['n_traj']} per cell, K = {', '.join(str(int(k)) for k in ks)}; slope "
+                f"of log statistic vs log K, {p['confidence']:.0%} bootstrap CI ± allowance {p['allowance']:g}; "
+                f"bound (Theorem 5, on the mean): K^{t:+.3f}")
+            lines.append(lower_bound_table(part))
+            lines.append("Theorem 5 bounds E f(x_K) − f* (the mean). A spike lands in the last steps with "
+                         f"probability ~1/K, which moves the mean and the 'tail' (1 − {p['tail_c']:g}/K)-quantile; the "
+                         "median sits at the bound through the drift that pays back the spike's mean. E f ≥ (1−q)·Q_q, "
+                         "so a quantile that respects the bound certifies the mean's bound.")
+            violators = part[(part["statistic"] == "mean") & (part["verdict"] == "violates")]["method"].tolist()
+            lines.append("conclusion (α=%g): " % alpha + (
+                "every method respects the lower bound." if not violators else
+                f"{', '.join(violators)} decay faster than the bound: contradicts Theorem 5 (check the run)."))
+        return "\n".join(lines)
+
+    def plot(self, tables, meta):
+        q = tables["quantiles"]
+        metric = meta.get("params", {}).get("metric", "f")
+        panels = [(m, metric) for m in dict.fromkeys(q["method"])]
+        return plot_horizons(tables, meta, panels, ylabel={metric: f"{metric} − f* at K"}, anchor="mean",
+                             title="lower-bound (Theorem 5, spike noise p ~ 1/K); dashed: bound through the mean")
+
+
+def _theory(method: str, metric: str, alpha: float):
+    c = theory.claim("thm5", "*", SETTING, "f")  # any output of any algorithm
+    return c.at(alpha), c.source
+
+
+
+def lower_bound_table(slopes: pd.DataFrame) -> str:
+    """One line per method: the mean's slope and verdict, then the median's and the tail's."""
+    header = (f"{'method':<18} {'mean: slope [CI]':<27} {'verdict':<17} {'median: slope [CI]':<27} "
+              f"{'verdict':<17} {'tail: slope':>11}  failed")
+    lines = [header, "-" * len(header)]
+    for method, part in slopes.groupby("method", sort=False):
+        by = {r["statistic"]: r for _, r in part.iterrows()}
+
+        def cell(stat):
+            r = by.get(stat)
+            if r is None:
+                return f"{'-':<27} {'-':<17}"
+            return f"{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]".ljust(27) + f" {r['verdict']:<17}"
+
+        tail = by.get("tail")
+        tail_text = f"{tail['slope']:+.3f}" if tail is not None else "-"
+        some = part.iloc[0]
+        lines.append(f"{method:<18} {cell('mean')} {cell('0.5')} {tail_text:>11}  "
+                     f"{int(some['n_failed'])}/{int(some['n_traj'])}")
+    return "\n".join(lines)
