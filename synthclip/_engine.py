@@ -194,6 +194,64 @@ def _project(x, radius):
 BLOCK = 32  # trajectories advanced in lock-step by one thread (see noise._fill)
 
 
+@njit(cache=True)
+def run_block(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1,
+              traj_start, steps, ckpts, out, failed, iterates, lo, x, g, m, v, s_w, s_u, u1s, u2s, words, tmp,
+              b2, grad_min):
+    """Advance trajectories lo .. lo + nb − 1 (nb = x.shape[0]) in lock-step through all steps.
+
+    The one implementation of a run, shared by the CPU kernel (blocks of BLOCK trajectories, heap arrays)
+    and the CUDA kernel (one trajectory per thread, local arrays). State and scratch arrays belong to the
+    caller: x, g, m, v, s_w, s_u (nb, d); u1s, u2s, words (d, nb); tmp (d,); b2, grad_min (nb,).
+    """
+    nb = x.shape[0]
+    d = x.shape[1]
+    n_ckpt = ckpts.shape[0]
+    for t in range(nb):
+        for j in range(d):
+            x[t, j] = x0[j]
+            m[t, j] = 0.0
+            v[t, j] = mp[_CLIP] ** mp[_MOMENT]  # ACClip's τ0^a; unused by the other methods
+            s_w[t, j] = 0.0  # Σ j x_{j−1}: Theorem 4's weighted average
+            s_u[t, j] = 0.0  # Σ x_{j−1}: the uniform average
+        b2[t] = mp[_B0] * mp[_B0]
+        grad_min[t] = math.inf
+    c = 0
+    for k in range(1, steps + 1):
+        _fill(g, nb, law, structure, alpha, scale, spike_p, k0, k1, traj_start + lo, k, u1s, u2s, words)
+        lr = _step_size(mp, k, mu)
+        tau = _clip_level(mp, k)
+        for t in range(nb):
+            gtrue2 = 0.0
+            for j in range(d):
+                gj = lam[j] * _profile(problem, x[t, j])[1]
+                gtrue2 += gj * gj
+                g[t, j] += gj
+                s_w[t, j] += k * x[t, j]
+                s_u[t, j] += x[t, j]
+            grad_min[t] = min(grad_min[t], math.sqrt(gtrue2))
+            b2[t] = _step(method, mp, lr, tau, x, g, m, v, b2[t], t)
+            if radius < math.inf:
+                _project(x[t], radius)
+        if c < n_ckpt and k == ckpts[c]:
+            for t in range(nb):
+                i = lo + t
+                finite = True
+                for j in range(d):
+                    if not math.isfinite(x[t, j]):
+                        finite = False
+                if finite and not failed[i]:
+                    _record(out, iterates, i, c, problem, lam, x[t], s_w[t], s_u[t], k, grad_min[t], tmp)
+                else:
+                    failed[i] = True
+                    for mm in range(out.shape[0]):
+                        out[mm, i, c] = math.inf
+                    if iterates.shape[0] > 0:
+                        for j in range(d):
+                            iterates[i, c, j] = math.nan
+            c += 1
+
+
 @njit(cache=True, parallel=True)
 def simulate_kernel(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu,
                     k0, k1, traj_start, steps, ckpts, out, failed, iterates):
@@ -204,58 +262,13 @@ def simulate_kernel(method, problem, law, structure, mp, alpha, scale, spike_p, 
     is either empty or (n_traj, n_ckpt, d) for the iterates themselves.
     """
     n_traj = out.shape[1]
-    n_ckpt = ckpts.shape[0]
     d = x0.shape[0]
     n_blocks = (n_traj + BLOCK - 1) // BLOCK
     for blk in prange(n_blocks):
         lo = blk * BLOCK
         nb = min(BLOCK, n_traj - lo)
-        x = np.empty((nb, d))
-        for t in range(nb):
-            x[t] = x0
-        g = np.empty((nb, d))
-        m = np.zeros((nb, d))
-        v = np.empty((nb, d))
-        v[:] = mp[_CLIP] ** mp[_MOMENT]  # ACClip's τ0^a; unused by the other methods
-        s_w = np.zeros((nb, d))  # Σ j x_{j−1}: Theorem 4's weighted average
-        s_u = np.zeros((nb, d))  # Σ x_{j−1}: the uniform average
-        u1s = np.empty((d, nb))
-        u2s = np.empty((d, nb))
-        words = np.empty((d, nb), dtype=np.uint64)
-        tmp = np.empty(d)
-        b2 = np.full(nb, mp[_B0] * mp[_B0])
-        grad_min = np.full(nb, math.inf)
-        c = 0
-        for k in range(1, steps + 1):
-            _fill(g, nb, law, structure, alpha, scale, spike_p, k0, k1, traj_start + lo, k, u1s, u2s, words)
-            lr = _step_size(mp, k, mu)
-            tau = _clip_level(mp, k)
-            for t in range(nb):
-                gtrue2 = 0.0
-                for j in range(d):
-                    gj = lam[j] * _profile(problem, x[t, j])[1]
-                    gtrue2 += gj * gj
-                    g[t, j] += gj
-                    s_w[t, j] += k * x[t, j]
-                    s_u[t, j] += x[t, j]
-                grad_min[t] = min(grad_min[t], math.sqrt(gtrue2))
-                b2[t] = _step(method, mp, lr, tau, x, g, m, v, b2[t], t)
-                if radius < math.inf:
-                    _project(x[t], radius)
-            if c < n_ckpt and k == ckpts[c]:
-                for t in range(nb):
-                    i = lo + t
-                    finite = True
-                    for j in range(d):
-                        if not math.isfinite(x[t, j]):
-                            finite = False
-                    if finite and not failed[i]:
-                        _record(out, iterates, i, c, problem, lam, x[t], s_w[t], s_u[t], k, grad_min[t], tmp)
-                    else:
-                        failed[i] = True
-                        for mm in range(out.shape[0]):
-                            out[mm, i, c] = math.inf
-                        if iterates.shape[0] > 0:
-                            for j in range(d):
-                                iterates[i, c, j] = math.nan
-                c += 1
+        run_block(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1,
+                  traj_start, steps, ckpts, out, failed, iterates, lo,
+                  np.empty((nb, d)), np.empty((nb, d)), np.empty((nb, d)), np.empty((nb, d)), np.empty((nb, d)),
+                  np.empty((nb, d)), np.empty((d, nb)), np.empty((d, nb)), np.empty((d, nb), dtype=np.uint64),
+                  np.empty(d), np.empty(nb), np.empty(nb))

@@ -104,7 +104,7 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
              scale: float = 1.0, structure: str = "iid", dim: int = 1, steps: int = 10_000,
              n_traj: int = 10_000, seed: Any = 0, checkpoints: Iterable[int] | int | None = None,
              chunk_size: int | None = None, threads: int | None = None, keep_iterates: bool = False,
-             progress: Callable[[int], None] | None = None, **params: Any) -> SimulationResult:
+             progress: Callable[[int], None] | None = None, device: str = "cpu", **params: Any) -> SimulationResult:
     """Run ``n_traj`` independent trajectories of ``method`` on ``problem`` with ``noise`` in parallel.
 
     Parameters
@@ -124,6 +124,8 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
         threads for this call (default: numba's setting).
     keep_iterates : also keep x at every checkpoint (memory n_traj × checkpoints × dim).
     progress : called with the number of trajectories finished after each chunk.
+    device : "cpu" (numba, all cores) or "cuda" (one GPU thread per trajectory, dim ≤ 32; the same Philox
+        stream, so the same noise; libdevice math may differ from the CPU's in the last bits).
     """
     import time
 
@@ -145,6 +147,7 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
     chunk = n_traj if chunk_size is None else _positive_int("chunk_size", chunk_size, 2**40)
     threads = None if threads is None else _positive_int("threads", threads, 4096)
     k0, k1 = noise_laws.key(seed)
+    run_chunk = _backend(device, dim)
 
     out = np.empty((len(METRICS), n_traj, len(ckpts)))
     failed = np.zeros(n_traj, dtype=np.bool_)
@@ -154,10 +157,11 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
     try:
         for lo in range(0, n_traj, chunk):
             hi = min(n_traj, lo + chunk)
-            simulate_kernel(
-                spec.code, problem_spec.code, law_args[0], law_args[1], mp, alpha, law_args[3], law_args[4],
-                lam, x0, problem_values["radius"], problem_values["mu"], np.uint64(k0), np.uint64(k1),
-                lo, steps, ckpts, out[:, lo:hi], failed[lo:hi], iterates[lo:hi] if keep_iterates else iterates,
+            run_chunk(
+                (spec.code, problem_spec.code, law_args[0], law_args[1], mp, alpha, law_args[3], law_args[4],
+                 lam, x0, problem_values["radius"], problem_values["mu"], np.uint64(k0), np.uint64(k1),
+                 lo, steps, ckpts),
+                out[:, lo:hi], failed[lo:hi], iterates[lo:hi] if keep_iterates else iterates,
             )
             if progress is not None:
                 progress(hi - lo)
@@ -170,6 +174,22 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
         n_traj=n_traj, seed=seed, checkpoints=ckpts, params=all_params, failed=failed, _metrics=out,
         iterates=iterates if keep_iterates else None, seconds=time.perf_counter() - start,
     )
+
+
+def _backend(device: str, dim: int):
+    """The function that runs one chunk of trajectories on ``device`` (ValueError in one line if unusable)."""
+    if device == "cpu":
+        return lambda args, out, failed, iterates: simulate_kernel(*args, out, failed, iterates)
+    if device != "cuda":
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    from . import _cuda
+
+    usable, why = _cuda.available()
+    if not usable:
+        raise ValueError(f"device='cuda' is not available: {why}")
+    if dim > _cuda.MAX_DIM:
+        raise ValueError(f"device='cuda' supports dim <= {_cuda.MAX_DIM}, got dim={dim}")
+    return _cuda.simulate_cuda
 
 
 def _checkpoints(checkpoints, steps: int) -> np.ndarray:

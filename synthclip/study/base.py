@@ -158,6 +158,19 @@ def method_params(method: str, params: Mapping[str, Any], flag_name: str) -> dic
         raise StudyError(f"{flag_name}: {err}") from None
 
 
+def check_device(device: str, dim: int = 1) -> None:
+    """--device cuda needs a usable GPU: say so in one line up front, not after the first cells."""
+    check_choice("device", device, ("cpu", "cuda"))
+    if device == "cuda":
+        from .. import _cuda
+
+        usable, why = _cuda.available()
+        if not usable:
+            raise StudyError(f"--device cuda: {why}")
+        if dim > _cuda.MAX_DIM:
+            raise StudyError(f"--device cuda supports --dim up to {_cuda.MAX_DIM}, got {dim}")
+
+
 def progress_chunk(n_traj: int, updates: int = 20) -> int:
     """Trajectories per kernel call when a progress bar is shown: about 20 updates, whole blocks of 256
     (results do not depend on the chunking)."""

@@ -29,7 +29,7 @@ from .. import noise as noise_registry
 from .. import stats, theory
 from .._rng import derive_seed
 from ..engine import simulate
-from .base import CommonParams, progress_chunk, Study, StudyError, check_alpha, check_choice, check_methods, flag, option, register
+from .base import CommonParams, check_device, progress_chunk, Study, StudyError, check_alpha, check_choice, check_methods, flag, option, register
 
 # Study labels → (registry method, fixed parameters, projected). "gclip" is Theorem 4 as printed
 # (τ_k = τ0 k^(α−1)); "gclip-balanced" uses τ_k = τ0 k^(1/α), the proof's bias-variance balance.
@@ -65,6 +65,8 @@ class RatesParams(CommonParams):
     n_boot: int = option(400, "bootstrap replicates per slope", low=1)
     confidence: float = option(0.95, "level of the slope and quantile intervals", low=0.0, high=1.0)
     allowance: float = option(0.05, "model-error allowance added to each side of the slope interval", low=0.0)
+    device: str = option("cpu", "where trajectories run: cpu (numba, all cores) or cuda (one GPU thread each)",
+                         choices=("cpu", "cuda"))
 
 
 @register
@@ -92,6 +94,7 @@ class Rates(Study):
             raise StudyError(f"--allowance must be >= 0, got {p.allowance!r}")
         if not math.isfinite(p.x0):
             raise StudyError(f"--x0 must be finite, got {p.x0!r}")
+        check_device(p.device, p.dim)
 
     def cells(self, p) -> list[dict]:
         cells = []
@@ -109,6 +112,7 @@ class Rates(Study):
                     "steps": p.steps, "seed": p.seed, "mu": p.mu, "x0": p.x0,
                     "radius": p.radius if projected else math.inf, "quantiles": list(p.quantiles),
                     "n_boot": p.n_boot, "confidence": p.confidence,
+                    **({"device": p.device} if p.device != "cpu" else {}),  # GPU cells are cached apart
                 })
         return cells
 
@@ -117,6 +121,7 @@ class Rates(Study):
                        dim=cell["dim"], steps=cell["steps"], n_traj=cell["n_traj"], seed=cell["seed"],
                        mu=cell["mu"], L=cell["mu"], x0=cell["x0"], radius=cell["radius"], threads=threads,
                        progress=progress, chunk_size=progress_chunk(cell["n_traj"]) if progress else None,
+                       device=cell.get("device", "cpu"),
                        **cell["method_params"])
         return summarize(res, cell, METRICS)
 

@@ -1,0 +1,56 @@
+"""The CUDA backend of ``simulate`` (private): one GPU thread per trajectory.
+
+Each thread runs ``_engine.run_block`` (the CPU engine's own implementation of a run, with nb = 1)
+on arrays in its local memory, drawing from the same counter-based Philox stream, so a GPU run sees
+exactly the CPU run's uniforms; the transcendental functions come from CUDA's libdevice, so values
+may differ from the CPU's in the last bits (quantiles agree to ~1e−12 relative, not bit for bit).
+
+Not measured on a GPU yet: no GPU was lent to the session that wrote it. Its logic is tested on the
+CPU with numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, tests/test_cuda.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+MAX_DIM = 32  # local arrays need a compile-time size (kept in sync with _cuda_kernel)
+THREADS_PER_BLOCK = 128
+
+
+def available() -> tuple[bool, str]:
+    """(usable, reason): whether a CUDA device can run the kernel, and why not."""
+    try:
+        from numba import cuda
+    except Exception as err:  # numba without its CUDA target, or a broken CUDA install
+        return False, f"numba.cuda cannot be imported ({type(err).__name__}: {err})"
+    try:
+        if not cuda.is_available():
+            return False, "no CUDA GPU found (numba.cuda.is_available() is False)"
+    except Exception as err:
+        return False, f"CUDA is not usable ({type(err).__name__}: {err})"
+    return True, ""
+
+
+def _kernel():
+    """The compiled kernel (imported on first use: importing it needs numba's CUDA target)."""
+    from ._cuda_kernel import kernel
+
+    return kernel
+
+
+def simulate_cuda(args: tuple, out: np.ndarray, failed: np.ndarray, iterates: np.ndarray) -> None:
+    """Run the kernel on the GPU for ``args`` (the CPU kernel's leading arguments), filling out/failed/iterates
+    (which may be non-contiguous slices: the transfers go through contiguous copies)."""
+    from numba import cuda
+
+    kernel = _kernel()
+    d_out = cuda.to_device(np.ascontiguousarray(out))
+    d_failed = cuda.to_device(np.ascontiguousarray(failed))
+    d_iterates = cuda.to_device(np.ascontiguousarray(iterates))
+    device_args = tuple(cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in args)
+    blocks = (out.shape[1] + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK
+    kernel[blocks, THREADS_PER_BLOCK](*device_args, d_out, d_failed, d_iterates)
+    cuda.synchronize()
+    out[...] = d_out.copy_to_host()
+    failed[...] = d_failed.copy_to_host()
+    if iterates.size:
+        iterates[...] = d_iterates.copy_to_host()

@@ -1,0 +1,66 @@
+"""The CUDA backend: its plumbing under numba's CUDA simulator (no GPU needed), a clear error without one,
+and the real device check where a GPU exists."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import synthclip
+from synthclip import _cuda
+
+_SIMULATED = """
+import numpy as np, synthclip
+kw = dict(dim=3, steps=40, n_traj=37, seed=4, noise="stable", alpha=1.6, checkpoints=[1, 5, 40], keep_iterates=True,
+          chunk_size=20)
+for method in ["gclip", "cclip", "clip_adam_norm", "acclip", "adagrad_norm"]:
+    cpu = synthclip.simulate(method, **kw)
+    gpu = synthclip.simulate(method, device="cuda", **kw)
+    for name in cpu.METRICS:
+        np.testing.assert_array_equal(cpu.metric(name), gpu.metric(name))
+    np.testing.assert_array_equal(cpu.iterates, gpu.iterates)
+    np.testing.assert_array_equal(cpu.failed, gpu.failed)
+print("same")
+"""
+
+
+def test_cuda_kernel_plumbing_under_the_simulator():
+    # The simulator runs the kernel's thread indexing, local arrays, slicing and transfers in Python and
+    # the shared run_block on the CPU: the GPU path must then reproduce the CPU run bit for bit.
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    out = subprocess.run([sys.executable, "-c", _SIMULATED], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "same"
+
+
+@pytest.mark.skipif(_cuda.available()[0], reason="a CUDA device is present")
+def test_cuda_without_gpu_is_one_line():
+    with pytest.raises(ValueError) as err:
+        synthclip.simulate("gclip", steps=5, n_traj=3, device="cuda")
+    assert "device='cuda' is not available" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_bad_device_and_dimension():
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+        synthclip.simulate("gclip", steps=5, n_traj=3, device="tpu")
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not _cuda.available()[0], reason="needs a CUDA GPU")
+def test_gpu_reproduces_cpu_quantiles():
+    kw = dict(dim=10, steps=2000, n_traj=4096, seed=1, noise="pareto", alpha=1.5)
+    cpu = synthclip.simulate("gclip", **kw)
+    gpu = synthclip.simulate("gclip", device="cuda", **kw)
+    for q in (0.5, 0.9, 0.99):
+        a, b = np.quantile(cpu.metric("f_avg"), q, axis=0), np.quantile(gpu.metric("f_avg"), q, axis=0)
+        np.testing.assert_allclose(b, a, rtol=1e-9)
+
+
+@pytest.mark.skipif(_cuda.available()[0], reason="a CUDA device is present")
+def test_study_device_cuda_without_gpu_exits_2(capsys):
+    from synthclip.study import cli
+
+    assert cli.main(["rates", "--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--device cuda: no CUDA GPU found" in err and "\n" not in err
