@@ -67,6 +67,50 @@ def numpy_gclip(n_traj: int, steps: int, d: int, alpha: float, seed: int = 0) ->
     return s_w
 
 
+def torch_gclip(n_traj: int, steps: int, d: int, alpha: float, device: str = "cpu", compiled: bool = False,
+                seed: int = 0):
+    """Reference on torch (float64): the numpy GClip above as tensor ops, eager or under torch.compile."""
+    import torch
+
+    gen = torch.Generator(device=device).manual_seed(seed)
+
+    def update(x, s_w, u, r, k):
+        # k is a 0-d tensor and the draws are inputs, so torch.compile sees one static graph for all steps
+        g = x + torch.where(r < 0.5, -1.0, 1.0) * (u ** (-1.0 / alpha) - 1.0)
+        norm = torch.linalg.vector_norm(g, dim=1, keepdim=True)
+        x = x - (4.0 / (k + 1.0)) * torch.clamp(k ** (alpha - 1.0) / norm.clamp_min(1e-300), max=1.0) * g
+        return x, s_w + k * x
+
+    step = torch.compile(update, dynamic=False) if compiled else update
+    x = torch.ones((n_traj, d), dtype=torch.float64, device=device)
+    s_w = torch.zeros_like(x)
+    for k in range(1, steps + 1):
+        u = torch.rand((n_traj, d), generator=gen, dtype=torch.float64, device=device)
+        r = torch.rand((n_traj, d), generator=gen, dtype=torch.float64, device=device)
+        x, s_w = step(x, s_w, u, r, torch.tensor(float(k), dtype=torch.float64, device=device))
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return s_w
+
+
+def measure_gpu(n_traj: int = 1_000_000, steps: int = 1000, alpha: float = 1.5, repeat: int = 2) -> list[dict]:
+    """GClip + Pareto on the GPU: the engine's CUDA kernel against eager torch and torch.compile."""
+    simulate("gclip", dim=2, steps=5, n_traj=256, checkpoints=2, device="cuda")  # compile
+    rows = []
+    for d in (1, 10):
+        row = {"d": d, "n_traj": n_traj, "steps": steps}
+        engine = _best_of(lambda: simulate("gclip", noise="pareto", alpha=alpha, dim=d, steps=steps,
+                                           n_traj=n_traj, checkpoints=5, device="cuda"), repeat)
+        row["engine_coord_steps_per_s"] = _rate(n_traj, steps, d, engine)
+        for name, compiled in (("torch_eager", False), ("torch_compile", True)):
+            torch_gclip(n_traj, 3, d, alpha, "cuda", compiled)  # warm-up / compile
+            seconds = _best_of(lambda: torch_gclip(n_traj, steps // 10, d, alpha, "cuda", compiled), repeat)
+            row[f"{name}_coord_steps_per_s"] = _rate(n_traj, steps // 10, d, seconds)
+            row[f"ratio_vs_{name}"] = row["engine_coord_steps_per_s"] / row[f"{name}_coord_steps_per_s"]
+        rows.append(row)
+    return rows
+
+
 def _rate(n_traj, steps, d, seconds):
     return n_traj * steps * d / seconds
 
@@ -149,6 +193,8 @@ def main(argv=None) -> int:
     parser.add_argument("--work", type=float, default=5e7, help="coordinate-steps per timed run (default: 5e7)")
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs (default: %(default)s)")
     parser.add_argument("--scaling", action="store_true", help="also measure scaling in n_traj, steps and jobs")
+    parser.add_argument("--gpu", action="store_true", help="also measure the CUDA engine against eager torch and "
+                        "torch.compile (n_traj = 10^6, float64); needs a CUDA GPU and torch")
     args = parser.parse_args(argv)
     if args.n_traj < 1 or args.work < 1 or args.repeat < 1:
         parser.error("--n-traj, --work and --repeat must be positive")
@@ -156,6 +202,8 @@ def main(argv=None) -> int:
               "startup": measure_startup(), "load_average": os.getloadavg()}
     if args.scaling:
         result["scaling"] = measure_scaling()
+    if args.gpu:
+        result["gpu"] = measure_gpu()
     stamp = time.strftime("%Y%m%dT%H%M%S")
     out = Path(args.out)
     io.write_json(result, out / f"bench-{stamp}.json")
@@ -171,6 +219,10 @@ def main(argv=None) -> int:
         print("wall time vs n_traj:", ", ".join(f"{r['n_traj']}: {r['seconds']:.2f}s" for r in sc["by_n_traj"]))
         print("wall time vs steps: ", ", ".join(f"{r['steps']}: {r['seconds']:.2f}s" for r in sc["by_steps"]))
         print(f"4-alpha sweep: {sc['sweep_4_alpha_seconds']}, speed-up 1→2 jobs {sc['speedup_1_to_2_jobs']:.2f}x")
+    for r in result.get("gpu", []):
+        print(f"GPU d={r['d']:>2}: engine {r['engine_coord_steps_per_s'] / 1e9:6.1f} G coord-steps/s | eager torch "
+              f"{r['torch_eager_coord_steps_per_s'] / 1e9:5.1f} G ({r['ratio_vs_torch_eager']:.1f}x) | torch.compile "
+              f"{r['torch_compile_coord_steps_per_s'] / 1e9:5.1f} G ({r['ratio_vs_torch_compile']:.1f}x)")
     print(f"wrote {out / 'latest.json'} (load average during the run: {result['load_average']})")
     return 0
 
