@@ -24,7 +24,7 @@ _F, _F_AVG, _F_UNIF, _GRAD, _GRAD_MIN, _DIST = range(len(METRICS))
  _BETA1, _BETA2, _EPS, _B0, _ETA, _DELAYED, _MOMENT) = range(len(M.KERNEL_FIELDS))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _profile(problem, x):
     """(φ(x), φ'(x)) of the separable problem's 1-d profile."""
     if problem == P.QUADRATIC:
@@ -116,7 +116,7 @@ def _record(out, it, i, c, problem, lam, x, s_w, s_u, k, grad_min, tmp):
             it[i, c, j] = x[j]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _row_norm(v, t):
     """_norm of row t of a 2-D array (no slice object in the hot loop)."""
     d = v.shape[1]
@@ -136,7 +136,7 @@ def _row_norm(v, t):
     return big * math.sqrt(total)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _step(method, mp, lr, tau, x, g, m, v, b2, t):
     """Update row t of x (and the method's state m, v) from the stochastic gradient g[t]; returns the new b²."""
     d = x.shape[1]
