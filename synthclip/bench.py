@@ -32,8 +32,9 @@ from .noise import PARETO, _fill, key
 
 
 @njit(cache=True, parallel=True)
-def _noise_only(n_traj, steps, d, alpha, k0, k1):
-    """Draw every noise value the engine would draw (same blocks, same kernel) and sum them."""
+def _noise_only(n_traj, steps, d, law, alpha, k0, k1):
+    """Draw every noise value the engine would draw (same blocks, same kernel, law passed at run time as
+    in the engine) and sum them."""
     n_blocks = (n_traj + BLOCK - 1) // BLOCK
     sums = np.zeros(n_blocks)
     for blk in prange(n_blocks):
@@ -45,7 +46,7 @@ def _noise_only(n_traj, steps, d, alpha, k0, k1):
         words = np.empty((d, nb), dtype=np.uint64)
         acc = 0.0
         for k in range(1, steps + 1):
-            _fill(g, nb, PARETO, 0, alpha, 1.0, 0.0, k0, k1, lo, k, u1s, u2s, words)
+            _fill(g, nb, law, 0, alpha, 1.0, 0.0, k0, k1, lo, k, u1s, u2s, words)
             acc += g[0, 0]
         sums[blk] = acc
     return sums
@@ -127,13 +128,13 @@ def _best_of(fn, repeat: int = 3) -> float:
 def measure_speed(n_traj: int = 10_000, work: float = 5e7, alpha: float = 1.5, repeat: int = 3) -> list[dict]:
     k0, k1 = (np.uint64(v) for v in key(0))
     simulate("gclip", dim=2, steps=10, n_traj=64, checkpoints=2)  # load or compile the kernels
-    _noise_only(64, 2, 2, alpha, k0, k1)
+    _noise_only(64, 2, 2, PARETO, alpha, k0, k1)
     rows = []
     for d in (1, 10, 100):
         steps = max(10, int(work / (n_traj * d)))
         engine = _best_of(lambda: simulate("gclip", noise="pareto", alpha=alpha, dim=d, steps=steps,
                                            n_traj=n_traj, checkpoints=10), repeat)
-        bare = _best_of(lambda: _noise_only(n_traj, steps, d, alpha, k0, k1), repeat)
+        bare = _best_of(lambda: _noise_only(n_traj, steps, d, PARETO, alpha, k0, k1), repeat)
         np_steps = max(5, steps // 10)
         ref = _best_of(lambda: numpy_gclip(n_traj, np_steps, d, alpha), repeat)
         row = {
