@@ -17,3 +17,14 @@ def quick_results(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
     assert cli.main(["all", "--quick", "--quiet", "--out", str(root)]) == 0
     return root
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch tests run single-threaded: small models gain nothing from intra-op threads, and on a loaded
+    2-core machine oversubscribed OpenMP barriers make every op tens of times slower."""
+    torch = pytest.importorskip("torch")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

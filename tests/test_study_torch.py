@@ -19,13 +19,7 @@ from synthclip.study.torch_noise import verdict  # noqa: E402
 from synthclip.study.torch_rates import pair_verdict  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # small models gain nothing from intra-op threads; a loaded 2-core box makes OpenMP barriers slow
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _run(argv, capsys):

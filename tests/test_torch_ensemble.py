@@ -8,14 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # small models gain nothing from intra-op threads, and on a loaded 2-core box oversubscribed
-    # OpenMP barriers make every op tens of times slower
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 from synthclip.torch import ensemble, models  # noqa: E402
 from synthclip.torch.optim import OPTIMIZERS, from_method  # noqa: E402

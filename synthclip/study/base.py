@@ -158,6 +158,17 @@ def method_params(method: str, params: Mapping[str, Any], flag_name: str) -> dic
         raise StudyError(f"{flag_name}: {err}") from None
 
 
+def check_fit_flags(p) -> None:
+    """--quantiles in (0, 1), --confidence in (0, 1), --allowance >= 0 (for the studies that have them)."""
+    for q in getattr(p, "quantiles", ()):
+        if not 0 < q < 1:
+            raise StudyError(f"--quantiles must lie in (0, 1), got {q!r}")
+    if hasattr(p, "confidence") and not 0 < p.confidence < 1:
+        raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
+    if hasattr(p, "allowance") and not p.allowance >= 0:
+        raise StudyError(f"--allowance must be >= 0, got {p.allowance!r}")
+
+
 def check_device(device: str, dim: int = 1) -> None:
     """--device cuda needs a usable GPU: say so in one line up front, not after the first cells."""
     check_choice("device", device, ("cpu", "cuda"))

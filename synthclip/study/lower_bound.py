@@ -41,10 +41,10 @@ import pandas as pd
 
 from .. import stats, theory
 from ..engine import simulate
-from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_methods, check_positive, flag, \
-    option, register
-from .nonconvex import _check_fit_flags, horizon_tables, plot_horizons
-from .rates import RATE_METHODS
+from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, \
+    check_positive, flag, option, register
+from .nonconvex import horizon_tables, plot_horizons
+from .rates import RATE_METHODS, rate_method
 
 SETTING = "strongly_convex"
 OUTPUTS = ("f", "f_avg", "f_unif")
@@ -107,18 +107,13 @@ class LowerBound(Study):
                              f"got {p.tail_c!r}")
         if not math.isfinite(p.x0):
             raise StudyError(f"--x0 must be finite, got {p.x0!r}")
-        _check_fit_flags(p)
+        check_fit_flags(p)
 
     def cells(self, p) -> list[dict]:
         cells = []
         for alpha in p.alpha:
             for label in p.methods:
-                method, fixed, projected = RATE_METHODS[label]
-                params = dict(fixed)
-                if method in ("gclip", "cclip", "clip_adagrad_norm", "clip_adam_norm"):
-                    params["clip"] = p.clip
-                if "adagrad" in method or "adam" in method:
-                    params["lr"] = p.lr
+                method, params, projected = rate_method(label, clip=p.clip, lr=p.lr)
                 for K in sorted(set(p.horizons)):
                     cells.append({
                         "study": self.name, "label": label, "method": method, "method_params": params,

@@ -64,8 +64,8 @@ import pandas as pd
 from .. import stats, theory
 from .._rng import derive_seed
 from ..engine import simulate
-from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_methods, check_positive, flag, \
-    option, register
+from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, \
+    check_positive, flag, option, register
 
 SETTING = "nonconvex"
 METRICS = ("grad_norm_min", "thm2_lhs", "grad_norm_avg", "grad_norm")
@@ -135,7 +135,7 @@ class Nonconvex(Study):
                 raise StudyError(f"{flag(name)} must be a finite number > 0, got {value!r}")
         if not math.isfinite(p.x0):
             raise StudyError(f"--x0 must be finite, got {p.x0!r}")
-        _check_fit_flags(p)
+        check_fit_flags(p)
 
     def cells(self, p) -> list[dict]:
         cells = []
@@ -218,16 +218,6 @@ def _theory(method: str, metric: str, alpha: float):
         return None, "none"
     c = theory.claim("thm2", "gclip", SETTING, metric)
     return c.at(alpha), c.source
-
-
-def _check_fit_flags(p) -> None:
-    for q in p.quantiles:
-        if not 0 < q < 1:
-            raise StudyError(f"--quantiles must lie in (0, 1), got {q!r}")
-    if not 0 < p.confidence < 1:
-        raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
-    if not p.allowance >= 0:
-        raise StudyError(f"--allowance must be >= 0, got {p.allowance!r}")
 
 
 # -- shared with lower_bound: statistics of per-trajectory values across horizons ---------------------------

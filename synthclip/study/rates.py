@@ -29,7 +29,8 @@ from .. import noise as noise_registry
 from .. import stats, theory
 from .._rng import derive_seed
 from ..engine import simulate
-from .base import CommonParams, check_device, progress_chunk, Study, StudyError, check_alpha, check_choice, check_methods, flag, option, register
+from .base import (CommonParams, Study, StudyError, check_alpha, check_choice, check_device, check_fit_flags,
+                   check_methods, flag, option, progress_chunk, register)
 
 # Study labels → (registry method, fixed parameters, projected). "gclip" is Theorem 4 as printed
 # (τ_k = τ0 k^(α−1)); "gclip-balanced" uses τ_k = τ0 k^(1/α), the proof's bias-variance balance.
@@ -45,6 +46,18 @@ RATE_METHODS: dict[str, tuple[str, dict, bool]] = {
 }
 SETTING = "strongly_convex"
 METRICS = ("f_avg", "f")
+
+
+def rate_method(label: str, *, clip: float, lr: float) -> tuple[str, dict, bool]:
+    """(registry method, its parameters, projected?) of a study label: the clip level τ0 (λ) goes to the
+    clipped methods, the step γ to the AdaGrad/Adam-Norm family; SGD/GClip/CClip keep 4/(μ(k+1))."""
+    method, fixed, projected = RATE_METHODS[label]
+    params = dict(fixed)
+    if method in ("gclip", "cclip", "clip_adagrad_norm", "clip_adam_norm"):
+        params["clip"] = clip
+    if "adagrad" in method or "adam" in method:
+        params["lr"] = lr
+    return method, params, projected
 
 
 @dataclass
@@ -85,13 +98,7 @@ class Rates(Study):
         for name in ("mu", "clip", "lr", "radius"):
             if not getattr(p, name) > 0:
                 raise StudyError(f"{flag(name)} must be > 0, got {getattr(p, name)!r}")
-        for q in p.quantiles:
-            if not 0 < q < 1:
-                raise StudyError(f"--quantiles must lie in (0, 1), got {q!r}")
-        if not 0 < p.confidence < 1:
-            raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
-        if not p.allowance >= 0:
-            raise StudyError(f"--allowance must be >= 0, got {p.allowance!r}")
+        check_fit_flags(p)
         if not math.isfinite(p.x0):
             raise StudyError(f"--x0 must be finite, got {p.x0!r}")
         check_device(p.device, p.dim)
@@ -100,12 +107,7 @@ class Rates(Study):
         cells = []
         for alpha in p.alpha:
             for label in p.methods:
-                method, fixed, projected = RATE_METHODS[label]
-                params = dict(fixed)
-                if method in ("gclip", "cclip", "clip_adagrad_norm", "clip_adam_norm"):
-                    params["clip"] = p.clip
-                if "adagrad" in method or "adam" in method:
-                    params["lr"] = p.lr
+                method, params, projected = rate_method(label, clip=p.clip, lr=p.lr)
                 cells.append({
                     "label": label, "method": method, "method_params": params, "alpha": float(alpha),
                     "noise": p.noise, "structure": p.structure, "dim": p.dim, "n_traj": p.n_traj,

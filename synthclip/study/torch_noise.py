@@ -96,7 +96,7 @@ def torch_threads(threads):
         torch.set_num_threads(previous)
 
 
-def check_device(p) -> None:
+def check_torch_device(p) -> None:
     if not isinstance(p.device, str) or not p.device:
         raise StudyError(f"--device must be cpu or cuda, got {p.device!r}")
 
@@ -152,7 +152,7 @@ class TorchNoise(Study):
             raise StudyError(f"--lr must be > 0 and finite, got {p.lr!r}")
         if not 0 < p.confidence < 1:
             raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
-        check_device(p)
+        check_torch_device(p)
         require_torch(self.name, p.device)
         one_job_on_gpu(p)
 
