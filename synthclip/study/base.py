@@ -28,6 +28,10 @@ class StudyError(ValueError):
     """A bad study parameter: the message is one line that names the flag and the valid range."""
 
 
+class MissingDependency(StudyError):
+    """An optional package a study needs is not installed (``all`` skips such studies)."""
+
+
 def register(cls):
     """Class decorator: add a study (an instance of ``cls``) to the registry under ``cls.name``."""
     STUDIES[cls.name] = cls()

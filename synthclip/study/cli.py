@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import io
-from .base import STUDIES, Study, StudyError
+from .base import STUDIES, MissingDependency, Study, StudyError
 from .runner import run_cells
 
 PROG = "python -m synthclip.study"
@@ -218,7 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv[0] == "all":
             # --out names the results root here: each study writes to <out>/<study>.
             for name in STUDIES:
-                study, p = parse([name, *argv[1:]])
+                try:
+                    study, p = parse([name, *argv[1:]])
+                except MissingDependency as err:
+                    print(f"skipped {name}: {err}", file=sys.stderr)
+                    continue
                 if p.out:
                     p.out = str(Path(p.out) / name)
                 run_study(study, p)

@@ -42,7 +42,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .base import CommonParams, Study, StudyError, check_choice, check_positive, option, register
+from .base import CommonParams, MissingDependency, Study, StudyError, check_choice, check_positive, option, register
 
 # The torch tasks (synthclip.torch.models.TASKS, repeated so that validation does not import torch).
 TASKS = ("text-transformer", "digits-cnn", "digits-mlp")
@@ -61,7 +61,7 @@ def require_torch(study: str, device: str) -> None:
     try:
         import torch
     except ImportError:
-        raise StudyError(f"{study} needs PyTorch: pip install torch (the 'torch' extra of synthclip)") from None
+        raise MissingDependency(f"{study} needs PyTorch: pip install torch (the 'torch' extra of synthclip)") from None
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
