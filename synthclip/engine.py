@@ -4,6 +4,7 @@ Memory grows with n_traj × (dim + checkpoints), never with steps.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -127,8 +128,6 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
     device : "cpu" (numba, all cores) or "cuda" (one GPU thread per trajectory, dim ≤ 32; the same Philox
         stream, so the same noise; libdevice math may differ from the CPU's in the last bits).
     """
-    import time
-
     spec = methods.get(method)
     problem_spec = problems.get(problem)
     law_spec = noise_laws.get(noise)
@@ -167,8 +166,8 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
                 progress(hi - lo)
     finally:
         _set_threads(previous)
-    all_params = {**method_values, **problem_values, **{k: v for k, v in routed["noise"].items()},
-                  "scale": float(law_args[3]), "structure": structure}
+    all_params = {**method_values, **problem_values, **routed["noise"], "scale": float(law_args[3]),
+                  "structure": structure}
     return SimulationResult(
         method=spec.name, problem=problem_spec.name, noise=law_spec.name, alpha=alpha, dim=dim, steps=steps,
         n_traj=n_traj, seed=seed, checkpoints=ckpts, params=all_params, failed=failed, _metrics=out,
