@@ -55,7 +55,7 @@ def uniform_pair(k0, k1, coord, step, traj, tag):
 
 
 def derive_key(seed, *labels) -> tuple[int, int]:
-    """A 64-bit Philox key from a seed and labels, through SHA-256 (never Python's salted hash())."""
+    """A 64-bit Philox key from a seed and labels, through SHA-256 (never Python's per-process salted builtin)."""
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer, str)):
         raise ValueError(f"seed must be a non-negative integer or a string, got {seed!r}")
     if not isinstance(seed, str) and seed < 0:
