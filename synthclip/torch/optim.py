@@ -110,11 +110,10 @@ def _check_norm_family(group: dict) -> None:
     group["delayed"] = _bool(group["delayed"], "delayed")
 
 
-# ------------------------------------------------------------------------------------------ base class
-class _MethodOptimizer(Optimizer):
-    """A synthclip method (``method`` names its ``synthclip.methods`` entry) as a torch optimizer."""
+# ------------------------------------------------------------------------------------------ base classes
+class _CheckedOptimizer(Optimizer):
+    """Validates the defaults and every param group with the class's ``_checks``."""
 
-    method: str = ""
     _checks: tuple[Callable[[dict], None], ...] = ()
 
     def __init__(self, params, defaults: dict):
@@ -130,13 +129,24 @@ class _MethodOptimizer(Optimizer):
         # groups may override defaults, so every group is validated, not only the defaults
         self._check_group(self.param_groups[-1])
 
+    @staticmethod
+    def _closure_loss(closure: Optional[Callable[[], Any]]):
+        """The closure's loss, evaluated with gradients on (None without a closure)."""
+        if closure is None:
+            return None
+        with torch.enable_grad():
+            return closure()
+
+
+class _MethodOptimizer(_CheckedOptimizer):
+    """A synthclip method (``method`` names its ``synthclip.methods`` entry) as a torch optimizer."""
+
+    method: str = ""
+
     @torch.no_grad()
     def step(self, closure: Optional[Callable[[], Any]] = None):
         """Performs step k (k = 1 on the first call) and returns the closure's loss, if any."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             params, grads = [], []
             for p in group["params"]:
@@ -311,7 +321,7 @@ class ClipAdamNorm(_MethodOptimizer):
 
 
 # ------------------------------------------------------------------------------------- the seed's Adam
-class SeedAdam(Optimizer):
+class SeedAdam(_CheckedOptimizer):
     """The Adam of the seed project (Chezhegov et al.'s code, ``AdamClip`` and ``AdamClip_Delayed_Etta``),
     re-implemented for comparison with its published runs.
 
@@ -338,11 +348,10 @@ class SeedAdam(Optimizer):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, correct_bias=correct_bias,
                         clipping=clipping, max_grad_norm=max_grad_norm, delayed=delayed,
                         exp_avg_sq_value=exp_avg_sq_value, etta=etta)
-        self._check_group(dict(defaults))
         super().__init__(params, defaults)
 
     @staticmethod
-    def _check_group(group: dict) -> None:
+    def _check_seed_group(group: dict) -> None:
         group["lr"] = _nonnegative(group["lr"], "learning rate")
         group["betas"] = _betas(group["betas"])
         group["eps"] = _nonnegative(group["eps"], "epsilon value")
@@ -356,17 +365,12 @@ class SeedAdam(Optimizer):
             group["correct_bias"] = not group["delayed"]
         group["correct_bias"] = _bool(group["correct_bias"], "correct_bias")
 
-    def add_param_group(self, param_group: dict) -> None:
-        super().add_param_group(param_group)
-        self._check_group(self.param_groups[-1])
+    _checks = (_check_seed_group,)
 
     @torch.no_grad()
     def step(self, closure: Optional[Callable[[], Any]] = None):
         """One Adam step (t counts from 1 per parameter, as in the seed); returns the closure's loss."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             c = group["max_grad_norm"]
