@@ -24,7 +24,7 @@ _F, _F_AVG, _F_UNIF, _GRAD, _GRAD_MIN, _DIST = range(len(METRICS))
  _BETA1, _BETA2, _EPS, _B0, _ETA, _DELAYED, _MOMENT) = range(len(M.KERNEL_FIELDS))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _profile(problem, x):
     """(φ(x), φ'(x)) of the separable problem's 1-d profile."""
     if problem == P.QUADRATIC:
@@ -38,7 +38,7 @@ def _profile(problem, x):
     return math.cosh(x) - 1.0, math.sinh(x)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _objective(problem, lam, x):
     total = 0.0
     for i in range(x.shape[0]):
@@ -46,7 +46,7 @@ def _objective(problem, lam, x):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _grad_norm(problem, lam, x):
     total = 0.0
     for i in range(x.shape[0]):
@@ -55,7 +55,7 @@ def _grad_norm(problem, lam, x):
     return math.sqrt(total)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _norm(v):
     """Euclidean norm without overflow for heavy-tailed entries; exactly |v_0| when d = 1."""
     big = 0.0
@@ -72,13 +72,13 @@ def _norm(v):
     return big * math.sqrt(total)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _clip_factor(norm, tau):
     """min(τ/‖g‖, 1): exactly 1.0 when τ = ∞, so clipped methods with τ = ∞ reproduce the unclipped ones."""
     return tau / norm if norm > tau else 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _step_size(mp, k, mu):
     mode = mp[_LR_MODE]
     if mode == 0.0:
@@ -88,14 +88,14 @@ def _step_size(mp, k, mu):
     return 4.0 / (mu * (k + 1.0))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _clip_level(mp, k):
     if mp[_CLIP_MODE] == 0.0:
         return mp[_CLIP]
     return mp[_CLIP] * float(k) ** mp[_CLIP_POWER]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _record(out, it, i, c, problem, lam, x, s_w, s_u, k, grad_min, tmp):
     """Write the metrics of checkpoint c (at x_k) for trajectory i."""
     d = x.shape[0]
@@ -116,7 +116,7 @@ def _record(out, it, i, c, problem, lam, x, s_w, s_u, k, grad_min, tmp):
             it[i, c, j] = x[j]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _row_norm(v, t):
     """_norm of row t of a 2-D array (no slice object in the hot loop)."""
     d = v.shape[1]
@@ -136,7 +136,7 @@ def _row_norm(v, t):
     return big * math.sqrt(total)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _step(method, mp, lr, tau, x, g, m, v, b2, t):
     """Update row t of x (and the method's state m, v) from the stochastic gradient g[t]; returns the new b²."""
     d = x.shape[1]
@@ -182,7 +182,7 @@ def _step(method, mp, lr, tau, x, g, m, v, b2, t):
     return b2
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _project(x, radius):
     r = _norm(x)
     if r > radius:
@@ -194,7 +194,7 @@ def _project(x, radius):
 BLOCK = 32  # trajectories advanced in lock-step by one thread (see noise._fill)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def run_block(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1,
               traj_start, steps, ckpts, out, failed, iterates, lo, x, g, m, v, s_w, s_u, u1s, u2s, words, tmp,
               b2, grad_min):
@@ -252,7 +252,7 @@ def run_block(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x
             c += 1
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def simulate_kernel(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu,
                     k0, k1, traj_start, steps, ckpts, out, failed, iterates):
     """Run trajectories traj_start .. traj_start + out.shape[1] − 1 for ``steps`` steps.

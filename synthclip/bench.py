@@ -31,7 +31,7 @@ from .engine import simulate
 from .noise import PARETO, _fill, key
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _noise_only(n_traj, steps, d, law, alpha, k0, k1):
     """Draw every noise value the engine would draw (same blocks, same kernel, law passed at run time as
     in the engine) and sum them."""

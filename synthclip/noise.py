@@ -60,13 +60,13 @@ def check_structure(structure: str) -> int:
     return STRUCTURES[structure]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _pareto(alpha, scale, u1, word):
     mag = scale * (math.exp(-math.log(u1) / alpha) - 1.0)
     return mag if (word >> np.uint64(31)) & np.uint64(1) else -mag
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _stable(alpha, scale, u1, u2):
     v = math.pi * (u1 - 0.5)
     w = -math.log(u2)
@@ -77,24 +77,24 @@ def _stable(alpha, scale, u1, u2):
     return scale * (math.sin(av) / math.cos(v) ** (1.0 / alpha)) * (math.cos(v - av) / w) ** ((1.0 - alpha) / alpha)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _onesided(alpha, scale, u1):
     return scale * (math.exp(-math.log(u1) / alpha) - 1.0) - scale / (alpha - 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _spike(alpha, scale, p, u1):
     big = scale * p ** (-1.0 / alpha)
     return big if u1 < p else -big * p / (1.0 - p)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _gaussian(scale, u1, u2):
     # Box-Muller on the two uniforms.
     return scale * math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _scalar(law, alpha, scale, p, u1, u2, word):
     """One draw of the law from two open uniforms and a random word (its bit 31 is the sign)."""
     if law == PARETO:
@@ -108,7 +108,7 @@ def _scalar(law, alpha, scale, p, u1, u2, word):
     return _gaussian(scale, u1, u2)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _fill(out, n, law, structure, alpha, scale, p, k0, k1, traj0, step, u1s, u2s, words):
     """The noise ξ of trajectories traj0..traj0+n−1 at one step into out[:n]: the only place noise is drawn.
 
@@ -151,7 +151,7 @@ def _fill(out, n, law, structure, alpha, scale, p, k0, k1, traj0, step, u1s, u2s
             out[t, i] *= radius
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _noise_block(law, structure, alpha, scale, p, k0, k1, traj0, n, step0, steps, d):
     """ξ for trajectories traj0..traj0+n−1 and steps step0..step0+steps−1, shape (n, steps, d)."""
     out = np.empty((n, steps, d))
