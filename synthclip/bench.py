@@ -15,7 +15,6 @@ that it loads the numba cache instead of compiling. Timings are numbers, not pas
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys

@@ -14,7 +14,6 @@ is faster than the bound on symmetric noise and the study reports it as "faster"
 k ≥ 1000 of K = 2·10^4, the last 1.3 decades, where the pre-asymptotic bend measured on Pareto noise
 (local slope −0.61 at k ≈ 300, −0.63 at k ≈ 10^3, −0.65 at k ≈ 10^4 for the median) is inside A.
 """
-import numpy as np
 import pytest
 
 import synthclip

@@ -11,7 +11,6 @@ Parameters come from the dataclass defaults < a TOML file (``--config``) < comma
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping

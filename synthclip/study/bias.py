@@ -36,7 +36,7 @@ from scipy.optimize import brentq
 from .. import stats, theory
 from .._rng import derive_seed
 from ..engine import simulate
-from .base import CommonParams, Study, StudyError, check_alpha, check_choice, flag, option, register
+from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, flag, option, register
 
 NOISES = ("pareto", "pareto-onesided")
 FLOOR_CLAIM = ("koloskova", "gclip", "constant_clip", "grad_norm")
@@ -113,8 +113,7 @@ class Bias(Study):
             raise StudyError(f"--x0 must be finite, got {p.x0!r}")
         if p.steps < 2 * p.tail_points:
             raise StudyError(f"--steps must be >= 2·--tail-points = {2 * p.tail_points}, got {p.steps!r}")
-        if not 0 < p.confidence < 1:
-            raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
+        check_fit_flags(p)
         if not (p.vanish_slope > 0 and math.isfinite(p.vanish_slope)):
             raise StudyError(f"--vanish-slope must be a finite number > 0, got {p.vanish_slope!r}")
 

@@ -50,7 +50,7 @@ from .. import noise as noise_registry
 from .. import stats, theory
 from .._rng import derive_seed
 from ..engine import simulate
-from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_methods, flag, option, register
+from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, flag, option, register
 
 # Study labels → (registry method, fixed parameters). Controls use the registry's Theorem 4 step 4/(k+1).
 CONFIDENCE_METHODS: dict[str, tuple[str, dict]] = {
@@ -163,8 +163,7 @@ class Confidence(Study):
                              f"interval, got {p.delta_min!r}")
         if not isinstance(p.n_deltas, int) or p.n_deltas < 3:
             raise StudyError(f"--n-deltas must be an integer >= 3 (a line and its curvature), got {p.n_deltas!r}")
-        if not 0 < p.confidence < 1:
-            raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
+        check_fit_flags(p)
 
     def group(self, cell) -> str:
         return ""

@@ -34,7 +34,7 @@ from .. import noise as noise_registry
 from .. import stats, theory
 from .._rng import derive_seed
 from ..engine import simulate
-from .base import CommonParams, Study, StudyError, check_alpha, check_choice, flag, option, register
+from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, flag, option, register
 
 STRUCTURES = ("iid", "radial")
 METHODS = ("gclip", "cclip")
@@ -88,8 +88,7 @@ class Dimension(Study):
             raise StudyError(f"--clip must be a finite number > 0, got {p.clip!r}")
         if not math.isfinite(p.x0):
             raise StudyError(f"--x0 must be finite, got {p.x0!r}")
-        if not 0 < p.confidence < 1:
-            raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
+        check_fit_flags(p)
         if not (p.flat_tolerance >= 0 and math.isfinite(p.flat_tolerance)):
             raise StudyError(f"{flag('flat_tolerance')} must be a finite number >= 0, got {p.flat_tolerance!r}")
         if p.n_traj < 2:

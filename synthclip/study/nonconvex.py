@@ -64,6 +64,7 @@ import pandas as pd
 from .. import stats, theory
 from .._rng import derive_seed
 from ..engine import simulate
+from .rates import verdict_table
 from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, \
     check_positive, flag, option, register
 
@@ -329,16 +330,9 @@ def _rank(q: float, n: int) -> int:
 
 
 def horizon_verdict_table(slopes: pd.DataFrame) -> str:
-    """method | metric | statistic | slope [CI] | theory | verdict, fixed-width."""
-    header = (f"{'method':<18} {'metric':<14} {'statistic':>9}  {'slope in K [CI]':<28} {'theory':>8}  "
-              f"{'verdict':<13} failed")
-    lines = [header, "-" * len(header)]
-    for _, r in slopes.iterrows():
-        ci = f"{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
-        t = "none" if pd.isna(r["theory"]) else f"{r['theory']:+.3f}"
-        lines.append(f"{r['method']:<18} {r['metric']:<14} {r['statistic']:>9}  {ci:<28} {t:>8}  "
-                     f"{r['verdict']:<13} {int(r['n_failed'])}/{int(r['n_traj'])}")
-    return "\n".join(lines)
+    """method | metric | statistic | slope in K [CI] | theory | verdict, fixed-width."""
+    return verdict_table(slopes, (("method", "<18"), ("metric", "<14"), ("statistic", ">9")),
+                         slope_title="slope in K [CI]", verdict_width=13)
 
 
 def conclusion(slopes: pd.DataFrame, alpha: float) -> str:

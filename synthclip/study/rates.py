@@ -195,14 +195,17 @@ def _as_fit(row) -> stats.RateFit:
                          n_points=int(row["n_points"]), n_boot=0, n_traj=int(row["n_traj"]))
 
 
-def verdict_table(slopes: pd.DataFrame) -> str:
-    """method | quantile | measured slope [CI] | theory | verdict, as fixed-width text."""
-    header = f"{'method':<18} {'quantile':>8}  {'slope [CI]':<28} {'theory':>8}  {'verdict':<12} failed"
+def verdict_table(slopes: pd.DataFrame, columns=(("method", "<18"), ("quantile", ">8")),
+                  slope_title: str = "slope [CI]", verdict_width: int = 12) -> str:
+    """<columns> | measured slope [CI] | theory | verdict | failed, as fixed-width text (one row per slope)."""
+    header = " ".join(f"{name:{spec}}" for name, spec in columns)
+    header += f"  {slope_title:<28} {'theory':>8}  {'verdict':<{verdict_width}} failed"
     lines = [header, "-" * len(header)]
     for _, r in slopes.iterrows():
+        keys = " ".join(f"{r[name]:{spec}}" for name, spec in columns)
         ci = f"{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
         t = "none" if pd.isna(r["theory"]) else f"{r['theory']:+.3f}"
-        lines.append(f"{r['method']:<18} {r['quantile']:>8}  {ci:<28} {t:>8}  {r['verdict']:<12} "
+        lines.append(f"{keys}  {ci:<28} {t:>8}  {r['verdict']:<{verdict_width}} "
                      f"{int(r['n_failed'])}/{int(r['n_traj'])}")
     return "\n".join(lines)
 

@@ -45,7 +45,7 @@ import pandas as pd
 from .. import stats, theory
 from .._rng import derive_seed
 from ..engine import log_checkpoints, simulate
-from .base import CommonParams, Study, StudyError, check_choice, check_positive, flag, option, register
+from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option, register
 
 PROBLEMS = ("quartic", "cosh")
 LABELS = ("gd-tuned", "gd-fixed", "clip", "normalized")
@@ -117,8 +117,7 @@ class Smoothness(Study):
                 raise StudyError(f"{flag(name)} must be a finite number > 0, got {value!r}")
         if not (math.isfinite(p.noise_scale) and p.noise_scale > 0):
             raise StudyError(f"--noise-scale must be a finite number > 0, got {p.noise_scale!r}")
-        if not 0 < p.confidence < 1:
-            raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
+        check_fit_flags(p)
         for name in ("allowance", "margin"):
             if not getattr(p, name) >= 0:
                 raise StudyError(f"{flag(name)} must be >= 0, got {getattr(p, name)!r}")

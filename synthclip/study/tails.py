@@ -29,7 +29,7 @@ import pandas as pd
 
 from .. import noise as noise_registry
 from .. import stats
-from .base import (CommonParams, Study, StudyError, check_alpha, check_choice, check_positive, flag, option,
+from .base import (CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_positive, flag, option,
                    register)
 
 LAWS = ("pareto", "stable", "gaussian")
@@ -89,8 +89,7 @@ class Tails(Study):
             if not isinstance(n, int) or isinstance(n, bool) or n < 100:
                 raise StudyError(f"--sizes must be integers >= 100 (k = √n order statistics, √n blocks), got {n!r}")
         check_positive(p, "replicates")
-        if not 0 < p.confidence < 1:
-            raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
+        check_fit_flags(p)
 
     def group(self, cell) -> str:
         return ""
@@ -131,7 +130,6 @@ class Tails(Study):
             n = part["n"].max()
             at = part[part["n"] == n].sort_values("replicate")
             first = at.iloc[0]
-            hits = int(at["covers"].sum())
             cov, lo, hi = stats.failure_probability(np.where(at["covers"].to_numpy(), 1.0, 0.0), 0.5,
                                                     confidence=0.95)
             if lo <= p.confidence <= hi:

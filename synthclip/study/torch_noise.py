@@ -42,7 +42,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .base import CommonParams, MissingDependency, Study, StudyError, check_choice, check_positive, option, register
+from .base import CommonParams, MissingDependency, Study, StudyError, check_choice, check_fit_flags, check_positive, option, register
 
 # The torch tasks (synthclip.torch.models.TASKS, repeated so that validation does not import torch).
 TASKS = ("text-transformer", "digits-cnn", "digits-mlp")
@@ -150,8 +150,7 @@ class TorchNoise(Study):
         check_choice("optimizer", p.optimizer, OPTIMIZERS)
         if not (p.lr > 0 and math.isfinite(p.lr)):
             raise StudyError(f"--lr must be > 0 and finite, got {p.lr!r}")
-        if not 0 < p.confidence < 1:
-            raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
+        check_fit_flags(p)
         check_torch_device(p)
         require_torch(self.name, p.device)
         one_job_on_gpu(p)
@@ -193,8 +192,6 @@ def _optimizer(name: str, params, lr: float):
 def probe_cell(cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     """Train to the probe point (the stream of ``probe.probe_training``), then probe each batch size."""
     import time
-
-    import torch
 
     from ..torch import models, probe
     from ..torch.data import derive_seed

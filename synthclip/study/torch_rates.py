@@ -47,7 +47,7 @@ import pandas as pd
 
 from .. import stats
 from .._rng import derive_seed
-from .base import (CommonParams, Study, StudyError, check_choice, check_methods, check_positive, flag,
+from .base import (CommonParams, Study, StudyError, check_choice, check_fit_flags, check_methods, check_positive, flag,
                    method_params, option, register)
 from .torch_noise import SMALL_MODEL_THREADS, TASKS, check_torch_device, one_job_on_gpu, require_torch, torch_threads
 
@@ -133,11 +133,7 @@ class TorchRates(Study):
                 raise StudyError(f"{flag(name)} must be > 0 and finite, got {value!r}")
         if not p.quantiles:
             raise StudyError("--quantiles needs at least one level in (0, 1)")
-        for q in p.quantiles:
-            if not 0 < q < 1:
-                raise StudyError(f"--quantiles must lie in (0, 1), got {q!r}")
-        if not 0 < p.confidence < 1:
-            raise StudyError(f"--confidence must be in (0, 1), got {p.confidence!r}")
+        check_fit_flags(p)
         for label in p.methods:
             method_params(RATE_METHODS[label][0], label_params(label, p), "--methods " + label)
         check_torch_device(p)
