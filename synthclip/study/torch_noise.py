@@ -96,6 +96,13 @@ def torch_threads(threads):
         torch.set_num_threads(previous)
 
 
+def check_torch_run(study: str, p) -> None:
+    """The checks every torch study ends its validation with: device, PyTorch present, one job per GPU."""
+    check_torch_device(p)
+    require_torch(study, p.device)
+    one_job_on_gpu(p)
+
+
 def check_torch_device(p) -> None:
     if not isinstance(p.device, str) or not p.device:
         raise StudyError(f"--device must be cpu or cuda, got {p.device!r}")
@@ -151,9 +158,7 @@ class TorchNoise(Study):
         if not (p.lr > 0 and math.isfinite(p.lr)):
             raise StudyError(f"--lr must be > 0 and finite, got {p.lr!r}")
         check_fit_flags(p)
-        check_torch_device(p)
-        require_torch(self.name, p.device)
-        one_job_on_gpu(p)
+        check_torch_run(self.name, p)
 
     def group(self, cell) -> str:
         return ""

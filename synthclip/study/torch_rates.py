@@ -49,7 +49,7 @@ from .. import stats
 from .._rng import derive_seed
 from .base import (CommonParams, Study, StudyError, check_choice, check_fit_flags, check_methods, check_positive, flag,
                    method_params, option, register)
-from .torch_noise import SMALL_MODEL_THREADS, TASKS, check_torch_device, one_job_on_gpu, require_torch, torch_threads
+from .torch_noise import SMALL_MODEL_THREADS, TASKS, check_torch_run, torch_threads
 
 # Study labels → (registry method, which step size it takes, clipped).
 RATE_METHODS: dict[str, tuple[str, str, bool]] = {
@@ -136,9 +136,7 @@ class TorchRates(Study):
         check_fit_flags(p)
         for label in p.methods:
             method_params(RATE_METHODS[label][0], label_params(label, p), "--methods " + label)
-        check_torch_device(p)
-        require_torch(self.name, p.device)
-        one_job_on_gpu(p)
+        check_torch_run(self.name, p)
 
     def group(self, cell) -> str:
         return ""
