@@ -68,7 +68,13 @@ def install_numba_stub() -> None:
     stub.set_num_threads = lambda n: None
     stub.config = types.SimpleNamespace(NUMBA_NUM_THREADS=1)
     stub.__version__ = "stub (numba missing)"
+    # synthclip._vmath registers jitted versions of its bit casts; the stub keeps their Python definitions.
+    stub.types = types.SimpleNamespace(float64="float64", int64="int64")
+    stub.extending = types.ModuleType("numba.extending")
+    stub.extending.intrinsic = lambda f: f
+    stub.extending.overload = lambda f, **kwargs: (lambda impl: impl)
     sys.modules["numba"] = stub
+    sys.modules["numba.extending"] = stub.extending
 
 
 class Report:

@@ -1,5 +1,5 @@
 """The CUDA kernel itself (imported only when a CUDA device is used; see _cuda.py)."""
-from numba import config, cuda, float64, uint64
+from numba import config, cuda, float64
 
 from ._engine import run_block
 
@@ -23,18 +23,17 @@ def kernel(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, 
     if i >= out.shape[1]:
         return
     d = x0.shape[0]
-    x = cuda.local.array((1, MAX_DIM), float64)
-    g = cuda.local.array((1, MAX_DIM), float64)
-    m = cuda.local.array((1, MAX_DIM), float64)
-    v = cuda.local.array((1, MAX_DIM), float64)
-    s_w = cuda.local.array((1, MAX_DIM), float64)
-    s_u = cuda.local.array((1, MAX_DIM), float64)
-    u1s = cuda.local.array((MAX_DIM, 1), float64)
-    u2s = cuda.local.array((MAX_DIM, 1), float64)
-    words = cuda.local.array((MAX_DIM, 1), uint64)
+    x = cuda.local.array((MAX_DIM, 1), float64)
+    g = cuda.local.array((MAX_DIM, 1), float64)
+    m = cuda.local.array((MAX_DIM, 1), float64)
+    v = cuda.local.array((MAX_DIM, 1), float64)
+    s_w = cuda.local.array((MAX_DIM, 1), float64)
+    s_u = cuda.local.array((MAX_DIM, 1), float64)
     tmp = cuda.local.array(MAX_DIM, float64)
     b2 = cuda.local.array(1, float64)
     grad_min = cuda.local.array(1, float64)
+    acc = cuda.local.array(1, float64)
+    fac = cuda.local.array(1, float64)
     _run(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1,
-              traj_start, steps, ckpts, out, failed, iterates, i, x[:, :d], g[:, :d], m[:, :d], v[:, :d],
-              s_w[:, :d], s_u[:, :d], u1s[:d, :], u2s[:d, :], words[:d, :], tmp[:d], b2, grad_min)
+         traj_start, steps, ckpts, out, failed, iterates, i, x[:d], g[:d], m[:d], v[:d], s_w[:d], s_u[:d],
+         tmp[:d], b2, grad_min, acc, fac)

@@ -72,7 +72,7 @@ def _norm(v):
     return big * math.sqrt(total)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _clip_factor(norm, tau):
     """min(τ/‖g‖, 1): exactly 1.0 when τ = ∞, so clipped methods with τ = ∞ reproduce the unclipped ones."""
     return tau / norm if norm > tau else 1.0
@@ -96,152 +96,211 @@ def _clip_level(mp, k):
 
 
 @njit(cache=True, error_model="numpy")
-def _record(out, it, i, c, problem, lam, x, s_w, s_u, k, grad_min, tmp):
-    """Write the metrics of checkpoint c (at x_k) for trajectory i."""
+def _record(out, it, i, c, problem, lam, x, s_w, s_u, t, k, grad_min, tmp):
+    """Write the metrics of checkpoint c (at x_k, column t of the block) for trajectory i."""
     d = x.shape[0]
-    out[_F, i, c] = _objective(problem, lam, x)
-    w = 0.5 * k * (k + 1.0)
     for j in range(d):
-        tmp[j] = s_w[j] / w
-    out[_F_AVG, i, c] = _objective(problem, lam, tmp)
-    for j in range(d):
-        tmp[j] = s_u[j] / k
-    out[_F_UNIF, i, c] = _objective(problem, lam, tmp)
-    gn = _grad_norm(problem, lam, x)
+        tmp[j] = x[j, t]
+    out[_F, i, c] = _objective(problem, lam, tmp)
+    gn = _grad_norm(problem, lam, tmp)
     out[_GRAD, i, c] = gn
     out[_GRAD_MIN, i, c] = min(grad_min, gn)
-    out[_DIST, i, c] = _norm(x)
+    out[_DIST, i, c] = _norm(tmp)
     if it.shape[0] > 0:
         for j in range(d):
-            it[i, c, j] = x[j]
+            it[i, c, j] = x[j, t]
+    w = 0.5 * k * (k + 1.0)
+    for j in range(d):
+        tmp[j] = s_w[j, t] / w
+    out[_F_AVG, i, c] = _objective(problem, lam, tmp)
+    for j in range(d):
+        tmp[j] = s_u[j, t] / k
+    out[_F_UNIF, i, c] = _objective(problem, lam, tmp)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _row_norm(v, t):
-    """_norm of row t of a 2-D array (no slice object in the hot loop)."""
-    d = v.shape[1]
-    if d == 1:
-        return abs(v[t, 0])
+@njit(cache=True, error_model="numpy")
+def _column_norm(v, t):
+    """_norm of column t of a (d, nb) array: the overflow-safe fallback of _column_norms."""
     big = 0.0
-    for i in range(d):
-        a = abs(v[t, i])
+    for i in range(v.shape[0]):
+        a = abs(v[i, t])
         if not a <= big:  # also catches NaN
             big = a
     if big == 0.0 or not big < math.inf:
         return big
     total = 0.0
-    for i in range(d):
-        r = v[t, i] / big
+    for i in range(v.shape[0]):
+        r = v[i, t] / big
         total += r * r
     return big * math.sqrt(total)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _step(method, mp, lr, tau, x, g, m, v, b2, t):
-    """Update row t of x (and the method's state m, v) from the stochastic gradient g[t]; returns the new b²."""
-    d = x.shape[1]
+def _column_norms(v, norms):
+    """Euclidean norms of the columns of v (d, nb) into norms (nb,); exactly |v[0, t]| when d = 1.
+
+    The sum of squares runs over whole columns at once (vectorised); a column whose sum is not safely
+    inside the normal range (overflow, underflow, NaN) is redone by the scaled, overflow-safe _column_norm.
+    """
+    d, nb = v.shape
+    if d == 1:
+        for t in range(nb):
+            norms[t] = abs(v[0, t])
+        return
+    for t in range(nb):
+        norms[t] = 0.0
+    for i in range(d):
+        for t in range(nb):
+            norms[t] += v[i, t] * v[i, t]
+    for t in range(nb):
+        sq = norms[t]
+        norms[t] = math.sqrt(sq) if 1e-290 < sq < 1e290 else _column_norm(v, t)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _add_gradient(problem, lam, x, g, s_w, s_u, k, grad_sq):
+    """g += ∇f(x) column by column, grad_sq[t] = ‖∇f(x_t)‖², and the running sums of the averages."""
+    d, nb = x.shape
+    for t in range(nb):
+        grad_sq[t] = 0.0
+    for j in range(d):
+        lj = lam[j]
+        for t in range(nb):
+            xj = x[j, t]
+            gj = lj * _profile(problem, xj)[1]
+            grad_sq[t] += gj * gj
+            g[j, t] += gj
+            s_w[j, t] += k * xj  # Σ j x_{j−1}: Theorem 4's weighted average
+            s_u[j, t] += xj  # Σ x_{j−1}: the uniform average
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _descend(x, step, direction):
+    """x[:, t] −= step[t]·direction[:, t]."""
+    d, nb = x.shape
+    for j in range(d):
+        for t in range(nb):
+            x[j, t] -= step[t] * direction[j, t]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _step(method, mp, lr, tau, x, g, m, v, b2, fac):
+    """Update every column of x (and the method's state m, v, b2) from the stochastic gradients g.
+
+    One loop nest per method, each running over the block's trajectories in its inner loop.
+    """
+    d, nb = x.shape
     if method == M.SGD:
         for j in range(d):
-            x[t, j] -= lr * g[t, j]
+            for t in range(nb):
+                x[j, t] -= lr * g[j, t]
     elif method == M.GCLIP:
-        step = lr * _clip_factor(_row_norm(g, t), tau)
-        for j in range(d):
-            x[t, j] -= step * g[t, j]
+        _column_norms(g, fac)
+        for t in range(nb):
+            fac[t] = lr * _clip_factor(fac[t], tau)
+        _descend(x, fac, g)
     elif method == M.CCLIP:
         for j in range(d):
-            x[t, j] -= (lr * _clip_factor(abs(g[t, j]), tau)) * g[t, j]
+            for t in range(nb):
+                x[j, t] -= (lr * _clip_factor(abs(g[j, t]), tau)) * g[j, t]
     elif method == M.ACCLIP:
         a = mp[_MOMENT]
         for j in range(d):
-            m[t, j] = mp[_BETA1] * m[t, j] + (1.0 - mp[_BETA1]) * g[t, j]
-            v[t, j] = mp[_BETA2] * v[t, j] + (1.0 - mp[_BETA2]) * abs(g[t, j]) ** a
-            level = v[t, j] ** (1.0 / a)
-            x[t, j] -= (lr * min(level / (abs(m[t, j]) + mp[_EPS]), 1.0)) * m[t, j]
+            for t in range(nb):
+                m[j, t] = mp[_BETA1] * m[j, t] + (1.0 - mp[_BETA1]) * g[j, t]
+                v[j, t] = mp[_BETA2] * v[j, t] + (1.0 - mp[_BETA2]) * abs(g[j, t]) ** a
+                level = v[j, t] ** (1.0 / a)
+                x[j, t] -= (lr * min(level / (abs(m[j, t]) + mp[_EPS]), 1.0)) * m[j, t]
     else:
         # AdaGrad-Norm / Adam-Norm and their clipped versions (τ = ∞ for the unclipped ones).
         if method == M.CLIP_ADAGRAD_NORM or method == M.CLIP_ADAM_NORM:
-            fac = _clip_factor(_row_norm(g, t), tau)
+            _column_norms(g, fac)
+            for t in range(nb):
+                fac[t] = _clip_factor(fac[t], tau)
             for j in range(d):
-                g[t, j] *= fac
-        sq = 0.0
+                for t in range(nb):
+                    g[j, t] *= fac[t]
+        for t in range(nb):
+            fac[t] = 0.0
         for j in range(d):
-            sq += g[t, j] * g[t, j]
-        b_old = math.sqrt(b2)
-        if method == M.ADAGRAD_NORM or method == M.CLIP_ADAGRAD_NORM:
-            b2 = b2 + mp[_ETA] * mp[_ETA] * sq
+            for t in range(nb):
+                fac[t] += g[j, t] * g[j, t]
+        eta2 = mp[_ETA] * mp[_ETA]
+        adagrad = method == M.ADAGRAD_NORM or method == M.CLIP_ADAGRAD_NORM
+        for t in range(nb):
+            b_old = math.sqrt(b2[t])
+            if adagrad:
+                b2[t] = b2[t] + eta2 * fac[t]
+            else:
+                b2[t] = mp[_BETA2] * b2[t] + (1.0 - mp[_BETA2]) * eta2 * fac[t]
+            fac[t] = lr / (b_old if mp[_DELAYED] != 0.0 else math.sqrt(b2[t]))
+        if adagrad:
+            _descend(x, fac, g)
         else:
-            b2 = mp[_BETA2] * b2 + (1.0 - mp[_BETA2]) * mp[_ETA] * mp[_ETA] * sq
-        step = lr / (b_old if mp[_DELAYED] != 0.0 else math.sqrt(b2))
-        if method == M.ADAM_NORM or method == M.CLIP_ADAM_NORM:
             for j in range(d):
-                m[t, j] = mp[_BETA1] * m[t, j] + (1.0 - mp[_BETA1]) * g[t, j]
-                x[t, j] -= step * m[t, j]
-        else:
-            for j in range(d):
-                x[t, j] -= step * g[t, j]
-    return b2
+                for t in range(nb):
+                    m[j, t] = mp[_BETA1] * m[j, t] + (1.0 - mp[_BETA1]) * g[j, t]
+            _descend(x, fac, m)
 
 
-@njit(cache=True, error_model="numpy")
-def _project(x, radius):
-    r = _norm(x)
-    if r > radius:
-        shrink = radius / r
-        for j in range(x.shape[0]):
-            x[j] *= shrink
+@njit(cache=True, error_model="numpy", inline="always")
+def _project(x, radius, norms):
+    """Project every column of x onto the ball of the given radius (proj-GClip, Theorem 4)."""
+    _column_norms(x, norms)
+    d, nb = x.shape
+    for t in range(nb):
+        norms[t] = radius / norms[t] if norms[t] > radius else 1.0
+    for j in range(d):
+        for t in range(nb):
+            x[j, t] *= norms[t]
 
 
-BLOCK = 32  # trajectories advanced in lock-step by one thread (see noise._fill)
+BLOCK = 64  # trajectories advanced in lock-step by one thread: the vector loops' length
 
 
 @njit(cache=True, error_model="numpy")
 def run_block(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1,
-              traj_start, steps, ckpts, out, failed, iterates, lo, x, g, m, v, s_w, s_u, u1s, u2s, words, tmp,
-              b2, grad_min):
-    """Advance trajectories lo .. lo + nb − 1 (nb = x.shape[0]) in lock-step through all steps.
+              traj_start, steps, ckpts, out, failed, iterates, lo, x, g, m, v, s_w, s_u, tmp, b2, grad_min,
+              acc, fac):
+    """Advance trajectories lo .. lo + nb − 1 (nb = x.shape[1]) in lock-step through all steps.
 
     The one implementation of a run, shared by the CPU kernel (blocks of BLOCK trajectories, heap arrays)
     and the CUDA kernel (one trajectory per thread, local arrays). State and scratch arrays belong to the
-    caller: x, g, m, v, s_w, s_u (nb, d); u1s, u2s, words (d, nb); tmp (d,); b2, grad_min (nb,).
+    caller and are coordinate-major, one column per trajectory: x, g, m, v, s_w, s_u (d, nb); tmp (d,);
+    b2, grad_min, acc, fac (nb,).
     """
-    nb = x.shape[0]
-    d = x.shape[1]
+    d, nb = x.shape
     n_ckpt = ckpts.shape[0]
+    for j in range(d):
+        for t in range(nb):
+            x[j, t] = x0[j]
+            m[j, t] = 0.0
+            v[j, t] = mp[_CLIP] ** mp[_MOMENT]  # ACClip's τ0^a; unused by the other methods
+            s_w[j, t] = 0.0
+            s_u[j, t] = 0.0
     for t in range(nb):
-        for j in range(d):
-            x[t, j] = x0[j]
-            m[t, j] = 0.0
-            v[t, j] = mp[_CLIP] ** mp[_MOMENT]  # ACClip's τ0^a; unused by the other methods
-            s_w[t, j] = 0.0  # Σ j x_{j−1}: Theorem 4's weighted average
-            s_u[t, j] = 0.0  # Σ x_{j−1}: the uniform average
         b2[t] = mp[_B0] * mp[_B0]
         grad_min[t] = math.inf
     c = 0
     for k in range(1, steps + 1):
-        _fill(g, nb, law, structure, alpha, scale, spike_p, k0, k1, traj_start + lo, k, u1s, u2s, words)
+        _fill(g, law, structure, alpha, scale, spike_p, k0, k1, traj_start + lo, k, acc)
         lr = _step_size(mp, k, mu)
         tau = _clip_level(mp, k)
+        _add_gradient(problem, lam, x, g, s_w, s_u, k, acc)
         for t in range(nb):
-            gtrue2 = 0.0
-            for j in range(d):
-                gj = lam[j] * _profile(problem, x[t, j])[1]
-                gtrue2 += gj * gj
-                g[t, j] += gj
-                s_w[t, j] += k * x[t, j]
-                s_u[t, j] += x[t, j]
-            grad_min[t] = min(grad_min[t], math.sqrt(gtrue2))
-            b2[t] = _step(method, mp, lr, tau, x, g, m, v, b2[t], t)
-            if radius < math.inf:
-                _project(x[t], radius)
+            grad_min[t] = min(grad_min[t], math.sqrt(acc[t]))
+        _step(method, mp, lr, tau, x, g, m, v, b2, fac)
+        if radius < math.inf:
+            _project(x, radius, fac)
         if c < n_ckpt and k == ckpts[c]:
             for t in range(nb):
                 i = lo + t
                 finite = True
                 for j in range(d):
-                    if not math.isfinite(x[t, j]):
+                    if not math.isfinite(x[j, t]):
                         finite = False
                 if finite and not failed[i]:
-                    _record(out, iterates, i, c, problem, lam, x[t], s_w[t], s_u[t], k, grad_min[t], tmp)
+                    _record(out, iterates, i, c, problem, lam, x, s_w, s_u, t, k, grad_min[t], tmp)
                 else:
                     failed[i] = True
                     for mm in range(out.shape[0]):
@@ -269,6 +328,5 @@ def simulate_kernel(method, problem, law, structure, mp, alpha, scale, spike_p, 
         nb = min(BLOCK, n_traj - lo)
         run_block(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1,
                   traj_start, steps, ckpts, out, failed, iterates, lo,
-                  np.empty((nb, d)), np.empty((nb, d)), np.empty((nb, d)), np.empty((nb, d)), np.empty((nb, d)),
-                  np.empty((nb, d)), np.empty((d, nb)), np.empty((d, nb)), np.empty((d, nb), dtype=np.uint64),
-                  np.empty(d), np.empty(nb), np.empty(nb))
+                  np.empty((d, nb)), np.empty((d, nb)), np.empty((d, nb)), np.empty((d, nb)), np.empty((d, nb)),
+                  np.empty((d, nb)), np.empty(d), np.empty(nb), np.empty(nb), np.empty(nb), np.empty(nb))

@@ -25,7 +25,7 @@ TAG_COORD = 0   # per-coordinate draws
 TAG_NORM = 1    # the heavy radius of radial noise
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def philox4x32(c0, c1, c2, c3, k0, k1):
     """Philox-4x32 with 10 rounds; all arguments are uint64 holding 32-bit values."""
     for _ in range(10):
@@ -37,14 +37,14 @@ def philox4x32(c0, c1, c2, c3, k0, k1):
     return c0, c1, c2, c3
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def open_uniform(hi, lo):
     """A double in the open interval (0, 1) from two 32-bit words (53 random bits, offset by half an ulp)."""
     bits = ((hi << _S32) | lo) >> _S11
     return (float(bits) + 0.5) * _TWO_M53
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def uniform_pair(k0, k1, coord, step, traj, tag):
     """Two independent open uniforms and one random 32-bit word for one (coordinate, step, trajectory, tag)."""
     c0, c1, c2, c3 = philox4x32(

@@ -39,13 +39,11 @@ def _noise_only(n_traj, steps, d, law, alpha, k0, k1):
     for blk in prange(n_blocks):
         lo = blk * BLOCK
         nb = min(BLOCK, n_traj - lo)
-        g = np.empty((nb, d))
-        u1s = np.empty((d, nb))
-        u2s = np.empty((d, nb))
-        words = np.empty((d, nb), dtype=np.uint64)
+        g = np.empty((d, nb))
+        col = np.empty(nb)
         acc = 0.0
         for k in range(1, steps + 1):
-            _fill(g, nb, law, 0, alpha, 1.0, 0.0, k0, k1, lo, k, u1s, u2s, words)
+            _fill(g, law, 0, alpha, 1.0, 0.0, k0, k1, lo, k, col)
             acc += g[0, 0]
         sums[blk] = acc
     return sums

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from . import _rng
+from . import _rng, _vmath
 from ._params import Param, Spec, lookup
 
 GAUSSIAN, PARETO, STABLE, PARETO_ONESIDED, SPIKE = range(5)
@@ -60,16 +60,33 @@ def check_structure(structure: str) -> int:
     return STRUCTURES[structure]
 
 
-@njit(cache=True, error_model="numpy")
-def _pareto(alpha, scale, u1, word):
-    mag = scale * (math.exp(-math.log(u1) / alpha) - 1.0)
+@njit(cache=True, error_model="numpy", inline="always")
+def _lomax(inv_alpha, u):
+    """U^(−1/α) − 1 for an open uniform U: the magnitude of the Pareto laws, in vectorisable arithmetic."""
+    return _vmath.exp(-_vmath.log(u) * inv_alpha) - 1.0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _pareto(inv_alpha, scale, u1, word):
+    mag = scale * _lomax(inv_alpha, u1)
     return mag if (word >> np.uint64(31)) & np.uint64(1) else -mag
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
+def _onesided_mean(alpha, scale):
+    """E[s·(U^(−1/α) − 1)] = s/(α − 1): subtracted so that the one-sided law is centred."""
+    return scale / (alpha - 1.0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _spike(big, small, p, u1):
+    return big if u1 < p else -small
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _stable(alpha, scale, u1, u2):
     v = math.pi * (u1 - 0.5)
-    w = -math.log(u2)
+    w = -_vmath.log(u2)
     if alpha == 2.0:
         # CMS at alpha = 2 is 2 sin(v) sqrt(w): N(0, 2) with the S1 scale.
         return scale * 2.0 * math.sin(v) * math.sqrt(w)
@@ -77,92 +94,110 @@ def _stable(alpha, scale, u1, u2):
     return scale * (math.sin(av) / math.cos(v) ** (1.0 / alpha)) * (math.cos(v - av) / w) ** ((1.0 - alpha) / alpha)
 
 
-@njit(cache=True, error_model="numpy")
-def _onesided(alpha, scale, u1):
-    return scale * (math.exp(-math.log(u1) / alpha) - 1.0) - scale / (alpha - 1.0)
-
-
-@njit(cache=True, error_model="numpy")
-def _spike(alpha, scale, p, u1):
-    big = scale * p ** (-1.0 / alpha)
-    return big if u1 < p else -big * p / (1.0 - p)
-
-
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _gaussian(scale, u1, u2):
     # Box-Muller on the two uniforms.
-    return scale * math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+    return scale * math.sqrt(-2.0 * _vmath.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _spike_levels(alpha, scale, p):
+    """The spike law's two values: +big with probability p, −small otherwise (mean 0)."""
+    big = scale * p ** (-1.0 / alpha)
+    return big, big * p / (1.0 - p)
 
 
 @njit(cache=True, error_model="numpy")
-def _scalar(law, alpha, scale, p, u1, u2, word):
-    """One draw of the law from two open uniforms and a random word (its bit 31 is the sign)."""
-    if law == PARETO:
-        return _pareto(alpha, scale, u1, word)
+def _magnitude(law, alpha, scale, p, u1, u2, word):
+    """|one draw of the law| (the radius of radial noise), from two open uniforms and a random word."""
+    if law == PARETO or law == PARETO_ONESIDED:
+        # radial noise is symmetric: the centred one-sided law gives its magnitude shifted by its mean
+        mag = scale * _lomax(1.0 / alpha, u1)
+        return mag if law == PARETO else abs(mag - _onesided_mean(alpha, scale))
     if law == STABLE:
-        return _stable(alpha, scale, u1, u2)
-    if law == PARETO_ONESIDED:
-        return _onesided(alpha, scale, u1)
+        return abs(_stable(alpha, scale, u1, u2))
     if law == SPIKE:
-        return _spike(alpha, scale, p, u1)
-    return _gaussian(scale, u1, u2)
+        big, small = _spike_levels(alpha, scale, p)
+        return abs(_spike(big, small, p, u1))
+    return abs(_gaussian(scale, u1, u2))
 
 
 @njit(cache=True, error_model="numpy")
-def _fill(out, n, law, structure, alpha, scale, p, k0, k1, traj0, step, u1s, u2s, words):
-    """The noise ξ of trajectories traj0..traj0+n−1 at one step into out[:n]: the only place noise is drawn.
+def _fill(out, law, structure, alpha, scale, p, k0, k1, traj0, step, col):
+    """The noise ξ of trajectories traj0..traj0+nb−1 at one step into out (d, nb): the only place noise
+    is drawn. ``col`` is an (nb,) scratch array.
 
-    Uniforms for the whole block are drawn first and transformed in a second loop: the lock-step
-    layout lets the compiler pipeline the Philox rounds and the log/exp transform across trajectories.
-    u1s, u2s, words are scratch arrays of shape (d, ≥ n).
+    The layout is coordinate-major and each law has its own loop, the branch hoisted out: the inner
+    loop runs over trajectories with unit stride and calls nothing but inlined arithmetic (Philox,
+    _vmath), so the compiler vectorises the counter-based draws and the transform together. Every value
+    is a function of (coordinate, step, trajectory) only, so it does not depend on nb or on the lane.
     """
-    d = out.shape[1]
+    d, nb = out.shape
     if structure == 0:
-        # Scratch arrays are coordinate-major (d, n): the inner loops run over trajectories with unit
-        # stride, which lets the compiler vectorise the Philox rounds (measured 2x over (n, d)).
-        for i in range(d):
-            for t in range(n):
-                u1s[i, t], u2s[i, t], words[i, t] = _rng.uniform_pair(k0, k1, i, step, traj0 + t, _rng.TAG_COORD)
-        # One loop per law, the branch hoisted out: the hot transform loop stays branch-free.
         if law == PARETO:
+            inv_alpha = 1.0 / alpha
             for i in range(d):
-                for t in range(n):
-                    out[t, i] = _pareto(alpha, scale, u1s[i, t], words[i, t])
+                for t in range(nb):
+                    u1, u2, word = _rng.uniform_pair(k0, k1, i, step, traj0 + t, _rng.TAG_COORD)
+                    out[i, t] = _pareto(inv_alpha, scale, u1, word)
+        elif law == PARETO_ONESIDED:
+            inv_alpha, mean = 1.0 / alpha, _onesided_mean(alpha, scale)
+            for i in range(d):
+                for t in range(nb):
+                    u1, u2, word = _rng.uniform_pair(k0, k1, i, step, traj0 + t, _rng.TAG_COORD)
+                    out[i, t] = scale * _lomax(inv_alpha, u1) - mean
+        elif law == SPIKE:
+            big, small = _spike_levels(alpha, scale, p)
+            for i in range(d):
+                for t in range(nb):
+                    u1, u2, word = _rng.uniform_pair(k0, k1, i, step, traj0 + t, _rng.TAG_COORD)
+                    out[i, t] = _spike(big, small, p, u1)
         elif law == STABLE:
             for i in range(d):
-                for t in range(n):
-                    out[t, i] = _stable(alpha, scale, u1s[i, t], u2s[i, t])
+                for t in range(nb):
+                    u1, u2, word = _rng.uniform_pair(k0, k1, i, step, traj0 + t, _rng.TAG_COORD)
+                    out[i, t] = _stable(alpha, scale, u1, u2)
         else:
             for i in range(d):
-                for t in range(n):
-                    out[t, i] = _scalar(law, alpha, scale, p, u1s[i, t], u2s[i, t], words[i, t])
+                for t in range(nb):
+                    u1, u2, word = _rng.uniform_pair(k0, k1, i, step, traj0 + t, _rng.TAG_COORD)
+                    out[i, t] = _gaussian(scale, u1, u2)
         return
-    # Radial: uniform direction from d Gaussians, radius = |one draw of the law|.
-    for t in range(n):
-        sq = 0.0
-        for i in range(d):
+    # Radial: uniform direction from d standard Gaussians, radius = |one draw of the law|.
+    for t in range(nb):
+        col[t] = 0.0
+    for i in range(d):
+        for t in range(nb):
             u1, u2, word = _rng.uniform_pair(k0, k1, i, step, traj0 + t, _rng.TAG_COORD)
-            z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-            out[t, i] = z
-            sq += z * z
+            z = _gaussian(1.0, u1, u2)
+            out[i, t] = z
+            col[t] += z * z
+    for t in range(nb):
         u1, u2, word = _rng.uniform_pair(k0, k1, 0, step, traj0 + t, _rng.TAG_NORM)
-        radius = abs(_scalar(law, alpha, scale, p, u1, u2, word)) / math.sqrt(sq)
-        for i in range(d):
-            out[t, i] *= radius
+        col[t] = _magnitude(law, alpha, scale, p, u1, u2, word) / math.sqrt(col[t])
+    for i in range(d):
+        for t in range(nb):
+            out[i, t] *= col[t]
+
+
+_SAMPLE_BLOCK = 32  # trajectories per _fill call in _noise_block; the draws do not depend on it
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _noise_block(law, structure, alpha, scale, p, k0, k1, traj0, n, step0, steps, d):
     """ξ for trajectories traj0..traj0+n−1 and steps step0..step0+steps−1, shape (n, steps, d)."""
     out = np.empty((n, steps, d))
-    for i in prange(n):
-        buf = np.empty((1, d))
-        u1s = np.empty((d, 1))
-        u2s = np.empty((d, 1))
-        words = np.empty((d, 1), dtype=np.uint64)
+    n_blocks = (n + _SAMPLE_BLOCK - 1) // _SAMPLE_BLOCK
+    for b in prange(n_blocks):
+        lo = b * _SAMPLE_BLOCK
+        nb = min(_SAMPLE_BLOCK, n - lo)
+        buf = np.empty((d, nb))
+        col = np.empty(nb)
         for j in range(steps):
-            _fill(buf, 1, law, structure, alpha, scale, p, k0, k1, traj0 + i, step0 + j, u1s, u2s, words)
-            out[i, j] = buf[0]
+            _fill(buf, law, structure, alpha, scale, p, k0, k1, traj0 + lo, step0 + j, col)
+            for t in range(nb):
+                for i in range(d):
+                    out[lo + t, j, i] = buf[i, t]
     return out
 
 
