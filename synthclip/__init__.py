@@ -6,6 +6,7 @@ Public entry points: :func:`simulate` (the engine), the registries ``methods.MET
 """
 __version__ = "0.2.0"
 
+from . import _cache  # noqa: E402,F401  (before any kernel is defined: cache stamps cover every module)
 from .engine import SimulationResult, log_checkpoints, simulate  # noqa: E402
 
 __all__ = ["simulate", "SimulationResult", "log_checkpoints", "__version__"]

@@ -8,6 +8,7 @@ d = 1, 10, 100 and n_traj = 10^4, with two references measured in the same proce
 * ``noise_only``: the engine's own noise kernel alone (same Philox stream, same transform, same
   parallel block layout, nothing else): the bare cost of drawing the noise, an upper bound on speed.
 
+A second table gives the engine's speed at d = 1 under each noise law (same n_traj).
 ``--scaling`` adds wall time against n_traj and steps (it should be linear) and the speed-up of a
 4-cell sweep from 1 to 2 joblib jobs. A second Python process times its first ``simulate`` call to show
 that it loads the numba cache instead of compiling. Timings are numbers, not pass/fail checks.
@@ -146,6 +147,20 @@ def measure_speed(n_traj: int = 10_000, work: float = 5e7, alpha: float = 1.5, r
     return rows
 
 
+def measure_laws(n_traj: int = 10_000, steps: int = 2_000, alpha: float = 1.5, repeat: int = 3) -> list[dict]:
+    """GClip at d = 1 under every noise law: the transforms differ (stable's CMS is the costliest)."""
+    from .noise import NOISES
+
+    rows = []
+    for law in NOISES:
+        simulate("gclip", noise=law, alpha=alpha, steps=2, n_traj=64, checkpoints=1)
+        seconds = _best_of(lambda: simulate("gclip", noise=law, alpha=alpha, steps=steps, n_traj=n_traj,
+                                            checkpoints=10), repeat)
+        rows.append({"noise": law, "n_traj": n_traj, "steps": steps,
+                     "engine_coord_steps_per_s": _rate(n_traj, steps, 1, seconds)})
+    return rows
+
+
 _STARTUP = ("import time; t = time.perf_counter(); import synthclip; "
             "synthclip.simulate('gclip', dim=3, steps=10, n_traj=10); print(time.perf_counter() - t)")
 
@@ -197,7 +212,8 @@ def main(argv=None) -> int:
     if args.n_traj < 1 or args.work < 1 or args.repeat < 1:
         parser.error("--n-traj, --work and --repeat must be positive")
     result = {"environment": io.environment(), "speed": measure_speed(args.n_traj, args.work, repeat=args.repeat),
-              "startup": measure_startup(), "load_average": os.getloadavg()}
+              "laws": measure_laws(args.n_traj, max(10, int(args.work / args.n_traj)), repeat=args.repeat), "startup": measure_startup(),
+              "load_average": os.getloadavg()}
     if args.scaling:
         result["scaling"] = measure_scaling()
     if args.gpu:
@@ -210,6 +226,8 @@ def main(argv=None) -> int:
         print(f"d={r['d']:>3}: engine {r['engine_coord_steps_per_s'] / 1e6:7.1f} M coord-steps/s | "
               f"numpy {r['numpy_coord_steps_per_s'] / 1e6:6.1f} M ({r['ratio_vs_numpy']:.2f}x) | "
               f"noise only {r['noise_only_coord_steps_per_s'] / 1e6:6.1f} M ({r['fraction_of_noise_only']:.0%})")
+    print("d=  1 by noise law: " + ", ".join(f"{r['noise']} {r['engine_coord_steps_per_s'] / 1e6:.0f} M"
+                                             for r in result["laws"]))
     s = result["startup"]
     print(f"start-up: first process {s['first_process_s']:.2f} s, second {s['second_process_s']:.2f} s")
     if args.scaling:

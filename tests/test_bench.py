@@ -13,6 +13,7 @@ def test_bench_writes_json(tmp_path):
     for r in result["speed"]:
         assert r["ratio_vs_numpy"] > 0 and r["fraction_of_noise_only"] > 0
     assert result["startup"]["second_process_s"] > 0
+    assert {r["noise"] for r in result["laws"]} == {"gaussian", "pareto", "stable", "pareto-onesided", "spike"}
 
 
 def test_reference_implementations_agree_in_law():
