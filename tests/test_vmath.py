@@ -10,38 +10,27 @@ from numba import njit
 from synthclip import _vmath
 
 
-# error_model="numpy" as in the engine: with Python's, a division may raise, and the loop stays scalar.
-@njit(cache=True, error_model="numpy")
-def _log_loop(values):
-    out = np.empty_like(values)
-    for i in range(values.shape[0]):
-        out[i] = _vmath.log(values[i])
-    return out
+def _elementwise(function):
+    """A jitted loop applying ``function`` to every element, compiled as the engine compiles its kernels
+    (error_model="numpy": under Python's, a division may raise and the loop stays scalar)."""
+
+    @njit(error_model="numpy")
+    def loop(values):
+        out = np.empty_like(values)
+        for i in range(values.shape[0]):
+            out[i] = function(values[i])
+        return out
+
+    return loop
 
 
-@njit(cache=True, error_model="numpy")
-def _exp_loop(values):
-    out = np.empty_like(values)
-    for i in range(values.shape[0]):
-        out[i] = _vmath.exp(values[i])
-    return out
+_log_loop, _exp_loop = _elementwise(_vmath.log), _elementwise(_vmath.exp)
+_sin_loop, _cos_loop = _elementwise(_vmath.sin), _elementwise(_vmath.cos)
+_libm_log_loop = _elementwise(njit(lambda x: math.log(x)))
 
 
-@njit(cache=True, error_model="numpy")
 def _sin_cos_loop(values):
-    sin, cos = np.empty_like(values), np.empty_like(values)
-    for i in range(values.shape[0]):
-        sin[i] = _vmath.sin(values[i])
-        cos[i] = _vmath.cos(values[i])
-    return sin, cos
-
-
-@njit(cache=True, error_model="numpy")
-def _libm_log_loop(values):
-    out = np.empty_like(values)
-    for i in range(values.shape[0]):
-        out[i] = math.log(values[i])
-    return out
+    return _sin_loop(values), _cos_loop(values)
 
 
 def _is_vectorised(dispatcher):
@@ -92,7 +81,7 @@ def _has_avx2():
 def test_loops_over_them_are_vectorised():
     # The point of the module: a loop that calls them compiles to SIMD code (on x86-64 with AVX).
     x = np.linspace(0.1, 0.9, 64)
-    for loop in (_log_loop, _exp_loop, _sin_cos_loop):
+    for loop in (_log_loop, _exp_loop, _sin_loop, _cos_loop):
         loop(x)
         assert _is_vectorised(loop), loop
     _libm_log_loop(x)
