@@ -2,14 +2,14 @@
 
 Each thread runs ``_engine.run_block`` (the CPU engine's own implementation of a run, with nb = 1)
 on arrays in its local memory, drawing from the same counter-based Philox stream, so a GPU run sees
-exactly the CPU run's uniforms. The Pareto laws' log and exp are synthclip._vmath's arithmetic (the
-same bits on both), but sin, cos, sqrt and pow come from CUDA's libdevice, so values of the other laws
-may differ from the CPU's in the last bits (quantiles agree to ~1e−12 relative, not bit for bit).
-_vmath's bit casts are numba intrinsics (one LLVM bitcast); that they lower for the CUDA target is
-expected but, like the rest of this file, not yet checked on a GPU.
+exactly the CPU run's uniforms. The noise transforms are synthclip._vmath's arithmetic on both (its bit
+casts are numba intrinsics, one LLVM bitcast), but NVVM fuses multiply-adds by default and ACClip's
+powers come from libdevice, so values may differ from the CPU's in the last bits (the GPU test asks
+quantiles to agree to 1e−9 relative, not bit for bit).
 
-Not measured on a GPU yet: no GPU was lent to the session that wrote it. Its logic is tested on the
-CPU with numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, tests/test_cuda.py).
+The whole kernel compiles to PTX for sm_90 without a GPU (tests/test_cuda.py, with the ``cuda`` extra:
+``pip install -e ".[cuda]"``). It has not run on a GPU yet: no GPU was lent to the sessions that wrote
+it. Its logic is tested on the CPU with numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``).
 """
 from __future__ import annotations
 

@@ -64,3 +64,38 @@ def test_study_device_cuda_without_gpu_exits_2(capsys):
     assert cli.main(["rates", "--device", "cuda"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--device cuda: no CUDA GPU found" in err and "\n" not in err
+
+
+def _nvvm_available() -> bool:
+    """numba-cuda with libNVVM (pip install -e ".[cuda]"): enough to compile to PTX, no GPU needed."""
+    try:
+        import numba_cuda  # noqa: F401
+        from numba.cuda.cudadrv import nvvm
+
+        nvvm.NVVM()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not _nvvm_available(), reason="needs numba-cuda and libNVVM: pip install -e '.[cuda]'")
+def test_cuda_kernel_compiles_to_ptx_without_a_gpu(monkeypatch):
+    # Lowering for the CUDA target (local arrays, _vmath's bit-cast intrinsics, every law and method
+    # branch) is checked by compiling for sm_90; numba-cuda asks the current device for its compute
+    # capability when it compiles device functions, so that question is answered here instead.
+    import types as pytypes
+
+    import numba.cuda.dispatcher
+    from numba import cuda, types
+
+    from synthclip import _cuda_kernel
+
+    monkeypatch.setattr(numba.cuda.dispatcher, "get_current_device",
+                        lambda: pytypes.SimpleNamespace(compute_capability=(9, 0)))
+    f64, i64 = types.float64, types.int64
+    vec, cube = types.Array(f64, 1, "C"), types.Array(f64, 3, "C")
+    signature = (i64, i64, i64, i64, vec, f64, f64, f64, vec, vec, f64, f64, types.uint64, types.uint64, i64, i64,
+                 types.Array(i64, 1, "C"), cube, types.Array(types.boolean, 1, "C"), cube)
+    ptx, _ = cuda.compile_ptx(_cuda_kernel.kernel.py_func, signature, cc=(9, 0))
+    assert ".entry" in ptx and ".target sm_90" in ptx
+
