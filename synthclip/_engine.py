@@ -56,18 +56,19 @@ def _grad_norm(problem, lam, x):
 
 
 @njit(cache=True, error_model="numpy")
-def _norm(v):
-    """Euclidean norm without overflow for heavy-tailed entries; exactly |v_0| when d = 1."""
+def _column_norm(v, t):
+    """Euclidean norm of column t of a (d, nb) array without overflow for heavy-tailed entries; exactly
+    |v[0, t]| when d = 1. The checkpoint metric ‖x_k‖ and the fallback of the vectorised _column_norms."""
     big = 0.0
     for i in range(v.shape[0]):
-        a = abs(v[i])
+        a = abs(v[i, t])
         if not a <= big:  # also catches NaN
             big = a
     if big == 0.0 or not big < math.inf:
         return big
     total = 0.0
     for i in range(v.shape[0]):
-        r = v[i] / big
+        r = v[i, t] / big
         total += r * r
     return big * math.sqrt(total)
 
@@ -105,7 +106,7 @@ def _record(out, it, i, c, problem, lam, x, s_w, s_u, t, k, grad_min, tmp):
     gn = _grad_norm(problem, lam, tmp)
     out[_GRAD, i, c] = gn
     out[_GRAD_MIN, i, c] = min(grad_min, gn)
-    out[_DIST, i, c] = _norm(tmp)
+    out[_DIST, i, c] = _column_norm(x, t)
     if it.shape[0] > 0:
         for j in range(d):
             it[i, c, j] = x[j, t]
@@ -116,23 +117,6 @@ def _record(out, it, i, c, problem, lam, x, s_w, s_u, t, k, grad_min, tmp):
     for j in range(d):
         tmp[j] = s_u[j, t] / k
     out[_F_UNIF, i, c] = _objective(problem, lam, tmp)
-
-
-@njit(cache=True, error_model="numpy")
-def _column_norm(v, t):
-    """_norm of column t of a (d, nb) array: the overflow-safe fallback of _column_norms."""
-    big = 0.0
-    for i in range(v.shape[0]):
-        a = abs(v[i, t])
-        if not a <= big:  # also catches NaN
-            big = a
-    if big == 0.0 or not big < math.inf:
-        return big
-    total = 0.0
-    for i in range(v.shape[0]):
-        r = v[i, t] / big
-        total += r * r
-    return big * math.sqrt(total)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
