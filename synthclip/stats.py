@@ -34,7 +34,7 @@ from scipy import special
 from scipy import stats as _sps
 
 __all__ = [
-    "DEFAULT_KMIN_POWER",
+    "DEFAULT_WINDOW_DECADES",
     "DEFAULT_TAIL_K_POWER",
     "RateFit",
     "DeltaFit",
@@ -54,11 +54,12 @@ __all__ = [
     "mohammadi",
 ]
 
-#: Default start of "the asymptotic part" of a run: ``fit_rate`` fits the checkpoints with
-#: ``k >= k_max ** DEFAULT_KMIN_POWER``, i.e. the upper half of the run on a log scale
-#: (for ``k_max = 1e4``: ``k >= 100``). Early iterations are dominated by the initial distance and
-#: transients, the late half by the asymptotic rate; half the log range keeps enough points.
-DEFAULT_KMIN_POWER = 0.5
+#: The one fit window of every rate in synthclip (THEORY.md, "What a verdict means"): ``fit_rate``
+#: fits the checkpoints with ``k >= k_max / 10 ** DEFAULT_WINDOW_DECADES``, the last decade of the run.
+#: Exponents are asymptotic, so the window is the latest part of the run and the same for every study,
+#: case and test; a curve still bending there shows in the local slopes (``synthclip.verdict``), never
+#: as a per-case window.
+DEFAULT_WINDOW_DECADES = 1.0
 
 #: Default number of upper order statistics for :func:`hill` and :func:`moment_estimator`:
 #: ``k = floor(n ** DEFAULT_TAIL_K_POWER)`` (``sqrt(n)``). The bias-variance optimal k depends on
@@ -385,8 +386,8 @@ def fit_rate(k, values, q, *, kmin=None, kmax=None, n_boot=400, confidence=0.95,
         mean may not exist, a single run can dominate), so never base a verdict on the mean alone.
     kmin, kmax : float, optional
         Fit the checkpoints with ``kmin <= k <= kmax``. Default ``kmax = max(k)`` and
-        ``kmin = kmax ** DEFAULT_KMIN_POWER`` (``sqrt(kmax)``: the upper half of the run on a log
-        scale, taken as its asymptotic part). At least 2 distinct checkpoints must be selected.
+        ``kmin = kmax / 10 ** DEFAULT_WINDOW_DECADES`` (the last decade of the run, the one window
+        of every study). At least 2 distinct checkpoints must be selected.
     n_boot : int >= 0
         Bootstrap replicates (0: no interval, ``ci_low = ci_high = nan``).
     confidence : float in (0, 1)
@@ -424,10 +425,10 @@ def fit_rate(k, values, q, *, kmin=None, kmax=None, n_boot=400, confidence=0.95,
     if not np.all(np.isfinite(k)):
         raise ValueError("k must be finite")
     kmax = float(np.max(k)) if kmax is None else float(kmax)
-    kmin = kmax ** DEFAULT_KMIN_POWER if kmin is None else float(kmin)
+    kmin = kmax / 10.0 ** DEFAULT_WINDOW_DECADES if kmin is None else float(kmin)
     if not kmin <= kmax:
         raise ValueError(f"kmin must be <= kmax, got kmin={kmin}, kmax={kmax}")
-    # tolerance: kmin = sqrt(kmax) may miss a float checkpoint by an ulp
+    # tolerance: kmin = kmax/10 may miss a float checkpoint by an ulp
     sel = np.nonzero((k >= kmin * (1 - 1e-12)) & (k <= kmax * (1 + 1e-12)))[0]
     ks = k[sel]
     if np.unique(ks).size < 2:
