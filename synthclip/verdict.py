@@ -1,0 +1,211 @@
+"""What a verdict means, in code: the one fit rule, the words by kind of claim, and "insufficient data".
+
+THEORY.md ("What a verdict means") fixes, before any data is seen, how a measured rate is set against a
+theory entry (:mod:`synthclip.theory`). This module is the only place where that rule is written; every
+study and every statistical test reads it.
+
+The rule (:data:`RULE`)
+-----------------------
+* **Window.** A rate is the least-squares slope of log(statistic) against log k over the last decade of
+  the run, k ∈ [K/10, K] (``stats.DEFAULT_WINDOW_DECADES``), for every study, case and test.
+* **Interval.** A percentile bootstrap over whole trajectories at ``confidence`` with ``n_boot``
+  replicates (≥ 20/(1 − confidence), THEORY.md), widened by ``allowance`` on each side for the log
+  factors of the boundary case (a study at tail index α runs at the edge of Assumption 1).
+* **Local slopes.** The same fit over each half-decade [K/10^(j+½), K/10^j] with its interval, and a
+  *trend* from the three latest half-decades: *steady* when the oldest and the newest local intervals
+  overlap, otherwise *approaching* or *moving away* from the theory exponent (*bending* with no theory).
+* **Words by kind** (:data:`WORDS`). Against an upper bound: *within (tight)* (the exponent lies in the
+  widened interval), *within (not tight)* (faster: the bound is valid but loose here), *violates*
+  (slower). Against a lower bound on its instance: *respects (tight)*, *respects (not tight)* (slower),
+  *violates* (faster). Against an exact asymptotic or a tight pair: *consistent*, *faster*, *slower*.
+  Against a prediction derived from the bounds (a ratio in d): *matches*, *below*, *above*.
+  A row no theory entry covers: *none*.
+* **Pre-asymptotic.** A verdict other than the tight/consistent one whose trend is *approaching* reads
+  *pre-asymptotic*: the curve is still bending towards the exponent at this horizon; the remedy is a
+  longer run, never another window.
+* **Insufficient data** (:func:`sufficiency`). Fewer runs than the quantile needs (its order-statistic
+  interval is unbounded above), a slope interval that is infinite or NaN, or one of zero width: the
+  verdict is *insufficient data* with the reason, whatever the point estimate says.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+
+from . import stats
+from .theory import Claim
+
+
+@dataclass(frozen=True)
+class FitRule:
+    """The fit options of every rate verdict, declared once (studies expose them as flags with these defaults)."""
+
+    window_decades: float = stats.DEFAULT_WINDOW_DECADES
+    n_boot: int = 1000
+    confidence: float = 0.95
+    allowance: float = 0.05
+    quantiles: tuple = (0.5, 0.9, 0.99)
+    local_decades: float = 0.5
+    min_k: float = 10.0  # local slopes start here: the first steps are the initial distance, not a rate
+
+    def describe(self, *, confidence: Optional[float] = None, allowance: Optional[float] = None,
+                 n_boot: Optional[int] = None) -> str:
+        """The rule in one line, printed above every verdict table."""
+        c = self.confidence if confidence is None else confidence
+        a = self.allowance if allowance is None else allowance
+        b = self.n_boot if n_boot is None else n_boot
+        return (f"rule (fixed before the run): slope of log statistic vs log k over the last decade "
+                f"[K/10, K]; {c:.0%} bootstrap over trajectories ({b} replicates) ± allowance {a:g}; "
+                f"local slopes per half-decade, trend from the last three")
+
+
+RULE = FitRule()
+
+#: Verdict words by the kind of claim, for the three outcomes of the widened interval against the exponent:
+#: "match" (inside), "faster" (the measured slope is more negative), "slower".
+WORDS: dict[str, dict[str, str]] = {
+    "upper": {"match": "within (tight)", "faster": "within (not tight)", "slower": "violates"},
+    "lower": {"match": "respects (tight)", "faster": "violates", "slower": "respects (not tight)"},
+    "tight": {"match": "consistent", "faster": "faster", "slower": "slower"},
+    "exact": {"match": "consistent", "faster": "faster", "slower": "slower"},
+    "prediction": {"match": "matches", "faster": "below", "slower": "above"},
+}
+NONE = "none"
+INSUFFICIENT = "insufficient data"
+PRE_ASYMPTOTIC = "pre-asymptotic"
+TRENDS = ("steady", "approaching", "moving away", "bending", "too short")
+
+#: The columns of a study's scoreboard rows (``Study.scoreboard``), gathered by ``study summary``.
+SCOREBOARD_COLUMNS = ("study", "statement", "source", "setting", "quantity", "measured", "ci_low", "ci_high",
+                      "theory", "verdict", "reason", "figure")
+
+
+def outcome(slope: float, ci_low: float, ci_high: float, theory: float, allowance: float) -> str:
+    """"match", "faster" or "slower": where the exponent lies against the widened interval."""
+    if ci_low - allowance <= theory <= ci_high + allowance:
+        return "match"
+    return "faster" if theory > ci_high + allowance else "slower"
+
+
+def runs_needed(q: float, confidence: float) -> int:
+    """The fewest runs whose order-statistic interval bounds the q-quantile from above at ``confidence``:
+    the largest order statistic must exceed it with probability 1 − q^n ≥ 1 − (1 − c)/2."""
+    return int(math.ceil(math.log(0.5 * (1.0 - confidence)) / math.log(q)))
+
+
+def sufficiency(n_traj: int, q, confidence: float, ci_low: float = 0.0, ci_high: float = 1.0,
+                n_failed: int = 0) -> str:
+    """"" when the data can carry a verdict, otherwise the reason (THEORY.md: too little data is not a verdict)."""
+    if q != "mean" and q is not None:
+        q = float(q)
+        n_ok = n_traj
+        if stats.quantile_ranks(n_ok, q, confidence)[2] > n_ok:
+            return (f"{n_ok} runs cannot bound the {q:g}-quantile from above at {confidence:.0%} "
+                    f"(needs ≥ {runs_needed(q, confidence)})")
+    elif n_traj < 2:
+        return f"{n_traj} run: a mean needs at least 2"
+    if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
+        if n_failed:
+            return f"slope interval unbounded ({n_failed} of {n_traj} runs failed)"
+        return "slope interval unbounded or undefined"
+    if ci_high - ci_low <= 0.0:
+        return "slope interval of zero width"
+    return ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A row's verdict: the words, the claim that judged it (None: theory "none") and the reason."""
+
+    verdict: str
+    theory: float = float("nan")
+    kind: str = ""
+    statement: str = NONE
+    source: str = NONE
+    reason: str = ""
+
+    def as_dict(self) -> dict:
+        return {"theory": self.theory, "kind": self.kind or NONE, "statement": self.statement,
+                "theory_source": self.source, "verdict": self.verdict, "reason": self.reason}
+
+
+def judge(slope: float, ci_low: float, ci_high: float, claim: Optional[Claim], alpha: float, *,
+          n_traj: int, q, confidence: float, allowance: float, trend: str = "steady",
+          n_failed: int = 0, reason: str = "") -> Verdict:
+    """The verdict of one fitted row against ``claim`` (None: no entry covers the row) under the rule."""
+    t = claim.at(alpha) if claim is not None else None
+    tt = float("nan") if t is None else float(t)
+    named = dict(theory=tt, kind=claim.kind if claim else "", statement=claim.statement if claim else NONE,
+                 source=claim.source if claim else NONE)
+    if claim is None or t is None:
+        return Verdict(NONE, **named, reason="no theory entry covers this row")
+    if not np.isfinite(slope):
+        return Verdict(INSUFFICIENT, **named, reason=reason or "no slope (a fitted statistic is +inf or <= 0)")
+    why = sufficiency(n_traj, q, confidence, ci_low, ci_high, n_failed)
+    if why:
+        return Verdict(INSUFFICIENT, **named, reason=why)
+    where = outcome(slope, ci_low, ci_high, tt, allowance)
+    words = WORDS[claim.kind][where]
+    if where != "match" and trend == "approaching":
+        return Verdict(PRE_ASYMPTOTIC, **named, reason=f"{words} over the last decade, but the local slopes are "
+                                                       f"still approaching {tt:+.3f}")
+    return Verdict(words, **named)
+
+
+# --------------------------------------------------------------------------------------------------
+# local slopes and the trend
+# --------------------------------------------------------------------------------------------------
+
+def half_decades(k: Sequence[float], rule: FitRule = RULE) -> list[tuple[float, float]]:
+    """Windows [K/10^(j+½), K/10^j], newest first, down to ``rule.min_k``, each holding ≥ 2 checkpoints."""
+    k = np.asarray(k, dtype=float)
+    kmax = float(k.max())
+    out = []
+    j = 0.0
+    while True:
+        hi = kmax / 10.0 ** j
+        lo = hi / 10.0 ** rule.local_decades
+        if lo < rule.min_k * (1 - 1e-12):
+            break
+        n = np.count_nonzero((k >= lo * (1 - 1e-12)) & (k <= hi * (1 + 1e-12)))
+        if n >= 2:
+            out.append((lo, hi))
+        j += rule.local_decades
+    return out
+
+
+@dataclass
+class LocalSlopes:
+    """Local slopes per half-decade (newest first) and the trend they show."""
+
+    windows: list = field(default_factory=list)  # (kmin, kmax, slope, ci_low, ci_high)
+    trend: str = "too short"
+
+
+def local_slopes(k, values, q, *, theory: Optional[float], rule: FitRule = RULE, n_boot: Optional[int] = None,
+                 confidence: Optional[float] = None, seed: int = 0) -> LocalSlopes:
+    """:func:`stats.fit_rate` over each half-decade, and the trend of the three newest (module docstring)."""
+    n_boot = rule.n_boot if n_boot is None else n_boot
+    confidence = rule.confidence if confidence is None else confidence
+    rows = []
+    for i, (lo, hi) in enumerate(half_decades(k, rule)):
+        fit = stats.fit_rate(k, values, q, kmin=lo, kmax=hi, n_boot=n_boot, confidence=confidence, seed=seed + i)
+        rows.append((lo, hi, fit.slope, fit.ci_low, fit.ci_high))
+    return LocalSlopes(rows, trend_of(rows, theory))
+
+
+def trend_of(rows, theory: Optional[float]) -> str:
+    """steady / approaching / moving away (bending without theory) from the newest and the third-newest window."""
+    if len(rows) < 3:
+        return "too short"
+    new, old = rows[0], rows[2]
+    if not all(np.isfinite(v) for v in (*new[2:], *old[2:])):
+        return "too short"
+    if new[3] <= old[4] and old[3] <= new[4]:  # the two intervals overlap
+        return "steady"
+    if theory is None or not np.isfinite(theory):
+        return "bending"
+    return "approaching" if abs(new[2] - theory) < abs(old[2] - theory) else "moving away"
