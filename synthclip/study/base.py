@@ -19,6 +19,7 @@ import pandas as pd
 
 from .. import methods as method_registry
 from .. import noise as noise_registry
+from ..verdict import RULE as _RULE
 
 STUDIES: dict[str, "Study"] = {}
 
@@ -57,6 +58,17 @@ class CommonParams:
     force: bool = option(False, "recompute cells even if they are cached")
     quiet: bool = option(False, "no progress bars")
     quick: bool = option(False, "small, fast settings (smoke runs, CI)")
+
+
+@dataclass
+class FitParams(CommonParams):
+    """The fit options of every study that fits rates, declared once with the defaults of ``verdict.RULE``."""
+
+    quantiles: list = option(list(_RULE.quantiles), "quantile levels to fit (1 − δ)")
+    n_boot: int = option(_RULE.n_boot, "bootstrap replicates per interval (≥ 20/(1 − confidence))", low=1)
+    confidence: float = option(_RULE.confidence, "level of the intervals", low=0.0, high=1.0)
+    allowance: float = option(_RULE.allowance, "model-error allowance added to each side of a slope interval",
+                              low=0.0)
 
 
 class Study:
@@ -105,6 +117,13 @@ class Study:
 
     def plot(self, tables: dict[str, pd.DataFrame], meta: Mapping[str, Any]):
         return None
+
+    def scoreboard(self, tables: dict[str, pd.DataFrame], meta: Mapping[str, Any]) -> pd.DataFrame:
+        """The study's verdict rows in ``verdict.SCOREBOARD_COLUMNS`` (one per judged statement), read from the
+        stored tables alone; ``study summary`` gathers them from every results folder."""
+        from ..verdict import SCOREBOARD_COLUMNS
+
+        return pd.DataFrame(columns=list(SCOREBOARD_COLUMNS))
 
     def default_out(self) -> Path:
         return Path("studies") / "results" / self.name
