@@ -19,6 +19,9 @@ _MASK = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 _S11 = np.uint64(11)
 _TWO_M53 = 2.0 ** -53
+_TWO_M54 = 2.0 ** -54
+_S1 = np.uint64(1)
+_S52 = np.uint64(52)
 
 # Stream tags (counter word 3): independent sub-streams of one (trajectory, step).
 TAG_COORD = 0   # per-coordinate draws
@@ -39,9 +42,30 @@ def philox4x32(c0, c1, c2, c3, k0, k1):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def open_uniform(hi, lo):
-    """A double in the open interval (0, 1) from two 32-bit words (53 random bits, offset by half an ulp)."""
+    """A double in the open interval (0, 1) from two 32-bit words: 53 random bits b, then
+
+    * b < 2^52:  (2b + 1)·2^−54, the midpoint of the b-th of 2^53 equal cells (exact: 2b + 1 < 2^53);
+    * b ≥ 2^52:  b·2^−53, the cell's left end, because doubles in [1/2, 1) are 2^−53 apart and the
+      midpoint cannot be represented (rounding (b + 0.5)·2^−53 to even gave 1.0 at b = 2^53 − 1 and used
+      only every other double of [1/2, 1)).
+
+    So every value lies in [2^−54, 1 − 2^−53] and each double of [1/2, 1) is drawn exactly once. The odd
+    integer and its scale are formed with integer shifts (no branch), so the loop still vectorises.
+    """
     bits = ((hi << _S32) | lo) >> _S11
-    return (float(bits) + 0.5) * _TWO_M53
+    top = bits >> _S52  # 1 for the upper half
+    return float(((bits << _S1) | _S1) >> top) * (_TWO_M54 * float(_S1 + top))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def centred(u):
+    """u − 1/2 for an open uniform u, as (2b + 1 − 2^53)·2^−54 for every b: symmetric about 0 and never 0.
+
+    Below 1/2 the subtraction is exact already; above, u is a cell's left end (see open_uniform) and the
+    half-cell 2^−54 is added back (exact: the result has at most 53 significant bits), so a draw of the
+    centred uniform (the stable law's angle V = π(U − 1/2)) is never exactly 0, where log|sin αV| is −inf.
+    """
+    return (u - 0.5) + (_TWO_M54 if u >= 0.5 else 0.0)
 
 
 @njit(cache=True, error_model="numpy", inline="always")

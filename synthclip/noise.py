@@ -88,7 +88,7 @@ def _stable(alpha, scale, u1, u2):
     """Chambers–Mallows–Stuck with β = 0: sin(αV)/cos(V)^(1/α)·(cos((1−α)V)/W)^((1−α)/α), V uniform on
     (−π/2, π/2), W = −log U2 exponential; the powers are taken as one exp of a sum of logs, so the whole
     draw is _vmath arithmetic (relative error ~1e−14, from rounding the exponent)."""
-    v = math.pi * (u1 - 0.5)
+    v = math.pi * _rng.centred(u1)  # never exactly 0: at V = 0 the log of |sin αV| below would be −inf
     w = -_vmath.log(u2)
     if alpha == 2.0:
         # CMS at alpha = 2 is 2 sin(v) sqrt(w): N(0, 2) with the S1 scale.

@@ -83,7 +83,14 @@ def test_spike_two_point_law_is_centred():
     values = np.unique(x)
     np.testing.assert_allclose(values, [-big * p / (1 - p), big])
     assert stats.binomtest(int(np.sum(x > 0)), N, p).pvalue > P_KS
-    assert big * p - big * p / (1 - p) * (1 - p) == pytest.approx(0.0, abs=1e-12)  # exact mean zero
+    # Centred: the mean of the law on the sampler's own two values is 0 up to rounding...
+    low, high = values
+    assert abs(p * high + (1 - p) * low) <= 1e-13 * high
+    # ...which a mis-centred level would fail (the negative control: −big·p forgets the 1/(1 − p)).
+    assert abs(p * high + (1 - p) * (-big * p)) > 1e-6 * high
+    # and the sample mean is 0 within a z-bound at two-sided P = P_KS (σ from the same two values).
+    sd = math.sqrt(p * high**2 + (1 - p) * low**2)
+    assert abs(x.mean()) < stats.norm.isf(P_KS / 2) * sd / math.sqrt(N)
 
 
 def test_radial_noise_has_heavy_norm_and_uniform_direction():
@@ -125,3 +132,89 @@ def test_every_law_gives_finite_draws(law, alpha, scale, seed):
     # Open-interval uniforms: no draw is ever inf or NaN, whatever the parameters.
     x = noise.sample(law, alpha, (200, 3), scale=scale, seed=seed)
     assert np.all(np.isfinite(x))
+
+
+# --------------------------------------------------------------- the open uniform at its extreme bits
+def _uniform_of_bits(bits: int) -> float:
+    """open_uniform of the two 32-bit words whose top 53 bits are ``bits`` (the low 11 are dropped)."""
+    x = int(bits) << 11
+    return _rng.open_uniform(np.uint64(x >> 32), np.uint64(x & 0xFFFFFFFF))
+
+
+EXTREME_BITS = [0, 2**52 - 1, 2**52, 2**53 - 1]
+
+
+def test_open_uniform_stays_inside_zero_one_at_the_extreme_bits():
+    # Before the fix (b + 0.5)·2^−53 rounded to even: 2^53 − 1 gave exactly 1.0.
+    got = [_uniform_of_bits(b) for b in EXTREME_BITS]
+    assert got == [2.0**-54, 0.5 - 2.0**-54, 0.5, 1.0 - 2.0**-53]
+    assert all(0.0 < u < 1.0 for u in got)
+
+
+def test_open_uniform_below_one_half_is_bit_identical_to_the_old_formula():
+    # The fix must not move any draw with b < 2^52 (stored results stay valid there): the old
+    # (b + 0.5)·2^−53 is exact for those b, and so is the new (2b + 1)·2^−54.
+    bits = np.random.default_rng(11).integers(0, 2**52, 5000)
+    bits[:2] = [0, 2**52 - 1]
+    new = np.array([_uniform_of_bits(b) for b in bits])
+    old = (bits.astype(np.float64) + 0.5) * 2.0**-53
+    assert np.array_equal(new, old)
+    # Above 1/2 every double of [1/2, 1) is one b's value (b·2^−53), none twice, none rounded up to 1.
+    top = np.random.default_rng(12).integers(2**52, 2**53, 5000)
+    assert np.array_equal([_uniform_of_bits(b) for b in top], top.astype(np.float64) * 2.0**-53)
+
+
+def _centred_exact(bits: int) -> float:
+    return float(2 * int(bits) + 1 - 2**53) * 2.0**-54  # |2b + 1 − 2^53| < 2^53: exact
+
+
+def test_centred_uniform_is_the_integer_formula_symmetric_and_never_zero():
+    bits = [*EXTREME_BITS, *np.random.default_rng(13).integers(0, 2**53, 2000).tolist()]
+    got = np.array([_rng.centred(_uniform_of_bits(b)) for b in bits])
+    assert np.array_equal(got, [_centred_exact(b) for b in bits])
+    assert np.all(got != 0.0)
+    mirrored = np.array([_rng.centred(_uniform_of_bits(2**53 - 1 - b)) for b in bits])
+    assert np.array_equal(got, -mirrored)
+
+
+def _cms_reference(alpha: float, c: float, u2: float) -> float:
+    """Chambers–Mallows–Stuck (β = 0) in 50-digit arithmetic at the kernel's angle, the double V = π·c
+    (near ±π/2 cos V is ill-conditioned in V, so the reference must start from the same double)."""
+    import mpmath
+
+    with mpmath.workdps(50):
+        a, v, w = mpmath.mpf(alpha), mpmath.mpf(math.pi * c), -mpmath.log(mpmath.mpf(u2))
+        if alpha == 2.0:
+            return float(2 * mpmath.sin(v) * mpmath.sqrt(w))
+        return float(mpmath.sin(a * v) / mpmath.cos(v) ** (1 / a)
+                     * (mpmath.cos((1 - a) * v) / w) ** ((1 - a) / a))
+
+
+@pytest.mark.parametrize("alpha", [1.2, 1.5, 2.0])
+def test_stable_transform_is_finite_and_correct_at_the_extreme_uniforms(alpha):
+    # At U1 = 1/2 the old angle V was exactly 0 and log|sin αV| = −inf (inf or 3.6e307 came out, where
+    # the value is 0); at U2 = 1 W was 0. The relative error bound is the kernel's documented ~1e−14.
+    for b1 in EXTREME_BITS:
+        for b2 in EXTREME_BITS:
+            u1, u2 = _uniform_of_bits(b1), _uniform_of_bits(b2)
+            got = noise._stable(alpha, 1.0, u1, u2)
+            want = _cms_reference(alpha, _centred_exact(b1), u2)
+            assert math.isfinite(got) and got != 0.0
+            assert got == pytest.approx(want, rel=1e-12), (b1, b2)
+
+
+def test_radial_direction_is_finite_at_the_extreme_uniforms():
+    # Radial noise in d = 1 divides z by |z|, z = √(−2 log U1)·cos(2πU2) (Box–Muller): at U1 = 1 it was
+    # 0/0. Now z is never 0 and matches Box–Muller in 50 digits; the d = 1 draw is ±|ξ|.
+    import mpmath
+
+    for b1 in EXTREME_BITS:
+        for b2 in EXTREME_BITS:
+            u1, u2 = _uniform_of_bits(b1), _uniform_of_bits(b2)
+            z = noise._gaussian(1.0, u1, u2)
+            with mpmath.workdps(50):
+                want = float(mpmath.sqrt(-2 * mpmath.log(mpmath.mpf(u1))) * mpmath.cos(mpmath.mpf(2.0 * math.pi * u2)))
+            assert math.isfinite(z) and z != 0.0
+            assert z == pytest.approx(want, rel=1e-12), (b1, b2)
+            radius = noise._magnitude(noise.PARETO, 1.5, 1.0, 0.0, u1, u2, np.uint64(0))
+            assert abs(radius / math.sqrt(z * z) * z) == pytest.approx(radius, rel=1e-15)
