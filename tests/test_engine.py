@@ -142,9 +142,40 @@ def test_non_finite_trajectories_are_counted_not_dropped():
     assert not np.any(np.isnan(f))
 
 
+_PEAK_MEMORY_SCRIPT = """
+import resource, sys
+import numpy as np
+import synthclip
+
+def peak_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+n_traj, short, long = (int(a) for a in sys.argv[1:4])
+synthclip.simulate("gclip", steps=short, n_traj=n_traj, checkpoints=5, threads=1)  # compiles, warms
+before = peak_mib()
+res = synthclip.simulate("gclip", steps=long, n_traj=n_traj, checkpoints=5, threads=1)
+assert res.metric("f").shape == (n_traj, 5) and np.all(np.isfinite(res.metric("f")))
+after = peak_mib()
+# negative control: what one float64 per (trajectory, step) would have cost, measured the same way
+per_step = np.ones((n_traj, long))
+control = peak_mib()
+print(after - before, control - after)
+"""
+
+
 def test_memory_does_not_grow_with_steps():
-    res = synthclip.simulate("gclip", steps=100_000, n_traj=3, checkpoints=5)
-    assert res.metric("f").shape == (3, 5)
+    # The peak resident memory of a fresh process (everything: numpy, numba's allocations) is measured
+    # after a short run and again after one 500x longer. Storing one float64 per trajectory and step
+    # would cost n_traj·K·8 bytes = 256 MiB here; the run may add at most 16 MiB (allocator noise),
+    # and the control allocation of exactly that array must show up in the same measure.
+    n_traj, short, long = 64, 1000, 500_000
+    per_step_mib = n_traj * long * 8 / 2**20
+    out = subprocess.run([sys.executable, "-c", _PEAK_MEMORY_SCRIPT, str(n_traj), str(short), str(long)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    growth, control = map(float, out.stdout.split()[-2:])
+    assert growth < 16.0, f"peak memory grew by {growth:.1f} MiB over {long} steps"
+    assert control > 0.9 * per_step_mib, f"the control's {per_step_mib:.0f} MiB showed up as {control:.1f} MiB"
 
 
 def test_to_frame_is_tidy():
