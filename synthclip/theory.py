@@ -50,6 +50,7 @@ class Claim:
     noise: tuple[str, ...] = ALL_NOISE  # noise families the statement covers (noise_family)
     schedule: Optional[str] = None  # clip schedule it is stated for (None: any, or not a clipped method)
     note: str = ""
+    noise_tail: bool = False  # the exponent also depends on the noise's own tail index a: exponent(α, a)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -67,11 +68,14 @@ class Claim:
         sched = f", clip schedule {self.schedule}" if self.schedule else ""
         return f"{what}, {noise}{sched}"
 
-    def at(self, alpha: float) -> Optional[float]:
-        """The exponent at tail index α, or None outside the statement's range or for qualitative claims."""
+    def at(self, alpha: float, noise_alpha: Optional[float] = None) -> Optional[float]:
+        """The exponent at the theorem's α (and, for ``noise_tail`` claims, the noise's tail index, default α),
+        or None outside the statement's range or for qualitative claims."""
         lo, hi = self.alpha_range
         if self.exponent is None or not lo < alpha <= hi:
             return None
+        if self.noise_tail:
+            return float(self.exponent(alpha, alpha if noise_alpha is None else noise_alpha))
         return float(self.exponent(alpha))
 
     def covers(self, method: str, setting: str, metric: str, alpha: float, *, noise: Optional[str] = None,
@@ -140,6 +144,13 @@ CLAIMS: tuple[Claim, ...] = (
                                   "output, beats it there; it says nothing about other noise"),
     Claim("thm5", "*", "strongly_convex", "f_avg", "k^(−2(α−1)/α)", ZHANG + ", Theorem 5 (lower)", "lower", _sc,
           noise=("spike",), note="as above, for the weighted-average output"),
+    Claim("bias-limit", "gclip", "strongly_convex", "f_avg", "k^(−2(α−1)(a−1))",
+          "derived here from Theorem 4's proof (Lemma 9's bias term) for the printed schedule: on asymmetric noise "
+          "of tail index a the clipped mean is biased by ~τ_k^(1−a), so x̄_k stays ~bias/μ from x* and "
+          "f(x̄_k) − f* ≳ τ_k^(2(1−a)) = k^(−2(α−1)(a−1)) with τ_k = G k^(α−1)", "lower",
+          lambda a, tail: -2.0 * (a - 1.0) * (tail - 1.0), noise=("asymmetric",), schedule="alpha-1",
+          noise_tail=True, note="slower than k^(−2(α−1)/α) whenever (a−1)α < 1: the printed schedule cannot reach "
+                                "Theorem 4's rate on such noise"),
     Claim("puchkin", "*", "strongly_convex", "f_avg", "faster than k^(−2(α−1)/α)", PUCHKIN + " (abstract: with "
           "structured, symmetric noise densities, smoothed-median-of-means clipped-SGD beats K^(−2(α−1)/α); "
           "exponent not stated in the text available here)", "existence", noise=("symmetric",),

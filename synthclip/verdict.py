@@ -134,9 +134,9 @@ class Verdict:
 
 def judge(slope: float, ci_low: float, ci_high: float, claim: Optional[Claim], alpha: float, *,
           n_traj: int, q, confidence: float, allowance: float, trend: str = "steady",
-          n_failed: int = 0, reason: str = "") -> Verdict:
+          n_failed: int = 0, reason: str = "", noise_alpha: Optional[float] = None) -> Verdict:
     """The verdict of one fitted row against ``claim`` (None: no entry covers the row) under the rule."""
-    t = claim.at(alpha) if claim is not None else None
+    t = claim.at(alpha, noise_alpha) if claim is not None else None
     tt = float("nan") if t is None else float(t)
     named = dict(theory=tt, kind=claim.kind if claim else "", statement=claim.statement if claim else NONE,
                  source=claim.source if claim else NONE)
