@@ -1,0 +1,107 @@
+"""The one verdict rule (synthclip.verdict) and the scoped theory table (synthclip.theory)."""
+import math
+
+import numpy as np
+import pytest
+
+from synthclip import stats, theory, verdict
+
+
+def _judge(slope, lo, hi, claim, **kw):
+    base = dict(n_traj=10_000, q=0.5, confidence=0.95, allowance=0.05)
+    return verdict.judge(slope, lo, hi, claim, 1.5, **{**base, **kw})
+
+
+def test_words_by_kind():
+    thm4 = theory.claim("thm4", "gclip", "strongly_convex", "f_avg")      # upper, −2/3 at α = 1.5
+    thm5 = theory.claim("thm5", "*", "strongly_convex", "f")              # lower, spike instance
+    assert _judge(-0.67, -0.70, -0.64, thm4).verdict == "within (tight)"
+    assert _judge(-0.90, -0.95, -0.85, thm4).verdict == "within (not tight)"
+    assert _judge(-0.40, -0.45, -0.35, thm4).verdict == "violates"
+    assert _judge(-0.67, -0.70, -0.64, thm5).verdict == "respects (tight)"
+    assert _judge(-0.40, -0.45, -0.35, thm5).verdict == "respects (not tight)"
+    assert _judge(-0.90, -0.95, -0.85, thm5).verdict == "violates"
+    assert _judge(-0.9, -0.95, -0.85, None).verdict == "none"
+
+
+def test_pre_asymptotic_only_when_approaching():
+    thm4 = theory.claim("thm4", "gclip", "strongly_convex", "f_avg")
+    assert _judge(-0.40, -0.45, -0.35, thm4, trend="approaching").verdict == "pre-asymptotic"
+    assert _judge(-0.40, -0.45, -0.35, thm4, trend="moving away").verdict == "violates"
+    assert _judge(-0.67, -0.70, -0.64, thm4, trend="approaching").verdict == "within (tight)"
+
+
+@pytest.mark.parametrize("n,q,lo,hi,why", [
+    (1, 0.5, -0.7, -0.6, "runs cannot bound"),
+    (100, 0.99, -0.7, -0.6, "needs ≥ 368"),
+    (10_000, 0.5, -math.inf, -0.6, "unbounded"),
+    (10_000, 0.5, float("nan"), -0.6, "unbounded"),
+    (10_000, 0.5, -0.6, -0.6, "zero width"),
+])
+def test_too_little_data_is_not_a_verdict(n, q, lo, hi, why):
+    thm4 = theory.claim("thm4", "gclip", "strongly_convex", "f_avg")
+    said = _judge(-0.65, lo, hi, thm4, n_traj=n, q=q)
+    assert said.verdict == "insufficient data" and why in said.reason
+
+
+def test_runs_needed_is_the_smallest_sufficient_n():
+    for q in (0.5, 0.9, 0.99):
+        n = verdict.runs_needed(q, 0.95)
+        assert stats.quantile_ranks(n, q, 0.95)[2] <= n
+        assert stats.quantile_ranks(n - 1, q, 0.95)[2] > n - 1
+
+
+def test_find_has_no_fallback_and_respects_scope():
+    # the spike lower bound judges any method on the spike instance only
+    assert theory.find("adagrad_norm", "strongly_convex", "f", 1.5, noise="symmetric") is None
+    assert theory.find("adagrad_norm", "strongly_convex", "f", 1.5, noise="spike").statement == "thm5"
+    # the printed and the balanced schedules are different statements; a constant clip level has none
+    assert theory.find("gclip", "strongly_convex", "f_avg", 1.5, noise="symmetric", schedule="alpha-1").statement == "thm4"
+    assert theory.find("gclip", "strongly_convex", "f_avg", 1.5, noise="symmetric",
+                       schedule="1/alpha").statement == "thm4-balanced"
+    assert theory.find("gclip", "strongly_convex", "f_avg", 1.5, noise="symmetric", schedule="constant") is None
+    # a method's own upper bound wins over the class-wide lower bound on the spike instance
+    assert theory.find("gclip", "strongly_convex", "f_avg", 1.5, noise="spike", schedule="alpha-1").kind == "upper"
+    # existence statements and Table 1 never judge a row
+    assert all(c.kind != "existence" and c.statement != "table1"
+               for c in (theory.find(m, "strongly_convex", "f_avg", 1.5, noise=n, schedule="alpha-1")
+                         for m in ("gclip", "cclip") for n in theory.ALL_NOISE) if c)
+    # Theorem 2 labels: the minimum is bounded through the average, Theorem 6 judges only its own instance
+    assert theory.find("gclip", "nonconvex", "grad_norm_min", 1.5).kind == "upper"
+    assert theory.claim("thm6", "*", "nonconvex-thm6", "grad_norm_avg").setting != "nonconvex"
+
+
+def test_every_claim_states_kind_and_scope():
+    for c in theory.CLAIMS:
+        assert c.kind in theory.KINDS
+        assert set(c.noise) <= set(theory.ALL_NOISE) and c.noise
+        assert c.scope
+
+
+def test_noise_family():
+    assert theory.noise_family("pareto-onesided") == "asymmetric"
+    assert theory.noise_family("pareto-onesided", "radial") == "symmetric"
+    assert theory.noise_family("stable") == "symmetric" and theory.noise_family("spike") == "spike"
+
+
+def test_bias_limit_depends_on_the_noise_tail():
+    c = theory.claim("bias-limit", "gclip", "strongly_convex", "f_avg")
+    assert c.at(1.2, 1.3) == pytest.approx(-2 * 0.2 * 0.3)
+    assert c.at(1.2, 1.3) > theory.claim("thm4", "gclip", "strongly_convex", "f_avg").at(1.2)
+
+
+def test_trend_rule():
+    near = [(3162, 1e4, -0.66, -0.68, -0.64), (1e3, 3162, -0.65, -0.68, -0.62), (316, 1e3, -0.64, -0.67, -0.61)]
+    assert verdict.trend_of(near, -0.667) == "steady"
+    bend = [(3162, 1e4, -0.60, -0.62, -0.58), (1e3, 3162, -0.55, -0.57, -0.53), (316, 1e3, -0.50, -0.52, -0.48)]
+    assert verdict.trend_of(bend, -0.667) == "approaching"
+    assert verdict.trend_of(bend, -0.3) == "moving away"
+    assert verdict.trend_of(bend, None) == "bending"
+    assert verdict.trend_of(bend[:2], -0.667) == "too short"
+
+
+def test_half_decades_tile_down_from_k():
+    k = np.unique(np.round(np.geomspace(1, 1e4, 41)))
+    w = verdict.half_decades(k)
+    assert w[0] == pytest.approx((1e4 / 10 ** 0.5, 1e4)) and len(w) == 6
+    assert all(lo >= verdict.RULE.min_k * (1 - 1e-12) for lo, _ in w)
