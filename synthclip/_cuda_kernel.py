@@ -34,6 +34,7 @@ def kernel(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, 
     grad_min = cuda.local.array(1, float64)
     acc = cuda.local.array(1, float64)
     fac = cuda.local.array(1, float64)
+    clipped = cuda.local.array(1, float64)
     _run(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1,
          traj_start, steps, ckpts, out, failed, iterates, i, x[:d], g[:d], m[:d], v[:d], s_w[:d], s_u[:d],
-         tmp[:d], b2, grad_min, acc, fac)
+         tmp[:d], b2, grad_min, acc, fac, clipped)

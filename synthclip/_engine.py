@@ -16,8 +16,8 @@ from . import methods as M
 from . import problems as P
 from .noise import _fill
 
-METRICS = ("f", "f_avg", "f_unif", "grad_norm", "grad_norm_min", "dist")
-_F, _F_AVG, _F_UNIF, _GRAD, _GRAD_MIN, _DIST = range(len(METRICS))
+METRICS = ("f", "f_avg", "f_unif", "grad_norm", "grad_norm_min", "dist", "clip_frac")
+_F, _F_AVG, _F_UNIF, _GRAD, _GRAD_MIN, _DIST, _CLIP_FRAC = range(len(METRICS))
 
 # Indices into the method parameter vector (methods.KERNEL_FIELDS).
 (_LR, _LR_POWER, _LR_MODE, _CLIP, _CLIP_POWER, _CLIP_MODE,
@@ -97,9 +97,10 @@ def _clip_level(mp, k):
 
 
 @njit(cache=True, error_model="numpy")
-def _record(out, it, i, c, problem, lam, x, s_w, s_u, t, k, grad_min, tmp):
+def _record(out, it, i, c, problem, lam, x, s_w, s_u, t, k, grad_min, clip_frac, tmp):
     """Write the metrics of checkpoint c (at x_k, column t of the block) for trajectory i."""
     d = x.shape[0]
+    out[_CLIP_FRAC, i, c] = clip_frac
     for j in range(d):
         tmp[j] = x[j, t]
     out[_F, i, c] = _objective(problem, lam, tmp)
@@ -168,10 +169,12 @@ def _descend(x, step, direction):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _step(method, mp, lr, tau, x, g, m, v, b2, fac):
+def _step(method, mp, lr, tau, x, g, m, v, b2, fac, clipped):
     """Update every column of x (and the method's state m, v, b2) from the stochastic gradients g.
 
-    One loop nest per method, each running over the block's trajectories in its inner loop.
+    One loop nest per method, each running over the block's trajectories in its inner loop. clipped[t] counts
+    the clips of column t: +1 per step whose norm is clipped (GClip, Clip-AdaGrad/Adam-Norm), +1 per clipped
+    coordinate (CClip, ACClip); SGD and the unclipped methods (τ = ∞) add nothing.
     """
     d, nb = x.shape
     if method == M.SGD:
@@ -181,12 +184,15 @@ def _step(method, mp, lr, tau, x, g, m, v, b2, fac):
     elif method == M.GCLIP:
         _column_norms(g, fac)
         for t in range(nb):
+            clipped[t] += 1.0 if fac[t] > tau else 0.0
             fac[t] = lr * _clip_factor(fac[t], tau)
         _descend(x, fac, g)
     elif method == M.CCLIP:
         for j in range(d):
             for t in range(nb):
-                x[j, t] -= (lr * _clip_factor(abs(g[j, t]), tau)) * g[j, t]
+                mag = abs(g[j, t])
+                clipped[t] += 1.0 if mag > tau else 0.0
+                x[j, t] -= (lr * _clip_factor(mag, tau)) * g[j, t]
     elif method == M.ACCLIP:
         a = mp[_MOMENT]
         for j in range(d):
@@ -194,12 +200,15 @@ def _step(method, mp, lr, tau, x, g, m, v, b2, fac):
                 m[j, t] = mp[_BETA1] * m[j, t] + (1.0 - mp[_BETA1]) * g[j, t]
                 v[j, t] = mp[_BETA2] * v[j, t] + (1.0 - mp[_BETA2]) * abs(g[j, t]) ** a
                 level = v[j, t] ** (1.0 / a)
-                x[j, t] -= (lr * min(level / (abs(m[j, t]) + mp[_EPS]), 1.0)) * m[j, t]
+                ratio = level / (abs(m[j, t]) + mp[_EPS])
+                clipped[t] += 1.0 if ratio < 1.0 else 0.0
+                x[j, t] -= (lr * min(ratio, 1.0)) * m[j, t]
     else:
         # AdaGrad-Norm / Adam-Norm and their clipped versions (τ = ∞ for the unclipped ones).
         if method == M.CLIP_ADAGRAD_NORM or method == M.CLIP_ADAM_NORM:
             _column_norms(g, fac)
             for t in range(nb):
+                clipped[t] += 1.0 if fac[t] > tau else 0.0
                 fac[t] = _clip_factor(fac[t], tau)
             for j in range(d):
                 for t in range(nb):
@@ -245,16 +254,18 @@ BLOCK = 64  # trajectories advanced in lock-step by one thread: the vector loops
 @njit(cache=True, error_model="numpy")
 def run_block(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1,
               traj_start, steps, ckpts, out, failed, iterates, lo, x, g, m, v, s_w, s_u, tmp, b2, grad_min,
-              acc, fac):
+              acc, fac, clipped):
     """Advance trajectories lo .. lo + nb − 1 (nb = x.shape[1]) in lock-step through all steps.
 
     The one implementation of a run, shared by the CPU kernel (blocks of BLOCK trajectories, heap arrays)
     and the CUDA kernel (one trajectory per thread, local arrays). State and scratch arrays belong to the
     caller and are coordinate-major, one column per trajectory: x, g, m, v, s_w, s_u (d, nb); tmp (d,);
-    b2, grad_min, acc, fac (nb,).
+    b2, grad_min, acc, fac, clipped (nb,).
     """
     d, nb = x.shape
     n_ckpt = ckpts.shape[0]
+    # clip_frac = clips / (k · units): a step of a norm-clipped method counts once, of CClip/ACClip d times
+    units = float(d) if method == M.CCLIP or method == M.ACCLIP else 1.0
     for j in range(d):
         for t in range(nb):
             x[j, t] = x0[j]
@@ -265,6 +276,7 @@ def run_block(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x
     for t in range(nb):
         b2[t] = mp[_B0] * mp[_B0]
         grad_min[t] = math.inf
+        clipped[t] = 0.0
     c = 0
     for k in range(1, steps + 1):
         _fill(g, law, structure, alpha, scale, spike_p, k0, k1, traj_start + lo, k, acc)
@@ -273,7 +285,7 @@ def run_block(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x
         _add_gradient(problem, lam, x, g, s_w, s_u, k, acc)
         for t in range(nb):
             grad_min[t] = min(grad_min[t], math.sqrt(acc[t]))
-        _step(method, mp, lr, tau, x, g, m, v, b2, fac)
+        _step(method, mp, lr, tau, x, g, m, v, b2, fac, clipped)
         if radius < math.inf:
             _project(x, radius, fac)
         if c < n_ckpt and k == ckpts[c]:
@@ -284,7 +296,8 @@ def run_block(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x
                     if not math.isfinite(x[j, t]):
                         finite = False
                 if finite and not failed[i]:
-                    _record(out, iterates, i, c, problem, lam, x, s_w, s_u, t, k, grad_min[t], tmp)
+                    _record(out, iterates, i, c, problem, lam, x, s_w, s_u, t, k, grad_min[t],
+                            clipped[t] / (k * units), tmp)
                 else:
                     failed[i] = True
                     for mm in range(out.shape[0]):
@@ -313,4 +326,5 @@ def simulate_kernel(method, problem, law, structure, mp, alpha, scale, spike_p, 
         run_block(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1,
                   traj_start, steps, ckpts, out, failed, iterates, lo,
                   np.empty((d, nb)), np.empty((d, nb)), np.empty((d, nb)), np.empty((d, nb)), np.empty((d, nb)),
-                  np.empty((d, nb)), np.empty(d), np.empty(nb), np.empty(nb), np.empty(nb), np.empty(nb))
+                  np.empty((d, nb)), np.empty(d), np.empty(nb), np.empty(nb), np.empty(nb), np.empty(nb),
+                  np.empty(nb))

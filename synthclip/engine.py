@@ -51,11 +51,15 @@ class SimulationResult:
     METRICS = METRICS
 
     def metric(self, name: str) -> np.ndarray:
-        """Array (n_traj, n_checkpoints) of metric ``name``: f, f_avg, f_unif, grad_norm, grad_norm_min, dist.
+        """Array (n_traj, n_checkpoints) of metric ``name``: f, f_avg, f_unif, grad_norm, grad_norm_min, dist,
+        clip_frac.
 
         f is f(x_k) − f*, f_avg is at Theorem 4's weighted average x̄_k = Σ j x_{j−1} / Σ j, f_unif at the
         uniform average of x_0..x_{k−1}, grad_norm is ‖∇f(x_k)‖, grad_norm_min is min_{j≤k} ‖∇f(x_j)‖ and
-        dist is ‖x_k − x*‖. Failed (non-finite) trajectories hold +inf from their failure on.
+        dist is ‖x_k − x*‖. clip_frac is the fraction of steps 1..k at which the clip was active: ‖g_j‖ > τ_j
+        for GClip and Clip-AdaGrad/Adam-Norm, the fraction of clipped coordinates (|g_ji| > τ_j for CClip,
+        ACClip's |m_ji| + ε > τ_ji) averaged over the steps, 0 for SGD and the unclipped methods.
+        Failed (non-finite) trajectories hold +inf from their failure on.
         """
         if name not in METRICS:
             raise ValueError(f"unknown metric {name!r}; valid: {', '.join(METRICS)}")

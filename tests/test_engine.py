@@ -219,3 +219,65 @@ def test_bad_input_is_one_line_value_error(kwargs, message):
     assert message in text and "\n" not in text
     if "unknown" in message:
         assert "valid" in text  # the valid names are listed
+
+
+# -- clip_frac: the fraction of steps (GClip, Clip-AdaGrad/Adam-Norm) or of coordinate-steps (CClip, ACClip)
+# at which the clip was active, counted by brute force in numpy from the run's own iterates ---------------
+
+def _clip_frac_by_hand(method, params, res, lam, x0, alpha):
+    """Rebuild g_k = ∇f(x_{k−1}) + ξ_k from the stored iterates and count the clips step by step."""
+    n, steps, d = res.iterates.shape
+    xi = noise.engine_noise(res.noise, alpha, n_traj=n, steps=steps, dim=d, structure=res.params["structure"],
+                            seed=res.seed)
+    p = methods.get(method).validate(params, "method")
+    xs = np.concatenate([np.tile(x0, (n, 1, 1)), res.iterates[:, :-1]], axis=1)  # x_0..x_{K−1}
+    m = np.zeros((n, d))
+    v = np.full((n, d), p.get("clip", 1.0) ** p.get("moment", 1.0))
+    count = np.zeros(n)
+    frac = np.empty((n, steps))
+    for k in range(1, steps + 1):
+        g = problems.gradient(res.problem, xs[:, k - 1], lam) + xi[:, k - 1]
+        tau = methods.clip_level(p, k, alpha)
+        if method in ("gclip", "clip_adagrad_norm", "clip_adam_norm"):
+            count += np.linalg.norm(g, axis=1) > tau
+        elif method == "cclip":
+            count += np.sum(np.abs(g) > tau, axis=1)
+        elif method == "acclip":
+            a = p["moment"]
+            m = p["beta1"] * m + (1 - p["beta1"]) * g
+            v = p["beta2"] * v + (1 - p["beta2"]) * np.abs(g) ** a
+            count += np.sum(v ** (1 / a) / (np.abs(m) + p["eps"]) < 1.0, axis=1)
+        units = d if method in ("cclip", "acclip") else 1
+        frac[:, k - 1] = count / (k * units)
+    return frac
+
+
+@pytest.mark.parametrize("method,variant,params", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+@pytest.mark.parametrize("structure", ["iid", "radial"])
+def test_clip_frac_is_a_brute_force_count(method, variant, params, structure):
+    # The count is of integers and the division is the same IEEE operation, so the fractions agree exactly
+    # (a norm within an ulp of τ could flip a comparison: measure zero for continuous noise).
+    n, steps, dim, alpha = 37, 60, 3, 1.5
+    res = synthclip.simulate(method, noise="pareto", alpha=alpha, structure=structure, dim=dim, steps=steps,
+                             n_traj=n, seed=13, checkpoints=range(1, steps + 1), keep_iterates=True, x0=1.5,
+                             **params)
+    lam = problems.weights(1.0, 1.0, dim)
+    expected = _clip_frac_by_hand(method, params, res, lam, np.full(dim, 1.5), alpha)
+    np.testing.assert_array_equal(res.metric("clip_frac"), expected)
+    clipped_method = method in ("gclip", "cclip", "acclip", "clip_adagrad_norm", "clip_adam_norm")
+    if clipped_method:
+        # negative control for a counter that never counts: every clipped variant here clips some steps
+        assert 0.0 < res.metric("clip_frac")[:, -1].mean() <= 1.0
+    else:
+        assert np.all(res.metric("clip_frac") == 0.0)  # SGD and the unclipped adaptive methods never clip
+
+
+def test_clip_frac_of_cclip_counts_coordinates_not_steps():
+    # d = 4 i.i.d. coordinates at a constant level: CClip's fraction is the per-coordinate clip rate, GClip's
+    # the (larger) rate at which the norm exceeds the same level; in d = 1 the two coincide exactly.
+    kw = dict(noise="pareto", alpha=1.5, steps=200, n_traj=256, seed=2, clip_schedule="constant", clip=1.0,
+              checkpoints=[200])
+    g4, c4 = (synthclip.simulate(m, dim=4, **kw).metric("clip_frac")[:, -1] for m in ("gclip", "cclip"))
+    assert g4.mean() > c4.mean() > 0.0
+    g1, c1 = (synthclip.simulate(m, dim=1, **kw).metric("clip_frac") for m in ("gclip", "cclip"))
+    np.testing.assert_array_equal(g1, c1)
