@@ -79,12 +79,13 @@ def numpy_trajectory(name, params, lam, x0, noise, mu, alpha):
             if name.startswith("clip_"):
                 g = gclip(g, tau(k))
             b_prev = math.sqrt(b_sq)
+            e = p["lr"] if p["eta"] == "lr" else p["eta"]  # "lr": the notebook's b² += γ²‖g‖²
             if name.endswith("adagrad_norm"):
-                b_sq = b_sq + p["eta"] ** 2 * float(np.sum(g * g))
+                b_sq = b_sq + e ** 2 * float(np.sum(g * g))
                 direction = g
             else:
                 m = p["beta1"] * m + (1 - p["beta1"]) * g
-                b_sq = p["beta2"] * b_sq + (1 - p["beta2"]) * p["eta"] ** 2 * float(np.sum(g * g))
+                b_sq = p["beta2"] * b_sq + (1 - p["beta2"]) * e ** 2 * float(np.sum(g * g))
                 direction = m
             b = b_prev if p["delayed"] else math.sqrt(b_sq)
             x = x - eta(k) * direction / b
@@ -149,7 +150,8 @@ def variants(name):
                 {"clip_schedule": "poly", "clip_power": 0.25, "clip": 0.2, "lr_schedule": "constant", "lr": 0.1},
                 {"clip": math.inf}, {"clip": 0.05, "clip_schedule": "constant"}]
     if "delayed" in names:
-        out += [{"delayed": True}, {"eta": 0.5, "b0": 0.3}, {"delayed": True, "eta": 2.0, "lr": 0.3}]
+        out += [{"delayed": True}, {"eta": 0.5, "b0": 0.3}, {"delayed": True, "eta": 2.0, "lr": 0.3},
+                {"eta": "lr", "lr": 0.3}]
     if "beta1" in names:
         out += [{"beta1": 0.5, "beta2": 0.8}]
     if "moment" in names:
@@ -226,7 +228,7 @@ def test_step_counter_starts_at_one():
 
 # ----------------------------------------------------------------------------- torch conventions
 BAD = {
-    "lr": [-1.0, 0.0, float("nan")],
+    "lr": [-1.0, float("nan"), float("inf")],
     "clip": [-1.0, 0.0],
     "betas": [(1.0, 0.9), (0.9, -0.1)],
     "eps": [-1.0],
@@ -240,6 +242,9 @@ BAD = {
     "clipping": ["global"],
     "max_grad_norm": [-1.0],
     "weight_decay": [-0.1],
+    "momentum": [-0.5, float("nan")],
+    "dampening": [float("nan")],
+    "nesterov": ["yes"],
 }
 BAD_CASES = [
     (cls, key, value)
@@ -247,7 +252,6 @@ BAD_CASES = [
     for key, values in BAD.items()
     if key in inspect.signature(cls.__init__).parameters
     for value in values
-    if not (cls is SeedAdam and key == "lr" and value == 0.0)  # the seed's Adam accepts lr = 0
 ]
 
 
@@ -468,3 +472,144 @@ def test_missing_torch_gives_one_line_import_error():
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "synthclip.torch needs PyTorch: pip install torch==2.13.0"
+
+
+# ------------------------------------------------------- issue 14: torch.optim conventions, issue 12 fixes
+@pytest.mark.parametrize("cls", ALL_CLASSES, ids=lambda c: c.__name__)
+def test_a_rejected_param_group_is_not_kept(cls):
+    opt = cls([_param()], **_kwargs(cls))
+    bad = {"params": [_param()], "lr": -1.0}
+    with pytest.raises(ValueError, match="Invalid learning rate"):
+        opt.add_param_group(bad)
+    assert len(opt.param_groups) == 1  # before the fix the rejected group stayed, and step() used it
+    good = _param()
+    opt.add_param_group({"params": [good]})
+    assert len(opt.param_groups) == 2 and opt.param_groups[1]["params"] == [good]
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSES, ids=lambda c: c.__name__)
+def test_zero_learning_rate_is_valid_and_does_not_move(cls):
+    x = torch.nn.Parameter(torch.linspace(-1.0, 2.0, 4, dtype=torch.float64))
+    start = x.detach().clone()
+    opt = cls([x], **{**_kwargs(cls), "lr": 0.0})
+    for k in range(3):
+        x.grad = torch.full_like(x, 1.0 + k)
+        opt.step()
+    assert torch.equal(x.detach(), start)
+
+
+SGD_SETTINGS = [
+    dict(momentum=0.9, weight_decay=0.01),
+    dict(momentum=0.9, dampening=0.3, weight_decay=0.05),
+    dict(momentum=0.8, nesterov=True, weight_decay=0.01),
+    dict(momentum=0.0, weight_decay=0.1),
+    dict(momentum=0.5),
+]
+
+
+def _sgd_run(make, steps=20, seed=3):
+    """Two parameters (a matrix and a vector) of one group, float64, the gradient λ⊙x + heavy noise."""
+    gen = np.random.default_rng(seed)
+    w = torch.nn.Parameter(torch.as_tensor(gen.normal(size=(3, 2))))
+    b = torch.nn.Parameter(torch.as_tensor(gen.normal(size=2)))
+    opt = make([w, b])
+    noise_w, noise_b = injected_noise(steps, 6, seed).reshape(steps, 3, 2), injected_noise(steps, 2, seed + 1)
+    for k in range(steps):
+        w.grad = 0.7 * w.detach() + torch.as_tensor(noise_w[k])
+        b.grad = 1.3 * b.detach() + torch.as_tensor(noise_b[k])
+        opt.step()
+    return np.concatenate([w.detach().numpy().ravel(), b.detach().numpy()])
+
+
+@pytest.mark.parametrize("cls", [optim.GClip, optim.CClip], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("settings", SGD_SETTINGS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
+def test_unclipped_gclip_and_cclip_are_torch_sgd_with_momentum_and_weight_decay(cls, settings):
+    got = _sgd_run(lambda p: cls(p, lr=0.05, clip=math.inf, **settings))
+    want = _sgd_run(lambda p: torch.optim.SGD(p, lr=0.05, **settings))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0.0)
+    # negative control: a clip level that binds gives another trajectory, so the comparison can fail
+    clipped = _sgd_run(lambda p: cls(p, lr=0.05, clip=0.3, **settings))
+    assert not np.allclose(clipped, want, rtol=1e-3)
+
+
+def _clipped_sgd_reference(coordinatewise, lr, clip, momentum, dampening, weight_decay, nesterov,
+                           steps=20, seed=3):
+    """The GClip/CClip docstring's formulas in numpy, on the same problem as _sgd_run (flattened)."""
+    gen = np.random.default_rng(seed)
+    x = np.concatenate([gen.normal(size=(3, 2)).ravel(), gen.normal(size=2)])
+    lam = np.array([0.7] * 6 + [1.3] * 2)
+    noise = np.concatenate([injected_noise(steps, 6, seed), injected_noise(steps, 2, seed + 1)], axis=1)
+    buf = None
+    for k in range(steps):
+        g = lam * x + noise[k] + weight_decay * x  # weight decay joins the gradient before clipping
+        if coordinatewise:
+            d = np.where(np.abs(g) > clip, clip * np.sign(g), g)
+        else:
+            n = np.linalg.norm(g)
+            d = g if n <= clip else g * (clip / n)
+        if momentum:
+            buf = d.copy() if buf is None else momentum * buf + (1 - dampening) * d  # buffer of clipped steps
+            d = d + momentum * buf if nesterov else buf
+        x = x - lr * d
+    return x
+
+
+@pytest.mark.parametrize("cls", [optim.GClip, optim.CClip], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("settings", SGD_SETTINGS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
+def test_clipped_momentum_and_weight_decay_follow_the_docstring(cls, settings):
+    kw = {"momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False, **settings}
+    got = _sgd_run(lambda p: cls(p, lr=0.05, clip=0.3, **kw))
+    want = _clipped_sgd_reference(cls is optim.CClip, 0.05, 0.3, **kw)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    # negative control: momentum of the raw (unclipped) gradient is another method
+    if kw["momentum"]:
+        raw = _clipped_sgd_reference(cls is optim.CClip, 0.05, math.inf, **kw)
+        assert not np.allclose(raw, want, rtol=1e-3)
+
+
+def test_momentum_buffer_travels_in_the_state_dict():
+    make = lambda p: optim.GClip(p, lr=0.05, clip=0.3, momentum=0.9, weight_decay=0.01)  # noqa: E731
+    x = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    opt = make([x])
+    x.grad = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
+    opt.step()
+    assert "momentum_buffer" in opt.state_dict()["state"][0]
+    y = torch.nn.Parameter(x.detach().clone())
+    resumed = make([y])
+    resumed.load_state_dict(copy.deepcopy(opt.state_dict()))  # torch shares the tensors otherwise
+    for o, p in ((opt, x), (resumed, y)):
+        p.grad = torch.tensor([0.5, 0.5, -4.0], dtype=torch.float64)
+        o.step()
+    assert torch.equal(x.detach(), y.detach())
+
+
+def test_nesterov_needs_momentum_and_zero_dampening():
+    with pytest.raises(ValueError, match="^Nesterov momentum requires a momentum and zero dampening$"):
+        optim.GClip([_param()], nesterov=True)
+    with pytest.raises(ValueError, match="^Nesterov momentum requires a momentum and zero dampening$"):
+        optim.CClip([_param()], momentum=0.9, dampening=0.1, nesterov=True)
+    with pytest.raises(ValueError, match=r"^Invalid momentum value: -0.5$"):
+        optim.GClip([_param()], momentum=-0.5)
+
+
+@pytest.mark.parametrize("cls", [optim.AdaGradNorm, optim.AdamNorm, optim.ClipAdaGradNorm, optim.ClipAdamNorm],
+                         ids=lambda c: c.__name__)
+def test_eta_lr_uses_the_current_step_size(cls):
+    # eta = "lr" (the notebook's b² += γ²‖g‖²) is eta = γ as a number, bit for bit...
+    a = _run(lambda p: cls(p, lr=0.3, eta="lr"), 4)
+    b = _run(lambda p: cls(p, lr=0.3, eta=0.3), 4)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, _run(lambda p: cls(p, lr=0.3), 4), rtol=1e-3)  # and not eta = 1
+    # ...and γ is read at each step, so an lr scheduler moves the accumulator's factor with the step
+    x = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
+    opt = cls([x], lr=0.3, eta="lr")
+    x.grad = torch.ones(2, dtype=torch.float64)
+    opt.param_groups[0]["lr"] = 0.1
+    opt.step()
+    y = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
+    ref = cls([y], lr=0.1, eta=0.1)
+    y.grad = torch.ones(2, dtype=torch.float64)
+    ref.step()
+    assert torch.equal(x.detach(), y.detach())
+    with pytest.raises(ValueError, match="Invalid eta value"):
+        cls([_param()], eta="gamma")
