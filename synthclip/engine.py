@@ -119,7 +119,12 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
     problem : one of ``synthclip.problems.PROBLEMS``; its parameters (mu, L, x0, radius) as keywords.
     noise, alpha, scale, structure : the noise law (``synthclip.noise``), its tail index and scale, and
         ``"iid"`` (per coordinate) or ``"radial"`` vector noise; ``spike_prob`` for the spike law (default
-        1/steps there: one spike per run is likely, as in Theorem 5's construction).
+        1/steps there: one spike per run is likely, as in Theorem 5's construction). ``alpha`` also sets
+        the clip schedule whenever ``clip_power`` is "alpha-1" or "1/alpha" (gclip and cclip by default),
+        and it does so for the gaussian law too, which ignores alpha: gclip on gaussian noise at the
+        default α = 1.5 clips at τ0·k^0.5, not at the exponent of the Gaussian's tail index 2. The α a
+        schedule used is recorded in ``result.params["schedule_alpha"]`` (with a ``schedule_note`` when
+        the law ignores it).
     dim, steps, n_traj : problem dimension, number of steps K, number of trajectories.
     seed : int or str; the noise stream depends on the seed only, so methods run with the same seed see
         the same noise (common random numbers).
@@ -172,6 +177,12 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
         _set_threads(previous)
     all_params = {**method_values, **problem_values, **routed["noise"], "scale": float(law_args[3]),
                   "structure": structure}
+    if method_values.get("clip_schedule") == "poly" and method_values.get("clip_power") in methods.CLIP_POWER_ALIASES:
+        all_params["schedule_alpha"] = alpha
+        if law_spec.name == "gaussian":
+            q = methods.resolve_clip_power(method_values["clip_power"], alpha)
+            all_params["schedule_note"] = (f"the gaussian law ignores alpha; alpha = {alpha:g} sets only the clip "
+                                           f"schedule: clip_power {method_values['clip_power']!r} = {q:g}")
     return SimulationResult(
         method=spec.name, problem=problem_spec.name, noise=law_spec.name, alpha=alpha, dim=dim, steps=steps,
         n_traj=n_traj, seed=seed, checkpoints=ckpts, params=all_params, failed=failed, _metrics=out,

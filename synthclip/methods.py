@@ -24,7 +24,17 @@ Methods (THEORY.md):
                      x_k = x_{k−1} − η_k m_k / b_k                                (Chezhegov et al.)
   clip_adagrad_norm, clip_adam_norm: the same with g_k replaced by clip(g_k, τ_k) (τ_k plays λ).
   delayed=True: the step divides by b_{k−1} instead of b_k. b_0 = b0, m_0 = 0.
-  eta (default 1) is the seed notebook's variant b_k² = b_{k−1}² + eta²‖g_k‖²; eta = 1 is the paper's.
+
+eta, and the seed's names for it (the one place this mapping is written):
+  eta = 1 (default)  b_k² accumulates ‖g_k‖²: the methods of Chezhegov et al. as printed.
+  eta = c > 0        b_k² accumulates c²‖g_k‖², c a constant of its own; the same iterates as eta = 1
+                     with lr/c and b0/c (b_k = c·b̃_k), so it is a reparametrisation, not a new method.
+  eta = "lr"         b_k² accumulates γ²‖g_k‖² with γ = lr, the step size itself: the seed notebook's
+                     "eta" variant (its b² += γ²‖g‖²). The kernel and the torch optimizers get γ (the
+                     constant lr of the schedule; a torch lr scheduler's current lr at each step).
+  SeedAdam(etta=e)   the seed's code (AdamClip_Delayed_Etta, synthclip.torch.optim.SeedAdam) is
+                     coordinate-wise Adam and adds (1−β2)·e·g² with e unsquared: its etta is eta² here
+                     (etta = γ² for the notebook's variant).
 
 A problem with a finite ``radius`` projects every iterate onto that ball (proj-GClip of Theorem 4).
 """
@@ -41,6 +51,7 @@ KERNEL_FIELDS = (
     "beta1", "beta2", "eps", "b0", "eta", "delayed", "moment",
 )
 LR_MODES = {"constant": 0, "poly": 1, "theorem4": 2}
+ETA_IS_LR = "lr"  # eta="lr": the scale accumulates γ²‖g‖² (the seed notebook's variant, see above)
 CLIP_MODES = {"constant": 0, "poly": 1}
 CLIP_POWER_ALIASES = ("alpha-1", "1/alpha")
 
@@ -50,7 +61,7 @@ SGD, GCLIP, CCLIP, ACCLIP, ADAGRAD_NORM, ADAM_NORM, CLIP_ADAGRAD_NORM, CLIP_ADAM
 
 def _lr(default: float, schedule: str) -> tuple[Param, ...]:
     return (
-        Param("lr", default, "step size η0 (γ for the AdaGrad/Adam family)", low=0.0, low_open=True),
+        Param("lr", default, "step size η0 (γ for the AdaGrad/Adam family); 0 is valid, as in torch", low=0.0),
         Param("lr_schedule", schedule, "constant: η0; poly: η0/(k+1)^lr_power; theorem4: 4/(μ(k+1))",
               kind="choice", choices=tuple(LR_MODES)),
         Param("lr_power", 1.0, "exponent p of the poly step schedule", low=0.0),
@@ -69,8 +80,8 @@ def _clip(default: float, schedule: str, power: Any, doc: str = "clip level τ0"
 
 _DELAYED = Param("delayed", False, "divide the step by b_{k−1} (the scale before g_k is seen)", kind="bool")
 _B0 = Param("b0", 1.0, "initial scale b_0", low=0.0, low_open=True)
-_ETA = Param("eta", 1.0, "seed notebook variant: b_k² accumulates eta²‖g_k‖² (1 = the paper's method)",
-             low=0.0, low_open=True)
+_ETA = Param("eta", 1.0, "b_k² accumulates eta²‖g_k‖² (1 = the paper's method; 'lr': eta = γ, the seed "
+             "notebook's variant)", low=0.0, low_open=True, aliases=(ETA_IS_LR,))
 
 
 def _beta(name: str, default: float, doc: str) -> Param:
@@ -121,6 +132,12 @@ def resolve_clip_power(value: Any, alpha: float) -> float:
     return float(value)
 
 
+def resolve_eta(params: Mapping[str, Any]) -> float:
+    """eta as a number: ``lr`` (γ) when eta = "lr", the seed notebook's variant; 1 when absent."""
+    eta = params.get("eta", 1.0)
+    return float(params["lr"]) if eta == ETA_IS_LR else float(eta)
+
+
 def kernel_vector(spec: Spec, params: Mapping[str, Any], alpha: float) -> list[float]:
     """The float64 parameter vector of KERNEL_FIELDS for a validated parameter dict."""
     p = dict(params)
@@ -135,7 +152,7 @@ def kernel_vector(spec: Spec, params: Mapping[str, Any], alpha: float) -> list[f
         "beta2": p.get("beta2", 0.0),
         "eps": p.get("eps", 0.0),
         "b0": p.get("b0", 1.0),
-        "eta": p.get("eta", 1.0),
+        "eta": resolve_eta(p),
         "delayed": float(p.get("delayed", False)),
         "moment": p.get("moment", 1.0),
     }

@@ -47,10 +47,11 @@ def run(method: str, params: dict, *, problem: str, mu: float, lam: np.ndarray, 
             gc = _clip(g, tau) if method.startswith("clip_") else g
             sq = np.sum(gc * gc, axis=1, keepdims=True)
             b_prev = np.sqrt(b2)
+            eta = p["lr"] if p["eta"] == "lr" else p["eta"]  # "lr": the seed notebook's b² += γ²‖g‖²
             if "adagrad" in method:
-                b2 = b2 + p["eta"] ** 2 * sq
+                b2 = b2 + eta ** 2 * sq
             else:
-                b2 = p["beta2"] * b2 + (1 - p["beta2"]) * p["eta"] ** 2 * sq
+                b2 = p["beta2"] * b2 + (1 - p["beta2"]) * eta ** 2 * sq
             denom = b_prev if p["delayed"] else np.sqrt(b2)
             if "adam" in method:
                 m = p["beta1"] * m + (1 - p["beta1"]) * gc

@@ -19,8 +19,8 @@ VARIANTS = {
                                               "lr": 0.1}],
     "cclip": [{}, {"clip_power": 0.25, "clip": 2.0}],
     "acclip": [{}, {"lr": 0.05, "moment": 1.5, "beta1": 0.5}],
-    "adagrad_norm": [{}, {"delayed": True}, {"eta": 0.3, "b0": 0.5}],
-    "adam_norm": [{}, {"delayed": True, "beta2": 0.9}, {"eta": 2.0}],
+    "adagrad_norm": [{}, {"delayed": True}, {"eta": 0.3, "b0": 0.5}, {"eta": "lr", "lr": 0.3}],
+    "adam_norm": [{}, {"delayed": True, "beta2": 0.9}, {"eta": 2.0}, {"eta": "lr", "lr": 2.0, "delayed": True}],
     "clip_adagrad_norm": [{}, {"delayed": True, "clip": 0.5}],
     "clip_adam_norm": [{}, {"delayed": True, "clip_schedule": "poly", "clip_power": 0.5}],
 }
@@ -197,8 +197,9 @@ BAD = [
     (dict(n_traj=-3), "'n_traj' must be in [1,"),
     (dict(dim=0), "'dim' must be in [1,"),
     (dict(scale=0.0), "'scale' must be in (0, inf)"),
-    (dict(lr=-0.1), "'lr' must be in (0, inf)"),
-    (dict(lr=float("nan")), "'lr' must be in (0, inf)"),
+    (dict(lr=-0.1), "'lr' must be in [0, inf)"),
+    (dict(lr=float("nan")), "'lr' must be in [0, inf)"),
+    (dict(method="adagrad_norm", eta="gamma"), "'eta' must be a number in (0, inf) or one of 'lr'"),
     (dict(clip=-1.0), "'clip' must be in (0, inf]"),
     (dict(clip=float("-inf")), "'clip' must be in (0, inf]"),
     (dict(lr_schedule="cosine"), "'lr_schedule' must be one of"),
@@ -219,6 +220,38 @@ def test_bad_input_is_one_line_value_error(kwargs, message):
     assert message in text and "\n" not in text
     if "unknown" in message:
         assert "valid" in text  # the valid names are listed
+
+
+def test_zero_step_size_is_valid_and_stays_put():
+    # lr = 0 is valid (as in torch.optim): the iterate never moves, whatever the noise.
+    res = synthclip.simulate("sgd", lr_schedule="constant", lr=0.0, x0=1.5, steps=50, n_traj=4, seed=1,
+                             checkpoints=[50], keep_iterates=True)
+    assert np.all(res.iterates == 1.5)
+
+
+def test_eta_lr_is_the_notebook_variant_and_differs_from_eta_one():
+    # eta = "lr" is b² += γ²‖g‖² with γ = lr: the same run as eta = γ given as a number, bit for bit,
+    # and (negative control) not the default eta = 1.
+    common = dict(lr=0.3, steps=200, n_traj=8, seed=5, checkpoints=[200], keep_iterates=True)
+    by_name = synthclip.simulate("adam_norm", eta="lr", **common).iterates
+    by_value = synthclip.simulate("adam_norm", eta=0.3, **common).iterates
+    default = synthclip.simulate("adam_norm", **common).iterates
+    np.testing.assert_array_equal(by_name, by_value)
+    assert not np.allclose(by_name, default, rtol=1e-3)
+
+
+@pytest.mark.parametrize("noise_law,clip_power,recorded", [
+    ("gaussian", "alpha-1", True), ("pareto", "1/alpha", True), ("gaussian", 0.25, False)])
+def test_the_alpha_of_the_clip_schedule_is_recorded(noise_law, clip_power, recorded):
+    res = synthclip.simulate("gclip", noise=noise_law, alpha=1.5, clip_power=clip_power, steps=5, n_traj=2)
+    if not recorded:  # a numeric power does not read alpha
+        assert "schedule_alpha" not in res.params and "schedule_note" not in res.params
+        return
+    assert res.params["schedule_alpha"] == 1.5
+    # the note is there exactly when the law itself ignores alpha
+    assert ("schedule_note" in res.params) == (noise_law == "gaussian")
+    if noise_law == "gaussian":
+        assert "ignores alpha" in res.params["schedule_note"] and "= 0.5" in res.params["schedule_note"]
 
 
 # -- clip_frac: the fraction of steps (GClip, Clip-AdaGrad/Adam-Norm) or of coordinate-steps (CClip, ACClip)
