@@ -5,7 +5,8 @@ K, N independent trajectories on common random numbers. For each method the stud
 f(x_K) − f* of every trajectory, its (1 − δ)-quantile for δ log-spaced from ``--delta-max`` down to
 ``--delta-min`` (order-statistic intervals; δ·N ≥ 10 so the smallest δ has a real interval), and fits
 log quantile against log(1/δ) (the *poly* model: q ∝ (1/δ)^s) and against log log(1/δ) (the *polylog*
-model: q ∝ log(1/δ)^s), each slope with a bootstrap interval over trajectories (stats.delta_fit_bootstrap).
+model: q ∝ log(1/δ)^s), each slope with an interval (stats.delta_fit_bootstrap's order-statistic pivot), and
+tests whether the quantile is more concave than any power law (stats.power_law_test).
 
 Instances (``--instances``):
 
@@ -24,13 +25,21 @@ Instances (``--instances``):
 Verdict rule (fixed before looking at data). Let s_max = ``--polylog-power`` (default 2: growth up to
 log²(1/δ) counts as polylogarithmic) and β the least-squares slope of log log(1/δ) on log(1/δ) over the
 δ grid, so a law q = C·log(1/δ)^s has poly-model slope exactly s·β on that grid. With [lo, hi] the
-bootstrap interval at ``--confidence``:
+slope intervals at ``--confidence`` (``stats.delta_fit_bootstrap``'s order-statistic pivot: exact on
+each side under an exactly polynomial or exactly polylog quantile) and the power-law test
+(``stats.power_law_test``: is log q more concave in log(1/δ) than any power law gives at this N?):
 
 * **polynomial** if the poly-model slope has lo > s_max·β: the quantile grows faster than any
   log^(s_max)(1/δ) law can on this grid;
-* otherwise **polylog** if the polylog-model slope has hi ≤ s_max: consistent with growth at most
-  log^(s_max)(1/δ) (on a finite δ range a small power of 1/δ looks the same; that is what the verdict says);
-* otherwise **undecided**; **no fit** when a quantile is +inf (failed runs) or ≤ 0.
+* otherwise **polylog** if the polylog-model slope has hi ≤ s_max *and* the power-law test rejects
+  every power law (one-sided, at (1 − c)/2): a small slope alone is not enough, since on a finite δ
+  range (1/δ)^0.3 and log^1.5(1/δ) have similar slopes;
+* otherwise **undecided** (the two shapes cannot be told apart at this N and δ grid); **no fit** when
+  a quantile is +inf (failed runs) or ≤ 0.
+
+Each wrong call needs one interval or test to err on one side, so on an exactly polynomial or exactly
+polylog law a wrong verdict has probability ≤ (1 − c)/2 (measured by ``python -m synthclip.study
+calibrate``, table ``decisions``).
 
 Theory (synthclip.theory): unclipped AdaGrad/Adam-Norm ± delay are "polynomial" *on some instance*
 (a lower bound: a polylog verdict on one instance does not contradict it); the clipped versions are
@@ -91,7 +100,8 @@ class ConfidenceParams(CommonParams):
     delta_min: float = option(1e-4, "smallest δ (≥ 10/N)", low=0.0, high=1.0)
     n_deltas: int = option(10, "number of log-spaced δ values", low=2)
     polylog_power: float = option(2.0, "s_max: growth up to log^s_max(1/δ) counts as polylogarithmic", low=0.0)
-    n_boot: int = option(1000, "bootstrap replicates per fit", low=1)
+    n_boot: int = option(1000, "Monte Carlo draws of the pivot and the power-law test (at least 100/(1 − c) are used)",
+                         low=1)
     confidence: float = option(0.95, "level of the intervals", low=0.0, high=1.0)
 
 
@@ -112,15 +122,24 @@ def tied_b0(p) -> tuple[float, float]:
     return b0, p["tied_steps"] * b0 / p["steps"]
 
 
-def classify(poly: Mapping[str, float], polylog: Mapping[str, float], boundary: float, power: float) -> str:
+def classify(poly: Mapping[str, float], polylog: Mapping[str, float], boundary: float, power: float,
+             power_law_rejected: bool) -> str:
     """The docstring's rule: polynomial / polylog / undecided / no fit."""
     if not (np.isfinite(poly["slope"]) and np.isfinite(polylog["slope"])):
         return "no fit"
     if poly["ci_low"] > boundary:
         return "polynomial"
-    if polylog["ci_high"] <= power:
+    if polylog["ci_high"] <= power and power_law_rejected:
         return "polylog"
     return "undecided"
+
+
+def decide(values, deltas, *, n_boot: int, confidence: float, power: float, boundary: float, seed: int) -> str:
+    """The verdict on one method's final errors (the fits and test of ``summarize``, then ``classify``)."""
+    fits = stats.delta_fit_bootstrap(values, deltas, MODELS, n_boot=n_boot, confidence=confidence, seed=seed)
+    test = stats.power_law_test(values, deltas, n_boot=n_boot, confidence=confidence, seed=seed)
+    by = {m: {"slope": f.slope, "ci_low": f.ci_low, "ci_high": f.ci_high} for m, f in fits.items()}
+    return classify(by["poly"], by["polylog"], boundary, power, test.rejects)
 
 
 def _claim_for(method: str):
@@ -171,7 +190,8 @@ class Confidence(Study):
     def cells(self, p) -> list[dict]:
         common = {"noise": p.noise, "alpha": float(p.alpha), "n_traj": p.n_traj, "steps": p.steps, "seed": p.seed,
                   "x0": p.x0, "delta_max": p.delta_max, "delta_min": p.delta_min, "n_deltas": p.n_deltas,
-                  "n_boot": p.n_boot, "confidence": p.confidence, "tied_steps": p.tied_steps}
+                  "n_boot": p.n_boot, "confidence": p.confidence, "tied_steps": p.tied_steps,
+                  "rule": "pivot+power-law-test"}  # the cached fits carry the columns this rule reads
         cells = []
         for instance in p.instances:
             labels = p.methods if instance == "reference" else TIED_METHODS
@@ -204,7 +224,8 @@ class Confidence(Study):
         rows = []
         for (instance, label), part in fits.groupby(["instance", "method"], sort=False):
             by = {r["model"]: r for _, r in part.iterrows()}
-            verdict = classify(by["poly"], by["polylog"], boundary, p.polylog_power)
+            verdict = classify(by["poly"], by["polylog"], boundary, p.polylog_power,
+                               bool(by["poly"]["power_law_rejects"]))
             claim = _claim_for(CONFIDENCE_METHODS[label][0])
             expected = "none" if claim is None else claim.model
             if claim is None:
@@ -221,6 +242,7 @@ class Confidence(Study):
                 "poly_slope": by["poly"]["slope"], "poly_low": by["poly"]["ci_low"], "poly_high": by["poly"]["ci_high"],
                 "polylog_slope": by["polylog"]["slope"], "polylog_low": by["polylog"]["ci_low"],
                 "polylog_high": by["polylog"]["ci_high"], "boundary": boundary, "polylog_power": p.polylog_power,
+                "power_law_p": by["poly"]["power_law_p"],
                 "verdict": verdict, "theory": expected, "agrees": agrees,
                 "theory_source": claim.source if claim else "none",
                 "n_traj": int(by["poly"]["n_traj"]), "n_failed": int(by["poly"]["n_failed"]),
@@ -236,9 +258,10 @@ class Confidence(Study):
         lines = [
             f"confidence: (1−δ)-quantile of f(x_K) − f* on x²/2, noise={p['noise']} α={p['alpha']:g}, K={p['steps']}, "
             f"N={p['n_traj']}, δ from {p['delta_max']:g} to {p['delta_min']:g} ({p['n_deltas']} values); "
-            f"{p['confidence']:.0%} bootstrap CIs",
+            f"{p['confidence']:.0%} order-statistic pivot CIs",
             f"rule: polynomial if poly-slope CI > s_max·β = {v['boundary'].iloc[0]:.3f} (s_max = "
-            f"{p['polylog_power']:g}); else polylog if polylog-slope CI ≤ {p['polylog_power']:g}; else undecided",
+            f"{p['polylog_power']:g}); else polylog if polylog-slope CI ≤ {p['polylog_power']:g} and every power "
+            f"law is rejected (curvature test, one-sided {(1 - p['confidence']) / 2:.3g}); else undecided",
             f"instances: reference γ={p['lr']:g}, b0={p['b0']:g}, λ={p['clip']:g}; tied-b0 b0=(K/δ_min)^(1/α)="
             f"{b0:.4g}, γ={p['tied_steps']:g}·b0/K={lr:.4g}",
         ]
@@ -269,10 +292,13 @@ def summarize(values: np.ndarray, cell: Mapping[str, Any], n_failed: int) -> dic
     for d in deltas:
         est, lo, hi = stats.quantile_ci(values, 1.0 - d, confidence=cell["confidence"])
         qrows.append({**common, "delta": d, "value": float(est), "ci_low": float(lo), "ci_high": float(hi)})
+    seed = derive_seed(cell["seed"], "confidence", cell["instance"], cell["label"])
     fits = stats.delta_fit_bootstrap(values, deltas, MODELS, n_boot=cell["n_boot"], confidence=cell["confidence"],
-                                     seed=derive_seed(cell["seed"], "confidence", cell["instance"], cell["label"]))
+                                     seed=seed)
+    test = stats.power_law_test(values, deltas, n_boot=cell["n_boot"], confidence=cell["confidence"], seed=seed)
     frows = [{**common, "model": m, "slope": f.slope, "ci_low": f.ci_low, "ci_high": f.ci_high,
-              "intercept": f.intercept, "r2": f.r2, "reason": f.reason} for m, f in fits.items()]
+              "intercept": f.intercept, "r2": f.r2, "reason": f.reason, "power_law_p": test.p_value,
+              "power_law_rejects": test.rejects} for m, f in fits.items()]
     return {"quantiles": pd.DataFrame(qrows), "fits": pd.DataFrame(frows)}
 
 

@@ -1,0 +1,521 @@
+"""``calibrate``: every interval's stated level measured on data whose answer is known exactly.
+
+An interval's level is a claim about the procedure (THEORY.md, "What a verdict means"). For each interval
+procedure the studies use, the study draws ``R`` independent replicates of synthetic data with a known
+answer, computes the interval at each level of ``--levels``, and counts the misses on each side: *below*
+(the interval lies below the truth, ``hi < truth``) and *above* (``lo > truth``). Each side should miss with
+probability (1 − c)/2.
+
+Known-answer data (all from ``numpy.random.Generator(Philox(derive_seed(seed, "calibrate", procedure,
+case, replicate)))``):
+
+* **Pareto(a)**: ``X = U^(−1/a)``, U uniform on (0, 1]; the q-quantile is ``(1 − q)^(−1/a)``, the
+  (1 − δ)-quantile ``δ^(−1/a)``, ``P(X > ε) = ε^(−a)``, the tail index is a.
+* **polylog(s)**: ``X = (−log U)^s``; the (1 − δ)-quantile is exactly ``log(1/δ)^s``.
+* **rate paths** (``fit_rate``): trajectory i at checkpoint k_j is ``X_i(k_j) = k_j^(−t) · F_a^(−1)(Φ(Y_ij))``
+  with F_a the Pareto(a) law and ``Y_i·`` a stationary Gaussian AR(1) across the checkpoint index
+  (``Y_i0 ~ N(0, 1)``, ``Y_ij = φ Y_i,j−1 + √(1 − φ²) ε_ij``). Every ``Y_ij`` is exactly N(0, 1), so every
+  ``X(k)`` is exactly ``k^(−t)`` times a Pareto(a) variable (heavy-tailed), the q-quantile is exactly
+  ``c_q k^(−t)`` with ``c_q = (1 − q)^(−1/a)``, and one trajectory's errors are correlated across k
+  (neighbours ``φ``, a decade apart ``φ^10``), as a simulated run's are. The rate-slope estimand is −t.
+* **dimension paths** (``dimension.analyze_finals``): the same construction across d for GClip
+  (``d^(e_g)``) and CClip (``d^(e_c)``), their Gaussian drivers correlated (ρ, common random numbers), so
+  the medians are exactly ``2^(1/a) d^e`` and the GClip/CClip ratio of medians is exactly ``d^(e_g − e_c)``.
+* **stable(α)**: the engine's own symmetric α-stable sampler (``noise.sample``), stability index α.
+
+Procedures (``--procedures``): ``quantile_ci`` (order statistics), ``fit_rate`` (percentile bootstrap over
+trajectories, the fit rule of ``synthclip.verdict``), ``delta_fit`` (``delta_fit_bootstrap``: the
+order-statistic pivot and, for comparison, the percentile bootstrap it replaced), ``d_exponent`` (the joint
+bootstrap of ``dimension.analyze_finals``, called, not copied), ``hill``, ``moment``, ``mohammadi``,
+``failure_probability`` (Wilson, Clopper–Pearson), and two negative controls that must be caught: a rate
+bootstrap that resamples each checkpoint independently (ignores the correlation across k) and a normal
+interval for the mean of Pareto(1.5) data (infinite variance).
+
+Verdict rule (fixed before any run), per procedure × case × level × side: with m misses in R replicates
+and [lo, hi] the Clopper–Pearson interval of m/R at ``--band`` (default 0.99), **holds** if lo ≤ (1 − c)/2
+≤ hi, **misses** if lo > (1 − c)/2 (under-covers: the stated level is not delivered), **conservative** if
+hi < (1 − c)/2 (over-covers: valid but wider than stated). A level is **not measured** where
+R·(1 − c)/2 < 5 (fewer than five expected misses): the table says so instead of claiming it. With ~100
+rows at band 0.99, about one honest row reads "misses" or "conservative" by chance.
+
+The decision rule of the ``confidence`` study (``confidence.classify``) is calibrated too: its verdicts on
+laws whose (1 − δ)-quantile is exactly polynomial (``δ^(−s)``) or exactly polylogarithmic
+(``log(1/δ)^s``), at the confidence study's N, δ grid, replicates and level (table ``decisions``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import special
+from scipy import stats as sps
+
+from .. import noise as noise_registry
+from .. import stats
+from .._rng import derive_seed
+from ..verdict import RULE
+from . import confidence as conf_study
+from . import dimension as dim_study
+from .base import CommonParams, Study, StudyError, check_choice, check_positive, flag, option, register
+from .rates import rate_checkpoints
+
+PROCEDURES = ("quantile_ci", "fit_rate", "delta_fit", "d_exponent", "hill", "moment", "mohammadi",
+              "failure_probability", "control:independent-k", "control:normal-mean", "classify")
+#: procedures whose replicates are cheap (closed form or a cached Monte Carlo pivot): --analytic-replicates
+ANALYTIC = ("quantile_ci", "delta_fit", "hill", "moment", "mohammadi", "failure_probability", "control:normal-mean")
+SIDES = ("below", "above")
+
+
+@dataclass
+class CalibrateParams(CommonParams):
+    procedures: list = option(list(PROCEDURES), "procedures to calibrate")
+    levels: list = option([0.9, 0.95, 0.999], "nominal levels c of the intervals (a level is measured only where "
+                                               "R·(1−c)/2 ≥ 5)")
+    replicates: int = option(400, "replicates R of the bootstrap procedures (fit_rate, d_exponent, the controls, "
+                                  "the percentile δ-fit, classify)", low=1)
+    analytic_replicates: int = option(20_000, "replicates R of the cheap procedures (order statistics, pivots, "
+                                              "closed forms)", low=1)
+    n_traj: int = option(10_000, "trajectories N of the rate paths and samples (the rates study's N)", low=2)
+    steps: int = option(10_000, "horizon K of the rate paths (checkpoints as the rates study)", low=10)
+    n_boot: int = option(RULE.n_boot, "bootstrap replicates per interval (the fit rule's)", low=1)
+    band: float = option(0.99, "level of the Clopper–Pearson band on each realised miss rate", low=0.0, high=1.0)
+    conf_n_traj: int = option(100_000, "N of the confidence study's δ fits and decision rule", low=10)
+    conf_delta_min: float = option(1e-4, "smallest δ of the confidence study's grid", low=0.0, high=1.0)
+
+
+@register
+class Calibrate(Study):
+    name = "calibrate"
+    summary = "realised coverage of every interval procedure on known-answer data (nominal vs realised, per side)"
+    Params = CalibrateParams
+    quick = {"replicates": 60, "analytic_replicates": 400, "n_traj": 2000, "steps": 2000, "n_boot": 200,
+             "conf_n_traj": 5000, "conf_delta_min": 2e-3, "levels": [0.9]}
+    tables = ("coverage", "decisions", "replicates")
+
+    def validate(self, p) -> None:
+        if not p.procedures:
+            raise StudyError(f"--procedures needs at least one of {', '.join(PROCEDURES)}")
+        check_choice("procedures", p.procedures, PROCEDURES)
+        if len(set(p.procedures)) != len(p.procedures):
+            raise StudyError(f"--procedures lists a procedure twice: {','.join(p.procedures)}")
+        if not p.levels or len(set(p.levels)) != len(p.levels):
+            raise StudyError(f"--levels needs distinct levels in (0, 1), got {p.levels!r}")
+        for c in p.levels:
+            if not 0 < c < 1:
+                raise StudyError(f"--levels must lie in (0, 1), got {c!r}")
+        check_positive(p, "replicates", "analytic_replicates", "n_boot")
+        for name, low in (("n_traj", 2), ("steps", 10), ("conf_n_traj", 10)):
+            value = getattr(p, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise StudyError(f"{flag(name)} must be an integer >= {low}, got {value!r}")
+        if not 0 < p.band < 1:
+            raise StudyError(f"--band must be in (0, 1), got {p.band!r}")
+        if not 0 < p.conf_delta_min < 0.1:
+            raise StudyError(f"{flag('conf_delta_min')} must be in (0, 0.1) (the grid starts at δ = 0.1), "
+                             f"got {p.conf_delta_min!r}")
+        if p.conf_delta_min * p.conf_n_traj < 10:
+            raise StudyError(f"{flag('conf_delta_min')} must be >= 10/{flag('conf_n_traj')} = "
+                             f"{10 / p.conf_n_traj:g}, got {p.conf_delta_min!r}")
+
+    def group(self, cell) -> str:
+        return ""
+
+    def cells(self, p) -> list[dict]:
+        common = {"seed": p.seed, "n_traj": p.n_traj, "steps": p.steps, "n_boot": p.n_boot,
+                  "conf_n_traj": p.conf_n_traj, "conf_delta_min": p.conf_delta_min}
+        cells = []
+        for proc in p.procedures:
+            reps = p.analytic_replicates if proc in ANALYTIC else p.replicates
+            for case in CASES[proc](p):
+                # bootstrap intervals are one call per level; the rest compute every level from one draw
+                split = proc in ("fit_rate", "d_exponent", "control:independent-k") or case.get("method") == "percentile"
+                reps_case = p.replicates if case.get("method") == "percentile" else reps
+                groups = [[c] for c in p.levels] if split else [list(p.levels)]
+                for levels in groups:
+                    cells.append({"procedure": proc, "case": case, "levels": levels, "replicates": reps_case,
+                                  **common})
+        return cells
+
+    def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
+        proc = cell["procedure"]
+        # every cell returns both tables (one of them empty) so that the cells of a run concatenate
+        empty = pd.DataFrame({"procedure": pd.Series(dtype=str)})
+        if proc == "classify":
+            return {"replicates": empty, "decisions": run_classify(cell)}
+        rows = []
+        for r in range(cell["replicates"]):
+            rng = replicate_rng(cell["seed"], proc, cell["case"], r)
+            for row in RUNNERS[proc](cell, rng, r):
+                rows.append({"procedure": proc, "case": cell["case"]["label"], "replicate": r, **row})
+        return {"replicates": pd.DataFrame(rows), "decisions": empty}
+
+    def analyze(self, p, tables):
+        rep, dec = tables["replicates"], tables["decisions"]
+        return {"replicates": rep,
+                "coverage": summarize_coverage(rep, band=p.band) if len(rep) else pd.DataFrame(),
+                "decisions": summarize_decisions(dec, band=p.band) if len(dec) else pd.DataFrame()}
+
+    def report(self, tables, meta) -> str:
+        return report_text(tables, meta)
+
+    def plot(self, tables, meta):
+        return plot_calibration(tables, meta)
+
+
+# -- known-answer data ---------------------------------------------------------------------------------
+
+def replicate_rng(seed: int, procedure: str, case: Mapping[str, Any], replicate: int) -> np.random.Generator:
+    return np.random.Generator(np.random.Philox(derive_seed(seed, "calibrate", procedure, case["label"], replicate)))
+
+
+def pareto(rng: np.random.Generator, a: float, size) -> np.ndarray:
+    """Pareto(a) on [1, inf): P(X > x) = x^(−a)."""
+    return (1.0 - rng.random(size)) ** (-1.0 / a)  # 1 − U lies in (0, 1]
+
+
+def polylog(rng: np.random.Generator, s: float, size) -> np.ndarray:
+    """X = (−log U)^s: the (1 − δ)-quantile is exactly log(1/δ)^s."""
+    return (-np.log1p(-rng.random(size))) ** s
+
+
+def ar1_gaussian(rng: np.random.Generator, shape: tuple, phi: float) -> np.ndarray:
+    """Stationary Gaussian AR(1) along the last axis (lag-1 correlation phi): every entry exactly N(0, 1)."""
+    g = rng.standard_normal(shape)
+    y = np.empty(shape)
+    y[..., 0] = g[..., 0]
+    w = math.sqrt(1.0 - phi * phi)
+    for j in range(1, shape[-1]):
+        y[..., j] = phi * y[..., j - 1] + w * g[..., j]
+    return y
+
+
+def pareto_of_gaussian(y: np.ndarray, a: float) -> np.ndarray:
+    """F_a^(−1)(Φ(y)) for Pareto(a): P(Y > y)^(−1/a), the upper tail without cancellation."""
+    return special.ndtr(-y) ** (-1.0 / a)
+
+
+def copula_pareto(rng: np.random.Generator, shape: tuple, a: float, phi: float) -> np.ndarray:
+    """Pareto(a) marginals joined along the last axis by a Gaussian AR(1) copula: row i is one trajectory."""
+    return pareto_of_gaussian(ar1_gaussian(rng, shape, phi), a)
+
+
+# -- the procedures' replicates (each yields rows: case parameters, level, estimate, lo, hi, truth) -----
+
+def _row(level, estimate, lo, hi, truth, **extra):
+    return {"level": float(level), "estimate": float(estimate), "ci_low": float(lo), "ci_high": float(hi),
+            "truth": float(truth), **extra}
+
+
+def _quantile_ci(cell, rng, r):
+    case = cell["case"]
+    x = pareto(rng, case["a"], cell["n_traj"])
+    truth = (1.0 - case["q"]) ** (-1.0 / case["a"])
+    for c in cell["levels"]:
+        est, lo, hi = stats.quantile_ci(x, case["q"], confidence=c)
+        yield _row(c, est, lo, hi, truth)
+
+
+def _rate_paths(cell, rng):
+    case = cell["case"]
+    k = rate_checkpoints(cell["steps"]).astype(float)
+    x = copula_pareto(rng, (cell["n_traj"] if "n" not in case else case["n"], k.size), case["a"], case["phi"])
+    return k, x * k ** (-case["t"])
+
+
+def _fit_rate(cell, rng, r):
+    case = cell["case"]
+    k, v = _rate_paths(cell, rng)
+    for c in cell["levels"]:
+        fit = stats.fit_rate(k, v, case["q"], n_boot=cell["n_boot"], confidence=c, seed=r)
+        yield _row(c, fit.slope, fit.ci_low, fit.ci_high, -case["t"])
+
+
+def _independent_k(cell, rng, r):
+    """Negative control: a percentile bootstrap that resamples each checkpoint's runs independently."""
+    case = cell["case"]
+    k, v = _rate_paths(cell, rng)
+    sel = k >= k.max() / 10.0 ** stats.DEFAULT_WINDOW_DECADES * (1 - 1e-12)
+    k, v = k[sel], v[:, sel]
+    n = v.shape[0]
+    rank = stats.quantile_ranks(n, case["q"])[0]
+    logk = np.log(k)
+    slope = stats.fit_slope(logk, np.log(np.partition(v, rank - 1, axis=0)[rank - 1]))[0]
+    boot = np.random.Generator(np.random.Philox(r))
+    reps = np.empty((cell["n_boot"], k.size))
+    for j in range(k.size):
+        idx = boot.integers(0, n, size=(cell["n_boot"], n))
+        reps[:, j] = np.partition(v[idx, j], rank - 1, axis=1)[:, rank - 1]
+    xc = logk - logk.mean()
+    slopes = (np.log(reps) - np.log(reps).mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+    for c in cell["levels"]:
+        lo, hi = np.quantile(slopes, [0.5 * (1 - c), 0.5 * (1 + c)])
+        yield _row(c, slope, lo, hi, -case["t"])
+
+
+def _delta_grid(cell) -> np.ndarray:
+    return conf_study.delta_grid({"delta_max": 0.1, "delta_min": cell["conf_delta_min"], "n_deltas": 10})
+
+
+def _delta_truth(deltas, law: str, s: float, model: str) -> float:
+    """The estimand: the model's least-squares slope through the exact quantiles on the grid."""
+    u = np.log(1.0 / deltas)
+    logq = s * u if law == "poly" else s * np.log(u)
+    return stats.delta_fit(deltas, np.exp(logq), model).slope
+
+
+def _delta_fit(cell, rng, r):
+    case = cell["case"]
+    deltas = _delta_grid(cell)
+    n = cell["conf_n_traj"]
+    x = pareto(rng, 1.0 / case["s"], n) if case["law"] == "poly" else polylog(rng, case["s"], n)
+    for c in cell["levels"]:
+        # the pivot's draws are data-free and cached per (n, ranks, n_boot, seed): one seed for the cell
+        fits = stats.delta_fit_bootstrap(x, deltas, n_boot=cell["n_boot"], confidence=c,
+                                         seed=r if case["method"] == "percentile" else 1, method=case["method"])
+        for model, f in fits.items():
+            yield _row(c, f.slope, f.ci_low, f.ci_high, _delta_truth(deltas, case["law"], case["s"], model),
+                       model=model)
+
+
+def _d_exponent(cell, rng, r):
+    case = cell["case"]
+    dims = [1, 3, 10, 30, 100, 300, 1000]
+    n = case["n"]
+    # one Gaussian driver per (run, d) for GClip, CClip's correlated with it (common random numbers)
+    gz = ar1_gaussian(rng, (n, len(dims)), case["phi"])
+    cz = case["rho"] * gz + math.sqrt(1 - case["rho"] ** 2) * ar1_gaussian(rng, gz.shape, case["phi"])
+    frames = []
+    d = np.asarray(dims, dtype=float)
+    for method, e, z in (("gclip", case["e_g"], gz), ("cclip", case["e_c"], cz)):
+        vals = pareto_of_gaussian(z, case["a"]) * d ** e
+        for j, dim in enumerate(dims):
+            frames.append(pd.DataFrame({"structure": "iid", "method": method, "dim": dim, "alpha": 1.5,
+                                        "trajectory": np.arange(n), "value": vals[:, j], "failed": False}))
+    finals = pd.concat(frames, ignore_index=True)
+    truth = {"gclip": case["e_g"], "cclip": case["e_c"], "ratio": case["e_g"] - case["e_c"]}
+    for c in cell["levels"]:
+        g = dim_study.analyze_finals(finals, n_boot=cell["n_boot"], confidence=c, tolerance=0.1, seed=r)["growth"]
+        for row in g.itertuples():
+            yield _row(c, row.exponent, row.ci_low, row.ci_high, truth[row.series], model=row.series)
+
+
+def _tail(cell, rng, r):
+    case = cell["case"]
+    name = cell["procedure"]
+    if name == "mohammadi":
+        x = noise_registry.sample("stable", case["a"], case["n"], seed=derive_seed(cell["seed"], "calibrate-stable", r))
+    else:
+        x = pareto(rng, case["a"], case["n"])
+    fn = {"hill": stats.hill, "moment": stats.moment_estimator, "mohammadi": stats.mohammadi}[name]
+    for c in cell["levels"]:
+        est = fn(x, confidence=c)
+        yield _row(c, est.alpha, est.ci_low, est.ci_high, case["a"])
+
+
+def _failure_probability(cell, rng, r):
+    case = cell["case"]
+    x = pareto(rng, 1.5, cell["n_traj"])
+    eps = case["p"] ** (-1 / 1.5)  # P(X > eps) = p exactly
+    for c in cell["levels"]:
+        for method in ("wilson", "clopper-pearson"):
+            p, lo, hi = stats.failure_probability(x, eps, confidence=c, method=method)
+            yield _row(c, p, lo, hi, case["p"], model=method)
+
+
+def _normal_mean(cell, rng, r):
+    """Negative control: mean ± z·sd/√n for Pareto(1.5) data (mean a/(a − 1) = 3, variance infinite)."""
+    case = cell["case"]
+    x = pareto(rng, case["a"], cell["n_traj"])
+    m, s = x.mean(), x.std(ddof=1) / math.sqrt(x.size)
+    for c in cell["levels"]:
+        z = special.ndtri(0.5 + 0.5 * c)
+        yield _row(c, m, m - z * s, m + z * s, case["a"] / (case["a"] - 1))
+
+
+RUNNERS = {"quantile_ci": _quantile_ci, "fit_rate": _fit_rate, "control:independent-k": _independent_k,
+           "delta_fit": _delta_fit, "d_exponent": _d_exponent, "hill": _tail, "moment": _tail, "mohammadi": _tail,
+           "failure_probability": _failure_probability, "control:normal-mean": _normal_mean}
+
+# the cases of each procedure: the settings the studies and tests use
+CASES = {
+    "quantile_ci": lambda p: [{"label": f"pareto a=1.5 q={q:g}", "a": 1.5, "q": q} for q in (0.5, 0.9, 0.99)],
+    "fit_rate": lambda p: [{"label": f"paths t=0.667 a=1.5 phi=0.95 q={q:g}", "t": 2 / 3, "a": 1.5, "phi": 0.95,
+                            "q": q} for q in RULE.quantiles],
+    "control:independent-k": lambda p: [{"label": "paths t=0.667 a=1.5 phi=0.95 q=0.5 n=1000", "t": 2 / 3, "a": 1.5,
+                                         "phi": 0.95, "q": 0.5, "n": 1000}],
+    "delta_fit": lambda p: [{"label": f"{law} s={s:g} {method}", "law": law, "s": s, "method": method}
+                            for method in ("pivot", "percentile") for law, s in (("poly", 2 / 1.5), ("polylog", 1.0))]
+                           + [{"label": f"{law} s={s:g} pivot", "law": law, "s": s, "method": "pivot"}
+                              for law, s in (("poly", 0.3), ("polylog", 2.0))],
+    "d_exponent": lambda p: [{"label": "paths e_g=0.5 e_c=0.2 a=1.5 phi=0.9 rho=0.8 n=200", "e_g": 0.5, "e_c": 0.2,
+                              "a": 1.5, "phi": 0.9, "rho": 0.8, "n": 200}],
+    "hill": lambda p: [{"label": f"pareto a={a:g} n={n}", "a": a, "n": n} for a in (1.5,) for n in (10_000,)],
+    "moment": lambda p: [{"label": f"pareto a={a:g} n={n}", "a": a, "n": n} for a in (1.5,) for n in (10_000,)],
+    "mohammadi": lambda p: [{"label": f"stable a={a:g} n={n}", "a": a, "n": n} for a in (1.5,) for n in (10_000,)],
+    "failure_probability": lambda p: [{"label": f"pareto a=1.5 p={q:g}", "p": q} for q in (0.1, 0.01)],
+    "control:normal-mean": lambda p: [{"label": "pareto a=1.5 mean", "a": 1.5}],
+    "classify": lambda p: [{"label": f"{law} s={s:g}", "law": law, "s": s}
+                           for law, s in (("poly", 0.3), ("poly", 0.5), ("poly", 1.0), ("poly", 2.0),
+                                          ("polylog", 0.5), ("polylog", 1.0), ("polylog", 2.0))],
+}
+
+
+# -- the decision rule ---------------------------------------------------------------------------------
+
+def run_classify(cell) -> pd.DataFrame:
+    """The confidence study's verdict on R samples of an exactly polynomial or polylog law."""
+    case = cell["case"]
+    defaults = conf_study.ConfidenceParams()
+    deltas = _delta_grid(cell)
+    boundary = conf_study.boundary_slope(deltas, defaults.polylog_power)
+    rows = []
+    for r in range(cell["replicates"]):
+        rng = replicate_rng(cell["seed"], "classify", case, r)
+        n = cell["conf_n_traj"]
+        x = pareto(rng, 1.0 / case["s"], n) if case["law"] == "poly" else polylog(rng, case["s"], n)
+        verdict = conf_study.decide(x, deltas, n_boot=defaults.n_boot, confidence=defaults.confidence,
+                                    power=defaults.polylog_power, boundary=boundary, seed=1)
+        rows.append({"procedure": "classify", "case": case["label"], "law": case["law"], "s": case["s"],
+                     "replicate": r, "verdict": verdict, "n": n, "delta_min": float(deltas.min()),
+                     "confidence": defaults.confidence})
+    return pd.DataFrame(rows)
+
+
+def expected_verdict(law: str, s: float, power: float, boundary: float) -> str:
+    """What a correct rule may say: polylog laws up to log^power and small powers are not 'polynomial'."""
+    if law == "polylog":
+        return "polylog" if s <= power else "polynomial"
+    return "polynomial" if s > boundary else "undecided"
+
+
+# -- analysis ------------------------------------------------------------------------------------------
+
+def clopper_pearson(k: int, n: int, level: float) -> tuple[float, float]:
+    half = 0.5 * (1 - level)
+    lo = 0.0 if k == 0 else float(sps.beta.ppf(half, k, n - k + 1))
+    hi = 1.0 if k == n else float(sps.beta.isf(half, k + 1, n - k))
+    return lo, hi
+
+
+def side_verdict(misses: int, reps: int, nominal: float, band: float) -> tuple[str, float, float]:
+    lo, hi = clopper_pearson(misses, reps, band)
+    if reps * nominal < 5:
+        return "not measured", lo, hi
+    if lo > nominal:
+        return "misses", lo, hi
+    if hi < nominal:
+        return "conservative", lo, hi
+    return "holds", lo, hi
+
+
+def summarize_coverage(rep: pd.DataFrame, *, band: float) -> pd.DataFrame:
+    """One row per procedure × case × model × level × side."""
+    rep = rep.copy()
+    if "model" not in rep:
+        rep["model"] = ""
+    rep["model"] = rep["model"].fillna("")
+    rows = []
+    for (proc, case, model, level), part in rep.groupby(["procedure", "case", "model", "level"], sort=False):
+        reps = len(part)
+        nominal = 0.5 * (1 - level)
+        below = int(np.sum(part["ci_high"] < part["truth"]))
+        above = int(np.sum(part["ci_low"] > part["truth"]))
+        for side, m in (("below", below), ("above", above)):
+            verdict, lo, hi = side_verdict(m, reps, nominal, band)
+            rows.append({"procedure": proc, "case": case, "model": model, "level": level, "side": side,
+                         "replicates": reps, "misses": m, "nominal": nominal, "realised": m / reps,
+                         "realised_low": lo, "realised_high": hi, "band": band, "verdict": verdict,
+                         "control": proc.startswith("control:")})
+    return pd.DataFrame(rows)
+
+
+def summarize_decisions(dec: pd.DataFrame, *, band: float) -> pd.DataFrame:
+    defaults = conf_study.ConfidenceParams()
+    rows = []
+    for (case, law, s), part in dec.groupby(["case", "law", "s"], sort=False):
+        deltas = np.geomspace(0.1, part["delta_min"].iloc[0], 10)
+        boundary = conf_study.boundary_slope(deltas, defaults.polylog_power)
+        expected = expected_verdict(law, s, defaults.polylog_power, boundary)
+        counts = part["verdict"].value_counts()
+        wrong = [v for v in ("polynomial", "polylog") if v != expected]
+        n_wrong = int(sum(counts.get(v, 0) for v in wrong))
+        lo, hi = clopper_pearson(n_wrong, len(part), band)
+        rows.append({"case": case, "law": law, "s": s, "replicates": len(part), "n": int(part["n"].iloc[0]),
+                     "delta_min": float(part["delta_min"].iloc[0]), "boundary": boundary, "expected": expected,
+                     **{f"n_{v}": int(counts.get(v, 0)) for v in ("polynomial", "polylog", "undecided", "no fit")},
+                     "misclassified": n_wrong, "rate": n_wrong / len(part), "rate_low": lo, "rate_high": hi,
+                     "nominal_max": 0.5 * (1 - defaults.confidence)})
+    return pd.DataFrame(rows)
+
+
+def report_text(tables, meta) -> str:
+    p = meta["params"]
+    lines = [f"calibrate: realised miss rate per side vs nominal (1 − c)/2; Clopper–Pearson {p['band']:.0%} band; "
+             f"holds / misses (under-covers) / conservative (over-covers); 'not measured' where R·(1−c)/2 < 5",
+             f"sizes: N = {p['n_traj']} (rate paths, samples), K = {p['steps']}, n_boot = {p['n_boot']}; δ fits at "
+             f"N = {p['conf_n_traj']}, δ from 0.1 to {p['conf_delta_min']:g}"]
+    cov = tables.get("coverage")
+    if cov is not None and not cov.empty:
+        header = (f"{'procedure':<22} {'case':<40} {'model':<16} {'level':>6} {'side':<6} {'R':>6} {'misses':>6} "
+                  f"{'nominal':>8} {'realised [band]':<24} verdict")
+        lines += [header, "-" * len(header)]
+        for r in cov.itertuples():
+            lines.append(f"{r.procedure:<22} {r.case:<40} {r.model:<16} {r.level:>6g} {r.side:<6} {r.replicates:>6} "
+                         f"{r.misses:>6} {r.nominal:>8.4f} {r.realised:.4f} [{r.realised_low:.4f}, "
+                         f"{r.realised_high:.4f}]{'':<2} {r.verdict}" + (" (control)" if r.control else ""))
+        honest = cov[~cov["control"] & (cov["verdict"] != "not measured")]
+        bad = honest[honest["verdict"] == "misses"]
+        controls = cov[cov["control"] & (cov["verdict"] != "not measured")]
+        caught = controls.groupby(["procedure", "level"])["verdict"].apply(lambda v: bool((v != "holds").any()))
+        lines.append(f"summary: {len(honest) - len(bad)} of {len(honest)} measured rows deliver their level "
+                     f"({int((honest['verdict'] == 'conservative').sum())} conservative); under-covering: "
+                     + (", ".join(sorted({f'{r.procedure} {r.case} {r.model} c={r.level:g} {r.side}'
+                                          for r in bad.itertuples()})) or "none")
+                     + f"; negative controls caught: {int(caught.sum())} of {len(caught)}")
+    dec = tables.get("decisions")
+    if dec is not None and not dec.empty:
+        lines.append(f"confidence.classify on exact laws (N = {int(dec['n'].iloc[0])}, δ from 0.1 to "
+                     f"{dec['delta_min'].iloc[0]:g}, boundary s_max·β = {dec['boundary'].iloc[0]:.3f}); "
+                     f"misclassified = the wrong one of polynomial/polylog (undecided is not wrong)")
+        header = (f"{'law':<18} {'expected':<11} {'R':>5} {'polynomial':>10} {'polylog':>8} {'undecided':>9} "
+                  f"{'misclassified [band]':<28} nominal ≤")
+        lines += [header, "-" * len(header)]
+        for r in dec.itertuples():
+            lines.append(f"{r.case:<18} {r.expected:<11} {r.replicates:>5} {r.n_polynomial:>10} {r.n_polylog:>8} "
+                         f"{r.n_undecided:>9} {r.rate:.4f} [{r.rate_low:.4f}, {r.rate_high:.4f}]{'':<4} "
+                         f"{r.nominal_max:.3f}")
+    return "\n".join(lines)
+
+
+def plot_calibration(tables, meta):
+    """Realised against nominal miss rate per side (log-log), with the band; controls in red."""
+    from .. import plotting
+
+    cov = tables.get("coverage")
+    if cov is None or cov.empty:
+        return None
+    fig, axes = plotting.figure(2, ncols=2, size=4.5)
+    for ax, side in zip(axes, SIDES):
+        part = cov[(cov["side"] == side) & (cov["verdict"] != "not measured")]
+        procs = list(dict.fromkeys(part["procedure"]))
+        for i, proc in enumerate(procs):
+            rows = part[part["procedure"] == proc]
+            jitter = 1.0 + 0.04 * (i - len(procs) / 2)
+            y = rows["realised"].clip(lower=1e-5)
+            ax.errorbar(rows["nominal"] * jitter, y, yerr=[y - rows["realised_low"].clip(lower=1e-5),
+                                                            rows["realised_high"] - y],
+                        fmt="o" if not proc.startswith("control:") else "x", ms=3, lw=0.8, label=proc,
+                        color="tab:red" if proc.startswith("control:") else None)
+        lim = (min(cov["nominal"].min() / 3, 1e-4), 0.5)
+        ax.plot(lim, lim, "k:", lw=1)
+        ax.set(xscale="log", yscale="log", xlim=lim, ylim=(1e-5, 0.5), xlabel="nominal miss rate (1 − c)/2",
+               ylabel="realised miss rate", title=f"misses {side} the truth")
+        ax.legend(fontsize=5)
+    p = meta.get("params", {})
+    fig.suptitle(f"calibrate: realised vs nominal miss rate per side, Clopper–Pearson {p.get('band', 0.99):.0%} "
+                 "bands; dotted: exact calibration", fontsize=9)
+    fig.tight_layout()
+    return fig
