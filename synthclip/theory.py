@@ -144,6 +144,8 @@ CLAIMS: tuple[Claim, ...] = (
                                   "output, beats it there; it says nothing about other noise"),
     Claim("thm5", "*", "strongly_convex", "f_avg", "k^(−2(α−1)/α)", ZHANG + ", Theorem 5 (lower)", "lower", _sc,
           noise=("spike",), note="as above, for the weighted-average output"),
+    Claim("thm5", "*", "strongly_convex", "f_unif", "k^(−2(α−1)/α)", ZHANG + ", Theorem 5 (lower)", "lower", _sc,
+          noise=("spike",), note="as above, for the uniform-average output"),
     Claim("bias-limit", "gclip", "strongly_convex", "f_avg", "k^(−2(α−1)(a−1))",
           "derived here from Theorem 4's proof (Lemma 9's bias term) for the printed schedule: on asymmetric noise "
           "of tail index a the clipped mean is biased by ~τ_k^(1−a), so x̄_k stays ~bias/μ from x* and "
@@ -169,14 +171,14 @@ CLAIMS: tuple[Claim, ...] = (
           "lower", _nonconvex, note="worst case over the instance of Theorem 6's proof, not run here"),
     # -- dimension (the dimension study): ratios of the two bounds' constants --------------------------------
     Claim("cor7/thm8", "gclip/cclip", "coordinatewise", "ratio", "d^(2/α)",
-          ZHANG + ", Corollary 7 over Theorem 8 as printed (ratio of the upper bounds)", "upper", lambda a: 2.0 / a,
+          ZHANG + ", Corollary 7 over Theorem 8 as printed (ratio of the upper bounds)", "prediction", lambda a: 2.0 / a,
           variable="d", note="i.i.d. coordinates: d‖B‖_α² / ‖B‖_2² = d^(2/α); loose by d (ERRATA)"),
     Claim("thm4/thm8-sharp", "gclip/cclip", "coordinatewise", "ratio", "d^(2/α − 1)",
-          ZHANG + ", Theorem 4 with G = ‖B‖_α (since ‖g‖_2^α ≤ Σ|g_i|^α for α ≤ 2) over Theorem 8", "upper",
+          ZHANG + ", Theorem 4 with G = ‖B‖_α (since ‖g‖_2^α ≤ Σ|g_i|^α for α ≤ 2) over Theorem 8", "prediction",
           lambda a: 2.0 / a - 1.0, variable="d",
           note="the sharp ratio of the bounds: ‖B‖_α² / ‖B‖_2² = d^(2/α − 1); flat at α = 2"),
     Claim("cor7/thm8-radial", "gclip/cclip", "radial", "ratio", "d^0", ZHANG + ", Theorem 4 and Theorem 8 with "
-          "radial noise whose coordinates keep a fixed scale (G ∝ √d B, ‖B‖_2 ∝ √d B)", "upper", lambda a: 0.0,
+          "radial noise whose coordinates keep a fixed scale (G ∝ √d B, ‖B‖_2 ∝ √d B)", "prediction", lambda a: 0.0,
           variable="d"),
     Claim("cor7-d", "gclip", "coordinatewise", "f_avg", "d^(1+2/α)", ZHANG + ", Corollary 7 (upper) as printed: "
           "constant d‖B‖_α² = d^(1+2/α)B² with i.i.d. coordinates", "upper", lambda a: 1.0 + 2.0 / a, variable="d"),

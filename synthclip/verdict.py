@@ -24,8 +24,10 @@ The rule (:data:`RULE`)
   *pre-asymptotic*: the curve is still bending towards the exponent at this horizon; the remedy is a
   longer run, never another window.
 * **Insufficient data** (:func:`sufficiency`). Fewer runs than the quantile needs (its order-statistic
-  interval is unbounded above), a slope interval that is infinite or NaN, or one of zero width: the
-  verdict is *insufficient data* with the reason, whatever the point estimate says.
+  interval is unbounded above: this is what makes the zero-width interval of a single run), or a slope
+  interval that is infinite or NaN: the verdict is *insufficient data* with the reason, whatever the point
+  estimate says. (A zero-width interval from enough runs is an atom of the law, e.g. the no-spike path of
+  Theorem 5's two-point noise, and is exact, not degenerate.)
 """
 from __future__ import annotations
 
@@ -103,7 +105,7 @@ def sufficiency(n_traj: int, q, confidence: float, ci_low: float = 0.0, ci_high:
         q = float(q)
         n_ok = n_traj
         if stats.quantile_ranks(n_ok, q, confidence)[2] > n_ok:
-            return (f"{n_ok} runs cannot bound the {q:g}-quantile from above at {confidence:.0%} "
+            return (f"{n_ok} runs cannot bound the {q:g}-quantile from above at level {confidence:.4g} "
                     f"(needs ≥ {runs_needed(q, confidence)})")
     elif n_traj < 2:
         return f"{n_traj} run: a mean needs at least 2"
@@ -111,8 +113,6 @@ def sufficiency(n_traj: int, q, confidence: float, ci_low: float = 0.0, ci_high:
         if n_failed:
             return f"slope interval unbounded ({n_failed} of {n_traj} runs failed)"
         return "slope interval unbounded or undefined"
-    if ci_high - ci_low <= 0.0:
-        return "slope interval of zero width"
     return ""
 
 

@@ -21,11 +21,12 @@ fixed upper quantiles are all fitted; since E f ≥ (1 − q)·Q_q(f) for every 
 that decays no faster than the bound certifies the bound on the mean without relying on rare events.
 
 Verdict rule (fixed before looking at data): for each method and statistic, the slope of
-log(statistic at K) against log K over all horizons, with a bootstrap interval [lo, hi] at --confidence
-(whole trajectories resampled, the same rows in every cell) widened by --allowance on each side. With the
-bound's exponent t = −2(α−1)/α (theory table, claim thm5): "respects (tight)" if lo ≤ t ≤ hi, "respects
-(slower)" if t < lo (decays slower than the bound), "violates" if t > hi (the statistic decays
-significantly faster than the bound allows). A method's verdict is that of its mean, the theorem's
+log(statistic at K) against log K over the horizons in the last decade [K_max/10, K_max]
+(``synthclip.verdict.RULE``, the same window as every study), with a bootstrap interval [lo, hi] at
+--confidence (whole trajectories resampled, the same rows in every cell) widened by --allowance on each side.
+With the bound's exponent t = −2(α−1)/α (theory table, claim thm5, a lower bound on the spike instance): the
+words of a lower bound, "respects (tight)" if lo ≤ t ≤ hi, "respects (not tight)" if t < lo (decays slower
+than the bound), "violates" if t > hi (the statistic decays significantly faster than the bound allows). A method's verdict is that of its mean, the theorem's
 quantity (the spike law is bounded, so its mean is a stable statistic, unlike the heavy-tailed laws of the
 rates study); the median's verdict is printed beside it as the certificate above. Non-finite runs are
 failures, counted as +inf.
@@ -41,23 +42,17 @@ import pandas as pd
 
 from .. import stats, theory
 from ..engine import simulate
-from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, \
+from .base import FitParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, \
     check_positive, flag, option, register
-from .nonconvex import horizon_tables, plot_horizons
+from .nonconvex import horizon_tables, nonconvex_scoreboard, plot_horizons
 from .rates import RATE_METHODS, rate_method
 
 SETTING = "strongly_convex"
 OUTPUTS = ("f", "f_avg", "f_unif")
 
 
-def bound_verdict(fit: stats.RateFit, t, *, allowance: float) -> str:
-    """The docstring's rule: respects (tight) / respects (slower) / violates / no fit / no theory."""
-    v = stats.slope_verdict(fit, t, allowance=allowance)
-    return {"consistent": "respects (tight)", "slower": "respects (slower)", "faster": "violates"}.get(v, v)
-
-
 @dataclass
-class LowerBoundParams(CommonParams):
+class LowerBoundParams(FitParams):
     alpha: list = option([1.5], "tail index α of the spike size; a comma list sweeps several (each its own folder)")
     scale: float = option(1.0, "spike scale s: the spike is s·p^(−1/α)", low=0.0)
     spike_events: float = option(1.0, "expected spikes per run: p = spike_events / K (Theorem 5: p ~ 1/K)", low=0.0)
@@ -70,11 +65,7 @@ class LowerBoundParams(CommonParams):
     radius: float = option(10.0, "projection radius of GClip / CClip", low=0.0)
     clip: float = option(1.0, "clip level τ0 (λ for the clipped AdaGrad/Adam-Norm)", low=0.0)
     lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(k+1))", low=0.0)
-    quantiles: list = option([0.5, 0.9], "fixed quantile levels to fit")
     tail_c: float = option(10.0, "the 'tail' statistic is the (1 − tail_c/K)-quantile", low=0.0)
-    n_boot: int = option(400, "bootstrap replicates per slope", low=1)
-    confidence: float = option(0.95, "level of the slope and quantile intervals", low=0.0, high=1.0)
-    allowance: float = option(0.05, "model-error allowance added to each side of the slope interval", low=0.0)
 
 
 @register
@@ -138,8 +129,7 @@ class LowerBound(Study):
     def analyze(self, p, tables):
         tail_c = p.tail_c
         quantiles, slopes = horizon_tables(tables["values"], p, theory_of=_theory,
-                                           extra_levels={"tail": lambda K: 1.0 - tail_c / K},
-                                           verdict=bound_verdict, judge_mean=True)
+                                           extra_levels={"tail": lambda K: 1.0 - tail_c / K}, judge_mean=True)
         return {"quantiles": quantiles, "slopes": slopes}
 
     def report(self, tables, meta) -> str:
@@ -165,6 +155,9 @@ class LowerBound(Study):
                 f"{', '.join(violators)} decay faster than the bound: contradicts Theorem 5 (check the run)."))
         return "\n".join(lines)
 
+    def scoreboard(self, tables, meta) -> pd.DataFrame:
+        return nonconvex_scoreboard(tables, meta)
+
     def plot(self, tables, meta):
         q = tables["quantiles"]
         metric = meta.get("params", {}).get("metric", "f")
@@ -174,8 +167,8 @@ class LowerBound(Study):
 
 
 def _theory(method: str, metric: str, alpha: float):
-    c = theory.claim("thm5", "*", SETTING, "f")  # any output of any algorithm
-    return c.at(alpha), c.source
+    """Theorem 5 judges every method on its spike instance, whatever the output."""
+    return theory.claim("thm5", "*", SETTING, metric)
 
 
 

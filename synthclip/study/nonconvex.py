@@ -37,20 +37,16 @@ moderate K: the descent from x0 lasts ~1/η ∝ K^(α/(3α−2)) steps, so it we
 average, which beats the stationary K^(−(α−1)/(3α−2)) only asymptotically; in min{‖∇f‖, ‖∇f‖²} both parts
 scale alike (that is the schedule's balance), so thm2_lhs is the quantity whose rate the data can match.
 
-Verdict rule (fixed before looking at data): for each method, quantity and statistic (the --quantiles and
-the mean), the slope of log(statistic at K) against log K over all horizons, with a bootstrap interval
-[lo, hi] at --confidence (whole trajectories resampled, the same rows in every cell) widened by
---allowance on each side. With t the quantity's exponent in the theory table (claim thm2: −(α−1)/(3α−2)
-for grad_norm_min and grad_norm_avg, −2(α−1)/(3α−2) for thm2_lhs): "consistent" if lo ≤ t ≤ hi, "faster" if t > hi (decays faster than the bound: no contradiction of an upper bound),
-"slower" if t < lo (decays slower: contradicts the bound, since a fixed quantile q is at most E/(1−q) by
-Markov's inequality). Means are reported, never judged. Conclusion for GClip at each α: "Theorem 2's rate
-reproduced" if the median of thm2_lhs is consistent and no quantile of grad_norm_min, thm2_lhs or
-grad_norm_avg is slower; "Theorem 2 upheld, rate not reproduced" if none is slower but thm2_lhs's median is
-not consistent; "Theorem 2 contradicted" if any of those quantiles is slower. The control
-``gclip-printed`` gets verdicts by the same rule but takes no part in the conclusion.
-History, for honesty: the rule's form (interval ± allowance) was fixed first, with grad_norm_avg as the
-conclusion's quantity; a first run showed its pre-asymptotic bend (K^−0.29 against K^−0.2, explained
-above), and thm2_lhs, the theorem's own left-hand side, was then added and made the conclusion's quantity.
+Verdict rule: ``synthclip.verdict.RULE``, fixed in code before any run and the same for every study: for each
+method, quantity and statistic (the --quantiles and the mean), the slope of log(statistic at K) against log K
+over the horizons in the last decade [K_max/10, K_max], with a bootstrap interval at --confidence (whole
+trajectories resampled, the same rows in every cell) widened by --allowance, worded by the kind of the claim
+that covers the row (all three judged quantities are covered by Theorem 2 as an *upper* bound: "within
+(tight)", "within (not tight)", "violates"; grad_norm_min through min_k ≤ average; Theorem 6 is a lower
+bound on its own instance, which is not run here, so it judges nothing). Means are reported, never judged.
+Conclusion for GClip at each α, with no quantity singled out: "Theorem 2 violated" if any judged quantile
+row violates the bound; otherwise "Theorem 2 upheld", followed by the rows whose exponent is tight. The
+control ``gclip-printed`` gets verdicts by the same rule but takes no part in the conclusion.
 """
 from __future__ import annotations
 
@@ -61,11 +57,11 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import stats, theory
+from .. import stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
 from .rates import verdict_table
-from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, \
+from .base import FitParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, \
     check_positive, flag, option, register
 
 SETTING = "nonconvex"
@@ -89,7 +85,7 @@ def schedule(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma
 
 
 @dataclass
-class NonconvexParams(CommonParams):
+class NonconvexParams(FitParams):
     alpha: list = option([1.5], "tail index α of the noise; a comma list sweeps several (each its own folder)")
     noise: str = option("stable", "noise law", choices=NOISES)
     structure: str = option("radial", "vector noise: radial (Assumption 1, d-free σ) or iid per coordinate",
@@ -103,10 +99,6 @@ class NonconvexParams(CommonParams):
     tau0: float = option(1.0, "constant of τ_K = tau0 σ K^(1/(3α−2))", low=0.0)
     lr0: float = option(1.0, "constant of η_K = min{1/(4L), lr0 σ^α/(L τ_K^α)}", low=0.0)
     n_avg: int = option(64, "equally spaced k ≤ K averaged into grad_norm_avg", low=2)
-    quantiles: list = option([0.5, 0.9], "quantile levels to fit")
-    n_boot: int = option(400, "bootstrap replicates per slope", low=1)
-    confidence: float = option(0.95, "level of the slope and quantile intervals", low=0.0, high=1.0)
-    allowance: float = option(0.05, "model-error allowance added to each side of the slope interval", low=0.0)
 
 
 @register
@@ -188,19 +180,23 @@ class Nonconvex(Study):
             sched = q[(q["alpha"] == alpha)].drop_duplicates(["method", "K"])
             lines.append(
                 f"nonconvex: GClip on f = Σ x_i²/(1+x_i²), d={p['dim']}, x0={p['x0']:g}, noise={p['noise']} "
-                f"({p['structure']}) α={alpha:g} σ={p['scale']:g}, N={p['n_traj']} per horizon; slope of log "
-                f"statistic vs log K over K = {', '.join(str(int(k)) for k in sorted(sched['K'].unique()))}, "
-                f"{p['confidence']:.0%} bootstrap CI ± allowance {p['allowance']:g}")
+                f"({p['structure']}) α={alpha:g} σ={p['scale']:g}, N={p['n_traj']} per horizon, "
+                f"K = {', '.join(str(int(k)) for k in sorted(sched['K'].unique()))}")
+            lines.append(verdict.RULE.describe(confidence=p["confidence"], allowance=p["allowance"],
+                                               n_boot=p["n_boot"]).replace("log k", "log K"))
             for method, s in sched.groupby("method"):
                 lines.append(f"  {method}: τ_K = {', '.join(f'{t:.3g}' for t in s['tau'])}; "
                              f"η_K = {', '.join(f'{e:.3g}' for e in s['lr'])}")
             lines.append(horizon_verdict_table(part))
             lines.append("note: grad_norm_min = min_{k≤K} ‖∇f(x_k)‖ is not Theorem 2's quantity (an average over "
-                         "k ≤ K); it is smaller and gains an extreme-value factor, so 'faster' is expected for it. "
+                         "k ≤ K); it is smaller and gains an extreme-value factor, so 'within (not tight)' is expected for it. "
                          "thm2_lhs = (1/K) Σ min{‖∇f‖, ‖∇f‖²} is the theorem's left-hand side; grad_norm_avg "
                          "includes the descent from x0, which fades faster than its bound (see --help).")
             lines.append(conclusion(part, alpha))
         return "\n".join(lines)
+
+    def scoreboard(self, tables, meta) -> pd.DataFrame:
+        return nonconvex_scoreboard(tables, meta)
 
     def plot(self, tables, meta):
         methods = list(dict.fromkeys(tables["quantiles"]["method"]))
@@ -214,11 +210,8 @@ YLABELS = {"grad_norm_min": "min_k≤K ‖∇f(x_k)‖", "thm2_lhs": "avg_k≤K 
 
 
 def _theory(method: str, metric: str, alpha: float):
-    """(exponent, source) of the claim for a (method, metric) of this study, or (None, 'none')."""
-    if metric not in JUDGED:
-        return None, "none"
-    c = theory.claim("thm2", "gclip", SETTING, metric)
-    return c.at(alpha), c.source
+    """The claim that judges a (method, metric) of this study, or None (theory "none")."""
+    return theory.find("gclip", SETTING, metric, alpha) if metric in JUDGED else None
 
 
 # -- shared with lower_bound: statistics of per-trajectory values across horizons ---------------------------
@@ -232,14 +225,14 @@ def horizon_matrix(values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return wide.columns.to_numpy(float), v
 
 
-def horizon_tables(values: pd.DataFrame, p, *, theory_of, extra_levels=None, verdict=stats.slope_verdict,
+def horizon_tables(values: pd.DataFrame, p, *, theory_of, extra_levels=None,
                    judge_mean: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Quantile (with order-statistic CI) and mean at every horizon, and the slope in log K of each, with verdicts.
 
-    ``theory_of(method, metric, alpha)`` gives (exponent or None, source). ``extra_levels`` maps a statistic
+    ``theory_of(method, metric, alpha)`` gives the judging claim or None. ``extra_levels`` maps a statistic
     name to a function K ↦ quantile level (a level that depends on the horizon, e.g. 1 − c/K); those are
-    fitted by the same row bootstrap with a level per column. ``verdict(fit, theory, allowance=)`` words the
-    verdicts; the mean gets one only with ``judge_mean`` (otherwise "reported only").
+    fitted by the same row bootstrap with a level per column. Slopes follow ``verdict.RULE`` (the last decade
+    of horizons) and are worded by ``verdict.judge``; the mean is judged only with ``judge_mean``.
     """
     extra_levels = extra_levels or {}
     qrows, srows = [], []
@@ -264,25 +257,33 @@ def horizon_tables(values: pd.DataFrame, p, *, theory_of, extra_levels=None, ver
             mean = v.mean(axis=0)
         qrows.append(pd.DataFrame({**common, "K": ks, "statistic": "mean", "quantile": np.nan, "value": mean,
                                    "ci_low": np.nan, "ci_high": np.nan, **per_k}))
-        t, source = theory_of(method, metric, alpha)
+        claim = theory_of(method, metric, alpha)
+        window = ks >= ks.max() / 10.0 ** verdict.RULE.window_decades * (1 - 1e-12)  # the rule's last decade
         for name, lev in [*levels.items(), ("mean", None)]:
             seed = derive_seed(p.seed, "bootstrap", method, metric, name, alpha)
             if lev is None:
-                fit = stats.fit_rate(ks, v, "mean", kmin=ks.min(), n_boot=p.n_boot, confidence=p.confidence,
-                                     seed=seed)
+                fit = stats.fit_rate(ks, v, "mean", n_boot=p.n_boot, confidence=p.confidence, seed=seed)
+                q = "mean"
             elif np.all(lev == lev[0]):
-                fit = stats.fit_rate(ks, v, float(lev[0]), kmin=ks.min(), n_boot=p.n_boot,
-                                     confidence=p.confidence, seed=seed)
+                fit = stats.fit_rate(ks, v, float(lev[0]), n_boot=p.n_boot, confidence=p.confidence, seed=seed)
+                q = float(lev[0])
             else:
-                fit = fit_levels(ks, v, lev, n_boot=p.n_boot, confidence=p.confidence, seed=seed)
+                fit = fit_levels(ks[window], v[:, window], lev[window], n_boot=p.n_boot, confidence=p.confidence,
+                                 seed=seed)
+                q = float(lev[window].max())  # sufficiency: the most demanding level in the window
             if name == "mean" and not judge_mean:
-                said = "no theory" if t is None else "reported only"
+                t = claim.at(alpha) if claim else None
+                said = verdict.Verdict("reported only" if claim else verdict.NONE, np.nan if t is None else t,
+                                       claim.kind if claim else "", claim.statement if claim else verdict.NONE,
+                                       claim.source if claim else verdict.NONE, "means are reported, never judged")
             else:
-                said = verdict(fit, t, allowance=p.allowance)
+                said = verdict.judge(fit.slope, fit.ci_low, fit.ci_high, claim, alpha, n_traj=n, q=q,
+                                     confidence=p.confidence, allowance=p.allowance, trend="too short",
+                                     n_failed=n_failed, reason=fit.reason)
             srows.append({**common, "statistic": name, "slope": fit.slope, "ci_low": fit.ci_low,
                           "ci_high": fit.ci_high, "intercept": fit.intercept, "kmin": fit.kmin, "kmax": fit.kmax,
-                          "n_points": fit.n_points, "reason": fit.reason, "theory": np.nan if t is None else t,
-                          "theory_source": source, "verdict": said, "n_traj": n, "n_failed": n_failed})
+                          "n_points": fit.n_points, "fit_reason": fit.reason, **said.as_dict(),
+                          "trend": "too short", "n_traj": n, "n_failed": n_failed})
     return pd.concat(qrows, ignore_index=True), pd.DataFrame(srows)
 
 
@@ -331,37 +332,43 @@ def _rank(q: float, n: int) -> int:
 
 def horizon_verdict_table(slopes: pd.DataFrame) -> str:
     """method | metric | statistic | slope in K [CI] | theory | verdict, fixed-width."""
-    return verdict_table(slopes, (("method", "<18"), ("metric", "<14"), ("statistic", ">9")),
-                         slope_title="slope in K [CI]", verdict_width=13)
+    return verdict_table(slopes, (("method", "<15"), ("metric", "<14"), ("statistic", ">9")),
+                         slope_title="slope in K [CI]")
 
 
 def conclusion(slopes: pd.DataFrame, alpha: float) -> str:
-    """The docstring's conclusion for GClip at one α."""
-    g = slopes[(slopes["method"] == "gclip") & (slopes["statistic"] != "mean")]
+    """The docstring's conclusion for GClip at one α: violated if any judged quantile row violates, else upheld,
+    with the rows whose exponent is tight."""
+    g = slopes[(slopes["method"] == "gclip") & (slopes["statistic"] != "mean") & slopes["metric"].isin(JUDGED)]
     if g.empty:
         return "conclusion: GClip (Theorem 2's schedule) not run."
-    t = theory.exponent("thm2", "gclip", SETTING, "thm2_lhs", alpha)
-    avg = g[(g["metric"] == "thm2_lhs") & (g["statistic"] == "0.5")]
-    judged = g[g["metric"].isin(JUDGED)]
-    slower = judged[judged["verdict"] == "slower"]
-    if not slower.empty:
-        said = "Theorem 2 contradicted (" + ", ".join(f"{r.metric} q={r.statistic}" for r in slower.itertuples()) \
+    broken = g[g["verdict"] == "violates"]
+    short = g[g["verdict"] == verdict.INSUFFICIENT]
+    if not broken.empty:
+        said = "Theorem 2 violated (" + ", ".join(f"{r.metric} q={r.statistic}" for r in broken.itertuples()) \
                + " decay slower than the bound)"
-    elif not avg.empty and avg.iloc[0]["verdict"] == "consistent":
-        said = "Theorem 2's rate reproduced"
+    elif len(short) == len(g):
+        said = "insufficient data for Theorem 2"
     else:
-        said = "Theorem 2 upheld (no quantity decays slower), rate not reproduced by thm2_lhs's median"
-    detail = ""
-    if not avg.empty:
-        r = avg.iloc[0]
-        detail = (f": median of (1/K) Σ min{{‖∇f‖, ‖∇f‖²}} decays like K^{r['slope']:+.3f} [{r['ci_low']:+.3f}, "
-                  f"{r['ci_high']:+.3f}], theory {t:+.3f} ({r['verdict']})")
-    mins = g[(g["metric"] == "grad_norm_min") & (g["statistic"] == "0.5")]
-    if not mins.empty:
-        r = mins.iloc[0]
-        detail += (f"; median of min_k ‖∇f‖ like K^{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] "
-                   f"({r['verdict']})")
+        said = "Theorem 2 upheld (no judged quantity decays slower than its bound)"
+    tight = g[g["verdict"] == "within (tight)"]
+    detail = ("; tight: " + ", ".join(f"{r.metric} q={r.statistic} K^{r.slope:+.3f} vs {r.theory:+.3f}"
+                                      for r in tight.itertuples())) if not tight.empty else "; no row is tight"
     return f"conclusion (α={alpha:g}): {said}{detail}."
+
+
+def nonconvex_scoreboard(tables, meta) -> pd.DataFrame:
+    """One scoreboard row per judged quantile row (every study that fits in the horizon K shares this)."""
+    s = tables["slopes"]
+    s = s[(s["verdict"] != verdict.NONE) & (s["verdict"] != "reported only")]
+    p = meta["params"]
+    rows = [{"study": meta["study"], "statement": r["statement"], "source": r["theory_source"],
+             "setting": f"{r['method']}, α={r['alpha']:g}, N={int(r['n_traj'])}, K up to {int(r['kmax'])}",
+             "quantity": f"slope in K of the {r['statistic']} of {r['metric']}", "measured": r["slope"],
+             "ci_low": r["ci_low"], "ci_high": r["ci_high"], "theory": r["theory"], "verdict": r["verdict"],
+             "reason": r["reason"], "figure": f"{meta['study']}.png"} for _, r in s.iterrows()]
+    del p
+    return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
 
 
 def plot_horizons(tables, meta, panels, *, ylabel: Mapping[str, str], title: str, anchor: str = "0.5",
