@@ -185,3 +185,23 @@ def test_onesided_variant_states_the_clip_schedule_conclusion(tmp_path, capsys):
     assert med.loc["gclip", "statement"] == "thm4" and med.loc["gclip-balanced", "statement"] == "thm4-balanced"
     assert med.loc["gclip-const", "statement"] == "none"
     assert float(med.loc["gclip", "noise_alpha"]) == 1.3 and float(med.loc["gclip", "alpha"]) == 1.2
+
+
+def test_summary_gathers_verdict_rows_and_errata(tmp_path, capsys):
+    root = tmp_path / "results"
+    assert cli.main(["rates", *QUICK, "--methods", "gclip,gclip-balanced", "--out", str(root / "rates")]) == 0
+    assert cli.main(["summary", str(root)]) == 0
+    text = capsys.readouterr().out
+    assert "erratum Table 1, strongly convex row: confirmed by the data" in text
+    assert "erratum Theorem 4, the clip schedule: no evidence stored" in text
+    import pandas as pd
+
+    board = pd.read_parquet(root / "summary.parquet")
+    from synthclip.verdict import SCOREBOARD_COLUMNS
+
+    assert list(board.columns) == list(SCOREBOARD_COLUMNS)
+    assert set(board["statement"]) == {"thm4", "thm4-balanced", "table1"}
+    assert board["figure"].str.endswith("rates/alpha=1.5/rates.png").all()
+    md = (root / "summary.md").read_text()
+    assert md.startswith("| study | statement |") and "## Errata" in md
+    assert cli.main(["summary", str(tmp_path / "nothing-here")]) == 2

@@ -1,4 +1,4 @@
-"""Command line of the studies: ``python -m synthclip.study NAME [flags]``, ``plot DIR``, ``all``.
+"""Command line of the studies: ``python -m synthclip.study NAME [flags]``, ``plot DIR``, ``summary [DIR]``, ``all``.
 
 Parameters: the study's defaults < ``--quick`` settings < a TOML file (``--config``) < flags. Bad input
 exits with status 2 and one line naming the flag and the valid range.
@@ -19,6 +19,7 @@ from .base import STUDIES, MissingDependency, Study, StudyError
 from .runner import run_cells
 
 PROG = "python -m synthclip.study"
+COMMANDS = ("all", "plot", "summary")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,10 +92,11 @@ def _main_parser() -> _Parser:
         prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Studies that check gradient-clipping theory by simulation.\n\nstudies:\n" + "\n".join(lines)
         + "\n  all          every study (use with --quick for a smoke run)"
-        + "\n  plot DIR     redraw a study's figure from its stored results",
+        + "\n  plot DIR     redraw a study's figure from its stored results"
+        + "\n  summary [DIR] the scoreboard: every stored verdict row and the seed's errata (DIR: studies/results)",
         epilog=f"{PROG} NAME --help documents every parameter of a study.",
     )
-    parser.add_argument("study", choices=[*STUDIES, "all", "plot"], metavar="STUDY")
+    parser.add_argument("study", choices=[*STUDIES, *COMMANDS], metavar="STUDY")
     return parser
 
 
@@ -204,16 +206,27 @@ def plot_command(argv: Sequence[str]) -> int:
     return 0
 
 
+def summary_command(argv: Sequence[str]) -> int:
+    from .summary import write_summary
+
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        raise StudyError("summary takes at most one argument: the results root (default studies/results)")
+    write_summary(Path(argv[0]) if argv else Path("studies") / "results")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if not argv or argv[0] in ("-h", "--help"):
             _main_parser().print_help()
             return 0
-        if argv[0] not in (*STUDIES, "all", "plot"):
-            raise StudyError(f"unknown study {argv[0]!r}; valid: {', '.join([*STUDIES, 'all', 'plot'])}")
+        if argv[0] not in (*STUDIES, *COMMANDS):
+            raise StudyError(f"unknown study {argv[0]!r}; valid: {', '.join([*STUDIES, *COMMANDS])}")
         if argv[0] == "plot":
             return plot_command(argv[1:])
+        if argv[0] == "summary":
+            return summary_command(argv[1:])
         if argv[0] == "all":
             # --out names the results root here: each study writes to <out>/<study>.
             for name in STUDIES:
@@ -222,9 +235,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 except MissingDependency as err:
                     print(f"skipped {name}: {err}", file=sys.stderr)
                     continue
+                root = Path(p.out) if p.out else study.default_out().parent
                 if p.out:
                     p.out = str(Path(p.out) / name)
                 run_study(study, p)
+            from .summary import write_summary
+
+            write_summary(root)
             return 0
         study, p = parse(argv)
         run_study(study, p)

@@ -408,8 +408,14 @@ def rates_scoreboard(tables, meta) -> pd.DataFrame:
                      "reason": r["reason"] or f"trend {r['trend']}", "figure": figure})
         if r["method"] in ("gclip", "gclip-balanced") and r["quantile"] == "0.5":
             tab1 = theory.claim("table1", "gclip", SETTING, "f_avg")
-            rows.append({**rows[-1], "statement": "table1", "source": tab1.source, "theory": tab1.at(r["alpha"]),
+            first = rows[-1]
+            rows.append({**first, "statement": "table1", "source": tab1.source, "theory": tab1.at(r["alpha"]),
                          "verdict": _words(r, tab1, r["alpha"], p["allowance"], p["confidence"])})
+            if r["method"] == "gclip" and theory.noise_family(r["noise"], r["structure"]) == "asymmetric":
+                limit = theory.claim("bias-limit", "gclip", SETTING, "f_avg")
+                rows.append({**first, "statement": "bias-limit", "source": limit.source,
+                             "theory": limit.at(r["alpha"], r["noise_alpha"]),
+                             "verdict": _words(r, limit, r["alpha"], p["allowance"], p["confidence"])})
     return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
 
 
