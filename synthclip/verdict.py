@@ -75,6 +75,12 @@ WORDS: dict[str, dict[str, str]] = {
     "exact": {"match": "consistent", "faster": "faster", "slower": "slower"},
     "prediction": {"match": "matches", "faster": "below", "slower": "above"},
 }
+#: For a growth exponent (in x0 or d: the quantity grows, a smaller exponent is better) the exact and tight
+#: words say which way it grows; the upper/lower words are already direction-free.
+GROWTH_WORDS: dict[str, dict[str, str]] = {
+    "tight": {"match": "consistent", "faster": "grows slower", "slower": "grows faster"},
+    "exact": {"match": "consistent", "faster": "grows slower", "slower": "grows faster"},
+}
 NONE = "none"
 INSUFFICIENT = "insufficient data"
 PRE_ASYMPTOTIC = "pre-asymptotic"
@@ -148,7 +154,8 @@ def judge(slope: float, ci_low: float, ci_high: float, claim: Optional[Claim], a
     if why:
         return Verdict(INSUFFICIENT, **named, reason=why)
     where = outcome(slope, ci_low, ci_high, tt, allowance)
-    words = WORDS[claim.kind][where]
+    table = GROWTH_WORDS if claim.variable not in ("k", "delta") and claim.kind in GROWTH_WORDS else WORDS
+    words = table[claim.kind][where]
     if where != "match" and trend == "approaching":
         return Verdict(PRE_ASYMPTOTIC, **named, reason=f"{words} over the last decade, but the local slopes are "
                                                        f"still approaching {tt:+.3f}")

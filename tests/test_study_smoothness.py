@@ -1,13 +1,14 @@
 """The smoothness study (Zhang et al. ICLR 2020): its verdict on a small run, negative controls, a bad flag.
 
 Rule (the study's, fixed in its docstring): with growth exponents b = slope of log(median iterations to ε)
-against log x0 over the upper half of the x0 range, bootstrap intervals [lo, hi] over trajectories, the
+against log x0 over the last decade of x0 (synthclip.verdict's window; e^x0 for cosh), bootstrap intervals [lo, hi] over trajectories, the
 allowance A = 0.05 and the margin M = 0.5, the claim holds when clipped and normalised GD grow at most
 linearly (lo − A ≤ 1) and step-size-tuned GD grows faster than both and than linear by more than M
 (lo_gd − max(1, hi) > M).
 
 The gradient noise (Gaussian, 1e−3) moves a hitting time by a checkpoint or an iteration (log-spaced
-checkpoints ~1% apart), so the intervals (level 1 − 1e−3, 8 trajectories per start) are 0.01–0.2 wide
+checkpoints ~1% apart), so the intervals (level 1 − 1e−3, 12 trajectories per start: the fewest whose
+order-statistic interval bounds the median at that level, synthclip.verdict.runs_needed) are 0.01–0.2 wide
 (widest for clip on cosh, whose counts are ~10 iterations) while the exponents are 2 (x0²) against ≤ 1 on
 x⁴/4 and 4.5 against ≤ 1 on cosh: (b) holds by > 2.5, several interval widths. (a) is tight by design for
 normalised GD, which is exactly linear (count ⌈(x0 − r_ε)/h⌉: local exponent 1.006 on x⁴/4 over x0 = 4..16,
@@ -29,7 +30,7 @@ ALLOWANCE, MARGIN = 0.05, 0.5
 
 def test_clipped_beats_fixed_step_and_controls_are_rejected():
     study = STUDIES["smoothness"]
-    p = study.make_params({"x0_quartic": [1.0, 4.0, 16.0], "x0_cosh": [1.0, 3.0, 6.0], "steps": 25_000, "n_traj": 8,
+    p = study.make_params({"x0_quartic": [1.0, 2.0, 4.0, 8.0, 16.0], "x0_cosh": [1.0, 3.0, 5.0, 6.0], "steps": 25_000, "n_traj": 12,
                            "n_checkpoints": 600, "n_boot": 2000, "confidence": LEVEL, "allowance": ALLOWANCE,
                            "margin": MARGIN, "seed": 3})
     hits = pd.concat([study.run_cell(c)["hits"] for c in study.cells(p)], ignore_index=True)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from .. import stats, theory
+from .. import stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
 from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, flag, option, register
@@ -164,6 +164,32 @@ class Bias(Study):
                                        "noise, none under symmetric noise." if ok else
                                        "not every verdict is the expected one (see table)."))
         return "\n".join(lines)
+
+    def scoreboard(self, tables, meta) -> pd.DataFrame:
+        """One row per (noise, c): floor or vanishes against Koloskova et al.; and the floor's size against c."""
+        rows = []
+        floor = theory.claim(*FLOOR_CLAIM)
+        for _, r in tables["slopes"].iterrows():
+            agrees = "agrees" if r["verdict"] == r["expected"] else "DISAGREES"
+            rows.append({"study": self.name, "statement": floor.statement, "source": floor.source,
+                         "setting": f"{r['noise']}, constant clip c={r['clip']:g}",
+                         "quantity": "slope in η of the median gradient-norm floor", "measured": r["slope"],
+                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "theory": np.nan, "verdict": r["verdict"],
+                         "reason": f"expected {r['expected']} ({agrees}); floor if the interval lies below "
+                                   f"{r['threshold']:g}", "figure": "bias.png"})
+        size = theory.claim(*SIZE_CLAIM)
+        alpha = float(meta["params"]["alpha"])
+        for _, r in tables["sizes"].iterrows():
+            said = verdict.judge(r["slope"], r["ci_low"], r["ci_high"], size, alpha, n_traj=int(meta["params"]["n_traj"]),
+                                 q=0.5, confidence=meta["params"]["confidence"],
+                                 allowance=meta["params"].get("allowance", verdict.RULE.allowance))
+            rows.append({"study": self.name, "statement": size.statement, "source": size.source,
+                         "setting": f"{r['noise']}, η={r['lr']:g}, c ∈ [{r['cmin']:g}, {r['cmax']:g}]",
+                         "quantity": "slope in c of the floor", "measured": r["slope"], "ci_low": r["ci_low"],
+                         "ci_high": r["ci_high"], "theory": r["bound"], "verdict": said.verdict,
+                         "reason": said.reason or f"exact prediction's slope {r['predicted_slope']:+.3f}",
+                         "figure": "bias.png"})
+        return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
 
     def plot(self, tables, meta):
         return plot_bias(tables, meta)

@@ -21,8 +21,8 @@ iterations linear in x0), while clipped and normalised GD move a fixed distance 
 need O(x0) iterations (claim zhang2020-clip): "arbitrarily faster" as x0 grows.
 
 Verdict rule (fixed before looking at data). For each problem and method, b is the slope of
-log(median iterations) against log x0 over the upper half of the x0 range on a log scale (x0 ≥ √(max x0),
-as the rates study fits k ≥ √K), with a bootstrap interval [lo, hi] at --confidence (trajectories
+log(median iterations) against log x0 over the last decade of x0 (x0 ≥ max x0 / 10: the window of every
+study, ``synthclip.verdict.RULE``; for cosh's e^x0 fit, the last decade of e^x0), with a bootstrap interval [lo, hi] at --confidence (trajectories
 resampled), widened by --allowance. (a) clip and normalized grow at most linearly: 1 ≥ lo − allowance.
 (b) gd-tuned grows much faster: its lo exceeds max(1, hi of clip, hi of normalized) by more than --margin
 (the 1 keeps an affine count such as clip's, whose local exponent is below 1, from lowering the bar; it
@@ -30,8 +30,10 @@ was added after the first version, "lo exceeds each hi by --margin", let a linea
 the fixed-step method pass against clip's affine count in the test's negative control).
 The claim is "supported" on a problem if (a) and (b) hold, "not supported" otherwise, "no fit" if a median
 is infinite. Reported beside it: gd-tuned's exponent against the theory (log-log slope vs 2 on the quartic;
-slope of log iterations against x0 vs 1 on cosh), worded as "consistent" / "grows faster" / "grows slower"
-with the same interval and allowance, and gd-fixed's failure count per x0.
+slope of log iterations against x0 vs 1 on cosh), worded by ``synthclip.verdict`` as "consistent" /
+"grows faster" / "grows slower" (a tight claim on a growth exponent), clip's and normalized's exponents
+against the O(x0) upper bound as "within (tight)" / "within (not tight)" / "violates", with the same interval
+and allowance, and gd-fixed's failure count per x0.
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import stats, theory
+from .. import stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import log_checkpoints, simulate
 from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option, register
@@ -109,6 +111,14 @@ class Smoothness(Study):
             values = getattr(p, name)
             if len(set(values)) < 2 or not all(math.isfinite(v) and v > 0 for v in values):
                 raise StudyError(f"{flag(name)} needs at least 2 distinct finite values > 0, got {values!r}")
+        for name, values, to_x in (("x0_quartic", p.x0_quartic, float), ("x0_cosh", p.x0_cosh, float),
+                                   ("x0_cosh", p.x0_cosh, math.exp)):
+            xs = sorted({to_x(min(v, 700.0)) for v in values if math.isfinite(v) and v > 0})
+            if sum(x >= xs[-1] / 10.0 ** verdict.RULE.window_decades * (1 - 1e-12) for x in xs) < 2:
+                raise StudyError(f"{flag(name)} needs at least 2 starts in the fit window, the last decade of "
+                                 f"{'e^x0' if to_x is math.exp else 'x0'} (x0 ≥ "
+                                 f"{max(values) - math.log(10.0) if to_x is math.exp else max(values) / 10:g}), "
+                                 f"got {values!r}")
         if max(p.x0_cosh) > 700:
             raise StudyError(f"--x0-cosh must be <= 700 (cosh overflows), got {max(p.x0_cosh)!r}")
         for name in ("eps", "clip", "lr_c", "gd_c"):
@@ -182,7 +192,8 @@ class Smoothness(Study):
             for scale, xs, statement in fits:
                 fit = stats.fit_rate(xs, v, 0.5, n_boot=p.n_boot, confidence=p.confidence,
                                      seed=derive_seed(p.seed, "bootstrap", problem, method, scale))
-                t = _theory(statement, method, problem, scale)
+                claim = _theory(statement, method, problem, scale)
+                t = claim.at(2.0) if claim else None
                 srows.append({
                     "problem": problem, "method": method, "scale": scale, "slope": fit.slope,
                     "ci_low": fit.ci_low, "ci_high": fit.ci_high, "intercept": fit.intercept,
@@ -191,7 +202,7 @@ class Smoothness(Study):
                     "theory": np.nan if t is None else t,
                     "verdict": _never(x0s, v, part) if method == "gd-fixed" else
                     "e^x0: judged vs x0 (semilog)" if (t is None and scale == "loglog") else
-                    growth_verdict(fit, t, p.allowance),
+                    growth_verdict(fit, t, p.allowance, claim),
                     "reason": fit.reason, "n_traj": v.shape[0], "n_failed": int(np.sum(~np.isfinite(v)))})
         slopes = pd.DataFrame(srows)
         slopes["claim"] = ""
@@ -205,7 +216,7 @@ class Smoothness(Study):
         slopes, its = tables["slopes"], tables["iterations"]
         lines = [f"smoothness: iterations until f(x_k) − f* ≤ {p['eps']:g} vs start x0, Gaussian noise "
                  f"{p['noise_scale']:g}, N={p['n_traj']}, K={p['steps']}; growth exponent = slope of log median "
-                 f"iterations vs log x0 for x0 ≥ √(max x0), {p['confidence']:.0%} bootstrap CI ± allowance "
+                 f"iterations vs log x0 over the last decade of x0 (e^x0 for cosh's semilog fit), {p['confidence']:.0%} bootstrap CI ± allowance "
                  f"{p['allowance']:g}, margin {p['margin']:g}"]
         for problem, part in slopes.groupby("problem", sort=False):
             med = its[(its["problem"] == problem) & (its["quantile"] == 0.5)]
@@ -224,6 +235,27 @@ class Smoothness(Study):
                 lines.append(f"  {r['method']:<11} {'vs ' + what:<8} {ci:<28} {t:>7}  {r['verdict']}")
             lines.append(f"  conclusion: {part['claim'].iloc[0]}")
         return "\n".join(lines)
+
+    def scoreboard(self, tables, meta) -> pd.DataFrame:
+        """One row per judged growth fit, and the separation claim per problem."""
+        s = tables["slopes"]
+        rows = []
+        for _, r in s[s["theory"].notna()].iterrows():
+            statement = "zhang2020-clip" if r["method"] in ADAPTIVE else "zhang2020-gd"
+            method = "gclip" if r["method"] in ADAPTIVE else "sgd"
+            c = theory.claim(statement, method, "l0l1_smooth" if method == "gclip" else r["problem"], "iterations")
+            rows.append({"study": self.name, "statement": statement, "source": c.source,
+                         "setting": f"{r['problem']}, {r['method']}", "quantity": f"growth of median iterations to ε "
+                         f"in {'x0' if r['scale'] == 'loglog' else 'e^x0'}", "measured": r["slope"],
+                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "theory": r["theory"], "verdict": r["verdict"],
+                         "reason": r["reason"], "figure": "smoothness.png"})
+        for problem, part in s.groupby("problem", sort=False):
+            claim = part["claim"].iloc[0]
+            rows.append({"study": self.name, "statement": "zhang2020 separation", "source": "Zhang et al. ICLR 2020",
+                         "setting": problem, "quantity": "clipped/normalised GD at most linear, tuned GD faster by a "
+                         "margin", "measured": np.nan, "ci_low": np.nan, "ci_high": np.nan, "theory": np.nan,
+                         "verdict": claim.split(":")[0], "reason": claim, "figure": "smoothness.png"})
+        return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
 
     def plot(self, tables, meta):
         return plot_smoothness(tables, meta)
@@ -254,20 +286,25 @@ def _never(x0s: np.ndarray, v: np.ndarray, part: pd.DataFrame) -> str:
             f"{int(part['failed'].sum())} diverged to inf/nan)")
 
 
-def _theory(statement: str, method: str, problem: str, scale: str):
+def _theory(statement: str, method: str, problem: str, scale: str) -> theory.Claim | None:
+    """The claim that judges a fit, or None (gd-fixed has no growth law; cosh is judged on its semilog fit)."""
     if method == "gd-fixed":
         return None  # a step not tuned to the start: no growth law, it diverges from far starts
     if statement == "zhang2020-clip":
-        return theory.claim(statement, "gclip", "l0l1_smooth", "iterations").at(2.0)
+        return theory.claim(statement, "gclip", "l0l1_smooth", "iterations")
     if problem == "cosh" and scale == "loglog":
         return None  # e^x0 has no fixed log-log exponent; judged on the semilog fit
-    return theory.claim(statement, "sgd", problem, "iterations").at(2.0)
+    return theory.claim(statement, "sgd", problem, "iterations")
 
 
-def growth_verdict(fit: stats.RateFit, t, allowance: float) -> str:
-    """stats.slope_verdict in words for a growth exponent (larger = grows faster)."""
-    v = stats.slope_verdict(fit, t, allowance=allowance)
-    return {"faster": "grows slower", "slower": "grows faster"}.get(v, v)
+def growth_verdict(fit: stats.RateFit, t, allowance: float, claim: theory.Claim | None = None) -> str:
+    """``verdict.judge``'s words for a growth exponent against ``claim`` (default: an exact exponent t):
+    consistent / grows slower / grows faster for tight claims, within / violates for an upper bound."""
+    if claim is None:
+        claim = theory.Claim("growth", "-", "-", "-", "", "", "exact", lambda a: t, variable="x0",
+                             alpha_range=(0.0, float("inf")))
+    return verdict.judge(fit.slope, fit.ci_low, fit.ci_high, claim, 2.0, n_traj=fit.n_traj, q=0.5,
+                         confidence=fit.confidence, allowance=allowance, reason=fit.reason).verdict
 
 
 def separation(part: pd.DataFrame, allowance: float, margin: float) -> str:

@@ -164,6 +164,19 @@ class Tails(Study):
             for _, r in v[v["verdict"] != "recovers"].iterrows()) or "none"))
         return "\n".join(lines)
 
+    def scoreboard(self, tables, meta) -> pd.DataFrame:
+        """One row per (law, α, estimator): does the interval recover the known tail index, and its coverage."""
+        from ..verdict import SCOREBOARD_COLUMNS
+
+        rows = [{"study": self.name, "statement": f"{r['estimator']} estimator", "source": "tail-index estimators "
+                 "(synthclip.stats)", "setting": f"{r['law']} α={r['alpha']:g}, n={int(r['n'])}",
+                 "quantity": "tail index", "measured": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                 "theory": r["target"], "verdict": r["verdict"],
+                 "reason": f"coverage {r['coverage']:.2f} [{r['coverage_low']:.2f}, {r['coverage_high']:.2f}] over "
+                           f"{int(r['replicates'])} replicates: {r['calibration']}", "figure": "tails.png"}
+                for _, r in tables["verdicts"].iterrows()]
+        return pd.DataFrame(rows, columns=list(SCOREBOARD_COLUMNS))
+
     def plot(self, tables, meta):
         return plot_tails(tables, meta)
 
