@@ -148,9 +148,12 @@ def quantile_ranks(n: int, q: float, confidence: float = 0.95) -> tuple[int, int
 
     Reference: David & Nagaraja, *Order Statistics* (3rd ed., 2003), section 7.1.
     """
-    n = _check_count(n, "n", 1)
-    q = _check_q(q)
-    c = _check_confidence(confidence)
+    return _quantile_ranks(_check_count(n, "n", 1), _check_q(q), _check_confidence(confidence))
+
+
+@lru_cache(maxsize=256)
+def _quantile_ranks(n: int, q: float, c: float) -> tuple[int, int, int]:
+    """quantile_ranks after validation; cached, since a study asks for the same (n, q, c) at every column."""
     half = 0.5 * (1.0 - c)
     j = np.arange(n + 1)
     # relative slack 1e-12 so that a tail exactly equal to (1-c)/2 counts as inside, as intended
@@ -675,8 +678,7 @@ def delta_fit_bootstrap(values, deltas, model=_MODELS, n_boot: int = 400, confid
     if np.any(d * n < 1):
         raise ValueError(f"deltas must be >= 1/n = {1 / n:g} (n = {n} runs), got min {d.min():g}")
     ranks = np.array([_upper_rank(1.0 - di, n) for di in d])
-    sorted_v = np.sort(v)
-    point = sorted_v[ranks - 1]
+    point = np.partition(v, np.unique(ranks - 1))[ranks - 1]
     fittable = bool(np.all(np.isfinite(point) & (point > 0)))
     reps = None
     if n_boot and fittable and method == "percentile":
@@ -751,7 +753,7 @@ def power_law_test(values, deltas, n_boot: int = 4000, confidence: float = 0.95,
     if np.any(d * n < 1):
         raise ValueError(f"deltas must be >= 1/n = {1 / n:g} (n = {n} runs), got min {d.min():g}")
     ranks = np.array([_upper_rank(1.0 - di, n) for di in d])
-    point = np.sort(v)[ranks - 1]
+    point = np.partition(v, np.unique(ranks - 1))[ranks - 1]
     if not np.all(np.isfinite(point) & (point > 0)) or np.unique(point).size < 2:
         return PowerLawTest(float("nan"), float("nan"), False)
     u = np.log(1.0 / d)

@@ -18,10 +18,15 @@ case, replicate)))``):
   ``X(k)`` is exactly ``k^(−t)`` times a Pareto(a) variable (heavy-tailed), the q-quantile is exactly
   ``c_q k^(−t)`` with ``c_q = (1 − q)^(−1/a)``, and one trajectory's errors are correlated across k
   (neighbours ``φ``, a decade apart ``φ^10``), as a simulated run's are. The rate-slope estimand is −t.
+  A second driver, ``rotation``, keeps the same exact marginals with ``Y_i(k) = cos θ_k G_i + sin θ_k H_i``,
+  θ_k rising from 0 to π over the fit window: the ends of the window are anti-correlated, the case where a
+  resampling that ignores the correlation across k goes wrong (the negative control).
 * **dimension paths** (``dimension.analyze_finals``): the same construction across d for GClip
   (``d^(e_g)``) and CClip (``d^(e_c)``), their Gaussian drivers correlated (ρ, common random numbers), so
-  the medians are exactly ``2^(1/a) d^e`` and the GClip/CClip ratio of medians is exactly ``d^(e_g − e_c)``.
-* **stable(α)**: the engine's own symmetric α-stable sampler (``noise.sample``), stability index α.
+  the medians are exactly ``2^(1/a) d^e``, the means ``a/(a − 1) d^e``, and both GClip/CClip ratios exactly
+  ``d^(e_g − e_c)``; a = 4 (finite variance) and a = 1.5 (infinite variance: the mean's bootstrap is
+  not consistent there, Athreya 1987).
+* **stable(α)**: symmetric α-stable by Chambers–Mallows–Stuck (numpy, exact in law), stability index α.
 
 Procedures (``--procedures``): ``quantile_ci`` (order statistics), ``fit_rate`` (percentile bootstrap over
 trajectories, the fit rule of ``synthclip.verdict``), ``delta_fit`` (``delta_fit_bootstrap``: the
@@ -53,7 +58,6 @@ import pandas as pd
 from scipy import special
 from scipy import stats as sps
 
-from .. import noise as noise_registry
 from .. import stats
 from .._rng import derive_seed
 from ..verdict import RULE
@@ -99,10 +103,8 @@ class Calibrate(Study):
         if not p.procedures:
             raise StudyError(f"--procedures needs at least one of {', '.join(PROCEDURES)}")
         check_choice("procedures", p.procedures, PROCEDURES)
-        if len(set(p.procedures)) != len(p.procedures):
-            raise StudyError(f"--procedures lists a procedure twice: {','.join(p.procedures)}")
-        if not p.levels or len(set(p.levels)) != len(p.levels):
-            raise StudyError(f"--levels needs distinct levels in (0, 1), got {p.levels!r}")
+        if not p.levels:
+            raise StudyError("--levels needs at least one level in (0, 1)")
         for c in p.levels:
             if not 0 < c < 1:
                 raise StudyError(f"--levels must lie in (0, 1), got {c!r}")
@@ -128,15 +130,16 @@ class Calibrate(Study):
                   "conf_n_traj": p.conf_n_traj, "conf_delta_min": p.conf_delta_min}
         cells = []
         for proc in p.procedures:
-            reps = p.analytic_replicates if proc in ANALYTIC else p.replicates
             for case in CASES[proc](p):
-                # bootstrap intervals are one call per level; the rest compute every level from one draw
-                split = proc in ("fit_rate", "d_exponent", "control:independent-k") or case.get("method") == "percentile"
-                reps_case = p.replicates if case.get("method") == "percentile" else reps
-                groups = [[c] for c in p.levels] if split else [list(p.levels)]
-                for levels in groups:
-                    cells.append({"procedure": proc, "case": case, "levels": levels, "replicates": reps_case,
-                                  **common})
+                reps = case_replicates(p, proc, case)
+                # a level with fewer than 5 expected misses per side is not measured, so not computed
+                levels = [c for c in p.levels if measurable(reps, c)]
+                if not levels and proc != "classify":
+                    continue
+                # bootstrap intervals cost one call per level (one cell each); the rest share one draw
+                split = proc in ("fit_rate", "d_exponent") or case.get("method") == "percentile"
+                for group in ([[c] for c in levels] if split else [levels]):
+                    cells.append({"procedure": proc, "case": case, "levels": group, "replicates": reps, **common})
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
@@ -165,6 +168,39 @@ class Calibrate(Study):
         return plot_calibration(tables, meta)
 
 
+def measurable(replicates: int, level: float) -> bool:
+    """At least five expected misses per side: below that a realised rate says nothing about the level."""
+    return replicates * 0.5 * (1.0 - level) >= 5
+
+
+def case_replicates(p, procedure: str, case: Mapping[str, Any]) -> int:
+    """R of a case: cheap procedures get --analytic-replicates, except δ fits at the confidence study's N
+    (a sort of N = 10^5 each) which get at most 2000; bootstrap procedures get --replicates."""
+    if case.get("method") == "percentile" or procedure not in ANALYTIC:
+        return p.replicates
+    if procedure == "delta_fit" and case["size"] == "study":
+        return min(p.analytic_replicates, 2000)
+    return p.analytic_replicates
+
+
+def not_measured(p) -> list[str]:
+    """'procedure at level' for each level the run's R cannot measure (reported, never claimed)."""
+    out = []
+    for proc in p["procedures"]:
+        if proc == "classify":
+            continue
+        for c in p["levels"]:
+            reps = {case_replicates(_Obj(p), proc, case) for case in CASES[proc](p)}
+            if not all(measurable(r, c) for r in reps):
+                out.append(f"{proc} at {c:g} (R = {min(reps)})")
+    return out
+
+
+class _Obj:
+    def __init__(self, d):
+        self.__dict__.update(d)
+
+
 # -- known-answer data ---------------------------------------------------------------------------------
 
 def replicate_rng(seed: int, procedure: str, case: Mapping[str, Any], replicate: int) -> np.random.Generator:
@@ -179,6 +215,13 @@ def pareto(rng: np.random.Generator, a: float, size) -> np.ndarray:
 def polylog(rng: np.random.Generator, s: float, size) -> np.ndarray:
     """X = (−log U)^s: the (1 − δ)-quantile is exactly log(1/δ)^s."""
     return (-np.log1p(-rng.random(size))) ** s
+
+
+def symmetric_stable(rng: np.random.Generator, alpha: float, size) -> np.ndarray:
+    """Standard symmetric α-stable by Chambers–Mallows–Stuck (exact in law; independent of the engine's sampler)."""
+    v = np.pi * (rng.random(size) - 0.5)
+    w = rng.standard_exponential(size)
+    return np.sin(alpha * v) / np.cos(v) ** (1.0 / alpha) * (np.cos(v - alpha * v) / w) ** ((1.0 - alpha) / alpha)
 
 
 def ar1_gaussian(rng: np.random.Generator, shape: tuple, phi: float) -> np.ndarray:
@@ -218,11 +261,29 @@ def _quantile_ci(cell, rng, r):
         yield _row(c, est, lo, hi, truth)
 
 
+def rotation_gaussian(rng: np.random.Generator, n: int, k: np.ndarray) -> np.ndarray:
+    """``Y_i(k) = cos θ_k G_i + sin θ_k H_i`` with θ_k rising from 0 to π over the last decade of k.
+
+    Every entry is exactly N(0, 1); neighbouring checkpoints are strongly correlated and the two ends of
+    the fit window perfectly anti-correlated, so the quantiles' errors form a smooth curve across k that a
+    resampling ignoring the correlation cannot see.
+    """
+    lk = np.log(k)
+    theta = np.pi * np.clip((lk - (lk.max() - math.log(10.0) * stats.DEFAULT_WINDOW_DECADES))
+                            / (math.log(10.0) * stats.DEFAULT_WINDOW_DECADES), 0.0, 1.0)
+    g = rng.standard_normal((n, 2))
+    return g[:, :1] * np.cos(theta) + g[:, 1:] * np.sin(theta)
+
+
 def _rate_paths(cell, rng):
     case = cell["case"]
     k = rate_checkpoints(cell["steps"]).astype(float)
-    x = copula_pareto(rng, (cell["n_traj"] if "n" not in case else case["n"], k.size), case["a"], case["phi"])
-    return k, x * k ** (-case["t"])
+    n = case.get("n", cell["n_traj"])
+    if case.get("paths", "ar1") == "rotation":
+        y = rotation_gaussian(rng, n, k)
+    else:
+        y = ar1_gaussian(rng, (n, k.size), case["phi"])
+    return k, pareto_of_gaussian(y, case["a"]) * k ** (-case["t"])
 
 
 def _fit_rate(cell, rng, r):
@@ -259,6 +320,13 @@ def _delta_grid(cell) -> np.ndarray:
     return conf_study.delta_grid({"delta_max": 0.1, "delta_min": cell["conf_delta_min"], "n_deltas": 10})
 
 
+def _delta_size(cell) -> tuple[int, np.ndarray]:
+    """(N, δ grid): the confidence study's ("study") or its test's ("test": N = 5000, δ down to 2·10^−3)."""
+    if cell["case"].get("size", "study") == "test":
+        return 5000, conf_study.delta_grid({"delta_max": 0.1, "delta_min": 2e-3, "n_deltas": 10})
+    return cell["conf_n_traj"], _delta_grid(cell)
+
+
 def _delta_truth(deltas, law: str, s: float, model: str) -> float:
     """The estimand: the model's least-squares slope through the exact quantiles on the grid."""
     u = np.log(1.0 / deltas)
@@ -268,8 +336,7 @@ def _delta_truth(deltas, law: str, s: float, model: str) -> float:
 
 def _delta_fit(cell, rng, r):
     case = cell["case"]
-    deltas = _delta_grid(cell)
-    n = cell["conf_n_traj"]
+    n, deltas = _delta_size(cell)
     x = pareto(rng, 1.0 / case["s"], n) if case["law"] == "poly" else polylog(rng, case["s"], n)
     for c in cell["levels"]:
         # the pivot's draws are data-free and cached per (n, ranks, n_boot, seed): one seed for the cell
@@ -292,21 +359,25 @@ def _d_exponent(cell, rng, r):
     for method, e, z in (("gclip", case["e_g"], gz), ("cclip", case["e_c"], cz)):
         vals = pareto_of_gaussian(z, case["a"]) * d ** e
         for j, dim in enumerate(dims):
-            frames.append(pd.DataFrame({"structure": "iid", "method": method, "dim": dim, "alpha": 1.5,
+            frames.append(pd.DataFrame({"structure": "iid", "method": method, "dim": dim, "noise": "pareto",
+                                        "alpha": 1.5, "metric": "f_avg", "clip_frac": 1.0,
                                         "trajectory": np.arange(n), "value": vals[:, j], "failed": False}))
     finals = pd.concat(frames, ignore_index=True)
+    # mean and median of X(d) are both exactly proportional to d^e, so both exponents are known
     truth = {"gclip": case["e_g"], "cclip": case["e_c"], "ratio": case["e_g"] - case["e_c"]}
     for c in cell["levels"]:
         g = dim_study.analyze_finals(finals, n_boot=cell["n_boot"], confidence=c, tolerance=0.1, seed=r)["growth"]
         for row in g.itertuples():
-            yield _row(c, row.exponent, row.ci_low, row.ci_high, truth[row.series], model=row.series)
+            yield _row(c, row.exponent, row.ci_low, row.ci_high, truth[row.series], model=f"{row.series}:mean")
+            yield _row(c, row.median_exponent, row.median_ci_low, row.median_ci_high, truth[row.series],
+                       model=f"{row.series}:median")
 
 
 def _tail(cell, rng, r):
     case = cell["case"]
     name = cell["procedure"]
     if name == "mohammadi":
-        x = noise_registry.sample("stable", case["a"], case["n"], seed=derive_seed(cell["seed"], "calibrate-stable", r))
+        x = symmetric_stable(rng, case["a"], case["n"])
     else:
         x = pareto(rng, case["a"], case["n"])
     fn = {"hill": stats.hill, "moment": stats.moment_estimator, "mohammadi": stats.mohammadi}[name]
@@ -342,16 +413,20 @@ RUNNERS = {"quantile_ci": _quantile_ci, "fit_rate": _fit_rate, "control:independ
 # the cases of each procedure: the settings the studies and tests use
 CASES = {
     "quantile_ci": lambda p: [{"label": f"pareto a=1.5 q={q:g}", "a": 1.5, "q": q} for q in (0.5, 0.9, 0.99)],
-    "fit_rate": lambda p: [{"label": f"paths t=0.667 a=1.5 phi=0.95 q={q:g}", "t": 2 / 3, "a": 1.5, "phi": 0.95,
-                            "q": q} for q in RULE.quantiles],
-    "control:independent-k": lambda p: [{"label": "paths t=0.667 a=1.5 phi=0.95 q=0.5 n=1000", "t": 2 / 3, "a": 1.5,
-                                         "phi": 0.95, "q": 0.5, "n": 1000}],
-    "delta_fit": lambda p: [{"label": f"{law} s={s:g} {method}", "law": law, "s": s, "method": method}
-                            for method in ("pivot", "percentile") for law, s in (("poly", 2 / 1.5), ("polylog", 1.0))]
-                           + [{"label": f"{law} s={s:g} pivot", "law": law, "s": s, "method": "pivot"}
-                              for law, s in (("poly", 0.3), ("polylog", 2.0))],
-    "d_exponent": lambda p: [{"label": "paths e_g=0.5 e_c=0.2 a=1.5 phi=0.9 rho=0.8 n=200", "e_g": 0.5, "e_c": 0.2,
-                              "a": 1.5, "phi": 0.9, "rho": 0.8, "n": 200}],
+    "fit_rate": lambda p: [{"label": f"ar1 paths t=0.667 a=1.5 phi=0.95 q={q:g}", "t": 2 / 3, "a": 1.5, "phi": 0.95,
+                            "q": q} for q in RULE.quantiles]
+                          + [{"label": "rotation paths t=0.667 a=1.5 q=0.5", "paths": "rotation", "t": 2 / 3,
+                              "a": 1.5, "q": 0.5}],
+    "control:independent-k": lambda p: [{"label": "rotation paths t=0.667 a=1.5 q=0.5 n=1000", "paths": "rotation",
+                                         "t": 2 / 3, "a": 1.5, "q": 0.5, "n": 1000}],
+    "delta_fit": lambda p: [{"label": f"{law} s={s:g} {method} {size}", "law": law, "s": s, "method": method,
+                             "size": size}
+                            for method, sizes in (("pivot", ("study", "test")), ("percentile", ("test",)))
+                            for size in sizes for law, s in (("poly", 2 / 1.5), ("polylog", 1.0))]
+                           + [{"label": f"{law} s={s:g} pivot study", "law": law, "s": s, "method": "pivot",
+                               "size": "study"} for law, s in (("poly", 0.3), ("polylog", 2.0))],
+    "d_exponent": lambda p: [{"label": f"paths e_g=0.5 e_c=0.2 a={a:g} phi=0.9 rho=0.8 n=200", "e_g": 0.5,
+                              "e_c": 0.2, "a": a, "phi": 0.9, "rho": 0.8, "n": 200} for a in (4.0, 1.5)],
     "hill": lambda p: [{"label": f"pareto a={a:g} n={n}", "a": a, "n": n} for a in (1.5,) for n in (10_000,)],
     "moment": lambda p: [{"label": f"pareto a={a:g} n={n}", "a": a, "n": n} for a in (1.5,) for n in (10_000,)],
     "mohammadi": lambda p: [{"label": f"stable a={a:g} n={n}", "a": a, "n": n} for a in (1.5,) for n in (10_000,)],
@@ -361,6 +436,16 @@ CASES = {
                            for law, s in (("poly", 0.3), ("poly", 0.5), ("poly", 1.0), ("poly", 2.0),
                                           ("polylog", 0.5), ("polylog", 1.0), ("polylog", 2.0))],
 }
+
+
+def measure(procedure: str, case: Mapping[str, Any], *, levels=(0.9,), replicates: int, seed: int = 0,
+            n_traj: int = 1000, steps: int = 1000, n_boot: int = 200, conf_n_traj: int = 5000,
+            conf_delta_min: float = 2e-3, band: float = 0.99) -> pd.DataFrame:
+    """The coverage rows of one procedure on one case, at any size (what the tests call)."""
+    cell = {"procedure": procedure, "case": dict(case), "levels": list(levels), "replicates": replicates,
+            "seed": seed, "n_traj": n_traj, "steps": steps, "n_boot": n_boot, "conf_n_traj": conf_n_traj,
+            "conf_delta_min": conf_delta_min}
+    return summarize_coverage(Calibrate().run_cell(cell)["replicates"], band=band)
 
 
 # -- the decision rule ---------------------------------------------------------------------------------
@@ -457,6 +542,9 @@ def report_text(tables, meta) -> str:
              f"holds / misses (under-covers) / conservative (over-covers); 'not measured' where R·(1−c)/2 < 5",
              f"sizes: N = {p['n_traj']} (rate paths, samples), K = {p['steps']}, n_boot = {p['n_boot']}; δ fits at "
              f"N = {p['conf_n_traj']}, δ from 0.1 to {p['conf_delta_min']:g}"]
+    skipped = not_measured(p)
+    if skipped:
+        lines.append("not measured (fewer than 5 expected misses per side at this R, so no claim): " + "; ".join(skipped))
     cov = tables.get("coverage")
     if cov is not None and not cov.empty:
         header = (f"{'procedure':<22} {'case':<40} {'model':<16} {'level':>6} {'side':<6} {'R':>6} {'misses':>6} "
