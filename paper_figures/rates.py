@@ -14,10 +14,12 @@
 # %% [markdown]
 # # Rates: high-probability quantiles of f(x̄_k) − f* against Theorem 4
 #
-# Reads only the stored results of `python -m synthclip.study rates` (one folder per α under
-# `studies/results/rates/`; set `SYNTHCLIP_RESULTS` to read another results root) and draws, for each
-# α and method, the quantile bands of the error at Theorem 4's weighted average with the theory
-# exponent −2(α−1)/α (solid) and Table 1's −(α−1)/α (dotted) through the fitted median.
+# Reads only the stored results of `python -m synthclip.study rates` and `rates-onesided` (one folder per
+# α under `studies/results/rates*/`; set `SYNTHCLIP_RESULTS` to read another results root). Top rows: for
+# each α and method, the quantile bands of the error at Theorem 4's weighted average with the theory
+# exponent −2(α−1)/α (solid), Table 1's −(α−1)/α (dotted) and, on asymmetric noise, the printed schedule's
+# bias limit (dash-dot) through the fitted median; titles carry the verdict of the one rule
+# (`synthclip.verdict`). Bottom row: the median's local slopes per half-decade with their intervals.
 
 # %%
 import os
@@ -30,47 +32,73 @@ import seaborn as sns
 
 from synthclip import theory
 
-root = Path(os.environ.get("SYNTHCLIP_RESULTS", "../studies/results")) / "rates"
-folders = sorted(p for p in root.glob("alpha=*") if (p / "quantiles.parquet").exists())
-assert folders, f"no rates results under {root}: run `python -m synthclip.study rates` first"
-quantiles = pd.concat([pd.read_parquet(p / "quantiles.parquet") for p in folders], ignore_index=True)
-slopes = pd.concat([pd.read_parquet(p / "slopes.parquet") for p in folders], ignore_index=True)
-slopes[(slopes.metric == "f_avg") & (slopes.quantile != "mean")][
-    ["alpha", "method", "quantile", "slope", "ci_low", "ci_high", "theory", "verdict"]]
+base = Path(os.environ.get("SYNTHCLIP_RESULTS", "../studies/results"))
+folders = sorted(p for study in ("rates", "rates-onesided") for p in (base / study).glob("alpha=*")
+                 if (p / "quantiles.parquet").exists())
+assert folders, f"no rates results under {base}: run `python -m synthclip.study rates` first"
+quantiles = pd.concat([pd.read_parquet(p / "quantiles.parquet").assign(run=p.parent.name) for p in folders],
+                      ignore_index=True)
+slopes = pd.concat([pd.read_parquet(p / "slopes.parquet").assign(run=p.parent.name) for p in folders],
+                   ignore_index=True)
+fits = slopes[slopes.window == "last decade"]
+fits[(fits.metric == "f_avg") & (fits.quantile != "mean")][
+    ["run", "alpha", "noise_alpha", "method", "quantile", "slope", "ci_low", "ci_high", "theory", "statement",
+     "verdict", "trend"]]
 
 # %%
 sns.set_theme(style="whitegrid", context="paper")
 q = quantiles[(quantiles.metric == "f_avg") & (quantiles.statistic == "quantile")]
-alphas = sorted(q.alpha.unique())
-methods = [m for m in ["sgd", "gclip", "gclip-balanced", "cclip", "adagrad_norm", "clip_adagrad_norm",
-                       "adam_norm", "clip_adam_norm"] if m in set(q.method)]
-fig, axes = plt.subplots(len(alphas), len(methods), figsize=(2.6 * len(methods), 2.4 * len(alphas)),
-                         squeeze=False, sharex=True)
+runs = list(dict.fromkeys(zip(q.run, q.alpha)))
+order = ["sgd", "gclip", "gclip-balanced", "gclip-const", "cclip", "adagrad_norm", "clip_adagrad_norm", "adam_norm",
+         "clip_adam_norm"]
+methods = [m for m in order if m in set(q.method)]
+fig, axes = plt.subplots(len(runs) + 1, len(methods), figsize=(2.5 * len(methods), 2.4 * (len(runs) + 1)),
+                         squeeze=False)
 colors = dict(zip(sorted(q["quantile"].unique()), sns.color_palette("flare", q["quantile"].nunique())))
-for i, alpha in enumerate(alphas):
+for i, (run, alpha) in enumerate(runs):
     for j, method in enumerate(methods):
         ax = axes[i, j]
-        part = q[(q.alpha == alpha) & (q.method == method)]
+        part = q[(q.run == run) & (q.alpha == alpha) & (q.method == method)]
+        if part.empty:
+            ax.set_visible(False)
+            continue
         for level, band in part.groupby("quantile"):
             band = band.sort_values("k")
             ax.plot(band.k, band.value, color=colors[level], lw=1.3, label=f"q={level:g}")
             ax.fill_between(band.k, band.ci_low.clip(lower=1e-300), band.ci_high.replace(np.inf, np.nan),
                             color=colors[level], alpha=0.25, lw=0)
-        fit = slopes[(slopes.alpha == alpha) & (slopes.method == method) & (slopes.metric == "f_avg")
-                     & (slopes["quantile"] == "0.5")]
+        fit = fits[(fits.run == run) & (fits.alpha == alpha) & (fits.method == method) & (fits.metric == "f_avg")
+                   & (fits["quantile"] == "0.5")]
+        title = f"{method}"
         if not fit.empty:
             r = fit.iloc[0]
+            title += f": {r.verdict}"
             ks = np.geomspace(r.kmin, r.kmax, 10)
             anchor = np.exp(r.intercept) * r.kmin ** r.slope
-            for name, style in (("thm4", "-"), ("table1", ":")):
-                t = theory.exponent(name, "gclip", "strongly_convex", "f_avg", alpha)
-                ax.plot(ks, anchor * (ks / r.kmin) ** t, "k", ls=style, lw=1,
-                        label=f"{'Thm 4' if name == 'thm4' else 'Table 1'} {t:+.2f}")
-        ax.set(xscale="log", yscale="log", title=f"{method}, α={alpha:g}")
+            lines = [("Thm 4", theory.exponent("thm4", "gclip", "strongly_convex", "f_avg", alpha), "-"),
+                     ("Table 1", theory.exponent("table1", "gclip", "strongly_convex", "f_avg", alpha), ":")]
+            if run == "rates-onesided" and method in ("gclip", "cclip"):
+                limit = theory.claim("bias-limit", "gclip", "strongly_convex", "f_avg").at(alpha, r.noise_alpha)
+                lines.append(("bias limit", limit, "-."))
+            for name, t, style in lines:
+                ax.plot(ks, anchor * (ks / r.kmin) ** t, "k", ls=style, lw=1, label=f"{name} {t:+.2f}")
+        ax.set(xscale="log", yscale="log")
+        ax.set_title(f"{run} α={alpha:g}\n{title}", fontsize=7)
         if j == 0:
             ax.set_ylabel("f(x̄_k) − f*")
-        if i == len(alphas) - 1:
-            ax.set_xlabel("k")
-axes[0, 0].legend(fontsize=6)
+        ax.legend(fontsize=5)
+local = slopes[(slopes.window == "half-decade") & (slopes.metric == "f_avg") & (slopes["quantile"] == "0.5")]
+for j, method in enumerate(methods):
+    ax = axes[-1, j]
+    for (run, alpha), part in local[local.method == method].groupby(["run", "alpha"]):
+        part = part.sort_values("kmax")
+        mid = np.sqrt(part.kmin * part.kmax)
+        line, = ax.plot(mid, part.slope, marker="o", ms=3, lw=1, label=f"{run} α={alpha:g}")
+        ax.fill_between(mid, part.ci_low, part.ci_high, color=line.get_color(), alpha=0.2, lw=0)
+        ax.axhline(theory.exponent("thm4", "gclip", "strongly_convex", "f_avg", alpha), color=line.get_color(),
+                   ls="--", lw=0.8)
+    ax.set(xscale="log", xlabel="k", title=f"{method}: local slopes (median)")
+    ax.title.set_fontsize(7)
+    ax.legend(fontsize=5)
 fig.tight_layout()
 fig.savefig("rates.png", dpi=120)
