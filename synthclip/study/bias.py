@@ -54,8 +54,8 @@ class BiasParams(CommonParams):
     steps: int = option(20_000, "horizon K (η_min·K should be ≫ 1/P(|x_c+ξ| < c))", low=1)
     x0: float = option(0.0, "start x0 (0: the optimum)")
     tail_points: int = option(50, "checkpoints in the last half of the run that are averaged", low=1)
-    n_boot: int = option(1000, "bootstrap replicates", low=1)
-    confidence: float = option(0.95, "level of the intervals", low=0.0, high=1.0)
+    n_boot: int = option(verdict.RULE.n_boot, "bootstrap replicates", low=1)
+    confidence: float = option(verdict.RULE.confidence, "level of the intervals", low=0.0, high=1.0)
     vanish_slope: float = option(0.25, "slope in η separating 'vanishes' (≈ 1/2) from 'floor' (0)", low=0.0)
 
 

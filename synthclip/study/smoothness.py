@@ -84,9 +84,10 @@ class SmoothnessParams(CommonParams):
     lr_c: float = option(1.0, "clip method's step η = lr_c / L_τ (also gd-fixed's step)", low=0.0)
     gd_c: float = option(1.0, "gd-tuned's step η = gd_c / L(x0) (divergence-free for gd_c < 2)", low=0.0)
     n_checkpoints: int = option(1200, "log-spaced checkpoints (resolution of the iteration count)", low=2)
-    n_boot: int = option(400, "bootstrap replicates per slope", low=1)
-    confidence: float = option(0.95, "level of the slope and quantile intervals", low=0.0, high=1.0)
-    allowance: float = option(0.05, "model-error allowance added to each side of the slope interval", low=0.0)
+    n_boot: int = option(verdict.RULE.n_boot, "bootstrap replicates per slope", low=1)
+    confidence: float = option(verdict.RULE.confidence, "level of the slope and quantile intervals", low=0.0, high=1.0)
+    allowance: float = option(verdict.RULE.allowance, "model-error allowance added to each side of the slope interval",
+                              low=0.0)
     margin: float = option(0.5, "'much faster': gd-tuned's exponent must exceed the others' by this", low=0.0)
 
 
