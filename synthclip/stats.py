@@ -868,7 +868,7 @@ def moment_estimator(x, k=None, confidence=0.95, method="pivot", n_draws=4000, s
       standard exponentials (Renyi), so ``gamma_hat = gamma A + B`` with ``A = mean(E)`` and
       ``B = 1 - 1/2 (1 - A^2/mean(E^2))^-1`` of a known joint law, free of gamma. The interval is every
       ``gamma > 0`` at which the observed ``gamma_hat`` lies between the ``(1 -+ c)/2`` quantiles of
-      ``gamma A + B`` (``max(n_draws, 100/(1 - c))`` draws from ``Philox(seed)``, cached per k): exact for
+      ``gamma A + B`` (``max(n_draws, 20/(1 - c))`` draws from ``Philox(seed)``, cached per k): exact for
       Pareto tails at any k, mapped to ``alpha = 1/gamma`` (an end at ``gamma = 0`` is ``alpha = inf``).
     * ``"normal"``: ``sqrt(k)(gamma_hat - gamma) -> N(0, 1 + gamma^2)`` (their Theorem 3.1). It
       under-covers at ``k = sqrt(n)``: B's law is skewed (measured on Pareto(1.5), n = 10^4, 90 %:
@@ -892,7 +892,8 @@ def moment_estimator(x, k=None, confidence=0.95, method="pivot", n_draws=4000, s
         half = _z(c) * math.sqrt(1.0 + gamma * gamma) / math.sqrt(k)
         g_lo, g_hi = gamma - half, gamma + half
     else:
-        draws = max(_check_count(n_draws, "n_draws", 1), math.ceil(100.0 / (1.0 - c)))
+        # >= 20/(1 - c) draws (THEORY.md): a draw costs k exponentials, so not the pivots' 100/(1 - c)
+        draws = max(_check_count(n_draws, "n_draws", 1), math.ceil(20.0 / (1.0 - c)))
         big_a, big_b = _moment_pivot_draws(k, draws, _check_count(seed, "seed", 0))
         tail = 0.5 * (1.0 - c)
 

@@ -145,6 +145,18 @@ def test_failure_probability_columns():
     np.testing.assert_array_equal(p, [0.75, 0.5])
 
 
+def test_failure_probability_eps_inf_counts_failures():
+    # a failure (+inf, -inf or NaN) exceeds every threshold, +inf included; finite values never do
+    v = np.array([1.0, np.inf, np.nan, -np.inf, 1e308, 2.0])
+    for method in ("wilson", "clopper-pearson"):
+        p, lo, hi = st.failure_probability(v, np.inf, method=method)
+        assert p == 3 / 6 and lo > 0
+    cols = np.array([[np.inf, 1.0], [0.5, 2.0]])
+    np.testing.assert_array_equal(st.failure_probability(cols, np.inf)[0], [0.5, 0.0])
+    # negative control: a finite eps above every finite value gives the same count
+    assert st.failure_probability(v, 1.7e308)[0] == 3 / 6
+
+
 # ------------------------------------------------------------------------------------------------
 # fit_rate
 # ------------------------------------------------------------------------------------------------
@@ -293,6 +305,47 @@ def test_delta_fit_bootstrap_pareto_vs_exponential():
     assert list(one) == ["poly"] and one["poly"] == fp["poly"]
     with pytest.raises(ValueError, match="deltas"):
         st.delta_fit_bootstrap(pareto[:500], DELTAS, n_boot=10)  # delta = 0.001 < 1/n
+    with pytest.raises(ValueError, match="method"):
+        st.delta_fit_bootstrap(pareto, DELTAS, method="bca")
+
+
+def test_delta_pivot_is_exact_for_pareto_quantiles():
+    # For Pareto data log X_(r) = (1/a) log(1/deltã) exactly, so slope_hat * a is the pivot's ratio:
+    # with the same uniforms the pivot's draws reproduce the estimator's law. Check the 90 % interval's
+    # two-sided coverage over 2000 samples: misses ~ Binomial(2000, 0.1) (the other shape's quantiles
+    # are inside the Pareto ones here, so the interval is the Pareto pivot's), band at 1e-4 each side.
+    reps, n, a = 2000, 2000, 1.5
+    deltas = np.geomspace(0.1, 5e-3, 6)
+    miss = 0
+    for r in range(reps):
+        x = np.random.Generator(np.random.Philox(900 + r)).random(n) ** (-1 / a)
+        f = st.delta_fit_bootstrap(x, deltas, "poly", n_boot=2000, confidence=0.9, seed=1)["poly"]
+        miss += not f.ci_low <= 1 / a <= f.ci_high
+    lo, hi = sps.binom.ppf(1e-4, reps, 0.1), sps.binom.isf(1e-4, reps, 0.1)
+    assert lo <= miss <= hi, miss
+    # negative control: the percentile bootstrap's 50 % interval on the same data is far outside
+    x = np.random.Generator(np.random.Philox(5)).random(n) ** (-1 / a)
+    pivot = st.delta_fit_bootstrap(x, deltas, "poly", n_boot=2000, confidence=0.9, seed=1)["poly"]
+    narrow = st.delta_fit_bootstrap(x, deltas, "poly", n_boot=2000, confidence=0.5, seed=1)["poly"]
+    assert narrow.ci_high - narrow.ci_low < 0.5 * (pivot.ci_high - pivot.ci_low)
+
+
+def test_power_law_test_rejects_polylog_not_pareto():
+    n = 20_000
+    deltas = np.geomspace(0.1, 5e-4, 10)
+    rng = np.random.default_rng(61)
+    pareto = rng.random(n) ** (-1 / 0.5)     # (1-delta)-quantile delta^(-2)
+    small = rng.random(n) ** (-1 / 3.0)      # delta^(-1/3): close to polylog over this grid
+    polylog = rng.exponential(size=n) ** 2   # log(1/delta)^2
+    c = 1 - 2e-4
+    # under a pure power law the test's size is exactly (1 - c)/2 = 1e-4 (pivot law): false-failure 1e-4 each
+    assert not st.power_law_test(pareto, deltas, confidence=c, seed=2).rejects
+    assert not st.power_law_test(small, deltas, confidence=c, seed=2).rejects
+    # the polylog law is concave in log(1/delta): rejected (p-value at the draws' floor here)
+    t = st.power_law_test(polylog, deltas, confidence=c, seed=2)
+    assert t.rejects and t.statistic < 0
+    with pytest.raises(ValueError, match="at least 3"):
+        st.power_law_test(pareto, deltas[:2])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -322,12 +375,14 @@ def test_hill_pareto_exact_error_probabilities():
 
 def test_moment_estimator_pareto():
     a, n = 1.5, 1_000_000
-    est = st.moment_estimator(_pareto(a, n, 43), confidence=0.9999)
-    # asymptotic-normal 99.99% interval: false-failure ~1e-4; half-width ~0.35 at k = 1000
+    est = st.moment_estimator(_pareto(a, n, 43), confidence=0.999)
+    # exact-Pareto pivot 99.9% interval (20/(1 - c) draws of k = 1000 exponentials): false-failure 1e-3
     assert est.method == "moment" and est.ci_low <= a <= est.ci_high
+    normal = st.moment_estimator(_pareto(a, n, 43), confidence=0.999, method="normal")
+    assert normal.alpha == est.alpha and normal.ci_low <= a <= normal.ci_high
     # negative controls on the gamma = 1/alpha scale (sd sqrt(1 + gamma^2)/sqrt(k) ~ 0.038):
     # alpha = 3 (gamma 1/3) and alpha = 1 (gamma 1) are accepted only if gamma_hat is off by
-    # > 4.5 sd, false-failure < 1e-5 each
+    # > 5 sd (the 99.9% half-width is ~3.3 sd), false-failure < 1e-6 each
     assert not est.ci_low <= a + 1.5 <= est.ci_high
     assert not est.ci_low <= a - 0.5 <= est.ci_high
 
