@@ -1,0 +1,138 @@
+"""Replay the statistical checks of tests/ on R independent seeds and count how many pass.
+
+A check's stated false-failure rate (e.g. 1e−3 per interval in tests/test_rates.py) is a claim like an
+interval's level: this script measures it. Each test file is run by pytest itself, in this process, R times;
+replicate r changes every seed the tests draw data with and nothing else:
+
+* ``synthclip.study.cli.parse`` gets ``--seed 1000 + r`` appended (every study flag set has ``--seed``;
+  ``cli.main`` and the tests' fixtures go through ``parse``);
+* ``synthclip.simulate`` gets ``seed = f"{seed}/replicate-{r}"`` (the rate checks call it directly).
+
+So the checks, their sizes, levels and rules are the test modules' own, imported, never copied. Tests that
+draw no data (bad flags, file layout) are skipped by name. Output: one row per test node with its passes
+out of R, the test module's interval level (``1 − LEVEL`` where the module defines ``LEVEL``) and a flag
+where a check failed on some replicate although its nominal rate is ≤ 1e−3 (R = 20 makes a single failure
+at a true rate of 1e−3 a 2 % event: such a check is mis-specified until shown otherwise).
+
+    python studies/replicate_checks.py                      # R = 20, the rate checks and the confidence verdicts
+    python studies/replicate_checks.py --replicates 20 --files tests/test_rates.py tests/test_study_dimension.py
+
+Writes ``studies/results/calibration/replicate_checks.{json,csv}``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_FILES = ("tests/test_rates.py", "tests/test_study_confidence.py")
+#: test names that draw no data: replaying them on other seeds says nothing
+SKIP = ("bad_flags", "writes", "rerun", "toml", "unknown_study", "boundary_is", "needs_the_power_law",
+        "exact_laws")  # the last: its seeds are its own (Philox(7000 + r)) and its rate is exact by construction
+
+
+class _Outcomes:
+    """pytest plugin: records each test's call-phase outcome (setup errors count as failures)."""
+
+    def __init__(self):
+        self.outcomes: dict[str, str] = {}
+
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            self.outcomes[report.nodeid] = "passed" if report.passed else ("skipped" if report.skipped else "failed")
+
+
+def _patch_seeds(replicate: int):
+    """Make every data seed of the tests depend on ``replicate``; returns an undo function."""
+    import synthclip
+    from synthclip.study import cli
+
+    parse, simulate = cli.parse, synthclip.simulate
+
+    def parse_r(argv):
+        return parse([*argv, "--seed", str(1000 + replicate)])
+
+    def simulate_r(*args, **kwargs):
+        kwargs["seed"] = f"{kwargs.get('seed', 0)}/replicate-{replicate}"
+        return simulate(*args, **kwargs)
+
+    cli.parse, synthclip.simulate = parse_r, simulate_r
+
+    def undo():
+        cli.parse, synthclip.simulate = parse, simulate
+    return undo
+
+
+def _level(path: str):
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        module = importlib.import_module(Path(path).stem)
+    finally:
+        sys.path.pop(0)
+    level = getattr(module, "LEVEL", None)
+    return None if level is None else 1.0 - float(level)
+
+
+def replay(files, replicates: int, echo=print) -> list[dict]:
+    import pytest
+
+    counts: dict[str, dict] = {}
+    for path in files:
+        nominal = _level(path)
+        for r in range(replicates):
+            undo = _patch_seeds(r)
+            plugin = _Outcomes()
+            start = time.perf_counter()
+            try:
+                pytest.main([str(ROOT / path), "-q", "-p", "no:cacheprovider",
+                             "-k", " and ".join(f"not {s}" for s in SKIP)], plugins=[plugin])
+            finally:
+                undo()
+            for node, outcome in plugin.outcomes.items():
+                row = counts.setdefault(node, {"test": node, "file": path, "replicates": 0, "passed": 0,
+                                               "failed": 0, "interval_miss_rate": nominal})
+                row["replicates"] += 1
+                row["passed"] += outcome == "passed"
+                row["failed"] += outcome == "failed"
+            echo(f"{path} replicate {r}: {sum(o == 'passed' for o in plugin.outcomes.values())}/"
+                 f"{len(plugin.outcomes)} passed ({time.perf_counter() - start:.0f} s)")
+    rows = list(counts.values())
+    for row in rows:
+        row["mis_specified"] = bool(row["failed"] and row["interval_miss_rate"] is not None
+                                    and row["interval_miss_rate"] <= 1e-3)
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--replicates", type=int, default=20, help="independent seeds per check (>= 20)")
+    parser.add_argument("--files", nargs="+", default=list(DEFAULT_FILES), help="test files to replay")
+    parser.add_argument("--out", default=str(ROOT / "studies" / "results" / "calibration"))
+    args = parser.parse_args(argv)
+    if args.replicates < 1:
+        parser.error(f"--replicates must be >= 1, got {args.replicates}")
+    for f in args.files:
+        if not (ROOT / f).is_file():
+            parser.error(f"--files: no such test file {f}")
+    rows = replay(args.files, args.replicates)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    import pandas as pd
+
+    from synthclip import io
+
+    frame = pd.DataFrame(rows)
+    io.write_json({"replicates": args.replicates, "files": args.files, "checks": rows,
+                   "environment": io.environment()}, out / "replicate_checks.json")
+    frame.to_csv(out / "replicate_checks.csv", index=False)
+    print(frame[["test", "replicates", "passed", "failed", "interval_miss_rate", "mis_specified"]].to_string(index=False))
+    print(f"wrote {out / 'replicate_checks.json'} and .csv")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
