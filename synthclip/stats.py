@@ -47,6 +47,7 @@ __all__ = [
     "failure_probability",
     "fit_slope",
     "fit_rate",
+    "fit_rate_windows",
     "slope_verdict",
     "delta_fit",
     "delta_fit_bootstrap",
@@ -416,6 +417,14 @@ def fit_rate(k, values, q, *, kmin=None, kmax=None, n_boot=400, confidence=0.95,
     row in the resample (a walk over the sorted column), not by re-sorting; see
     ``_resampled_order_stats``.
     """
+    return fit_rate_windows(k, values, q, [(kmin, kmax)], n_boot=n_boot, confidence=confidence, seed=seed)[0]
+
+
+def fit_rate_windows(k, values, q, windows, *, n_boot=400, confidence=0.95, seed=0) -> list[RateFit]:
+    """:func:`fit_rate` over several windows ``[(kmin, kmax), ...]`` (None ends take fit_rate's defaults) from
+    one set of bootstrap replicates: replicate b resamples the same rows for every window, so each result
+    equals ``fit_rate`` over that window with the same seed, at the cost of one bootstrap (the local slopes
+    of ``synthclip.verdict`` use it)."""
     if isinstance(q, str):
         if q != "mean":
             raise ValueError(f"q must be in (0, 1) or 'mean', got {q!r}")
@@ -433,57 +442,68 @@ def fit_rate(k, values, q, *, kmin=None, kmax=None, n_boot=400, confidence=0.95,
                          f"got {v_all.shape}")
     if not np.all(np.isfinite(k)):
         raise ValueError("k must be finite")
-    kmax = float(np.max(k)) if kmax is None else float(kmax)
-    kmin = kmax / 10.0 ** DEFAULT_WINDOW_DECADES if kmin is None else float(kmin)
-    if not kmin <= kmax:
-        raise ValueError(f"kmin must be <= kmax, got kmin={kmin}, kmax={kmax}")
-    # tolerance: kmin = kmax/10 may miss a float checkpoint by an ulp
-    sel = np.nonzero((k >= kmin * (1 - 1e-12)) & (k <= kmax * (1 + 1e-12)))[0]
-    ks = k[sel]
-    if np.unique(ks).size < 2:
-        raise ValueError(f"need at least 2 distinct checkpoints in [kmin, kmax] = [{kmin:g}, {kmax:g}], "
-                         f"found {ks.size}")
-    if np.any(ks <= 0):
-        raise ValueError("fitted checkpoints k must be > 0 (the fit is in log k)")
-    v = _as_errors(v_all[:, sel], ndim=2)
+    sels = []
+    for kmin, kmax in windows:
+        kmax = float(np.max(k)) if kmax is None else float(kmax)
+        kmin = kmax / 10.0 ** DEFAULT_WINDOW_DECADES if kmin is None else float(kmin)
+        if not kmin <= kmax:
+            raise ValueError(f"kmin must be <= kmax, got kmin={kmin}, kmax={kmax}")
+        # tolerance: kmin = kmax/10 may miss a float checkpoint by an ulp
+        sel = np.nonzero((k >= kmin * (1 - 1e-12)) & (k <= kmax * (1 + 1e-12)))[0]
+        if np.unique(k[sel]).size < 2:
+            raise ValueError(f"need at least 2 distinct checkpoints in [kmin, kmax] = [{kmin:g}, {kmax:g}], "
+                             f"found {sel.size}")
+        if np.any(k[sel] <= 0):
+            raise ValueError("fitted checkpoints k must be > 0 (the fit is in log k)")
+        sels.append(sel)
+    cols = np.unique(np.concatenate(sels))
+    v = _as_errors(v_all[:, cols], ndim=2)
     n = v.shape[0]
-    logk = np.log(ks)
-    common = dict(q=q, kmin=float(ks.min()), kmax=float(ks.max()), n_points=int(ks.size),
-                  n_boot=n_boot, n_traj=n, confidence=c)
-
+    where = {int(col): i for i, col in enumerate(cols)}
     if q == "mean":
-        point = v.mean(axis=0)
+        point_all = v.mean(axis=0)
     else:
-        point = np.partition(v, _upper_rank(q, n) - 1, axis=0)[_upper_rank(q, n) - 1]
-    bad = ~(np.isfinite(point) & (point > 0))
-    if np.any(bad):
-        what = "mean" if q == "mean" else f"{q}-quantile"
-        first = int(np.argmax(bad))
-        why = "+inf (failed runs)" if point[first] == np.inf else f"{point[first]:g} <= 0"
-        nan = float("nan")
-        return RateFit(slope=nan, ci_low=nan, ci_high=nan, intercept=nan,
-                       reason=f"{what} at k={ks[first]:g} is {why}; no logarithm, no slope "
-                              f"({int(bad.sum())} of {ks.size} fitted checkpoints affected)",
-                       **common)
-    slope, intercept = fit_slope(logk, np.log(point))
-    if n_boot == 0:
-        return RateFit(slope=slope, ci_low=float("nan"), ci_high=float("nan"), intercept=intercept,
-                       **common)
-
-    boot = _RowBootstrap(v, seed)
-    if q == "mean":
-        reps = boot.means(n_boot)
-    else:
-        cols = np.arange(ks.size)
-        reps = boot.order_stats(n_boot, cols, np.full(ks.size, _upper_rank(q, n)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logreps = np.where(reps > 0, np.log(reps), np.nan)
-    lo, hi, n_bad = _percentile_interval(_slopes(logk, logreps), c)
-    reason = ""
-    if n_bad:
-        reason = (f"{n_bad} of {n_boot} bootstrap replicates had a quantile that is +inf or <= 0; "
-                  f"counted at both ends of the interval")
-    return RateFit(slope=slope, ci_low=lo, ci_high=hi, intercept=intercept, reason=reason, **common)
+        point_all = np.partition(v, _upper_rank(q, n) - 1, axis=0)[_upper_rank(q, n) - 1]
+    reps_all = None
+    out = []
+    for sel in sels:
+        idx = np.array([where[int(j)] for j in sel])
+        ks = k[sel]
+        logk = np.log(ks)
+        common = dict(q=q, kmin=float(ks.min()), kmax=float(ks.max()), n_points=int(ks.size),
+                      n_boot=n_boot, n_traj=n, confidence=c)
+        point = point_all[idx]
+        bad = ~(np.isfinite(point) & (point > 0))
+        if np.any(bad):
+            what = "mean" if q == "mean" else f"{q}-quantile"
+            first = int(np.argmax(bad))
+            why = "+inf (failed runs)" if point[first] == np.inf else f"{point[first]:g} <= 0"
+            nan = float("nan")
+            out.append(RateFit(slope=nan, ci_low=nan, ci_high=nan, intercept=nan,
+                               reason=f"{what} at k={ks[first]:g} is {why}; no logarithm, no slope "
+                                      f"({int(bad.sum())} of {ks.size} fitted checkpoints affected)", **common))
+            continue
+        slope, intercept = fit_slope(logk, np.log(point))
+        if n_boot == 0:
+            out.append(RateFit(slope=slope, ci_low=float("nan"), ci_high=float("nan"), intercept=intercept,
+                               **common))
+            continue
+        if reps_all is None:
+            boot = _RowBootstrap(v, seed)
+            if q == "mean":
+                reps_all = boot.means(n_boot)
+            else:
+                reps_all = boot.order_stats(n_boot, np.arange(cols.size), np.full(cols.size, _upper_rank(q, n)))
+        reps = reps_all[:, idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logreps = np.where(reps > 0, np.log(reps), np.nan)
+        lo, hi, n_bad = _percentile_interval(_slopes(logk, logreps), c)
+        reason = ""
+        if n_bad:
+            reason = (f"{n_bad} of {n_boot} bootstrap replicates had a quantile that is +inf or <= 0; "
+                      f"counted at both ends of the interval")
+        out.append(RateFit(slope=slope, ci_low=lo, ci_high=hi, intercept=intercept, reason=reason, **common))
+    return out
 
 
 def slope_verdict(fit: RateFit, theory, *, allowance: float = 0.0) -> str:

@@ -197,10 +197,9 @@ def local_slopes(k, values, q, *, theory: Optional[float], rule: FitRule = RULE,
     """:func:`stats.fit_rate` over each half-decade, and the trend of the three newest (module docstring)."""
     n_boot = rule.n_boot if n_boot is None else n_boot
     confidence = rule.confidence if confidence is None else confidence
-    rows = []
-    for i, (lo, hi) in enumerate(half_decades(k, rule)):
-        fit = stats.fit_rate(k, values, q, kmin=lo, kmax=hi, n_boot=n_boot, confidence=confidence, seed=seed + i)
-        rows.append((lo, hi, fit.slope, fit.ci_low, fit.ci_high))
+    windows = half_decades(k, rule)
+    fits = stats.fit_rate_windows(k, values, q, windows, n_boot=n_boot, confidence=confidence, seed=seed) if windows else []
+    rows = [(lo, hi, fit.slope, fit.ci_low, fit.ci_high) for (lo, hi), fit in zip(windows, fits)]
     return LocalSlopes(rows, trend_of(rows, theory))
 
 

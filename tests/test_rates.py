@@ -98,9 +98,9 @@ def test_rerun_uses_cache_and_changed_parameters_replace_results(tmp_path, capsy
 
 def test_toml_config_is_overridden_by_flags(tmp_path):
     config = tmp_path / "c.toml"
-    config.write_text('n_traj = 123\nsteps = 77\nmethods = ["sgd"]\n')
-    study, p = cli.parse(["rates", "--config", str(config), "--steps", "50"])
-    assert (p.n_traj, p.steps, p.methods) == (123, 50, ["sgd"])
+    config.write_text('n_traj = 123\nsteps = 177\nmethods = ["sgd"]\n')
+    study, p = cli.parse(["rates", "--config", str(config), "--steps", "150"])
+    assert (p.n_traj, p.steps, p.methods) == (123, 150, ["sgd"])
 
 
 @pytest.mark.parametrize("args,needle", [

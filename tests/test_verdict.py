@@ -105,3 +105,28 @@ def test_half_decades_tile_down_from_k():
     w = verdict.half_decades(k)
     assert w[0] == pytest.approx((1e4 / 10 ** 0.5, 1e4)) and len(w) == 6
     assert all(lo >= verdict.RULE.min_k * (1 - 1e-12) for lo, _ in w)
+
+
+def test_fit_rate_windows_equals_one_fit_per_window():
+    rng = np.random.default_rng(4)
+    k = np.unique(np.round(np.geomspace(1, 1e4, 41)))
+    v = k ** -0.7 * np.exp(rng.normal(size=(500, k.size)) + rng.normal(size=(500, 1)))
+    windows = [(None, None), *verdict.half_decades(k)]
+    for q in (0.5, 0.9, "mean"):
+        together = stats.fit_rate_windows(k, v, q, windows, n_boot=300, seed=9)
+        for (lo, hi), fit in zip(windows, together):
+            alone = stats.fit_rate(k, v, q, kmin=lo, kmax=hi, n_boot=300, seed=9)
+            assert (fit.slope, fit.kmin, fit.kmax) == (alone.slope, alone.kmin, alone.kmax)
+            assert fit.ci_low == pytest.approx(alone.ci_low, abs=1e-12) and fit.ci_high == pytest.approx(alone.ci_high, abs=1e-12)
+
+
+def test_local_slopes_and_trend_on_a_known_bend():
+    # quantiles ∝ k^-0.5 / (1 + (k/1000)^0.4): the local slope bends from -0.5 towards -0.9 (-0.79 at k = 1e4)
+    rng = np.random.default_rng(5)
+    k = np.unique(np.round(np.geomspace(1, 1e4, 41)))
+    v = (k ** -0.5 / (1 + (k / 1000) ** 0.4)) * np.exp(0.1 * rng.normal(size=(2000, k.size)))
+    local = verdict.local_slopes(k, v, 0.5, theory=-0.9, n_boot=400)
+    assert local.trend == "approaching", local.windows
+    flat = verdict.local_slopes(k, k ** -0.9 * np.exp(0.1 * rng.normal(size=(2000, k.size))), 0.5, theory=-0.9,
+                                n_boot=400)
+    assert flat.trend == "steady", flat.windows
