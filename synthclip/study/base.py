@@ -11,6 +11,7 @@ Parameters come from the dataclass defaults < a TOML file (``--config``) < comma
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
@@ -91,6 +92,7 @@ class Study:
         merged = {**(dict(self.quick) if quick else {}), **values}
         params = self.Params(**merged)
         params.quick = quick or params.quick
+        check_declared(params)  # types and declared low/high/choices of every field, for every study
         self.validate(params)
         return params
 
@@ -133,6 +135,95 @@ class Study:
 
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def _kind(default) -> tuple[type, str]:
+    """The Python type a field's values must have (from its default) and its name in messages."""
+    if isinstance(default, bool):
+        return bool, "true or false"
+    if isinstance(default, int):
+        return int, "an integer"
+    if isinstance(default, float):
+        return (int, float), "a number"
+    return str, "a string"
+
+
+def check_declared(p) -> None:
+    """Every field against what its ``option`` declares: the type of its default (a TOML file can give
+    any type), ``low``/``high`` (NaN is outside every range) and, for a single string, ``choices``.
+    The studies' own ``validate`` then adds the rules between fields."""
+    for f in dataclasses.fields(p):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        value, meta = getattr(p, f.name), f.metadata
+        if isinstance(default, list):
+            if not isinstance(value, list):
+                raise StudyError(f"{flag(f.name)} must be a comma-separated list, got {value!r}")
+            values = value
+            twice = sorted({repr(v) for v in values if values.count(v) > 1})
+            if twice:  # the same cell or row twice: never what was meant
+                raise StudyError(f"{flag(f.name)} lists {twice[0]} twice: {value!r}")
+            if not default:
+                continue
+            default = default[0]
+        else:
+            values = [value]
+        kind, words = _kind(default)
+        for v in values:
+            if not isinstance(v, kind) or (kind is not bool and isinstance(v, bool)):
+                raise StudyError(f"{flag(f.name)} must be {words}, got {v!r}")
+            if "choices" in meta and isinstance(v, str) and v not in meta["choices"]:
+                raise StudyError(f"{flag(f.name)}: unknown value {v!r}; valid: {', '.join(meta['choices'])}")
+            if kind is bool or isinstance(v, str):
+                continue
+            low, high = meta.get("low", -math.inf), meta.get("high", math.inf)
+            if not low <= v <= high:  # also refuses NaN
+                if kind is int and low == 1 and high == math.inf:
+                    raise StudyError(f"{flag(f.name)} must be a positive integer, got {v!r}")  # check_positive's words
+                where = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}]"
+                raise StudyError(f"{flag(f.name)} must be {words} {where}, got {v!r}")
+
+
+#: Largest --dim of a simulation study. A run holds 6 (d × 64) float64 blocks per thread (the engine's
+#: lock-step state), 3 KB·d: 0.3 GB per thread at d = 10^5, 30 GB at the engine's own limit of 10^7.
+MAX_DIM = 100_000
+
+
+def check_dim(name: str, dims) -> None:
+    """Each dimension an integer in [1, MAX_DIM] (the memory of a run grows with d × threads)."""
+    for d in dims if isinstance(dims, (list, tuple)) else [dims]:
+        if not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= MAX_DIM:
+            raise StudyError(f"{flag(name)} must be an integer in [1, {MAX_DIM}] (a run holds about 3 KB × d "
+                             f"per thread: 0.3 GB at d = {MAX_DIM}), got {d!r}")
+
+
+def available_memory() -> float:
+    """Bytes available to new allocations (Linux's MemAvailable; +inf where it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
+    return math.inf
+
+
+def check_memory(what: str, n_bytes: float, hint: str) -> None:
+    """Refuse up front a run whose arrays cannot fit in the memory available now (else: MemoryError in a cell)."""
+    free = available_memory()
+    if n_bytes > free:
+        raise StudyError(f"{what} needs about {n_bytes / 2**30:.3g} GiB of arrays, more than the "
+                         f"{free / 2**30:.3g} GiB available: {hint}")
+
+
+def check_fit_horizon(name: str, steps, min_k: float) -> None:
+    """A rate fit over the last decade [K/10, K] needs K/10 >= min_k: before min_k the error is still the
+    initial distance, not a rate (verdict.RULE.min_k); the window then holds several checkpoints."""
+    least = int(math.ceil(10 * min_k))
+    for k in steps if isinstance(steps, (list, tuple)) else [steps]:
+        if not isinstance(k, int) or isinstance(k, bool) or k < least:
+            raise StudyError(f"{flag(name)} must be >= {least}: the rate is fitted over the last decade [K/10, K], "
+                             f"which must start at k >= {min_k:g} (earlier steps show the start, not a rate), got {k!r}")
 
 
 def check_positive(p, *names: str) -> None:

@@ -126,9 +126,22 @@ class Rates(Study):
             check_alpha(p.noise, p.alpha)
         check_choice("structure", p.structure, ("iid", "radial"))
         check_methods("methods", p.methods, RATE_METHODS)
+        import os
+
+        from .base import check_dim, check_fit_horizon, check_memory
+        check_fit_horizon("steps", p.steps, verdict.RULE.min_k)
+        if p.steps > 2**31 - 2:  # the engine counts steps in 32 bits
+            raise StudyError(f"--steps must be <= {2**31 - 2}, got {p.steps!r}")
+        check_dim("dim", p.dim)
         for name in ("mu", "clip", "lr", "radius"):
             if not getattr(p, name) > 0:
                 raise StudyError(f"{flag(name)} must be > 0, got {getattr(p, name)!r}")
+        if not math.isfinite(p.mu):
+            raise StudyError(f"--mu must be finite, got {p.mu!r}")
+        # a cell holds 7 metrics × n_traj × checkpoints float64 (and a copy while tabulating); cells run in parallel
+        at_once = min(len(p.methods) * len(p.alpha), p.jobs or os.cpu_count() or 1)
+        check_memory(f"--n-traj {p.n_traj}", 2 * 7 * 8 * p.n_traj * len(rate_checkpoints(p.steps)) * at_once,
+                     "lower --n-traj (or --jobs)")
         check_fit_flags(p)
         if not math.isfinite(p.x0):
             raise StudyError(f"--x0 must be finite, got {p.x0!r}")

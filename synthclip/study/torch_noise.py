@@ -35,6 +35,7 @@ axes, as the histograms of Figure 1) with the fitted Hill tail (k/N)·α/u·(x/u
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -42,7 +43,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .base import CommonParams, MissingDependency, Study, StudyError, check_choice, check_fit_flags, check_positive, option, register
+from .base import CommonParams, MissingDependency, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, \
+    option, register
 
 # The torch tasks (synthclip.torch.models.TASKS, repeated so that validation does not import torch).
 TASKS = ("text-transformer", "digits-cnn", "digits-mlp")
@@ -103,6 +105,24 @@ def check_torch_run(study: str, p) -> None:
     one_job_on_gpu(p)
 
 
+@functools.lru_cache(maxsize=None)
+def _task_examples(task: str) -> int:
+    from ..torch import models
+
+    return models.make_task(task).data.n
+
+
+def check_batch_size(name: str, sizes, tasks) -> None:
+    """A minibatch no larger than the task's data set (after check_torch_run: loads the data once). Batches
+    draw examples with replacement, so a larger one only repeats examples, at the cost of its size."""
+    for task in tasks:
+        n = _task_examples(task)
+        for b in sizes if isinstance(sizes, (list, tuple)) else [sizes]:
+            if b > n:
+                raise StudyError(f"{flag(name)} must be <= {n}, the examples of task {task!r} (a larger batch "
+                                 f"only repeats examples, at its full cost), got {b!r}")
+
+
 def check_torch_device(p) -> None:
     if not isinstance(p.device, str) or not p.device:
         raise StudyError(f"--device must be cpu or cuda, got {p.device!r}")
@@ -159,6 +179,8 @@ class TorchNoise(Study):
             raise StudyError(f"--lr must be > 0 and finite, got {p.lr!r}")
         check_fit_flags(p)
         check_torch_run(self.name, p)
+        check_batch_size("batch_sizes", p.batch_sizes, p.models)
+        check_batch_size("train_batch_size", p.train_batch_size, p.models)
 
     def group(self, cell) -> str:
         return ""

@@ -136,7 +136,17 @@ class TorchRates(Study):
         check_fit_flags(p)
         for label in p.methods:
             method_params(RATE_METHODS[label][0], label_params(label, p), "--methods " + label)
+        # Intervals across seeds: with too few seeds no quantile has a finite order-statistic interval and a
+        # bootstrap over seeds has (near) zero width, so the run could only print empty intervals. Both ends
+        # of stats.quantile_ci's interval for q are finite iff max(q, 1 − q)^n <= (1 − confidence)/2.
+        half = (1.0 - p.confidence) / 2.0
+        need = min(math.ceil(math.log(half) / math.log(max(q, 1.0 - q)) - 1e-9) for q in p.quantiles)
+        if p.n_seeds < need:
+            raise StudyError(f"--n-seeds {p.n_seeds} gives no quantile of --quantiles a finite {p.confidence:g} interval "
+                             f"across seeds (and a bootstrap over them near-zero width): use --n-seeds >= {need}")
         check_torch_run(self.name, p)
+        from .torch_noise import check_batch_size
+        check_batch_size("batch_size", p.batch_size, p.tasks)
 
     def group(self, cell) -> str:
         return ""
