@@ -282,9 +282,10 @@ def summarize(res, cell: Mapping[str, Any], metrics) -> dict[str, pd.DataFrame]:
                                    "value": mean, "ci_low": np.nan, "ci_high": np.nan}))
         for q in [*cell["quantiles"], "mean"]:
             seed = derive_seed(cell["seed"], "bootstrap", label, metric, q)
-            for window, (kmin, kmax) in [("last decade", (None, None)), *(("half-decade", w) for w in windows)]:
-                fit = stats.fit_rate(k, values, q, kmin=kmin, kmax=kmax, n_boot=cell["n_boot"],
-                                     confidence=cell["confidence"], seed=seed)
+            named = [("last decade", (None, None)), *(("half-decade", w) for w in windows)]
+            fits = stats.fit_rate_windows(k, values, q, [w for _, w in named], n_boot=cell["n_boot"],
+                                          confidence=cell["confidence"], seed=seed)
+            for (window, _), fit in zip(named, fits):
                 srows.append({**common, "metric": metric, "quantile": str(q), "window": window, "slope": fit.slope,
                               "ci_low": fit.ci_low, "ci_high": fit.ci_high, "intercept": fit.intercept,
                               "kmin": fit.kmin, "kmax": fit.kmax, "n_points": fit.n_points, "fit_reason": fit.reason})
@@ -301,7 +302,7 @@ def _fits(slopes: pd.DataFrame) -> pd.DataFrame:
     return slopes[slopes["window"] == "last decade"] if "window" in slopes else slopes
 
 
-def verdict_table(slopes: pd.DataFrame, columns=(("method", "<15"), ("quantile", ">8")),
+def verdict_table(slopes: pd.DataFrame, columns=(("method", "<18"), ("quantile", ">8")),
                   slope_title: str = "slope [CI]", verdict_width: int = 19) -> str:
     """<columns> | slope [CI] | theory | statement | verdict | trend | failed, fixed width (last-decade rows)."""
     slopes = _fits(slopes)
