@@ -45,7 +45,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import stats
+from .. import stats, verdict
 from .._rng import derive_seed
 from .base import (CommonParams, Study, StudyError, check_choice, check_fit_flags, check_methods, check_positive, flag,
                    method_params, option, register)
@@ -96,8 +96,9 @@ class TorchRatesParams(CommonParams):
     eval_size: int = option(0, "examples of the full objective (0: the task's own, all digits / 2048 windows)",
                             low=0)
     quantiles: list = option([0.5, 0.9, 0.99], "quantile levels of the loss across seeds")
-    confidence: float = option(0.95, "level of the quantile, slope and failure intervals", low=0.0, high=1.0)
-    n_boot: int = option(200, "bootstrap replicates per slope", low=1)
+    confidence: float = option(verdict.RULE.confidence, "level of the quantile, slope and failure intervals", low=0.0,
+                               high=1.0)
+    n_boot: int = option(verdict.RULE.n_boot, "bootstrap replicates per slope (≥ 20/(1 − confidence))", low=1)
     device: str = option("cpu", "torch device: cpu or cuda")
 
 
