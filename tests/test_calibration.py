@@ -49,7 +49,7 @@ def _measure(procedure, case, seed=0):
 
 
 def _case(procedure, label_start):
-    cases = [c for c in cal.CASES[procedure](None) if c["label"].startswith(label_start)]
+    cases = [c for c in cal.CASES[procedure] if c["label"].startswith(label_start)]
     assert cases, (procedure, label_start)
     return cases[0]
 

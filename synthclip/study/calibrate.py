@@ -130,8 +130,8 @@ class Calibrate(Study):
                   "conf_n_traj": p.conf_n_traj, "conf_delta_min": p.conf_delta_min}
         cells = []
         for proc in p.procedures:
-            for case in CASES[proc](p):
-                reps = case_replicates(p, proc, case)
+            for case in CASES[proc]:
+                reps = case_replicates(p.replicates, p.analytic_replicates, proc, case)
                 # a level with fewer than 5 expected misses per side is not measured, so not computed
                 levels = [c for c in p.levels if measurable(reps, c)]
                 if not levels and proc != "classify":
@@ -173,32 +173,27 @@ def measurable(replicates: int, level: float) -> bool:
     return replicates * 0.5 * (1.0 - level) >= 5
 
 
-def case_replicates(p, procedure: str, case: Mapping[str, Any]) -> int:
+def case_replicates(replicates: int, analytic_replicates: int, procedure: str, case: Mapping[str, Any]) -> int:
     """R of a case: cheap procedures get --analytic-replicates, except δ fits at the confidence study's N
-    (a sort of N = 10^5 each) which get at most 2000; bootstrap procedures get --replicates."""
+    (a partition of N = 10^5 each) which get at most 2000; bootstrap procedures get --replicates."""
     if case.get("method") == "percentile" or procedure not in ANALYTIC:
-        return p.replicates
+        return replicates
     if procedure == "delta_fit" and case["size"] == "study":
-        return min(p.analytic_replicates, 2000)
-    return p.analytic_replicates
+        return min(analytic_replicates, 2000)
+    return analytic_replicates
 
 
-def not_measured(p) -> list[str]:
-    """'procedure at level' for each level the run's R cannot measure (reported, never claimed)."""
+def not_measured(params: Mapping[str, Any]) -> list[str]:
+    """'procedure at level (R)' for each level the run's R cannot measure (reported, never claimed)."""
     out = []
-    for proc in p["procedures"]:
+    for proc in params["procedures"]:
         if proc == "classify":
             continue
-        for c in p["levels"]:
-            reps = {case_replicates(_Obj(p), proc, case) for case in CASES[proc](p)}
-            if not all(measurable(r, c) for r in reps):
-                out.append(f"{proc} at {c:g} (R = {min(reps)})")
+        reps = {case_replicates(params["replicates"], params["analytic_replicates"], proc, case)
+                for case in CASES[proc]}
+        out += [f"{proc} at {c:g} (R = {min(reps)})" for c in params["levels"]
+                if not all(measurable(r, c) for r in reps)]
     return out
-
-
-class _Obj:
-    def __init__(self, d):
-        self.__dict__.update(d)
 
 
 # -- known-answer data ---------------------------------------------------------------------------------
@@ -412,29 +407,28 @@ RUNNERS = {"quantile_ci": _quantile_ci, "fit_rate": _fit_rate, "control:independ
 
 # the cases of each procedure: the settings the studies and tests use
 CASES = {
-    "quantile_ci": lambda p: [{"label": f"pareto a=1.5 q={q:g}", "a": 1.5, "q": q} for q in (0.5, 0.9, 0.99)],
-    "fit_rate": lambda p: [{"label": f"ar1 paths t=0.667 a=1.5 phi=0.95 q={q:g}", "t": 2 / 3, "a": 1.5, "phi": 0.95,
-                            "q": q} for q in RULE.quantiles]
-                          + [{"label": "rotation paths t=0.667 a=1.5 q=0.5", "paths": "rotation", "t": 2 / 3,
-                              "a": 1.5, "q": 0.5}],
-    "control:independent-k": lambda p: [{"label": "rotation paths t=0.667 a=1.5 q=0.5 n=1000", "paths": "rotation",
-                                         "t": 2 / 3, "a": 1.5, "q": 0.5, "n": 1000}],
-    "delta_fit": lambda p: [{"label": f"{law} s={s:g} {method} {size}", "law": law, "s": s, "method": method,
-                             "size": size}
-                            for method, sizes in (("pivot", ("study", "test")), ("percentile", ("test",)))
-                            for size in sizes for law, s in (("poly", 2 / 1.5), ("polylog", 1.0))]
-                           + [{"label": f"{law} s={s:g} pivot study", "law": law, "s": s, "method": "pivot",
-                               "size": "study"} for law, s in (("poly", 0.3), ("polylog", 2.0))],
-    "d_exponent": lambda p: [{"label": f"paths e_g=0.5 e_c=0.2 a={a:g} phi=0.9 rho=0.8 n=200", "e_g": 0.5,
-                              "e_c": 0.2, "a": a, "phi": 0.9, "rho": 0.8, "n": 200} for a in (4.0, 1.5)],
-    "hill": lambda p: [{"label": f"pareto a={a:g} n={n}", "a": a, "n": n} for a in (1.5,) for n in (10_000,)],
-    "moment": lambda p: [{"label": f"pareto a={a:g} n={n}", "a": a, "n": n} for a in (1.5,) for n in (10_000,)],
-    "mohammadi": lambda p: [{"label": f"stable a={a:g} n={n}", "a": a, "n": n} for a in (1.5,) for n in (10_000,)],
-    "failure_probability": lambda p: [{"label": f"pareto a=1.5 p={q:g}", "p": q} for q in (0.1, 0.01)],
-    "control:normal-mean": lambda p: [{"label": "pareto a=1.5 mean", "a": 1.5}],
-    "classify": lambda p: [{"label": f"{law} s={s:g}", "law": law, "s": s}
-                           for law, s in (("poly", 0.3), ("poly", 0.5), ("poly", 1.0), ("poly", 2.0),
-                                          ("polylog", 0.5), ("polylog", 1.0), ("polylog", 2.0))],
+    "quantile_ci": [{"label": f"pareto a=1.5 q={q:g}", "a": 1.5, "q": q} for q in (0.5, 0.9, 0.99)],
+    "fit_rate": [{"label": f"ar1 paths t=0.667 a=1.5 phi=0.95 q={q:g}", "t": 2 / 3, "a": 1.5, "phi": 0.95, "q": q}
+                 for q in RULE.quantiles]
+                + [{"label": "rotation paths t=0.667 a=1.5 q=0.5", "paths": "rotation", "t": 2 / 3, "a": 1.5,
+                    "q": 0.5}],
+    "control:independent-k": [{"label": "rotation paths t=0.667 a=1.5 q=0.5 n=1000", "paths": "rotation",
+                               "t": 2 / 3, "a": 1.5, "q": 0.5, "n": 1000}],
+    "delta_fit": [{"label": f"{law} s={s:g} {method} {size}", "law": law, "s": s, "method": method, "size": size}
+                  for method, sizes in (("pivot", ("study", "test")), ("percentile", ("test",)))
+                  for size in sizes for law, s in (("poly", 2 / 1.5), ("polylog", 1.0))]
+                 + [{"label": f"{law} s={s:g} pivot study", "law": law, "s": s, "method": "pivot", "size": "study"}
+                    for law, s in (("poly", 0.3), ("polylog", 2.0))],
+    "d_exponent": [{"label": f"paths e_g=0.5 e_c=0.2 a={a:g} phi=0.9 rho=0.8 n=200", "e_g": 0.5, "e_c": 0.2,
+                    "a": a, "phi": 0.9, "rho": 0.8, "n": 200} for a in (4.0, 1.5)],
+    "hill": [{"label": "pareto a=1.5 n=10000", "a": 1.5, "n": 10_000}],
+    "moment": [{"label": "pareto a=1.5 n=10000", "a": 1.5, "n": 10_000}],
+    "mohammadi": [{"label": "stable a=1.5 n=10000", "a": 1.5, "n": 10_000}],
+    "failure_probability": [{"label": f"pareto a=1.5 p={q:g}", "p": q} for q in (0.1, 0.01)],
+    "control:normal-mean": [{"label": "pareto a=1.5 mean", "a": 1.5}],
+    "classify": [{"label": f"{law} s={s:g}", "law": law, "s": s}
+                 for law, s in (("poly", 0.3), ("poly", 0.5), ("poly", 1.0), ("poly", 2.0),
+                                ("polylog", 0.5), ("polylog", 1.0), ("polylog", 2.0))],
 }
 
 
