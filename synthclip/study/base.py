@@ -93,6 +93,7 @@ class Study:
         params = self.Params(**merged)
         params.quick = quick or params.quick
         check_declared(params)  # types and declared low/high/choices of every field, for every study
+        check_simulation_sizes(params)
         self.validate(params)
         return params
 
@@ -190,10 +191,11 @@ MAX_DIM = 100_000
 
 def check_dim(name: str, dims) -> None:
     """Each dimension an integer in [1, MAX_DIM] (the memory of a run grows with d × threads)."""
-    for d in dims if isinstance(dims, (list, tuple)) else [dims]:
+    words = "positive integers" if isinstance(dims, (list, tuple)) else "a positive integer"
+    for d in _as_list(dims):
         if not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= MAX_DIM:
-            raise StudyError(f"{flag(name)} must be an integer in [1, {MAX_DIM}] (a run holds about 3 KB × d "
-                             f"per thread: 0.3 GB at d = {MAX_DIM}), got {d!r}")
+            raise StudyError(f"{flag(name)} must be {words} <= {MAX_DIM} (a run holds about 3 KB × d per thread: "
+                             f"0.3 GB at d = {MAX_DIM}), got {d!r}")
 
 
 def available_memory() -> float:
@@ -214,6 +216,34 @@ def check_memory(what: str, n_bytes: float, hint: str) -> None:
     if n_bytes > free:
         raise StudyError(f"{what} needs about {n_bytes / 2**30:.3g} GiB of arrays, more than the "
                          f"{free / 2**30:.3g} GiB available: {hint}")
+
+
+#: The engine's own limits (synthclip.engine.simulate): steps count in 32 bits, trajectories in 40.
+MAX_STEPS = 2**31 - 2
+MAX_TRAJ = 2**40
+
+
+def check_simulation_sizes(p) -> None:
+    """The sizes every simulation study passes to the engine, by their shared names: --steps and each of
+    --horizons within the engine's step counter, --dim/--dims within MAX_DIM, and --n-traj within the
+    engine's limit and the memory its output needs at the least (7 metrics × 8 bytes per trajectory and
+    checkpoint; a study with many checkpoints checks the full size itself)."""
+    for name in ("steps", "horizons"):
+        for k in _as_list(getattr(p, name, [])):
+            if isinstance(k, int) and k > MAX_STEPS:
+                raise StudyError(f"{flag(name)} must be <= {MAX_STEPS} (the engine counts steps in 32 bits), got {k!r}")
+    for name in ("dim", "dims"):
+        if hasattr(p, name):
+            check_dim(name, getattr(p, name))
+    n_traj = getattr(p, "n_traj", None)
+    if isinstance(n_traj, int):
+        if n_traj > MAX_TRAJ:
+            raise StudyError(f"--n-traj must be <= {MAX_TRAJ}, got {n_traj!r}")
+        check_memory(f"--n-traj {n_traj}", 7 * 8 * n_traj, "lower --n-traj")
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def check_fit_horizon(name: str, steps, min_k: float) -> None:

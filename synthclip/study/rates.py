@@ -128,11 +128,8 @@ class Rates(Study):
         check_methods("methods", p.methods, RATE_METHODS)
         import os
 
-        from .base import check_dim, check_fit_horizon, check_memory
+        from .base import check_fit_horizon, check_memory
         check_fit_horizon("steps", p.steps, verdict.RULE.min_k)
-        if p.steps > 2**31 - 2:  # the engine counts steps in 32 bits
-            raise StudyError(f"--steps must be <= {2**31 - 2}, got {p.steps!r}")
-        check_dim("dim", p.dim)
         for name in ("mu", "clip", "lr", "radius"):
             if not getattr(p, name) > 0:
                 raise StudyError(f"{flag(name)} must be > 0, got {getattr(p, name)!r}")

@@ -88,6 +88,9 @@ class Tails(Study):
         for n in p.sizes:
             if not isinstance(n, int) or isinstance(n, bool) or n < 100:
                 raise StudyError(f"--sizes must be integers >= 100 (k = √n order statistics, √n blocks), got {n!r}")
+        from .base import check_memory
+        # one sample in float64 and the sorted and absolute copies the estimators make of it
+        check_memory(f"--sizes {max(p.sizes)}", 4 * 8 * max(p.sizes), "lower --sizes")
         check_positive(p, "replicates")
         check_fit_flags(p)
 
