@@ -112,6 +112,9 @@ def _task_examples(task: str) -> int:
     return models.make_task(task).data.n
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # a hyper-parameter above it overflows in the float32 models
+
+
 def check_batch_size(name: str, sizes, tasks) -> None:
     """A minibatch no larger than the task's data set (after check_torch_run: loads the data once). Batches
     draw examples with replacement, so a larger one only repeats examples, at the cost of its size."""
@@ -172,11 +175,15 @@ class TorchNoise(Study):
         check_positive(p, "batch_sizes", "train_batch_size", "coords_per_layer", "n_batches")
         if p.n_batches < 16:
             raise StudyError(f"--n-batches must be >= 16 for a tail estimate, got {p.n_batches}")
+        from .base import check_memory
+        # at the least a norm and one coordinate of every minibatch's noise, in float64
+        check_memory(f"--n-batches {p.n_batches}", 2 * 8 * p.n_batches, "lower --n-batches")
         if not isinstance(p.full_size, int) or p.full_size < 0:
             raise StudyError(f"--full-size must be >= 0 (0: the task's own), got {p.full_size!r}")
         check_choice("optimizer", p.optimizer, OPTIMIZERS)
-        if not (p.lr > 0 and math.isfinite(p.lr)):
-            raise StudyError(f"--lr must be > 0 and finite, got {p.lr!r}")
+        if not (p.lr > 0 and p.lr <= FLOAT32_MAX):
+            raise StudyError(f"--lr must be > 0 and at most {FLOAT32_MAX:.4g} (the models train in float32), "
+                             f"got {p.lr!r}")
         check_fit_flags(p)
         check_torch_run(self.name, p)
         check_batch_size("batch_sizes", p.batch_sizes, p.models)

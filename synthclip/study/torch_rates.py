@@ -128,10 +128,12 @@ class TorchRates(Study):
             raise StudyError(f"--checkpoints must be >= 2, got {p.checkpoints}")
         if not isinstance(p.eval_size, int) or p.eval_size < 0:
             raise StudyError(f"--eval-size must be >= 0 (0: the task's own), got {p.eval_size!r}")
+        from .torch_noise import FLOAT32_MAX
         for name in ("lr_sgd", "lr_adaptive", "clip"):
             value = getattr(p, name)
-            if not (value > 0 and math.isfinite(value)):
-                raise StudyError(f"{flag(name)} must be > 0 and finite, got {value!r}")
+            if not (value > 0 and value <= FLOAT32_MAX):
+                raise StudyError(f"{flag(name)} must be > 0 and at most {FLOAT32_MAX:.4g} (the models train in "
+                                 f"float32), got {value!r}")
         if not p.quantiles:
             raise StudyError("--quantiles needs at least one level in (0, 1)")
         check_fit_flags(p)
