@@ -136,3 +136,45 @@ def test_reported_bad_flags_exit_2_with_one_line(argv, tmp_path):
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
     assert not any(tmp_path.iterdir()) or not any((tmp_path / ".cache").glob("**/*.json"))  # no cell ran
+
+
+# -- gaps the property and the probes found, one line each through cli.main (in process) --------------
+FOUND = [
+    (["nonconvex", "--quick", "--dim", "100000000"], "--dim must be a positive integer <= 100000"),
+    (["nonconvex", "--quick", "--horizons", "100,10000000000"], "--horizons must be <= 2147483646"),
+    (["dimension", "--quick", "--n-traj", "1000000000000"], "--n-traj 1000000000000 needs about"),
+    (["tails", "--quick", "--sizes", "100,1000000000000"], "--sizes 1000000000000 needs about"),
+    (["bias", "--quick", "--lrs", "0.1,0.1"], "--lrs lists 0.1 twice"),
+    (["bias", "--quick", "--tail-points", "0"], "--tail-points must be a positive integer"),
+    (["rates", "--quick", "--seed", "-1"], "--seed must be an integer >= 0"),
+    (["rates", "--quick", "--backend", "spark"], "--backend: unknown value 'spark'"),
+    (["rates", "--quick", "--mu", "inf"], "--mu must be finite"),
+    (["torch-rates", "--quick", "--lr-sgd", "1e300"], "--lr-sgd must be > 0 and at most"),
+    (["torch-noise", "--quick", "--n-batches", "100000000000"], "--n-batches 100000000000 needs about"),
+    (["torch-noise", "--quick", "--batch-sizes", "1,100000"], "--batch-sizes must be <= 1797"),
+]
+
+
+@pytest.mark.parametrize("argv,needle", FOUND, ids=[" ".join(a[:1] + a[2:]) for a, _ in FOUND])
+def test_found_gaps_exit_2_with_one_line(argv, needle, tmp_path, capsys):
+    from synthclip.study import cli
+
+    assert cli.main([*argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and "\n" not in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("toml,needle", [
+    ('n_traj = "many"', "--n-traj must be an integer, got 'many'"),
+    ("steps = 1000.5", "--steps must be an integer, got 1000.5"),
+    ("methods = \"sgd\"", "--methods must be a comma-separated list, got 'sgd'"),
+    ("quantiles = [0.5, true]", "--quantiles must be a number, got True"),
+])
+def test_a_toml_file_of_the_wrong_types_is_refused_in_one_line(toml, needle, tmp_path, capsys):
+    from synthclip.study import cli
+
+    config = tmp_path / "c.toml"
+    config.write_text(toml + "\n")
+    assert cli.main(["rates", "--config", str(config), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and "\n" not in err, err
