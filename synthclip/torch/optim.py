@@ -330,7 +330,8 @@ class AdaGradNorm(_MethodOptimizer):
     """AdaGrad-Norm (Chezhegov et al.): b_k² = b_{k−1}² + eta²‖g_k‖² ; x_k = x_{k−1} − η_k g_k / b_k.
 
     ``delayed=True`` divides by b_{k−1} (the scale before g_k is seen, the delayed method of Chezhegov
-    et al.); ``eta`` ≠ 1 is the seed notebook's variant; b_0 = ``b0``. The norm is over the param group.
+    et al.); ``eta`` is a number or "lr" (the seed notebook's b_k² += γ²‖g_k‖², γ the group's current lr):
+    the mapping to the seeds' names is in ``synthclip/methods.py``. b_0 = ``b0``. The norm is over the param group.
     """
 
     method = "adagrad_norm"
@@ -407,7 +408,8 @@ class SeedAdam(_CheckedOptimizer):
     as in the seed).
 
     ``delayed=True`` is the seed's delayed variant: v starts at ``exp_avg_sq_value`` and accumulates
-    (1−β2)·etta·g_{t−1}² (the previous clipped gradient, so the step does not see g_t in its scale).
+    (1−β2)·etta·g_{t−1}² (the previous clipped gradient, so the step does not see g_t in its scale); etta
+    multiplies g² unsquared, so it is eta² in the notation of ``synthclip/methods.py``.
     ``correct_bias=None`` takes the seed's default for the variant: True, or False when delayed. Unlike
     the seed, ``p.grad`` is not modified and the previous gradient is stored as a copy (the seed keeps a
     reference to the gradient tensor, which an in-place ``zero_grad`` would overwrite).
