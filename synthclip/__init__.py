@@ -4,7 +4,7 @@ Public entry points: :func:`simulate` (the engine), the registries ``methods.MET
 ``problems.PROBLEMS`` and ``noise.NOISES``, ``noise.sample``, and the studies
 (``python -m synthclip.study --help``).
 """
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from . import _cache  # noqa: E402,F401  (before any kernel is defined: cache stamps cover every module)
 from .engine import SimulationResult, log_checkpoints, simulate  # noqa: E402

@@ -96,7 +96,7 @@ class Smoothness(Study):
     name = "smoothness"
     summary = "iterations to ε vs the start x0 on x⁴ and cosh: fixed-step GD vs clipped/normalised GD (ICLR 2020)"
     Params = SmoothnessParams
-    quick = {"x0_quartic": [1.0, 4.0, 16.0], "x0_cosh": [1.0, 3.0, 6.0], "steps": 25_000, "n_traj": 8,
+    quick = {"x0_quartic": [1.0, 4.0, 16.0], "x0_cosh": [1.0, 3.0, 5.0, 6.0], "steps": 25_000, "n_traj": 8,
              "n_boot": 200, "n_checkpoints": 600}
     tables = ("iterations", "slopes")
 
