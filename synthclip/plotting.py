@@ -33,15 +33,21 @@ def quantile_bands(ax, frame: pd.DataFrame, *, x: str = "k", quantiles: Sequence
     frame = frame[frame["quantile"].notna()]
     qs = sorted(frame["quantile"].unique()) if quantiles is None else list(quantiles)
     colors = palette or sns.color_palette("flare", len(qs))
+    drawn = False
     for q, color in zip(qs, colors):
         part = frame[np.isclose(frame["quantile"], q)].sort_values(x)
         xs, ys = part[x].to_numpy(float), part["value"].to_numpy(float)
         lo = np.clip(part["ci_low"].to_numpy(float), 1e-300, None)
         hi = np.where(np.isfinite(part["ci_high"]), part["ci_high"], np.nan)
+        ys = np.where(np.isfinite(ys) & (ys > 0), ys, np.nan)  # failed (+inf) points leave a gap
         ax.plot(xs, ys, color=color, lw=1.4, label=f"{label_prefix}q={q:g}")
         ax.fill_between(xs, lo, hi, color=color, alpha=0.25, lw=0)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+        drawn = drawn or bool(np.isfinite(ys).any())
+    if drawn:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    else:
+        ax.text(0.5, 0.5, "no finite quantile\n(failed runs)", transform=ax.transAxes, ha="center", va="center")
 
 
 def theory_line(ax, k_from: float, k_to: float, anchor: float, slope: float | None, *, label: str = "theory",

@@ -158,7 +158,8 @@ def run_study(study: Study, p, *, echo=print) -> dict[str, Path]:
                 echo(f"note: replacing the results in {folder} (made with other parameters)")
         write_outputs(study, folder, tables, meta)
         echo(study.report(tables, meta))
-        files = [f"{name}.parquet" for name in sorted(tables)] + ["meta.json", "report.txt", f"{study.name}.png"]
+        files = [f"{name}.parquet" for name in sorted(tables)] + ["meta.json", "report.txt"]
+        files += [f"{study.name}.png"] if (folder / f"{study.name}.png").exists() else []
         echo(f"results: {folder}/ ({', '.join(files)}); "
              f"{timing['computed']} cells computed, {timing['cached']} cached, {timing['wall_seconds']:.1f} s")
         folders[group] = folder
@@ -183,12 +184,21 @@ def redraw(study: Study, folder: Path, tables=None, meta=None) -> Path | None:
     meta = meta or io.read_json(folder / "meta.json")
     if tables is None:
         tables = {p.stem: io.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
-    fig = study.plot(tables, meta)
-    if fig is None:
+    fig = None
+    try:
+        fig = study.plot(tables, meta)
+        if fig is None:
+            return None
+        return io.save_figure(fig, folder / f"{study.name}.png")
+    except (ValueError, OverflowError) as err:
+        # Extreme but valid settings (errors near the float range) can defeat matplotlib's axes; the tables,
+        # report and verdicts are already written, so say so in one line instead of losing the run.
+        print(f"note: figure {folder / (study.name + '.png')} not drawn ({type(err).__name__}: {err})",
+              file=sys.stderr)
         return None
-    path = io.save_figure(fig, folder / f"{study.name}.png")
-    plotting.close(fig)
-    return path
+    finally:
+        if fig is not None:
+            plotting.close(fig)
 
 
 def plot_command(argv: Sequence[str]) -> int:

@@ -460,17 +460,19 @@ def plot_rates(tables, meta):
         ax.set_ylabel("f(x̄_k) − f*")
     ax = axes[-1]
     local = median[median["window"] == "half-decade"] if "window" in median else median.iloc[0:0]
+    drawn = False
     for label in labels:
-        part = local[local["method"] == label].sort_values("kmax")
+        part = local[(local["method"] == label) & np.isfinite(local["slope"])].sort_values("kmax")
         if part.empty:
             continue
+        drawn = True
         mid = np.sqrt(part["kmin"].to_numpy(float) * part["kmax"].to_numpy(float))
         line, = ax.plot(mid, part["slope"], marker="o", ms=3, lw=1, label=label)
         ax.fill_between(mid, part["ci_low"], part["ci_high"], color=line.get_color(), alpha=0.15, lw=0)
     for alpha in sorted(q["alpha"].unique()):
         ax.axhline(-2.0 * (alpha - 1.0) / alpha, color="black", ls="--", lw=1, label=f"−2(α−1)/α, α={alpha:g}")
         ax.axhline(-(alpha - 1.0) / alpha, color="gray", ls=":", lw=1, label="Table 1")
-    ax.set(xscale="log", xlabel="k (half-decade centre)", ylabel="local slope of the median")
+    ax.set(xscale="log" if drawn else "linear", xlabel="k (half-decade centre)", ylabel="local slope of the median")
     ax.set_title("local slopes (bands: bootstrap CIs)", fontsize=8)
     ax.legend(fontsize=5, ncol=2)
     p = meta.get("params", {})
