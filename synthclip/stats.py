@@ -626,9 +626,26 @@ def _rank_pivot_draws(n: int, ranks: tuple, n_boot: int, seed: int) -> np.ndarra
 
 
 def _pivot_draws(n_boot: int, confidence: float) -> int:
-    """Monte Carlo draws of a pivot: ``n_boot``, but at least ``100 / (1 - confidence)`` so that each
-    ``(1 - c)/2`` quantile rests on >= 50 draws beyond it (a draw costs one Gamma variate per delta)."""
-    return max(n_boot, math.ceil(100.0 / (1.0 - confidence)))
+    """Monte Carlo draws of a pivot: ``n_boot``, but at least 100 000 and ``100 / (1 - confidence)``.
+
+    A draw costs one Gamma variate per delta and the draws are cached, so they are cheap; and one set of
+    draws serves every call with the same (n, deltas, seed), so its Monte Carlo error does not average out
+    over calls. The calibration showed it: with 1000 or 10 000 draws one side's 5 % quantile was off by
+    2 Monte Carlo sd (0.062-0.068 realised against 0.05 on N = 10^5); with 100 000 draws the error is
+    ~0.07 % in probability.
+    """
+    return max(n_boot, 100_000, math.ceil(100.0 / (1.0 - confidence)))
+
+
+@lru_cache(maxsize=256)
+def _pivot_bounds(d: tuple, n: int, ranks: tuple, model: str, n_boot: int, seed: int,
+                  confidence: float) -> tuple[float, float]:
+    """``(P_lo, P_hi)``: the smaller lower and the larger upper ``(1 -+ c)/2`` quantile of the two shapes'
+    pivots (outer order statistics, numpy's "lower"/"higher"); cached, as the pivot's law is data-free."""
+    ratios = _pivot_ratios(np.asarray(d), n, np.asarray(ranks), model, n_boot, seed)
+    half = 0.5 * (1.0 - confidence)
+    return (float(np.min(np.quantile(ratios, half, axis=0, method="lower"))),
+            float(np.max(np.quantile(ratios, 1.0 - half, axis=0, method="higher"))))
 
 
 def _pivot_ratios(d: np.ndarray, n: int, ranks: np.ndarray, model: str, n_boot: int, seed: int) -> np.ndarray:
@@ -666,7 +683,7 @@ def delta_fit_bootstrap(values, deltas, model=_MODELS, n_boot: int = 400, confid
         Replicates (Monte Carlo draws for ``"pivot"``, resamples for ``"percentile"``) from
         ``Generator(Philox(seed))``; all models and all deltas share them. ``"percentile"`` needs
         ``n_boot >= 20 / (1 - confidence)`` for its ends to be more than the extreme replicates; the pivot
-        draws ``max(n_boot, 100 / (1 - confidence))`` (one Gamma variate per delta each, cached).
+        draws ``max(n_boot, 100 000, 100 / (1 - confidence))`` (one Gamma variate per delta each, cached).
     method : ``"pivot"`` (default) or ``"percentile"``
         ``"pivot"``: the order-statistic pivot of :func:`_pivot_ratios`. ``slope_hat / slope`` has an
         exact, parameter-free law when the quantile is exactly polynomial or exactly polylogarithmic in
@@ -704,7 +721,6 @@ def delta_fit_bootstrap(values, deltas, model=_MODELS, n_boot: int = 400, confid
     if n_boot and fittable and method == "percentile":
         boot = _RowBootstrap(v[:, None], seed)
         reps = boot.order_stats(n_boot, np.zeros(d.size, dtype=np.int64), ranks)
-    half = 0.5 * (1.0 - c)
     out = {}
     for m in models:
         fit = delta_fit(d, point, m)
@@ -718,9 +734,8 @@ def delta_fit_bootstrap(values, deltas, model=_MODELS, n_boot: int = 400, confid
                 reason = (f"{n_bad} of {n_boot} bootstrap replicates had a quantile that is +inf "
                           f"or <= 0; counted at both ends of the interval")
         elif n_boot and fittable:
-            ratios = _pivot_ratios(d, n, ranks, m, _pivot_draws(n_boot, c), seed)
-            p_lo = float(np.min(np.quantile(ratios, half, axis=0, method="lower")))
-            p_hi = float(np.max(np.quantile(ratios, 1.0 - half, axis=0, method="higher")))
+            p_lo, p_hi = _pivot_bounds(tuple(d.tolist()), n, tuple(int(r) for r in ranks), m,
+                                       _pivot_draws(n_boot, c), seed, c)
             lo = fit.slope / p_hi if p_hi > 0 else 0.0
             hi = fit.slope / p_lo if p_lo > 0 else math.inf
             if fit.slope == 0.0:
@@ -750,6 +765,14 @@ def _curvature_over_slope(u: np.ndarray, logy: np.ndarray) -> np.ndarray:
         return coef[2] / _slopes(u, np.atleast_2d(logy))
 
 
+@lru_cache(maxsize=64)
+def _power_law_null(u: tuple, n: int, ranks: tuple, draws: int, seed: int) -> np.ndarray:
+    """The statistic's law under any pure power law, sorted (data-free, so cached)."""
+    null = np.sort(_curvature_over_slope(np.asarray(u), np.log(1.0 / _rank_pivot_draws(n, ranks, draws, seed))))
+    null.setflags(write=False)
+    return null
+
+
 def power_law_test(values, deltas, n_boot: int = 4000, confidence: float = 0.95, seed: int = 0) -> PowerLawTest:
     """Test whether the ``(1 - delta)``-quantile is a pure power law ``C (1/delta)^s`` (any C, s > 0).
 
@@ -759,7 +782,7 @@ def power_law_test(values, deltas, n_boot: int = 4000, confidence: float = 0.95,
     ``log(1/deltã)`` (``deltã = 1 - U_(r)``, uniform order statistics), whose law is exact and free of C
     and s; ``n_boot`` draws of it give the p-value (one-sided: concavity). Rejecting says "slower than
     every power law can look at this n", which is what a *polylog* verdict needs beyond a small slope
-    (draws: ``max(n_boot, 100 / (1 - confidence))``):
+    (draws: ``max(n_boot, 100 000, 100 / (1 - confidence))``):
     on a finite delta grid ``(1/delta)^0.3`` and ``log(1/delta)^1.5`` have similar slopes.
     """
     c = _check_confidence(confidence)
@@ -779,8 +802,8 @@ def power_law_test(values, deltas, n_boot: int = 4000, confidence: float = 0.95,
     u = np.log(1.0 / d)
     stat = float(_curvature_over_slope(u, np.log(point))[0])
     draws = _pivot_draws(n_boot, c)
-    null = _curvature_over_slope(u, np.log(1.0 / _rank_pivot_draws(n, tuple(int(r) for r in ranks), draws, seed)))
-    p_value = float((np.sum(null <= stat) + 1) / (draws + 1))
+    null = _power_law_null(tuple(u.tolist()), n, tuple(int(r) for r in ranks), draws, seed)
+    p_value = float((np.searchsorted(null, stat, side="right") + 1) / (draws + 1))
     return PowerLawTest(stat, p_value, bool(p_value <= 0.5 * (1.0 - c)))
 
 

@@ -100,7 +100,7 @@ class ConfidenceParams(CommonParams):
     delta_min: float = option(1e-4, "smallest δ (≥ 10/N)", low=0.0, high=1.0)
     n_deltas: int = option(10, "number of log-spaced δ values", low=2)
     polylog_power: float = option(2.0, "s_max: growth up to log^s_max(1/δ) counts as polylogarithmic", low=0.0)
-    n_boot: int = option(1000, "Monte Carlo draws of the pivot and the power-law test (at least 100/(1 − c) are used)",
+    n_boot: int = option(1000, "Monte Carlo draws of the pivot and the power-law test (at least 100 000 and 100/(1 − c))",
                          low=1)
     confidence: float = option(0.95, "level of the intervals", low=0.0, high=1.0)
 
