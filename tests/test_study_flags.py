@@ -178,3 +178,11 @@ def test_a_toml_file_of_the_wrong_types_is_refused_in_one_line(toml, needle, tmp
     assert cli.main(["rates", "--config", str(config), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "\n" not in err, err
+
+
+def test_torch_noise_probe_step_is_capped(capsys):
+    from synthclip.study import cli
+
+    assert cli.main(["torch-noise", "--probe-at", "100000000000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--probe-at must be integers in [0, 100000]" in err

@@ -133,6 +133,9 @@ def check_torch_device(p) -> None:
 
 # -- the study -----------------------------------------------------------------------------------------
 
+MAX_PROBE_STEP = 100_000  # about a few minutes of training per probe point on one CPU core
+
+
 @dataclass
 class TorchNoiseParams(CommonParams):
     models: list = option(list(TASKS), "models (tasks of synthclip.torch.models)")
@@ -168,8 +171,9 @@ class TorchNoise(Study):
         if not p.probe_at:
             raise StudyError("--probe-at needs at least one step (0: at initialisation)")
         for s in p.probe_at:
-            if not isinstance(s, int) or isinstance(s, bool) or s < 0:
-                raise StudyError(f"--probe-at must be non-negative integers, got {s!r}")
+            if not isinstance(s, int) or isinstance(s, bool) or not 0 <= s <= MAX_PROBE_STEP:
+                raise StudyError(f"--probe-at must be integers in [0, {MAX_PROBE_STEP}] (training steps before a probe; "
+                                 f"each costs milliseconds on a CPU), got {s!r}")
         if not p.batch_sizes:
             raise StudyError("--batch-sizes needs at least one minibatch size")
         check_positive(p, "batch_sizes", "train_batch_size", "coords_per_layer", "n_batches")
