@@ -51,7 +51,8 @@ nrows = -(-len(panels) // ncols)
 fig, axes = plt.subplots(nrows, ncols, figsize=(2.9 * ncols, 2.6 * nrows), squeeze=False)
 for ax in axes.ravel()[len(panels):]:
     ax.set_visible(False)
-palette = dict(zip(["0.5", "0.9", "tail", "mean"], sns.color_palette("deep", 4)))
+stats_drawn = list(dict.fromkeys(quantiles.statistic))
+palette = dict(zip(stats_drawn, sns.color_palette("deep", len(stats_drawn))))
 for n, (ax, (alpha, method)) in enumerate(zip(axes.ravel(), panels)):
     t = theory.exponent("thm5", "*", "strongly_convex", "f", alpha)
     part = quantiles[(quantiles.alpha == alpha) & (quantiles.method == method)]

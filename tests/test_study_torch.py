@@ -100,16 +100,16 @@ def test_torch_rates_quick_writes_quantiles_failures_and_figure(rates_folder):
 def test_torch_rates_counts_failed_seeds_with_a_huge_step(tmp_path, capsys):
     # lr 1e37 overflows float32 within a few steps: every seed fails, and failures count as +inf
     code, out, _ = _run(["torch-rates", "--quick", "--quiet", "--out", str(tmp_path), "--methods", "sgd",
-                         "--lr-sgd", "1e37", "--n-seeds", "4", "--steps", "6", "--checkpoints", "3"], capsys)
+                         "--lr-sgd", "1e37", "--n-seeds", "6", "--steps", "6", "--checkpoints", "3"], capsys)
     assert code == 0
     failures = pd.read_parquet(tmp_path / "failures.parquet")
-    assert failures["n_failed"].iloc[0] == 4 and failures["p_fail"].iloc[0] == 1.0
+    assert failures["n_failed"].iloc[0] == 6 and failures["p_fail"].iloc[0] == 1.0
     assert 1 <= failures["first_fail_step"].iloc[0] <= 6
     q = pd.read_parquet(tmp_path / "quantiles.parquet")
     assert np.all(np.isinf(q[(q["statistic"] == "quantile") & (q["k"] == 6)]["value"]))
     ends = pd.read_parquet(tmp_path / "endpoints.parquet")
     assert np.all(np.isposinf(ends["value"]))
-    assert "4/4" in out
+    assert "6/6" in out
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
