@@ -361,9 +361,15 @@ def _pareto(a, n, seed):
 def test_hill_pareto_exact_error_probabilities():
     a, n, c = 1.5, 1_000_000, 0.9999
     x = _pareto(a, n, 41) * np.where(np.random.default_rng(42).random(n) < 0.5, -1, 1)
-    est = st.hill(x, confidence=c)
+    est = st.hill(x, confidence=c, method="normal")
     k = st.default_tail_k(n)
     assert est.k == k == 1000 and est.n == n and est.method == "hill"
+    # the default interval is the exact one: alpha_hat times Gamma(k, 1)'s (1 -+ c)/2 quantiles over k
+    exact = st.hill(x, confidence=c)
+    assert exact.alpha == est.alpha
+    assert exact.ci_low == pytest.approx(est.alpha * sps.gamma.ppf((1 - c) / 2, k) / k, rel=1e-12)
+    assert exact.ci_high == pytest.approx(est.alpha * sps.gamma.isf((1 - c) / 2, k) / k, rel=1e-12)
+    assert exact.ci_low <= a <= exact.ci_high
     # for exact Pareto, k * alpha / alpha_hat ~ Gamma(k, 1): the miss probability is exact
     w = sps.norm.isf((1 - c) / 2) / math.sqrt(k)
     false_failure = sps.gamma.cdf(k * (1 - w), k) + sps.gamma.sf(k * (1 + w), k)
@@ -395,9 +401,12 @@ def test_mohammadi_stable_and_gaussian():
     x = sps.levy_stable.rvs(1.5, 0.0, size=n, random_state=rng)
     est = st.mohammadi(x, confidence=0.9999)
     assert est.k == 500 and est.n == n and est.method == "mohammadi"
-    # t-interval over 500 i.i.d. blocks: false-failure ~1e-4. "Roughly": the interval is narrow
+    # bootstrap-t over 500 i.i.d. blocks (200 000 resamples): false-failure ~1e-4; the Student-t
+    # interval (method="t") is the same up to Z's skewness. "Roughly": the interval is narrow
     assert est.ci_low <= 1.5 <= est.ci_high and est.ci_high - est.ci_low < 0.25
     assert not est.ci_low <= 2.0 <= est.ci_high          # negative control: not Gaussian
+    t = st.mohammadi(x, confidence=0.9999, method="t")
+    assert t.alpha == est.alpha and t.ci_low <= 1.5 <= t.ci_high
     g = st.mohammadi(rng.normal(size=n), confidence=0.9999)
     assert g.ci_low <= 2.0 <= g.ci_high and abs(g.alpha - 2.0) < 0.2
     assert not g.ci_low <= 1.5 <= g.ci_high              # negative control: not alpha = 1.5

@@ -175,11 +175,14 @@ def measurable(replicates: int, level: float) -> bool:
 
 def case_replicates(replicates: int, analytic_replicates: int, procedure: str, case: Mapping[str, Any]) -> int:
     """R of a case: cheap procedures get --analytic-replicates, except δ fits at the confidence study's N
-    (a partition of N = 10^5 each) which get at most 2000; bootstrap procedures get --replicates."""
+    (a partition of N = 10^5 each: at most 2000) and Mohammadi's bootstrap-t (at most 4000); bootstrap
+    procedures get --replicates."""
     if case.get("method") == "percentile" or procedure not in ANALYTIC:
         return replicates
     if procedure == "delta_fit" and case["size"] == "study":
         return min(analytic_replicates, 2000)
+    if procedure == "mohammadi":  # a bootstrap-t over blocks: 20/(1 − c) resamples per interval
+        return min(analytic_replicates, 4000)
     return analytic_replicates
 
 
