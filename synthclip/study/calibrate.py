@@ -551,15 +551,19 @@ def report_text(tables, meta) -> str:
             lines.append(f"{r.procedure:<22} {r.case:<40} {r.model:<16} {r.level:>6g} {r.side:<6} {r.replicates:>6} "
                          f"{r.misses:>6} {r.nominal:>8.4f} {r.realised:.4f} [{r.realised_low:.4f}, "
                          f"{r.realised_high:.4f}]{'':<2} {r.verdict}" + (" (control)" if r.control else ""))
-        honest = cov[~cov["control"] & (cov["verdict"] != "not measured")]
+        # the percentile δ bootstrap is measured as the "before" of the pivot that replaced it
+        replaced = cov["case"].str.contains("percentile")
+        honest = cov[~cov["control"] & ~replaced & (cov["verdict"] != "not measured")]
         bad = honest[honest["verdict"] == "misses"]
+        before = cov[replaced & (cov["verdict"] == "misses")]
         controls = cov[cov["control"] & (cov["verdict"] != "not measured")]
         caught = controls.groupby(["procedure", "level"])["verdict"].apply(lambda v: bool((v != "holds").any()))
         lines.append(f"summary: {len(honest) - len(bad)} of {len(honest)} measured rows deliver their level "
                      f"({int((honest['verdict'] == 'conservative').sum())} conservative); under-covering: "
                      + (", ".join(sorted({f'{r.procedure} {r.case} {r.model} c={r.level:g} {r.side}'
                                           for r in bad.itertuples()})) or "none")
-                     + f"; negative controls caught: {int(caught.sum())} of {len(caught)}")
+                     + f"; negative controls caught: {int(caught.sum())} of {len(caught)}"
+                     + f"; replaced percentile δ bootstrap (before the fix): {len(before)} rows under-cover")
     dec = tables.get("decisions")
     if dec is not None and not dec.empty:
         lines.append(f"confidence.classify on exact laws (N = {int(dec['n'].iloc[0])}, δ from 0.1 to "
