@@ -40,8 +40,8 @@ Verdict rule (fixed before any run), per procedure × case × level × side: wit
 and [lo, hi] the Clopper–Pearson interval of m/R at ``--band`` (default 0.99), **holds** if lo ≤ (1 − c)/2
 ≤ hi, **misses** if lo > (1 − c)/2 (under-covers: the stated level is not delivered), **conservative** if
 hi < (1 − c)/2 (over-covers: valid but wider than stated). A level is **not measured** where
-R·(1 − c)/2 < 5 (fewer than five expected misses): the table says so instead of claiming it. With ~100
-rows at band 0.99, about one honest row reads "misses" or "conservative" by chance.
+R·(1 − c)/2 < 5 (fewer than five expected misses): the table says so instead of claiming it. With ~180
+measured rows at band 0.99, about two honest rows read "misses" or "conservative" by chance.
 
 The decision rule of the ``confidence`` study (``confidence.classify``) is calibrated too: its verdicts on
 laws whose (1 − δ)-quantile is exactly polynomial (``δ^(−s)``) or exactly polylogarithmic
