@@ -77,7 +77,7 @@ def _level(path: str):
     return None if level is None else 1.0 - float(level)
 
 
-def replay(files, replicates: int, echo=print) -> list[dict]:
+def replay(files, replicates: int, echo=print, after_file=None) -> list[dict]:
     import pytest
 
     counts: dict[str, dict] = {}
@@ -100,7 +100,13 @@ def replay(files, replicates: int, echo=print) -> list[dict]:
                 row["failed"] += outcome == "failed"
             echo(f"{path} replicate {r}: {sum(o == 'passed' for o in plugin.outcomes.values())}/"
                  f"{len(plugin.outcomes)} passed ({time.perf_counter() - start:.0f} s)")
-    rows = list(counts.values())
+        if after_file is not None:
+            after_file(_finish(counts))  # a long replay keeps what it has finished
+    return _finish(counts)
+
+
+def _finish(counts: dict) -> list[dict]:
+    rows = [dict(row) for row in counts.values()]
     for row in rows:
         row["mis_specified"] = bool(row["failed"] and row["interval_miss_rate"] is not None
                                     and row["interval_miss_rate"] <= 1e-3 * (1 + 1e-9))  # 1 - 0.999 is 1e-3 + ulp
@@ -118,17 +124,19 @@ def main(argv=None) -> int:
     for f in args.files:
         if not (ROOT / f).is_file():
             parser.error(f"--files: no such test file {f}")
-    rows = replay(args.files, args.replicates)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     import pandas as pd
 
     from synthclip import io
 
+    def write(rows):
+        io.write_json({"replicates": args.replicates, "files": args.files, "checks": rows,
+                       "environment": io.environment()}, out / "replicate_checks.json")
+        pd.DataFrame(rows).to_csv(out / "replicate_checks.csv", index=False)
+
+    rows = replay(args.files, args.replicates, after_file=write)
     frame = pd.DataFrame(rows)
-    io.write_json({"replicates": args.replicates, "files": args.files, "checks": rows,
-                   "environment": io.environment()}, out / "replicate_checks.json")
-    frame.to_csv(out / "replicate_checks.csv", index=False)
     print(frame[["test", "replicates", "passed", "failed", "interval_miss_rate", "mis_specified"]].to_string(index=False))
     print(f"wrote {out / 'replicate_checks.json'} and .csv")
     return 0
