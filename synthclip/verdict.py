@@ -17,7 +17,8 @@ The rule (:data:`RULE`)
 * **Words by kind** (:data:`WORDS`). Against an upper bound: *within (tight)* (the exponent lies in the
   widened interval), *within (not tight)* (faster: the bound is valid but loose here), *violates*
   (slower). Against a lower bound on its instance: *respects (tight)*, *respects (not tight)* (slower),
-  *violates* (faster). Against an exact asymptotic or a tight pair: *consistent*, *faster*, *slower*.
+  *violates* (faster); a fixed quantile judged against a lower bound on the mean only *certifies* it
+  (E ≥ (1 − q)·Q_q) or gives *no certificate*, never a violation. Against an exact asymptotic or a tight pair: *consistent*, *faster*, *slower*.
   Against a prediction derived from the bounds (a ratio in d): *matches*, *below*, *above*.
   A row no theory entry covers: *none*.
 * **Pre-asymptotic.** A verdict other than the tight/consistent one whose trend is *approaching* reads
@@ -81,6 +82,9 @@ GROWTH_WORDS: dict[str, dict[str, str]] = {
     "tight": {"match": "consistent", "faster": "grows slower", "slower": "grows faster"},
     "exact": {"match": "consistent", "faster": "grows slower", "slower": "grows faster"},
 }
+#: A lower bound on E[error] judged through a fixed quantile: E ≥ (1 − q)·Q_q, so a quantile that decays no
+#: faster than the bound certifies it for the mean, while a faster quantile contradicts nothing.
+QUANTILE_OF_LOWER = {"match": "certifies (tight)", "slower": "certifies", "faster": "no certificate"}
 NONE = "none"
 INSUFFICIENT = "insufficient data"
 PRE_ASYMPTOTIC = "pre-asymptotic"
@@ -155,6 +159,8 @@ def judge(slope: float, ci_low: float, ci_high: float, claim: Optional[Claim], a
         return Verdict(INSUFFICIENT, **named, reason=why)
     where = outcome(slope, ci_low, ci_high, tt, allowance)
     table = GROWTH_WORDS if claim.variable not in ("k", "delta") and claim.kind in GROWTH_WORDS else WORDS
+    if claim.kind == "lower" and q != "mean":
+        table = {"lower": QUANTILE_OF_LOWER}
     words = table[claim.kind][where]
     if where != "match" and trend == "approaching":
         return Verdict(PRE_ASYMPTOTIC, **named, reason=f"{words} over the last decade, but the local slopes are "

@@ -18,9 +18,9 @@ def test_words_by_kind():
     assert _judge(-0.67, -0.70, -0.64, thm4).verdict == "within (tight)"
     assert _judge(-0.90, -0.95, -0.85, thm4).verdict == "within (not tight)"
     assert _judge(-0.40, -0.45, -0.35, thm4).verdict == "violates"
-    assert _judge(-0.67, -0.70, -0.64, thm5).verdict == "respects (tight)"
-    assert _judge(-0.40, -0.45, -0.35, thm5).verdict == "respects (not tight)"
-    assert _judge(-0.90, -0.95, -0.85, thm5).verdict == "violates"
+    assert _judge(-0.67, -0.70, -0.64, thm5, q="mean").verdict == "respects (tight)"
+    assert _judge(-0.40, -0.45, -0.35, thm5, q="mean").verdict == "respects (not tight)"
+    assert _judge(-0.90, -0.95, -0.85, thm5, q="mean").verdict == "violates"
     assert _judge(-0.9, -0.95, -0.85, None).verdict == "none"
 
 
@@ -130,3 +130,10 @@ def test_local_slopes_and_trend_on_a_known_bend():
     flat = verdict.local_slopes(k, k ** -0.9 * np.exp(0.1 * rng.normal(size=(2000, k.size))), 0.5, theory=-0.9,
                                 n_boot=400)
     assert flat.trend == "steady", flat.windows
+
+
+def test_a_quantile_only_certifies_a_lower_bound_on_the_mean():
+    thm5 = theory.claim("thm5", "*", "strongly_convex", "f")
+    assert _judge(-0.90, -0.95, -0.85, thm5, q=0.9).verdict == "no certificate"   # faster: contradicts nothing
+    assert _judge(-0.40, -0.45, -0.35, thm5, q=0.9).verdict == "certifies"
+    assert _judge(-0.90, -0.95, -0.85, thm5, q="mean").verdict == "violates"      # the mean itself can violate

@@ -279,6 +279,20 @@ class Confidence(Study):
                      "(abstracts only); tied-b0 is this package's instance (see the module docstring).")
         return "\n".join(lines)
 
+    def scoreboard(self, tables, meta) -> pd.DataFrame:
+        """One row per (instance, method) that a Chezhegov et al. statement covers: polynomial or polylog in 1/δ."""
+        from ..verdict import SCOREBOARD_COLUMNS
+
+        v = tables["verdicts"]
+        rows = [{"study": self.name, "statement": "chezhegov-" + ("clipped" if r["method"].startswith("clip") else
+                                                                   "unclipped"),
+                 "source": r["theory_source"], "setting": f"{r['instance']}, {r['method']}, N={int(r['n_traj'])}",
+                 "quantity": "growth of the (1−δ)-quantile in 1/δ (poly slope)", "measured": r["poly_slope"],
+                 "ci_low": r["poly_low"], "ci_high": r["poly_high"], "theory": np.nan, "verdict": r["verdict"],
+                 "reason": f"theory {r['theory']}: agrees {r['agrees']}", "figure": "confidence.png"}
+                for _, r in v.iterrows() if r["theory"] not in ("none", "", None)]
+        return pd.DataFrame(rows, columns=list(SCOREBOARD_COLUMNS))
+
     def plot(self, tables, meta):
         return plot_confidence(tables, meta)
 
