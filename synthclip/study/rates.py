@@ -370,7 +370,7 @@ def schedule_conclusion(slopes: pd.DataFrame, alpha: float, allowance: float, co
 
     ERRATUM when, for the median of f(x̄_k): the printed schedule is not within Theorem 4's bound (violates, or
     pre-asymptotic), its slope sits at the bias limit k^(−2(α−1)(a−1)) that the proof's own bias term
-    predicts for it ("respects (tight)" against that lower bound, a slower exponent than Theorem 4's), and the
+    predicts for it ("consistent" with that exact asymptote, a slower exponent than Theorem 4's), and the
     balanced schedule τ_k ∝ k^(1/α) is within Theorem 4's bound.
     """
     rows = _gclip_medians(slopes)
@@ -393,7 +393,7 @@ def schedule_conclusion(slopes: pd.DataFrame, alpha: float, allowance: float, co
             f"{printed['ci_high']:+.3f}], {printed['verdict']} against Theorem 4's k^({printed['theory']:+.3f}) "
             f"(trend {printed['trend']}), {at_limit} against its bias limit k^({t_limit:+.3f}); τ_k ∝ k^(1/α): "
             f"{balanced['slope']:+.3f} [{balanced['ci_low']:+.3f}, {balanced['ci_high']:+.3f}] ({balanced['verdict']}).")
-    if (printed["verdict"] in ("violates", verdict.PRE_ASYMPTOTIC) and at_limit == "respects (tight)"
+    if (printed["verdict"] in ("violates", verdict.PRE_ASYMPTOTIC) and at_limit == "consistent"
             and balanced["verdict"].startswith("within")):
         return (text + floor + " ERRATUM: Theorem 4's printed schedule τ_k = G·k^(α−1) does not reach the "
                 "theorem's rate on asymmetric noise: it decays at the rate of its own clipping bias, "
