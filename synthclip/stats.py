@@ -666,6 +666,16 @@ def _pivot_ratios(d: np.ndarray, n: int, ranks: np.ndarray, model: str, n_boot: 
     return np.stack(cols, axis=1)
 
 
+def _delta_quantiles(values, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(errors with failures as +inf, ranks ceil((1 − δ) n), the (1 − δ)-quantiles) of one checkpoint's runs."""
+    v = _as_errors(values, ndim=1)
+    n = v.size
+    if np.any(d * n < 1):
+        raise ValueError(f"deltas must be >= 1/n = {1 / n:g} (n = {n} runs), got min {d.min():g}")
+    ranks = np.array([_upper_rank(1.0 - di, n) for di in d])
+    return v, ranks, np.partition(v, np.unique(ranks - 1))[ranks - 1]
+
+
 def delta_fit_bootstrap(values, deltas, model=_MODELS, n_boot: int = 400, confidence: float = 0.95,
                         seed: int = 0, method: str = "pivot") -> dict[str, DeltaFitCI]:
     """:func:`delta_fit` on raw errors, with a confidence interval for the slope of each model.
@@ -710,12 +720,8 @@ def delta_fit_bootstrap(values, deltas, model=_MODELS, n_boot: int = 400, confid
     n_boot = _check_count(n_boot, "n_boot", 0)
     seed = _check_count(seed, "seed", 0)
     d = _check_deltas(deltas)
-    v = _as_errors(values, ndim=1)
+    v, ranks, point = _delta_quantiles(values, d)
     n = v.size
-    if np.any(d * n < 1):
-        raise ValueError(f"deltas must be >= 1/n = {1 / n:g} (n = {n} runs), got min {d.min():g}")
-    ranks = np.array([_upper_rank(1.0 - di, n) for di in d])
-    point = np.partition(v, np.unique(ranks - 1))[ranks - 1]
     fittable = bool(np.all(np.isfinite(point) & (point > 0)))
     reps = None
     if n_boot and fittable and method == "percentile":
@@ -791,12 +797,8 @@ def power_law_test(values, deltas, n_boot: int = 4000, confidence: float = 0.95,
     d = _check_deltas(deltas)
     if d.size < 3:
         raise ValueError(f"deltas needs at least 3 values for a curvature, got {d.size}")
-    v = _as_errors(values, ndim=1)
+    v, ranks, point = _delta_quantiles(values, d)
     n = v.size
-    if np.any(d * n < 1):
-        raise ValueError(f"deltas must be >= 1/n = {1 / n:g} (n = {n} runs), got min {d.min():g}")
-    ranks = np.array([_upper_rank(1.0 - di, n) for di in d])
-    point = np.partition(v, np.unique(ranks - 1))[ranks - 1]
     if not np.all(np.isfinite(point) & (point > 0)) or np.unique(point).size < 2:
         return PowerLawTest(float("nan"), float("nan"), False)
     u = np.log(1.0 / d)

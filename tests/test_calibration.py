@@ -14,7 +14,6 @@ one-sided check has false-failure probability ≤ 1e−3:
 Negative controls that must be caught by ``delivers``: a rate bootstrap that resamples each checkpoint
 independently (ignores the correlation across k) and a normal interval for the mean of Pareto(1.5) data.
 """
-import numpy as np
 import pytest
 from scipy import stats as sps
 

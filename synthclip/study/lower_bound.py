@@ -42,7 +42,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import stats, theory, verdict
+from .. import theory, verdict
 from ..engine import simulate
 from .base import FitParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, \
     check_positive, flag, option, register
