@@ -49,6 +49,7 @@ __all__ = [
     "fit_rate",
     "fit_rate_windows",
     "slope_verdict",
+    "exponent_side",
     "delta_fit",
     "delta_fit_bootstrap",
     "DELTA_METHODS",
@@ -523,10 +524,17 @@ def slope_verdict(fit: RateFit, theory, *, allowance: float = 0.0) -> str:
         raise ValueError(f"allowance must be >= 0, got {allowance!r}")
     if not (np.isfinite(fit.slope) and not np.isnan(fit.ci_low) and not np.isnan(fit.ci_high)):
         return "no fit"
-    theory = float(theory)
-    if fit.ci_low - allowance <= theory <= fit.ci_high + allowance:
-        return "consistent"
-    return "faster" if theory > fit.ci_high + allowance else "slower"
+    where = exponent_side(fit.ci_low, fit.ci_high, float(theory), allowance)
+    return "consistent" if where == "match" else where
+
+
+def exponent_side(ci_low: float, ci_high: float, theory: float, allowance: float) -> str:
+    """Where an exponent lies against a slope interval widened by ``allowance``: ``"match"`` (inside),
+    ``"faster"`` (above it: the measured slope is more negative) or ``"slower"`` (below it). The one
+    comparison behind :func:`slope_verdict` and ``synthclip.verdict``'s words."""
+    if ci_low - allowance <= theory <= ci_high + allowance:
+        return "match"
+    return "faster" if theory > ci_high + allowance else "slower"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ The rule (:data:`RULE`)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
@@ -96,10 +96,9 @@ SCOREBOARD_COLUMNS = ("study", "statement", "source", "setting", "quantity", "me
 
 
 def outcome(slope: float, ci_low: float, ci_high: float, theory: float, allowance: float) -> str:
-    """"match", "faster" or "slower": where the exponent lies against the widened interval."""
-    if ci_low - allowance <= theory <= ci_high + allowance:
-        return "match"
-    return "faster" if theory > ci_high + allowance else "slower"
+    """"match", "faster" or "slower": where the exponent lies against the widened interval
+    (``stats.exponent_side``; ``slope`` is not needed, it is taken so a call reads as a row)."""
+    return stats.exponent_side(ci_low, ci_high, theory, allowance)
 
 
 def runs_needed(q: float, confidence: float) -> int:
@@ -137,6 +136,12 @@ class Verdict:
     source: str = NONE
     reason: str = ""
 
+    @classmethod
+    def of(cls, words: str, claim: Optional[Claim], theory: Optional[float], reason: str = "") -> "Verdict":
+        """The verdict ``words`` with the claim's name, kind and source (theory "none" without a claim)."""
+        return cls(words, float("nan") if theory is None else float(theory), claim.kind if claim else "",
+                   claim.statement if claim else NONE, claim.source if claim else NONE, reason)
+
     def as_dict(self) -> dict:
         return {"theory": self.theory, "kind": self.kind or NONE, "statement": self.statement,
                 "theory_source": self.source, "verdict": self.verdict, "reason": self.reason}
@@ -147,25 +152,23 @@ def judge(slope: float, ci_low: float, ci_high: float, claim: Optional[Claim], a
           n_failed: int = 0, reason: str = "", noise_alpha: Optional[float] = None) -> Verdict:
     """The verdict of one fitted row against ``claim`` (None: no entry covers the row) under the rule."""
     t = claim.at(alpha, noise_alpha) if claim is not None else None
-    tt = float("nan") if t is None else float(t)
-    named = dict(theory=tt, kind=claim.kind if claim else "", statement=claim.statement if claim else NONE,
-                 source=claim.source if claim else NONE)
     if claim is None or t is None:
-        return Verdict(NONE, **named, reason="no theory entry covers this row")
+        return Verdict.of(NONE, claim, t, "no theory entry covers this row")
     if not np.isfinite(slope):
-        return Verdict(INSUFFICIENT, **named, reason=reason or "no slope (a fitted statistic is +inf or <= 0)")
+        return Verdict.of(INSUFFICIENT, claim, t, reason or "no slope (a fitted statistic is +inf or <= 0)")
     why = sufficiency(n_traj, q, confidence, ci_low, ci_high, n_failed)
     if why:
-        return Verdict(INSUFFICIENT, **named, reason=why)
+        return Verdict.of(INSUFFICIENT, claim, t, why)
+    tt = float(t)
     where = outcome(slope, ci_low, ci_high, tt, allowance)
     table = GROWTH_WORDS if claim.variable not in ("k", "delta") and claim.kind in GROWTH_WORDS else WORDS
     if claim.kind == "lower" and q != "mean":
         table = {"lower": QUANTILE_OF_LOWER}
     words = table[claim.kind][where]
     if where != "match" and trend == "approaching":
-        return Verdict(PRE_ASYMPTOTIC, **named, reason=f"{words} over the last decade, but the local slopes are "
-                                                       f"still approaching {tt:+.3f}")
-    return Verdict(words, **named)
+        return Verdict.of(PRE_ASYMPTOTIC, claim, tt, f"{words} over the last decade, but the local slopes are "
+                                                     f"still approaching {tt:+.3f}")
+    return Verdict.of(words, claim, tt)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -188,25 +191,6 @@ def half_decades(k: Sequence[float], rule: FitRule = RULE) -> list[tuple[float, 
             out.append((lo, hi))
         j += rule.local_decades
     return out
-
-
-@dataclass
-class LocalSlopes:
-    """Local slopes per half-decade (newest first) and the trend they show."""
-
-    windows: list = field(default_factory=list)  # (kmin, kmax, slope, ci_low, ci_high)
-    trend: str = "too short"
-
-
-def local_slopes(k, values, q, *, theory: Optional[float], rule: FitRule = RULE, n_boot: Optional[int] = None,
-                 confidence: Optional[float] = None, seed: int = 0) -> LocalSlopes:
-    """:func:`stats.fit_rate` over each half-decade, and the trend of the three newest (module docstring)."""
-    n_boot = rule.n_boot if n_boot is None else n_boot
-    confidence = rule.confidence if confidence is None else confidence
-    windows = half_decades(k, rule)
-    fits = stats.fit_rate_windows(k, values, q, windows, n_boot=n_boot, confidence=confidence, seed=seed) if windows else []
-    rows = [(lo, hi, fit.slope, fit.ci_low, fit.ci_high) for (lo, hi), fit in zip(windows, fits)]
-    return LocalSlopes(rows, trend_of(rows, theory))
 
 
 def trend_of(rows, theory: Optional[float]) -> str:

@@ -125,11 +125,15 @@ def test_local_slopes_and_trend_on_a_known_bend():
     rng = np.random.default_rng(5)
     k = np.unique(np.round(np.geomspace(1, 1e4, 41)))
     v = (k ** -0.5 / (1 + (k / 1000) ** 0.4)) * np.exp(0.1 * rng.normal(size=(2000, k.size)))
-    local = verdict.local_slopes(k, v, 0.5, theory=-0.9, n_boot=400)
-    assert local.trend == "approaching", local.windows
-    flat = verdict.local_slopes(k, k ** -0.9 * np.exp(0.1 * rng.normal(size=(2000, k.size))), 0.5, theory=-0.9,
-                                n_boot=400)
-    assert flat.trend == "steady", flat.windows
+    def local(values):  # the half-decade fits, newest first, as the rates study stores them
+        windows = verdict.half_decades(k)
+        fits = stats.fit_rate_windows(k, values, 0.5, windows, n_boot=400)
+        return [(lo, hi, f.slope, f.ci_low, f.ci_high) for (lo, hi), f in zip(windows, fits)]
+
+    bent = local(v)
+    assert verdict.trend_of(bent, -0.9) == "approaching", bent
+    flat = local(k ** -0.9 * np.exp(0.1 * rng.normal(size=(2000, k.size))))
+    assert verdict.trend_of(flat, -0.9) == "steady", flat
 
 
 def test_a_quantile_only_certifies_a_lower_bound_on_the_mean():

@@ -272,10 +272,8 @@ def horizon_tables(values: pd.DataFrame, p, *, theory_of, extra_levels=None,
                                  seed=seed)
                 q = float(lev[window].max())  # sufficiency: the most demanding level in the window
             if name == "mean" and not judge_mean:
-                t = claim.at(alpha) if claim else None
-                said = verdict.Verdict("reported only" if claim else verdict.NONE, np.nan if t is None else t,
-                                       claim.kind if claim else "", claim.statement if claim else verdict.NONE,
-                                       claim.source if claim else verdict.NONE, "means are reported, never judged")
+                said = verdict.Verdict.of("reported only" if claim else verdict.NONE, claim,
+                                          claim.at(alpha) if claim else None, "means are reported, never judged")
             else:
                 said = verdict.judge(fit.slope, fit.ci_low, fit.ci_high, claim, alpha, n_traj=n, q=q,
                                      confidence=p.confidence, allowance=p.allowance, trend="too short",

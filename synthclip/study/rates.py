@@ -240,9 +240,7 @@ def judge_slopes(slopes: pd.DataFrame, p) -> pd.DataFrame:
         trend = verdict.trend_of(list(local[["kmin", "kmax", "slope", "ci_low", "ci_high"]].itertuples(index=False)),
                                  t)
         if r["quantile"] == "mean":
-            said = verdict.Verdict("reported only", float("nan") if t is None else t, claim.kind if claim else "",
-                                   claim.statement if claim else verdict.NONE, claim.source if claim else verdict.NONE,
-                                   "means of heavy-tailed errors are reported, never judged")
+            said = verdict.Verdict.of("reported only", claim, t, "means of heavy-tailed errors are reported, never judged")
         else:
             said = verdict.judge(r["slope"], r["ci_low"], r["ci_high"], claim, r["alpha"], n_traj=int(r["n_traj"]),
                                  q=float(r["quantile"]), confidence=p.confidence, allowance=p.allowance, trend=trend,
