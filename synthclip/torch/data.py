@@ -1,9 +1,12 @@
 """Offline data sets for the torch bridge, with counter-based minibatch sampling.
 
-Two sets ship with the installed packages, so nothing is downloaded: scikit-learn's ``load_digits``
-(1797 8×8 images, 10 classes) and English text from CPython's own documentation,
-``pydoc_data.topics.topics`` (about 465k characters on Python 3.11; the text changes with the Python
-version). A minibatch is a set of example indices drawn uniformly with replacement (i.i.d. stochastic
+Everything ships with the installed packages, so nothing is downloaded: scikit-learn's ``load_digits``
+(1797 8×8 images, 10 classes), English text from CPython's own documentation, ``pydoc_data.topics.topics``
+(about 465k characters on Python 3.11; the text changes with the Python version) as characters, and the
+word-level corpus of :mod:`synthclip.torch.corpus` (that text plus the standard library's docstrings).
+Each text comes with a no-formatting ablation (table borders and rules removed), and the word stream also
+as normalized Gaussian vectors in place of its tokens (the synthetic inputs of Zhang et al.'s Figure 4).
+A minibatch is a set of example indices drawn uniformly with replacement (i.i.d. stochastic
 gradients, as the theory assumes) from a counter-based hash of (seed key, step, slot): the batch of
 seed s at step k is the same whether s trains alone, in an ensemble of any size, on CPU or on GPU.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+import math
 from typing import Optional, Sequence, Union
 
 import torch
@@ -123,16 +127,21 @@ class TokenData(Data):
 
     tokens: torch.Tensor
     seq_len: int
-    vocab: str
+    vocab: Sequence[str]  # a string of characters, or a tuple of words
     reference_size: Optional[int] = 2048
+    separator: str = ""  # between decoded tokens: "" for characters, " " for words
 
     def __post_init__(self):
         self.n = int(self.tokens.numel()) - self.seq_len
         if self.n <= 0:
             raise ValueError(f"text of {self.tokens.numel()} tokens is shorter than seq_len + 1")
 
+    def positions(self, idx: torch.Tensor) -> torch.Tensor:
+        """Stream positions of the input tokens of the windows ``idx``: shape idx.shape + (seq_len,)."""
+        return idx.unsqueeze(-1) + torch.arange(self.seq_len, device=idx.device)
+
     def take(self, idx):
-        pos = idx.unsqueeze(-1) + torch.arange(self.seq_len, device=idx.device)
+        pos = self.positions(idx)
         return self.tokens[pos], self.tokens[pos + 1]
 
     @property
@@ -140,10 +149,50 @@ class TokenData(Data):
         return self.tokens.device
 
     def to(self, device=None, dtype=None):
-        return TokenData(self.tokens.to(device=device), self.seq_len, self.vocab, self.reference_size)
+        return TokenData(self.tokens.to(device=device), self.seq_len, self.vocab, self.reference_size,
+                         self.separator)
 
     def decode(self, ids) -> str:
-        return "".join(self.vocab[int(i)] for i in ids)
+        return self.separator.join(self.vocab[int(i)] for i in ids)
+
+    def window_text(self, index: int) -> str:
+        """The decoded input text of window ``index`` (what the probe's largest noise norms are traced to)."""
+        return self.decode(self.tokens[int(index):int(index) + self.seq_len].tolist())
+
+
+def gaussian_rows(positions: torch.Tensor, dim: int, key: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Unit-norm Gaussian vectors, one per entry of ``positions``: shape positions.shape + (dim,).
+
+    A pure function of (key, position, coordinate) through the counter-based hash of :func:`sample_indices`
+    and Box–Muller, so a stream position always gets the same vector (on any device, in any batch).
+    """
+    pos = torch.as_tensor(positions, dtype=torch.int64)
+    base = _mix32(_mix32((pos & _MASK32) ^ 0x2545F491) ^ (int(key) & _MASK32)).unsqueeze(-1)
+    coord = torch.arange(dim, dtype=torch.int64, device=pos.device)
+    h1 = _mix32(base ^ _mix32(2 * coord + 0x68E31DA4))
+    h2 = _mix32(base ^ _mix32(2 * coord + 0x1B56C4E9))
+    u1 = (h1.double() + 0.5) / 2.0 ** 32  # open interval: log never sees 0
+    u2 = (h2.double() + 0.5) / 2.0 ** 32
+    z = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
+    return (z / torch.linalg.vector_norm(z, dim=-1, keepdim=True)).to(dtype)
+
+
+@dataclass
+class GaussianTokenData(TokenData):
+    """A token stream whose inputs are replaced by normalized Gaussian vectors (``gaussian_rows`` of the
+    input positions, dimension ``dim``); the targets stay the next tokens of the text. This is Zhang et
+    al.'s Figure 4 "Gaussian synthetic data": the token-embedding layer replaced by Gaussian input."""
+
+    dim: int = 64
+    dtype: torch.dtype = torch.float32
+
+    def take(self, idx):
+        pos = self.positions(idx)
+        return gaussian_rows(pos, self.dim, dtype=self.dtype), self.tokens[pos + 1]
+
+    def to(self, device=None, dtype=None):
+        return GaussianTokenData(self.tokens.to(device=device), self.seq_len, self.vocab, self.reference_size,
+                                 self.separator, self.dim, dtype or self.dtype)
 
 
 def digits(dtype: torch.dtype = torch.float32, device=None) -> ArrayData:
@@ -162,10 +211,30 @@ def python_docs_text() -> str:
     return "\n\n".join(topics[key] for key in sorted(topics))
 
 
-def python_docs(seq_len: int = 64, device=None) -> TokenData:
-    """Character-level tokens of :func:`python_docs_text` (vocabulary: the sorted set of its characters)."""
+def python_docs(seq_len: int = 64, device=None, formatting: bool = True) -> TokenData:
+    """Character-level tokens of :func:`python_docs_text` (vocabulary: the sorted set of its characters);
+    ``formatting=False``: without its table borders and rules (``corpus.strip_formatting``)."""
     text = python_docs_text()
+    if not formatting:
+        from .corpus import strip_formatting
+
+        text = strip_formatting(text)
     vocab = "".join(sorted(set(text)))
     lookup = {ch: i for i, ch in enumerate(vocab)}
     tokens = torch.tensor([lookup[ch] for ch in text], dtype=torch.int64, device=device)
     return TokenData(tokens, seq_len, vocab)
+
+
+def english_words(seq_len: int = 32, vocab_size: Optional[int] = None, formatting: bool = True,
+                  gaussian_dim: Optional[int] = None, dtype: torch.dtype = torch.float32, device=None) -> TokenData:
+    """Word-level tokens of the cached corpus (:mod:`synthclip.torch.corpus`): pydoc topics plus the
+    standard library's docstrings, ``vocab_size`` words (default ``corpus.DEFAULT_VOCAB_SIZE``, the rest
+    ``<unk>``); ``formatting=False``: the no-formatting ablation; ``gaussian_dim``: normalized Gaussian
+    inputs of that dimension in place of the tokens (:class:`GaussianTokenData`)."""
+    from . import corpus
+
+    c = corpus.load(corpus.DEFAULT_VOCAB_SIZE if vocab_size is None else int(vocab_size), bool(formatting))
+    tokens = torch.as_tensor(c.ids, dtype=torch.int64, device=device)
+    if gaussian_dim is None:
+        return TokenData(tokens, seq_len, c.vocab, separator=" ")
+    return GaussianTokenData(tokens, seq_len, c.vocab, separator=" ", dim=int(gaussian_dim), dtype=dtype)

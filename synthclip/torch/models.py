@@ -1,8 +1,13 @@
 """Small models for the noise probe and the ensembles, and the tasks that pair them with data.
 
-* :class:`CharTransformer`: a character-level causal transformer language model (2 pre-LN layers,
-  d_model 64) on CPython's documentation text: the attention model of Zhang et al.'s Figure 1, where
-  the gradient noise is expected to be heavy-tailed.
+* :class:`CharTransformer` (also :class:`TransformerLM`): a causal transformer language model (2 pre-LN
+  layers, d_model 64), on CPython's documentation text as characters ("text-transformer") or on the
+  word-level corpus of :mod:`synthclip.torch.corpus` ("words-transformer"): the attention model of Zhang
+  et al.'s Figure 1, where the gradient noise is expected to be heavy-tailed. Each text task has a
+  "-noformat" ablation (table borders and rules removed from the text).
+* Figure 4's grid on the word task: "words-noattn" is the same model with its self-attention sublayers
+  removed (the paper's "ResNet": LayerNorm + MLP residual blocks), and the "-gauss" variants replace the
+  token embeddings by normalized Gaussian input vectors (``data.GaussianTokenData``), next-word targets kept.
 * :class:`DigitsMLP` / :class:`DigitsCNN`: an MLP and a small CNN on scikit-learn's digits: the image
   models, where the noise is expected to be lighter.
 
@@ -22,7 +27,11 @@ from torch.nn import functional as F
 
 from . import data as _data
 
-TASKS = ("digits-mlp", "digits-cnn", "text-transformer")
+TASKS = ("digits-mlp", "digits-cnn", "text-transformer", "chars-transformer-noformat", "words-transformer",
+         "words-transformer-noformat", "words-noattn", "words-transformer-gauss", "words-noattn-gauss")
+#: The word-level tasks of Figure 4's 2 × 2 grid: (architecture, input) → task.
+FIGURE4 = {("attention", "text"): "words-transformer", ("no attention", "text"): "words-noattn",
+           ("attention", "gaussian"): "words-transformer-gauss", ("no attention", "gaussian"): "words-noattn-gauss"}
 
 
 class DigitsMLP(nn.Module):
@@ -58,19 +67,27 @@ class DigitsCNN(nn.Module):
 
 
 class _Block(nn.Module):
-    """Pre-LN transformer block: x + attention(LN x), then x + MLP(LN x)."""
+    """Pre-LN transformer block: x + attention(LN x), then x + MLP(LN x); without ``attention`` only the
+    MLP sublayer (no parameters of the attention sublayer exist then)."""
 
-    def __init__(self, d_model: int, n_heads: int, d_ff: int):
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, attention: bool = True):
         super().__init__()
         self.n_heads = n_heads
-        self.ln1 = nn.LayerNorm(d_model)
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.proj = nn.Linear(d_model, d_model)
+        self.attention = attention
+        if attention:
+            self.ln1 = nn.LayerNorm(d_model)
+            self.qkv = nn.Linear(d_model, 3 * d_model)
+            self.proj = nn.Linear(d_model, d_model)
         self.ln2 = nn.LayerNorm(d_model)
         self.ff1 = nn.Linear(d_model, d_ff)
         self.ff2 = nn.Linear(d_ff, d_model)
 
     def forward(self, x):
+        if self.attention:
+            x = self._attend(x)
+        return x + self.ff2(F.gelu(self.ff1(self.ln2(x))))
+
+    def _attend(self, x):
         b, t, d = x.shape
         h = self.n_heads
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
@@ -78,31 +95,43 @@ class _Block(nn.Module):
         scores = q @ k.transpose(-1, -2) / math.sqrt(d // h)
         future = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
         att = scores.masked_fill(future, float("-inf")).softmax(-1)
-        x = x + self.proj((att @ v).transpose(1, 2).reshape(b, t, d))
-        return x + self.ff2(F.gelu(self.ff1(self.ln2(x))))
+        return x + self.proj((att @ v).transpose(1, 2).reshape(b, t, d))
 
 
 class CharTransformer(nn.Module):
-    """Character-level causal language model: token + learned position embeddings, ``n_layers`` pre-LN
-    blocks, final LayerNorm and a linear head to ``vocab_size`` logits per position."""
+    """Causal language model (characters or words): token + learned position embeddings, ``n_layers``
+    pre-LN blocks, final LayerNorm and a linear head to ``vocab_size`` logits per position.
+
+    ``attention=False`` removes every block's self-attention sublayer; ``token_inputs=False`` takes input
+    vectors of size ``d_model`` (shape (..., T, d_model)) in place of token ids, with no token embedding.
+    """
 
     def __init__(self, vocab_size: int, d_model: int = 64, n_heads: int = 4, n_layers: int = 2,
-                 d_ff: int = 256, max_len: int = 64):
+                 d_ff: int = 256, max_len: int = 64, attention: bool = True, token_inputs: bool = True):
         super().__init__()
-        self.tok = nn.Embedding(vocab_size, d_model)
+        self.token_inputs = token_inputs
+        if token_inputs:
+            self.tok = nn.Embedding(vocab_size, d_model)
         self.pos = nn.Embedding(max_len, d_model)
-        self.blocks = nn.ModuleList(_Block(d_model, n_heads, d_ff) for _ in range(n_layers))
+        self.blocks = nn.ModuleList(_Block(d_model, n_heads, d_ff, attention) for _ in range(n_layers))
         self.ln = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size)
-        for emb in (self.tok, self.pos):
+        for emb in ((self.tok, self.pos) if token_inputs else (self.pos,)):
             nn.init.normal_(emb.weight, std=0.02)  # GPT-style scale; N(0, 1) embeddings saturate the first LN
 
     def forward(self, idx):
-        t = idx.shape[-1]
-        x = self.tok(idx) + self.pos(torch.arange(t, device=idx.device))
+        if self.token_inputs:
+            t = idx.shape[-1]
+            x = self.tok(idx) + self.pos(torch.arange(t, device=idx.device))
+        else:
+            t = idx.shape[-2]
+            x = idx + self.pos(torch.arange(t, device=idx.device))
         for block in self.blocks:
             x = block(x)
         return self.head(self.ln(x))
+
+
+TransformerLM = CharTransformer  # the same model on words (the name says what it is there)
 
 
 def classification_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -136,18 +165,31 @@ class Task:
 def make_task(name: str, *, dtype: torch.dtype = torch.float32, device="cpu", **model_kwargs) -> Task:
     """The task called ``name`` (one of ``TASKS``); ``model_kwargs`` go to the model's constructor.
 
-    digits-mlp / digits-cnn: 10-class cross-entropy on all 1797 digits. text-transformer: next-character
-    cross-entropy on the Python documentation (``seq_len`` = the model's ``max_len``, default 64).
+    digits-mlp / digits-cnn: 10-class cross-entropy on all 1797 digits. text-transformer (and
+    chars-transformer-noformat): next-character cross-entropy on the Python documentation (``seq_len`` =
+    the model's ``max_len``, default 64). words-*: next-word cross-entropy on the word corpus, windows of
+    ``max_len`` = 32 words, ``vocab_size`` (a data parameter, default ``corpus.DEFAULT_VOCAB_SIZE``) words.
     """
     device = torch.device(device)
     if name in ("digits-mlp", "digits-cnn"):
         model_cls = DigitsMLP if name == "digits-mlp" else DigitsCNN
         dataset = _data.digits(dtype=dtype, device=device)
         return Task(name, dataset, classification_loss, lambda: model_cls(**model_kwargs), dtype, device)
-    if name == "text-transformer":
+    if name in ("text-transformer", "chars-transformer-noformat"):
         max_len = model_kwargs.setdefault("max_len", 64)
-        dataset = _data.python_docs(seq_len=max_len, device=device)
+        dataset = _data.python_docs(seq_len=max_len, device=device, formatting=name == "text-transformer")
         vocab_size = len(dataset.vocab)
         return Task(name, dataset, classification_loss, lambda: CharTransformer(vocab_size, **model_kwargs),
+                    dtype, device)
+    if name in TASKS and name.startswith("words-"):
+        max_len = model_kwargs.setdefault("max_len", 32)
+        gauss = name.endswith("-gauss")
+        model_kwargs.update(attention="-noattn" not in name, token_inputs=not gauss)
+        dataset = _data.english_words(seq_len=max_len, vocab_size=model_kwargs.pop("vocab_size", None),
+                                      formatting=not name.endswith("-noformat"),
+                                      gaussian_dim=model_kwargs.get("d_model", 64) if gauss else None,
+                                      dtype=dtype, device=device)
+        vocab_size = len(dataset.vocab)
+        return Task(name, dataset, classification_loss, lambda: TransformerLM(vocab_size, **model_kwargs),
                     dtype, device)
     raise ValueError(f"unknown task {name!r}; valid: {', '.join(TASKS)}")
