@@ -5,12 +5,20 @@ per-seed minibatch gradients come from one ``vmap(grad(functional_call(...)))``,
 applied functionally to the stacked tensors by :func:`synthclip.torch.functional.update` with one leading
 seed dimension: every norm (GClip's ‖g‖, AdaGrad/Adam-Norm's b_k) is per seed, over that seed's own
 parameters, exactly as the torch optimizer computes it for one model. Seed i starts from
-``task.build_model(key_i)`` and sees the minibatches ``task.data.batch(key_i, k, batch_size)``, so a
-1-seed ensemble is the plain training loop with the optimizer class.
+``task.build_model(key_i)`` (or, with ``init_key``, every seed from ``task.build_model(init_key)``, so that
+seeds differ only in their minibatches) and sees the minibatches ``task.data.batch(key_i, k, batch_size)``,
+so a 1-seed ensemble is the plain training loop with the optimizer class.
+
+Optimizers outside the synthclip registry (``torch.optim.Adam`` as "adam", ``torch.optim.SGD`` as
+"torch-sgd"), and the synthclip classes with torch-only options (``optimizer_options``: GClip/CClip's
+``momentum`` and ``weight_decay``), run as the optimizer class itself with one param group per seed whose
+parameters are views into the stacked tensors: every group-wide norm is then per seed, and the update is the
+class's own code, not a copy of it.
 
 The loss is recorded at log-spaced checkpoints on the task's "full" objective (all digits; a fixed set of
-text windows). Non-finite losses (overflow, NaN) mark a seed as failed: it is counted, kept in the
-arrays and its first bad step recorded (THEORY.md, "How a rate is measured").
+text windows), and with ``grad_norms=True`` the norm of that objective's gradient, ‖∇f(x_k)‖, per seed.
+Non-finite losses (overflow, NaN) mark a seed as failed: it is counted, kept in the arrays and its first
+bad step recorded (THEORY.md, "How a rate is measured").
 """
 from __future__ import annotations
 
@@ -28,6 +36,9 @@ from . import functional as F
 from .data import derive_seed
 from .models import Task, make_task
 from .optim import OPTIMIZERS, method_kwargs
+
+#: torch.optim classes the ensemble runs by name, besides the synthclip methods (their own defaults and checks)
+TORCH_OPTIMIZERS: dict[str, type] = {"adam": torch.optim.Adam, "torch-sgd": torch.optim.SGD}
 
 
 def resolve_device(device: Union[str, torch.device]) -> torch.device:
@@ -61,7 +72,9 @@ class EnsembleResult:
 
     losses: (n_seeds, n_checkpoints) loss of x_k on the full objective at each checkpoint k;
     checkpoints: (n_checkpoints,) the steps k; failed: (n_seeds,) bool; fail_step: (n_seeds,) first step
-    with a non-finite (minibatch or checkpoint) loss, −1 if none; keys: the seed keys (63-bit ints).
+    with a non-finite (minibatch or checkpoint) loss, −1 if none; keys: the seed keys (63-bit ints);
+    grad_norms: (n_seeds, n_checkpoints) ‖∇f(x_k)‖ on the full objective, or None when not recorded;
+    init_key: the key every seed's initial weights came from, or None (seed i from keys[i]).
     """
 
     task: str
@@ -77,6 +90,8 @@ class EnsembleResult:
     device: str
     dtype: str
     seconds: float = 0.0
+    grad_norms: Optional[np.ndarray] = None
+    init_key: Optional[int] = None
 
     @property
     def n_seeds(self) -> int:
@@ -96,10 +111,13 @@ class EnsembleResult:
         import pandas as pd
 
         s, c = np.meshgrid(np.arange(self.n_seeds), np.arange(len(self.checkpoints)), indexing="ij")
-        return pd.DataFrame({
+        frame = pd.DataFrame({
             "task": self.task, "method": self.method, "seed": s.ravel(), "step": self.checkpoints[c.ravel()],
             "loss": self.losses.ravel(), "failed": self.failed[s.ravel()],
         })
+        if self.grad_norms is not None:
+            frame["grad_norm"] = self.grad_norms.ravel()
+        return frame
 
 
 def _checkpoints(checkpoints, steps: int) -> np.ndarray:
@@ -118,7 +136,8 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
                    mu: Optional[float] = None, alpha: Optional[float] = None,
                    checkpoints: Union[None, int, Iterable[int]] = None, device: Union[str, torch.device] = "cpu",
                    dtype: Optional[torch.dtype] = None, eval_size: Optional[int] = None,
-                   eval_chunk: int = 256) -> EnsembleResult:
+                   eval_chunk: int = 256, optimizer_options: Optional[dict] = None, init_key: Optional[int] = None,
+                   grad_norms: bool = False) -> EnsembleResult:
     """Train ``n_seeds`` copies of ``task``'s model with synthclip method ``method`` for ``steps`` steps.
 
     ``method_params`` are the method's synthclip parameters (names and defaults of
@@ -126,7 +145,14 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
     the "alpha-1"/"1/alpha" clip powers). ``task`` is a :class:`Task` or a task name (``models.TASKS``);
     ``dtype`` defaults to the task's. ``checkpoints``: step counts, or how many log-spaced ones (default
     about 20). ``eval_size`` limits the full objective to that many evenly spaced examples; it is evaluated
-    in chunks of ``eval_chunk`` examples for all seeds at once.
+    in chunks of ``eval_chunk`` examples for all seeds at once (a quarter of that when ``grad_norms`` asks for
+    ‖∇f(x_k)‖ too, which keeps every seed's activations).
+
+    ``method`` may also name a torch optimizer of :data:`TORCH_OPTIMIZERS` (``method_params`` are then its
+    constructor's keywords); ``optimizer_options`` are constructor keywords of the synthclip class beyond the
+    method's parameters (GClip/CClip: ``momentum``, ``dampening``, ``nesterov``, ``weight_decay``). Both run
+    the class with one param group per seed. ``init_key``: every seed starts from ``build_model(init_key)``
+    (default: seed i from its own key).
     """
     from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
@@ -140,15 +166,28 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
     else:
         dtype = dtype or task.dtype
         task = dataclasses.replace(task, data=task.data.to(dev, dtype), dtype=dtype, device=dev)
-    name = methods.get(method).name  # unknown names: one-line ValueError listing the valid ones
     params_in = dict(method_params or {})
+    options = dict(optimizer_options or {})
+    if method in TORCH_OPTIMIZERS:
+        name, cls, kwargs = method, TORCH_OPTIMIZERS[method], {**params_in, **options}
+    else:
+        name = methods.get(method).name  # unknown names: one-line ValueError listing the valid ones
+        cls, kwargs = OPTIMIZERS[name], {**method_kwargs(name, mu=mu, alpha=alpha, **params_in), **options}
     # one validation path with the optimizer classes: their defaults dict is the hyper-parameter set
-    hp = OPTIMIZERS[name]([torch.zeros(1)], **method_kwargs(name, mu=mu, alpha=alpha, **params_in)).defaults
+    hp = cls([torch.zeros(1)], **kwargs).defaults
+    seedwise = method in TORCH_OPTIMIZERS or bool(options)  # the class itself, one param group per seed
     ckpts = _checkpoints(checkpoints, steps)
+    if init_key is not None and (isinstance(init_key, bool) or not isinstance(init_key, (int, np.integer))
+                                 or not 0 <= init_key < 2 ** 63):
+        raise ValueError(f"init_key must be an integer in [0, 2^63) or None, got {init_key!r}")
 
     t0 = time.perf_counter()
     keys = seed_keys(seed, n_seeds)
-    models = [task.build_model(k) for k in keys]
+    if init_key is None:
+        models = [task.build_model(k) for k in keys]
+    else:
+        first = task.build_model(int(init_key))
+        models = [copy.deepcopy(first) for _ in keys]
     stacked, buffers = stack_module_state(models)
     names = list(stacked)
     plist = [stacked[n].detach() for n in names]
@@ -161,6 +200,7 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
 
     grad_fn = vmap(grad_and_value(loss_one))
     eval_fn = vmap(loss_one, in_dims=(0, 0, None, None))
+    full_grad_fn = vmap(grad_and_value(loss_one), in_dims=(0, 0, None, None))
     eval_idx = task.data.reference_indices(eval_size)
 
     def full_loss():
@@ -171,10 +211,30 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
                 total += eval_fn(params, buffers, *task.data.take(chunk)) * (chunk.numel() / eval_idx.numel())
         return total
 
-    group_state = F.new_group_state(name, plist[0], hp, lead=1)
-    param_states = [F.new_param_state(name, p, hp) for p in plist]
+    def full_loss_and_grad_norm():
+        # ∇f is the example-weighted sum of the chunks' mean gradients, as f is of their mean losses
+        total = torch.zeros(n_seeds, dtype=task.dtype, device=dev)
+        grad_sum = [torch.zeros_like(p) for p in plist]
+        step = max(1, eval_chunk // 4)
+        for start in range(0, eval_idx.numel(), step):
+            chunk = eval_idx[start:start + step]
+            g, value = full_grad_fn(params, buffers, *task.data.take(chunk))
+            w = chunk.numel() / eval_idx.numel()
+            total += value.detach() * w
+            for acc, n in zip(grad_sum, names):
+                acc.add_(g[n].detach(), alpha=w)
+        return total, F.sq_norm(grad_sum, lead=1).sqrt()
+
+    if seedwise:
+        # views p[i] of the stacked tensors (no autograd history, so leaves): the class updates them in place
+        groups = [{"params": [p[i] for p in plist]} for i in range(n_seeds)]
+        optimizer = cls(groups, **kwargs)
+    else:
+        group_state = F.new_group_state(name, plist[0], hp, lead=1)
+        param_states = [F.new_param_state(name, p, hp) for p in plist]
     keys_t = torch.tensor(keys, dtype=torch.int64, device=dev)
     losses = torch.empty(n_seeds, len(ckpts), dtype=plist[0].dtype, device=dev)
+    norms = torch.empty(n_seeds, len(ckpts), dtype=plist[0].dtype, device=dev) if grad_norms else None
     fail_step = torch.full((n_seeds,), -1, dtype=torch.int64, device=dev)
     ckpt_index = {int(k): j for j, k in enumerate(ckpts)}
 
@@ -188,16 +248,27 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
         grads, loss = grad_fn(params, buffers, x, y)
         mark(loss, k)
         with torch.no_grad():
-            F.update(name, plist, [grads[n] for n in names], group_state, param_states, hp, k, lead=1)
+            if seedwise:
+                for i, group in enumerate(optimizer.param_groups):
+                    for p, n in zip(group["params"], names):
+                        p.grad = grads[n][i]
+                optimizer.step()
+            else:
+                F.update(name, plist, [grads[n] for n in names], group_state, param_states, hp, k, lead=1)
         j = ckpt_index.get(k)
         if j is not None:
-            losses[:, j] = full_loss()
+            if grad_norms:
+                losses[:, j], norms[:, j] = full_loss_and_grad_norm()
+            else:
+                losses[:, j] = full_loss()
             mark(losses[:, j], k)
     losses_np = losses.double().cpu().numpy()
     fail_np = fail_step.cpu().numpy()
     seconds = time.perf_counter() - t0
     return EnsembleResult(
-        task=task.name, method=name, method_params=params_in, checkpoints=ckpts, losses=losses_np,
+        task=task.name, method=name, method_params={**params_in, **options}, checkpoints=ckpts, losses=losses_np,
         failed=fail_np >= 0, fail_step=fail_np, keys=keys, batch_size=int(batch_size), steps=int(steps),
         device=str(dev), dtype=str(plist[0].dtype).replace("torch.", ""), seconds=seconds,
+        grad_norms=None if norms is None else norms.double().cpu().numpy(),
+        init_key=None if init_key is None else int(init_key),
     )
