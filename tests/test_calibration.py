@@ -124,3 +124,31 @@ def test_bad_flags_exit_2_with_one_line(args, needle, capsys):
     assert cli.main(["calibrate", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "\n" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("law,s", [("poly", 0.75), ("polylog", 2.0)])
+def test_exact_order_stats_have_the_law_of_sorted_draws(law, s):
+    """The confidence-test cases draw order statistics without the n values (Rényi); each rank's law must
+    equal that of sorted raw draws: a two-sample KS test per rank at 1e−3/3 (false failure ≤ 1e−3). Negative
+    control: the neighbouring rank (off by one at the top, where the spacing is largest) must be rejected."""
+    import numpy as np
+
+    n, ranks, size = 200, [100, 180, 199], 4000
+    rng = np.random.Generator(np.random.Philox(11))
+    exact = cal.exact_order_stats(rng, n, ranks, law, s, size)
+    raw = np.sort(cal.pareto(rng, 1.0 / s, (size, n)) if law == "poly" else cal.polylog(rng, s, (size, n)), axis=1)
+    for j, r in enumerate(ranks):
+        assert sps.ks_2samp(exact[:, j], raw[:, r - 1]).pvalue > 1e-3 / 3, r
+    assert sps.ks_2samp(exact[:, 2], raw[:, ranks[2]]).pvalue < 1e-6  # rank 200 is not rank 199
+
+
+def test_band_is_family_wise():
+    """With M judged rows each row's band is at 1 − (1 − band)/M (Bonferroni); a control is judged at it too."""
+    import numpy as np
+    import pandas as pd
+
+    rows = [{"procedure": "p", "case": f"c{i}", "replicate": r, "level": 0.9, "estimate": 0.0,
+             "ci_low": -1.0, "ci_high": 1.0, "truth": 0.0} for i in range(4) for r in range(200)]
+    cov = cal.summarize_coverage(pd.DataFrame(rows), band=0.99)
+    assert np.allclose(cov["band"], 1 - 0.01 / 8)  # 4 cases × 2 sides
+    assert set(cov["verdict"]) == {"conservative"}  # no misses in 200 at nominal 0.05
