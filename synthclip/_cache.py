@@ -70,3 +70,26 @@ def install() -> bool:
 
 
 INSTALLED = install()
+
+
+def kernel_dir() -> Path:
+    """The folder of the generated per-method kernel modules (``_engine.kernel_module``) and numba's cache of
+    them: $SYNTHCLIP_KERNEL_DIR, else $XDG_CACHE_HOME/synthclip/kernels (~/.cache/...), else a folder in the
+    temporary directory when that is not writable. Entries are keyed by content, so the folder may be
+    shared by processes and versions, and deleting it only costs a recompile."""
+    import os
+    import tempfile
+
+    explicit = os.environ.get("SYNTHCLIP_KERNEL_DIR")
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    candidates = [Path(explicit)] if explicit else [base / "synthclip" / "kernels",
+                                                    Path(tempfile.gettempdir()) / f"synthclip-kernels-{os.getuid()}"]
+    for folder in candidates:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if os.access(folder, os.W_OK):
+                return folder
+        except OSError:
+            continue
+    raise OSError(f"no writable folder for synthclip's kernel cache (tried {', '.join(map(str, candidates))}); "
+                  "set SYNTHCLIP_KERNEL_DIR")

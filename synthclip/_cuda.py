@@ -1,6 +1,7 @@
 """The CUDA backend of ``simulate`` (private): one GPU thread per trajectory.
 
-Each thread runs ``_engine.run_block`` (the CPU engine's own implementation of a run, with nb = 1)
+Each thread runs the method's ``run_block`` (the CPU engine's own implementation of a run, from the
+method's generated kernel module, with nb = 1)
 on arrays in its local memory, drawing from the same counter-based Philox stream, so a GPU run sees
 exactly the CPU run's uniforms. The noise transforms are synthclip._vmath's arithmetic on both (its bit
 casts are numba intrinsics, one LLVM bitcast), but NVVM fuses multiply-adds by default and ACClip's
@@ -33,19 +34,20 @@ def available() -> tuple[bool, str]:
     return True, ""
 
 
-def _kernel():
-    """The compiled kernel (imported on first use: importing it needs numba's CUDA target)."""
-    from ._cuda_kernel import kernel
+def runner(method):
+    """The function that runs one chunk of ``method`` on the GPU (see ``simulate_cuda``)."""
+    from ._cuda_kernel import kernel_for
+    from ._engine import kernel_module
 
-    return kernel
+    kernel = kernel_for(kernel_module(method))
+    return lambda args, out, failed, iterates: simulate_cuda(kernel, args, out, failed, iterates)
 
 
-def simulate_cuda(args: tuple, out: np.ndarray, failed: np.ndarray, iterates: np.ndarray) -> None:
-    """Run the kernel on the GPU for ``args`` (the CPU kernel's leading arguments), filling out/failed/iterates
+def simulate_cuda(kernel, args: tuple, out: np.ndarray, failed: np.ndarray, iterates: np.ndarray) -> None:
+    """Run ``kernel`` on the GPU for ``args`` (the CPU kernel's leading arguments), filling out/failed/iterates
     (which may be non-contiguous slices: the transfers go through contiguous copies)."""
     from numba import cuda
 
-    kernel = _kernel()
     d_out = cuda.to_device(np.ascontiguousarray(out))
     d_failed = cuda.to_device(np.ascontiguousarray(failed))
     d_iterates = cuda.to_device(np.ascontiguousarray(iterates))

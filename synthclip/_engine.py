@@ -1,27 +1,46 @@
-"""The jitted simulation kernel (private: ``synthclip.simulate`` validates and calls it).
+"""The jitted simulation engine (private: ``synthclip.simulate`` validates and calls it).
 
-One kernel runs every (method, problem, noise law) of the registries: the branches are on integer
-codes that are constant over a run, so they cost little next to the noise transform. Trajectories run
-in parallel with ``prange``; each is computed by one thread from its own counter-based stream, so the
-result does not depend on the thread count or on how trajectories are chunked.
+A run is one loop (``run_block``) over steps for a block of trajectories: draw the noise, add the gradient,
+let the method update the iterates, project, record checkpoints. The method's update is its ``step`` under
+the method contract (``synthclip._method_contract``): every method, built-in or a user's plugin, gets a
+kernel module of its own, generated from ``_TEMPLATE`` into the kernel cache folder and compiled once
+(numba's on-disk cache beside it), so a method's update is inlined into the loop with no dispatch. The
+module's name carries a hash of the package's sources, the method's own source file(s) and its layout,
+so an edit of either gives a new module instead of stale machine code.
+
+Trajectories run in parallel with ``prange``; each is computed by one thread from its own counter-based
+stream, so the result does not depend on the thread count or on how trajectories are chunked.
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import math
+import os
+import sys
+import threading
+from pathlib import Path
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from . import methods as M
+from . import _cache
 from . import problems as P
+from ._method_contract import KERNEL_FIELDS, MethodError
 from .noise import _fill
 
 METRICS = ("f", "f_avg", "f_unif", "grad_norm", "grad_norm_min", "dist", "clip_frac")
 _F, _F_AVG, _F_UNIF, _GRAD, _GRAD_MIN, _DIST, _CLIP_FRAC = range(len(METRICS))
 
-# Indices into the method parameter vector (methods.KERNEL_FIELDS).
+# Indices into the method parameter vector (KERNEL_FIELDS, then the method's own parameters).
 (_LR, _LR_POWER, _LR_MODE, _CLIP, _CLIP_POWER, _CLIP_MODE,
- _BETA1, _BETA2, _EPS, _B0, _ETA, _DELAYED, _MOMENT) = range(len(M.KERNEL_FIELDS))
+ _BETA1, _BETA2, _EPS, _B0, _ETA, _DELAYED, _MOMENT) = range(len(KERNEL_FIELDS))
+
+BLOCK = 64  # trajectories advanced in lock-step by one thread: the vector loops' length
+# Draw r ≥ 1 of a step of a minibatch method (Method.draws > 1) is keyed as trajectory i + r·DRAW_STRIDE:
+# the Philox counter's trajectory word has 56 bits and simulate() admits at most 2^40 trajectories, so the
+# draws never collide with another trajectory's, and draw 0 is the single-draw stream itself.
+DRAW_STRIDE = 2**40
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -169,74 +188,6 @@ def _descend(x, step, direction):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _step(method, mp, lr, tau, x, g, m, v, b2, fac, clipped):
-    """Update every column of x (and the method's state m, v, b2) from the stochastic gradients g.
-
-    One loop nest per method, each running over the block's trajectories in its inner loop. clipped[t] counts
-    the clips of column t: +1 per step whose norm is clipped (GClip, Clip-AdaGrad/Adam-Norm), +1 per clipped
-    coordinate (CClip, ACClip); SGD and the unclipped methods (τ = ∞) add nothing.
-    """
-    d, nb = x.shape
-    if method == M.SGD:
-        for j in range(d):
-            for t in range(nb):
-                x[j, t] -= lr * g[j, t]
-    elif method == M.GCLIP:
-        _column_norms(g, fac)
-        for t in range(nb):
-            clipped[t] += 1.0 if fac[t] > tau else 0.0
-            fac[t] = lr * _clip_factor(fac[t], tau)
-        _descend(x, fac, g)
-    elif method == M.CCLIP:
-        for j in range(d):
-            for t in range(nb):
-                mag = abs(g[j, t])
-                clipped[t] += 1.0 if mag > tau else 0.0
-                x[j, t] -= (lr * _clip_factor(mag, tau)) * g[j, t]
-    elif method == M.ACCLIP:
-        a = mp[_MOMENT]
-        for j in range(d):
-            for t in range(nb):
-                m[j, t] = mp[_BETA1] * m[j, t] + (1.0 - mp[_BETA1]) * g[j, t]
-                v[j, t] = mp[_BETA2] * v[j, t] + (1.0 - mp[_BETA2]) * abs(g[j, t]) ** a
-                level = v[j, t] ** (1.0 / a)
-                ratio = level / (abs(m[j, t]) + mp[_EPS])
-                clipped[t] += 1.0 if ratio < 1.0 else 0.0
-                x[j, t] -= (lr * min(ratio, 1.0)) * m[j, t]
-    else:
-        # AdaGrad-Norm / Adam-Norm and their clipped versions (τ = ∞ for the unclipped ones).
-        if method == M.CLIP_ADAGRAD_NORM or method == M.CLIP_ADAM_NORM:
-            _column_norms(g, fac)
-            for t in range(nb):
-                clipped[t] += 1.0 if fac[t] > tau else 0.0
-                fac[t] = _clip_factor(fac[t], tau)
-            for j in range(d):
-                for t in range(nb):
-                    g[j, t] *= fac[t]
-        for t in range(nb):
-            fac[t] = 0.0
-        for j in range(d):
-            for t in range(nb):
-                fac[t] += g[j, t] * g[j, t]
-        eta2 = mp[_ETA] * mp[_ETA]
-        adagrad = method == M.ADAGRAD_NORM or method == M.CLIP_ADAGRAD_NORM
-        for t in range(nb):
-            b_old = math.sqrt(b2[t])
-            if adagrad:
-                b2[t] = b2[t] + eta2 * fac[t]
-            else:
-                b2[t] = mp[_BETA2] * b2[t] + (1.0 - mp[_BETA2]) * eta2 * fac[t]
-            fac[t] = lr / (b_old if mp[_DELAYED] != 0.0 else math.sqrt(b2[t]))
-        if adagrad:
-            _descend(x, fac, g)
-        else:
-            for j in range(d):
-                for t in range(nb):
-                    m[j, t] = mp[_BETA1] * m[j, t] + (1.0 - mp[_BETA1]) * g[j, t]
-            _descend(x, fac, m)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
 def _project(x, radius, norms):
     """Project every column of x onto the ball of the given radius (proj-GClip, Theorem 4)."""
     _column_norms(x, norms)
@@ -248,83 +199,235 @@ def _project(x, radius, norms):
             x[j, t] *= norms[t]
 
 
-BLOCK = 64  # trajectories advanced in lock-step by one thread: the vector loops' length
 
 
-@njit(cache=True, error_model="numpy")
-def run_block(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1,
-              traj_start, steps, ckpts, out, failed, iterates, lo, x, g, m, v, s_w, s_u, tmp, b2, grad_min,
-              acc, fac, clipped):
-    """Advance trajectories lo .. lo + nb − 1 (nb = x.shape[1]) in lock-step through all steps.
-
-    The one implementation of a run, shared by the CPU kernel (blocks of BLOCK trajectories, heap arrays)
-    and the CUDA kernel (one trajectory per thread, local arrays). State and scratch arrays belong to the
-    caller and are coordinate-major, one column per trajectory: x, g, m, v, s_w, s_u (d, nb); tmp (d,);
-    b2, grad_min, acc, fac, clipped (nb,).
-    """
+@njit(cache=True, error_model="numpy", inline="always")
+def _add_gradient_only(problem, lam, x, g):
+    """g += ∇f(x) column by column (the extra draws of a minibatch step; the averages are counted once)."""
     d, nb = x.shape
-    n_ckpt = ckpts.shape[0]
-    # clip_frac = clips / (k · units): a step of a norm-clipped method counts once, of CClip/ACClip d times
-    units = float(d) if method == M.CCLIP or method == M.ACCLIP else 1.0
+    for j in range(d):
+        lj = lam[j]
+        for t in range(nb):
+            g[j, t] += lj * _profile(problem, x[j, t])[1]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _start(x, x0, vec, sca, s_w, s_u, grad_min, clipped):
+    """Every column at x0, the method's state and the running sums at 0, min ‖∇f‖ at +inf."""
+    d, nb = x.shape
     for j in range(d):
         for t in range(nb):
             x[j, t] = x0[j]
-            m[j, t] = 0.0
-            v[j, t] = mp[_CLIP] ** mp[_MOMENT]  # ACClip's τ0^a; unused by the other methods
             s_w[j, t] = 0.0
             s_u[j, t] = 0.0
+    for s in range(vec.shape[0]):
+        for j in range(d):
+            for t in range(nb):
+                vec[s, j, t] = 0.0
+    for s in range(sca.shape[0]):
+        for t in range(nb):
+            sca[s, t] = 0.0
     for t in range(nb):
-        b2[t] = mp[_B0] * mp[_B0]
         grad_min[t] = math.inf
         clipped[t] = 0.0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _gradients(g, problem, law, structure, alpha, scale, spike_p, k0, k1, traj0, k, lam, x, s_w, s_u, acc,
+               grad_min):
+    """g[r] = ∇f(x) + ξ_k^(r) for every draw r of step k (g: (draws, d, nb)); the averages and min ‖∇f‖."""
+    for r in range(g.shape[0]):
+        _fill(g[r], law, structure, alpha, scale, spike_p, k0, k1, traj0 + r * DRAW_STRIDE, k, acc)
+    _add_gradient(problem, lam, x, g[0], s_w, s_u, k, acc)
+    for t in range(x.shape[1]):
+        grad_min[t] = min(grad_min[t], math.sqrt(acc[t]))
+    for r in range(1, g.shape[0]):
+        _add_gradient_only(problem, lam, x, g[r])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _checkpoint(out, iterates, failed, c, problem, lam, x, s_w, s_u, tmp, k, grad_min, clipped, units, lo):
+    """Record checkpoint c (step k) of every column; a non-finite trajectory is marked failed, its metrics +inf.
+
+    clip_frac = clips / (k · units): units = 1 when a step counts once, d when coordinates are counted."""
+    d, nb = x.shape
+    for t in range(nb):
+        i = lo + t
+        finite = True
+        for j in range(d):
+            if not math.isfinite(x[j, t]):
+                finite = False
+        if finite and not failed[i]:
+            _record(out, iterates, i, c, problem, lam, x, s_w, s_u, t, k, grad_min[t], clipped[t] / (k * units),
+                    tmp)
+        else:
+            failed[i] = True
+            for mm in range(out.shape[0]):
+                out[mm, i, c] = math.inf
+            if iterates.shape[0] > 0:
+                for j in range(d):
+                    iterates[i, c, j] = math.nan
+
+
+def python_function(fn):
+    """The Python function behind a step (a user may hand in an @njit function: it is re-jitted inlined)."""
+    return getattr(fn, "py_func", fn)
+
+
+def no_init(p):
+    """The state of a method without ``init`` stays at 0."""
+
+
+# -- one kernel module per method ---------------------------------------------------------------------------
+
+_TEMPLATE = '''"""The kernel of method {name!r}, generated by synthclip._engine (key {key}). Regenerated, never edited."""
+import collections
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from synthclip import _engine as E
+from synthclip.methods import kernel_method
+
+_method = kernel_method({name!r}, {key!r})
+_Params = collections.namedtuple("_Params", {fields!r})
+_step = njit(inline="always", error_model="numpy")(E.python_function(_method.step))
+_init = njit(inline="always", error_model="numpy")(E.python_function(_method.init or E.no_init))
+DRAWS = {draws}
+N_VECTORS = {n_vectors}
+N_SCALARS = {n_scalars}
+
+
+@njit(cache=True, error_model="numpy")
+def run_block(problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1, traj_start, steps,
+              ckpts, out, failed, iterates, lo, x, g, vec, sca, s_w, s_u, tmp, grad_min, acc, fac, clipped):
+    """Advance trajectories lo .. lo + nb − 1 (nb = x.shape[1]) in lock-step through all steps.
+
+    The one implementation of a run of this method, shared by the CPU kernel (blocks of E.BLOCK trajectories,
+    heap arrays) and the CUDA kernel (one trajectory per thread, local arrays). Arrays belong to the caller
+    and are coordinate-major: x, s_w, s_u (d, nb); g (draws, d, nb); vec (N_VECTORS, d, nb);
+    sca (N_SCALARS, nb); tmp (d,); grad_min, acc, fac, clipped (nb,).
+    """
+    d, nb = x.shape
+    p = _Params({unpack})
+    E._start(x, x0, vec, sca, s_w, s_u, grad_min, clipped)
+    _init(p{state})
     c = 0
     for k in range(1, steps + 1):
-        _fill(g, law, structure, alpha, scale, spike_p, k0, k1, traj_start + lo, k, acc)
-        lr = _step_size(mp, k, mu)
-        tau = _clip_level(mp, k)
-        _add_gradient(problem, lam, x, g, s_w, s_u, k, acc)
-        for t in range(nb):
-            grad_min[t] = min(grad_min[t], math.sqrt(acc[t]))
-        _step(method, mp, lr, tau, x, g, m, v, b2, fac, clipped)
+        E._gradients(g, problem, law, structure, alpha, scale, spike_p, k0, k1, traj_start + lo, k, lam, x, s_w,
+                     s_u, acc, grad_min)
+        lr = E._step_size(mp, k, mu)
+        tau = E._clip_level(mp, k)
+        _step(p, k, lr, tau, x, {gradient}, clipped, fac{state})
         if radius < math.inf:
-            _project(x, radius, fac)
-        if c < n_ckpt and k == ckpts[c]:
-            for t in range(nb):
-                i = lo + t
-                finite = True
-                for j in range(d):
-                    if not math.isfinite(x[j, t]):
-                        finite = False
-                if finite and not failed[i]:
-                    _record(out, iterates, i, c, problem, lam, x, s_w, s_u, t, k, grad_min[t],
-                            clipped[t] / (k * units), tmp)
-                else:
-                    failed[i] = True
-                    for mm in range(out.shape[0]):
-                        out[mm, i, c] = math.inf
-                    if iterates.shape[0] > 0:
-                        for j in range(d):
-                            iterates[i, c, j] = math.nan
+            E._project(x, radius, fac)
+        if c < ckpts.shape[0] and k == ckpts[c]:
+            E._checkpoint(out, iterates, failed, c, problem, lam, x, s_w, s_u, tmp, k, grad_min, clipped, {units},
+                          lo)
             c += 1
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def simulate_kernel(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu,
-                    k0, k1, traj_start, steps, ckpts, out, failed, iterates):
-    """Run trajectories traj_start .. traj_start + out.shape[1] − 1 for ``steps`` steps.
-
-    out[m, i, c] receives metric m of trajectory i at step ckpts[c]; a trajectory whose iterate is not
-    finite at a checkpoint is marked in ``failed`` and its metrics from there on are +inf. ``iterates``
-    is either empty or (n_traj, n_ckpt, d) for the iterates themselves.
-    """
+def simulate_kernel(problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1, traj_start,
+                    steps, ckpts, out, failed, iterates):
+    """Run trajectories traj_start .. traj_start + out.shape[1] − 1 for ``steps`` steps (see engine.simulate)."""
     n_traj = out.shape[1]
     d = x0.shape[0]
-    n_blocks = (n_traj + BLOCK - 1) // BLOCK
+    n_blocks = (n_traj + E.BLOCK - 1) // E.BLOCK
     for blk in prange(n_blocks):
-        lo = blk * BLOCK
-        nb = min(BLOCK, n_traj - lo)
-        run_block(method, problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1,
-                  traj_start, steps, ckpts, out, failed, iterates, lo,
-                  np.empty((d, nb)), np.empty((d, nb)), np.empty((d, nb)), np.empty((d, nb)), np.empty((d, nb)),
-                  np.empty((d, nb)), np.empty(d), np.empty(nb), np.empty(nb), np.empty(nb), np.empty(nb),
-                  np.empty(nb))
+        lo = blk * E.BLOCK
+        nb = min(E.BLOCK, n_traj - lo)
+        run_block(problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1, traj_start,
+                  steps, ckpts, out, failed, iterates, lo, np.empty((d, nb)), np.empty((DRAWS, d, nb)),
+                  np.empty((N_VECTORS, d, nb)), np.empty((N_SCALARS, nb)), np.empty((d, nb)), np.empty((d, nb)),
+                  np.empty(d), np.empty(nb), np.empty(nb), np.empty(nb), np.empty(nb))
+'''
+TEMPLATE_VERSION = "1"
+
+
+def kernel_key(method) -> str:
+    """SHA-256 of everything the method's kernel is compiled from: the package's sources, numba's version,
+    the method's layout and the source files of its step and init."""
+    import numba
+
+    from ._method_contract import source_file
+
+    digest = hashlib.sha256()
+    for part in (TEMPLATE_VERSION, _cache.package_stamp(), numba.__version__, method.name, repr(method.fields),
+                 repr((method.vectors, method.scalars, method.draws, method.clip_units))):
+        digest.update(part.encode() + b"\0")
+    for fn in (method.step, method.init):
+        if fn is not None:
+            fn = python_function(fn)
+            digest.update(fn.__qualname__.encode() + b"\0" + Path(source_file(fn)).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def kernel_source(method, key: str) -> str:
+    """The text of the method's kernel module."""
+    n_vec, n_sca = len(method.vectors), len(method.scalars)
+    state = "".join(f", vec[{i}]" for i in range(n_vec)) + "".join(f", sca[{i}]" for i in range(n_sca))
+    return _TEMPLATE.format(
+        name=method.name, key=key, fields=list(method.fields), draws=method.draws, n_vectors=n_vec,
+        n_scalars=n_sca, unpack=", ".join(f"mp[{i}]" for i in range(len(method.fields))), state=state,
+        gradient="g[0]" if method.draws == 1 else "g", units="float(d)" if method.clip_units == "coordinate" else "1.0")
+
+
+_MODULES: dict[tuple[str, str], object] = {}
+_LOCK = threading.Lock()
+
+
+def kernel_module(method):
+    """The method's kernel module (run_block, simulate_kernel), generated and imported once per process.
+
+    A module not yet on disk is new: its step is first checked alone (``check_jittable``), so a step numba
+    cannot compile is reported in one line before the kernel compiles."""
+    key = kernel_key(method)
+    with _LOCK:
+        module = _MODULES.get((method.name, key))
+        if module is not None:
+            return module
+        folder = _cache.kernel_dir()
+        stem = f"{method.name}_{key[:20]}"
+        path = folder / f"{stem}.py"
+        if not path.exists():
+            check_jittable(method)
+            tmp = folder / f".{stem}.{os.getpid()}.tmp"
+            tmp.write_text(kernel_source(method, key))
+            os.replace(tmp, path)  # atomic: a concurrent process sees the whole file or none
+        name = f"_synthclip_kernel_{stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        _MODULES[(method.name, key)] = module
+        return module
+
+
+def check_jittable(method) -> None:
+    """Compile and run the method's init and step alone on a tiny block; MethodError in one line if numba cannot."""
+    from ._method_contract import params_class
+
+    d, nb = 2, 3
+    p = params_class(method)(*[1.0] * len(method.fields))
+    vec = [np.zeros((d, nb)) for _ in method.vectors]
+    sca = [np.zeros(nb) for _ in method.scalars]
+    g = np.ones((d, nb)) if method.draws == 1 else np.ones((method.draws, d, nb))
+    for field, fn, args in (("init", method.init, (p, *vec, *sca)),
+                            ("step", method.step, (p, 1, 0.5, 1.0, np.ones((d, nb)), g, np.zeros(nb), np.zeros(nb),
+                                                   *vec, *sca))):
+        if fn is None:
+            continue
+        try:
+            njit(error_model="numpy")(python_function(fn))(*args)
+        except Exception as err:  # numba's typing and lowering errors, or the step's own at run time
+            lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+            useful = [ln for ln in lines if not ln.startswith(("Failed in", "During:", "File ", "^"))]
+            why = (useful or lines or [type(err).__name__])[0]
+            raise MethodError(f"method {method.name!r}: field {field!r} is not jittable by numba "
+                              f"({type(err).__name__}: {why})") from None

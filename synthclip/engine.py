@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import methods, problems
 from . import noise as noise_laws
-from ._engine import METRICS, simulate_kernel
+from ._engine import METRICS, kernel_module
 from ._params import Param
 
 _INT_LIMIT = 2**31 - 1
@@ -115,7 +115,8 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
     Parameters
     ----------
     method : one of ``synthclip.methods.METHODS`` (sgd, gclip, cclip, acclip, adagrad_norm, adam_norm,
-        clip_adagrad_norm, clip_adam_norm); its parameters (lr, clip, ...) are passed as keywords.
+        clip_adagrad_norm, clip_adam_norm, and any method registered with ``synthclip.methods.register``);
+        its parameters (lr, clip, ...) are passed as keywords.
     problem : one of ``synthclip.problems.PROBLEMS``; its parameters (mu, L, x0, radius) as keywords.
     noise, alpha, scale, structure : the noise law (``synthclip.noise``), its tail index and scale, and
         ``"iid"`` (per coordinate) or ``"radial"`` vector noise; ``spike_prob`` for the spike law (default
@@ -155,7 +156,7 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
     chunk = n_traj if chunk_size is None else _positive_int("chunk_size", chunk_size, 2**40)
     threads = None if threads is None else _positive_int("threads", threads, 4096)
     k0, k1 = noise_laws.key(seed)
-    run_chunk = _backend(device, dim)
+    run_chunk = _backend(device, dim, spec)
 
     out = np.empty((len(METRICS), n_traj, len(ckpts)))
     failed = np.zeros(n_traj, dtype=np.bool_)
@@ -166,7 +167,7 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
         for lo in range(0, n_traj, chunk):
             hi = min(n_traj, lo + chunk)
             run_chunk(
-                (spec.code, problem_spec.code, law_args[0], law_args[1], mp, alpha, law_args[3], law_args[4],
+                (problem_spec.code, law_args[0], law_args[1], mp, alpha, law_args[3], law_args[4],
                  lam, x0, problem_values["radius"], problem_values["mu"], np.uint64(k0), np.uint64(k1),
                  lo, steps, ckpts),
                 out[:, lo:hi], failed[lo:hi], iterates[lo:hi] if keep_iterates else iterates,
@@ -190,10 +191,12 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
     )
 
 
-def _backend(device: str, dim: int):
-    """The function that runs one chunk of trajectories on ``device`` (ValueError in one line if unusable)."""
+def _backend(device: str, dim: int, spec):
+    """The function that runs one chunk of trajectories of method ``spec`` on ``device`` (ValueError in one
+    line if unusable). The method's kernel module is compiled (or loaded from the disk cache) here."""
     if device == "cpu":
-        return lambda args, out, failed, iterates: simulate_kernel(*args, out, failed, iterates)
+        kernel = kernel_module(spec).simulate_kernel
+        return lambda args, out, failed, iterates: kernel(*args, out, failed, iterates)
     if device != "cuda":
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
     from . import _cuda
@@ -203,7 +206,7 @@ def _backend(device: str, dim: int):
         raise ValueError(f"device='cuda' is not available: {why}")
     if dim > _cuda.MAX_DIM:
         raise ValueError(f"device='cuda' supports dim <= {_cuda.MAX_DIM}, got dim={dim}")
-    return _cuda.simulate_cuda
+    return _cuda.runner(spec)
 
 
 def _checkpoints(checkpoints, steps: int) -> np.ndarray:

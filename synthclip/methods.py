@@ -1,5 +1,10 @@
 """The optimization methods: one registry entry each (THEORY.md, "Methods" and "Schedules").
 
+Every method, the eight below and any a user registers (``register``, or ``load_plugin`` for a file), is a
+``Method`` under one contract (``synthclip._method_contract``: parameters, state, draws per step, a
+jittable step and its numpy reference); ``simulate``, the studies' ``--methods`` and the registry-driven
+tests read this registry only.
+
 Conventions shared by the numba engine, the numpy reference in the tests and the torch optimizers
 (``synthclip.torch``); a change here is a change everywhere.
 
@@ -40,88 +45,141 @@ A problem with a finite ``radius`` projects every iterate onto that ball (proj-G
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import importlib.util
 import math
+import sys
+from pathlib import Path
 from typing import Any, Mapping
 
-from ._params import Param, Spec, lookup
+from ._builtin_methods import BUILTINS
+from ._method_contract import (CLIP_MODES, CLIP_POWER_ALIASES, ETA_IS_LR, KERNEL_FIELDS, LR_MODES, SCHEDULE_PARAMS,
+                               Method, MethodError, Param, beta_param, clip_params, lr_params, own_value,
+                               params_class)
+from ._params import Spec, lookup
 
-# The kernel reads these indices of a float64 parameter vector; one layout for every method.
-KERNEL_FIELDS = (
-    "lr", "lr_power", "lr_mode", "clip", "clip_power", "clip_mode",
-    "beta1", "beta2", "eps", "b0", "eta", "delayed", "moment",
-)
-LR_MODES = {"constant": 0, "poly": 1, "theorem4": 2}
-ETA_IS_LR = "lr"  # eta="lr": the scale accumulates γ²‖g‖² (the seed notebook's variant, see above)
-CLIP_MODES = {"constant": 0, "poly": 1}
-CLIP_POWER_ALIASES = ("alpha-1", "1/alpha")
+__all__ = ["METHODS", "Method", "MethodError", "Param", "get", "register", "load_plugin", "kernel_vector",
+           "kernel_params", "step_size", "clip_level", "resolve_clip_power", "resolve_eta", "lr_params",
+           "clip_params", "beta_param", "KERNEL_FIELDS", "LR_MODES", "CLIP_MODES", "CLIP_POWER_ALIASES",
+           "ETA_IS_LR"]
 
-# Method codes used by the kernel's dispatch.
-SGD, GCLIP, CCLIP, ACCLIP, ADAGRAD_NORM, ADAM_NORM, CLIP_ADAGRAD_NORM, CLIP_ADAM_NORM = range(8)
-
-
-def _lr(default: float, schedule: str) -> tuple[Param, ...]:
-    return (
-        Param("lr", default, "step size η0 (γ for the AdaGrad/Adam family); 0 is valid, as in torch", low=0.0),
-        Param("lr_schedule", schedule, "constant: η0; poly: η0/(k+1)^lr_power; theorem4: 4/(μ(k+1))",
-              kind="choice", choices=tuple(LR_MODES)),
-        Param("lr_power", 1.0, "exponent p of the poly step schedule", low=0.0),
-    )
+METHODS: dict[str, Method] = {}
+BUILTIN_NAMES = tuple(m.name for m in BUILTINS)
 
 
-def _clip(default: float, schedule: str, power: Any, doc: str = "clip level τ0") -> tuple[Param, ...]:
-    return (
-        Param("clip", default, doc, low=0.0, low_open=True, allow_inf=True),
-        Param("clip_schedule", schedule, "constant: τ0; poly: τ0·k^clip_power",
-              kind="choice", choices=tuple(CLIP_MODES)),
-        Param("clip_power", power, "exponent q of the poly clip schedule",
-              low=0.0, aliases=CLIP_POWER_ALIASES),
-    )
+def register(method: Method, *, replace: bool = False) -> Method:
+    """Add ``method`` to the registry: simulate, the studies and the registry-driven tests see it from here on.
+
+    Its fields were checked when it was made (MethodError, one line). A name already taken is an error
+    unless ``replace`` (never for a built-in); registering the same method again is a no-op."""
+    if not isinstance(method, Method):
+        raise MethodError(f"register() takes a synthclip.methods.Method, got {type(method).__name__}")
+    if _LOADING is not None and not method.origin:  # registered by a plugin file: remember which
+        method = dataclasses.replace(method, origin=_LOADING[0])
+        replace = replace or method.name in _LOADING[1]  # a changed file replaces its own methods
+    old = METHODS.get(method.name)
+    if old is not None and old is not method and old != method:
+        if method.name in BUILTIN_NAMES:
+            raise MethodError(f"method {method.name!r}: field 'name' is a built-in method's; choose another name")
+        if not replace:
+            raise MethodError(f"method {method.name!r}: field 'name' is already registered"
+                              f"{' from ' + old.origin if old.origin else ''}; pass replace=True to replace it")
+    METHODS[method.name] = method
+    return method
 
 
-_DELAYED = Param("delayed", False, "divide the step by b_{k−1} (the scale before g_k is seen)", kind="bool")
-_B0 = Param("b0", 1.0, "initial scale b_0", low=0.0, low_open=True)
-_ETA = Param("eta", 1.0, "b_k² accumulates eta²‖g_k‖² (1 = the paper's method; 'lr': eta = γ, the seed "
-             "notebook's variant)", low=0.0, low_open=True, aliases=(ETA_IS_LR,))
-
-
-def _beta(name: str, default: float, doc: str) -> Param:
-    return Param(name, default, doc, low=0.0, high=1.0, high_open=True)
-
-
-METHODS: dict[str, Spec] = {
-    s.name: s
-    for s in (
-        Spec("sgd", _lr(4.0, "theorem4"), "plain SGD", code=SGD),
-        Spec("gclip", _lr(4.0, "theorem4") + _clip(1.0, "poly", "alpha-1"),
-             "global-norm clipped SGD (Theorems 2 and 4; proj-GClip with a problem radius)", code=GCLIP),
-        Spec("cclip", _lr(4.0, "theorem4") + _clip(1.0, "poly", "alpha-1"),
-             "coordinate-wise clipped SGD (Theorem 8)", code=CCLIP),
-        Spec("acclip", _lr(1e-4, "constant") + (
-            Param("clip", 1.0, "initial clip level τ0", low=0.0, low_open=True),
-            _beta("beta1", 0.9, "momentum β1"),
-            _beta("beta2", 0.99, "clip-level averaging β2"),
-            Param("eps", 1e-5, "ε in min(τ/(|m|+ε), 1)", low=0.0, low_open=True),
-            Param("moment", 1.0, "moment a of the clip estimate τ^a (the paper's α)", low=0.0, low_open=True),
-        ), "adaptive coordinate-wise clipping (Algorithm 1, paper defaults)", code=ACCLIP),
-        Spec("adagrad_norm", _lr(1.0, "constant") + (_B0, _ETA, _DELAYED),
-             "AdaGrad-Norm (Chezhegov et al.)", code=ADAGRAD_NORM),
-        Spec("adam_norm", _lr(1.0, "constant") + (
-            _beta("beta1", 0.9, "momentum β1"), _beta("beta2", 0.999, "second-moment β2"), _B0, _ETA, _DELAYED,
-        ), "Adam-Norm (Chezhegov et al.)", code=ADAM_NORM),
-        Spec("clip_adagrad_norm", _lr(1.0, "constant") + _clip(1.0, "constant", 0.0, "clip level λ")
-             + (_B0, _ETA, _DELAYED), "AdaGrad-Norm on clipped gradients (Chezhegov et al.)",
-             code=CLIP_ADAGRAD_NORM),
-        Spec("clip_adam_norm", _lr(1.0, "constant") + _clip(1.0, "constant", 0.0, "clip level λ") + (
-            _beta("beta1", 0.9, "momentum β1"), _beta("beta2", 0.999, "second-moment β2"), _B0, _ETA, _DELAYED,
-        ), "Adam-Norm on clipped gradients (Chezhegov et al.)", code=CLIP_ADAM_NORM),
-    )
-}
-
-
-def get(name: str) -> Spec:
+def get(name: str) -> Method:
     """The method called ``name`` (ValueError listing the valid ones otherwise)."""
     return lookup(METHODS, name, "method")
 
+
+def kernel_method(name: str, key: str) -> Method:
+    """The registered method a generated kernel module is built from (its key must still be the method's)."""
+    from ._engine import kernel_key
+
+    method = get(name)
+    if kernel_key(method) != key:
+        raise MethodError(f"method {name!r}: its kernel module is stale (the method changed since key {key[:12]})")
+    return method
+
+
+# -- plugins: a method defined in a user's file -------------------------------------------------------------
+
+_PLUGINS: dict[str, tuple[str, tuple[str, ...]]] = {}  # resolved path → (sha256 of its text, methods it registered)
+
+
+def plugin_digest(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_plugin(path: str | Path) -> tuple[str, ...]:
+    """Run the Python file ``path``, which defines methods and registers them (``register``); the names
+    it registered. Loading the same unchanged file again is a no-op; a changed file is loaded again and
+    replaces its own methods. Errors (a missing file, a method that breaks the contract) are one-line
+    ValueErrors naming the file."""
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.is_file():
+        raise MethodError(f"plugin {path}: no such file")
+    digest = plugin_digest(resolved)
+    seen = _PLUGINS.get(str(resolved))
+    if seen is not None and seen[0] == digest:
+        return seen[1]
+    before = dict(METHODS)
+    own = set(seen[1]) if seen else set()
+    name = f"_synthclip_plugin_{resolved.stem}_{digest[:12]}"
+    spec = importlib.util.spec_from_file_location(name, resolved)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    global _LOADING
+    _LOADING = (str(resolved), own)
+    try:
+        spec.loader.exec_module(module)
+    except MethodError as err:
+        _restore(before)
+        raise MethodError(f"plugin {path}: {err}") from None
+    except Exception as err:
+        _restore(before)
+        text = " ".join(str(err).split()) or type(err).__name__
+        raise MethodError(f"plugin {path}: {type(err).__name__} while loading: {text}") from None
+    finally:
+        _LOADING = None
+    added = tuple(n for n in METHODS if METHODS[n] is not before.get(n))
+    if not added:
+        _restore(before)
+        raise MethodError(f"plugin {path}: registered no method (call synthclip.methods.register(Method(...)))")
+    _PLUGINS[str(resolved)] = (digest, added)
+    return added
+
+
+_LOADING: tuple[str, set] | None = None  # (file, names it registered before) while a plugin file runs
+
+
+def _restore(before: dict) -> None:
+    METHODS.clear()
+    METHODS.update(before)
+
+
+def plugin_of(name: str) -> dict:
+    """{"plugin": file, "plugin_sha256": digest} of a method registered by a plugin file, {} otherwise
+    (what a study cell records, so a worker process can load the file and a changed file is a new cell)."""
+    origin = get(name).origin
+    if not origin:
+        return {}
+    return {"plugin": origin, "plugin_sha256": _PLUGINS[origin][0] if origin in _PLUGINS else plugin_digest(origin)}
+
+
+def ensure_plugin(cell: Mapping[str, Any]) -> None:
+    """Load the plugin file a study cell names (in a worker process), checking it is the file the cell used."""
+    path = cell.get("plugin")
+    if not path:
+        return
+    if plugin_digest(path) != cell.get("plugin_sha256"):
+        raise MethodError(f"plugin {path}: the file changed since the study was set up; run the study again")
+    load_plugin(path)
+
+
+# -- the parameter vector -----------------------------------------------------------------------------------
 
 def resolve_clip_power(value: Any, alpha: float) -> float:
     """clip_power as a number: "alpha-1" is Theorem 4/8 as printed, "1/alpha" the bias-variance balance."""
@@ -138,8 +196,9 @@ def resolve_eta(params: Mapping[str, Any]) -> float:
     return float(params["lr"]) if eta == ETA_IS_LR else float(eta)
 
 
-def kernel_vector(spec: Spec, params: Mapping[str, Any], alpha: float) -> list[float]:
-    """The float64 parameter vector of KERNEL_FIELDS for a validated parameter dict."""
+def kernel_vector(spec: Method, params: Mapping[str, Any], alpha: float) -> list[float]:
+    """The float64 parameter vector of a validated parameter dict: KERNEL_FIELDS (with the defaults below
+    for a method that does not declare one), then the method's own parameters (``spec.fields``)."""
     p = dict(params)
     values = {
         "lr": p.get("lr", 1.0),
@@ -156,14 +215,20 @@ def kernel_vector(spec: Spec, params: Mapping[str, Any], alpha: float) -> list[f
         "delayed": float(p.get("delayed", False)),
         "moment": p.get("moment", 1.0),
     }
-    return [float(values[f]) for f in KERNEL_FIELDS]
+    own = [own_value(q, p[q.name]) for q in spec.params if q.name not in KERNEL_FIELDS and q.name not in SCHEDULE_PARAMS]
+    return [float(values[f]) for f in KERNEL_FIELDS] + own
+
+
+def kernel_params(spec: Method, params: Mapping[str, Any], alpha: float):
+    """The parameter vector as the named tuple a step reads (p.lr, p.beta1, ...): for numpy references."""
+    return params_class(spec)(*kernel_vector(spec, params, alpha))
 
 
 def step_size(params: Mapping[str, Any], k: int, mu: float) -> float:
     """η_k of the schedule above; the plain-Python twin of the kernel's formula (used by references)."""
-    mode = params["lr_schedule"]
+    mode = params.get("lr_schedule", "constant")
     if mode == "constant":
-        return params["lr"]
+        return params.get("lr", 1.0)
     if mode == "poly":
         return params["lr"] / (k + 1.0) ** params["lr_power"]
     return 4.0 / (mu * (k + 1.0))
@@ -176,3 +241,7 @@ def clip_level(params: Mapping[str, Any], k: int, alpha: float) -> float:
     if params.get("clip_schedule", "constant") == "constant":
         return params["clip"]
     return params["clip"] * float(k) ** resolve_clip_power(params["clip_power"], alpha)
+
+
+for _m in BUILTINS:
+    register(_m)
