@@ -1,37 +1,70 @@
-"""``torch-noise``: is the stochastic-gradient noise of real networks heavy-tailed? (Zhang et al. 2020, Figure 1)
+"""``torch-noise``: is the minibatch-gradient noise of real networks heavy-tailed, as the seeds measure it?
 
-For each model (``--models``: the character-level transformer language model on CPython's pydoc text, the
-digits CNN and MLP; ``synthclip.torch.models``) and each probe point (``--probe-at``: steps of training
-with ``--optimizer`` before probing, 0 = at initialisation), the study computes the full gradient ∇f (over
-``--full-size`` evenly spaced examples; default all 1797 digits, 2048 text windows) and the noise ξ_b = g_b − ∇f of
-``--n-batches`` independent minibatches of each size in ``--batch-sizes``
-(``synthclip.torch.probe.gradient_noise``). One cell per (model, probe point); the minibatches of the
-different sizes share their first examples (common random numbers). Per layer and overall it estimates:
+The seeds' claims (``../shared/seeds``): Zhang et al. 2020 (002), Figure 1: the noise norm ‖ξ‖ of an attention
+model on text is heavy-tailed at initialisation (histogram against a Gaussian and an α-stable reference,
+a running E‖ξ‖² that does not settle), that of a CNN on images near-Gaussian; Figure 2: the text model's
+noise drifts during training, the CNN's stays; Figure 4: architecture and data both carry the tail;
+Appendix H: Şimşekli et al.'s coordinate-wise tail index looks heavy where the noise *vector* is well
+concentrated. Seed 000: "the distribution of gradient norms for NLP problems is significantly
+heavy-tailed, whereas this is not the case for computer vision", judged by the rates of draws above
+Q3 + 1.5·IQR and Q3 + 3·IQR against a Gaussian's (0.0035 and 1.2e−6).
 
-* Hill on the noise norms ‖ξ_b‖ (k = √N upper order statistics, asymptotic normal interval): the quantity
-  histogrammed in the seed paper's Figure 1 (a light tail gives a large α that grows with N);
-* Mohammadi on the noise vectors restricted to ``--coords-per-layer`` fixed coordinates per layer
-  (block size √N, Student-t interval): the estimator of Şimşekli et al. 2019; it targets the stability
-  index, so it saturates at 2 for finite-variance noise;
-* (stored, not used for verdicts) Hill on median-standardised coordinates, see ``synthclip.torch.probe``.
+**Tasks** (``synthclip.torch.models``): the digits CNN (the vision control) and MLP; the character
+transformer on pydoc text ("text-transformer") and the word-level transformer on pydoc topics plus the
+standard library's docstrings ("words-transformer"); the no-formatting ablation of each text task (table
+borders and rules removed); Figure 4's grid on the word task ("words-noattn": self-attention removed;
+"-gauss": normalized Gaussian vectors in place of the token embeddings).
 
-Verdict rule (fixed before looking at data), per (model, probe point, batch size B), on the 95% (or
-``--confidence``) interval [lo, hi] of Hill's α for the overall norm ‖ξ‖: **heavy-tailed** if hi < 2 (the
-whole interval lies in the infinite-variance range of Assumption 1 with α < 2), **light** if lo > 2,
-**inconclusive** otherwise. A model is *heavy-tailed* if every one of its settings is, *not heavy-tailed*
-if none is, and *heavy-tailed at ... only* in between. The seed paper's Figure 1 expects the attention
-model heavy-tailed and the image models lighter: a setting (probe point, B) *agrees* with it if the
-transformer is heavy-tailed there and no image model is; the report says at how many settings the data
-agree, and orders the models by their Hill α̂ at each setting (descriptive, no interval).
+**Probe** (``synthclip.torch.probe``): at a training step (Adam before probing), ∇f over ``--full-size``
+evenly spaced examples (default: all 1797 digits, 2048 text windows), then ξ_b = g_b − ∇f for
+``--n-batches`` i.i.d. minibatches of size B. One cell per (task, seed replicate) trains once and probes at
+its steps. Every replicate probes the *verdict settings* (step 0 and ``--verdict-step``, the smallest B);
+the first replicate also probes ``--probe-at`` (Figure 2's points) and every ``--batch-sizes`` at the
+verdict steps; Figure 4's extra cells (no attention, Gaussian inputs) probe step 0 only. ``--full`` probes
+every setting on every replicate.
 
-Caveats stated up front: a finite data set has bounded noise, so "heavy-tailed" means a power-law-like
-tail over the range that N minibatches can see, not an infinite moment; at small scale the transformer's
-norm tail is heaviest at initialisation and for small batches (B = 1), which is why both are probed.
+**Statistics per probe**: Hill's α̂ over a grid of k (the Hill plot) and the moment estimator beside it;
+max/median of ‖ξ‖; the share of Σ‖ξ‖² in the largest 1 % of draws ("top-1 % share"); seed 000's two
+outlier ratios; the KS distance to a fitted Gaussian; how far the running E‖ξ‖² still moves over the last
+90 % of draws; Mohammadi's α on the noise vectors and on the coordinates of single draws (Appendix H's two
+views); for text tasks at B = 1, the decoded windows behind the largest norms and how many of the top 1 %
+hold a formatting run (four or more identical punctuation characters; the word task sees only
+in-vocabulary tokens).
 
-Figure: per model and probe point, log-binned histograms of ‖ξ‖ / median‖ξ‖ (one per batch size, log-log
-axes, as the histograms of Figure 1) with the fitted Hill tail (k/N)·α/u·(x/u)^(−α−1) above its threshold u.
-``--device cuda`` runs the probes on a GPU; it exits with one line when CUDA is missing.
+**Verdicts, declared here before any run** (:data:`CLAIMS_RULE`). Each seed claim is *reproduced*, *not
+reproduced* or *inconclusive* (with the reason), from intervals over seed replicates at ``--confidence``:
+
+* *Tier (i), Figure 1 reproduced*: at step 0 (and, as its own row, at the verdict step), smallest B, the
+  text task's **top-1 % share** exceeds the vision task's (digits-cnn): the Hodges–Lehmann shift of log
+  top-1 % share between the two tasks' replicates with its exact Mann–Whitney interval (distribution-free;
+  5 + 5 replicates give a 96.8 % interval at a nominal 95 %). Reproduced if the interval lies above 0,
+  not reproduced if below, inconclusive if it holds 0 (or too few replicates give no finite interval).
+  The same shift on the running-E‖ξ‖² drift judges Figure 1(d, h), and on the no-formatting ablations
+  says how much of the tail is formatting.
+* *Tier (ii), infinite variance* (α < 2, the stricter claim): per task, the replicates' Student-t
+  intervals of γ = 1/α̂ for Hill and for the moment estimator, both at k = √N: α < 2 reproduced if both
+  intervals lie above γ = 1/2, not reproduced if either lies below, inconclusive otherwise.
+* *Seed 000*: reproduced if the text task's mild-outlier ratio (exact binomial interval of the rate,
+  replicates pooled, over 0.0035) lies above 1 while the vision task's does not; not reproduced if the
+  text task's lies below 1 or the vision task's above 1; inconclusive otherwise.
+* *Figure 2*: the scale drift |log(median‖ξ‖ at the verdict step / at step 0)| per replicate; reproduced
+  if the text task drifts more than the vision task (Mann–Whitney interval of the shift above 0).
+* *Figure 4*: on the word task at step 0, the architecture effect (attention − no attention, Gaussian
+  inputs) and the data effect (text − Gaussian inputs, no attention) on log top-1 % share; the paper
+  says both; reproduced if both intervals lie above 0, not reproduced if either lies below, inconclusive
+  otherwise; the report names which factor carries the tail here.
+* *Appendix H*: per task at step 0: if the vector view is light (Hill's γ interval below 1/2), reproduced
+  if the coordinate view's α (Student-t over replicates of the median over draws) lies below 2, not
+  reproduced if above, inconclusive if it holds 2; inconclusive when the vector view is not light.
+
+Caveats stated up front: a finite data set has bounded noise, so "α < 2" means a power-law-like tail
+over the range N draws can see; ∇f over 2048 windows has its own error, about √(B/2048) of the noise norm.
+
+Figure: Figure 1's histograms at step 0 (‖ξ‖/median, with the fitted Gaussian and an α-stable reference),
+the running E‖ξ‖², the Hill plots, the top-1 % share per replicate, Figure 2's histograms over training
+and Figure 4's grid. ``--device cuda`` runs the probes on a GPU; it exits with one line when CUDA is missing.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -135,33 +168,71 @@ def check_torch_device(p) -> None:
 # -- the study -----------------------------------------------------------------------------------------
 
 MAX_PROBE_STEP = 100_000  # about a few minutes of training per probe point on one CPU core
+MAX_SEEDS = 1000
+# Bumped when a cell's tables change meaning (the cell cache is keyed by the cell dict and the version).
+PROBE_VERSION = 2
+
+VISION = "digits-cnn"
+TEXT_TASKS = ("text-transformer", "words-transformer")
+ABLATIONS = {"text-transformer": "chars-transformer-noformat", "words-transformer": "words-transformer-noformat"}
+# Figure 4's grid on the word task, (architecture, input) → task (as synthclip.torch.models.FIGURE4)
+FIGURE4 = {("attention", "text"): "words-transformer", ("no attention", "text"): "words-noattn",
+           ("attention", "gaussian"): "words-transformer-gauss", ("no attention", "gaussian"): "words-noattn-gauss"}
+FIGURE4_ONLY = ("words-noattn", "words-transformer-gauss", "words-noattn-gauss")  # probed at step 0 only
+VERDICT_STATISTIC = "top1_share"  # tier (i)'s named statistic, compared on the log scale
+N_WINDOWS = 5  # decoded windows kept per text probe (the largest norms)
+# What the paper expects of each task's noise (Figures 1 and 4; the ablations are this project's own)
+EXPECTED = {"text-transformer": "heavy-tailed", "words-transformer": "heavy-tailed",
+            "chars-transformer-noformat": "heavy-tailed if not formatting", "words-transformer-noformat":
+            "heavy-tailed if not formatting", "words-noattn": "heavy-tailed (Fig. 4: data)",
+            "words-transformer-gauss": "heavy-tailed (Fig. 4: architecture)", "words-noattn-gauss": "Gaussian",
+            "digits-cnn": "lighter", "digits-mlp": "lighter"}
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
+CLAIMS_RULE = ("rule (fixed before the run): tier (i) Figure 1 = Hodges–Lehmann shift of log top-1 % share of "
+               "Σ‖ξ‖² (text − digits-cnn) with its exact Mann–Whitney interval over seed replicates, step 0, "
+               "smallest B: reproduced if above 0, not reproduced if below, else inconclusive; tier (ii) α < 2 = "
+               "Student-t intervals over replicates of 1/α̂ for Hill and the moment estimator at k = √N both "
+               "above 1/2; seed 000 = mild-outlier ratio (exact binomial, replicates pooled) above 1 for text and "
+               "not for vision; Figure 2 "
+               "= shift of scale drift |Δ log median‖ξ‖| (text − vision) above 0; Figure 4 = architecture and "
+               "data shifts of log top-1 % share both above 0; Appendix H = coordinate-view α interval below 2 "
+               "where the vector view is light")
 
 
 @dataclass
 class TorchNoiseParams(CommonParams):
-    models: list = option(["text-transformer", "digits-cnn", "digits-mlp"], "models (tasks of synthclip.torch.models)")
-    probe_at: list = option([0, 200], "training steps before each probe (0: at initialisation)")
-    batch_sizes: list = option([1, 8], "minibatch sizes B of the noise g_B − ∇f")
-    n_batches: int = option(1000, "minibatches N per probe (Hill uses the √N largest norms)", low=16)
+    models: list = option(list(TASKS), "tasks of synthclip.torch.models")
+    n_seeds: int = option(5, "seed replicates (independent initialisations and minibatches) per task", low=1)
+    verdict_step: int = option(100, "the later training step of the verdict settings (step 0 is the other)", low=0)
+    probe_at: list = option([0, 30, 100, 300], "Figure 2's training steps, probed on the first replicate")
+    batch_sizes: list = option([1, 8], "minibatch sizes B (the verdicts use the smallest; the others on the "
+                                       "first replicate at the verdict steps)")
+    n_batches: int = option(1000, "minibatches N per probe", low=16)
+    full: bool = option(False, "probe every step and batch size on every replicate (the full grid)")
     optimizer: str = option("adam", "optimizer of the training before a probe", choices=OPTIMIZERS)
     lr: float = option(1e-3, "learning rate of that training", low=0.0)
     train_batch_size: int = option(32, "minibatch size of that training", low=1)
     full_size: int = option(0, "examples in the full gradient ∇f (0: the task's own, all digits / 2048 "
                                "text windows)", low=0)
-    coords_per_layer: int = option(256, "coordinates kept per layer for the vector estimator", low=1)
-    confidence: float = option(0.95, "level of the tail-index intervals", low=0.0, high=1.0)
+    coords_per_layer: int = option(256, "coordinates kept per layer (Mohammadi's vector and coordinate views)",
+                                   low=1)
+    confidence: float = option(0.95, "level of every interval", low=0.0, high=1.0)
     device: str = option("cpu", "torch device: cpu or cuda")
+
+
+def _verdict_steps(p) -> list[int]:
+    return sorted({0, int(p.verdict_step)})
 
 
 @register
 class TorchNoise(Study):
     name = "torch-noise"
-    summary = "tail index of minibatch-gradient noise of a transformer LM and digits CNN/MLP (Fig. 1)"
+    summary = "gradient-noise tails of transformer LMs (chars, words) vs a digits CNN (Figures 1, 2, 4, App. H)"
     Params = TorchNoiseParams
     # one in-process job: the quick cells take less time than starting torch in worker processes
-    quick = {"probe_at": [0, 10], "batch_sizes": [1], "n_batches": 32, "full_size": 128,
-             "coords_per_layer": 16, "jobs": 1}
-    tables = ("tails", "norms", "probes", "verdicts", "models")
+    quick = {"n_seeds": 2, "verdict_step": 5, "probe_at": [0, 5], "batch_sizes": [1], "n_batches": 32,
+             "full_size": 128, "coords_per_layer": 16, "jobs": 1}
+    tables = ("tails", "norms", "probes", "hill", "windows", "claims", "verdicts", "models")
 
     def validate(self, p) -> None:
         if not p.models:
@@ -169,12 +240,15 @@ class TorchNoise(Study):
         check_choice("models", p.models, TASKS)
         if len(set(p.models)) != len(p.models):
             raise StudyError(f"--models lists a model twice: {','.join(p.models)}")
+        if not isinstance(p.n_seeds, int) or isinstance(p.n_seeds, bool) or not 1 <= p.n_seeds <= MAX_SEEDS:
+            raise StudyError(f"--n-seeds must be an integer in [1, {MAX_SEEDS}], got {p.n_seeds!r}")
         if not p.probe_at:
             raise StudyError("--probe-at needs at least one step (0: at initialisation)")
-        for s in p.probe_at:
-            if not isinstance(s, int) or isinstance(s, bool) or not 0 <= s <= MAX_PROBE_STEP:
-                raise StudyError(f"--probe-at must be integers in [0, {MAX_PROBE_STEP}] (training steps before a probe; "
-                                 f"each costs milliseconds on a CPU), got {s!r}")
+        for name, steps in (("probe_at", p.probe_at), ("verdict_step", [p.verdict_step])):
+            for s in steps:
+                if not isinstance(s, int) or isinstance(s, bool) or not 0 <= s <= MAX_PROBE_STEP:
+                    raise StudyError(f"{flag(name)} must be integers in [0, {MAX_PROBE_STEP}] (training steps "
+                                     f"before a probe; each costs milliseconds on a CPU), got {s!r}")
         if not p.batch_sizes:
             raise StudyError("--batch-sizes needs at least one minibatch size")
         check_positive(p, "batch_sizes", "train_batch_size", "coords_per_layer", "n_batches")
@@ -198,21 +272,38 @@ class TorchNoise(Study):
         return ""
 
     def cells(self, p) -> list[dict]:
-        return [{
-            "label": f"{model} step={step}", "model": model, "step": int(step),
-            "batch_sizes": sorted(set(int(b) for b in p.batch_sizes)), "n_batches": p.n_batches,
-            "optimizer": p.optimizer, "lr": p.lr, "train_batch_size": p.train_batch_size,
-            "full_size": p.full_size, "coords_per_layer": p.coords_per_layer, "confidence": p.confidence,
-            "seed": p.seed, "device": p.device,
-        } for model in p.models for step in sorted(set(p.probe_at))]
+        sizes = sorted(set(int(b) for b in p.batch_sizes))
+        verdict_steps = _verdict_steps(p)
+        detail_steps = sorted(set(verdict_steps) | {int(s) for s in p.probe_at})
+        out = []
+        for r in range(p.n_seeds):
+            for model in p.models:
+                detail = p.full or r == 0
+                if model in FIGURE4_ONLY and not p.full:
+                    steps, wide = [0], ([0] if detail else [])
+                else:
+                    steps = detail_steps if detail else verdict_steps
+                    wide = (detail_steps if p.full else verdict_steps) if detail else []
+                out.append({
+                    "label": f"{model} seed#{r}", "model": model, "replicate": r, "steps": steps,
+                    "wide_steps": wide, "batch_sizes": sizes, "n_batches": p.n_batches, "optimizer": p.optimizer,
+                    "lr": p.lr, "train_batch_size": p.train_batch_size, "full_size": p.full_size,
+                    "coords_per_layer": p.coords_per_layer, "confidence": p.confidence, "seed": p.seed,
+                    "device": p.device, "version": PROBE_VERSION,
+                })
+        # the longest cells (word models, the detailed first replicate) first, so parallel jobs finish together
+        return sorted(out, key=lambda c: (c["replicate"] != 0, not c["model"].startswith("words"),
+                                          c["replicate"]))
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         with torch_threads(SMALL_MODEL_THREADS):
             return probe_cell(cell)
 
     def analyze(self, p, tables):
-        verdicts = cell_verdicts(tables["tails"], tables["probes"])
-        return {**{k: tables[k] for k in ("tails", "norms", "probes")}, "verdicts": verdicts,
+        probes = tables["probes"]
+        verdicts = cell_verdicts(tables["tails"], probes)
+        return {**{k: tables[k] for k in ("tails", "norms", "probes", "hill", "windows")},
+                "claims": claims(probes, int(p.verdict_step), p.confidence), "verdicts": verdicts,
                 "models": model_verdicts(verdicts)}
 
     def report(self, tables, meta) -> str:
@@ -221,6 +312,9 @@ class TorchNoise(Study):
     def plot(self, tables, meta):
         return plot_noise(tables, meta)
 
+    def scoreboard(self, tables, meta) -> pd.DataFrame:
+        return noise_scoreboard(tables, meta, self.name)
+
 
 def _optimizer(name: str, params, lr: float):
     import torch
@@ -228,51 +322,89 @@ def _optimizer(name: str, params, lr: float):
     return torch.optim.Adam(params, lr=lr) if name == "adam" else torch.optim.SGD(params, lr=lr)
 
 
+def _formatting(text: str) -> bool:
+    from ..torch.corpus import _FORMAT_RUN
+
+    return _FORMAT_RUN.search(text) is not None
+
+
 def probe_cell(cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
-    """Train to the probe point (the stream of ``probe.probe_training``), then probe each batch size."""
+    """Train one replicate of one task through its probe steps (the stream of ``probe.probe_training``) and
+    probe each (step, batch size) of the cell. A cell with a single ``step`` (no ``steps``) probes there
+    with every batch size (the form ``studies/gpu_check.py`` uses)."""
     import time
 
     from ..torch import models, probe
-    from ..torch.data import derive_seed
+    from ..torch.data import TokenData, derive_seed
 
     t0 = time.perf_counter()
+    steps = sorted(set(cell.get("steps") or [cell["step"]]))
+    wide = set(cell.get("wide_steps", steps))
+    sizes = sorted(cell["batch_sizes"])
+    replicate = int(cell.get("replicate", 0))
     task = models.make_task(cell["model"], device=cell["device"])
-    key = derive_seed(cell["seed"], "torch-noise", cell["model"])
+    key = derive_seed(cell["seed"], "torch-noise", cell["model"], replicate)
     model = task.build_model(key)
     opt = _optimizer(cell["optimizer"], model.parameters(), cell["lr"])
     train_key = derive_seed(key, "train")
-    for k in range(1, cell["step"] + 1):
-        x, y = task.data.batch(train_key, k, cell["train_batch_size"])
-        opt.zero_grad(set_to_none=True)
-        task.loss_fn(model(x), y).backward()
-        opt.step()
     full_size = cell["full_size"] or None
-    loss = _full_loss(model, task, full_size)
-    train_seconds = time.perf_counter() - t0
+    text = isinstance(task.data, TokenData)
+    parts = {"tails": [], "norms": [], "probes": [], "hill": [], "windows": []}
+    trained = 0
+    for step in steps:
+        for k in range(trained + 1, step + 1):
+            x, y = task.data.batch(train_key, k, cell["train_batch_size"])
+            opt.zero_grad(set_to_none=True)
+            task.loss_fn(model(x), y).backward()
+            opt.step()
+        trained = step
+        loss = _full_loss(model, task, full_size)
+        full = probe.full_gradient(model, task.loss_fn, task.data, full_size=full_size)
+        for b in (sizes if step in wide else sizes[:1]):
+            pr = probe.gradient_noise(model, task.loss_fn, task.data, n_batches=cell["n_batches"], batch_size=b,
+                                      key=key, step=step, full_size=full_size, full=full,
+                                      coords_per_layer=cell["coords_per_layer"], confidence=cell["confidence"])
+            common = {"model": cell["model"], "replicate": replicate, "step": step, "batch_size": b}
+            t = pr.tails.drop(columns=["step"]).assign(**common)
+            parts["tails"].append(t[[*common, *[c for c in t.columns if c not in common]]])
+            parts["norms"].append(pd.DataFrame({**common, "batch": np.arange(pr.norms.size), "layer": "all",
+                                                "norm": pr.norms, "window": pr.indices[:, 0]}))
+            parts["hill"].append(probe.hill_plot(pr.norms, confidence=cell["confidence"]).assign(**common))
+            stats_ = probe.norm_statistics(pr.norms)
+            row = {**common, **stats_, **probe.coordinate_view(pr, confidence=cell["confidence"])}
+            for est in ("hill", "moment"):
+                h = parts["hill"][-1]
+                at = h[(h["estimator"] == est) & (h["k"] == int(np.floor(np.sqrt(pr.norms.size))))].iloc[0]
+                row.update({f"{est}_alpha": at["alpha"], f"{est}_ci_low": at["ci_low"], f"{est}_ci_high": at["ci_high"]})
+            vec = pr.tail("all", "vector")
+            row.update(mohammadi_alpha=vec["alpha"], mohammadi_ci_low=vec["ci_low"], mohammadi_ci_high=vec["ci_high"])
+            if text and b == 1:
+                row.update(_window_rows(pr, task.data, common, parts["windows"]))
+            full_norm = float(np.sqrt(np.sum(pr.full_grad_norms ** 2)))
+            row.update(n_batches=pr.norms.size, full_size=pr.full_size, loss=loss, full_grad_norm=full_norm,
+                       noise_norm_median=stats_["median"], noise_norm_max=float(pr.norms.max()),
+                       n_layers=len(pr.layers), n_params=int(sum(q.numel() for q in model.parameters())),
+                       seconds=pr.seconds, train_seconds=time.perf_counter() - t0, device=str(cell["device"]),
+                       optimizer=cell["optimizer"], lr=cell["lr"])
+            parts["probes"].append(pd.DataFrame([row]))
+    out = {k: pd.concat(v, ignore_index=True) for k, v in parts.items() if v}
+    out.setdefault("windows", pd.DataFrame(columns=["model", "replicate", "step", "batch_size", "rank", "norm",
+                                                    "over_median", "window", "text", "formatting"]))
+    return out
 
-    tails, norms, probes = [], [], []
-    for b in cell["batch_sizes"]:
-        pr = probe.gradient_noise(model, task.loss_fn, task.data, n_batches=cell["n_batches"], batch_size=b,
-                                  key=key, step=cell["step"], full_size=full_size,
-                                  coords_per_layer=cell["coords_per_layer"], confidence=cell["confidence"])
-        common = {"model": cell["model"], "step": cell["step"], "batch_size": b}
-        t = pr.tails.drop(columns=["step"]).assign(**common)
-        tails.append(t[["model", "step", "batch_size", *[c for c in t.columns if c not in common]]])
-        layers = ["all", *pr.layers]
-        values = np.column_stack([pr.norms, pr.layer_norms])
-        norms.append(pd.DataFrame({
-            **common, "batch": np.repeat(np.arange(pr.norms.size), len(layers)),
-            "layer": np.tile(layers, pr.norms.size), "norm": values.ravel(),
-        }))
-        full_norm = float(np.sqrt(np.sum(pr.full_grad_norms ** 2)))
-        probes.append({**common, "n_batches": pr.norms.size, "full_size": pr.full_size, "loss": loss,
-                       "full_grad_norm": full_norm, "noise_norm_median": float(np.median(pr.norms)),
-                       "noise_norm_max": float(pr.norms.max()), "n_layers": len(pr.layers),
-                       "n_params": int(sum(p.numel() for p in model.parameters())),
-                       "seconds": pr.seconds, "train_seconds": train_seconds,
-                       "device": str(cell["device"]), "optimizer": cell["optimizer"], "lr": cell["lr"]})
-    return {"tails": pd.concat(tails, ignore_index=True), "norms": pd.concat(norms, ignore_index=True),
-            "probes": pd.DataFrame(probes)}
+
+def _window_rows(pr, data, common, sink) -> dict:
+    """The decoded windows of the largest norms (into ``sink``), and the formatting fractions of the
+    top 1 % of draws and of all draws (B = 1: one window per draw)."""
+    order = np.argsort(pr.norms)[::-1]
+    med = float(np.median(pr.norms))
+    flags = np.array([_formatting(data.window_text(w)) for w in pr.indices[:, 0]])
+    top = order[:max(1, int(np.ceil(0.01 * order.size)))]
+    sink.append(pd.DataFrame([{**common, "rank": i + 1, "norm": float(pr.norms[j]),
+                               "over_median": float(pr.norms[j] / med), "window": int(pr.indices[j, 0]),
+                               "text": data.window_text(pr.indices[j, 0]), "formatting": bool(flags[j])}
+                              for i, j in enumerate(order[:N_WINDOWS])]))
+    return {"top1_formatting": float(flags[top].mean()), "all_formatting": float(flags.mean())}
 
 
 def _full_loss(model, task, full_size, chunk: int = 256) -> float:
@@ -287,10 +419,294 @@ def _full_loss(model, task, full_size, chunk: int = 256) -> float:
     return total / idx.numel()
 
 
-# -- verdicts ------------------------------------------------------------------------------------------
+# -- intervals over seed replicates ------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=64)
+def _mann_whitney_cdf(m: int, n: int) -> np.ndarray:
+    """P(U <= u), u = 0..mn, of the Mann–Whitney count under exchangeability (exact, by recursion)."""
+    # f[i][j][u]: arrangements of i x's and j y's with u (x, y) pairs where y < x
+    table = [[None] * (n + 1) for _ in range(m + 1)]
+    for i in range(m + 1):
+        for j in range(n + 1):
+            if i == 0 or j == 0:
+                f = np.zeros(i * j + 1)
+                f[0] = 1.0
+            else:
+                f = np.zeros(i * j + 1)
+                a = table[i - 1][j]  # the largest is an x: it beats all j y's
+                f[j:j + a.size] += a
+                b = table[i][j - 1]  # the largest is a y: no new pair
+                f[:b.size] += b
+            table[i][j] = f
+    counts = table[m][n]
+    return np.cumsum(counts) / counts.sum()
+
+
+def shift_interval(a, b, confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """Hodges–Lehmann shift of ``a`` over ``b`` (median of all a_i − b_j) and the exact Mann–Whitney
+    interval [D_(C), D_(mn+1−C)] of the sorted differences, C the largest count with P(U ≤ C − 1) ≤ (1 − c)/2:
+    coverage ≥ ``confidence`` for any continuous law under the shift model, and the interval excludes 0
+    exactly when the two-sided Mann–Whitney test rejects equality at 1 − c. Returns (estimate, low, high,
+    achieved coverage); (±inf) ends when m, n are too small for any interval at this level."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if a.size == 0 or b.size == 0:
+        return np.nan, np.nan, np.nan, np.nan
+    d = np.sort((a[:, None] - b[None, :]).ravel())
+    est = float(np.median(d))
+    cdf = _mann_whitney_cdf(a.size, b.size)
+    half = 0.5 * (1.0 - confidence)
+    ok = np.nonzero(cdf <= half + 1e-12)[0]  # u with P(U <= u) <= half; C − 1 is the largest
+    if ok.size == 0:
+        return est, -np.inf, np.inf, 1.0
+    c = int(ok[-1]) + 1
+    return est, float(d[c - 1]), float(d[d.size - c]), float(1.0 - 2.0 * cdf[c - 1])
+
+
+def seed_interval(values, confidence: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean of the replicates' values with its Student-t interval: (mean, low, high, n); NaN ends below 2."""
+    from scipy import stats as sps
+
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return (float(x.mean()) if x.size else np.nan), np.nan, np.nan, int(x.size)
+    half = float(sps.t.ppf(0.5 + 0.5 * confidence, x.size - 1)) * float(x.std(ddof=1)) / np.sqrt(x.size)
+    return float(x.mean()), float(x.mean() - half), float(x.mean() + half), int(x.size)
+
+
+def side(lo: float, hi: float, threshold: float) -> str:
+    """"above" / "below" / "holds" the threshold, or "none" when the interval is undefined or unbounded."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "none"
+    return "above" if lo > threshold else "below" if hi < threshold else "holds"
+
+
+# -- claims ------------------------------------------------------------------------------------------
+
+def _at(probes: pd.DataFrame, model: str, step: int) -> pd.DataFrame:
+    """The replicates of ``model`` at ``step`` and the smallest batch size (the verdict setting)."""
+    part = probes[(probes["model"] == model) & (probes["step"] == step)]
+    if part.empty:
+        return part
+    return part[part["batch_size"] == part["batch_size"].min()]
+
+
+def _claim(claim, source, setting, statistic, est, lo, hi, threshold, verdict, reason, **extra) -> dict:
+    return {"claim": claim, "source": source, "setting": setting, "statistic": statistic, "estimate": est,
+            "ci_low": lo, "ci_high": hi, "threshold": threshold, "verdict": verdict, "reason": reason, **extra}
+
+
+def _shift_claim(claim, source, a, b, name_a, name_b, statistic, confidence, *, log=True, setting="",
+                 expected="above") -> dict:
+    """A claim that ``a``'s statistic exceeds ``b``'s (replicates of each), by the shift interval."""
+    setting = setting or f"{name_a} vs {name_b}"
+    if a.empty or b.empty:
+        missing = name_a if a.empty else name_b
+        return _claim(claim, source, setting, statistic, np.nan, np.nan, np.nan, 0.0, INCONCLUSIVE,
+                      f"{missing} not run at this setting")
+    f = np.log if log else (lambda v: v)
+    with np.errstate(divide="ignore"):
+        est, lo, hi, cov = shift_interval(f(a[statistic].to_numpy(float)), f(b[statistic].to_numpy(float)),
+                                          confidence)
+    where = side(lo, hi, 0.0)
+    label = f"{'log ' if log else ''}{statistic}"
+    means = f"{name_a} {np.median(a[statistic]):.4g} vs {name_b} {np.median(b[statistic]):.4g} (medians)"
+    if where == "none":
+        return _claim(claim, source, setting, label, est, lo, hi, 0.0, INCONCLUSIVE,
+                      f"{len(a)} + {len(b)} replicates give no finite {confidence:.0%} interval; {means}",
+                      n_a=len(a), n_b=len(b))
+    verdict = {"above": REPRODUCED, "below": NOT_REPRODUCED, "holds": INCONCLUSIVE}[where]
+    if expected == "below":
+        verdict = {REPRODUCED: NOT_REPRODUCED, NOT_REPRODUCED: REPRODUCED}.get(verdict, verdict)
+    reason = (f"shift {where} 0 ({cov:.1%} exact Mann–Whitney interval, {len(a)} + {len(b)} replicates); {means}")
+    return _claim(claim, source, setting, label, est, lo, hi, 0.0, verdict, reason, n_a=len(a), n_b=len(b))
+
+
+PAPER = "Zhang et al. 2020 (seed 002)"
+
+
+def claims(probes: pd.DataFrame, verdict_step: int, confidence: float = 0.95) -> pd.DataFrame:
+    """Every seed claim's row under :data:`CLAIMS_RULE` (see the module docstring), from the probes table."""
+    rows = []
+    vision0 = _at(probes, VISION, 0)
+    text_tasks = [*TEXT_TASKS, *[ABLATIONS[t] for t in TEXT_TASKS]]
+    for task in text_tasks:
+        for step in sorted({0, verdict_step}):
+            name = "Figure 1 (tier i)" if task in TEXT_TASKS else "Figure 1 (tier i), formatting removed"
+            if step:
+                name += f", at step {step}"
+            rows.append(_shift_claim(name, PAPER + ", Fig. 1(b, f)", _at(probes, task, step), _at(probes, VISION, step),
+                                     task, VISION, VERDICT_STATISTIC, confidence,
+                                     setting=f"{task} vs {VISION}, step {step}"))
+    for task in TEXT_TASKS:
+        rows.append(_shift_claim("Figure 1(d, h): running E‖ξ‖² does not settle", PAPER + ", Fig. 1(d, h)",
+                                 _at(probes, task, 0), vision0, task, VISION, "running_drift", confidence,
+                                 setting=f"{task} vs {VISION}, step 0"))
+        rows.append(_shift_claim("formatting carries part of the tail", "issue 13 (char probe: reST borders)",
+                                 _at(probes, task, 0), _at(probes, ABLATIONS[task], 0), task, ABLATIONS[task],
+                                 VERDICT_STATISTIC, confidence, setting=f"{task} vs {ABLATIONS[task]}, step 0"))
+    for task in dict.fromkeys([*TEXT_TASKS, *text_tasks[2:], VISION, "digits-mlp", *FIGURE4_ONLY]):
+        for step in sorted({0, verdict_step}):
+            part = _at(probes, task, step)
+            if not part.empty:
+                rows.append(_infinite_variance(part, task, step, confidence))
+    for task in TEXT_TASKS:
+        rows.append(_seed000(_at(probes, task, 0), vision0, task, confidence))
+    for task in TEXT_TASKS:
+        rows.append(_figure2(probes, task, verdict_step, confidence))
+    rows.extend(_figure4(probes, confidence))
+    for task in dict.fromkeys([VISION, *text_tasks, "digits-mlp", *FIGURE4_ONLY]):
+        part = _at(probes, task, 0)
+        if not part.empty:
+            rows.append(_appendix_h(part, task, confidence))
+    return pd.DataFrame(rows)
+
+
+def _infinite_variance(part, task, step, confidence) -> dict:
+    """Tier (ii): 1/α̂ of Hill and of the moment estimator at k = √N, Student-t over replicates, vs 1/2."""
+    ends = {}
+    for est in ("hill", "moment"):
+        gamma = 1.0 / part[f"{est}_alpha"].to_numpy(float)  # α̂ = inf (no heavy tail) is γ = 0
+        ends[est] = seed_interval(gamma, confidence)
+    sides = {est: side(e[1], e[2], 0.5) for est, e in ends.items()}
+    g, lo, hi, n = ends["hill"]
+    desc = "; ".join(f"{est} 1/α̂ {e[0]:.3f} [{e[1]:.3f}, {e[2]:.3f}] (α̂ ≈ {1 / e[0] if e[0] > 0 else np.inf:.2f})"
+                     for est, e in ends.items())
+    if "none" in sides.values():
+        verdict, why = INCONCLUSIVE, f"{n} replicate(s): no interval; {desc}"
+    elif all(v == "above" for v in sides.values()):
+        verdict, why = REPRODUCED, f"both intervals above 1/2; {desc}"
+    elif "below" in sides.values():
+        verdict, why = NOT_REPRODUCED, f"{' and '.join(e for e, v in sides.items() if v == 'below')} below 1/2; {desc}"
+    else:
+        verdict, why = INCONCLUSIVE, f"an interval holds 1/2; {desc}"
+    return _claim("α < 2 (tier ii)", PAPER + ", Assumption 1", f"{task}, step {step}", "1/α̂ Hill at k = √N",
+                  g, lo, hi, 0.5, verdict, why, n_a=n, n_b=0)
+
+
+def _seed000(text, vision, task, confidence) -> dict:
+    name, src = "seed 000: NLP norms heavy-tailed, vision not", "seed 000 (clipped AdaGrad/Adam README)"
+    setting = f"{task} vs {VISION}, step 0"
+    if text.empty or vision.empty:
+        return _claim(name, src, setting, "mild-outlier ratio", np.nan, np.nan, np.nan, 1.0, INCONCLUSIVE,
+                      f"{task if text.empty else VISION} not run")
+    t = pooled_ratio(text["mild_count"], text["n_batches"], GAUSS_MILD_RATE, confidence)
+    v = pooled_ratio(vision["mild_count"], vision["n_batches"], GAUSS_MILD_RATE, confidence)
+    te = pooled_ratio(text["extreme_count"], text["n_batches"], GAUSS_EXTREME_RATE, confidence)
+    ve = pooled_ratio(vision["extreme_count"], vision["n_batches"], GAUSS_EXTREME_RATE, confidence)
+    ts, vs = side(t[1], t[2], 1.0), side(v[1], v[2], 1.0)
+    ext = (f"P(X > Q3 + 3 IQR)/1.2e-6: {task} {te[0]:.3g} [{te[1]:.3g}, {te[2]:.3g}], {VISION} {ve[0]:.3g} "
+           f"[{ve[1]:.3g}, {ve[2]:.3g}]")
+    desc = (f"P(X > Q3 + 1.5 IQR)/0.0035: {task} {t[0]:.2f} [{t[1]:.2f}, {t[2]:.2f}], {VISION} {v[0]:.2f} "
+            f"[{v[1]:.2f}, {v[2]:.2f}] (exact binomial intervals, replicates pooled); {ext}")
+    if "none" in (ts, vs):
+        verdict = INCONCLUSIVE
+    elif ts == "above" and vs != "above":
+        verdict = REPRODUCED
+    elif ts == "below" or vs == "above":
+        verdict = NOT_REPRODUCED
+    else:
+        verdict = INCONCLUSIVE
+    return _claim(name, src, setting, "mild-outlier ratio", t[0], t[1], t[2], 1.0, verdict, desc,
+                  n_a=t[3], n_b=v[3])
+
+
+# = probe.GAUSS_MILD / GAUSS_EXTREME: P(X > Q3 + 1.5·IQR), P(X > Q3 + 3·IQR) for a Gaussian (repeated: the
+# claims need no torch import; a test checks they agree)
+GAUSS_MILD_RATE, GAUSS_EXTREME_RATE = 0.0034883, 1.1710e-06
+
+
+def pooled_ratio(counts, n_draws, rate: float, confidence: float = 0.95) -> tuple[float, float, float, int]:
+    """Seed 000's outlier ratio of the replicates pooled: (Σ counts / Σ draws) / ``rate`` with the exact
+    (Clopper–Pearson) binomial interval, and the number of replicates. Counts of a discrete statistic tie
+    across replicates, which a Student-t interval would read as zero spread."""
+    from scipy import stats as sps
+
+    k, n = int(np.sum(counts)), int(np.sum(n_draws))
+    if n == 0:
+        return np.nan, np.nan, np.nan, 0
+    ci = sps.binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
+    return k / n / rate, ci.low / rate, ci.high / rate, int(np.size(counts))
+
+
+def _drift(probes, task, verdict_step) -> pd.DataFrame:
+    """Per replicate: |log(median‖ξ‖ at the verdict step / at step 0)| and the same for the top-1 % share."""
+    a, b = _at(probes, task, 0), _at(probes, task, verdict_step)
+    if a.empty or b.empty or verdict_step == 0:
+        return pd.DataFrame(columns=["replicate", "scale_drift", "shape_drift"])
+    m = a.merge(b, on="replicate", suffixes=("_0", "_s"))
+    return pd.DataFrame({"replicate": m["replicate"],
+                         "scale_drift": np.abs(np.log(m["median_s"] / m["median_0"])),
+                         "shape_drift": np.abs(np.log(m["top1_share_s"] / m["top1_share_0"]))})
+
+
+def _figure2(probes, task, verdict_step, confidence) -> dict:
+    text, vision = _drift(probes, task, verdict_step), _drift(probes, VISION, verdict_step)
+    row = _shift_claim("Figure 2: text noise drifts in training, vision stays", PAPER + ", Fig. 2", text, vision,
+                       task, VISION, "scale_drift", confidence, log=False,
+                       setting=f"{task} vs {VISION}, steps 0 → {verdict_step}")
+    if not text.empty and not vision.empty:
+        row["reason"] += (f"; shape drift |Δ log top-1 % share| {text['shape_drift'].median():.3f} vs "
+                          f"{vision['shape_drift'].median():.3f}")
+    return row
+
+
+def _figure4(probes, confidence) -> list[dict]:
+    cell = {k: _at(probes, t, 0) for k, t in FIGURE4.items()}
+    arch = _shift_claim("Figure 4: architecture effect (Gaussian inputs)", PAPER + ", Fig. 4",
+                        cell[("attention", "gaussian")], cell[("no attention", "gaussian")],
+                        FIGURE4[("attention", "gaussian")], FIGURE4[("no attention", "gaussian")],
+                        VERDICT_STATISTIC, confidence)
+    data = _shift_claim("Figure 4: data effect (no attention)", PAPER + ", Fig. 4",
+                        cell[("no attention", "text")], cell[("no attention", "gaussian")],
+                        FIGURE4[("no attention", "text")], FIGURE4[("no attention", "gaussian")],
+                        VERDICT_STATISTIC, confidence)
+    arch_text = _shift_claim("Figure 4: architecture effect (text)", PAPER + ", Fig. 4",
+                             cell[("attention", "text")], cell[("no attention", "text")],
+                             FIGURE4[("attention", "text")], FIGURE4[("no attention", "text")],
+                             VERDICT_STATISTIC, confidence)
+    data_att = _shift_claim("Figure 4: data effect (attention)", PAPER + ", Fig. 4",
+                            cell[("attention", "text")], cell[("attention", "gaussian")],
+                            FIGURE4[("attention", "text")], FIGURE4[("attention", "gaussian")],
+                            VERDICT_STATISTIC, confidence)
+    verdicts = (arch["verdict"], data["verdict"])
+    carries = [name for name, r in (("architecture", arch), ("data", data)) if r["verdict"] == REPRODUCED]
+    answer = " and ".join(carries) if carries else "neither (at this resolution)"
+    if all(v == REPRODUCED for v in verdicts):
+        verdict = REPRODUCED
+    elif NOT_REPRODUCED in verdicts:
+        verdict = NOT_REPRODUCED
+    else:
+        verdict = INCONCLUSIVE
+    both = _claim("Figure 4: both architecture and data carry the tail", PAPER + ", Fig. 4",
+                  "words grid, step 0", f"log {VERDICT_STATISTIC}", np.nan, np.nan, np.nan, 0.0, verdict,
+                  f"here: {answer} (architecture effect {arch['verdict']}, data effect {data['verdict']})")
+    return [both, arch, data, arch_text, data_att]
+
+
+def _appendix_h(part, task, confidence) -> dict:
+    name, src = "Appendix H: coordinates look heavy where the vector is not", PAPER + ", App. H"
+    vec = seed_interval(1.0 / part["hill_alpha"].to_numpy(float), confidence)
+    coord = seed_interval(part["coord_alpha"], confidence)
+    vs, cs = side(vec[1], vec[2], 0.5), side(coord[1], coord[2], 2.0)
+    desc = (f"vector view: Hill α̂ of ‖ξ‖ ≈ {1 / vec[0] if vec[0] > 0 else np.inf:.2f} (1/α̂ [{vec[1]:.3f}, "
+            f"{vec[2]:.3f}]), Mohammadi on vectors {part['mohammadi_alpha'].mean():.2f}; coordinate view: "
+            f"Mohammadi α̂ {coord[0]:.2f} [{coord[1]:.2f}, {coord[2]:.2f}]")
+    if vs != "below":
+        verdict, why = INCONCLUSIVE, "the vector view is not light here (premise absent); " + desc
+    else:
+        verdict = {"below": REPRODUCED, "above": NOT_REPRODUCED}.get(cs, INCONCLUSIVE)
+        why = desc
+    return _claim(name, src, f"{task}, step 0", "coordinate-view α (Mohammadi)", coord[0], coord[1], coord[2], 2.0,
+                  verdict, why, n_a=coord[3], n_b=vec[3])
+
+
+# -- the per-probe Hill table (every replicate; also what studies/gpu_check.py reports) ----------------
 
 def verdict(ci_low: float, ci_high: float) -> str:
-    """The rule of the module docstring on Hill's interval for ‖ξ‖."""
+    """One probe's Hill interval for ‖ξ‖ at k = √N against α = 2 (descriptive; the claims use replicates)."""
     if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
         return "no estimate" if not np.isfinite(ci_low) else ("light" if ci_low > HEAVY_BELOW else "inconclusive")
     if ci_high < HEAVY_BELOW:
@@ -300,14 +716,20 @@ def verdict(ci_low: float, ci_high: float) -> str:
     return "inconclusive"
 
 
+def _keys(frame) -> list[str]:
+    return ["model", *(["replicate"] if "replicate" in frame.columns else []), "step", "batch_size"]
+
+
 def cell_verdicts(tails: pd.DataFrame, probes: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, step, batch size): the overall Hill-norm and Mohammadi-vector estimates."""
+    """One row per probe (model, replicate, step, batch size): Hill on ‖ξ‖ and Mohammadi on ξ at the
+    defaults of ``synthclip.stats`` (k = √N), with the single-probe reading of Hill's interval."""
     whole = tails[tails["layer"] == "all"]
-    keys = ["model", "step", "batch_size"]
+    keys = _keys(whole)
     hill = whole[whole["sample"] == "norm"].set_index(keys)[["alpha", "ci_low", "ci_high", "k", "n"]]
     moh = whole[whole["sample"] == "vector"].set_index(keys)[["alpha", "ci_low", "ci_high"]]
     out = hill.add_prefix("hill_").join(moh.add_prefix("mohammadi_")).reset_index()
-    out = out.merge(probes[keys + ["loss", "full_grad_norm", "noise_norm_median"]], on=keys, how="left")
+    extra = [c for c in ("loss", "full_grad_norm", "noise_norm_median") if c in probes.columns]
+    out = out.merge(probes[keys + extra], on=keys, how="left")
     out["verdict"] = [verdict(lo, hi) for lo, hi in zip(out["hill_ci_low"], out["hill_ci_high"])]
     order = {m: i for i, m in enumerate(TASKS)}
     return out.sort_values(keys, key=lambda s: s.map(order) if s.name == "model" else s).reset_index(drop=True)
@@ -318,17 +740,8 @@ def _setting(r) -> str:
 
 
 def model_verdicts(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """One row per model: its verdict over all settings, the expectation of Figure 1, agreement."""
+    """One row per model: how many of its probes read heavy-tailed / light by the single-probe rule."""
     rows = []
-    settings = verdicts[["step", "batch_size"]].drop_duplicates().sort_values(["step", "batch_size"])
-    agree_at = []
-    for _, s in settings.iterrows():
-        part = verdicts[(verdicts["step"] == s["step"]) & (verdicts["batch_size"] == s["batch_size"])]
-        att = part[part["model"] == ATTENTION]
-        img = part[part["model"] != ATTENTION]
-        if not att.empty and not img.empty and att.iloc[0]["verdict"] == "heavy-tailed" \
-                and not (img["verdict"] == "heavy-tailed").any():
-            agree_at.append(_setting(s))
     for model, part in verdicts.groupby("model", sort=False):
         heavy = part[part["verdict"] == "heavy-tailed"]
         if len(heavy) == len(part):
@@ -336,77 +749,109 @@ def model_verdicts(verdicts: pd.DataFrame) -> pd.DataFrame:
         elif heavy.empty:
             v = "light" if (part["verdict"] == "light").all() else "not heavy-tailed"
         else:
-            v = "heavy-tailed at " + "; ".join(_setting(r) for _, r in heavy.iterrows()) + " only"
+            v = "heavy-tailed at " + "; ".join(sorted({_setting(r) for _, r in heavy.iterrows()})) + " only"
         rows.append({"model": model, "verdict": v, "n_settings": len(part), "n_heavy": len(heavy),
-                     "expected": "heavy-tailed" if model == ATTENTION else "lighter",
+                     "expected": EXPECTED.get(model, "lighter"),
                      "min_hill_alpha": float(part["hill_alpha"].min()),
-                     "max_hill_alpha": float(part["hill_alpha"].max()),
-                     "figure1_agrees_at": "; ".join(agree_at), "n_settings_compared": len(settings)})
+                     "max_hill_alpha": float(part["hill_alpha"].max())})
     return pd.DataFrame(rows)
 
 
-# -- report and figure ---------------------------------------------------------------------------------
+# -- report, scoreboard and figure -----------------------------------------------------------------------
 
 def _ci(a, lo, hi) -> str:
     return f"{a:6.2f} [{lo:5.2f}, {hi:6.2f}]" if np.isfinite(a) else f"{'n/a':>6} {'':15}"
 
 
+def _num(x, fmt=".3g") -> str:
+    return format(x, fmt) if np.isfinite(x) else "n/a"
+
+
 def noise_report(tables, meta) -> str:
     p = meta["params"]
     v = tables["verdicts"]
-    n = int(v["hill_n"].max()) if not v.empty else 0
-    lines = [f"torch-noise: noise ξ = g_B − ∇f over N={p['n_batches']} minibatches per (model, step, B); "
-             f"training before a probe: {p['optimizer']} lr={p['lr']:g}, batch {p['train_batch_size']}; "
-             f"Hill on ‖ξ‖ (k={int(v['hill_k'].max()) if n else 0}), Mohammadi on ξ; "
-             f"{p['confidence']:.0%} intervals. Rule: heavy-tailed if Hill's interval lies below "
-             f"{HEAVY_BELOW:g}, light if above, inconclusive otherwise.",
-             ""]
-    header = (f"{'model':<17} {'step':>5} {'B':>3} {'loss':>6}  {'Hill α of ‖ξ‖ [CI]':<23} "
-              f"{'Mohammadi α of ξ [CI]':<23} {'‖∇f‖/med‖ξ‖':>11}  verdict")
-    lines += [header, "-" * len(header)]
+    lines = [f"torch-noise: noise ξ = g_B − ∇f over N={p['n_batches']} minibatches per probe; training before a "
+             f"probe: {p['optimizer']} lr={p['lr']:g}, batch {p['train_batch_size']}; {p['confidence']:.0%} "
+             f"intervals; {p.get('n_seeds', 1)} seed replicate(s) per task."]
+    if "claims" in tables:
+        lines += ["", CLAIMS_RULE, "", "seed claims (reproduced / not reproduced / inconclusive):"]
+        for _, r in tables["claims"].iterrows():
+            est = (f"{_num(r['estimate'], '+.3f')} [{_num(r['ci_low'], '+.3f')}, {_num(r['ci_high'], '+.3f')}]"
+                   if np.isfinite(r["estimate"]) else "")
+            lines.append(f"  {r['claim']} | {r['setting']} | {r['statistic']} {est} → {r['verdict'].upper()}")
+            lines.append(f"      {r['reason']}")
+    if "probes" in tables and "top1_share" in tables["probes"].columns:
+        lines += ["", "per (task, step, B): medians over replicates of the seeds' statistics",
+                  f"{'task':<27} {'step':>5} {'B':>3} {'n':>3} {'loss':>6} {'max/med':>8} {'top1%':>7} "
+                  f"{'mild':>6} {'extreme':>8} {'KS(G)':>6} {'runΔ':>6} {'Hill√N':>7} {'moment':>7} "
+                  f"{'Moh.vec':>7} {'coord':>6}"]
+        probes = tables["probes"]
+        order = {m: i for i, m in enumerate(TASKS)}
+        grouped = probes.groupby(["model", "step", "batch_size"], sort=False)
+        for (model, step, b), part in sorted(grouped, key=lambda kv: (order.get(kv[0][0], 99), kv[0][1], kv[0][2])):
+            med = part.median(numeric_only=True)
+            lines.append(f"{model:<27} {int(step):>5} {int(b):>3} {len(part):>3} {med['loss']:6.3f} "
+                         f"{med['max_over_median']:8.2f} {med['top1_share']:7.3f} {med['mild_ratio']:6.2f} "
+                         f"{med['extreme_ratio']:8.3g} {med['ks_gauss']:6.3f} {med['running_drift']:6.3f} "
+                         f"{med['hill_alpha']:7.2f} {med['moment_alpha']:7.2f} {med['mohammadi_alpha']:7.2f} "
+                         f"{med['coord_alpha']:6.2f}")
+        lines.append("(top1%: share of Σ‖ξ‖² in the largest 1 % of draws, ≈ 0.01 for equal draws; mild/extreme: "
+                     "outlier rates over a Gaussian's; KS(G): distance to the fitted Gaussian; runΔ: max |m_n/m_N − 1| "
+                     "of the running E‖ξ‖² over n ≥ N/10; Hill√N, moment: α̂ at k = √N; coord: Appendix H's "
+                     "coordinate view)")
+        fmt = probes[probes["step"] == 0].dropna(subset=["top1_formatting"]) if "top1_formatting" in probes else None
+        if fmt is not None and not fmt.empty:
+            lines += ["", "formatting behind the largest norms (step 0, B = 1, medians over replicates): share of "
+                          "the top 1 % of draws whose window holds a run of ≥ 4 identical punctuation characters, "
+                          "against all draws"]
+            for model, part in fmt.groupby("model", sort=False):
+                lines.append(f"  {model:<27} top 1 %: {part['top1_formatting'].median():.2f}   all draws: "
+                             f"{part['all_formatting'].median():.3f}")
+    if "windows" in tables and not tables["windows"].empty:
+        w = tables["windows"]
+        w = w[(w["replicate"] == 0) & (w["step"] == 0)]
+        lines += ["", "decoded windows of the largest norms (replicate 0, step 0, B = 1):"]
+        for model, part in w.groupby("model", sort=False):
+            lines.append(f"  {model}:")
+            for _, r in part.sort_values("rank").iterrows():
+                lines.append(f"    #{int(r['rank'])} ‖ξ‖/median {r['over_median']:.2f}: {r['text']!r}")
+    if "hill" in tables and not tables["hill"].empty:
+        h = tables["hill"]
+        h = h[(h["replicate"] == 0) & (h["step"] == 0)]
+        h = h[h["batch_size"] == h.groupby("model")["batch_size"].transform("min")]
+        lines += ["", "Hill plot (replicate 0, step 0, smallest B): α̂ at k (moment estimator in brackets)"]
+        for model, part in h.groupby("model", sort=False):
+            hill = part[part["estimator"] == "hill"].set_index("k")["alpha"]
+            mom = part[part["estimator"] == "moment"].set_index("k")["alpha"]
+            cells = [f"{k}: {hill[k]:.2f}" + (f" ({mom[k]:.2f})" if k in mom.index else "") for k in hill.index]
+            lines.append(f"  {model:<27} " + ", ".join(cells))
+    lines += ["", "per probe (Hill α of ‖ξ‖ at k = √N [CI] | Mohammadi α of ξ [CI]; single-probe reading of "
+                  f"Hill's interval against {HEAVY_BELOW:g}):"]
+    keys = _keys(v)
     for _, r in v.iterrows():
-        ratio = r["full_grad_norm"] / r["noise_norm_median"] if r["noise_norm_median"] > 0 else np.nan
-        lines.append(f"{r['model']:<17} {int(r['step']):>5} {int(r['batch_size']):>3} {r['loss']:6.3f}  "
-                     f"{_ci(r['hill_alpha'], r['hill_ci_low'], r['hill_ci_high']):<23} "
-                     f"{_ci(r['mohammadi_alpha'], r['mohammadi_ci_low'], r['mohammadi_ci_high']):<23} "
-                     f"{ratio:11.3f}  {r['verdict']}")
-    models = tables["models"]
-    lines.append("")
-    for _, r in models.iterrows():
-        lines.append(f"{r['model']}: {r['verdict']} ({int(r['n_heavy'])}/{int(r['n_settings'])} settings "
-                     f"heavy-tailed; Hill α̂ from {r['min_hill_alpha']:.2f} to {r['max_hill_alpha']:.2f}); "
-                     f"Figure 1 expects {r['expected']}.")
-    lines.append(figure1_conclusion(v, models))
-    lines += ["", "per layer (Hill α of ‖ξ_layer‖ [CI] | Mohammadi α of ξ_layer [CI]):"]
-    t = tables["tails"]
-    t = t[t["layer"] != "all"]
-    for (model, step, b), part in t.groupby(["model", "step", "batch_size"], sort=False):
-        lines.append(f"  {model} step {int(step)} B={int(b)}")
-        hill = part[part["sample"] == "norm"].set_index("layer")
-        moh = part[part["sample"] == "vector"].set_index("layer")
-        for layer in hill.index:
-            h, m = hill.loc[layer], moh.loc[layer]
-            lines.append(f"    {layer:<22} {_ci(h['alpha'], h['ci_low'], h['ci_high'])} | "
-                         f"{_ci(m['alpha'], m['ci_low'], m['ci_high'])}")
+        rep = f" #{int(r['replicate'])}" if "replicate" in keys else ""
+        lines.append(f"  {r['model']:<27}{rep:>4} step {int(r['step']):>5} B={int(r['batch_size']):<3} "
+                     f"{_ci(r['hill_alpha'], r['hill_ci_low'], r['hill_ci_high'])} | "
+                     f"{_ci(r['mohammadi_alpha'], r['mohammadi_ci_low'], r['mohammadi_ci_high'])}  {r['verdict']}")
+    lines += ["", "per model (single-probe readings):"]
+    for _, r in tables["models"].iterrows():
+        lines.append(f"  {r['model']}: {r['verdict']} ({int(r['n_heavy'])}/{int(r['n_settings'])} probes heavy-tailed; "
+                     f"Hill α̂ from {r['min_hill_alpha']:.2f} to {r['max_hill_alpha']:.2f}); the paper expects "
+                     f"{r['expected']}.")
     return "\n".join(lines)
 
 
-def figure1_conclusion(verdicts: pd.DataFrame, models: pd.DataFrame) -> str:
-    """Whether the data agree with Figure 1 (attention heavy, images lighter), per the docstring's rule."""
-    if ATTENTION not in set(verdicts["model"]) or set(verdicts["model"]) == {ATTENTION}:
-        return "Figure 1 comparison: needs the transformer and an image model (not both run)."
-    n = int(models["n_settings_compared"].iloc[0])
-    agree = models["figure1_agrees_at"].iloc[0]
-    k = len(agree.split("; ")) if agree else 0
-    orders = []
-    for (step, b), part in verdicts.groupby(["step", "batch_size"]):
-        ranked = part.sort_values("hill_alpha")["model"].tolist()
-        orders.append(f"step {int(step)} B={int(b)}: {' < '.join(ranked)}")
-    said = ("the data agree with Figure 1 at every setting" if k == n else
-            f"the data agree with Figure 1 at {k} of {n} settings ({agree})" if k else
-            f"the data do not agree with Figure 1 at any of the {n} settings")
-    return (f"Figure 1 (attention model heavy-tailed, CNN/MLP lighter): {said}. "
-            f"Order of Hill α̂ (heaviest first): {'; '.join(orders)}.")
+def noise_scoreboard(tables, meta, study: str = "torch-noise") -> pd.DataFrame:
+    """One scoreboard row per seed claim, read from the stored claims table."""
+    from ..verdict import SCOREBOARD_COLUMNS
+
+    rows = []
+    for _, r in tables.get("claims", pd.DataFrame()).iterrows():
+        rows.append({"study": study, "statement": r["claim"], "source": r["source"], "setting": r["setting"],
+                     "quantity": r["statistic"], "measured": r["estimate"], "ci_low": r["ci_low"],
+                     "ci_high": r["ci_high"], "theory": r["threshold"], "verdict": r["verdict"],
+                     "reason": r["reason"], "figure": "torch-noise.png"})
+    return pd.DataFrame(rows, columns=list(SCOREBOARD_COLUMNS))
 
 
 def hill_tail(norms: np.ndarray, alpha: float, k: int):
@@ -421,58 +866,192 @@ def hill_tail(norms: np.ndarray, alpha: float, k: int):
 
 
 X_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+STABLE_DIM = 100  # coordinates of the α-stable reference vector (Figure 1(g): a sum of squared stables)
+
+
+def _norms_of(tables, model, step=0, replicate=0, batch_size=None) -> np.ndarray:
+    n = tables["norms"]
+    sel = (n["model"] == model) & (n["step"] == step) & (n["layer"] == "all")
+    if "replicate" in n.columns:
+        sel &= n["replicate"] == replicate
+    part = n[sel]
+    if part.empty:
+        return np.array([])
+    b = part["batch_size"].min() if batch_size is None else batch_size
+    part = part[part["batch_size"] == b].sort_values("batch")
+    return part["norm"].to_numpy(float)
+
+
+def stable_reference(alpha: float, n: int, dim: int = STABLE_DIM, seed: int = 0) -> np.ndarray:
+    """‖ζ‖ / median‖ζ‖ of n vectors of ``dim`` i.i.d. symmetric α-stable coordinates (scipy's sampler)."""
+    from scipy import stats as sps
+
+    z = sps.levy_stable.rvs(alpha, 0.0, size=(n, dim), random_state=np.random.default_rng(seed))
+    r = np.linalg.norm(z, axis=1)
+    return r / np.median(r)
+
+
+def _log_axes(ax, lo, hi):
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ticks = [t for t in X_TICKS if lo <= t <= hi]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def draw_figure1(ax, tables, model) -> None:
+    """Figure 1(b, c, f, g): ‖ξ‖/median at step 0 against the fitted Gaussian and an α-stable reference."""
+    from scipy import stats as sps
+
+    y = _norms_of(tables, model)
+    if y.size == 0:
+        ax.set_visible(False)
+        return
+    y = y / np.median(y)
+    pr = tables["probes"]
+    part = pr[(pr["model"] == model) & (pr["step"] == 0)]
+    # the reference's index: Mohammadi's stability index of the noise vectors (at most 2: then Gaussian)
+    alpha = float(np.clip(np.nanmedian(part["mohammadi_alpha"]), 0.6, 2.0)) if not part.empty else 2.0
+    ref = stable_reference(alpha, y.size)
+    lo, hi = min(y.min(), 0.3), max(y.max(), 3.0, np.quantile(ref, 0.999))
+    bins = np.geomspace(lo, hi, 40)
+    ax.hist(y, bins=bins, density=True, color="C0", alpha=0.5, label="‖ξ‖ / median")
+    ax.hist(ref, bins=bins, density=True, histtype="step", color="C3", lw=1.0,
+            label=f"α-stable ref. (α = {alpha:.2f}, d = {STABLE_DIM})")
+    grid = np.geomspace(lo, hi, 200)
+    dens = sps.norm(y.mean(), y.std(ddof=1)).pdf(grid)
+    ax.plot(grid, np.where(dens > 1e-6, dens, np.nan), color="k", lw=1.0, ls="--", label="fitted Gaussian")
+    _log_axes(ax, lo, hi)
+    med = part.median(numeric_only=True) if not part.empty else None
+    extra = (f"\ntop-1 % share {med['top1_share']:.3f}, max/med {med['max_over_median']:.2f}, "
+             f"KS(G) {med['ks_gauss']:.2f}") if med is not None else ""
+    ax.set_title(f"Fig. 1: {model}, step 0{extra}", fontsize=7)
+    ax.set_xlabel("‖ξ‖ / median ‖ξ‖")
+    ax.legend(fontsize=5)
+
+
+def draw_running(ax, tables, models) -> None:
+    """Figure 1(d, h): the running mean of ‖ξ‖² over the first n draws, over its final value."""
+    for model in models:
+        y = _norms_of(tables, model)
+        if y.size == 0:
+            continue
+        run = np.cumsum(y ** 2) / np.arange(1, y.size + 1)
+        ax.plot(np.arange(1, y.size + 1), run / run[-1], lw=1.0, label=model)
+    ax.set_xscale("log")
+    ax.axhline(1.0, color="0.5", lw=0.6)
+    ax.set(xlabel="draws n", ylabel="running E‖ξ‖² / final")
+    ax.set_title("Fig. 1(d, h): running E‖ξ‖² (replicate 0, step 0)", fontsize=7)
+    ax.legend(fontsize=5)
+
+
+def draw_hill(ax, tables, models) -> None:
+    """Hill plots (α̂ against k, band: its interval) with the moment estimator's α̂ as points."""
+    h = tables["hill"]
+    for i, model in enumerate(models):
+        part = h[(h["model"] == model) & (h["step"] == 0) & (h["replicate"] == 0)]
+        if part.empty:
+            continue
+        part = part[part["batch_size"] == part["batch_size"].min()]
+        hill = part[part["estimator"] == "hill"].sort_values("k")
+        mom = part[part["estimator"] == "moment"].sort_values("k")
+        color = f"C{i}"
+        ax.plot(hill["k"], hill["alpha"], color=color, lw=1.2, label=model)
+        ax.fill_between(hill["k"], hill["ci_low"], hill["ci_high"], color=color, alpha=0.15)
+        ax.plot(mom["k"], mom["alpha"].clip(upper=50), "o", ms=2.5, color=color)
+    ax.axhline(HEAVY_BELOW, color="k", lw=0.7, ls=":")
+    ax.set(xscale="log", yscale="log", xlabel="k (upper order statistics)", ylabel="α̂")
+    ax.set_title("Hill plot (line, band) and moment estimator (dots), step 0", fontsize=7)
+    ax.legend(fontsize=5)
+
+
+def draw_shares(ax, tables, models) -> None:
+    """The top-1 % share of Σ‖ξ‖² of every replicate at step 0 (tier (i)'s statistic)."""
+    pr = tables["probes"]
+    for i, model in enumerate(models):
+        part = pr[(pr["model"] == model) & (pr["step"] == 0)]
+        part = part[part["batch_size"] == part["batch_size"].min()] if not part.empty else part
+        ax.plot(np.full(len(part), i), part["top1_share"], "o", ms=3, alpha=0.7)
+    ax.axhline(0.01, color="0.5", lw=0.6, ls=":")
+    ax.set_xticks(range(len(models)), [m.replace("-transformer", "-tf") for m in models], rotation=60, fontsize=5)
+    ax.set(yscale="log", ylabel="top-1 % share of Σ‖ξ‖²")
+    ax.set_title("tier (i) statistic per replicate, step 0, smallest B", fontsize=7)
+
+
+def draw_figure2(ax, tables, model) -> None:
+    """Figure 2: ‖ξ‖ at each probe step of replicate 0 over the step-0 median (scale drift shows)."""
+    import seaborn as sns
+
+    n = tables["norms"]
+    part = n[(n["model"] == model) & (n["replicate"] == 0) & (n["layer"] == "all")]
+    if part.empty:
+        ax.set_visible(False)
+        return
+    part = part[part["batch_size"] == part["batch_size"].min()]
+    steps = sorted(part["step"].unique())
+    base = np.median(part[part["step"] == steps[0]]["norm"])
+    scaled = part["norm"] / base
+    lo, hi = max(scaled.min(), 1e-3), scaled.max()
+    bins = np.geomspace(lo, hi, 40)
+    colors = sns.color_palette("crest", len(steps))
+    for step, color in zip(steps, colors):
+        y = scaled[part["step"] == step].to_numpy(float)
+        ax.hist(y, bins=bins, density=True, histtype="step", color=color, lw=1.2,
+                label=f"step {step}: median {np.median(y):.2f}")
+    _log_axes(ax, lo, hi)
+    ax.set_title(f"Fig. 2: {model} over training", fontsize=7)
+    ax.set_xlabel("‖ξ‖ / median ‖ξ‖ at step 0")
+    ax.legend(fontsize=5)
+
+
+def draw_figure4(ax, tables, key) -> None:
+    model = FIGURE4[key]
+    y = _norms_of(tables, model)
+    if y.size == 0:
+        ax.set_visible(False)
+        return
+    y = y / np.median(y)
+    lo, hi = min(y.min(), 0.3), max(y.max(), 3.0)
+    ax.hist(y, bins=np.geomspace(lo, hi, 40), density=True, color="C2", alpha=0.55)
+    _log_axes(ax, lo, hi)
+    pr = tables["probes"]
+    part = pr[(pr["model"] == model) & (pr["step"] == 0)]
+    share = f", top-1 % share {part['top1_share'].median():.3f}" if not part.empty else ""
+    ax.set_title(f"Fig. 4: {key[0]} + {key[1]}{share}", fontsize=7)
+    ax.set_xlabel("‖ξ‖ / median ‖ξ‖")
+
+
+def figure1_models(tables) -> list[str]:
+    have = set(tables["norms"]["model"])
+    return [m for m in (VISION, *TEXT_TASKS) if m in have]
 
 
 def plot_noise(tables, meta):
-    from matplotlib.ticker import NullFormatter
-
     from .. import plotting
 
-    norms = tables["norms"]
-    norms = norms[(norms["layer"] == "all") & np.isfinite(norms["norm"]) & (norms["norm"] > 0)]
-    tails = tables["tails"]
-    hill = tails[(tails["layer"] == "all") & (tails["sample"] == "norm")]
-    models = [m for m in TASKS if m in set(norms["model"])] + sorted(set(norms["model"]) - set(TASKS))
-    steps = sorted(norms["step"].unique())
-    sizes = sorted(norms["batch_size"].unique())
-    # one x range for every panel (norms over their median), so the models' spreads compare at a glance
-    scaled = norms["norm"] / norms.groupby(["model", "step", "batch_size"])["norm"].transform("median")
-    lo, hi = min(float(scaled.min()), 0.5), max(float(scaled.max()), 2.0)
-    fig, axes = plotting.figure(len(models) * len(steps), ncols=len(models), size=3.4)
-    _, sns = plotting._mpl()
-    colors = dict(zip(sizes, sns.color_palette("crest", len(sizes))))
-    for i, step in enumerate(steps):
-        for j, model in enumerate(models):
-            ax = axes[i * len(models) + j]
-            for b in sizes:
-                sel = (norms["model"] == model) & (norms["step"] == step) & (norms["batch_size"] == b)
-                y = scaled[sel].to_numpy(float)
-                if y.size == 0:
-                    continue
-                h = hill[(hill["model"] == model) & (hill["step"] == step) & (hill["batch_size"] == b)]
-                label, fit = f"B={b}", None
-                if not h.empty:
-                    r = h.iloc[0]
-                    label += f": α̂={r['alpha']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
-                    fit = hill_tail(y, r["alpha"], int(r["k"]))
-                ax.hist(y, bins=np.geomspace(lo, hi, 40), density=True, color=colors[b], alpha=0.45, label=label)
-                if fit is not None:
-                    ax.plot(*fit, color=colors[b], ls="--", lw=1.3)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlim(lo, hi)
-            ticks = [t for t in X_TICKS if lo <= t <= hi]
-            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-            ax.xaxis.set_minor_formatter(NullFormatter())
-            ax.yaxis.set_minor_formatter(NullFormatter())
-            ax.set_title(f"{model}, step {step}", fontsize=9)
-            ax.set_xlabel("‖ξ‖ / median ‖ξ‖")
-            if j == 0:
-                ax.set_ylabel("density")
-            ax.legend(fontsize=6)
+    have = set(tables["norms"]["model"])
+    main = figure1_models(tables)
+    shares = [m for m in TASKS if m in have]
+    fig2 = [m for m in (VISION, *TEXT_TASKS) if m in have]
+    grid = [k for k, m in FIGURE4.items() if m in have]
+    n_panels = len(main) + 3 + len(fig2) + len(grid)
+    fig, axes = plotting.figure(n_panels, ncols=4, size=3.4)
+    it = iter(axes)
+    for model in main:
+        draw_figure1(next(it), tables, model)
+    draw_running(next(it), tables, [m for m in TASKS if m in have])
+    draw_hill(next(it), tables, [m for m in (*main, *ABLATIONS.values()) if m in have])
+    draw_shares(next(it), tables, shares)
+    for model in fig2:
+        draw_figure2(next(it), tables, model)
+    for key in grid:
+        draw_figure4(next(it), tables, key)
     p = meta.get("params", {})
-    fig.suptitle(f"torch-noise: minibatch gradient-noise norms (N={p.get('n_batches')}), dashed: fitted "
-                 f"Hill tail; heavy-tailed if α's {p.get('confidence', 0.95):.0%} interval < {HEAVY_BELOW:g}",
-                 fontsize=9)
+    fig.suptitle(f"torch-noise: minibatch gradient-noise norms (N={p.get('n_batches')}, "
+                 f"{p.get('n_seeds', 1)} replicates)", fontsize=9)
     fig.tight_layout()
     return fig

@@ -16,6 +16,14 @@ estimates with confidence intervals from ``synthclip.stats`` per layer:
   coordinates heavy-tailed even when the noise vector is not; "norm" is the quantity of Figure 1.
 
 A "layer" is a module that owns parameters (its weight and bias together), named as in the model.
+
+Statistics of the norm sample as the seeds measure it (:func:`norm_statistics`): max/median, the share
+of Σ‖ξ‖² carried by the largest 1 % of draws, seed 000's outlier ratios (the rate of draws above
+Q3 + 1.5·IQR and Q3 + 3·IQR over a Gaussian's 0.0035 and 1.2e−6), the KS distance to a fitted Gaussian
+(the paper's Figure 1 reference), and how far the running estimate of E‖ξ‖² still moves over the last
+90 % of draws (Figure 1(d, h)); :func:`hill_plot` gives Hill and the moment estimator over a grid of k;
+:func:`coordinate_view` the tail index over the coordinates of single draws (Şimşekli et al.'s view,
+Appendix H of the paper).
 """
 from __future__ import annotations
 
@@ -25,7 +33,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from .data import Data, derive_seed
+from .data import Data, derive_seed, sample_indices
 
 ALL = "all"
 
@@ -51,6 +59,7 @@ class NoiseProbe:
     full_size: int
     seconds: float = 0.0
     tails: object = field(default=None, repr=False)
+    indices: Optional[np.ndarray] = field(default=None, repr=False)  # (n_batches, batch_size) example indices
 
     def tail(self, layer: str = ALL, sample: str = "norm") -> dict:
         """The tail row for ``layer`` and ``sample`` ("norm", "vector" or "coord") as a dict."""
@@ -111,13 +120,16 @@ def full_gradient(model, loss_fn, data: Data, *, full_size: Optional[int] = None
 
 def gradient_noise(model: torch.nn.Module, loss_fn: Callable, data: Data, *, n_batches: int = 200,
                    batch_size: int = 32, key: int = 0, step: int = 0, full_size: Optional[int] = None,
-                   chunk_size: int = 128, coords_per_layer: int = 1024, confidence: float = 0.95) -> NoiseProbe:
+                   chunk_size: int = 128, coords_per_layer: int = 1024, confidence: float = 0.95,
+                   full=None) -> NoiseProbe:
     """Probe the minibatch-gradient noise of ``model`` at its current parameters.
 
     ``n_batches`` minibatches of ``batch_size`` examples (drawn i.i.d. from the counter-based stream of
     ``(key, "probe", step)``); ``full_size`` limits the "full" gradient to that many evenly spaced
     examples (None: all of them; a language model wants a large batch instead of 400k windows).
-    ``coords_per_layer`` coordinates per layer (a fixed random subset) are kept as samples.
+    ``coords_per_layer`` coordinates per layer (a fixed random subset) are kept as samples. ``full``: the
+    ``(per-layer gradients, n_examples)`` of :func:`full_gradient` at these parameters, when already
+    computed (probing several batch sizes at one point needs it once).
     """
     import time
 
@@ -125,8 +137,9 @@ def gradient_noise(model: torch.nn.Module, loss_fn: Callable, data: Data, *, n_b
         raise ValueError(f"n_batches must be >= 8 for a tail estimate, got {n_batches}")
     t0 = time.perf_counter()
     names, groups = _layers(model)
-    full, n_full = full_gradient(model, loss_fn, data, full_size=full_size, chunk_size=chunk_size,
-                                 groups=groups)
+    if full is None:
+        full = full_gradient(model, loss_fn, data, full_size=full_size, chunk_size=chunk_size, groups=groups)
+    full, n_full = full
     # a fixed coordinate subset per layer, so every batch reports the same coordinates
     subsets = []
     for j, g in enumerate(full):
@@ -140,8 +153,11 @@ def gradient_noise(model: torch.nn.Module, loss_fn: Callable, data: Data, *, n_b
     batch_key = derive_seed(key, "probe", step)
     layer_norms = np.empty((n_batches, len(names)))
     coords = np.empty((n_batches, coord_layer.size))
+    indices = np.empty((n_batches, batch_size), dtype=np.int64)
     for b in range(n_batches):
-        x, y = data.batch(batch_key, b, batch_size)
+        idx = sample_indices(batch_key, b, batch_size, data.n, data.device)  # = data.batch's draw
+        indices[b] = idx.cpu().numpy()
+        x, y = data.take(idx)
         noise = [g - f for g, f in zip(_gradient(model, loss_fn, x, y, groups), full)]
         layer_norms[b] = torch.stack([torch.linalg.vector_norm(z) for z in noise]).double().cpu().numpy()
         coords[b] = torch.cat([z[s] for z, s in zip(noise, subsets)]).double().cpu().numpy()
@@ -151,7 +167,7 @@ def gradient_noise(model: torch.nn.Module, loss_fn: Callable, data: Data, *, n_b
         step=int(step), layers=names, norms=np.sqrt((layer_norms ** 2).sum(axis=1)), layer_norms=layer_norms,
         coords=coords, coord_layer=coord_layer,
         full_grad_norms=np.array([float(torch.linalg.vector_norm(f)) for f in full]),
-        batch_size=int(batch_size), full_size=n_full,
+        batch_size=int(batch_size), full_size=n_full, indices=indices,
     )
     probe.tails = tail_estimates(probe, confidence=confidence)
     probe.seconds = time.perf_counter() - t0
@@ -231,3 +247,97 @@ def tail_table(probes: Sequence[NoiseProbe]):
     import pandas as pd
 
     return pd.concat([p.tails for p in probes], ignore_index=True)
+
+
+
+# -- the norm sample as the seeds measure it ------------------------------------------------------------
+
+#: P(X > Q3 + c·IQR) for a Gaussian X: seed 000's references (c = 1.5: 0.0035; c = 3: 1.2e−6)
+GAUSS_MILD, GAUSS_EXTREME = 0.0034883, 1.1710e-06
+TOP_SHARE = 0.01  # the share of Σ‖ξ‖² carried by the largest 1 % of draws
+
+
+def norm_statistics(norms) -> dict:
+    """Scale-free statistics of a sample of noise norms ‖ξ_b‖ (see the module docstring).
+
+    ``top1_share``: Σ of the largest ⌈N/100⌉ squared norms over Σ of all (≈ 0.01 when every draw has the
+    same size; a heavy tail puts much more into a few draws). ``mild_ratio`` / ``extreme_ratio``: the
+    fraction of draws above Q3 + 1.5·IQR / Q3 + 3·IQR over a Gaussian's (seed 000's statistics), and
+    ``mild_count`` / ``extreme_count`` those draws' numbers.
+    ``ks_gauss``: the Kolmogorov–Smirnov distance between the norms and the normal law with their mean
+    and standard deviation. ``running_drift``: max over n ∈ [N/10, N] of |m_n / m_N − 1|, m_n the running
+    mean of ‖ξ‖² over the first n draws (Figure 1(d, h): a finite variance settles, a heavy tail jumps).
+    """
+    from scipy import stats as sps
+
+    x = np.asarray(norms, dtype=np.float64)
+    if x.ndim != 1 or x.size < 8 or not np.all(np.isfinite(x)) or np.any(x < 0):
+        raise ValueError(f"norms must be >= 8 finite non-negative values, got shape {x.shape}")
+    n = x.size
+    sq = x ** 2
+    top = int(np.ceil(TOP_SHARE * n))
+    q1, med, q3 = np.quantile(x, [0.25, 0.5, 0.75])
+    iqr = q3 - q1
+    running = np.cumsum(sq) / np.arange(1, n + 1)
+    start = max(int(np.ceil(n / 10)) - 1, 0)
+    sd = float(x.std(ddof=1))
+    return {
+        "median": float(med), "max_over_median": float(x.max() / med) if med > 0 else np.inf,
+        "top1_share": float(np.sort(sq)[-top:].sum() / sq.sum()) if sq.sum() > 0 else np.nan,
+        "mild_ratio": float(np.mean(x > q3 + 1.5 * iqr) / GAUSS_MILD),
+        "extreme_ratio": float(np.mean(x > q3 + 3.0 * iqr) / GAUSS_EXTREME),
+        "mild_count": int(np.count_nonzero(x > q3 + 1.5 * iqr)),
+        "extreme_count": int(np.count_nonzero(x > q3 + 3.0 * iqr)),
+        "ks_gauss": float(sps.kstest(x, sps.norm(x.mean(), sd).cdf).statistic) if sd > 0 else 1.0,
+        "running_drift": float(np.max(np.abs(running[start:] / running[-1] - 1.0))),
+        "mean_sq": float(running[-1]),
+    }
+
+
+def hill_ks(n: int, n_points: int = 16) -> np.ndarray:
+    """The k grid of a Hill plot: ``n_points`` log-spaced integers in [5, n/2] (√n among them)."""
+    grid = np.unique(np.round(np.geomspace(5, max(n // 2, 6), n_points)).astype(int))
+    return np.unique(np.append(grid, int(np.floor(np.sqrt(n)))))
+
+
+def hill_plot(norms, ks=None, confidence: float = 0.95, moment_ks=None):
+    """Hill's α̂ with its interval at every k of ``ks`` (default :func:`hill_ks`) and the moment
+    estimator at ``moment_ks`` (default: every second k of the grid and √N): a tidy table with columns
+    estimator, k, alpha, ci_low, ci_high. A single power law gives a flat Hill plot; a mixture bends."""
+    import pandas as pd
+
+    from .. import stats
+
+    x = np.asarray(norms, dtype=np.float64)
+    ks = hill_ks(x.size) if ks is None else np.asarray(ks, dtype=int)
+    if moment_ks is None:
+        moment_ks = np.unique(np.append(ks[::2], int(np.floor(np.sqrt(x.size)))))
+    rows = []
+    for name, fn, grid in (("hill", stats.hill, ks), ("moment", stats.moment_estimator, moment_ks)):
+        for k in grid:
+            row = _estimate(fn, x, k=int(k), confidence=confidence)
+            rows.append({"estimator": name, "k": int(k), **{c: row[c] for c in ("alpha", "ci_low", "ci_high")}})
+    return pd.DataFrame(rows)
+
+
+def coordinate_view(probe: NoiseProbe, n_draws: int = 16, confidence: float = 0.95) -> dict:
+    """Şimşekli et al.'s view: Mohammadi's α over the kept coordinates of one draw ξ_b (its coordinates as
+    scalar samples, exact zeros dropped), for the first ``n_draws`` draws; the median α̂ over draws and the
+    fraction of draws whose interval lies below 2. Coordinates of different layers have different scales,
+    so this view sees a scale mixture, which looks heavy-tailed even for a well-concentrated vector."""
+    from .. import stats
+
+    alphas, below = [], []
+    for b in range(min(n_draws, probe.coords.shape[0])):
+        z = probe.coords[b]
+        z = z[z != 0]
+        if z.size < 16:
+            continue
+        row = _estimate(stats.mohammadi, z, confidence=confidence)
+        if np.isfinite(row["alpha"]):
+            alphas.append(row["alpha"])
+            below.append(row["ci_high"] < 2.0)
+    if not alphas:
+        return {"coord_alpha": np.nan, "coord_below2": np.nan, "coord_draws": 0}
+    return {"coord_alpha": float(np.median(alphas)), "coord_below2": float(np.mean(below)),
+            "coord_draws": len(alphas)}
