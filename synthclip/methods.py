@@ -245,3 +245,8 @@ def clip_level(params: Mapping[str, Any], k: int, alpha: float) -> float:
 
 for _m in BUILTINS:
     register(_m)
+
+from .methods_extra import EXTRA  # noqa: E402  (the methods after the seeds, issue 15: the same contract)
+
+for _m in EXTRA:
+    register(_m)

@@ -177,7 +177,7 @@ CLAIMS: tuple[Claim, ...] = (
           "(projected) SGD without clipping, with polynomial step sizes, reaches the minimax sample complexity "
           "O(ε^(−p/(2(p−1)))) in the strongly convex case when the stochastic gradients have bounded p-th moments, "
           "i.e. an error k^(−2(p−1)/p), the exponent of Theorem 4)", "upper", _sc, schedule="proj-poly",
-          note="no clipping and no adaptive step: projection onto a ball, η_k = 2/(μ(k+1)) and Theorem 4's x̄_k "
+          note="no clipping and no adaptive step: projection onto a ball, Theorem 4's η_k = 4/(μ(k+1)) and x̄_k "
                "here. The paper's step constants and output are not in the text available: this schedule is the "
                "study's choice of a polynomial one. Against the seed's Section 3 view that adaptive steps are "
                "essential: its Remark 1 is about E‖∇f‖² without projection (infinite), not these quantiles"),
@@ -291,8 +291,12 @@ def exponent(statement: str, method: str, setting: str, metric: str, alpha: floa
 
 def covering(method: str, setting: str, metric: str, alpha: float, *, noise: Optional[str] = None,
              schedule: Optional[str] = None, variable: str = "k") -> list[Claim]:
-    """Every claim whose scope contains the row, in table order (``noise``: a :func:`noise_family`)."""
-    return [c for c in CLAIMS
+    """Every claim whose scope contains the row, in table order (``noise``: a :func:`noise_family`), the
+    package's (``CLAIMS``) then those a registered method brings with it (a plugin's ``Method.claims``)."""
+    from . import methods  # theory is imported by the registry's users; the registry is read at call time
+
+    plugin = (c for m in methods.METHODS.values() for c in getattr(m, "claims", ()))
+    return [c for c in (*CLAIMS, *plugin)
             if c.covers(method, setting, metric, alpha, noise=noise, schedule=schedule, variable=variable)]
 
 

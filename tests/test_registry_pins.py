@@ -34,6 +34,14 @@ DEFAULTS = {
     "clip_adam_norm": {"lr": 1.0, "lr_schedule": "constant", "lr_power": 1.0,
                        "clip": 1.0, "clip_schedule": "constant", "clip_power": 0.0,
                        "beta1": 0.9, "beta2": 0.999, "b0": 1.0, "eta": 1.0, "delayed": False},
+    # issue 15 (synthclip/methods_extra.py): torch.optim.RMSprop's lr, β2 (its alpha) and ε; SMoM keeps GClip's
+    "nsgd_m": {"lr": 0.01, "lr_schedule": "constant", "lr_power": 1.0, "beta": 0.9},
+    "clip_nsgd_m": {"lr": 0.01, "lr_schedule": "constant", "lr_power": 1.0,
+                    "clip": 1.0, "clip_schedule": "constant", "clip_power": 0.0, "beta": 0.9},
+    "signsgd_m": {"lr": 0.01, "lr_schedule": "constant", "lr_power": 1.0, "beta": 0.9},
+    "rmsprop": {"lr": 0.01, "lr_schedule": "constant", "lr_power": 1.0, "beta2": 0.99, "eps": 1e-8},
+    "smom_clip": {"lr": 4.0, "lr_schedule": "theorem4", "lr_power": 1.0,
+                  "clip": 1.0, "clip_schedule": "poly", "clip_power": "alpha-1"},
 }
 
 

@@ -59,7 +59,8 @@ def numpy_trajectory(name, params, lam, x0, noise, mu, alpha):
 
     x = np.array(x0, dtype=np.float64)
     m = np.zeros_like(x)
-    v = np.full_like(x, p.get("clip", 1.0) ** p.get("moment", 1.0))
+    # ACClip's τ_0^a = clip^a; RMSProp's v_0 = 0
+    v = np.full_like(x, p["clip"] ** p["moment"]) if name == "acclip" else np.zeros_like(x)
     b_sq = p.get("b0", 1.0) ** 2
     out = [x.copy()]
     for k in range(1, len(noise) + 1):
@@ -75,6 +76,18 @@ def numpy_trajectory(name, params, lam, x0, noise, mu, alpha):
             v = p["beta2"] * v + (1 - p["beta2"]) * np.abs(g) ** p["moment"]
             t = v ** (1.0 / p["moment"])
             x = x - eta(k) * np.minimum(t / (np.abs(m) + p["eps"]), 1.0) * m
+        elif name in ("nsgd_m", "clip_nsgd_m", "signsgd_m"):
+            if name == "clip_nsgd_m":
+                g = gclip(g, tau(k))
+            m = p["beta"] * m + (1 - p["beta"]) * g
+            if name == "signsgd_m":
+                x = x - eta(k) * np.sign(m)
+            else:
+                n = math.sqrt(float(np.sum(m * m)))
+                x = x - (eta(k) / n if n > 0 else 0.0) * m
+        elif name == "rmsprop":
+            v = p["beta2"] * v + (1 - p["beta2"]) * g * g
+            x = x - eta(k) * g / (p["eps"] + np.sqrt(v))
         else:
             if name.startswith("clip_"):
                 g = gclip(g, tau(k))
@@ -156,10 +169,15 @@ def variants(name):
         out += [{"beta1": 0.5, "beta2": 0.8}]
     if "moment" in names:
         out += [{"moment": 2.0, "lr": 0.01}, {"moment": 1.5, "clip": 0.1, "eps": 1e-3, "lr": 0.05}]
+    if "beta" in names:
+        out += [{"beta": 0.5}, {"beta": 0.0, "lr": 0.02}]
+    if name == "rmsprop":
+        out += [{"beta2": 0.9, "eps": 1e-3}, {"beta2": 0.0, "eps": 0.5, "lr": 0.1}]
     return out
 
 
-CASES = [(name, i, v) for name in OPTIMIZERS for i, v in enumerate(variants(name))]
+MULTI_DRAW = {"smom_clip": 3}  # gradient draws per step (their own exactness test below)
+CASES = [(name, i, v) for name in OPTIMIZERS if name not in MULTI_DRAW for i, v in enumerate(variants(name))]
 
 
 @pytest.mark.parametrize("reference", list(REFERENCES))
@@ -172,6 +190,115 @@ def test_trajectory_matches_reference(reference, name, i, params):
     assert not np.allclose(want[-1], want[0])  # the run moved, so the comparison can fail
     # absolute floor relative to the trajectory's scale: a coordinate crossing 0 has no relative error
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+
+
+# ------------------------------------------------------------- multi-draw methods (issue 15: smom_clip)
+def numpy_smom_trajectory(params, lam, x0, draws, mu, alpha):
+    """x_0..x_K of smom_clip from draws of shape (steps, 3, dim): GClip's step on the coordinate-wise median
+    of the three gradients λ⊙x_{k−1} + draws[k−1, r] (synthclip/methods_extra.py)."""
+    p = methods.get("smom_clip").validate(params, "method")
+    x = np.array(x0, dtype=np.float64)
+    out = [x.copy()]
+    for k in range(1, len(draws) + 1):
+        g = np.sort(lam * x + draws[k - 1], axis=0)[1]  # the middle of three
+        eta = {"constant": p["lr"], "poly": p["lr"] / (k + 1) ** p["lr_power"]}.get(p["lr_schedule"],
+                                                                                    4.0 / (mu * (k + 1)))
+        q = {"alpha-1": alpha - 1.0, "1/alpha": 1.0 / alpha}.get(p["clip_power"], p["clip_power"])
+        tau = p["clip"] if p["clip_schedule"] == "constant" else p["clip"] * k ** float(q)
+        n = math.sqrt(float(np.sum(g * g)))
+        x = x - eta * (g if n <= tau else (tau / n) * g)
+        out.append(x.copy())
+    return np.array(out)
+
+
+def torch_smom_trajectory(params, lam, x0, draws, mu, alpha):
+    """The same through ``from_method`` and ``step(closure)``: the closure hands out draw r of step k."""
+    x = torch.nn.Parameter(torch.tensor(x0, dtype=torch.float64))
+    opt = from_method("smom_clip", [x], mu=mu, alpha=alpha, **params)
+    lam_t, draws_t = torch.as_tensor(lam), torch.as_tensor(draws)
+    out = [x.detach().clone()]
+    for k in range(len(draws)):
+        calls = iter(range(draws.shape[1]))
+
+        def closure():
+            x.grad = lam_t * x.detach() + draws_t[k, next(calls)]
+            return torch.tensor(0.0)
+        opt.step(closure)
+        assert next(calls, None) is None  # every draw was used, once
+        out.append(x.detach().clone())
+    return torch.stack(out).numpy()
+
+
+def smom_engine_case(params, steps, dim, seed):
+    """(λ, x0, draws (steps, 3, dim), trajectory) of the numba engine: draw r is keyed as trajectory r·2^40."""
+    import synthclip
+    from synthclip import noise as noise_laws
+    from synthclip import problems
+
+    x0 = np.linspace(-3.0, 2.0, dim)
+    res = synthclip.simulate("smom_clip", problem="quadratic", noise="pareto", alpha=ALPHA, dim=dim, steps=steps,
+                             n_traj=1, seed=seed, checkpoints=range(1, steps + 1), keep_iterates=True,
+                             mu=MU, L=L, x0=x0.tolist(), **params)
+    assert res.n_failed == 0
+    draws = np.stack([noise_laws.engine_noise("pareto", ALPHA, n_traj=1, steps=steps, dim=dim, seed=seed,
+                                              traj_start=r * 2**40)[0] for r in range(3)], axis=1)
+    return problems.weights(MU, L, dim), x0, draws, np.vstack([x0, res.iterates[0]])
+
+
+def smom_numpy_case(params, steps, dim, seed):
+    lam, x0 = np.linspace(MU, L, dim), np.linspace(-3.0, 2.0, dim)
+    draws = np.stack([injected_noise(steps, dim, seed + 100 * r) for r in range(3)], axis=1)
+    return lam, x0, draws, numpy_smom_trajectory(params, lam, x0, draws, MU, ALPHA)
+
+
+SMOM_CASES = [(i, v) for i, v in enumerate(variants("smom_clip"))]
+
+
+@pytest.mark.parametrize("reference", ["numpy", "engine"])
+@pytest.mark.parametrize("i,params", SMOM_CASES, ids=[f"smom_clip-{i}" for i, _ in SMOM_CASES])
+def test_smom_trajectory_matches_reference(reference, i, params):
+    case = smom_numpy_case if reference == "numpy" else smom_engine_case
+    lam, x0, draws, want = case(params, steps=200, dim=5, seed=i)
+    assert draws.shape == (200, 3, 5)
+    got = torch_smom_trajectory(params, lam, x0, draws, mu=MU, alpha=ALPHA)
+    assert np.all(np.isfinite(want)) and not np.allclose(want[-1], want[0])
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+    # negative control: GClip on the first draw alone is another trajectory
+    first = numpy_trajectory("gclip", params, lam, x0, draws[:, 0], MU, ALPHA)
+    assert not np.allclose(first, want, rtol=1e-3)
+
+
+def test_smom_draws_the_closure_and_smooths_with_its_generator():
+    x = torch.nn.Parameter(torch.zeros(4, dtype=torch.float64))
+    gen = np.random.default_rng(7).normal(size=(5 * 2, 4))
+    calls = []
+
+    def closure():
+        calls.append(len(calls))
+        x.grad = torch.as_tensor(gen[len(calls) - 1])
+        return torch.tensor(float(len(calls)))
+    opt = optim.SMoMClip([x], lr=1.0, clip=math.inf, blocks=5, block_size=2, smoothing=0.5,
+                         generator=torch.Generator().manual_seed(3))
+    loss = opt.step(closure)
+    assert calls == list(range(10)) and loss.item() == 1.0  # ten draws, the first loss returned
+    smooth = torch.Generator().manual_seed(3)  # one θ·N(0, I) per block, drawn block by block
+    shift = np.stack([0.5 * torch.randn(4, generator=smooth, dtype=torch.float64).numpy() for _ in range(5)])
+    means = gen.reshape(5, 2, 4).mean(axis=1) + shift
+    np.testing.assert_allclose(x.detach().numpy(), -np.median(means, axis=0), rtol=1e-14)
+    with pytest.raises(RuntimeError, match="takes 10 gradient draws per step"):
+        opt.step()
+
+
+def test_smom_with_one_draw_is_gclip_exactly():
+    a = _run(lambda p: optim.SMoMClip(p, lr=0.2, clip=0.3, blocks=1), 4)
+    b = _run(lambda p: optim.GClip(p, lr=0.2, clip=0.3), 4)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_single_draw_update_refuses_a_multi_draw_method():
+    from synthclip.torch import functional as F
+    with pytest.raises(ValueError, match="smom_clip takes 3 gradient draws per step"):
+        F.update("smom_clip", [torch.zeros(2)], [torch.ones(2)], {}, [{}], {"lr": 0.1, "lr_schedule": "constant"}, 1)
 
 
 def test_reference_rejects_a_wrong_method():
@@ -204,9 +331,10 @@ def _run(opt_factory, dim, steps=30, seed=1):
 
 @pytest.mark.parametrize("clipped,plain", [
     (lambda p: optim.GClip(p, lr=0.1, clip=math.inf), lambda p: optim.SGDRef(p, lr=0.1)),
+    (lambda p: optim.ClipNSGDM(p, lr=0.1, clip=math.inf), lambda p: optim.NSGDM(p, lr=0.1)),
     (lambda p: optim.ClipAdaGradNorm(p, clip=math.inf), lambda p: optim.AdaGradNorm(p)),
     (lambda p: optim.ClipAdamNorm(p, clip=math.inf, delayed=True), lambda p: optim.AdamNorm(p, delayed=True)),
-], ids=["gclip-inf-is-sgd", "clip-adagrad-inf-is-adagrad", "clip-adam-inf-is-adam"])
+], ids=["gclip-inf-is-sgd", "clip-nsgd-m-inf-is-nsgd-m", "clip-adagrad-inf-is-adagrad", "clip-adam-inf-is-adam"])
 def test_infinite_clip_is_the_unclipped_method_exactly(clipped, plain):
     np.testing.assert_array_equal(_run(clipped, 4), _run(plain, 4))
 
@@ -215,6 +343,57 @@ def test_cclip_in_one_dimension_is_gclip_exactly():
     g = _run(lambda p: optim.GClip(p, lr=0.2, clip=0.3), 1, steps=100)
     c = _run(lambda p: optim.CClip(p, lr=0.2, clip=0.3), 1, steps=100)
     np.testing.assert_array_equal(c, g)
+
+
+def test_rmsprop_is_torch_rmsprop():
+    # the Discussion's RMSProp is torch.optim.RMSprop (no momentum, not centred) with alpha = β2
+    a = _run(lambda p: optim.RMSProp(p, lr=0.05, beta2=0.9, eps=1e-3), 4, steps=50)
+    b = _run(lambda p: torch.optim.RMSprop(p, lr=0.05, alpha=0.9, eps=1e-3), 4, steps=50)
+    np.testing.assert_allclose(a, b, rtol=1e-13, atol=0.0)
+    c = _run(lambda p: torch.optim.RMSprop(p, lr=0.05, alpha=0.9, eps=1e-3, centered=True), 4, steps=50)
+    assert not np.allclose(a, c, rtol=1e-3)  # negative control: the centred variant is another method
+
+
+def test_rmsprop_step_is_the_discussions_effective_step():
+    # x_{k+1} = x_k − h_Adam g_k with the h_Adam of synthclip.theory (the erratum's formula)
+    from synthclip import theory
+    x = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    opt = optim.RMSProp([x], lr=0.1, beta2=0.75, eps=0.5)
+    g1, g2 = np.array([1.0, -2.0, 0.0]), np.array([0.5, 3.0, -1.0])
+    for g in (g1, g2):
+        before = x.detach().numpy().copy()
+        v = opt.state[x]["square_avg"].numpy().copy() if opt.state[x] else np.zeros(3)
+        x.grad = torch.as_tensor(g)
+        opt.step()
+        step = before - x.detach().numpy()  # the displacement: no cancellation against x
+        np.testing.assert_allclose(step, theory.rmsprop_effective_step(g, v, 0.75, 0.5, 0.1) * g, rtol=1e-14)
+
+
+def test_signsgd_without_momentum_steps_by_the_sign():
+    x = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    opt = optim.SignSGDM([x], lr=0.25, beta=0.0)
+    x.grad = torch.tensor([3.0, -1e-300, 0.0], dtype=torch.float64)
+    opt.step()
+    assert x.detach().tolist() == [-0.25, 0.25, 0.0]
+
+
+def test_normalized_step_has_length_lr_over_the_group():
+    a = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    b = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = optim.NSGDM([a, b], lr=0.5, beta=0.3)
+    a.grad = torch.tensor([3.0, 0.0], dtype=torch.float64)
+    b.grad = torch.tensor([4.0], dtype=torch.float64)
+    opt.step()
+    np.testing.assert_allclose(torch.cat([a, b]).detach().numpy(), [-0.3, 0.0, -0.4], rtol=1e-15)
+    a.grad.zero_()
+    b.grad.zero_()
+    opt.step()  # m ≠ 0 still (momentum): it moves on by η
+    np.testing.assert_allclose(torch.cat([a, b]).detach().numpy(), [-0.6, 0.0, -0.8], rtol=1e-15)
+    c = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
+    still = optim.NSGDM([c], lr=0.5)
+    c.grad = torch.zeros(2, dtype=torch.float64)
+    still.step()  # m = 0: no move (0/0 := 0), not NaN
+    assert c.detach().tolist() == [1.0, 1.0]
 
 
 def test_step_counter_starts_at_one():
@@ -245,6 +424,11 @@ BAD = {
     "momentum": [-0.5, float("nan")],
     "dampening": [float("nan")],
     "nesterov": ["yes"],
+    "beta": [1.0, -0.1, float("nan")],
+    "beta2": [1.0, -0.5],
+    "blocks": [2, 0, 1.5],
+    "block_size": [0],
+    "smoothing": [-1.0, float("inf")],
 }
 BAD_CASES = [
     (cls, key, value)
@@ -303,6 +487,8 @@ def _kwargs(cls):
         kw.update(clipping="local", max_grad_norm=0.5)
     if cls is optim.ACClip:
         kw["lr"] = 0.01
+    if cls is optim.SMoMClip:
+        kw["blocks"] = 1  # one draw: the plain backward()/step() loops of these tests
     return kw
 
 
@@ -355,7 +541,7 @@ def test_state_dict_round_trip_resumes_identically(cls):
     fresh = _net(seed=123)
     fresh.load_state_dict(saved_params)
     _train(fresh, cls(fresh.parameters(), **_kwargs(cls)), 5, start=5)
-    if cls not in (optim.SGDRef, optim.GClip, optim.CClip):  # stateless methods resume trivially
+    if cls not in (optim.SGDRef, optim.GClip, optim.CClip, optim.SMoMClip):  # stateless: resume trivially
         assert any(not torch.equal(a, b) for a, b in zip(net.parameters(), fresh.parameters()))
 
 

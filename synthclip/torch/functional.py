@@ -18,16 +18,21 @@ import torch
 
 from .. import methods
 
-METHOD_NAMES = tuple(methods.METHODS)
+# The methods after the seeds (issue 15; ``synthclip/methods_extra.py`` states their updates).
+NEW_METHODS = ("nsgd_m", "clip_nsgd_m", "signsgd_m", "rmsprop", "smom_clip")
+METHOD_NAMES = tuple(dict.fromkeys((*methods.METHODS, *NEW_METHODS)))
 
 _CLIPPED = {"gclip", "cclip", "clip_adagrad_norm", "clip_adam_norm"}
 _NORM_FAMILY = {"adagrad_norm", "adam_norm", "clip_adagrad_norm", "clip_adam_norm"}
-_MOMENTUM = {"acclip", "adam_norm", "clip_adam_norm"}
+_MOMENTUM = {"acclip", "adam_norm", "clip_adam_norm", "nsgd_m", "clip_nsgd_m", "signsgd_m"}
+#: gradient draws per step of the multi-draw methods (Puchkin et al.'s median of 2m+1 block means, m = 1)
+DRAWS = {"smom_clip": 3}
 
 # Names of the state entries each method keeps (group scalars, per-parameter tensors).
 GROUP_STATE = {m: (("b_sq",) if m in _NORM_FAMILY else ()) for m in METHOD_NAMES}
 PARAM_STATE = {
-    m: (("exp_avg", "clip_pow") if m == "acclip" else ("exp_avg",) if m in _MOMENTUM else ())
+    m: (("exp_avg", "clip_pow") if m == "acclip" else ("exp_avg",) if m in _MOMENTUM
+        else ("square_avg",) if m == "rmsprop" else ())
     for m in METHOD_NAMES
 }
 
@@ -57,6 +62,8 @@ def new_param_state(method: str, p: torch.Tensor, hp: Mapping[str, Any]) -> dict
         state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
     if method == "acclip":
         state["clip_pow"] = torch.full_like(p, hp["clip"] ** hp["moment"], memory_format=torch.preserve_format)
+    if method == "rmsprop":
+        state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)  # v_0 = 0
     return state
 
 
@@ -83,6 +90,50 @@ def _global_clip(grads: Sequence[torch.Tensor], tau: float, lead: int) -> list[t
     return [g * _per_run(factor, g, lead) for g in grads]
 
 
+def _normalized_step(params, directions, eta_k: float, lead: int) -> None:
+    """x −= η_k·m/‖m‖ with one norm per run over all tensors; a zero m leaves x unchanged (0/0 := 0)."""
+    norm = torch.sqrt(sq_norm(directions, lead))
+    scale = torch.where(norm > 0, eta_k / torch.where(norm > 0, norm, torch.ones_like(norm)),
+                        torch.zeros_like(norm))
+    for p, d in zip(params, directions):
+        p.sub_(d * _per_run(scale, d, lead))
+
+
+def median_of_three(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """The coordinate-wise median of three tensors, max(min(a, b), min(max(a, b), c)): the kernel's expression."""
+    return torch.maximum(torch.minimum(a, b), torch.minimum(torch.maximum(a, b), c))
+
+
+def smom_estimate(draws: Sequence[Sequence[torch.Tensor]], smoothing: Sequence[torch.Tensor] | None,
+                  blocks: int) -> list[torch.Tensor]:
+    """Puchkin et al.'s smoothed median of means, coordinate-wise, per parameter tensor.
+
+    ``draws[r][i]`` is draw r of parameter i; the draws are split in order into ``blocks`` (odd) blocks of equal
+    size, each block's mean is shifted by ``smoothing[i][j]`` (block j; None: no smoothing) and the median over
+    the blocks is returned. Three blocks of one draw without smoothing is the kernel's ``smom_clip``.
+    """
+    n_draws = len(draws)
+    if blocks < 1 or blocks % 2 == 0 or n_draws % blocks:
+        raise ValueError(f"smom: {n_draws} draws do not split into an odd number of equal blocks ({blocks})")
+    size = n_draws // blocks
+    out = []
+    for i in range(len(draws[0])):
+        means = []
+        for j in range(blocks):
+            block = [draws[j * size + r][i] for r in range(size)]
+            mean = block[0] if size == 1 else torch.stack(block).mean(0)
+            if smoothing is not None:
+                mean = mean + smoothing[i][j]
+            means.append(mean)
+        if blocks == 1:
+            out.append(means[0])
+        elif blocks == 3:
+            out.append(median_of_three(*means))
+        else:
+            out.append(torch.stack(means).median(0).values)  # odd count: the middle value, no averaging
+    return out
+
+
 def update(
     method: str,
     params: Sequence[torch.Tensor],
@@ -94,6 +145,9 @@ def update(
     lead: int = 0,
 ) -> None:
     """Apply step k (k = 1, 2, ...) of ``method`` in place: x_k from x_{k−1} and g_k = ``grads``.
+
+    Multi-draw methods (``DRAWS``) estimate g_k from several draws first (:func:`smom_estimate`) and then
+    call :func:`clipped_step`; this single-gradient entry point refuses them with a one-line ValueError.
 
     The formulas are those of ``synthclip/methods.py``; the theorem/algorithm each follows is in
     the optimizer classes' docstrings (``synthclip.torch.optim``).
@@ -124,6 +178,31 @@ def update(
             tau = v if a == 1.0 else v.pow(1.0 / a)
             p.add_(m * torch.clamp(tau / (m.abs() + eps), max=1.0), alpha=-eta_k)
         return
+    if method in ("nsgd_m", "clip_nsgd_m", "signsgd_m"):
+        beta = hp["beta"]
+        if method == "clip_nsgd_m":
+            grads = _global_clip(grads, clip_level(hp, k), lead)
+        directions = []
+        for g, st in zip(grads, param_states):
+            m = st["exp_avg"]
+            m.mul_(beta).add_(g, alpha=1.0 - beta)
+            directions.append(m)
+        if method == "signsgd_m":
+            for p, m in zip(params, directions):
+                p.add_(torch.sign(m), alpha=-eta_k)  # sign(0) = 0
+        else:
+            _normalized_step(params, directions, eta_k, lead)
+        return
+    if method == "rmsprop":
+        beta2, eps = hp["beta2"], hp["eps"]
+        for p, g, st in zip(params, grads, param_states):
+            v = st["square_avg"]
+            v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
+            p.addcdiv_(g, v.sqrt().add_(eps), value=-eta_k)
+        return
+    if method in DRAWS:
+        raise ValueError(f"{method} takes {DRAWS[method]} gradient draws per step and this update got one: use "
+                         f"synthclip.torch.optim's step(closure), which draws them")
     if method not in _NORM_FAMILY:
         raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHOD_NAMES)}")
 
@@ -146,3 +225,11 @@ def update(
     b = b_prev if b_prev is not None else torch.sqrt(b_sq)
     for p, d in zip(params, directions):
         p.add_(d / _per_run(b, d, lead), alpha=-eta_k)
+
+
+def clipped_step(params: Sequence[torch.Tensor], estimate: Sequence[torch.Tensor], hp: Mapping[str, Any], k: int,
+                 lead: int = 0) -> None:
+    """x_k = x_{k−1} − η_k clip(ĝ_k, τ_k): GClip's step on an estimate ĝ_k (the multi-draw methods)."""
+    eta_k = step_size(hp, k)
+    for p, g in zip(params, _global_clip(estimate, clip_level(hp, k), lead)):
+        p.add_(g, alpha=-eta_k)

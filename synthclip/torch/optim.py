@@ -25,7 +25,7 @@ from . import functional as F
 
 __all__ = [
     "SGDRef", "GClip", "CClip", "ACClip", "AdaGradNorm", "AdamNorm", "ClipAdaGradNorm", "ClipAdamNorm",
-    "SeedAdam", "OPTIMIZERS", "from_method",
+    "NSGDM", "ClipNSGDM", "SignSGDM", "RMSProp", "SMoMClip", "SeedAdam", "OPTIMIZERS", "from_method",
 ]
 
 
@@ -395,6 +395,172 @@ class ClipAdamNorm(_MethodOptimizer):
                                   "betas": betas, "b0": b0, "eta": eta, "delayed": delayed})
 
 
+# ------------------------------------------------------------------- the methods after the seeds (issue 15)
+def _check_beta(group: dict) -> None:
+    try:
+        x = float(group["beta"])
+    except (TypeError, ValueError):
+        raise ValueError(f"Invalid beta value: {group['beta']!r}") from None
+    if not 0.0 <= x < 1.0:
+        raise ValueError(f"Invalid beta value: {group['beta']}")
+    group["beta"] = x
+
+
+class NSGDM(_MethodOptimizer):
+    """Normalized SGD with momentum (Cutkosky & Mehta 2020; without clipping under heavy tails, Liu & Zhou,
+    ICLR 2025): m_k = β m_{k−1} + (1−β) g_k ; x_k = x_{k−1} − η_k m_k/‖m_k‖ (m_0 = 0; x stays when m_k = 0).
+
+    ‖m_k‖ is over the param group. Liu & Zhou start from m_1 = g_1, which differs only in the weight of g_1.
+    """
+
+    method = "nsgd_m"
+    _checks = (_check_lr, _check_beta)
+
+    def __init__(self, params, lr: float = 0.01, beta: float = 0.9, *, lr_schedule: str = "constant",
+                 lr_power: float = 1.0, mu: Optional[float] = None):
+        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu), "beta": beta})
+
+
+class ClipNSGDM(_MethodOptimizer):
+    """Normalized SGD with momentum of clipped gradients (Cutkosky & Mehta, NeurIPS 2021):
+    m_k = β m_{k−1} + (1−β) clip(g_k, τ_k) ; x_k = x_{k−1} − η_k m_k/‖m_k‖, clip(g, τ) = min(τ/‖g‖, 1) g over the
+    group, τ_k of :class:`GClip`'s schedules. ``clip=inf`` is :class:`NSGDM` bit for bit."""
+
+    method = "clip_nsgd_m"
+    _checks = (_check_lr, _check_clip, _check_beta)
+
+    def __init__(self, params, lr: float = 0.01, beta: float = 0.9, clip: float = 1.0, *,
+                 lr_schedule: str = "constant", lr_power: float = 1.0, mu: Optional[float] = None,
+                 clip_schedule: str = "constant", clip_power: Any = None, alpha: Optional[float] = None):
+        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
+                                  **_clip_defaults(clip, clip_schedule, clip_power, alpha), "beta": beta})
+
+
+class SignSGDM(_MethodOptimizer):
+    """SignSGD with momentum (Kornilov et al. 2025): m_k = β m_{k−1} + (1−β) g_k ; x_k = x_{k−1} − η_k sign(m_k),
+    coordinate-wise, sign(0) = 0, m_0 = 0."""
+
+    method = "signsgd_m"
+    _checks = (_check_lr, _check_beta)
+
+    def __init__(self, params, lr: float = 0.01, beta: float = 0.9, *, lr_schedule: str = "constant",
+                 lr_power: float = 1.0, mu: Optional[float] = None):
+        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu), "beta": beta})
+
+
+def _check_rmsprop(group: dict) -> None:
+    x = group["beta2"]
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"Invalid beta2 value: {group['beta2']!r}") from None
+    if not 0.0 <= x < 1.0:
+        raise ValueError(f"Invalid beta2 value: {group['beta2']}")
+    group["beta2"] = x
+    group["eps"] = _positive(group["eps"], "epsilon value")
+
+
+class RMSProp(_MethodOptimizer):
+    """RMSProp in the form of the seed's Discussion: x_k = x_{k−1} − η_k g_k/(ε + √(β2 v_{k−1} + (1−β2) g_k²)),
+    v_k = β2 v_{k−1} + (1−β2) g_k², coordinate-wise, v_0 = 0, no bias correction.
+
+    That is ``torch.optim.RMSprop`` without momentum or centering (its ``alpha`` is β2 here; ``alpha`` in
+    synthclip names the noise's tail index). Defaults are torch's: lr=0.01, beta2=0.99, eps=1e−8.
+    """
+
+    method = "rmsprop"
+    _checks = (_check_lr, _check_rmsprop)
+
+    def __init__(self, params, lr: float = 0.01, beta2: float = 0.99, eps: float = 1e-8, *,
+                 lr_schedule: str = "constant", lr_power: float = 1.0, mu: Optional[float] = None):
+        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu), "beta2": beta2, "eps": eps})
+
+
+def _check_smom(group: dict) -> None:
+    for name in ("blocks", "block_size"):
+        value = group[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"Invalid {name}: {value!r} (need an integer >= 1)")
+    if group["blocks"] % 2 == 0:
+        raise ValueError(f"Invalid blocks: {group['blocks']} (need an odd number: the median is one block)")
+    group["smoothing"] = _nonnegative(group["smoothing"], "smoothing")
+
+
+class SMoMClip(_MethodOptimizer):
+    """Clipped SGD on a smoothed median of means (Puchkin, Gorbunov, Kutuzov, Gasnikov, AISTATS 2024):
+    ĝ_k = the coordinate-wise median over ``blocks`` (= 2m+1) of the block means of ``block_size`` draws each,
+    every mean shifted by θ·N(0, I) (θ = ``smoothing``); x_k = x_{k−1} − η_k clip(ĝ_k, τ_k) (GClip's schedules).
+
+    The draws: ``step(closure)`` calls the closure blocks·block_size times; each call must compute a *fresh*
+    stochastic gradient (a new minibatch) into ``.grad`` with ``backward()`` (``.grad`` is cleared before each
+    call); the step returns the first call's loss. With one draw (blocks = block_size = 1) ``step()`` may also
+    use the ``.grad`` already there. Defaults follow :class:`GClip`'s (constant schedules; ``from_method``
+    gives the registry's: Theorem 4's step and τ_k = τ0 k^(α−1)). The smoothing draws come from ``generator`` (a ``torch.Generator``; the
+    default generator if None). The engine's ``smom_clip`` is blocks = 3, block_size = 1, smoothing = 0 (the
+    median of three draws): the contract hands a step its gradient draws only, so the kernel has no smoothing.
+    """
+
+    method = "smom_clip"
+    _checks = (_check_lr, _check_clip, _check_smom)
+
+    def __init__(self, params, lr: float = 1e-3, clip: float = 1.0, blocks: int = 3, block_size: int = 1,
+                 smoothing: float = 0.0, *, lr_schedule: str = "constant", lr_power: float = 1.0,
+                 mu: Optional[float] = None, clip_schedule: str = "constant", clip_power: Any = None,
+                 alpha: Optional[float] = None, generator: Optional[torch.Generator] = None):
+        self._generator = generator  # kept out of the groups: state_dict must stay copyable
+        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
+                                  **_clip_defaults(clip, clip_schedule, clip_power, alpha),
+                                  "blocks": blocks, "block_size": block_size, "smoothing": smoothing})
+
+    def _draw(self, closure: Optional[Callable[[], Any]], n: int):
+        """n gradient draws of every parameter with a gradient: (first loss, {param: [grad_1, ..., grad_n]})."""
+        every = [p for group in self.param_groups for p in group["params"]]
+        if closure is None:
+            if n != 1:
+                raise RuntimeError(f"{type(self).__name__} takes {n} gradient draws per step: pass a closure that "
+                                   f"computes a fresh stochastic gradient (step(closure))")
+            return None, {p: [p.grad] for p in every if p.grad is not None}
+        first, draws = None, {}
+        for r in range(n):
+            for p in every:
+                p.grad = None
+            with torch.enable_grad():
+                loss = closure()
+            first = loss if r == 0 else first
+            for p in every:
+                if p.grad is not None:
+                    if p.grad.is_sparse:
+                        raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+                    draws.setdefault(p, []).append(p.grad.detach().clone())
+        return first, draws
+
+    @torch.no_grad()
+    def step(self, closure: Optional[Callable[[], Any]] = None):
+        """Performs step k with blocks·block_size gradient draws (module docstring); returns the first loss."""
+        n = max(g["blocks"] * g["block_size"] for g in self.param_groups)
+        loss, draws = self._draw(closure, n)
+        for group in self.param_groups:
+            need = group["blocks"] * group["block_size"]
+            params = [p for p in group["params"] if p in draws and len(draws[p]) >= need]
+            if not params:
+                continue
+            for p in params:
+                if draws[p][0].is_sparse:
+                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            owner = self.state[group["params"][0]]
+            k = owner.get("step", 0) + 1
+            per_draw = [[draws[p][r] for p in params] for r in range(need)]
+            smoothing = None
+            if group["smoothing"] > 0.0:
+                smoothing = [[group["smoothing"] * torch.randn(p.shape, generator=self._generator, dtype=p.dtype,
+                                                               device=p.device) for _ in range(group["blocks"])]
+                             for p in params]
+            estimate = F.smom_estimate(per_draw, smoothing, group["blocks"])
+            F.clipped_step(params, estimate, group, k)
+            owner["step"] = k
+        return loss
+
+
 # ------------------------------------------------------------------------------------- the seed's Adam
 class SeedAdam(_CheckedOptimizer):
     """The Adam of the seed project (Chezhegov et al.'s code, ``AdamClip`` and ``AdamClip_Delayed_Etta``),
@@ -498,6 +664,11 @@ OPTIMIZERS: dict[str, type] = {
     "adam_norm": AdamNorm,
     "clip_adagrad_norm": ClipAdaGradNorm,
     "clip_adam_norm": ClipAdamNorm,
+    "nsgd_m": NSGDM,
+    "clip_nsgd_m": ClipNSGDM,
+    "signsgd_m": SignSGDM,
+    "rmsprop": RMSProp,
+    "smom_clip": SMoMClip,
 }
 
 
@@ -514,7 +685,7 @@ def method_kwargs(name: str, *, mu: Optional[float] = None, alpha: Optional[floa
     if "eta" in kwargs:
         # γ as a number: the vmap ensemble hands these defaults to functional.update unresolved
         kwargs["eta"] = methods.resolve_eta(kwargs)
-    if "beta1" in kwargs:
+    if "beta1" in kwargs and "beta2" in kwargs:  # a pair is torch's betas; a lone beta2 (RMSProp) stays
         kwargs["betas"] = (kwargs.pop("beta1"), kwargs.pop("beta2"))
     kwargs["mu"] = mu
     if "clip_schedule" in kwargs:
