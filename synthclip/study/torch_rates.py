@@ -1,45 +1,62 @@
-"""``torch-rates``: high-probability behaviour of the training loss of a real network across many seeds.
+"""``torch-rates``: does clipping matter more where the gradient noise is heavy, and does the GClip → CClip →
+ACClip ladder of Zhang et al. (2020, Section 5.1) hold on a real network?
 
-For each task (``--tasks``: the digits MLP by default; the digits CNN and the transformer language model
-optionally) and each optimizer label (``--methods``), ``--n-seeds`` copies of the same training run are
-trained at once (``synthclip.torch.ensemble.train_ensemble``, a ``torch.func`` vmap ensemble; the default
-``--n-seeds 0`` means 48 seeds on CPU and 512 with ``--device cuda``). Seed i starts from the same initial weights
-and sees the same minibatches under every optimizer (common random numbers), so the methods differ only
-in the update. The loss of x_k on the full objective (all digits; a fixed set of text windows) is
-recorded at about ``--checkpoints`` log-spaced steps k.
+Two tasks: a text task (``--text-task``, the character transformer on pydoc text by default; the word-level
+task is ``words-transformer``) and a vision task (``--vision-task``, the digits CNN by default), trained with
 
-Per (task, method) and checkpoint the study reports the quantiles ``--quantiles`` (default 0.5, 0.9,
-0.99) of the loss across seeds with distribution-free order-statistic intervals (``stats.quantile_ci``;
-the 0.99 quantile needs ≳ 300 seeds for a finite upper end) and the mean. A seed whose loss is ever
-non-finite (overflow, NaN) is *failed*: it is counted (with a Wilson interval for the failure
-probability), kept, and its loss counts as +∞, so failures raise the upper quantiles, as they should.
-Two numbers summarise each seed: its *final* loss (k = K) and its largest *rise*, max over checkpoints k
-of L_k − min_{j ≤ k} L_j (how far the loss climbed back above its best value so far: a spike or a
-divergence, the instability a high-probability bound is about, separated from slow progress, which a
-plain maximum would mix in); the ``endpoints`` table has their quantiles across seeds with the same
-intervals.
+* the clipping comparison (``--methods``): ``sgd`` → ``gclip`` (global clipping) and ``adam_norm`` →
+  ``clip_adam_norm`` (the seed 000 pair), with ``torch.optim.Adam`` (``adam``) as the practitioners'
+  reference and ``sgd_m`` (``torch.optim.SGD`` with momentum 0.9) for Figure 1(a)'s Adam-vs-SGD gap;
+* the ladder of Section 5.1 on the text task (unless ``--no-ladder``): ``sgd_m`` → ``gclip_m`` (GClip with momentum
+  0.9, clip then momentum, as practised) → ``cclip_m`` (coordinate-wise) → ``acclip`` (Algorithm 1 with the
+  paper's defaults, ``synthclip.torch.optim.ACClip``), against ``adam``.
 
-What is *not* claimed: a network's training loss has no known floor (it need not reach 0 within the run,
-and the nonconvex theorems bound gradient norms, not the loss), so no exponent is compared with theory.
-The slope of log(q-quantile of the loss) against log k over k ≥ √K, with a bootstrap interval over seeds
-(``stats.fit_rate``), is reported as a descriptive decay rate only.
+Seeds. ``--n-seeds`` copies of each run train at once (``synthclip.torch.ensemble``). By default every seed
+starts from the same initial weights and the seeds differ only in their minibatch order, so the spread
+across seeds is the gradient noise's doing; ``--vary-init`` gives each seed its own initialisation too.
+Seed i sees the same minibatches under every method (common random numbers), so two methods are compared
+seed by seed (a paired bootstrap).
 
-Verdict rule (fixed before looking at data), per task, clipped/unclipped pair present in ``--methods``
-(sgd vs gclip, sgd vs cclip, adagrad_norm vs clip_adagrad_norm, adam_norm vs clip_adam_norm) and quantile
-q, on the intervals of the q-quantile of the final loss and, separately, of the largest rise: clipping
-**lowers** the quantile if the clipped method's interval lies entirely below the unclipped one's,
-**raises** it if entirely above, and the pair **overlaps** otherwise (no difference shown at this number
-of seeds; "both +inf" when both quantiles are failures).
+Step sizes. Every method's step size is chosen from its grid :data:`LR_GRIDS` (three values half a decade
+apart, fixed here before any run; ``--lr-scale`` multiplies every grid) on ``--n-tune-seeds`` *tuning* seeds,
+a seed set disjoint from the judged one, by the smallest mean final loss (a failed seed counts as +∞;
+ties go to the smaller step): the same budget for every method, grid size × tuning seeds × K steps. The
+clip levels are fixed: τ = :data:`GCLIP_TAU` for GClip (global; about the typical gradient norm of both
+tasks, so it cuts the large gradients, not every one), λ = :data:`GCLIP_TAU` for Clip-Adam-Norm, τ =
+:data:`CCLIP_TAU` per coordinate for CClip (about the 99th percentile of |g_i|), τ0 = 1 for ACClip.
 
-Hyper-parameters: constant step sizes (``--lr-sgd`` for sgd/gclip/cclip/acclip, ``--lr-adaptive`` for the
-AdaGrad/Adam-Norm family) and a constant clip level ``--clip`` (τ for gclip/cclip, λ for the clipped
-AdaGrad/Adam-Norm, τ0 for acclip); the default τ = 0.2 lies below the digits MLP's initial gradient norm
-(≈ 0.6), so clipping acts. ``--device cuda`` exits with one line when CUDA is missing.
+Measured, per (task, method) and checkpoint k (``--checkpoints`` log-spaced): the quantiles across seeds
+of the training loss f(x_k) on the full objective (all digits; ``--eval-size`` evenly spaced text windows)
+and of the full-batch gradient norm ‖∇f(x_k)‖, with distribution-free order-statistic intervals
+(``stats.quantile_ci``). A seed whose loss is ever non-finite is *failed*: counted and kept as +∞.
+
+Verdicts (rule fixed before running, :func:`claim_rows`). The judged quantiles are the median and the upper
+quantile q = 0.99 when ``--n-seeds`` bounds it (≥ ``verdict.runs_needed(0.99)``, a GPU run), else q = 0.9;
+fewer seeds than q needs give *insufficient data*. For two methods a → b the statistic is the ratio
+R = Q_q(a)/Q_q(b) of the q-quantiles across seeds of the loss (R > 1: b is better), *final* (k = K) and
+*worst over k* (each seed's largest loss over the checkpoints of the last decade [K/10, K], a bound on the
+whole late run), with a paired percentile bootstrap over seeds (``--n-boot``, ``--confidence``).
+
+* Seed 000 ("clipping largely improves training under heavy-tailed noise, while it is not critical when the
+  noise is sub-Gaussian"), per clipping pair: *reproduced* when R's interval lies above 1 on the text task and
+  not above 1 on the vision task; *not reproduced* when it lies below 1 on text or above 1 on vision (that
+  side of the contrast shown false); *inconclusive* otherwise.
+* Figure 1(a)/(e) (Adam far ahead of SGD with momentum on the attention model, not on the image model): the
+  same rule on R = Q(sgd_m)/Q(adam).
+* Figure 3a's ladder on the text task, per rung and judged quantile: *improves* claims (GClip over SGD-m,
+  CClip over GClip, ACClip over CClip, ACClip over Adam, Adam over GClip: "still far from Adam") are
+  *reproduced* when R's interval lies above 1, *not reproduced* when below 1, *inconclusive* when it holds 1;
+  the *comparable* claim (CClip level with Adam) is *reproduced* when the interval lies within
+  [1/:data:`EQUIVALENCE`, :data:`EQUIVALENCE`], *not reproduced* when it misses that band, *inconclusive* otherwise.
+
+Cost: the default CPU run uses a small character transformer (``--text-size small``: one layer, d_model 32,
+32-character windows; ``full`` is the task's own size, for a GPU) so that it fits in about 12 minutes on two
+cores. ``--device cuda`` exits with one line when CUDA is missing.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
@@ -47,136 +64,190 @@ import pandas as pd
 
 from .. import stats, verdict
 from .._rng import derive_seed
-from .base import (CommonParams, Study, StudyError, check_choice, check_fit_flags, check_methods, check_positive, flag,
-                   method_params, option, register)
-from .torch_noise import SMALL_MODEL_THREADS, TASKS, check_torch_run, torch_threads
+from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option, \
+    register
+from .torch_noise import SMALL_MODEL_THREADS, check_torch_run, torch_threads
 
-# Study labels → (registry method, which step size it takes, clipped).
-RATE_METHODS: dict[str, tuple[str, str, bool]] = {
-    "sgd": ("sgd", "sgd", False),
-    "gclip": ("gclip", "sgd", True),
-    "cclip": ("cclip", "sgd", True),
-    "acclip": ("acclip", "sgd", True),
-    "adagrad_norm": ("adagrad_norm", "adaptive", False),
-    "clip_adagrad_norm": ("clip_adagrad_norm", "adaptive", True),
-    "adam_norm": ("adam_norm", "adaptive", False),
-    "clip_adam_norm": ("clip_adam_norm", "adaptive", True),
+TEXT_TASKS = ("text-transformer", "chars-transformer-noformat", "words-transformer", "words-transformer-noformat")
+VISION_TASKS = ("digits-cnn", "digits-mlp")
+#: --text-size small: the transformer of the task, one layer of width 32 on 32-token windows (≈ 20k weights
+#: with characters): what 40 seeds × 9 methods × 500 steps can afford on two CPU cores.
+SMALL_TEXT_MODEL = {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 128, "max_len": 32}
+TEXT_EVAL_SIZE = 128  # --eval-size 0 on a text task: windows of the full objective (every digit on vision)
+
+GCLIP_TAU = 1.0  # global clip level of gclip/gclip_m and λ of clip_adam_norm
+CCLIP_TAU = 0.01  # coordinate-wise clip level of cclip_m
+MOMENTUM = 0.9  # SGD momentum of the ladder (the paper's SGD-m) and of Figure 1(a)'s SGD
+EQUIVALENCE = 1.05  # "comparable": the ratio of quantiles within [1/1.05, 1.05]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A study label: the optimizer ``train_ensemble`` runs, its fixed parameters, the step-size grid."""
+
+    optimizer: str
+    fixed: Mapping[str, Any]
+    grid: tuple
+    text: str
+    options: Mapping[str, Any] = field(default_factory=dict)  # torch-only constructor keywords
+
+
+_CONST = {"lr_schedule": "constant"}
+_CLIP = {"clip_schedule": "constant", "clip_power": 0.0}
+METHODS: dict[str, Method] = {
+    "sgd": Method("sgd", _CONST, (0.1, 0.3, 1.0), "SGD"),
+    "gclip": Method("gclip", {**_CONST, "clip": GCLIP_TAU, **_CLIP}, (0.1, 0.3, 1.0), f"GClip τ={GCLIP_TAU:g}"),
+    "adam_norm": Method("adam_norm", {}, (0.03, 0.1, 0.3), "Adam-Norm"),
+    "clip_adam_norm": Method("clip_adam_norm", {"clip": GCLIP_TAU, **_CLIP}, (0.03, 0.1, 0.3),
+                             f"Clip-Adam-Norm λ={GCLIP_TAU:g}"),
+    "adam": Method("adam", {}, (3e-4, 1e-3, 3e-3), "torch.optim.Adam"),
+    "sgd_m": Method("torch-sgd", {"momentum": MOMENTUM}, (0.01, 0.03, 0.1), f"torch.optim.SGD momentum {MOMENTUM:g}"),
+    "gclip_m": Method("gclip", {**_CONST, "clip": GCLIP_TAU, **_CLIP}, (0.01, 0.03, 0.1),
+                      f"GClip τ={GCLIP_TAU:g} + momentum {MOMENTUM:g}", {"momentum": MOMENTUM}),
+    "cclip_m": Method("cclip", {**_CONST, "clip": CCLIP_TAU, **_CLIP}, (0.01, 0.03, 0.1),
+                      f"CClip τ={CCLIP_TAU:g} + momentum {MOMENTUM:g}", {"momentum": MOMENTUM}),
+    # Algorithm 1 steps along the clipped EMA m_k, which has the gradient's scale: SGD's grid, not Adam's
+    "acclip": Method("acclip", {}, (0.1, 0.3, 1.0), "ACClip (Algorithm 1 defaults)"),
 }
-PAIRS = (("sgd", "gclip"), ("sgd", "cclip"), ("adagrad_norm", "clip_adagrad_norm"),
-         ("adam_norm", "clip_adam_norm"))
-AUTO_SEEDS = {"cpu": 48, "cuda": 512}  # --n-seeds 0: a few dozen on CPU, hundreds on a GPU
-DEFAULT_METHODS = ["sgd", "gclip", "adagrad_norm", "clip_adagrad_norm", "adam_norm", "clip_adam_norm"]
+LR_GRIDS = {label: m.grid for label, m in METHODS.items()}
+COMPARISON = ("sgd", "gclip", "adam_norm", "clip_adam_norm", "adam", "sgd_m")
+LADDER = ("sgd_m", "gclip_m", "cclip_m", "acclip", "adam")
+CLIP_PAIRS = (("sgd", "gclip"), ("adam_norm", "clip_adam_norm"))
+AUTO_SEEDS = {"cpu": 40, "cuda": 512}  # --n-seeds 0: bounds the 0.9-quantile on CPU, the 0.99 one on a GPU
+
+#: The ladder's claims (Zhang et al. 2020, Section 5.1 and Figure 3a): (name, a, b, kind, statement); the ratio
+#: is Q(a)/Q(b); "better": b better than a; "comparable": within the equivalence band.
+RUNGS = (
+    ("fig3a-gclip>sgd_m", "sgd_m", "gclip_m", "better", "global clipping speeds up SGD with momentum"),
+    ("fig3a-adam>gclip", "gclip_m", "adam", "better", "GClip with momentum stays far from Adam"),
+    ("fig3a-cclip>gclip", "gclip_m", "cclip_m", "better", "coordinate-wise clipping improves on global clipping"),
+    ("fig3a-cclip~adam", "cclip_m", "adam", "comparable", "CClip with momentum is level with Adam"),
+    ("fig3a-acclip>cclip", "cclip_m", "acclip", "better", "the moment estimate (ACClip) improves on CClip"),
+    ("fig3a-acclip>adam", "adam", "acclip", "better", "ACClip beats Adam"),
+)
+SOURCE_SEED = "seed 000 (clipped AdaGrad/Adam under heavy-tailed noise)"
+SOURCE_PAPER = "Zhang et al. 2020 (seed 002)"
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
 
 
-def label_params(label: str, p) -> dict:
-    """The synthclip method parameters of a study label (constant schedules)."""
-    method, kind, clipped = RATE_METHODS[label]
-    params: dict[str, Any] = {"lr": p.lr_sgd if kind == "sgd" else p.lr_adaptive}
-    if kind == "sgd" and method != "acclip":
-        params["lr_schedule"] = "constant"
-    if clipped:
-        params["clip"] = p.clip
-        if method in ("gclip", "cclip"):
-            params.update(clip_schedule="constant", clip_power=0.0)
-    return params
+def judged_upper(n_seeds: int, confidence: float) -> float:
+    """The upper quantile judged: 0.99 when n seeds bound it from above, else 0.9."""
+    return 0.99 if n_seeds >= verdict.runs_needed(0.99, confidence) else 0.9
+
+
+def task_kind(task: str) -> str:
+    return "text" if task in TEXT_TASKS else "vision"
 
 
 @dataclass
 class TorchRatesParams(CommonParams):
-    tasks: list = option(["digits-mlp"], "tasks (synthclip.torch.models); each its own panel row")
-    methods: list = option(list(DEFAULT_METHODS), "optimizers (synthclip methods with constant schedules)")
-    n_seeds: int = option(0, f"seeds per (task, method), each its own initialisation and minibatch stream "
-                             f"(0: {AUTO_SEEDS['cpu']} on cpu, {AUTO_SEEDS['cuda']} on cuda)", low=0)
-    steps: int = option(1000, "training steps K", low=1)
-    batch_size: int = option(16, "minibatch size", low=1)
-    lr_sgd: float = option(0.5, "step size of sgd, gclip, cclip and acclip", low=0.0)
-    lr_adaptive: float = option(0.1, "step size γ of the AdaGrad/Adam-Norm family", low=0.0)
-    clip: float = option(0.2, "clip level (τ of gclip/cclip, λ of the clipped AdaGrad/Adam-Norm)", low=0.0)
-    checkpoints: int = option(20, "about this many log-spaced steps at which the full loss is recorded", low=2)
-    eval_size: int = option(0, "examples of the full objective (0: the task's own, all digits / 2048 windows)",
+    text_task: str = option("text-transformer", "the text task (heavy-tailed noise expected)", choices=TEXT_TASKS)
+    vision_task: str = option("digits-cnn", "the vision task (light noise expected)", choices=VISION_TASKS)
+    text_size: str = option("small", "text model: small (1 layer, width 32, 32-token windows) or full (the "
+                                     "task's own size)", choices=("small", "full"))
+    methods: list = option(list(COMPARISON), "methods of the clipping comparison, run on both tasks")
+    no_ladder: bool = option(False, "skip Section 5.1's ladder (sgd_m, gclip_m, cclip_m, acclip, adam on the text task)")
+    n_seeds: int = option(0, f"judged seeds per (task, method) (0: {AUTO_SEEDS['cpu']} on cpu, "
+                             f"{AUTO_SEEDS['cuda']} on cuda)", low=0)
+    n_tune_seeds: int = option(6, "seeds per step size of the grid (disjoint from the judged seeds)", low=1)
+    vary_init: bool = option(False, "each seed its own initial weights (default: the same for all seeds)")
+    steps: int = option(500, "training steps K", low=1)
+    batch_size: int = option(8, "minibatch size", low=1)
+    lr_scale: float = option(1.0, "factor on every step-size grid", low=0.0)
+    checkpoints: int = option(10, "about this many log-spaced steps at which f and ‖∇f‖ are recorded", low=2)
+    eval_size: int = option(0, f"examples of the full objective (0: {TEXT_EVAL_SIZE} text windows, all digits)",
                             low=0)
-    quantiles: list = option([0.5, 0.9, 0.99], "quantile levels of the loss across seeds")
-    confidence: float = option(verdict.RULE.confidence, "level of the quantile, slope and failure intervals", low=0.0,
+    quantiles: list = option([0.5, 0.9, 0.99], "quantile levels reported across seeds")
+    confidence: float = option(verdict.RULE.confidence, "level of the quantile and bootstrap intervals", low=0.0,
                                high=1.0)
-    n_boot: int = option(verdict.RULE.n_boot, "bootstrap replicates per slope (≥ 20/(1 − confidence))", low=1)
+    n_boot: int = option(verdict.RULE.n_boot, "bootstrap replicates per ratio (≥ 20/(1 − confidence))", low=1)
     device: str = option("cpu", "torch device: cpu or cuda")
 
 
 @register
 class TorchRates(Study):
     name = "torch-rates"
-    summary = "loss quantiles across many seeds of a real network per optimizer, clipped vs unclipped"
+    summary = "clipping on a heavy- vs a light-noise network (seed 000, Figure 1(a)) and Figure 3a's ladder"
     Params = TorchRatesParams
     # one in-process job: the quick cells take less time than starting torch in worker processes
-    quick = {"methods": ["sgd", "gclip", "adam_norm", "clip_adam_norm"], "n_seeds": 8, "steps": 30,
-             "checkpoints": 8, "n_boot": 50, "jobs": 1}
-    tables = ("quantiles", "endpoints", "slopes", "failures", "losses", "clipping")
+    quick = {"n_seeds": 8, "n_tune_seeds": 2, "steps": 20, "checkpoints": 4, "eval_size": 16, "n_boot": 400,
+             "jobs": 1}
+    tables = ("quantiles", "paths", "tuning", "runs", "ratios", "claims")
 
     def validate(self, p) -> None:
-        if not p.tasks:
-            raise StudyError(f"--tasks needs at least one of {', '.join(TASKS)}")
-        check_choice("tasks", p.tasks, TASKS)
-        if len(set(p.tasks)) != len(p.tasks):
-            raise StudyError(f"--tasks lists a task twice: {','.join(p.tasks)}")
-        check_methods("methods", p.methods, RATE_METHODS)
-        if len(set(p.methods)) != len(p.methods):
-            raise StudyError(f"--methods lists a method twice: {','.join(p.methods)}")
-        if isinstance(p.n_seeds, int) and p.n_seeds == 0:
+        check_choice("text_task", p.text_task, TEXT_TASKS)
+        check_choice("vision_task", p.vision_task, VISION_TASKS)
+        if not p.methods and p.no_ladder:
+            raise StudyError(f"--methods is empty and --no-ladder is set: nothing to run; valid methods: "
+                             f"{', '.join(COMPARISON)}")
+        check_choice("methods", p.methods, COMPARISON)
+        if isinstance(p.n_seeds, int) and not isinstance(p.n_seeds, bool) and p.n_seeds == 0:
             p.n_seeds = AUTO_SEEDS["cpu" if p.device == "cpu" else "cuda"]
-        check_positive(p, "n_seeds", "steps", "batch_size", "checkpoints", "n_boot")
-        if p.checkpoints < 2:
-            raise StudyError(f"--checkpoints must be >= 2, got {p.checkpoints}")
-        if not isinstance(p.eval_size, int) or p.eval_size < 0:
-            raise StudyError(f"--eval-size must be >= 0 (0: the task's own), got {p.eval_size!r}")
-        from .torch_noise import FLOAT32_MAX
-        for name in ("lr_sgd", "lr_adaptive", "clip"):
-            value = getattr(p, name)
-            if not (value > 0 and value <= FLOAT32_MAX):
-                raise StudyError(f"{flag(name)} must be > 0 and at most {FLOAT32_MAX:.4g} (the models train in "
-                                 f"float32), got {value!r}")
+        check_positive(p, "n_seeds", "n_tune_seeds", "steps", "batch_size", "checkpoints", "n_boot")
+        check_fit_flags(p)
         if not p.quantiles:
             raise StudyError("--quantiles needs at least one level in (0, 1)")
-        check_fit_flags(p)
-        for label in p.methods:
-            method_params(RATE_METHODS[label][0], label_params(label, p), "--methods " + label)
-        # Intervals across seeds: with too few seeds no quantile has a finite order-statistic interval and a
-        # bootstrap over seeds has (near) zero width, so the run could only print empty intervals. Both ends
-        # of stats.quantile_ci's interval for q are finite iff max(q, 1 − q)^n <= (1 − confidence)/2.
-        half = (1.0 - p.confidence) / 2.0
-        need = min(math.ceil(math.log(half) / math.log(max(q, 1.0 - q)) - 1e-9) for q in p.quantiles)
+        # the median is judged: fewer seeds than its order-statistic interval needs cannot carry any verdict
+        need = verdict.runs_needed(0.5, p.confidence)
         if p.n_seeds < need:
-            raise StudyError(f"--n-seeds {p.n_seeds} gives no quantile of --quantiles a finite {p.confidence:g} interval "
-                             f"across seeds (and a bootstrap over them near-zero width): use --n-seeds >= {need}")
+            raise StudyError(f"--n-seeds {p.n_seeds} cannot bound even the median across seeds at "
+                             f"{p.confidence:g}: use --n-seeds >= {need}")
+        if p.steps < 10:
+            raise StudyError(f"--steps must be >= 10 (the worst ratio is taken over the last decade [K/10, K]), "
+                             f"got {p.steps}")
+        if p.checkpoints > p.steps:
+            raise StudyError(f"--checkpoints must be <= --steps ({p.steps}), got {p.checkpoints}")
+        if p.n_boot * (1.0 - p.confidence) < 20:
+            raise StudyError(f"--n-boot must be >= {math.ceil(20 / (1 - p.confidence))} at --confidence "
+                             f"{p.confidence:g} (20 replicates beyond each end), got {p.n_boot}")
+        from .torch_noise import FLOAT32_MAX
+        if not (0 < p.lr_scale and max(max(g) for g in LR_GRIDS.values()) * p.lr_scale <= FLOAT32_MAX):
+            raise StudyError(f"--lr-scale must be > 0 and keep every step size within float32 (the models "
+                             f"train in float32), got {p.lr_scale!r}")
+        if not isinstance(p.eval_size, int) or p.eval_size < 0:
+            raise StudyError(f"--eval-size must be >= 0 (0: the study's default), got {p.eval_size!r}")
         check_torch_run(self.name, p)
         from .torch_noise import check_batch_size
-        check_batch_size("batch_size", p.batch_size, p.tasks)
+        check_batch_size("batch_size", p.batch_size, [p.text_task, p.vision_task])
 
     def group(self, cell) -> str:
         return ""
 
     def cells(self, p) -> list[dict]:
-        return [{
-            "label": f"{task} {label}", "task": task, "method": label, "registry_method": RATE_METHODS[label][0],
-            "method_params": label_params(label, p), "n_seeds": p.n_seeds, "steps": p.steps,
-            "batch_size": p.batch_size, "checkpoints": p.checkpoints, "eval_size": p.eval_size,
-            "quantiles": sorted(float(q) for q in p.quantiles), "confidence": p.confidence,
-            "n_boot": p.n_boot, "seed": p.seed, "device": p.device,
-        } for task in p.tasks for label in p.methods]
+        init = None if p.vary_init else derive_seed(p.seed, "torch-rates", "init")
+        runs = [(p.text_task, m) for m in p.methods] + [(p.vision_task, m) for m in p.methods]
+        if not p.no_ladder:
+            runs += [(p.text_task, m) for m in LADDER if m not in p.methods]
+        cells = []
+        for task, label in runs:
+            spec = METHODS[label]
+            text = task_kind(task) == "text"
+            cells.append({
+                "label": f"{task} {label}", "task": task, "kind": task_kind(task), "method": label,
+                "optimizer": spec.optimizer, "fixed": dict(spec.fixed), "options": dict(spec.options),
+                "grid": [float(lr * p.lr_scale) for lr in spec.grid],
+                "model_kwargs": dict(SMALL_TEXT_MODEL) if text and p.text_size == "small" else {},
+                "n_seeds": p.n_seeds, "n_tune_seeds": p.n_tune_seeds, "steps": p.steps,
+                "batch_size": p.batch_size, "checkpoints": p.checkpoints,
+                "eval_size": p.eval_size or (TEXT_EVAL_SIZE if text else 0),
+                "quantiles": sorted({float(q) for q in p.quantiles} | {0.5, judged_upper(p.n_seeds, p.confidence)}),
+                "confidence": p.confidence, "init_key": init,
+                "seed": derive_seed(p.seed, "torch-rates", "judged"),
+                "tune_seed": derive_seed(p.seed, "torch-rates", "tune"), "device": p.device,
+            })
+        return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
-        from ..torch.ensemble import train_ensemble
-
         with torch_threads(SMALL_MODEL_THREADS):
-            res = train_ensemble(cell["task"], cell["registry_method"], n_seeds=cell["n_seeds"],
-                                 steps=cell["steps"], batch_size=cell["batch_size"], seed=cell["seed"],
-                                 method_params=cell["method_params"], checkpoints=cell["checkpoints"],
-                                 device=cell["device"], eval_size=cell["eval_size"] or None)
+            out = run_method(cell)
         if progress:
             progress(cell["n_seeds"])
-        return summarize_ensemble(res, cell)
+        return out
 
     def analyze(self, p, tables):
-        return {**tables, "clipping": clipping_table(tables["endpoints"])}
+        ratios = ratio_table(tables["paths"], n_boot=p.n_boot, confidence=p.confidence,
+                             seed=derive_seed(p.seed, "torch-rates", "bootstrap"))
+        return {**tables, "ratios": ratios, "claims": claim_rows(ratios)}
 
     def report(self, tables, meta) -> str:
         return rates_report(tables, meta)
@@ -184,183 +255,360 @@ class TorchRates(Study):
     def plot(self, tables, meta):
         return plot_torch_rates(tables, meta)
 
+    def scoreboard(self, tables, meta) -> pd.DataFrame:
+        return rates_scoreboard(tables, meta)
 
-def summarize_ensemble(res, cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
-    """Quantile, slope, failure and per-seed tables of one ensemble run."""
+
+# -- one cell: tune the step size, then the judged ensemble ------------------------------------------------
+
+def _train(cell, lr: float, *, n_seeds: int, seed: int, checkpoints, grad_norms: bool):
+    import torch
+
+    from ..torch.ensemble import train_ensemble
+    from ..torch.models import make_task
+
+    task = make_task(cell["task"], dtype=torch.float32, device=cell["device"], **cell["model_kwargs"])
+    return train_ensemble(task, cell["optimizer"], n_seeds=n_seeds, steps=cell["steps"],
+                          batch_size=cell["batch_size"], seed=seed, method_params={**cell["fixed"], "lr": lr},
+                          optimizer_options=cell["options"] or None, checkpoints=checkpoints,
+                          device=cell["device"], eval_size=cell["eval_size"] or None, init_key=cell["init_key"],
+                          grad_norms=grad_norms)
+
+
+def tune(cell) -> tuple[float, pd.DataFrame]:
+    """The grid step size with the smallest mean final loss on the tuning seeds (ties: the smaller step)."""
+    rows = []
+    for lr in cell["grid"]:
+        res = _train(cell, lr, n_seeds=cell["n_tune_seeds"], seed=cell["tune_seed"], checkpoints=[cell["steps"]],
+                     grad_norms=False)
+        final = np.where(res.failed, np.inf, res.losses[:, -1])
+        with np.errstate(invalid="ignore"):
+            mean = float(final.mean())
+        rows.append({"task": cell["task"], "method": cell["method"], "lr": lr, "n_seeds": res.n_seeds,
+                     "n_failed": res.n_failed, "mean_final": mean, "median_final": float(np.median(final)),
+                     "seconds": res.seconds})
+    frame = pd.DataFrame(rows)
+    means = frame["mean_final"].to_numpy(float)
+    best = int(np.argmin(np.where(np.isnan(means), np.inf, means)))  # argmin: the first (smallest) of ties
+    frame["chosen"] = np.arange(len(frame)) == best
+    frame["at_edge"] = best in (0, len(frame) - 1)
+    return float(frame["lr"].iloc[best]), frame
+
+
+def run_method(cell) -> dict[str, pd.DataFrame]:
+    """Tuning, then ``n_seeds`` judged seeds at the chosen step size: quantile, per-seed and run tables."""
+    lr, tuning = tune(cell)
+    res = _train(cell, lr, n_seeds=cell["n_seeds"], seed=cell["seed"], checkpoints=cell["checkpoints"],
+                 grad_norms=True)
+    common = {"task": cell["task"], "kind": cell["kind"], "method": cell["method"]}
     k = res.checkpoints
-    losses = np.where(res.failed[:, None], np.inf, res.losses)  # a failed seed counts as +inf throughout
-    common = {"task": cell["task"], "method": cell["method"]}
+    series = {"loss": np.where(res.failed[:, None], np.inf, res.losses),
+              "grad_norm": np.where(res.failed[:, None], np.inf, res.grad_norms)}
     qrows = []
-    for q in cell["quantiles"]:
-        est, lo, hi = stats.quantile_ci(losses, q, confidence=cell["confidence"])
-        qrows.append(pd.DataFrame({**common, "k": k, "statistic": "quantile", "quantile": q, "value": est,
-                                   "ci_low": lo, "ci_high": hi}))
-    with np.errstate(invalid="ignore", over="ignore"):
-        mean = losses.mean(axis=0)
-    qrows.append(pd.DataFrame({**common, "k": k, "statistic": "mean", "quantile": np.nan, "value": mean,
-                               "ci_low": np.nan, "ci_high": np.nan}))
-    quantiles = pd.concat(qrows, ignore_index=True).assign(n_seeds=res.n_seeds, n_failed=res.n_failed)
-
-    srows = []
-    for q in cell["quantiles"]:
-        try:
-            fit = stats.fit_rate(k, losses, q, n_boot=cell["n_boot"], confidence=cell["confidence"],
-                                 seed=derive_seed(cell["seed"], "torch-rates", cell["task"], cell["method"], q))
-        except ValueError as err:  # too few checkpoints in k >= √K for a line: recorded, not raised
-            srows.append({**common, "quantile": str(q), "slope": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                          "intercept": np.nan, "kmin": np.nan, "kmax": np.nan, "n_points": 0, "reason": str(err)})
-            continue
-        srows.append({**common, "quantile": str(q), "slope": fit.slope, "ci_low": fit.ci_low,
-                      "ci_high": fit.ci_high, "intercept": fit.intercept, "kmin": fit.kmin, "kmax": fit.kmax,
-                      "n_points": fit.n_points, "reason": fit.reason})
-    slopes = pd.DataFrame(srows).assign(n_seeds=res.n_seeds, n_failed=res.n_failed)
-
-    erows = []
-    with np.errstate(invalid="ignore"):
-        rise = np.max(losses - np.minimum.accumulate(losses, axis=1), axis=1)
-    rise = np.where(res.failed, np.inf, rise)
-    for metric, values in (("final", losses[:, -1]), ("rise", rise)):
+    for metric, values in series.items():
         for q in cell["quantiles"]:
             est, lo, hi = stats.quantile_ci(values, q, confidence=cell["confidence"])
-            erows.append({**common, "metric": metric, "quantile": q, "value": float(est), "ci_low": float(lo),
-                          "ci_high": float(hi)})
-    endpoints = pd.DataFrame(erows).assign(n_seeds=res.n_seeds, n_failed=res.n_failed, k_end=int(k[-1]))
-
+            qrows.append(pd.DataFrame({**common, "metric": metric, "k": k, "statistic": "quantile", "quantile": q,
+                                       "value": est, "ci_low": lo, "ci_high": hi}))
+        with np.errstate(invalid="ignore", over="ignore"):
+            mean = values.mean(axis=0)
+        qrows.append(pd.DataFrame({**common, "metric": metric, "k": k, "statistic": "mean", "quantile": np.nan,
+                                   "value": mean, "ci_low": np.nan, "ci_high": np.nan}))
+    quantiles = pd.concat(qrows, ignore_index=True).assign(n_seeds=res.n_seeds, n_failed=res.n_failed)
+    paths = res.to_frame().drop(columns=["task", "method"]).assign(**common)
+    paths = paths[["task", "kind", "method", "seed", "step", "loss", "grad_norm", "failed"]]
     p_fail, lo, hi = stats.failure_probability(np.where(res.failed, np.inf, 0.0), 0.0,
                                                confidence=cell["confidence"])
     bad = res.fail_step[res.fail_step >= 0]
-    failures = pd.DataFrame([{**common, "n_seeds": res.n_seeds, "n_failed": res.n_failed,
-                              "p_fail": float(p_fail), "ci_low": float(lo), "ci_high": float(hi),
-                              "first_fail_step": int(bad.min()) if bad.size else -1, "steps": res.steps,
-                              "batch_size": res.batch_size, "seconds": res.seconds,
-                              "throughput": res.throughput, "device": res.device, "dtype": res.dtype,
-                              "method_params": repr(dict(cell["method_params"]))}])
-    frame = res.to_frame().drop(columns=["task", "method"])
-    losses_table = frame.assign(**common)[["task", "method", "seed", "step", "loss", "failed"]]
-    return {"quantiles": quantiles, "endpoints": endpoints, "slopes": slopes, "failures": failures,
-            "losses": losses_table}
+    runs = pd.DataFrame([{**common, "text": METHODS[cell["method"]].text, "lr": lr, "grid": repr(cell["grid"]),
+                          "lr_at_grid_edge": bool(tuning["at_edge"].iloc[0]), "n_seeds": res.n_seeds,
+                          "n_failed": res.n_failed, "p_fail": float(p_fail), "fail_ci_low": float(lo),
+                          "fail_ci_high": float(hi), "first_fail_step": int(bad.min()) if bad.size else -1,
+                          "steps": res.steps, "batch_size": res.batch_size, "seconds": res.seconds,
+                          "tune_seconds": float(tuning["seconds"].sum()), "throughput": res.throughput,
+                          "device": res.device, "dtype": res.dtype, "same_init": cell["init_key"] is not None,
+                          "model_kwargs": repr(cell["model_kwargs"]), "eval_size": cell["eval_size"],
+                          "method_params": repr({**cell["fixed"], **cell["options"], "lr": lr})}])
+    return {"quantiles": quantiles, "paths": paths, "tuning": tuning, "runs": runs}
 
 
-def pair_verdict(unclipped: tuple[float, float], clipped: tuple[float, float]) -> str:
-    """The rule of the module docstring on the two intervals (lo, hi)."""
-    if math.isinf(clipped[0]) and math.isinf(unclipped[0]) and clipped[0] > 0 and unclipped[0] > 0:
-        return "both +inf"
-    if clipped[1] < unclipped[0]:
-        return "lowers"
-    if clipped[0] > unclipped[1]:
-        return "raises"
-    return "overlaps"
+# -- the verdicts ------------------------------------------------------------------------------------------
+
+def _matrix(paths: pd.DataFrame, task: str, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """(seeds × checkpoints) losses of one run, failed seeds as +inf, and the checkpoints."""
+    part = paths[(paths["task"] == task) & (paths["method"] == method)]
+    wide = part.pivot(index="seed", columns="step", values="loss").sort_index()
+    failed = part.groupby("seed")["failed"].any().sort_index().to_numpy()
+    values = wide.to_numpy(float)
+    return np.where(failed[:, None] | ~np.isfinite(values), np.inf, values), wide.columns.to_numpy()
 
 
-def clipping_table(endpoints: pd.DataFrame) -> pd.DataFrame:
-    """Each clipped/unclipped pair's quantiles of the final loss and of the largest rise, with the verdict."""
+def _quantile(values: np.ndarray, q: float, axis: int) -> np.ndarray:
+    """The estimate of stats.quantile_ci (order statistic ceil(q n), numpy's inverted_cdf) along ``axis``."""
+    return np.quantile(values, q, axis=axis, method="inverted_cdf")
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Q(a)/Q(b) elementwise; two failed (+inf) quantiles give NaN (no ratio)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(np.isinf(a) & np.isinf(b), np.nan, a / b)
+
+
+def ratio_rows(a: np.ndarray, b: np.ndarray, k: np.ndarray, q: float, *, n_boot: int, confidence: float,
+               seed: int) -> dict[str, tuple[float, float, float]]:
+    """Ratios Q_q(a)/Q_q(b) with paired percentile bootstrap intervals, of the final loss and of each seed's
+    worst loss over the last decade, max over k in [K/10, K] of L_k (a high-probability bound on the whole
+    late run; a per-seed maximum, so equal laws give ratios centred on 1, unlike a minimum of ratios over k).
+
+    a, b: (seeds × checkpoints) of the same seeds (common random numbers), so seeds are resampled jointly.
+    """
+    late = k >= k.max() / 10.0
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, a.shape[0], size=(n_boot, a.shape[0]))
+    half = (1.0 - confidence) / 2.0
+    out = {}
+    for measure in ("final", "worst"):
+        xa, xb = (a[:, -1], b[:, -1]) if measure == "final" else (a[:, late].max(axis=1), b[:, late].max(axis=1))
+        point = float(_ratio(_quantile(xa, q, 0), _quantile(xb, q, 0)))
+        boot = _ratio(_quantile(xa[idx], q, 1), _quantile(xb[idx], q, 1))
+        if np.isnan(boot).any() or np.isnan(point):
+            out[measure] = (point, np.nan, np.nan)
+            continue
+        lo, hi = np.quantile(boot, [half, 1.0 - half])
+        out[measure] = (point, float(lo), float(hi))
+    return out
+
+
+def _pairs(tasks: dict[str, str], methods_by_task: dict[str, set]) -> list[tuple]:
+    """(claim, statement, source, task, a, b, kind) of every comparison whose two runs exist."""
+    out = []
+    for a, b in CLIP_PAIRS:
+        for kind in ("text", "vision"):
+            out.append(("seed000-clipping", f"clipping ({a} → {b}) largely improves training under heavy-tailed "
+                        f"noise and is not critical under light noise", SOURCE_SEED, tasks.get(kind), a, b, "contrast"))
+    for kind in ("text", "vision"):
+        out.append(("fig1a-adam-vs-sgd", "Adam is far ahead of SGD with momentum on the attention model, not on "
+                    "the image model", SOURCE_PAPER + ", Figure 1(a)/(e)", tasks.get(kind), "sgd_m", "adam",
+                    "contrast"))
+    for name, a, b, kind, statement in RUNGS:
+        out.append((name, statement, SOURCE_PAPER + ", Section 5.1 / Figure 3a", tasks.get("text"), a, b, kind))
+    return [r for r in out if r[3] is not None and {r[4], r[5]} <= methods_by_task.get(r[3], set())]
+
+
+def ratio_table(paths: pd.DataFrame, *, n_boot: int, confidence: float, seed: int) -> pd.DataFrame:
+    """Every comparison's ratio of quantiles (judged ones: the median and the upper quantile), final and worst."""
+    columns = ["claim", "statement", "source", "task", "kind", "a", "b", "rule", "quantile", "measure", "ratio",
+               "ci_low", "ci_high", "n_seeds", "n_failed_a", "n_failed_b", "reason"]
+    if paths.empty:
+        return pd.DataFrame(columns=columns)
+    tasks = {kind: task for task, kind in paths[["task", "kind"]].drop_duplicates().itertuples(index=False)}
+    methods_by_task = {t: set(part["method"]) for t, part in paths.groupby("task")}
     rows = []
-    for (task, metric), part in endpoints.groupby(["task", "metric"], sort=False):
-        present = set(part["method"])
-        for plain, clipped in PAIRS:
-            if plain not in present or clipped not in present:
-                continue
-            for q in sorted(part["quantile"].unique()):
-                a = part[(part["method"] == plain) & np.isclose(part["quantile"], q)].iloc[0]
-                b = part[(part["method"] == clipped) & np.isclose(part["quantile"], q)].iloc[0]
-                rows.append({"task": task, "metric": metric, "unclipped": plain, "clipped": clipped,
-                             "quantile": q, "unclipped_value": a["value"], "unclipped_low": a["ci_low"],
-                             "unclipped_high": a["ci_high"], "clipped_value": b["value"],
-                             "clipped_low": b["ci_low"], "clipped_high": b["ci_high"],
-                             "verdict": pair_verdict((a["ci_low"], a["ci_high"]), (b["ci_low"], b["ci_high"]))})
-    columns = ["task", "metric", "unclipped", "clipped", "quantile", "unclipped_value", "unclipped_low",
-               "unclipped_high", "clipped_value", "clipped_low", "clipped_high", "verdict"]
+    for claim, statement, source, task, a, b, rule in _pairs(tasks, methods_by_task):
+        xa, k = _matrix(paths, task, a)
+        xb, kb = _matrix(paths, task, b)
+        if xa.shape != xb.shape or not np.array_equal(k, kb):
+            raise ValueError(f"runs {a} and {b} on {task} hold different seeds or checkpoints")
+        n = xa.shape[0]
+        for q in (0.5, judged_upper(n, confidence)):
+            reason = verdict.sufficiency(n, q, confidence)
+            res = ratio_rows(xa, xb, k, q, n_boot=n_boot, confidence=confidence,
+                             seed=derive_seed(seed, task, a, b, q))
+            for measure, (r, lo, hi) in res.items():
+                why = reason or ("" if np.isfinite(lo) and np.isfinite(hi) else
+                                 "the bootstrap interval is undefined (failed seeds in both runs)")
+                rows.append({"claim": claim, "statement": statement, "source": source, "task": task,
+                             "kind": task_kind(task), "a": a, "b": b, "rule": rule, "quantile": q, "measure": measure,
+                             "ratio": r, "ci_low": lo, "ci_high": hi, "n_seeds": n,
+                             "n_failed_a": int(np.isinf(xa).any(axis=1).sum()),
+                             "n_failed_b": int(np.isinf(xb).any(axis=1).sum()), "reason": why})
     return pd.DataFrame(rows, columns=columns)
 
+
+def side(lo: float, hi: float) -> str:
+    """Where a ratio's interval lies against 1: "above 1", "below 1" or "holds 1"."""
+    return "above 1" if lo > 1.0 else "below 1" if hi < 1.0 else "holds 1"
+
+
+def rung_verdict(rule: str, lo: float, hi: float) -> str:
+    """A ladder rung: "better" claims need the interval above 1; "comparable" within the equivalence band."""
+    if rule == "comparable":
+        if 1.0 / EQUIVALENCE <= lo and hi <= EQUIVALENCE:
+            return REPRODUCED
+        if lo > EQUIVALENCE or hi < 1.0 / EQUIVALENCE:
+            return NOT_REPRODUCED
+        return INCONCLUSIVE
+    return {"above 1": REPRODUCED, "below 1": NOT_REPRODUCED, "holds 1": INCONCLUSIVE}[side(lo, hi)]
+
+
+def contrast_verdict(text: tuple[float, float], vision: tuple[float, float]) -> str:
+    """Ratio above 1 on text and not above 1 on vision: reproduced; below 1 on text or above 1 on vision: not."""
+    t, v = side(*text), side(*vision)
+    if t == "below 1" or v == "above 1":
+        return NOT_REPRODUCED
+    if t == "above 1":
+        return REPRODUCED
+    return INCONCLUSIVE
+
+
+def claim_rows(ratios: pd.DataFrame) -> pd.DataFrame:
+    """One verdict per (claim, pair, quantile, measure) under the module's rule."""
+    columns = ["claim", "statement", "source", "a", "b", "quantile", "measure", "text_task", "text_ratio",
+               "text_low", "text_high", "vision_task", "vision_ratio", "vision_low", "vision_high", "verdict", "reason"]
+    rows = []
+    if ratios.empty:
+        return pd.DataFrame(columns=columns)
+    for (claim, a, b, q, measure), part in ratios.groupby(["claim", "a", "b", "quantile", "measure"], sort=False):
+        t = part[part["kind"] == "text"]
+        v = part[part["kind"] == "vision"]
+        first = part.iloc[0]
+        row = {"claim": claim, "statement": first["statement"], "source": first["source"], "a": a, "b": b,
+               "quantile": q, "measure": measure, "text_task": "", "text_ratio": np.nan, "text_low": np.nan,
+               "text_high": np.nan, "vision_task": "", "vision_ratio": np.nan, "vision_low": np.nan,
+               "vision_high": np.nan}
+        for name, sub in (("text", t), ("vision", v)):
+            if not sub.empty:
+                r = sub.iloc[0]
+                row.update({f"{name}_task": r["task"], f"{name}_ratio": r["ratio"], f"{name}_low": r["ci_low"],
+                            f"{name}_high": r["ci_high"]})
+        reasons = [r for r in part["reason"] if r]
+        if reasons:
+            row.update(verdict=verdict.INSUFFICIENT, reason=reasons[0])
+        elif first["rule"] == "contrast":
+            if t.empty or v.empty:
+                row.update(verdict=verdict.INSUFFICIENT, reason="needs both tasks")
+            else:
+                row.update(verdict=contrast_verdict((row["text_low"], row["text_high"]),
+                                                    (row["vision_low"], row["vision_high"])),
+                           reason=f"text {side(row['text_low'], row['text_high'])}, vision "
+                                  f"{side(row['vision_low'], row['vision_high'])}")
+        else:
+            words = rung_verdict(first["rule"], row["text_low"], row["text_high"])
+            band = f"band [{1 / EQUIVALENCE:.3f}, {EQUIVALENCE:g}]"
+            row.update(verdict=words, reason=(f"interval {side(row['text_low'], row['text_high'])}"
+                                              if first["rule"] != "comparable" else
+                                              f"interval within the {band}" if words == REPRODUCED else
+                                              f"interval outside the {band}" if words == NOT_REPRODUCED else
+                                              f"interval overlaps the edge of the {band}"))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+# -- report, scoreboard, figure ------------------------------------------------------------------------
 
 def _ci(v, lo, hi) -> str:
     return f"{v:.4g} [{lo:.4g}, {hi:.4g}]"
 
 
-METRIC_TEXT = {"final": "final loss (k = K)",
-               "rise": "largest rise of the loss above its best so far, max_k L_k − min_{j≤k} L_j"}
-
-
 def rates_report(tables, meta) -> str:
     p = meta["params"]
-    ends = tables["endpoints"]
-    fails = tables["failures"]
-    slopes = tables["slopes"]
-    lines = []
-    for task in dict.fromkeys(fails["task"]):
-        f_task = fails[fails["task"] == task]
-        lines.append(f"torch-rates: {task}, {p['n_seeds']} seeds per optimizer, K={p['steps']} steps, batch "
-                     f"{p['batch_size']}, device {f_task['device'].iloc[0]}; loss on the full objective; "
-                     f"{p['confidence']:.0%} order-statistic intervals across seeds; failed seeds count as +inf")
-        qs = sorted(ends["quantile"].unique())
-        for metric in ("final", "rise"):
-            e = ends[(ends["task"] == task) & (ends["metric"] == metric)]
-            lines.append(f"quantiles across seeds of the {METRIC_TEXT[metric]}:")
-            header = (f"{'method':<18} " + " ".join(f"{'q=' + format(q, 'g'):<30}" for q in qs)
-                      + (f" {'failed':>9}  {'slope of median [CI]':<24}" if metric == "final" else ""))
-            lines += [header, "-" * len(header)]
-            for _, fr in f_task.iterrows():
-                m = fr["method"]
-                cells = []
-                for q in qs:
-                    r = e[(e["method"] == m) & np.isclose(e["quantile"], q)]
-                    cells.append(f"{_ci(r['value'].iloc[0], r['ci_low'].iloc[0], r['ci_high'].iloc[0]):<30}")
-                line = f"{m:<18} " + " ".join(cells)
-                if metric == "final":
-                    s = slopes[(slopes["task"] == task) & (slopes["method"] == m) & (slopes["quantile"] == "0.5")]
-                    if s.empty or not np.isfinite(s["slope"].iloc[0]):
-                        slope = f"n/a ({s['reason'].iloc[0]})" if not s.empty and s["reason"].iloc[0] else "n/a"
-                    else:
-                        slope = (f"{s['slope'].iloc[0]:+.3f} [{s['ci_low'].iloc[0]:+.3f}, "
-                                 f"{s['ci_high'].iloc[0]:+.3f}]")
-                    line += f" {int(fr['n_failed']):>4}/{int(fr['n_seeds']):<4}  {slope}"
-                lines.append(line)
-        clip = tables["clipping"]
-        clip = clip[clip["task"] == task]
-        if clip.empty:
-            lines.append("clipped vs unclipped: no pair of methods run.")
-        for _, r in clip.iterrows():
-            what = "final loss" if r["metric"] == "final" else "largest rise"
-            lines.append(f"clipping ({r['unclipped']} → {r['clipped']}) {r['verdict']} the "
-                         f"{r['quantile']:g}-quantile of the {what}: "
-                         f"{_ci(r['unclipped_value'], r['unclipped_low'], r['unclipped_high'])}"
-                         f" → {_ci(r['clipped_value'], r['clipped_low'], r['clipped_high'])}")
-        lines.append("slopes: log quantile vs log k for k ≥ √K, descriptive only (no theory for a network's "
-                     "loss, whose floor is unknown).")
-        thr = ", ".join(f"{r['method']} {r['throughput']:.0f}" for _, r in f_task.iterrows())
-        lines.append(f"throughput (seeds × steps / s, evaluation included): {thr}")
+    runs, q, tuning, claims = tables["runs"], tables["quantiles"], tables["tuning"], tables["claims"]
+    upper = judged_upper(int(p["n_seeds"]), p["confidence"])
+    init = "every seed from the same initial weights (seeds differ in minibatch order only)" if not p["vary_init"] \
+        else "each seed its own initial weights"
+    lines = [f"torch-rates: {p['n_seeds']} judged seeds per (task, method), K={p['steps']} steps, batch "
+             f"{p['batch_size']}, {init}; step sizes tuned on {p['n_tune_seeds']} other seeds per grid point "
+             f"(grid of 3, × {p['lr_scale']:g}; smallest mean final loss); text model: {p['text_size']}; "
+             f"{p['confidence']:.0%} order-statistic intervals across seeds; failed seeds count as +inf",
+             f"judged quantiles: 0.5 and {upper:g} ({'≥' if upper == 0.99 else '<'} "
+             f"{verdict.runs_needed(0.99, p['confidence'])} seeds bound the 0.99-quantile)", ""]
+    for task in dict.fromkeys(runs["task"]):
+        r_task = runs[runs["task"] == task]
+        lines.append(f"{task} ({r_task['kind'].iloc[0]}; full objective: "
+                     f"{int(r_task['eval_size'].iloc[0]) or 'all'} examples):")
+        header = (f"{'method':<15} {'lr':>7}  {'median final loss':<28} {f'q={upper:g} final loss':<28} "
+                  f"{'median ‖∇f(x_K)‖':<28} {'failed':>7}  {'s':>5}")
+        lines += [header, "-" * len(header)]
+        for _, r in r_task.iterrows():
+            cells = []
+            for metric, qq in (("loss", 0.5), ("loss", upper), ("grad_norm", 0.5)):
+                s = q[(q["task"] == task) & (q["method"] == r["method"]) & (q["metric"] == metric)
+                      & np.isclose(q["quantile"].fillna(-1), qq)]
+                s = s[s["k"] == s["k"].max()]
+                cells.append(f"{_ci(s['value'].iloc[0], s['ci_low'].iloc[0], s['ci_high'].iloc[0]):<28}"
+                             if not s.empty else f"{'-':<28}")
+            edge = "*" if r["lr_at_grid_edge"] else " "
+            lines.append(f"{r['method']:<15} {r['lr']:>7.3g}{edge} {' '.join(cells)} "
+                         f"{int(r['n_failed']):>3}/{int(r['n_seeds']):<3}  {r['seconds'] + r['tune_seconds']:>5.0f}")
         lines.append("")
+    if runs["lr_at_grid_edge"].any():
+        lines.append("* the chosen step size is at an end of its grid (the optimum may lie outside it)")
+    lines.append(f"ratios R = Q_q(a)/Q_q(b) of the loss quantiles (R > 1: b lower), paired {p['confidence']:.0%} "
+                 f"bootstrap over seeds ({p['n_boot']} replicates); final: k = K; worst: each seed's max of L_k over k in [K/10, K]")
+    for (claim, statement), part in claims.groupby(["claim", "statement"], sort=False):
+        lines.append(f"{claim}: {statement} ({part['source'].iloc[0]})")
+        for _, c in part.iterrows():
+            where = []
+            for name in ("text", "vision"):
+                if c[f"{name}_task"]:
+                    where.append(f"{name} {_ci(c[f'{name}_ratio'], c[f'{name}_low'], c[f'{name}_high'])}")
+            lines.append(f"  {c['a']} → {c['b']}, q={c['quantile']:g} {c['measure']:<6}: {'; '.join(where)} → "
+                         f"{c['verdict']} ({c['reason']})")
+    total = float(runs["seconds"].sum() + runs["tune_seconds"].sum())
+    lines += ["", f"compute: {total:.0f} s of training in the cells (summed over cells, tuning included)"]
     return "\n".join(lines).rstrip()
 
 
+def rates_scoreboard(tables, meta) -> pd.DataFrame:
+    """One scoreboard row per claim verdict (judged quantile × final/worst), from the stored claims table."""
+    p = meta["params"]
+    rows = []
+    for _, c in tables["claims"].iterrows():
+        main = "text" if c["text_task"] else "vision"
+        setting = (f"{c['a']} → {c['b']}, {c['text_task'] or ''}{' vs ' if c['text_task'] and c['vision_task'] else ''}"
+                   f"{c['vision_task'] or ''}, N={p['n_seeds']}, K={p['steps']}, batch {p['batch_size']}")
+        reason = c["reason"]
+        if c["text_task"] and c["vision_task"]:
+            reason = f"vision ratio {_ci(c['vision_ratio'], c['vision_low'], c['vision_high'])}; {reason}"
+        rows.append({"study": meta["study"], "statement": c["claim"], "source": c["source"], "setting": setting,
+                     "quantity": f"{main} ratio of {c['quantile']:g}-quantiles of the loss, {c['measure']}",
+                     "measured": c[f"{main}_ratio"], "ci_low": c[f"{main}_low"], "ci_high": c[f"{main}_high"],
+                     "theory": 1.0, "verdict": c["verdict"], "reason": reason, "figure": f"{meta['study']}.png"})
+    return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
+
+
 def plot_torch_rates(tables, meta):
+    """Loss and gradient-norm quantiles per task (median solid, upper judged quantile dashed, its band), the ladder."""
     from .. import plotting
 
+    plt, sns = plotting._mpl()
     q = tables["quantiles"]
     q = q[q["statistic"] == "quantile"]
-    fails = tables["failures"]
-    panels = [(t, m) for t in dict.fromkeys(q["task"]) for m in dict.fromkeys(q[q["task"] == t]["method"])]
-    fig, axes = plotting.figure(len(panels), ncols=min(4, len(panels)))
-    for ax, (task, method) in zip(axes, panels):
-        part = q[(q["task"] == task) & (q["method"] == method)]
-        if np.isfinite(part["value"]).any():
-            plotting.quantile_bands(ax, part)
+    p = meta.get("params", {})
+    upper = judged_upper(int(p.get("n_seeds", 40)), p.get("confidence", 0.95))
+    tasks = list(dict.fromkeys(tables["runs"]["task"]))
+    panels = [(t, metric, group) for t in tasks for metric in ("loss", "grad_norm")
+              for group in (("comparison", "ladder") if t in set(q[q["kind"] == "text"]["task"]) else ("comparison",))]
+    fig, axes = plotting.figure(len(panels), ncols=min(4, len(panels)), size=3.6)
+    methods = list(METHODS)
+    colors = dict(zip(methods, sns.color_palette("tab10", len(methods))))
+    for ax, (task, metric, group) in zip(axes, panels):
+        names = [m for m in (COMPARISON if group == "comparison" else LADDER)
+                 if m in set(q[(q["task"] == task)]["method"])]
+        drawn = False
+        for m in names:
+            part = q[(q["task"] == task) & (q["method"] == m) & (q["metric"] == metric)]
+            for qq, ls in ((0.5, "-"), (upper, "--")):
+                s = part[np.isclose(part["quantile"], qq)].sort_values("k")
+                y = s["value"].to_numpy(float)
+                y = np.where(np.isfinite(y) & (y > 0), y, np.nan)
+                ax.plot(s["k"], y, ls=ls, color=colors[m], lw=1.3, label=m if qq == 0.5 else None)
+                if qq == upper:
+                    hi = s["ci_high"].to_numpy(float)
+                    ax.fill_between(s["k"], np.clip(s["ci_low"].to_numpy(float), 1e-12, None),
+                                    np.where(np.isfinite(hi), hi, np.nan), color=colors[m], alpha=0.15, lw=0)
+                drawn = drawn or bool(np.isfinite(y).any())
+        if drawn:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
             ax.legend(fontsize=6)
-            # one y range per task, so the optimizers' bands compare across panels
-            shown = q[q["task"] == task][["value", "ci_low", "ci_high"]].to_numpy(float).ravel()
-            shown = shown[np.isfinite(shown) & (shown > 0)]
-            ax.set_ylim(shown.min() / 1.2, shown.max() * 1.2)
-        else:  # every quantile is +inf: nothing to draw on log axes
+        else:
             ax.text(0.5, 0.5, "every quantile is +inf\n(failed seeds)", ha="center", va="center",
                     transform=ax.transAxes, fontsize=8)
-        f = fails[(fails["task"] == task) & (fails["method"] == method)]
-        failed = f"; failed {int(f['n_failed'].iloc[0])}/{int(f['n_seeds'].iloc[0])}" if not f.empty else ""
-        ax.set_title(f"{task}: {method}{failed}", fontsize=8)
+        what = "training loss f(x_k)" if metric == "loss" else "‖∇f(x_k)‖"
+        ax.set_title(f"{task}, {group}: {what}", fontsize=8)
         ax.set_xlabel("step k")
-    for ax in axes[::4]:
-        ax.set_ylabel("training loss")
-    p = meta.get("params", {})
-    fig.suptitle(f"torch-rates: loss quantiles across {p.get('n_seeds')} seeds; bands: "
-                 f"{p.get('confidence', 0.95):.0%} order-statistic intervals", fontsize=10)
+    fig.suptitle(f"torch-rates: across {p.get('n_seeds')} seeds, median (solid) and {upper:g}-quantile (dashed, "
+                 f"band: {p.get('confidence', 0.95):.0%} order-statistic interval)", fontsize=9)
     fig.tight_layout()
     return fig
