@@ -372,5 +372,6 @@ ERRATA: tuple[Erratum, ...] = (
             "What holds: ¼·h_clip ≤ h_Adam ≤ ½·h_clip; with half the printed step, η_k = α/(ε + √(β2 v_k)), "
             "½·h_clip ≤ h_Adam ≤ h_clip, inside the printed constants. (The display also prints "
             "x_{k+1} = −x_k − …, a sign typo.)",
-            "no data needed: tests/test_rmsprop_claim.py (hypothesis property test over g, v, β2, ε)"),
+            "tests/test_rmsprop_claim.py: the counterexample, and the bounds that hold by a hypothesis property test "
+            "over g, v, β2, ε"),
 )

@@ -107,7 +107,7 @@ def errata(board: pd.DataFrame) -> list[dict]:
     out = []
     for e in theory.ERRATA:
         rule = EVIDENCE.get(e.where)  # an erratum without a rule here is shown by proof, not by the runs
-        status, rows = rule(board) if rule else (f"shown without data ({e.evidence})", board.iloc[0:0])
+        status, rows = rule(board) if rule else (f"shown by proof, no run needed ({e.evidence})", board.iloc[0:0])
         out.append({"where": e.where, "printed": e.printed, "finding": e.finding, "status": status,
                     "evidence": rows})
     return out
