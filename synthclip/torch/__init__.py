@@ -11,15 +11,16 @@ except ImportError:  # torch is the optional "torch" extra
 import importlib as _importlib
 
 from .optim import (  # noqa: F401
-    OPTIMIZERS, ACClip, AdaGradNorm, AdamNorm, CClip, ClipAdaGradNorm, ClipAdamNorm, GClip, SeedAdam, SGDRef,
-    from_method, method_kwargs,
+    OPTIMIZERS, ACClip, AdaGradNorm, AdamNorm, CClip, ClipAdaGradNorm, ClipAdamNorm, ClipNSGDM, GClip, NSGDM,
+    RMSProp, SeedAdam, SGDRef, SignSGDM, SMoMClip, from_method, method_kwargs,
 )
 
 _SUBMODULES = ("functional", "optim", "models", "data", "probe", "ensemble")
 
 __all__ = [
     "OPTIMIZERS", "ACClip", "AdaGradNorm", "AdamNorm", "CClip", "ClipAdaGradNorm", "ClipAdamNorm", "GClip",
-    "SeedAdam", "SGDRef", "from_method", "method_kwargs", *_SUBMODULES,
+    "NSGDM", "ClipNSGDM", "SignSGDM", "RMSProp", "SMoMClip", "SeedAdam", "SGDRef", "from_method", "method_kwargs",
+    *_SUBMODULES,
 ]
 
 
