@@ -176,7 +176,7 @@ def variants(name):
     return out
 
 
-MULTI_DRAW = {"smom_clip": 3}  # gradient draws per step (their own exactness test below)
+MULTI_DRAW = {n for n in OPTIMIZERS if methods.get(n).draws > 1}  # their own exactness test below
 CASES = [(name, i, v) for name in OPTIMIZERS if name not in MULTI_DRAW for i, v in enumerate(variants(name))]
 
 

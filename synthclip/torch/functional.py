@@ -18,15 +18,14 @@ import torch
 
 from .. import methods
 
-# The methods after the seeds (issue 15; ``synthclip/methods_extra.py`` states their updates).
-NEW_METHODS = ("nsgd_m", "clip_nsgd_m", "signsgd_m", "rmsprop", "smom_clip")
-METHOD_NAMES = tuple(dict.fromkeys((*methods.METHODS, *NEW_METHODS)))
+# The package's methods: the seeds' and those after them (issue 15; ``synthclip/methods_extra.py`` states theirs).
+METHOD_NAMES = tuple(methods.METHODS)
 
 _CLIPPED = {"gclip", "cclip", "clip_adagrad_norm", "clip_adam_norm"}
 _NORM_FAMILY = {"adagrad_norm", "adam_norm", "clip_adagrad_norm", "clip_adam_norm"}
 _MOMENTUM = {"acclip", "adam_norm", "clip_adam_norm", "nsgd_m", "clip_nsgd_m", "signsgd_m"}
-#: gradient draws per step of the multi-draw methods (Puchkin et al.'s median of 2m+1 block means, m = 1)
-DRAWS = {"smom_clip": 3}
+#: gradient draws per step of the multi-draw methods, from the registry (smom_clip: the median of three)
+DRAWS = {m: methods.get(m).draws for m in METHOD_NAMES if methods.get(m).draws > 1}
 
 # Names of the state entries each method keeps (group scalars, per-parameter tensors).
 GROUP_STATE = {m: (("b_sq",) if m in _NORM_FAMILY else ()) for m in METHOD_NAMES}
