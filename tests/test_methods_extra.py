@@ -71,6 +71,10 @@ def test_nonconvex_rows_of_the_momentum_methods():
         assert set(mins["verdict"]) <= {"within (tight)", "within (not tight)"}, mins
     sign = s[(s["method"] == "signsgd_m") & (s["statistic"] != "mean")]
     assert (sign["verdict"] == verdict.NONE).all()
+    report = study.report(tables, {"params": dataclasses.asdict(p)})
+    said = report.split("methods after the seeds: ")[1]
+    assert "nsgd_m vs liu-zhou K^-0.200: upheld" in said and "clip_nsgd_m vs cutkosky-mehta K^-0.200: upheld" in said
+    assert "signsgd_m: no theory entry covers it (none)" in said
     board = study.scoreboard(tables, {"study": "nonconvex", "params": dataclasses.asdict(p)})
     assert {"liu-zhou", "cutkosky-mehta"} <= set(board["statement"]) and "kornilov" not in set(board["statement"])
     assert (values["failed"] == 0).all()

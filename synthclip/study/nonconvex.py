@@ -232,6 +232,7 @@ class Nonconvex(Study):
                          "thm2_lhs = (1/K) Σ min{‖∇f‖, ‖∇f‖²} is the theorem's left-hand side; grad_norm_avg "
                          "includes the descent from x0, which fades faster than its bound (see --help).")
             lines.append(conclusion(part, alpha))
+            lines.append(momentum_conclusion(part))
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
@@ -392,6 +393,29 @@ def conclusion(slopes: pd.DataFrame, alpha: float) -> str:
     detail = ("; tight: " + ", ".join(f"{r.metric} q={r.statistic} K^{r.slope:+.3f} vs {r.theory:+.3f}"
                                       for r in tight.itertuples())) if not tight.empty else "; no row is tight"
     return f"conclusion (α={alpha:g}): {said}{detail}."
+
+
+def momentum_conclusion(slopes: pd.DataFrame) -> str:
+    """The methods after the seeds, each against its own entry by the same words as GClip's conclusion: violated
+    if a judged quantile row violates, upheld otherwise (with the tight rows); "none" when no entry covers it."""
+    parts = []
+    for method in MOMENTUM:
+        g = slopes[(slopes["method"] == method) & (slopes["statistic"] != "mean") & slopes["metric"].isin(JUDGED)]
+        if g.empty:
+            continue
+        judged = g[g["verdict"] != verdict.NONE]
+        if judged.empty:
+            parts.append(f"{method}: no theory entry covers it (none)")
+            continue
+        statement = judged["statement"].iloc[0]
+        broken = judged[judged["verdict"] == "violates"]
+        tight = judged[judged["verdict"] == "within (tight)"]
+        said = ("violated (" + ", ".join(f"{r.metric} q={r.statistic}" for r in broken.itertuples()) + ")"
+                if not broken.empty else "upheld")
+        detail = "; tight: " + ", ".join(f"{r.metric} q={r.statistic} K^{r.slope:+.3f}" for r in tight.itertuples()) \
+            if not tight.empty else ""
+        parts.append(f"{method} vs {statement} K^{judged['theory'].iloc[0]:+.3f}: {said}{detail}")
+    return "methods after the seeds: " + ("; ".join(parts) if parts else "not run") + "."
 
 
 def nonconvex_scoreboard(tables, meta) -> pd.DataFrame:
