@@ -83,7 +83,7 @@ def kernel_dir() -> Path:
     explicit = os.environ.get("SYNTHCLIP_KERNEL_DIR")
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     candidates = [Path(explicit)] if explicit else [base / "synthclip" / "kernels",
-                                                    Path(tempfile.gettempdir()) / f"synthclip-kernels-{os.getuid()}"]
+                                                    Path(tempfile.gettempdir()) / f"synthclip-kernels-{getattr(os, 'getuid', lambda: 0)()}"]
     for folder in candidates:
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -28,9 +28,11 @@ Every check raises a one-line ValueError naming the method and the field.
 from __future__ import annotations
 
 import collections
+import hashlib
 import inspect
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from ._params import Param, Spec
@@ -80,9 +82,12 @@ class Method(Spec):
     source: str = ""  # citation of the method
     claims: tuple = ()  # synthclip.theory.Claim entries for a method defined outside the package
     origin: str = ""  # the plugin file it came from ("" for the package's own methods)
+    # SHA-256 of the step's and init's source files as they were when the method was made (keys its kernel)
+    code_digest: str = field(default="", init=False, compare=False, repr=False)
 
     def __post_init__(self):
         check(self)
+        object.__setattr__(self, "code_digest", _code_digest(self))
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -177,6 +182,15 @@ def check(m: Method) -> None:
     for c in m.claims:
         if getattr(c, "method", None) != name:
             _fail(name, "claims", f"must be stated for this method (a claim names method {getattr(c, 'method', None)!r})")
+
+
+def _code_digest(m: Method) -> str:
+    digest = hashlib.sha256()
+    for fn in (m.step, m.init):
+        if fn is not None:
+            fn = getattr(fn, "py_func", fn)
+            digest.update(fn.__qualname__.encode() + b"\0" + Path(source_file(fn)).read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def source_file(fn: Callable) -> Optional[str]:

@@ -1,6 +1,8 @@
 """The benchmark runs and writes its numbers (timings are reported, never asserted)."""
 import json
 
+import numpy as np
+
 import pytest
 
 from synthclip import bench
@@ -11,9 +13,19 @@ def test_bench_writes_json(tmp_path):
     result = json.loads((tmp_path / "latest.json").read_text())
     assert [r["d"] for r in result["speed"]] == [1, 10, 100]
     for r in result["speed"]:
-        assert r["ratio_vs_numpy"] > 0 and r["fraction_of_noise_only"] > 0
+        assert r["ratio_vs_numpy"] > 0 and r["fraction_of_noise_only"] > 0 and r["ratio_vs_reference_kernel"] > 0
     assert result["startup"]["second_process_s"] > 0
     assert {r["noise"] for r in result["laws"]} == {"gaussian", "pareto", "stable", "pareto-onesided", "spike"}
+
+
+@pytest.mark.parametrize("d", [1, 5])
+def test_the_frozen_reference_kernel_is_the_contracts_gclip_bit_for_bit(d):
+    # the bench times the contract's GClip against the pre-contract kernel: both must compute the same run
+    frozen = bench.reference_gclip(100, 300, d, 1.5)
+    res = bench.simulate("gclip", noise="pareto", alpha=1.5, dim=d, steps=300, n_traj=100, checkpoints=10)
+    np.testing.assert_array_equal(frozen, res._metrics)
+    # negative control: another seed is another run
+    assert not np.array_equal(bench.reference_gclip(100, 300, d, 1.5, seed=1), res._metrics)
 
 
 def test_reference_implementations_agree_in_law():

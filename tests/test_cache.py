@@ -1,4 +1,5 @@
-"""numba's disk cache is stamped with every kernel module at once (synthclip._cache)."""
+"""numba's disk cache is stamped with every kernel module at once (synthclip._cache); each method's generated
+kernel module is keyed by that stamp and its own source (synthclip._engine.kernel_module)."""
 import shutil
 
 from synthclip import _cache, _engine, noise
@@ -6,7 +7,7 @@ from synthclip import _cache, _engine, noise
 
 def test_kernels_use_the_package_wide_stamp():
     assert _cache.INSTALLED
-    for kernel in (noise._fill, _engine.run_block, _engine.simulate_kernel):
+    for kernel in (noise._fill, _engine._step_size, _engine._record):
         locator = kernel._cache._impl._locator
         assert type(locator).__name__.startswith("Package")
         assert locator.get_source_stamp() == _cache.package_stamp()
@@ -38,3 +39,20 @@ def test_functions_outside_the_package_keep_numbas_locators(tmp_path):
     jitted = njit(cache=True)(module.f)
     assert jitted(1) == 2
     assert not type(jitted._cache._impl._locator).__name__.startswith("Package")
+
+
+def test_method_kernels_live_in_the_kernel_folder_keyed_by_the_package_stamp(tmp_path, monkeypatch):
+    from synthclip import methods
+
+    monkeypatch.setenv("SYNTHCLIP_KERNEL_DIR", str(tmp_path))
+    assert _cache.kernel_dir() == tmp_path
+    gclip = methods.get("gclip")
+    module = _engine.kernel_module(gclip)
+    assert module.__file__ == str(_engine.kernel_path(gclip)) and module.__file__.startswith(str(tmp_path))
+    locator = module.simulate_kernel._cache._impl._locator
+    assert not type(locator).__name__.startswith("Package")  # numba's own locator: the file never changes
+    assert _engine.kernel_module(gclip) is module  # one module per process
+    # the key is a function of the package's sources: another stamp, another module file
+    before = _engine.kernel_path(gclip)
+    monkeypatch.setattr(_engine, "_PACKAGE_STAMP", "0" * 64)
+    assert _engine.kernel_path(gclip) != before

@@ -88,14 +88,15 @@ def test_cuda_kernel_compiles_to_ptx_without_a_gpu(monkeypatch):
     import numba.cuda.dispatcher
     from numba import cuda, types
 
-    from synthclip import _cuda_kernel
+    from synthclip import _cuda_kernel, _engine, methods
 
     monkeypatch.setattr(numba.cuda.dispatcher, "get_current_device",
                         lambda: pytypes.SimpleNamespace(compute_capability=(9, 0)))
     f64, i64 = types.float64, types.int64
     vec, cube = types.Array(f64, 1, "C"), types.Array(f64, 3, "C")
-    signature = (i64, i64, i64, i64, vec, f64, f64, f64, vec, vec, f64, f64, types.uint64, types.uint64, i64, i64,
+    signature = (i64, i64, i64, vec, f64, f64, f64, vec, vec, f64, f64, types.uint64, types.uint64, i64, i64,
                  types.Array(i64, 1, "C"), cube, types.Array(types.boolean, 1, "C"), cube)
-    ptx, _ = cuda.compile_ptx(_cuda_kernel.kernel.py_func, signature, cc=(9, 0))
-    assert ".entry" in ptx and ".target sm_90" in ptx
-
+    for name in methods.METHODS:  # every method's kernel (its state and draws shape the local arrays)
+        kernel = _cuda_kernel.kernel_for(_engine.kernel_module(methods.get(name)))
+        ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))
+        assert ".entry" in ptx and ".target sm_90" in ptx

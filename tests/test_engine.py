@@ -12,39 +12,24 @@ from synthclip import methods, noise, problems
 
 import reference
 
-# Non-default parameters that exercise every branch of each method (schedules, delay, eta variant).
-VARIANTS = {
-    "sgd": [{}, {"lr_schedule": "poly", "lr": 0.5, "lr_power": 0.7}],
-    "gclip": [{}, {"clip_power": "1/alpha"}, {"clip_schedule": "constant", "clip": 0.3, "lr_schedule": "constant",
-                                              "lr": 0.1}],
-    "cclip": [{}, {"clip_power": 0.25, "clip": 2.0}],
-    "acclip": [{}, {"lr": 0.05, "moment": 1.5, "beta1": 0.5}],
-    "adagrad_norm": [{}, {"delayed": True}, {"eta": 0.3, "b0": 0.5}, {"eta": "lr", "lr": 0.3}],
-    "adam_norm": [{}, {"delayed": True, "beta2": 0.9}, {"eta": 2.0}, {"eta": "lr", "lr": 2.0, "delayed": True}],
-    "clip_adagrad_norm": [{}, {"delayed": True, "clip": 0.5}],
-    "clip_adam_norm": [{}, {"delayed": True, "clip_schedule": "poly", "clip_power": 0.5}],
-}
+# Every registered method (the built-ins, the package's later methods and any registered before collection)
+# at its defaults and at its own ``variants``: the non-default parameters that exercise its branches.
+CASES = [(name, i, params) for name, m in methods.METHODS.items() for i, params in enumerate(({}, *m.variants))]
+BUILTIN_CASES = [c for c in CASES if c[0] in methods.BUILTIN_NAMES]
 
 
-def test_every_registered_method_has_variants():
-    # A new method must be added to VARIANTS, so it is checked against the reference the day it lands.
-    assert set(VARIANTS) == set(methods.METHODS)
+def test_every_builtin_has_variants():
+    # the built-ins' branches (schedules, delay, the eta variant) are exercised, not just their defaults
+    assert all(methods.get(name).variants for name in methods.BUILTIN_NAMES)
 
 
-CASES = [(name, i, params) for name, vs in VARIANTS.items() for i, params in enumerate(vs)]
-
-
-@pytest.mark.parametrize("method,variant,params", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
-@pytest.mark.parametrize("problem,law,structure,dim,radius", [
-    ("quadratic", "pareto", "iid", 3, math.inf),
-    ("nonconvex", "stable", "radial", 4, 2.0),
-])
-def test_kernel_matches_numpy_reference(method, variant, params, problem, law, structure, dim, radius):
+def check_against_reference(method, params, problem, law, structure, dim, radius):
+    """The kernel's iterates and metrics against the method's numpy reference on the engine's own noise."""
     n, steps, alpha = 37, 60, 1.5  # n not a multiple of the kernel's block: a partial block is checked too
     res = synthclip.simulate(method, problem=problem, noise=law, alpha=alpha, structure=structure, dim=dim,
                              steps=steps, n_traj=n, seed=11, checkpoints=range(1, steps + 1),
                              keep_iterates=True, mu=0.5, L=2.0, x0=1.5, radius=radius, **params)
-    xi = noise.engine_noise(law, alpha, n_traj=n, steps=steps, dim=dim, structure=structure, seed=11)
+    xi = reference.draws_noise(method, law, alpha, n_traj=n, steps=steps, dim=dim, structure=structure, seed=11)
     lam = problems.weights(0.5, 2.0, dim)
     ref = reference.run(method, params, problem=problem, mu=0.5, lam=lam, x0=np.full(dim, 1.5), radius=radius,
                         alpha=alpha, xi=xi)
@@ -55,6 +40,15 @@ def test_kernel_matches_numpy_reference(method, variant, params, problem, law, s
     # the metrics are functions of those iterates
     np.testing.assert_allclose(res.metric("f"), problems.value(problem, ref, lam), rtol=1e-10, atol=1e-300)
     np.testing.assert_allclose(res.metric("dist"), np.linalg.norm(ref, axis=2), rtol=1e-10)
+
+
+@pytest.mark.parametrize("method,variant,params", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+@pytest.mark.parametrize("problem,law,structure,dim,radius", [
+    ("quadratic", "pareto", "iid", 3, math.inf),
+    ("nonconvex", "stable", "radial", 4, 2.0),
+])
+def test_kernel_matches_numpy_reference(method, variant, params, problem, law, structure, dim, radius):
+    check_against_reference(method, params, problem, law, structure, dim, radius)
 
 
 def test_weighted_average_is_theorem4_average():
@@ -114,21 +108,69 @@ def test_chunking_does_not_change_bits(method, extra):
         _same(whole, synthclip.simulate(method, chunk_size=chunk, **kw))
 
 
+def check_chunk_invariance(method, params=None):
+    kw = dict(dim=3, steps=120, n_traj=101, seed=2, alpha=1.4, noise="stable", **(params or {}))
+    whole = synthclip.simulate(method, **kw)
+    for chunk in (1, 37):
+        _same(whole, synthclip.simulate(method, chunk_size=chunk, **kw))
+
+
+@pytest.mark.parametrize("method", list(methods.METHODS))
+def test_every_method_is_chunk_invariant(method):
+    check_chunk_invariance(method)
+
+
 _THREAD_SCRIPT = """
 import hashlib, sys, synthclip
-r = synthclip.simulate('gclip', dim=4, steps=300, n_traj=257, seed=7, noise='stable', alpha=1.7)
-print(hashlib.sha256(r._metrics.tobytes() + r.failed.tobytes()).hexdigest())
+for path in sys.argv[1:]:
+    synthclip.methods.load_plugin(path)
+for name in sorted(synthclip.methods.METHODS):
+    r = synthclip.simulate(name, dim=4, steps=200, n_traj=257, seed=7, noise='stable', alpha=1.7)
+    print(name, hashlib.sha256(r._metrics.tobytes() + r.failed.tobytes()).hexdigest())
 """
 
 
-def test_thread_count_does_not_change_bits():
-    digests = set()
+def thread_digests(*plugins) -> list[str]:
+    """The results of every registered method (and the plugins'), in processes of 1 and of 2 numba threads."""
+    outputs = []
     for threads in ("1", "2"):
         env = {**os.environ, "NUMBA_NUM_THREADS": threads}
-        out = subprocess.run([sys.executable, "-c", _THREAD_SCRIPT], env=env, capture_output=True, text=True,
-                             check=True)
-        digests.add(out.stdout.strip())
-    assert len(digests) == 1
+        out = subprocess.run([sys.executable, "-c", _THREAD_SCRIPT, *map(str, plugins)], env=env,
+                             capture_output=True, text=True, timeout=1200)
+        assert out.returncode == 0, out.stderr[-2000:]
+        outputs.append(out.stdout)
+    return outputs
+
+
+def test_thread_count_does_not_change_bits():
+    one, two = thread_digests()
+    assert one == two
+    assert set(methods.METHODS) <= {line.split()[0] for line in one.splitlines()}
+
+
+def test_bad_parameters_of_every_method_are_one_line_errors():
+    # Registry-driven: each declared bound of each method's parameters is enforced with a one-line error
+    # that names the method and the parameter; a value just inside the bound passes (the negative control).
+    checked = 0
+    for name, spec in methods.METHODS.items():
+        for p in spec.params:
+            if p.kind == "choice":
+                bad, good = "no-such-choice", p.choices[0]
+            elif p.kind == "bool":
+                bad, good = "maybe", True
+            elif p.low > -math.inf:
+                bad, good = p.low - 1.0, p.low + (0.5 if p.high > p.low + 1 else (p.high - p.low) / 2)
+            elif p.high < math.inf:
+                bad, good = p.high + 1.0, p.high - 0.5
+            else:
+                continue
+            with pytest.raises(ValueError) as err:
+                synthclip.simulate(name, steps=2, n_traj=1, **{p.name: bad})
+            text = str(err.value)
+            assert f"method {name!r} parameter {p.name!r}" in text and "\n" not in text, text
+            assert spec.validate({p.name: good}, "method")[p.name] is not None
+            checked += 1
+    assert checked >= 3 * len(methods.METHODS)
 
 
 def test_non_finite_trajectories_are_counted_not_dropped():
@@ -296,7 +338,7 @@ def _clip_frac_by_hand(method, params, res, lam, x0, alpha):
     return frac
 
 
-@pytest.mark.parametrize("method,variant,params", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+@pytest.mark.parametrize("method,variant,params", BUILTIN_CASES, ids=[f"{c[0]}-{c[1]}" for c in BUILTIN_CASES])
 @pytest.mark.parametrize("structure", ["iid", "radial"])
 def test_clip_frac_is_a_brute_force_count(method, variant, params, structure):
     # The count is of integers and the division is the same IEEE operation, so the fractions agree exactly
@@ -325,3 +367,23 @@ def test_clip_frac_of_cclip_counts_coordinates_not_steps():
     assert g4.mean() > c4.mean() > 0.0
     g1, c1 = (synthclip.simulate(m, dim=1, **kw).metric("clip_frac") for m in ("gclip", "cclip"))
     np.testing.assert_array_equal(g1, c1)
+
+
+def check_clip_frac_against_reference(method, params, structure="iid"):
+    """clip_frac = (clips counted by the method's reference up to k) / (k · units), exactly."""
+    n, steps, dim, alpha = 37, 60, 3, 1.5
+    res = synthclip.simulate(method, noise="pareto", alpha=alpha, structure=structure, dim=dim, steps=steps,
+                             n_traj=n, seed=13, checkpoints=range(1, steps + 1), x0=1.5, **params)
+    xi = reference.draws_noise(method, "pareto", alpha, n_traj=n, steps=steps, dim=dim, structure=structure,
+                               seed=13)
+    _, clips = reference.run(method, params, problem="quadratic", mu=1.0, lam=problems.weights(1.0, 1.0, dim),
+                             x0=np.full(dim, 1.5), radius=math.inf, alpha=alpha, xi=xi, with_clips=True)
+    units = dim if methods.get(method).clip_units == "coordinate" else 1
+    k = np.arange(1, steps + 1)
+    np.testing.assert_array_equal(res.metric("clip_frac"), np.cumsum(clips, axis=1) / (k * units))
+    return res
+
+
+@pytest.mark.parametrize("method,variant,params", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_clip_frac_is_the_references_count(method, variant, params):
+    check_clip_frac_against_reference(method, params)

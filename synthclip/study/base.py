@@ -293,6 +293,12 @@ def check_methods(name: str, labels, known: Mapping[str, Any]) -> None:
     check_choice(name, labels, list(known))
 
 
+def with_registered(table: Mapping[str, Any]) -> dict:
+    """A study's method labels and, after them, every registered method the table does not name (a
+    --plugin's, say): what its --methods accepts."""
+    return {**table, **{name: None for name in method_registry.METHODS if name not in table}}
+
+
 def method_params(method: str, params: Mapping[str, Any], flag_name: str) -> dict:
     """Validate a method's parameters through its registry entry, naming the study flag on error."""
     try:

@@ -70,6 +70,9 @@ def _add_flags(parser: argparse.ArgumentParser, study: Study) -> None:
                                 metavar=type(default).__name__.upper(), help=text)
     parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml",
                         help="TOML file of parameters (keys as the flags, with underscores); flags override it")
+    parser.add_argument("--plugin", type=Path, action="append", default=[], metavar="FILE.py",
+                        help="a Python file that registers methods (synthclip.methods.register), which --methods "
+                             "then accepts; repeat for several files")
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -109,10 +112,28 @@ def parse(argv: Sequence[str]) -> tuple[Study, Any]:
     _add_flags(parser, study)
     args = vars(parser.parse_args(rest))
     config = args.pop("config", None)
+    load_plugins(args.pop("plugin", []))
     values = _load_toml(config) if config else {}
     values.update(args)
     quick = bool(values.pop("quick", False))
     return study, study.make_params(values, quick=quick)
+
+
+def load_plugins(paths) -> None:
+    """Register the methods of each --plugin file, and compile each one's step alone (a one-line error now,
+    not a traceback from a worker)."""
+    from .. import _engine, methods
+
+    for path in paths:
+        try:
+            names = methods.load_plugin(path)
+        except ValueError as err:
+            raise StudyError(f"--plugin: {err}") from None
+        for name in names:
+            try:
+                _engine.ensure_jittable(methods.get(name))
+            except ValueError as err:
+                raise StudyError(f"--plugin: plugin {path}: {err}") from None
 
 
 def check_writable(folder: Path) -> None:

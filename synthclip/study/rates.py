@@ -44,7 +44,7 @@ from .. import stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import log_checkpoints, simulate
 from .base import (FitParams, Study, StudyError, check_alpha, check_choice, check_device, check_fit_flags,
-                   check_methods, flag, option, progress_chunk, register)
+                   check_methods, flag, option, progress_chunk, register, with_registered)
 
 # Study labels → (registry method, fixed parameters, projected). "gclip" is Theorem 4 as printed
 # (τ_k = τ0 k^(α−1)); "gclip-balanced" uses τ_k = τ0 k^(1/α), the proof's bias-variance balance;
@@ -69,12 +69,18 @@ METRICS = ("f_avg", "f")
 PER_DECADE = 10  # checkpoints per decade: enough for a local slope in every half-decade
 
 
+def rate_entry(label: str) -> tuple[str, dict, bool]:
+    """RATE_METHODS[label]; a registered method the table does not name (a --plugin's) runs at its own
+    defaults, unprojected."""
+    return RATE_METHODS[label] if label in RATE_METHODS else (method_registry.get(label).name, {}, False)
+
+
 def rate_method(label: str, *, clip: float, lr: float, alpha: float | None = None) -> tuple[str, dict, bool]:
     """(registry method, its parameters, projected?) of a study label: the clip level τ0 (λ) goes to the
     clipped methods, the step γ to the AdaGrad/Adam-Norm family; SGD/GClip/CClip keep 4/(μ(k+1)). With
     ``alpha`` (the theorem's α) a clip-power alias is resolved to its number, so the schedule follows the
     theorem's α even when the noise has another tail index."""
-    method, fixed, projected = RATE_METHODS[label]
+    method, fixed, projected = rate_entry(label)
     params = dict(fixed)
     if method in ("gclip", "cclip", "clip_adagrad_norm", "clip_adam_norm", "smom_clip"):
         params["clip"] = clip
@@ -88,7 +94,7 @@ def rate_method(label: str, *, clip: float, lr: float, alpha: float | None = Non
 def schedule_of(label: str) -> str | None:
     """The clip schedule a label runs, in theory's terms ("alpha-1", "1/alpha", "constant"), None if unclipped;
     "proj-poly" for projected SGD (its polynomial step, no clip)."""
-    method, fixed, projected = RATE_METHODS[label]
+    method, fixed, projected = rate_entry(label)
     if method == "sgd":
         return "proj-poly" if projected else None
     if fixed.get("clip_schedule") == "constant":
@@ -135,7 +141,7 @@ class Rates(Study):
         else:
             check_alpha(p.noise, p.alpha)
         check_choice("structure", p.structure, ("iid", "radial"))
-        check_methods("methods", p.methods, RATE_METHODS)
+        check_methods("methods", p.methods, with_registered(RATE_METHODS))
         import os
 
         from .base import check_fit_horizon, check_memory
@@ -166,10 +172,12 @@ class Rates(Study):
                     "radius": p.radius if projected else math.inf, "quantiles": list(p.quantiles),
                     "n_boot": p.n_boot, "confidence": p.confidence,
                     **({"device": p.device} if p.device != "cpu" else {}),  # GPU cells are cached apart
+                    **method_registry.plugin_of(method),  # a --plugin's file and digest (workers load it)
                 })
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
+        method_registry.ensure_plugin(cell)
         res = simulate(cell["method"], noise=cell["noise"], alpha=cell["noise_alpha"], structure=cell["structure"],
                        dim=cell["dim"], steps=cell["steps"], n_traj=cell["n_traj"], seed=cell["seed"],
                        mu=cell["mu"], L=cell["mu"], x0=cell["x0"], radius=cell["radius"], threads=threads,
@@ -242,7 +250,7 @@ def judge_slopes(slopes: pd.DataFrame, p) -> pd.DataFrame:
     out = []
     for i, r in slopes[fits].iterrows():
         family = theory.noise_family(r["noise"], r["structure"])
-        claim = theory.find(RATE_METHODS[r["method"]][0], SETTING, r["metric"], r["alpha"], noise=family,
+        claim = theory.find(rate_entry(r["method"])[0], SETTING, r["metric"], r["alpha"], noise=family,
                             schedule=schedule_of(r["method"]))
         t = claim.at(r["alpha"], r["noise_alpha"]) if claim else None
         local = slopes[(~fits) & (slopes["method"] == r["method"]) & (slopes["metric"] == r["metric"])
