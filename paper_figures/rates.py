@@ -31,6 +31,7 @@ import pandas as pd
 import seaborn as sns
 
 from synthclip import theory
+from synthclip.study.rates import RATE_METHODS
 
 base = Path(os.environ.get("SYNTHCLIP_RESULTS", "../studies/results"))
 folders = sorted(p for study in ("rates", "rates-onesided") for p in (base / study).glob("alpha=*")
@@ -49,9 +50,8 @@ fits[(fits.metric == "f_avg") & (fits.quantile != "mean")][
 sns.set_theme(style="whitegrid", context="paper")
 q = quantiles[(quantiles.metric == "f_avg") & (quantiles.statistic == "quantile")]
 runs = list(dict.fromkeys(zip(q.run, q.alpha)))
-order = ["sgd", "gclip", "gclip-balanced", "gclip-const", "cclip", "adagrad_norm", "clip_adagrad_norm", "adam_norm",
-         "clip_adam_norm"]
-methods = [m for m in order if m in set(q.method)]
+order = list(RATE_METHODS)  # the study's own order; a plugin's rows follow
+methods = [m for m in order if m in set(q.method)] + sorted(set(q.method) - set(order))
 fig, axes = plt.subplots(len(runs) + 1, len(methods), figsize=(2.5 * len(methods), 2.4 * (len(runs) + 1)),
                          squeeze=False)
 colors = dict(zip(sorted(q["quantile"].unique()), sns.color_palette("flare", q["quantile"].nunique())))
