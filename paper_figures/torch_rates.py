@@ -86,7 +86,6 @@ def forest(ax, rows, title):
     ax.legend(fontsize=6, loc="lower right")
     ax.set_yticks(range(len(rows)), labels, fontsize=6)
     ax.invert_yaxis()
-    ax.set_xscale("log")
     ax.set_xlabel("ratio of loss quantiles (> 1: right-hand method lower)")
     ax.set_title(title, fontsize=8)
 
