@@ -149,7 +149,7 @@ FOUND = [
     (["rates", "--quick", "--seed", "-1"], "--seed must be an integer >= 0"),
     (["rates", "--quick", "--backend", "spark"], "--backend: unknown value 'spark'"),
     (["rates", "--quick", "--mu", "inf"], "--mu must be finite"),
-    (["torch-rates", "--quick", "--lr-sgd", "1e300"], "--lr-sgd must be > 0 and at most"),
+    (["torch-rates", "--quick", "--lr-scale", "1e300"], "--lr-scale must be > 0 and keep every step size"),
     (["torch-noise", "--quick", "--n-batches", "100000000000"], "--n-batches 100000000000 needs about"),
     (["torch-noise", "--quick", "--batch-sizes", "1,100000"], "--batch-sizes must be <= 1797"),
 ]
