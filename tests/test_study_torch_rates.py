@@ -311,3 +311,13 @@ def test_huge_step_sizes_fail_every_seed_and_are_counted(tmp_path, capsys):
     claims = pd.read_parquet(tmp_path / "claims.parquet")
     assert len(claims) == 4 and (claims["verdict"] == "insufficient data").all()
     assert "8/8" in out
+
+
+def test_worst_at_first_checkpoint_counts_decreasing_runs_only():
+    from synthclip.study.torch_rates import worst_at_first_checkpoint
+
+    steps = [1, 10, 50, 100]
+    rows = [{"task": "t", "method": "m", "seed": 0, "step": k, "loss": 5.0 / k} for k in steps]  # decreasing
+    rows += [{"task": "t", "method": "m", "seed": 1, "step": k, "loss": 3.0 if k == 100 else 1.0} for k in steps]
+    first, total, k0 = worst_at_first_checkpoint(pd.DataFrame(rows))
+    assert (first, total, k0) == (1, 2, 10)  # seed 1's spike at k = 100 is its worst: not counted

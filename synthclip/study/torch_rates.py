@@ -507,6 +507,17 @@ def _ci(v, lo, hi) -> str:
     return f"{v:.4g} [{lo:.4g}, {hi:.4g}]"
 
 
+def worst_at_first_checkpoint(paths: pd.DataFrame) -> tuple[int, int, int]:
+    """How many (task, method, seed) runs have their largest loss of [K/10, K] at the first checkpoint there
+    (a decreasing curve), out of how many, and that checkpoint."""
+    late = paths[paths["step"] >= paths["step"].max() / 10.0]
+    if late.empty:
+        return 0, 0, 0
+    k0 = int(late["step"].min())
+    worst = late.loc[late.groupby(["task", "method", "seed"])["loss"].idxmax()]
+    return int((worst["step"] == k0).sum()), len(worst), k0
+
+
 def rates_report(tables, meta) -> str:
     p = meta["params"]
     runs, q, tuning, claims = tables["runs"], tables["quantiles"], tables["tuning"], tables["claims"]
@@ -542,6 +553,10 @@ def rates_report(tables, meta) -> str:
         lines.append("* the chosen step size is at an end of its grid (the optimum may lie outside it)")
     lines.append(f"ratios R = Q_q(a)/Q_q(b) of the loss quantiles (R > 1: b lower), paired {p['confidence']:.0%} "
                  f"bootstrap over seeds ({p['n_boot']} replicates); final: k = K; worst: each seed's max of L_k over k in [K/10, K]")
+    first, total, k0 = worst_at_first_checkpoint(tables["paths"])
+    if total:
+        lines.append(f"  the worst checkpoint of [K/10, K] is the first one (k = {k0}) for {first} of {total} seeds: "
+                     f"where that holds, 'worst' measures earlier progress, not a spike (none seen at the checkpoints)")
     for (claim, statement), part in claims.groupby(["claim", "statement"], sort=False):
         lines.append(f"{claim}: {statement} ({part['source'].iloc[0]})")
         for _, c in part.iterrows():
