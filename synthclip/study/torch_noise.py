@@ -799,6 +799,17 @@ def noise_report(tables, meta) -> str:
                      "outlier rates over a Gaussian's; KS(G): distance to the fitted Gaussian; runΔ: max |m_n/m_N − 1| "
                      "of the running E‖ξ‖² over n ≥ N/10; Hill√N, moment: α̂ at k = √N; coord: Appendix H's "
                      "coordinate view)")
+        first = probes[(probes["replicate"] == 0)]
+        first = first[first["batch_size"] == first.groupby("model")["batch_size"].transform("min")]
+        if first["step"].nunique() > 2:
+            lines += ["", "Figure 2 (replicate 0, smallest B): median ‖ξ‖ over its step-0 value, and the top-1 % "
+                          "share, at each probe step"]
+            for model, part in sorted(first.groupby("model"), key=lambda kv: order.get(kv[0], 99)):
+                part = part.sort_values("step")
+                base = part["median"].iloc[0]
+                lines.append(f"  {model:<27} " + ", ".join(
+                    f"step {int(r['step'])}: {r['median'] / base:.2f} / {r['top1_share']:.3f}"
+                    for _, r in part.iterrows()))
         fmt = probes[probes["step"] == 0].dropna(subset=["top1_formatting"]) if "top1_formatting" in probes else None
         if fmt is not None and not fmt.empty:
             lines += ["", "formatting behind the largest norms (step 0, B = 1, medians over replicates): share of "
@@ -965,7 +976,7 @@ def draw_hill(ax, tables, models) -> None:
         ax.plot(mom["k"], mom["alpha"].clip(upper=50), "o", ms=2.5, color=color)
     ax.axhline(HEAVY_BELOW, color="k", lw=0.7, ls=":")
     ax.set(xscale="log", yscale="log", xlabel="k (upper order statistics)", ylabel="α̂")
-    ax.set_title("Hill plot (line, band) and moment estimator (dots), step 0", fontsize=7)
+    ax.set_title("Hill plot (line, band) and moment estimator (dots; ∞ drawn at 50), step 0", fontsize=7)
     ax.legend(fontsize=5)
 
 
