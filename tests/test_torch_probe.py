@@ -3,6 +3,7 @@ positive/negative control on least squares where the tail index of the noise is 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -69,3 +70,54 @@ def test_too_few_batches_is_a_value_error():
     model = torch.nn.Linear(3, 1).double()
     with pytest.raises(ValueError, match="n_batches"):
         probe.gradient_noise(model, _mse, _regression("gauss"), n_batches=4)
+
+
+def test_probe_records_its_draws_and_a_shared_full_gradient_changes_nothing():
+    task = models.make_task("digits-cnn")
+    model = task.build_model(3)
+    a = probe.gradient_noise(model, task.loss_fn, task.data, n_batches=20, batch_size=2, key=5, step=7,
+                             coords_per_layer=8)
+    full = probe.full_gradient(model, task.loss_fn, task.data)
+    b = probe.gradient_noise(model, task.loss_fn, task.data, n_batches=20, batch_size=2, key=5, step=7,
+                             coords_per_layer=8, full=full)
+    assert np.array_equal(a.norms, b.norms) and np.array_equal(a.coords, b.coords)  # bit for bit
+    from synthclip.torch.data import derive_seed
+
+    want = [task.data.batch(derive_seed(5, "probe", 7), i, 2)[1] for i in range(20)]
+    assert a.indices.shape == (20, 2)
+    assert all(torch.equal(task.data.targets[torch.as_tensor(a.indices[i])], want[i]) for i in range(20))
+
+
+def test_coordinate_view_sees_a_scale_mixture_as_heavy():
+    # the noise vector's coordinates: Gaussian, but at scales spread over four decades (as across layers):
+    # Mohammadi's α over one draw's coordinates lies far below 2; with equal scales (the negative control)
+    # it is near 2
+    rng = np.random.default_rng(0)
+    scales = 10.0 ** rng.uniform(-2, 2, 2000)
+    fake = probe.NoiseProbe(step=0, layers=["a"], norms=np.ones(16), layer_norms=np.ones((16, 1)),
+                            coords=rng.standard_normal((16, 2000)) * scales, coord_layer=np.zeros(2000, int),
+                            full_grad_norms=np.ones(1), batch_size=1, full_size=1)
+    mixed = probe.coordinate_view(fake)
+    fake.coords = rng.standard_normal((16, 2000))
+    equal = probe.coordinate_view(fake)
+    assert mixed["coord_draws"] == equal["coord_draws"] == 16
+    assert mixed["coord_alpha"] < 1.2 and mixed["coord_below2"] == 1.0
+    assert 1.7 < equal["coord_alpha"] < 2.3
+
+
+def test_same_seed_gives_bit_identical_study_cells():
+    from synthclip.study.torch_noise import probe_cell
+
+    cell = {"model": "words-transformer", "replicate": 1, "steps": [0, 2], "wide_steps": [2], "batch_sizes": [1, 2],
+            "n_batches": 16, "optimizer": "adam", "lr": 1e-3, "train_batch_size": 4, "full_size": 32,
+            "coords_per_layer": 4, "confidence": 0.95, "seed": 0, "device": "cpu"}
+    one, two = probe_cell(cell), probe_cell(cell)
+    assert set(one) == {"tails", "norms", "probes", "hill", "windows"}
+    for name in ("norms", "hill", "windows"):
+        pd.testing.assert_frame_equal(one[name], two[name])
+    drop = ["seconds", "train_seconds"]
+    pd.testing.assert_frame_equal(one["probes"].drop(columns=drop), two["probes"].drop(columns=drop))
+    assert sorted(zip(one["probes"]["step"], one["probes"]["batch_size"])) == [(0, 1), (2, 1), (2, 2)]
+    assert len(one["windows"]) == 2 * 5 and one["windows"]["text"].str.len().min() > 0
+    other = probe_cell({**cell, "replicate": 2})
+    assert not np.array_equal(other["norms"]["norm"], one["norms"]["norm"])

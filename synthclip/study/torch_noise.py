@@ -247,7 +247,8 @@ class TorchNoise(Study):
         for name, steps in (("probe_at", p.probe_at), ("verdict_step", [p.verdict_step])):
             for s in steps:
                 if not isinstance(s, int) or isinstance(s, bool) or not 0 <= s <= MAX_PROBE_STEP:
-                    raise StudyError(f"{flag(name)} must be integers in [0, {MAX_PROBE_STEP}] (training steps "
+                    what = "integers" if name == "probe_at" else "an integer"
+                    raise StudyError(f"{flag(name)} must be {what} in [0, {MAX_PROBE_STEP}] (training steps "
                                      f"before a probe; each costs milliseconds on a CPU), got {s!r}")
         if not p.batch_sizes:
             raise StudyError("--batch-sizes needs at least one minibatch size")
