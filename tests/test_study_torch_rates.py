@@ -319,5 +319,7 @@ def test_worst_at_first_checkpoint_counts_decreasing_runs_only():
     steps = [1, 10, 50, 100]
     rows = [{"task": "t", "method": "m", "seed": 0, "step": k, "loss": 5.0 / k} for k in steps]  # decreasing
     rows += [{"task": "t", "method": "m", "seed": 1, "step": k, "loss": 3.0 if k == 100 else 1.0} for k in steps]
+    rows += [{"task": "t", "method": "m", "seed": 2, "step": k, "loss": 1.0 if k < 50 else np.nan} for k in steps]
     first, total, k0 = worst_at_first_checkpoint(pd.DataFrame(rows))
-    assert (first, total, k0) == (1, 2, 10)  # seed 1's spike at k = 100 is its worst: not counted
+    # seed 1's spike at k = 100 is its worst, seed 2 failed at k = 50 (NaN): neither is counted
+    assert (first, total, k0) == (1, 3, 10)

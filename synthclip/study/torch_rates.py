@@ -514,6 +514,7 @@ def worst_at_first_checkpoint(paths: pd.DataFrame) -> tuple[int, int, int]:
     if late.empty:
         return 0, 0, 0
     k0 = int(late["step"].min())
+    late = late.assign(loss=late["loss"].fillna(np.inf))  # a failed seed's NaN is its worst (+inf)
     worst = late.loc[late.groupby(["task", "method", "seed"])["loss"].idxmax()]
     return int((worst["step"] == k0).sum()), len(worst), k0
 
