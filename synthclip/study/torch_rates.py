@@ -41,16 +41,22 @@ R = Q_q(a)/Q_q(b) of the q-quantiles across seeds of the loss (R > 1: b is bette
 whole late run), with a paired percentile bootstrap over seeds (``--n-boot``, ``--confidence``).
 
 * Seed 000 ("clipping largely improves training under heavy-tailed noise, while it is not critical when the
-  noise is sub-Gaussian"), per clipping pair: *reproduced* when R's interval lies above 1 on the text task and
-  not above 1 on the vision task; *not reproduced* when it lies below 1 on text or above 1 on vision (that
-  side of the contrast shown false); *inconclusive* otherwise.
-* Figure 1(a)/(e) (Adam far ahead of SGD with momentum on the attention model, not on the image model): the
+  noise is sub-Gaussian"), per clipping pair: a magnitude claim, judged against the band's edge E =
+  :data:`EQUIVALENCE` (a gain of more than 5 % in the quantile): *reproduced* when R's interval lies above E on
+  the text task and below E on the vision task; *not reproduced* when it lies below E on text (any gain on
+  text is shown smaller than 5 %) or above E on vision (clipping matters there too); *inconclusive* otherwise.
+* Figure 1(a)/(e) (Adam *far* ahead of SGD with momentum on the attention model, not on the image model): the
   same rule on R = Q(sgd_m)/Q(adam).
 * Figure 3a's ladder on the text task, per rung and judged quantile: *improves* claims (GClip over SGD-m,
-  CClip over GClip, ACClip over CClip, ACClip over Adam, Adam over GClip: "still far from Adam") are
-  *reproduced* when R's interval lies above 1, *not reproduced* when below 1, *inconclusive* when it holds 1;
-  the *comparable* claim (CClip level with Adam) is *reproduced* when the interval lies within
-  [1/:data:`EQUIVALENCE`, :data:`EQUIVALENCE`], *not reproduced* when it misses that band, *inconclusive* otherwise.
+  CClip over GClip, ACClip over CClip, ACClip over Adam) are *reproduced* when R's interval lies above 1,
+  *not reproduced* when below 1, *inconclusive* when it holds 1; "GClip stays *far* from Adam" is judged
+  against E as the contrasts are; the *comparable* claim (CClip level with Adam) is *reproduced* when the
+  interval lies within [1/E, E], *not reproduced* when it misses that band, *inconclusive* otherwise.
+
+Amendment, disclosed: the first default run (2026-12-01, seed 0) judged the magnitude words by direction only
+(interval above 1) and so called a 1.5 % Adam–SGD gap on text "far ahead: reproduced". The words "largely" and
+"far" are now held to the same 5 % band as "level with" (one allowance for every ratio claim); the verdicts of
+that run under both rules are in the README, and the amended rule was replayed on a fresh seed (``--seed 1``).
 
 Which task's noise is heavier is torch-noise's question; this study measures the contrast between the two
 tasks and says so in its words ("text", "vision").
@@ -85,7 +91,7 @@ TEXT_EVAL_SIZE = 128  # --eval-size 0 on a text task: windows of the full object
 GCLIP_TAU = 1.0  # global clip level of gclip/gclip_m and λ of clip_adam_norm
 CCLIP_TAU = 0.01  # coordinate-wise clip level of cclip_m
 MOMENTUM = 0.9  # SGD momentum of the ladder (the paper's SGD-m) and of Figure 1(a)'s SGD
-EQUIVALENCE = 1.05  # "comparable": the ratio of quantiles within [1/1.05, 1.05]
+EQUIVALENCE = 1.05  # "comparable": the ratio of quantiles within [1/1.05, 1.05]; "largely", "far": beyond 1.05
 
 
 @dataclass(frozen=True)
@@ -123,10 +129,11 @@ CLIP_PAIRS = (("sgd", "gclip"), ("adam_norm", "clip_adam_norm"))
 AUTO_SEEDS = {"cpu": 40, "cuda": 512}  # --n-seeds 0: bounds the 0.9-quantile on CPU, the 0.99 one on a GPU
 
 #: The ladder's claims (Zhang et al. 2020, Section 5.1 and Figure 3a): (name, a, b, kind, statement); the ratio
-#: is Q(a)/Q(b); "better": b better than a; "comparable": within the equivalence band.
+#: is Q(a)/Q(b); "better": b better than a; "far": b better by more than the band (a magnitude word);
+#: "comparable": within the equivalence band.
 RUNGS = (
     ("fig3a-gclip>sgd_m", "sgd_m", "gclip_m", "better", "global clipping speeds up SGD with momentum"),
-    ("fig3a-adam>gclip", "gclip_m", "adam", "better", "GClip with momentum stays far from Adam"),
+    ("fig3a-adam>gclip", "gclip_m", "adam", "far", "GClip with momentum stays far from Adam"),
     ("fig3a-cclip>gclip", "gclip_m", "cclip_m", "better", "coordinate-wise clipping improves on global clipping"),
     ("fig3a-cclip~adam", "cclip_m", "adam", "comparable", "CClip with momentum is level with Adam"),
     ("fig3a-acclip>cclip", "cclip_m", "acclip", "better", "the moment estimate (ACClip) improves on CClip"),
@@ -432,28 +439,34 @@ def ratio_table(paths: pd.DataFrame, *, n_boot: int, confidence: float, seed: in
     return pd.DataFrame(rows, columns=columns)
 
 
-def side(lo: float, hi: float) -> str:
-    """Where a ratio's interval lies against 1: "above 1", "below 1" or "holds 1"."""
-    return "above 1" if lo > 1.0 else "below 1" if hi < 1.0 else "holds 1"
+def side(lo: float, hi: float, edge: float = 1.0) -> str:
+    """Where a ratio's interval lies against ``edge``: "above", "below" or "holds", with the edge written out."""
+    where = "above" if lo > edge else "below" if hi < edge else "holds"
+    return f"{where} {edge:g}"
 
 
 def rung_verdict(rule: str, lo: float, hi: float) -> str:
-    """A ladder rung: "better" claims need the interval above 1; "comparable" within the equivalence band."""
+    """A ladder rung: "better" needs the interval above 1, "far" above the band's edge EQUIVALENCE (a magnitude
+    claim); "comparable" within the equivalence band."""
     if rule == "comparable":
         if 1.0 / EQUIVALENCE <= lo and hi <= EQUIVALENCE:
             return REPRODUCED
         if lo > EQUIVALENCE or hi < 1.0 / EQUIVALENCE:
             return NOT_REPRODUCED
         return INCONCLUSIVE
-    return {"above 1": REPRODUCED, "below 1": NOT_REPRODUCED, "holds 1": INCONCLUSIVE}[side(lo, hi)]
+    edge = EQUIVALENCE if rule == "far" else 1.0
+    return {"above": REPRODUCED, "below": NOT_REPRODUCED, "holds": INCONCLUSIVE}[side(lo, hi, edge).split()[0]]
 
 
 def contrast_verdict(text: tuple[float, float], vision: tuple[float, float]) -> str:
-    """Ratio above 1 on text and not above 1 on vision: reproduced; below 1 on text or above 1 on vision: not."""
-    t, v = side(*text), side(*vision)
-    if t == "below 1" or v == "above 1":
+    """The contrast claims are magnitude claims ("largely improves", "far ahead"; "not critical"): reproduced
+    when the text ratio's interval lies above EQUIVALENCE (a material gain shown) and the vision one's below it
+    (no material gain, shown); not reproduced when the text one lies below EQUIVALENCE (any gain on text is
+    shown smaller than the band) or the vision one above it (a material gain there too); inconclusive otherwise."""
+    t, v = side(*text, EQUIVALENCE).split()[0], side(*vision, EQUIVALENCE).split()[0]
+    if t == "below" or v == "above":
         return NOT_REPRODUCED
-    if t == "above 1":
+    if t == "above" and v == "below":
         return REPRODUCED
     return INCONCLUSIVE
 
@@ -487,12 +500,13 @@ def claim_rows(ratios: pd.DataFrame) -> pd.DataFrame:
             else:
                 row.update(verdict=contrast_verdict((row["text_low"], row["text_high"]),
                                                     (row["vision_low"], row["vision_high"])),
-                           reason=f"text {side(row['text_low'], row['text_high'])}, vision "
-                                  f"{side(row['vision_low'], row['vision_high'])}")
+                           reason=f"text {side(row['text_low'], row['text_high'], EQUIVALENCE)}, vision "
+                                  f"{side(row['vision_low'], row['vision_high'], EQUIVALENCE)}")
         else:
             words = rung_verdict(first["rule"], row["text_low"], row["text_high"])
             band = f"band [{1 / EQUIVALENCE:.3f}, {EQUIVALENCE:g}]"
-            row.update(verdict=words, reason=(f"interval {side(row['text_low'], row['text_high'])}"
+            edge = EQUIVALENCE if first["rule"] == "far" else 1.0
+            row.update(verdict=words, reason=(f"interval {side(row['text_low'], row['text_high'], edge)}"
                                               if first["rule"] != "comparable" else
                                               f"interval within the {band}" if words == REPRODUCED else
                                               f"interval outside the {band}" if words == NOT_REPRODUCED else
@@ -517,6 +531,22 @@ def worst_at_first_checkpoint(paths: pd.DataFrame) -> tuple[int, int, int]:
     late = late.assign(loss=late["loss"].fillna(np.inf))  # a failed seed's NaN is its worst (+inf)
     worst = late.loc[late.groupby(["task", "method", "seed"])["loss"].idxmax()]
     return int((worst["step"] == k0).sum()), len(worst), k0
+
+
+def same_paths(paths: pd.DataFrame, a: str, b: str) -> float:
+    """Largest relative difference of the losses of methods a and b over every (task, seed, checkpoint) they
+    share (nan when they share none): a tiny value means the two updates coincided, e.g. a clipping method
+    whose clip level never bound."""
+    pa = paths[paths["method"] == a].set_index(["task", "seed", "step"])["loss"]
+    pb = paths[paths["method"] == b].set_index(["task", "seed", "step"])["loss"]
+    both = pa.to_frame("a").join(pb.to_frame("b"), how="inner")
+    if both.empty:
+        return float("nan")
+    return float(np.max(np.abs(both["a"] - both["b"]) / np.abs(both["b"])))
+
+
+#: below this relative difference everywhere, a clipping rung is reported as not having clipped
+SAME_PATH = 1e-3
 
 
 def rates_report(tables, meta) -> str:
@@ -567,6 +597,11 @@ def rates_report(tables, meta) -> str:
                     where.append(f"{name} {_ci(c[f'{name}_ratio'], c[f'{name}_low'], c[f'{name}_high'])}")
             lines.append(f"  {c['a']} → {c['b']}, q={c['quantile']:g} {c['measure']:<6}: {'; '.join(where)} → "
                          f"{c['verdict']} ({c['reason']})")
+    gap = same_paths(tables["paths"], "acclip", "sgd_m")
+    if gap < SAME_PATH:
+        lines.append(f"note: ACClip's losses equal SGD-m's to a relative {gap:.1e} at every checkpoint of every seed: "
+                     f"with Algorithm 1's defaults (τ0 = 1, β2 = 0.99) its clip level never bound the momentum here, "
+                     f"so its rungs compare SGD with momentum with itself, not the effect of adaptive clipping")
     total = float(runs["seconds"].sum() + runs["tune_seconds"].sum())
     lines += ["", f"compute: {total:.0f} s of training in the cells (summed over cells, tuning included)"]
     return "\n".join(lines).rstrip()
