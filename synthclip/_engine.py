@@ -27,7 +27,7 @@ from numba import njit
 from . import _cache
 from . import problems as P
 from ._method_contract import KERNEL_FIELDS, MethodError
-from .noise import _fill
+from .noise import _fill  # noqa: F401  (the kernel modules call it as E._fill)
 
 METRICS = ("f", "f_avg", "f_unif", "grad_norm", "grad_norm_min", "dist", "clip_frac")
 _F, _F_AVG, _F_UNIF, _GRAD, _GRAD_MIN, _DIST, _CLIP_FRAC = range(len(METRICS))
@@ -199,8 +199,6 @@ def _project(x, radius, norms):
             x[j, t] *= norms[t]
 
 
-
-
 @njit(cache=True, error_model="numpy", inline="always")
 def _add_gradient_only(problem, lam, x, g):
     """g += ∇f(x) column by column (the extra draws of a minibatch step; the averages are counted once)."""
@@ -230,19 +228,6 @@ def _start(x, x0, vec, sca, s_w, s_u, grad_min, clipped):
     for t in range(nb):
         grad_min[t] = math.inf
         clipped[t] = 0.0
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _gradients(g, problem, law, structure, alpha, scale, spike_p, k0, k1, traj0, k, lam, x, s_w, s_u, acc,
-               grad_min):
-    """g[r] = ∇f(x) + ξ_k^(r) for every draw r of step k (g: (draws, d, nb)); the averages and min ‖∇f‖."""
-    for r in range(g.shape[0]):
-        _fill(g[r], law, structure, alpha, scale, spike_p, k0, k1, traj0 + r * DRAW_STRIDE, k, acc)
-    _add_gradient(problem, lam, x, g[0], s_w, s_u, k, acc)
-    for t in range(x.shape[1]):
-        grad_min[t] = min(grad_min[t], math.sqrt(acc[t]))
-    for r in range(1, g.shape[0]):
-        _add_gradient_only(problem, lam, x, g[r])
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -308,11 +293,21 @@ def run_block(problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radiu
     d, nb = x.shape
     p = _Params({unpack})
     E._start(x, x0, vec, sca, s_w, s_u, grad_min, clipped)
+    g0 = g[0]
+    {state_views}
     {init_call}
     c = 0
     for k in range(1, steps + 1):
-        E._gradients(g, problem, law, structure, alpha, scale, spike_p, k0, k1, traj_start + lo, k, lam, x, s_w,
-                     s_u, acc, grad_min)
+        # g[r] = ∇f(x_(k−1)) + ξ_k^(r) for every draw r; the running averages and min ‖∇f‖ (written out here,
+        # not in a helper: every array handed to an inlined helper costs reference counts at each step)
+        E._fill(g0, law, structure, alpha, scale, spike_p, k0, k1, traj_start + lo, k, acc)
+        for r in range(1, DRAWS):
+            E._fill(g[r], law, structure, alpha, scale, spike_p, k0, k1, traj_start + lo + r * E.DRAW_STRIDE, k, acc)
+        E._add_gradient(problem, lam, x, g0, s_w, s_u, k, acc)
+        for t in range(nb):
+            grad_min[t] = min(grad_min[t], math.sqrt(acc[t]))
+        for r in range(1, DRAWS):
+            E._add_gradient_only(problem, lam, x, g[r])
         lr = E._step_size(mp, k, mu)
         tau = E._clip_level(mp, k)
         _step(p, k, lr, tau, x, {gradient}, clipped, fac{state})
@@ -339,7 +334,7 @@ def simulate_kernel(problem, law, structure, mp, alpha, scale, spike_p, lam, x0,
                   np.empty((N_VECTORS, d, nb)), np.empty((N_SCALARS, nb)), np.empty((d, nb)), np.empty((d, nb)),
                   np.empty(d), np.empty(nb), np.empty(nb), np.empty(nb), np.empty(nb))
 '''
-TEMPLATE_VERSION = "2"
+TEMPLATE_VERSION = "4"
 
 
 # The package's sources as imported by this process: a kernel compiled here is compiled from these (an edit
@@ -362,15 +357,16 @@ def kernel_key(method) -> str:
 def kernel_source(method, key: str) -> str:
     """The text of the method's kernel module."""
     n_vec, n_sca = len(method.vectors), len(method.scalars)
-    state = "".join(f", vec[{i}]" for i in range(n_vec)) + "".join(f", sca[{i}]" for i in range(n_sca))
+    views = [f"v{i} = vec[{i}]" for i in range(n_vec)] + [f"s{i} = sca[{i}]" for i in range(n_sca)]
+    state = "".join(", " + v.split(" = ")[0] for v in views)
     return _TEMPLATE.format(
         name=method.name, key=key, fields=list(method.fields), draws=method.draws, n_vectors=n_vec,
-        n_scalars=n_sca,
+        n_scalars=n_sca, state_views="; ".join(views) or "# no state",
         init_definition='_init = njit(inline="always", error_model="numpy")(E.python_function(_method.init))'
         if method.init is not None else "",
         init_call=f"_init(p{state})" if method.init is not None else "# no init: the state stays at 0",
         unpack=", ".join(f"mp[{i}]" for i in range(len(method.fields))), state=state,
-        gradient="g[0]" if method.draws == 1 else "g", units="float(d)" if method.clip_units == "coordinate" else "1.0")
+        gradient="g0" if method.draws == 1 else "g", units="float(d)" if method.clip_units == "coordinate" else "1.0")
 
 
 _MODULES: dict[tuple[str, str], object] = {}

@@ -167,8 +167,11 @@ def check(m: Method) -> None:
             _fail(name, fname, f"must take {want} arguments, takes {n}")
     for fname in ("step", "init"):
         fn = getattr(m, fname)
-        if fn is not None and source_file(fn) is None:
-            _fail(name, fname, "must be a function defined in a file (its source keys the kernel cache)")
+        if fn is not None:
+            try:
+                source_text(fn)
+            except (OSError, TypeError):
+                _fail(name, fname, "must be a function whose source Python can read (it keys the kernel cache)")
     if not isinstance(m.variants, tuple) or not all(isinstance(v, Mapping) for v in m.variants):
         _fail(name, "variants", "must be a tuple of parameter dicts")
     spec = Spec(name, m.params, m.doc)
@@ -188,8 +191,7 @@ def _code_digest(m: Method) -> str:
     digest = hashlib.sha256()
     for fn in (m.step, m.init):
         if fn is not None:
-            fn = getattr(fn, "py_func", fn)
-            digest.update(fn.__qualname__.encode() + b"\0" + Path(source_file(fn)).read_bytes() + b"\0")
+            digest.update(getattr(fn, "py_func", fn).__qualname__.encode() + b"\0" + source_text(fn) + b"\0")
     return digest.hexdigest()
 
 
@@ -200,6 +202,15 @@ def source_file(fn: Callable) -> Optional[str]:
     except TypeError:
         return None
     return path if path and not path.startswith("<") else None
+
+
+def source_text(fn: Callable) -> bytes:
+    """The text that keys a step's kernel: its whole file (helpers it calls included), or, for a function
+    whose file is not on disk (a notebook cell), the function's own source."""
+    path = source_file(fn)
+    if path and Path(path).is_file():
+        return Path(path).read_bytes()
+    return inspect.getsource(getattr(fn, "py_func", fn)).encode()
 
 
 def params_class(method: Method):

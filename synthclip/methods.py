@@ -57,7 +57,7 @@ from ._builtin_methods import BUILTINS
 from ._method_contract import (CLIP_MODES, CLIP_POWER_ALIASES, ETA_IS_LR, KERNEL_FIELDS, LR_MODES, SCHEDULE_PARAMS,
                                Method, MethodError, Param, beta_param, clip_params, lr_params, own_value,
                                params_class)
-from ._params import Spec, lookup
+from ._params import lookup
 
 __all__ = ["METHODS", "Method", "MethodError", "Param", "get", "register", "load_plugin", "kernel_vector",
            "kernel_params", "step_size", "clip_level", "resolve_clip_power", "resolve_eta", "lr_params",

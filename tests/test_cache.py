@@ -45,6 +45,7 @@ def test_method_kernels_live_in_the_kernel_folder_keyed_by_the_package_stamp(tmp
     from synthclip import methods
 
     monkeypatch.setenv("SYNTHCLIP_KERNEL_DIR", str(tmp_path))
+    monkeypatch.setattr(_engine, "_MODULES", {})  # as in a new process: nothing imported yet
     assert _cache.kernel_dir() == tmp_path
     gclip = methods.get("gclip")
     module = _engine.kernel_module(gclip)

@@ -11,10 +11,12 @@ import synthclip
 from synthclip import _cuda
 
 _SIMULATED = """
+import sys
 import numpy as np, synthclip
+synthclip.methods.load_plugin(sys.argv[1])  # a method from a user's file runs on the same kernels
 kw = dict(dim=3, steps=40, n_traj=37, seed=4, noise="stable", alpha=1.6, checkpoints=[1, 5, 40], keep_iterates=True,
           chunk_size=20)
-for method in ["gclip", "cclip", "clip_adam_norm", "acclip", "adagrad_norm"]:
+for method in ["gclip", "cclip", "clip_adam_norm", "acclip", "adagrad_norm", "my_method"]:
     cpu = synthclip.simulate(method, **kw)
     gpu = synthclip.simulate(method, device="cuda", **kw)
     for name in cpu.METRICS:
@@ -29,7 +31,9 @@ def test_cuda_kernel_plumbing_under_the_simulator():
     # The simulator runs the kernel's thread indexing, local arrays, slicing and transfers in Python and
     # the shared run_block on the CPU: the GPU path must then reproduce the CPU run bit for bit.
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    out = subprocess.run([sys.executable, "-c", _SIMULATED], env=env, capture_output=True, text=True, timeout=600)
+    example = os.path.join(os.path.dirname(__file__), "..", "studies", "examples", "my_method.py")
+    out = subprocess.run([sys.executable, "-c", _SIMULATED, example], env=env, capture_output=True, text=True,
+                         timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "same"
 

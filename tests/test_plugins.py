@@ -288,3 +288,13 @@ def test_rates_bad_plugin_exits_2_naming_the_field(registry, tmp_path, capsys, m
     assert cli.main(["rates", "--plugin", str(path), "--methods", "not_jittable", "--quick"]) == 2
     err = capsys.readouterr().err.strip()
     assert f"--plugin: plugin {path}: method 'not_jittable': field 'step' is not jittable" in err and "\n" not in err
+
+
+def test_a_step_without_readable_source_is_refused():
+    # the source keys the kernel cache: a function made by exec has none
+    namespace = {}
+    exec("def step(p, k, lr, tau, x, g, clipped, work):\n    pass\n", namespace)
+    with pytest.raises(ValueError) as err:
+        methods.Method("from_exec", (), "a step made by exec", step=namespace["step"], reference=lambda *a: None)
+    assert str(err.value) == ("method 'from_exec': field 'step' must be a function whose source Python can read "
+                              "(it keys the kernel cache)")
