@@ -94,10 +94,6 @@ class Method(Spec):
         """Names of the parameter vector's entries: KERNEL_FIELDS, then the method's own parameters."""
         return KERNEL_FIELDS + own_fields(self)
 
-    @property
-    def units(self) -> str:
-        return self.clip_units
-
 
 def own_fields(method: Method) -> tuple[str, ...]:
     return tuple(p.name for p in method.params if p.name not in KERNEL_FIELDS and p.name not in SCHEDULE_PARAMS)
