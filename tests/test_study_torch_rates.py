@@ -32,7 +32,8 @@ def _run(argv, capsys):
 
 @pytest.fixture(scope="module")
 def rates_folder(tmp_path_factory):
-    out = tmp_path_factory.mktemp("torch-rates")
+    # a root of its own: the scoreboard test gathers every study folder under the parent
+    out = tmp_path_factory.mktemp("torch-rates-root") / "torch-rates"
     assert cli.main(["torch-rates", "--quick", "--quiet", "--out", str(out)]) == 0
     return out
 
