@@ -61,17 +61,25 @@ def acclip_step(p, k, lr, tau, x, g, clipped, work, m, v):
 
 
 @njit(inline="always", error_model="numpy")  # a helper of steps must be jitted itself (steps are)
+def clip_columns(g, tau, clipped, work):
+    """g[:, t] ← clip(g[:, t], τ) in place, counting one clip per clipped column (the clipped gradient of
+    Clip-AdaGrad/Adam-Norm here and of the methods in methods_extra)."""
+    d, nb = g.shape
+    _column_norms(g, work)
+    for t in range(nb):
+        clipped[t] += 1.0 if work[t] > tau else 0.0
+        work[t] = _clip_factor(work[t], tau)
+    for j in range(d):
+        for t in range(nb):
+            g[j, t] *= work[t]
+
+
+@njit(inline="always", error_model="numpy")  # a helper of steps must be jitted itself (steps are)
 def _scaled_step(p, lr, tau, x, g, clipped, work, m, b2, clip, adam):
     """AdaGrad-Norm / Adam-Norm (adam) on g or on clip(g, τ) (clip): b² from ‖g‖², then x −= lr·(g or m)/b."""
     d, nb = x.shape
     if clip:
-        _column_norms(g, work)
-        for t in range(nb):
-            clipped[t] += 1.0 if work[t] > tau else 0.0
-            work[t] = _clip_factor(work[t], tau)
-        for j in range(d):
-            for t in range(nb):
-                g[j, t] *= work[t]
+        clip_columns(g, tau, clipped, work)
     for t in range(nb):
         work[t] = 0.0
     for j in range(d):
@@ -124,7 +132,8 @@ def _norm(g):
     return np.linalg.norm(g, axis=-1, keepdims=True)
 
 
-def _clip(g, tau):
+def clip_rows(g, tau):
+    """numpy twin of clip_columns on trajectory-major rows: (clipped g, clip counts)."""
     norm = _norm(g)
     with np.errstate(divide="ignore", invalid="ignore"):
         fac = np.where(norm > tau, tau / norm, 1.0)
@@ -136,7 +145,7 @@ def sgd_reference(p, k, lr, tau, x, g, state):
 
 
 def gclip_reference(p, k, lr, tau, x, g, state):
-    gc, clips = _clip(g, tau)
+    gc, clips = clip_rows(g, tau)
     return x - lr * gc, clips
 
 
@@ -155,7 +164,7 @@ def acclip_reference(p, k, lr, tau, x, g, state):
 
 
 def _scaled_reference(p, lr, tau, x, g, state, clip, adam):
-    gc, clips = _clip(g, tau) if clip else (g, np.zeros(len(x)))
+    gc, clips = clip_rows(g, tau) if clip else (g, np.zeros(len(x)))
     sq = np.sum(gc * gc, axis=1, keepdims=True)
     b_prev = np.sqrt(state["b2"])
     if adam:

@@ -32,7 +32,8 @@ import math
 import numpy as np
 from numba import njit
 
-from ._engine import _clip_factor, _column_norms, _descend
+from ._builtin_methods import clip_columns, clip_rows
+from ._engine import _column_norms, _descend
 from ._method_contract import Method, Param, beta_param, clip_params, lr_params
 
 _CUTKOSKY_MEHTA = "Cutkosky & Mehta (NeurIPS 2021), High-probability bounds for non-convex stochastic optimization with heavy tails"
@@ -43,19 +44,6 @@ _ZHANG = "Zhang et al. (NeurIPS 2020), Why are adaptive methods good for attenti
 
 
 # -- steps (jitted by the engine; plain Python here) -------------------------------------------------------
-
-@njit(inline="always", error_model="numpy")  # a helper of steps must be jitted itself (steps are)
-def _clip_columns(g, tau, clipped, work):
-    """g[:, t] ← clip(g[:, t], τ) in place, counting one clip per clipped column."""
-    d, nb = g.shape
-    _column_norms(g, work)
-    for t in range(nb):
-        clipped[t] += 1.0 if work[t] > tau else 0.0
-        work[t] = _clip_factor(work[t], tau)
-    for j in range(d):
-        for t in range(nb):
-            g[j, t] *= work[t]
-
 
 @njit(inline="always", error_model="numpy")
 def _momentum(beta, g, m):
@@ -84,7 +72,7 @@ def nsgd_m_step(p, k, lr, tau, x, g, clipped, work, m):
 
 
 def clip_nsgd_m_step(p, k, lr, tau, x, g, clipped, work, m):
-    _clip_columns(g, tau, clipped, work)
+    clip_columns(g, tau, clipped, work)
     _momentum(p.beta, g, m)
     _normalized_descent(lr, x, m, work)
 
@@ -117,20 +105,13 @@ def smom_clip_step(p, k, lr, tau, x, g, clipped, work):
         for t in range(nb):
             a, b, c = g[0, j, t], g[1, j, t], g[2, j, t]
             med[j, t] = max(min(a, b), min(max(a, b), c))
-    _clip_columns(med, tau, clipped, work)
+    clip_columns(med, tau, clipped, work)
     for j in range(d):
         for t in range(nb):
             x[j, t] -= lr * med[j, t]
 
 
 # -- numpy references (x, g: (n, d) or (n, draws, d); state: name → (n, d)) --------------------------------
-
-def _clip_rows(g, tau):
-    norm = np.linalg.norm(g, axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fac = np.where(norm > tau, tau / norm, 1.0)
-    return fac * g, (norm[:, 0] > tau).astype(float)
-
 
 def _normalized(x, lr, m):
     norm = np.linalg.norm(m, axis=-1, keepdims=True)
@@ -144,7 +125,7 @@ def nsgd_m_reference(p, k, lr, tau, x, g, state):
 
 
 def clip_nsgd_m_reference(p, k, lr, tau, x, g, state):
-    gc, clips = _clip_rows(g, tau)
+    gc, clips = clip_rows(g, tau)
     state["m"][:] = p.beta * state["m"] + (1 - p.beta) * gc
     return _normalized(x, lr, state["m"]), clips
 
@@ -162,7 +143,7 @@ def rmsprop_reference(p, k, lr, tau, x, g, state):
 
 
 def smom_clip_reference(p, k, lr, tau, x, g, state):
-    gc, clips = _clip_rows(np.median(g, axis=1), tau)  # g: (n, 3, d)
+    gc, clips = clip_rows(np.median(g, axis=1), tau)  # g: (n, 3, d)
     return x - lr * gc, clips
 
 
