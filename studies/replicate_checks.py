@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FILES = ("tests/test_rates.py", "tests/test_study_confidence.py", "tests/test_study_tails.py",
                  "tests/test_study_dimension.py", "tests/test_study_bias.py", "tests/test_study_nonconvex.py",
-                 "tests/test_study_lower_bound.py", "tests/test_study_smoothness.py")
+                 "tests/test_study_lower_bound.py", "tests/test_study_smoothness.py", "tests/test_methods_extra.py")
 #: test names that draw no data: replaying them on other seeds says nothing
 SKIP = ("bad_flag", "writes", "rerun", "toml", "unknown_study", "boundary_is", "needs_the_power_law",
         "exact_laws")  # the last: its seeds are its own (Philox(7000 + r)) and its rate is exact by construction

@@ -22,6 +22,7 @@ from synthclip.study import STUDIES, cli
 from synthclip.study import bias
 
 FALSE_FAILURE = 1e-3
+LEVEL = 1 - FALSE_FAILURE  # the joint level of each verdict's intervals (read by studies/replicate_checks.py)
 
 
 @pytest.fixture(scope="module")
