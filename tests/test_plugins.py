@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import synthclip
@@ -261,6 +262,16 @@ def test_rates_runs_the_example_plugin(registry, tmp_path, capsys):
     meta = synthclip.io.read_json(out / "alpha=1.5" / "meta.json")
     cell = next(c for c in meta["cells"] if c["method"] == "my_method")
     assert cell["plugin"] == str(EXAMPLE.resolve()) and len(cell["plugin_sha256"]) == 64
+
+
+def test_lower_bound_runs_and_judges_the_example_plugin(registry, tmp_path, capsys):
+    # Theorem 5 bounds every algorithm of its class, so a plugin's rows are judged like the built-ins'
+    out = tmp_path / "lower-bound"
+    assert cli.main(["lower-bound", "--plugin", str(EXAMPLE), "--methods", "my_method,sgd", "--quick", "--quiet",
+                     "--out", str(out)]) == 0
+    slopes = pd.read_parquet(next(out.rglob("slopes.parquet")))
+    mine = slopes[slopes["method"] == "my_method"]
+    assert len(mine) and (mine["theory_source"].str.contains("Theorem 5")).all(), mine
 
 
 def test_rates_loads_the_plugin_in_worker_processes(tmp_path):

@@ -42,10 +42,11 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .. import methods as method_registry
 from .. import theory, verdict
 from ..engine import simulate
 from .base import FitParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, \
-    check_positive, flag, option, register
+    check_positive, flag, option, register, with_registered
 from .nonconvex import horizon_tables, nonconvex_scoreboard, plot_horizons
 from .rates import RATE_METHODS, rate_method
 
@@ -60,7 +61,8 @@ class LowerBoundParams(FitParams):
     spike_events: float = option(1.0, "expected spikes per run: p = spike_events / K (Theorem 5: p ~ 1/K)", low=0.0)
     n_traj: int = option(10_000, "independent trajectories per method and horizon", low=1)
     horizons: list = option([100, 300, 1000, 3000, 10000], "horizons K, each its own cell (p depends on K)")
-    methods: list = option(list(RATE_METHODS), "methods to run (the rates study's settings)")
+    methods: list = option(list(RATE_METHODS), "methods to run (the rates study's settings; a --plugin's methods "
+                                               "at their own defaults)")
     metric: str = option("f", "output judged: f (last iterate), f_avg (Theorem 4's weighted average), f_unif",
                          choices=OUTPUTS)
     x0: float = option(1.0, "start x0")
@@ -84,7 +86,7 @@ class LowerBound(Study):
         for a in p.alpha:
             if not 1.0 < a <= 2.0:
                 raise StudyError(f"--alpha must be in (1, 2] (Theorem 5's range), got {a!r}")
-        check_methods("methods", p.methods, RATE_METHODS)
+        check_methods("methods", p.methods, with_registered(RATE_METHODS))  # a --plugin's methods too
         check_choice("metric", p.metric, OUTPUTS)
         if len(set(p.horizons)) < 2 or min(p.horizons) < 2:
             raise StudyError(f"--horizons needs at least 2 distinct values >= 2, got {p.horizons!r}")
@@ -113,10 +115,12 @@ class LowerBound(Study):
                         "alpha": float(alpha), "K": int(K), "spike_prob": p.spike_events / K, "scale": p.scale,
                         "n_traj": p.n_traj, "seed": p.seed, "x0": p.x0, "metric": p.metric,
                         "radius": p.radius if projected else math.inf,
+                        **method_registry.plugin_of(method),  # a --plugin's file and digest (workers load it)
                     })
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
+        method_registry.ensure_plugin(cell)
         K = cell["K"]
         res = simulate(cell["method"], problem="quadratic", noise="spike", alpha=cell["alpha"], scale=cell["scale"],
                        spike_prob=cell["spike_prob"], dim=1, steps=K, n_traj=cell["n_traj"], seed=cell["seed"],
