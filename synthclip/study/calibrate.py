@@ -391,7 +391,7 @@ def _confidence_test_rows(cell) -> pd.DataFrame:
     "below" (the test's only side: it rejects for concavity), written as an interval (−∞, −∞) vs truth 0."""
     case, t = cell["case"], CONFIDENCE_TEST
     deltas = conf_study.delta_grid({"delta_max": 0.1, "delta_min": t["delta_min"], "n_deltas": 10})
-    ranks = [stats._upper_rank(1.0 - d, t["n"]) for d in deltas]  # the ranks delta_fit_bootstrap reads
+    ranks = [stats._common._upper_rank(1.0 - d, t["n"]) for d in deltas]  # the ranks delta_fit_bootstrap reads
     reps = cell["replicates"]
     x = exact_order_stats(replicate_rng(cell["seed"], cell["procedure"], case, 0), t["n"], ranks, case["law"],
                           case["s"], reps)

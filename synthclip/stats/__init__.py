@@ -1,0 +1,62 @@
+"""Statistics of simulated error trajectories: quantiles, failure rates, rates and tail indices.
+
+synthclip runs ``n_traj`` independent trajectories and records an error (e.g. ``f(x_k) - f*``) at
+log-spaced checkpoints ``k``, giving ``values`` of shape ``(n_traj, n_ckpt)``. Everything here reads
+such arrays along axis 0 (the trajectory axis).
+
+Failures are data. A non-finite entry (``inf``, ``-inf`` or ``NaN``: overflow, a diverged run) is a
+failed trajectory and is counted as ``+inf``, the worst possible error; it is never dropped, so a
+method that fails often has large upper quantiles and a large failure probability, as it should.
+
+Contents
+--------
+- :func:`quantile_ci` -- the ``q``-quantile (order statistic ``ceil(q n)``) with a distribution-free
+  order-statistic confidence interval; :func:`quantile_ranks` gives the ranks it uses.
+- :func:`failure_probability` -- fraction of runs with error above ``eps``, Wilson or Clopper-Pearson.
+- :func:`fit_rate` -- slope of ``log quantile_q`` against ``log k`` on the asymptotic part of the run,
+  with a bootstrap interval that resamples whole trajectories; :func:`slope_verdict` compares it
+  with a theoretical exponent; :func:`fit_slope` is the plain least-squares line.
+- :func:`delta_fit`, :func:`delta_fit_bootstrap` -- how the ``(1 - delta)``-quantile grows as
+  ``delta -> 0``: polynomially in ``1/delta`` or polylogarithmically; :func:`power_law_test` -- whether
+  it is more concave than any power law.
+- :func:`hill`, :func:`moment_estimator`, :func:`mohammadi` -- tail-index estimators for noise samples.
+
+All random draws use ``numpy.random.Generator(Philox(seed))``, so results are reproducible.
+"""
+from __future__ import annotations
+
+from ._common import DEFAULT_TAIL_K_POWER, DEFAULT_WINDOW_DECADES
+from .delta import (DELTA_METHODS, DeltaFit, DeltaFitCI, PowerLawTest, delta_fit, delta_fit_bootstrap,
+                    delta_pivot_intervals, power_law_pvalues, power_law_test)
+from .quantiles import failure_probability, quantile_ci, quantile_ranks
+from .rates import RateFit, exponent_side, fit_rate, fit_rate_windows, fit_slope, slope_verdict
+from .tails import TailIndex, default_tail_k, hill, mohammadi, moment_estimator
+
+__all__ = [
+    "DEFAULT_WINDOW_DECADES",
+    "DEFAULT_TAIL_K_POWER",
+    "RateFit",
+    "DeltaFit",
+    "DeltaFitCI",
+    "TailIndex",
+    "quantile_ranks",
+    "quantile_ci",
+    "failure_probability",
+    "fit_slope",
+    "fit_rate",
+    "fit_rate_windows",
+    "slope_verdict",
+    "exponent_side",
+    "delta_fit",
+    "delta_fit_bootstrap",
+    "delta_pivot_intervals",
+    "power_law_pvalues",
+    "DELTA_METHODS",
+    "PowerLawTest",
+    "power_law_test",
+    "default_tail_k",
+    "hill",
+    "moment_estimator",
+    "mohammadi",
+]
+
