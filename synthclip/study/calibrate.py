@@ -68,7 +68,6 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 from scipy import special
-from scipy import stats as sps
 
 from .. import stats
 from .._rng import derive_seed
@@ -346,10 +345,9 @@ def _independent_k(cell, rng, r):
     for j in range(k.size):
         idx = boot.integers(0, n, size=(cell["n_boot"], n))
         reps[:, j] = np.partition(v[idx, j], rank - 1, axis=1)[:, rank - 1]
-    xc = logk - logk.mean()
-    slopes = (np.log(reps) - np.log(reps).mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+    slopes = stats.ols_slopes(logk, np.log(reps))
     for c in cell["levels"]:
-        lo, hi = np.quantile(slopes, [0.5 * (1 - c), 0.5 * (1 + c)])
+        lo, hi, _ = stats.percentile_interval(slopes, c)
         yield _row(c, slope, lo, hi, -case["t"])
 
 
@@ -471,10 +469,9 @@ def _normal_mean(cell, rng, r):
     """Negative control: mean ± z·sd/√n for Pareto(1.5) data (mean a/(a − 1) = 3, variance infinite)."""
     case = cell["case"]
     x = pareto(rng, case["a"], cell["n_traj"])
-    m, s = x.mean(), x.std(ddof=1) / math.sqrt(x.size)
     for c in cell["levels"]:
-        z = special.ndtri(0.5 + 0.5 * c)
-        yield _row(c, m, m - z * s, m + z * s, case["a"] / (case["a"] - 1))
+        ci = stats.mean_ci(x, confidence_level=c, method="normal")
+        yield _row(c, ci.estimate, ci.low, ci.high, case["a"] / (case["a"] - 1))
 
 
 RUNNERS = {"quantile_ci": _quantile_ci, "fit_rate": _fit_rate, "control:independent-k": _independent_k,
@@ -554,10 +551,7 @@ def expected_verdict(law: str, s: float, power: float, boundary: float) -> str:
 # -- analysis ------------------------------------------------------------------------------------------
 
 def clopper_pearson(k: int, n: int, level: float) -> tuple[float, float]:
-    half = 0.5 * (1 - level)
-    lo = 0.0 if k == 0 else float(sps.beta.ppf(half, k, n - k + 1))
-    hi = 1.0 if k == n else float(sps.beta.isf(half, k + 1, n - k))
-    return lo, hi
+    return tuple(stats.binomial_ci(int(k), int(n), confidence_level=level).confidence_interval)
 
 
 def side_verdict(misses: int, reps: int, nominal: float, band: float) -> tuple[str, float, float]:

@@ -249,21 +249,13 @@ def scoped_claim(statement: Optional[str], method: str, structure: str, metric: 
 
 
 def _interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
-    """Percentile interval of bootstrap replicates; a non-finite replicate counts against both ends."""
-    half = 0.5 * (1.0 - confidence)
-    good = samples[np.isfinite(samples)]
-    bad = samples.size - good.size
-    low = np.concatenate([np.full(bad, -np.inf), np.sort(good)])
-    high = np.concatenate([np.sort(good), np.full(bad, np.inf)])
-    return (float(np.quantile(low, half, method="lower")), float(np.quantile(high, 1 - half, method="higher")))
+    return stats.percentile_interval(samples, confidence)[:2]
 
 
 def _slopes(logd: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Least-squares slopes of log(values) against logd along the last axis (NaN where a value is not > 0)."""
+    """Slopes of log(values) against logd along the last axis (NaN where a value is not > 0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        logv = np.where(np.isfinite(values) & (values > 0), np.log(values), np.nan)
-        xc = logd - logd.mean()
-        return (logv - logv.mean(axis=-1, keepdims=True)) @ xc / (xc @ xc)
+        return stats.ols_slopes(logd, np.where(np.isfinite(values) & (values > 0), np.log(values), np.nan))
 
 
 def analyze_finals(finals: pd.DataFrame, *, n_boot: int, confidence: float, tolerance: float, seed: int,
