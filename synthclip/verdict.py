@@ -199,16 +199,10 @@ def near_miss_power(ci_low: float, ci_high: float, confidence: float, delta: flo
     for a row with this interval: 1 when the interval is wider than the resolution (never agreeing), else
     1 − P(|Z + δ/se| ≤ z) with se = width/(2z) (the interval read as a normal one; the derivation is in
     the module docstring). ≥ 1 − (1 − c)/2 whenever ``delta`` ≥ the resolution."""
-    from scipy.special import ndtr, ndtri
-
     width = ci_high - ci_low
     if not (np.isfinite(width) and width <= RULE.resolution):
         return 1.0
-    z = float(ndtri(0.5 + 0.5 * confidence))
-    if width <= 0:
-        return 1.0
-    shift = delta / (width / (2.0 * z))
-    return float(1.0 - (ndtr(z - shift) - ndtr(-z - shift)))
+    return 1.0 - stats.normal_interval_holds(width, delta, confidence)
 
 
 def resolution_line(rows) -> str:

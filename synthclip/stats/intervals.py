@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from scipy import special
 from scipy import stats as _sps
 
 from ._common import _check_confidence, _z
@@ -117,3 +118,15 @@ def mean_ci(x, *, confidence_level: float = 0.95, method: str = "t") -> Interval
     assumes = ("independent, roughly normal replicates (finite variance)" if method == "t" else
                "many independent replicates with finite variance (central limit theorem)")
     return Interval(m, ConfidenceInterval(m - half, m + half), c, method, assumes)
+
+
+def normal_interval_holds(width: float, shift: float, confidence_level: float) -> float:
+    """P(a normal interval of this ``width`` at ``confidence_level`` holds a value ``shift`` away from its
+    estimand): the interval is estimate ± z·se with se = width/(2z), so the probability is
+    Φ(z − shift/se) − Φ(−z − shift/se). The verdict rule's near-miss power is one minus this."""
+    c = _check_confidence(confidence_level)
+    if not width > 0:
+        return 0.0 if shift else 1.0
+    z = _z(c)
+    u = shift / (width / (2.0 * z))
+    return float(special.ndtr(z - u) - special.ndtr(-z - u))

@@ -196,10 +196,6 @@ class Bias(Study):
         return plot_bias(tables, meta)
 
 
-def _interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
-    return stats.percentile_interval(samples, confidence)[:2]
-
-
 def floor_verdict(slope: float, lo: float, hi: float, threshold: float) -> str:
     """The docstring's rule on the η-slope's interval [lo, hi]: vanishes / floor / undecided / no fit."""
     if not np.isfinite(slope):
@@ -260,7 +256,7 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
         logb = np.where(np.isfinite(boot) & (boot > 0), np.log(boot), np.nan)
     mrows = []
     for k, i in index.items():
-        lo, hi = _interval(boot[:, i], confidence)
+        lo, hi = stats.percentile_interval(boot[:, i], confidence)[:2]
         mrows.append({"noise": k[0], "clip": k[1], "lr": k[2], "median": float(point[i]), "ci_low": lo, "ci_high": hi,
                       "predicted": clip_floor(k[0], alpha, k[1]), "n_traj": n,
                       "n_failed": int(np.sum(~np.isfinite(table[i])))})
@@ -273,10 +269,10 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
             cols = [index[(noise, c, lr)] for lr in lrs]
             x = np.log(np.asarray(lrs))
             slope = float(stats.ols_slopes(x, logp[cols])) if np.all(np.isfinite(logp[cols])) else float("nan")
-            lo, hi = _interval(stats.ols_slopes(x, logb[:, cols]), confidence)
+            lo, hi = stats.percentile_interval(stats.ols_slopes(x, logb[:, cols]), confidence)[:2]
             verdict = floor_verdict(slope, lo, hi, threshold)
             j = index[(noise, c, lrs[0])]
-            flo, fhi = _interval(boot[:, j], confidence)
+            flo, fhi = stats.percentile_interval(boot[:, j], confidence)[:2]
             srows.append({"noise": noise, "clip": c, "slope": slope, "ci_low": lo, "ci_high": hi, "lr_min": lrs[0],
                           "floor": float(point[j]), "floor_low": flo, "floor_high": fhi,
                           "predicted": clip_floor(noise, alpha, c), "verdict": verdict,
@@ -292,7 +288,7 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
         cols = [index[(noise, c, lr_min)] for c in clips]
         x = np.log(np.asarray(clips))
         slope = float(stats.ols_slopes(x, logp[cols])) if np.all(np.isfinite(logp[cols])) else float("nan")
-        lo, hi = _interval(stats.ols_slopes(x, logb[:, cols]), confidence)
+        lo, hi = stats.percentile_interval(stats.ols_slopes(x, logb[:, cols]), confidence)[:2]
         pred = np.log([clip_floor(noise, alpha, c) for c in clips])
         zrows.append({"noise": noise, "lr": lr_min, "cmin": clips[0], "cmax": clips[-1], "slope": slope,
                       "ci_low": lo, "ci_high": hi, "predicted_slope": float(stats.ols_slopes(x, pred)),

@@ -248,10 +248,6 @@ def scoped_claim(statement: Optional[str], method: str, structure: str, metric: 
     return None
 
 
-def _interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
-    return stats.percentile_interval(samples, confidence)[:2]
-
-
 def _slopes(logd: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Slopes of log(values) against logd along the last axis (NaN where a value is not > 0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -292,7 +288,7 @@ def analyze_finals(finals: pd.DataFrame, *, n_boot: int, confidence: float, tole
     erows = []
     for (structure, method, d), i in index.items():
         est, lo, hi = stats.quantile_ci(table[i], 0.5, confidence=confidence)
-        mlo, mhi = _interval(boot_mean[:, i], confidence)
+        mlo, mhi = stats.percentile_interval(boot_mean[:, i], confidence)[:2]
         erows.append({"structure": structure, "method": method, "dim": d, "mean": float(mean[i]),
                       "mean_ci_low": mlo, "mean_ci_high": mhi, "median": float(est), "ci_low": float(lo),
                       "ci_high": float(hi), "clip_frac": clip_frac[i], "n_traj": n,
@@ -310,7 +306,7 @@ def analyze_finals(finals: pd.DataFrame, *, n_boot: int, confidence: float, tole
             median_ratio = median[gi] / median[ci]
             median_ratio_boot = boot_median[:, gi] / boot_median[:, ci]
         for j, d in enumerate(dims):
-            lo, hi = _interval(ratio_boot[:, j], confidence)
+            lo, hi = stats.percentile_interval(ratio_boot[:, j], confidence)[:2]
             rrows.append({"structure": structure, "dim": d, "ratio": float(ratio[j]), "ci_low": lo, "ci_high": hi,
                           "median_ratio": float(median_ratio[j])})
         logd = np.log(np.asarray(dims, dtype=float))
@@ -322,9 +318,9 @@ def analyze_finals(finals: pd.DataFrame, *, n_boot: int, confidence: float, tole
             exponent = float(_slopes(logd, pt))
             with np.errstate(invalid="ignore"):
                 intercept = float(np.nanmean(np.log(pt)) - exponent * logd.mean()) if np.isfinite(exponent) else np.nan
-            lo, hi = _interval(_slopes(logd, bt), confidence)
+            lo, hi = stats.percentile_interval(_slopes(logd, bt), confidence)[:2]
             med_exponent = float(_slopes(logd, med))
-            med_lo, med_hi = _interval(_slopes(logd, bmed), confidence)
+            med_lo, med_hi = stats.percentile_interval(_slopes(logd, bmed), confidence)[:2]
             method = RATIO if name == "ratio" else name
             sharp, printed = (scoped_claim(s, method, structure, "ratio" if name == "ratio" else metric, t_alpha,
                                            noise) for s in CLAIMS[(structure, name)])
