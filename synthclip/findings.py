@@ -135,10 +135,12 @@ def near_miss(slopes: pd.DataFrame, control: str) -> str:
                for _, r in agreeing.iterrows() for d in (-r_, r_)]
     shift_text = f"each agreeing row shifted by (k/K)^(±{r_:g}) agrees in {sum(shifted)} of {len(shifted)} cases"
     if rows.empty:
-        return f"Near-miss controls: {control} not run (needs symmetric noise of tail < 2); {shift_text}."
+        return (f"Near-miss controls: {control} not run (its exponent is known only on symmetric noise of tail a < 2 "
+                f"with clip power ≤ 1/a); {shift_text}.")
     said = ", ".join(f"q={r['quantile']} {_fmt(r)} {r['verdict']}" for _, r in rows.iterrows())
     caught = not (rows["verdict"] == TIGHT).any()
-    return (f"Near-miss controls: {control} (true exponent {r_:g} faster than k^({rows.iloc[0]['theory']:+.3f})): "
+    return (f"Near-miss controls: {control} (exponent {r_:g} faster than k^({rows.iloc[0]['theory']:+.3f}) by the "
+            f"variance balance, asymptotically): "
             f"{said}: {'caught' if caught else 'NOT caught'}; {shift_text}.")
 
 

@@ -289,7 +289,7 @@ def _row(level, estimate, lo, hi, truth, **extra):
             "truth": float(truth), **extra}
 
 
-def _run_quantile_ci(cell, rng, r):
+def _run_order_statistics(cell, rng, r):
     case = cell["case"]
     x = pareto(rng, case["a"], cell["n_traj"])
     truth = (1.0 - case["q"]) ** (-1.0 / case["a"])
@@ -475,7 +475,7 @@ def _normal_mean(cell, rng, r):
         yield _row(c, ci.estimate, ci.low, ci.high, case["a"] / (case["a"] - 1))
 
 
-RUNNERS = {"quantile_ci": _run_quantile_ci, "fit_rate": _fit_rate, "control:independent-k": _independent_k,
+RUNNERS = {"quantile_ci": _run_order_statistics, "fit_rate": _fit_rate, "control:independent-k": _independent_k,
            "delta_fit": _delta_fit, "d_exponent": _d_exponent, "hill": _tail, "moment": _tail, "mohammadi": _tail,
            "failure_probability": _failure_probability, "control:normal-mean": _normal_mean}
 
