@@ -1,6 +1,7 @@
 """The documentation follows the code: every study has a page, every theory statement is on the theory sheet,
 the nav and the README point at files that exist. (The build itself, with warnings as errors, is
 ``mkdocs build --strict`` in ``.ci/run``; these checks need no mkdocs.)"""
+
 import re
 from pathlib import Path
 
@@ -15,7 +16,7 @@ DOCS = ROOT / "docs"
 
 def nav_pages(mkdocs_yml: str) -> list[str]:
     """The page paths named in mkdocs.yml's nav (lines such as ``- Title: path.md``)."""
-    nav = mkdocs_yml[mkdocs_yml.index("\nnav:"):]
+    nav = mkdocs_yml[mkdocs_yml.index("\nnav:") :]
     return re.findall(r"^\s*-\s*(?:[^:\n]+:\s*)?([\w./-]+\.md)\s*$", nav, flags=re.M)
 
 
