@@ -375,3 +375,19 @@ ERRATA: tuple[Erratum, ...] = (
             "tests/test_rmsprop_claim.py: the counterexample, and the bounds that hold by a hypothesis property test "
             "over g, v, β2, ε"),
 )
+
+
+# -- the variance balance of clipped SGD on symmetric noise (derived in docs/theory.md) ------------------------
+
+def variance_balance_exponent(a: float, q: float) -> float:
+    """Exponent in k of f(x̄_k) − f* for GClip with η_k ∝ 1/k and τ_k ∝ k^q on symmetric noise of tail index
+    a < 2, from the variance of the clipped noise E min(|ξ|, τ)² ∝ τ^(2−a): f ∝ k^(−1)·τ_k^(2−a), i.e.
+    −1 + (2 − a)q, for q ≤ 1/a; beyond 1/a the clip rarely binds at the scale of the sum and the exponent
+    stays at SGD's −2(a − 1)/a. At q = 1/α, a = α it is Theorem 4's exponent."""
+    return -1.0 + (2.0 - a) * min(q, 1.0 / a)
+
+
+def near_miss_clip_power(alpha: float, a: float, delta: float) -> float:
+    """The clip power q whose :func:`variance_balance_exponent` is Theorem 4's exponent at α plus ``delta``
+    (δ < 0: faster), for the verdict rule's near-miss control."""
+    return (1.0 + _sc(alpha) + delta) / (2.0 - a)

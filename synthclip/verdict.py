@@ -9,21 +9,35 @@ The rule (:data:`RULE`)
 * **Window.** A rate is the least-squares slope of log(statistic) against log k over the last decade of
   the run, k ∈ [K/10, K] (``stats.DEFAULT_WINDOW_DECADES``), for every study, case and test.
 * **Interval.** A percentile bootstrap over whole trajectories at ``confidence`` with ``n_boot``
-  replicates (≥ 20/(1 − confidence), THEORY.md), widened by ``allowance`` on each side for the log
-  factors of the boundary case (a study at tail index α runs at the edge of Assumption 1).
+  replicates (≥ 20/(1 − confidence)). No allowance is added (``allowance`` = 0: an allowance sized after
+  the data is what the rule must not have); a study that runs at the boundary of an assumption says so
+  through its theory entry (a named limit case), not through a wider interval.
+* **Resolution** (``resolution`` = 0.1). The smallest exponent error the rule claims to resolve. A word
+  that claims agreement (*within (tight)*, *respects (tight)*, *certifies (tight)*, *consistent*,
+  *matches*) needs the exponent inside the interval **and** an interval no wider than the resolution;
+  an interval that holds the exponent but is wider reads *inconclusive* (reason: its width). Why this
+  separates a tight exponent from one 0.1 away: if the interval is ±z·se around the estimate and its
+  width 2z·se ≤ r, then data whose true slope is t ± r contain t in their interval only when the
+  estimate errs by more than r − z·se ≥ z·se, which happens with probability ≤ Φ(−z) = (1 − c)/2
+  (2.5 % at c = 0.95): the power against a near miss of r is ≥ 1 − (1 − c)/2 by construction
+  (:func:`near_miss_power` gives it per row). The ``calibrate`` study measures it on data with a known
+  exponent (cases "resolution"), with the pass rate of exactly tight data beside it; every report's rule
+  line prints both.
 * **Local slopes.** The same fit over each half-decade [K/10^(j+½), K/10^j] with its interval, and a
   *trend* from the three latest half-decades: *steady* when the oldest and the newest local intervals
   overlap, otherwise *approaching* or *moving away* from the theory exponent (*bending* with no theory).
 * **Words by kind** (:data:`WORDS`). Against an upper bound: *within (tight)* (the exponent lies in the
-  widened interval), *within (not tight)* (faster: the bound is valid but loose here), *violates*
-  (slower). Against a lower bound on its instance: *respects (tight)*, *respects (not tight)* (slower),
-  *violates* (faster); a fixed quantile judged against a lower bound on the mean only *certifies* it
-  (E ≥ (1 − q)·Q_q) or gives *no certificate*, never a violation. Against an exact asymptotic or a tight pair: *consistent*, *faster*, *slower*.
-  Against a prediction derived from the bounds (a ratio in d): *matches*, *below*, *above*.
-  A row no theory entry covers: *none*.
-* **Pre-asymptotic.** A verdict other than the tight/consistent one whose trend is *approaching* reads
+  interval, which is narrower than the resolution), *within (not tight)* (faster: the bound is valid but
+  loose here), *violates* (slower). Against a lower bound on its instance: *respects (tight)*, *respects
+  (not tight)* (slower), *violates* (faster); a fixed quantile judged against a lower bound on the mean
+  only *certifies* it (E ≥ (1 − q)·Q_q) or gives *no certificate*, never a violation. Against an exact
+  asymptotic or a tight pair: *consistent*, *faster*, *slower*. Against a prediction derived from the
+  bounds: *matches*, *below*, *above*. A row no theory entry covers: *none*.
+* **Inconclusive.** The exponent lies in an interval wider than the resolution: the data cannot tell
+  agreement from a near miss at this size; the remedy is more runs or a longer horizon.
+* **Pre-asymptotic.** A verdict other than the agreeing one whose trend is *approaching* reads
   *pre-asymptotic*: the curve is still bending towards the exponent at this horizon; the remedy is a
-  longer run, never another window.
+  longer run, never another window. Pre-asymptotic confirms nothing (an erratum needs its own words).
 * **Insufficient data** (:func:`sufficiency`). Fewer runs than the quantile needs (its order-statistic
   interval is unbounded above: this is what makes the zero-width interval of a single run), or a slope
   interval that is infinite or NaN: the verdict is *insufficient data* with the reason, whatever the point
@@ -49,20 +63,24 @@ class FitRule:
     window_decades: float = stats.DEFAULT_WINDOW_DECADES
     n_boot: int = 1000
     confidence: float = 0.95
-    allowance: float = 0.05
+    allowance: float = 0.0  # none: see the module docstring (a study at a boundary names it as a limit case)
+    resolution: float = 0.1  # the smallest exponent error an agreeing word must resolve
     quantiles: tuple = (0.5, 0.9, 0.99)
     local_decades: float = 0.5
     min_k: float = 10.0  # local slopes start here: the first steps are the initial distance, not a rate
 
     def describe(self, *, confidence: Optional[float] = None, allowance: Optional[float] = None,
-                 n_boot: Optional[int] = None) -> str:
-        """The rule in one line, printed above every verdict table."""
+                 n_boot: Optional[int] = None, power: str = "") -> str:
+        """The rule in one line, printed above every verdict table; ``power``: the measured resolution
+        (:func:`resolution_line`) to print beside it."""
         c = self.confidence if confidence is None else confidence
         a = self.allowance if allowance is None else allowance
         b = self.n_boot if n_boot is None else n_boot
+        widened = f" ± allowance {a:g} (changed from the rule's {self.allowance:g})" if a != self.allowance else ""
         return (f"rule (fixed before the run): slope of log statistic vs log k over the last decade "
-                f"[K/10, K]; {c:.0%} bootstrap over trajectories ({b} replicates) ± allowance {a:g}; "
-                f"local slopes per half-decade, trend from the last three")
+                f"[K/10, K]; {c:.0%} bootstrap over trajectories ({b} replicates){widened}; an agreeing word needs "
+                f"the interval within the resolution {self.resolution:g} (else 'inconclusive'); local slopes per "
+                f"half-decade, trend from the last three" + (f"; {power}" if power else ""))
 
 
 RULE = FitRule()
@@ -86,6 +104,7 @@ GROWTH_WORDS: dict[str, dict[str, str]] = {
 #: faster than the bound certifies it for the mean, while a faster quantile contradicts nothing.
 QUANTILE_OF_LOWER = {"match": "certifies (tight)", "slower": "certifies", "faster": "no certificate"}
 NONE = "none"
+INCONCLUSIVE = "inconclusive"
 INSUFFICIENT = "insufficient data"
 PRE_ASYMPTOTIC = "pre-asymptotic"
 TRENDS = ("steady", "approaching", "moving away", "bending", "too short")
@@ -165,10 +184,40 @@ def judge(slope: float, ci_low: float, ci_high: float, claim: Optional[Claim], a
     if claim.kind == "lower" and q != "mean":
         table = {"lower": QUANTILE_OF_LOWER}
     words = table[claim.kind][where]
+    width = (ci_high - ci_low) + 2.0 * allowance
+    if where == "match" and width > RULE.resolution:
+        return Verdict.of(INCONCLUSIVE, claim, tt, f"interval wider than the resolution: width {width:.3f} > "
+                                                   f"{RULE.resolution:g} (would read '{words}')")
     if where != "match" and trend == "approaching":
         return Verdict.of(PRE_ASYMPTOTIC, claim, tt, f"{words} over the last decade, but the local slopes are "
                                                      f"still approaching {tt:+.3f}")
     return Verdict.of(words, claim, tt)
+
+
+def near_miss_power(ci_low: float, ci_high: float, confidence: float, delta: float = RULE.resolution) -> float:
+    """The probability that data whose true slope is the exponent ± ``delta`` are *not* given the agreeing word,
+    for a row with this interval: 1 when the interval is wider than the resolution (never agreeing), else
+    1 − P(|Z + δ/se| ≤ z) with se = width/(2z) (the interval read as a normal one; the derivation is in
+    the module docstring). ≥ 1 − (1 − c)/2 whenever ``delta`` ≥ the resolution."""
+    width = ci_high - ci_low
+    if not (np.isfinite(width) and width <= RULE.resolution):
+        return 1.0
+    return 1.0 - stats.normal_interval_holds(width, delta, confidence)
+
+
+def resolution_line(rows) -> str:
+    """"near-miss power ≥ P (worst agreeing row)" of a table's agreeing rows (columns ci_low, ci_high,
+    verdict) at the rule's confidence; the measured values on known-answer data are in ``calibrate``."""
+    agreeing = [r for r in rows if r["verdict"] in AGREEING]
+    if not agreeing:
+        return f"near-miss power: no agreeing row (a ±{RULE.resolution:g} error is resolved by exclusion alone)"
+    worst = min(near_miss_power(r["ci_low"], r["ci_high"], RULE.confidence) for r in agreeing)
+    return (f"near-miss power against ±{RULE.resolution:g}: ≥ {worst:.3f} on this table's {len(agreeing)} agreeing "
+            f"rows (normal reading of their intervals)")
+
+
+#: The words that claim agreement: each needs an interval within the resolution.
+AGREEING = frozenset({"within (tight)", "respects (tight)", "certifies (tight)", "consistent", "matches"})
 
 
 # --------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from synthclip import stats, theory, verdict
 
 
 def _judge(slope, lo, hi, claim, **kw):
-    base = dict(n_traj=10_000, q=0.5, confidence=0.95, allowance=0.05)
+    base = dict(n_traj=10_000, q=0.5, confidence=0.95, allowance=verdict.RULE.allowance)
     return verdict.judge(slope, lo, hi, claim, 1.5, **{**base, **kw})
 
 
@@ -22,6 +22,45 @@ def test_words_by_kind():
     assert _judge(-0.40, -0.45, -0.35, thm5, q="mean").verdict == "respects (not tight)"
     assert _judge(-0.90, -0.95, -0.85, thm5, q="mean").verdict == "violates"
     assert _judge(-0.9, -0.95, -0.85, None).verdict == "none"
+
+
+def test_agreeing_words_need_an_interval_within_the_resolution():
+    thm4 = theory.claim("thm4", "gclip", "strongly_convex", "f_avg")      # −2/3 at α = 1.5
+    r = verdict.RULE.resolution
+    assert r == 0.1 and verdict.RULE.allowance == 0.0  # the pre-registered rule
+    # the exponent inside an interval of width 0.099: agreeing; of width 0.101: inconclusive
+    assert _judge(-0.67, -0.70, -0.70 + 0.099, thm4).verdict == "within (tight)"
+    wide = _judge(-0.67, -0.72, -0.72 + 0.101, thm4)
+    assert wide.verdict == "inconclusive" and "width 0.101 > 0.1" in wide.reason and "within (tight)" in wide.reason
+    # an interval wider than the resolution that excludes the exponent still gives its word
+    assert _judge(-0.90, -1.00, -0.80, thm4).verdict == "within (not tight)"
+    assert _judge(-0.40, -0.50, -0.30, thm4).verdict == "violates"
+    # every agreeing word of every kind obeys it
+    pred = theory.claim("thm4/thm8-sharp", "gclip/cclip", "coordinatewise", "ratio")
+    assert _judge(0.33, 0.20, 0.45, pred).verdict == "inconclusive"
+
+
+@pytest.mark.parametrize("delta", [0.1, -0.1])
+def test_near_miss_controls_are_never_called_tight(delta):
+    # a row that agrees, with its data shifted by (k/K)^delta (slope and bootstrap move by exactly delta):
+    # an interval of width <= r that holds t cannot hold t after a shift of r (negative control of the rule)
+    thm4 = theory.claim("thm4", "gclip", "strongly_convex", "f_avg")
+    t = thm4.at(1.5)
+    for lo in np.linspace(t - 0.099, t, 12):
+        hi = lo + 0.099
+        assert _judge((lo + hi) / 2, lo, hi, thm4).verdict == "within (tight)"
+        shifted = _judge((lo + hi) / 2 + delta, lo + delta, hi + delta, thm4).verdict
+        assert shifted == ("violates" if delta > 0 else "within (not tight)")
+
+
+def test_near_miss_power_by_construction():
+    # width = r at c = 0.95: a shift of r leaves t inside with probability Φ(−1.96) = 0.025
+    assert verdict.near_miss_power(-0.7, -0.6, 0.95) == pytest.approx(0.975, abs=1e-6)
+    assert verdict.near_miss_power(-0.7, -0.65, 0.95) > 0.999
+    assert verdict.near_miss_power(-0.8, -0.6, 0.95) == 1.0  # wider: never agreeing
+    rows = [{"verdict": "within (tight)", "ci_low": -0.7, "ci_high": -0.62},
+            {"verdict": "violates", "ci_low": -0.5, "ci_high": -0.2}]
+    assert "≥ 0.998 on this table's 1 agreeing rows" in verdict.resolution_line(rows)
 
 
 def test_pre_asymptotic_only_when_approaching():

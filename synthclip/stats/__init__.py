@@ -14,8 +14,7 @@ Contents
   order-statistic confidence interval; :func:`quantile_ranks` gives the ranks it uses.
 - :func:`failure_probability` -- fraction of runs with error above ``eps``, Wilson or Clopper-Pearson.
 - :func:`fit_rate` -- slope of ``log quantile_q`` against ``log k`` on the asymptotic part of the run,
-  with a bootstrap interval that resamples whole trajectories; :func:`slope_verdict` compares it
-  with a theoretical exponent; :func:`fit_slope` is the plain least-squares line.
+  with a bootstrap interval that resamples whole trajectories; ``synthclip.verdict`` judges it; :func:`fit_slope` is the plain least-squares line.
 - :func:`delta_fit`, :func:`delta_fit_bootstrap` -- how the ``(1 - delta)``-quantile grows as
   ``delta -> 0``: polynomially in ``1/delta`` or polylogarithmically; :func:`power_law_test` -- whether
   it is more concave than any power law.
@@ -29,7 +28,9 @@ from ._common import DEFAULT_TAIL_K_POWER, DEFAULT_WINDOW_DECADES
 from .delta import (DELTA_METHODS, DeltaFit, DeltaFitCI, PowerLawTest, delta_fit, delta_fit_bootstrap,
                     delta_pivot_intervals, power_law_pvalues, power_law_test)
 from .quantiles import failure_probability, quantile_ci, quantile_ranks
-from .rates import RateFit, exponent_side, fit_rate, fit_rate_windows, fit_slope, slope_verdict
+from .intervals import (BINOMIAL_METHODS, ConfidenceInterval, Interval, binomial_ci, mean_ci, normal_interval_holds,
+                        percentile_interval)
+from .rates import RateFit, exponent_side, fit_rate, fit_rate_windows, fit_slope, ols_slopes
 from .tails import TailIndex, default_tail_k, hill, mohammadi, moment_estimator
 
 __all__ = [
@@ -43,9 +44,16 @@ __all__ = [
     "quantile_ci",
     "failure_probability",
     "fit_slope",
+    "ols_slopes",
     "fit_rate",
     "fit_rate_windows",
-    "slope_verdict",
+    "Interval",
+    "ConfidenceInterval",
+    "percentile_interval",
+    "binomial_ci",
+    "BINOMIAL_METHODS",
+    "mean_ci",
+    "normal_interval_holds",
     "exponent_side",
     "delta_fit",
     "delta_fit_bootstrap",

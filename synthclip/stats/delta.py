@@ -10,7 +10,8 @@ import numpy as np
 
 from ._common import (_MODELS, _as_errors, _check_confidence, _check_count,
                       _upper_rank)
-from .rates import _percentile_interval, _RowBootstrap, _slopes, fit_slope
+from .intervals import percentile_interval
+from .rates import _RowBootstrap, _slopes, fit_slope
 
 # --------------------------------------------------------------------------------------------------
 # confidence studies: how the (1 - delta)-quantile grows as delta -> 0
@@ -247,7 +248,7 @@ def delta_fit_bootstrap(values, deltas, model=_MODELS, n_boot: int = 400, confid
         if reps is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
                 logreps = np.where(reps > 0, np.log(reps), np.nan)
-            lo, hi, n_bad = _percentile_interval(_slopes(_delta_x(d, m), logreps), c)
+            lo, hi, n_bad = percentile_interval(_slopes(_delta_x(d, m), logreps), c)
             if n_bad:
                 reason = (f"{n_bad} of {n_boot} bootstrap replicates had a quantile that is +inf "
                           f"or <= 0; counted at both ends of the interval")

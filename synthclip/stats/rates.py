@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from .intervals import percentile_interval
 from ._common import (DEFAULT_WINDOW_DECADES, _as_errors, _check_confidence, _check_count,
                       _check_q, _upper_rank)
 
@@ -123,26 +124,17 @@ class _RowBootstrap:
         return out
 
 
-def _slopes(x: np.ndarray, logy: np.ndarray) -> np.ndarray:
-    """OLS slope of each row of logy against x (non-finite rows give non-finite slopes)."""
+def ols_slopes(x, y) -> np.ndarray:
+    """Least-squares slope of y against x along y's last axis (one slope per row of a 2-D y; a row holding a
+    non-finite value gives a non-finite slope). The one slope formula of the package's fits."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
     xc = x - x.mean()
     with np.errstate(invalid="ignore"):
-        return (logy - logy.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+        return (y - y.mean(axis=-1, keepdims=True)) @ xc / (xc @ xc)
 
 
-def _percentile_interval(boot: np.ndarray, confidence: float) -> tuple[float, float, int]:
-    """Percentile interval of bootstrap replicates; unfittable (non-finite) replicates are counted
-    at both ends (as -inf for the lower end, +inf for the upper) -- never dropped, since dropping
-    them would hide exactly the resamples where failures dominate. Uses the outer order statistics
-    (numpy's "lower"/"higher"), slightly conservative."""
-    good = np.sort(boot[np.isfinite(boot)])
-    bad = boot.size - good.size
-    half = 0.5 * (1.0 - confidence)
-    low_side = np.concatenate([np.full(bad, -np.inf), good])
-    high_side = np.concatenate([good, np.full(bad, np.inf)])
-    lo = float(np.quantile(low_side, half, method="lower"))
-    hi = float(np.quantile(high_side, 1.0 - half, method="higher"))
-    return lo, hi, bad
+_slopes = ols_slopes
 
 
 def fit_rate(k, values, q, *, kmin=None, kmax=None, n_boot=400, confidence=0.95, seed=0) -> RateFit:
@@ -154,8 +146,9 @@ def fit_rate(k, values, q, *, kmin=None, kmax=None, n_boot=400, confidence=0.95,
         Checkpoints (iteration counts); those fitted must be > 0.
     values : array_like, shape (n_traj, n_ckpt)
         Errors of independent trajectories; non-finite entries are failures, counted as +inf.
-    q : float in (0, 1) or ``"mean"``
-        Quantile level (estimate ``X_(ceil(q n))`` as in :func:`quantile_ci`). ``"mean"`` fits the
+    q : float in (0, 1), an array of one level per checkpoint, or ``"mean"``
+        Quantile level (estimate ``X_(ceil(q n))`` as in :func:`quantile_ci`); with one level per
+        checkpoint (e.g. 1 − c/k) each column is read at its own rank (``RateFit.q`` is "levels"). ``"mean"`` fits the
         sample mean; it is allowed and reported, but means of heavy-tailed errors are unstable (the
         mean may not exist, a single run can dominate), so never base a verdict on the mean alone.
     kmin, kmax : float, optional
@@ -189,9 +182,13 @@ def fit_rate_windows(k, values, q, windows, *, n_boot=400, confidence=0.95, seed
     one set of bootstrap replicates: replicate b resamples the same rows for every window, so each result
     equals ``fit_rate`` over that window with the same seed, at the cost of one bootstrap (the local slopes
     of ``synthclip.verdict`` use it)."""
+    levels = None
     if isinstance(q, str):
         if q != "mean":
             raise ValueError(f"q must be in (0, 1) or 'mean', got {q!r}")
+    elif np.ndim(q) == 1:  # one quantile level per checkpoint (e.g. 1 − c/k)
+        levels = np.array([_check_q(float(x)) for x in q])
+        q = "levels"
     else:
         q = _check_q(q)
     c = _check_confidence(confidence)
@@ -206,6 +203,8 @@ def fit_rate_windows(k, values, q, windows, *, n_boot=400, confidence=0.95, seed
                          f"got {v_all.shape}")
     if not np.all(np.isfinite(k)):
         raise ValueError("k must be finite")
+    if levels is not None and levels.size != k.size:
+        raise ValueError(f"q as levels per checkpoint must have len(k) = {k.size} entries, got {levels.size}")
     sels = []
     for kmin, kmax in windows:
         kmax = float(np.max(k)) if kmax is None else float(kmax)
@@ -226,8 +225,14 @@ def fit_rate_windows(k, values, q, windows, *, n_boot=400, confidence=0.95, seed
     where = {int(col): i for i, col in enumerate(cols)}
     if q == "mean":
         point_all = v.mean(axis=0)
+        ranks_all = None
     else:
-        point_all = np.partition(v, _upper_rank(q, n) - 1, axis=0)[_upper_rank(q, n) - 1]
+        ranks_all = (np.array([_upper_rank(float(x), n) for x in levels[cols]]) if levels is not None
+                     else np.full(cols.size, _upper_rank(q, n)))
+        if levels is None:
+            point_all = np.partition(v, ranks_all[0] - 1, axis=0)[ranks_all[0] - 1]
+        else:
+            point_all = np.sort(v, axis=0)[ranks_all - 1, np.arange(cols.size)]
     reps_all = None
     out = []
     for sel in sels:
@@ -239,7 +244,7 @@ def fit_rate_windows(k, values, q, windows, *, n_boot=400, confidence=0.95, seed
         point = point_all[idx]
         bad = ~(np.isfinite(point) & (point > 0))
         if np.any(bad):
-            what = "mean" if q == "mean" else f"{q}-quantile"
+            what = {"mean": "mean", "levels": "quantile"}.get(q, f"{q}-quantile")
             first = int(np.argmax(bad))
             why = "+inf (failed runs)" if point[first] == np.inf else f"{point[first]:g} <= 0"
             nan = float("nan")
@@ -257,11 +262,11 @@ def fit_rate_windows(k, values, q, windows, *, n_boot=400, confidence=0.95, seed
             if q == "mean":
                 reps_all = boot.means(n_boot)
             else:
-                reps_all = boot.order_stats(n_boot, np.arange(cols.size), np.full(cols.size, _upper_rank(q, n)))
+                reps_all = boot.order_stats(n_boot, np.arange(cols.size), ranks_all)
         reps = reps_all[:, idx]
         with np.errstate(divide="ignore", invalid="ignore"):
             logreps = np.where(reps > 0, np.log(reps), np.nan)
-        lo, hi, n_bad = _percentile_interval(_slopes(logk, logreps), c)
+        lo, hi, n_bad = percentile_interval(_slopes(logk, logreps), c)
         reason = ""
         if n_bad:
             reason = (f"{n_bad} of {n_boot} bootstrap replicates had a quantile that is +inf or <= 0; "
@@ -270,31 +275,10 @@ def fit_rate_windows(k, values, q, windows, *, n_boot=400, confidence=0.95, seed
     return out
 
 
-def slope_verdict(fit: RateFit, theory, *, allowance: float = 0.0) -> str:
-    """Compare a measured rate with a theoretical exponent.
-
-    Returns ``"consistent"`` if ``theory`` lies in ``[ci_low - allowance, ci_high + allowance]``,
-    ``"faster"`` if ``theory > ci_high + allowance`` (the measured slope is more negative: the error
-    decays faster than the theory says), ``"slower"`` if ``theory < ci_low - allowance``,
-    ``"no theory"`` when ``theory`` is None, and ``"no fit"`` when the fit has no slope or no interval
-    (``fit.slope`` or its interval is NaN). ``allowance`` widens the interval for known log factors
-    or finite-k bias.
-    """
-    if theory is None:
-        return "no theory"
-    allowance = float(allowance)
-    if not allowance >= 0:
-        raise ValueError(f"allowance must be >= 0, got {allowance!r}")
-    if not (np.isfinite(fit.slope) and not np.isnan(fit.ci_low) and not np.isnan(fit.ci_high)):
-        return "no fit"
-    where = exponent_side(fit.ci_low, fit.ci_high, float(theory), allowance)
-    return "consistent" if where == "match" else where
-
-
 def exponent_side(ci_low: float, ci_high: float, theory: float, allowance: float) -> str:
     """Where an exponent lies against a slope interval widened by ``allowance``: ``"match"`` (inside),
     ``"faster"`` (above it: the measured slope is more negative) or ``"slower"`` (below it). The one
-    comparison behind :func:`slope_verdict` and ``synthclip.verdict``'s words."""
+    comparison behind ``synthclip.verdict``'s words."""
     if ci_low - allowance <= theory <= ci_high + allowance:
         return "match"
     return "faster" if theory > ci_high + allowance else "slower"

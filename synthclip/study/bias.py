@@ -196,23 +196,6 @@ class Bias(Study):
         return plot_bias(tables, meta)
 
 
-def _interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
-    """Percentile interval; non-finite replicates count at both ends (as stats does)."""
-    good = np.sort(samples[np.isfinite(samples)])
-    bad = samples.size - good.size
-    half = 0.5 * (1.0 - confidence)
-    low = np.concatenate([np.full(bad, -np.inf), good])
-    high = np.concatenate([good, np.full(bad, np.inf)])
-    return float(np.quantile(low, half, method="lower")), float(np.quantile(high, 1 - half, method="higher"))
-
-
-def _ols_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Slope of each row of y against x (NaN rows stay NaN)."""
-    xc = x - x.mean()
-    with np.errstate(invalid="ignore"):
-        return (y - y.mean(axis=-1, keepdims=True)) @ xc / (xc @ xc)
-
-
 def floor_verdict(slope: float, lo: float, hi: float, threshold: float) -> str:
     """The docstring's rule on the η-slope's interval [lo, hi]: vanishes / floor / undecided / no fit."""
     if not np.isfinite(slope):
@@ -273,7 +256,7 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
         logb = np.where(np.isfinite(boot) & (boot > 0), np.log(boot), np.nan)
     mrows = []
     for k, i in index.items():
-        lo, hi = _interval(boot[:, i], confidence)
+        lo, hi = stats.percentile_interval(boot[:, i], confidence)[:2]
         mrows.append({"noise": k[0], "clip": k[1], "lr": k[2], "median": float(point[i]), "ci_low": lo, "ci_high": hi,
                       "predicted": clip_floor(k[0], alpha, k[1]), "n_traj": n,
                       "n_failed": int(np.sum(~np.isfinite(table[i])))})
@@ -285,11 +268,11 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
             lrs = sorted(k[2] for k in keys if k[0] == noise and k[1] == c)
             cols = [index[(noise, c, lr)] for lr in lrs]
             x = np.log(np.asarray(lrs))
-            slope = float(_ols_slopes(x, logp[cols])) if np.all(np.isfinite(logp[cols])) else float("nan")
-            lo, hi = _interval(_ols_slopes(x, logb[:, cols]), confidence)
+            slope = float(stats.ols_slopes(x, logp[cols])) if np.all(np.isfinite(logp[cols])) else float("nan")
+            lo, hi = stats.percentile_interval(stats.ols_slopes(x, logb[:, cols]), confidence)[:2]
             verdict = floor_verdict(slope, lo, hi, threshold)
             j = index[(noise, c, lrs[0])]
-            flo, fhi = _interval(boot[:, j], confidence)
+            flo, fhi = stats.percentile_interval(boot[:, j], confidence)[:2]
             srows.append({"noise": noise, "clip": c, "slope": slope, "ci_low": lo, "ci_high": hi, "lr_min": lrs[0],
                           "floor": float(point[j]), "floor_low": flo, "floor_high": fhi,
                           "predicted": clip_floor(noise, alpha, c), "verdict": verdict,
@@ -304,11 +287,11 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
         lr_min = min(k[2] for k in keys if k[0] == noise)
         cols = [index[(noise, c, lr_min)] for c in clips]
         x = np.log(np.asarray(clips))
-        slope = float(_ols_slopes(x, logp[cols])) if np.all(np.isfinite(logp[cols])) else float("nan")
-        lo, hi = _interval(_ols_slopes(x, logb[:, cols]), confidence)
+        slope = float(stats.ols_slopes(x, logp[cols])) if np.all(np.isfinite(logp[cols])) else float("nan")
+        lo, hi = stats.percentile_interval(stats.ols_slopes(x, logb[:, cols]), confidence)[:2]
         pred = np.log([clip_floor(noise, alpha, c) for c in clips])
         zrows.append({"noise": noise, "lr": lr_min, "cmin": clips[0], "cmax": clips[-1], "slope": slope,
-                      "ci_low": lo, "ci_high": hi, "predicted_slope": float(_ols_slopes(x, pred)),
+                      "ci_low": lo, "ci_high": hi, "predicted_slope": float(stats.ols_slopes(x, pred)),
                       "bound": size_claim.at(alpha), "bound_source": size_claim.source})
     sizes = pd.DataFrame(zrows, columns=["noise", "lr", "cmin", "cmax", "slope", "ci_low", "ci_high",
                                          "predicted_slope", "bound", "bound_source"])

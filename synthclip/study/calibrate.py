@@ -68,7 +68,6 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 from scipy import special
-from scipy import stats as sps
 
 from .. import stats
 from .._rng import derive_seed
@@ -115,7 +114,7 @@ class Calibrate(Study):
     Params = CalibrateParams
     quick = {"replicates": 60, "analytic_replicates": 400, "n_traj": 2000, "steps": 2000, "n_boot": 200,
              "conf_n_traj": 5000, "conf_delta_min": 2e-3, "levels": [0.9]}
-    tables = ("coverage", "decisions", "replicates")
+    tables = ("coverage", "decisions", "resolution", "replicates")
 
     def validate(self, p) -> None:
         if not p.procedures:
@@ -181,7 +180,8 @@ class Calibrate(Study):
         rep, dec = tables["replicates"], tables["decisions"]
         return {"replicates": rep,
                 "coverage": summarize_coverage(rep, band=p.band) if len(rep) else pd.DataFrame(),
-                "decisions": summarize_decisions(dec, band=p.band) if len(dec) else pd.DataFrame()}
+                "decisions": summarize_decisions(dec, band=p.band) if len(dec) else pd.DataFrame(),
+                "resolution": summarize_resolution(rep, band=p.band) if len(rep) else pd.DataFrame()}
 
     def report(self, tables, meta) -> str:
         return report_text(tables, meta)
@@ -289,7 +289,7 @@ def _row(level, estimate, lo, hi, truth, **extra):
             "truth": float(truth), **extra}
 
 
-def _quantile_ci(cell, rng, r):
+def _run_order_statistics(cell, rng, r):
     case = cell["case"]
     x = pareto(rng, case["a"], cell["n_traj"])
     truth = (1.0 - case["q"]) ** (-1.0 / case["a"])
@@ -346,10 +346,9 @@ def _independent_k(cell, rng, r):
     for j in range(k.size):
         idx = boot.integers(0, n, size=(cell["n_boot"], n))
         reps[:, j] = np.partition(v[idx, j], rank - 1, axis=1)[:, rank - 1]
-    xc = logk - logk.mean()
-    slopes = (np.log(reps) - np.log(reps).mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+    slopes = stats.ols_slopes(logk, np.log(reps))
     for c in cell["levels"]:
-        lo, hi = np.quantile(slopes, [0.5 * (1 - c), 0.5 * (1 + c)])
+        lo, hi, _ = stats.percentile_interval(slopes, c)
         yield _row(c, slope, lo, hi, -case["t"])
 
 
@@ -471,13 +470,12 @@ def _normal_mean(cell, rng, r):
     """Negative control: mean ± z·sd/√n for Pareto(1.5) data (mean a/(a − 1) = 3, variance infinite)."""
     case = cell["case"]
     x = pareto(rng, case["a"], cell["n_traj"])
-    m, s = x.mean(), x.std(ddof=1) / math.sqrt(x.size)
     for c in cell["levels"]:
-        z = special.ndtri(0.5 + 0.5 * c)
-        yield _row(c, m, m - z * s, m + z * s, case["a"] / (case["a"] - 1))
+        ci = stats.mean_ci(x, confidence_level=c, method="normal")
+        yield _row(c, ci.estimate, ci.low, ci.high, case["a"] / (case["a"] - 1))
 
 
-RUNNERS = {"quantile_ci": _quantile_ci, "fit_rate": _fit_rate, "control:independent-k": _independent_k,
+RUNNERS = {"quantile_ci": _run_order_statistics, "fit_rate": _fit_rate, "control:independent-k": _independent_k,
            "delta_fit": _delta_fit, "d_exponent": _d_exponent, "hill": _tail, "moment": _tail, "mohammadi": _tail,
            "failure_probability": _failure_probability, "control:normal-mean": _normal_mean}
 
@@ -553,15 +551,8 @@ def expected_verdict(law: str, s: float, power: float, boundary: float) -> str:
 
 # -- analysis ------------------------------------------------------------------------------------------
 
-def clopper_pearson(k: int, n: int, level: float) -> tuple[float, float]:
-    half = 0.5 * (1 - level)
-    lo = 0.0 if k == 0 else float(sps.beta.ppf(half, k, n - k + 1))
-    hi = 1.0 if k == n else float(sps.beta.isf(half, k + 1, n - k))
-    return lo, hi
-
-
 def side_verdict(misses: int, reps: int, nominal: float, band: float) -> tuple[str, float, float]:
-    lo, hi = clopper_pearson(misses, reps, band)
+    lo, hi = stats.binomial_ci(misses, reps, confidence_level=band).confidence_interval
     if reps * nominal < 5:
         return "not measured", lo, hi
     if lo > nominal:
@@ -618,6 +609,62 @@ def summarize_coverage(rep: pd.DataFrame, *, band: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def summarize_resolution(rep: pd.DataFrame, *, band: float) -> pd.DataFrame:
+    """The verdict rule's resolution, measured on the rate-path replicates of ``fit_rate`` at the rule's level.
+
+    For each case (exact slope s) and each offset δ ∈ {−r, 0, +r} (r = ``RULE.resolution``): the fraction of
+    replicates whose verdict against the exponent s + δ would be the agreeing word (s + δ inside the interval
+    and the interval no wider than r). δ = 0 is the *pass rate* of exactly tight data (the rest splits into
+    *inconclusive*, too wide, and a false word, the interval missing s: 1 − coverage); δ = ±r is a near miss,
+    whose agreeing rate must stay ≤ (1 − c) so that the *power* 1 − rate is ≥ c. Judged with Clopper–Pearson
+    bands at the family level ``band`` (Bonferroni over the near-miss rows): *resolves* (upper end ≤ 1 − c),
+    *does not resolve* (lower end > 1 − c), else *not resolved at this R*."""
+    c, r = RULE.confidence, RULE.resolution
+    part = rep[(rep["procedure"] == "fit_rate") & np.isclose(rep["level"].astype(float), c)]
+    if part.empty:
+        return pd.DataFrame()
+    cases = list(dict.fromkeys(part["case"]))
+    row_band = family_band(band, 2 * len(cases))
+    rows = []
+    for case in cases:
+        x = part[part["case"] == case]
+        lo, hi, truth = (x[col].to_numpy(float) for col in ("ci_low", "ci_high", "truth"))
+        narrow = (hi - lo) <= r
+        n = len(x)
+        for delta in (-r, 0.0, r):
+            agree = int(np.count_nonzero(narrow & (lo <= truth + delta) & (truth + delta <= hi)))
+            band_lo, band_hi = stats.binomial_ci(agree, n, confidence_level=row_band).confidence_interval
+            if delta == 0.0:
+                word = "pass rate"
+            elif band_hi <= 1 - c:
+                word = "resolves"
+            elif band_lo > 1 - c:
+                word = "does not resolve"
+            else:
+                word = "not resolved at this R"
+            rows.append({"case": case, "offset": delta, "replicates": n, "agreeing": agree, "rate": agree / n,
+                         "rate_low": band_lo, "rate_high": band_hi, "power": 1 - agree / n if delta else np.nan,
+                         "narrow": float(narrow.mean()), "covered": float(np.mean((lo <= truth) & (truth <= hi))),
+                         "verdict": word, "band": row_band})
+    return pd.DataFrame(rows)
+
+
+def resolution_text(res: pd.DataFrame) -> str:
+    """One line per case for the report, and a summary sentence the studies' rule lines can quote."""
+    if res is None or res.empty:
+        return ""
+    lines = [f"resolution of the verdict rule (fit_rate at c = {RULE.confidence:g}, r = {RULE.resolution:g}; "
+             f"agreeing word = exponent inside an interval no wider than r):"]
+    for case, x in res.groupby("case", sort=False):
+        by = {round(o, 6): row for o, row in zip(x["offset"], x.itertuples())}
+        tight, minus, plus = by[0.0], by[round(-RULE.resolution, 6)], by[round(RULE.resolution, 6)]
+        lines.append(f"  {case}: R = {tight.replicates}; exact slope: agreeing {tight.rate:.3f} (covered "
+                     f"{tight.covered:.3f}, interval ≤ r {tight.narrow:.3f}); near miss −r: power {minus.power:.3f} "
+                     f"[{1 - minus.rate_high:.3f}, {1 - minus.rate_low:.3f}] {minus.verdict}; +r: power "
+                     f"{plus.power:.3f} [{1 - plus.rate_high:.3f}, {1 - plus.rate_low:.3f}] {plus.verdict}")
+    return "\n".join(lines)
+
+
 def summarize_decisions(dec: pd.DataFrame, *, band: float) -> pd.DataFrame:
     defaults = conf_study.ConfidenceParams()
     rows = []
@@ -628,7 +675,7 @@ def summarize_decisions(dec: pd.DataFrame, *, band: float) -> pd.DataFrame:
         counts = part["verdict"].value_counts()
         wrong = [v for v in ("polynomial", "polylog") if v != expected]
         n_wrong = int(sum(counts.get(v, 0) for v in wrong))
-        lo, hi = clopper_pearson(n_wrong, len(part), band)
+        lo, hi = stats.binomial_ci(n_wrong, len(part), confidence_level=band).confidence_interval
         rows.append({"case": case, "law": law, "s": s, "replicates": len(part), "n": int(part["n"].iloc[0]),
                      "delta_min": float(part["delta_min"].iloc[0]), "boundary": boundary, "expected": expected,
                      **{f"n_{v}": int(counts.get(v, 0)) for v in ("polynomial", "polylog", "undecided", "no fit")},
@@ -663,13 +710,17 @@ def report_text(tables, meta) -> str:
         honest = cov[~cov["control"] & ~replaced & ~cov["verdict"].isin(["not measured", OUT_OF_SCOPE])]
         bad = honest[honest["verdict"] == "misses"]
         controls = cov[cov["control"] & (cov["verdict"] != "not measured")]
-        caught = controls.groupby(["procedure", "level"])["verdict"].apply(lambda v: bool((v != "holds").any()))
+        caught = pd.Series([bool((v != "holds").any()) for _, v in controls.groupby(["procedure", "level"])["verdict"]],
+                           dtype=bool)
         lines.append(f"summary: {len(honest) - len(bad)} of {len(honest)} measured rows deliver their level "
                      f"({int((honest['verdict'] == 'conservative').sum())} conservative); under-covering: "
                      + (", ".join(sorted({f'{r.procedure} {r.case} {r.model} c={r.level:g} {r.side}'
                                           for r in bad.itertuples()})) or "none")
                      + f"; negative controls caught: {int(caught.sum())} of {len(caught)}"
                      + _before_text(cov[replaced]))
+    said = resolution_text(tables.get("resolution"))
+    if said:
+        lines.append(said)
     dec = tables.get("decisions")
     if dec is not None and not dec.empty:
         lines.append(f"confidence.classify on exact laws (N = {int(dec['n'].iloc[0])}, δ from 0.1 to "

@@ -248,22 +248,10 @@ def scoped_claim(statement: Optional[str], method: str, structure: str, metric: 
     return None
 
 
-def _interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
-    """Percentile interval of bootstrap replicates; a non-finite replicate counts against both ends."""
-    half = 0.5 * (1.0 - confidence)
-    good = samples[np.isfinite(samples)]
-    bad = samples.size - good.size
-    low = np.concatenate([np.full(bad, -np.inf), np.sort(good)])
-    high = np.concatenate([np.sort(good), np.full(bad, np.inf)])
-    return (float(np.quantile(low, half, method="lower")), float(np.quantile(high, 1 - half, method="higher")))
-
-
 def _slopes(logd: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Least-squares slopes of log(values) against logd along the last axis (NaN where a value is not > 0)."""
+    """Slopes of log(values) against logd along the last axis (NaN where a value is not > 0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        logv = np.where(np.isfinite(values) & (values > 0), np.log(values), np.nan)
-        xc = logd - logd.mean()
-        return (logv - logv.mean(axis=-1, keepdims=True)) @ xc / (xc @ xc)
+        return stats.ols_slopes(logd, np.where(np.isfinite(values) & (values > 0), np.log(values), np.nan))
 
 
 def analyze_finals(finals: pd.DataFrame, *, n_boot: int, confidence: float, tolerance: float, seed: int,
@@ -300,7 +288,7 @@ def analyze_finals(finals: pd.DataFrame, *, n_boot: int, confidence: float, tole
     erows = []
     for (structure, method, d), i in index.items():
         est, lo, hi = stats.quantile_ci(table[i], 0.5, confidence=confidence)
-        mlo, mhi = _interval(boot_mean[:, i], confidence)
+        mlo, mhi = stats.percentile_interval(boot_mean[:, i], confidence)[:2]
         erows.append({"structure": structure, "method": method, "dim": d, "mean": float(mean[i]),
                       "mean_ci_low": mlo, "mean_ci_high": mhi, "median": float(est), "ci_low": float(lo),
                       "ci_high": float(hi), "clip_frac": clip_frac[i], "n_traj": n,
@@ -318,7 +306,7 @@ def analyze_finals(finals: pd.DataFrame, *, n_boot: int, confidence: float, tole
             median_ratio = median[gi] / median[ci]
             median_ratio_boot = boot_median[:, gi] / boot_median[:, ci]
         for j, d in enumerate(dims):
-            lo, hi = _interval(ratio_boot[:, j], confidence)
+            lo, hi = stats.percentile_interval(ratio_boot[:, j], confidence)[:2]
             rrows.append({"structure": structure, "dim": d, "ratio": float(ratio[j]), "ci_low": lo, "ci_high": hi,
                           "median_ratio": float(median_ratio[j])})
         logd = np.log(np.asarray(dims, dtype=float))
@@ -330,9 +318,9 @@ def analyze_finals(finals: pd.DataFrame, *, n_boot: int, confidence: float, tole
             exponent = float(_slopes(logd, pt))
             with np.errstate(invalid="ignore"):
                 intercept = float(np.nanmean(np.log(pt)) - exponent * logd.mean()) if np.isfinite(exponent) else np.nan
-            lo, hi = _interval(_slopes(logd, bt), confidence)
+            lo, hi = stats.percentile_interval(_slopes(logd, bt), confidence)[:2]
             med_exponent = float(_slopes(logd, med))
-            med_lo, med_hi = _interval(_slopes(logd, bmed), confidence)
+            med_lo, med_hi = stats.percentile_interval(_slopes(logd, bmed), confidence)[:2]
             method = RATIO if name == "ratio" else name
             sharp, printed = (scoped_claim(s, method, structure, "ratio" if name == "ratio" else metric, t_alpha,
                                            noise) for s in CLAIMS[(structure, name)])

@@ -308,8 +308,8 @@ def horizon_tables(values: pd.DataFrame, p, *, theory_of, extra_levels=None,
                 fit = stats.fit_rate(ks, v, float(lev[0]), n_boot=p.n_boot, confidence=p.confidence, seed=seed)
                 q = float(lev[0])
             else:
-                fit = fit_levels(ks[window], v[:, window], lev[window], n_boot=p.n_boot, confidence=p.confidence,
-                                 seed=seed)
+                fit = stats.fit_rate(ks[window], v[:, window], lev[window], n_boot=p.n_boot,
+                                     confidence=p.confidence, seed=seed)
                 q = float(lev[window].max())  # sufficiency: the most demanding level in the window
             if name == "mean" and not judge_mean:
                 said = verdict.Verdict.of("reported only" if claim else verdict.NONE, claim,
@@ -323,49 +323,6 @@ def horizon_tables(values: pd.DataFrame, p, *, theory_of, extra_levels=None,
                           "n_points": fit.n_points, "fit_reason": fit.reason, **said.as_dict(),
                           "trend": "too short", "n_traj": n, "n_failed": n_failed})
     return pd.concat(qrows, ignore_index=True), pd.DataFrame(srows)
-
-
-def fit_levels(ks: np.ndarray, v: np.ndarray, levels: np.ndarray, *, n_boot: int, confidence: float,
-               seed: int) -> stats.RateFit:
-    """``stats.fit_rate`` with a quantile level per column (e.g. 1 − c/K): the same estimate
-    X_(ceil(q n)) and the same percentile bootstrap over whole trajectories (rows)."""
-    n = v.shape[0]
-    ranks = np.array([_rank(q, n) for q in levels])
-    logk = np.log(ks)
-    point = np.sort(v, axis=0)[ranks - 1, np.arange(ks.size)]
-    common = dict(q="levels", kmin=float(ks.min()), kmax=float(ks.max()), n_points=int(ks.size), n_boot=n_boot,
-                  n_traj=n, confidence=confidence)
-    if not np.all(np.isfinite(point) & (point > 0)):
-        nan = float("nan")
-        return stats.RateFit(slope=nan, ci_low=nan, ci_high=nan, intercept=nan,
-                             reason="a fitted quantile is +inf (failed runs) or <= 0; no slope", **common)
-    slope, intercept = stats.fit_slope(logk, np.log(point))
-    rng = np.random.Generator(np.random.Philox(seed))
-    order = np.argsort(v, axis=0, kind="stable")
-    sorted_v = np.take_along_axis(v, order, axis=0)
-    reps = np.empty((n_boot, ks.size))
-    for b in range(n_boot):
-        counts = np.bincount(rng.integers(0, n, size=n), minlength=n)
-        cum = np.cumsum(counts[order], axis=0)  # resample's empirical cdf along each sorted column
-        idx = (cum < ranks[None, :]).sum(axis=0)
-        reps[b] = sorted_v[idx, np.arange(ks.size)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logreps = np.where(reps > 0, np.log(reps), np.nan)
-    xc = logk - logk.mean()
-    with np.errstate(invalid="ignore"):
-        boot = (logreps - logreps.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
-    good = np.sort(boot[np.isfinite(boot)])
-    bad = boot.size - good.size
-    half = 0.5 * (1.0 - confidence)
-    lo = float(np.quantile(np.concatenate([np.full(bad, -np.inf), good]), half, method="lower"))
-    hi = float(np.quantile(np.concatenate([good, np.full(bad, np.inf)]), 1.0 - half, method="higher"))
-    reason = f"{bad} of {n_boot} bootstrap replicates unfittable; counted at both ends" if bad else ""
-    return stats.RateFit(slope=slope, ci_low=lo, ci_high=hi, intercept=intercept, reason=reason, **common)
-
-
-def _rank(q: float, n: int) -> int:
-    """1-based rank ceil(q n) of the order statistic estimating the q-quantile (as in stats.quantile_ci)."""
-    return int(min(max(math.ceil(q * n * (1.0 - 4.0 * np.finfo(float).eps)), 1), n))
 
 
 def horizon_verdict_table(slopes: pd.DataFrame) -> str:

@@ -12,12 +12,11 @@ confirmed* (the rows exist and do not show it), or *no evidence stored* (the stu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 import pandas as pd
 
-from .. import io, theory
+from .. import io
+from ..findings import errata
 from ..verdict import SCOREBOARD_COLUMNS
 from .base import STUDIES, StudyError
 
@@ -44,73 +43,6 @@ def gather(root: Path) -> pd.DataFrame:
         return pd.DataFrame(columns=list(SCOREBOARD_COLUMNS))
     board = pd.concat(frames, ignore_index=True)
     return board[list(SCOREBOARD_COLUMNS)]
-
-
-# -- errata: each one's evidence rule, fixed before any run ---------------------------------------------------
-
-def _table1(board: pd.DataFrame) -> tuple[str, pd.DataFrame]:
-    """Confirmed when every run that stays within Theorem 4's bound shows Table 1's exponent loose."""
-    rows = board[board["statement"] == "table1"]
-    thm4 = board[board["statement"].isin(["thm4", "thm4-balanced"])]
-    within = thm4[thm4["verdict"].str.startswith("within")][["study", "setting", "quantity"]]
-    rows = rows.merge(within, on=["study", "setting", "quantity"])
-    if rows.empty:
-        return "no evidence stored", rows
-    ok = (rows["verdict"] == "within (not tight)").all()
-    return ("confirmed by the data" if ok else "not confirmed"), rows
-
-
-def _thm2(board: pd.DataFrame) -> tuple[str, pd.DataFrame]:
-    """Confirmed when the proof's schedule (gclip) is within the 3α−2 bound and tight on the theorem's left-hand
-    side, and the schedule as printed (gclip-printed) violates it."""
-    rows = board[(board["statement"] == "thm2") & board["quantity"].str.contains("thm2_lhs")]
-    proof = rows[rows["setting"].str.startswith("gclip,")]
-    printed = rows[rows["setting"].str.startswith("gclip-printed,")]
-    if proof.empty or printed.empty:
-        return "no evidence stored", rows
-    ok = (proof["verdict"].str.startswith("within").all() and (proof["verdict"] == "within (tight)").any()
-          and (printed["verdict"] == "violates").all())
-    return ("confirmed by the data" if ok else "not confirmed"), rows
-
-
-def _cor7(board: pd.DataFrame) -> tuple[str, pd.DataFrame]:
-    rows = board[board["statement"] == "thm4/thm8-sharp"]
-    if rows.empty:
-        return "no evidence stored", rows
-    ok = (rows["verdict"].str.startswith("matches")).all()
-    return ("confirmed by the data" if ok else "not confirmed"), rows
-
-
-def _schedule(board: pd.DataFrame) -> tuple[str, pd.DataFrame]:
-    rows = board[(board["study"] == "rates-onesided") & board["quantity"].str.contains("0.5-quantile")
-                 & board["setting"].str.contains(r"gclip(?:-balanced)?$")]
-    if rows.empty:
-        return "no evidence stored", rows
-    printed = rows[rows["setting"].str.endswith("gclip")]
-    balanced = rows[rows["setting"].str.endswith("gclip-balanced")]
-    ok = (not printed.empty and not balanced.empty
-          and printed[printed["statement"] == "thm4"]["verdict"].isin(["violates", "pre-asymptotic"]).all()
-          and (printed[printed["statement"] == "bias-limit"]["verdict"] == "consistent").any()
-          and balanced[balanced["statement"] == "thm4-balanced"]["verdict"].str.startswith("within").all())
-    return ("confirmed by the data" if ok else "not confirmed"), rows
-
-
-EVIDENCE: dict[str, Callable[[pd.DataFrame], tuple[str, pd.DataFrame]]] = {
-    "Table 1, strongly convex row": _table1,
-    "Theorem 2, display and the constant τ": _thm2,
-    "Corollary 7, the constant d‖B‖_α²": _cor7,
-    "Theorem 4, the clip schedule": _schedule,
-}
-
-
-def errata(board: pd.DataFrame) -> list[dict]:
-    out = []
-    for e in theory.ERRATA:
-        rule = EVIDENCE.get(e.where)  # an erratum without a rule here is shown by proof, not by the runs
-        status, rows = rule(board) if rule else (f"shown by proof, no run needed ({e.evidence})", board.iloc[0:0])
-        out.append({"where": e.where, "printed": e.printed, "finding": e.finding, "status": status,
-                    "evidence": rows})
-    return out
 
 
 # -- writing ------------------------------------------------------------------------------------------

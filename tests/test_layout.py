@@ -1,0 +1,47 @@
+"""The house's layout: the judgement layer is the one home of intervals (synthclip/stats/)."""
+import ast
+from pathlib import Path
+
+import synthclip
+
+PACKAGE = Path(synthclip.__file__).parent
+#: calls that compute an interval or a quantile of a reference law: only synthclip/stats/ may make them
+INTERVAL_CALLS = {"ppf", "isf", "binomtest", "proportion_ci", "ndtri", "interval", "bootstrap", "t_interval"}
+
+
+def _calls(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            yield name, node.lineno
+
+
+def _offences(source: str) -> list[str]:
+    tree = ast.parse(source)
+    bad = [f"line {line}: {name}()" for name, line in _calls(tree) if name in INTERVAL_CALLS]
+    bad += [f"line {n.lineno}: defines {n.name}" for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef) and (n.name.endswith("_interval") or n.name.endswith("_ci")
+                                                   or n.name == "clopper_pearson")]
+    return bad
+
+
+def test_no_module_outside_stats_computes_an_interval():
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE)
+        if rel.parts[0] == "stats":
+            continue
+        bad = _offences(path.read_text())
+        if bad:
+            found[str(rel)] = bad
+    assert not found, f"intervals computed outside synthclip/stats/: {found}"
+
+
+def test_the_walker_catches_an_interval_written_in_a_study():
+    # negative control: the patterns the package used to have in its studies are caught
+    assert _offences("from scipy import stats as sps\nlo = sps.beta.ppf(0.025, 3, 5)\n")
+    assert _offences("def clopper_pearson(k, n, c):\n    return 0, 1\n")
+    assert _offences("import scipy.stats as s\nci = s.binomtest(3, 10).proportion_ci()\n")
+    assert _offences("def _interval(x, c):\n    return 0, 1\n")
+    assert not _offences("from synthclip import stats\nci = stats.binomial_ci(3, 10)\n")
