@@ -51,7 +51,7 @@ import importlib.util
 import math
 import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 from ._builtin_methods import BUILTINS
 from ._method_contract import (CLIP_MODES, CLIP_POWER_ALIASES, ETA_IS_LR, KERNEL_FIELDS, LR_MODES, SCHEDULE_PARAMS,
@@ -91,7 +91,7 @@ def register(method: Method, *, replace: bool = False) -> Method:
 
 def get(name: str) -> Method:
     """The method called ``name`` (ValueError listing the valid ones otherwise)."""
-    return lookup(METHODS, name, "method")
+    return cast(Method, lookup(METHODS, name, "method"))
 
 
 def kernel_method(name: str, key: str) -> Method:
@@ -129,6 +129,8 @@ def load_plugin(path: str | Path) -> tuple[str, ...]:
     own = set(seen[1]) if seen else set()
     name = f"_synthclip_plugin_{resolved.stem}_{digest[:12]}"
     spec = importlib.util.spec_from_file_location(name, resolved)
+    if spec is None or spec.loader is None:
+        raise MethodError(f"plugin {path}: not a Python file Python can load")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     global _LOADING

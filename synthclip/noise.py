@@ -223,7 +223,7 @@ def sample(law: str, alpha: float, size, *, scale: float = 1.0, structure: str =
     (the engine uses steps 1..K), one trajectory index per vector, keyed by ``seed`` through hashlib.
     Extra ``params`` are the law's own (``spike_prob`` for ``spike``).
     """
-    shape = (int(size),) if np.isscalar(size) else tuple(int(s) for s in size)
+    shape = (int(size),) if np.ndim(size) == 0 else tuple(int(s) for s in size)
     if any(s < 0 for s in shape):
         raise ValueError(f"size must be non-negative, got {size!r}")
     spec, args = resolve(law, alpha, scale, structure, **params)
