@@ -1,4 +1,4 @@
-"""The optimization methods: one registry entry each (THEORY.md, "Methods" and "Schedules").
+"""The optimization methods: one registry entry each (docs/theory.md, "Methods and schedules").
 
 Every method, the eight below and any a user registers (``register``, or ``load_plugin`` for a file), is a
 ``Method`` under one contract (``synthclip._method_contract``: parameters, state, draws per step, a
@@ -18,7 +18,7 @@ Steps are numbered k = 1, 2, ..., K. At step k the method sees g_k = ∇f(x_{k�
                                               strings "alpha-1" (Theorem 4/8 as printed) or "1/alpha")
 * clip(g, τ)  = min(τ/‖g‖, 1) g  (global),  CClip: min(τ/|g_i|, 1) g_i per coordinate.
 
-Methods (THEORY.md):
+Methods (docs/theory.md):
   sgd                x_k = x_{k−1} − η_k g_k
   gclip              x_k = x_{k−1} − η_k clip(g_k, τ_k)                          (Thm 2, Thm 4)
   cclip              x_k = x_{k−1} − η_k cclip(g_k, τ_k)                         (Thm 8)
@@ -248,7 +248,7 @@ def clip_level(params: Mapping[str, Any], k: int, alpha: float) -> float:
 for _m in BUILTINS:
     register(_m)
 
-from .methods_extra import EXTRA  # noqa: E402  (the methods after the seeds, issue 15: the same contract)
+from .methods_extra import EXTRA  # noqa: E402  (the methods after the seeds: the same contract)
 
 for _m in EXTRA:
     register(_m)

@@ -1,4 +1,4 @@
-"""The heavy-tail methods that came after the seeds, and RMSProp, on the method contract (issue 15).
+"""The heavy-tail methods that came after the seeds, and RMSProp, on the method contract.
 
 Each is one :class:`synthclip._method_contract.Method`: a jittable ``step`` over a block of trajectories
 (coordinate-major (d, nb), inner loop over trajectories), a numpy ``reference`` written trajectory-major from

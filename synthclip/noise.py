@@ -1,4 +1,4 @@
-"""Noise laws (THEORY.md, "Noise model"), sampled by the very kernels the engine uses.
+"""Noise laws (docs/theory.md, "Noise model"), sampled by the very kernels the engine uses.
 
 All laws are centred and float64; each takes a tail index ``alpha`` and a ``scale`` s:
 

@@ -1,6 +1,6 @@
 """What a verdict means, in code: the one fit rule, the words by kind of claim, and "insufficient data".
 
-THEORY.md ("What a verdict means") fixes, before any data is seen, how a measured rate is set against a
+docs/theory.md ("What a verdict means") fixes, before any data is seen, how a measured rate is set against a
 theory entry (:mod:`synthclip.theory`). This module is the only place where that rule is written; every
 study and every statistical test reads it.
 
@@ -128,7 +128,7 @@ def runs_needed(q: float, confidence: float) -> int:
 
 def sufficiency(n_traj: int, q, confidence: float, ci_low: float = 0.0, ci_high: float = 1.0,
                 n_failed: int = 0) -> str:
-    """"" when the data can carry a verdict, otherwise the reason (THEORY.md: too little data is not a verdict)."""
+    """"" when the data can carry a verdict, otherwise the reason (docs/theory.md: too little data is not a verdict)."""
     if q != "mean" and q is not None:
         q = float(q)
         n_ok = n_traj

@@ -6,7 +6,7 @@ import math
 import numpy as np
 from scipy import special
 
-#: The one fit window of every rate in synthclip (THEORY.md, "What a verdict means"): ``fit_rate``
+#: The one fit window of every rate in synthclip (docs/theory.md, "What a verdict means"): ``fit_rate``
 #: fits the checkpoints with ``k >= k_max / 10 ** DEFAULT_WINDOW_DECADES``, the last decade of the run.
 #: Exponents are asymptotic, so the window is the latest part of the run and the same for every study,
 #: case and test; a curve still bending there shows in the local slopes (``synthclip.verdict``), never

@@ -1,6 +1,6 @@
 """``calibrate``: every interval's stated level measured on data whose answer is known exactly.
 
-An interval's level is a claim about the procedure (THEORY.md, "What a verdict means"). For each interval
+An interval's level is a claim about the procedure (docs/theory.md, "What a verdict means"). For each interval
 procedure the studies use, the study draws ``R`` independent replicates of synthetic data with a known
 answer, computes the interval at each level of ``--levels``, and counts the misses on each side: *below*
 (the interval lies below the truth, ``hi < truth``) and *above* (``lo > truth``). Each side should miss with

@@ -69,7 +69,7 @@ RATE_METHODS: dict[str, tuple[str, dict, bool]] = {
     "adam_norm": ("adam_norm", {}, False),
     "clip_adagrad_norm": ("clip_adagrad_norm", {}, False),
     "clip_adam_norm": ("clip_adam_norm", {}, False),
-    # issue 15: projected SGD with Theorem 4's polynomial step and no clipping (Fatkhullin et al. 2025), and
+    # projected SGD with Theorem 4's polynomial step and no clipping (Fatkhullin et al. 2025), and
     # GClip's step on the median of three draws (Puchkin et al.'s SMoM); k counts steps (three draws each)
     "sgd-proj": ("sgd", {}, True),
     "smom_clip": ("smom_clip", {"clip_power": "alpha-1"}, True),
