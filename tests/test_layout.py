@@ -45,3 +45,12 @@ def test_the_walker_catches_an_interval_written_in_a_study():
     assert _offences("import scipy.stats as s\nci = s.binomtest(3, 10).proportion_ci()\n")
     assert _offences("def _interval(x, c):\n    return 0, 1\n")
     assert not _offences("from synthclip import stats\nci = stats.binomial_ci(3, 10)\n")
+
+
+def test_every_interval_procedure_has_calibration_cases():
+    from synthclip import stats
+    from synthclip.study import calibrate
+
+    missing = [name for name in stats.PROCEDURES if not calibrate.CASES.get(name)]
+    assert not missing, f"procedures without calibrate cases: {missing}"
+    assert set(stats.PROCEDURES) <= set(calibrate.PROCEDURES)

@@ -78,9 +78,11 @@ from .base import CommonParams, Study, StudyError, check_choice, check_positive,
 from .rates import rate_checkpoints
 
 PROCEDURES = ("quantile_ci", "fit_rate", "delta_fit", "power_law_test", "d_exponent", "hill", "moment", "mohammadi",
-              "failure_probability", "control:independent-k", "control:normal-mean", "classify")
+              "failure_probability", "binomial_ci", "mean_ci", "control:independent-k", "control:normal-mean",
+              "classify")
 #: procedures whose replicates are cheap (closed form or a cached Monte Carlo pivot): --analytic-replicates
-ANALYTIC = ("quantile_ci", "delta_fit", "hill", "moment", "mohammadi", "failure_probability", "control:normal-mean")
+ANALYTIC = ("quantile_ci", "delta_fit", "hill", "moment", "mohammadi", "failure_probability", "binomial_ci", "mean_ci",
+            "control:normal-mean")
 #: the confidence test's sizes (tests/test_study_confidence.py): N, δ grid, level, replicates of the pivot;
 #: its intervals and power-law test run at level 1 − 2.5·10^−4, measured on exact order statistics (R = 10^5
 #: data sets: 12.5 expected misses per side), the pivot draws seeded as the test's clipped AdaGrad-Norm cell
@@ -466,6 +468,31 @@ def _failure_probability(cell, rng, r):
             yield _row(c, p, lo, hi, case["p"], model=method)
 
 
+def _run_binomial(cell, rng, r):
+    """Bernoulli(p) trials: the count of successes is Binomial(n, p) exactly, the truth is p."""
+    case = cell["case"]
+    k = int(rng.binomial(case["n"], case["p"]))
+    for c in cell["levels"]:
+        for method in stats.BINOMIAL_METHODS:
+            ci = stats.binomial_ci(k, case["n"], confidence_level=c, method=method)
+            yield _row(c, ci.estimate, ci.low, ci.high, case["p"], model=method)
+
+
+def _run_mean(cell, rng, r):
+    """A few replicates (one value per seed, as torch-noise's seed-level intervals): the t interval on normal
+    data (exact: judged) and on a skewed law (exponential, mean 1). The t interval assumes normal values; the
+    studies apply it to seed-level estimates that are asymptotically normal, so the exponential case is shown,
+    not judged: at n = 5 it misses below far more often than its level (about 0.16 against 0.05 per side at
+    90 %), the size of the error a skewed seed-level statistic would bring."""
+    case = cell["case"]
+    x = rng.standard_normal(case["n"]) if case["law"] == "normal" else rng.exponential(1.0, case["n"])
+    truth = 0.0 if case["law"] == "normal" else 1.0
+    scope = "" if case["law"] == "normal" else OUT_OF_SCOPE
+    for c in cell["levels"]:
+        ci = stats.mean_ci(x, confidence_level=c, method="t")
+        yield _row(c, ci.estimate, ci.low, ci.high, truth, scope=scope)
+
+
 def _normal_mean(cell, rng, r):
     """Negative control: mean ± z·sd/√n for Pareto(1.5) data (mean a/(a − 1) = 3, variance infinite)."""
     case = cell["case"]
@@ -477,7 +504,8 @@ def _normal_mean(cell, rng, r):
 
 RUNNERS = {"quantile_ci": _run_order_statistics, "fit_rate": _fit_rate, "control:independent-k": _independent_k,
            "delta_fit": _delta_fit, "d_exponent": _d_exponent, "hill": _tail, "moment": _tail, "mohammadi": _tail,
-           "failure_probability": _failure_probability, "control:normal-mean": _normal_mean}
+           "failure_probability": _failure_probability, "binomial_ci": _run_binomial, "mean_ci": _run_mean,
+           "control:normal-mean": _normal_mean}
 
 # the cases of each procedure: the settings the studies and tests use
 CASES = {
@@ -504,6 +532,8 @@ CASES = {
     "moment": [{"label": "pareto a=1.5 n=10000", "a": 1.5, "n": 10_000}],
     "mohammadi": [{"label": "stable a=1.5 n=10000", "a": 1.5, "n": 10_000}],
     "failure_probability": [{"label": f"pareto a=1.5 p={q:g}", "p": q} for q in (0.1, 0.01)],
+    "binomial_ci": [{"label": f"binomial n={n} p={p:g}", "n": n, "p": p} for n, p in ((1000, 0.1), (200, 0.01))],
+    "mean_ci": [{"label": f"{law} n=5", "law": law, "n": 5} for law in ("normal", "exponential")],
     "control:normal-mean": [{"label": "pareto a=1.5 mean", "a": 1.5}],
     "classify": [{"label": f"{law} s={s:g}", "law": law, "s": s}
                  for law, s in (("poly", 0.3), ("poly", 0.5), ("poly", 1.0), ("poly", 2.0),
