@@ -10,8 +10,15 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from synthclip import stats
+from synthclip.stats.shift import _mann_whitney_cdf
 from synthclip.study import torch_noise as tn
 from synthclip.study.torch_noise import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+
+
+def _shift(a, b, c=0.95):
+    ci = stats.shift_ci(a, b, confidence_level=c)
+    return ci.estimate, ci.low, ci.high, ci.achieved
 
 
 def _brute_cdf(m, n):
@@ -25,15 +32,15 @@ def _brute_cdf(m, n):
 
 @pytest.mark.parametrize("m, n", [(1, 1), (2, 3), (4, 3), (5, 5)])
 def test_mann_whitney_null_law_is_exact(m, n):
-    np.testing.assert_allclose(tn._mann_whitney_cdf(m, n), _brute_cdf(m, n), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(_mann_whitney_cdf(m, n), _brute_cdf(m, n), rtol=0, atol=1e-15)
 
 
 def test_shift_interval_excludes_zero_exactly_when_mann_whitney_rejects():
     rng = np.random.default_rng(1)
-    assert tn.shift_interval(np.arange(5.0), np.arange(5.0) + 100)[3] == pytest.approx(1 - 2 * 4 / 252)
+    assert _shift(np.arange(5.0), np.arange(5.0) + 100)[3] == pytest.approx(1 - 2 * 4 / 252)
     for shift in np.linspace(0.0, 3.0, 40):
         a, b = rng.normal(shift, 1, 5), rng.normal(0, 1, 5)
-        _, lo, hi, _ = tn.shift_interval(a, b, 0.95)
+        _, lo, hi, _ = _shift(a, b, 0.95)
         p = sps.mannwhitneyu(a, b, alternative="two-sided", method="exact").pvalue
         assert (lo > 0 or hi < 0) == (p < 0.05)
 
@@ -46,7 +53,7 @@ def test_shift_interval_covers_the_true_shift_at_its_stated_level():
     reps = 4000
     a = rng.normal(0.7, 1, (reps, 5))
     b = rng.normal(0, 1, (reps, 5))
-    ends = np.array([tn.shift_interval(x, y, 0.95)[1:3] for x, y in zip(a, b)])
+    ends = np.array([_shift(x, y, 0.95)[1:3] for x, y in zip(a, b)])
     covered = np.count_nonzero((ends[:, 0] <= 0.7) & (0.7 <= ends[:, 1]))
     assert sps.binomtest(covered, reps, 1 - 8 / 252).pvalue > 1e-3
     wrong = np.count_nonzero((ends[:, 0] <= 1.7) & (1.7 <= ends[:, 1]))
@@ -54,18 +61,18 @@ def test_shift_interval_covers_the_true_shift_at_its_stated_level():
 
 
 def test_shift_interval_with_too_few_replicates_is_unbounded():
-    est, lo, hi, cov = tn.shift_interval([1.0, 2.0], [0.0, 0.5], 0.95)
+    est, lo, hi, cov = _shift([1.0, 2.0], [0.0, 0.5], 0.95)
     assert est > 0 and lo == -np.inf and hi == np.inf
     assert tn.side(lo, hi, 0.0) == "none"
-    assert np.isnan(tn.shift_interval([], [1.0])[0])
+    assert np.isnan(_shift([], [1.0])[0])
 
 
-def test_seed_interval_is_student_t():
+def test_seed_mean_is_student_t():
     x = np.array([1.0, 2.0, 4.0])
-    mean, lo, hi, n = tn.seed_interval(x, 0.9)
+    mean, lo, hi, n = tn._seed_mean(x, 0.9)
     half = sps.t.ppf(0.95, 2) * x.std(ddof=1) / np.sqrt(3)
     assert (mean, n) == (pytest.approx(7 / 3), 3) and (lo, hi) == (pytest.approx(7 / 3 - half), pytest.approx(7 / 3 + half))
-    assert np.isnan(tn.seed_interval([1.0])[1])
+    assert np.isnan(tn._seed_mean([1.0])[1])
 
 
 def test_gaussian_outlier_rates_are_seed_000s_references():

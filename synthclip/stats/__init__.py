@@ -31,6 +31,7 @@ from .quantiles import failure_probability, quantile_ci, quantile_ranks
 from .intervals import (BINOMIAL_METHODS, ConfidenceInterval, Interval, binomial_ci, mean_ci, normal_interval_holds,
                         percentile_interval)
 from .rates import RateFit, exponent_side, fit_rate, fit_rate_windows, fit_slope, ols_slopes
+from .shift import SHIFT_METHODS, ShiftInterval, shift_ci
 from .tails import TailIndex, default_tail_k, hill, mohammadi, moment_estimator
 
 #: Every interval procedure the package reports, by the name its ``calibrate`` cases carry: a procedure added
@@ -41,6 +42,7 @@ PROCEDURES = {
     "failure_probability": failure_probability,
     "binomial_ci": binomial_ci,
     "mean_ci": mean_ci,
+    "shift_ci": shift_ci,
     "fit_rate": fit_rate,
     "delta_fit": delta_fit_bootstrap,
     "power_law_test": power_law_test,
@@ -51,6 +53,9 @@ PROCEDURES = {
 
 __all__ = [
     "PROCEDURES",
+    "SHIFT_METHODS",
+    "ShiftInterval",
+    "shift_ci",
     "DEFAULT_WINDOW_DECADES",
     "DEFAULT_TAIL_K_POWER",
     "RateFit",

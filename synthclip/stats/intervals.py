@@ -65,6 +65,25 @@ def percentile_interval(replicates, confidence_level: float) -> tuple[float, flo
 BINOMIAL_METHODS = ("clopper-pearson", "wilson")
 
 
+def _binomial_ends(k, n: int, c: float, method: str):
+    """Both ends of the binomial interval for counts ``k`` (an array: vectorised) of ``n`` trials: the one
+    formula behind :func:`binomial_ci` and ``failure_probability``."""
+    half = 0.5 * (1.0 - c)
+    p = k / n
+    if method == "clopper-pearson":
+        with np.errstate(invalid="ignore"):
+            lo = np.where(k == 0, 0.0, _sps.beta.ppf(half, k, n - k + 1))
+            hi = np.where(k == n, 1.0, _sps.beta.isf(half, k + 1, n - k))
+    else:
+        z = _z(c)
+        denom = 2.0 * (n + z * z)
+        center = (2.0 * k + z * z) / denom
+        delta = z / denom * np.sqrt(4.0 * k * (1.0 - p) + z * z)
+        lo = np.where(k == 0, 0.0, center - delta)
+        hi = np.where(k == n, 1.0, center + delta)
+    return np.clip(lo, 0.0, 1.0)[()], np.clip(hi, 0.0, 1.0)[()]
+
+
 def binomial_ci(k: int, n: int, *, confidence_level: float = 0.95, method: str = "clopper-pearson") -> Interval:
     """Interval for a binomial proportion from ``k`` successes in ``n`` trials.
 
@@ -79,21 +98,12 @@ def binomial_ci(k: int, n: int, *, confidence_level: float = 0.95, method: str =
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
         raise ValueError(f"k must be an integer in [0, n] = [0, {n}], got {k!r}")
     k, n = int(k), int(n)
+    lo, hi = _binomial_ends(np.float64(k), n, c, method)
+    assumes = ("independent trials with one success probability (exact, conservative)" if method == "clopper-pearson"
+               else "independent trials with one success probability (score interval, level on average only: "
+                    "one side under-covers when n·p is small; calibrate measures it)")
     p = k / n
-    half = 0.5 * (1.0 - c)
-    if method == "clopper-pearson":
-        lo = 0.0 if k == 0 else float(_sps.beta.ppf(half, k, n - k + 1))
-        hi = 1.0 if k == n else float(_sps.beta.isf(half, k + 1, n - k))
-        assumes = "independent trials with one success probability (exact, conservative)"
-    else:
-        z = _z(c)
-        denom = 2.0 * (n + z * z)
-        center = (2.0 * k + z * z) / denom
-        delta = z / denom * np.sqrt(4.0 * k * (1.0 - p) + z * z)
-        lo = 0.0 if k == 0 else float(center - delta)
-        hi = 1.0 if k == n else float(center + delta)
-        assumes = "independent trials with one success probability (score interval, level on average)"
-    return Interval(p, ConfidenceInterval(lo, hi), c, method, assumes)
+    return Interval(p, ConfidenceInterval(float(lo), float(hi)), c, method, assumes)
 
 
 MEAN_METHODS = ("t", "normal")

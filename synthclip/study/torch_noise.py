@@ -75,6 +75,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .. import stats
 from .base import CommonParams, MissingDependency, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, \
     option, register
 
@@ -420,61 +421,17 @@ def _full_loss(model, task, full_size, chunk: int = 256) -> float:
     return total / idx.numel()
 
 
-# -- intervals over seed replicates ------------------------------------------------------------------
+# -- seed-replicate statistics (their intervals: synthclip.stats) ----------------------------------------
 
-@functools.lru_cache(maxsize=64)
-def _mann_whitney_cdf(m: int, n: int) -> np.ndarray:
-    """P(U <= u), u = 0..mn, of the Mann–Whitney count under exchangeability (exact, by recursion)."""
-    # f[i][j][u]: arrangements of i x's and j y's with u (x, y) pairs where y < x
-    table = [[None] * (n + 1) for _ in range(m + 1)]
-    for i in range(m + 1):
-        for j in range(n + 1):
-            if i == 0 or j == 0:
-                f = np.zeros(i * j + 1)
-                f[0] = 1.0
-            else:
-                f = np.zeros(i * j + 1)
-                a = table[i - 1][j]  # the largest is an x: it beats all j y's
-                f[j:j + a.size] += a
-                b = table[i][j - 1]  # the largest is a y: no new pair
-                f[:b.size] += b
-            table[i][j] = f
-    counts = table[m][n]
-    return np.cumsum(counts) / counts.sum()
-
-
-def shift_interval(a, b, confidence: float = 0.95) -> tuple[float, float, float, float]:
-    """Hodges–Lehmann shift of ``a`` over ``b`` (median of all a_i − b_j) and the exact Mann–Whitney
-    interval [D_(C), D_(mn+1−C)] of the sorted differences, C the largest count with P(U ≤ C − 1) ≤ (1 − c)/2:
-    coverage ≥ ``confidence`` for any continuous law under the shift model, and the interval excludes 0
-    exactly when the two-sided Mann–Whitney test rejects equality at 1 − c. Returns (estimate, low, high,
-    achieved coverage); (±inf) ends when m, n are too small for any interval at this level."""
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if a.size == 0 or b.size == 0:
-        return np.nan, np.nan, np.nan, np.nan
-    d = np.sort((a[:, None] - b[None, :]).ravel())
-    est = float(np.median(d))
-    cdf = _mann_whitney_cdf(a.size, b.size)
-    half = 0.5 * (1.0 - confidence)
-    ok = np.nonzero(cdf <= half + 1e-12)[0]  # u with P(U <= u) <= half; C − 1 is the largest
-    if ok.size == 0:
-        return est, -np.inf, np.inf, 1.0
-    c = int(ok[-1]) + 1
-    return est, float(d[c - 1]), float(d[d.size - c]), float(1.0 - 2.0 * cdf[c - 1])
-
-
-def seed_interval(values, confidence: float = 0.95) -> tuple[float, float, float, int]:
-    """Mean of the replicates' values with its Student-t interval: (mean, low, high, n); NaN ends below 2."""
-    from scipy import stats as sps
-
+def _seed_mean(values, confidence: float = 0.95) -> tuple[float, float, float, int]:
+    """(mean, low, high, n) of the finite replicate values, the interval ``stats.mean_ci`` (Student t); the
+    ends are NaN below two replicates (no interval)."""
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     if x.size < 2:
         return (float(x.mean()) if x.size else np.nan), np.nan, np.nan, int(x.size)
-    half = float(sps.t.ppf(0.5 + 0.5 * confidence, x.size - 1)) * float(x.std(ddof=1)) / np.sqrt(x.size)
-    return float(x.mean()), float(x.mean() - half), float(x.mean() + half), int(x.size)
+    ci = stats.mean_ci(x, confidence_level=confidence, method="t")
+    return ci.estimate, ci.low, ci.high, int(x.size)
 
 
 def side(lo: float, hi: float, threshold: float) -> str:
@@ -509,8 +466,9 @@ def _shift_claim(claim, source, a, b, name_a, name_b, statistic, confidence, *, 
                       f"{missing} not run at this setting")
     f = np.log if log else (lambda v: v)
     with np.errstate(divide="ignore"):
-        est, lo, hi, cov = shift_interval(f(a[statistic].to_numpy(float)), f(b[statistic].to_numpy(float)),
-                                          confidence)
+        ci = stats.shift_ci(f(a[statistic].to_numpy(float)), f(b[statistic].to_numpy(float)),
+                            confidence_level=confidence)
+    est, lo, hi, cov = ci.estimate, ci.low, ci.high, ci.achieved
     where = side(lo, hi, 0.0)
     label = f"{'log ' if log else ''}{statistic}"
     means = f"{name_a} {np.median(a[statistic]):.4g} vs {name_b} {np.median(b[statistic]):.4g} (medians)"
@@ -570,7 +528,7 @@ def _infinite_variance(part, task, step, confidence) -> dict:
     ends = {}
     for est in ("hill", "moment"):
         gamma = 1.0 / part[f"{est}_alpha"].to_numpy(float)  # α̂ = inf (no heavy tail) is γ = 0
-        ends[est] = seed_interval(gamma, confidence)
+        ends[est] = _seed_mean(gamma, confidence)
     sides = {est: side(e[1], e[2], 0.5) for est, e in ends.items()}
     g, lo, hi, n = ends["hill"]
     desc = "; ".join(f"{est} 1/α̂ {e[0]:.3f} [{e[1]:.3f}, {e[2]:.3f}] (α̂ ≈ {1 / e[0] if e[0] > 0 else np.inf:.2f})"
@@ -623,12 +581,10 @@ def pooled_ratio(counts, n_draws, rate: float, confidence: float = 0.95) -> tupl
     """Seed 000's outlier ratio of the replicates pooled: (Σ counts / Σ draws) / ``rate`` with the exact
     (Clopper–Pearson) binomial interval, and the number of replicates. Counts of a discrete statistic tie
     across replicates, which a Student-t interval would read as zero spread."""
-    from scipy import stats as sps
-
     k, n = int(np.sum(counts)), int(np.sum(n_draws))
     if n == 0:
         return np.nan, np.nan, np.nan, 0
-    ci = sps.binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
+    ci = stats.binomial_ci(k, n, confidence_level=confidence, method="clopper-pearson")
     return k / n / rate, ci.low / rate, ci.high / rate, int(np.size(counts))
 
 
@@ -689,8 +645,8 @@ def _figure4(probes, confidence) -> list[dict]:
 
 def _appendix_h(part, task, confidence) -> dict:
     name, src = "Appendix H: coordinates look heavy where the vector is not", PAPER + ", App. H"
-    vec = seed_interval(1.0 / part["hill_alpha"].to_numpy(float), confidence)
-    coord = seed_interval(part["coord_alpha"], confidence)
+    vec = _seed_mean(1.0 / part["hill_alpha"].to_numpy(float), confidence)
+    coord = _seed_mean(part["coord_alpha"], confidence)
     vs, cs = side(vec[1], vec[2], 0.5), side(coord[1], coord[2], 2.0)
     desc = (f"vector view: Hill α̂ of ‖ξ‖ ≈ {1 / vec[0] if vec[0] > 0 else np.inf:.2f} (1/α̂ [{vec[1]:.3f}, "
             f"{vec[2]:.3f}]), Mohammadi on vectors {part['mohammadi_alpha'].mean():.2f}; coordinate view: "
@@ -760,7 +716,7 @@ def model_verdicts(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 # -- report, scoreboard and figure -----------------------------------------------------------------------
 
-def _ci(a, lo, hi) -> str:
+def _fmt(a, lo, hi) -> str:
     return f"{a:6.2f} [{lo:5.2f}, {hi:6.2f}]" if np.isfinite(a) else f"{'n/a':>6} {'':15}"
 
 
@@ -843,8 +799,8 @@ def noise_report(tables, meta) -> str:
     for _, r in v.iterrows():
         rep = f" #{int(r['replicate'])}" if "replicate" in keys else ""
         lines.append(f"  {r['model']:<27}{rep:>4} step {int(r['step']):>5} B={int(r['batch_size']):<3} "
-                     f"{_ci(r['hill_alpha'], r['hill_ci_low'], r['hill_ci_high'])} | "
-                     f"{_ci(r['mohammadi_alpha'], r['mohammadi_ci_low'], r['mohammadi_ci_high'])}  {r['verdict']}")
+                     f"{_fmt(r['hill_alpha'], r['hill_ci_low'], r['hill_ci_high'])} | "
+                     f"{_fmt(r['mohammadi_alpha'], r['mohammadi_ci_low'], r['mohammadi_ci_high'])}  {r['verdict']}")
     lines += ["", "per model (single-probe readings):"]
     for _, r in tables["models"].iterrows():
         lines.append(f"  {r['model']}: {r['verdict']} ({int(r['n_heavy'])}/{int(r['n_settings'])} probes heavy-tailed; "
