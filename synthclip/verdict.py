@@ -107,6 +107,9 @@ NONE = "none"
 INCONCLUSIVE = "inconclusive"
 INSUFFICIENT = "insufficient data"
 PRE_ASYMPTOTIC = "pre-asymptotic"
+#: A row at the edge of a theorem's hypothesis (noise tail index equal to the theorem's α: E‖g‖^α = ∞), where
+#: the bound is not stated: reported with its exponent, never judged (``Claim.strict_tail``)
+LIMIT_CASE = "limit case"
 TRENDS = ("steady", "approaching", "moving away", "bending", "too short")
 
 #: The columns of a study's scoreboard rows (``Study.scoreboard``), gathered by ``study summary``.
@@ -179,6 +182,9 @@ def judge(slope: float, ci_low: float, ci_high: float, claim: Optional[Claim], a
     if why:
         return Verdict.of(INSUFFICIENT, claim, t, why)
     tt = float(t)
+    if claim.strict_tail and noise_alpha is not None and noise_alpha <= alpha < 2.0:
+        return Verdict.of(LIMIT_CASE, claim, tt, f"noise tail index {noise_alpha:g} ≤ the theorem's α = {alpha:g}: "
+                                                 "E‖g‖^α = ∞, outside the hypothesis (reported, not judged)")
     where = outcome(slope, ci_low, ci_high, tt, allowance)
     table = GROWTH_WORDS if claim.variable not in ("k", "delta") and claim.kind in GROWTH_WORDS else WORDS
     if claim.kind == "lower" and q != "mean":

@@ -42,10 +42,14 @@ def _values(field: dataclasses.Field):
     meta = dict(field.metadata)
     if isinstance(default, bool):
         return st.booleans()
+    # a declared bound and its neighbours are drawn on purpose: that is where a validate goes wrong
+    edges = [meta[k] for k in ("low", "high") if k in meta]
     if isinstance(default, int):
-        return st.one_of(st.just(default), _INTS)
+        near = [int(e) + d for e in edges for d in (-1, 0, 1) if math.isfinite(e)]
+        return st.one_of(st.just(default), st.sampled_from(near or [0]), _INTS)
     if isinstance(default, float):
-        return st.one_of(st.just(default), _FLOATS)
+        near = [float(e) + d for e in edges for d in (-1e-9, 0.0, 1e-9)]
+        return st.one_of(st.just(default), st.sampled_from(near or [0.0]), _FLOATS)
     if isinstance(default, str):
         return st.sampled_from([default, *meta.get("choices", ()), *_BAD_WORDS])
     if isinstance(default, list):

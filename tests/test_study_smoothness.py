@@ -25,7 +25,7 @@ from synthclip.study import STUDIES, cli
 from synthclip.study.smoothness import growth_verdict, separation
 
 LEVEL = 1 - 1e-3
-ALLOWANCE, MARGIN = 0.05, 0.5
+ALLOWANCE, MARGIN = 0.0, 0.5  # the rule's allowance (none); the grid's quantization is added per row
 
 
 def test_clipped_beats_fixed_step_and_controls_are_rejected():
@@ -50,11 +50,15 @@ def test_clipped_beats_fixed_step_and_controls_are_rejected():
         assert "never reaches eps" in part.loc[part["method"] == "gd-fixed", "verdict"].iloc[0]
     gd = loglog[(loglog["problem"] == "quartic") & (loglog["method"] == "gd-tuned")].iloc[0]
     assert gd["verdict"] == "consistent" and gd["theory"] == 2.0, gd.to_dict()
+    # the quantization allowance is derived from the grid alone, and it is small against the resolution
+    assert 0 < gd["grid_allowance"] < 0.025 and gd["ci_high"] - gd["ci_low"] + 2 * gd["grid_allowance"] < 0.1
     fit = stats.RateFit(slope=gd["slope"], ci_low=gd["ci_low"], ci_high=gd["ci_high"], intercept=gd["intercept"],
                         q=0.5, kmin=gd["x_min"], kmax=gd["x_max"], n_points=int(gd["n_points"]), n_boot=0,
                         n_traj=int(gd["n_traj"]))
     assert growth_verdict(fit, 1.0, ALLOWANCE) == "grows faster"
     assert growth_verdict(fit, 3.0, ALLOWANCE) == "grows slower"
+    for near in (1.9, 2.1):  # near misses at the resolution are never called consistent
+        assert growth_verdict(fit, near, gd["grid_allowance"]) != "consistent"
     semi = slopes[(slopes["problem"] == "cosh") & (slopes["scale"] == "semilog")].iloc[0]
     assert semi["verdict"] == "consistent", semi.to_dict()
 

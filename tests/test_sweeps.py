@@ -11,8 +11,9 @@ import pytest
 
 from synthclip.study import cli
 
-SWEEP = ["rates", "--alpha", "1.2,1.5,1.8,2.0", "--methods", "gclip,sgd", "--n-traj", "300", "--steps", "400",
-         "--n-boot", "40", "--quiet"]
+# one tail index per α (--tail-offsets 0): the sweep machinery is under test, not the tails
+SWEEP = ["rates", "--alpha", "1.2,1.5,1.8,2.0", "--tail-offsets", "0", "--methods", "gclip,sgd", "--n-traj", "300",
+         "--steps", "400", "--n-boot", "40", "--quiet"]
 
 
 def tables(root: Path) -> dict:
@@ -70,7 +71,7 @@ def test_corrupt_cached_cell_is_recomputed(serial, tmp_path, capsys):
 
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     # Cells big enough that the SIGKILL lands mid-sweep, once two cells are on disk.
-    big = ["rates", "--alpha", "1.2,1.5,1.8,2.0", "--methods", "gclip,sgd", "--n-traj", "3000", "--steps", "3000",
+    big = ["rates", "--alpha", "1.2,1.5,1.8,2.0", "--tail-offsets", "0", "--methods", "gclip,sgd", "--n-traj", "3000", "--steps", "3000",
            "--n-boot", "40", "--quiet", "--jobs", "1", "--out"]
     command = [sys.executable, "-m", "synthclip.study", *big]
     proc = subprocess.Popen([*command, str(tmp_path / "killed")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -48,7 +48,11 @@ from ..engine import simulate
 from .base import FitParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, \
     check_positive, flag, option, register, with_registered
 from .nonconvex import horizon_tables, nonconvex_scoreboard, plot_horizons
-from .rates import RATE_METHODS, rate_method
+from .rates import NEAR_MISS, RATE_METHODS, rate_method
+
+# the rates study's near-miss control is defined by the strongly convex upper bound's variance balance; Theorem
+# 5 bounds every algorithm of its class, so the control adds nothing here
+LOWER_BOUND_METHODS = {k: v for k, v in RATE_METHODS.items() if k != NEAR_MISS}
 
 SETTING = "strongly_convex"
 OUTPUTS = ("f", "f_avg", "f_unif")
@@ -61,7 +65,7 @@ class LowerBoundParams(FitParams):
     spike_events: float = option(1.0, "expected spikes per run: p = spike_events / K (Theorem 5: p ~ 1/K)", low=0.0)
     n_traj: int = option(10_000, "independent trajectories per method and horizon", low=1)
     horizons: list = option([100, 300, 1000, 3000, 10000], "horizons K, each its own cell (p depends on K)")
-    methods: list = option(list(RATE_METHODS), "methods to run (the rates study's settings; a --plugin's methods "
+    methods: list = option(list(LOWER_BOUND_METHODS), "methods to run (the rates study's settings; a --plugin's methods "
                                                "at their own defaults)")
     metric: str = option("f", "output judged: f (last iterate), f_avg (Theorem 4's weighted average), f_unif",
                          choices=OUTPUTS)
@@ -86,7 +90,7 @@ class LowerBound(Study):
         for a in p.alpha:
             if not 1.0 < a <= 2.0:
                 raise StudyError(f"--alpha must be in (1, 2] (Theorem 5's range), got {a!r}")
-        check_methods("methods", p.methods, with_registered(RATE_METHODS))  # a --plugin's methods too
+        check_methods("methods", p.methods, with_registered(LOWER_BOUND_METHODS))  # a --plugin's methods too
         check_choice("metric", p.metric, OUTPUTS)
         if len(set(p.horizons)) < 2 or min(p.horizons) < 2:
             raise StudyError(f"--horizons needs at least 2 distinct values >= 2, got {p.horizons!r}")
