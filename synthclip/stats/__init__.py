@@ -18,6 +18,8 @@ Contents
 - :func:`delta_fit`, :func:`delta_fit_bootstrap` -- how the ``(1 - delta)``-quantile grows as
   ``delta -> 0``: polynomially in ``1/delta`` or polylogarithmically; :func:`power_law_test` -- whether
   it is more concave than any power law.
+- :func:`quantile_ratio_ci` -- the ratio of two paired runs' quantiles with a paired bootstrap interval;
+  :func:`shift_ci` -- the shift between two small samples (Hodges–Lehmann, exact Mann–Whitney).
 - :func:`hill`, :func:`moment_estimator`, :func:`mohammadi` -- tail-index estimators for noise samples.
 
 All random draws use ``numpy.random.Generator(Philox(seed))``, so results are reproducible.
@@ -31,6 +33,7 @@ from .quantiles import failure_probability, quantile_ci, quantile_ranks
 from .intervals import (BINOMIAL_METHODS, ConfidenceInterval, Interval, binomial_ci, mean_ci, normal_interval_holds,
                         percentile_interval)
 from .rates import RateFit, exponent_side, fit_rate, fit_rate_windows, fit_slope, ols_slopes
+from .ratio import RATIO_METHODS, quantile_ratio_ci
 from .shift import SHIFT_METHODS, ShiftInterval, shift_ci
 from .tails import TailIndex, default_tail_k, hill, mohammadi, moment_estimator
 
@@ -43,6 +46,7 @@ PROCEDURES = {
     "binomial_ci": binomial_ci,
     "mean_ci": mean_ci,
     "shift_ci": shift_ci,
+    "quantile_ratio_ci": quantile_ratio_ci,
     "fit_rate": fit_rate,
     "delta_fit": delta_fit_bootstrap,
     "power_law_test": power_law_test,
@@ -53,6 +57,8 @@ PROCEDURES = {
 
 __all__ = [
     "PROCEDURES",
+    "RATIO_METHODS",
+    "quantile_ratio_ci",
     "SHIFT_METHODS",
     "ShiftInterval",
     "shift_ci",

@@ -78,7 +78,7 @@ from .base import CommonParams, Study, StudyError, check_choice, check_positive,
 from .rates import rate_checkpoints
 
 PROCEDURES = ("quantile_ci", "fit_rate", "delta_fit", "power_law_test", "d_exponent", "hill", "moment", "mohammadi",
-              "failure_probability", "binomial_ci", "mean_ci", "shift_ci", "control:independent-k", "control:normal-mean",
+              "failure_probability", "binomial_ci", "mean_ci", "shift_ci", "quantile_ratio_ci", "control:independent-k", "control:normal-mean",
               "classify")
 #: procedures whose replicates are cheap (closed form or a cached Monte Carlo pivot): --analytic-replicates
 ANALYTIC = ("quantile_ci", "delta_fit", "hill", "moment", "mohammadi", "failure_probability", "binomial_ci", "mean_ci",
@@ -506,6 +506,19 @@ def _run_shift(cell, rng, r):
         yield _row(c, ci.estimate, ci.low, ci.high, -case["shift"])
 
 
+def _run_quantile_ratio(cell, rng, r):
+    """Paired seeds as torch-rates has them: log a_i = mu + Z_i, log b_i = rho Z_i + sqrt(1 − rho²) W_i, so both
+    marginals are log-normal with unit log-scale and every quantile of a is exp(mu) times b's: the truth."""
+    case = cell["case"]
+    z, w = rng.standard_normal((2, case["n"]))
+    a = np.exp(case["mu"] + z)
+    b = np.exp(case["rho"] * z + math.sqrt(1.0 - case["rho"] ** 2) * w)
+    for c in cell["levels"]:
+        ci = stats.quantile_ratio_ci(a, b, case["q"], confidence_level=c, n_boot=cell["n_boot"],
+                                     seed=derive_seed(cell["seed"], "quantile_ratio_ci", r))
+        yield _row(c, ci.estimate, ci.low, ci.high, math.exp(case["mu"]))
+
+
 def _normal_mean(cell, rng, r):
     """Negative control: mean ± z·sd/√n for Pareto(1.5) data (mean a/(a − 1) = 3, variance infinite)."""
     case = cell["case"]
@@ -518,6 +531,7 @@ def _normal_mean(cell, rng, r):
 RUNNERS = {"quantile_ci": _run_order_statistics, "fit_rate": _fit_rate, "control:independent-k": _independent_k,
            "delta_fit": _delta_fit, "d_exponent": _d_exponent, "hill": _tail, "moment": _tail, "mohammadi": _tail,
            "failure_probability": _failure_probability, "binomial_ci": _run_binomial, "mean_ci": _run_mean, "shift_ci": _run_shift,
+           "quantile_ratio_ci": _run_quantile_ratio,
            "control:normal-mean": _normal_mean}
 
 # the cases of each procedure: the settings the studies and tests use
@@ -548,6 +562,9 @@ CASES = {
     "binomial_ci": [{"label": f"binomial n={n} p={p:g}", "n": n, "p": p} for n, p in ((1000, 0.1), (200, 0.01))],
     "mean_ci": [{"label": f"{law} n=5", "law": law, "n": 5} for law in ("normal", "exponential")],
     "shift_ci": [{"label": f"{law} 5+5 shift 0.7", "law": law, "n": 5, "shift": 0.7} for law in ("normal", "pareto")],
+    # torch-rates' sizes: 40 seeds (its CPU default), the median and the 0.9-quantile
+    "quantile_ratio_ci": [{"label": f"paired lognormal n=40 rho=0.8 q={q:g}", "n": 40, "rho": 0.8, "mu": math.log(2.0),
+                           "q": q} for q in (0.5, 0.9)],
     "control:normal-mean": [{"label": "pareto a=1.5 mean", "a": 1.5}],
     "classify": [{"label": f"{law} s={s:g}", "law": law, "s": s}
                  for law, s in (("poly", 0.3), ("poly", 0.5), ("poly", 1.0), ("poly", 2.0),

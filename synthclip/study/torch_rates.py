@@ -357,39 +357,21 @@ def _matrix(paths: pd.DataFrame, task: str, method: str) -> tuple[np.ndarray, np
     return np.where(failed[:, None] | ~np.isfinite(values), np.inf, values), wide.columns.to_numpy()
 
 
-def _quantile(values: np.ndarray, q: float, axis: int) -> np.ndarray:
-    """The estimate of stats.quantile_ci (order statistic ceil(q n), numpy's inverted_cdf) along ``axis``."""
-    return np.quantile(values, q, axis=axis, method="inverted_cdf")
-
-
-def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Q(a)/Q(b) elementwise; two failed (+inf) quantiles give NaN (no ratio)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(np.isinf(a) & np.isinf(b), np.nan, a / b)
-
-
 def ratio_rows(a: np.ndarray, b: np.ndarray, k: np.ndarray, q: float, *, n_boot: int, confidence: float,
                seed: int) -> dict[str, tuple[float, float, float]]:
-    """Ratios Q_q(a)/Q_q(b) with paired percentile bootstrap intervals, of the final loss and of each seed's
-    worst loss over the last decade, max over k in [K/10, K] of L_k (a high-probability bound on the whole
-    late run; a per-seed maximum, so equal laws give ratios centred on 1, unlike a minimum of ratios over k).
+    """Ratios Q_q(a)/Q_q(b) with their paired bootstrap intervals (``stats.quantile_ratio_ci``), of the final
+    loss and of each seed's worst loss over the last decade, max over k in [K/10, K] (a high-probability bound
+    on the whole late run; a per-seed maximum, so equal laws give ratios centred on 1, unlike a minimum of
+    ratios over k).
 
     a, b: (seeds × checkpoints) of the same seeds (common random numbers), so seeds are resampled jointly.
     """
     late = k >= k.max() / 10.0
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, a.shape[0], size=(n_boot, a.shape[0]))
-    half = (1.0 - confidence) / 2.0
     out = {}
     for measure in ("final", "worst"):
         xa, xb = (a[:, -1], b[:, -1]) if measure == "final" else (a[:, late].max(axis=1), b[:, late].max(axis=1))
-        point = float(_ratio(_quantile(xa, q, 0), _quantile(xb, q, 0)))
-        boot = _ratio(_quantile(xa[idx], q, 1), _quantile(xb[idx], q, 1))
-        if np.isnan(boot).any() or np.isnan(point):
-            out[measure] = (point, np.nan, np.nan)
-            continue
-        lo, hi = np.quantile(boot, [half, 1.0 - half])
-        out[measure] = (point, float(lo), float(hi))
+        ci = stats.quantile_ratio_ci(xa, xb, q, confidence_level=confidence, n_boot=n_boot, seed=seed)
+        out[measure] = (ci.estimate, ci.low, ci.high)
     return out
 
 
@@ -517,7 +499,7 @@ def claim_rows(ratios: pd.DataFrame) -> pd.DataFrame:
 
 # -- report, scoreboard, figure ------------------------------------------------------------------------
 
-def _ci(v, lo, hi) -> str:
+def _fmt_range(v, lo, hi) -> str:
     return f"{v:.4g} [{lo:.4g}, {hi:.4g}]"
 
 
@@ -574,7 +556,7 @@ def rates_report(tables, meta) -> str:
                 s = q[(q["task"] == task) & (q["method"] == r["method"]) & (q["metric"] == metric)
                       & np.isclose(q["quantile"].fillna(-1), qq)]
                 s = s[s["k"] == s["k"].max()]
-                cells.append(f"{_ci(s['value'].iloc[0], s['ci_low'].iloc[0], s['ci_high'].iloc[0]):<28}"
+                cells.append(f"{_fmt_range(s['value'].iloc[0], s['ci_low'].iloc[0], s['ci_high'].iloc[0]):<28}"
                              if not s.empty else f"{'-':<28}")
             edge = "*" if r["lr_at_grid_edge"] else " "
             lines.append(f"{r['method']:<15} {r['lr']:>7.3g}{edge} {' '.join(cells)} "
@@ -594,7 +576,7 @@ def rates_report(tables, meta) -> str:
             where = []
             for name in ("text", "vision"):
                 if c[f"{name}_task"]:
-                    where.append(f"{name} {_ci(c[f'{name}_ratio'], c[f'{name}_low'], c[f'{name}_high'])}")
+                    where.append(f"{name} {_fmt_range(c[f'{name}_ratio'], c[f'{name}_low'], c[f'{name}_high'])}")
             lines.append(f"  {c['a']} → {c['b']}, q={c['quantile']:g} {c['measure']:<6}: {'; '.join(where)} → "
                          f"{c['verdict']} ({c['reason']})")
     gap = same_paths(tables["paths"], "acclip", "sgd_m")
@@ -617,7 +599,7 @@ def rates_scoreboard(tables, meta) -> pd.DataFrame:
                    f"{c['vision_task'] or ''}, N={p['n_seeds']}, K={p['steps']}, batch {p['batch_size']}")
         reason = c["reason"]
         if c["text_task"] and c["vision_task"]:
-            reason = f"vision ratio {_ci(c['vision_ratio'], c['vision_low'], c['vision_high'])}; {reason}"
+            reason = f"vision ratio {_fmt_range(c['vision_ratio'], c['vision_low'], c['vision_high'])}; {reason}"
         rows.append({"study": meta["study"], "statement": c["claim"], "source": c["source"], "setting": setting,
                      "quantity": f"{main} ratio of {c['quantile']:g}-quantiles of the loss, {c['measure']}",
                      "measured": c[f"{main}_ratio"], "ci_low": c[f"{main}_low"], "ci_high": c[f"{main}_high"],
