@@ -208,7 +208,7 @@ EVIDENCE: dict[str, Callable[[pd.DataFrame], tuple[str, pd.DataFrame]]] = {
     "Table 1, strongly convex row": table1_status,
     "Theorem 2, display and the constant τ": thm2_status,
     "Corollary 7, the constant d‖B‖_α²": cor7_status,
-    "Theorem 4, the clip schedule": schedule_status,
+    "Theorems 4 and 8, the clip schedule": schedule_status,
 }
 
 

@@ -31,8 +31,9 @@ The rule (:data:`RULE`)
   loose here), *violates* (slower). Against a lower bound on its instance: *respects (tight)*, *respects
   (not tight)* (slower), *violates* (faster); a fixed quantile judged against a lower bound on the mean
   only *certifies* it (E ≥ (1 − q)·Q_q) or gives *no certificate*, never a violation. Against an exact
-  asymptotic or a tight pair: *consistent*, *faster*, *slower*. Against a prediction derived from the
-  bounds: *matches*, *below*, *above*. A row no theory entry covers: *none*.
+  asymptotic or a tight pair: *consistent*, *faster*, *slower*. Against a prediction: *matches*, *below*,
+  *above*. Beside a ratio of two upper bounds (kind "bound-ratio"), which predicts no ratio of errors:
+  *reported (ratio of bounds)*, never a judgement. A row no theory entry covers: *none*.
 * **Inconclusive.** The exponent lies in an interval wider than the resolution: the data cannot tell
   agreement from a near miss at this size; the remedy is more runs or a longer horizon.
 * **Pre-asymptotic.** A verdict other than the agreeing one whose trend is *approaching* reads
@@ -110,6 +111,9 @@ PRE_ASYMPTOTIC = "pre-asymptotic"
 #: A row at the edge of a theorem's hypothesis (noise tail index equal to the theorem's α: E‖g‖^α = ∞), where
 #: the bound is not stated: reported with its exponent, never judged (``Claim.strict_tail``)
 LIMIT_CASE = "limit case"
+#: A row set beside a ratio of two upper bounds (theory kind "bound-ratio"): the bounds predict no ratio of
+#: errors, so the measured exponent is reported with the bounds' ratio beside it, never judged by it
+BOUND_RATIO = "reported (ratio of bounds)"
 TRENDS = ("steady", "approaching", "moving away", "bending", "too short")
 
 #: The columns of a study's scoreboard rows (``Study.scoreboard``), gathered by ``study summary``.
@@ -182,6 +186,9 @@ def judge(slope: float, ci_low: float, ci_high: float, claim: Optional[Claim], a
     if why:
         return Verdict.of(INSUFFICIENT, claim, t, why)
     tt = float(t)
+    if claim.kind == "bound-ratio":
+        return Verdict.of(BOUND_RATIO, claim, tt, "a ratio of two upper bounds predicts no ratio of errors: "
+                                                  "reported beside the measured exponent, not judged")
     if claim.strict_tail and noise_alpha is not None and noise_alpha <= alpha < 2.0:
         return Verdict.of(LIMIT_CASE, claim, tt, f"noise tail index {noise_alpha:g} ≤ the theorem's α = {alpha:g}: "
                                                  "E‖g‖^α = ∞, outside the hypothesis (reported, not judged)")

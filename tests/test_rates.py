@@ -210,7 +210,7 @@ def test_summary_gathers_verdict_rows_and_errata(tmp_path, capsys):
     assert cli.main(["summary", str(root)]) == 0
     text = capsys.readouterr().out
     assert "erratum Table 1, strongly convex row: confirmed by the data" in text
-    assert "erratum Theorem 4, the clip schedule: no evidence stored" in text
+    assert "erratum Theorems 4 and 8, the clip schedule: no evidence stored" in text
     import pandas as pd
 
     board = pd.read_parquet(root / "summary.parquet")

@@ -36,8 +36,18 @@ def test_agreeing_words_need_an_interval_within_the_resolution():
     assert _judge(-0.90, -1.00, -0.80, thm4).verdict == "within (not tight)"
     assert _judge(-0.40, -0.50, -0.30, thm4).verdict == "violates"
     # every agreeing word of every kind obeys it
-    pred = theory.claim("thm4/thm8-sharp", "gclip/cclip", "coordinatewise", "ratio")
+    pred = theory.Claim("pred", "gclip/cclip", "coordinatewise", "ratio", "d^(2/α − 1)", "test", "prediction",
+                        lambda a: 2.0 / a - 1.0, variable="d")
     assert _judge(0.33, 0.20, 0.45, pred).verdict == "inconclusive"
+    assert _judge(0.33, 0.30, 0.36, pred).verdict == "matches"
+
+
+def test_a_ratio_of_bounds_is_reported_never_judged():
+    ratio = theory.claim("thm4/thm8-sharp", "gclip/cclip", "coordinatewise", "ratio")
+    assert ratio.kind == "bound-ratio"
+    for lo, hi in ((0.30, 0.36), (0.0, 0.05), (0.6, 0.7)):  # inside, below and above d^(1/3)
+        v = _judge((lo + hi) / 2, lo, hi, ratio)
+        assert v.verdict == verdict.BOUND_RATIO and v.statement == "thm4/thm8-sharp", v
 
 
 @pytest.mark.parametrize("delta", [0.1, -0.1])
