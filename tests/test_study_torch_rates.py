@@ -14,14 +14,15 @@ torch = pytest.importorskip("torch")
 
 from synthclip.study import cli  # noqa: E402
 from synthclip.study.base import StudyError  # noqa: E402
-from synthclip.study.torch_rates import (EQUIVALENCE, INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED,  # noqa: E402
-                                         TorchRates, contrast_verdict, ratio_rows, rung_verdict, RUNGS)
+from synthclip.study.torch_rates import (EQUIVALENCE, INCONCLUSIVE, NOT_REPRODUCED, NOT_TUNED, REPRODUCED,  # noqa: E402
+                                         TorchRates, claim_rows, contrast_verdict, ratio_rows, rung_verdict, RUNGS)
 from synthclip.torch import ensemble, models  # noqa: E402
+from synthclip.tuning import MAX_EXTENSIONS  # noqa: E402
 from synthclip.torch.optim import CClip, GClip  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-VERDICTS = {REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, "insufficient data"}
+VERDICTS = {REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_TUNED, "insufficient data"}
 
 
 def _run(argv, capsys):
@@ -64,12 +65,18 @@ def test_tuning_picks_one_grid_point_per_run_on_other_seeds(rates_folder):
     tuning = pd.read_parquet(rates_folder / "tuning.parquet")
     runs = pd.read_parquet(rates_folder / "runs.parquet")
     per_run = tuning.groupby(["task", "method"])
-    assert (per_run.size() == 3).all() and (per_run["chosen"].sum() == 1).all()
+    # the study's grid of 3, plus one point per extension past an edge optimum (at most MAX_EXTENSIONS)
+    assert per_run.size().between(3, 3 + MAX_EXTENSIONS).all() and (per_run["chosen"].sum() == 1).all()
+    assert (per_run.size() == 3 + per_run["n_extensions"].first()).all()
+    assert (per_run.apply(lambda t: (t["extension"] == 0).sum()) == 3).all()
     assert np.all(tuning["n_seeds"] == 2)
     for _, r in runs.iterrows():
         part = tuning[(tuning["task"] == r["task"]) & (tuning["method"] == r["method"])]
         chosen = part[part["chosen"]].iloc[0]
         assert chosen["lr"] == r["lr"] and chosen["mean_final"] == part["mean_final"].min()
+        # at an edge of the evaluated values after the extensions: the run says so, and so do its claims
+        lrs = part["lr"].sort_values().to_numpy()
+        assert bool(r["lr_at_grid_edge"]) == (chosen["lr"] in (lrs[0], lrs[-1]))
 
 
 def test_claims_follow_the_rule_with_insufficient_data_below_36_seeds(rates_folder):
@@ -80,7 +87,13 @@ def test_claims_follow_the_rule_with_insufficient_data_below_36_seeds(rates_fold
     assert (claims[claims["quantile"] == 0.9]["verdict"] == "insufficient data").all()
     median = claims[claims["quantile"] == 0.5]
     assert "insufficient data" not in set(median["verdict"])
+    runs = pd.read_parquet(rates_folder / "runs.parquet")
+    edge = set(zip(runs.loc[runs["lr_at_grid_edge"], "task"], runs.loc[runs["lr_at_grid_edge"], "method"]))
     for _, c in median.iterrows():
+        used = {(t, m) for t in (c["text_task"], c["vision_task"]) if t for m in (c["a"], c["b"])}
+        if used & edge:  # a comparison resting on a step size at its grid's edge is not judged
+            assert c["verdict"] == NOT_TUNED, c.to_dict()
+            continue
         if c["claim"] in ("seed000-clipping", "fig1a-adam-vs-sgd"):
             want = contrast_verdict((c["text_low"], c["text_high"]), (c["vision_low"], c["vision_high"]))
         else:
@@ -344,3 +357,17 @@ def test_same_paths_flags_a_rung_that_never_clipped():
     assert same_paths(paths, "acclip", "sgd_m") < SAME_PATH
     assert same_paths(paths, "gclip_m", "sgd_m") > SAME_PATH  # negative control
     assert np.isnan(same_paths(paths, "cclip_m", "sgd_m"))
+
+
+def test_a_comparison_with_an_untuned_method_reads_not_tuned():
+    # one contrast row pair that would be judged; the same rows with sgd's step size at its grid's edge
+    base = {"claim": "seed000-clipping", "statement": "s", "source": "src", "a": "sgd", "b": "gclip",
+            "rule": "contrast", "quantile": 0.5, "measure": "final", "n_seeds": 40, "n_failed_a": 0,
+            "n_failed_b": 0, "reason": ""}
+    ratios = pd.DataFrame([{**base, "task": "text-transformer", "kind": "text", "ratio": 1.5, "ci_low": 1.2,
+                            "ci_high": 1.8},
+                           {**base, "task": "digits-cnn", "kind": "vision", "ratio": 0.9, "ci_low": 0.8,
+                            "ci_high": 0.95}])
+    assert claim_rows(ratios)["verdict"].iloc[0] == REPRODUCED
+    row = claim_rows(ratios, frozenset({("digits-cnn", "sgd")})).iloc[0]
+    assert row["verdict"] == NOT_TUNED and "sgd on digits-cnn" in row["reason"], row.to_dict()

@@ -23,7 +23,11 @@ clipped average m_k, of the gradient's scale; 0.03–0.3 for the Adam-Norm pair,
 γ; 0.01–0.1 with torch's momentum buffer, which sums about 1/(1 − 0.9) = 10 gradients; 3e-4–3e-3 for
 Adam; ``--lr-scale`` multiplies every grid) on ``--n-tune-seeds`` *tuning* seeds,
 a seed set disjoint from the judged one, by the smallest mean final loss (a failed seed counts as +∞;
-ties go to the smaller step): the same budget for every method, grid size × tuning seeds × K steps. The
+ties go to the smaller step), by the package's interior rule (``synthclip.tuning``): a best value at an
+edge of the grid extends it one grid factor past that edge, at most twice; a step size still at an edge
+after that is not tuned, and every comparison that uses it reads *not tuned* (the report says how many
+searches were extended and how many stayed at an edge). The budget is the same for every method, (3 + the
+extensions) × tuning seeds × K steps. The
 clip levels are fixed: τ = :data:`GCLIP_TAU` for GClip (global; about the typical gradient norm of both
 tasks, so it cuts the large gradients, not every one), λ = :data:`GCLIP_TAU` for Clip-Adam-Norm, τ =
 :data:`CCLIP_TAU` per coordinate for CClip (about the 99th percentile of |g_i|), τ0 = 1 for ACClip.
@@ -76,6 +80,7 @@ import numpy as np
 import pandas as pd
 
 from .. import stats, verdict
+from ..tuning import edge_summary, tune_interior
 from .._rng import derive_seed
 from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option, \
     register
@@ -142,6 +147,8 @@ RUNGS = (
 SOURCE_SEED = "seed 000 (clipped AdaGrad/Adam under heavy-tailed noise)"
 SOURCE_PAPER = "Zhang et al. 2020 (seed 002)"
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
+#: a comparison one of whose methods' step size stayed at the edge of its extended grid: not judged
+NOT_TUNED = "not tuned"
 
 
 def judged_upper(n_seeds: int, confidence: float) -> float:
@@ -261,7 +268,9 @@ class TorchRates(Study):
     def analyze(self, p, tables):
         ratios = ratio_table(tables["paths"], n_boot=p.n_boot, confidence=p.confidence,
                              seed=derive_seed(p.seed, "torch-rates", "bootstrap"))
-        return {**tables, "ratios": ratios, "claims": claim_rows(ratios)}
+        runs = tables["runs"]
+        untuned = frozenset(zip(runs.loc[runs["lr_at_grid_edge"], "task"], runs.loc[runs["lr_at_grid_edge"], "method"]))
+        return {**tables, "ratios": ratios, "claims": claim_rows(ratios, untuned)}
 
     def report(self, tables, meta) -> str:
         return rates_report(tables, meta)
@@ -290,9 +299,14 @@ def _train(cell, lr: float, *, n_seeds: int, seed: int, checkpoints, grad_norms:
 
 
 def tune(cell) -> tuple[float, pd.DataFrame]:
-    """The grid step size with the smallest mean final loss on the tuning seeds (ties: the smaller step)."""
+    """The step size with the smallest mean final loss on the tuning seeds, by the package's interior rule
+    (``synthclip.tuning.tune_interior``: a grid whose best value is at an edge is extended one grid factor past
+    it, at most twice; ties go to the smaller step). The table has one row per evaluated step size, with
+    ``extension`` (0: the study's grid), ``chosen``, and ``at_edge`` (the same on every row: the optimum is not
+    interior after the extensions, so the comparisons that rest on it read 'not tuned')."""
     rows = []
-    for lr in cell["grid"]:
+
+    def evaluate(lr: float) -> float:
         res = _train(cell, lr, n_seeds=cell["n_tune_seeds"], seed=cell["tune_seed"], checkpoints=[cell["steps"]],
                      grad_norms=False)
         final = np.where(res.failed, np.inf, res.losses[:, -1])
@@ -301,12 +315,15 @@ def tune(cell) -> tuple[float, pd.DataFrame]:
         rows.append({"task": cell["task"], "method": cell["method"], "lr": lr, "n_seeds": res.n_seeds,
                      "n_failed": res.n_failed, "mean_final": mean, "median_final": float(np.median(final)),
                      "seconds": res.seconds})
-    frame = pd.DataFrame(rows)
-    means = frame["mean_final"].to_numpy(float)
-    best = int(np.argmin(np.where(np.isnan(means), np.inf, means)))  # argmin: the first (smallest) of ties
-    frame["chosen"] = np.arange(len(frame)) == best
-    frame["at_edge"] = best in (0, len(frame) - 1)
-    return float(frame["lr"].iloc[best]), frame
+        return mean
+
+    result = tune_interior(evaluate, cell["grid"])
+    frame = pd.DataFrame(rows).sort_values("lr", ignore_index=True)
+    frame = frame.merge(result.table[["value", "extension"]].rename(columns={"value": "lr"}), on="lr", how="left")
+    frame["chosen"] = frame["lr"] == result.value
+    frame["at_edge"] = not result.interior
+    frame["n_extensions"] = result.n_extensions
+    return result.value, frame
 
 
 def run_method(cell) -> dict[str, pd.DataFrame]:
@@ -335,7 +352,8 @@ def run_method(cell) -> dict[str, pd.DataFrame]:
                                                confidence=cell["confidence"])
     bad = res.fail_step[res.fail_step >= 0]
     runs = pd.DataFrame([{**common, "text": METHODS[cell["method"]].text, "lr": lr, "grid": repr(cell["grid"]),
-                          "lr_at_grid_edge": bool(tuning["at_edge"].iloc[0]), "n_seeds": res.n_seeds,
+                          "lr_at_grid_edge": bool(tuning["at_edge"].iloc[0]),
+                          "n_extensions": int(tuning["n_extensions"].iloc[0]), "n_seeds": res.n_seeds,
                           "n_failed": res.n_failed, "p_fail": float(p_fail), "fail_ci_low": float(lo),
                           "fail_ci_high": float(hi), "first_fail_step": int(bad.min()) if bad.size else -1,
                           "steps": res.steps, "batch_size": res.batch_size, "seconds": res.seconds,
@@ -453,8 +471,9 @@ def contrast_verdict(text: tuple[float, float], vision: tuple[float, float]) -> 
     return INCONCLUSIVE
 
 
-def claim_rows(ratios: pd.DataFrame) -> pd.DataFrame:
-    """One verdict per (claim, pair, quantile, measure) under the module's rule."""
+def claim_rows(ratios: pd.DataFrame, untuned: frozenset = frozenset()) -> pd.DataFrame:
+    """One verdict per (claim, pair, quantile, measure) under the module's rule; a comparison that uses a
+    (task, method) in ``untuned`` (its step size at the edge of its extended grid) reads 'not tuned'."""
     columns = ["claim", "statement", "source", "a", "b", "quantile", "measure", "text_task", "text_ratio",
                "text_low", "text_high", "vision_task", "vision_ratio", "vision_low", "vision_high", "verdict", "reason"]
     rows = []
@@ -474,8 +493,11 @@ def claim_rows(ratios: pd.DataFrame) -> pd.DataFrame:
                 row.update({f"{name}_task": r["task"], f"{name}_ratio": r["ratio"], f"{name}_low": r["ci_low"],
                             f"{name}_high": r["ci_high"]})
         reasons = [r for r in part["reason"] if r]
+        edge = sorted(f"{m} on {task}" for task in part["task"] for m in (a, b) if (task, m) in untuned)
         if reasons:
             row.update(verdict=verdict.INSUFFICIENT, reason=reasons[0])
+        elif edge:
+            row.update(verdict=NOT_TUNED, reason=f"step size at the edge of its extended grid: {', '.join(edge)}")
         elif first["rule"] == "contrast":
             if t.empty or v.empty:
                 row.update(verdict=verdict.INSUFFICIENT, reason="needs both tasks")
@@ -539,7 +561,7 @@ def rates_report(tables, meta) -> str:
         else "each seed its own initial weights"
     lines = [f"torch-rates: {p['n_seeds']} judged seeds per (task, method), K={p['steps']} steps, batch "
              f"{p['batch_size']}, {init}; step sizes tuned on {p['n_tune_seeds']} other seeds per grid point "
-             f"(grid of 3, × {p['lr_scale']:g}; smallest mean final loss); text model: {p['text_size']}; "
+             f"(grid of 3, × {p['lr_scale']:g}, extended past an edge optimum; smallest mean final loss); text model: {p['text_size']}; "
              f"{p['confidence']:.0%} order-statistic intervals across seeds; failed seeds count as +inf",
              f"judged quantiles: 0.5 and {upper:g} ({'≥' if upper == 0.99 else '<'} "
              f"{verdict.runs_needed(0.99, p['confidence'])} seeds bound the 0.99-quantile)", ""]
@@ -563,7 +585,9 @@ def rates_report(tables, meta) -> str:
                          f"{int(r['n_failed']):>3}/{int(r['n_seeds']):<3}  {r['seconds'] + r['tune_seconds']:>5.0f}")
         lines.append("")
     if runs["lr_at_grid_edge"].any():
-        lines.append("* the chosen step size is at an end of its grid (the optimum may lie outside it)")
+        lines.append("* the chosen step size is at an end of its extended grid (the optimum may lie outside it): "
+                     "comparisons using it read 'not tuned'")
+    lines.append(edge_summary(runs.assign(interior=~runs["lr_at_grid_edge"].astype(bool))))
     lines.append(f"ratios R = Q_q(a)/Q_q(b) of the loss quantiles (R > 1: b lower), paired {p['confidence']:.0%} "
                  f"bootstrap over seeds ({p['n_boot']} replicates); final: k = K; worst: each seed's max of L_k over k in [K/10, K]")
     first, total, k0 = worst_at_first_checkpoint(tables["paths"])
