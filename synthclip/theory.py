@@ -34,6 +34,9 @@ import numpy as np
 KINDS = ("upper", "lower", "tight", "exact", "prediction", "qualitative", "existence")
 ALL_NOISE = ("symmetric", "asymmetric", "spike")
 HEAVY_SCHEDULES = ("alpha-1",)  # Theorem 4/8 as printed: τ_k = G·k^(α−1)
+#: Theorem 2's schedule (the nonconvex study): τ and η constant in k, tuned to the horizon K as the proof's
+#: balance sets them, τ_K ∝ K^(1/(3α−2)), η_K ∝ τ_K^(−α); a row on any other schedule is outside its scope
+THM2_SCHEDULE = "horizon:1/(3alpha-2)"
 
 
 @dataclass(frozen=True)
@@ -192,12 +195,15 @@ CLAIMS: tuple[Claim, ...] = (
     # -- non-convex (the nonconvex study) ------------------------------------------------------------------
     Claim("thm2", "gclip", "nonconvex", "thm2_lhs", "K^(−2(α−1)/(3α−2))", ZHANG + ", Theorem 2 (upper; the seed "
           "prints 3α−1 in the display, Remark 3 and the proof give 3α−2)", "upper", lambda a: 2.0 * _nonconvex(a),
-          note="the theorem's left-hand side: (1/K) Σ_{k≤K} E min{‖∇f(x_k)‖, ‖∇f(x_k)‖²}, τ and η tuned to K"),
+          note="the theorem's left-hand side: (1/K) Σ_{k≤K} E min{‖∇f(x_k)‖, ‖∇f(x_k)‖²}, τ and η tuned to K",
+          schedule=THM2_SCHEDULE),
     Claim("thm2", "gclip", "nonconvex", "grad_norm_avg", "K^(−(α−1)/(3α−2))", ZHANG + ", Theorem 2 with Remark 3 "
-          "(upper)", "upper", _nonconvex, note="E‖∇f(x)‖ for x drawn uniformly from x_1..x_K"),
+          "(upper)", "upper", _nonconvex, note="E‖∇f(x)‖ for x drawn uniformly from x_1..x_K",
+          schedule=THM2_SCHEDULE),
     Claim("thm2", "gclip", "nonconvex", "grad_norm_min", "K^(−(α−1)/(3α−2))", ZHANG + ", Theorem 2 (upper, through "
           "min_k ≤ average: the theorem bounds the average, so the minimum inherits the bound)", "upper", _nonconvex,
-          note="an upper bound on the minimum only; Theorem 6's lower bound is about its own instance"),
+          note="an upper bound on the minimum only; Theorem 6's lower bound is about its own instance",
+          schedule=THM2_SCHEDULE),
     Claim("cutkosky-mehta", "clip_nsgd_m", "nonconvex", "grad_norm_avg", "K^(−(α−1)/(3α−2))", CUTKOSKY_MEHTA +
           " (upper, with high probability: normalized SGD with momentum of clipped gradients reaches 'the best-known "
           "rates' (abstract), O(T^((1−p)/(3p−2))) for bounded p-th moments (the rate of the clipped methods, as "

@@ -88,6 +88,24 @@ SCHEDULES = {
 }
 
 
+#: label → the clip schedule it runs, in theory's terms (``Claim.schedule``): only ``gclip`` runs the one Theorem 2
+#: prescribes (theory.THM2_SCHEDULE), so only its rows are judged by Theorem 2; ``gclip-inverted`` runs another
+#: schedule, which no entry covers (theory "none"). The momentum methods: clip_nsgd_m clips at τ ∝ K^(1/(3α−2)),
+#: nsgd_m and signsgd_m do not clip (None); their entries name no schedule.
+SCHEDULE_NAMES = {
+    "gclip": theory.THM2_SCHEDULE,
+    "gclip-inverted": "horizon:alpha/(3alpha-2)",
+    "nsgd_m": None,
+    "clip_nsgd_m": "horizon:1/(3alpha-2)",
+    "signsgd_m": None,
+}
+
+
+def schedule_of(label: str):
+    """The clip schedule a label runs (SCHEDULE_NAMES), passed to theory.find with every row."""
+    return SCHEDULE_NAMES[label]
+
+
 def schedule(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma: float) -> tuple[float, float]:
     """(τ_K, η_K) of the module docstring for a horizon K."""
     tau = tau0 * sigma * K ** SCHEDULES[label](alpha)
@@ -102,6 +120,7 @@ def schedule(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma
 # η_K·K = R·K^((α−1)/(3α−2)) covers the start at every horizon (unscaled, K = 100 did not reach x*). SignSGD-M gets the same β, η: its paper's momentum theorem is not available here (theory "none").
 MOMENTUM = ("nsgd_m", "clip_nsgd_m", "signsgd_m")
 LABELS = (*SCHEDULES, *MOMENTUM)
+assert set(SCHEDULE_NAMES) == set(LABELS), "every label names its clip schedule"
 
 
 def momentum_params(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma: float,
@@ -209,6 +228,7 @@ class Nonconvex(Study):
 
     def analyze(self, p, tables):
         quantiles, slopes = horizon_tables(tables["values"], p, theory_of=_theory)
+        slopes.insert(slopes.columns.get_loc("method") + 1, "schedule", slopes["method"].map(SCHEDULE_NAMES))
         return {"quantiles": quantiles, "slopes": slopes}
 
     def report(self, tables, meta) -> str:
@@ -253,8 +273,12 @@ YLABELS = {"grad_norm_min": "min_k≤K ‖∇f(x_k)‖", "thm2_lhs": "avg_k≤K 
 
 
 def _theory(method: str, metric: str, alpha: float):
-    """The claim that judges a (method, metric) of this study, or None (theory "none")."""
-    return theory.find(method if method in MOMENTUM else "gclip", SETTING, metric, alpha) if metric in JUDGED else None
+    """The claim that judges a (method, metric) of this study, or None (theory "none"): looked up with the row's
+    clip schedule, so Theorem 2 judges only rows on the schedule it prescribes (``gclip``), never the control."""
+    if metric not in JUDGED:
+        return None
+    return theory.find(method if method in MOMENTUM else "gclip", SETTING, metric, alpha,
+                       schedule=schedule_of(method))
 
 
 # -- shared with lower_bound: statistics of per-trajectory values across horizons ---------------------------
