@@ -51,13 +51,18 @@ scale alike (that is the schedule's balance), so thm2_lhs is the quantity whose 
 Verdict rule: ``synthclip.verdict.RULE``, fixed in code before any run and the same for every study: for each
 method, quantity and statistic (the --quantiles and the mean), the slope of log(statistic at K) against log K
 over the horizons in the last decade [K_max/10, K_max], with a bootstrap interval at --confidence (whole
-trajectories resampled, the same rows in every cell) widened by --allowance, worded by the kind of the claim
-that covers the row (all three judged quantities are covered by Theorem 2 as an *upper* bound: "within
-(tight)", "within (not tight)", "violates"; grad_norm_min through min_k ≤ average; Theorem 6 is a lower
-bound on its own instance, which is not run here, so it judges nothing). Means are reported, never judged.
-Conclusion for GClip at each α, with no quantity singled out: "Theorem 2 violated" if any judged quantile
-row violates the bound; otherwise "Theorem 2 upheld", followed by the rows whose exponent is tight. The
-control ``gclip-inverted`` gets verdicts by the same rule but takes no part in the conclusion.
+trajectories resampled, the same rows in every cell; no allowance: --allowance is 0 unless changed, and the rule
+line says so), worded by the kind of the claim that covers the row. Claims are looked up with the row's clip
+schedule (SCHEDULE_NAMES): Theorem 2 covers only ``gclip``, the schedule it prescribes, and judges its three
+quantities as an *upper* bound ("within (tight)" needs the interval narrower than the resolution, else
+"inconclusive"; "within (not tight)", "violates"); grad_norm_min through min_k ≤ average; Theorem 6 is a lower
+bound on its own instance, which is not run here, so it judges nothing. The control ``gclip-inverted`` runs a
+schedule no entry covers: its rows read "none". Means are reported, never judged.
+Conclusion for GClip at each α, read off the verdict words of its judged quantile rows only
+(``findings.claim_conclusion``): the count of rows by word; "not upheld" if any row violates; "upheld" only if
+every row that carries a verdict is within the bound; "undecided" when none violates but some are
+pre-asymptotic, inconclusive or a limit case; then every row grouped by its word. The control's rows are
+counted beside it (all "none") and take no part in it.
 """
 from __future__ import annotations
 
@@ -68,7 +73,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import stats, theory, verdict
+from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
 from .rates import verdict_table
@@ -358,47 +363,44 @@ def horizon_verdict_table(slopes: pd.DataFrame) -> str:
                          slope_title="slope in K [CI]")
 
 
+def _quantile_rows(slopes: pd.DataFrame, method: str) -> pd.DataFrame:
+    return slopes[(slopes["method"] == method) & (slopes["statistic"] != "mean") & slopes["metric"].isin(JUDGED)]
+
+
 def conclusion(slopes: pd.DataFrame, alpha: float) -> str:
-    """The docstring's conclusion for GClip at one α: violated if any judged quantile row violates, else upheld,
-    with the rows whose exponent is tight."""
-    g = slopes[(slopes["method"] == "gclip") & (slopes["statistic"] != "mean") & slopes["metric"].isin(JUDGED)]
+    """Theorem 2 at one α, from the verdict words of GClip's judged quantile rows (``findings.claim_conclusion``:
+    not upheld if any row violates, upheld only if every row with a verdict is within, undecided otherwise),
+    then the control's rows, which no entry covers."""
+    g = _quantile_rows(slopes, "gclip")
     if g.empty:
-        return "conclusion: GClip (Theorem 2's schedule) not run."
-    broken = g[g["verdict"] == "violates"]
-    short = g[g["verdict"] == verdict.INSUFFICIENT]
-    if not broken.empty:
-        said = "Theorem 2 violated (" + ", ".join(f"{r.metric} q={r.statistic}" for r in broken.itertuples()) \
-               + " decay slower than the bound)"
-    elif len(short) == len(g):
-        said = "insufficient data for Theorem 2"
+        said = "GClip on Theorem 2's schedule not run"
     else:
-        said = "Theorem 2 upheld (no judged quantity decays slower than its bound)"
-    tight = g[g["verdict"] == "within (tight)"]
-    detail = ("; tight: " + ", ".join(f"{r.metric} q={r.statistic} K^{r.slope:+.3f} vs {r.theory:+.3f}"
-                                      for r in tight.itertuples())) if not tight.empty else "; no row is tight"
-    return f"conclusion (α={alpha:g}): {said}{detail}."
+        bounds = ", ".join(f"{m} K^{t:+.3f}" for m, t in g.drop_duplicates("metric")[["metric", "theory"]]
+                           .itertuples(index=False) if pd.notna(t))
+        said = f"Theorem 2 (thm2: {bounds}) on its schedule (gclip): " + findings.claim_conclusion(g)
+    control = _quantile_rows(slopes, "gclip-inverted")
+    if not control.empty:
+        tally = ", ".join(f"{n} {w}" for w, n in findings.counts_by_word(control).items())
+        medians = ", ".join(f"{r.metric} K^{r.slope:+.3f}" for r in control[control["statistic"] == "0.5"].itertuples())
+        said += (f". Control gclip-inverted (τ ∝ K^(α/(3α−2)), the inverted exponent of Theorem 2's τ): {tally} "
+                 f"(no theory entry covers its schedule); medians reported: {medians}")
+    return f"conclusion (α={alpha:g}): {said}."
 
 
 def momentum_conclusion(slopes: pd.DataFrame) -> str:
-    """The methods after the seeds, each against its own entry by the same words as GClip's conclusion: violated
-    if a judged quantile row violates, upheld otherwise (with the tight rows); "none" when no entry covers it."""
+    """The methods after the seeds, each against its own entry by the same rule as Theorem 2's conclusion
+    (``findings.claim_conclusion``); "none" when no entry covers it."""
     parts = []
     for method in MOMENTUM:
-        g = slopes[(slopes["method"] == method) & (slopes["statistic"] != "mean") & slopes["metric"].isin(JUDGED)]
+        g = _quantile_rows(slopes, method)
         if g.empty:
             continue
         judged = g[g["verdict"] != verdict.NONE]
         if judged.empty:
             parts.append(f"{method}: no theory entry covers it (none)")
             continue
-        statement = judged["statement"].iloc[0]
-        broken = judged[judged["verdict"] == "violates"]
-        tight = judged[judged["verdict"] == "within (tight)"]
-        said = ("violated (" + ", ".join(f"{r.metric} q={r.statistic}" for r in broken.itertuples()) + ")"
-                if not broken.empty else "upheld")
-        detail = "; tight: " + ", ".join(f"{r.metric} q={r.statistic} K^{r.slope:+.3f}" for r in tight.itertuples()) \
-            if not tight.empty else ""
-        parts.append(f"{method} vs {statement} K^{judged['theory'].iloc[0]:+.3f}: {said}{detail}")
+        parts.append(f"{method} vs {judged['statement'].iloc[0]} K^{judged['theory'].iloc[0]:+.3f}: "
+                     + findings.claim_conclusion(judged))
     return "methods after the seeds: " + ("; ".join(parts) if parts else "not run") + "."
 
 
