@@ -46,7 +46,8 @@ draws)^(−1/d)), so it decays faster than the average; in d = 1 the iterate cro
 like K^(−1) or faster. Expect "faster" for it. The average of ‖∇f‖ also decays faster than its bound at
 moderate K: the descent from x0 lasts ~1/η ∝ K^(α/(3α−2)) steps, so it weighs ∝ K^(−2(α−1)/(3α−2)) in the
 average, which beats the stationary K^(−(α−1)/(3α−2)) only asymptotically; in min{‖∇f‖, ‖∇f‖²} both parts
-scale alike (that is the schedule's balance), so thm2_lhs is the quantity whose rate the data can match.
+scale alike (that is the schedule's balance), so thm2_lhs is the quantity whose rate the data could match
+(measured at K ≤ 10^4 it decays like K^−0.377, slower than −0.4: the rule reads 'violates').
 
 Verdict rule: ``synthclip.verdict.RULE``, fixed in code before any run and the same for every study: for each
 method, quantity and statistic (the --quantiles and the mean), the slope of log(statistic at K) against log K
