@@ -19,8 +19,8 @@
 # own run with τ_K ∝ K^(1/(3α−2)) and η_K ∝ τ_K^(−α). Panels: min_{k≤K} ‖∇f(x_k)‖ (not the theorem's
 # quantity: an extreme value of K draws), Theorem 2's left-hand side (1/K) Σ min{‖∇f‖, ‖∇f‖²}, and the
 # average ‖∇f‖ (Remark 3), each with its median and 0.9-quantile bands (order-statistic intervals) against
-# K, and the theory exponent (dashed) through the fitted median. Grey: the control `gclip-printed`
-# (τ ∝ K^(α/(3α−2))), which stalls.
+# K, and the theory exponent (dashed) through the fitted median. Grey: the control `gclip-inverted`
+# (τ ∝ K^(α/(3α−2)), the inverted exponent of Theorem 2's τ), which stalls.
 
 # %%
 import os
@@ -61,9 +61,9 @@ for i, alpha in enumerate(alphas):
             band = band.sort_values("K")
             ax.fill_between(band.K, band.ci_low, band.ci_high.replace(np.inf, np.nan), color=palette[stat],
                             alpha=0.25, lw=0)
-        control = part[(part.method == "gclip-printed") & (part.statistic == "0.5")].sort_values("K")
+        control = part[(part.method == "gclip-inverted") & (part.statistic == "0.5")].sort_values("K")
         if not control.empty:
-            ax.plot(control.K, control.value, color="0.6", ls="-", marker=".", label="gclip-printed median")
+            ax.plot(control.K, control.value, color="0.6", ls="-", marker=".", label="gclip-inverted median")
         fit = slopes[(slopes.alpha == alpha) & (slopes.method == "gclip") & (slopes.metric == metric)
                      & (slopes.statistic == "0.5")]
         if not fit.empty:

@@ -144,6 +144,59 @@ def near_miss(slopes: pd.DataFrame, control: str) -> str:
             f"{said}: {'caught' if caught else 'NOT caught'}; {shift_text}.")
 
 
+# -- a claim's conclusion read off its rows' verdict words (nonconvex) -----------------------------------------
+
+#: The order in which a conclusion lists verdict words: what contradicts, what confirms nothing, what agrees.
+WORD_ORDER = (VIOLATES, verdict.PRE_ASYMPTOTIC, verdict.INCONCLUSIVE, verdict.LIMIT_CASE, verdict.INSUFFICIENT,
+              LOOSE, TIGHT)
+
+
+def _row(r) -> str:
+    return f"{r['metric']} q={r['statistic']} K^{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+
+
+def counts_by_word(rows: pd.DataFrame) -> dict[str, int]:
+    """How many rows carry each verdict word, in :data:`WORD_ORDER` (any other word after, by first appearance)."""
+    seen = list(dict.fromkeys(rows["verdict"]))
+    order = [w for w in WORD_ORDER if w in seen] + [w for w in seen if w not in WORD_ORDER]
+    return {w: int((rows["verdict"] == w).sum()) for w in order}
+
+
+def claim_conclusion(rows: pd.DataFrame) -> str:
+    """The conclusion about one upper-bound claim from its judged quantile rows (columns metric, statistic, slope,
+    ci_low, ci_high, theory, verdict, kmin, kmax), read off their verdict words only. Rule, fixed before any run:
+
+    * *not upheld* when any row reads "violates" (it decays slower than the bound over the fitted decade);
+    * *upheld* when at least one row carries a verdict and every row that carries one (all but "insufficient
+      data") reads "within (tight)" or "within (not tight)"; the tight rows are named;
+    * *undecided* when no row violates but some read "pre-asymptotic", "inconclusive" or "limit case", which
+      confirm nothing;
+    * *insufficient data* when no row carries a verdict.
+
+    The counts by word and every row, grouped by word, follow, so the sentence never says more than the rows."""
+    rows = rows[~rows["verdict"].isin([verdict.NONE, "reported only"])]
+    if rows.empty:
+        return "no row is judged (no theory entry covers the rows run)"
+    counts = counts_by_word(rows)
+    tally = ", ".join(f"{n} {w}" for w, n in counts.items())
+    carrying = rows[rows["verdict"] != verdict.INSUFFICIENT]
+    kmin, kmax = rows["kmin"].min(), rows["kmax"].max()
+    if counts.get(VIOLATES):
+        said = (f"not upheld at these horizons: {counts[VIOLATES]} of {len(carrying)} rows with a verdict violate the "
+                f"bound (decay slower than it over K in [{kmin:g}, {kmax:g}])")
+    elif carrying.empty:
+        said = "insufficient data (no row carries a verdict)"
+    elif carrying["verdict"].isin(WITHIN).all():
+        said = f"upheld: every one of the {len(carrying)} rows with a verdict is within the bound"
+    else:
+        open_ = [w for w in counts if w not in WITHIN and w != verdict.INSUFFICIENT]
+        said = ("undecided: no row violates the bound, but " + ", ".join(f"{counts[w]} {w}" for w in open_)
+                + " confirm nothing")
+    groups = "; ".join(f"{w}: " + ", ".join(_row(r) for _, r in rows[rows["verdict"] == w].iterrows())
+                       for w in counts)
+    return f"{tally} — {said}. Rows: {groups}"
+
+
 # -- errata: each one's evidence rule, read off the scoreboard -------------------------------------------------
 
 def _rows_of(board: pd.DataFrame, study: str, method: str, statement: str) -> pd.DataFrame:

@@ -115,8 +115,11 @@ def test_find_has_no_fallback_and_respects_scope():
     assert all(c.kind != "existence" and c.statement != "table1"
                for c in (theory.find(m, "strongly_convex", "f_avg", 1.5, noise=n, schedule="alpha-1")
                          for m in ("gclip", "cclip") for n in theory.ALL_NOISE) if c)
-    # Theorem 2 labels: the minimum is bounded through the average, Theorem 6 judges only its own instance
-    assert theory.find("gclip", "nonconvex", "grad_norm_min", 1.5).kind == "upper"
+    # Theorem 2 labels: the minimum is bounded through the average, Theorem 6 judges only its own instance;
+    # Theorem 2 covers only the schedule it prescribes (τ_K ∝ K^(1/(3α−2))), never another or an unnamed one
+    assert theory.find("gclip", "nonconvex", "grad_norm_min", 1.5, schedule=theory.THM2_SCHEDULE).kind == "upper"
+    assert theory.find("gclip", "nonconvex", "thm2_lhs", 1.5, schedule="horizon:alpha/(3alpha-2)") is None
+    assert theory.find("gclip", "nonconvex", "thm2_lhs", 1.5) is None
     assert theory.claim("thm6", "*", "nonconvex-thm6", "grad_norm_avg").setting != "nonconvex"
 
 

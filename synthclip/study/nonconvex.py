@@ -17,8 +17,10 @@ and then E min{‖∇f‖, ‖∇f‖²} = O(K^(−2(α−1)/(3α−2))), the th
 of the max (48^(1/(α−1)) σ^(α/(α−1)) = 2304 at α = 1.5) and the 1/(24Lτ) term of the min are dropped: they
 are worst-case constants that would make τ and η K-free over every horizon a simulation can reach, so
 only the K-dependence is kept, with tunable constants tau0 and lr0 (default 1). The control method
-``gclip-printed`` uses τ ∝ K^(α/(3α−2)) (the printed exponent with the fraction inverted) and the same η
-formula; it stalls, since ηK then grows only like K^((α−1)(2−α)/(3α−2)) (K^0.1 at α = 1.5).
+``gclip-inverted`` is a control, not Theorem 2 in any reading: GClip with the inverted exponent of Theorem 2's
+τ, τ ∝ K^(α/(3α−2)) (the printed K-term (F0/(σ²K))^(α/(3α−2)) with its fraction inverted; α/(3α−2) is η's
+exponent, not τ's) instead of K^(1/(3α−2)), and the same η formula; it stalls, since ηK then grows only like
+K^((α−1)(2−α)/(3α−2)) (K^0.1 at α = 1.5). No theory entry covers its schedule, so its rows read "none".
 
 The methods after the seeds (issue 15) run on the same cells: ``nsgd_m`` (normalized SGD with momentum, Liu &
 Zhou ICLR 2025, in expectation), ``clip_nsgd_m`` (its clipped version, Cutkosky & Mehta NeurIPS 2021, with high
@@ -44,18 +46,24 @@ draws)^(−1/d)), so it decays faster than the average; in d = 1 the iterate cro
 like K^(−1) or faster. Expect "faster" for it. The average of ‖∇f‖ also decays faster than its bound at
 moderate K: the descent from x0 lasts ~1/η ∝ K^(α/(3α−2)) steps, so it weighs ∝ K^(−2(α−1)/(3α−2)) in the
 average, which beats the stationary K^(−(α−1)/(3α−2)) only asymptotically; in min{‖∇f‖, ‖∇f‖²} both parts
-scale alike (that is the schedule's balance), so thm2_lhs is the quantity whose rate the data can match.
+scale alike (that is the schedule's balance), so thm2_lhs is the quantity whose rate the data could match
+(measured at K ≤ 10^4 it decays like K^−0.377, slower than −0.4: the rule reads 'violates').
 
 Verdict rule: ``synthclip.verdict.RULE``, fixed in code before any run and the same for every study: for each
 method, quantity and statistic (the --quantiles and the mean), the slope of log(statistic at K) against log K
 over the horizons in the last decade [K_max/10, K_max], with a bootstrap interval at --confidence (whole
-trajectories resampled, the same rows in every cell) widened by --allowance, worded by the kind of the claim
-that covers the row (all three judged quantities are covered by Theorem 2 as an *upper* bound: "within
-(tight)", "within (not tight)", "violates"; grad_norm_min through min_k ≤ average; Theorem 6 is a lower
-bound on its own instance, which is not run here, so it judges nothing). Means are reported, never judged.
-Conclusion for GClip at each α, with no quantity singled out: "Theorem 2 violated" if any judged quantile
-row violates the bound; otherwise "Theorem 2 upheld", followed by the rows whose exponent is tight. The
-control ``gclip-printed`` gets verdicts by the same rule but takes no part in the conclusion.
+trajectories resampled, the same rows in every cell; no allowance: --allowance is 0 unless changed, and the rule
+line says so), worded by the kind of the claim that covers the row. Claims are looked up with the row's clip
+schedule (SCHEDULE_NAMES): Theorem 2 covers only ``gclip``, the schedule it prescribes, and judges its three
+quantities as an *upper* bound ("within (tight)" needs the interval narrower than the resolution, else
+"inconclusive"; "within (not tight)", "violates"); grad_norm_min through min_k ≤ average; Theorem 6 is a lower
+bound on its own instance, which is not run here, so it judges nothing. The control ``gclip-inverted`` runs a
+schedule no entry covers: its rows read "none". Means are reported, never judged.
+Conclusion for GClip at each α, read off the verdict words of its judged quantile rows only
+(``findings.claim_conclusion``): the count of rows by word; "not upheld" if any row violates; "upheld" only if
+every row that carries a verdict is within the bound; "undecided" when none violates but some are
+pre-asymptotic, inconclusive or a limit case; then every row grouped by its word. The control's rows are
+counted beside it (all "none") and take no part in it.
 """
 from __future__ import annotations
 
@@ -66,7 +74,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import stats, theory, verdict
+from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
 from .rates import verdict_table
@@ -82,8 +90,26 @@ SMOOTHNESS = 2.0  # sup |φ''| of φ(x) = x²/(1+x²): L of the problem with uni
 # label → exponent of K in τ_K (as a function of α); both use η_K = min{1/(4L), lr0 σ^α/(L τ_K^α)}.
 SCHEDULES = {
     "gclip": lambda a: 1.0 / (3.0 * a - 2.0),
-    "gclip-printed": lambda a: a / (3.0 * a - 2.0),
+    "gclip-inverted": lambda a: a / (3.0 * a - 2.0),  # control: the exponent inverted
 }
+
+
+#: label → the clip schedule it runs, in theory's terms (``Claim.schedule``): only ``gclip`` runs the one Theorem 2
+#: prescribes (theory.THM2_SCHEDULE), so only its rows are judged by Theorem 2; ``gclip-inverted`` runs another
+#: schedule, which no entry covers (theory "none"). The momentum methods: clip_nsgd_m clips at τ ∝ K^(1/(3α−2)),
+#: nsgd_m and signsgd_m do not clip (None); their entries name no schedule.
+SCHEDULE_NAMES = {
+    "gclip": theory.THM2_SCHEDULE,
+    "gclip-inverted": "horizon:alpha/(3alpha-2)",
+    "nsgd_m": None,
+    "clip_nsgd_m": "horizon:1/(3alpha-2)",
+    "signsgd_m": None,
+}
+
+
+def schedule_of(label: str):
+    """The clip schedule a label runs (SCHEDULE_NAMES), passed to theory.find with every row."""
+    return SCHEDULE_NAMES[label]
 
 
 def schedule(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma: float) -> tuple[float, float]:
@@ -100,6 +126,7 @@ def schedule(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma
 # η_K·K = R·K^((α−1)/(3α−2)) covers the start at every horizon (unscaled, K = 100 did not reach x*). SignSGD-M gets the same β, η: its paper's momentum theorem is not available here (theory "none").
 MOMENTUM = ("nsgd_m", "clip_nsgd_m", "signsgd_m")
 LABELS = (*SCHEDULES, *MOMENTUM)
+assert set(SCHEDULE_NAMES) == set(LABELS), "every label names its clip schedule"
 
 
 def momentum_params(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma: float,
@@ -122,7 +149,8 @@ class NonconvexParams(FitParams):
     dim: int = option(10, "dimension d (the min over k gains an extreme-value factor ~ draws^(−1/d))", low=1)
     n_traj: int = option(1000, "independent trajectories per horizon", low=1)
     horizons: list = option([100, 316, 1000, 3162, 10000], "horizons K, each its own run with its own τ_K, η_K")
-    methods: list = option(list(LABELS), "gclip (τ ∝ K^(1/(3α−2))), the control gclip-printed, and the "
+    methods: list = option(list(LABELS), "gclip (τ ∝ K^(1/(3α−2))), the control gclip-inverted (τ ∝ K^(α/(3α−2)), the "
+                                         "inverted exponent of Theorem 2's τ), and the "
                                          "normalized/sign methods with momentum nsgd_m, clip_nsgd_m, signsgd_m")
     x0: float = option(1.0, "start x0 in every coordinate")
     tau0: float = option(1.0, "constant of τ_K = tau0 σ K^(1/(3α−2))", low=0.0)
@@ -206,6 +234,7 @@ class Nonconvex(Study):
 
     def analyze(self, p, tables):
         quantiles, slopes = horizon_tables(tables["values"], p, theory_of=_theory)
+        slopes.insert(slopes.columns.get_loc("method") + 1, "schedule", slopes["method"].map(SCHEDULE_NAMES))
         return {"quantiles": quantiles, "slopes": slopes}
 
     def report(self, tables, meta) -> str:
@@ -250,8 +279,12 @@ YLABELS = {"grad_norm_min": "min_k≤K ‖∇f(x_k)‖", "thm2_lhs": "avg_k≤K 
 
 
 def _theory(method: str, metric: str, alpha: float):
-    """The claim that judges a (method, metric) of this study, or None (theory "none")."""
-    return theory.find(method if method in MOMENTUM else "gclip", SETTING, metric, alpha) if metric in JUDGED else None
+    """The claim that judges a (method, metric) of this study, or None (theory "none"): looked up with the row's
+    clip schedule, so Theorem 2 judges only rows on the schedule it prescribes (``gclip``), never the control."""
+    if metric not in JUDGED:
+        return None
+    return theory.find(method if method in MOMENTUM else "gclip", SETTING, metric, alpha,
+                       schedule=schedule_of(method))
 
 
 # -- shared with lower_bound: statistics of per-trajectory values across horizons ---------------------------
@@ -331,47 +364,44 @@ def horizon_verdict_table(slopes: pd.DataFrame) -> str:
                          slope_title="slope in K [CI]")
 
 
+def _quantile_rows(slopes: pd.DataFrame, method: str) -> pd.DataFrame:
+    return slopes[(slopes["method"] == method) & (slopes["statistic"] != "mean") & slopes["metric"].isin(JUDGED)]
+
+
 def conclusion(slopes: pd.DataFrame, alpha: float) -> str:
-    """The docstring's conclusion for GClip at one α: violated if any judged quantile row violates, else upheld,
-    with the rows whose exponent is tight."""
-    g = slopes[(slopes["method"] == "gclip") & (slopes["statistic"] != "mean") & slopes["metric"].isin(JUDGED)]
+    """Theorem 2 at one α, from the verdict words of GClip's judged quantile rows (``findings.claim_conclusion``:
+    not upheld if any row violates, upheld only if every row with a verdict is within, undecided otherwise),
+    then the control's rows, which no entry covers."""
+    g = _quantile_rows(slopes, "gclip")
     if g.empty:
-        return "conclusion: GClip (Theorem 2's schedule) not run."
-    broken = g[g["verdict"] == "violates"]
-    short = g[g["verdict"] == verdict.INSUFFICIENT]
-    if not broken.empty:
-        said = "Theorem 2 violated (" + ", ".join(f"{r.metric} q={r.statistic}" for r in broken.itertuples()) \
-               + " decay slower than the bound)"
-    elif len(short) == len(g):
-        said = "insufficient data for Theorem 2"
+        said = "GClip on Theorem 2's schedule not run"
     else:
-        said = "Theorem 2 upheld (no judged quantity decays slower than its bound)"
-    tight = g[g["verdict"] == "within (tight)"]
-    detail = ("; tight: " + ", ".join(f"{r.metric} q={r.statistic} K^{r.slope:+.3f} vs {r.theory:+.3f}"
-                                      for r in tight.itertuples())) if not tight.empty else "; no row is tight"
-    return f"conclusion (α={alpha:g}): {said}{detail}."
+        bounds = ", ".join(f"{m} K^{t:+.3f}" for m, t in g.drop_duplicates("metric")[["metric", "theory"]]
+                           .itertuples(index=False) if pd.notna(t))
+        said = f"Theorem 2 (thm2: {bounds}) on its schedule (gclip): " + findings.claim_conclusion(g)
+    control = _quantile_rows(slopes, "gclip-inverted")
+    if not control.empty:
+        tally = ", ".join(f"{n} {w}" for w, n in findings.counts_by_word(control).items())
+        medians = ", ".join(f"{r.metric} K^{r.slope:+.3f}" for r in control[control["statistic"] == "0.5"].itertuples())
+        said += (f". Control gclip-inverted (τ ∝ K^(α/(3α−2)), the inverted exponent of Theorem 2's τ): {tally} "
+                 f"(no theory entry covers its schedule); medians reported: {medians}")
+    return f"conclusion (α={alpha:g}): {said}."
 
 
 def momentum_conclusion(slopes: pd.DataFrame) -> str:
-    """The methods after the seeds, each against its own entry by the same words as GClip's conclusion: violated
-    if a judged quantile row violates, upheld otherwise (with the tight rows); "none" when no entry covers it."""
+    """The methods after the seeds, each against its own entry by the same rule as Theorem 2's conclusion
+    (``findings.claim_conclusion``); "none" when no entry covers it."""
     parts = []
     for method in MOMENTUM:
-        g = slopes[(slopes["method"] == method) & (slopes["statistic"] != "mean") & slopes["metric"].isin(JUDGED)]
+        g = _quantile_rows(slopes, method)
         if g.empty:
             continue
         judged = g[g["verdict"] != verdict.NONE]
         if judged.empty:
             parts.append(f"{method}: no theory entry covers it (none)")
             continue
-        statement = judged["statement"].iloc[0]
-        broken = judged[judged["verdict"] == "violates"]
-        tight = judged[judged["verdict"] == "within (tight)"]
-        said = ("violated (" + ", ".join(f"{r.metric} q={r.statistic}" for r in broken.itertuples()) + ")"
-                if not broken.empty else "upheld")
-        detail = "; tight: " + ", ".join(f"{r.metric} q={r.statistic} K^{r.slope:+.3f}" for r in tight.itertuples()) \
-            if not tight.empty else ""
-        parts.append(f"{method} vs {statement} K^{judged['theory'].iloc[0]:+.3f}: {said}{detail}")
+        parts.append(f"{method} vs {judged['statement'].iloc[0]} K^{judged['theory'].iloc[0]:+.3f}: "
+                     + findings.claim_conclusion(judged))
     return "methods after the seeds: " + ("; ".join(parts) if parts else "not run") + "."
 
 
