@@ -373,7 +373,8 @@ def probe_cell(cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
                                                 "norm": pr.norms, "window": pr.indices[:, 0]}))
             parts["hill"].append(probe.hill_plot(pr.norms, confidence=cell["confidence"]).assign(**common))
             stats_ = probe.norm_statistics(pr.norms)
-            row = {**common, **stats_, **probe.coordinate_view(pr, confidence=cell["confidence"])}
+            row = {**common, **stats_, **probe.coordinate_view(pr, confidence=cell["confidence"]),
+                   **probe.pooled_view(pr, confidence=cell["confidence"])}
             for est in ("hill", "moment"):
                 h = parts["hill"][-1]
                 at = h[(h["estimator"] == est) & (h["k"] == int(np.floor(np.sqrt(pr.norms.size))))].iloc[0]
@@ -650,7 +651,9 @@ def _appendix_h(part, task, confidence) -> dict:
     vs, cs = side(vec[1], vec[2], 0.5), side(coord[1], coord[2], 2.0)
     desc = (f"vector view: Hill α̂ of ‖ξ‖ ≈ {1 / vec[0] if vec[0] > 0 else np.inf:.2f} (1/α̂ [{vec[1]:.3f}, "
             f"{vec[2]:.3f}]), Mohammadi on vectors {part['mohammadi_alpha'].mean():.2f}; coordinate view: "
-            f"Mohammadi α̂ {coord[0]:.2f} [{coord[1]:.2f}, {coord[2]:.2f}]")
+            f"Mohammadi α̂ {coord[0]:.2f} [{coord[1]:.2f}, {coord[2]:.2f}]"
+            + (f"; pooled (Şimşekli et al.'s practice: every coordinate of every draw as one sample) "
+               f"{part['pooled_alpha'].mean():.2f}" if "pooled_alpha" in part else ""))
     if vs != "below":
         verdict, why = INCONCLUSIVE, "the vector view is not light here (premise absent); " + desc
     else:
@@ -741,7 +744,7 @@ def noise_report(tables, meta) -> str:
         lines += ["", "per (task, step, B): medians over replicates of the seeds' statistics",
                   f"{'task':<27} {'step':>5} {'B':>3} {'n':>3} {'loss':>6} {'max/med':>8} {'top1%':>7} "
                   f"{'mild':>6} {'extreme':>8} {'KS(G)':>6} {'runΔ':>6} {'Hill√N':>7} {'moment':>7} "
-                  f"{'Moh.vec':>7} {'coord':>6}"]
+                  f"{'Moh.vec':>7} {'coord':>6} {'pooled':>6}"]
         probes = tables["probes"]
         order = {m: i for i, m in enumerate(TASKS)}
         grouped = probes.groupby(["model", "step", "batch_size"], sort=False)
@@ -751,11 +754,14 @@ def noise_report(tables, meta) -> str:
                          f"{med['max_over_median']:8.2f} {med['top1_share']:7.3f} {med['mild_ratio']:6.2f} "
                          f"{med['extreme_ratio']:8.3g} {med['ks_gauss']:6.3f} {med['running_drift']:6.3f} "
                          f"{med['hill_alpha']:7.2f} {med['moment_alpha']:7.2f} {med['mohammadi_alpha']:7.2f} "
-                         f"{med['coord_alpha']:6.2f}")
+                         f"{med['coord_alpha']:6.2f} {med.get('pooled_alpha', np.nan):6.2f}")
         lines.append("(top1%: share of Σ‖ξ‖² in the largest 1 % of draws, ≈ 0.01 for equal draws; mild/extreme: "
                      "outlier rates over a Gaussian's; KS(G): distance to the fitted Gaussian; runΔ: max |m_n/m_N − 1| "
-                     "of the running E‖ξ‖² over n ≥ N/10; Hill√N, moment: α̂ at k = √N; coord: Appendix H's "
-                     "coordinate view)")
+                     "of the running E‖ξ‖² over n ≥ N/10; Hill√N, moment: α̂ at k = √N; Moh.vec: Mohammadi on the noise "
+                     "vectors (the seed's vector view); coord: Appendix H's coordinate view (per draw); pooled: "
+                     "Şimşekli et al.'s practice, all coordinates of all draws pooled, block size the largest divisor "
+                     "of N ≤ √N: coordinates of different scales pooled form a scale mixture, which reads heavy "
+                     "even when every coordinate is Gaussian)")
         first = probes[(probes["replicate"] == 0)]
         first = first[first["batch_size"] == first.groupby("model")["batch_size"].transform("min")]
         if first["step"].nunique() > 2:
