@@ -1,9 +1,9 @@
-"""Every statement of THEORY.md, in one table that studies, tests and plots read, each with its kind and scope.
+"""Every statement of docs/theory.md, in one table that studies, tests and plots read, each with its kind and scope.
 
 An entry (:class:`Claim`) is keyed by (statement, method, setting, metric) and gives the exponent of a power
 law in its ``variable`` (k: iterations; d: dimension) as a function of the tail index α, with its source.
 
-Kind (THEORY.md, "What a verdict means"): ``upper`` (an O-bound: the error decays at least this fast),
+Kind (docs/theory.md, "What a verdict means"): ``upper`` (an O-bound: the error decays at least this fast),
 ``lower`` (a worst case over a named instance: no algorithm does better *on that instance*), ``tight`` (an
 upper and a lower bound that meet on the instance of the scope), ``exact`` (an exact asymptotic),
 ``prediction`` (a quantity derived from the bounds' constants, e.g. the ratio of two bounds in d, set
@@ -21,7 +21,7 @@ no entry covers has theory "none", never a neighbouring theorem's exponent.
 A bound on E[error] bounds every fixed quantile at the same exponent in k (Markov: the (1 − δ)-quantile is
 at most E/δ), so an upper bound in expectation judges the quantiles of the rates tables too.
 
-Where a formula of THEORY.md and the seed disagree the seed text wins (THEORY.md's own rule); the known
+Where a formula of docs/theory.md and the seed disagree the seed text wins (docs/theory.md's own rule); the known
 disagreements and the places where the seed as printed is loose are collected in :data:`ERRATA`.
 """
 from __future__ import annotations
@@ -131,7 +131,7 @@ CHEZHEGOV = "Chezhegov et al., Clipping improves Adam-Norm and AdaGrad-Norm when
 PUCHKIN = ("Puchkin, Gorbunov, Kutuzov, Gasnikov, AISTATS 2024, Breaking the heavy-tailed noise barrier in "
            "stochastic optimization problems")
 _STRONGLY = "proj-GClip, η_k = 4/(μ(k+1)), x̄_k = Σ j x_{j−1} / Σ j; E|g − ∇f|^α ≤ σ^α"
-# The methods after the seeds (issue 15). What each entry rests on is the text that was available when it
+# The methods after the seeds (docs/theory.md, "Sources"). What each entry rests on is the text that was available when it
 # was written: the papers' abstracts (arXiv / OpenReview pages) and, where stated, their algorithm boxes. An
 # exponent not printed there is not filled in from memory: such an entry has no exponent and judges nothing.
 CUTKOSKY_MEHTA = ("Cutkosky & Mehta, NeurIPS 2021, High-probability bounds for non-convex stochastic optimization "
@@ -156,7 +156,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("thm4-balanced", "gclip", "strongly_convex", "f_avg", "k^(−2(α−1)/α)",
           ZHANG + ", Theorem 4's proof with the clip level that balances its bias and variance terms (derived "
           "here, not printed in the seed)", "upper", _sc, schedule="1/alpha",
-          note=_STRONGLY + "; τ_k ∝ k^(1/α): bias ~ τ^(1−α) against variance ~ η·τ^(2−α) (THEORY.md, Schedules)", strict_tail=True),
+          note=_STRONGLY + "; τ_k ∝ k^(1/α): bias ~ τ^(1−α) against variance ~ η·τ^(2−α) (docs/theory.md, "Methods and schedules")", strict_tail=True),
     Claim("table1", "gclip", "strongly_convex", "f_avg", "k^(−(α−1)/α)", ZHANG + ", Table 1 (as printed)", "upper",
           _table1, schedule="alpha-1", note="half Theorem 4's exponent: a valid but loose upper bound", strict_tail=True),
     Claim("thm8", "cclip", "strongly_convex", "f_avg", "k^(−2(α−1)/α)", ZHANG + ", Theorem 8 (upper)", "upper",
@@ -230,7 +230,7 @@ CLAIMS: tuple[Claim, ...] = (
           "high-probability sample complexity ε^(−(3κ−2)/(κ−1)) of the average gradient norm is stated for SignSGD "
           "with batching; for SignSGD with momentum the abstract (v2) states bounds 'in expectation' without the "
           "exponent in the text available here)", "existence",
-          note="issue 15 quotes the batching rate for the momentum method; judged by nothing until the momentum "
+          note="the issue that added it quotes the batching rate for the momentum method; judged by nothing until the momentum "
                "theorem's exponent is read from the paper (its norm is ℓ1, equal to ℓ2 in d = 1)"),
     Claim("thm6", "*", "nonconvex-thm6", "grad_norm_avg", "K^(−(α−1)/(3α−2))", ZHANG + ", Theorem 6 (lower)",
           "lower", _nonconvex, note="worst case over the instance of Theorem 6's proof, not run here"),
@@ -341,7 +341,7 @@ class Erratum:
     evidence: str  # the study and rows whose numbers carry it (see the scoreboard)
 
 
-# -- the Discussion's RMSProp-as-clipping claim (issue 15): the two effective steps, coordinate-wise ------------
+# -- the Discussion's RMSProp-as-clipping claim: the two effective steps, coordinate-wise ------------
 
 def rmsprop_effective_step(g, v, beta2, eps, lr):
     """h_Adam of the seed's Discussion: RMSProp's x_{k+1} = x_k − h_Adam g_k with

@@ -4,7 +4,7 @@ Setting: f(x) = ½‖x‖² in d dimensions (μ = L = 1), x0 = 1 in every coordi
 i.i.d. per coordinate (Assumption 2) or radial (uniform direction × heavy norm: Assumption 1), η_k = 4/(k+1)
 (Theorem 4/8), τ_k = τ0·k^(1/α) with GClip's τ0 scaled by √d (both methods clip the same noise at the same
 level in d = 1, where CClip is GClip). Radial noise has scale √d·s, so that each coordinate keeps the scale
-s of the i.i.d. case (norm ∝ √d, THEORY.md): with a d-free norm GClip's level τ0·√d would sit above the
+s of the i.i.d. case (norm ∝ √d, docs/theory.md): with a d-free norm GClip's level τ0·√d would sit above the
 noise at large d and neither method would clip. GClip and CClip run on the same noise (common random
 numbers). Every trajectory's error f(x̄_K) − f* at Theorem 4's weighted average (``--metric``) and its
 clipped fraction (``clip_frac``: the fraction of steps, for CClip of coordinate-steps, at which the clip was

@@ -1,6 +1,6 @@
 """``torch-noise``: is the minibatch-gradient noise of real networks heavy-tailed, as the seeds measure it?
 
-The seeds' claims (``../shared/seeds``): Zhang et al. 2020 (002), Figure 1: the noise norm ‖ξ‖ of an attention
+The seeds' claims (docs/theory.md, "Sources"): Zhang et al. 2020 (002), Figure 1: the noise norm ‖ξ‖ of an attention
 model on text is heavy-tailed at initialisation (histogram against a Gaussian and an α-stable reference,
 a running E‖ξ‖² that does not settle), that of a CNN on images near-Gaussian; Figure 2: the text model's
 noise drifts during training, the CNN's stays; Figure 4: architecture and data both carry the tail;
@@ -504,7 +504,7 @@ def claims(probes: pd.DataFrame, verdict_step: int, confidence: float = 0.95) ->
         rows.append(_shift_claim("Figure 1(d, h): running E‖ξ‖² does not settle", PAPER + ", Fig. 1(d, h)",
                                  _at(probes, task, 0), vision0, task, VISION, "running_drift", confidence,
                                  setting=f"{task} vs {VISION}, step 0"))
-        rows.append(_shift_claim("formatting carries part of the tail", "issue 13 (char probe: reST borders)",
+        rows.append(_shift_claim("formatting carries part of the tail", "the char probe's decoded windows (reST borders)",
                                  _at(probes, task, 0), _at(probes, ABLATIONS[task], 0), task, ABLATIONS[task],
                                  VERDICT_STATISTIC, confidence, setting=f"{task} vs {ABLATIONS[task]}, step 0"))
     for task in dict.fromkeys([*TEXT_TASKS, *text_tasks[2:], VISION, "digits-mlp", *FIGURE4_ONLY]):

@@ -18,7 +18,7 @@ class's own code, not a copy of it.
 The loss is recorded at log-spaced checkpoints on the task's "full" objective (all digits; a fixed set of
 text windows), and with ``grad_norms=True`` the norm of that objective's gradient, ‖∇f(x_k)‖, per seed.
 Non-finite losses (overflow, NaN) mark a seed as failed: it is counted, kept in the arrays and its first
-bad step recorded (THEORY.md, "How a rate is measured").
+bad step recorded (docs/theory.md, "How a rate is measured").
 """
 from __future__ import annotations
 

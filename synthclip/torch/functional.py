@@ -18,7 +18,7 @@ import torch
 
 from .. import methods
 
-# The package's methods: the seeds' and those after them (issue 15; ``synthclip/methods_extra.py`` states theirs).
+# The package's methods: the seeds' and those after them (``synthclip/methods_extra.py`` states theirs).
 METHOD_NAMES = tuple(methods.METHODS)
 
 _CLIPPED = {"gclip", "cclip", "clip_adagrad_norm", "clip_adam_norm"}
