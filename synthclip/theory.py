@@ -156,7 +156,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("thm4-balanced", "gclip", "strongly_convex", "f_avg", "k^(−2(α−1)/α)",
           ZHANG + ", Theorem 4's proof with the clip level that balances its bias and variance terms (derived "
           "here, not printed in the seed)", "upper", _sc, schedule="1/alpha",
-          note=_STRONGLY + "; τ_k ∝ k^(1/α): bias ~ τ^(1−α) against variance ~ η·τ^(2−α) (docs/theory.md, "Methods and schedules")", strict_tail=True),
+          note=_STRONGLY + "; τ_k ∝ k^(1/α): bias ~ τ^(1−α) against variance ~ η·τ^(2−α) (docs/theory.md, Methods and schedules)", strict_tail=True),
     Claim("table1", "gclip", "strongly_convex", "f_avg", "k^(−(α−1)/α)", ZHANG + ", Table 1 (as printed)", "upper",
           _table1, schedule="alpha-1", note="half Theorem 4's exponent: a valid but loose upper bound", strict_tail=True),
     Claim("thm8", "cclip", "strongly_convex", "f_avg", "k^(−2(α−1)/α)", ZHANG + ", Theorem 8 (upper)", "upper",

@@ -152,3 +152,54 @@ def test_band_is_family_wise():
     cov = cal.summarize_coverage(pd.DataFrame(rows), band=0.99)
     assert np.allclose(cov["band"], 1 - 0.01 / 8)  # 4 cases × 2 sides
     assert set(cov["verdict"]) == {"conservative"}  # no misses in 200 at nominal 0.05
+
+
+# ------------------------------------------- a mislabelled level must be caught (negative control of the check)
+R_LABEL = 1300  # replicates of the mislabelling control
+
+
+def _label_thresholds(reps):
+    """``delivers``'s thresholds at ``reps`` replicates: total and per-side misses at false-failure 1e−3 each."""
+    return (sps.binom.isf(FALSE_FAILURE, reps, 1 - LEVEL), sps.binom.isf(FALSE_FAILURE, reps, (1 - LEVEL) / 2))
+
+
+def _normal_mean_replicates(true_level, reps, seed, n=25, mu=0.3):
+    """The known-σ normal-mean interval x̄ ± z·σ/√n (exact in law at ``true_level``), labelled 90 %."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    mean = rng.normal(mu, 1.0, size=(reps, n)).mean(axis=1)
+    half = sps.norm.isf((1 - true_level) / 2) / np.sqrt(n)
+    return pd.DataFrame({"procedure": "normal-mean", "case": "N(0.3, 1), n = 25", "replicate": np.arange(reps),
+                         "level": LEVEL, "estimate": mean, "ci_low": mean - half, "ci_high": mean + half,
+                         "truth": mu})
+
+
+def _label_delivers(rep):
+    # the package's summary gives the misses per side; the check is test_calibration's ``delivers`` at R_LABEL
+    cov = cal.summarize_coverage(rep, band=0.99)
+    sides = dict(zip(cov["side"], cov["misses"]))
+    total_max, side_max = _label_thresholds(len(rep))
+    return sides["below"] + sides["above"] <= total_max and max(sides.values()) <= side_max, cov
+
+
+def test_an_85_percent_interval_labelled_90_is_caught():
+    # Power, by the binomial law: an 85 % interval misses Multinomial(R, 0.075, 0.075) below/above; ``delivers``
+    # flags it when the total exceeds binom.isf(1e−3, R, 0.1) = 165 or a side exceeds binom.isf(1e−3, R, 0.05)
+    # = 91 (R = 1300). P(flag) = 1 − Σ_{T ≤ 165} Bin(T; R, 0.15)·P(T − 91 ≤ B ≤ 91 | B ~ Bin(T, ½)) = 0.9912
+    # (the total alone: P(Bin(1300, 0.15) > 165) = 0.9902); at R = 1250 it would be 0.989.
+    import numpy as np
+
+    total_max, side_max = _label_thresholds(R_LABEL)
+    assert (total_max, side_max) == (165, 91)
+    t = np.arange(int(total_max) + 1)
+    cond = sps.binom.cdf(side_max, t, 0.5) - sps.binom.cdf(t - side_max - 1, t, 0.5)
+    power = 1.0 - float(np.sum(sps.binom.pmf(t, R_LABEL, 0.15) * cond))
+    assert power >= 0.99, power
+    ok, cov = _label_delivers(_normal_mean_replicates(0.85, R_LABEL, seed=1))
+    assert not ok, cov[["side", "misses", "nominal"]].to_string()
+    # positive control: the same procedure at its true 90 % passes (false failure ≤ 3e−3 for the three counts)
+    ok, cov = _label_delivers(_normal_mean_replicates(0.90, R_LABEL, seed=2))
+    assert ok, cov[["side", "misses", "nominal"]].to_string()
+    assert set(cov["verdict"]) <= {"holds", "conservative"}

@@ -218,3 +218,89 @@ def test_radial_direction_is_finite_at_the_extreme_uniforms():
             assert z == pytest.approx(want, rel=1e-12), (b1, b2)
             radius = noise._magnitude(noise.PARETO, 1.5, 1.0, 0.0, u1, u2, np.uint64(0))
             assert abs(radius / math.sqrt(z * z) * z) == pytest.approx(radius, rel=1e-15)
+
+
+# --------------------------------------------------------------- the stream's own known answers
+# sha256 (first 16 hex digits) of the raw little-endian float64 bytes of engine_noise(law, 1.5, n_traj=4,
+# steps=3, dim=3, structure, seed="known-answer"), one digest per step k = 1, 2, 3 (the block of 4 trajectories
+# × 3 coordinates drawn at that step). Computed once from the stream as documented in synthclip/_rng.py: any
+# change of the counter layout (which words carry coordinate, step, trajectory and tag), of the key derivation
+# or of a law's transform changes them, and with them every stored result. Spike at p = 0.3 so its 12 draws
+# are not all the same value.
+STREAM_DIGESTS = {
+    ('gaussian', 'iid'): ('4c6ca527e81e8f2b', 'b20023e49dfb6e29', 'f29b206e1ac58101'),
+    ('gaussian', 'radial'): ('bd82631c03f16f51', 'ddc4c90688cecc5e', 'd46e7931389308da'),
+    ('pareto', 'iid'): ('237f0dd8ba64e6af', '2d6448448afa8978', '39be3505a84129ee'),
+    ('pareto', 'radial'): ('b70872bde49c42be', '67bd68ed3f8f1da4', 'b7c933446b4a8168'),
+    ('pareto-onesided', 'iid'): ('63cbe7e100c6feda', '009e8332272253f2', '62a873d176f2736a'),
+    ('pareto-onesided', 'radial'): ('b33b5df0aa073ce3', '36050adb218cf8e2', '8f46f8734c094c3e'),
+    ('spike', 'iid'): ('ac63cbe796accf61', '33525c199a8edcf6', '14fa7682a9484976'),
+    ('spike', 'radial'): ('bd2c05fdf675383f', '2911711acba454b5', '7c589eda1040f64c'),
+    ('stable', 'iid'): ('6968f98a3a8d342d', 'a69e1a329b0b5357', 'a48d0d465e09df95'),
+    ('stable', 'radial'): ('4b0c6b3ebbcecc3a', 'cfd7ce1a7b5c6871', 'bcc1abeafbf61123'),
+}
+
+
+def _law_params(law):
+    return {"spike_prob": 0.3} if law == "spike" else {}
+
+
+@pytest.mark.parametrize("law,structure", sorted(STREAM_DIGESTS))
+def test_stream_known_answer_digests(law, structure):
+    x = noise.engine_noise(law, 1.5, n_traj=4, steps=3, dim=3, structure=structure, seed="known-answer",
+                           **_law_params(law))
+    got = tuple(hashlib.sha256(np.ascontiguousarray(x[:, j, :], dtype="<f8").tobytes()).hexdigest()[:16]
+                for j in range(3))
+    assert got == STREAM_DIGESTS[law, structure]
+    assert len(set(got)) == 3  # the three steps are different draws
+
+
+# --------------------------------------------------------------- independence across the counter's words
+# Under independence the rank correlation of n pairs of fixed values has variance exactly 1/(n − 1) (the
+# permutation law) and is asymptotically normal, so |ρ| > z/√(n − 1) with z = Φ⁻¹(1 − P/2) has probability
+# ≈ P. P_INDEP = 1e-6 is the false-failure rate of one whole test: it is split equally (Bonferroni) over its
+# checks. A lagged copy (trajectory i+1 at step k equal to trajectory i at step k+1) or a radius drawn from a
+# coordinate's own uniforms gives |ρ| of order 0.5–1, far above the bound (≈ 0.05 at n = 10 000).
+P_INDEP = 1e-6
+N_PAIRS = 10_000
+
+
+def _rho_bound(n, checks):
+    return stats.norm.isf(P_INDEP / checks / 2) / math.sqrt(n - 1)
+
+
+@pytest.mark.parametrize("law,structure", [("pareto", "iid"), ("stable", "iid"), ("pareto", "radial"),
+                                           ("gaussian", "radial")])
+def test_neighbouring_trajectories_and_steps_are_independent(law, structure):
+    # trajectories 2m and 2m+1 (independent pairs), steps 1 and 2, coordinate 0
+    x = noise.engine_noise(law, 1.5, n_traj=2 * N_PAIRS, steps=2, dim=2, structure=structure, seed="indep")
+    even, odd = x[0::2, :, 0], x[1::2, :, 0]
+    pairs = {
+        "trajectory i vs i+1, same step": (even[:, 0], odd[:, 0]),
+        "trajectory i step 2 vs i+1 step 1": (even[:, 1], odd[:, 0]),
+        "trajectory i step 1 vs i+1 step 2": (even[:, 0], odd[:, 1]),
+        "one trajectory, step 1 vs step 2": (even[:, 0], even[:, 1]),
+        "one trajectory and step, coordinate 0 vs 1": (x[0::2, 0, 0], x[0::2, 0, 1]),
+    }
+    bound = _rho_bound(N_PAIRS, len(pairs))
+    for what, (a, b) in pairs.items():
+        assert abs(stats.spearmanr(a, b).statistic) < bound, what
+    # magnitudes too (a radial law couples coordinates only through their sign-free size)
+    bound_abs = _rho_bound(N_PAIRS, 1)
+    assert abs(stats.spearmanr(np.abs(even[:, 0]), np.abs(odd[:, 1])).statistic) < bound_abs
+
+
+@pytest.mark.parametrize("law", sorted(noise.NOISES))
+def test_radial_radius_is_independent_of_its_direction(law):
+    # the radius has its own stream tag (TAG_NORM); drawn from coordinate 0's uniforms it correlates with
+    # |direction_0| (measured ρ ≈ 0.51 against 0.009, Pareto 1.5, d = 3)
+    d = 3
+    x = noise.sample(law, 1.5, (N_PAIRS, d), structure="radial", seed="radius", **_law_params(law))
+    r = np.linalg.norm(x, axis=1)
+    bound = _rho_bound(N_PAIRS, d)
+    for i in range(d):
+        assert abs(stats.spearmanr(r, np.abs(x[:, i]) / r).statistic) < bound, i
+
+
+def test_the_stream_tags_are_distinct():
+    assert (_rng.TAG_COORD, _rng.TAG_NORM) == (0, 1)

@@ -196,9 +196,13 @@ def test_onesided_variant_states_the_clip_schedule_conclusion(tmp_path, capsys):
                      "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "Clip schedule (asymmetric noise, tail index a = 1.3 > α = 1.2)" in text
-    assert ("ERRATUM" in text) or ("No erratum by the rule" in text)
+    # on the quick run's data (fixed seed) the rule gives no erratum: the printed schedule's median is
+    # still pre-asymptotic, so it does not violate on every judged quantile
+    assert "No erratum by the rule" in text and "ERRATUM" not in text
     s = _slopes(out / "alpha=1.2")
     med = s[(s["metric"] == "f_avg") & (s["quantile"] == "0.5")].set_index("method")
+    assert med.loc["gclip", "verdict"] == "pre-asymptotic"
+    assert med.loc["gclip-balanced", "verdict"] == "within (not tight)"
     assert med.loc["gclip", "statement"] == "thm4" and med.loc["gclip-balanced", "statement"] == "thm4-balanced"
     assert med.loc["gclip-const", "statement"] == "none"
     assert float(med.loc["gclip", "noise_alpha"]) == 1.3 and float(med.loc["gclip", "alpha"]) == 1.2

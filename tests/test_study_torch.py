@@ -44,11 +44,17 @@ def test_torch_noise_quick_writes_tables_and_figure(noise_folder):
     verdicts = pd.read_parquet(noise_folder / "verdicts.parquet")
     # one row per probe of the quick settings: 2 replicates × (6 tasks × 2 points + Figure 4's 3 at step 0)
     assert len(FIGURE4_ONLY) == 3 and len(verdicts) == 2 * (6 * 2 + 3) and set(verdicts["model"]) == set(TASKS)
-    assert set(verdicts["verdict"]) <= {"heavy-tailed", "light", "inconclusive"}
+    # on the quick run's data: no probe reads heavy-tailed at this size, and the vision tasks read light
+    assert set(verdicts["verdict"]) == {"light", "inconclusive"}
+    digits = verdicts[verdicts["model"].str.startswith("digits")]
+    assert len(digits) == 8 and (digits["verdict"] == "light").all()
     models = pd.read_parquet(noise_folder / "models.parquet")
     assert list(models["model"]) == list(TASKS)
     claims = pd.read_parquet(noise_folder / "claims.parquet")
-    assert set(claims["verdict"]) <= {"reproduced", "not reproduced", "inconclusive"}
+    assert set(claims["verdict"]) == {"reproduced", "not reproduced", "inconclusive"}
+    # seed 000's tier (text norms heavy-tailed, vision not) is reproduced on both replicates
+    seed000 = claims[claims["claim"].str.startswith("seed 000")]
+    assert len(seed000) == 2 and (seed000["verdict"] == "reproduced").all()
     # 2 replicates give no finite Mann–Whitney interval: every comparison of two tasks is inconclusive
     fig1 = claims[claims["claim"] == "Figure 1 (tier i)"]
     assert len(fig1) == 2 and (fig1["verdict"] == "inconclusive").all()

@@ -799,3 +799,71 @@ def test_eta_lr_uses_the_current_step_size(cls):
     assert torch.equal(x.detach(), y.detach())
     with pytest.raises(ValueError, match="Invalid eta value"):
         cls([_param()], eta="gamma")
+
+
+# ------------------------------------------------------------------ weight decay against a hand-written update
+def _wd_gclip(x, g, lr, wd, clip, coordinatewise):
+    d = g + wd * x  # weight decay is part of the clipped gradient
+    if coordinatewise:
+        return x - lr * np.clip(d, -clip, clip)
+    return x - lr * d * min(1.0, clip / np.linalg.norm(d))
+
+
+def _wd_seed_adam(x, grads, lr, wd, betas, eps):
+    """Two steps of the seed's Adam written out: bias-corrected step, then x ← x − lr·wd·x (decoupled, after)."""
+    b1, b2 = betas
+    m = np.zeros_like(x)
+    v = np.zeros_like(x)
+    out = []
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        x = x - lr * math.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
+        x = x - lr * wd * x
+        out.append(x)
+    return out
+
+
+WD_CASES = {
+    optim.GClip: dict(lr=0.1, clip=0.5, weight_decay=0.3),
+    optim.CClip: dict(lr=0.1, clip=0.5, weight_decay=0.3),
+    SeedAdam: dict(lr=0.1, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.3),
+}
+
+
+def test_every_optimizer_with_weight_decay_has_a_hand_written_check():
+    with_wd = {cls for cls in ALL_CLASSES if "weight_decay" in inspect.signature(cls.__init__).parameters}
+    assert with_wd == set(WD_CASES)
+
+
+@pytest.mark.parametrize("cls", list(WD_CASES), ids=lambda c: c.__name__)
+def test_weight_decay_two_steps_by_hand(cls):
+    kw = WD_CASES[cls]
+    x0 = np.array([2.0, -1.0, 0.5])
+    grads = [np.array([0.4, -0.2, 0.1]), np.array([-0.3, 0.05, 0.2])]  # fixed gradients, set by hand
+    x = torch.nn.Parameter(torch.tensor(x0, dtype=torch.float64))
+    opt = cls([x], **kw)
+    got = []
+    for g in grads:
+        x.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+        got.append(x.detach().numpy().copy())
+    if cls is SeedAdam:
+        want = _wd_seed_adam(x0, grads, kw["lr"], kw["weight_decay"], kw["betas"], kw["eps"])
+    else:
+        want, y = [], x0
+        for g in grads:
+            y = _wd_gclip(y, g, kw["lr"], kw["weight_decay"], kw["clip"], cls is optim.CClip)
+            want.append(y)
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+    # negative control: without weight decay the same steps land elsewhere (the decay is not a no-op here)
+    assert not np.allclose(got[-1], _without_weight_decay(cls, kw, x0, grads), rtol=1e-6)
+
+
+def _without_weight_decay(cls, kw, x0, grads):
+    x = torch.nn.Parameter(torch.tensor(x0, dtype=torch.float64))
+    opt = cls([x], **{**kw, "weight_decay": 0.0})
+    for g in grads:
+        x.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+    return x.detach().numpy()

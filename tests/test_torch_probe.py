@@ -145,3 +145,24 @@ def test_largest_divisor_block_rule():
     assert probe.largest_divisor_at_most_sqrt(100) == 10
     assert probe.largest_divisor_at_most_sqrt(96) == 8
     assert probe.largest_divisor_at_most_sqrt(97) == 1  # prime: no block rule, pooled_view reports NaN
+
+
+def test_coordinate_view_keeps_infinite_alpha_as_light():
+    # Gaussian coordinates, 16 per draw: Mohammadi's 1/α̂ is ≤ 0 on some draws (α̂ = +inf, a light tail).
+    # Those draws count: dropping them would move the median and the "below 2" fraction toward heavy.
+    from synthclip import stats
+
+    rng = np.random.default_rng(3)
+    coords = rng.standard_normal((64, 16))
+    fake = probe.NoiseProbe(step=0, layers=["a"], norms=np.ones(64), layer_norms=np.ones((64, 1)),
+                            coords=coords, coord_layer=np.zeros(16, int), full_grad_norms=np.ones(1),
+                            batch_size=1, full_size=1)
+    est = [stats.mohammadi(row, confidence=0.95) for row in coords]
+    alphas = np.array([e.alpha for e in est])
+    assert np.sum(np.isposinf(alphas)) == 3  # the data hold draws with α̂ = +inf
+    view = probe.coordinate_view(fake, n_draws=64)
+    assert view["coord_draws"] == 64
+    assert view["coord_alpha"] == np.median(alphas)
+    assert view["coord_below2"] == np.mean([e.ci_high < 2.0 for e in est])
+    # the biased reading (finite α̂ only) differs on these data: the test can tell the two apart
+    assert np.median(alphas[np.isfinite(alphas)]) < view["coord_alpha"]

@@ -193,3 +193,41 @@ def test_a_quantile_only_certifies_a_lower_bound_on_the_mean():
     assert _judge(-0.90, -0.95, -0.85, thm5, q=0.9).verdict == "no certificate"   # faster: contradicts nothing
     assert _judge(-0.40, -0.45, -0.35, thm5, q=0.9).verdict == "certifies"
     assert _judge(-0.90, -0.95, -0.85, thm5, q="mean").verdict == "violates"      # the mean itself can violate
+
+
+def test_the_rule_is_pinned_field_by_field():
+    # the pre-registered rule (docs/theory.md, "What a verdict means"): a change to any field is a change of
+    # every verdict and must be made here, on purpose, with the docs
+    import dataclasses
+
+    assert dataclasses.asdict(verdict.RULE) == {
+        "window_decades": 1.0, "n_boot": 1000, "confidence": 0.95, "allowance": 0.0, "resolution": 0.1,
+        "quantiles": (0.5, 0.9, 0.99), "local_decades": 0.5, "min_k": 10.0,
+    }
+    assert stats.DEFAULT_WINDOW_DECADES == 1.0
+    # the studies' flags default to the rule (a changed default would change verdicts without touching RULE)
+    from synthclip.study.base import FitParams
+
+    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                for f in dataclasses.fields(FitParams)}
+    assert (defaults["n_boot"], defaults["confidence"], defaults["allowance"], tuple(defaults["quantiles"])) == \
+        (1000, 0.95, 0.0, (0.5, 0.9, 0.99))
+
+
+@pytest.mark.parametrize("side", [+1, -1])
+def test_near_miss_control_at_the_rules_allowance(side):
+    # an interval of width 0.099 whose near end lies exactly one resolution (0.1) from the exponent: under the
+    # rule (allowance 0) it excludes the exponent, so it never reads an agreeing word; any allowance ≥ 0.1
+    # would let it agree
+    thm4 = theory.claim("thm4", "gclip", "strongly_convex", "f_avg")
+    t = thm4.at(1.5)
+    lo = t + 0.1 if side > 0 else t - 0.1 - 0.099
+    hi = lo + 0.099
+    said = _judge((lo + hi) / 2, lo, hi, thm4)  # allowance = verdict.RULE.allowance
+    assert said.verdict not in verdict.AGREEING
+    assert said.verdict == ("violates" if side > 0 else "within (not tight)")
+    # the same interval moved to hold the exponent agrees (positive control of the same call)
+    assert _judge(t, t - 0.05, t + 0.049, thm4).verdict == "within (tight)"
+    # and an allowance of one resolution would no longer exclude the exponent: the control has power
+    assert verdict.outcome((lo + hi) / 2, lo, hi, t, 0.1) == "match"
+    assert _judge((lo + hi) / 2, lo, hi, thm4, allowance=0.1).verdict == "inconclusive"

@@ -323,7 +323,7 @@ def hill_plot(norms, ks=None, confidence: float = 0.95, moment_ks=None):
 def coordinate_view(probe: NoiseProbe, n_draws: int = 16, confidence: float = 0.95) -> dict:
     """Şimşekli et al.'s view: Mohammadi's α over the kept coordinates of one draw ξ_b (its coordinates as
     scalar samples, exact zeros dropped), for the first ``n_draws`` draws; the median α̂ over draws and the
-    fraction of draws whose interval lies below 2. Coordinates of different layers have different scales,
+    fraction of draws whose interval lies below 2 (a draw with α̂ = +inf counts, as light). Coordinates of different layers have different scales,
     so this view sees a scale mixture, which looks heavy-tailed even for a well-concentrated vector."""
     from .. import stats
 
@@ -334,7 +334,8 @@ def coordinate_view(probe: NoiseProbe, n_draws: int = 16, confidence: float = 0.
         if z.size < 16:
             continue
         row = _estimate(stats.mohammadi, z, confidence=confidence)
-        if np.isfinite(row["alpha"]):
+        # α̂ = +inf (1/α̂ ≤ 0) is evidence of a light tail, kept (it is above 2); only NaN (no estimate) is dropped
+        if not np.isnan(row["alpha"]):
             alphas.append(row["alpha"])
             below.append(row["ci_high"] < 2.0)
     if not alphas:
