@@ -12,12 +12,14 @@
 # ---
 
 # %% [markdown]
-# # Lower bound: every method against Theorem 5's spike noise
+# # Lower bound: every method against Theorem 5's randomised spike pair
 #
 # Reads only the stored results of `python -m synthclip.study lower-bound` (one folder per α under
-# `studies/results/lower-bound/`; set `SYNTHCLIP_RESULTS` to read another results root). The spike law
-# has probability p = c/K tied to the horizon, so each K is its own run. Per method: the mean of f(x_K) − f*
-# (Theorem 5's quantity), the median and 0.9-quantile with order-statistic bands, and the (1 − c/K)-quantile
+# `studies/results/lower-bound/`; set `SYNTHCLIP_RESULTS` to read another results root). Every run draws one
+# of Theorem 5's two spike instances by a fair coin (the same sample values, spike probabilities p(1 ± δ),
+# optima ∓δ·S); p = c/K is tied to the horizon, so each K is its own run. Per method, over the mixture of both
+# instances: the mean of f(x_K) − f* (Theorem 5's quantity), the median and 0.9-quantile with order-statistic
+# bands, and the (1 − c/K)-quantile
 # ("tail", where a late spike shows), against K. The dashed line is the bound c·K^(−2(α−1)/α) with the
 # largest c the mean allows (it touches the mean once): a method respects the bound when its mean does not
 # fall away from that line faster than the exponent, which the study's verdict tests with an interval.

@@ -72,7 +72,8 @@ def barrier(slopes: pd.DataFrame, alpha: float, confidence: float) -> str:
     s = _fits(slopes)
     s = s[(s["metric"] == "f_avg") & (s["quantile"] != "mean")]
     if s.empty or theory.noise_family(s["noise"].iloc[0], s["structure"].iloc[0]) != "symmetric":
-        return "Barrier: not a symmetric-noise run (Theorem 5's k^(−2(α−1)/α) is the limit on its spike instance)."
+        return ("Barrier: not a symmetric-noise run (Theorem 5's k^(−2(α−1)/α) is the limit on its randomised "
+                "spike pair).")
     t = theory.claim("thm4", "gclip", "strongly_convex", "f_avg").at(alpha)
     faster = [f"{r['method']} q={r['quantile']} {r['slope']:+.3f}" for _, r in s.iterrows()
               if np.isfinite(r["ci_high"]) and verdict.outcome(r["slope"], r["ci_low"], r["ci_high"], t, 0.0)

@@ -9,6 +9,8 @@ All laws are centred and float64; each takes a tail index ``alpha`` and a ``scal
 * ``pareto-onesided``  s·(U^(−1/α) − 1) − s/(α − 1): one heavy right tail, mean exactly 0 (clipping is biased).
 * ``spike``            two-point law of the lower bound (Theorem 5, Appendix F): +s·p^(−1/α) with probability
                        p, −s·p^(−1/α)·p/(1−p) otherwise; mean 0 and E|ξ|^α = O(s^α) whatever p.
+                       Theorem 5's randomised pair of instances built on it: :func:`spike_pair` and
+                       :func:`pair_signs`.
 
 Vector noise is ``iid`` per coordinate (Assumption 2) or ``radial``: a uniform direction times the
 law's magnitude |ξ| (Assumption 1 with a d-free σ).
@@ -16,6 +18,7 @@ law's magnitude |ξ| (Assumption 1 with a d-free σ).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -249,3 +252,76 @@ def key(seed) -> tuple[int, int]:
     """The Philox key of the noise stream for ``seed``: shared by every method, so runs with the same
     seed see common random numbers and couplings (e.g. GClip with τ = ∞ vs SGD) are exact."""
     return _rng.derive_key(seed, "noise")
+
+
+# -- Theorem 5's randomised pair (Appendix F) -------------------------------------------------------------------
+
+#: The sign of each instance of the pair as stored in tables: ν = +1 ↦ "+", ν = −1 ↦ "-".
+PAIR_LABELS = {1: "+", -1: "-"}
+
+
+@dataclass(frozen=True)
+class SpikeInstance:
+    """One instance of Theorem 5's pair: f_ν(x) = (x − x_star)²/2 with gradient samples x + big (probability
+    ``spike_prob``) or x − small, as the engine runs it in the frame y = x − x_star: the spike law with
+    ``spike_prob`` and ``scale`` (centred, so f = y²/2 is f_ν − f_ν*), started at y0 = x0 − x_star."""
+
+    sign: int
+    spike_prob: float
+    scale: float
+    x_star: float
+    big: float  # the sample x + big of a spike, the same in both instances
+    small: float  # the sample x − small otherwise, the same in both instances
+
+    @property
+    def label(self) -> str:
+        return PAIR_LABELS[self.sign]
+
+
+def spike_pair(alpha: float, scale: float, spike_prob: float, tilt: float, sign: int) -> SpikeInstance:
+    """Instance ν = ``sign`` (±1) of Theorem 5's randomised pair around the spike law (alpha, scale, p).
+
+    Appendix F's construction: the two instances give gradient samples with the *same two values*, x + B and
+    x − S (B = s·p^(−1/α), S = B·p/(1 − p): the spike law's), and differ only in the frequency of the spike,
+    p_ν = p·(1 + ν·δ) with δ = ``tilt`` ∈ (0, 1); the optimum follows the mean gradient, x*_ν = S − p_ν·(B + S)
+    = −ν·δ·S. An algorithm sees Bernoulli(p_ν) events only (the seed's bijective mapping), so telling ν needs
+    ~1/(p δ²) samples; with p ~ 1/K it cannot, and it pays ~(δS)² ~ K^(−2(α−1)/α) on one of the two. A flip of
+    the spike's direction alone would keep x* = 0 for both (the constant output 0 solves both), and a flip of
+    the optimum alone would change the samples' values (one sample tells ν): neither is the construction.
+
+    In the frame y = x − x*_ν the noise ξ = g − ∇f_ν(x) is the spike law with probability p_ν and scale
+    s_ν = (1 − p_ν)(B + S)·p_ν^(1/α): values (1 − p_ν)(B + S) and −p_ν(B + S), mean 0.
+    """
+    if sign not in PAIR_LABELS:
+        raise ValueError(f"sign must be +1 or -1, got {sign!r}")
+    if not 0.0 < tilt < 1.0:
+        raise ValueError(f"tilt must be in (0, 1), got {tilt!r}")
+    if not 0.0 < spike_prob * (1.0 + tilt) < 1.0:
+        raise ValueError(f"spike_prob·(1 + tilt) must be in (0, 1), got {spike_prob!r}·(1 + {tilt!r})")
+    big = scale * spike_prob ** (-1.0 / alpha)
+    small = big * spike_prob / (1.0 - spike_prob)
+    p_nu = spike_prob * (1.0 + sign * tilt)
+    span = big + small
+    return SpikeInstance(sign=sign, spike_prob=p_nu, scale=(1.0 - p_nu) * span * p_nu ** (1.0 / alpha),
+                         x_star=-sign * tilt * small, big=big, small=small)
+
+
+@njit(cache=True, error_model="numpy")
+def _coin_signs(k0, k1, traj0, n):
+    out = np.empty(n, np.int8)
+    for t in range(n):
+        u1, u2, word = _rng.uniform_pair(k0, k1, 0, 0, traj0 + t, _rng.TAG_COORD)
+        out[t] = 1 if u1 < 0.5 else -1
+    return out
+
+
+def pair_signs(seed, n_traj: int, *, traj_start: int = 0) -> np.ndarray:
+    """The instance ν_i = ±1 of trajectories traj_start..traj_start + n_traj − 1 in Theorem 5's randomised pair:
+    a fair coin per trajectory, the Philox draw of its own counter (trajectory i) under the key
+    derive_key(seed, "pair-instance"), so independent of the noise (key "noise") and a function of (seed, i)
+    alone: the same for every method and horizon run with that seed, whatever n_traj."""
+    n = int(n_traj)
+    if n < 0 or int(traj_start) < 0:
+        raise ValueError(f"n_traj and traj_start must be non-negative, got {n_traj!r}, {traj_start!r}")
+    k0, k1 = _rng.derive_key(seed, "pair-instance")
+    return _coin_signs(np.uint64(k0), np.uint64(k1), int(traj_start), n)

@@ -4,10 +4,12 @@ An entry (:class:`Claim`) is keyed by (statement, method, setting, metric) and g
 law in its ``variable`` (k: iterations; d: dimension) as a function of the tail index α, with its source.
 
 Kind (docs/theory.md, "What a verdict means"): ``upper`` (an O-bound: the error decays at least this fast),
-``lower`` (a worst case over a named instance: no algorithm does better *on that instance*), ``tight`` (an
+``lower`` (a worst case over a named instance, or over a named randomised family of instances such as Theorem 5's
+pair: no algorithm does better *there*), ``tight`` (an
 upper and a lower bound that meet on the instance of the scope), ``exact`` (an exact asymptotic),
-``prediction`` (a quantity derived from the bounds' constants, e.g. the ratio of two bounds in d, set
-against the measured one as a prediction, not as a bound), ``qualitative`` (a shape: polynomial vs polylog
+``prediction`` (a predicted value, set against the measured one as a prediction, not as a bound),
+``bound-ratio`` (the ratio of two upper bounds' constants, e.g. in d: it predicts no ratio of errors, so the
+measured one is reported beside it, never judged), ``qualitative`` (a shape: polynomial vs polylog
 in 1/δ, a floor) or ``existence`` (faster rates are
 possible, exponent not stated). The verdict words for each kind live in :mod:`synthclip.verdict`.
 
@@ -104,7 +106,7 @@ METRIC_OUTPUT = {"f_avg": "f at Theorem 4's weighted average x̄_k", "f": "f at 
 
 
 def noise_family(noise: str, structure: str = "iid") -> str:
-    """The family a noise law belongs to for scoping: the spike instance of Theorem 5, asymmetric (the
+    """The family a noise law belongs to for scoping: the spike law of Theorem 5's pair, asymmetric (the
     one-sided Pareto law, i.i.d. per coordinate), or symmetric (every other law; radial noise is symmetric
     whatever the law of its norm)."""
     if noise == "spike":
@@ -167,8 +169,11 @@ CLAIMS: tuple[Claim, ...] = (
           lambda a: -1.0, alpha_range=(1.999999, 2.0),
           note="finite variance only; for α < 2 E f can be infinite (Remark 1): no rate is claimed"),
     Claim("thm5", "*", "strongly_convex", "f", "k^(−2(α−1)/α)", ZHANG + ", Theorem 5 (lower)", "lower", _sc,
-          noise=("spike",), note="the spike instance of Appendix F with p ~ 1/k: no algorithm, whatever its "
-                                  "output, beats it there; it says nothing about other noise"),
+          noise=("spike",), note="the randomised pair of spike instances of Appendix F (Yao's principle): two "
+                                  "instances whose gradient samples take the same two values and differ only in the "
+                                  "spike's frequency p(1 ± δ), p ~ 1/k, with optima ∓δ·S, the sign drawn by a fair "
+                                  "coin; no algorithm, whatever its output, beats the bound on the mixture (hence on "
+                                  "the worse of the two); it says nothing about other noise"),
     Claim("thm5", "*", "strongly_convex", "f_avg", "k^(−2(α−1)/α)", ZHANG + ", Theorem 5 (lower)", "lower", _sc,
           noise=("spike",), note="as above, for the weighted-average output"),
     Claim("thm5", "*", "strongly_convex", "f_unif", "k^(−2(α−1)/α)", ZHANG + ", Theorem 5 (lower)", "lower", _sc,
