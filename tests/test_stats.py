@@ -493,3 +493,20 @@ def test_percentile_interval_counts_failures_at_both_ends():
     assert bad == 2 and lo < 0.1 and hi > 0.9
     lo, hi, bad = st.percentile_interval(np.r_[np.full(50, np.nan), np.linspace(0, 1, 50)], 0.9)
     assert (lo, hi, bad) == (-np.inf, np.inf, 50)
+
+
+def test_joint_bootstrap_shares_one_resample_across_groups():
+    # two groups that are the same trajectories (the second doubled): with one shared index draw per replicate
+    # every replicate's ratio is exactly 2, where independent resamples would scatter it
+    rng = np.random.default_rng(4)
+    x = rng.pareto(1.5, 101) + 1.0
+    out = st.joint_bootstrap(np.vstack([x, 2.0 * x]), n_boot=200, seed=3)
+    assert out["mean"].shape == out["median"].shape == (200, 2)
+    assert np.array_equal(out["mean"][:, 1], 2.0 * out["mean"][:, 0])
+    assert np.array_equal(out["median"][:, 1], 2.0 * out["median"][:, 0])
+    # the median is the order statistic ceil(n/2), the estimate of quantile_ci; the same seed repeats exactly
+    assert np.all(np.isin(out["median"][:, 0], x))
+    again = st.joint_bootstrap(np.vstack([x, 2.0 * x]), n_boot=200, seed=3)
+    assert np.array_equal(again["mean"], out["mean"])
+    with pytest.raises(ValueError, match="statistics must be among"):
+        st.joint_bootstrap(np.vstack([x, x]), ("mode",), n_boot=10, seed=0)

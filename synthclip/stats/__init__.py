@@ -30,8 +30,8 @@ from ._common import DEFAULT_TAIL_K_POWER, DEFAULT_WINDOW_DECADES
 from .delta import (DELTA_METHODS, DeltaFit, DeltaFitCI, PowerLawTest, delta_fit, delta_fit_bootstrap,
                     delta_pivot_intervals, power_law_pvalues, power_law_test)
 from .quantiles import failure_probability, quantile_ci, quantile_ranks
-from .intervals import (BINOMIAL_METHODS, ConfidenceInterval, Interval, binomial_ci, mean_ci, normal_interval_holds,
-                        percentile_interval)
+from .intervals import (BINOMIAL_METHODS, ConfidenceInterval, Interval, binomial_ci, joint_bootstrap, mean_ci,
+                        normal_interval_holds, percentile_interval)
 from .rates import RateFit, exponent_side, fit_rate, fit_rate_windows, fit_slope, ols_slopes
 from .ratio import RATIO_METHODS, quantile_ratio_ci
 from .shift import SHIFT_METHODS, ShiftInterval, shift_ci
@@ -78,6 +78,7 @@ __all__ = [
     "Interval",
     "ConfidenceInterval",
     "percentile_interval",
+    "joint_bootstrap",
     "binomial_ci",
     "BINOMIAL_METHODS",
     "mean_ci",

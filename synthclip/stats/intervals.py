@@ -62,6 +62,42 @@ def percentile_interval(replicates, confidence_level: float) -> tuple[float, flo
     return lo, hi, int(bad)
 
 
+JOINT_STATISTICS = ("mean", "median")
+
+
+def joint_bootstrap(table, statistics=("mean", "median"), *, n_boot: int, seed: int) -> dict[str, np.ndarray]:
+    """Replicates of per-group statistics under one shared resampling of the columns.
+
+    ``table`` is (groups × trajectories): every group (a method, a dimension, a clip level...) ran on the same
+    trajectories (common random numbers), so each replicate draws one index vector and applies it to every
+    group, keeping the dependence that a ratio or a slope across groups needs. Returns, per statistic,
+    an (n_boot × groups) array; the median is the order statistic ceil(n/2) (:func:`quantile_ci`'s estimate),
+    the mean a plain mean (+inf for a failed trajectory stays +inf). Intervals are taken from the replicates
+    by :func:`percentile_interval`."""
+    from .quantiles import quantile_ranks
+
+    t = np.asarray(table, dtype=float)
+    if t.ndim != 2 or t.shape[1] < 1:
+        raise ValueError(f"table must be (groups, trajectories), got shape {t.shape}")
+    bad = [s for s in statistics if s not in JOINT_STATISTICS]
+    if bad:
+        raise ValueError(f"statistics must be among {JOINT_STATISTICS}, got {bad}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot!r}")
+    n = t.shape[1]
+    r = quantile_ranks(n, 0.5)[0]
+    rng = np.random.Generator(np.random.Philox(seed))
+    out = {s: np.empty((n_boot, t.shape[0])) for s in statistics}
+    for b in range(n_boot):
+        sample = t[:, rng.integers(0, n, size=n)]
+        if "mean" in out:
+            with np.errstate(invalid="ignore"):
+                out["mean"][b] = sample.mean(axis=1)
+        if "median" in out:
+            out["median"][b] = np.partition(sample, r - 1, axis=1)[:, r - 1]
+    return out
+
+
 BINOMIAL_METHODS = ("clopper-pearson", "wilson")
 
 

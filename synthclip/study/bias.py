@@ -246,10 +246,7 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
     index = {k: i for i, k in enumerate(keys)}
     r = stats.quantile_ranks(n, 0.5)[0]
     point = np.partition(table, r - 1, axis=1)[:, r - 1]
-    rng = np.random.Generator(np.random.Philox(seed))
-    boot = np.empty((n_boot, len(keys)))
-    for b in range(n_boot):
-        boot[b] = np.partition(table[:, rng.integers(0, n, size=n)], r - 1, axis=1)[:, r - 1]
+    boot = stats.joint_bootstrap(table, ("median",), n_boot=n_boot, seed=seed)["median"]
     alpha = float(floors["alpha"].iloc[0])
     with np.errstate(divide="ignore", invalid="ignore"):
         logp = np.where(np.isfinite(point) & (point > 0), np.log(point), np.nan)

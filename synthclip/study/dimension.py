@@ -306,14 +306,8 @@ def _analyze_one(finals: pd.DataFrame, *, n_boot: int, confidence: float, tolera
         mean = table.mean(axis=1)
     median = np.partition(table, r - 1, axis=1)[:, r - 1]
     # the joint bootstrap: one index draw per replicate for every (structure, method, d)
-    rng = np.random.Generator(np.random.Philox(seed))
-    boot_mean = np.empty((n_boot, len(keys)))
-    boot_median = np.empty((n_boot, len(keys)))
-    for b in range(n_boot):
-        sample = table[:, rng.integers(0, n, size=n)]
-        with np.errstate(invalid="ignore"):
-            boot_mean[b] = sample.mean(axis=1)
-        boot_median[b] = np.partition(sample, r - 1, axis=1)[:, r - 1]
+    boot = stats.joint_bootstrap(table, ("mean", "median"), n_boot=n_boot, seed=seed)
+    boot_mean, boot_median = boot["mean"], boot["median"]
 
     erows = []
     for (structure, method, d), i in index.items():
