@@ -67,7 +67,6 @@ and Figure 4's grid. ``--device cuda`` runs the probes on a GPU; it exits with o
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -76,8 +75,8 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
-from .base import CommonParams, MissingDependency, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, \
-    option, register
+from ._torch_run import SMALL_MODEL_THREADS, check_torch_run, torch_threads
+from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option, register
 
 # The torch tasks (synthclip.torch.models.TASKS, repeated so that validation does not import torch; a test
 # checks the two agree), text tasks first: the order of the report's rows.
@@ -86,60 +85,6 @@ TASKS = ("text-transformer", "chars-transformer-noformat", "words-transformer", 
 ATTENTION = "text-transformer"
 OPTIMIZERS = ("adam", "sgd")
 HEAVY_BELOW = 2.0  # α < 2: infinite variance, the heavy-tailed regime of Assumption 1
-# Intra-op threads per cell: these small models gain nothing from more, and oversubscribed OpenMP
-# barriers on a loaded machine make every op many times slower (cells run in parallel instead).
-SMALL_MODEL_THREADS = 1
-
-
-# -- shared with torch-rates: lazy torch, devices, threads ---------------------------------------------
-
-def require_torch(study: str, device: str) -> None:
-    """Fail with one line (a StudyError) if PyTorch or the requested device is missing; imports torch."""
-    try:
-        import torch
-    except ImportError:
-        raise MissingDependency(f"{study} needs PyTorch: pip install torch (the 'torch' extra of synthclip)") from None
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise StudyError(f"--device: unknown device {device!r}; use cpu or cuda") from None
-    if dev.type not in ("cpu", "cuda"):
-        raise StudyError(f"--device: unsupported device {device!r}; use cpu or cuda")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise StudyError(f"--device {device}: CUDA is not available (torch {torch.__version__}); use --device cpu")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise StudyError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) visible")
-
-
-def one_job_on_gpu(p) -> None:
-    """--jobs 0 means all cores; on one GPU the cells run one after another instead."""
-    if p.device != "cpu" and p.jobs == 0:
-        p.jobs = 1
-
-
-@contextlib.contextmanager
-def torch_threads(threads):
-    """Run with ``threads`` intra-op torch threads (the runner's share of the cores), then restore."""
-    import torch
-
-    if not threads:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def check_torch_run(study: str, p) -> None:
-    """The checks every torch study ends its validation with: device, PyTorch present, one job per GPU."""
-    check_torch_device(p)
-    require_torch(study, p.device)
-    one_job_on_gpu(p)
-
-
 @functools.lru_cache(maxsize=None)
 def _task_examples(task: str) -> int:
     from ..torch import models
@@ -159,11 +104,6 @@ def check_batch_size(name: str, sizes, tasks) -> None:
             if b > n:
                 raise StudyError(f"{flag(name)} must be <= {n}, the examples of task {task!r} (a larger batch "
                                  f"only repeats examples, at its full cost), got {b!r}")
-
-
-def check_torch_device(p) -> None:
-    if not isinstance(p.device, str) or not p.device:
-        raise StudyError(f"--device must be cpu or cuda, got {p.device!r}")
 
 
 # -- the study -----------------------------------------------------------------------------------------

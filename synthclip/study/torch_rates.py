@@ -84,7 +84,7 @@ from ..tuning import edge_summary, tune_interior
 from .._rng import derive_seed
 from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option, \
     register
-from .torch_noise import SMALL_MODEL_THREADS, check_torch_run, torch_threads
+from ._torch_run import SMALL_MODEL_THREADS, check_torch_run, torch_threads
 
 TEXT_TASKS = ("text-transformer", "chars-transformer-noformat", "words-transformer", "words-transformer-noformat")
 VISION_TASKS = ("digits-cnn", "digits-mlp")

@@ -1,0 +1,65 @@
+"""What the torch studies share: lazy torch, the device checks and the intra-op thread count of a cell.
+
+A study-layer module, not a study: torch-noise and torch-rates both import it, and neither imports the other.
+"""
+from __future__ import annotations
+
+import contextlib
+
+from .base import MissingDependency, StudyError
+
+# Intra-op threads per cell: these small models gain nothing from more, and oversubscribed OpenMP
+# barriers on a loaded machine make every op many times slower (cells run in parallel instead).
+SMALL_MODEL_THREADS = 1
+
+
+def require_torch(study: str, device: str) -> None:
+    """Fail with one line (a StudyError) if PyTorch or the requested device is missing; imports torch."""
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependency(f"{study} needs PyTorch: pip install torch (the 'torch' extra of synthclip)") from None
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise StudyError(f"--device: unknown device {device!r}; use cpu or cuda") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise StudyError(f"--device: unsupported device {device!r}; use cpu or cuda")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise StudyError(f"--device {device}: CUDA is not available (torch {torch.__version__}); use --device cpu")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise StudyError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) visible")
+
+
+def one_job_on_gpu(p) -> None:
+    """--jobs 0 means all cores; on one GPU the cells run one after another instead."""
+    if p.device != "cpu" and p.jobs == 0:
+        p.jobs = 1
+
+
+@contextlib.contextmanager
+def torch_threads(threads):
+    """Run with ``threads`` intra-op torch threads (the runner's share of the cores), then restore."""
+    import torch
+
+    if not threads:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def check_torch_run(study: str, p) -> None:
+    """The checks every torch study ends its validation with: device, PyTorch present, one job per GPU."""
+    check_torch_device(p)
+    require_torch(study, p.device)
+    one_job_on_gpu(p)
+
+
+def check_torch_device(p) -> None:
+    if not isinstance(p.device, str) or not p.device:
+        raise StudyError(f"--device must be cpu or cuda, got {p.device!r}")
