@@ -206,7 +206,8 @@ class LowerBound(Study):
                              + ", ".join(f"{k}: {int(v)}" for k, v in counts.items())
                              + f" of {int(counts.sum())}; judged on the mixture (Yao: the worse instance is no better)")
             lines.append(verdict.RULE.describe(confidence=p["confidence"], allowance=p["allowance"],
-                                               n_boot=p["n_boot"]).replace("log k", "log K"))
+                                               n_boot=p["n_boot"], power=verdict.resolution_line(
+                                                   part.to_dict("records"))).replace("log k", "log K"))
             lines.append(lower_bound_table(part))
             lines.append("Theorem 5 bounds E f(x_K) − f* (the mean over the pair). A spike lands in the last steps "
                          f"with probability ~1/K, which moves the mean and the 'tail' (1 − {p['tail_c']:g}/K)-"

@@ -249,7 +249,8 @@ class Nonconvex(Study):
                 f"({p['structure']}) α={alpha:g} σ={p['scale']:g}, N={p['n_traj']} per horizon, "
                 f"K = {', '.join(str(int(k)) for k in sorted(sched['K'].unique()))}")
             lines.append(verdict.RULE.describe(confidence=p["confidence"], allowance=p["allowance"],
-                                               n_boot=p["n_boot"]).replace("log k", "log K"))
+                                               n_boot=p["n_boot"], power=verdict.resolution_line(
+                                                   part.to_dict("records"))).replace("log k", "log K"))
             for method, s in sched.groupby("method"):
                 beta = (f"; 1 − β_K = {', '.join(f'{k ** (-alpha / (3 * alpha - 2)):.3g}' for k in s['K'])}"
                         if method in MOMENTUM else "")
