@@ -228,7 +228,11 @@ class Smoothness(Study):
                  f"{p['noise_scale']:g}, N={p['n_traj']}, K={p['steps']}; growth exponent = slope of log median "
                  f"iterations vs log x0 over the last decade of x0 (e^x0 for cosh's semilog fit), {p['confidence']:.0%} bootstrap CI ± allowance "
                  f"{p['allowance']:g} + the checkpoint grid's quantization (derived per row before the run: column "
-                 f"grid_allowance), margin {p['margin']:g}; local slopes between consecutive starts give the trend"]
+                 f"grid_allowance), margin {p['margin']:g}; local slopes between consecutive starts give the trend",
+                 "  " + verdict.resolution_line(
+                     [{"verdict": r["verdict"], "ci_low": r["ci_low"] - p["allowance"] - r.get("grid_allowance", 0.0),
+                       "ci_high": r["ci_high"] + p["allowance"] + r.get("grid_allowance", 0.0)}
+                      for r in slopes.to_dict("records")])]
         for problem, part in slopes.groupby("problem", sort=False):
             med = its[(its["problem"] == problem) & (its["quantile"] == 0.5)]
             lines.append(f"{problem}:")
