@@ -14,7 +14,8 @@ _SIMULATED = """
 import sys
 import numpy as np, synthclip
 synthclip.methods.load_plugin(sys.argv[1])  # a method from a user's file runs on the same kernels
-kw = dict(dim=3, steps=40, n_traj=37, seed=4, noise="stable", alpha=1.6, checkpoints=[1, 5, 40], keep_iterates=True,
+# 21 trajectories in chunks of 20: a full chunk and a partial one; 12 steps reach every checkpoint path
+kw = dict(dim=3, steps=12, n_traj=21, seed=4, noise="stable", alpha=1.6, checkpoints=[1, 5, 12], keep_iterates=True,
           chunk_size=20)
 for method in ["gclip", "cclip", "clip_adam_norm", "acclip", "adagrad_norm", "my_method"]:
     cpu = synthclip.simulate(method, **kw)
