@@ -54,3 +54,35 @@ def test_every_interval_procedure_has_calibration_cases():
     missing = [name for name in stats.PROCEDURES if not calibrate.CASES.get(name)]
     assert not missing, f"procedures without calibrate cases: {missing}"
     assert set(stats.PROCEDURES) <= set(calibrate.PROCEDURES)
+
+
+def _study_modules() -> set[str]:
+    from synthclip.study import STUDIES
+
+    return {type(s).__module__.rsplit(".", 1)[-1] for s in STUDIES.values()}
+
+
+#: the one allowed edge: calibrate measures the confidence study's decision rule and the dimension study's joint
+#: bootstrap, so it calls them (their procedures are what it calibrates)
+CALIBRATED = {("calibrate", "confidence"), ("calibrate", "dimension")}
+
+
+def _study_imports(source: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:
+                found.update(a.name for a in node.names)
+    return found
+
+
+def test_no_study_imports_another():
+    studies = _study_modules()
+    assert {"rates", "nonconvex", "lower_bound", "torch_noise", "torch_rates"} <= studies
+    edges = {(path.stem, imported) for path in sorted((PACKAGE / "study").glob("*.py")) if path.stem in studies
+             for imported in _study_imports(path.read_text()) if imported in studies and imported != path.stem}
+    assert edges <= CALIBRATED, f"studies importing studies (move what they share to a shared module): {edges - CALIBRATED}"
+    # negative control: the walker sees both import forms
+    assert _study_imports("from .rates import verdict_table\nfrom . import dimension as d\n") == {"rates", "dimension"}

@@ -5,8 +5,11 @@ A study-layer module, not a study: torch-noise and torch-rates both import it, a
 from __future__ import annotations
 
 import contextlib
+import functools
 
-from .base import MissingDependency, StudyError
+import numpy as np
+
+from .base import MissingDependency, StudyError, flag
 
 # Intra-op threads per cell: these small models gain nothing from more, and oversubscribed OpenMP
 # barriers on a loaded machine make every op many times slower (cells run in parallel instead).
@@ -63,3 +66,24 @@ def check_torch_run(study: str, p) -> None:
 def check_torch_device(p) -> None:
     if not isinstance(p.device, str) or not p.device:
         raise StudyError(f"--device must be cpu or cuda, got {p.device!r}")
+
+
+@functools.lru_cache(maxsize=None)
+def _task_examples(task: str) -> int:
+    from ..torch import models
+
+    return models.make_task(task).data.n
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # a hyper-parameter above it overflows in the float32 models
+
+
+def check_batch_size(name: str, sizes, tasks) -> None:
+    """A minibatch no larger than the task's data set (after check_torch_run: loads the data once). Batches
+    draw examples with replacement, so a larger one only repeats examples, at the cost of its size."""
+    for task in tasks:
+        n = _task_examples(task)
+        for b in sizes if isinstance(sizes, (list, tuple)) else [sizes]:
+            if b > n:
+                raise StudyError(f"{flag(name)} must be <= {n}, the examples of task {task!r} (a larger batch "
+                                 f"only repeats examples, at its full cost), got {b!r}")

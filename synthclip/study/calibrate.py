@@ -75,7 +75,7 @@ from ..verdict import RULE
 from . import confidence as conf_study
 from . import dimension as dim_study
 from .base import CommonParams, Study, StudyError, check_choice, check_positive, flag, option, register
-from .rates import rate_checkpoints
+from .rate_methods import rate_checkpoints
 
 PROCEDURES = ("quantile_ci", "fit_rate", "delta_fit", "power_law_test", "d_exponent", "hill", "moment", "mohammadi",
               "failure_probability", "binomial_ci", "mean_ci", "shift_ci", "quantile_ratio_ci", "control:independent-k", "control:normal-mean",

@@ -72,8 +72,8 @@ from .._rng import derive_seed
 from ..engine import simulate
 from .base import FitParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, \
     check_positive, flag, option, register, with_registered
-from .nonconvex import horizon_tables, nonconvex_scoreboard, plot_horizons
-from .rates import NEAR_MISS, RATE_METHODS, rate_method
+from .horizons import horizon_scoreboard, horizon_tables, plot_horizons
+from .rate_methods import NEAR_MISS, RATE_METHODS, rate_method
 
 # the rates study's near-miss control is defined by the strongly convex upper bound's variance balance; Theorem
 # 5 bounds every algorithm of its class, so the control adds nothing here
@@ -222,7 +222,7 @@ class LowerBound(Study):
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
-        return nonconvex_scoreboard(tables, meta)
+        return horizon_scoreboard(tables, meta)
 
     def plot(self, tables, meta):
         q = tables["quantiles"]

@@ -50,80 +50,16 @@ from .. import methods as method_registry
 from .. import noise as noise_registry
 from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
-from ..engine import log_checkpoints, simulate
+from ..engine import simulate
 from .base import (FitParams, Study, StudyError, check_alpha, check_choice, check_device, check_fit_flags,
                    check_methods, flag, option, progress_chunk, register, with_registered)
+from .horizons import _fits, verdict_table  # noqa: F401
+from .rate_methods import (NEAR_MISS, PER_DECADE, RATE_METHODS, near_miss_applies, rate_checkpoints,  # noqa: F401
+                           rate_entry, rate_method, schedule_of)
 
-NEAR_MISS = "gclip-near"
 
-# Study labels → (registry method, fixed parameters, projected). "gclip" is Theorem 4 as printed
-# (τ_k = τ0 k^(α−1)); "gclip-balanced" uses τ_k = τ0 k^(1/α), the proof's bias-variance balance;
-# "gclip-const" a constant clip level (no theorem covers it).
-RATE_METHODS: dict[str, tuple[str, dict, bool]] = {
-    "sgd": ("sgd", {}, False),
-    "gclip": ("gclip", {"clip_power": "alpha-1"}, True),
-    "gclip-balanced": ("gclip", {"clip_power": "1/alpha"}, True),
-    "gclip-const": ("gclip", {"clip_schedule": "constant"}, True),
-    "cclip": ("cclip", {"clip_power": "alpha-1"}, True),
-    "adagrad_norm": ("adagrad_norm", {}, False),
-    "adam_norm": ("adam_norm", {}, False),
-    "clip_adagrad_norm": ("clip_adagrad_norm", {}, False),
-    "clip_adam_norm": ("clip_adam_norm", {}, False),
-    # projected SGD with Theorem 4's polynomial step and no clipping (Fatkhullin et al. 2025), and
-    # GClip's step on the median of three draws (Puchkin et al.'s SMoM); k counts steps (three draws each)
-    "sgd-proj": ("sgd", {}, True),
-    "smom_clip": ("smom_clip", {"clip_power": "alpha-1"}, True),
-    # the rule's near-miss control: GClip whose clip power puts its exponent one resolution faster than
-    # Theorem 4's (variance balance, synthclip.theory.variance_balance_exponent); it must never read tight
-    NEAR_MISS: ("gclip", {"clip_power": NEAR_MISS}, True),
-}
 SETTING = "strongly_convex"
 METRICS = ("f_avg", "f")
-PER_DECADE = 10  # checkpoints per decade: enough for a local slope in every half-decade
-
-
-def rate_entry(label: str) -> tuple[str, dict, bool]:
-    """RATE_METHODS[label]; a registered method the table does not name (a --plugin's) runs at its own
-    defaults, unprojected."""
-    return RATE_METHODS[label] if label in RATE_METHODS else (method_registry.get(label).name, {}, False)
-
-
-def near_miss_applies(noise: str, structure: str, alpha: float, noise_alpha: float) -> bool:
-    """The near-miss control's exponent is known (variance balance) on symmetric noise of tail index a < 2,
-    where its clip power stays at most 1/a (beyond, the clip stops binding and the balance no longer holds)."""
-    if theory.noise_family(noise, structure) != "symmetric" or not alpha < noise_alpha < 2.0:
-        return False  # at the boundary a = α the theorem's rows are a limit case: no verdict for it to test
-    return theory.near_miss_clip_power(alpha, noise_alpha, -verdict.RULE.resolution) <= 1.0 / noise_alpha
-
-
-def rate_method(label: str, *, clip: float, lr: float, alpha: float | None = None,
-                noise_alpha: float | None = None) -> tuple[str, dict, bool]:
-    """(registry method, its parameters, projected?) of a study label: the clip level τ0 (λ) goes to the
-    clipped methods, the step γ to the AdaGrad/Adam-Norm family; SGD/GClip/CClip keep 4/(μ(k+1)). With
-    ``alpha`` (the theorem's α) a clip-power alias is resolved to its number, so the schedule follows the
-    theorem's α even when the noise has another tail index."""
-    method, fixed, projected = rate_entry(label)
-    params = dict(fixed)
-    if method in ("gclip", "cclip", "clip_adagrad_norm", "clip_adam_norm", "smom_clip"):
-        params["clip"] = clip
-    if "adagrad" in method or "adam" in method:
-        params["lr"] = lr
-    if params.get("clip_power") == NEAR_MISS:
-        params["clip_power"] = theory.near_miss_clip_power(alpha, noise_alpha or alpha, -verdict.RULE.resolution)
-    if alpha is not None and isinstance(params.get("clip_power"), str):
-        params["clip_power"] = method_registry.resolve_clip_power(params["clip_power"], alpha)
-    return method, params, projected
-
-
-def schedule_of(label: str) -> str | None:
-    """The clip schedule a label runs, in theory's terms ("alpha-1", "1/alpha", "constant"), None if unclipped;
-    "proj-poly" for projected SGD (its polynomial step, no clip)."""
-    method, fixed, projected = rate_entry(label)
-    if method == "sgd":
-        return "proj-poly" if projected else None
-    if fixed.get("clip_schedule") == "constant":
-        return "constant"
-    return fixed.get("clip_power")
 
 
 @dataclass
@@ -300,11 +236,6 @@ def noise_tails(p) -> list[tuple[float, float]]:
     return pairs
 
 
-def rate_checkpoints(steps: int) -> np.ndarray:
-    """Ten log-spaced checkpoints per decade from 1 to K (the local slopes need several per half-decade)."""
-    return log_checkpoints(steps, int(round(PER_DECADE * math.log10(max(steps, 10)))) + 1)
-
-
 def judge_slopes(slopes: pd.DataFrame, p) -> pd.DataFrame:
     """Theory, trend and verdict of every last-decade row, by ``verdict.judge`` (the one rule)."""
     slopes = slopes.reset_index(drop=True).copy()
@@ -392,29 +323,6 @@ def summarize(res, cell: Mapping[str, Any], metrics) -> dict[str, pd.DataFrame]:
     slopes["n_traj"] = res.n_traj
     slopes["n_failed"] = res.n_failed
     return {"quantiles": quantiles, "slopes": slopes}
-
-
-def _fits(slopes: pd.DataFrame) -> pd.DataFrame:
-    return slopes[slopes["window"] == "last decade"] if "window" in slopes else slopes
-
-
-def verdict_table(slopes: pd.DataFrame, columns=(("method", "<18"), ("quantile", ">8")),
-                  slope_title: str = "slope [CI]", verdict_width: int = 19) -> str:
-    """<columns> | slope [CI] | theory | statement | verdict | trend | failed, fixed width (last-decade rows)."""
-    slopes = _fits(slopes)
-    header = " ".join(f"{name:{spec}}" for name, spec in columns)
-    header += (f"  {slope_title:<26} {'theory':>7} {'by':<14} {'verdict':<{verdict_width}} {'trend':<12} failed")
-    lines = [header, "-" * len(header)]
-    for _, r in slopes.iterrows():
-        keys = " ".join(f"{r[name]:{spec}}" for name, spec in columns)
-        ci = f"{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
-        t = "none" if pd.isna(r["theory"]) else f"{r['theory']:+.3f}"
-        by = r.get("statement", "") or "none"
-        lines.append(f"{keys}  {ci:<26} {t:>7} {by:<14} {r['verdict']:<{verdict_width}} {r.get('trend', ''):<12} "
-                     f"{int(r['n_failed'])}/{int(r['n_traj'])}")
-        if r["verdict"] in (verdict.INSUFFICIENT, verdict.PRE_ASYMPTOTIC) and r.get("reason"):
-            lines.append(f"{'':<{len(keys)}}    └ {r['reason']}")
-    return "\n".join(lines)
 
 
 def rates_scoreboard(tables, meta) -> pd.DataFrame:

@@ -67,7 +67,6 @@ and Figure 4's grid. ``--device cuda`` runs the probes on a GPU; it exits with o
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -75,7 +74,7 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
-from ._torch_run import SMALL_MODEL_THREADS, check_torch_run, torch_threads
+from ._torch_run import FLOAT32_MAX, SMALL_MODEL_THREADS, check_batch_size, check_torch_run, torch_threads  # noqa: F401
 from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option, register
 
 # The torch tasks (synthclip.torch.models.TASKS, repeated so that validation does not import torch; a test
@@ -85,25 +84,6 @@ TASKS = ("text-transformer", "chars-transformer-noformat", "words-transformer", 
 ATTENTION = "text-transformer"
 OPTIMIZERS = ("adam", "sgd")
 HEAVY_BELOW = 2.0  # α < 2: infinite variance, the heavy-tailed regime of Assumption 1
-@functools.lru_cache(maxsize=None)
-def _task_examples(task: str) -> int:
-    from ..torch import models
-
-    return models.make_task(task).data.n
-
-
-FLOAT32_MAX = float(np.finfo(np.float32).max)  # a hyper-parameter above it overflows in the float32 models
-
-
-def check_batch_size(name: str, sizes, tasks) -> None:
-    """A minibatch no larger than the task's data set (after check_torch_run: loads the data once). Batches
-    draw examples with replacement, so a larger one only repeats examples, at the cost of its size."""
-    for task in tasks:
-        n = _task_examples(task)
-        for b in sizes if isinstance(sizes, (list, tuple)) else [sizes]:
-            if b > n:
-                raise StudyError(f"{flag(name)} must be <= {n}, the examples of task {task!r} (a larger batch "
-                                 f"only repeats examples, at its full cost), got {b!r}")
 
 
 # -- the study -----------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ import pandas as pd
 from .. import stats, verdict
 from ..tuning import edge_summary, tune_interior
 from .._rng import derive_seed
-from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option, \
+from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, option, \
     register
 from ._torch_run import SMALL_MODEL_THREADS, check_torch_run, torch_threads
 
@@ -221,14 +221,14 @@ class TorchRates(Study):
         if p.n_boot * (1.0 - p.confidence) < 20:
             raise StudyError(f"--n-boot must be >= {math.ceil(20 / (1 - p.confidence))} at --confidence "
                              f"{p.confidence:g} (20 replicates beyond each end), got {p.n_boot}")
-        from .torch_noise import FLOAT32_MAX
+        from ._torch_run import FLOAT32_MAX
         if not (0 < p.lr_scale and max(max(g) for g in LR_GRIDS.values()) * p.lr_scale <= FLOAT32_MAX):
             raise StudyError(f"--lr-scale must be > 0 and keep every step size within float32 (the models "
                              f"train in float32), got {p.lr_scale!r}")
         if not isinstance(p.eval_size, int) or p.eval_size < 0:
             raise StudyError(f"--eval-size must be >= 0 (0: the study's default), got {p.eval_size!r}")
         check_torch_run(self.name, p)
-        from .torch_noise import check_batch_size
+        from ._torch_run import check_batch_size
         check_batch_size("batch_size", p.batch_size, [p.text_task, p.vision_task])
 
     def group(self, cell) -> str:
@@ -555,7 +555,7 @@ SAME_PATH = 1e-3
 
 def rates_report(tables, meta) -> str:
     p = meta["params"]
-    runs, q, tuning, claims = tables["runs"], tables["quantiles"], tables["tuning"], tables["claims"]
+    runs, q, claims = tables["runs"], tables["quantiles"], tables["claims"]
     upper = judged_upper(int(p["n_seeds"]), p["confidence"])
     init = "every seed from the same initial weights (seeds differ in minibatch order only)" if not p["vary_init"] \
         else "each seed its own initial weights"

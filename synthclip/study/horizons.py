@@ -1,0 +1,178 @@
+"""What the studies that fit a rate share: the verdict table, and the statistics, scoreboard rows and figure of
+per-trajectory values across horizons K (nonconvex and lower-bound run one cell per horizon). A study-layer
+module, not a study: no study imports another.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .. import stats, verdict
+from .._rng import derive_seed
+
+def _fits(slopes: pd.DataFrame) -> pd.DataFrame:
+    return slopes[slopes["window"] == "last decade"] if "window" in slopes else slopes
+
+
+def verdict_table(slopes: pd.DataFrame, columns=(("method", "<18"), ("quantile", ">8")),
+                  slope_title: str = "slope [CI]", verdict_width: int = 19) -> str:
+    """<columns> | slope [CI] | theory | statement | verdict | trend | failed, fixed width (last-decade rows)."""
+    slopes = _fits(slopes)
+    header = " ".join(f"{name:{spec}}" for name, spec in columns)
+    header += (f"  {slope_title:<26} {'theory':>7} {'by':<14} {'verdict':<{verdict_width}} {'trend':<12} failed")
+    lines = [header, "-" * len(header)]
+    for _, r in slopes.iterrows():
+        keys = " ".join(f"{r[name]:{spec}}" for name, spec in columns)
+        ci = f"{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+        t = "none" if pd.isna(r["theory"]) else f"{r['theory']:+.3f}"
+        by = r.get("statement", "") or "none"
+        lines.append(f"{keys}  {ci:<26} {t:>7} {by:<14} {r['verdict']:<{verdict_width}} {r.get('trend', ''):<12} "
+                     f"{int(r['n_failed'])}/{int(r['n_traj'])}")
+        if r["verdict"] in (verdict.INSUFFICIENT, verdict.PRE_ASYMPTOTIC) and r.get("reason"):
+            lines.append(f"{'':<{len(keys)}}    └ {r['reason']}")
+    return "\n".join(lines)
+
+
+def horizon_matrix(values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(horizons K sorted, matrix (n_traj, n_K)) of one series' per-trajectory values; failures are +inf."""
+    wide = values.pivot(index="trajectory", columns="K", values="value").sort_index(axis=1)
+    failed = values.pivot(index="trajectory", columns="K", values="failed").sort_index(axis=1)
+    v = wide.to_numpy(float, copy=True)
+    v[failed.to_numpy(bool) | ~np.isfinite(v)] = np.inf
+    return wide.columns.to_numpy(float), v
+
+
+def horizon_tables(values: pd.DataFrame, p, *, theory_of, extra_levels=None,
+                   judge_mean: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quantile (with order-statistic CI) and mean at every horizon, and the slope in log K of each, with verdicts.
+
+    ``theory_of(method, metric, alpha)`` gives the judging claim or None. ``extra_levels`` maps a statistic
+    name to a function K ↦ quantile level (a level that depends on the horizon, e.g. 1 − c/K); those are
+    fitted by the same row bootstrap with a level per column. Slopes follow ``verdict.RULE`` (the last decade
+    of horizons) and are worded by ``verdict.judge``; the mean is judged only with ``judge_mean``.
+    """
+    extra_levels = extra_levels or {}
+    qrows, srows = [], []
+    keys = ["method", "alpha", "metric"]
+    for (method, alpha, metric), part in values.groupby(keys, sort=False):
+        ks, v = horizon_matrix(part)
+        n = v.shape[0]
+        n_failed = int(np.sum(~np.isfinite(v), axis=0).max())
+        sched = part.drop_duplicates("K").set_index("K").sort_index()
+        common = {"study": part["study"].iloc[0], "method": method, "alpha": alpha, "metric": metric}
+        per_k = {"tau": sched["tau"].to_numpy(float) if "tau" in sched else np.nan,
+                 "lr": sched["lr"].to_numpy(float) if "lr" in sched else np.nan, "n_traj": n, "n_failed": n_failed}
+        levels = {f"{q:g}": np.full(ks.size, float(q)) for q in p.quantiles}
+        levels.update({name: np.array([fn(k) for k in ks]) for name, fn in extra_levels.items()})
+        for name, lev in levels.items():
+            est, lo, hi = (np.empty(ks.size) for _ in range(3))
+            for j in range(ks.size):
+                est[j], lo[j], hi[j] = stats.quantile_ci(v[:, j], lev[j], confidence=p.confidence)
+            qrows.append(pd.DataFrame({**common, "K": ks, "statistic": name, "quantile": lev, "value": est,
+                                       "ci_low": lo, "ci_high": hi, **per_k}))
+        with np.errstate(invalid="ignore", over="ignore"):
+            mean = v.mean(axis=0)
+        qrows.append(pd.DataFrame({**common, "K": ks, "statistic": "mean", "quantile": np.nan, "value": mean,
+                                   "ci_low": np.nan, "ci_high": np.nan, **per_k}))
+        claim = theory_of(method, metric, alpha)
+        window = ks >= ks.max() / 10.0 ** verdict.RULE.window_decades * (1 - 1e-12)  # the rule's last decade
+        for name, lev in [*levels.items(), ("mean", None)]:
+            seed = derive_seed(p.seed, "bootstrap", method, metric, name, alpha)
+            if lev is None:
+                fit = stats.fit_rate(ks, v, "mean", n_boot=p.n_boot, confidence=p.confidence, seed=seed)
+                q = "mean"
+            elif np.all(lev == lev[0]):
+                fit = stats.fit_rate(ks, v, float(lev[0]), n_boot=p.n_boot, confidence=p.confidence, seed=seed)
+                q = float(lev[0])
+            else:
+                fit = stats.fit_rate(ks[window], v[:, window], lev[window], n_boot=p.n_boot,
+                                     confidence=p.confidence, seed=seed)
+                q = float(lev[window].max())  # sufficiency: the most demanding level in the window
+            if name == "mean" and not judge_mean:
+                said = verdict.Verdict.of("reported only" if claim else verdict.NONE, claim,
+                                          claim.at(alpha) if claim else None, "means are reported, never judged")
+            else:
+                said = verdict.judge(fit.slope, fit.ci_low, fit.ci_high, claim, alpha, n_traj=n, q=q,
+                                     confidence=p.confidence, allowance=p.allowance, trend="too short",
+                                     n_failed=n_failed, reason=fit.reason)
+            srows.append({**common, "statistic": name, "slope": fit.slope, "ci_low": fit.ci_low,
+                          "ci_high": fit.ci_high, "intercept": fit.intercept, "kmin": fit.kmin, "kmax": fit.kmax,
+                          "n_points": fit.n_points, "fit_reason": fit.reason, **said.as_dict(),
+                          "trend": "too short", "n_traj": n, "n_failed": n_failed})
+    return pd.concat(qrows, ignore_index=True), pd.DataFrame(srows)
+
+
+def horizon_verdict_table(slopes: pd.DataFrame) -> str:
+    """method | metric | statistic | slope in K [CI] | theory | verdict, fixed-width."""
+    return verdict_table(slopes, (("method", "<15"), ("metric", "<14"), ("statistic", ">9")),
+                         slope_title="slope in K [CI]")
+
+
+def horizon_scoreboard(tables, meta) -> pd.DataFrame:
+    """One scoreboard row per judged quantile row (every study that fits in the horizon K shares this)."""
+    s = tables["slopes"]
+    s = s[(s["verdict"] != verdict.NONE) & (s["verdict"] != "reported only")]
+    p = meta["params"]
+    rows = [{"study": meta["study"], "statement": r["statement"], "source": r["theory_source"],
+             "setting": f"{r['method']}, α={r['alpha']:g}, N={int(r['n_traj'])}, K up to {int(r['kmax'])}",
+             "quantity": f"slope in K of the {r['statistic']} of {r['metric']}", "measured": r["slope"],
+             "ci_low": r["ci_low"], "ci_high": r["ci_high"], "theory": r["theory"], "verdict": r["verdict"],
+             "reason": r["reason"], "figure": f"{meta['study']}.png"} for _, r in s.iterrows()]
+    del p
+    return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
+
+
+def plot_horizons(tables, meta, panels, *, ylabel: Mapping[str, str], title: str, anchor: str = "0.5",
+                  ncols: int = 4):
+    """One panel per (method, metric) in ``panels``: bands of the fixed quantile levels against K (with their
+    order-statistic intervals), the mean and any horizon-dependent level (e.g. 1 − c/K) as lines, and the
+    theory line through the fit of statistic ``anchor``. Reads the stored tables only."""
+    from .. import plotting
+
+    q = tables["quantiles"]
+    slopes = tables["slopes"]
+    fixed = q[q["statistic"].map(_is_level)]
+    other = q[~q["statistic"].map(_is_level)]
+    fig, axes = plotting.figure(len(panels), ncols=ncols)
+    for ax, (method, metric) in zip(axes, panels):
+        many = q["alpha"].nunique() > 1
+        for alpha in sorted(q["alpha"].unique()):
+            prefix = f"α={alpha:g} " if many else ""
+            sel = lambda t: t[(t["method"] == method) & (t["metric"] == metric) & (t["alpha"] == alpha)]
+            band = sel(fixed)
+            if not band.empty:
+                plotting.quantile_bands(ax, band, x="K", label_prefix=prefix)
+            for stat, part in sel(other).groupby("statistic"):
+                part = part.sort_values("K")
+                ax.plot(part["K"], part["value"], lw=1.2, marker=".", label=f"{prefix}{stat}",
+                        color="tab:blue" if stat == "mean" else "tab:green")
+            s = sel(slopes)
+            s = s[s["statistic"] == anchor]
+            if not s.empty and pd.notna(s.iloc[0]["theory"]) and pd.notna(s.iloc[0]["intercept"]):
+                r = s.iloc[0]
+                start = math.exp(r["intercept"]) * r["kmin"] ** r["slope"]
+                plotting.theory_line(ax, r["kmin"], r["kmax"], start, r["theory"],
+                                     label=f"{prefix}theory {r['theory']:+.3f} (fit {r['slope']:+.3f})")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{method}: {metric}", fontsize=9)
+        ax.set_xlabel("horizon K")
+        ax.set_ylabel(ylabel.get(metric, metric), fontsize=8)
+        ax.legend(fontsize=6)
+    p = meta.get("params", {})
+    fig.suptitle(f"{title}\nα={', '.join(f'{a:g}' for a in sorted(q['alpha'].unique()))}, N={p.get('n_traj')} per "
+                 f"K; bands: {p.get('confidence', 0.95):.0%} order-statistic intervals", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _is_level(statistic: str) -> bool:
+    """True for a fixed quantile level ("0.5"), False for "mean" or a horizon-dependent level ("tail")."""
+    try:
+        float(statistic)
+        return True
+    except ValueError:
+        return False
