@@ -144,7 +144,17 @@ def test_pooled_view_reads_a_scale_mixture_as_heavy_and_equal_scales_as_light():
 def test_largest_divisor_block_rule():
     assert probe.largest_divisor_at_most_sqrt(100) == 10
     assert probe.largest_divisor_at_most_sqrt(96) == 8
-    assert probe.largest_divisor_at_most_sqrt(97) == 1  # prime: no block rule, pooled_view reports NaN
+    assert probe.largest_divisor_at_most_sqrt(97) == 1  # prime: pooled_view falls back to ⌊√N⌋ blocks
+
+
+def test_pooled_view_of_a_prime_count_uses_root_n_blocks():
+    # N = 9973 (prime): the divisor rule would give blocks of 1; the view uses ⌊√N⌋ = 99 and stays small
+    rng = np.random.default_rng(1)
+    coords = rng.standard_normal((1, 9973))
+    fake = probe.NoiseProbe(step=0, layers=["a"], norms=np.ones(1), layer_norms=np.ones((1, 1)), coords=coords,
+                            coord_layer=np.zeros(9973, int), full_grad_norms=np.ones(1), batch_size=1, full_size=1)
+    view = probe.pooled_view(fake)
+    assert view["pooled_k1"] == 99 and view["pooled_n"] == 9973 and np.isfinite(view["pooled_alpha"])
 
 
 def test_coordinate_view_keeps_infinite_alpha_as_light():

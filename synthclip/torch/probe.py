@@ -355,7 +355,8 @@ def largest_divisor_at_most_sqrt(n: int) -> int:
 
 def pooled_view(probe: NoiseProbe, confidence: float = 0.95) -> dict:
     """Şimşekli et al.'s practice: Mohammadi's α over every kept coordinate of every draw pooled as one scalar
-    sample (the noise is already centred: ξ_b = g_b − ∇f), block size the largest divisor of N ≤ √N. Pooling
+    sample (the noise is already centred: ξ_b = g_b − ∇f), block size the largest divisor of N ≤ √N (⌊√N⌋ with the
+    remainder dropped when that divisor is below ⌊√N⌋/2, e.g. for a prime N). Pooling
     coordinates of different scales measures a scale mixture, which reads heavy even for Gaussian vectors
     (the seed's Appendix H contrasts its vector view with this practice); reported beside the vector view
     and :func:`coordinate_view`, never as the noise's tail index."""
@@ -364,10 +365,16 @@ def pooled_view(probe: NoiseProbe, confidence: float = 0.95) -> dict:
     z = probe.coords.reshape(-1)
     z = z[z != 0]
     n = int(z.size)
-    k1 = largest_divisor_at_most_sqrt(n) if n >= 4 else 1
-    if k1 < 2:  # a prime N (or too few samples): no block rule of this form applies
-        return {"pooled_alpha": np.nan, "pooled_ci_low": np.nan, "pooled_ci_high": np.nan, "pooled_k1": k1,
+    if n < 4:
+        return {"pooled_alpha": np.nan, "pooled_ci_low": np.nan, "pooled_ci_high": np.nan, "pooled_k1": 1,
                 "pooled_n": n}
+    k1 = largest_divisor_at_most_sqrt(n)
+    root = int(np.floor(np.sqrt(n)))
+    if k1 < root // 2:
+        # N without a divisor near √N (a prime, 2·prime...): the rule would give tiny blocks and ~N of them,
+        # a poor estimator whose bootstrap needs (replicates × N) memory; use √N blocks of √N and drop the
+        # remainder (< 2√N + 1 samples) instead
+        k1 = root
     row = _estimate(stats.mohammadi, z, k1=k1, confidence=confidence)
     return {"pooled_alpha": row["alpha"], "pooled_ci_low": row["ci_low"], "pooled_ci_high": row["ci_high"],
             "pooled_k1": k1, "pooled_n": n}
