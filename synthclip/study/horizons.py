@@ -36,13 +36,19 @@ def verdict_table(slopes: pd.DataFrame, columns=(("method", "<18"), ("quantile",
     return "\n".join(lines)
 
 
-def horizon_matrix(values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(horizons K sorted, matrix (n_traj, n_K)) of one series' per-trajectory values; failures are +inf."""
-    wide = values.pivot(index="trajectory", columns="K", values="value").sort_index(axis=1)
-    failed = values.pivot(index="trajectory", columns="K", values="failed").sort_index(axis=1)
+def trajectory_matrix(values: pd.DataFrame, column: str, value: str) -> tuple[np.ndarray, np.ndarray]:
+    """(the ``column`` values sorted, matrix (n_traj, n_columns)) of one series' per-trajectory ``value``;
+    failed or non-finite entries are +inf (counted, never dropped)."""
+    wide = values.pivot(index="trajectory", columns=column, values=value).sort_index(axis=1)
+    failed = values.pivot(index="trajectory", columns=column, values="failed").sort_index(axis=1)
     v = wide.to_numpy(float, copy=True)
     v[failed.to_numpy(bool) | ~np.isfinite(v)] = np.inf
     return wide.columns.to_numpy(float), v
+
+
+def horizon_matrix(values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(horizons K sorted, matrix (n_traj, n_K)) of one series' per-trajectory values; failures are +inf."""
+    return trajectory_matrix(values, "K", "value")
 
 
 def horizon_tables(values: pd.DataFrame, p, *, theory_of, extra_levels=None,

@@ -53,6 +53,7 @@ from .. import stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import log_checkpoints, simulate
 from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option, register
+from .horizons import trajectory_matrix
 
 PROBLEMS = ("quartic", "cosh")
 LABELS = ("gd-tuned", "gd-fixed", "clip", "normalized")
@@ -285,11 +286,7 @@ def hitting_times(checkpoints: np.ndarray, values: np.ndarray, eps: float) -> np
 
 
 def _matrix(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    wide = part.pivot(index="trajectory", columns="x0", values="iterations").sort_index(axis=1)
-    failed = part.pivot(index="trajectory", columns="x0", values="failed").sort_index(axis=1)
-    v = wide.to_numpy(float, copy=True)
-    v[failed.to_numpy(bool) | ~np.isfinite(v)] = np.inf
-    return wide.columns.to_numpy(float), v
+    return trajectory_matrix(part, "x0", "iterations")
 
 
 def _never(x0s: np.ndarray, v: np.ndarray, part: pd.DataFrame) -> str:
