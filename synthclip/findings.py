@@ -198,6 +198,32 @@ def claim_conclusion(rows: pd.DataFrame) -> str:
     return f"{tally} — {said}. Rows: {groups}"
 
 
+def lower_bound_conclusion(rows: pd.DataFrame) -> str:
+    """The conclusion about a lower bound from its judged rows of the mean (one per method), read off their verdict
+    words only. Rule, fixed before any run: *contradicted* when any row reads "violates" (a method decays faster
+    than no algorithm can, on the bound's instance: check the run); *respected by every method* when every row
+    that carries a verdict reads "respects (tight)" or "respects (not tight)"; *undecided* when none violates but
+    some rows confirm nothing ("inconclusive", "pre-asymptotic", "limit case"); the counts by word and the
+    methods of each word follow."""
+    rows = rows[~rows["verdict"].isin([verdict.NONE, "reported only"])]
+    if rows.empty:
+        return "no row is judged (no theory entry covers the rows run)"
+    counts = counts_by_word(rows)
+    carrying = rows[rows["verdict"] != verdict.INSUFFICIENT]
+    respects = {"respects (tight)", "respects (not tight)"}
+    if counts.get(VIOLATES):
+        said = (f"contradicted: {counts[VIOLATES]} of {len(carrying)} methods with a verdict decay faster than the "
+                "bound (check the run)")
+    elif carrying.empty:
+        said = "insufficient data (no row carries a verdict)"
+    elif carrying["verdict"].isin(respects).all():
+        said = f"respected by every one of the {len(carrying)} methods with a verdict"
+    else:
+        said = "undecided: no method violates the bound, but some rows confirm nothing"
+    groups = "; ".join(f"{w}: " + ", ".join(rows[rows["verdict"] == w]["method"]) for w in counts)
+    return f"{said} ({groups})"
+
+
 # -- errata: each one's evidence rule, read off the scoreboard -------------------------------------------------
 
 def _rows_of(board: pd.DataFrame, study: str, method: str, statement: str) -> pd.DataFrame:

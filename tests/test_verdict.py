@@ -231,3 +231,18 @@ def test_near_miss_control_at_the_rules_allowance(side):
     # and an allowance of one resolution would no longer exclude the exponent: the control has power
     assert verdict.outcome((lo + hi) / 2, lo, hi, t, 0.1) == "match"
     assert _judge((lo + hi) / 2, lo, hi, thm4, allowance=0.1).verdict == "inconclusive"
+
+
+def test_lower_bound_conclusion_says_no_more_than_its_rows():
+    import pandas as pd
+
+    from synthclip import findings
+
+    def rows(*words):
+        return pd.DataFrame({"method": [f"m{i}" for i in range(len(words))], "verdict": list(words)})
+
+    assert findings.lower_bound_conclusion(rows("respects (tight)", "respects (not tight)")).startswith("respected")
+    # an inconclusive row confirms nothing: the old sentence "every method respects" said more than this
+    assert findings.lower_bound_conclusion(rows("respects (tight)", "inconclusive")).startswith("undecided")
+    assert findings.lower_bound_conclusion(rows("respects (tight)", "violates")).startswith("contradicted: 1 of 2")
+    assert findings.lower_bound_conclusion(rows("insufficient data")).startswith("insufficient data")
