@@ -59,7 +59,8 @@ local[local["series"] == "ratio"].pivot_table(index=["d_low", "d_high"], columns
 sns.set_theme(style="whitegrid", context="paper")
 palette = dict(zip(["iid", "radial"], sns.color_palette("deep", 2)))
 fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-first = errors[errors["tau0"] == levels[0]]  # errors and clipped fractions at the first τ0
+ref = 0.1 if 0.1 in levels else levels[0]  # the study's reference level τ0 = 0.1 (where both methods clip)
+first = errors[errors["tau0"] == ref]  # errors and clipped fractions at that τ0
 styles = dict(zip(levels, ["-", "--", "-.", ":"] * len(levels)))
 ax = axes[0]
 for (structure, method), part in first.groupby(["structure", "method"]):
@@ -68,7 +69,7 @@ for (structure, method), part in first.groupby(["structure", "method"]):
             color=palette[structure], label=f"{method}, {structure}")
     ax.fill_between(part.dim, part.mean_ci_low, part.mean_ci_high.replace(np.inf, np.nan), color=palette[structure],
                     alpha=0.2, lw=0)
-ax.set(xscale="log", yscale="log", xlabel="dimension d", ylabel="mean f(x̄_K) − f*", title=f"errors, τ0 = {levels[0]:g}")
+ax.set(xscale="log", yscale="log", xlabel="dimension d", ylabel="mean f(x̄_K) − f*", title=f"errors, τ0 = {ref:g}")
 ax.legend(fontsize=7)
 ax = axes[1]
 for (structure, tau0), part in ratios.groupby(["structure", "tau0"], sort=False):
@@ -77,7 +78,7 @@ for (structure, tau0), part in ratios.groupby(["structure", "tau0"], sort=False)
     ax.plot(part.dim, part.ratio, marker="o", ms=3, color=palette[structure], ls=styles[tau0],
             label=f"{structure}, τ0 = {tau0:g}: d^{fit.exponent:+.2f} [{fit.ci_low:+.2f}, {fit.ci_high:+.2f}]")
     ax.fill_between(part.dim, part.ci_low, part.ci_high, color=palette[structure], alpha=0.15, lw=0)
-    if tau0 != levels[0]:
+    if tau0 != ref:
         continue
     d = np.geomspace(part.dim.min(), part.dim.max(), 20)
     anchor = part.ratio.iloc[0]

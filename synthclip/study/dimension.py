@@ -460,7 +460,7 @@ def plot_dimension(tables, meta):
     colors = dict(zip(dict.fromkeys(e["structure"]), sns.color_palette("deep", 2)))
     levels = list(dict.fromkeys(r["tau0"]))
     styles = dict(zip(levels, ("-", "--", "-.", ":") * len(levels)))
-    first = levels[0]  # the errors and clipped fractions of one clip level (the first of --clips)
+    first = 0.1 if 0.1 in levels else levels[0]  # errors and clipped fractions at one level: 0.1, where both clip
     e = e[e["tau0"] == first]
     ax = axes[0]
     for (structure, method), part in e.groupby(["structure", "method"]):
