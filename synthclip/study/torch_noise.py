@@ -682,6 +682,11 @@ def noise_report(tables, meta) -> str:
                      "Şimşekli et al.'s practice, all coordinates of all draws pooled, block size the largest divisor "
                      "of N ≤ √N: coordinates of different scales pooled form a scale mixture, which reads heavy "
                      "even when every coordinate is Gaussian)")
+        lines.append("calibration of these intervals on their shapes (study calibrate, tail-index cases): Mohammadi's "
+                     "vector interval lies wholly above the true α in 0.047–0.066 of stable-vector samples of 1000 "
+                     "draws and 0.128 at 32 draws, against 0.025 stated at 95 %; Hill's on 200 norms in 0.040. A "
+                     "verdict that rests on such an interval lying above 2 is weaker than its level says; the scalar "
+                     "cases hold their level")
         first = probes[(probes["replicate"] == 0)]
         first = first[first["batch_size"] == first.groupby("model")["batch_size"].transform("min")]
         if first["step"].nunique() > 2:
