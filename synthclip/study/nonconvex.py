@@ -22,7 +22,7 @@ only the K-dependence is kept, with tunable constants tau0 and lr0 (default 1). 
 exponent, not τ's) instead of K^(1/(3α−2)), and the same η formula; it stalls, since ηK then grows only like
 K^((α−1)(2−α)/(3α−2)) (K^0.1 at α = 1.5). No theory entry covers its schedule, so its rows read "none".
 
-The methods after the seeds (issue 15) run on the same cells: ``nsgd_m`` (normalized SGD with momentum, Liu &
+The methods after the seeds (docs/theory.md, "Sources") run on the same cells: ``nsgd_m`` (normalized SGD with momentum, Liu &
 Zhou ICLR 2025, in expectation), ``clip_nsgd_m`` (its clipped version, Cutkosky & Mehta NeurIPS 2021, with high
 probability), both bounding (1/K) Σ ‖∇f(x_k)‖ by K^(−(α−1)/(3α−2)) (so grad_norm_avg and, through min ≤ average,
 grad_norm_min are judged; thm2_lhs is not their statement), and ``signsgd_m`` (Kornilov et al. 2025), whose
@@ -119,7 +119,7 @@ def schedule(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma
     return tau, lr
 
 
-# The methods after the seeds (issue 15; synthclip/methods_extra.py), judged by their own theory entries: β, η
+# The methods after the seeds (synthclip/methods_extra.py), judged by their own theory entries: β, η
 # (and τ) constant and tuned to K by the balance of their analyses, derived here (theory's _TUNED note; the
 # papers' constants are not in the text available): 1 − β_K = K^(−α/(3α−2)), η_K = lr0·R·K^(−(2α−1)/(3α−2)),
 # τ_K = tau0·σ·K^(1/(3α−2)), R = ‖x0 − x*‖ = |x0|√d: a normalized (or sign) step moves η per step, so

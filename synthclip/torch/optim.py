@@ -1,4 +1,4 @@
-"""The synthclip methods as ``torch.optim.Optimizer`` subclasses (THEORY.md, "Methods" and "Schedules").
+"""The synthclip methods as ``torch.optim.Optimizer`` subclasses (docs/theory.md, "Methods and schedules").
 
 Every class follows ``synthclip/methods.py`` exactly: steps are numbered k = 1, 2, ... (the counter
 starts at 1 on the first ``step()``), η_k and τ_k come from the same schedules (``lr_schedule``
@@ -395,7 +395,7 @@ class ClipAdamNorm(_MethodOptimizer):
                                   "betas": betas, "b0": b0, "eta": eta, "delayed": delayed})
 
 
-# ------------------------------------------------------------------- the methods after the seeds (issue 15)
+# ------------------------------------------------------------------- the methods after the seeds (docs/theory.md)
 def _check_beta(group: dict) -> None:
     try:
         x = float(group["beta"])
