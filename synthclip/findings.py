@@ -163,6 +163,29 @@ def counts_by_word(rows: pd.DataFrame) -> dict[str, int]:
     return {w: int((rows["verdict"] == w).sum()) for w in order}
 
 
+def _standing(rows: pd.DataFrame, agreeing) -> tuple[str, pd.DataFrame, dict[str, int], pd.DataFrame]:
+    """The shared reading of a claim's judged rows (rows judged by nothing or "reported only" are left out):
+    ("none" | "violates" | "insufficient" | "agrees" | "open", the rows kept, their counts by word, the rows that
+    carry a verdict). "violates" when any row does; "agrees" when every row that carries a verdict reads one of
+    ``agreeing``; "open" when none violates but some confirm nothing."""
+    rows = rows[~rows["verdict"].isin([verdict.NONE, "reported only"])]
+    if rows.empty:
+        return "none", rows, {}, rows
+    counts = counts_by_word(rows)
+    carrying = rows[rows["verdict"] != verdict.INSUFFICIENT]
+    if counts.get(VIOLATES):
+        return "violates", rows, counts, carrying
+    if carrying.empty:
+        return "insufficient", rows, counts, carrying
+    if carrying["verdict"].isin(agreeing).all():
+        return "agrees", rows, counts, carrying
+    return "open", rows, counts, carrying
+
+
+NOTHING_JUDGED = "no row is judged (no theory entry covers the rows run)"
+NO_VERDICT = "insufficient data (no row carries a verdict)"
+
+
 def claim_conclusion(rows: pd.DataFrame) -> str:
     """The conclusion about one upper-bound claim from its judged quantile rows (columns metric, statistic, slope,
     ci_low, ci_high, theory, verdict, kmin, kmax), read off their verdict words only. Rule, fixed before any run:
@@ -175,19 +198,16 @@ def claim_conclusion(rows: pd.DataFrame) -> str:
     * *insufficient data* when no row carries a verdict.
 
     The counts by word and every row, grouped by word, follow, so the sentence never says more than the rows."""
-    rows = rows[~rows["verdict"].isin([verdict.NONE, "reported only"])]
-    if rows.empty:
-        return "no row is judged (no theory entry covers the rows run)"
-    counts = counts_by_word(rows)
+    standing, rows, counts, carrying = _standing(rows, WITHIN)
+    if standing == "none":
+        return NOTHING_JUDGED
     tally = ", ".join(f"{n} {w}" for w, n in counts.items())
-    carrying = rows[rows["verdict"] != verdict.INSUFFICIENT]
-    kmin, kmax = rows["kmin"].min(), rows["kmax"].max()
-    if counts.get(VIOLATES):
+    if standing == "violates":
         said = (f"not upheld at these horizons: {counts[VIOLATES]} of {len(carrying)} rows with a verdict violate the "
-                f"bound (decay slower than it over K in [{kmin:g}, {kmax:g}])")
-    elif carrying.empty:
-        said = "insufficient data (no row carries a verdict)"
-    elif carrying["verdict"].isin(WITHIN).all():
+                f"bound (decay slower than it over K in [{rows['kmin'].min():g}, {rows['kmax'].max():g}])")
+    elif standing == "insufficient":
+        said = NO_VERDICT
+    elif standing == "agrees":
         said = f"upheld: every one of the {len(carrying)} rows with a verdict is within the bound"
     else:
         open_ = [w for w in counts if w not in WITHIN and w != verdict.INSUFFICIENT]
@@ -198,6 +218,9 @@ def claim_conclusion(rows: pd.DataFrame) -> str:
     return f"{tally} — {said}. Rows: {groups}"
 
 
+RESPECTS = (verdict.WORDS["lower"]["match"], verdict.WORDS["lower"]["slower"])  # respects (tight / not tight)
+
+
 def lower_bound_conclusion(rows: pd.DataFrame) -> str:
     """The conclusion about a lower bound from its judged rows of the mean (one per method), read off their verdict
     words only. Rule, fixed before any run: *contradicted* when any row reads "violates" (a method decays faster
@@ -205,21 +228,14 @@ def lower_bound_conclusion(rows: pd.DataFrame) -> str:
     that carries a verdict reads "respects (tight)" or "respects (not tight)"; *undecided* when none violates but
     some rows confirm nothing ("inconclusive", "pre-asymptotic", "limit case"); the counts by word and the
     methods of each word follow."""
-    rows = rows[~rows["verdict"].isin([verdict.NONE, "reported only"])]
-    if rows.empty:
-        return "no row is judged (no theory entry covers the rows run)"
-    counts = counts_by_word(rows)
-    carrying = rows[rows["verdict"] != verdict.INSUFFICIENT]
-    respects = {"respects (tight)", "respects (not tight)"}
-    if counts.get(VIOLATES):
-        said = (f"contradicted: {counts[VIOLATES]} of {len(carrying)} methods with a verdict decay faster than the "
-                "bound (check the run)")
-    elif carrying.empty:
-        said = "insufficient data (no row carries a verdict)"
-    elif carrying["verdict"].isin(respects).all():
-        said = f"respected by every one of the {len(carrying)} methods with a verdict"
-    else:
-        said = "undecided: no method violates the bound, but some rows confirm nothing"
+    standing, rows, counts, carrying = _standing(rows, RESPECTS)
+    if standing == "none":
+        return NOTHING_JUDGED
+    said = {"violates": f"contradicted: {counts.get(VIOLATES, 0)} of {len(carrying)} methods with a verdict decay "
+                        "faster than the bound (check the run)",
+            "insufficient": NO_VERDICT,
+            "agrees": f"respected by every one of the {len(carrying)} methods with a verdict",
+            "open": "undecided: no method violates the bound, but some rows confirm nothing"}[standing]
     groups = "; ".join(f"{w}: " + ", ".join(rows[rows["verdict"] == w]["method"]) for w in counts)
     return f"{said} ({groups})"
 
