@@ -420,7 +420,8 @@ def conclusion(growth: pd.DataFrame) -> str:
             apart = rows["ci_low"].max() > rows["ci_high"].min()
             moves = ("; it moves with τ0 (intervals disjoint), so it measures the run's clip level, not a constant "
                      "of d" if apart else "; the intervals across τ0 overlap")
-        parts.append(f"under {structure} noise the GClip/CClip ratio of means grows as d^{{{measured}}}{beside}{moves}")
+        # the exponent, not "grows": a flat ratio's exponent is ~0 and its shape is in the table
+        parts.append(f"under {structure} noise the GClip/CClip ratio of means has exponent in d {measured}{beside}{moves}")
     words = growth[growth["series"] != "ratio"]["verdict"].value_counts()
     judged = ", ".join(f"{n} {w}" for w, n in words.items())
     return ("conclusion: " + "; ".join(parts) + f". Each method's own growth: {judged} (a bound on one method's "
