@@ -4,7 +4,7 @@ one-line StudyError (exit 2 on the command line) before any cell runs; never ano
 A property test (hypothesis) draws values for every option field of every registered study, bad ones
 included (negatives, zero, huge, NaN, ±inf, empty lists, duplicates, unknown names), and calls only
 ``make_params`` (which validates); no study is run. An accepted value must also respect the field's own
-declared ``low``/``high``/``choices``, so a declared range that validation does not enforce is caught.
+declared ``low``/``high``/``gt``/``lt``/``choices``, so a declared range that validation does not enforce is caught.
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def _values(field: dataclasses.Field):
     if isinstance(default, bool):
         return st.booleans()
     # a declared bound and its neighbours are drawn on purpose: that is where a validate goes wrong
-    edges = [meta[k] for k in ("low", "high") if k in meta]
+    edges = [meta[k] for k in ("low", "high", "gt", "lt") if k in meta]
     if isinstance(default, int):
         near = [int(e) + d for e in edges for d in (-1, 0, 1) if math.isfinite(e)]
         return st.one_of(st.just(default), st.sampled_from(near or [0]), _INTS)
@@ -81,6 +81,12 @@ def _in_declared_range(field: dataclasses.Field, value) -> bool:
                 return False
             if "high" in meta and not v <= meta["high"]:
                 return False
+            if "gt" in meta and not v > meta["gt"]:
+                return False
+            if "lt" in meta and not v < meta["lt"]:
+                return False
+            if not (math.isfinite(v) or meta.get("infinite")):
+                return False
     return True
 
 
@@ -111,11 +117,11 @@ def test_any_flag_value_is_accepted_or_refused_in_one_line(name):
 
 
 def test_the_property_catches_a_validate_that_lets_a_bad_value_through():
-    # negative control: a study whose validate takes log(--mu) unchecked (mu = 0 passes the declared
+    # negative control: a study whose validate takes log(--noise-alpha) unchecked (0 passes the declared
     # low = 0) raises a plain ValueError, which the property must report
     class Careless(type(STUDIES["rates"])):
         def validate(self, p):
-            math.log(p.mu)
+            math.log(p.noise_alpha)
 
     with pytest.raises(ValueError, match="math domain error"):
         _property("careless", Careless())()
@@ -152,7 +158,7 @@ FOUND = [
     (["bias", "--quick", "--tail-points", "0"], "--tail-points must be a positive integer"),
     (["rates", "--quick", "--seed", "-1"], "--seed must be an integer >= 0"),
     (["rates", "--quick", "--backend", "spark"], "--backend: unknown value 'spark'"),
-    (["rates", "--quick", "--mu", "inf"], "--mu must be finite"),
+    (["rates", "--quick", "--mu", "inf"], "--mu must be a finite number > 0"),
     (["torch-rates", "--quick", "--lr-scale", "1e300"], "--lr-scale must be > 0 and keep every step size"),
     (["torch-noise", "--quick", "--n-batches", "100000000000"], "--n-batches 100000000000 needs about"),
     (["torch-noise", "--quick", "--batch-sizes", "1,100000"], "--batch-sizes must be <= 1797"),

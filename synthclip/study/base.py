@@ -35,15 +35,40 @@ class MissingDependency(StudyError):
 
 def register(cls):
     """Class decorator: add a study (an instance of ``cls``) to the registry under ``cls.name``."""
+    if "defaults" in cls.__dict__:  # the study's own defaults of the shared groups' fields
+        cls.Params = with_defaults(cls.Params, cls.defaults)
     STUDIES[cls.name] = cls()
     return cls
 
 
 def option(default, help: str, **meta):
-    """A study parameter: its default, its --help text, and optional 'choices' or 'low'/'high' bounds."""
+    """A study parameter: its default, its --help text, and what it accepts: ``choices``, closed bounds
+    ``low``/``high`` (≥, ≤), open bounds ``gt``/``lt`` (>, <). A number must be finite unless
+    ``infinite=True``; a list whose default has values needs one unless ``optional=True``. :func:`check_declared` enforces all of it, with one message per kind."""
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help, **meta})
     return field(default=default, metadata={"help": help, **meta})
+
+
+def range_text(meta: Mapping[str, Any]) -> str:
+    """The declared range of a numeric option in words: '> 0', 'in (0, 1)', '>= 1', '' if unbounded."""
+    low = ("[", meta["low"]) if "low" in meta else ("(", meta["gt"]) if "gt" in meta else None
+    high = ("]", meta["high"]) if "high" in meta else (")", meta["lt"]) if "lt" in meta else None
+    if low and high:
+        return f"in {low[0]}{low[1]:g}, {high[1]:g}{high[0]}"
+    if low:
+        return f"{'>=' if low[0] == '[' else '>'} {low[1]:g}"
+    if high:
+        return f"{'<=' if high[0] == ']' else '<'} {high[1]:g}"
+    return ""
+
+
+def in_range(meta: Mapping[str, Any], v: float) -> bool:
+    """Whether a number lies in the declared range (NaN never does; ±inf only where ``infinite``)."""
+    if not (math.isfinite(v) or (meta.get("infinite") and not math.isnan(v))):
+        return False
+    return (v >= meta.get("low", -math.inf) and v <= meta.get("high", math.inf)
+            and ("gt" not in meta or v > meta["gt"]) and ("lt" not in meta or v < meta["lt"]))
 
 
 @dataclass
@@ -62,14 +87,80 @@ class CommonParams:
 
 
 @dataclass
-class FitParams(CommonParams):
-    """The fit options of every study that fits rates, declared once with the defaults of ``verdict.RULE``."""
+class IntervalParams(CommonParams):
+    """The interval options of every study that states intervals, with the defaults of ``verdict.RULE``."""
 
-    quantiles: list = option(list(_RULE.quantiles), "quantile levels to fit (1 − δ)")
     n_boot: int = option(_RULE.n_boot, "bootstrap replicates per interval (≥ 20/(1 − confidence))", low=1)
-    confidence: float = option(_RULE.confidence, "level of the intervals", low=0.0, high=1.0)
+    confidence: float = option(_RULE.confidence, "level of the intervals", gt=0.0, lt=1.0)
+
+
+@dataclass
+class SlopeParams(IntervalParams):
+    """The options of every study that fits slopes."""
+
     allowance: float = option(_RULE.allowance, "model-error allowance added to each side of a slope interval",
                               low=0.0)
+
+
+@dataclass
+class FitParams(SlopeParams):
+    """The fit options of every study that fits rates of quantiles."""
+
+    quantiles: list = option(list(_RULE.quantiles), "quantile levels to fit (1 − δ)", gt=0.0, lt=1.0)
+
+
+@dataclass
+class SimulationParams:
+    """The size of a simulation (a group: studies mix it into their parameters and set its defaults)."""
+
+    n_traj: int = option(10_000, "independent trajectories per cell", low=1)
+    steps: int = option(10_000, "horizon K: steps per trajectory", low=1)
+
+
+@dataclass
+class NoiseParams:
+    """The noise law of a simulation (a group); each study checks α against the law's range."""
+
+    noise: str = option("stable", "noise law", choices=tuple(noise_registry.NOISES))
+
+
+#: The range of the theorems' α (Assumption 1: E‖g‖^α ≤ σ^α with α ∈ (1, 2]; docs/theory.md).
+THEOREM_ALPHA = {"gt": 1.0, "high": 2.0}
+
+
+@dataclass
+class TheoremAlphaParams:
+    """The theorems' α (a group): it sets the exponents, the clip and step schedules; each value its own folder."""
+
+    alpha: list = option([1.5], "α of the theorems (Assumption 1: E‖g‖^α bounded), which sets the exponents and the "
+                                "schedules; a comma list sweeps several (each its own folder)", **THEOREM_ALPHA)
+
+
+@dataclass
+class HorizonParams:
+    """Horizons K, each its own run (a group: the schedules depend on K)."""
+
+    horizons: list = option([100, 316, 1000, 3162, 10000], "horizons K, each its own run (the schedules depend on K); "
+                                                           "at least two distinct", low=2)
+
+
+@dataclass
+class DeviceParams:
+    """Where the work runs (a group)."""
+
+    device: str = option("cpu", "where trajectories run: cpu (numba or torch, all cores) or cuda (one GPU)",
+                         choices=("cpu", "cuda"))
+
+
+def with_defaults(params: type, defaults: Mapping[str, Any]) -> type:
+    """``params`` with other defaults for some fields: a field is declared once (help, bounds, choices) in its
+    group and each study sets only its value. Unknown names are a programming error."""
+    fields = {f.name: f for f in dataclasses.fields(params)}
+    unknown = sorted(set(defaults) - set(fields))
+    if unknown:
+        raise TypeError(f"{params.__name__} has no field {unknown[0]!r}")
+    changed = [(name, fields[name].type, option(value, **fields[name].metadata)) for name, value in defaults.items()]
+    return dataclasses.make_dataclass(params.__name__, changed, bases=(params,))
 
 
 class Study:
@@ -79,6 +170,7 @@ class Study:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     Params: ClassVar[type] = CommonParams
+    defaults: ClassVar[Mapping[str, Any]] = {}
     quick: ClassVar[Mapping[str, Any]] = {}
     tables: ClassVar[tuple[str, ...]] = ()
 
@@ -165,6 +257,9 @@ def check_declared(p) -> None:
                 raise StudyError(f"{flag(f.name)} lists {twice[0]} twice: {value!r}")
             if not default:
                 continue
+            if not values and not meta.get("optional"):  # a list the study needs values of
+                valid = f"; valid: {', '.join(meta['choices'])}" if "choices" in meta else ""
+                raise StudyError(f"{flag(f.name)} needs at least one value{valid}")
             default = default[0]
         else:
             values = [value]
@@ -176,12 +271,13 @@ def check_declared(p) -> None:
                 raise StudyError(f"{flag(f.name)}: unknown value {v!r}; valid: {', '.join(meta['choices'])}")
             if kind is bool or isinstance(v, str):
                 continue
-            low, high = meta.get("low", -math.inf), meta.get("high", math.inf)
-            if not low <= v <= high:  # also refuses NaN
-                if kind is int and low == 1 and high == math.inf:
+            if not in_range(meta, v):
+                if kind is int and meta.get("low") == 1 and len(set(meta) & {"high", "gt", "lt"}) == 0:
                     raise StudyError(f"{flag(f.name)} must be a positive integer, got {v!r}")  # check_positive's words
-                where = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}]"
-                raise StudyError(f"{flag(f.name)} must be {words} {where}, got {v!r}")
+                where = range_text(meta)
+                if kind is not int and not meta.get("infinite"):
+                    words = "a finite number"
+                raise StudyError(f"{flag(f.name)} must be {words} {where}".rstrip() + f", got {v!r}")
 
 
 #: Largest --dim of a simulation study. A run holds 6 (d × 64) float64 blocks per thread (the engine's
@@ -232,6 +328,8 @@ def check_simulation_sizes(p) -> None:
         for k in _as_list(getattr(p, name, [])):
             if isinstance(k, int) and k > MAX_STEPS:
                 raise StudyError(f"{flag(name)} must be <= {MAX_STEPS} (the engine counts steps in 32 bits), got {k!r}")
+    if len(set(getattr(p, "horizons", [0, 1]))) < 2:
+        raise StudyError(f"--horizons needs at least 2 distinct values, got {p.horizons!r}")
     for name in ("dim", "dims"):
         if hasattr(p, name):
             check_dim(name, getattr(p, name))

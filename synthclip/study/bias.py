@@ -25,7 +25,6 @@ beside the exact prediction's slope over the same c and the asymptotic −(α−
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -36,7 +35,7 @@ from scipy.optimize import brentq
 from .. import stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
-from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, flag, option, register
+from .base import IntervalParams, SimulationParams, Study, StudyError, check_alpha, option, register
 
 NOISES = ("pareto", "pareto-onesided")
 FLOOR_CLAIM = ("koloskova", "gclip", "constant_clip", "grad_norm")
@@ -45,18 +44,16 @@ EXPECTED = {"pareto": "vanishes", "pareto-onesided": "floor"}
 
 
 @dataclass
-class BiasParams(CommonParams):
-    noises: list = option(list(NOISES), "noise laws: symmetric pareto and/or the one-sided pareto-onesided")
+class BiasParams(IntervalParams, SimulationParams):
+    noises: list = option(list(NOISES), "noise laws: symmetric pareto and/or the one-sided pareto-onesided",
+                          choices=NOISES)
     alpha: float = option(1.5, "tail index α of the noise")
-    clips: list = option([0.25, 0.5, 1.0, 2.0, 4.0, 8.0], "constant clip levels c")
-    lrs: list = option([0.1, 0.03, 0.01, 0.003], "constant step sizes η")
-    n_traj: int = option(200, "independent trajectories per (noise, c, η)", low=1)
-    steps: int = option(20_000, "horizon K (η_min·K should be ≫ 1/P(|x_c+ξ| < c))", low=1)
+    clips: list = option([0.25, 0.5, 1.0, 2.0, 4.0, 8.0], "constant clip levels c", gt=0.0)
+    lrs: list = option([0.1, 0.03, 0.01, 0.003], "constant step sizes η (η ≥ 2 makes SGD on x²/2 unstable); at "
+                                                 "least two to fit the slope in η", gt=0.0, lt=2.0)
     x0: float = option(0.0, "start x0 (0: the optimum)")
     tail_points: int = option(50, "checkpoints in the last half of the run that are averaged", low=1)
-    n_boot: int = option(verdict.RULE.n_boot, "bootstrap replicates", low=1)
-    confidence: float = option(verdict.RULE.confidence, "level of the intervals", low=0.0, high=1.0)
-    vanish_slope: float = option(0.25, "slope in η separating 'vanishes' (≈ 1/2) from 'floor' (0)", low=0.0)
+    vanish_slope: float = option(0.25, "slope in η separating 'vanishes' (≈ 1/2) from 'floor' (0)", gt=0.0)
 
 
 def mean_clipped(x: float, alpha: float, c: float) -> float:
@@ -89,33 +86,16 @@ class Bias(Study):
     name = "bias"
     summary = "clipped SGD with constant clip c: the gradient-norm floor as η → 0 (Koloskova et al.)"
     Params = BiasParams
+    defaults = {"n_traj": 200, "steps": 20_000}
     quick = {"clips": [0.5, 2.0], "lrs": [0.1, 0.03, 0.01], "n_traj": 100, "steps": 3000, "n_boot": 300}
     tables = ("floors", "medians", "slopes", "sizes")
 
     def validate(self, p) -> None:
-        super().validate(p)
-        if not p.noises:
-            raise StudyError(f"--noises needs at least one of {', '.join(NOISES)}")
-        check_choice("noises", p.noises, NOISES)
         check_alpha("pareto-onesided", [p.alpha])
-        for name in ("clips", "lrs"):
-            values = getattr(p, name)
-            if not values:
-                raise StudyError(f"{flag(name)} needs at least one value")
-            for v in values:
-                if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                    raise StudyError(f"{flag(name)} values must be finite numbers > 0, got {v!r}")
         if len(set(p.lrs)) < 2:
             raise StudyError(f"--lrs needs at least 2 distinct step sizes to fit the slope in η, got {p.lrs!r}")
-        if max(p.lrs) >= 2.0:
-            raise StudyError(f"--lrs must be < 2 (η ≥ 2 makes SGD on x²/2 unstable), got {max(p.lrs)!r}")
-        if not math.isfinite(p.x0):
-            raise StudyError(f"--x0 must be finite, got {p.x0!r}")
         if p.steps < 2 * p.tail_points:
             raise StudyError(f"--steps must be >= 2·--tail-points = {2 * p.tail_points}, got {p.steps!r}")
-        check_fit_flags(p)
-        if not (p.vanish_slope > 0 and math.isfinite(p.vanish_slope)):
-            raise StudyError(f"--vanish-slope must be a finite number > 0, got {p.vanish_slope!r}")
 
     def group(self, cell) -> str:
         return ""

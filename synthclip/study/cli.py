@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import io
-from .base import STUDIES, MissingDependency, Study, StudyError
+from .base import STUDIES, MissingDependency, Study, StudyError, range_text
 from .runner import run_cells
 
 PROG = "python -m synthclip.study"
@@ -60,6 +60,8 @@ def _add_flags(parser: argparse.ArgumentParser, study: Study) -> None:
         text += f"; --quick: {quick[f.name]})" if f.name in quick else ")"
         if "choices" in meta:
             text += f" [{', '.join(meta['choices'])}]" if not isinstance(default, list) else ""
+        elif range_text(meta):
+            text += f" [{range_text(meta)}]"
         if isinstance(default, bool):
             parser.add_argument(flag, action="store_true", default=argparse.SUPPRESS, help=text)
         elif isinstance(default, list):

@@ -48,18 +48,16 @@ are controls without a claim in the table.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from .. import noise as noise_registry
 from .. import stats, theory
 from .._rng import derive_seed
 from ..engine import simulate
-from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, flag, option, register
+from .base import IntervalParams, NoiseParams, SimulationParams, Study, StudyError, check_alpha, check_methods, option, register
 
 # Study labels → (registry method, fixed parameters). Controls use the registry's Theorem 4 step 4/(k+1).
 CONFIDENCE_METHODS: dict[str, tuple[str, dict]] = {
@@ -83,26 +81,20 @@ CLIPPED = ("chezhegov-clipped", "clip_adagrad_norm/clip_adam_norm", SETTING, "f"
 
 
 @dataclass
-class ConfidenceParams(CommonParams):
+class ConfidenceParams(IntervalParams, SimulationParams, NoiseParams):
     instances: list = option(list(INSTANCES), "instances to run: reference (γ = b0 = 1) and tied-b0 "
-                                              "(b0 and γ tied to δ_min and K)")
+                                              "(b0 and γ tied to δ_min and K)", choices=INSTANCES)
     methods: list = option(list(CONFIDENCE_METHODS), "methods of the reference instance")
-    noise: str = option("pareto", "noise law", choices=tuple(noise_registry.NOISES))
     alpha: float = option(1.5, "tail index α of the noise")
-    n_traj: int = option(100_000, "independent trajectories per method (δ_min·N ≥ 10)", low=1)
-    steps: int = option(1000, "horizon K", low=1)
     x0: float = option(1.0, "start x0")
-    lr: float = option(1.0, "γ of the AdaGrad/Adam-Norm family on the reference instance", low=0.0)
-    b0: float = option(1.0, "b0 on the reference instance", low=0.0)
-    clip: float = option(1.0, "clip level λ (GClip: τ0)", low=0.0)
-    tied_steps: float = option(10.0, "tied-b0 instance: γ = c·b0/K with this c", low=0.0)
-    delta_max: float = option(0.1, "largest δ", low=0.0, high=1.0)
-    delta_min: float = option(1e-4, "smallest δ (≥ 10/N)", low=0.0, high=1.0)
-    n_deltas: int = option(10, "number of log-spaced δ values", low=2)
-    polylog_power: float = option(2.0, "s_max: growth up to log^s_max(1/δ) counts as polylogarithmic", low=0.0)
-    n_boot: int = option(1000, "Monte Carlo draws of the pivot and the power-law test (at least 100 000 and 100/(1 − c))",
-                         low=1)
-    confidence: float = option(0.95, "level of the intervals", low=0.0, high=1.0)
+    lr: float = option(1.0, "γ of the AdaGrad/Adam-Norm family on the reference instance", gt=0.0)
+    b0: float = option(1.0, "b0 on the reference instance", gt=0.0)
+    clip: float = option(1.0, "clip level λ (GClip: τ0)", gt=0.0)
+    tied_steps: float = option(10.0, "tied-b0 instance: γ = c·b0/K with this c", gt=0.0)
+    delta_max: float = option(0.1, "largest δ", gt=0.0, lt=1.0)
+    delta_min: float = option(1e-4, "smallest δ (≥ 10/N, < --delta-max)", gt=0.0, lt=1.0)
+    n_deltas: int = option(10, "number of log-spaced δ values (a line and its curvature)", low=3)
+    polylog_power: float = option(2.0, "s_max: growth up to log^s_max(1/δ) counts as polylogarithmic", gt=0.0)
 
 
 def delta_grid(p) -> np.ndarray:
@@ -155,34 +147,21 @@ class Confidence(Study):
     name = "confidence"
     summary = "(1−δ)-quantile vs δ: AdaGrad/Adam-Norm (± delay) vs clipped versions (Chezhegov et al.)"
     Params = ConfidenceParams
+    defaults = {"noise": "pareto", "n_traj": 100_000, "steps": 1000, "n_boot": 1000, "confidence": 0.95}
     quick = {"n_traj": 5000, "steps": 300, "delta_min": 2e-3, "n_boot": 300}
     tables = ("quantiles", "fits", "verdicts")
 
     def validate(self, p) -> None:
-        super().validate(p)
         check_alpha(p.noise, [p.alpha])
         if p.noise in ("gaussian", "spike"):
             raise StudyError(f"--noise must be a heavy-tailed law (pareto, stable, pareto-onesided), got {p.noise!r}")
-        if not p.instances:
-            raise StudyError(f"--instances needs at least one instance; valid: {', '.join(INSTANCES)}")
-        check_choice("instances", p.instances, INSTANCES)
         if "reference" in p.instances:
             check_methods("methods", p.methods, CONFIDENCE_METHODS)
-        for name in ("lr", "b0", "clip", "tied_steps", "polylog_power"):
-            if not getattr(p, name) > 0 or not math.isfinite(getattr(p, name)):
-                raise StudyError(f"{flag(name)} must be a finite number > 0, got {getattr(p, name)!r}")
-        if not math.isfinite(p.x0):
-            raise StudyError(f"--x0 must be finite, got {p.x0!r}")
-        if not 0 < p.delta_max < 1:
-            raise StudyError(f"--delta-max must be in (0, 1), got {p.delta_max!r}")
-        if not 0 < p.delta_min < p.delta_max:
+        if not p.delta_min < p.delta_max:
             raise StudyError(f"--delta-min must be in (0, --delta-max = {p.delta_max:g}), got {p.delta_min!r}")
         if p.delta_min * p.n_traj < 10:
             raise StudyError(f"--delta-min must be >= 10/--n-traj = {10 / p.n_traj:g} so the smallest δ has a real "
                              f"interval, got {p.delta_min!r}")
-        if not isinstance(p.n_deltas, int) or p.n_deltas < 3:
-            raise StudyError(f"--n-deltas must be an integer >= 3 (a line and its curvature), got {p.n_deltas!r}")
-        check_fit_flags(p)
 
     def group(self, cell) -> str:
         return ""

@@ -56,11 +56,10 @@ from typing import Any, Mapping, Optional
 import numpy as np
 import pandas as pd
 
-from .. import noise as noise_registry
 from .. import stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
-from .base import CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, flag, option, register
+from .base import NoiseParams, SimulationParams, SlopeParams, Study, StudyError, check_alpha, option, register
 
 STRUCTURES = ("iid", "radial")
 METHODS = ("gclip", "cclip")
@@ -78,22 +77,15 @@ SCHEDULE = "1/alpha"
 
 
 @dataclass
-class DimensionParams(CommonParams):
-    dims: list = option([1, 3, 10, 30, 100, 300, 1000], "dimensions d")
-    structures: list = option(list(STRUCTURES), "vector noise structures: iid and/or radial")
-    noise: str = option("pareto", "noise law", choices=tuple(noise_registry.NOISES))
+class DimensionParams(SlopeParams, SimulationParams, NoiseParams):
+    dims: list = option([1, 3, 10, 30, 100, 300, 1000], "dimensions d (at least 2 distinct: a growth exponent)", low=1)
+    structures: list = option(list(STRUCTURES), "vector noise structures: iid and/or radial", choices=STRUCTURES)
     alpha: float = option(1.5, "tail index α of the noise")
-    n_traj: int = option(200, "independent trajectories per (method, d)", low=1)
-    steps: int = option(2000, "horizon K", low=1)
     x0: float = option(1.0, "start x0 in every coordinate")
     clips: list = option([1.0, 0.1, 0.03], "clip levels τ0 swept (GClip: τ0·√d); the measured ratio's exponent "
-                                           "depends on τ0, so it is reported per τ0")
+                                           "depends on τ0, so it is reported per τ0", gt=0.0)
     metric: str = option("f_avg", "error: f at Theorem 4's weighted average (f_avg) or the last iterate (f)",
                          choices=("f_avg", "f"))
-    n_boot: int = option(verdict.RULE.n_boot, "bootstrap replicates (joint over methods and d)", low=1)
-    confidence: float = option(verdict.RULE.confidence, "level of the intervals", low=0.0, high=1.0)
-    allowance: float = option(verdict.RULE.allowance, "allowance added to each side of an exponent's interval "
-                              "before it is set against a prediction or bound", low=0.0)
     flat_tolerance: float = option(0.1, "|growth exponent| below this counts as flat", low=0.0)
 
 
@@ -124,29 +116,14 @@ class Dimension(Study):
     name = "dimension"
     summary = "GClip vs CClip against d, i.i.d. vs radial noise (Corollary 7 vs Theorem 8)"
     Params = DimensionParams
+    defaults = {"noise": "pareto", "n_traj": 200, "steps": 2000}
     quick = {"dims": [1, 10, 100], "clips": [1.0, 0.1], "n_traj": 100, "steps": 300, "n_boot": 300}
     tables = ("finals", "errors", "ratios", "growth", "local")
 
     def validate(self, p) -> None:
-        super().validate(p)
-        for d in p.dims:
-            if not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= 100_000:
-                raise StudyError(f"--dims must be positive integers <= 100000, got {d!r}")
-        if not p.dims or len(set(p.dims)) < 2:
+        if len(set(p.dims)) < 2:
             raise StudyError(f"--dims needs at least 2 distinct dimensions to fit a growth exponent, got {p.dims!r}")
         check_alpha(p.noise, [p.alpha])
-        if not p.structures:
-            raise StudyError(f"--structures needs at least one of {', '.join(STRUCTURES)}")
-        check_choice("structures", p.structures, STRUCTURES)
-        check_choice("metric", p.metric, ("f_avg", "f"))
-        if not p.clips or any(not (isinstance(c, (int, float)) and not isinstance(c, bool) and c > 0
-                                   and math.isfinite(c)) for c in p.clips):
-            raise StudyError(f"--clips must be finite numbers > 0 (at least one), got {p.clips!r}")
-        if not math.isfinite(p.x0):
-            raise StudyError(f"--x0 must be finite, got {p.x0!r}")
-        check_fit_flags(p)
-        if not (p.flat_tolerance >= 0 and math.isfinite(p.flat_tolerance)):
-            raise StudyError(f"{flag('flat_tolerance')} must be a finite number >= 0, got {p.flat_tolerance!r}")
         if p.n_traj < 2:
             raise StudyError(f"--n-traj must be >= 2 for a median interval, got {p.n_traj!r}")
 

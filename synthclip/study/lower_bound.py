@@ -70,8 +70,8 @@ from .. import methods as method_registry
 from .. import findings, noise, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
-from .base import FitParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, \
-    check_positive, flag, option, register, with_registered
+from .base import (FitParams, HorizonParams, SimulationParams, Study, StudyError, TheoremAlphaParams, check_alpha,
+                   check_methods, option, register, with_registered)
 from .horizons import horizon_scoreboard, horizon_tables, plot_horizons
 from .rate_methods import NEAR_MISS, RATE_METHODS, rate_method
 
@@ -84,23 +84,20 @@ OUTPUTS = ("f", "f_avg", "f_unif")
 
 
 @dataclass
-class LowerBoundParams(FitParams):
-    alpha: list = option([1.5], "tail index α of the spike size; a comma list sweeps several (each its own folder)")
-    scale: float = option(1.0, "spike scale s: the spike is s·p^(−1/α)", low=0.0)
-    spike_events: float = option(1.0, "expected spikes per run: p = spike_events / K (Theorem 5: p ~ 1/K)", low=0.0)
-    n_traj: int = option(10_000, "independent trajectories per method and horizon", low=1)
-    horizons: list = option([100, 300, 1000, 3000, 10000], "horizons K, each its own cell (p depends on K)")
+class LowerBoundParams(FitParams, SimulationParams, TheoremAlphaParams, HorizonParams):
+    scale: float = option(1.0, "spike scale s: the spike is s·p^(−1/α)", gt=0.0)
+    spike_events: float = option(1.0, "expected spikes per run: p = spike_events / K (Theorem 5: p ~ 1/K)", gt=0.0)
     methods: list = option(list(LOWER_BOUND_METHODS), "methods to run (the rates study's settings; a --plugin's methods "
                                                "at their own defaults)")
     metric: str = option("f", "output judged: f (last iterate), f_avg (Theorem 4's weighted average), f_unif",
                          choices=OUTPUTS)
     x0: float = option(1.0, "start x0")
-    radius: float = option(10.0, "projection radius of GClip / CClip", low=0.0)
-    clip: float = option(1.0, "clip level τ0 (λ for the clipped AdaGrad/Adam-Norm)", low=0.0)
-    lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(k+1))", low=0.0)
-    tail_c: float = option(10.0, "the 'tail' statistic is the (1 − tail_c/K)-quantile", low=0.0)
-    tilt: float = option(0.5, "δ of Theorem 5's randomised pair: spike probabilities p(1 ± δ), optima ∓δ·S "
-                              "(0 < δ < 1)", low=0.0, high=1.0)
+    radius: float = option(10.0, "projection radius of GClip / CClip", gt=0.0)
+    clip: float = option(1.0, "clip level τ0 (λ for the clipped AdaGrad/Adam-Norm)", gt=0.0)
+    lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(k+1))", gt=0.0)
+    tail_c: float = option(10.0, "the 'tail' statistic is the (1 − tail_c/K)-quantile", gt=0.0)
+    tilt: float = option(0.5, "δ of Theorem 5's randomised pair: spike probabilities p(1 ± δ), optima ∓δ·S",
+                         gt=0.0, lt=1.0)
 
 
 @register
@@ -108,34 +105,19 @@ class LowerBound(Study):
     name = "lower-bound"
     summary = "every method's error on Theorem 5's randomised spike pair (p ~ 1/K) vs the bound K^(−2(α−1)/α)"
     Params = LowerBoundParams
+    defaults = {"horizons": [100, 300, 1000, 3000, 10000]}
     quick = {"n_traj": 2000, "horizons": [100, 300, 1000], "n_boot": 200}
     tables = ("quantiles", "slopes", "instances")
 
     def validate(self, p) -> None:
-        check_positive(p, "n_traj", "horizons", "n_boot")
         check_alpha("spike", p.alpha)
-        for a in p.alpha:
-            if not 1.0 < a <= 2.0:
-                raise StudyError(f"--alpha must be in (1, 2] (Theorem 5's range), got {a!r}")
         check_methods("methods", p.methods, with_registered(LOWER_BOUND_METHODS))  # a --plugin's methods too
-        check_choice("metric", p.metric, OUTPUTS)
-        if len(set(p.horizons)) < 2 or min(p.horizons) < 2:
-            raise StudyError(f"--horizons needs at least 2 distinct values >= 2, got {p.horizons!r}")
-        for name in ("scale", "clip", "lr", "radius", "tail_c", "spike_events"):
-            value = getattr(p, name)
-            if not (math.isfinite(value) and value > 0):
-                raise StudyError(f"{flag(name)} must be a finite number > 0, got {value!r}")
-        if not (math.isfinite(p.tilt) and 0.0 < p.tilt < 1.0):
-            raise StudyError(f"--tilt must be in (0, 1) (spike probabilities p(1 ± tilt)), got {p.tilt!r}")
         if not p.spike_events * (1.0 + p.tilt) < min(p.horizons):
             raise StudyError(f"--spike-events must be < the smallest horizon {min(p.horizons)} / (1 + --tilt) "
                              f"(p·(1 + tilt) < 1 with p = events/K), got {p.spike_events!r}")
         if not p.tail_c < min(p.horizons):
             raise StudyError(f"--tail-c must be < the smallest horizon {min(p.horizons)} (level 1 − c/K > 0), "
                              f"got {p.tail_c!r}")
-        if not math.isfinite(p.x0):
-            raise StudyError(f"--x0 must be finite, got {p.x0!r}")
-        check_fit_flags(p)
 
     def cells(self, p) -> list[dict]:
         cells = []

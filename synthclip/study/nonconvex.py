@@ -78,8 +78,8 @@ from .. import findings, theory, verdict
 from ..engine import simulate
 from .horizons import (_is_level, horizon_matrix, horizon_scoreboard, horizon_tables,  # noqa: F401
                        horizon_verdict_table, plot_horizons, verdict_table)
-from .base import FitParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_methods, \
-    check_positive, flag, option, register
+from .base import (FitParams, HorizonParams, NoiseParams, SimulationParams, Study, TheoremAlphaParams, check_alpha,
+                   check_choice, check_methods, option, register)
 
 SETTING = "nonconvex"
 METRICS = ("grad_norm_min", "thm2_lhs", "grad_norm_avg", "grad_norm")
@@ -140,21 +140,17 @@ def momentum_params(label: str, alpha: float, K: int, *, tau0: float, lr0: float
 
 
 @dataclass
-class NonconvexParams(FitParams):
-    alpha: list = option([1.5], "tail index α of the noise; a comma list sweeps several (each its own folder)")
-    noise: str = option("stable", "noise law", choices=NOISES)
+class NonconvexParams(FitParams, SimulationParams, NoiseParams, TheoremAlphaParams, HorizonParams):
     structure: str = option("radial", "vector noise: radial (Assumption 1, d-free σ) or iid per coordinate",
                             choices=("iid", "radial"))
-    scale: float = option(1.0, "noise scale σ (also the σ of the schedule)", low=0.0)
+    scale: float = option(1.0, "noise scale σ (also the σ of the schedule)", gt=0.0)
     dim: int = option(10, "dimension d (the min over k gains an extreme-value factor ~ draws^(−1/d))", low=1)
-    n_traj: int = option(1000, "independent trajectories per horizon", low=1)
-    horizons: list = option([100, 316, 1000, 3162, 10000], "horizons K, each its own run with its own τ_K, η_K")
     methods: list = option(list(LABELS), "gclip (τ ∝ K^(1/(3α−2))), the control gclip-inverted (τ ∝ K^(α/(3α−2)), the "
                                          "inverted exponent of Theorem 2's τ), and the "
                                          "normalized/sign methods with momentum nsgd_m, clip_nsgd_m, signsgd_m")
     x0: float = option(1.0, "start x0 in every coordinate")
-    tau0: float = option(1.0, "constant of τ_K = tau0 σ K^(1/(3α−2))", low=0.0)
-    lr0: float = option(1.0, "constant of η_K = min{1/(4L), lr0 σ^α/(L τ_K^α)}", low=0.0)
+    tau0: float = option(1.0, "constant of τ_K = tau0 σ K^(1/(3α−2))", gt=0.0)
+    lr0: float = option(1.0, "constant of η_K = min{1/(4L), lr0 σ^α/(L τ_K^α)}", gt=0.0)
     n_avg: int = option(64, "equally spaced k ≤ K averaged into grad_norm_avg", low=2)
 
 
@@ -163,29 +159,14 @@ class Nonconvex(Study):
     name = "nonconvex"
     summary = "min_k ‖∇f(x_k)‖ and its average vs the horizon K for GClip on a non-convex f (Theorem 2)"
     Params = NonconvexParams
+    defaults = {"noise": "stable", "n_traj": 1000}
     quick = {"n_traj": 200, "horizons": [100, 316, 1000], "n_boot": 200}
     tables = ("quantiles", "slopes")
 
     def validate(self, p) -> None:
-        check_positive(p, "n_traj", "dim", "horizons", "n_avg", "n_boot")
         check_alpha(p.noise, p.alpha)
-        for a in p.alpha:
-            if not 1.0 < a <= 2.0:
-                raise StudyError(f"--alpha must be in (1, 2] (Theorem 2's range), got {a!r}")
         check_choice("noise", p.noise, NOISES)
-        check_choice("structure", p.structure, ("iid", "radial"))
         check_methods("methods", p.methods, dict.fromkeys(LABELS))
-        if len(set(p.horizons)) < 2 or min(p.horizons) < 2:
-            raise StudyError(f"--horizons needs at least 2 distinct values >= 2, got {p.horizons!r}")
-        if p.n_avg < 2:
-            raise StudyError(f"--n-avg must be >= 2, got {p.n_avg!r}")
-        for name in ("scale", "tau0", "lr0"):
-            value = getattr(p, name)
-            if not (math.isfinite(value) and value > 0):
-                raise StudyError(f"{flag(name)} must be a finite number > 0, got {value!r}")
-        if not math.isfinite(p.x0):
-            raise StudyError(f"--x0 must be finite, got {p.x0!r}")
-        check_fit_flags(p)
 
     def cells(self, p) -> list[dict]:
         cells = []

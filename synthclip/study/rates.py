@@ -40,6 +40,7 @@ theorem's α = 1.2 (so E|g|^α is finite and Theorem 4's assumption holds), K = 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -51,8 +52,9 @@ from .. import noise as noise_registry
 from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
-from .base import (FitParams, Study, StudyError, check_alpha, check_choice, check_device, check_fit_flags,
-                   check_methods, flag, option, progress_chunk, register, with_registered)
+from .base import (DeviceParams, FitParams, NoiseParams, SimulationParams, Study, TheoremAlphaParams, check_alpha, check_device,
+                   check_fit_horizon, check_memory, check_methods, option, progress_chunk, register,
+                   with_registered)
 from .horizons import _fits, verdict_table  # noqa: F401
 from .rate_methods import (NEAR_MISS, PER_DECADE, RATE_METHODS, near_miss_applies, rate_checkpoints,  # noqa: F401
                            rate_entry, rate_method, schedule_of)
@@ -63,29 +65,21 @@ METRICS = ("f_avg", "f")
 
 
 @dataclass
-class RatesParams(FitParams):
-    alpha: list = option([1.5], "the theorem's α (Assumption 1) that sets the clip schedules and the exponent; a "
-                                "comma list sweeps several (each its own folder)")
+class RatesParams(FitParams, SimulationParams, NoiseParams, DeviceParams, TheoremAlphaParams):
     noise_alpha: float = option(0.0, "tail index a of the noise (0: each of --tail-offsets above --alpha)", low=0.0)
     tail_offsets: list = option([0.0, 0.2], "noise tail indices a = α + offset run for each --alpha (with "
                                             "--noise-alpha 0): offset 0 is the boundary of Assumption 1 (a named "
                                             "limit case), offsets > 0 lie inside it, where the theorem judges; an "
-                                            "a outside the noise law's range is skipped")
-    noise: str = option("stable", "noise law", choices=tuple(noise_registry.NOISES))
+                                            "a outside the noise law's range is skipped", low=0.0, high=1.0)
     structure: str = option("iid", "vector noise: iid per coordinate or radial", choices=("iid", "radial"))
     dim: int = option(1, "dimension d", low=1)
-    n_traj: int = option(10_000, "independent trajectories per method", low=1)
-    steps: int = option(100_000, "horizon K (steps): a decade of fit [K/10, K] late enough that the exponent, not "
-                                 "the start, is measured", low=1)
     methods: list = option(list(RATE_METHODS), f"methods to run ({NEAR_MISS}: the rule's near-miss control, run "
                                                f"where its exponent is known: symmetric noise, a < 2, clip power ≤ 1/a)")
-    mu: float = option(1.0, "strong convexity μ (all weights λ_i = μ)", low=0.0)
+    mu: float = option(1.0, "strong convexity μ (all weights λ_i = μ)", gt=0.0)
     x0: float = option(1.0, "start x0 in every coordinate")
-    radius: float = option(10.0, "projection radius of proj-GClip / CClip (Theorem 4)", low=0.0)
-    clip: float = option(1.0, "clip level τ0 (λ for the clipped AdaGrad/Adam-Norm)", low=0.0)
-    lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(μ(k+1)))", low=0.0)
-    device: str = option("cpu", "where trajectories run: cpu (numba, all cores) or cuda (one GPU thread each)",
-                         choices=("cpu", "cuda"))
+    radius: float = option(10.0, "projection radius of proj-GClip / CClip (Theorem 4)", gt=0.0)
+    clip: float = option(1.0, "clip level τ0 (λ for the clipped AdaGrad/Adam-Norm)", gt=0.0)
+    lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(μ(k+1)))", gt=0.0)
 
 
 @register
@@ -93,39 +87,20 @@ class Rates(Study):
     name = "rates"
     summary = "high-probability rates in k on a strongly convex quadratic vs Theorem 4 / Table 1"
     Params = RatesParams
+    defaults = {"n_traj": 10_000, "steps": 100_000}
     quick = {"n_traj": 2000, "steps": 2000, "n_boot": 400}
     tables = ("quantiles", "slopes")
 
     def validate(self, p) -> None:
         super().validate(p)
-        for o in getattr(p, "tail_offsets", []):
-            if not (isinstance(o, (int, float)) and 0.0 <= o <= 1.0):
-                raise StudyError(f"--tail-offsets must lie in [0, 1], got {o!r}")
-        if p.noise_alpha:
-            check_alpha(p.noise, [p.noise_alpha], "--noise-alpha")
-            for a in p.alpha:
-                if not 1.0 < a <= 2.0:
-                    raise StudyError(f"--alpha (the theorem's) must be in (1, 2], got {a!r}")
-        else:
-            check_alpha(p.noise, p.alpha)
-        check_choice("structure", p.structure, ("iid", "radial"))
+        check_alpha(p.noise, [p.noise_alpha] if p.noise_alpha else p.alpha,
+                    "--noise-alpha" if p.noise_alpha else "--alpha")
         check_methods("methods", p.methods, with_registered(RATE_METHODS))
-        import os
-
-        from .base import check_fit_horizon, check_memory
         check_fit_horizon("steps", p.steps, verdict.RULE.min_k)
-        for name in ("mu", "clip", "lr", "radius"):
-            if not getattr(p, name) > 0:
-                raise StudyError(f"{flag(name)} must be > 0, got {getattr(p, name)!r}")
-        if not math.isfinite(p.mu):
-            raise StudyError(f"--mu must be finite, got {p.mu!r}")
         # a cell holds 7 metrics × n_traj × checkpoints float64 (and a copy while tabulating); cells run in parallel
         at_once = min(len(p.methods) * len(p.alpha), p.jobs or os.cpu_count() or 1)
         check_memory(f"--n-traj {p.n_traj}", 2 * 7 * 8 * p.n_traj * len(rate_checkpoints(p.steps)) * at_once,
                      "lower --n-traj (or --jobs)")
-        check_fit_flags(p)
-        if not math.isfinite(p.x0):
-            raise StudyError(f"--x0 must be finite, got {p.x0!r}")
         check_device(p.device, p.dim)
 
     def cells(self, p) -> list[dict]:
@@ -200,21 +175,13 @@ class Rates(Study):
         return rates_scoreboard(tables, meta)
 
 
-@dataclass
-class RatesOneSidedParams(RatesParams):
-    alpha: list = option([1.2], "the theorem's α (Assumption 1) that sets the clip schedules and the exponent")
-    noise_alpha: float = option(1.3, "tail index of the noise (above --alpha: E|g|^α is finite)", low=0.0)
-    noise: str = option("pareto-onesided", "noise law", choices=tuple(noise_registry.NOISES))
-    steps: int = option(20_000, "horizon K (steps)", low=1)
-    methods: list = option(["sgd", "gclip", "gclip-balanced", "gclip-const", "cclip", "clip_adagrad_norm",
-                            "clip_adam_norm"], "methods to run")
-
-
 @register
 class RatesOneSided(Rates):
     name = "rates-onesided"
     summary = "the rates study on asymmetric noise (one-sided Pareto, tail 1.3 > α = 1.2): Theorem 4's clip schedule"
-    Params = RatesOneSidedParams
+    defaults = {"alpha": [1.2], "noise_alpha": 1.3, "noise": "pareto-onesided", "steps": 20_000,
+                "methods": ["sgd", "gclip", "gclip-balanced", "gclip-const", "cclip", "clip_adagrad_norm",
+                            "clip_adam_norm"]}
     quick = {"n_traj": 2000, "steps": 4000, "n_boot": 400}
 
 

@@ -52,7 +52,7 @@ import pandas as pd
 from .. import stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import log_checkpoints, simulate
-from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option, register
+from .base import SimulationParams, SlopeParams, Study, StudyError, check_methods, flag, option, register
 from .horizons import trajectory_matrix
 
 PROBLEMS = ("quartic", "cosh")
@@ -77,23 +77,18 @@ def target_radius(problem: str, eps: float) -> float:
 
 
 @dataclass
-class SmoothnessParams(CommonParams):
+class SmoothnessParams(SlopeParams, SimulationParams):
     problems: list = option(list(PROBLEMS), "problems: quartic (x⁴/4) and cosh (cosh x − 1)")
-    x0_quartic: list = option([1.0, 2.0, 4.0, 8.0, 16.0, 32.0], "starts x0 for the quartic")
-    x0_cosh: list = option([1.0, 2.0, 4.0, 6.0, 8.0], "starts x0 for cosh (gd-tuned needs ~e^x0 steps)")
+    x0_quartic: list = option([1.0, 2.0, 4.0, 8.0, 16.0, 32.0], "starts x0 for the quartic", gt=0.0)
+    x0_cosh: list = option([1.0, 2.0, 4.0, 6.0, 8.0], "starts x0 for cosh (gd-tuned needs ~e^x0 steps; cosh "
+                                                      "overflows beyond 700)", gt=0.0, high=700.0)
     methods: list = option(list(LABELS), "methods (see --help)")
-    eps: float = option(1e-4, "target: the first k with f(x_k) − f* ≤ eps", low=0.0)
-    steps: int = option(100_000, "steps per run (runs that never reach eps count as failures)", low=1)
-    n_traj: int = option(32, "independent trajectories per cell", low=1)
-    noise_scale: float = option(1e-3, "scale of the Gaussian gradient noise", low=0.0)
-    clip: float = option(1.0, "clip level τ of the clip method", low=0.0)
-    lr_c: float = option(1.0, "clip method's step η = lr_c / L_τ (also gd-fixed's step)", low=0.0)
-    gd_c: float = option(1.0, "gd-tuned's step η = gd_c / L(x0) (divergence-free for gd_c < 2)", low=0.0)
+    eps: float = option(1e-4, "target: the first k with f(x_k) − f* ≤ eps", gt=0.0)
+    noise_scale: float = option(1e-3, "scale of the Gaussian gradient noise", gt=0.0)
+    clip: float = option(1.0, "clip level τ of the clip method", gt=0.0)
+    lr_c: float = option(1.0, "clip method's step η = lr_c / L_τ (also gd-fixed's step)", gt=0.0)
+    gd_c: float = option(1.0, "gd-tuned's step η = gd_c / L(x0) (divergence-free for gd_c < 2)", gt=0.0)
     n_checkpoints: int = option(1200, "log-spaced checkpoints (resolution of the iteration count)", low=2)
-    n_boot: int = option(verdict.RULE.n_boot, "bootstrap replicates per slope", low=1)
-    confidence: float = option(verdict.RULE.confidence, "level of the slope and quantile intervals", low=0.0, high=1.0)
-    allowance: float = option(verdict.RULE.allowance, "model-error allowance added to each side of the slope interval",
-                              low=0.0)
     margin: float = option(0.5, "'much faster': gd-tuned's exponent must exceed the others' by this", low=0.0)
 
 
@@ -102,42 +97,22 @@ class Smoothness(Study):
     name = "smoothness"
     summary = "iterations to ε vs the start x0 on x⁴ and cosh: fixed-step GD vs clipped/normalised GD (ICLR 2020)"
     Params = SmoothnessParams
+    defaults = {"steps": 100_000, "n_traj": 32}
     quick = {"x0_quartic": [1.0, 4.0, 16.0], "x0_cosh": [1.0, 3.0, 5.0, 6.0], "steps": 25_000, "n_traj": 8,
              "n_boot": 200, "n_checkpoints": 600}
     tables = ("iterations", "slopes")
 
     def validate(self, p) -> None:
-        check_positive(p, "n_traj", "steps", "n_boot", "n_checkpoints")
-        if not p.problems:
-            raise StudyError(f"--problems needs at least one problem; valid: {', '.join(PROBLEMS)}")
-        check_choice("problems", p.problems, PROBLEMS)
-        if not p.methods:
-            raise StudyError(f"--methods needs at least one method; valid: {', '.join(LABELS)}")
-        check_choice("methods", p.methods, LABELS)
-        for name in ("x0_quartic", "x0_cosh"):
-            values = getattr(p, name)
-            if len(set(values)) < 2 or not all(math.isfinite(v) and v > 0 for v in values):
-                raise StudyError(f"{flag(name)} needs at least 2 distinct finite values > 0, got {values!r}")
+        check_methods("problems", p.problems, dict.fromkeys(PROBLEMS))
+        check_methods("methods", p.methods, dict.fromkeys(LABELS))
         for name, values, to_x in (("x0_quartic", p.x0_quartic, float), ("x0_cosh", p.x0_cosh, float),
                                    ("x0_cosh", p.x0_cosh, math.exp)):
-            xs = sorted({to_x(min(v, 700.0)) for v in values if math.isfinite(v) and v > 0})
+            xs = sorted({to_x(v) for v in values})
             if sum(x >= xs[-1] / 10.0 ** verdict.RULE.window_decades * (1 - 1e-12) for x in xs) < 2:
                 raise StudyError(f"{flag(name)} needs at least 2 starts in the fit window, the last decade of "
                                  f"{'e^x0' if to_x is math.exp else 'x0'} (x0 ≥ "
                                  f"{max(values) - math.log(10.0) if to_x is math.exp else max(values) / 10:g}), "
                                  f"got {values!r}")
-        if max(p.x0_cosh) > 700:
-            raise StudyError(f"--x0-cosh must be <= 700 (cosh overflows), got {max(p.x0_cosh)!r}")
-        for name in ("eps", "clip", "lr_c", "gd_c"):
-            value = getattr(p, name)
-            if not (math.isfinite(value) and value > 0):
-                raise StudyError(f"{flag(name)} must be a finite number > 0, got {value!r}")
-        if not (math.isfinite(p.noise_scale) and p.noise_scale > 0):
-            raise StudyError(f"--noise-scale must be a finite number > 0, got {p.noise_scale!r}")
-        check_fit_flags(p)
-        for name in ("allowance", "margin"):
-            if not getattr(p, name) >= 0:
-                raise StudyError(f"{flag(name)} must be >= 0, got {getattr(p, name)!r}")
 
     def group(self, cell: Mapping[str, Any]) -> str:
         return ""

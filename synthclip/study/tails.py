@@ -29,8 +29,7 @@ import pandas as pd
 
 from .. import noise as noise_registry
 from .. import stats
-from .base import (CommonParams, Study, StudyError, check_alpha, check_choice, check_fit_flags, check_positive, flag, option,
-                   register)
+from .base import CommonParams, Study, check_alpha, check_memory, flag, option, register
 
 LAWS = ("pareto", "stable", "gaussian")
 ESTIMATORS = ("hill", "moment", "mohammadi")
@@ -52,13 +51,14 @@ def covers(lo: float, hi: float, value: float) -> bool:
 
 @dataclass
 class TailsParams(CommonParams):
-    laws: list = option(list(LAWS), "noise laws (the Gaussian control is run once, its α is ignored)")
+    laws: list = option(list(LAWS), "noise laws (the Gaussian control is run once, its α is ignored)", choices=LAWS)
     alphas: list = option([1.2, 1.5, 1.8], "tail indices α of pareto and stable")
-    pareto_extra: list = option([2.5], "extra α for pareto only (finite variance: Mohammadi targets 2)")
-    sizes: list = option([10_000, 100_000, 1_000_000], "sample sizes n")
+    pareto_extra: list = option([2.5], "extra α for pareto only (finite variance: Mohammadi targets 2); may be empty",
+                                optional=True)
+    sizes: list = option([10_000, 100_000, 1_000_000], "sample sizes n (k = √n order statistics, √n blocks)", low=100)
     replicates: int = option(20, "independent samples per (law, α, n) for the coverage", low=1)
-    estimators: list = option(list(ESTIMATORS), "tail-index estimators")
-    confidence: float = option(0.95, "level of the estimators' intervals", low=0.0, high=1.0)
+    estimators: list = option(list(ESTIMATORS), "tail-index estimators", choices=ESTIMATORS)
+    confidence: float = option(0.95, "level of the estimators' intervals", gt=0.0, lt=1.0)
 
 
 @register
@@ -70,29 +70,13 @@ class Tails(Study):
     tables = ("estimates", "verdicts")
 
     def validate(self, p) -> None:
-        if not p.laws:
-            raise StudyError(f"--laws needs at least one of {', '.join(LAWS)}")
-        check_choice("laws", p.laws, LAWS)
-        if not p.estimators:
-            raise StudyError(f"--estimators needs at least one of {', '.join(ESTIMATORS)}")
-        check_choice("estimators", p.estimators, ESTIMATORS)
-        if any(law != "gaussian" for law in p.laws) and not p.alphas:
-            raise StudyError("--alphas needs at least one tail index")
         if "stable" in p.laws:
             check_alpha("stable", p.alphas, "--alphas")
         if "pareto" in p.laws:
             check_alpha("pareto", p.alphas, "--alphas")
             check_alpha("pareto", p.pareto_extra, flag("pareto_extra"))
-        if not p.sizes:
-            raise StudyError("--sizes needs at least one sample size")
-        for n in p.sizes:
-            if not isinstance(n, int) or isinstance(n, bool) or n < 100:
-                raise StudyError(f"--sizes must be integers >= 100 (k = √n order statistics, √n blocks), got {n!r}")
-        from .base import check_memory
         # one sample in float64 and the sorted and absolute copies the estimators make of it
         check_memory(f"--sizes {max(p.sizes)}", 4 * 8 * max(p.sizes), "lower --sizes")
-        check_positive(p, "replicates")
-        check_fit_flags(p)
 
     def group(self, cell) -> str:
         return ""
