@@ -64,8 +64,8 @@ def test_exact_floor_zeroes_the_clipped_mean(c):
 
 @pytest.mark.parametrize("args,needle", [
     (["--lrs", "0.1"], "--lrs needs at least 2 distinct step sizes"),
-    (["--lrs", "0.1,3"], "--lrs must be < 2"),
-    (["--clips", "1,-2"], "--clips values must be finite numbers > 0"),
+    (["--lrs", "0.1,3"], "--lrs must be a finite number in (0, 2)"),
+    (["--clips", "1,-2"], "--clips must be a finite number > 0"),
     (["--noises", "gaussian"], "--noises: unknown value 'gaussian'"),
     (["--steps", "10", "--tail-points", "50"], "--steps must be >= 2·--tail-points"),
     (["--alpha", "1"], "--alpha must be in"),

@@ -193,7 +193,7 @@ def test_scoreboard_rows_from_the_stored_tables(pareto):
 
 @pytest.mark.parametrize("args,needle", [
     (["--dims", "10"], "--dims needs at least 2 distinct dimensions"),
-    (["--dims", "0,10"], "--dims must be positive integers"),
+    (["--dims", "0,10"], "--dims must be a positive integer"),
     (["--structures", "iid,ring"], "--structures: unknown value 'ring'"),
     (["--metric", "loss"], "--metric: unknown value 'loss'"),
     (["--clips", "-1"], "--clips must be"),

@@ -61,7 +61,7 @@ def test_gaussian_targets():
 
 @pytest.mark.parametrize("args,needle", [
     (["--alphas", "1.5,2.5"], "--alphas must be in (1, 2]"),
-    (["--sizes", "10"], "--sizes must be integers >= 100"),
+    (["--sizes", "10"], "--sizes must be an integer >= 100"),
     (["--estimators", "hill,pickands"], "--estimators: unknown value 'pickands'"),
     (["--laws", "cauchy"], "--laws: unknown value 'cauchy'"),
     (["--replicates", "0"], "--replicates must be a positive integer"),

@@ -35,6 +35,7 @@ from scipy.optimize import brentq
 from .. import stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
+from . import report
 from .base import IntervalParams, SimulationParams, Study, StudyError, check_alpha, option, register
 
 NOISES = ("pareto", "pareto-onesided")
@@ -128,13 +129,11 @@ class Bias(Study):
         lines = [f"bias: clipped SGD (constant c, η) on x²/2 from x0={p['x0']:g}, α={p['alpha']:g}, K={p['steps']}, "
                  f"N={p['n_traj']}; ‖∇f‖ averaged over the last half, median over runs, {p['confidence']:.0%} "
                  f"bootstrap CIs; vanishes if slope in η > {p['vanish_slope']:g}, floor if < {p['vanish_slope']:g}"]
-        header = (f"{'noise':<16} {'c':>5} {'slope in η [CI]':<24} {'floor at η_min [CI]':<28} {'predicted':>9}  "
-                  f"{'verdict':<10} {'expected':<9}")
-        lines += [header, "-" * len(header)]
-        for _, r in s.iterrows():
-            lines.append(f"{r['noise']:<16} {r['clip']:>5g} {r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
-                         f"{'':<4} {r['floor']:.4f} [{r['floor_low']:.4f}, {r['floor_high']:.4f}]{'':<6} "
-                         f"{r['predicted']:>9.4f}  {r['verdict']:<10} {r['expected']:<9}")
+        lines.append(report.table(s, [("noise", "noise"), ("c", "clip"), ("slope in η [CI]", report.interval),
+                                      ("floor at η_min [CI]", lambda r: report.interval(r, "floor", "floor_low",
+                                                                                        "floor_high", ".4f")),
+                                      ("predicted", lambda r: f"{r['predicted']:.4f}"), ("verdict", "verdict"),
+                                      ("expected", "expected")]))
         for _, r in z.iterrows():
             lines.append(f"floor size vs c ({r['noise']}, c {r['cmin']:g}..{r['cmax']:g}, η = {r['lr']:g}): slope "
                          f"{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]; exact x_c over the same c "
@@ -147,30 +146,24 @@ class Bias(Study):
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
         """One row per (noise, c): floor or vanishes against Koloskova et al.; and the floor's size against c."""
-        rows = []
-        floor = theory.claim(*FLOOR_CLAIM)
-        for _, r in tables["slopes"].iterrows():
-            agrees = "agrees" if r["verdict"] == r["expected"] else "DISAGREES"
-            rows.append({"study": self.name, "statement": floor.statement, "source": floor.source,
-                         "setting": f"{r['noise']}, constant clip c={r['clip']:g}",
-                         "quantity": "slope in η of the median gradient-norm floor", "measured": r["slope"],
-                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "theory": np.nan, "verdict": r["verdict"],
-                         "reason": f"expected {r['expected']} ({agrees}); floor if the interval lies below "
-                                   f"{r['threshold']:g}", "figure": "bias.png"})
-        size = theory.claim(*SIZE_CLAIM)
+        floor, size = theory.claim(*FLOOR_CLAIM), theory.claim(*SIZE_CLAIM)
+        rows = [report.score_row(meta, r, statement=floor.statement, source=floor.source, theory=np.nan,
+                                 setting=f"{r['noise']}, constant clip c={r['clip']:g}",
+                                 quantity="slope in η of the median gradient-norm floor",
+                                 reason=f"expected {r['expected']} ({'agrees' if r['verdict'] == r['expected'] else 'DISAGREES'}); "
+                                        f"floor if the interval lies below {r['threshold']:g}")
+                for r in tables["slopes"].to_dict("records")]
         allowance = meta["params"].get("allowance", verdict.RULE.allowance)
-        for _, r in tables["sizes"].iterrows():
+        for r in tables["sizes"].to_dict("records"):
             # The exact floor |x_c| over the run's c range is the prediction the slope is judged by; Lemma 9's
             # c^(−(α−1)) bounds the floor's value and is its large-c asymptote, not a bound on a finite-c slope.
             where = verdict.outcome(r["slope"], r["ci_low"], r["ci_high"], r["predicted_slope"], allowance)
-            rows.append({"study": self.name, "statement": "exact floor |x_c|", "source": "derived here: "
-                         "E[clip(x_c + ξ, c)] = 0 (bias study docstring)",
-                         "setting": f"{r['noise']}, η={r['lr']:g}, c ∈ [{r['cmin']:g}, {r['cmax']:g}]",
-                         "quantity": "slope in c of the floor", "measured": r["slope"], "ci_low": r["ci_low"],
-                         "ci_high": r["ci_high"], "theory": r["predicted_slope"], "verdict": verdict.WORDS["exact"][where],
-                         "reason": f"{size.statement} ({size.formula}) is the large-c asymptote: {r['bound']:+.3f}",
-                         "figure": "bias.png"})
-        return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
+            rows.append(report.score_row(
+                meta, r, statement="exact floor |x_c|", source="derived here: E[clip(x_c + ξ, c)] = 0 "
+                "(docs/studies/bias.md)", setting=f"{r['noise']}, η={r['lr']:g}, c ∈ [{r['cmin']:g}, {r['cmax']:g}]",
+                quantity="slope in c of the floor", theory=r["predicted_slope"], verdict=verdict.WORDS["exact"][where],
+                reason=f"{size.statement} ({size.formula}) is the large-c asymptote: {r['bound']:+.3f}"))
+        return report.scoreboard(rows)
 
     def plot(self, tables, meta):
         return plot_bias(tables, meta)

@@ -57,6 +57,7 @@ import pandas as pd
 from .. import stats, theory
 from .._rng import derive_seed
 from ..engine import simulate
+from . import report
 from .base import IntervalParams, NoiseParams, SimulationParams, Study, StudyError, check_alpha, check_methods, option, register
 
 # Study labels → (registry method, fixed parameters). Controls use the registry's Theorem 4 step 4/(k+1).
@@ -244,15 +245,12 @@ class Confidence(Study):
             f"instances: reference γ={p['lr']:g}, b0={p['b0']:g}, λ={p['clip']:g}; tied-b0 b0=(K/δ_min)^(1/α)="
             f"{b0:.4g}, γ={p['tied_steps']:g}·b0/K={lr:.4g}",
         ]
-        header = (f"{'instance':<10} {'method':<26} {'poly slope [CI]':<24} {'polylog slope [CI]':<24} "
-                  f"{'verdict':<11} {'theory':<11} {'agrees':<20} failed")
-        lines += [header, "-" * len(header)]
-        for _, r in v.iterrows():
-            lines.append(
-                f"{r['instance']:<10} {r['method']:<26} "
-                f"{r['poly_slope']:+.2f} [{r['poly_low']:+.2f}, {r['poly_high']:+.2f}]{'':<4} "
-                f"{r['polylog_slope']:+.2f} [{r['polylog_low']:+.2f}, {r['polylog_high']:+.2f}]{'':<4} "
-                f"{r['verdict']:<11} {r['theory']:<11} {r['agrees']:<20} {r['n_failed']}/{r['n_traj']}")
+        lines.append(report.table(v, [
+            ("instance", "instance"), ("method", "method"),
+            ("poly slope [CI]", lambda r: report.interval(r, "poly_slope", "poly_low", "poly_high", "+.2f")),
+            ("polylog slope [CI]", lambda r: report.interval(r, "polylog_slope", "polylog_low", "polylog_high",
+                                                             "+.2f")),
+            ("verdict", "verdict"), ("theory", "theory"), ("agrees", "agrees"), ("failed", report.failed)]))
         lines.append(adagrad_conclusion(v))
         lines.append("note: the lower-bound construction of Chezhegov et al. was not found in the stored corpus "
                      "(abstracts only); tied-b0 is this package's instance (see the module docstring).")
@@ -260,17 +258,14 @@ class Confidence(Study):
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
         """One row per (instance, method) that a Chezhegov et al. statement covers: polynomial or polylog in 1/δ."""
-        from ..verdict import SCOREBOARD_COLUMNS
-
-        v = tables["verdicts"]
-        rows = [{"study": self.name, "statement": "chezhegov-" + ("clipped" if r["method"].startswith("clip") else
-                                                                   "unclipped"),
-                 "source": r["theory_source"], "setting": f"{r['instance']}, {r['method']}, N={int(r['n_traj'])}",
-                 "quantity": "growth of the (1−δ)-quantile in 1/δ (poly slope)", "measured": r["poly_slope"],
-                 "ci_low": r["poly_low"], "ci_high": r["poly_high"], "theory": np.nan, "verdict": r["verdict"],
-                 "reason": f"theory {r['theory']}: agrees {r['agrees']}", "figure": "confidence.png"}
-                for _, r in v.iterrows() if r["theory"] not in ("none", "", None)]
-        return pd.DataFrame(rows, columns=list(SCOREBOARD_COLUMNS))
+        return report.scoreboard(
+            report.score_row(meta, r, statement="chezhegov-" + ("clipped" if r["method"].startswith("clip")
+                                                                 else "unclipped"),
+                             setting=f"{r['instance']}, {r['method']}, N={int(r['n_traj'])}",
+                             quantity="growth of the (1−δ)-quantile in 1/δ (poly slope)", measured=r["poly_slope"],
+                             ci_low=r["poly_low"], ci_high=r["poly_high"], theory=np.nan,
+                             reason=f"theory {r['theory']}: agrees {r['agrees']}")
+            for r in tables["verdicts"].to_dict("records") if r["theory"] not in ("none", "", None))
 
     def plot(self, tables, meta):
         return plot_confidence(tables, meta)

@@ -59,6 +59,7 @@ import pandas as pd
 from .. import stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
+from . import report
 from .base import NoiseParams, SimulationParams, SlopeParams, Study, StudyError, check_alpha, option, register
 
 STRUCTURES = ("iid", "radial")
@@ -167,22 +168,25 @@ class Dimension(Study):
                  f"coordinate keeps scale 1)", rule_text(p), ""]
         for tau0 in dict.fromkeys(e["tau0"]):
             lines += _tau0_block(tau0, e[e["tau0"] == tau0], r[r["tau0"] == tau0])
-        header = (f"{'τ0':>5} {'structure':<9} {'series':<7} {'exponent in d, mean [CI]':<27} {'median':>7}  "
-                  f"{'shape':<9} {'beside / judged by':<28} {'verdict':<27} local exponents between consecutive d")
-        lines += ["", header, "-" * len(header)]
-        for _, row in g.iterrows():
-            judged = ("none" if row["statement"] == verdict.NONE
-                      else f"{row['statement']} d^{row['theory']:.3f}")
+
+        def local(row):
             part = loc[(loc["tau0"] == row["tau0"]) & (loc["structure"] == row["structure"])
                        & (loc["series"] == row["series"])]
-            local = ", ".join(f"{x.exponent:+.2f} [{x.ci_low:+.2f}, {x.ci_high:+.2f}]" for x in part.itertuples())
-            lines.append(f"{row['tau0']:>5g} {row['structure']:<9} {row['series']:<7} "
-                         f"{row['exponent']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]{'':<5} "
-                         f"{row['median_exponent']:>+7.3f}  {row['shape']:<9} {judged:<28} {row['verdict']:<27} {local}")
-            if row["printed_statement"] != verdict.NONE:
-                lines.append(f"{'':<24} as printed: {row['printed_statement']} d^{row['printed_theory']:.3f}")
-            if row["reason"]:
-                lines.append(f"{'':<24} reason: {row['reason']}")
+            return ", ".join(report.interval(x, "exponent", spec="+.2f") for x in part.to_dict("records"))
+
+        def notes(row):
+            said = [f"as printed: {row['printed_statement']} d^{row['printed_theory']:.3f}"
+                    if row["printed_statement"] != verdict.NONE else "", f"reason: {row['reason']}" if row["reason"]
+                    else ""]
+            return "; ".join(x for x in said if x)
+
+        lines += ["", report.table(g, [
+            ("τ0", "tau0"), ("structure", "structure"), ("series", "series"),
+            ("exponent in d, mean [CI]", lambda r: report.interval(r, "exponent")),
+            ("median", lambda r: f"{r['median_exponent']:+.3f}"), ("shape", "shape"),
+            ("beside / judged by", lambda r: verdict.NONE if r["statement"] == verdict.NONE
+             else f"{r['statement']} d^{r['theory']:.3f}"),
+            ("verdict", "verdict"), ("local exponents between consecutive d", local)], notes=notes)]
         lines.append(conclusion(g))
         return "\n".join(lines)
 
@@ -365,19 +369,20 @@ def _tau0_block(tau0: float, e: pd.DataFrame, r: pd.DataFrame) -> list[str]:
     """The per-d table of one clip level: both methods' means, their ratio and the clipped fractions."""
     lines = [f"τ0 = {tau0:g}"]
     for structure in dict.fromkeys(e["structure"]):
-        part = e[e["structure"] == structure]
-        rat = r[r["structure"] == structure].set_index("dim")
-        lines.append(f"{structure}: {'d':>5}  {'GClip mean [CI]':<27} {'CClip mean [CI]':<27} "
-                     f"{'GClip/CClip means [CI]':<26} {'medians':>7}  clipped GClip / CClip")
-        for d, rows in part.groupby("dim"):
-            cols = {row["method"]: row for _, row in rows.iterrows()}
-            text = [f"{cols[m]['mean']:.3g} [{cols[m]['mean_ci_low']:.3g}, {cols[m]['mean_ci_high']:.3g}]"
-                    for m in METHODS]
-            rr = rat.loc[d]
-            lines.append(f"{'':<{len(structure) + 1}} {d:>5}  {text[0]:<27} {text[1]:<27} "
-                         f"{rr['ratio']:.3f} [{rr['ci_low']:.3f}, {rr['ci_high']:.3f}]{'':<6} "
-                         f"{rr['median_ratio']:>7.3f}  {cols['gclip']['clip_frac']:.3f} / "
-                         f"{cols['cclip']['clip_frac']:.3f}")
+        part = e[e["structure"] == structure].set_index(["dim", "method"])
+        rat = r[r["structure"] == structure]
+
+        def mean(m):
+            return lambda row: report.interval(part.loc[(row["dim"], m)], "mean", "mean_ci_low", "mean_ci_high", ".3g")
+
+        lines.append(f"{structure}:")
+        lines.append(report.table(rat, [
+            ("d", "dim"), ("GClip mean [CI]", mean("gclip")), ("CClip mean [CI]", mean("cclip")),
+            ("GClip/CClip means [CI]", lambda row: report.interval(row, "ratio", spec=".3f")),
+            ("medians", lambda row: f"{row['median_ratio']:.3f}"),
+            ("clipped GClip / CClip", lambda row: f"{part.loc[(row['dim'], 'gclip'), 'clip_frac']:.3f} / "
+                                                  f"{part.loc[(row['dim'], 'cclip'), 'clip_frac']:.3f}")],
+            indent="  "))
     return lines
 
 
@@ -411,19 +416,16 @@ def dimension_scoreboard(tables, meta) -> pd.DataFrame:
     g = tables["growth"]
     p = meta["params"]
     rows = []
-    for _, r in g[g["series"] == "ratio"].iterrows():
-        setting = (f"{r['structure']} {r['noise']} noise, α={r['alpha']:g}, d ∈ [{int(r['dmin'])}, {int(r['dmax'])}], "
-                   f"K={p['steps']}, N={int(r['n_traj'])}, τ0={r['tau0']:g}, {r['metric']}")
+    for r in g[g["series"] == "ratio"].to_dict("records"):
         reason = [f"shape {r['shape']}; median's exponent {r['median_exponent']:+.3f}"]
         if r["printed_statement"] != verdict.NONE:
             reason.append(f"as printed ({r['printed_statement']}, d^{r['printed_theory']:.3f}): {r['printed_verdict']}")
-        if r["reason"]:
-            reason.append(r["reason"])
-        rows.append({"study": meta["study"], "statement": r["statement"], "source": r["theory_source"],
-                     "setting": setting, "quantity": QUANTITY, "measured": r["exponent"], "ci_low": r["ci_low"],
-                     "ci_high": r["ci_high"], "theory": r["theory"], "verdict": r["verdict"],
-                     "reason": "; ".join(reason), "figure": f"{meta['study']}.png"})
-    return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
+        reason += [r["reason"]] if r["reason"] else []
+        rows.append(report.score_row(
+            meta, r, setting=f"{r['structure']} {r['noise']} noise, α={r['alpha']:g}, d ∈ [{int(r['dmin'])}, "
+                             f"{int(r['dmax'])}], K={p['steps']}, N={int(r['n_traj'])}, τ0={r['tau0']:g}, {r['metric']}",
+            quantity=QUANTITY, measured=r["exponent"], reason="; ".join(reason)))
+    return report.scoreboard(rows)
 
 
 def plot_dimension(tables, meta):

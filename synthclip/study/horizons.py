@@ -12,28 +12,17 @@ import pandas as pd
 
 from .. import stats, verdict
 from .._rng import derive_seed
+from . import report
+
 
 def _fits(slopes: pd.DataFrame) -> pd.DataFrame:
     return slopes[slopes["window"] == "last decade"] if "window" in slopes else slopes
 
 
-def verdict_table(slopes: pd.DataFrame, columns=(("method", "<18"), ("quantile", ">8")),
-                  slope_title: str = "slope [CI]", verdict_width: int = 19) -> str:
-    """<columns> | slope [CI] | theory | statement | verdict | trend | failed, fixed width (last-decade rows)."""
-    slopes = _fits(slopes)
-    header = " ".join(f"{name:{spec}}" for name, spec in columns)
-    header += (f"  {slope_title:<26} {'theory':>7} {'by':<14} {'verdict':<{verdict_width}} {'trend':<12} failed")
-    lines = [header, "-" * len(header)]
-    for _, r in slopes.iterrows():
-        keys = " ".join(f"{r[name]:{spec}}" for name, spec in columns)
-        ci = f"{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
-        t = "none" if pd.isna(r["theory"]) else f"{r['theory']:+.3f}"
-        by = r.get("statement", "") or "none"
-        lines.append(f"{keys}  {ci:<26} {t:>7} {by:<14} {r['verdict']:<{verdict_width}} {r.get('trend', ''):<12} "
-                     f"{int(r['n_failed'])}/{int(r['n_traj'])}")
-        if r["verdict"] in (verdict.INSUFFICIENT, verdict.PRE_ASYMPTOTIC) and r.get("reason"):
-            lines.append(f"{'':<{len(keys)}}    └ {r['reason']}")
-    return "\n".join(lines)
+def verdict_table(slopes: pd.DataFrame, columns=("method", "quantile"), slope_title: str = "slope [CI]") -> str:
+    """<columns> | slope [CI] | theory | by | verdict | trend | failed, of the last-decade rows."""
+    return report.table(_fits(slopes), [(name, name) for name in columns] + report.verdict_columns(slope_title),
+                        notes=report.verdict_notes)
 
 
 def trajectory_matrix(values: pd.DataFrame, column: str, value: str) -> tuple[np.ndarray, np.ndarray]:
@@ -113,22 +102,18 @@ def horizon_tables(values: pd.DataFrame, p, *, theory_of, extra_levels=None,
 
 def horizon_verdict_table(slopes: pd.DataFrame) -> str:
     """method | metric | statistic | slope in K [CI] | theory | verdict, fixed-width."""
-    return verdict_table(slopes, (("method", "<15"), ("metric", "<14"), ("statistic", ">9")),
-                         slope_title="slope in K [CI]")
+    return verdict_table(slopes, ("method", "metric", "statistic"), slope_title="slope in K [CI]")
 
 
 def horizon_scoreboard(tables, meta) -> pd.DataFrame:
     """One scoreboard row per judged quantile row (every study that fits in the horizon K shares this)."""
     s = tables["slopes"]
     s = s[(s["verdict"] != verdict.NONE) & (s["verdict"] != "reported only")]
-    p = meta["params"]
-    rows = [{"study": meta["study"], "statement": r["statement"], "source": r["theory_source"],
-             "setting": f"{r['method']}, α={r['alpha']:g}, N={int(r['n_traj'])}, K up to {int(r['kmax'])}",
-             "quantity": f"slope in K of the {r['statistic']} of {r['metric']}", "measured": r["slope"],
-             "ci_low": r["ci_low"], "ci_high": r["ci_high"], "theory": r["theory"], "verdict": r["verdict"],
-             "reason": r["reason"], "figure": f"{meta['study']}.png"} for _, r in s.iterrows()]
-    del p
-    return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
+    return report.scoreboard(
+        report.score_row(meta, r, setting=f"{r['method']}, α={r['alpha']:g}, N={int(r['n_traj'])}, K up to "
+                                          f"{int(r['kmax'])}",
+                         quantity=f"slope in K of the {r['statistic']} of {r['metric']}")
+        for r in s.to_dict("records"))
 
 
 def plot_horizons(tables, meta, panels, *, ylabel: Mapping[str, str], title: str, anchor: str = "0.5",

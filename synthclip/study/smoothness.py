@@ -52,6 +52,7 @@ import pandas as pd
 from .. import stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import log_checkpoints, simulate
+from . import report
 from .base import SimulationParams, SlopeParams, Study, StudyError, check_methods, flag, option, register
 from .horizons import trajectory_matrix
 
@@ -218,12 +219,11 @@ class Smoothness(Study):
                 m = m.sort_values("x0")
                 counts = ", ".join("never" if not np.isfinite(v) else f"{v:.0f}" for v in m["value"])
                 lines.append(f"  {method:<11} {counts:<58} {int(m['n_failed'].sum())}/{int(m['n_traj'].iloc[0]) * len(m)}")
-            lines.append(f"  {'method':<11} {'fit':<8} {'exponent [CI]':<28} {'theory':>7}  verdict")
-            for _, r in part.iterrows():
-                ci = f"{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
-                t = "-" if pd.isna(r["theory"]) else f"{r['theory']:g}"
-                what = "log x0" if r["scale"] == "loglog" else "x0"
-                lines.append(f"  {r['method']:<11} {'vs ' + what:<8} {ci:<28} {t:>7}  {r['verdict']}")
+            lines.append(report.table(part, [("method", "method"), ("fit", lambda r: "vs log x0" if r["scale"] ==
+                                                                      "loglog" else "vs x0"),
+                                             ("exponent [CI]", report.interval),
+                                             ("theory", lambda r: report.number(r["theory"], "g")),
+                                             ("verdict", "verdict")], indent="  "))
             lines.append(f"  conclusion: {part['claim'].iloc[0]}")
         return "\n".join(lines)
 
@@ -231,22 +231,21 @@ class Smoothness(Study):
         """One row per judged growth fit, and the separation claim per problem."""
         s = tables["slopes"]
         rows = []
-        for _, r in s[s["theory"].notna()].iterrows():
+        for r in s[s["theory"].notna()].to_dict("records"):
             statement = "zhang2020-clip" if r["method"] in ADAPTIVE else "zhang2020-gd"
             method = "gclip" if r["method"] in ADAPTIVE else "sgd"
             c = theory.claim(statement, method, "l0l1_smooth" if method == "gclip" else r["problem"], "iterations")
-            rows.append({"study": self.name, "statement": statement, "source": c.source,
-                         "setting": f"{r['problem']}, {r['method']}", "quantity": f"growth of median iterations to ε "
-                         f"in {'x0' if r['scale'] == 'loglog' else 'e^x0'}", "measured": r["slope"],
-                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "theory": r["theory"], "verdict": r["verdict"],
-                         "reason": r["reason"], "figure": "smoothness.png"})
+            rows.append(report.score_row(meta, r, statement=statement, source=c.source,
+                                         setting=f"{r['problem']}, {r['method']}",
+                                         quantity=f"growth of median iterations to ε in "
+                                                  f"{'x0' if r['scale'] == 'loglog' else 'e^x0'}"))
         for problem, part in s.groupby("problem", sort=False):
             claim = part["claim"].iloc[0]
-            rows.append({"study": self.name, "statement": "zhang2020 separation", "source": "Zhang et al. ICLR 2020",
-                         "setting": problem, "quantity": "clipped/normalised GD at most linear, tuned GD faster by a "
-                         "margin", "measured": np.nan, "ci_low": np.nan, "ci_high": np.nan, "theory": np.nan,
-                         "verdict": claim.split(":")[0], "reason": claim, "figure": "smoothness.png"})
-        return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
+            rows.append(report.score_row(meta, {}, statement="zhang2020 separation", source="Zhang et al. ICLR 2020",
+                                         setting=problem, quantity="clipped/normalised GD at most linear, tuned GD "
+                                         "faster by a margin", measured=np.nan, ci_low=np.nan, ci_high=np.nan,
+                                         verdict=claim.split(":")[0], reason=claim))
+        return report.scoreboard(rows)
 
     def plot(self, tables, meta):
         return plot_smoothness(tables, meta)

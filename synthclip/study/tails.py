@@ -29,6 +29,7 @@ import pandas as pd
 
 from .. import noise as noise_registry
 from .. import stats
+from . import report
 from .base import CommonParams, Study, check_alpha, check_memory, flag, option, register
 
 LAWS = ("pareto", "stable", "gaussian")
@@ -136,15 +137,12 @@ class Tails(Study):
         v = tables["verdicts"]
         lines = [f"tails: tail-index estimators on noise.sample draws; {p['confidence']:.0%} intervals; verdict at the "
                  f"largest n (first replicate), coverage over {p['replicates']} replicates (95% Wilson CI)"]
-        header = (f"{'law':<9} {'α':>4} {'estimator':<10} {'n':>8} {'target':>6} {'estimate [CI]':<24} "
-                  f"{'verdict':<9} {'coverage [CI]':<20} calibration")
-        lines += [header, "-" * len(header)]
-        for _, r in v.iterrows():
-            alpha = "-" if r["law"] == "gaussian" else f"{r['alpha']:g}"
-            lines.append(f"{r['law']:<9} {alpha:>4} {r['estimator']:<10} {r['n']:>8} {r['target']:>6g} "
-                         f"{_fmt(r['estimate'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]{'':<4} "
-                         f"{r['verdict']:<9} {r['coverage']:.2f} [{r['coverage_low']:.2f}, {r['coverage_high']:.2f}]"
-                         f"{'':<4} {r['calibration']}")
+        lines.append(report.table(v, [
+            ("law", "law"), ("α", lambda r: "-" if r["law"] == "gaussian" else f"{r['alpha']:g}"),
+            ("estimator", "estimator"), ("n", "n"), ("target", "target"),
+            ("estimate [CI]", lambda r: report.interval(r, "estimate", spec=".3f")), ("verdict", "verdict"),
+            ("coverage [CI]", lambda r: report.interval(r, "coverage", "coverage_low", "coverage_high", ".2f")),
+            ("calibration", "calibration")]))
         good = v[v["verdict"] == "recovers"]
         lines.append(f"recovered: {len(good)} of {len(v)} (law, α, estimator); misses: " + (", ".join(
             f"{r['estimator']} on {r['law']}" + ("" if r["law"] == "gaussian" else f" α={r['alpha']:g}")
@@ -153,16 +151,14 @@ class Tails(Study):
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
         """One row per (law, α, estimator): does the interval recover the known tail index, and its coverage."""
-        from ..verdict import SCOREBOARD_COLUMNS
-
-        rows = [{"study": self.name, "statement": f"{r['estimator']} estimator", "source": "tail-index estimators "
-                 "(synthclip.stats)", "setting": f"{r['law']} α={r['alpha']:g}, n={int(r['n'])}",
-                 "quantity": "tail index", "measured": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                 "theory": r["target"], "verdict": r["verdict"],
-                 "reason": f"coverage {r['coverage']:.2f} [{r['coverage_low']:.2f}, {r['coverage_high']:.2f}] over "
-                           f"{int(r['replicates'])} replicates: {r['calibration']}", "figure": "tails.png"}
-                for _, r in tables["verdicts"].iterrows()]
-        return pd.DataFrame(rows, columns=list(SCOREBOARD_COLUMNS))
+        return report.scoreboard(
+            report.score_row(meta, r, statement=f"{r['estimator']} estimator",
+                             source="tail-index estimators (synthclip.stats)",
+                             setting=f"{r['law']} α={r['alpha']:g}, n={int(r['n'])}", quantity="tail index",
+                             measured=r["estimate"], theory=r["target"],
+                             reason=f"coverage {r['coverage']:.2f} [{r['coverage_low']:.2f}, {r['coverage_high']:.2f}] "
+                                    f"over {int(r['replicates'])} replicates: {r['calibration']}")
+            for r in tables["verdicts"].to_dict("records"))
 
     def plot(self, tables, meta):
         return plot_tails(tables, meta)
@@ -174,10 +170,6 @@ def estimate(name: str, x: np.ndarray, confidence: float) -> stats.TailIndex:
     if name == "moment":
         return stats.moment_estimator(x, confidence=confidence)
     return stats.mohammadi(x, confidence=confidence)
-
-
-def _fmt(x: float) -> str:
-    return f"{x:6.3f}" if math.isfinite(x) else f"{'inf' if x > 0 else '-inf':>6}"
 
 
 def plot_tails(tables, meta):

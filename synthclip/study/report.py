@@ -1,0 +1,104 @@
+"""What every study's report and scoreboard share: fixed-width text tables, intervals written one way, and the
+scoreboard row with its defaults. A study-layer module, not a study: studies declare columns, never widths.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable, Mapping, Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+from .. import verdict
+
+#: A column of :func:`table`: (title, source), the source a row's key or a function of the row that returns text.
+Column = tuple[str, Union[str, Callable[[Mapping[str, Any]], Any]]]
+
+
+def number(value, spec: str = "+.3f") -> str:
+    """A number as text; NaN and None read '-', ±inf 'inf'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:{spec}}"
+
+
+def interval(r: Mapping[str, Any], est: str = "slope", low: str = "ci_low", high: str = "ci_high",
+             spec: str = "+.3f") -> str:
+    """'estimate [low, high]' of a row, every number written by :func:`number`."""
+    return f"{number(r[est], spec)} [{number(r[low], spec)}, {number(r[high], spec)}]"
+
+
+def failed(r: Mapping[str, Any]) -> str:
+    """'failed/total' trajectories of a row (non-finite runs count as failures, never dropped)."""
+    return f"{int(r['n_failed'])}/{int(r['n_traj'])}"
+
+
+def _text(r: Mapping[str, Any], source) -> str:
+    value = source(r) if callable(source) else r[source]
+    if isinstance(value, (float, np.floating)):
+        return number(float(value), "g")
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def table(rows: Union[pd.DataFrame, Iterable[Mapping[str, Any]]], columns: Sequence[Column], *,
+          indent: str = "", notes: Callable[[Mapping[str, Any]], str] | None = None) -> str:
+    """A fixed-width text table: a header, a rule and one line per row, each column as wide as its widest cell;
+    text columns left-aligned, numeric ones right-aligned. ``notes(row)`` may add an indented line under a row."""
+    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else list(rows)
+    cells = [[_text(r, source) for _, source in columns] for r in records]
+    numeric = [all(_is_number(c[j]) for c in cells) and bool(cells) for j in range(len(columns))]
+    widths = [max([len(title), *(len(c[j]) for c in cells)]) for j, (title, _) in enumerate(columns)]
+
+    def line(values):
+        return indent + "  ".join(f"{v:>{w}}" if num else f"{v:<{w}}"
+                                  for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    header = line([title for title, _ in columns])
+    out = [header, indent + "-" * (len(header) - len(indent))]
+    for r, c in zip(records, cells):
+        out.append(line(c))
+        note = notes(r) if notes else ""
+        if note:
+            out.append(f"{indent}    └ {note}")
+    return "\n".join(out)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.split("/")[0])
+    except ValueError:
+        return text == "-"
+    return True
+
+
+def verdict_columns(slope_title: str = "slope [CI]") -> list[Column]:
+    """The columns every rate table ends with: the slope and its interval, the theory exponent, the claim that
+    judges the row, the verdict, the trend of the local slopes and the failed runs."""
+    return [(slope_title, interval), ("theory", lambda r: number(r["theory"])),
+            ("by", lambda r: r.get("statement", "") or verdict.NONE), ("verdict", "verdict"),
+            ("trend", lambda r: r.get("trend", "")), ("failed", failed)]
+
+
+def verdict_notes(r: Mapping[str, Any]) -> str:
+    """Why a row could not be judged (insufficient data, pre-asymptotic), under it."""
+    return r.get("reason", "") if r["verdict"] in (verdict.INSUFFICIENT, verdict.PRE_ASYMPTOTIC) else ""
+
+
+def score_row(meta: Mapping[str, Any], r: Mapping[str, Any], *, setting: str, quantity: str, **fields) -> dict:
+    """One scoreboard row (``verdict.SCOREBOARD_COLUMNS``) from a judged row ``r``: the statement, its source,
+    the slope with its interval, the theory, the verdict and its reason are read from ``r`` unless given."""
+    row = {"study": meta["study"], "statement": r.get("statement"), "source": r.get("theory_source"),
+           "setting": setting, "quantity": quantity, "measured": r.get("slope"), "ci_low": r.get("ci_low"),
+           "ci_high": r.get("ci_high"), "theory": r.get("theory", np.nan), "verdict": r.get("verdict"),
+           "reason": r.get("reason", ""), "figure": f"{meta['study']}.png"}
+    row.update(fields)
+    return row
+
+
+def scoreboard(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """The scoreboard rows as a frame with exactly ``verdict.SCOREBOARD_COLUMNS``."""
+    return pd.DataFrame(list(rows), columns=list(verdict.SCOREBOARD_COLUMNS))
