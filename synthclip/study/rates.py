@@ -49,13 +49,13 @@ import pandas as pd
 
 from .. import methods as method_registry
 from .. import noise as noise_registry
-from .. import findings, stats, theory, verdict
-from .._rng import derive_seed
+from .. import findings, theory, verdict
 from ..engine import simulate
 from .base import (DeviceParams, FitParams, NoiseParams, SimulationParams, Study, TheoremAlphaParams, check_alpha, check_device,
                    check_fit_horizon, check_memory, check_methods, option, progress_chunk, register,
                    with_registered)
 from .horizons import _fits, verdict_table  # noqa: F401
+from .rate_tables import judge_slopes, summarize
 from .rate_methods import (NEAR_MISS, PER_DECADE, RATE_METHODS, near_miss_applies, rate_checkpoints,  # noqa: F401
                            rate_entry, rate_method, schedule_of)
 
@@ -139,7 +139,17 @@ class Rates(Study):
         return summarize(res, cell, METRICS)
 
     def analyze(self, p, tables):
-        return {"quantiles": tables["quantiles"], "slopes": judge_slopes(tables["slopes"], p)}
+        def claim_of(r):
+            return theory.find(rate_entry(r["method"])[0], SETTING, r["metric"], r["alpha"], schedule=schedule_of(
+                r["method"]), noise=theory.noise_family(r["noise"], r["structure"]))
+
+        def control(r, trend):
+            if r["method"] == NEAR_MISS and r["quantile"] != "mean" and r["metric"] == "f_avg":
+                return near_miss_verdict(r, p.confidence, trend)
+            return None
+
+        return {"quantiles": tables["quantiles"],
+                "slopes": judge_slopes(tables["slopes"], p, claim_of=claim_of, special=control)}
 
     def report(self, tables, meta) -> str:
         slopes = tables["slopes"]
@@ -203,39 +213,6 @@ def noise_tails(p) -> list[tuple[float, float]]:
     return pairs
 
 
-def judge_slopes(slopes: pd.DataFrame, p) -> pd.DataFrame:
-    """Theory, trend and verdict of every last-decade row, by ``verdict.judge`` (the one rule)."""
-    slopes = slopes.reset_index(drop=True).copy()
-    fits = slopes["window"] == "last decade"
-    out = []
-    for i, r in slopes[fits].iterrows():
-        family = theory.noise_family(r["noise"], r["structure"])
-        claim = theory.find(rate_entry(r["method"])[0], SETTING, r["metric"], r["alpha"], noise=family,
-                            schedule=schedule_of(r["method"]))
-        t = claim.at(r["alpha"], r["noise_alpha"]) if claim else None
-        local = slopes[(~fits) & (slopes["method"] == r["method"]) & (slopes["metric"] == r["metric"])
-                       & (slopes["quantile"] == r["quantile"]) & (slopes["alpha"] == r["alpha"])]
-        local = local.sort_values("kmax", ascending=False)
-        trend = verdict.trend_of(list(local[["kmin", "kmax", "slope", "ci_low", "ci_high"]].itertuples(index=False)),
-                                 t)
-        if r["method"] == NEAR_MISS and r["quantile"] != "mean" and r["metric"] == "f_avg":
-            said = near_miss_verdict(r, p.confidence, trend)
-        elif r["quantile"] == "mean":
-            said = verdict.Verdict.of("reported only", claim, t, "means of heavy-tailed errors are reported, never judged")
-        else:
-            said = verdict.judge(r["slope"], r["ci_low"], r["ci_high"], claim, r["alpha"], n_traj=int(r["n_traj"]),
-                                 q=float(r["quantile"]), confidence=p.confidence, allowance=p.allowance, trend=trend,
-                                 n_failed=int(r["n_failed"]), reason=r["fit_reason"], noise_alpha=r["noise_alpha"])
-        out.append((i, {**said.as_dict(), "trend": trend}))
-    for col in ("theory", "kind", "statement", "theory_source", "verdict", "reason", "trend"):
-        slopes[col] = pd.Series([np.nan if col == "theory" else ""] * len(slopes), dtype=object)
-    for i, row in out:
-        for col, value in row.items():
-            slopes.at[i, col] = value
-    slopes["theory"] = slopes["theory"].astype(float)
-    return slopes
-
-
 CONTROL = "near-miss control"
 
 
@@ -252,44 +229,6 @@ def near_miss_verdict(r, confidence: float, trend: str) -> verdict.Verdict:
     return verdict.Verdict(said.verdict, said.theory, "control", CONTROL, balanced.source,
                            f"true exponent {truth:+.3f} by the variance balance, {verdict.RULE.resolution:g} faster "
                            f"than Theorem 4's; caught unless the word is '{verdict.WORDS['upper']['match']}'")
-
-
-def summarize(res, cell: Mapping[str, Any], metrics) -> dict[str, pd.DataFrame]:
-    """Quantile and slope tables of one simulation: the last-decade fit of every statistic (window "last
-    decade") and the local slopes per half-decade (window "half-decade"), all by ``verdict.RULE``."""
-    k = res.checkpoints
-    label = cell.get("label", res.method)
-    common = {"study": cell.get("study", "rates"), "method": label, "noise": res.noise,
-              "structure": cell.get("structure", "iid"), "alpha": cell.get("alpha", res.alpha),
-              "noise_alpha": res.alpha, "dim": res.dim}
-    qrows, srows = [], []
-    windows = verdict.half_decades(k)
-    for metric in metrics:
-        values = res.metric(metric)
-        for q in cell["quantiles"]:
-            est, lo, hi = stats.quantile_ci(values, q, confidence=cell["confidence"])
-            qrows.append(pd.DataFrame({**common, "metric": metric, "k": k, "statistic": "quantile",
-                                       "quantile": q, "value": est, "ci_low": lo, "ci_high": hi}))
-        with np.errstate(invalid="ignore", over="ignore"):
-            mean = np.mean(np.where(np.isfinite(values), values, np.inf), axis=0)
-        qrows.append(pd.DataFrame({**common, "metric": metric, "k": k, "statistic": "mean", "quantile": np.nan,
-                                   "value": mean, "ci_low": np.nan, "ci_high": np.nan}))
-        for q in [*cell["quantiles"], "mean"]:
-            seed = derive_seed(cell["seed"], "bootstrap", label, metric, q)
-            named = [("last decade", (None, None)), *(("half-decade", w) for w in windows)]
-            fits = stats.fit_rate_windows(k, values, q, [w for _, w in named], n_boot=cell["n_boot"],
-                                          confidence=cell["confidence"], seed=seed)
-            for (window, _), fit in zip(named, fits):
-                srows.append({**common, "metric": metric, "quantile": str(q), "window": window, "slope": fit.slope,
-                              "ci_low": fit.ci_low, "ci_high": fit.ci_high, "intercept": fit.intercept,
-                              "kmin": fit.kmin, "kmax": fit.kmax, "n_points": fit.n_points, "fit_reason": fit.reason})
-    quantiles = pd.concat(qrows, ignore_index=True)
-    quantiles["n_traj"] = res.n_traj
-    quantiles["n_failed"] = res.n_failed
-    slopes = pd.DataFrame(srows)
-    slopes["n_traj"] = res.n_traj
-    slopes["n_failed"] = res.n_failed
-    return {"quantiles": quantiles, "slopes": slopes}
 
 
 def rates_scoreboard(tables, meta) -> pd.DataFrame:
