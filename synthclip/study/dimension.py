@@ -4,7 +4,8 @@ Setting: f(x) = ½‖x‖² in d = 1…1000 dimensions under i.i.d. (Assumption 
 noise, τ_k = τ0·k^(1/α) per clip level ``--clips``; the mean error's growth exponent in d and the GClip/CClip
 ratio's, with a joint bootstrap over trajectories.
 Methods: gclip (τ0 scaled by √d) and cclip on the same noise; the ratio is reported beside the bounds' ratio.
-Verdicts: synthclip.verdict.RULE, the same for every study (a ratio of bounds is reported, never judged).
+Verdicts: synthclip.verdict's words and RULE's interval settings on a fit over all d (rule_text); a ratio of
+bounds is reported, never judged; its shape reads grows / flat / shrinks.
 
 Full description: docs/studies/dimension.md.
 """
