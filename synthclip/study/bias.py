@@ -1,27 +1,12 @@
 """``bias``: the gradient-norm floor of clipped SGD with a constant clip level (Koloskova et al.).
 
-Setting: f(x) = x²/2 (d = 1), clipped SGD x ← x − η·clip(g, c) with a constant step η and a constant clip
-level c (``gclip`` with constant schedules), started at the optimum x0 = 0 (``--x0``), so any floor is a
-drift away from x*, not slow convergence. Noise of tail index α: symmetric Pareto against the one-sided,
-centred Pareto (``pareto-onesided``: the asymmetric law whose clipped mean is not 0). For every (noise, c, η)
-the study runs N trajectories of K steps on common random numbers, averages ‖∇f(x_k)‖ over the checkpoints of
-the last half of the run (``--tail-points`` of them) per trajectory, and reports the median over trajectories
-with a bootstrap interval.
+Setting: f(x) = x²/2 from the optimum, clipped SGD with constant step η and clip level c on symmetric against
+one-sided Pareto noise; the median of the late-run average ‖∇f‖ per (noise, c, η), against the exact floor |x_c|.
+Methods: gclip with constant schedules, swept over c and η.
+Verdicts: vanishes / floor / undecided by the slope in η against ``--vanish-slope``, this study's own rule
+fixed before the data (a bootstrap interval at ``--confidence``; not synthclip.verdict.RULE's window in k).
 
-Prediction (derived here, exact for this instance): as η → 0 the iterate concentrates at the x_c that
-solves E[clip(x_c + ξ, c)] = 0, so the floor of ‖∇f‖ = |x| is |x_c|: 0 for symmetric noise, > 0 for the
-one-sided law (computed by ``clip_floor``). For large c the clipping bias of α-moment noise is
-≤ σ^α/c^(α−1) (Zhang et al. 2020, Lemma 9: the bias term falls as the clip level grows), so the floor
-falls like c^(−(α−1)); over a finite c sweep the exact |x_c| is the sharper line.
-
-Verdict rule (fixed before looking at data), per (noise, c): fit the slope s of log median(avg ‖∇f‖)
-against log η over the η sweep, with a bootstrap interval [lo, hi] at ``--confidence`` (trajectories
-resampled jointly over η: they share the noise). A gradient norm driven by the clipped noise alone shrinks
-like η^(1/2) (bounded increments: spread ∝ √η); a floor does not shrink (s = 0). With the midpoint
-t = ``--vanish-slope`` (default 0.25): **vanishes** if lo > t; **floor** if hi < t; otherwise
-**undecided**. Theory (Koloskova et al.): a floor under asymmetric noise, none under symmetric noise. The
-size against c is reported as the slope of log floor (the smallest η) against log c with its interval,
-beside the exact prediction's slope over the same c and the asymptotic −(α−1).
+Full description: docs/studies/bias.md.
 """
 from __future__ import annotations
 

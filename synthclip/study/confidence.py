@@ -1,50 +1,13 @@
 """``confidence``: how the (1 − δ)-quantile of the error grows as δ → 0 (Chezhegov et al.).
 
-Setting: f(x) = x²/2 (d = 1), noise of tail index α (default symmetric Pareto, α = 1.5), a fixed horizon
-K, N independent trajectories on common random numbers. For each method the study takes the error
-f(x_K) − f* of every trajectory, its (1 − δ)-quantile for δ log-spaced from ``--delta-max`` down to
-``--delta-min`` (order-statistic intervals; δ·N ≥ 10 so the smallest δ has a real interval), and fits
-log quantile against log(1/δ) (the *poly* model: q ∝ (1/δ)^s) and against log log(1/δ) (the *polylog*
-model: q ∝ log(1/δ)^s), each slope with an interval (stats.delta_fit_bootstrap's order-statistic pivot), and
-tests whether the quantile is more concave than any power law (stats.power_law_test).
+Setting: f(x) = x²/2 under heavy-tailed noise at a fixed horizon K; each method's (1 − δ)-quantile of f(x_K) − f*
+over log-spaced δ, fitted as a power law and as a polylog in 1/δ, with a test of concavity beyond any power law.
+Methods: AdaGrad-Norm and Adam-Norm with and without delay, their clipped versions, SGD and GClip as controls,
+on the ``reference`` instance and on ``tied-b0`` (this package's construction, where plain AdaGrad-Norm fails).
+Verdicts: polynomial / polylog / undecided by this study's own δ rule, fixed before the data and calibrated
+by ``calibrate`` (not synthclip.verdict.RULE, which fits slopes in k).
 
-Instances (``--instances``):
-
-* ``reference`` -- the issue's reference run: γ = 1, b0 = 1, clip level λ = 1, K = 1000, x0 = 1, for
-  AdaGrad-Norm and Adam-Norm with and without delay, their clipped versions, and SGD and GClip
-  (η_k = 4/(k+1); GClip τ_k = λ k^(α−1)) as controls.
-* ``tied-b0`` -- an instance where plain AdaGrad-Norm fails too. The lower-bound text of Chezhegov et al.
-  was not found in the stored corpus (only the abstract, which says AdaGrad/Adam "can have provably bad
-  high-probability convergence"), so this construction is this package's, from the mechanism: when
-  b0 exceeds every gradient the run is likely to see at level δ_min, b_k never adapts and AdaGrad-Norm is
-  SGD with the constant step γ/b0, whose last-iterate error inherits the noise's polynomial tail
-  (q ∝ δ^(−2/α)). So b0 = scale·(K/δ_min)^(1/α) (tied to δ_min and K: the largest of K draws exceeds it
-  with probability ≈ δ_min) and γ = c·b0/K (``--tied-steps`` c: the same total step c as a converging
-  run). The clipped versions keep bounded increments and stay polylogarithmic.
-
-Verdict rule (fixed before looking at data). Let s_max = ``--polylog-power`` (default 2: growth up to
-log²(1/δ) counts as polylogarithmic) and β the least-squares slope of log log(1/δ) on log(1/δ) over the
-δ grid, so a law q = C·log(1/δ)^s has poly-model slope exactly s·β on that grid. With [lo, hi] the
-slope intervals at ``--confidence`` (``stats.delta_fit_bootstrap``'s order-statistic pivot: exact on
-each side under an exactly polynomial or exactly polylog quantile) and the power-law test
-(``stats.power_law_test``: is log q more concave in log(1/δ) than any power law gives at this N?):
-
-* **polynomial** if the poly-model slope has lo > s_max·β: the quantile grows faster than any
-  log^(s_max)(1/δ) law can on this grid;
-* otherwise **polylog** if the polylog-model slope has hi ≤ s_max *and* the power-law test rejects
-  every power law (one-sided, at (1 − c)/2): a small slope alone is not enough, since on a finite δ
-  range (1/δ)^0.3 and log^1.5(1/δ) have similar slopes;
-* otherwise **undecided** (the two shapes cannot be told apart at this N and δ grid); **no fit** when
-  a quantile is +inf (failed runs) or ≤ 0.
-
-Each wrong call needs one interval or test to err on one side, so on an exactly polynomial or exactly
-polylog law a wrong verdict has probability ≤ (1 − c)/2 (measured by ``python -m synthclip.study
-calibrate``, table ``decisions``).
-
-Theory (synthclip.theory): unclipped AdaGrad/Adam-Norm ± delay are "polynomial" *on some instance*
-(a lower bound: a polylog verdict on one instance does not contradict it); the clipped versions are
-"polylog" on every instance (an upper bound: a polynomial verdict would contradict it). SGD and GClip
-are controls without a claim in the table.
+Full description: docs/studies/confidence.md.
 """
 from __future__ import annotations
 

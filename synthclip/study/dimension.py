@@ -1,50 +1,13 @@
 """``dimension``: GClip against CClip as the dimension grows (Corollary 7 vs Theorem 8 of Zhang et al. 2020).
 
-Setting: f(x) = ½‖x‖² in d dimensions (μ = L = 1), x0 = 1 in every coordinate, tail-index-α noise either
-i.i.d. per coordinate (Assumption 2) or radial (uniform direction × heavy norm: Assumption 1), η_k = 4/(k+1)
-(Theorem 4/8), τ_k = τ0·k^(1/α) with GClip's τ0 scaled by √d (both methods clip the same noise at the same
-level in d = 1, where CClip is GClip). Radial noise has scale √d·s, so that each coordinate keeps the scale
-s of the i.i.d. case (norm ∝ √d, docs/theory.md): with a d-free norm GClip's level τ0·√d would sit above the
-noise at large d and neither method would clip. GClip and CClip run on the same noise (common random
-numbers). Every trajectory's error f(x̄_K) − f* at Theorem 4's weighted average (``--metric``) and its
-clipped fraction (``clip_frac``: the fraction of steps, for CClip of coordinate-steps, at which the clip was
-active) are stored per (structure, method, d).
+Setting: f(x) = ½‖x‖² in d = 1…1000 dimensions under i.i.d. (Assumption 2) or radial (Assumption 1) heavy-tailed
+noise, τ_k = τ0·k^(1/α) per clip level ``--clips``; the mean error's growth exponent in d and the GClip/CClip
+ratio's, with a joint bootstrap over trajectories.
+Methods: gclip (τ0 scaled by √d) and cclip on the same noise; the ratio is reported beside the bounds' ratio.
+Verdicts: synthclip.verdict's words and RULE's interval settings on a fit over all d (rule_text); a ratio of
+bounds is reported, never judged; its shape reads grows / flat / shrinks.
 
-Statistic: the MEAN error, the quantity the bounds are about (clipped steps are bounded, so clipped errors
-have every moment); the median is reported beside it. Intervals resample trajectories *jointly* (one index
-draw shared by both methods and every d, since they share the noise).
-
-The GClip/CClip ratio beside the ratio of the two bounds (synthclip.theory, kind "bound-ratio"): as printed,
-Corollary 7's d‖B‖_α² over Theorem 8's ‖B‖_2² gives d^(2/α) under i.i.d. coordinates ("cor7/thm8");
-Corollary 7 is loose by a factor d (‖g‖_2^α ≤ Σ|g_i|^α for α ≤ 2, so Theorem 4 applies with G = ‖B‖_α) and
-the sharp ratio is d^(2/α − 1) ("thm4/thm8-sharp": flat at α = 2, d^(1/3) at α = 1.5). Radial noise with
-coordinates of fixed scale gives G ∝ √d for GClip and ‖B‖_2 ∝ √d for CClip: ratio flat ("cor7/thm8-radial").
-A ratio of two upper bounds predicts no ratio of errors, so the measured exponent is *reported* beside it
-("reported (ratio of bounds)"), never judged; it is reported per clip level τ0 (``--clips``: the exponent
-moves with τ0) and with the local exponents between consecutive d (an all-d fit can hide a slope that falls
-with d). Each method's own error exponent in d is set against its bound's constant (Theorem 4 with
-G = ‖B‖_α: d^(2/α); Theorem 8: d; radial: d; Corollary 7 as printed d^(1+2/α)) only inside that bound's
-scope: the theorem's own clip level tied to G, grown as k^(α−1); this study's τ0·k^(1/α) lies outside it, so
-those rows read *none* and their exponents are reported.
-
-Rule (fixed in code before any run, printed above the table; :func:`rule_text`):
-* growth exponent = least-squares slope of log(mean error) against log d over all d of the run; interval: the
-  percentile joint bootstrap at ``--confidence`` widened by ``--allowance`` (verdict.RULE's defaults). Its
-  scope: errors with a finite variance, as clipped methods' are (bounded steps). ``study calibrate`` measures
-  it on paths of known exponent: it holds at tail index 4 (mean and median), while on raw Pareto(1.5) paths,
-  whose mean has infinite variance, the mean's upper side missed 0.0575 against 0.025 (the bootstrap of a
-  mean is not consistent there); the median's exponent, reported beside it, holds on both;
-* words by ``verdict.judge``: beside a ratio of bounds *reported (ratio of bounds)*; against an upper bound
-  inside its scope *within (tight)* (with an interval within the resolution), *within (not tight)*,
-  *violates*, *inconclusive*; outside every scope *none*; *insufficient data* when the interval is unbounded
-  or degenerate (verdict.sufficiency);
-* shape, with [lo, hi] the (unwidened) interval and t = ``--flat-tolerance`` (0.1: less than a factor 2 over
-  three decades of d): **grows** if lo > t; **flat** if −t ≤ lo and hi ≤ t; **shrinks** if hi < −t;
-  otherwise **undecided** (the ``expected`` column: the shape of the bounds' sharp ratio by the same t);
-* a ratio compares two *clipping* methods only where both clip: if either method's mean clipped fraction is
-  below MIN_CLIP_FRAC (1%) at some d, the ratio's verdict is *insufficient data* with that reason.
-Negative control inside the default run: i.i.d. noise at α = 1.5 must *grow* (sharp exponent 1/3) by the
-same rule that calls radial noise *flat*.
+Full description: docs/studies/dimension.md.
 """
 from __future__ import annotations
 

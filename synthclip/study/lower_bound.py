@@ -1,61 +1,12 @@
 """``lower-bound``: Theorem 5 of Zhang et al. 2020 — no method beats k^(−2(α−1)/α) on the randomised spike pair.
 
-Setting: Theorem 5 is a worst case over a *pair* of instances whose sign ν = ±1 is drawn by a fair coin
-(Appendix F, Yao's principle: for every algorithm, max_ν E f_ν(x_K) − f_ν* ≥ E_ν[E f_ν(x_K) − f_ν*], and the
-proof bounds the mixture on the right). Both instances are 1-strongly convex and 1-smooth in d = 1,
-f_ν(x) = (x − x*_ν)²/2, and both give gradient samples with the same two values, those of the two-point spike
-law (``noise="spike"``): x + B with B = s·p^(−1/α) (the spike) or x − S with S = B·p/(1−p) (the small value
-that keeps the spike law's mean 0, so E|ξ|^α = O(s^α) whatever p). They differ only in the spike's frequency,
-p_ν = p·(1 + ν·δ) (δ = --tilt), and the optimum follows the mean gradient: x*_ν = −ν·δ·S (``noise.spike_pair``).
-An algorithm therefore sees Bernoulli(p_ν) events and nothing else (the seed's bijective mapping); telling ν
-apart needs ~1/(p δ²) samples, and with p ~ 1/K it pays ~(δS)² ~ K^(−2(α−1)/α) on one instance. (A flip of the
-spike's direction alone keeps x* = 0 for both instances, which the constant output 0 solves; a flip of the
-optimum alone changes the samples' values, so one sample tells ν: neither is the construction.) Theorem 5 ties p
-to the horizon, p = --spike-events / K (one spike per run on average by default), so every horizon K is its own
-cell.
+Setting: Theorem 5's pair of 1-strongly convex quadratics in d = 1 (Appendix F) whose two-point spike noise
+differs only in the spike's frequency p(1 ± δ), p = --spike-events/K, the sign drawn per trajectory; every
+horizon K is its own run, and f_ν(x_K) − f_ν* is fitted against log K on the mean over the pair.
+Methods: every method of the rates study with its settings, and --plugin methods.
+Verdicts: synthclip.verdict.RULE, the same for every study (the words of a lower bound, on the mean).
 
-Each trajectory i draws its instance from its own keyed stream (``noise.pair_signs``: the Philox counter i under
-the key of (--seed, "pair-instance"), a function of (seed, i) alone), the same for every method and horizon; the
-per-trajectory table records it (column ``instance``, "+" or "-", with ``x_star``). The trajectories of each
-instance run as one simulation in the frame y = x − x*_ν (the spike law with p_ν and its scale, start x0 − x*_ν,
-noise key derived from (--seed, "pair", ν)), so f = y²/2 is f_ν(x) − f_ν* exactly and every method sees the
-same noise as every other (common random numbers). Every method of the rates study runs with the rates study's
-settings (SGD/GClip/CClip: η_k = 4/(μ(k+1)), τ_k = τ0 k^(α−1) or k^(1/α), projected onto a ball; the
-AdaGrad/Adam-Norm family: γ = --lr, clipped versions at level --clip), and the error is f_ν(x_K) − f_ν* of the
-output at the horizon (--metric: last iterate by default; the theorem covers any output). The projection ball
-of the projected methods is the engine's, centred at the instance's optimum: a ν-dependent ball Theorem 5's
-algorithms do not have, but |x*_ν| = δS lies far inside it (radius --radius). It binds on no GClip trajectory of
-the test's run (``tests/test_study_lower_bound.py`` checks it) and only for sgd-proj, on a few per cent of the
-runs (docs/studies/lower-bound.md).
-
-What the theorem speaks about, and which statistic to read: Theorem 5 bounds the *expectation*
-E f(x_K) − f* ≥ Ω(K^(−2(α−1)/α)). The construction is rare events: a spike arrives with probability ~1/K
-per step, so the chance that one lands in the last few steps (where the output cannot forget it) is ~1/K;
-such runs dominate the mean and the upper quantiles near level 1 − c/K (reported as statistic "tail",
-level 1 − --tail-c/K), not the median. But the spike's mean is paid back by a constant drift −S ≈ −s K^(−(α−1)/α)
-on every spike-free step, which a method that has seen no spike follows to x ≈ S, a distance (1 ± δ)·S from
-x*_ν, f ≈ (1 ± δ)² S²/2 ~ K^(−2(α−1)/α): the typical (median) run of each instance sits at the bound too
-(table ``instances``). That is Appendix F's argument (telling the two frequencies apart needs ~1/(p δ²)
-samples). So the mean, the median and the fixed upper quantiles are all fitted; since E f ≥ (1 − q)·Q_q(f) for
-every level q (Markov), a fixed quantile that decays no faster than the bound certifies the bound on the mean
-without relying on rare events. The mixture's median, though, lies where the lower instance's typical errors
-(1 − δ)²S²/2 end and the upper one's (1 + δ)²S²/2 begin (each instance holds about half the runs), so its slope
-is set by a few runs at that border and is noisy; the upper quantiles lie inside the upper instance.
-
-Verdict rule (fixed before looking at data): for each method and statistic, the slope of log(statistic at K)
-against log K over the horizons in the last decade [K_max/10, K_max] (``synthclip.verdict.RULE``, the same window
-as every study), with a bootstrap interval [lo, hi] at --confidence (whole trajectories resampled, whatever their
-instance: the mixture over both signs, the same rows in every cell; --allowance widens it on each side, 0 by the
-rule). With the bound's exponent t = −2(α−1)/α (theory table, claim thm5, a lower bound on the randomised pair):
-the words of a lower bound, "respects (tight)" if lo ≤ t ≤ hi and the interval is no wider than the rule's
-resolution 0.1 (wider: "inconclusive"), "respects (not tight)" if t < lo (decays slower than the bound), "violates"
-if t > hi (the mean decays significantly faster than the bound allows). A method's verdict is that of its mean over
-the mixture, the theorem's quantity (both laws are bounded, so the mean is a stable statistic, unlike the
-heavy-tailed laws of the rates study); the table ``instances`` shows each instance's mean and median at every
-horizon, not judged (the theorem bounds the mixture, hence the worse of the two, not each). A fixed quantile is no
-statement of the theorem: it "certifies" the mean's bound when it decays no faster (E ≥ (1 − q)·Q_q) and otherwise
-gives "no certificate", never a violation; the median's word is printed beside the mean's, the 0.9-quantile's in
-the table ``slopes``. Non-finite runs are failures, counted as +inf.
+Full description: docs/studies/lower-bound.md.
 """
 from __future__ import annotations
 

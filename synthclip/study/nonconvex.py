@@ -1,69 +1,13 @@
 """``nonconvex``: Theorem 2 of Zhang et al. 2020 — GClip on a smooth non-convex function, rate in the horizon K.
 
-Setting: f(x) = Σ_i x_i²/(1 + x_i²) (problem ``nonconvex``, all weights 1: L-smooth with L = 2, non-convex,
-f* = 0 at x* = 0), start x0 in every coordinate, heavy-tailed noise of tail index α (default symmetric
-α-stable, radial, so Assumption 1 holds with a d-free σ = the noise scale). Theorem 2 tunes a *constant*
-clip level τ and step η to the horizon K, so every horizon K is its own cell (its own run of K steps):
+Setting: f(x) = Σ_i x_i²/(1 + x_i²) under heavy-tailed noise, a constant clip level and step tuned to each
+horizon K as the proof's balance needs (τ_K ∝ K^(1/(3α−2))), each K its own run; Theorem 2's left-hand side,
+the minimum and the average of ‖∇f‖ fitted against log K.
+Labels: gclip (Theorem 2's schedule), gclip-inverted (a control: τ's exponent inverted, theory "none"), and
+the momentum methods after the seeds nsgd_m, clip_nsgd_m, signsgd_m (β, η, τ tuned to K).
+Verdicts: synthclip.verdict.RULE, the same for every study.
 
-    τ_K = tau0 · σ · K^(1/(3α−2)),        η_K = min{1/(4L), lr0 · σ^α / (L τ_K^α)}.
-
-Why these, and not the schedule as printed: the seed prints τ = max{2, 48^(1/(α−1)) σ^(α/(α−1)), 8σ,
-(F0/(σ²K))^(α/(3α−2)) / L^((2α−2)/(3α−2))} and η = min{1/(4L), σ^α/(Lτ^α), 1/(24Lτ)}. Read literally the
-K-term *decreases* in K, so the max picks a K-free constant and nothing converges in K: a typo. The proof's
-balance is the descent term F0/(ηK) = F0 L τ^α/(σ^α K) (with η = σ^α/(Lτ^α), the binding term of the min
-once τ^(α−1) ≥ 24σ^α) against the clipping bias² and the clipped variance, both ~ σ^(2α) τ^(2−2α). Equal
-when τ^(3α−2) ∝ K: τ ∝ K^(1/(3α−2)), η ∝ K^(−α/(3α−2)) (the printed exponent α/(3α−2) is η's, i.e. τ^α's),
-and then E min{‖∇f‖, ‖∇f‖²} = O(K^(−2(α−1)/(3α−2))), the theorem's rate (Remark 3). The constant floors
-of the max (48^(1/(α−1)) σ^(α/(α−1)) = 2304 at α = 1.5) and the 1/(24Lτ) term of the min are dropped: they
-are worst-case constants that would make τ and η K-free over every horizon a simulation can reach, so
-only the K-dependence is kept, with tunable constants tau0 and lr0 (default 1). The control method
-``gclip-inverted`` is a control, not Theorem 2 in any reading: GClip with the inverted exponent of Theorem 2's
-τ, τ ∝ K^(α/(3α−2)) (the printed K-term (F0/(σ²K))^(α/(3α−2)) with its fraction inverted; α/(3α−2) is η's
-exponent, not τ's) instead of K^(1/(3α−2)), and the same η formula; it stalls, since ηK then grows only like
-K^((α−1)(2−α)/(3α−2)) (K^0.1 at α = 1.5). No theory entry covers its schedule, so its rows read "none".
-
-The methods after the seeds (docs/theory.md, "Sources") run on the same cells: ``nsgd_m`` (normalized SGD with momentum, Liu &
-Zhou ICLR 2025, in expectation), ``clip_nsgd_m`` (its clipped version, Cutkosky & Mehta NeurIPS 2021, with high
-probability), both bounding (1/K) Σ ‖∇f(x_k)‖ by K^(−(α−1)/(3α−2)) (so grad_norm_avg and, through min ≤ average,
-grad_norm_min are judged; thm2_lhs is not their statement), and ``signsgd_m`` (Kornilov et al. 2025), whose
-momentum theorem's exponent is not in the text available here: theory "none". Their β, η (and τ) are constant
-and tuned to K: 1 − β_K = K^(−α/(3α−2)), η_K = lr0·R·K^(−(2α−1)/(3α−2)) with R = |x0|√d the start's
-distance, τ_K = tau0·σ·K^(1/(3α−2)), the balance of the analyses' terms derived here (the papers' constants
-are not available).
-
-Quantities, per trajectory at horizon K (averages over k are taken at M = --n-avg equally spaced k ≤ K,
-an unbiased estimate of the average over every k ≤ K):
-  grad_norm_min  min_{k≤K} ‖∇f(x_k)‖ (the engine's metric; what this study was asked to fit), theory
-                 K^(−(α−1)/(3α−2)) (claim thm2);
-  thm2_lhs       (1/K) Σ_k min{‖∇f(x_k)‖, ‖∇f(x_k)‖²}: Theorem 2's own left-hand side, theory K^(−2(α−1)/(3α−2))
-                 (the seed's display prints 3α−1 in the denominator; Remark 3 and the balance above give 3α−2);
-  grad_norm_avg  (1/K) Σ_k ‖∇f(x_k)‖: Remark 3's E‖∇f(x)‖ for x drawn uniformly among the iterates, theory
-                 K^(−(α−1)/(3α−2)) as an upper bound;
-  grad_norm      ‖∇f(x_K)‖ at the last iterate (reported; no theorem speaks about it).
-The min over k is NOT Theorem 2's quantity. min_k ≤ average, so the upper bound holds for it too, but
-the min of K correlated draws gains an extreme-value factor (in d dimensions roughly (effective number of
-draws)^(−1/d)), so it decays faster than the average; in d = 1 the iterate crosses 0 and the min decays
-like K^(−1) or faster. Expect "faster" for it. The average of ‖∇f‖ also decays faster than its bound at
-moderate K: the descent from x0 lasts ~1/η ∝ K^(α/(3α−2)) steps, so it weighs ∝ K^(−2(α−1)/(3α−2)) in the
-average, which beats the stationary K^(−(α−1)/(3α−2)) only asymptotically; in min{‖∇f‖, ‖∇f‖²} both parts
-scale alike (that is the schedule's balance), so thm2_lhs is the quantity whose rate the data could match
-(measured at K ≤ 10^4 it decays like K^−0.377, slower than −0.4: the rule reads 'violates').
-
-Verdict rule: ``synthclip.verdict.RULE``, fixed in code before any run and the same for every study: for each
-method, quantity and statistic (the --quantiles and the mean), the slope of log(statistic at K) against log K
-over the horizons in the last decade [K_max/10, K_max], with a bootstrap interval at --confidence (whole
-trajectories resampled, the same rows in every cell; no allowance: --allowance is 0 unless changed, and the rule
-line says so), worded by the kind of the claim that covers the row. Claims are looked up with the row's clip
-schedule (SCHEDULE_NAMES): Theorem 2 covers only ``gclip``, the schedule it prescribes, and judges its three
-quantities as an *upper* bound ("within (tight)" needs the interval narrower than the resolution, else
-"inconclusive"; "within (not tight)", "violates"); grad_norm_min through min_k ≤ average; Theorem 6 is a lower
-bound on its own instance, which is not run here, so it judges nothing. The control ``gclip-inverted`` runs a
-schedule no entry covers: its rows read "none". Means are reported, never judged.
-Conclusion for GClip at each α, read off the verdict words of its judged quantile rows only
-(``findings.claim_conclusion``): the count of rows by word; "not upheld" if any row violates; "upheld" only if
-every row that carries a verdict is within the bound; "undecided" when none violates but some are
-pre-asymptotic, inconclusive or a limit case; then every row grouped by its word. The control's rows are
-counted beside it (all "none") and take no part in it.
+Full description: docs/studies/nonconvex.md.
 """
 from __future__ import annotations
 

@@ -1,41 +1,13 @@
 """``rates``: measured high-probability rates in k against Theorem 4 (and Table 1) of Zhang et al. 2020.
 
-Setting: f(x) = ½ Σ λ_i x_i² (μ-strongly convex), every method run on the same noise (common random numbers).
-For each theorem α (``--alpha``) the study runs noise of tail index a = α + each of ``--tail-offsets``
-(default 0 and 0.2): a = α is the *boundary* of Assumption 1 (E|g|^α = ∞, logarithmically), a named limit
-case whose rows are reported against the limit of the theorem's exponents; a > α lies inside the assumption,
-where the theorem judges (``--noise-alpha`` sets one tail index instead). For each method the study records
-f(x̄_k) − f* at Theorem 4's weighted average (and f(x_k) − f* at the last iterate) at ten log-spaced
-checkpoints per decade up to K = 10^5 (``--steps``), takes the quantiles and the mean with order-statistic
-intervals, and fits the slope of log quantile against log k.
+Setting: f(x) = ½ Σ λ_i x_i², every method on the same noise of tail index a = α + each of ``--tail-offsets``
+(a = α the boundary of Assumption 1), f(x̄_k) − f* at ten checkpoints per decade up to K = 10^5.
+Labels: gclip (Theorem 4's printed τ_k = τ0·k^(α−1)), gclip-balanced (τ_k ∝ k^(1/α)), gclip-const, gclip-near
+(the near-miss control), cclip, sgd, sgd-proj, smom_clip, the AdaGrad/Adam-Norm family, --plugin methods.
+Verdicts: synthclip.verdict.RULE, the same for every study.
+``rates-onesided``: one-sided Pareto noise of tail 1.3 > α = 1.2, K = 2·10^4, tests the printed clip schedule.
 
-The rule is ``synthclip.verdict.RULE``, fixed in code before any run and the same for every row: the slope
-over the last decade k ∈ [K/10, K], a bootstrap interval over trajectories (no allowance), an agreeing word
-only when the interval is no wider than the resolution 0.1 (else *inconclusive*), local slopes per
-half-decade with their trend, the words by kind of the claim that covers the row (``synthclip.theory.find``:
-method, clip schedule, metric/output, noise family; no fallback), and "insufficient data" where the runs
-cannot carry a verdict. Means are reported, never judged. The rule line of the report prints the near-miss
-power of the table's agreeing rows; ``calibrate`` measures it on data of known exponent.
-
-Labels: ``gclip`` is Theorem 4 as printed (τ_k = τ0·k^(α−1)); ``gclip-balanced`` uses τ_k = τ0·k^(1/α), the
-clip level that balances the proof's bias (~τ^(1−α)) and variance (~η·τ^(2−α)) terms; ``gclip-const`` keeps
-τ_k = τ0 (no theorem: on asymmetric noise its bias leaves a floor). The schedules use the theorem's α, not
-the noise's tail index. ``sgd-proj`` is projected SGD with Theorem 4's step and no clip (Fatkhullin et al.
-2025: the minimax rate without adaptive steps); ``smom_clip`` GClip's step on the median of three draws per
-step (Puchkin et al.'s SMoM; k counts steps). ``gclip-near`` is the rule's *near-miss control*: GClip with
-the clip power whose exponent, by the variance balance (``theory.variance_balance_exponent``), is 0.1 faster
-than Theorem 4's; it must never read "within (tight)" (run where that exponent is known: symmetric noise,
-a < 2, clip power ≤ 1/a).
-
-Conclusions (``synthclip.findings``, rules fixed there): *Table 1 vs Theorem 4*; *Barrier* (rows on symmetric
-noise wholly faster than k^(−2(α−1)/α) are allowed: Theorem 5's instance is not symmetric); *Adaptive steps*
-(``sgd-proj`` against Fatkhullin et al.); *Near-miss controls*; *Clip schedule* (asymmetric noise only): the
-printed schedule is an erratum only when it violates its theorem on every judged quantile (GClip against
-Theorem 4 and, where run, CClip against Theorem 8) while ``gclip-balanced`` stays within Theorem 4 on every
-one; pre-asymptotic or inconclusive rows confirm nothing.
-
-``rates-onesided`` is the asymmetric variant: centred one-sided Pareto noise of tail index 1.3 against the
-theorem's α = 1.2 (so E|g|^α is finite and Theorem 4's assumption holds), K = 2·10^4.
+Full description: docs/studies/rates.md and docs/studies/rates-onesided.md.
 """
 from __future__ import annotations
 

@@ -1,44 +1,12 @@
 """``smoothness``: Zhang et al. ICLR 2020 — clipped and normalised GD beat fixed-step GD on (L0,L1)-smooth f.
 
-Setting: d = 1, f(x) = x⁴/4 (``quartic``) and f(x) = cosh x − 1 (``cosh``), both (L0,L1)-smooth
-(|f''| ≤ L0 + L1|f'|) but not L-smooth: the local smoothness L(x0) = sup_{|x|≤x0} f''(x) is 3x0² and cosh x0.
-Gradients carry low Gaussian noise (--noise-scale; 0 noise would do, the noise only makes it SGD). For each
-start x0 (each its own cell) every method runs --steps steps and records f(x_k) − f* at dense log-spaced
-checkpoints (relative spacing ~1%); the iteration count of a trajectory is the first checkpoint with
-f ≤ --eps (+inf, a failure, if it never gets there or diverges). Methods (none tuned to x0 except gd-tuned):
+Setting: d = 1, f = x⁴/4 and cosh x − 1 (not L-smooth), low Gaussian noise; the median iteration count to reach
+f ≤ ε, fitted against the start x0 (each x0 its own run).
+Methods: gd-tuned (step 1/L(x0)), gd-fixed, clip (constant τ), normalized.
+Verdicts: synthclip.verdict.RULE's window and words (the last decade of x0, widened by the checkpoint grid's
+allowance); the claim is supported when clip and normalized grow at most linearly and gd-tuned much faster.
 
-  gd-tuned    SGD with the constant step η = --gd-c / L(x0): tuned to the start so it cannot diverge.
-  gd-fixed    SGD with the clipped method's η below, the same for every x0: a step not tuned to the start
-              (diverges from far starts; reported as failures).
-  clip        GClip with constant τ = --clip and η = --lr-c / L_τ, where L_τ = sup{f''(x) : |f'(x)| ≤ τ}
-              (3τ^(2/3) for x⁴/4, √(1+τ²) for cosh): GD's step for the region where clipping is off.
-  normalized  GClip with a tiny τ = 1e-8 and η = h/τ: every step has length h = r_ε (the distance from
-              x* at which f = ε), i.e. normalised GD.
-
-Theory (theory table, variable x0): a fixed step must shrink like 1/L(x0), so gd-tuned needs ∝ x0²
-iterations on x⁴/4 (claim zhang2020-gd, quartic) and ∝ e^x0 on cosh (claim zhang2020-gd, cosh: log
-iterations linear in x0), while clipped and normalised GD move a fixed distance per step far from x* and
-need O(x0) iterations (claim zhang2020-clip): "arbitrarily faster" as x0 grows.
-
-Verdict rule (fixed before looking at data). For each problem and method, b is the slope of
-log(median iterations) against log x0 over the last decade of x0 (x0 ≥ max x0 / 10: the window of every
-study, ``synthclip.verdict.RULE``; for cosh's e^x0 fit, the last decade of e^x0), with a bootstrap interval [lo, hi] at --confidence (trajectories
-resampled), widened on each side by --allowance (default 0) plus the checkpoint grid's quantization
-allowance (``quantization_allowance``: counts are read on the checkpoint grid, so each log median is
-over-read by less than log ρ, ρ the largest checkpoint ratio above the integers; the slope's bound follows
-from the fitted x0 alone, before any run: 0.020 on the default quartic window). Local slopes between
-consecutive starts give the rule's trend (an affine count bends its log-log slope toward the exponent:
-"pre-asymptotic"). (a) clip and normalized grow at most linearly: 1 ≥ lo − allowance.
-(b) gd-tuned grows much faster: its lo exceeds max(1, hi of clip, hi of normalized) by more than --margin
-(the 1 keeps an affine count such as clip's, whose local exponent is below 1, from lowering the bar; it
-was added after the first version, "lo exceeds each hi by --margin", let a linearly growing stand-in for
-the fixed-step method pass against clip's affine count in the test's negative control).
-The claim is "supported" on a problem if (a) and (b) hold, "not supported" otherwise, "no fit" if a median
-is infinite. Reported beside it: gd-tuned's exponent against the theory (log-log slope vs 2 on the quartic;
-slope of log iterations against x0 vs 1 on cosh), worded by ``synthclip.verdict`` as "consistent" /
-"grows faster" / "grows slower" (a tight claim on a growth exponent), clip's and normalized's exponents
-against the O(x0) upper bound as "within (tight)" / "within (not tight)" / "violates", with the same interval
-and allowance, and gd-fixed's failure count per x0.
+Full description: docs/studies/smoothness.md.
 """
 from __future__ import annotations
 

@@ -1,22 +1,12 @@
 """``tails``: the engine's own noise laws through the tail-index estimators (calibration).
 
-Before the torch bridge estimates tail indices of gradient noise on networks, the estimators of
-``synthclip.stats`` are run on samples of known index drawn by the engine's own sampler (``noise.sample``):
-symmetric Pareto and symmetric α-stable at several α, and the Gaussian control. For each (law, α) and
-sample size n (``--sizes``) the study draws ``--replicates`` independent samples and applies
+Setting: samples of known index from the engine's sampler (symmetric Pareto, symmetric α-stable, Gaussian) at
+sizes ``--sizes``, ``--replicates`` each, before the torch bridge estimates tail indices on networks.
+Estimators: hill, moment, mohammadi (synthclip.stats, each with its own interval at ``--confidence``).
+Verdicts: recovers / misses (the first replicate's interval against the target) and calibrated / under-covers /
+over-covers (coverage over the replicates), this study's own rule fixed before the data.
 
-* ``hill``      -- Hill on the k = √n largest |x|; targets the tail index α (Gaussian: ∞);
-* ``moment``    -- Dekkers–Einmahl–de Haan on the same k; targets α (Gaussian: ∞, i.e. γ ≤ 0);
-* ``mohammadi`` -- block sums with K1 = √n; targets the stability index min(α, 2) (Gaussian: 2),
-
-each with its own interval at ``--confidence`` (Hill: asymptotic normal; moment: normal for γ mapped to α;
-Mohammadi: Student-t over blocks).
-
-Verdict rule (fixed before looking at data), per (law, α, estimator), at the largest n:
-**recovers** if the interval of the first replicate contains the estimator's target, **misses** otherwise.
-Beside it, the coverage over all replicates (fraction of intervals containing the target, with a Wilson
-interval) says whether the intervals are honest: **calibrated** if that Wilson interval contains the
-nominal ``--confidence``, **under-covers** if it lies below, **over-covers** if above.
+Full description: docs/studies/tails.md.
 """
 from __future__ import annotations
 
