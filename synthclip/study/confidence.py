@@ -216,7 +216,7 @@ class Confidence(Study):
             ("verdict", "verdict"), ("theory", "theory"), ("agrees", "agrees"), ("failed", report.failed)]))
         lines.append(adagrad_conclusion(v))
         lines.append("note: the lower-bound construction of Chezhegov et al. was not found in the stored corpus "
-                     "(abstracts only); tied-b0 is this package's instance (see the module docstring).")
+                     "(abstracts only); tied-b0 is this package's instance (docs/studies/confidence.md).")
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:

@@ -57,7 +57,7 @@ def schedule_of(label: str):
 
 
 def schedule(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma: float) -> tuple[float, float]:
-    """(τ_K, η_K) of the module docstring for a horizon K."""
+    """(τ_K, η_K) of docs/studies/nonconvex.md for a horizon K."""
     tau = tau0 * sigma * K ** SCHEDULES[label](alpha)
     lr = min(1.0 / (4.0 * SMOOTHNESS), lr0 * sigma ** alpha / (SMOOTHNESS * tau ** alpha))
     return tau, lr
