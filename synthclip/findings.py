@@ -317,3 +317,107 @@ def errata(board: pd.DataFrame) -> list[dict]:
         out.append({"where": e.where, "printed": e.printed, "finding": e.finding, "status": status,
                     "evidence": rows})
     return out
+
+
+# -- the studies' own conclusions (sentences from their verdict rows) ------------------------------------
+
+def _quantile_rows(slopes: pd.DataFrame, method: str, judged) -> pd.DataFrame:
+    return slopes[(slopes["method"] == method) & (slopes["statistic"] != "mean") & slopes["metric"].isin(judged)]
+
+
+def thm2_conclusion(slopes: pd.DataFrame, alpha: float, judged) -> str:
+    """nonconvex: Theorem 2 at one α, from the verdict words of GClip's judged quantile rows (``claim_conclusion``:
+    not upheld if any row violates, upheld only if every row with a verdict is within, undecided otherwise),
+    then the control's rows, which no entry covers."""
+    g = _quantile_rows(slopes, "gclip", judged)
+    if g.empty:
+        said = "GClip on Theorem 2's schedule not run"
+    else:
+        bounds = ", ".join(f"{m} K^{t:+.3f}" for m, t in g.drop_duplicates("metric")[["metric", "theory"]]
+                           .itertuples(index=False) if pd.notna(t))
+        said = f"Theorem 2 (thm2: {bounds}) on its schedule (gclip): " + claim_conclusion(g)
+    control = _quantile_rows(slopes, "gclip-inverted", judged)
+    if not control.empty:
+        tally = ", ".join(f"{n} {w}" for w, n in counts_by_word(control).items())
+        medians = ", ".join(f"{r.metric} K^{r.slope:+.3f}" for r in control[control["statistic"] == "0.5"].itertuples())
+        said += (f". Control gclip-inverted (τ ∝ K^(α/(3α−2)), the inverted exponent of Theorem 2's τ): {tally} "
+                 f"(no theory entry covers its schedule); medians reported: {medians}")
+    return f"conclusion (α={alpha:g}): {said}."
+
+
+def momentum_conclusion(slopes: pd.DataFrame, methods, judged) -> str:
+    """nonconvex: the methods after the seeds, each against its own entry by the same rule as Theorem 2's conclusion
+    (``claim_conclusion``); "none" when no entry covers it."""
+    parts = []
+    for method in methods:
+        g = _quantile_rows(slopes, method, judged)
+        if g.empty:
+            continue
+        judged = g[g["verdict"] != verdict.NONE]
+        if judged.empty:
+            parts.append(f"{method}: no theory entry covers it (none)")
+            continue
+        parts.append(f"{method} vs {judged['statement'].iloc[0]} K^{judged['theory'].iloc[0]:+.3f}: "
+                     + claim_conclusion(judged))
+    return "methods after the seeds: " + ("; ".join(parts) if parts else "not run") + "."
+
+
+def dimension_conclusion(growth: pd.DataFrame) -> str:
+    """dimension: what the rows say, in words generated from them: the ratio's exponent per structure and τ0 beside the
+    bounds' ratio (reported, never judged), whether it moves with τ0, and how the method rows were judged."""
+    parts = []
+    ratio = growth[growth["series"] == "ratio"]
+    for structure, rows in ratio.groupby("structure", sort=False):
+        measured = ", ".join(f"{x.exponent:+.3f} [{x.ci_low:+.3f}, {x.ci_high:+.3f}] at τ0 = {x.tau0:g}"
+                             for x in rows.itertuples())
+        bound = rows.iloc[0]
+        beside = (f" beside the bounds' ratio d^{bound['theory']:.3f} ({bound['statement']})"
+                  if bound["statement"] != verdict.NONE else "")
+        moves = ""
+        if len(rows) > 1:
+            apart = rows["ci_low"].max() > rows["ci_high"].min()
+            moves = ("; it moves with τ0 (intervals disjoint), so it measures the run's clip level, not a constant "
+                     "of d" if apart else "; the intervals across τ0 overlap")
+        # the exponent, not "grows": a flat ratio's exponent is ~0 and its shape is in the table
+        parts.append(f"under {structure} noise the GClip/CClip ratio of means has exponent in d {measured}{beside}{moves}")
+    words = growth[growth["series"] != "ratio"]["verdict"].value_counts()
+    judged = ", ".join(f"{n} {w}" for w, n in words.items())
+    return ("conclusion: " + "; ".join(parts) + f". Each method's own growth: {judged} (a bound on one method's "
+            "constant is stated for the theorem's own clip level, tied to G and grown as k^(α−1); this run's τ0 "
+            "k^(1/α) lies outside it).")
+
+
+def adagrad_conclusion(v: pd.DataFrame) -> str:
+    """confidence: one line: does plain AdaGrad-Norm fail (polynomial) on some instance?"""
+    part = v[v["method"] == "adagrad_norm"]
+    if part.empty:
+        return "plain AdaGrad-Norm: not run."
+    said = "; ".join(f"{r['instance']}: {r['verdict']} (poly slope {r['poly_slope']:+.2f} "
+                     f"[{r['poly_low']:+.2f}, {r['poly_high']:+.2f}])" for _, r in part.iterrows())
+    failing = part[part["verdict"] == "polynomial"]["instance"].tolist()
+    end = (f"plain AdaGrad-Norm fails (polynomial in 1/δ) on: {', '.join(failing)}" if failing
+           else "no instance here makes plain AdaGrad-Norm polynomial in 1/δ")
+    return f"plain AdaGrad-Norm — {said}. So {end}."
+
+
+def smoothness_separation(part: pd.DataFrame, allowance: float, margin: float, adaptive) -> str:
+    """smoothness: the separation rule (a) and (b) of docs/studies/smoothness.md on the log-log fits of one problem
+    (``adaptive``: the clipped and normalised methods)."""
+    ll = part[part["scale"] == "loglog"].set_index("method")
+    if "gd-tuned" not in ll.index or not any(m in ll.index for m in adaptive):
+        return "not judged (needs gd-tuned and clip or normalized)"
+    rows = [ll.loc["gd-tuned"]] + [ll.loc[m] for m in adaptive if m in ll.index]
+    if any(not np.isfinite([r["slope"], r["ci_low"], r["ci_high"]]).all() for r in rows):
+        return "no fit (a median is infinite: never reached within --steps)"
+    gd = ll.loc["gd-tuned"]
+    parts, ok = [], True
+    for m in adaptive:
+        if m not in ll.index:
+            continue
+        r = ll.loc[m]
+        linear = r["ci_low"] - allowance - r.get("grid_allowance", 0.0) <= 1.0
+        apart = gd["ci_low"] - max(1.0, r["ci_high"]) > margin
+        ok &= bool(linear and apart)
+        parts.append(f"{m} exponent {r['slope']:+.2f} ({'at most linear' if linear else 'faster than linear'}), "
+                     f"gd-tuned {gd['slope']:+.2f} {'exceeds' if apart else 'does NOT exceed'} max(1, it) by > {margin:g}")
+    return ("supported: " if ok else "not supported: ") + "; ".join(parts)

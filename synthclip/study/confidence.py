@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import stats, theory
+from .. import findings, stats, theory
 from .._rng import derive_seed
 from ..engine import simulate
 from . import report
@@ -214,7 +214,7 @@ class Confidence(Study):
             ("polylog slope [CI]", lambda r: report.interval(r, "polylog_slope", "polylog_low", "polylog_high",
                                                              "+.2f")),
             ("verdict", "verdict"), ("theory", "theory"), ("agrees", "agrees"), ("failed", report.failed)]))
-        lines.append(adagrad_conclusion(v))
+        lines.append(findings.adagrad_conclusion(v))
         lines.append("note: the lower-bound construction of Chezhegov et al. was not found in the stored corpus "
                      "(abstracts only); tied-b0 is this package's instance (docs/studies/confidence.md).")
         return "\n".join(lines)
@@ -251,19 +251,6 @@ def summarize(values: np.ndarray, cell: Mapping[str, Any], n_failed: int) -> dic
               "intercept": f.intercept, "r2": f.r2, "reason": f.reason, "power_law_p": test.p_value,
               "power_law_rejects": test.rejects} for m, f in fits.items()]
     return {"quantiles": pd.DataFrame(qrows), "fits": pd.DataFrame(frows)}
-
-
-def adagrad_conclusion(v: pd.DataFrame) -> str:
-    """One line: does plain AdaGrad-Norm fail (polynomial) on some instance?"""
-    part = v[v["method"] == "adagrad_norm"]
-    if part.empty:
-        return "plain AdaGrad-Norm: not run."
-    said = "; ".join(f"{r['instance']}: {r['verdict']} (poly slope {r['poly_slope']:+.2f} "
-                     f"[{r['poly_low']:+.2f}, {r['poly_high']:+.2f}])" for _, r in part.iterrows())
-    failing = part[part["verdict"] == "polynomial"]["instance"].tolist()
-    end = (f"plain AdaGrad-Norm fails (polynomial in 1/δ) on: {', '.join(failing)}" if failing
-           else "no instance here makes plain AdaGrad-Norm polynomial in 1/δ")
-    return f"plain AdaGrad-Norm — {said}. So {end}."
 
 
 def plot_confidence(tables, meta):

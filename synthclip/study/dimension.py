@@ -19,7 +19,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 import pandas as pd
 
-from .. import stats, theory, verdict
+from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
 from . import report
@@ -150,7 +150,7 @@ class Dimension(Study):
             ("beside / judged by", lambda r: verdict.NONE if r["statement"] == verdict.NONE
              else f"{r['statement']} d^{r['theory']:.3f}"),
             ("verdict", "verdict"), ("local exponents between consecutive d", local)], notes=notes)]
-        lines.append(conclusion(g))
+        lines.append(findings.dimension_conclusion(g))
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
@@ -347,31 +347,6 @@ def _tau0_block(tau0: float, e: pd.DataFrame, r: pd.DataFrame) -> list[str]:
                                                   f"{part.loc[(row['dim'], 'cclip'), 'clip_frac']:.3f}")],
             indent="  "))
     return lines
-
-
-def conclusion(growth: pd.DataFrame) -> str:
-    """What the rows say, in words generated from them: the ratio's exponent per structure and τ0 beside the
-    bounds' ratio (reported, never judged), whether it moves with τ0, and how the method rows were judged."""
-    parts = []
-    ratio = growth[growth["series"] == "ratio"]
-    for structure, rows in ratio.groupby("structure", sort=False):
-        measured = ", ".join(f"{x.exponent:+.3f} [{x.ci_low:+.3f}, {x.ci_high:+.3f}] at τ0 = {x.tau0:g}"
-                             for x in rows.itertuples())
-        bound = rows.iloc[0]
-        beside = (f" beside the bounds' ratio d^{bound['theory']:.3f} ({bound['statement']})"
-                  if bound["statement"] != verdict.NONE else "")
-        moves = ""
-        if len(rows) > 1:
-            apart = rows["ci_low"].max() > rows["ci_high"].min()
-            moves = ("; it moves with τ0 (intervals disjoint), so it measures the run's clip level, not a constant "
-                     "of d" if apart else "; the intervals across τ0 overlap")
-        # the exponent, not "grows": a flat ratio's exponent is ~0 and its shape is in the table
-        parts.append(f"under {structure} noise the GClip/CClip ratio of means has exponent in d {measured}{beside}{moves}")
-    words = growth[growth["series"] != "ratio"]["verdict"].value_counts()
-    judged = ", ".join(f"{n} {w}" for w, n in words.items())
-    return ("conclusion: " + "; ".join(parts) + f". Each method's own growth: {judged} (a bound on one method's "
-            "constant is stated for the theorem's own clip level, tied to G and grown as k^(α−1); this run's τ0 "
-            "k^(1/α) lies outside it).")
 
 
 def dimension_scoreboard(tables, meta) -> pd.DataFrame:

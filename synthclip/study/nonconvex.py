@@ -186,8 +186,8 @@ class Nonconvex(Study):
                          "k ≤ K); it is smaller and gains an extreme-value factor, so 'within (not tight)' is expected for it. "
                          "thm2_lhs = (1/K) Σ min{‖∇f‖, ‖∇f‖²} is the theorem's left-hand side; grad_norm_avg "
                          "includes the descent from x0, which fades faster than its bound (see --help).")
-            lines.append(conclusion(part, alpha))
-            lines.append(momentum_conclusion(part))
+            lines.append(findings.thm2_conclusion(part, alpha, JUDGED))
+            lines.append(findings.momentum_conclusion(part, MOMENTUM, JUDGED))
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
@@ -214,46 +214,3 @@ def _theory(method: str, metric: str, alpha: float):
 
 
 # -- shared with lower_bound: statistics of per-trajectory values across horizons ---------------------------
-
-
-def _quantile_rows(slopes: pd.DataFrame, method: str) -> pd.DataFrame:
-    return slopes[(slopes["method"] == method) & (slopes["statistic"] != "mean") & slopes["metric"].isin(JUDGED)]
-
-
-def conclusion(slopes: pd.DataFrame, alpha: float) -> str:
-    """Theorem 2 at one α, from the verdict words of GClip's judged quantile rows (``findings.claim_conclusion``:
-    not upheld if any row violates, upheld only if every row with a verdict is within, undecided otherwise),
-    then the control's rows, which no entry covers."""
-    g = _quantile_rows(slopes, "gclip")
-    if g.empty:
-        said = "GClip on Theorem 2's schedule not run"
-    else:
-        bounds = ", ".join(f"{m} K^{t:+.3f}" for m, t in g.drop_duplicates("metric")[["metric", "theory"]]
-                           .itertuples(index=False) if pd.notna(t))
-        said = f"Theorem 2 (thm2: {bounds}) on its schedule (gclip): " + findings.claim_conclusion(g)
-    control = _quantile_rows(slopes, "gclip-inverted")
-    if not control.empty:
-        tally = ", ".join(f"{n} {w}" for w, n in findings.counts_by_word(control).items())
-        medians = ", ".join(f"{r.metric} K^{r.slope:+.3f}" for r in control[control["statistic"] == "0.5"].itertuples())
-        said += (f". Control gclip-inverted (τ ∝ K^(α/(3α−2)), the inverted exponent of Theorem 2's τ): {tally} "
-                 f"(no theory entry covers its schedule); medians reported: {medians}")
-    return f"conclusion (α={alpha:g}): {said}."
-
-
-def momentum_conclusion(slopes: pd.DataFrame) -> str:
-    """The methods after the seeds, each against its own entry by the same rule as Theorem 2's conclusion
-    (``findings.claim_conclusion``); "none" when no entry covers it."""
-    parts = []
-    for method in MOMENTUM:
-        g = _quantile_rows(slopes, method)
-        if g.empty:
-            continue
-        judged = g[g["verdict"] != verdict.NONE]
-        if judged.empty:
-            parts.append(f"{method}: no theory entry covers it (none)")
-            continue
-        parts.append(f"{method} vs {judged['statement'].iloc[0]} K^{judged['theory'].iloc[0]:+.3f}: "
-                     + findings.claim_conclusion(judged))
-    return "methods after the seeds: " + ("; ".join(parts) if parts else "not run") + "."
-
-

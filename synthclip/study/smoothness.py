@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import stats, theory, verdict
+from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import log_checkpoints, simulate
 from . import report
@@ -162,7 +162,7 @@ class Smoothness(Study):
         slopes = pd.DataFrame(srows)
         slopes["claim"] = ""
         for problem in slopes["problem"].unique():
-            said = separation(slopes[slopes["problem"] == problem], p.allowance, p.margin)
+            said = findings.smoothness_separation(slopes[slopes["problem"] == problem], p.allowance, p.margin, ADAPTIVE)
             slopes.loc[slopes["problem"] == problem, "claim"] = said
         return {"iterations": pd.concat(irows, ignore_index=True), "slopes": slopes}
 
@@ -287,28 +287,6 @@ def growth_verdict(fit: stats.RateFit, t, allowance: float, claim: theory.Claim 
                              alpha_range=(0.0, float("inf")))
     return verdict.judge(fit.slope, fit.ci_low, fit.ci_high, claim, 2.0, n_traj=fit.n_traj, q=0.5,
                          confidence=fit.confidence, allowance=allowance, trend=trend, reason=fit.reason).verdict
-
-
-def separation(part: pd.DataFrame, allowance: float, margin: float) -> str:
-    """The docstring's rule (a) and (b) on the log-log fits of one problem."""
-    ll = part[part["scale"] == "loglog"].set_index("method")
-    if "gd-tuned" not in ll.index or not any(m in ll.index for m in ADAPTIVE):
-        return "not judged (needs gd-tuned and clip or normalized)"
-    rows = [ll.loc["gd-tuned"]] + [ll.loc[m] for m in ADAPTIVE if m in ll.index]
-    if any(not np.isfinite([r["slope"], r["ci_low"], r["ci_high"]]).all() for r in rows):
-        return "no fit (a median is infinite: never reached within --steps)"
-    gd = ll.loc["gd-tuned"]
-    parts, ok = [], True
-    for m in ADAPTIVE:
-        if m not in ll.index:
-            continue
-        r = ll.loc[m]
-        linear = r["ci_low"] - allowance - r.get("grid_allowance", 0.0) <= 1.0
-        apart = gd["ci_low"] - max(1.0, r["ci_high"]) > margin
-        ok &= bool(linear and apart)
-        parts.append(f"{m} exponent {r['slope']:+.2f} ({'at most linear' if linear else 'faster than linear'}), "
-                     f"gd-tuned {gd['slope']:+.2f} {'exceeds' if apart else 'does NOT exceed'} max(1, it) by > {margin:g}")
-    return ("supported: " if ok else "not supported: ") + "; ".join(parts)
 
 
 def plot_smoothness(tables, meta):
