@@ -32,14 +32,15 @@ from .delta import (DELTA_METHODS, DeltaFit, DeltaFitCI, PowerLawTest, delta_fit
 from .quantiles import failure_probability, quantile_ci, quantile_ranks
 from .intervals import (BINOMIAL_METHODS, ConfidenceInterval, Interval, binomial_ci, joint_bootstrap, mean_ci,
                         normal_interval_holds, percentile_interval)
-from .rates import RateFit, exponent_side, fit_rate, fit_rate_windows, fit_slope, ols_slopes
+from .rates import RateFit, exponent_side, fit_rate, fit_rate_windows, fit_slope, log_slope, ols_slopes
 from .ratio import RATIO_METHODS, quantile_ratio_ci
 from .shift import SHIFT_METHODS, ShiftInterval, shift_ci
 from .tails import TailIndex, default_tail_k, hill, mohammadi, moment_estimator
 
 #: Every interval procedure the package reports, by the name its ``calibrate`` cases carry: a procedure added
 #: here without a case there fails ``tests/test_layout.py``, so a new interval is calibrated the day it lands.
-#: (``percentile_interval`` is measured through the procedures built on it: ``fit_rate``, ``d_exponent``.)
+#: (``percentile_interval`` and ``log_slope`` are measured through the procedures built on them: ``fit_rate``,
+#: ``d_exponent``.)
 PROCEDURES = {
     "quantile_ci": quantile_ci,
     "failure_probability": failure_probability,
@@ -73,6 +74,7 @@ __all__ = [
     "failure_probability",
     "fit_slope",
     "ols_slopes",
+    "log_slope",
     "fit_rate",
     "fit_rate_windows",
     "Interval",

@@ -137,6 +137,25 @@ def ols_slopes(x, y) -> np.ndarray:
 _slopes = ols_slopes
 
 
+def log_slope(x, point, boot, confidence: float) -> tuple[float, float, float, float]:
+    """The slope of log(point) against log(x) and its percentile interval over the joint bootstrap's replicates
+    (``boot``: one row per replicate, one column per x, every x resampled with the same trajectories, as
+    :func:`joint_bootstrap` draws them): (slope, low, high, intercept). A value that is not > 0 (a failed
+    median, +inf, 0) gives a non-finite slope, never a dropped point."""
+    logx = np.log(np.asarray(x, dtype=float))
+
+    def logs(v):
+        v = np.asarray(v, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(np.isfinite(v) & (v > 0), np.log(v), np.nan)
+
+    lp = logs(point)
+    slope = float(ols_slopes(logx, lp))
+    low, high = percentile_interval(ols_slopes(logx, logs(boot)), confidence)[:2]
+    intercept = float(np.mean(lp) - slope * logx.mean()) if np.isfinite(slope) else float("nan")
+    return slope, low, high, intercept
+
+
 def fit_rate(k, values, q, *, kmin=None, kmax=None, n_boot=400, confidence=0.95, seed=0) -> RateFit:
     """Rate exponent: least-squares slope of ``log quantile_q(values[:, j])`` against ``log k_j``.
 

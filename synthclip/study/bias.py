@@ -206,9 +206,6 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
     point = np.partition(table, r - 1, axis=1)[:, r - 1]
     boot = stats.joint_bootstrap(table, ("median",), n_boot=n_boot, seed=seed)["median"]
     alpha = float(floors["alpha"].iloc[0])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logp = np.where(np.isfinite(point) & (point > 0), np.log(point), np.nan)
-        logb = np.where(np.isfinite(boot) & (boot > 0), np.log(boot), np.nan)
     mrows = []
     for k, i in index.items():
         lo, hi = stats.percentile_interval(boot[:, i], confidence)[:2]
@@ -222,9 +219,7 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
         for c in sorted({k[1] for k in keys if k[0] == noise}):
             lrs = sorted(k[2] for k in keys if k[0] == noise and k[1] == c)
             cols = [index[(noise, c, lr)] for lr in lrs]
-            x = np.log(np.asarray(lrs))
-            slope = float(stats.ols_slopes(x, logp[cols])) if np.all(np.isfinite(logp[cols])) else float("nan")
-            lo, hi = stats.percentile_interval(stats.ols_slopes(x, logb[:, cols]), confidence)[:2]
+            slope, lo, hi, _ = stats.log_slope(lrs, point[cols], boot[:, cols], confidence)
             verdict = floor_verdict(slope, lo, hi, threshold)
             j = index[(noise, c, lrs[0])]
             flo, fhi = stats.percentile_interval(boot[:, j], confidence)[:2]
@@ -241,10 +236,8 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
             continue  # the symmetric floor is 0: no size to fit
         lr_min = min(k[2] for k in keys if k[0] == noise)
         cols = [index[(noise, c, lr_min)] for c in clips]
-        x = np.log(np.asarray(clips))
-        slope = float(stats.ols_slopes(x, logp[cols])) if np.all(np.isfinite(logp[cols])) else float("nan")
-        lo, hi = stats.percentile_interval(stats.ols_slopes(x, logb[:, cols]), confidence)[:2]
-        pred = np.log([clip_floor(noise, alpha, c) for c in clips])
+        slope, lo, hi, _ = stats.log_slope(clips, point[cols], boot[:, cols], confidence)
+        x, pred = np.log(np.asarray(clips)), np.log([clip_floor(noise, alpha, c) for c in clips])
         zrows.append({"noise": noise, "lr": lr_min, "cmin": clips[0], "cmax": clips[-1], "slope": slope,
                       "ci_low": lo, "ci_high": hi, "predicted_slope": float(stats.ols_slopes(x, pred)),
                       "bound": size_claim.at(alpha), "bound_source": size_claim.source})

@@ -193,12 +193,6 @@ def scoped_claim(statement: Optional[str], method: str, structure: str, metric: 
     return None
 
 
-def _slopes(logd: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Slopes of log(values) against logd along the last axis (NaN where a value is not > 0)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return stats.ols_slopes(logd, np.where(np.isfinite(values) & (values > 0), np.log(values), np.nan))
-
-
 def analyze_finals(finals: pd.DataFrame, *, n_boot: int, confidence: float, tolerance: float, seed: int,
                    allowance: float = verdict.RULE.allowance) -> dict:
     """Means and medians per (τ0, structure, method, d), the ratios, the growth exponents in d with verdicts, and
@@ -277,7 +271,6 @@ def _analyze_one(finals: pd.DataFrame, *, n_boot: int, confidence: float, tolera
             lo, hi = stats.percentile_interval(ratio_boot[:, j], confidence)[:2]
             rrows.append({"structure": structure, "dim": d, "ratio": float(ratio[j]), "ci_low": lo, "ci_high": hi,
                           "median_ratio": float(median_ratio[j])})
-        logd = np.log(np.asarray(dims, dtype=float))
         n_failed = int(np.sum(~np.isfinite(table[gi + ci])))
         series = {"gclip": (mean[gi], boot_mean[:, gi], median[gi], boot_median[:, gi]),
                   "cclip": (mean[ci], boot_mean[:, ci], median[ci], boot_median[:, ci]),
@@ -285,12 +278,8 @@ def _analyze_one(finals: pd.DataFrame, *, n_boot: int, confidence: float, tolera
         for name, (pt, bt, med, bmed) in series.items():
             lrows += [{"structure": structure, "series": name, **row}
                       for row in _local_rows(dims, pt, bt, confidence)]
-            exponent = float(_slopes(logd, pt))
-            with np.errstate(invalid="ignore"):
-                intercept = float(np.nanmean(np.log(pt)) - exponent * logd.mean()) if np.isfinite(exponent) else np.nan
-            lo, hi = stats.percentile_interval(_slopes(logd, bt), confidence)[:2]
-            med_exponent = float(_slopes(logd, med))
-            med_lo, med_hi = stats.percentile_interval(_slopes(logd, bmed), confidence)[:2]
+            exponent, lo, hi, intercept = stats.log_slope(dims, pt, bt, confidence)
+            med_exponent, med_lo, med_hi, _ = stats.log_slope(dims, med, bmed, confidence)
             method = RATIO if name == "ratio" else name
             sharp, printed = (scoped_claim(s, method, structure, "ratio" if name == "ratio" else metric, t_alpha,
                                            noise) for s in CLAIMS[(structure, name)])
