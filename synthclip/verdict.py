@@ -267,3 +267,18 @@ def trend_of(rows, theory: Optional[float]) -> str:
     if theory is None or not np.isfinite(theory):
         return "bending"
     return "approaching" if abs(new[2] - theory) < abs(old[2] - theory) else "moving away"
+
+
+def grid_allowance(x_fitted, checkpoints) -> float:
+    """The largest slope error the checkpoint grid can cause, derived before any run (no data): a count is read
+    as the first checkpoint c_j at or after the true hit, so it is over-read by a factor below
+    ρ = max_j c_j/(c_{j−1} + 1) (1 where consecutive integers are checkpoints: exact); every log median then
+    carries an error in [0, log ρ), and the least-squares slope over log x moves by at most
+    log ρ · Σ|x_i − x̄| / Σ(x_i − x̄)². Added to each side of the slope interval as the rule's allowance."""
+    c = np.asarray(checkpoints, dtype=float)
+    log_rho = float(np.max(np.log(c[1:] / (c[:-1] + 1.0)), initial=0.0))
+    x = np.log(np.asarray(x_fitted, dtype=float))
+    d = x - x.mean()
+    if x.size < 2 or not np.any(d):
+        return 0.0
+    return max(log_rho, 0.0) * float(np.sum(np.abs(d)) / np.sum(d * d))

@@ -22,7 +22,8 @@ import pandas as pd
 
 from synthclip import stats
 from synthclip.study import STUDIES, cli
-from synthclip.study.smoothness import growth_verdict, separation
+from synthclip.findings import smoothness_separation
+from synthclip.study.smoothness import ADAPTIVE, growth_verdict
 
 LEVEL = 1 - 1e-3
 ALLOWANCE, MARGIN = 0.0, 0.5  # the rule's allowance (none); the grid's quantization is added per row
@@ -45,7 +46,7 @@ def test_clipped_beats_fixed_step_and_controls_are_rejected():
         # fixed-step one is not "much faster"
         fake = pd.concat([part[part["method"] != "gd-tuned"],
                           part[part["method"] == "normalized"].assign(method="gd-tuned")], ignore_index=True)
-        assert separation(fake, ALLOWANCE, MARGIN).startswith("not supported")
+        assert smoothness_separation(fake, ALLOWANCE, MARGIN, ADAPTIVE).startswith("not supported")
         # a step not tuned to the start diverges from far starts
         assert "never reaches eps" in part.loc[part["method"] == "gd-fixed", "verdict"].iloc[0]
     gd = loglog[(loglog["problem"] == "quartic") & (loglog["method"] == "gd-tuned")].iloc[0]

@@ -29,7 +29,7 @@ from __future__ import annotations
 from ._common import DEFAULT_TAIL_K_POWER, DEFAULT_WINDOW_DECADES
 from .delta import (DELTA_METHODS, DeltaFit, DeltaFitCI, PowerLawTest, delta_fit, delta_fit_bootstrap,
                     delta_pivot_intervals, power_law_pvalues, power_law_test)
-from .quantiles import failure_probability, quantile_ci, quantile_ranks
+from .quantiles import failure_probability, hitting_times, quantile_ci, quantile_ranks
 from .intervals import (BINOMIAL_METHODS, ConfidenceInterval, Interval, binomial_ci, joint_bootstrap, mean_ci,
                         normal_interval_holds, percentile_interval)
 from .rates import RateFit, exponent_side, fit_rate, fit_rate_windows, fit_slope, log_slope, ols_slopes
@@ -71,6 +71,7 @@ __all__ = [
     "TailIndex",
     "quantile_ranks",
     "quantile_ci",
+    "hitting_times",
     "failure_probability",
     "fit_slope",
     "ols_slopes",

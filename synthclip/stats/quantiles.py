@@ -112,3 +112,9 @@ def failure_probability(values, eps, *, confidence=0.95, method="clopper-pearson
     return (k / n)[()], lo, hi
 
 
+def hitting_times(checkpoints: np.ndarray, values: np.ndarray, eps: float) -> np.ndarray:
+    """First checkpoint with value ≤ eps per trajectory (row); +inf where none (never reached, or diverged)."""
+    with np.errstate(invalid="ignore"):
+        hit = np.isfinite(values) & (values <= eps)
+    first = np.argmax(hit, axis=1)
+    return np.where(hit.any(axis=1), checkpoints[first].astype(float), np.inf)

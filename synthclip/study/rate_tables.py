@@ -83,3 +83,14 @@ def judge_slopes(slopes: pd.DataFrame, p, *, claim_of: Callable[[Mapping[str, An
             slopes.at[i, col] = value
     slopes["theory"] = slopes["theory"].astype(float)
     return slopes
+
+
+def local_trend(xs, v, t, *, n_boot: int, confidence: float, seed: int) -> str:
+    """``verdict.trend_of`` over the local slopes between consecutive starts (newest first): an additive
+    constant in the iteration count (normalised GD needs (x0 − r)/(ητ) steps, GD a 1 − (ε/x0)² factor) bends the
+    log-log slope toward its exponent as x0 grows; the rule reads such a row as pre-asymptotic, not as a
+    violation."""
+    windows = [(float(xs[i]), float(xs[i + 1])) for i in range(len(xs) - 2, -1, -1)]
+    fits = stats.fit_rate_windows(xs, v, 0.5, windows, n_boot=n_boot, confidence=confidence, seed=seed)
+    rows = [(lo, hi, f.slope, f.ci_low, f.ci_high) for (lo, hi), f in zip(windows, fits)]
+    return verdict.trend_of(rows, t)

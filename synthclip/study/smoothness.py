@@ -21,6 +21,7 @@ from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import log_checkpoints, simulate
 from . import report
+from .rate_tables import local_trend
 from .base import SimulationParams, SlopeParams, Study, StudyError, check_methods, flag, option, register
 from .horizons import trajectory_matrix
 
@@ -119,7 +120,7 @@ class Smoothness(Study):
         return {"hits": pd.DataFrame({
             "study": self.name, "problem": cell["problem"], "method": cell["label"], "x0": cell["x0"],
             "lr": cell["method_params"]["lr"], "clip": cell["method_params"].get("clip", math.inf),
-            "trajectory": np.arange(res.n_traj), "iterations": hitting_times(res.checkpoints, res.metric("f"),
+            "trajectory": np.arange(res.n_traj), "iterations": stats.hitting_times(res.checkpoints, res.metric("f"),
                                                                             cell["eps"]),
             "failed": res.failed, "steps": cell["steps"],
         })}
@@ -146,7 +147,7 @@ class Smoothness(Study):
                 claim = _theory(statement, method, problem, scale)
                 t = claim.at(2.0) if claim else None
                 window = xs[(xs >= fit.kmin * (1 - 1e-12)) & (xs <= fit.kmax * (1 + 1e-12))]
-                grid = quantization_allowance(window, log_checkpoints(p.steps, p.n_checkpoints))
+                grid = verdict.grid_allowance(window, log_checkpoints(p.steps, p.n_checkpoints))
                 trend = local_trend(xs, v, t, n_boot=p.n_boot, confidence=p.confidence,
                                     seed=derive_seed(p.seed, "bootstrap", problem, method, scale, "local"))
                 srows.append({
@@ -219,14 +220,6 @@ class Smoothness(Study):
         return plot_smoothness(tables, meta)
 
 
-def hitting_times(checkpoints: np.ndarray, values: np.ndarray, eps: float) -> np.ndarray:
-    """First checkpoint with value ≤ eps per trajectory (row); +inf where none (never reached, or diverged)."""
-    with np.errstate(invalid="ignore"):
-        hit = np.isfinite(values) & (values <= eps)
-    first = np.argmax(hit, axis=1)
-    return np.where(hit.any(axis=1), checkpoints[first].astype(float), np.inf)
-
-
 def _matrix(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return trajectory_matrix(part, "x0", "iterations")
 
@@ -249,32 +242,6 @@ def _theory(statement: str, method: str, problem: str, scale: str) -> theory.Cla
     if problem == "cosh" and scale == "loglog":
         return None  # e^x0 has no fixed log-log exponent; judged on the semilog fit
     return theory.claim(statement, "sgd", problem, "iterations")
-
-
-def quantization_allowance(x_fitted, checkpoints) -> float:
-    """The largest slope error the checkpoint grid can cause, derived before any run (no data): a count is read
-    as the first checkpoint c_j at or after the true hit, so it is over-read by a factor below
-    ρ = max_j c_j/(c_{j−1} + 1) (1 where consecutive integers are checkpoints: exact); every log median then
-    carries an error in [0, log ρ), and the least-squares slope over log x moves by at most
-    log ρ · Σ|x_i − x̄| / Σ(x_i − x̄)². Added to each side of the slope interval as the rule's allowance."""
-    c = np.asarray(checkpoints, dtype=float)
-    log_rho = float(np.max(np.log(c[1:] / (c[:-1] + 1.0)), initial=0.0))
-    x = np.log(np.asarray(x_fitted, dtype=float))
-    d = x - x.mean()
-    if x.size < 2 or not np.any(d):
-        return 0.0
-    return max(log_rho, 0.0) * float(np.sum(np.abs(d)) / np.sum(d * d))
-
-
-def local_trend(xs, v, t, *, n_boot: int, confidence: float, seed: int) -> str:
-    """``verdict.trend_of`` over the local slopes between consecutive starts (newest first): an additive
-    constant in the iteration count (normalised GD needs (x0 − r)/(ητ) steps, GD a 1 − (ε/x0)² factor) bends the
-    log-log slope toward its exponent as x0 grows; the rule reads such a row as pre-asymptotic, not as a
-    violation."""
-    windows = [(float(xs[i]), float(xs[i + 1])) for i in range(len(xs) - 2, -1, -1)]
-    fits = stats.fit_rate_windows(xs, v, 0.5, windows, n_boot=n_boot, confidence=confidence, seed=seed)
-    rows = [(lo, hi, f.slope, f.ci_low, f.ci_high) for (lo, hi), f in zip(windows, fits)]
-    return verdict.trend_of(rows, t)
 
 
 def growth_verdict(fit: stats.RateFit, t, allowance: float, claim: theory.Claim | None = None, *,
