@@ -1,4 +1,4 @@
-"""GPU check of the torch bridge (issue 5, item 4): one prepared script for one call of about 5 minutes.
+"""GPU check of the torch bridge : one prepared script for one call of about 5 minutes.
 
 On the GPU machine, from the repository root (nothing to install; the image has torch, numpy, scipy,
 pandas, scikit-learn and usually numba):

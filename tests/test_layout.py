@@ -1,5 +1,6 @@
 """The house's layout: the judgement layer is the one home of intervals (synthclip/stats/)."""
 import ast
+import re
 from pathlib import Path
 
 import synthclip
@@ -86,3 +87,27 @@ def test_no_study_imports_another():
     assert edges <= CALIBRATED, f"studies importing studies (move what they share to a shared module): {edges - CALIBRATED}"
     # negative control: the walker sees both import forms
     assert _study_imports("from .rates import verdict_table\nfrom . import dimension as d\n") == {"rates", "dimension"}
+
+
+#: what code may not cite: a path outside the repository, or the tracker's issue numbers (the docs say why)
+OUTSIDE = re.compile(r"\.\./shared|(?<![/\w])THEORY\.md|(?i:\bissues? #?\d+\b)")
+
+
+def _outside_citations(text: str) -> list[int]:
+    return [i for i, line in enumerate(text.splitlines(), 1) if OUTSIDE.search(line)]
+
+
+def test_no_code_cites_a_path_outside_the_repo_or_an_issue_number():
+    root = PACKAGE.parent
+    files = [*PACKAGE.rglob("*.py"), *(root / "tests").glob("*.py"), *(root / "studies").rglob("*.py"),
+             *(root / "paper_figures").glob("*.py")]
+    found = {str(f.relative_to(root)): lines for f in files if f.name != "test_layout.py"
+             for lines in [_outside_citations(f.read_text())] if lines}
+    assert not found, found
+
+
+def test_the_citation_check_catches_an_issue_number_and_a_shared_path():
+    assert _outside_citations("x = 1  # fixed in issue 15\ny = 2\n") == [1]
+    assert _outside_citations('"""see ../shared/seeds/002.txt"""') == [1]
+    assert _outside_citations("the THEORY.md corner case") == [1]
+    assert _outside_citations("# an issue with the window") == []

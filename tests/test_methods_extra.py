@@ -1,4 +1,4 @@
-"""The methods after the seeds (issue 15) in the theory table and the studies: scope, verdicts, negative controls.
+"""The methods after the seeds (docs/theory.md, "Sources") in the theory table and the studies: scope, verdicts, negative controls.
 
 The kernels themselves are covered by the registry-driven tests (tests/test_engine.py: numpy reference,
 chunk invariance, bad parameters) and by tests/test_torch_optim.py (torch classes equal to the kernels).
@@ -51,7 +51,7 @@ def test_nonconvex_rows_of_the_momentum_methods():
                            "allowance": ALLOWANCE, "seed": 11,
                            "methods": ["gclip", "nsgd_m", "clip_nsgd_m", "signsgd_m"]})
     cells = study.cells(p)
-    # GClip's cells are the ones before issue 15 (their cache keys unchanged); the new ones name their method
+    # GClip's cells are the ones from before these methods (their cache keys unchanged); the new ones name their method
     assert all("method" not in c for c in cells if c["label"] == "gclip")
     assert {c["method"] for c in cells if c["label"] != "gclip"} == {"nsgd_m", "clip_nsgd_m", "signsgd_m"}
     values = pd.concat([study.run_cell(c)["values"] for c in cells], ignore_index=True)

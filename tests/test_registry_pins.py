@@ -1,4 +1,4 @@
-"""The registry's defaults and schedules, pinned by hand from ../shared/THEORY.md.
+"""The registry's defaults and schedules, pinned by hand from docs/theory.md and the papers.
 
 tests/reference.py re-implements the update rules but reads step sizes, clip levels and defaults from
 ``synthclip.methods``, so a wrong default or schedule there would pass the engine-equality tests. Here
@@ -14,7 +14,7 @@ import pytest
 import synthclip
 from synthclip import methods
 
-# Every method's defaults, literally. ACClip's are the paper's (THEORY.md, "Methods": α=1, τ0=1,
+# Every method's defaults, literally. ACClip's are the paper's (docs/methods.md: α=1, τ0=1,
 # η=1e−4, β1=.9, β2=.99, ε=1e−5); SGD/GClip/CClip default to Theorem 4's step and the printed q = α − 1.
 DEFAULTS = {
     "sgd": {"lr": 4.0, "lr_schedule": "theorem4", "lr_power": 1.0},
@@ -34,7 +34,7 @@ DEFAULTS = {
     "clip_adam_norm": {"lr": 1.0, "lr_schedule": "constant", "lr_power": 1.0,
                        "clip": 1.0, "clip_schedule": "constant", "clip_power": 0.0,
                        "beta1": 0.9, "beta2": 0.999, "b0": 1.0, "eta": 1.0, "delayed": False},
-    # issue 15 (synthclip/methods_extra.py): torch.optim.RMSprop's lr, β2 (its alpha) and ε; SMoM keeps GClip's
+    # the methods after the seeds (synthclip/methods_extra.py): torch.optim.RMSprop's lr, β2 (its alpha) and ε; SMoM keeps GClip's
     "nsgd_m": {"lr": 0.01, "lr_schedule": "constant", "lr_power": 1.0, "beta": 0.9},
     "clip_nsgd_m": {"lr": 0.01, "lr_schedule": "constant", "lr_power": 1.0,
                     "clip": 1.0, "clip_schedule": "constant", "clip_power": 0.0, "beta": 0.9},

@@ -1,6 +1,6 @@
 """The seed's Discussion: "RMSProp can be seen as ACClip" — its inequality ½·h_clip ≤ h_Adam ≤ 2·h_clip, tested as printed.
 
-The Discussion (../shared/seeds/002_*.txt) writes RMSProp's effective step h_Adam = α/(ε + √(β2 v_k + (1−β2) g_k²))
+The seed's Discussion writes RMSProp's effective step h_Adam = α/(ε + √(β2 v_k + (1−β2) g_k²))
 and ACClip's with β1 = 0, h_clip = η_k min(τ_k/|g_k|, 1), and claims the two within a factor 2 for
 η_k = 2α/(ε + √(β2 v_k)) and τ_k = (ε + √(β2 v_k))/√(1 − β2). The formulas live in ``synthclip.theory``
 (``rmsprop_effective_step``, ``acclip_effective_step``); these tests hold them against the printed claim.

@@ -178,7 +178,7 @@ def test_fit_rate_recovers_power_law_and_rejects_wrong_slope(q):
     fit = st.fit_rate(K, v, q, n_boot=20000, confidence=0.999, seed=3)
     assert fit.ok and fit.reason == ""
     assert (fit.kmin, fit.kmax, fit.n_points, fit.n_traj) == (1000.0, 1e4, 7, 1000)
-    # 99.9% percentile-bootstrap interval with 20/(1 - c) = 20 000 replicates (THEORY.md): false-failure
+    # 99.9% percentile-bootstrap interval with 20/(1 - c) = 20 000 replicates (docs/theory.md): false-failure
     # ~1e-3; its 90 % coverage is measured in tests/test_calibration.py
     assert fit.ci_low <= S_TRUE <= fit.ci_high
     assert st.exponent_side(fit.ci_low, fit.ci_high, S_TRUE, 0.0) == "match"

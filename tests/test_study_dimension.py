@@ -116,7 +116,7 @@ def test_the_ratio_exponent_moves_with_the_clip_level(tmp_path_factory):
 
 
 def test_d1_ratio_is_exactly_one(pareto):
-    # CClip in d = 1 is GClip (THEORY.md corner case), the GClip level is scaled by √1 and radial = i.i.d. in d = 1
+    # CClip in d = 1 is GClip (docs/theory.md corner case), the GClip level is scaled by √1 and radial = i.i.d. in d = 1
     ratios = pareto[0]["ratios"]
     assert (ratios[ratios["dim"] == 1]["ratio"] == 1.0).all()
 

@@ -24,7 +24,7 @@ PARAMS = {
     "adam_norm": dict(lr=0.1, eta=2.0),
     "clip_adagrad_norm": dict(lr=0.5, clip=0.2),
     "clip_adam_norm": dict(lr=0.1, clip=0.2, delayed=True),
-    # issue 15 (synthclip/methods_extra.py); smom_clip takes 3 draws per step and the ensemble draws one
+    # the methods after the seeds (synthclip/methods_extra.py); smom_clip takes 3 draws per step and the ensemble draws one
     "nsgd_m": dict(lr=0.05, beta=0.5),
     "clip_nsgd_m": dict(lr=0.05, clip=0.2, beta=0.5),
     "signsgd_m": dict(lr=0.01, beta=0.5),

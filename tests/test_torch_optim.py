@@ -1,5 +1,5 @@
 """The torch optimizers: exactness against a float64 reference written from ``synthclip/methods.py``,
-the corner cases THEORY.md says must hold bit for bit, and the torch.optim conventions.
+the corner cases docs/theory.md says must hold bit for bit, and the torch.optim conventions.
 
 The exactness test is registry-driven (it iterates over ``OPTIMIZERS`` and every schedule/option of each
 method) and feeds the torch optimizer a noise array of shape (steps, dim) taken from each entry of
@@ -192,7 +192,7 @@ def test_trajectory_matches_reference(reference, name, i, params):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
 
 
-# ------------------------------------------------------------- multi-draw methods (issue 15: smom_clip)
+# ------------------------------------------------------------- multi-draw methods (smom_clip)
 def numpy_smom_trajectory(params, lam, x0, draws, mu, alpha):
     """x_0..x_K of smom_clip from draws of shape (steps, 3, dim): GClip's step on the coordinate-wise median
     of the three gradients λ⊙x_{k−1} + draws[k−1, r] (synthclip/methods_extra.py)."""
@@ -660,7 +660,7 @@ def test_missing_torch_gives_one_line_import_error():
     assert out.strip() == "synthclip.torch needs PyTorch: pip install torch==2.13.0"
 
 
-# ------------------------------------------------------- issue 14: torch.optim conventions, issue 12 fixes
+# ------------------------------------------------------------------ torch.optim conventions and fixes
 @pytest.mark.parametrize("cls", ALL_CLASSES, ids=lambda c: c.__name__)
 def test_a_rejected_param_group_is_not_kept(cls):
     opt = cls([_param()], **_kwargs(cls))

@@ -85,7 +85,7 @@ def test_pre_asymptotic_only_when_approaching():
     (100, 0.99, -0.7, -0.6, "needs ≥ 368"),
     (10_000, 0.5, -math.inf, -0.6, "unbounded"),
     (10_000, 0.5, float("nan"), -0.6, "unbounded"),
-    (1, 0.5, -0.6, -0.6, "runs cannot bound"),  # one run: the zero-width interval of issue 11
+    (1, 0.5, -0.6, -0.6, "runs cannot bound"),  # one run: a zero-width interval
 ])
 def test_too_little_data_is_not_a_verdict(n, q, lo, hi, why):
     thm4 = theory.claim("thm4", "gclip", "strongly_convex", "f_avg")

@@ -114,8 +114,8 @@ class Bias(Study):
         lines = [f"bias: clipped SGD (constant c, η) on x²/2 from x0={p['x0']:g}, α={p['alpha']:g}, K={p['steps']}, "
                  f"N={p['n_traj']}; ‖∇f‖ averaged over the last half, median over runs, {p['confidence']:.0%} "
                  f"bootstrap CIs; vanishes if slope in η > {p['vanish_slope']:g}, floor if < {p['vanish_slope']:g}"]
-        lines.append(report.table(s, [("noise", "noise"), ("c", "clip"), ("slope in η [CI]", report.interval),
-                                      ("floor at η_min [CI]", lambda r: report.interval(r, "floor", "floor_low",
+        lines.append(report.table(s, [("noise", "noise"), ("c", "clip"), ("slope in η [CI]", report.ci_text),
+                                      ("floor at η_min [CI]", lambda r: report.ci_text(r, "floor", "floor_low",
                                                                                         "floor_high", ".4f")),
                                       ("predicted", lambda r: f"{r['predicted']:.4f}"), ("verdict", "verdict"),
                                       ("expected", "expected")]))

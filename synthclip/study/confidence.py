@@ -210,8 +210,8 @@ class Confidence(Study):
         ]
         lines.append(report.table(v, [
             ("instance", "instance"), ("method", "method"),
-            ("poly slope [CI]", lambda r: report.interval(r, "poly_slope", "poly_low", "poly_high", "+.2f")),
-            ("polylog slope [CI]", lambda r: report.interval(r, "polylog_slope", "polylog_low", "polylog_high",
+            ("poly slope [CI]", lambda r: report.ci_text(r, "poly_slope", "poly_low", "poly_high", "+.2f")),
+            ("polylog slope [CI]", lambda r: report.ci_text(r, "polylog_slope", "polylog_low", "polylog_high",
                                                              "+.2f")),
             ("verdict", "verdict"), ("theory", "theory"), ("agrees", "agrees"), ("failed", report.failed)]))
         lines.append(findings.adagrad_conclusion(v))

@@ -135,7 +135,7 @@ class Dimension(Study):
         def local(row):
             part = loc[(loc["tau0"] == row["tau0"]) & (loc["structure"] == row["structure"])
                        & (loc["series"] == row["series"])]
-            return ", ".join(report.interval(x, "exponent", spec="+.2f") for x in part.to_dict("records"))
+            return ", ".join(report.ci_text(x, "exponent", spec="+.2f") for x in part.to_dict("records"))
 
         def notes(row):
             said = [f"as printed: {row['printed_statement']} d^{row['printed_theory']:.3f}"
@@ -145,7 +145,7 @@ class Dimension(Study):
 
         lines += ["", report.table(g, [
             ("τ0", "tau0"), ("structure", "structure"), ("series", "series"),
-            ("exponent in d, mean [CI]", lambda r: report.interval(r, "exponent")),
+            ("exponent in d, mean [CI]", lambda r: report.ci_text(r, "exponent")),
             ("median", lambda r: f"{r['median_exponent']:+.3f}"), ("shape", "shape"),
             ("beside / judged by", lambda r: verdict.NONE if r["statement"] == verdict.NONE
              else f"{r['statement']} d^{r['theory']:.3f}"),
@@ -325,12 +325,12 @@ def _tau0_block(tau0: float, e: pd.DataFrame, r: pd.DataFrame) -> list[str]:
         rat = r[r["structure"] == structure]
 
         def mean(m):
-            return lambda row: report.interval(part.loc[(row["dim"], m)], "mean", "mean_ci_low", "mean_ci_high", ".3g")
+            return lambda row: report.ci_text(part.loc[(row["dim"], m)], "mean", "mean_ci_low", "mean_ci_high", ".3g")
 
         lines.append(f"{structure}:")
         lines.append(report.table(rat, [
             ("d", "dim"), ("GClip mean [CI]", mean("gclip")), ("CClip mean [CI]", mean("cclip")),
-            ("GClip/CClip means [CI]", lambda row: report.interval(row, "ratio", spec=".3f")),
+            ("GClip/CClip means [CI]", lambda row: report.ci_text(row, "ratio", spec=".3f")),
             ("medians", lambda row: f"{row['median_ratio']:.3f}"),
             ("clipped GClip / CClip", lambda row: f"{part.loc[(row['dim'], 'gclip'), 'clip_frac']:.3f} / "
                                                   f"{part.loc[(row['dim'], 'cclip'), 'clip_frac']:.3f}")],

@@ -24,7 +24,7 @@ def number(value, spec: str = "+.3f") -> str:
     return f"{value:{spec}}"
 
 
-def interval(r: Mapping[str, Any], est: str = "slope", low: str = "ci_low", high: str = "ci_high",
+def ci_text(r: Mapping[str, Any], est: str = "slope", low: str = "ci_low", high: str = "ci_high",
              spec: str = "+.3f") -> str:
     """'estimate [low, high]' of a row, every number written by :func:`number`."""
     return f"{number(r[est], spec)} [{number(r[low], spec)}, {number(r[high], spec)}]"
@@ -78,7 +78,7 @@ def _is_number(text: str) -> bool:
 def verdict_columns(slope_title: str = "slope [CI]") -> list[Column]:
     """The columns every rate table ends with: the slope and its interval, the theory exponent, the claim that
     judges the row, the verdict, the trend of the local slopes and the failed runs."""
-    return [(slope_title, interval), ("theory", lambda r: number(r["theory"])),
+    return [(slope_title, ci_text), ("theory", lambda r: number(r["theory"])),
             ("by", lambda r: r.get("statement", "") or verdict.NONE), ("verdict", "verdict"),
             ("trend", lambda r: r.get("trend", "")), ("failed", failed)]
 

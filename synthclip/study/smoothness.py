@@ -190,7 +190,7 @@ class Smoothness(Study):
                 lines.append(f"  {method:<11} {counts:<58} {int(m['n_failed'].sum())}/{int(m['n_traj'].iloc[0]) * len(m)}")
             lines.append(report.table(part, [("method", "method"), ("fit", lambda r: "vs log x0" if r["scale"] ==
                                                                       "loglog" else "vs x0"),
-                                             ("exponent [CI]", report.interval),
+                                             ("exponent [CI]", report.ci_text),
                                              ("theory", lambda r: report.number(r["theory"], "g")),
                                              ("verdict", "verdict")], indent="  "))
             lines.append(f"  conclusion: {part['claim'].iloc[0]}")

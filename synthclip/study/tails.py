@@ -130,8 +130,8 @@ class Tails(Study):
         lines.append(report.table(v, [
             ("law", "law"), ("α", lambda r: "-" if r["law"] == "gaussian" else f"{r['alpha']:g}"),
             ("estimator", "estimator"), ("n", "n"), ("target", "target"),
-            ("estimate [CI]", lambda r: report.interval(r, "estimate", spec=".3f")), ("verdict", "verdict"),
-            ("coverage [CI]", lambda r: report.interval(r, "coverage", "coverage_low", "coverage_high", ".2f")),
+            ("estimate [CI]", lambda r: report.ci_text(r, "estimate", spec=".3f")), ("verdict", "verdict"),
+            ("coverage [CI]", lambda r: report.ci_text(r, "coverage", "coverage_low", "coverage_high", ".2f")),
             ("calibration", "calibration")]))
         good = v[v["verdict"] == "recovers"]
         lines.append(f"recovered: {len(good)} of {len(v)} (law, α, estimator); misses: " + (", ".join(
