@@ -34,7 +34,7 @@ from . import methods, stats, theory, verdict
 from ._rng import derive_seed
 from .engine import SimulationResult, simulate
 
-__all__ = ["RateCheck", "check_rate", "assert_rate", "load_claims", "judge_claims", "SETTINGS"]
+__all__ = ["RateCheck", "check_rate", "check_run", "assert_rate", "load_claims", "judge_claims", "SETTINGS"]
 
 #: The setting a claim names (``Claim.setting``) for each problem of ``synthclip.problems``: the quadratic is
 #: the strongly convex setting of Theorems 4, 5 and 8 (the rates study's), the others keep their names.
@@ -204,9 +204,8 @@ def check_rate(method: str, *, problem: str = "quadratic", noise: str = "stable"
 
     Returns the :class:`RateCheck` row; the same seed gives the same row bit for bit.
     """
-    judge_by = _checked_claim(exponent, claim)
-    metric = metric if metric is not None else (claim.metric if claim is not None else "f_avg")
-    _check_options(quantile, steps, confidence, metric)
+    _checked_claim(exponent, claim)
+    _check_options(quantile, steps, confidence, metric if metric is not None else "f_avg")
     name = methods.get(method).name
     if problem not in SETTINGS:
         raise ValueError(f"problem must be one of {', '.join(SETTINGS)}, got {problem!r}")
@@ -214,24 +213,41 @@ def check_rate(method: str, *, problem: str = "quadratic", noise: str = "stable"
 
     res = simulate(name, problem=problem, noise=noise, alpha=alpha, structure=structure, dim=dim, steps=steps,
                    n_traj=n_traj, seed=seed, checkpoints=rate_checkpoints(steps), **params)
+    return check_run(res, exponent=exponent, claim=claim, metric=metric, quantile=quantile, confidence=confidence,
+                     claim_alpha=claim_alpha)
+
+
+def check_run(res: SimulationResult, *, exponent: Optional[float] = None, claim: Optional[theory.Claim] = None,
+              metric: Optional[str] = None, quantile: float = 0.5, confidence: float = verdict.RULE.confidence,
+              claim_alpha: Optional[float] = None) -> RateCheck:
+    """The verdict row of a run already made (``synthclip.simulate``), as :func:`check_rate` gives it: judge one
+    run against several exponents without running it again. The bootstrap's seed derives from the run's."""
+    judge_by = _checked_claim(exponent, claim)
+    metric = metric if metric is not None else (claim.metric if claim is not None else "f_avg")
+    _check_options(quantile, res.steps, confidence, metric)
+    if res.problem not in SETTINGS:
+        raise ValueError(f"problem must be one of {', '.join(SETTINGS)}, got {res.problem!r}")
+    structure = res.params.get("structure", "iid")
     a = res.alpha if claim_alpha is None else float(claim_alpha)
     family = theory.noise_family(res.noise, structure)
     if claim is not None:
-        why = _scope_error(claim, name, SETTINGS[problem], metric, a, family, run_schedule(name, res.params))
+        why = _scope_error(claim, res.method, SETTINGS[res.problem], metric, a, family,
+                           run_schedule(res.method, res.params))
         if why:
             raise ValueError(f"claim {claim.statement!r} does not cover this run: {why}")
     k = res.checkpoints
     windows = verdict.half_decades(k)
     fits = stats.fit_rate_windows(k, res.metric(metric), float(quantile), [(None, None), *windows],
                                   n_boot=n_boot_for(confidence), confidence=confidence,
-                                  seed=derive_seed(seed, "testing", "bootstrap", name, metric, float(quantile)))
+                                  seed=derive_seed(res.seed, "testing", "bootstrap", res.method, metric,
+                                                   float(quantile)))
     last, local = fits[0], [(f.kmin, f.kmax, f.slope, f.ci_low, f.ci_high) for f in fits[1:]]
     said, trend = judge_fit((last.slope, last.ci_low, last.ci_high), local, judge_by, a, q=float(quantile),
                             n_traj=res.n_traj, n_failed=res.n_failed, confidence=confidence,
                             noise_alpha=res.alpha, reason=last.reason)
-    return RateCheck(name, problem, res.noise, res.alpha, metric, float(quantile), res.n_traj, steps, seed,
-                     last.slope, last.ci_low, last.ci_high, last.kmin, last.kmax, float(confidence), said.theory,
-                     said.statement, said.kind, said.verdict, said.reason, trend, res.n_failed)
+    return RateCheck(res.method, res.problem, res.noise, res.alpha, metric, float(quantile), res.n_traj, res.steps,
+                     res.seed, last.slope, last.ci_low, last.ci_high, last.kmin, last.kmax, float(confidence),
+                     said.theory, said.statement, said.kind, said.verdict, said.reason, trend, res.n_failed)
 
 
 def _words_of(kind: str, q) -> set[str]:

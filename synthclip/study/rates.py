@@ -48,7 +48,7 @@ import pandas as pd
 
 from .. import methods as method_registry
 from .. import noise as noise_registry
-from .. import findings, stats, theory, verdict
+from .. import findings, stats, testing, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
 from .base import (FitParams, Study, StudyError, check_alpha, check_choice, check_device, check_fit_flags,
@@ -86,6 +86,8 @@ class RatesParams(FitParams):
     lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(μ(k+1)))", low=0.0)
     device: str = option("cpu", "where trajectories run: cpu (numba, all cores) or cuda (one GPU thread each)",
                          choices=("cpu", "cuda"))
+    claims: str = option("", "a Python file stating your own synthclip.theory.Claim entries (CLAIMS = (...)): every "
+                             "row inside a claim's scope is judged against it too, by the same rule (claims.parquet)")
 
 
 @register
@@ -127,6 +129,11 @@ class Rates(Study):
         if not math.isfinite(p.x0):
             raise StudyError(f"--x0 must be finite, got {p.x0!r}")
         check_device(p.device, p.dim)
+        if p.claims:
+            try:
+                testing.load_claims(p.claims)
+            except ValueError as err:
+                raise StudyError(f"--claims: {err}") from None
 
     def cells(self, p) -> list[dict]:
         cells = []
@@ -164,7 +171,13 @@ class Rates(Study):
         return summarize(res, cell, METRICS)
 
     def analyze(self, p, tables):
-        return {"quantiles": tables["quantiles"], "slopes": judge_slopes(tables["slopes"], p)}
+        out = {"quantiles": tables["quantiles"], "slopes": judge_slopes(tables["slopes"], p)}
+        if p.claims:  # the researcher's statements, judged beside the package's (never in its scoreboard)
+            out["claims"] = testing.judge_claims(out["slopes"], testing.load_claims(p.claims), setting=SETTING,
+                                                 method_of=lambda label: rate_entry(label)[0],
+                                                 schedule_of=schedule_of, confidence=p.confidence,
+                                                 allowance=p.allowance)
+        return out
 
     def report(self, tables, meta) -> str:
         slopes = tables["slopes"]
@@ -191,6 +204,11 @@ class Rates(Study):
             lines.append(findings.barrier(part, alpha, p["confidence"]))
             lines.append(findings.schedule(part, SETTING, alpha, p["confidence"]))
             lines.append(findings.adaptive(part))
+        if "claims" in tables:
+            lines.append(f"your claims ({p['claims']}), judged by the same rule on the rows inside their scope:")
+            lines.append(verdict_table(tables["claims"], columns=(("method", "<18"), ("metric", "<6"),
+                                                                  ("quantile", ">8")))
+                         if len(tables["claims"]) else "  no row lies inside the scope of any of them")
         return "\n".join(lines)
 
     def plot(self, tables, meta):
