@@ -24,9 +24,10 @@ import hashlib
 import importlib.util
 import math
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -117,7 +118,7 @@ def _checked_claim(exponent, claim) -> theory.Claim:
 
 
 def _scope_error(claim: theory.Claim, method: str, setting: str, metric: str, alpha: float, family: str,
-                 schedule: Optional[str]) -> str:
+                 schedule: str | None) -> str:
     """Why the run lies outside the claim's scope ("" when it lies inside)."""
     lo, hi = claim.alpha_range
     checks = (
@@ -132,7 +133,7 @@ def _scope_error(claim: theory.Claim, method: str, setting: str, metric: str, al
     return next((why for ok, why in checks if not ok), "")
 
 
-def run_schedule(method: str, params: dict) -> Optional[str]:
+def run_schedule(method: str, params: dict) -> str | None:
     """The clip schedule of a run in theory's terms (``Claim.schedule``): the clip power as given ("alpha-1",
     "1/alpha" or a number) for a polynomial clip level, "constant", "proj-poly" for projected SGD (the rates
     study's ``rate_methods.schedule_of`` gives the same names for its labels), None when nothing is clipped."""
@@ -145,8 +146,8 @@ def run_schedule(method: str, params: dict) -> Optional[str]:
     return params.get("clip_power")
 
 
-def judge_fit(last, local: Sequence, claim: Optional[theory.Claim], alpha: float, *, q, n_traj: int, n_failed: int,
-              confidence: float, allowance: float = verdict.RULE.allowance, noise_alpha: Optional[float] = None,
+def judge_fit(last, local: Sequence, claim: theory.Claim | None, alpha: float, *, q, n_traj: int, n_failed: int,
+              confidence: float, allowance: float = verdict.RULE.allowance, noise_alpha: float | None = None,
               reason: str = "") -> tuple[verdict.Verdict, str]:
     """(verdict, trend) of one last-decade fit ``last`` (slope, ci_low, ci_high) with its half-decade fits
     ``local`` (rows kmin, kmax, slope, ci_low, ci_high, newest first), by ``verdict.judge``: the one path of
@@ -180,9 +181,9 @@ def n_boot_for(confidence: float) -> int:
 
 
 def check_rate(method: str, *, problem: str = "quadratic", noise: str = "stable", alpha: float = 1.5,
-               exponent: Optional[float] = None, claim: Optional[theory.Claim] = None, metric: Optional[str] = None,
+               exponent: float | None = None, claim: theory.Claim | None = None, metric: str | None = None,
                quantile: float = 0.5, n_traj: int = 10_000, steps: int = 10_000, seed: Any = 0,
-               confidence: float = verdict.RULE.confidence, claim_alpha: Optional[float] = None,
+               confidence: float = verdict.RULE.confidence, claim_alpha: float | None = None,
                structure: str = "iid", dim: int = 1, **params: Any) -> RateCheck:
     """Run ``method`` and judge the slope in k of the ``quantile`` of ``metric`` against ``exponent`` or ``claim``.
 
@@ -217,9 +218,9 @@ def check_rate(method: str, *, problem: str = "quadratic", noise: str = "stable"
                      claim_alpha=claim_alpha)
 
 
-def check_run(res: SimulationResult, *, exponent: Optional[float] = None, claim: Optional[theory.Claim] = None,
-              metric: Optional[str] = None, quantile: float = 0.5, confidence: float = verdict.RULE.confidence,
-              claim_alpha: Optional[float] = None) -> RateCheck:
+def check_run(res: SimulationResult, *, exponent: float | None = None, claim: theory.Claim | None = None,
+              metric: str | None = None, quantile: float = 0.5, confidence: float = verdict.RULE.confidence,
+              claim_alpha: float | None = None) -> RateCheck:
     """The verdict row of a run already made (``synthclip.simulate``), as :func:`check_rate` gives it: judge one
     run against several exponents without running it again. The bootstrap's seed derives from the run's."""
     judge_by = _checked_claim(exponent, claim)
@@ -319,7 +320,7 @@ CLAIM_COLUMNS = ("method", "metric", "quantile", "alpha", "noise_alpha", "slope"
 
 
 def judge_claims(slopes: pd.DataFrame, claims: Sequence[theory.Claim], *, setting: str,
-                 method_of: Callable[[str], str], schedule_of: Callable[[str], Optional[str]], confidence: float,
+                 method_of: Callable[[str], str], schedule_of: Callable[[str], str | None], confidence: float,
                  allowance: float = verdict.RULE.allowance) -> pd.DataFrame:
     """Every judged row of a rate study (window "last decade", a quantile, not the mean) against each of the
     researcher's ``claims`` whose scope contains it (method, setting, metric, α, noise family, clip schedule:
