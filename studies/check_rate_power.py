@@ -56,6 +56,8 @@ def run_case(case: str, replicates: int, first_seed: int, threads: int | None) -
                     counts["missed" if row.verdict != verdict.INCONCLUSIVE else "inconclusive"] += 1
             if label == "exact":
                 widths.append(row.ci_high - row.ci_low)
+        if (i + 1) % 25 == 0:  # progress, so that a long run shows where it stands
+            print(f"  {case}: {i + 1}/{replicates} seeds, failing so far {counts}", file=sys.stderr, flush=True)
     out = {"case": case, "noise": noise, "alpha": alpha, "exponent": t, "replicates": replicates,
            "first_seed": first_seed, **DEFAULTS, "seconds": time.perf_counter() - start,
            "median_width": sorted(widths)[len(widths) // 2], "max_width": max(widths)}
