@@ -21,9 +21,9 @@ import pandas as pd
 
 from .. import methods as method_registry
 from .. import noise as noise_registry
-from .. import findings, theory, verdict
+from .. import findings, testing, theory, verdict
 from ..engine import simulate
-from .base import (DeviceParams, FitParams, NoiseParams, SimulationParams, Study, TheoremAlphaParams, check_alpha, check_device,
+from .base import (DeviceParams, FitParams, NoiseParams, SimulationParams, Study, StudyError, TheoremAlphaParams, check_alpha, check_device,
                    check_fit_horizon, check_memory, check_methods, option, progress_chunk, register,
                    with_registered)
 from .horizons import _fits, verdict_table  # noqa: F401
@@ -52,6 +52,8 @@ class RatesParams(FitParams, SimulationParams, NoiseParams, DeviceParams, Theore
     radius: float = option(10.0, "projection radius of proj-GClip / CClip (Theorem 4)", gt=0.0)
     clip: float = option(1.0, "clip level τ0 (λ for the clipped AdaGrad/Adam-Norm)", gt=0.0)
     lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(μ(k+1)))", gt=0.0)
+    claims: str = option("", "a Python file stating your own synthclip.theory.Claim entries (CLAIMS = (...)): every "
+                             "row inside a claim's scope is judged against it too, by the same rule (claims.parquet)")
 
 
 @register
@@ -74,6 +76,11 @@ class Rates(Study):
         check_memory(f"--n-traj {p.n_traj}", 2 * 7 * 8 * p.n_traj * len(rate_checkpoints(p.steps)) * at_once,
                      "lower --n-traj (or --jobs)")
         check_device(p.device, p.dim)
+        if p.claims:
+            try:
+                testing.load_claims(p.claims)
+            except ValueError as err:
+                raise StudyError(f"--claims: {err}") from None
 
     def cells(self, p) -> list[dict]:
         cells = []
@@ -120,8 +127,14 @@ class Rates(Study):
                 return near_miss_verdict(r, p.confidence, trend)
             return None
 
-        return {"quantiles": tables["quantiles"],
-                "slopes": judge_slopes(tables["slopes"], p, claim_of=claim_of, special=control)}
+        out = {"quantiles": tables["quantiles"],
+               "slopes": judge_slopes(tables["slopes"], p, claim_of=claim_of, special=control)}
+        if p.claims:  # the researcher's statements, judged beside the package's (never in its scoreboard)
+            out["claims"] = testing.judge_claims(out["slopes"], testing.load_claims(p.claims), setting=SETTING,
+                                                 method_of=lambda label: rate_entry(label)[0],
+                                                 schedule_of=schedule_of, confidence=p.confidence,
+                                                 allowance=p.allowance)
+        return out
 
     def report(self, tables, meta) -> str:
         slopes = tables["slopes"]
@@ -148,6 +161,10 @@ class Rates(Study):
             lines.append(findings.barrier(part, alpha, p["confidence"]))
             lines.append(findings.schedule(part, SETTING, alpha, p["confidence"]))
             lines.append(findings.adaptive(part))
+        if "claims" in tables:
+            lines.append(f"your claims ({p['claims']}), judged by the same rule on the rows inside their scope:")
+            lines.append(verdict_table(tables["claims"], columns=("method", "metric", "quantile"))
+                         if len(tables["claims"]) else "  no row lies inside the scope of any of them")
         return "\n".join(lines)
 
     def plot(self, tables, meta):
