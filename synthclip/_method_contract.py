@@ -54,7 +54,7 @@ LR_MODES = {"constant": 0, "poly": 1, "theorem4": 2}
 CLIP_MODES = {"constant": 0, "poly": 1}
 CLIP_POWER_ALIASES = ("alpha-1", "1/alpha")
 ETA_IS_LR = "lr"  # eta="lr": the scale accumulates γ²‖g‖² (the seed notebook's variant, see methods.py)
-_STATE_ARGS = ("p", "k", "lr", "tau", "x", "g", "clipped", "work")
+STEP_ARGS = ("p", "k", "lr", "tau", "x", "g", "clipped", "work")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -152,7 +152,7 @@ def check(m: Method) -> None:
     if m.clip_units not in CLIP_UNITS:
         _fail(name, "clip_units", f"must be one of {', '.join(map(repr, CLIP_UNITS))}, got {m.clip_units!r}")
     n_state = len(m.vectors) + len(m.scalars)
-    for fname, fn, want in (("step", m.step, len(_STATE_ARGS) + n_state), ("init", m.init, 1 + n_state),
+    for fname, fn, want in (("step", m.step, len(STEP_ARGS) + n_state), ("init", m.init, 1 + n_state),
                             ("reference", m.reference, 7)):
         if fn is None:
             continue

@@ -122,20 +122,16 @@ def parse(argv: Sequence[str]) -> tuple[Study, Any]:
 
 
 def load_plugins(paths) -> None:
-    """Register the methods of each --plugin file, and compile each one's step alone (a one-line error now,
-    not a traceback from a worker)."""
-    from .. import _engine, methods
+    """Register the methods of each --plugin file; each is checked as it registers (``methods.check``:
+    compiled step against its reference, argument order), so a broken plugin is one line now, not a
+    traceback from a worker or a table of wrong numbers."""
+    from .. import methods
 
     for path in paths:
         try:
-            names = methods.load_plugin(path)
+            methods.load_plugin(path)
         except ValueError as err:
             raise StudyError(f"--plugin: {err}") from None
-        for name in names:
-            try:
-                _engine.ensure_jittable(methods.get(name))
-            except ValueError as err:
-                raise StudyError(f"--plugin: plugin {path}: {err}") from None
 
 
 def check_writable(folder: Path) -> None:
