@@ -173,6 +173,8 @@ class Study:
     defaults: ClassVar[Mapping[str, Any]] = {}
     quick: ClassVar[Mapping[str, Any]] = {}
     tables: ClassVar[tuple[str, ...]] = ()
+    #: its --methods runs registered methods: the command line offers --plugin and --method-param (``method_overrides``)
+    plugins: ClassVar[bool] = False
 
     # -- parameters -------------------------------------------------------------------------------
     def make_params(self, values: Mapping[str, Any], *, quick: bool = False) -> Any:
@@ -395,6 +397,12 @@ def with_registered(table: Mapping[str, Any]) -> dict:
     """A study's method labels and, after them, every registered method the table does not name (a
     --plugin's, say): what its --methods accepts."""
     return {**table, **{name: None for name in method_registry.METHODS if name not in table}}
+
+
+def method_overrides(p) -> dict[str, dict[str, Any]]:
+    """--method-param NAME.KEY=VALUE of a study that takes plugins: registry name → {parameter: checked value}
+    (``cli.parse_method_params``); {} when none was given or the parameters were made without the command line."""
+    return dict(getattr(p, "method_param", None) or {})
 
 
 def method_params(method: str, params: Mapping[str, Any], flag_name: str) -> dict:
