@@ -82,6 +82,9 @@ class Method(Spec):
     source: str = ""  # citation of the method
     claims: tuple = ()  # synthclip.theory.Claim entries for a method defined outside the package
     origin: str = ""  # the plugin file it came from ("" for the package's own methods)
+    # its torch-native rule (synthclip.torch.functional.Rule) or "module:attribute" naming one, imported only by
+    # synthclip.torch; None: synthclip.torch.optimizer_for runs the compiled step (docs/methods.md, "Torch")
+    torch: Any = None
     # SHA-256 of the step's and init's source files as they were when the method was made (keys its kernel)
     code_digest: str = field(default="", init=False, compare=False, repr=False)
 
@@ -176,6 +179,10 @@ def check(m: Method) -> None:
             spec.validate(v, "method")
         except ValueError as err:
             _fail(name, "variants", f"holds an invalid parameter set: {err}")
+    if m.torch is not None and not (callable(getattr(m.torch, "update", None)) or (
+            isinstance(m.torch, str) and re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", m.torch))):
+        _fail(name, "torch", "must be None, a synthclip.torch.functional.Rule or 'module:attribute' naming one, "
+                             f"got {m.torch!r}")
     if not isinstance(m.claims, tuple):
         _fail(name, "claims", "must be a tuple of synthclip.theory.Claim")
     for c in m.claims:
@@ -249,6 +256,11 @@ def clip_params(default: float, schedule: str, power: Any, doc: str = "clip leve
         Param("clip_power", power, "exponent q of the poly clip schedule",
               low=0.0, aliases=CLIP_POWER_ALIASES),
     )
+
+
+def torch_rule(attribute: str) -> str:
+    """``Method.torch`` of a built-in: its rule in synthclip.torch.functional (imported only by synthclip.torch)."""
+    return f"synthclip.torch.functional:{attribute}"
 
 
 def beta_param(name: str, default: float, doc: str) -> Param:
