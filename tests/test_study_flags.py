@@ -249,9 +249,9 @@ METHOD_PARAM_ERRORS = [
     (["rates", "--methods", "gclip", "--method-param", "gclip.clip_power=0.5"],
      "--method-param gclip.clip_power: the label 'gclip' is judged by the statement of its own settings"),
     (["lower-bound", "--methods", "gclip", "--method-param", "gclip.clip=0.5"],
-     "--method-param gclip.clip: set by the study (its own flag)"),
+     "--method-param gclip.clip: set by the study for 'gclip'"),
     (["lower-bound", "--methods", "gclip-balanced", "--method-param", "gclip.clip_power=0.5"],
-     "--method-param gclip.clip_power: set by the study (the label 'gclip-balanced')"),
+     "--method-param gclip.clip_power: set by the study for 'gclip-balanced'"),
 ]
 
 
@@ -288,3 +288,21 @@ def test_method_param_sets_a_builtins_parameter_in_lower_bound(registry):
     set_ = _cell_params(["lower-bound", "--quick", "--methods", "adam_norm", "--method-param", "adam_norm.beta1=0.5"])
     assert all("beta1" not in prm for _, _, prm in plain)
     assert all(prm["beta1"] == 0.5 and prm["lr"] == 1.0 for _, _, prm in set_) and len(set_) == len(plain)
+
+
+def test_nonconvex_and_confidence_run_a_plugin_at_its_defaults_and_method_params(registry):
+    plugin = ["--plugin", str(EXAMPLE), "--methods", "my_method,gclip"]
+    from synthclip.study import cli
+
+    study, p = cli.parse(["nonconvex", "--quick", *plugin, "--method-param", "my_method.beta=0.25"])
+    mine = [c for c in study.cells(p) if c["label"] == "my_method"]
+    assert len(mine) == len(p.horizons) and all(c["method"] == "my_method" and c["params"] == {"beta": 0.25}
+                                                 and c["plugin"] == str(EXAMPLE.resolve()) for c in mine)
+    gclip = [c for c in study.cells(p) if c["label"] == "gclip"]
+    assert gclip and all("method" not in c for c in gclip)  # the study's own labels keep their cells (cache keys)
+    study, p = cli.parse(["confidence", "--quick", "--instances", "reference", *plugin])
+    cells = {c["label"]: c for c in study.cells(p)}
+    # routed by declared parameters: the plugin clips on the shared schedule, so it gets λ = --clip (1.0)
+    assert cells["my_method"]["method_params"] == {"clip": 1.0} and cells["gclip"]["method_params"] == {"clip": 1.0}
+    # a label the study judges keeps its settings: --method-param for it is refused in one line
+    assert cli.main(["confidence", "--quick", "--methods", "adagrad_norm", "--method-param", "adagrad_norm.b0=2"]) == 2

@@ -11,7 +11,7 @@ import numpy as np
 from .. import methods as method_registry
 from .. import theory, verdict
 from ..engine import log_checkpoints
-from .base import StudyError
+from .base import declares, with_overrides
 
 NEAR_MISS = "gclip-near"
 
@@ -68,20 +68,12 @@ def rate_method(label: str, *, clip: float, lr: float, alpha: float | None = Non
     is resolved to its number, so the schedule follows the theorem's α even when the noise has another tail
     index."""
     method, fixed, projected = rate_entry(label)
-    declared = method_registry.get(method).defaults
     params = dict(fixed)
-    if "clip_schedule" in declared:
+    if declares(method, "clip_schedule"):
         params["clip"] = clip
-    if "b0" in declared:
+    if declares(method, "b0"):
         params["lr"] = lr
-    for key, value in (overrides or {}).get(method, {}).items():
-        if judged and label in RATE_METHODS:
-            raise StudyError(f"--method-param {method}.{key}: the label {label!r} is judged by the statement of its "
-                             f"own settings; set the parameters of a plugin or of a method the table does not name")
-        if key in params:
-            why = "its own flag" if key in ("clip", "lr") and key not in fixed else f"the label {label!r}"
-            raise StudyError(f"--method-param {method}.{key}: set by the study ({why}); choose another parameter")
-        params[key] = value
+    params = with_overrides(overrides, label, method, params, judged=judged and label in RATE_METHODS)
     if params.get("clip_power") == NEAR_MISS:
         params["clip_power"] = theory.near_miss_clip_power(alpha, noise_alpha or alpha, -verdict.RULE.resolution)
     if alpha is not None and isinstance(params.get("clip_power"), str):
