@@ -290,7 +290,7 @@ def test_method_param_sets_a_builtins_parameter_in_lower_bound(registry):
     assert all(prm["beta1"] == 0.5 and prm["lr"] == 1.0 for _, _, prm in set_) and len(set_) == len(plain)
 
 
-def test_nonconvex_and_confidence_run_a_plugin_at_its_defaults_and_method_params(registry):
+def test_nonconvex_confidence_smoothness_run_a_plugin_at_its_defaults_and_method_params(registry):
     plugin = ["--plugin", str(EXAMPLE), "--methods", "my_method,gclip"]
     from synthclip.study import cli
 
@@ -306,3 +306,8 @@ def test_nonconvex_and_confidence_run_a_plugin_at_its_defaults_and_method_params
     assert cells["my_method"]["method_params"] == {"clip": 1.0} and cells["gclip"]["method_params"] == {"clip": 1.0}
     # a label the study judges keeps its settings: --method-param for it is refused in one line
     assert cli.main(["confidence", "--quick", "--methods", "adagrad_norm", "--method-param", "adagrad_norm.b0=2"]) == 2
+    study, p = cli.parse(["smoothness", "--quick", "--plugin", str(EXAMPLE), "--methods", "my_method,clip",
+                          "--method-param", "my_method.clip=2"])
+    mine = [c for c in study.cells(p) if c["label"] == "my_method"]
+    assert mine and all(c["method_params"] == {"clip": 2.0} for c in mine)
+    assert all(c["method_params"]["lr_schedule"] == "constant" for c in study.cells(p) if c["label"] == "clip")
