@@ -90,16 +90,9 @@ def register(method: Method, *, replace: bool = False, check: bool = True) -> Me
         if not replace:
             raise MethodError(f"method {method.name!r}: field 'name' is already registered"
                               f"{' from ' + old.origin if old.origin else ''}; pass replace=True to replace it")
-    METHODS[method.name] = method  # registered while checked: the engine looks methods up by name
     if check:
-        try:
-            _check(method)
-        except BaseException:
-            if old is None:
-                del METHODS[method.name]
-            else:
-                METHODS[method.name] = old
-            raise
+        _check(method)  # before it is registered: a method that fails is never seen
+    METHODS[method.name] = method
     return method
 
 
