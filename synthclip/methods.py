@@ -72,7 +72,7 @@ def register(method: Method, *, replace: bool = False, check: bool = True) -> Me
     """Add ``method`` to the registry: simulate, the studies and the registry-driven tests see it from here on.
 
     Its fields were checked when it was made (MethodError, one line); with ``check`` (the default) it is also
-    run through :func:`check` (compiled step against its reference, argument order: a few seconds, mostly
+    run through :func:`check` (compiled step against its reference, argument order: about a second, mostly
     numba compiling the step) and refused, one line naming the field, if it fails. A name already taken is
     an error unless ``replace`` (never for a built-in); registering the same method again is a no-op."""
     if not isinstance(method, Method):
