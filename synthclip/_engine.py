@@ -413,25 +413,46 @@ def kernel_module(method):
         return module
 
 
-def check_jittable(method) -> None:
-    """Compile and run the method's init and step alone on a tiny block; MethodError in one line if numba cannot."""
+_COMPILED: dict[tuple[str, str], tuple] = {}
+
+
+def compiled_step(method) -> tuple:
+    """(init, step) of the method compiled alone by numba, as the kernel compiles them (error_model numpy;
+    init None when the method has none), after a trial run on a tiny block: one compilation per method and
+    key in a process. ``synthclip.methods.check`` drives them against the method's reference; a function
+    numba cannot compile is a one-line MethodError naming the field."""
     from ._method_contract import params_class
 
+    key = (method.name, kernel_key(method))
+    cached = _COMPILED.get(key)
+    if cached is not None:
+        return cached
     d, nb = 2, 3
     p = params_class(method)(*[1.0] * len(method.fields))
     vec = [np.zeros((d, nb)) for _ in method.vectors]
     sca = [np.zeros(nb) for _ in method.scalars]
     g = np.ones((d, nb)) if method.draws == 1 else np.ones((method.draws, d, nb))
+    compiled = []
     for field, fn, args in (("init", method.init, (p, *vec, *sca)),
                             ("step", method.step, (p, 1, 0.5, 1.0, np.ones((d, nb)), g, np.zeros(nb), np.zeros(nb),
                                                    *vec, *sca))):
         if fn is None:
+            compiled.append(None)
             continue
         try:
-            njit(error_model="numpy")(python_function(fn))(*args)
+            jitted = njit(error_model="numpy")(python_function(fn))
+            jitted(*args)
         except Exception as err:  # numba's typing and lowering errors, or the step's own at run time
             lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
             useful = [ln for ln in lines if not ln.startswith(("Failed in", "During:", "File ", "^"))]
             why = (useful or lines or [type(err).__name__])[0]
             raise MethodError(f"method {method.name!r}: field {field!r} is not jittable by numba "
                               f"({type(err).__name__}: {why})") from None
+        compiled.append(jitted)
+    _COMPILED[key] = cached = tuple(compiled)
+    return cached
+
+
+def check_jittable(method) -> None:
+    """Compile and run the method's init and step alone on a tiny block; MethodError in one line if numba cannot."""
+    compiled_step(method)

@@ -54,7 +54,7 @@ LR_MODES = {"constant": 0, "poly": 1, "theorem4": 2}
 CLIP_MODES = {"constant": 0, "poly": 1}
 CLIP_POWER_ALIASES = ("alpha-1", "1/alpha")
 ETA_IS_LR = "lr"  # eta="lr": the scale accumulates γ²‖g‖² (the seed notebook's variant, see methods.py)
-_STATE_ARGS = ("p", "k", "lr", "tau", "x", "g", "clipped", "work")
+STEP_ARGS = ("p", "k", "lr", "tau", "x", "g", "clipped", "work")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -82,6 +82,9 @@ class Method(Spec):
     source: str = ""  # citation of the method
     claims: tuple = ()  # synthclip.theory.Claim entries for a method defined outside the package
     origin: str = ""  # the plugin file it came from ("" for the package's own methods)
+    # its torch-native rule (synthclip.torch.functional.Rule) or "module:attribute" naming one, imported only by
+    # synthclip.torch; None: synthclip.torch.optimizer_for runs the compiled step (docs/methods.md, "Torch")
+    torch: Any = None
     # SHA-256 of the step's and init's source files as they were when the method was made (keys its kernel)
     code_digest: str = field(default="", init=False, compare=False, repr=False)
 
@@ -152,7 +155,7 @@ def check(m: Method) -> None:
     if m.clip_units not in CLIP_UNITS:
         _fail(name, "clip_units", f"must be one of {', '.join(map(repr, CLIP_UNITS))}, got {m.clip_units!r}")
     n_state = len(m.vectors) + len(m.scalars)
-    for fname, fn, want in (("step", m.step, len(_STATE_ARGS) + n_state), ("init", m.init, 1 + n_state),
+    for fname, fn, want in (("step", m.step, len(STEP_ARGS) + n_state), ("init", m.init, 1 + n_state),
                             ("reference", m.reference, 7)):
         if fn is None:
             continue
@@ -176,6 +179,10 @@ def check(m: Method) -> None:
             spec.validate(v, "method")
         except ValueError as err:
             _fail(name, "variants", f"holds an invalid parameter set: {err}")
+    if m.torch is not None and not (callable(getattr(m.torch, "update", None)) or (
+            isinstance(m.torch, str) and re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", m.torch))):
+        _fail(name, "torch", "must be None, a synthclip.torch.functional.Rule or 'module:attribute' naming one, "
+                             f"got {m.torch!r}")
     if not isinstance(m.claims, tuple):
         _fail(name, "claims", "must be a tuple of synthclip.theory.Claim")
     for c in m.claims:
@@ -249,6 +256,11 @@ def clip_params(default: float, schedule: str, power: Any, doc: str = "clip leve
         Param("clip_power", power, "exponent q of the poly clip schedule",
               low=0.0, aliases=CLIP_POWER_ALIASES),
     )
+
+
+def torch_rule(attribute: str) -> str:
+    """``Method.torch`` of a built-in: its rule in synthclip.torch.functional (imported only by synthclip.torch)."""
+    return f"synthclip.torch.functional:{attribute}"
 
 
 def beta_param(name: str, default: float, doc: str) -> Param:

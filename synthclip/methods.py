@@ -59,7 +59,7 @@ from ._method_contract import (CLIP_MODES, CLIP_POWER_ALIASES, ETA_IS_LR, KERNEL
                                params_class)
 from ._params import lookup
 
-__all__ = ["METHODS", "Method", "MethodError", "Param", "get", "register", "load_plugin", "kernel_vector",
+__all__ = ["METHODS", "Method", "MethodError", "Param", "get", "register", "load_plugin", "check", "kernel_vector",
            "kernel_params", "step_size", "clip_level", "resolve_clip_power", "resolve_eta", "lr_params",
            "clip_params", "beta_param", "KERNEL_FIELDS", "LR_MODES", "CLIP_MODES", "CLIP_POWER_ALIASES",
            "ETA_IS_LR"]
@@ -68,25 +68,47 @@ METHODS: dict[str, Method] = {}
 BUILTIN_NAMES = tuple(m.name for m in BUILTINS)
 
 
-def register(method: Method, *, replace: bool = False) -> Method:
+def register(method: Method, *, replace: bool = False, check: bool = True) -> Method:
     """Add ``method`` to the registry: simulate, the studies and the registry-driven tests see it from here on.
 
-    Its fields were checked when it was made (MethodError, one line). A name already taken is an error
-    unless ``replace`` (never for a built-in); registering the same method again is a no-op."""
+    Its fields were checked when it was made (MethodError, one line); with ``check`` (the default) it is also
+    run through :func:`check` (compiled step against its reference, argument order: about a second, mostly
+    numba compiling the step) and refused, one line naming the field, if it fails. A name already taken is
+    an error unless ``replace`` (never for a built-in); registering the same method again is a no-op."""
     if not isinstance(method, Method):
         raise MethodError(f"register() takes a synthclip.methods.Method, got {type(method).__name__}")
     if _LOADING is not None and not method.origin:  # registered by a plugin file: remember which
         method = dataclasses.replace(method, origin=_LOADING[0])
         replace = replace or method.name in _LOADING[1]  # a changed file replaces its own methods
+        check = check and _LOADING[2]
     old = METHODS.get(method.name)
-    if old is not None and old is not method and old != method:
+    if old is method or (old is not None and old == method):
+        return old
+    if old is not None:
         if method.name in BUILTIN_NAMES:
             raise MethodError(f"method {method.name!r}: field 'name' is a built-in method's; choose another name")
         if not replace:
             raise MethodError(f"method {method.name!r}: field 'name' is already registered"
                               f"{' from ' + old.origin if old.origin else ''}; pass replace=True to replace it")
+    if check:
+        _check(method)  # before it is registered: a method that fails is never seen
     METHODS[method.name] = method
     return method
+
+
+def check(method: Method) -> None:
+    """Check what a method does, not only its form (docs/methods.md, "Checking a method"): its step and init
+    compile in numba; the step's argument order (nonzero gradients move x, a step of size 0 holds it, τ = ∞
+    keeps it finite, a step adds a whole number of clips); and the compiled step equals the method's numpy
+    ``reference`` on a few heavy-tailed trajectories at the defaults and at every variant. Raises a one-line
+    MethodError naming the method and the field; returns None when the method passes. ``register`` and
+    ``load_plugin`` run it; about a second per method, most of it numba compiling the step."""
+    from ._method_check import check as run_checks
+
+    run_checks(method)
+
+
+_check = check  # register's keyword ``check`` shadows the function inside it
 
 
 def get(name: str) -> Method:
@@ -113,11 +135,12 @@ def plugin_digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def load_plugin(path: str | Path) -> tuple[str, ...]:
+def load_plugin(path: str | Path, *, check: bool = True) -> tuple[str, ...]:
     """Run the Python file ``path``, which defines methods and registers them (``register``); the names
-    it registered. Loading the same unchanged file again is a no-op; a changed file is loaded again and
-    replaces its own methods. Errors (a missing file, a method that breaks the contract) are one-line
-    ValueErrors naming the file."""
+    it registered. Each method is checked as it registers (:func:`check`, unless ``check`` is False: a worker
+    process loading the very file its parent checked). Loading the same unchanged file again is a no-op; a
+    changed file is loaded again and replaces its own methods. Errors (a missing file, a method that breaks
+    the contract or fails its check) are one-line ValueErrors naming the file."""
     resolved = Path(path).expanduser().resolve()
     if not resolved.is_file():
         raise MethodError(f"plugin {path}: no such file")
@@ -134,7 +157,7 @@ def load_plugin(path: str | Path) -> tuple[str, ...]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     global _LOADING
-    _LOADING = (str(resolved), own)
+    _LOADING = (str(resolved), own, check)
     try:
         spec.loader.exec_module(module)
     except MethodError as err:
@@ -154,7 +177,7 @@ def load_plugin(path: str | Path) -> tuple[str, ...]:
     return added
 
 
-_LOADING: tuple[str, set] | None = None  # (file, names it registered before) while a plugin file runs
+_LOADING: tuple[str, set, bool] | None = None  # (file, names it registered before, check?) while a plugin file runs
 
 
 def _restore(before: dict) -> None:
@@ -178,7 +201,7 @@ def ensure_plugin(cell: Mapping[str, Any]) -> None:
         return
     if plugin_digest(path) != cell.get("plugin_sha256"):
         raise MethodError(f"plugin {path}: the file changed since the study was set up; run the study again")
-    load_plugin(path)
+    load_plugin(path, check=False)  # the very file (same digest) the parent process checked
 
 
 # -- the parameter vector -----------------------------------------------------------------------------------
@@ -245,10 +268,10 @@ def clip_level(params: Mapping[str, Any], k: int, alpha: float) -> float:
     return params["clip"] * float(k) ** resolve_clip_power(params["clip_power"], alpha)
 
 
-for _m in BUILTINS:
-    register(_m)
+for _m in BUILTINS:  # checked by the test suite (tests/test_engine.py), not at every import
+    register(_m, check=False)
 
 from .methods_extra import EXTRA  # noqa: E402  (the methods after the seeds: the same contract)
 
 for _m in EXTRA:
-    register(_m)
+    register(_m, check=False)

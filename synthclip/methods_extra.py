@@ -34,7 +34,7 @@ from numba import njit
 
 from ._builtin_methods import clip_columns, clip_rows
 from ._engine import _column_norms, _descend
-from ._method_contract import Method, Param, beta_param, clip_params, lr_params
+from ._method_contract import Method, Param, beta_param, clip_params, lr_params, torch_rule
 
 _CUTKOSKY_MEHTA = "Cutkosky & Mehta (NeurIPS 2021), High-probability bounds for non-convex stochastic optimization with heavy tails"
 _LIU_ZHOU = "Liu & Zhou (ICLR 2025), Nonconvex stochastic optimization under heavy-tailed noises without gradient clipping"
@@ -155,23 +155,28 @@ _CONSTANT = lr_params(0.01, "constant")
 EXTRA = (
     Method("nsgd_m", _CONSTANT + (_BETA,), "normalized SGD with momentum (Cutkosky & Mehta; Liu & Zhou)",
            step=nsgd_m_step, init=zero_init, reference=nsgd_m_reference, vectors=("m",), source=_LIU_ZHOU,
+           torch=torch_rule("NSGD_M"),
            variants=({"beta": 0.5, "lr_schedule": "poly", "lr": 0.5, "lr_power": 0.7},)),
     Method("clip_nsgd_m", _CONSTANT + clip_params(1.0, "constant", 0.0) + (_BETA,),
            "normalized SGD with momentum of clipped gradients (Cutkosky & Mehta 2021)", step=clip_nsgd_m_step,
-           init=zero_init, reference=clip_nsgd_m_reference, vectors=("m",), source=_CUTKOSKY_MEHTA,
+           torch=torch_rule("CLIP_NSGD_M"), init=zero_init, reference=clip_nsgd_m_reference, vectors=("m",),
+           source=_CUTKOSKY_MEHTA,
            variants=({"clip": 0.3, "clip_schedule": "poly", "clip_power": "1/alpha", "beta": 0.7},
                      {"clip": math.inf})),
     Method("signsgd_m", _CONSTANT + (_BETA,), "SignSGD with momentum (Kornilov et al. 2025)",
            step=signsgd_m_step, init=zero_init, reference=signsgd_m_reference, vectors=("m",), source=_KORNILOV,
+           torch=torch_rule("SIGNSGD_M"),
            variants=({"beta": 0.0, "lr": 0.05},)),
     Method("rmsprop", _CONSTANT + (
         beta_param("beta2", 0.99, "second-moment averaging β2"),
         Param("eps", 1e-8, "ε in g/(ε + √v)", low=0.0, low_open=True),
     ), "RMSProp as in the seed's Discussion (torch.optim.RMSprop without momentum)", step=rmsprop_step,
-        init=zero_init, reference=rmsprop_reference, vectors=("v",), clip_units="coordinate", source=_ZHANG,
+        torch=torch_rule("RMSPROP"), init=zero_init, reference=rmsprop_reference, vectors=("v",),
+        clip_units="coordinate", source=_ZHANG,
         variants=({"beta2": 0.9, "eps": 1e-3, "lr": 0.05},)),
     Method("smom_clip", lr_params(4.0, "theorem4") + clip_params(1.0, "poly", "alpha-1"),
            "clipped SGD on the median of 3 draws (Puchkin et al.'s SMoM, blocks of one draw, no smoothing)",
-           step=smom_clip_step, reference=smom_clip_reference, draws=3, source=_PUCHKIN,
+           step=smom_clip_step, torch=torch_rule("SMOM_CLIP"), reference=smom_clip_reference, draws=3,
+           source=_PUCHKIN,
            variants=({"clip_schedule": "constant", "clip": 0.3, "lr_schedule": "constant", "lr": 0.1},)),
 )

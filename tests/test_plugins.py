@@ -1,5 +1,6 @@
 """Methods from a user's file (the method contract): the worked example, minibatch draws, the kernel cache,
 and bad plugins (one-line errors naming the plugin and the field, before any kernel compiles)."""
+import dataclasses
 import math
 import os
 import subprocess
@@ -163,7 +164,8 @@ def test_the_kernel_key_follows_the_plugin_source(registry, tmp_path):
     path = write_plugin(tmp_path, "my_method", text, header=False)
     registry.load_plugin(path)
     before = _engine.kernel_key(registry.get("my_method"))
-    path.write_text(text.replace("x[j, t] -= lr * m[j, t]", "x[j, t] -= 0.5 * lr * m[j, t]"))
+    halved = text.replace("x[j, t] -= lr * m[j, t]", "x[j, t] -= 0.5 * lr * m[j, t]")
+    path.write_text(halved.replace("return x - lr * state", "return x - 0.5 * lr * state"))  # step and reference
     assert registry.load_plugin(path) == ("my_method",)  # a changed file replaces its own method
     assert _engine.kernel_key(registry.get("my_method")) != before
 
@@ -234,12 +236,19 @@ register(Method("not_jittable", (), "a step numba cannot compile", step=step, re
 
 def test_a_step_numba_cannot_compile_fails_before_the_kernel(registry, tmp_path, monkeypatch):
     monkeypatch.setenv("SYNTHCLIP_KERNEL_DIR", str(tmp_path / "kernels"))
-    registry.load_plugin(write_plugin(tmp_path, "not_jittable", _NOT_JITTABLE))  # its fields are fine
+    path = write_plugin(tmp_path, "not_jittable", _NOT_JITTABLE)  # its fields are fine
+    with pytest.raises(ValueError) as err:
+        registry.load_plugin(path)  # the load's check compiles the step alone
+    text = str(err.value)
+    assert text.startswith(f"plugin {path}: method 'not_jittable': field 'step' is not jittable by numba"), text
+    assert "helper" in text and "\n" not in text  # says what numba could not type
+    assert "not_jittable" not in registry.METHODS
+    # registered without the check, simulate refuses it the same way before any kernel is generated
+    registry.load_plugin(path, check=False)
     with pytest.raises(ValueError) as err:
         synthclip.simulate("not_jittable", steps=2, n_traj=1)
     text = str(err.value)
     assert text.startswith("method 'not_jittable': field 'step' is not jittable by numba") and "\n" not in text
-    assert "helper" in text  # says what numba could not type
     assert not list((tmp_path / "kernels").glob("not_jittable*.py"))  # no kernel was generated or compiled
 
 
@@ -309,3 +318,109 @@ def test_a_step_without_readable_source_is_refused():
         methods.Method("from_exec", (), "a step made by exec", step=namespace["step"], reference=lambda *a: None)
     assert str(err.value) == ("method 'from_exec': field 'step' must be a function whose source Python can read "
                               "(it keys the kernel cache)")
+
+
+# -- the load's check: what the fields do (synthclip.methods.check) ------------------------------------------
+
+_CLIPPED_SGD = """
+def step(p, k, lr, tau, x, g, clipped, work):
+    d, nb = x.shape
+    for t in range(nb):
+        sq = 0.0
+        for j in range(d):
+            sq += g[j, t] * g[j, t]
+        norm = math.sqrt(sq)
+        clipped[t] += 1.0 if norm > tau else 0.0
+        work[t] = tau / norm if norm > tau else 1.0
+    for j in range(d):
+        for t in range(nb):
+            x[j, t] -= lr * work[t] * g[j, t]
+
+
+def reference(p, k, lr, tau, x, g, state):
+    norm = np.linalg.norm(g, axis=1, keepdims=True)
+    return x - lr * np.minimum(1.0, tau / norm) * g, (norm[:, 0] > tau).astype(float)
+
+
+register(Method("clipped_sgd", lr_params(4.0, "theorem4") + clip_params(1.0, "poly", "alpha-1"), "GClip again",
+                step=step, reference=reference))
+"""
+_WITH_CLIP = "from synthclip.methods import clip_params\n"
+
+# (name, how the good plugin above is broken, the field and words of the refusal). The lr/tau swap is made in
+# the step *and* the reference (a reference written from the same wrong reading of the contract), so only the
+# argument-order probes can catch it.
+CHECKED_PLUGINS = [
+    ("x_and_g_swapped",  # the new user's plugin: every slope +0.000 (x never moved)
+     [("def step(p, k, lr, tau, x, g, clipped, work):", "def step(p, k, lr, tau, g, x, clipped, work):")],
+     "field 'step' left x unchanged in 3 steps with nonzero gradients"),
+    ("lr_and_tau_swapped",
+     [("def step(p, k, lr, tau, x, g, clipped, work):", "def step(p, k, tau, lr, x, g, clipped, work):"),
+      ("def reference(p, k, lr, tau, x, g, state):", "def reference(p, k, tau, lr, x, g, state):")],
+     "field 'step' made x non-finite in 3 steps from finite x and g at clip = inf"),
+    ("clipped_and_work_swapped",
+     [("def step(p, k, lr, tau, x, g, clipped, work):", "def step(p, k, lr, tau, x, g, work, clipped):")],
+     "field 'step' added"),
+    ("wrong_reference",  # a reference that forgot the clip
+     [("return x - lr * np.minimum(1.0, tau / norm) * g", "return x - lr * g")],
+     "field 'reference' disagrees with the compiled step at the defaults"),
+    ("wrong_clip_count",
+     [("(norm[:, 0] > tau).astype(float)", "(norm[:, 0] >= 0).astype(float)")],
+     "field 'reference' counts"),
+]
+
+
+def _broken(text: str, edits) -> str:
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def test_the_unbroken_plugin_passes_the_check(registry, tmp_path):
+    # the control of every refusal below: the same file, unbroken, loads and equals GClip
+    path = write_plugin(tmp_path, "clipped_sgd", _WITH_CLIP + _CLIPPED_SGD)
+    assert registry.load_plugin(path) == ("clipped_sgd",)
+    assert registry.check(registry.get("clipped_sgd")) is None
+    kw = dict(dim=3, steps=100, n_traj=40, seed=5, noise="pareto", alpha=1.5)
+    a, b = synthclip.simulate("clipped_sgd", **kw), synthclip.simulate("gclip", **kw)
+    np.testing.assert_allclose(a.metric("f"), b.metric("f"), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,edits,message", CHECKED_PLUGINS, ids=[c[0] for c in CHECKED_PLUGINS])
+def test_the_load_refuses_a_plugin_that_runs_wrong(registry, tmp_path, name, edits, message):
+    path = write_plugin(tmp_path, name, _WITH_CLIP + _broken(_CLIPPED_SGD, edits))
+    before = dict(registry.METHODS)
+    with pytest.raises(ValueError) as err:
+        registry.load_plugin(path)
+    text = str(err.value)
+    assert text.startswith(f"plugin {path}: method 'clipped_sgd': ") and message in text and "\n" not in text, text
+    assert registry.METHODS == before  # nothing of a refused plugin stays registered
+    # unchecked, the same file loads: the refusal came from the check, not from the fields
+    assert registry.load_plugin(path, check=False) == ("clipped_sgd",)
+
+
+def test_the_x_and_g_swap_runs_flat_when_unchecked(registry, tmp_path):
+    # what the check prevents: the new user's plugin (x and g swapped in both) ran with f constant
+    path = write_plugin(tmp_path, "x_and_g_swapped", _WITH_CLIP + _broken(_CLIPPED_SGD, CHECKED_PLUGINS[0][1]))
+    registry.load_plugin(path, check=False)
+    res = synthclip.simulate("clipped_sgd", dim=3, steps=50, n_traj=20, seed=1, x0=1.5)
+    f = res.metric("f")
+    assert np.all(f == f[:, :1])
+
+
+def test_register_checks_a_method_made_in_python(registry, tmp_path):
+    path = write_plugin(tmp_path, "wrong_reference", _WITH_CLIP + _broken(_CLIPPED_SGD, CHECKED_PLUGINS[3][1]))
+    registry.load_plugin(path, check=False)
+    method = registry.get("clipped_sgd")
+    with pytest.raises(ValueError, match="^method 'clipped_sgd': field 'reference' disagrees"):
+        registry.check(method)
+    renamed = dataclasses.replace(method, name="clipped_sgd_2", origin="")
+    with pytest.raises(ValueError, match="^method 'clipped_sgd_2': field 'reference' disagrees"):
+        registry.register(renamed)
+    assert "clipped_sgd_2" not in registry.METHODS
+
+
+def test_every_builtin_passes_the_check():
+    for name in methods.BUILTIN_NAMES + tuple(m.name for m in methods.EXTRA):
+        methods.check(methods.get(name))

@@ -196,3 +196,118 @@ def test_torch_noise_probe_step_is_capped(capsys):
     assert cli.main(["torch-noise", "--probe-at", "100000000000"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--probe-at must be integers in [0, 100000]" in err
+
+
+# -- --plugin and --method-param: offered by the studies whose --methods run registered methods -------------
+EXAMPLE = __import__("pathlib").Path(__file__).resolve().parents[1] / "studies" / "examples" / "my_method.py"
+
+
+@pytest.fixture
+def registry():
+    """The method registry as it was before the test (a plugin a test loads does not leak)."""
+    from synthclip import methods
+
+    saved, plugins = dict(methods.METHODS), dict(methods._PLUGINS)
+    yield methods
+    methods.METHODS.clear()
+    methods.METHODS.update(saved)
+    methods._PLUGINS.clear()
+    methods._PLUGINS.update(plugins)
+
+
+@pytest.mark.parametrize("name", sorted(STUDIES))
+def test_only_the_studies_that_take_plugins_offer_them(name, capsys):
+    from synthclip.study import cli
+
+    study = STUDIES[name]
+    with pytest.raises(SystemExit):
+        cli.parse([name, "--help"])
+    text = capsys.readouterr().out
+    assert ("--plugin" in text) == ("--method-param" in text) == study.plugins
+    if study.plugins:
+        assert "methods" in {f.name for f in dataclasses.fields(study.Params)}  # a plugin goes to its --methods
+        return
+    # the others refuse both flags in one line naming the flag, before any plugin file is read
+    for flag_name in ("--plugin", "--method-param"):
+        assert cli.main([name, flag_name, "no/such/file.py"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"{flag_name}: study {name!r} runs no registered methods" in err and "\n" not in err, err
+
+
+METHOD_PARAM_ERRORS = [
+    (["rates", "--method-param", "gclipclip=2"], "--method-param must be NAME.KEY=VALUE"),
+    (["rates", "--method-param", "nosuch.clip=2"], "--method-param: unknown method 'nosuch'"),
+    (["rates", "--method-param", "gclip.bogus=2"], "--method-param: unknown parameter 'bogus' for method 'gclip'"),
+    (["rates", "--method-param", "gclip.clip_power=-1"],
+     "--method-param: method 'gclip' parameter 'clip_power' must be in [0, inf) or one of 'alpha-1', '1/alpha', got -1.0"),
+    (["rates", "--method-param", "adam_norm.beta1=1"],
+     "--method-param: method 'adam_norm' parameter 'beta1' must be in [0, 1), got 1.0"),
+    (["rates", "--methods", "my_method", "--plugin", str(EXAMPLE), "--method-param", "my_method.beta=1.5"],
+     "--method-param: method 'my_method' parameter 'beta' must be in [0, 1), got 1.5"),
+    (["rates", "--methods", "my_method", "--plugin", str(EXAMPLE), "--method-param", "my_method.beta=0.1",
+      "--method-param", "my_method.beta=0.2"], "--method-param my_method.beta is given twice"),
+    (["rates", "--methods", "gclip", "--method-param", "gclip.clip_power=0.5"],
+     "--method-param gclip.clip_power: the label 'gclip' is judged by the statement of its own settings"),
+    (["lower-bound", "--methods", "gclip", "--method-param", "gclip.clip=0.5"],
+     "--method-param gclip.clip: set by the study for 'gclip'"),
+    (["lower-bound", "--methods", "gclip-balanced", "--method-param", "gclip.clip_power=0.5"],
+     "--method-param gclip.clip_power: set by the study for 'gclip-balanced'"),
+]
+
+
+@pytest.mark.parametrize("argv,needle", METHOD_PARAM_ERRORS, ids=[a[-1] for a, _ in METHOD_PARAM_ERRORS])
+def test_a_bad_method_param_exits_2_in_one_line(registry, argv, needle, tmp_path, capsys):
+    from synthclip.study import cli
+
+    assert cli.main([*argv, "--quick", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and "\n" not in err and "Traceback" not in err, err
+    assert not (tmp_path / ".cache").exists()  # refused before any cell ran
+
+
+def _cell_params(argv):
+    from synthclip.study import cli
+
+    study, p = cli.parse(argv)
+    return [(c.get("label"), c["method"], c["method_params"]) for c in study.cells(p)]
+
+
+def test_method_param_sets_a_plugins_parameter_in_its_cells(registry):
+    base = ["rates", "--quick", "--plugin", str(EXAMPLE), "--methods", "my_method,gclip"]
+    # control: without the flag the plugin runs at its default β = 0.5 (and the study's τ0, its clip schedule)
+    plain = _cell_params(base)
+    assert {(m, prm.get("beta"), prm["clip"]) for _, m, prm in plain} == {("my_method", None, 1.0), ("gclip", None, 1.0)}
+    set_ = _cell_params([*base, "--method-param", "my_method.beta=0.9", "--method-param", "my_method.clip_power=1/alpha"])
+    mine = [prm for _, m, prm in set_ if m == "my_method"]
+    assert mine and all(prm["beta"] == 0.9 and prm["clip_power"] == 1 / 1.5 for prm in mine)  # alias at α = 1.5
+    assert [prm for _, m, prm in set_ if m == "gclip"] == [prm for _, m, prm in plain if m == "gclip"]
+
+
+def test_method_param_sets_a_builtins_parameter_in_lower_bound(registry):
+    plain = _cell_params(["lower-bound", "--quick", "--methods", "adam_norm"])
+    set_ = _cell_params(["lower-bound", "--quick", "--methods", "adam_norm", "--method-param", "adam_norm.beta1=0.5"])
+    assert all("beta1" not in prm for _, _, prm in plain)
+    assert all(prm["beta1"] == 0.5 and prm["lr"] == 1.0 for _, _, prm in set_) and len(set_) == len(plain)
+
+
+def test_nonconvex_confidence_smoothness_run_a_plugin_at_its_defaults_and_method_params(registry):
+    plugin = ["--plugin", str(EXAMPLE), "--methods", "my_method,gclip"]
+    from synthclip.study import cli
+
+    study, p = cli.parse(["nonconvex", "--quick", *plugin, "--method-param", "my_method.beta=0.25"])
+    mine = [c for c in study.cells(p) if c["label"] == "my_method"]
+    assert len(mine) == len(p.horizons) and all(c["method"] == "my_method" and c["params"] == {"beta": 0.25}
+                                                 and c["plugin"] == str(EXAMPLE.resolve()) for c in mine)
+    gclip = [c for c in study.cells(p) if c["label"] == "gclip"]
+    assert gclip and all("method" not in c for c in gclip)  # the study's own labels keep their cells (cache keys)
+    study, p = cli.parse(["confidence", "--quick", "--instances", "reference", *plugin])
+    cells = {c["label"]: c for c in study.cells(p)}
+    # routed by declared parameters: the plugin clips on the shared schedule, so it gets λ = --clip (1.0)
+    assert cells["my_method"]["method_params"] == {"clip": 1.0} and cells["gclip"]["method_params"] == {"clip": 1.0}
+    # a label the study judges keeps its settings: --method-param for it is refused in one line
+    assert cli.main(["confidence", "--quick", "--methods", "adagrad_norm", "--method-param", "adagrad_norm.b0=2"]) == 2
+    study, p = cli.parse(["smoothness", "--quick", "--plugin", str(EXAMPLE), "--methods", "my_method,clip",
+                          "--method-param", "my_method.clip=2"])
+    mine = [c for c in study.cells(p) if c["label"] == "my_method"]
+    assert mine and all(c["method_params"] == {"clip": 2.0} for c in mine)
+    assert all(c["method_params"]["lr_schedule"] == "constant" for c in study.cells(p) if c["label"] == "clip")

@@ -125,3 +125,27 @@ def test_cuda_ensemble_matches_cpu(task64):
     cpu = ensemble.train_ensemble(task64, "clip_adam_norm", **kw)
     gpu = ensemble.train_ensemble(task64, "clip_adam_norm", device="cuda", **kw)
     np.testing.assert_allclose(gpu.losses, cpu.losses, rtol=1e-8)
+
+
+def test_a_plugin_trains_in_an_ensemble_like_its_plain_loop(task64):
+    # a method without a torch rule runs its compiled step, one param group per seed (vmap cannot batch it)
+    from pathlib import Path
+
+    from synthclip import methods
+
+    saved, plugins = dict(methods.METHODS), dict(methods._PLUGINS)
+    try:
+        methods.load_plugin(Path(__file__).resolve().parents[1] / "studies" / "examples" / "my_method.py")
+        params = dict(lr_schedule="constant", lr=0.05, clip_schedule="constant", clip=1.0, beta=0.5)
+        steps, batch = 12, 16
+        res = ensemble.train_ensemble(task64, "my_method", n_seeds=2, steps=steps, batch_size=batch, seed=3,
+                                      method_params=params, alpha=1.5, checkpoints=[1, 5, 12])
+        want = plain_loop(task64, "my_method", params, res.keys[0], steps, batch, set(res.checkpoints))
+        assert abs(want[-1] - want[0]) > 1e-3
+        np.testing.assert_allclose(res.losses[0], want, rtol=1e-10)
+        assert not np.allclose(res.losses[1], res.losses[0])  # seed 1 is another run (per-seed norms and data)
+    finally:
+        methods.METHODS.clear()
+        methods.METHODS.update(saved)
+        methods._PLUGINS.clear()
+        methods._PLUGINS.update(plugins)

@@ -867,3 +867,164 @@ def _without_weight_decay(cls, kw, x0, grads):
         x.grad = torch.tensor(g, dtype=torch.float64)
         opt.step()
     return x.detach().numpy()
+
+
+# ----------------------------------------------- any registered method: optimizer_for and its compiled step
+from pathlib import Path  # noqa: E402
+
+from synthclip.torch.optim import StepOptimizer, optimizer_for  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "studies" / "examples" / "my_method.py"
+
+
+@pytest.fixture
+def registry():
+    """The method registry as it was before the test (a plugin a test registers does not leak)."""
+    saved, plugins = dict(methods.METHODS), dict(methods._PLUGINS)
+    yield methods
+    methods.METHODS.clear()
+    methods.METHODS.update(saved)
+    methods._PLUGINS.clear()
+    methods._PLUGINS.update(plugins)
+
+
+def test_a_plugin_gets_an_optimizer_equal_to_the_engine(registry):
+    registry.load_plugin(EXAMPLE)
+    cls = optimizer_for("my_method")
+    assert issubclass(cls, torch.optim.Optimizer) and issubclass(cls, StepOptimizer) and cls.method == "my_method"
+    assert optimizer_for(registry.get("my_method")) is cls  # one class per method
+    for i, params in enumerate(({}, *registry.get("my_method").variants)):
+        lam, x0, noise, want = engine_case("my_method", params, steps=200, dim=5, seed=i)
+        got = torch_trajectory("my_method", params, lam, x0, noise, mu=MU, alpha=ALPHA)
+        assert not np.allclose(want[-1], want[0])
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+    # negative control: another β is another trajectory, so the comparison can fail
+    other = torch_trajectory("my_method", {"beta": 0.9}, lam, x0, noise, mu=MU, alpha=ALPHA)
+    assert not np.allclose(other, want, rtol=1e-3)
+
+
+SINGLE_DRAW = [n for n in methods.BUILTIN_NAMES + tuple(m.name for m in methods.EXTRA) if methods.get(n).draws == 1]
+
+
+@pytest.mark.parametrize("name", SINGLE_DRAW)
+def test_the_compiled_step_optimizer_equals_the_torch_class_on_every_method(registry, name):
+    # each built-in, registered again without its torch rule, runs through optimizer_for's compiled step:
+    # the same numbers as its hand-written torch class (defaults and the last schedule variant)
+    import dataclasses
+
+    copy_ = registry.register(dataclasses.replace(registry.get(name), name=f"{name}_copy", torch=None))
+    assert optimizer_for(copy_.name).__bases__ == (StepOptimizer,)
+    for i, params in enumerate((variants(name)[0], variants(name)[-1])):
+        lam, x0, noise, want = numpy_case(name, params, steps=100, dim=4, seed=i)
+        got = torch_trajectory(copy_.name, params, lam, x0, noise, mu=MU, alpha=ALPHA)
+        native = torch_trajectory(name, params, lam, x0, noise, mu=MU, alpha=ALPHA)
+        np.testing.assert_allclose(got, native, rtol=1e-10, atol=1e-12 * np.abs(native).max())
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+
+
+def test_a_plugins_optimizer_validates_with_the_registrys_messages(registry):
+    import synthclip
+
+    registry.load_plugin(EXAMPLE)
+    cls = optimizer_for("my_method")
+    with pytest.raises(ValueError) as err:
+        cls([_param()], beta=1.0, mu=1.0, alpha=1.5)
+    with pytest.raises(ValueError) as same:
+        synthclip.simulate("my_method", beta=1.0, steps=2, n_traj=1)
+    assert str(err.value) == str(same.value) == "method 'my_method' parameter 'beta' must be in [0, 1), got 1.0"
+    with pytest.raises(ValueError, match="^method 'my_method': lr_schedule='theorem4' .* needs mu > 0$"):
+        cls([_param()], alpha=1.5)
+    with pytest.raises(ValueError, match="needs alpha"):
+        cls([_param()], mu=1.0)
+    with pytest.raises(ValueError, match="unknown parameter 'momentum' for method 'my_method'"):
+        from_method("my_method", [_param()], mu=1.0, alpha=1.5, momentum=0.9)
+    with pytest.raises(ValueError, match="must be in"):  # a param group is validated too
+        cls([{"params": [_param()], "beta": -0.5}], mu=1.0, alpha=1.5)
+    assert cls([_param()], mu=1.0, alpha=1.5).defaults["beta"] == 0.5
+
+
+def test_a_plugins_optimizer_resumes_from_its_state_dict(registry):
+    registry.load_plugin(EXAMPLE)
+
+    def run(steps, resume_at=None):
+        x = torch.nn.Parameter(torch.linspace(-3.0, 2.0, 4, dtype=torch.float64))
+        opt = from_method("my_method", [x], mu=MU, alpha=ALPHA, beta=0.7)
+        noise = torch.as_tensor(injected_noise(steps, 4, seed=3))
+        for k in range(steps):
+            if k == resume_at:
+                saved = copy.deepcopy(opt.state_dict())
+                opt = from_method("my_method", [x], mu=MU, alpha=ALPHA, beta=0.7)
+                opt.load_state_dict(saved)
+            x.grad = 0.7 * x.detach() + noise[k]
+            opt.step()
+        return x.detach().numpy(), opt
+
+    whole, opt = run(20)
+    resumed, _ = run(20, resume_at=9)
+    np.testing.assert_array_equal(whole, resumed)
+    assert opt.state[opt.param_groups[0]["params"][0]]["step"] == 20 and "m" in opt.state[opt.param_groups[0]["params"][0]]
+    # negative control: dropping the momentum state changes the trajectory
+    x = torch.nn.Parameter(torch.linspace(-3.0, 2.0, 4, dtype=torch.float64))
+    assert not np.array_equal(whole, x.detach().numpy())
+
+
+_MINIBATCH = '''
+import numpy as np
+from synthclip.methods import Method, lr_params, register
+
+
+def step(p, k, lr, tau, x, g, clipped, work):
+    draws, d, nb = g.shape
+    for j in range(d):
+        for t in range(nb):
+            s = 0.0
+            for r in range(draws):
+                s += g[r, j, t]
+            x[j, t] -= lr * s / draws
+
+
+def reference(p, k, lr, tau, x, g, state):
+    return x - lr * g.mean(axis=1), np.zeros(len(x))
+
+
+register(Method("minibatch_sgd", lr_params(0.1, "constant"), "SGD on the mean of 4 draws", step=step,
+                reference=reference, draws=4))
+'''
+
+
+def test_a_multi_draw_plugin_draws_through_the_closure(registry, tmp_path):
+    path = tmp_path / "minibatch.py"
+    path.write_text(_MINIBATCH)
+    registry.load_plugin(path)
+    x = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    opt = from_method("minibatch_sgd", [x], lr=0.1)
+    calls = []
+
+    def closure():
+        calls.append(len(calls))
+        x.grad = torch.full((3,), float(len(calls)), dtype=torch.float64)  # draw r is r + 1
+        return torch.tensor(float(len(calls)))
+
+    loss = opt.step(closure)
+    assert calls == [0, 1, 2, 3] and loss.item() == 1.0
+    np.testing.assert_allclose(x.detach().numpy(), -0.1 * 2.5)  # the mean of 1, 2, 3, 4
+    with pytest.raises(RuntimeError, match="takes 4 gradient draws per step"):
+        opt.step()
+
+
+def test_a_plugins_optimizer_trains_a_float32_model(registry):
+    registry.load_plugin(EXAMPLE)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    data = torch.randn(64, 3)
+    target = data @ torch.tensor([[1.0], [-2.0], [0.5]])
+    opt = from_method("my_method", model.parameters(), alpha=1.5, lr_schedule="constant", lr=0.05, clip=10.0,
+                      clip_schedule="constant", beta=0.5)
+    losses = []
+    for _ in range(100):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(data), target)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert model.weight.dtype == torch.float32 and losses[-1] < 1e-2 * losses[0]

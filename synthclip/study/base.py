@@ -173,6 +173,8 @@ class Study:
     defaults: ClassVar[Mapping[str, Any]] = {}
     quick: ClassVar[Mapping[str, Any]] = {}
     tables: ClassVar[tuple[str, ...]] = ()
+    #: its --methods runs registered methods: the command line offers --plugin and --method-param (``method_overrides``)
+    plugins: ClassVar[bool] = False
 
     # -- parameters -------------------------------------------------------------------------------
     def make_params(self, values: Mapping[str, Any], *, quick: bool = False) -> Any:
@@ -395,6 +397,35 @@ def with_registered(table: Mapping[str, Any]) -> dict:
     """A study's method labels and, after them, every registered method the table does not name (a
     --plugin's, say): what its --methods accepts."""
     return {**table, **{name: None for name in method_registry.METHODS if name not in table}}
+
+
+def declares(method: str, name: str) -> bool:
+    """Whether registered ``method`` declares parameter ``name``: how a study routes its own knobs (τ0 to the
+    methods with the shared clip schedule, γ and b0 to those with the scale b_k), never by the method's name."""
+    return name in method_registry.get(method).defaults
+
+
+def with_overrides(overrides: Mapping[str, Mapping[str, Any]], label: str, method: str, params: Mapping[str, Any],
+                   *, judged: bool) -> dict:
+    """``params`` with the --method-param values (``method_overrides(p)``) for ``method``: never a parameter the
+    study sets itself, nor any of a ``judged`` label's (a label judged by the statement of its own settings, which
+    an override would leave)."""
+    out = dict(params)
+    for key, value in (overrides or {}).get(method, {}).items():
+        if judged:
+            raise StudyError(f"--method-param {method}.{key}: the label {label!r} is judged by the statement of its "
+                             f"own settings; set the parameters of a plugin or of a method the table does not name")
+        if key in out:
+            raise StudyError(f"--method-param {method}.{key}: set by the study for {label!r} (its own flags or the "
+                             f"label); choose another parameter")
+        out[key] = value
+    return out
+
+
+def method_overrides(p) -> dict[str, dict[str, Any]]:
+    """--method-param NAME.KEY=VALUE of a study that takes plugins: registry name → {parameter: checked value}
+    (``cli.parse_method_params``); {} when none was given or the parameters were made without the command line."""
+    return dict(getattr(p, "method_param", None) or {})
 
 
 def method_params(method: str, params: Mapping[str, Any], flag_name: str) -> dict:

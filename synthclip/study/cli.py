@@ -72,9 +72,15 @@ def _add_flags(parser: argparse.ArgumentParser, study: Study) -> None:
                                 metavar=type(default).__name__.upper(), help=text)
     parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml",
                         help="TOML file of parameters (keys as the flags, with underscores); flags override it")
+    if not study.plugins:
+        return  # its --methods (if any) are its own labels: no --plugin, no --method-param
     parser.add_argument("--plugin", type=Path, action="append", default=[], metavar="FILE.py",
                         help="a Python file that registers methods (synthclip.methods.register), which --methods "
-                             "then accepts; repeat for several files")
+                             "then accepts; each is checked as it loads (synthclip.methods.check); repeat for "
+                             "several files")
+    parser.add_argument("--method-param", action="append", default=[], metavar="NAME.KEY=VALUE",
+                        help="set parameter KEY of method NAME (a registry name, a plugin's too) within its declared "
+                             "range, e.g. my_method.beta=0.9; not one the study sets itself; repeatable")
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -112,30 +118,73 @@ def parse(argv: Sequence[str]) -> tuple[Study, Any]:
     doc = sys.modules[type(study).__module__].__doc__ or study.summary
     parser = _Parser(prog=f"{PROG} {name}", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_flags(parser, study)
+    if not study.plugins:
+        given = next((a.split("=")[0] for a in rest if a.split("=")[0] in ("--plugin", "--method-param")), None)
+        if given:
+            takers = ", ".join(n for n, s in STUDIES.items() if s.plugins)
+            raise StudyError(f"{given}: study {name!r} runs no registered methods (its methods, if any, are its own "
+                             f"labels); the studies that take plugins: {takers}")
     args = vars(parser.parse_args(rest))
     config = args.pop("config", None)
     load_plugins(args.pop("plugin", []))
+    overrides = parse_method_params(args.pop("method_param", []))
     values = _load_toml(config) if config else {}
     values.update(args)
     quick = bool(values.pop("quick", False))
-    return study, study.make_params(values, quick=quick)
+    p = study.make_params(values, quick=quick)
+    if overrides:
+        p.method_param = overrides  # read by base.method_overrides; recorded in meta.json beside the parameters
+    return study, p
+
+
+def parse_method_params(texts: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """--method-param NAME.KEY=VALUE (each): registry name → {parameter: value checked against its declared
+    range}; a malformed text, an unknown method or parameter, or a value out of range is one line."""
+    from .. import methods
+
+    out: dict[str, dict[str, Any]] = {}
+    for text in texts:
+        name_key, sep, value = str(text).partition("=")
+        name, dot, key = name_key.rpartition(".")
+        if not (sep and dot and name and key):
+            raise StudyError(f"--method-param must be NAME.KEY=VALUE (a method, one of its parameters, a value), "
+                             f"got {text!r}")
+        try:
+            method = methods.get(name)
+        except ValueError as err:
+            raise StudyError(f"--method-param: {err}") from None
+        try:
+            param = method.param(key)
+        except KeyError:
+            raise StudyError(f"--method-param: unknown parameter {key!r} for method {method.name!r}; valid "
+                             f"parameters: {', '.join(sorted(method.defaults))}") from None
+        given: Any = value
+        if param.kind in ("float", "int") and value not in param.aliases:
+            try:
+                given = float(value)  # the message then shows the number, and "1e-3" reads as a number
+            except ValueError:
+                pass
+        try:
+            checked = param.check(given, f"method {method.name!r}")
+        except ValueError as err:
+            raise StudyError(f"--method-param: {err}") from None
+        if key in out.get(method.name, {}):
+            raise StudyError(f"--method-param {method.name}.{key} is given twice")
+        out.setdefault(method.name, {})[key] = checked
+    return out
 
 
 def load_plugins(paths) -> None:
-    """Register the methods of each --plugin file, and compile each one's step alone (a one-line error now,
-    not a traceback from a worker)."""
-    from .. import _engine, methods
+    """Register the methods of each --plugin file; each is checked as it registers (``methods.check``:
+    compiled step against its reference, argument order), so a broken plugin is one line now, not a
+    traceback from a worker or a table of wrong numbers."""
+    from .. import methods
 
     for path in paths:
         try:
-            names = methods.load_plugin(path)
+            methods.load_plugin(path)
         except ValueError as err:
             raise StudyError(f"--plugin: {err}") from None
-        for name in names:
-            try:
-                _engine.ensure_jittable(methods.get(name))
-            except ValueError as err:
-                raise StudyError(f"--plugin: plugin {path}: {err}") from None
 
 
 def check_writable(folder: Path) -> None:
@@ -167,7 +216,9 @@ def run_study(study: Study, p, *, echo=print) -> dict[str, Path]:
         tables = study.analyze(p, tables)
         folder = root / group if group else root
         meta = {
-            "study": study.name, "group": group, "params": dataclasses.asdict(p), "seed": p.seed,
+            "study": study.name, "group": group, "seed": p.seed,
+            "params": {**dataclasses.asdict(p), **({"method_param": p.method_param} if getattr(p, "method_param", None)
+                                                   else {})},
             "cells": [cells[i] for i in idx], "timing": {**timing, "total_seconds": time.perf_counter() - start},
             "environment": io.environment(),
         }

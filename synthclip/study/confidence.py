@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 
 from .. import findings, stats, theory
+from .. import methods as method_registry
 from .._rng import derive_seed
 from ..engine import simulate
 from . import report
-from .base import IntervalParams, NoiseParams, SimulationParams, Study, StudyError, check_alpha, check_methods, option, register
+from .base import IntervalParams, NoiseParams, SimulationParams, Study, StudyError, check_alpha, check_methods, \
+    declares, method_overrides, option, register, with_overrides, with_registered
 
 # Study labels → (registry method, fixed parameters). Controls use the registry's Theorem 4 step 4/(k+1).
 CONFIDENCE_METHODS: dict[str, tuple[str, dict]] = {
@@ -112,6 +114,7 @@ class Confidence(Study):
     summary = "(1−δ)-quantile vs δ: AdaGrad/Adam-Norm (± delay) vs clipped versions (Chezhegov et al.)"
     Params = ConfidenceParams
     defaults = {"noise": "pareto", "n_traj": 100_000, "steps": 1000, "n_boot": 1000, "confidence": 0.95}
+    plugins = True  # --methods takes any registered method (at its defaults): --plugin, --method-param
     quick = {"n_traj": 5000, "steps": 300, "delta_min": 2e-3, "n_boot": 300}
     tables = ("quantiles", "fits", "verdicts")
 
@@ -120,7 +123,7 @@ class Confidence(Study):
         if p.noise in ("gaussian", "spike"):
             raise StudyError(f"--noise must be a heavy-tailed law (pareto, stable, pareto-onesided), got {p.noise!r}")
         if "reference" in p.instances:
-            check_methods("methods", p.methods, CONFIDENCE_METHODS)
+            check_methods("methods", p.methods, with_registered(CONFIDENCE_METHODS))  # a --plugin's too
         if not p.delta_min < p.delta_max:
             raise StudyError(f"--delta-min must be in (0, --delta-max = {p.delta_max:g}), got {p.delta_min!r}")
         if p.delta_min * p.n_traj < 10:
@@ -139,22 +142,24 @@ class Confidence(Study):
         for instance in p.instances:
             labels = p.methods if instance == "reference" else TIED_METHODS
             for label in labels:
-                method, fixed = CONFIDENCE_METHODS[label]
+                method, fixed = CONFIDENCE_METHODS.get(label, (label, {}))
                 params = dict(fixed)
-                if method in ("gclip", "clip_adagrad_norm", "clip_adam_norm"):
+                if declares(method, "clip_schedule"):  # it clips on the shared schedule: λ (GClip: τ0)
                     params["clip"] = p.clip
-                if "adagrad" in method or "adam" in method:
+                if declares(method, "b0"):  # the AdaGrad/Adam-Norm family: γ and b0 of the instance
                     if instance == "reference":
                         params.update(lr=p.lr, b0=p.b0)
                     else:
                         b0, lr = tied_b0(common)
                         params.update(lr=lr, b0=b0)
+                params = with_overrides(method_overrides(p), label, method, params, judged=label in CONFIDENCE_METHODS)
                 cells.append({"instance": instance, "label": label, "method": method, "method_params": params,
-                              **common})
+                              **common, **method_registry.plugin_of(method)})
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         K = cell["steps"]
+        method_registry.ensure_plugin(cell)
         res = simulate(cell["method"], noise=cell["noise"], alpha=cell["alpha"], steps=K, n_traj=cell["n_traj"],
                        seed=cell["seed"], x0=cell["x0"], checkpoints=[K], threads=threads, **cell["method_params"])
         values = res.metric("f")[:, -1]
@@ -169,10 +174,10 @@ class Confidence(Study):
             by = {r["model"]: r for _, r in part.iterrows()}
             verdict = classify(by["poly"], by["polylog"], boundary, p.polylog_power,
                                bool(by["poly"]["power_law_rejects"]))
-            claim = _claim_for(CONFIDENCE_METHODS[label][0])
+            claim = _claim_for(CONFIDENCE_METHODS[label][0]) if label in CONFIDENCE_METHODS else None
             expected = "none" if claim is None else claim.model
             if claim is None:
-                agrees = "control"
+                agrees = "control" if label in CONFIDENCE_METHODS else "none"  # a user's method: no statement
             elif verdict == expected:
                 agrees = "yes"
             elif verdict in ("undecided", "no fit"):

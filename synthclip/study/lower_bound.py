@@ -22,7 +22,7 @@ from .. import findings, noise, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
 from .base import (FitParams, HorizonParams, SimulationParams, Study, StudyError, TheoremAlphaParams, check_alpha,
-                   check_methods, option, register, with_registered)
+                   check_methods, method_overrides, option, register, with_registered)
 from .horizons import horizon_scoreboard, horizon_tables, plot_horizons
 from .rate_methods import NEAR_MISS, RATE_METHODS, rate_method
 
@@ -54,6 +54,7 @@ class LowerBoundParams(FitParams, SimulationParams, TheoremAlphaParams, HorizonP
 @register
 class LowerBound(Study):
     name = "lower-bound"
+    plugins = True  # --methods takes any registered method: --plugin, --method-param
     summary = "every method's error on Theorem 5's randomised spike pair (p ~ 1/K) vs the bound K^(−2(α−1)/α)"
     Params = LowerBoundParams
     defaults = {"horizons": [100, 300, 1000, 3000, 10000]}
@@ -74,7 +75,7 @@ class LowerBound(Study):
         cells = []
         for alpha in p.alpha:
             for label in p.methods:
-                method, params, projected = rate_method(label, clip=p.clip, lr=p.lr)
+                method, params, projected = rate_method(label, clip=p.clip, lr=p.lr, overrides=method_overrides(p))
                 for K in sorted(set(p.horizons)):
                     cells.append({
                         "study": self.name, "label": label, "method": method, "method_params": params,

@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 
 from .. import findings, theory, verdict
+from .. import methods as method_registry
 from ..engine import simulate
 from .horizons import (_is_level, horizon_matrix, horizon_scoreboard, horizon_tables,  # noqa: F401
                        horizon_verdict_table, plot_horizons, verdict_table)
 from .base import (FitParams, HorizonParams, NoiseParams, SimulationParams, Study, TheoremAlphaParams, check_alpha,
-                   check_choice, check_methods, option, register)
+                   check_choice, check_methods, method_overrides, option, register, with_overrides, with_registered)
 
 SETTING = "nonconvex"
 METRICS = ("grad_norm_min", "thm2_lhs", "grad_norm_avg", "grad_norm")
@@ -53,7 +54,7 @@ SCHEDULE_NAMES = {
 
 def schedule_of(label: str):
     """The clip schedule a label runs (SCHEDULE_NAMES), passed to theory.find with every row."""
-    return SCHEDULE_NAMES[label]
+    return SCHEDULE_NAMES.get(label)  # a user's method: None (its claims name no schedule)
 
 
 def schedule(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma: float) -> tuple[float, float]:
@@ -104,13 +105,14 @@ class Nonconvex(Study):
     summary = "min_k ‖∇f(x_k)‖ and its average vs the horizon K for GClip on a non-convex f (Theorem 2)"
     Params = NonconvexParams
     defaults = {"noise": "stable", "n_traj": 1000}
+    plugins = True  # --methods takes any registered method (at its defaults): --plugin, --method-param
     quick = {"n_traj": 200, "horizons": [100, 316, 1000], "n_boot": 200}
     tables = ("quantiles", "slopes")
 
     def validate(self, p) -> None:
         check_alpha(p.noise, p.alpha)
         check_choice("noise", p.noise, NOISES)
-        check_methods("methods", p.methods, dict.fromkeys(LABELS))
+        check_methods("methods", p.methods, with_registered(dict.fromkeys(LABELS)))  # a --plugin's too
 
     def cells(self, p) -> list[dict]:
         cells = []
@@ -118,7 +120,12 @@ class Nonconvex(Study):
             for label in p.methods:
                 for K in sorted(set(p.horizons)):
                     extra = {}
-                    if label in MOMENTUM:
+                    if label not in LABELS:  # a registered method of the user's: its defaults, --method-param's
+                        params = with_overrides(method_overrides(p), label, label, {}, judged=False)
+                        values = method_registry.get(label).validate(params, "method")
+                        tau, lr = values.get("clip", math.inf), values.get("lr", math.nan)
+                        extra = {"method": label, "params": params, **method_registry.plugin_of(label)}
+                    elif label in MOMENTUM:
                         params = momentum_params(label, float(alpha), K, tau0=p.tau0, lr0=p.lr0, sigma=p.scale,
                                                  distance=abs(p.x0) * math.sqrt(p.dim))
                         tau, lr = params.get("clip", math.inf), params["lr"]
@@ -134,6 +141,7 @@ class Nonconvex(Study):
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         K = cell["K"]
+        method_registry.ensure_plugin(cell)
         # equally spaced k ≤ K: their mean of ‖∇f(x_k)‖ estimates the uniform average over k without bias
         ckpts = np.unique(np.round(np.linspace(1, K, min(cell["n_avg"], K))).astype(np.int64))
         params = cell.get("params", {"lr": cell["lr"], "lr_schedule": "constant", "clip": cell["tau"],
@@ -209,7 +217,7 @@ def _theory(method: str, metric: str, alpha: float):
     clip schedule, so Theorem 2 judges only rows on the schedule it prescribes (``gclip``), never the control."""
     if metric not in JUDGED:
         return None
-    return theory.find(method if method in MOMENTUM else "gclip", SETTING, metric, alpha,
+    return theory.find(method if method not in SCHEDULES else "gclip", SETTING, metric, alpha,
                        schedule=schedule_of(method))
 
 

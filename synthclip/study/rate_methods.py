@@ -4,12 +4,14 @@ near-miss control, and the checkpoint grid. A study-layer module, not a study: r
 from __future__ import annotations
 
 import math
+from typing import Any, Mapping
 
 import numpy as np
 
 from .. import methods as method_registry
 from .. import theory, verdict
 from ..engine import log_checkpoints
+from .base import declares, with_overrides
 
 NEAR_MISS = "gclip-near"
 
@@ -55,17 +57,23 @@ def near_miss_applies(noise: str, structure: str, alpha: float, noise_alpha: flo
 
 
 def rate_method(label: str, *, clip: float, lr: float, alpha: float | None = None,
-                noise_alpha: float | None = None) -> tuple[str, dict, bool]:
-    """(registry method, its parameters, projected?) of a study label: the clip level τ0 (λ) goes to the
-    clipped methods, the step γ to the AdaGrad/Adam-Norm family; SGD/GClip/CClip keep 4/(μ(k+1)). With
-    ``alpha`` (the theorem's α) a clip-power alias is resolved to its number, so the schedule follows the
-    theorem's α even when the noise has another tail index."""
+                noise_alpha: float | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None,
+                judged: bool = False) -> tuple[str, dict, bool]:
+    """(registry method, its parameters, projected?) of a study label: the clip level τ0 (λ) goes to every
+    method that clips on the shared schedule (it declares ``clip_schedule``), the step γ to the AdaGrad/Adam-Norm
+    family (it declares the scale's ``b0``: x −= γ·(g or m)/b_k); SGD/GClip/CClip keep 4/(μ(k+1)). ``overrides``
+    (--method-param) set further parameters of a method by its registry name, never one the label or the study
+    fixes; with ``judged`` (rates: a label of the table is judged by the statement of its settings, which an
+    override would leave) not those of a table label at all. With ``alpha`` (the theorem's α) a clip-power alias
+    is resolved to its number, so the schedule follows the theorem's α even when the noise has another tail
+    index."""
     method, fixed, projected = rate_entry(label)
     params = dict(fixed)
-    if method in ("gclip", "cclip", "clip_adagrad_norm", "clip_adam_norm", "smom_clip"):
+    if declares(method, "clip_schedule"):
         params["clip"] = clip
-    if "adagrad" in method or "adam" in method:
+    if declares(method, "b0"):
         params["lr"] = lr
+    params = with_overrides(overrides, label, method, params, judged=judged and label in RATE_METHODS)
     if params.get("clip_power") == NEAR_MISS:
         params["clip_power"] = theory.near_miss_clip_power(alpha, noise_alpha or alpha, -verdict.RULE.resolution)
     if alpha is not None and isinstance(params.get("clip_power"), str):

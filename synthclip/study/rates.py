@@ -23,9 +23,10 @@ from .. import methods as method_registry
 from .. import noise as noise_registry
 from .. import findings, testing, theory, verdict
 from ..engine import simulate
-from .base import (DeviceParams, FitParams, NoiseParams, SimulationParams, Study, StudyError, TheoremAlphaParams, check_alpha, check_device,
-                   check_fit_horizon, check_memory, check_methods, option, progress_chunk, register,
-                   with_registered)
+from .base import (DeviceParams, FitParams, NoiseParams, SimulationParams, Study, StudyError,
+                   TheoremAlphaParams, check_alpha,
+                   check_device, check_fit_horizon, check_memory, check_methods, method_overrides, option,
+                   progress_chunk, register, with_registered)
 from .horizons import _fits, verdict_table  # noqa: F401
 from .rate_tables import judge_slopes, summarize
 from .rate_methods import (NEAR_MISS, PER_DECADE, RATE_METHODS, near_miss_applies, rate_checkpoints,  # noqa: F401
@@ -59,6 +60,7 @@ class RatesParams(FitParams, SimulationParams, NoiseParams, DeviceParams, Theore
 @register
 class Rates(Study):
     name = "rates"
+    plugins = True  # --methods takes any registered method: --plugin, --method-param
     summary = "high-probability rates in k on a strongly convex quadratic vs Theorem 4 / Table 1"
     Params = RatesParams
     defaults = {"n_traj": 10_000, "steps": 100_000}
@@ -89,7 +91,8 @@ class Rates(Study):
                 if label == NEAR_MISS and not near_miss_applies(p.noise, p.structure, alpha, noise_alpha):
                     continue  # its exponent is unknown there; the report says the control was not run
                 method, params, projected = rate_method(label, clip=p.clip, lr=p.lr, alpha=float(alpha),
-                                                        noise_alpha=noise_alpha)
+                                                        noise_alpha=noise_alpha, overrides=method_overrides(p),
+                                                        judged=True)
                 cells.append({
                     "label": label, "method": method, "method_params": params, "alpha": float(alpha),
                     "noise_alpha": noise_alpha, "noise": p.noise, "structure": p.structure,

@@ -18,11 +18,13 @@ import numpy as np
 import pandas as pd
 
 from .. import findings, stats, theory, verdict
+from .. import methods as method_registry
 from .._rng import derive_seed
 from ..engine import log_checkpoints, simulate
 from . import report
 from .rate_tables import local_trend
-from .base import SimulationParams, SlopeParams, Study, StudyError, check_methods, flag, option, register
+from .base import SimulationParams, SlopeParams, Study, StudyError, check_methods, flag, method_overrides, option, \
+    register, with_overrides, with_registered
 from .horizons import trajectory_matrix
 
 PROBLEMS = ("quartic", "cosh")
@@ -68,13 +70,14 @@ class Smoothness(Study):
     summary = "iterations to ε vs the start x0 on x⁴ and cosh: fixed-step GD vs clipped/normalised GD (ICLR 2020)"
     Params = SmoothnessParams
     defaults = {"steps": 100_000, "n_traj": 32}
+    plugins = True  # --methods takes any registered method (at its defaults): --plugin, --method-param
     quick = {"x0_quartic": [1.0, 4.0, 16.0], "x0_cosh": [1.0, 3.0, 5.0, 6.0], "steps": 25_000, "n_traj": 8,
              "n_boot": 200, "n_checkpoints": 600}
     tables = ("iterations", "slopes")
 
     def validate(self, p) -> None:
         check_methods("problems", p.problems, dict.fromkeys(PROBLEMS))
-        check_methods("methods", p.methods, dict.fromkeys(LABELS))
+        check_methods("methods", p.methods, with_registered(dict.fromkeys(LABELS)))  # a --plugin's too
         for name, values, to_x in (("x0_quartic", p.x0_quartic, float), ("x0_cosh", p.x0_cosh, float),
                                    ("x0_cosh", p.x0_cosh, math.exp)):
             xs = sorted({to_x(v) for v in values})
@@ -94,6 +97,14 @@ class Smoothness(Study):
             lr_clip = p.lr_c / clip_smoothness(problem, p.clip)
             for label in p.methods:
                 for x0 in sorted(set(starts)):
+                    if label not in LABELS:  # a registered method of the user's: its defaults, --method-param's
+                        cells.append({
+                            "study": self.name, "label": label, "method": label,
+                            "method_params": with_overrides(method_overrides(p), label, label, {}, judged=False),
+                            "problem": problem, "x0": float(x0), "eps": p.eps, "steps": p.steps, "n_traj": p.n_traj,
+                            "noise_scale": p.noise_scale, "seed": p.seed, "n_checkpoints": p.n_checkpoints,
+                            **method_registry.plugin_of(label)})
+                        continue
                     if label == "gd-tuned":
                         method, params = "sgd", {"lr": p.gd_c / local_smoothness(problem, x0)}
                     elif label == "gd-fixed":
@@ -113,13 +124,14 @@ class Smoothness(Study):
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
+        method_registry.ensure_plugin(cell)
         res = simulate(cell["method"], problem=cell["problem"], noise="gaussian", scale=cell["noise_scale"],
                        dim=1, steps=cell["steps"], n_traj=cell["n_traj"], seed=cell["seed"], x0=cell["x0"],
                        checkpoints=log_checkpoints(cell["steps"], cell["n_checkpoints"]), threads=threads,
                        **cell["method_params"])
         return {"hits": pd.DataFrame({
             "study": self.name, "problem": cell["problem"], "method": cell["label"], "x0": cell["x0"],
-            "lr": cell["method_params"]["lr"], "clip": cell["method_params"].get("clip", math.inf),
+            "lr": cell["method_params"].get("lr", math.nan), "clip": cell["method_params"].get("clip", math.inf),
             "trajectory": np.arange(res.n_traj), "iterations": stats.hitting_times(res.checkpoints, res.metric("f"),
                                                                             cell["eps"]),
             "failed": res.failed, "steps": cell["steps"],
@@ -156,7 +168,8 @@ class Smoothness(Study):
                     "x_min": fit.kmin if scale == "loglog" else math.log(fit.kmin),
                     "x_max": fit.kmax if scale == "loglog" else math.log(fit.kmax), "n_points": fit.n_points,
                     "theory": np.nan if t is None else t,
-                    "verdict": _never(x0s, v, part) if method == "gd-fixed" else
+                    "verdict": verdict.NONE if method not in LABELS else  # a user's method: no statement
+                    _never(x0s, v, part) if method == "gd-fixed" else
                     "e^x0: judged vs x0 (semilog)" if (t is None and scale == "loglog") else
                     growth_verdict(fit, t, p.allowance + grid, claim, trend=trend),
                     "trend": trend, "grid_allowance": grid, "reason": fit.reason, "n_traj": v.shape[0], "n_failed": int(np.sum(~np.isfinite(v)))})
@@ -235,8 +248,8 @@ def _never(x0s: np.ndarray, v: np.ndarray, part: pd.DataFrame) -> str:
 
 def _theory(statement: str, method: str, problem: str, scale: str) -> theory.Claim | None:
     """The claim that judges a fit, or None (gd-fixed has no growth law; cosh is judged on its semilog fit)."""
-    if method == "gd-fixed":
-        return None  # a step not tuned to the start: no growth law, it diverges from far starts
+    if method == "gd-fixed" or method not in LABELS:
+        return None  # a step not tuned to the start: no growth law (gd-fixed, or a user's method at its defaults)
     if statement == "zhang2020-clip":
         return theory.claim(statement, "gclip", "l0l1_smooth", "iterations")
     if problem == "cosh" and scale == "loglog":

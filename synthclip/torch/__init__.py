@@ -12,7 +12,7 @@ import importlib as _importlib
 
 from .optim import (  # noqa: F401
     OPTIMIZERS, ACClip, AdaGradNorm, AdamNorm, CClip, ClipAdaGradNorm, ClipAdamNorm, ClipNSGDM, GClip, NSGDM,
-    RMSProp, SeedAdam, SGDRef, SignSGDM, SMoMClip, from_method, method_kwargs,
+    RMSProp, SeedAdam, SGDRef, SignSGDM, SMoMClip, StepOptimizer, from_method, method_kwargs, optimizer_for,
 )
 
 _SUBMODULES = ("functional", "optim", "models", "data", "probe", "ensemble")
@@ -20,6 +20,7 @@ _SUBMODULES = ("functional", "optim", "models", "data", "probe", "ensemble")
 __all__ = [
     "OPTIMIZERS", "ACClip", "AdaGradNorm", "AdamNorm", "CClip", "ClipAdaGradNorm", "ClipAdamNorm", "GClip",
     "NSGDM", "ClipNSGDM", "SignSGDM", "RMSProp", "SMoMClip", "SeedAdam", "SGDRef", "from_method", "method_kwargs",
+    "optimizer_for", "StepOptimizer",
     *_SUBMODULES,
 ]
 

@@ -35,7 +35,7 @@ from .. import methods
 from . import functional as F
 from .data import derive_seed
 from .models import Task, make_task
-from .optim import OPTIMIZERS, method_kwargs
+from .optim import OPTIMIZERS, StepOptimizer, method_kwargs, optimizer_for  # noqa: F401
 
 #: torch.optim classes the ensemble runs by name, besides the synthclip methods (their own defaults and checks)
 TORCH_OPTIMIZERS: dict[str, type] = {"adam": torch.optim.Adam, "torch-sgd": torch.optim.SGD}
@@ -172,10 +172,12 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
         name, cls, kwargs = method, TORCH_OPTIMIZERS[method], {**params_in, **options}
     else:
         name = methods.get(method).name  # unknown names: one-line ValueError listing the valid ones
-        cls, kwargs = OPTIMIZERS[name], {**method_kwargs(name, mu=mu, alpha=alpha, **params_in), **options}
+        cls, kwargs = optimizer_for(name), {**method_kwargs(name, mu=mu, alpha=alpha, **params_in), **options}
     # one validation path with the optimizer classes: their defaults dict is the hyper-parameter set
     hp = cls([torch.zeros(1)], **kwargs).defaults
-    seedwise = method in TORCH_OPTIMIZERS or bool(options)  # the class itself, one param group per seed
+    # the class itself, one param group per seed: torch's own optimizers, torch-only options, and a method without
+    # a torch rule (a plugin's compiled step, which vmap cannot batch)
+    seedwise = method in TORCH_OPTIMIZERS or bool(options) or issubclass(cls, StepOptimizer)
     ckpts = _checkpoints(checkpoints, steps)
     if init_key is not None and (isinstance(init_key, bool) or not isinstance(init_key, (int, np.integer))
                                  or not 0 <= init_key < 2 ** 63):

@@ -26,6 +26,7 @@ from . import functional as F
 __all__ = [
     "SGDRef", "GClip", "CClip", "ACClip", "AdaGradNorm", "AdamNorm", "ClipAdaGradNorm", "ClipAdamNorm",
     "NSGDM", "ClipNSGDM", "SignSGDM", "RMSProp", "SMoMClip", "SeedAdam", "OPTIMIZERS", "from_method",
+    "method_kwargs", "optimizer_for", "StepOptimizer", "method_checks",
 ]
 
 
@@ -58,7 +59,8 @@ def _choice(value: Any, what: str, choices: Iterable[str]) -> str:
     return value
 
 
-def _betas(value: Any) -> tuple[float, float]:
+def _betas(value: Any, params: tuple = ()) -> tuple[float, float]:
+    """torch's pair (beta1, beta2), each in [0, 1) or in the range of its ``Param`` (``params``)."""
     try:
         b1, b2 = value
     except (TypeError, ValueError):
@@ -66,10 +68,19 @@ def _betas(value: Any) -> tuple[float, float]:
     out = []
     for i, b in enumerate((b1, b2)):
         x = float(b)
-        if not 0.0 <= x < 1.0:
+        ok = (0.0 <= x < 1.0) if not params else _in_range(params[i], x)
+        if not ok:
             raise ValueError(f"Invalid beta parameter at index {i}: {b}")
         out.append(x)
     return out[0], out[1]
+
+
+def _in_range(param, x: float) -> bool:
+    try:
+        param.check(x)
+    except ValueError:
+        return False
+    return True
 
 
 def _bool(value: Any, what: str) -> bool:
@@ -78,37 +89,64 @@ def _bool(value: Any, what: str) -> bool:
     raise ValueError(f"Invalid {what}: {value!r} (need True or False)")
 
 
-def _check_lr(group: dict) -> None:
-    group["lr"] = _nonnegative(group["lr"], "learning rate")  # lr = 0 is valid, as in torch.optim
-    group["lr_schedule"] = _choice(group["lr_schedule"], "lr_schedule", methods.LR_MODES)
-    group["lr_power"] = _nonnegative(group["lr_power"], "lr_power")
-    if group["mu"] is not None:
-        group["mu"] = _positive(group["mu"], "mu (strong convexity)")
-    elif group["lr_schedule"] == "theorem4":
-        raise ValueError("Invalid mu: None (lr_schedule='theorem4' steps with 4/(mu (k+1)) and needs mu > 0)")
+# torch.optim's words for a parameter in "Invalid <words>: <value>"; any other parameter is "<name> value"
+_WORDS = {"lr": "learning rate", "clip": "clipping level", "eps": "epsilon value", "lr_schedule": "lr_schedule",
+          "lr_power": "lr_power", "clip_schedule": "clip_schedule", "clip_power": "clip_power", "delayed": "delayed"}
 
 
-def _check_clip(group: dict) -> None:
-    group["clip"] = _positive(group["clip"], "clipping level", allow_inf=True)
-    group["clip_schedule"] = _choice(group["clip_schedule"], "clip_schedule", methods.CLIP_MODES)
-    if group["alpha"] is not None:
-        group["alpha"] = _positive(group["alpha"], "alpha (noise tail index)")
-    power = group["clip_power"]
-    if power is None:
-        if group["clip_schedule"] == "poly":
-            raise ValueError("Invalid clip_power: None (clip_schedule='poly' needs clip_power)")
-    elif power in methods.CLIP_POWER_ALIASES:
-        if group["alpha"] is None:
-            raise ValueError(f"Invalid clip_power: {power!r} needs alpha (the noise tail index)")
-    else:
-        group["clip_power"] = _nonnegative(power, "clip_power")
+def _checked(param, value: Any) -> Any:
+    """``value`` checked against the method's ``Param`` (its range is the registry's), in torch.optim's words."""
+    what = _WORDS.get(param.name, f"{param.name} value")
+    if param.kind == "bool":
+        return _bool(value, what)  # strict: torch takes no strings for a flag
+    if param.kind == "choice":
+        return _choice(value, what, param.choices)
+    if isinstance(value, str) and value in param.aliases:
+        return value
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"Invalid {what}: {value!r}") from None
+    try:
+        param.check(x)
+    except ValueError:
+        raise ValueError(f"Invalid {what}: {value}") from None
+    return x
 
 
-def _check_norm_family(group: dict) -> None:
-    group["b0"] = _positive(group["b0"], "b0 value")
-    if group["eta"] != methods.ETA_IS_LR:  # "lr": the seed notebook's b_k² += γ²‖g_k‖² (methods.py)
-        group["eta"] = _positive(group["eta"], "eta value")
-    group["delayed"] = _bool(group["delayed"], "delayed")
+def method_checks(name: str) -> Callable[[dict], None]:
+    """The group check of method ``name``'s torch class, derived from its registry entry: every parameter of
+    the entry against its declared range (beta1 and beta2 as torch's pair ``betas``), then what torch adds:
+    ``mu`` for Theorem 4's step, ``alpha`` for a clip-power alias, ``clip_power`` None for a constant clip."""
+    spec = methods.get(name)
+    declared = {q.name: q for q in spec.params}
+    pair = "beta1" in declared and "beta2" in declared
+
+    def check(group: dict) -> None:
+        for q in spec.params:
+            if pair and q.name in ("beta1", "beta2"):
+                if q.name == "beta1":
+                    group["betas"] = _betas(group["betas"], (declared["beta1"], declared["beta2"]))
+                continue
+            if q.name == "clip_power" and group[q.name] is None:
+                continue  # torch's default: no schedule power (refused below when the schedule needs one)
+            group[q.name] = _checked(q, group[q.name])
+        if "lr_schedule" in declared:  # mu belongs to the problem; torch's group carries it
+            if group["mu"] is not None:
+                group["mu"] = _positive(group["mu"], "mu (strong convexity)")
+            elif group["lr_schedule"] == "theorem4":
+                raise ValueError("Invalid mu: None (lr_schedule='theorem4' steps with 4/(mu (k+1)) and needs mu > 0)")
+        if "clip_schedule" in declared:
+            if group["alpha"] is not None:
+                group["alpha"] = _positive(group["alpha"], "alpha (noise tail index)")
+            power = group["clip_power"]
+            if power is None:
+                if group["clip_schedule"] == "poly":
+                    raise ValueError("Invalid clip_power: None (clip_schedule='poly' needs clip_power)")
+            elif power in methods.CLIP_POWER_ALIASES and group["alpha"] is None:
+                raise ValueError(f"Invalid clip_power: {power!r} needs alpha (the noise tail index)")
+
+    return check
 
 
 # ------------------------------------------------------------------------------------------ base classes
@@ -202,7 +240,7 @@ class SGDRef(_MethodOptimizer):
     """
 
     method = "sgd"
-    _checks = (_check_lr,)
+    _checks = (method_checks(method),)
 
     def __init__(self, params, lr: float = 1e-3, *, lr_schedule: str = "constant", lr_power: float = 1.0,
                  mu: Optional[float] = None):
@@ -244,7 +282,7 @@ class GClip(_MethodOptimizer):
     """
 
     method = "gclip"
-    _checks = (_check_lr, _check_clip, _check_sgd_options)
+    _checks = (method_checks(method), _check_sgd_options)
 
     def __init__(self, params, lr: float = 1e-3, clip: float = 1.0, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, *, lr_schedule: str = "constant",
@@ -290,6 +328,7 @@ class CClip(GClip):
     """
 
     method = "cclip"
+    _checks = (method_checks(method), _check_sgd_options)
 
     @staticmethod
     def _clipped(grads: list, tau: float) -> list:
@@ -297,13 +336,6 @@ class CClip(GClip):
         if math.isinf(tau):
             return list(grads)
         return [g * torch.clamp(tau / g.abs(), max=1.0) for g in grads]
-
-
-def _check_acclip(group: dict) -> None:
-    group["betas"] = _betas(group["betas"])
-    group["eps"] = _positive(group["eps"], "epsilon value")
-    group["clip"] = _positive(group["clip"], "clipping level")  # τ0 = inf would never clip
-    group["moment"] = _positive(group["moment"], "moment value")
 
 
 class ACClip(_MethodOptimizer):
@@ -322,7 +354,7 @@ class ACClip(_MethodOptimizer):
         super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
                                   "betas": betas, "eps": eps, "clip": clip, "moment": moment})
 
-    _checks = (_check_lr, _check_acclip)
+    _checks = (method_checks(method),)
 
 
 # ------------------------------------------------------------------------------ AdaGrad/Adam-Norm family
@@ -335,7 +367,7 @@ class AdaGradNorm(_MethodOptimizer):
     """
 
     method = "adagrad_norm"
-    _checks = (_check_lr, _check_norm_family)
+    _checks = (method_checks(method),)
 
     def __init__(self, params, lr: float = 1.0, b0: float = 1.0, *, eta: float = 1.0, delayed: bool = False,
                  lr_schedule: str = "constant", lr_power: float = 1.0, mu: Optional[float] = None):
@@ -343,16 +375,12 @@ class AdaGradNorm(_MethodOptimizer):
                                   "b0": b0, "eta": eta, "delayed": delayed})
 
 
-def _check_betas(group: dict) -> None:
-    group["betas"] = _betas(group["betas"])
-
-
 class AdamNorm(_MethodOptimizer):
     """Adam-Norm (Chezhegov et al.): m_k = β1 m_{k−1} + (1−β1) g_k ; b_k² = β2 b_{k−1}² + (1−β2) eta²‖g_k‖² ;
     x_k = x_{k−1} − η_k m_k / b_k (no bias correction; ``delayed`` divides by b_{k−1})."""
 
     method = "adam_norm"
-    _checks = (_check_lr, _check_betas, _check_norm_family)
+    _checks = (method_checks(method),)
 
     def __init__(self, params, lr: float = 1.0, betas: tuple[float, float] = (0.9, 0.999), b0: float = 1.0, *,
                  eta: float = 1.0, delayed: bool = False, lr_schedule: str = "constant",
@@ -368,7 +396,7 @@ class ClipAdaGradNorm(_MethodOptimizer):
     """
 
     method = "clip_adagrad_norm"
-    _checks = (_check_lr, _check_clip, _check_norm_family)
+    _checks = (method_checks(method),)
 
     def __init__(self, params, lr: float = 1.0, clip: float = 1.0, b0: float = 1.0, *, eta: float = 1.0,
                  delayed: bool = False, lr_schedule: str = "constant", lr_power: float = 1.0,
@@ -384,7 +412,7 @@ class ClipAdamNorm(_MethodOptimizer):
     clipped gradient. ``clip=inf`` is Adam-Norm bit for bit."""
 
     method = "clip_adam_norm"
-    _checks = (_check_lr, _check_betas, _check_clip, _check_norm_family)
+    _checks = (method_checks(method),)
 
     def __init__(self, params, lr: float = 1.0, betas: tuple[float, float] = (0.9, 0.999), clip: float = 1.0,
                  b0: float = 1.0, *, eta: float = 1.0, delayed: bool = False, lr_schedule: str = "constant",
@@ -396,16 +424,6 @@ class ClipAdamNorm(_MethodOptimizer):
 
 
 # ------------------------------------------------------------------- the methods after the seeds (docs/theory.md)
-def _check_beta(group: dict) -> None:
-    try:
-        x = float(group["beta"])
-    except (TypeError, ValueError):
-        raise ValueError(f"Invalid beta value: {group['beta']!r}") from None
-    if not 0.0 <= x < 1.0:
-        raise ValueError(f"Invalid beta value: {group['beta']}")
-    group["beta"] = x
-
-
 class NSGDM(_MethodOptimizer):
     """Normalized SGD with momentum (Cutkosky & Mehta 2020; without clipping under heavy tails, Liu & Zhou,
     ICLR 2025): m_k = β m_{k−1} + (1−β) g_k ; x_k = x_{k−1} − η_k m_k/‖m_k‖ (m_0 = 0; x stays when m_k = 0).
@@ -414,7 +432,7 @@ class NSGDM(_MethodOptimizer):
     """
 
     method = "nsgd_m"
-    _checks = (_check_lr, _check_beta)
+    _checks = (method_checks(method),)
 
     def __init__(self, params, lr: float = 0.01, beta: float = 0.9, *, lr_schedule: str = "constant",
                  lr_power: float = 1.0, mu: Optional[float] = None):
@@ -427,7 +445,7 @@ class ClipNSGDM(_MethodOptimizer):
     group, τ_k of :class:`GClip`'s schedules. ``clip=inf`` is :class:`NSGDM` bit for bit."""
 
     method = "clip_nsgd_m"
-    _checks = (_check_lr, _check_clip, _check_beta)
+    _checks = (method_checks(method),)
 
     def __init__(self, params, lr: float = 0.01, beta: float = 0.9, clip: float = 1.0, *,
                  lr_schedule: str = "constant", lr_power: float = 1.0, mu: Optional[float] = None,
@@ -441,23 +459,11 @@ class SignSGDM(_MethodOptimizer):
     coordinate-wise, sign(0) = 0, m_0 = 0."""
 
     method = "signsgd_m"
-    _checks = (_check_lr, _check_beta)
+    _checks = (method_checks(method),)
 
     def __init__(self, params, lr: float = 0.01, beta: float = 0.9, *, lr_schedule: str = "constant",
                  lr_power: float = 1.0, mu: Optional[float] = None):
         super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu), "beta": beta})
-
-
-def _check_rmsprop(group: dict) -> None:
-    x = group["beta2"]
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"Invalid beta2 value: {group['beta2']!r}") from None
-    if not 0.0 <= x < 1.0:
-        raise ValueError(f"Invalid beta2 value: {group['beta2']}")
-    group["beta2"] = x
-    group["eps"] = _positive(group["eps"], "epsilon value")
 
 
 class RMSProp(_MethodOptimizer):
@@ -469,7 +475,7 @@ class RMSProp(_MethodOptimizer):
     """
 
     method = "rmsprop"
-    _checks = (_check_lr, _check_rmsprop)
+    _checks = (method_checks(method),)
 
     def __init__(self, params, lr: float = 0.01, beta2: float = 0.99, eps: float = 1e-8, *,
                  lr_schedule: str = "constant", lr_power: float = 1.0, mu: Optional[float] = None):
@@ -501,7 +507,7 @@ class SMoMClip(_MethodOptimizer):
     """
 
     method = "smom_clip"
-    _checks = (_check_lr, _check_clip, _check_smom)
+    _checks = (method_checks(method), _check_smom)
 
     def __init__(self, params, lr: float = 1e-3, clip: float = 1.0, blocks: int = 3, block_size: int = 1,
                  smoothing: float = 0.0, *, lr_schedule: str = "constant", lr_power: float = 1.0,
@@ -674,14 +680,17 @@ OPTIMIZERS: dict[str, type] = {
 
 def method_kwargs(name: str, *, mu: Optional[float] = None, alpha: Optional[float] = None,
                   **method_params) -> dict:
-    """Constructor keywords of ``OPTIMIZERS[name]`` for synthclip method parameters.
+    """Constructor keywords of ``optimizer_for(name)`` for synthclip method parameters.
 
     ``method_params`` have the names and defaults of ``synthclip.methods.METHODS[name].params`` and are
-    validated there (one-line ValueError); beta1/beta2 become ``betas``. ``mu`` (Theorem 4's step) and
-    ``alpha`` (the "alpha-1"/"1/alpha" clip powers) belong to the problem and noise, so they are separate.
+    validated there (one-line ValueError); for a class of ``OPTIMIZERS`` beta1/beta2 become ``betas``. ``mu``
+    (Theorem 4's step) and ``alpha`` (the "alpha-1"/"1/alpha" clip powers) belong to the problem and noise, so
+    they are separate.
     """
     spec = methods.get(name)
     kwargs = spec.validate(method_params, "method")
+    if spec.name not in OPTIMIZERS:  # a compiled-step optimizer takes the registry's names as they are
+        return {**kwargs, "mu": mu, "alpha": alpha}
     if "eta" in kwargs:
         # γ as a number: the vmap ensemble hands these defaults to functional.update unresolved
         kwargs["eta"] = methods.resolve_eta(kwargs)
@@ -695,9 +704,161 @@ def method_kwargs(name: str, *, mu: Optional[float] = None, alpha: Optional[floa
 
 def from_method(name: str, params, *, mu: Optional[float] = None, alpha: Optional[float] = None,
                 **method_params) -> Optimizer:
-    """The torch optimizer of synthclip method ``name`` (defaults of ``synthclip.methods``) over ``params``.
+    """The torch optimizer of synthclip method ``name`` (defaults of ``synthclip.methods``) over ``params``:
+    its class of ``OPTIMIZERS``, or for a method without one (a plugin's) the class ``optimizer_for`` makes.
 
     >>> opt = from_method("gclip", model.parameters(), mu=1.0, alpha=1.5)   # Theorem 4's schedules
     """
     spec = methods.get(name)
-    return OPTIMIZERS[spec.name](params, **method_kwargs(spec.name, mu=mu, alpha=alpha, **method_params))
+    return optimizer_for(spec)(params, **method_kwargs(spec.name, mu=mu, alpha=alpha, **method_params))
+
+
+# ------------------------------------------------------------------------ any registered method: its compiled step
+def optimizer_for(method) -> type:
+    """The ``torch.optim.Optimizer`` class of a registered method (a ``Method`` or its name).
+
+    A built-in method gets its class of ``OPTIMIZERS`` (torch-native updates). Any other method (a plugin's,
+    the day it is registered) gets a :class:`StepOptimizer` subclass made from its registry entry: its
+    parameters with their defaults and ranges (the registry's one-line messages), and its update, the method's
+    own ``step`` compiled by numba as the engine compiles it, so a float64 trajectory equals the engine's.
+    """
+    spec = methods.get(method.name if isinstance(method, methods.Method) else method)
+    if isinstance(method, methods.Method) and method is not spec and method != spec:
+        raise ValueError(f"method {method.name!r} is not the registered one of that name: register it first")
+    if spec.name in OPTIMIZERS and OPTIMIZERS[spec.name].method == spec.name and spec.torch:
+        return OPTIMIZERS[spec.name]
+    from .._engine import kernel_key
+
+    key = (spec.name, kernel_key(spec))
+    cls = _STEP_CLASSES.get(key)
+    if cls is None:
+        name = "".join(part.capitalize() for part in spec.name.split("_")) + "Optimizer"
+        cls = type(name, (StepOptimizer,), {"method": spec.name, "entry": spec, "__doc__":
+                                            f"{spec.doc} (synthclip method {spec.name!r}, its compiled step)."})
+        _STEP_CLASSES[key] = cls
+    return cls
+
+
+_STEP_CLASSES: dict[tuple[str, str], type] = {}
+
+
+class StepOptimizer(_CheckedOptimizer):
+    """A registered method as a torch optimizer through its compiled ``step`` (``optimizer_for`` makes the
+    subclass of each method; ``entry`` is its registry entry).
+
+    Keywords: the method's parameters by their registry names and defaults, ``mu`` (Theorem 4's step) and
+    ``alpha`` (the "alpha-1"/"1/alpha" clip powers); bad values are the registry's one-line ValueErrors. At step
+    k (k = 1 on the first call) the group's parameters with a gradient are one vector x (their flattened
+    concatenation, in float64 on the CPU), the gradients g, and the method's state (its ``vectors`` per
+    parameter, its ``scalars`` per group, in the optimizer's state, so ``state_dict`` carries them) are handed
+    to the compiled step with η_k and τ_k of the shared schedules; norms are over the group. A method of several
+    gradient draws per step calls ``step(closure)``'s closure that many times (each a fresh stochastic gradient
+    into ``.grad``). ``clips`` in the group's state counts the method's clips.
+    """
+
+    method: str = ""
+    entry: Any = None
+
+    def __init__(self, params, *, mu: Optional[float] = None, alpha: Optional[float] = None, **method_params):
+        self._compiled = None
+        super().__init__(params, {**self.entry.defaults, **method_params, "mu": mu, "alpha": alpha})
+
+    def _check_group(self, group: dict) -> None:
+        spec = self.entry
+        values = spec.validate({k: group[k] for k in spec.defaults}, "method")  # the registry's own messages
+        group.update(values)
+        for key in ("mu", "alpha"):
+            if group[key] is not None:
+                group[key] = _positive(group[key], "mu (strong convexity)" if key == "mu" else "alpha (noise tail "
+                                                                                                  "index)")
+        if group.get("lr_schedule") == "theorem4" and group["mu"] is None:
+            raise ValueError(f"method {spec.name!r}: lr_schedule='theorem4' steps with 4/(mu (k+1)) and needs mu > 0")
+        if group.get("clip_power") in methods.CLIP_POWER_ALIASES and group["alpha"] is None:
+            raise ValueError(f"method {spec.name!r}: clip_power={group['clip_power']!r} needs alpha (the noise tail "
+                             f"index)")
+
+    def _draw(self, closure, n: int):
+        """(first loss, {param: [grad_1, ..., grad_n]}) over every parameter with a gradient."""
+        every = [p for group in self.param_groups for p in group["params"]]
+        if n == 1:
+            loss = self._closure_loss(closure)
+            return loss, {p: [p.grad] for p in every if p.grad is not None}
+        if closure is None:
+            raise RuntimeError(f"{type(self).__name__} takes {n} gradient draws per step: pass a closure that "
+                               f"computes a fresh stochastic gradient (step(closure))")
+        first, draws = None, {}
+        for r in range(n):
+            for p in every:
+                p.grad = None
+            with torch.enable_grad():
+                loss = closure()
+            first = loss if r == 0 else first
+            for p in every:
+                if p.grad is not None:
+                    draws.setdefault(p, []).append(p.grad.detach().clone())
+        return first, draws
+
+    @torch.no_grad()
+    def step(self, closure: Optional[Callable[[], Any]] = None):
+        """Performs step k of the method (its compiled step) and returns the closure's (first) loss, if any."""
+        import numpy as np
+
+        from .._engine import compiled_step
+
+        spec = self.entry
+        if self._compiled is None:
+            self._compiled = compiled_step(spec)
+        init, step = self._compiled
+        loss, draws = self._draw(closure, spec.draws)
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p in draws and len(draws[p]) == spec.draws]
+            if not params:
+                continue
+            for p in params:
+                if draws[p][0].is_sparse:
+                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            owner = self.state[group["params"][0]]
+            k = owner.get("step", 0) + 1
+            alpha = group["alpha"] if group["alpha"] is not None else math.nan  # read only by clip-power aliases
+            values = {name: group[name] for name in spec.defaults}
+            pv = methods.kernel_params(spec, values, alpha)
+            sizes = [p.numel() for p in params]
+            d = sum(sizes)
+            flat = lambda ts: torch.cat([t.detach().reshape(-1).to("cpu", torch.float64) for t in ts])  # noqa: E731
+            x = np.ascontiguousarray(flat(params).numpy().reshape(d, 1))
+            g = np.stack([flat([draws[p][r] for p in params]).numpy().reshape(d, 1) for r in range(spec.draws)])
+            g = np.ascontiguousarray(g[0] if spec.draws == 1 else g)
+            vectors, scalars = self._state(spec, init, pv, owner, params, sizes)
+            clipped, work = np.zeros(1), np.zeros(1)
+            step(pv, k, methods.step_size(values, k, group["mu"]), methods.clip_level(values, k, alpha), x, g,
+                 clipped, work, *vectors, *scalars)
+            offset = 0
+            for p, n in zip(params, sizes):
+                p.copy_(torch.from_numpy(x[offset:offset + n, 0]).view_as(p))
+                for name, v in zip(spec.vectors, vectors):
+                    self.state[p][name] = torch.from_numpy(v[offset:offset + n, 0].copy())
+                offset += n
+            for name, sc in zip(spec.scalars, scalars):
+                owner[name] = torch.from_numpy(sc.copy())
+            owner["clips"] = owner.get("clips", 0.0) + float(clipped[0])
+            owner["step"] = k
+        return loss
+
+    def _state(self, spec, init, pv, owner, params, sizes):
+        """The method's state for this step as the compiled step takes it: (d, 1) vectors over the group's
+        parameters, (1,) scalars; a parameter (or group) seen for the first time starts from the method's init."""
+        import numpy as np
+
+        d = sum(sizes)
+        fresh_v = [np.zeros((d, 1)) for _ in spec.vectors]
+        fresh_s = [np.zeros(1) for _ in spec.scalars]
+        if init is not None:
+            init(pv, *fresh_v, *fresh_s)
+        vectors, offset = [v.copy() for v in fresh_v], 0
+        for p, n in zip(params, sizes):
+            for v, name in zip(vectors, spec.vectors):
+                if name in self.state[p]:
+                    v[offset:offset + n, 0] = self.state[p][name].numpy()
+            offset += n
+        scalars = [owner[name].numpy().copy() if name in owner else s for name, s in zip(spec.scalars, fresh_s)]
+        return vectors, scalars
