@@ -15,7 +15,7 @@ k (k^(−1) for Gaussian noise): the slope the fit estimates is known exactly. F
 
 Each rate has its Clopper–Pearson interval (``synthclip.stats.binomial_ci``, 95 %). Run:
 
-    python studies/check_rate_power.py                   # R = 200 per case, about 6 min per case on two cores
+    python studies/check_rate_power.py                   # R = 200 per case, 5 to 25 min per case on two cores
     python studies/check_rate_power.py --cases gaussian --replicates 50
 """
 from __future__ import annotations
