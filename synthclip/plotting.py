@@ -90,6 +90,17 @@ def figure(n_panels: int, *, ncols: int = 4, size: float = 3.0, aspect: float = 
     return fig, axes.ravel()[:n_panels]
 
 
+def stored(folder) -> tuple[dict[str, pd.DataFrame], dict]:
+    """The tables and meta.json of one results folder, as a study's ``plot`` takes them (what the notebooks
+    and ``study plot DIR`` draw from)."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    tables = {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
+    return tables, json.loads((folder / "meta.json").read_text())
+
+
 def close(fig) -> None:
     plt, _ = _mpl()
     plt.close(fig)

@@ -234,54 +234,140 @@ def rates_scoreboard(tables, meta) -> pd.DataFrame:
 
 
 def plot_rates(tables, meta):
-    """One panel per method (quantile bands, the judging exponent through the median's fit, the verdict), and a
-    last panel of the median's local slopes per half-decade with their intervals against the exponents."""
+    """The headline figure, four panels at page width: (a) the median and (b) the tail quantile of f(x̄_k) − f* of
+    the judged methods with their confidence bands and the judging exponents drawn through the fits over the fit
+    window; (c) every method's last-decade slope with its interval per quantile, coloured by verdict, against its
+    theory exponent (black tick) and Table 1's (dotted); (d) the median's local slopes per half-decade."""
     from .. import plotting
 
+    plt, sns = plotting._mpl()
     q = tables["quantiles"]
-    slopes = tables["slopes"]
     q = q[(q["metric"] == "f_avg") & (q["statistic"] == "quantile")]
-    labels = list(dict.fromkeys(q["method"]))
-    fig, axes = plotting.figure(len(labels) + 1)
-    median = slopes[(slopes["metric"] == "f_avg") & (slopes["quantile"] == "0.5")]
-    fits = _fits(median)
-    for ax, label in zip(axes, labels):
-        plotting.quantile_bands(ax, q[q["method"] == label])
-        s = fits[fits["method"] == label]
-        title = label
-        if not s.empty:
-            r = s.iloc[0]
-            title = f"{label}: {r['verdict']}"
-            if pd.notna(r["theory"]):
-                anchor = math.exp(r["intercept"]) * r["kmin"] ** r["slope"]
-                plotting.theory_line(ax, r["kmin"], r["kmax"], anchor, r["theory"],
-                                     label=f"{r['statement']} {r['theory']:+.2f}")
-        ax.set_title(title, fontsize=8)
+    fits = _fits(tables["slopes"])
+    fits = fits[(fits["metric"] == "f_avg") & (fits["quantile"] != "mean")]
+    pairs = list(dict.fromkeys(zip(q["alpha"], q["noise_alpha"])))
+    series = [(m, a, na) for a, na in pairs for m in dict.fromkeys(q["method"])
+              if not q[(q["method"] == m) & (q["alpha"] == a) & (q["noise_alpha"] == na)].empty]
+
+    def name(m, a, na):
+        return m if len(pairs) == 1 else f"{m} (α={a:g}, tail {na:g})"
+
+    def pick(frame, m, a, na):
+        return frame[(frame["method"] == m) & (frame["alpha"] == a) & (frame["noise_alpha"] == na)]
+
+    judged = fits[~fits["verdict"].isin([verdict.NONE, "reported only"]) & (fits["statement"] != CONTROL)]
+    shown = [s for s in series if not pick(judged, *s).empty] or series[:6]
+    colors = dict(zip(shown, sns.color_palette("tab10", len(shown))))
+    board = rates_scoreboard(tables, meta)
+    fig, axes = plotting.figure(4, ncols=2, size=4.0, aspect=0.78)
+    levels = sorted(q["quantile"].dropna().unique())
+    for ax, tag, level in zip(axes[:2], "ab", (0.5, float(levels[-1]) if levels else 0.99)):
+        for s in shown:
+            part = pick(q, *s)
+            fit = pick(fits, *s)
+            fit = fit[fit["quantile"] == f"{level:g}"]
+            word = fit["verdict"].iloc[0] if not fit.empty else ""
+            plotting.quantile_bands(ax, part, quantiles=[level], palette=[colors[s]],
+                                    label=lambda _, s=s, word=word: f"{name(*s)}: {word}" if word else name(*s))
+        _theory_lines(ax, fits, board, shown, level, pick)
         ax.set_xlabel("k")
-        ax.legend(fontsize=6)
-    for ax in axes[:-1:4]:
-        ax.set_ylabel("f(x̄_k) − f*")
-    ax = axes[-1]
-    local = median[median["window"] == "half-decade"] if "window" in median else median.iloc[0:0]
+        ax.set_ylabel(f"{level:g}-quantile of f(x̄_k) − f*")
+        ax.set_title(f"({tag}) {'median' if level == 0.5 else f'{level:g}-quantile (tail)'}; shaded: fit window")
+        ax.legend(fontsize=6.5, loc="upper right", framealpha=0.9)
+    _slope_panel(axes[2], fits, series, name, pick)
+    _local_panel(axes[3], tables["slopes"], board, shown, colors, name, pick)
+    p = meta.get("params", {})
+    fig.suptitle(f"{meta.get('study', 'rates')}: {p.get('noise')} noise, tail "
+                 f"{', '.join(f'{na:g}' for _, na in pairs)}, theorem α={', '.join(f'{a:g}' for a, _ in pairs)}, "
+                 f"N={p.get('n_traj')}; bands and whiskers: {p.get('confidence', 0.95):.0%} intervals")
+    fig.tight_layout()
+    return fig
+
+
+def _theory_lines(ax, fits, board, shown, level, pick):
+    """The exponents that judge the shown methods at ``level`` (the scoreboard's rows: the method's statement,
+    Table 1, the bias limit), each drawn once through the methods' mean fitted value at the start of the fit
+    window, which is shaded."""
+    from .. import plotting
+
+    rows = [r for s in shown for _, r in pick(fits, *s)[pick(fits, *s)["quantile"] == f"{level:g}"].iterrows()]
+    rows = [r for r in rows if np.isfinite(r["intercept"]) and np.isfinite(r["slope"])]
+    if not rows:
+        return
+    kmin, kmax = min(r["kmin"] for r in rows), max(r["kmax"] for r in rows)
+    anchor = float(np.exp(np.mean([r["intercept"] + r["slope"] * math.log(kmin) for r in rows])))
+    ax.axvspan(kmin, kmax, color="0.9", zorder=0, lw=0)
+    lines = board[board["quantity"].str.contains(f"of the {level:g}-quantile", regex=False)]
+    for t, statements, ls, color in _exponents(lines):
+        # from a decade before the window, so that the line's slope reads against the whole curve
+        plotting.theory_line(ax, kmin / 10, kmax, anchor * 10.0 ** -t, t, label=f"{statements} {t:+.2f}", ls=ls,
+                             color=color)
+
+
+def _exponents(rows):
+    """(exponent, the statements that give it, line style, colour) of scoreboard-like rows, one entry per
+    distinct exponent: several statements (Thm 4, Thm 8, their balanced form) share −2(α−1)/α, and one line
+    with their names reads better than four on top of each other. Table 1 dotted, the bias limit dash-dot."""
+    styles = {"table1": (":", "0.35"), "bias-limit": ("-.", "0.35")}
+    rows = rows[rows["theory"].notna()]
+    out = []
+    for t, part in rows.groupby(rows["theory"].round(9), sort=False):
+        statements = list(dict.fromkeys(part["statement"]))
+        ls, color = styles.get(statements[0], ("--", "black"))
+        out.append((float(t), " / ".join(statements), ls, color))
+    return out
+
+
+def _slope_panel(ax, fits, series, name, pick):
+    """(c): one row per method, a dot and whisker per quantile level (marker), coloured by verdict."""
+    from matplotlib.lines import Line2D
+
+    from .. import plotting
+
+    markers = {"0.5": "o", "0.9": "s", "0.99": "^"}
+    labels, words = [], []
+    for i, s in enumerate(series):
+        rows = pick(fits, *s)
+        for j, (_, r) in enumerate(rows.iterrows()):
+            y = len(series) - 1 - i + 0.22 * (1 - j)
+            plotting.whiskers(ax, rows.iloc[[j]].rename(columns={"slope": "measured"}), [y],
+                              marker=markers.get(r["quantile"], "D"), ms=3.5, theory_size=45)
+            words.append(r["verdict"])
+        labels.append(name(*s))
+    ax.set_yticks(range(len(series))[::-1], labels)
+    ax.set_ylim(-0.6, len(series) - 0.4)
+    ax.grid(axis="y", visible=False)
+    alphas = sorted(set(fits["alpha"]))
+    for a in alphas:
+        t1 = theory.exponent("table1", "gclip", SETTING, "f_avg", a)
+        if t1 is not None:
+            ax.axvline(t1, color="0.35", ls=":", lw=1.2)
+    handles = plotting.verdict_handles(words)
+    handles += [Line2D([], [], color="0.3", marker=m, ls="", ms=4, label=f"q={lvl}") for lvl, m in markers.items()]
+    handles += [Line2D([], [], color="black", marker="|", ls="", ms=8, mew=1.6, label="theory"),
+                Line2D([], [], color="0.35", ls=":", lw=1.2, label="Table 1")]
+    ax.legend(handles=handles, fontsize=6, loc="best", ncol=1)
+    ax.set_xlabel("last-decade slope in k [CI]")
+    ax.set_title("(c) measured exponents against theory")
+
+
+def _local_panel(ax, slopes, board, shown, colors, name, pick):
+    """(d): the median's local slopes per half-decade with their intervals, against the judging exponents."""
+    local = slopes[(slopes["metric"] == "f_avg") & (slopes["quantile"] == "0.5")]
+    local = local[local["window"] == "half-decade"] if "window" in local else local.iloc[0:0]
     drawn = False
-    for label in labels:
-        part = local[(local["method"] == label) & np.isfinite(local["slope"])].sort_values("kmax")
+    for s in shown:
+        part = pick(local, *s)
+        part = part[np.isfinite(part["slope"])].sort_values("kmax")
         if part.empty:
             continue
         drawn = True
         mid = np.sqrt(part["kmin"].to_numpy(float) * part["kmax"].to_numpy(float))
-        line, = ax.plot(mid, part["slope"], marker="o", ms=3, lw=1, label=label)
-        ax.fill_between(mid, part["ci_low"], part["ci_high"], color=line.get_color(), alpha=0.15, lw=0)
-    for alpha in sorted(q["alpha"].unique()):
-        ax.axhline(-2.0 * (alpha - 1.0) / alpha, color="black", ls="--", lw=1, label=f"−2(α−1)/α, α={alpha:g}")
-        ax.axhline(-(alpha - 1.0) / alpha, color="gray", ls=":", lw=1, label="Table 1")
+        ax.plot(mid, part["slope"], marker="o", ms=3, lw=1.2, color=colors[s], label=name(*s))
+        ax.fill_between(mid, part["ci_low"], part["ci_high"], color=colors[s], alpha=0.15, lw=0)
+    for t, statements, ls, color in _exponents(board[board["quantity"].str.contains("of the 0.5-quantile",
+                                                                                  regex=False)]):
+        ax.axhline(t, color=color, ls=ls, lw=1.2, label=f"{statements} {t:+.2f}")
     ax.set(xscale="log" if drawn else "linear", xlabel="k (half-decade centre)", ylabel="local slope of the median")
-    ax.set_title("local slopes (bands: bootstrap CIs)", fontsize=8)
-    ax.legend(fontsize=5, ncol=2)
-    p = meta.get("params", {})
-    na = sorted(q["noise_alpha"].unique()) if "noise_alpha" in q else []
-    fig.suptitle(f"{meta.get('study', 'rates')}: noise={p.get('noise')} tail {', '.join(f'{a:g}' for a in na)}, "
-                 f"theorem α={', '.join(f'{a:g}' for a in sorted(q['alpha'].unique()))}, N={p.get('n_traj')}; "
-                 f"bands: {p.get('confidence', 0.95):.0%} order-statistic intervals", fontsize=10)
-    fig.tight_layout()
-    return fig
+    ax.set_title("(d) local slopes of the median")
+    ax.legend(fontsize=6, loc="best", framealpha=0.9)
