@@ -101,6 +101,12 @@ def stored(folder) -> tuple[dict[str, pd.DataFrame], dict]:
     return tables, json.loads((folder / "meta.json").read_text())
 
 
+def tally(words) -> str:
+    """"24 reproduced, 17 not reproduced": the verdict words of a figure's rows counted, in legend order."""
+    words = [str(w) for w in words]
+    return ", ".join(f"{words.count(w)} {w}" for w in verdict_order(words))
+
+
 def close(fig) -> None:
     plt, _ = _mpl()
     plt.close(fig)
@@ -195,6 +201,91 @@ def verdict_panel(ax, rows: pd.DataFrame, *, label: str = "setting", xlabel: str
 
     handles.append(Line2D([], [], color="black", marker="|", ls="", ms=9, mew=1.6, label="theory"))
     ax.legend(handles=handles, loc="best", frameon=True)
+
+
+#: Markers of the statistics a slope is fitted to, shared by every slope panel.
+LEVEL_MARKERS = {"0.5": "o", "0.9": "s", "0.99": "^", "tail": "v", "mean": "D"}
+
+
+def slope_panel(ax, rows: pd.DataFrame, *, group: str = "method", level: str = "quantile",
+                xlabel: str = "last-decade slope [CI]", reference: Sequence[tuple[float, str]] = (),
+                value: str = "slope") -> None:
+    """Measured exponents against theory, one line per ``group`` value and a dot and whisker per ``level``
+    (marker, :data:`LEVEL_MARKERS`), coloured by verdict; the theory exponent of each row as a black tick and
+    each ``reference`` (exponent, name) as a dotted vertical line. ``rows`` has columns group, level, slope,
+    ci_low, ci_high, theory, verdict (a slopes table's last-decade rows)."""
+    from matplotlib.lines import Line2D
+
+    groups = list(dict.fromkeys(rows[group]))
+    levels = list(dict.fromkeys(rows[level].astype(str)))
+    # the known statistics keep their marker in every figure; other levels (a ratio's "0.5 final") take the rest
+    spare = iter(m for m in ("o", "s", "^", "D", "v", "P", "X", "*") if m not in
+                 {LEVEL_MARKERS[lv] for lv in levels if lv in LEVEL_MARKERS})
+    markers = {lv: LEVEL_MARKERS.get(lv) or next(spare, "o") for lv in levels}
+    spread = 0.6  # of the unit spacing between groups, shared by the levels
+    for i, g in enumerate(groups):
+        part = rows[rows[group] == g].reset_index(drop=True)
+        n = len(part)
+        for j in range(n):
+            y = len(groups) - 1 - i + (spread * (0.5 - j / (n - 1)) if n > 1 else 0.0)
+            whiskers(ax, part.iloc[[j]], [y], value=value, marker=markers[str(part.loc[j, level])], ms=3.5,
+                     theory_size=40)
+    ax.set_yticks(range(len(groups))[::-1], groups)
+    ax.set_ylim(-0.6, len(groups) - 0.4)
+    ax.grid(axis="y", visible=False)
+    for t, name in reference:
+        ax.axvline(t, color="0.35", ls=":", lw=1.2)
+    handles = verdict_handles(rows["verdict"])
+    handles += [Line2D([], [], color="0.3", marker=markers[lv], ls="", ms=4,
+                       label=f"q={lv}" if lv in ("0.5", "0.9", "0.99") else lv) for lv in levels]
+    handles.append(Line2D([], [], color="black", marker="|", ls="", ms=8, mew=1.6, label="theory"))
+    handles += [Line2D([], [], color="0.35", ls=":", lw=1.2, label=name) for name in dict.fromkeys(n for _, n in reference)]
+    ax.legend(handles=handles, fontsize=6, loc="best", framealpha=0.9)
+    ax.set_xlabel(xlabel)
+
+
+def exponents(rows: pd.DataFrame) -> list[tuple[float, str, str, str]]:
+    """(exponent, the statements that give it, line style, colour), one entry per distinct exponent of rows with
+    columns statement and theory: several statements (Thm 4, Thm 8, their balanced form) share −2(α−1)/α, and
+    one line with their names reads better than four on top of each other. Table 1 dotted, the bias limit
+    dash-dot, every other statement dashed black."""
+    styles = {"table1": (":", "0.35"), "bias-limit": ("-.", "0.35")}
+    rows = rows[rows["theory"].notna()]
+    out = []
+    for t, part in rows.groupby(rows["theory"].astype(float).round(9), sort=False):
+        statements = list(dict.fromkeys(part["statement"]))
+        ls, color = styles.get(statements[0], ("--", "black"))
+        out.append((float(t), " / ".join(statements), ls, color))
+    return out
+
+
+def theory_through_fits(ax, fits: pd.DataFrame, lines: pd.DataFrame) -> None:
+    """Each distinct exponent of ``lines`` (see :func:`exponents`) drawn once, through the fit (rows of
+    ``fits`` with method, intercept, slope, kmin, kmax, theory of a log-log fit) of the first method it judges
+    (else the first fit) at the start of the fit window, from a decade before it so that the slope reads
+    against the whole curve; the window is shaded. One anchor per exponent, not a mean of all methods: the
+    line then sits on a curve the reader can compare it with."""
+    fits = fits[np.isfinite(fits["intercept"].astype(float)) & np.isfinite(fits["slope"].astype(float))]
+    if fits.empty:
+        return
+    ax.axvspan(float(fits["kmin"].min()), float(fits["kmax"].max()), color="0.9", zorder=0, lw=0)
+    for t, statements, ls, color in exponents(lines):
+        own = fits[np.isclose(fits["theory"].astype(float), t)] if "theory" in fits else fits.iloc[0:0]
+        r = (own if not own.empty else fits).iloc[0]
+        kmin, kmax = float(r["kmin"]), float(r["kmax"])
+        start = math.exp(float(r["intercept"]) + float(r["slope"]) * math.log(kmin / 10))
+        theory_line(ax, kmin / 10, kmax, start, t, label=f"{_short(statements, 24)} {t:+.2f} via {r['method']}", ls=ls,
+                    color=color)
+
+
+def legend(ax, n_entries: int, *, many: int = 7, **kw) -> None:
+    """The panel's legend: inside where it is short, below the panel where it has ``many`` entries or more
+    (a long legend inside hides the curves)."""
+    kw.setdefault("fontsize", 6.5)
+    if n_entries >= many:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False, **kw)
+    else:
+        ax.legend(loc="best", framealpha=0.9, **kw)
 
 
 def _short(text: str, n: int) -> str:

@@ -240,7 +240,7 @@ def plot_rates(tables, meta):
     theory exponent (black tick) and Table 1's (dotted); (d) the median's local slopes per half-decade."""
     from .. import plotting
 
-    plt, sns = plotting._mpl()
+    _, sns = plotting._mpl()
     q = tables["quantiles"]
     q = q[(q["metric"] == "f_avg") & (q["statistic"] == "quantile")]
     fits = _fits(tables["slopes"])
@@ -269,12 +269,18 @@ def plot_rates(tables, meta):
             word = fit["verdict"].iloc[0] if not fit.empty else ""
             plotting.quantile_bands(ax, part, quantiles=[level], palette=[colors[s]],
                                     label=lambda _, s=s, word=word: f"{name(*s)}: {word}" if word else name(*s))
-        _theory_lines(ax, fits, board, shown, level, pick)
+        window = pd.concat([pick(fits, *s) for s in shown]) if shown else fits.iloc[0:0]
+        plotting.theory_through_fits(ax, window[window["quantile"] == f"{level:g}"],
+                                     board[board["quantity"].str.contains(f"of the {level:g}-quantile", regex=False)])
         ax.set_xlabel("k")
         ax.set_ylabel(f"{level:g}-quantile of f(x̄_k) − f*")
         ax.set_title(f"({tag}) {'median' if level == 0.5 else f'{level:g}-quantile (tail)'}; shaded: fit window")
-        ax.legend(fontsize=6.5, loc="upper right", framealpha=0.9)
-    _slope_panel(axes[2], fits, series, name, pick)
+        plotting.legend(ax, len(ax.get_legend_handles_labels()[1]), many=9)
+    table1 = [(t, "Table 1") for t in dict.fromkeys(theory.exponent("table1", "gclip", SETTING, "f_avg", a)
+                                                     for a, _ in pairs) if t is not None]
+    plotting.slope_panel(axes[2], _slope_rows(fits, series, name, pick), group="label", level="quantile",
+                         xlabel="last-decade slope in k [CI]", reference=table1)
+    axes[2].set_title("(c) measured exponents against theory")
     _local_panel(axes[3], tables["slopes"], board, shown, colors, name, pick)
     p = meta.get("params", {})
     fig.suptitle(f"{meta.get('study', 'rates')}: {p.get('noise')} noise, tail "
@@ -284,75 +290,15 @@ def plot_rates(tables, meta):
     return fig
 
 
-def _theory_lines(ax, fits, board, shown, level, pick):
-    """The exponents that judge the shown methods at ``level`` (the scoreboard's rows: the method's statement,
-    Table 1, the bias limit), each drawn once through the methods' mean fitted value at the start of the fit
-    window, which is shaded."""
-    from .. import plotting
-
-    rows = [r for s in shown for _, r in pick(fits, *s)[pick(fits, *s)["quantile"] == f"{level:g}"].iterrows()]
-    rows = [r for r in rows if np.isfinite(r["intercept"]) and np.isfinite(r["slope"])]
-    if not rows:
-        return
-    kmin, kmax = min(r["kmin"] for r in rows), max(r["kmax"] for r in rows)
-    anchor = float(np.exp(np.mean([r["intercept"] + r["slope"] * math.log(kmin) for r in rows])))
-    ax.axvspan(kmin, kmax, color="0.9", zorder=0, lw=0)
-    lines = board[board["quantity"].str.contains(f"of the {level:g}-quantile", regex=False)]
-    for t, statements, ls, color in _exponents(lines):
-        # from a decade before the window, so that the line's slope reads against the whole curve
-        plotting.theory_line(ax, kmin / 10, kmax, anchor * 10.0 ** -t, t, label=f"{statements} {t:+.2f}", ls=ls,
-                             color=color)
-
-
-def _exponents(rows):
-    """(exponent, the statements that give it, line style, colour) of scoreboard-like rows, one entry per
-    distinct exponent: several statements (Thm 4, Thm 8, their balanced form) share −2(α−1)/α, and one line
-    with their names reads better than four on top of each other. Table 1 dotted, the bias limit dash-dot."""
-    styles = {"table1": (":", "0.35"), "bias-limit": ("-.", "0.35")}
-    rows = rows[rows["theory"].notna()]
-    out = []
-    for t, part in rows.groupby(rows["theory"].round(9), sort=False):
-        statements = list(dict.fromkeys(part["statement"]))
-        ls, color = styles.get(statements[0], ("--", "black"))
-        out.append((float(t), " / ".join(statements), ls, color))
-    return out
-
-
-def _slope_panel(ax, fits, series, name, pick):
-    """(c): one row per method, a dot and whisker per quantile level (marker), coloured by verdict."""
-    from matplotlib.lines import Line2D
-
-    from .. import plotting
-
-    markers = {"0.5": "o", "0.9": "s", "0.99": "^"}
-    labels, words = [], []
-    for i, s in enumerate(series):
-        rows = pick(fits, *s)
-        for j, (_, r) in enumerate(rows.iterrows()):
-            y = len(series) - 1 - i + 0.22 * (1 - j)
-            plotting.whiskers(ax, rows.iloc[[j]].rename(columns={"slope": "measured"}), [y],
-                              marker=markers.get(r["quantile"], "D"), ms=3.5, theory_size=45)
-            words.append(r["verdict"])
-        labels.append(name(*s))
-    ax.set_yticks(range(len(series))[::-1], labels)
-    ax.set_ylim(-0.6, len(series) - 0.4)
-    ax.grid(axis="y", visible=False)
-    alphas = sorted(set(fits["alpha"]))
-    for a in alphas:
-        t1 = theory.exponent("table1", "gclip", SETTING, "f_avg", a)
-        if t1 is not None:
-            ax.axvline(t1, color="0.35", ls=":", lw=1.2)
-    handles = plotting.verdict_handles(words)
-    handles += [Line2D([], [], color="0.3", marker=m, ls="", ms=4, label=f"q={lvl}") for lvl, m in markers.items()]
-    handles += [Line2D([], [], color="black", marker="|", ls="", ms=8, mew=1.6, label="theory"),
-                Line2D([], [], color="0.35", ls=":", lw=1.2, label="Table 1")]
-    ax.legend(handles=handles, fontsize=6, loc="best", ncol=1)
-    ax.set_xlabel("last-decade slope in k [CI]")
-    ax.set_title("(c) measured exponents against theory")
+def _slope_rows(fits, series, name, pick):
+    """The last-decade rows of every series, labelled for the slope panel."""
+    return pd.concat([pick(fits, *s).assign(label=name(*s)) for s in series], ignore_index=True)
 
 
 def _local_panel(ax, slopes, board, shown, colors, name, pick):
     """(d): the median's local slopes per half-decade with their intervals, against the judging exponents."""
+    from .. import plotting
+
     local = slopes[(slopes["metric"] == "f_avg") & (slopes["quantile"] == "0.5")]
     local = local[local["window"] == "half-decade"] if "window" in local else local.iloc[0:0]
     drawn = False
@@ -365,8 +311,8 @@ def _local_panel(ax, slopes, board, shown, colors, name, pick):
         mid = np.sqrt(part["kmin"].to_numpy(float) * part["kmax"].to_numpy(float))
         ax.plot(mid, part["slope"], marker="o", ms=3, lw=1.2, color=colors[s], label=name(*s))
         ax.fill_between(mid, part["ci_low"], part["ci_high"], color=colors[s], alpha=0.15, lw=0)
-    for t, statements, ls, color in _exponents(board[board["quantity"].str.contains("of the 0.5-quantile",
-                                                                                  regex=False)]):
+    for t, statements, ls, color in plotting.exponents(board[board["quantity"].str.contains("of the 0.5-quantile",
+                                                                                           regex=False)]):
         ax.axhline(t, color=color, ls=ls, lw=1.2, label=f"{statements} {t:+.2f}")
     ax.set(xscale="log" if drawn else "linear", xlabel="k (half-decade centre)", ylabel="local slope of the median")
     ax.set_title("(d) local slopes of the median")
