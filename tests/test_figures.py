@@ -63,3 +63,23 @@ def test_figure_fits_the_page():
         assert len(axes) == 11 and fig.get_size_inches()[0] <= plotting.PAGE_WIDTH
     finally:
         plotting.close(fig)
+
+
+def test_every_study_figure_fits_the_page(quick_results):
+    """Each study's own figure, drawn from its stored tables as `study plot DIR` does, is at most a page wide."""
+    from synthclip.study import STUDIES
+
+    drawn = set()
+    for meta_path in sorted(quick_results.rglob("meta.json")):
+        if any(part.startswith(".") for part in meta_path.relative_to(quick_results).parts):
+            continue
+        tables, meta = plotting.stored(meta_path.parent)
+        fig = STUDIES[meta["study"]].plot(tables, meta)
+        if fig is None:
+            continue
+        try:
+            assert fig.get_size_inches()[0] <= plotting.PAGE_WIDTH + 1e-9, meta_path
+            drawn.add(meta["study"])
+        finally:
+            plotting.close(fig)
+    assert {"rates", "nonconvex", "lower-bound"} <= drawn
