@@ -9,7 +9,7 @@ the scoreboard figure (:func:`scoreboard_figure`, drawn by ``study summary`` fro
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -233,14 +233,15 @@ def slope_panel(ax, rows: pd.DataFrame, *, group: str = "method", level: str = "
     ax.set_yticks(range(len(groups))[::-1], groups)
     ax.set_ylim(-0.6, len(groups) - 0.4)
     ax.grid(axis="y", visible=False)
-    for t, name in reference:
+    for t, _ in reference:
         ax.axvline(t, color="0.35", ls=":", lw=1.2)
     handles = verdict_handles(rows["verdict"])
     handles += [Line2D([], [], color="0.3", marker=markers[lv], ls="", ms=4,
                        label=f"q={lv}" if lv in ("0.5", "0.9", "0.99") else lv) for lv in levels]
     handles.append(Line2D([], [], color="black", marker="|", ls="", ms=8, mew=1.6, label="theory"))
     handles += [Line2D([], [], color="0.35", ls=":", lw=1.2, label=name) for name in dict.fromkeys(n for _, n in reference)]
-    ax.legend(handles=handles, fontsize=6, loc="best", framealpha=0.9)
+    # below the panel: inside, "best" still lands on dots when every row has three of them
+    ax.legend(handles=handles, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
     ax.set_xlabel(xlabel)
 
 

@@ -1,7 +1,6 @@
 """The shared figure scaffolding (synthclip.plotting) on small stored-like tables."""
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -4,7 +4,6 @@ module, not a study: no study imports another.
 """
 from __future__ import annotations
 
-import math
 from typing import Mapping
 
 import numpy as np
