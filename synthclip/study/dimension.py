@@ -402,7 +402,9 @@ def plot_dimension(tables, meta):
     top = float(np.nanmax(r["ci_high"].replace(np.inf, np.nan))) if len(r) else 1.0
     if np.isfinite(top) and top > 0:
         ax.set_ylim(top=3.0 * top)  # the printed prediction's line may run far above the data
-    ax.legend(fontsize=6, loc="upper left")
+    # the ratio panel's legend (a line per structure and τ0, and the bounds) in the grid's empty fourth cell
+    fig.legend(*ax.get_legend_handles_labels(), loc="center", bbox_to_anchor=(0.75, 0.27), fontsize=7,
+               title="(b): fitted exponent [CI]; bounds' ratios")
     ax = axes[2]
     for (structure, method), part in e.groupby(["structure", "method"]):
         part = part.sort_values("dim")
