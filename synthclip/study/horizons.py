@@ -135,7 +135,9 @@ def plot_horizons(tables, meta, panels, *, ylabel: Mapping[str, str], title: str
     metrics = list(dict.fromkeys(k for _, k in panels if k in set(shown["metric"])))[:3] or \
         list(dict.fromkeys(k for _, k in panels))[:1]
     methods = list(dict.fromkeys(m for m, _ in panels))
-    colors = dict(zip(methods, sns.color_palette("tab10" if len(methods) <= 10 else "husl", len(methods))))
+    # tab20's ten dark shades first, then their light twins: distinct hues for up to ten methods, pairs beyond
+    tab20 = sns.color_palette("tab20", 20)
+    colors = dict(zip(methods, (tab20[0::2] + tab20[1::2]) * 2))
     fig, axes = plotting.figure(len(metrics) + 1, ncols=2, size=4.0, aspect=0.8 if len(metrics) > 1 else 1.25)
     for ax, metric in zip(axes, metrics):
         on = shown[(shown["metric"] == metric) & (shown["statistic"] == anchor)]
