@@ -39,10 +39,10 @@ sizes = pd.read_parquet(root / "sizes.parquet")
 slopes[["noise", "clip", "slope", "ci_low", "ci_high", "floor", "predicted", "verdict", "expected"]]
 
 # %%
-sns.set_theme(style="whitegrid", context="paper")
+sns.set_theme(style="whitegrid", context="paper")  # drawn at page width (8 in): labels read in print
 clips = sorted(medians["clip"].unique())
 colors = dict(zip(clips, sns.color_palette("viridis", len(clips))))
-fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
 ax = axes[0]
 for (noise, c), part in medians.groupby(["noise", "clip"]):
     part = part.sort_values("lr")

@@ -17,9 +17,9 @@
 # Reads only the stored results of `python -m synthclip.study calibrate` (under `studies/results/calibrate/`;
 # set `SYNTHCLIP_RESULTS` to read another results root). Each procedure's intervals were computed on R
 # replicates of data whose answer is known exactly; a side's realised miss rate should equal (1 − c)/2.
-# Left: realised against nominal miss rate per side, with Clopper–Pearson bands (negative controls in red,
-# they must miss). Middle: the δ-slope intervals of the confidence study before (percentile bootstrap) and
-# after (order-statistic pivot) the fix. Right: the confidence study's polynomial/polylog rule on exact laws:
+# Top left: realised against nominal miss rate per side, with Clopper–Pearson bands (negative controls in red,
+# they must miss). Bottom: the δ-slope intervals of the confidence study before (percentile bootstrap) and
+# after (order-statistic pivot) the fix. Top right: the confidence study's polynomial/polylog rule on exact laws:
 # how often it says each verdict.
 
 # %%
@@ -41,7 +41,10 @@ coverage[["procedure", "case", "model", "level", "side", "replicates", "misses",
 
 # %%
 sns.set_theme(style="whitegrid", context="paper")
-fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+# page width: three panels in a row misread; the δ-slope panel, with its many intervals, takes the bottom row
+fig = plt.figure(figsize=(8, 7.5))
+grid = fig.add_gridspec(2, 2)
+axes = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, :]), fig.add_subplot(grid[0, 1])]
 ax = axes[0]
 measured = coverage[coverage.verdict != "not measured"]
 procs = list(dict.fromkeys(measured.procedure))

@@ -38,11 +38,11 @@ verdicts[["instance", "method", "poly_slope", "poly_low", "poly_high", "polylog_
           "polylog_high", "verdict", "theory", "agrees"]]
 
 # %%
-sns.set_theme(style="whitegrid", context="paper")
+sns.set_theme(style="whitegrid", context="paper")  # drawn at page width (8 in): labels read in print
 instances = list(dict.fromkeys(quantiles.instance))
 methods = list(dict.fromkeys(quantiles.method))
 colors = dict(zip(methods, sns.color_palette("tab10", len(methods))))
-fig, axes = plt.subplots(2, len(instances), figsize=(6.5 * len(instances), 9), squeeze=False)
+fig, axes = plt.subplots(2, len(instances), figsize=(8, 7.5), squeeze=False)
 for j, instance in enumerate(instances):
     ax = axes[0, j]
     part = quantiles[quantiles.instance == instance]

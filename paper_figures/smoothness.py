@@ -41,11 +41,11 @@ eps = json.loads((root / "meta.json").read_text())["params"]["eps"]
 slopes[["problem", "method", "scale", "slope", "ci_low", "ci_high", "theory", "verdict"]]
 
 # %%
-sns.set_theme(style="whitegrid", context="paper")
+sns.set_theme(style="whitegrid", context="paper")  # drawn at page width (8 in): labels read in print
 problems = list(dict.fromkeys(iterations.problem))
 med = iterations[iterations["quantile"] == 0.5]
 palette = dict(zip(["gd-tuned", "gd-fixed", "clip", "normalized"], sns.color_palette("deep", 4)))
-fig, axes = plt.subplots(1, len(problems), figsize=(4.4 * len(problems), 3.6), squeeze=False)
+fig, axes = plt.subplots(1, len(problems), figsize=(8, 3.6), squeeze=False)
 for ax, problem in zip(axes[0], problems):
     part = med[med.problem == problem]
     finite = part[np.isfinite(part.value)]

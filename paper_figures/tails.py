@@ -39,12 +39,12 @@ verdicts[["law", "alpha", "estimator", "n", "target", "estimate", "ci_low", "ci_
           "calibration"]]
 
 # %%
-sns.set_theme(style="whitegrid", context="paper")
+sns.set_theme(style="whitegrid", context="paper")  # drawn at page width (8 in): labels read in print
 names = list(dict.fromkeys(estimates.estimator))
 heavy = estimates[estimates.law != "gaussian"]
 keys = list(dict.fromkeys(zip(heavy.law, heavy.alpha)))
 palette = dict(zip(keys, sns.color_palette("flare", len(keys))))
-fig, axes = plt.subplots(2, len(names), figsize=(4 * len(names), 7), squeeze=False)
+fig, axes = plt.subplots(2, len(names), figsize=(8, 5.6), squeeze=False)
 summary = (estimates.replace(np.inf, np.nan).groupby(["law", "alpha", "estimator", "n"])
            [["estimate", "ci_low", "ci_high", "target"]].median().reset_index())
 for j, name in enumerate(names):
@@ -64,7 +64,7 @@ for j, name in enumerate(names):
                 fmt="o", capsize=3)
     ax.axvline(confidence, color="k", ls=":", label=f"nominal {confidence:.0%}")
     ax.set(yticks=np.arange(len(v)), yticklabels=labels, xlim=(-0.05, 1.05),
-           xlabel=f"coverage at n = {int(v.n.max())} (Wilson 95% CI)", title=f"{name}: interval coverage")
+           xlabel=f"coverage, n = {int(v.n.max()):.0e}", title=f"{name}: coverage (Wilson 95%)")
     ax.invert_yaxis()
     ax.legend(fontsize=6)
 fig.tight_layout()

@@ -871,7 +871,11 @@ def plot_calibration(tables, meta):
     cov = tables.get("coverage")
     if cov is None or cov.empty:
         return None
-    fig, axes = plotting.figure(2, ncols=2, size=4.5)
+    _, sns = plotting._mpl()
+    fig, axes = plotting.figure(2, ncols=2, size=4.0, aspect=0.95)
+    names = [p for p in dict.fromkeys(cov["procedure"]) if not p.startswith("control:")]
+    # one colour per procedure across both panels (the default cycle repeats after ten), controls red
+    colors = dict(zip(names, sns.color_palette("tab20", len(names))))
     for ax, side in zip(axes, SIDES):
         part = cov[(cov["side"] == side) & (cov["verdict"] != "not measured")]
         procs = list(dict.fromkeys(part["procedure"]))
@@ -882,14 +886,16 @@ def plot_calibration(tables, meta):
             ax.errorbar(rows["nominal"] * jitter, y, yerr=[y - rows["realised_low"].clip(lower=1e-5),
                                                             rows["realised_high"] - y],
                         fmt="o" if not proc.startswith("control:") else "x", ms=3, lw=0.8, label=proc,
-                        color="tab:red" if proc.startswith("control:") else None)
+                        color="tab:red" if proc.startswith("control:") else colors[proc])
         lim = (min(cov["nominal"].min() / 3, 1e-4), 0.5)
         ax.plot(lim, lim, "k:", lw=1)
         ax.set(xscale="log", yscale="log", xlim=lim, ylim=(1e-5, 0.5), xlabel="nominal miss rate (1 − c)/2",
                ylabel="realised miss rate", title=f"misses {side} the truth")
-        ax.legend(fontsize=5)
+    # one legend for both panels, below them: inside, sixteen entries hid the points
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=6.5, frameon=False)
     p = meta.get("params", {})
     fig.suptitle(f"calibrate: realised vs nominal miss rate per side, Clopper–Pearson {p.get('band', 0.99):.0%} "
-                 "bands; dotted: exact calibration", fontsize=9)
-    fig.tight_layout()
+                 "bands; dotted: exact calibration")
+    fig.tight_layout(rect=(0, 0.02 + 0.03 * math.ceil(len(handles) / 4), 1, 1))
     return fig

@@ -361,7 +361,7 @@ def plot_dimension(tables, meta):
 
     e, r, g = tables["errors"], tables["ratios"], tables["growth"]
     p = meta.get("params", {})
-    fig, axes = plotting.figure(3, ncols=3, size=4.2)
+    fig, axes = plotting.figure(3, ncols=2, size=4.0, aspect=0.8)  # two a row: three squeezed into a page misread
     import seaborn as sns
 
     colors = dict(zip(dict.fromkeys(e["structure"]), sns.color_palette("deep", 2)))
@@ -378,8 +378,8 @@ def plot_dimension(tables, meta):
         ax.fill_between(part["dim"], part["mean_ci_low"], part["mean_ci_high"].where(np.isfinite(part["mean_ci_high"])),
                         color=colors[structure], alpha=0.2, lw=0)
     ax.set(xscale="log", yscale="log", xlabel="d", ylabel=f"mean {p.get('metric', 'f_avg')} − f*",
-           title=f"errors at τ0 = {first:g} (bands: joint bootstrap CIs)")
-    ax.legend(fontsize=6)
+           title=f"(a) errors at τ0 = {first:g} (bands: joint bootstrap CIs)")
+    ax.legend(fontsize=6.5)
     ax = axes[1]
     for (structure, tau0), part in r.groupby(["structure", "tau0"], sort=False):
         part = part.sort_values("dim")
@@ -398,11 +398,13 @@ def plot_dimension(tables, meta):
             ax.plot(*_power(d0, d1, anchor, fit["printed_theory"]), ls="-.", lw=1.0, color="firebrick",
                     label=f"as printed d^{fit['printed_theory']:.2f} ({fit['printed_statement']})")
     ax.set(xscale="log", yscale="log", xlabel="d", ylabel="GClip / CClip (means)",
-           title="ratio per τ0, beside the bounds' ratio (reported, not judged)")
+           title="(b) ratio per τ0 beside the bounds' ratio (not judged)")
     top = float(np.nanmax(r["ci_high"].replace(np.inf, np.nan))) if len(r) else 1.0
     if np.isfinite(top) and top > 0:
         ax.set_ylim(top=3.0 * top)  # the printed prediction's line may run far above the data
-    ax.legend(fontsize=6)
+    # the ratio panel's legend (a line per structure and τ0, and the bounds) in the grid's empty fourth cell
+    fig.legend(*ax.get_legend_handles_labels(), loc="center", bbox_to_anchor=(0.75, 0.27), fontsize=7,
+               title="(b): fitted exponent [CI]; bounds' ratios")
     ax = axes[2]
     for (structure, method), part in e.groupby(["structure", "method"]):
         part = part.sort_values("dim")
@@ -410,10 +412,10 @@ def plot_dimension(tables, meta):
                 color=colors[structure], label=f"{method}, {structure}")
     ax.axhline(MIN_CLIP_FRAC, color="gray", lw=0.8, ls=":", label=f"{MIN_CLIP_FRAC:.0%}: the ratio counts above")
     ax.set(xscale="log", yscale="log", xlabel="d", ylabel="mean clipped fraction of steps (CClip: coordinates)",
-           title=f"how often each method clips (τ0 = {first:g})")
-    ax.legend(fontsize=6)
+           title=f"(c) how often each method clips (τ0 = {first:g})")
+    ax.legend(fontsize=6.5)
     fig.suptitle(f"dimension: noise={p.get('noise')} α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}, "
-                 f"τ0 ∈ {p.get('clips')}", fontsize=9)
+                 f"τ0 ∈ {p.get('clips')}")
     fig.tight_layout()
     return fig
 

@@ -4,7 +4,6 @@ module, not a study: no study imports another.
 """
 from __future__ import annotations
 
-import math
 from typing import Mapping
 
 import numpy as np
@@ -118,44 +117,52 @@ def horizon_scoreboard(tables, meta) -> pd.DataFrame:
 
 def plot_horizons(tables, meta, panels, *, ylabel: Mapping[str, str], title: str, anchor: str = "0.5",
                   ncols: int = 4):
-    """One panel per (method, metric) in ``panels``: bands of the fixed quantile levels against K (with their
-    order-statistic intervals), the mean and any horizon-dependent level (e.g. 1 − c/K) as lines, and the
-    theory line through the fit of statistic ``anchor``. Reads the stored tables only."""
+    """The headline figure of a study that fits in the horizon K, at page width: one panel per judged metric
+    among ``panels`` ((method, metric) pairs; at most three metrics) with the ``anchor`` statistic of each judged
+    method against K (with its confidence band) and the judging exponents through the fits, and a last panel of
+    every judged row's slope with its interval, coloured by verdict, against its theory exponent. Reads the
+    stored tables only. ``ncols`` is kept for callers; the layout is two panels a row."""
     from .. import plotting
 
+    del ncols
+    _, sns = plotting._mpl()
     q = tables["quantiles"]
-    slopes = tables["slopes"]
-    fixed = q[q["statistic"].map(_is_level)]
-    other = q[~q["statistic"].map(_is_level)]
-    fig, axes = plotting.figure(len(panels), ncols=ncols)
-    for ax, (method, metric) in zip(axes, panels):
-        many = q["alpha"].nunique() > 1
-        for alpha in sorted(q["alpha"].unique()):
-            prefix = f"α={alpha:g} " if many else ""
-            sel = lambda t: t[(t["method"] == method) & (t["metric"] == metric) & (t["alpha"] == alpha)]
-            band = sel(fixed)
-            if not band.empty:
-                plotting.quantile_bands(ax, band, x="K", label_prefix=prefix)
-            for stat, part in sel(other).groupby("statistic"):
-                part = part.sort_values("K")
-                ax.plot(part["K"], part["value"], lw=1.2, marker=".", label=f"{prefix}{stat}",
-                        color="tab:blue" if stat == "mean" else "tab:green")
-            s = sel(slopes)
-            s = s[s["statistic"] == anchor]
-            if not s.empty and pd.notna(s.iloc[0]["theory"]) and pd.notna(s.iloc[0]["intercept"]):
-                r = s.iloc[0]
-                start = math.exp(r["intercept"]) * r["kmin"] ** r["slope"]
-                plotting.theory_line(ax, r["kmin"], r["kmax"], start, r["theory"],
-                                     label=f"{prefix}theory {r['theory']:+.3f} (fit {r['slope']:+.3f})")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_title(f"{method}: {metric}", fontsize=9)
-        ax.set_xlabel("horizon K")
-        ax.set_ylabel(ylabel.get(metric, metric), fontsize=8)
-        ax.legend(fontsize=6)
+    fits = _fits(tables["slopes"])
+    wanted = set(panels)
+    fits = fits[[(m, k) in wanted for m, k in zip(fits["method"], fits["metric"])]]
+    judged = fits[~fits["verdict"].isin([verdict.NONE, "reported only"])]
+    shown = judged if not judged.empty else fits
+    metrics = list(dict.fromkeys(k for _, k in panels if k in set(shown["metric"])))[:3] or \
+        list(dict.fromkeys(k for _, k in panels))[:1]
+    methods = list(dict.fromkeys(m for m, _ in panels))
+    # tab20's ten dark shades first, then their light twins: distinct hues for up to ten methods, pairs beyond
+    tab20 = sns.color_palette("tab20", 20)
+    colors = dict(zip(methods, (tab20[0::2] + tab20[1::2]) * 2))
+    fig, axes = plotting.figure(len(metrics) + 1, ncols=2, size=4.0, aspect=0.8 if len(metrics) > 1 else 1.25)
+    for ax, metric in zip(axes, metrics):
+        on = shown[(shown["metric"] == metric) & (shown["statistic"] == anchor)]
+        names = list(dict.fromkeys(on["method"])) or [m for m, k in panels if k == metric][:8]
+        for method in names:
+            part = q[(q["method"] == method) & (q["metric"] == metric) & (q["statistic"] == anchor)]
+            row = on[on["method"] == method]
+            label = f"{method}: {row['verdict'].iloc[0]}" if not row.empty else method
+            for alpha, series in part.groupby("alpha"):
+                series = series.sort_values("K")
+                name = label if part["alpha"].nunique() == 1 else f"α={alpha:g} {label}"
+                ax.plot(series["K"], series["value"], marker=".", lw=1.4, color=colors[method], label=name)
+                ax.fill_between(series["K"], series["ci_low"], series["ci_high"], color=colors[method], alpha=0.2,
+                                lw=0)
+        plotting.theory_through_fits(ax, on, on)
+        ax.set(xscale="log", yscale="log", xlabel="horizon K", ylabel=ylabel.get(metric, metric))
+        ax.set_title(f"{metric}: the {anchor if anchor == 'mean' else anchor + '-quantile'}; shaded: fit window")
+        plotting.legend(ax, len(ax.get_legend_handles_labels()[1]))
+    rows = shown.assign(label=shown["method"] if len(metrics) == 1 and shown["metric"].nunique() == 1
+                        else shown["method"] + " · " + shown["metric"])
+    plotting.slope_panel(axes[-1], rows, group="label", level="statistic", xlabel="slope in K [CI]")
+    axes[-1].set_title("measured exponents against theory")
     p = meta.get("params", {})
     fig.suptitle(f"{title}\nα={', '.join(f'{a:g}' for a in sorted(q['alpha'].unique()))}, N={p.get('n_traj')} per "
-                 f"K; bands: {p.get('confidence', 0.95):.0%} order-statistic intervals", fontsize=10)
+                 f"K; bands and whiskers: {p.get('confidence', 0.95):.0%} intervals")
     fig.tight_layout()
     return fig
 

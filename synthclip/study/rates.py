@@ -254,54 +254,86 @@ def rates_scoreboard(tables, meta) -> pd.DataFrame:
 
 
 def plot_rates(tables, meta):
-    """One panel per method (quantile bands, the judging exponent through the median's fit, the verdict), and a
-    last panel of the median's local slopes per half-decade with their intervals against the exponents."""
+    """The headline figure, four panels at page width: (a) the median and (b) the tail quantile of f(x̄_k) − f* of
+    the judged methods with their confidence bands and the judging exponents drawn through the fits over the fit
+    window; (c) every method's last-decade slope with its interval per quantile, coloured by verdict, against its
+    theory exponent (black tick) and Table 1's (dotted); (d) the median's local slopes per half-decade."""
     from .. import plotting
 
+    _, sns = plotting._mpl()
     q = tables["quantiles"]
-    slopes = tables["slopes"]
     q = q[(q["metric"] == "f_avg") & (q["statistic"] == "quantile")]
-    labels = list(dict.fromkeys(q["method"]))
-    fig, axes = plotting.figure(len(labels) + 1)
-    median = slopes[(slopes["metric"] == "f_avg") & (slopes["quantile"] == "0.5")]
-    fits = _fits(median)
-    for ax, label in zip(axes, labels):
-        plotting.quantile_bands(ax, q[q["method"] == label])
-        s = fits[fits["method"] == label]
-        title = label
-        if not s.empty:
-            r = s.iloc[0]
-            title = f"{label}: {r['verdict']}"
-            if pd.notna(r["theory"]):
-                anchor = math.exp(r["intercept"]) * r["kmin"] ** r["slope"]
-                plotting.theory_line(ax, r["kmin"], r["kmax"], anchor, r["theory"],
-                                     label=f"{r['statement']} {r['theory']:+.2f}")
-        ax.set_title(title, fontsize=8)
+    fits = _fits(tables["slopes"])
+    fits = fits[(fits["metric"] == "f_avg") & (fits["quantile"] != "mean")]
+    pairs = list(dict.fromkeys(zip(q["alpha"], q["noise_alpha"])))
+    series = [(m, a, na) for a, na in pairs for m in dict.fromkeys(q["method"])
+              if not q[(q["method"] == m) & (q["alpha"] == a) & (q["noise_alpha"] == na)].empty]
+
+    def name(m, a, na):
+        return m if len(pairs) == 1 else f"{m} (α={a:g}, tail {na:g})"
+
+    def pick(frame, m, a, na):
+        return frame[(frame["method"] == m) & (frame["alpha"] == a) & (frame["noise_alpha"] == na)]
+
+    judged = fits[~fits["verdict"].isin([verdict.NONE, "reported only"]) & (fits["statement"] != CONTROL)]
+    shown = [s for s in series if not pick(judged, *s).empty] or series[:6]
+    colors = dict(zip(shown, sns.color_palette("tab10", len(shown))))
+    board = rates_scoreboard(tables, meta)
+    fig, axes = plotting.figure(4, ncols=2, size=4.0, aspect=0.78)
+    levels = sorted(q["quantile"].dropna().unique())
+    for ax, tag, level in zip(axes[:2], "ab", (0.5, float(levels[-1]) if levels else 0.99)):
+        for s in shown:
+            part = pick(q, *s)
+            fit = pick(fits, *s)
+            fit = fit[fit["quantile"] == f"{level:g}"]
+            word = fit["verdict"].iloc[0] if not fit.empty else ""
+            plotting.quantile_bands(ax, part, quantiles=[level], palette=[colors[s]],
+                                    label=lambda _, s=s, word=word: f"{name(*s)}: {word}" if word else name(*s))
+        window = pd.concat([pick(fits, *s) for s in shown]) if shown else fits.iloc[0:0]
+        plotting.theory_through_fits(ax, window[window["quantile"] == f"{level:g}"],
+                                     board[board["quantity"].str.contains(f"of the {level:g}-quantile", regex=False)])
         ax.set_xlabel("k")
-        ax.legend(fontsize=6)
-    for ax in axes[:-1:4]:
-        ax.set_ylabel("f(x̄_k) − f*")
-    ax = axes[-1]
-    local = median[median["window"] == "half-decade"] if "window" in median else median.iloc[0:0]
+        ax.set_ylabel(f"{level:g}-quantile of f(x̄_k) − f*")
+        ax.set_title(f"({tag}) {'median' if level == 0.5 else f'{level:g}-quantile (tail)'}; shaded: fit window")
+        plotting.legend(ax, len(ax.get_legend_handles_labels()[1]), many=9)
+    table1 = [(t, "Table 1") for t in dict.fromkeys(theory.exponent("table1", "gclip", SETTING, "f_avg", a)
+                                                     for a, _ in pairs) if t is not None]
+    plotting.slope_panel(axes[2], _slope_rows(fits, series, name, pick), group="label", level="quantile",
+                         xlabel="last-decade slope in k [CI]", reference=table1)
+    axes[2].set_title("(c) measured exponents against theory")
+    _local_panel(axes[3], tables["slopes"], board, shown, colors, name, pick)
+    p = meta.get("params", {})
+    fig.suptitle(f"{meta.get('study', 'rates')}: {p.get('noise')} noise, tail "
+                 f"{', '.join(f'{na:g}' for _, na in pairs)}, theorem α={', '.join(f'{a:g}' for a, _ in pairs)}, "
+                 f"N={p.get('n_traj')}; bands and whiskers: {p.get('confidence', 0.95):.0%} intervals")
+    fig.tight_layout()
+    return fig
+
+
+def _slope_rows(fits, series, name, pick):
+    """The last-decade rows of every series, labelled for the slope panel."""
+    return pd.concat([pick(fits, *s).assign(label=name(*s)) for s in series], ignore_index=True)
+
+
+def _local_panel(ax, slopes, board, shown, colors, name, pick):
+    """(d): the median's local slopes per half-decade with their intervals, against the judging exponents."""
+    from .. import plotting
+
+    local = slopes[(slopes["metric"] == "f_avg") & (slopes["quantile"] == "0.5")]
+    local = local[local["window"] == "half-decade"] if "window" in local else local.iloc[0:0]
     drawn = False
-    for label in labels:
-        part = local[(local["method"] == label) & np.isfinite(local["slope"])].sort_values("kmax")
+    for s in shown:
+        part = pick(local, *s)
+        part = part[np.isfinite(part["slope"])].sort_values("kmax")
         if part.empty:
             continue
         drawn = True
         mid = np.sqrt(part["kmin"].to_numpy(float) * part["kmax"].to_numpy(float))
-        line, = ax.plot(mid, part["slope"], marker="o", ms=3, lw=1, label=label)
-        ax.fill_between(mid, part["ci_low"], part["ci_high"], color=line.get_color(), alpha=0.15, lw=0)
-    for alpha in sorted(q["alpha"].unique()):
-        ax.axhline(-2.0 * (alpha - 1.0) / alpha, color="black", ls="--", lw=1, label=f"−2(α−1)/α, α={alpha:g}")
-        ax.axhline(-(alpha - 1.0) / alpha, color="gray", ls=":", lw=1, label="Table 1")
+        ax.plot(mid, part["slope"], marker="o", ms=3, lw=1.2, color=colors[s], label=name(*s))
+        ax.fill_between(mid, part["ci_low"], part["ci_high"], color=colors[s], alpha=0.15, lw=0)
+    for t, statements, ls, color in plotting.exponents(board[board["quantity"].str.contains("of the 0.5-quantile",
+                                                                                           regex=False)]):
+        ax.axhline(t, color=color, ls=ls, lw=1.2, label=f"{statements} {t:+.2f}")
     ax.set(xscale="log" if drawn else "linear", xlabel="k (half-decade centre)", ylabel="local slope of the median")
-    ax.set_title("local slopes (bands: bootstrap CIs)", fontsize=8)
-    ax.legend(fontsize=5, ncol=2)
-    p = meta.get("params", {})
-    na = sorted(q["noise_alpha"].unique()) if "noise_alpha" in q else []
-    fig.suptitle(f"{meta.get('study', 'rates')}: noise={p.get('noise')} tail {', '.join(f'{a:g}' for a in na)}, "
-                 f"theorem α={', '.join(f'{a:g}' for a in sorted(q['alpha'].unique()))}, N={p.get('n_traj')}; "
-                 f"bands: {p.get('confidence', 0.95):.0%} order-statistic intervals", fontsize=10)
-    fig.tight_layout()
-    return fig
+    ax.set_title("(d) local slopes of the median")
+    ax.legend(fontsize=6, loc="best", framealpha=0.9)

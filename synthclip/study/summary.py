@@ -73,8 +73,21 @@ def markdown(board: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def draw_summary(root: Path) -> Path:
+    """``summary.png``: the scoreboard figure, drawn from ``summary.parquet`` alone (as any figure is drawn from
+    stored tables) and written atomically."""
+    from .. import plotting
+
+    fig = plotting.scoreboard_figure(io.read_parquet(Path(root) / "summary.parquet"))
+    try:
+        return io.save_figure(fig, Path(root) / "summary.png")
+    finally:
+        plotting.close(fig)
+
+
 def write_summary(root: Path, echo=print) -> pd.DataFrame:
-    """Gather, write ``summary.parquet`` and ``summary.md`` into ``root`` atomically, and print the counts."""
+    """Gather, write ``summary.parquet`` and ``summary.md`` into ``root`` atomically, draw ``summary.png`` from the
+    stored parquet (:func:`draw_summary`), and print the counts."""
     root = Path(root)
     if not root.is_dir():
         raise StudyError(f"summary: {root} is not a folder of study results")
@@ -82,10 +95,11 @@ def write_summary(root: Path, echo=print) -> pd.DataFrame:
     io.write_parquet(board, root / "summary.parquet")
     with io.atomic_path(root / "summary.md") as tmp:
         tmp.write_text(markdown(board))
+    draw_summary(root)
     counts = board["verdict"].value_counts().to_dict() if not board.empty else {}
     echo(f"summary: {len(board)} verdict rows from {board['study'].nunique() if not board.empty else 0} studies "
-         f"({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none stored'}); wrote {root}/summary.md and "
-         f"summary.parquet")
+         f"({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none stored'}); wrote {root}/summary.md, "
+         f"summary.parquet and summary.png")
     for e in errata(board):
         echo(f"  erratum {e['where']}: {e['status']}")
     return board

@@ -930,27 +930,27 @@ def figure1_models(tables) -> list[str]:
 
 
 def plot_noise(tables, meta):
+    """The headline at page width: Figure 1's norm histograms of the vision task and the first text task, the
+    tier (i) statistic per replicate of every task, and the Hill plot; the verdicts counted in the title. The
+    other views (Figure 1's running second moment, Figure 2 over training, Figure 4's ablation grid) are drawn
+    by the paper_figures notebook from the same tables."""
     from .. import plotting
 
     have = set(tables["norms"]["model"])
     main = figure1_models(tables)
+    shown = ([VISION] if VISION in main else []) + [m for m in main if m != VISION][:1] or main[:2]
     shares = [m for m in TASKS if m in have]
-    fig2 = [m for m in (VISION, *TEXT_TASKS) if m in have]
-    grid = [k for k, m in FIGURE4.items() if m in have]
-    n_panels = len(main) + 3 + len(fig2) + len(grid)
-    fig, axes = plotting.figure(n_panels, ncols=4, size=3.4)
+    fig, axes = plotting.figure(len(shown) + 2, ncols=2, size=4.0, aspect=0.8)
     it = iter(axes)
-    for model in main:
+    for model in shown:
         draw_figure1(next(it), tables, model)
-    draw_running(next(it), tables, [m for m in TASKS if m in have])
-    draw_hill(next(it), tables, [m for m in (*main, *ABLATIONS.values()) if m in have])
     draw_shares(next(it), tables, shares)
-    for model in fig2:
-        draw_figure2(next(it), tables, model)
-    for key in grid:
-        draw_figure4(next(it), tables, key)
+    draw_hill(next(it), tables, [m for m in (*main, *ABLATIONS.values()) if m in have])
+    for ax in axes:
+        ax.title.set_fontsize(8)
     p = meta.get("params", {})
+    board = noise_scoreboard(tables, meta, meta.get("study", "torch-noise"))
     fig.suptitle(f"torch-noise: minibatch gradient-noise norms (N={p.get('n_batches')}, "
-                 f"{p.get('n_seeds', 1)} replicates)", fontsize=9)
+                 f"{p.get('n_seeds', 1)} replicates)\nverdicts: {plotting.tally(board['verdict'])}")
     fig.tight_layout()
     return fig

@@ -632,26 +632,30 @@ def rates_scoreboard(tables, meta) -> pd.DataFrame:
 
 
 def plot_torch_rates(tables, meta):
-    """Loss and gradient-norm quantiles per task (median solid, upper judged quantile dashed, its band), the ladder."""
+    """The headline at page width: the training loss across seeds (median solid, the upper judged quantile dashed
+    with its band) of the comparison methods on the text task and on the vision task and of the ladder on the
+    text task, and a panel of every verdict row (the text task's ratio of loss quantiles with its interval, one
+    line per comparison, coloured by verdict, against the claim's reference value)."""
     from .. import plotting
 
-    plt, sns = plotting._mpl()
+    _, sns = plotting._mpl()
     q = tables["quantiles"]
     q = q[q["statistic"] == "quantile"]
     p = meta.get("params", {})
     upper = judged_upper(int(p.get("n_seeds", 40)), p.get("confidence", 0.95))
     tasks = list(dict.fromkeys(tables["runs"]["task"]))
-    panels = [(t, metric, group) for t in tasks for metric in ("loss", "grad_norm")
-              for group in (("comparison", "ladder") if t in set(q[q["kind"] == "text"]["task"]) else ("comparison",))]
-    fig, axes = plotting.figure(len(panels), ncols=min(4, len(panels)), size=3.6)
+    text = set(q[q["kind"] == "text"]["task"])
+    panels = [(t, group) for t in tasks for group in (("comparison", "ladder") if t in text else ("comparison",))]
+    panels = sorted(panels, key=lambda tg: (tg[0] not in text, tg[1] != "comparison"))[:3]
+    fig, axes = plotting.figure(len(panels) + 1, ncols=2, size=4.0, aspect=0.8)
     methods = list(METHODS)
     colors = dict(zip(methods, sns.color_palette("tab10", len(methods))))
-    for ax, (task, metric, group) in zip(axes, panels):
+    for ax, (task, group) in zip(axes, panels):
         names = [m for m in (COMPARISON if group == "comparison" else LADDER)
                  if m in set(q[(q["task"] == task)]["method"])]
         drawn = False
         for m in names:
-            part = q[(q["task"] == task) & (q["method"] == m) & (q["metric"] == metric)]
+            part = q[(q["task"] == task) & (q["method"] == m) & (q["metric"] == "loss")]
             for qq, ls in ((0.5, "-"), (upper, "--")):
                 s = part[np.isclose(part["quantile"], qq)].sort_values("k")
                 y = s["value"].to_numpy(float)
@@ -665,14 +669,27 @@ def plot_torch_rates(tables, meta):
         if drawn:
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.legend(fontsize=6)
+            ax.legend(fontsize=6.5, ncol=2)
         else:
             ax.text(0.5, 0.5, "every quantile is +inf\n(failed seeds)", ha="center", va="center",
-                    transform=ax.transAxes, fontsize=8)
-        what = "training loss f(x_k)" if metric == "loss" else "‖∇f(x_k)‖"
-        ax.set_title(f"{task}, {group}: {what}", fontsize=8)
+                    transform=ax.transAxes)
+        ax.set_title(f"{task}, {group}")
         ax.set_xlabel("step k")
+        ax.set_ylabel("training loss f(x_k)")
+    board = rates_scoreboard(tables, meta)
+    ax = axes[-1]
+    if board.empty:
+        ax.text(0.5, 0.5, "no verdict row", transform=ax.transAxes, ha="center", va="center")
+    else:
+        # one line per comparison ("sgd → gclip"), a marker per quantity ("0.5 final"): the rows' own words
+        rows = board.assign(group=board["setting"].str.split(",").str[0],
+                            level=board["quantity"].str.extract(r"of ([0-9.]+)-quantiles.*, (\w+)$")
+                            .fillna("").agg(" ".join, axis=1).str.strip())
+        plotting.slope_panel(ax, rows, group="group", level="level", value="measured",
+                             xlabel="text ratio of loss quantiles, with / without [CI]")
+    ax.set_title("verdicts: " + plotting.tally(board["verdict"]) if not board.empty else "verdicts")
+    ax.title.set_fontsize(7.5)
     fig.suptitle(f"torch-rates: across {p.get('n_seeds')} seeds, median (solid) and {upper:g}-quantile (dashed, "
-                 f"band: {p.get('confidence', 0.95):.0%} order-statistic interval)", fontsize=9)
+                 f"band: {p.get('confidence', 0.95):.0%} order-statistic interval)")
     fig.tight_layout()
     return fig
