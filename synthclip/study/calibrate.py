@@ -598,7 +598,7 @@ CASES = {
              {"label": "student a=1.5 n=10000", "law": "student", "a": 1.5, "n": 10_000},
              {"label": "stable a=1.8 n=10000 (biased: not Pareto-type)", "law": "stable", "a": 1.8, "n": 10_000,
               "biased": True},
-             {"label": "norms of stable vectors a=1.5 n=200 d=100 (biased: second order)", "law": "stable", "a": 1.5, "n": 200,
+             {"label": "norms of stable vectors a=1.5 n=200 d=100 (biased)", "law": "stable", "a": 1.5, "n": 200,
               "d": 100, "view": "norm", "max_replicates": 4000, "biased": True}],
     "moment": [{"label": "pareto a=1.5 n=10000", "a": 1.5, "n": 10_000},
                {"label": "student a=1.5 n=10000", "law": "student", "a": 1.5, "n": 10_000}],
