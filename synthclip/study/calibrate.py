@@ -97,6 +97,8 @@ SIDES = ("below", "above")
 @dataclass
 class CalibrateParams(CommonParams):
     procedures: list = option(list(PROCEDURES), "procedures to calibrate")
+    cases: list = option([], "only the cases whose label contains one of these texts (default: every case); the "
+                             "cells are cached, so a run split this way assembles with a later full one")
     levels: list = option([0.9, 0.95, 0.999], "nominal levels c of the intervals (a level is measured only where "
                                                "R·(1−c)/2 ≥ 5)")
     replicates: int = option(400, "replicates R of the bootstrap procedures (fit_rate, d_exponent, the controls, "
@@ -125,6 +127,8 @@ class Calibrate(Study):
         if not p.procedures:
             raise StudyError(f"--procedures needs at least one of {', '.join(PROCEDURES)}")
         check_choice("procedures", p.procedures, PROCEDURES)
+        if p.cases and not any(_selected(p, case) for proc in p.procedures for case in CASES[proc]):
+            raise StudyError(f"--cases {','.join(p.cases)} matches no case of --procedures {','.join(p.procedures)}")
         if not p.levels:
             raise StudyError("--levels needs at least one level in (0, 1)")
         for c in p.levels:
@@ -153,6 +157,8 @@ class Calibrate(Study):
         cells = []
         for proc in p.procedures:
             for case in CASES[proc]:
+                if not _selected(p, case):
+                    continue
                 reps = case_replicates(p.replicates, p.analytic_replicates, proc, case)
                 # a level with fewer than 5 expected misses per side is not measured, so not computed;
                 # the confidence test's cases are measured at that test's own level
@@ -193,6 +199,10 @@ class Calibrate(Study):
 
     def plot(self, tables, meta):
         return plot_calibration(tables, meta)
+
+
+def _selected(p, case: Mapping[str, Any]) -> bool:
+    return not p.cases or any(text in case["label"] for text in p.cases)
 
 
 def measurable(replicates: int, level: float) -> bool:
@@ -629,11 +639,11 @@ CASES = {
                      "a": 1.5, "n": 1000, "d": 100, "max_replicates": 200, "costly": True, "levels": (0.95,),
                      "biased": True},
                     {"label": "stable vectors a=1.5 n=1000 d=100 bootstrap-t (replaced)", "a": 1.5, "n": 1000,
-                     "d": 100, "method": "bootstrap-t", "max_replicates": 2000, "replaced": True},
+                     "d": 100, "method": "bootstrap-t", "max_replicates": 400, "replaced": True},
                     {"label": "symmetric pareto a=1.3 n=10000 (biased: not stable)", "law": "pareto", "signed": True,
-                     "a": 1.3, "n": 10_000, "biased": True},
+                     "a": 1.3, "n": 10_000, "biased": True, "max_replicates": 400},
                     {"label": "student a=1.5 n=10000 (biased: not stable)", "law": "student", "a": 1.5, "n": 10_000,
-                     "biased": True}],
+                     "biased": True, "max_replicates": 400}],
     "failure_probability": [{"label": f"pareto a=1.5 p={q:g}", "p": q} for q in (0.1, 0.01)],
     "binomial_ci": [{"label": f"binomial n={n} p={p:g}", "n": n, "p": p} for n, p in ((1000, 0.1), (200, 0.01))],
     "mean_ci": [{"label": f"{law} n=5", "law": law, "n": 5} for law in ("normal", "exponential")],
