@@ -152,10 +152,12 @@ def _probes(spec: dict, steps=(0, 200), n_rep=5, seed=0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-HEAVY = dict(top1_share=0.2, running_drift=0.5, hill_alpha=1.5, moment_alpha=1.4, mild_count=40, extreme_count=5,
-             median=lambda s: 1.0 if s == 0 else 0.4, coord_alpha=1.3, mohammadi_alpha=1.8)
-LIGHT = dict(top1_share=0.012, running_drift=0.02, hill_alpha=30.0, moment_alpha=40.0, mild_count=3, extreme_count=0,
-             median=lambda s: 1.0 if s == 0 else 0.97, coord_alpha=1.1, mohammadi_alpha=2.0)
+HEAVY = dict(top1_share=0.2, running_drift=0.5, hill_alpha=1.5, hill_ci_low=1.2, hill_ci_high=1.8, moment_alpha=1.4,
+             mild_count=40, extreme_count=5, median=lambda s: 1.0 if s == 0 else 0.4, coord_alpha=1.3,
+             mohammadi_alpha=1.8, mohammadi_ci_low=1.7, mohammadi_ci_high=1.9)
+LIGHT = dict(top1_share=0.012, running_drift=0.02, hill_alpha=30.0, hill_ci_low=25.0, hill_ci_high=36.0,
+             moment_alpha=40.0, mild_count=3, extreme_count=0, median=lambda s: 1.0 if s == 0 else 0.97,
+             coord_alpha=1.1, mohammadi_alpha=2.0, mohammadi_ci_low=1.9, mohammadi_ci_high=2.1)
 
 
 def _by(claims, name, setting=None):
@@ -210,3 +212,47 @@ def test_claims_inconclusive_on_equal_laws_or_too_few_replicates():
     missing = _by(two, "Figure 1 (tier i)", tn.TEXT_TASKS[1])
     assert missing["verdict"] == INCONCLUSIVE and "not run" in missing["reason"]
     assert _by(two, "Figure 4: both architecture and data carry the tail")["verdict"] == INCONCLUSIVE
+
+
+# -- tier (ii), rule version 2: every replicate's calibrated interval, Hill and Mohammadi -------------------
+
+TIER2 = "α < 2 (tier ii)"
+
+
+def _tier2(hill, moh, n_rep=5, overrides=None) -> pd.Series:
+    """The tier (ii) row of one task whose replicates carry the given (α̂, low, high) of each estimator;
+    ``overrides``: {replicate: {column: value}}."""
+    rows = []
+    for r in range(n_rep):
+        row = {"model": tn.VISION, "replicate": r, "step": 0, "batch_size": 1, "hill_alpha": hill[0],
+               "hill_ci_low": hill[1], "hill_ci_high": hill[2], "mohammadi_alpha": moh[0],
+               "mohammadi_ci_low": moh[1], "mohammadi_ci_high": moh[2], "moment_alpha": 5.0}
+        row.update((overrides or {}).get(r, {}))
+        rows.append(row)
+    return tn._infinite_variance(pd.DataFrame(rows), tn.VISION, 0, 0.95)
+
+
+def test_tier2_reads_every_replicates_interval_against_2():
+    # heavy by both: reproduced; light by Hill with Mohammadi at 2 (saturated): not reproduced
+    assert _tier2((1.5, 1.2, 1.8), (1.8, 1.7, 1.9))["verdict"] == REPRODUCED
+    assert _tier2((30.0, 25.0, 36.0), (2.0, 1.9, 2.1))["verdict"] == NOT_REPRODUCED
+    # a stable law near 2: Hill reads it light (its bias), the stable-exact estimator below 2: not a
+    # "not reproduced" (the version-1 rule's error), but the estimators' disagreement, said in the reason
+    row = _tier2((3.0, 2.3, 3.9), (1.8, 1.75, 1.85))
+    assert row["verdict"] == INCONCLUSIVE and "disagree" in row["reason"]
+    # Hill below 2 on a Pareto-type tail while Mohammadi, biased toward 2 there, holds 2: reproduced
+    assert _tier2((1.5, 1.2, 1.8), (1.95, 1.85, 2.05))["verdict"] == REPRODUCED
+    # the reason names where each estimator is biased
+    assert "biased toward 2 on Pareto and Student-t" in row["reason"] and "stable laws near 2" in row["reason"]
+
+
+def test_tier2_negative_controls_one_replicate_breaks_the_conjunction():
+    # one replicate whose interval holds 2 (or is undefined) stops "every interval below 2"
+    holds = _tier2((1.5, 1.2, 1.8), (1.8, 1.7, 1.9), overrides={3: {"hill_ci_high": 2.5, "mohammadi_ci_high": 2.1}})
+    assert holds["verdict"] == INCONCLUSIVE
+    light = _tier2((30.0, 25.0, 36.0), (2.0, 1.9, 2.1), overrides={0: {"hill_ci_low": 1.9}})
+    assert light["verdict"] == INCONCLUSIVE
+    nan = _tier2((1.5, 1.2, 1.8), (1.8, 1.7, 1.9), overrides={1: {"mohammadi_ci_low": np.nan}})
+    assert nan["verdict"] == INCONCLUSIVE and "no interval" in nan["reason"]
+    # an interval [lo, +inf] (Mohammadi's 1/α reaching 0) with lo above 2 lies above 2
+    assert tn.alpha_side(2.2, np.inf) == "above" and tn.alpha_side(1.5, np.inf) == "holds"
