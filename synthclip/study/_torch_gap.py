@@ -30,7 +30,7 @@ import pandas as pd
 from .. import stats, verdict
 from ..theory import GAP_BAND
 from ..tuning import tune_interior
-from .base import StudyError, check_choice, check_positive, flag
+from .base import StudyError, check_choice, check_fit_flags, check_positive, flag
 from ._torch_run import FLOAT32_MAX, check_torch_run
 
 MOMENTUM = 0.9  # the momentum of SGD-m, GClip-m, CClip-m and Signum (β of the sign methods' average)
@@ -141,6 +141,7 @@ def validate_common(study: str, p, tasks) -> None:
         raise StudyError(f"--tasks must be distinct names among {', '.join(TASKS)}, got {','.join(map(str, tasks))}")
     check_method_names(p.methods)
     check_positive(p, "n_seeds", "n_tune_seeds", "epochs", "n_boot", "n_examples")
+    check_fit_flags(p)  # --confidence in (0, 1)
     need = verdict.runs_needed(0.5, p.confidence)
     if p.n_seeds < need:
         raise StudyError(f"--n-seeds {p.n_seeds} cannot bound the median across seeds at {p.confidence:g}: "
