@@ -420,9 +420,9 @@ def near_miss_clip_power(alpha: float, a: float, delta: float) -> float:
 
 # -- the seed's explanation and its critics: claims about optimizer gaps on real networks ---------------------
 
-#: How far apart two losses must be to differ "materially": a ratio of medians outside [1/1.05, 1.05] (the
-#: band of torch-rates' magnitude words, docs/studies/torch-rates.md); fixed before any run of the studies
-#: that use it.
+#: How far apart two losses must be to differ "materially": a ratio outside [1/1.05, 1.05]; the one band of
+#: every ratio claim of the torch studies (torch-rates' magnitude words, docs/studies/torch-rates.md, and the gap
+#: claims below), fixed before any run of the studies that use it.
 GAP_BAND = 1.05
 #: The directions a gap claim can state about a ratio R (its interval [lo, hi]) against the band edge E:
 #: "above": R > E (a material gap); "below": R < 1/E; "within": 1/E ≤ R ≤ E (level); "at most": R ≤ E (no

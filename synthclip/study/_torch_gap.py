@@ -21,17 +21,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import stats, verdict
 from ..theory import GAP_BAND
-from ..tuning import tune_interior
+from ._torch_run import FLOAT32_MAX, check_torch_run, tune_on_other_seeds
 from .base import StudyError, check_choice, check_fit_flags, check_positive, flag
-from ._torch_run import FLOAT32_MAX, check_torch_run
 
 MOMENTUM = 0.9  # the momentum of SGD-m, GClip-m, CClip-m and Signum (β of the sign methods' average)
 GCLIP_TAU = 1.0  # global clip level (about the typical gradient norm of these tasks at initialisation)
@@ -159,7 +159,7 @@ def validate_common(study: str, p, tasks) -> None:
 # -- one run: tune on the tuning seeds, then train the judged seeds -------------------------------------------
 
 def train(cell: Mapping[str, Any], lr: float, *, n_seeds: int, seed: int, checkpoints,
-          observe: Optional[Callable] = None):
+          observe: Callable | None = None):
     """One ensemble of ``n_seeds`` seeds (keys from ``seed``) of the cell's method at step size ``lr``."""
     from ..torch.ensemble import train_ensemble
 
@@ -171,28 +171,13 @@ def train(cell: Mapping[str, Any], lr: float, *, n_seeds: int, seed: int, checkp
 
 
 def tune(cell: Mapping[str, Any], trainer: Callable = train) -> tuple[float, pd.DataFrame, Any]:
-    """The step size of smallest mean final loss over the tuning seeds (keys from ``cell["tune_seed"]`` only),
-    by ``tuning.tune_interior``; the table has one row per evaluated step size."""
-    rows = []
-
-    def evaluate(lr: float) -> float:
-        res = trainer(cell, lr, n_seeds=cell["n_tune_seeds"], seed=cell["tune_seed"], checkpoints=[cell["steps"]])
-        final = np.where(res.failed, np.inf, res.losses[:, -1])
-        with np.errstate(invalid="ignore"):
-            mean = float(final.mean())
-        rows.append({"lr": lr, "n_seeds": res.n_seeds, "n_failed": res.n_failed, "mean_final": mean,
-                     "seconds": res.seconds})
-        return mean
-
-    result = tune_interior(evaluate, [float(v) * cell["lr_scale"] for v in METHODS[cell["method"]].grid])
-    frame = pd.DataFrame(rows).sort_values("lr", ignore_index=True)
-    frame = frame.merge(result.table[["value", "extension"]].rename(columns={"value": "lr"}), on="lr", how="left")
-    frame["chosen"] = frame["lr"] == result.value
-    frame["at_edge"] = not result.interior
-    return result.value, frame, result
+    """The step size of the cell's method, from its grid (× ``lr_scale``), on the tuning seeds only
+    (``_torch_run.tune_on_other_seeds``)."""
+    grid = [float(v) * cell["lr_scale"] for v in METHODS[cell["method"]].grid]
+    return tune_on_other_seeds(cell, grid, trainer)
 
 
-def run_tuned(cell: Mapping[str, Any], observe: Optional[Callable] = None, trainer: Callable = train):
+def run_tuned(cell: Mapping[str, Any], observe: Callable | None = None, trainer: Callable = train):
     """Tune, then the judged seeds at the chosen step size: (result, runs row, tuning table)."""
     lr, tuning, result = tune(cell, trainer)
     res = trainer(cell, lr, n_seeds=cell["n_seeds"], seed=cell["seed"], checkpoints=cell["checkpoints"],

@@ -19,8 +19,9 @@ tail index of ‖ξ‖ and seed 000's outlier ratios; zero at the full batch, wh
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,8 +30,8 @@ from .. import verdict
 from .._rng import derive_seed
 from ..theory import GAP_BAND, gap_claims
 from . import _torch_gap as G
-from .base import CommonParams, Study, StudyError, option, register
 from ._torch_run import SMALL_MODEL_THREADS, torch_threads
+from .base import CommonParams, Study, StudyError, option, register
 
 #: which ratio judges each claim: (method against Adam, "full" / "smallest" batch or the "trend" between them)
 JUDGED = {"seed-gap-follows-noise": ("sgd_m", "trend"), "kunstner2023-gap-persists": ("sgd_m", "full"),

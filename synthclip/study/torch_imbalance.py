@@ -21,8 +21,9 @@ on the rarest group over the per-seed gap on the most frequent one, with paired 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,8 +32,8 @@ from .. import verdict
 from .._rng import derive_seed
 from ..theory import GAP_BAND, gap_claims
 from . import _torch_gap as G
-from .base import CommonParams, Study, StudyError, option, register
 from ._torch_run import SMALL_MODEL_THREADS, torch_threads
+from .base import CommonParams, Study, StudyError, option, register
 
 #: which ratio judges each claim: (method against Adam, group: "rare", "frequent", "all" or the "concentration")
 JUDGED = {"kunstner2024-rare-classes": ("sgd_m", "concentration"), "kunstner2024-sign-closes": ("signum", "rare"),
