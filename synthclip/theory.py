@@ -416,3 +416,102 @@ def near_miss_clip_power(alpha: float, a: float, delta: float) -> float:
     """The clip power q whose :func:`variance_balance_exponent` is Theorem 4's exponent at α plus ``delta``
     (δ < 0: faster), for the verdict rule's near-miss control."""
     return (1.0 + _sc(alpha) + delta) / (2.0 - a)
+
+
+# -- the seed's explanation and its critics: claims about optimizer gaps on real networks ---------------------
+
+#: How far apart two losses must be to differ "materially": a ratio outside [1/1.05, 1.05]; the one band of
+#: every ratio claim of the torch studies (torch-rates' magnitude words, docs/studies/torch-rates.md, and the gap
+#: claims below), fixed before any run of the studies that use it.
+GAP_BAND = 1.05
+#: The directions a gap claim can state about a ratio R (its interval [lo, hi]) against the band edge E:
+#: "above": R > E (a material gap); "below": R < 1/E; "within": 1/E ≤ R ≤ E (level); "at most": R ≤ E (no
+#: material loss: a gap closed). ``verdict.band_word`` turns an interval into the claim's word.
+GAP_DIRECTIONS = ("above", "below", "within", "at most")
+
+
+@dataclass(frozen=True)
+class GapClaim:
+    """A published claim about the loss gap between optimizers on a real network, as a direction of a ratio of
+    median training losses against :data:`GAP_BAND`, fixed before any run (torch-batch, torch-imbalance)."""
+
+    name: str
+    study: str
+    statement: str  # what the source says, in the words the row is judged by
+    quantity: str  # the ratio judged, in words
+    direction: str  # one of GAP_DIRECTIONS
+    authors: str
+    year: int
+    title: str
+    arxiv: str  # arXiv id ("" for none)
+    kind: str = "qualitative"  # a direction, no exponent: words reproduced / not reproduced / inconclusive
+    words: tuple = ("reproduced", "not reproduced")  # the words for a shown / refuted direction
+    task: str = "words-transformer"  # the task whose rows the claim judges (the others are reported only)
+
+    def __post_init__(self):
+        if self.direction not in GAP_DIRECTIONS:
+            raise ValueError(f"gap claim {self.name!r}: direction must be one of {GAP_DIRECTIONS}")
+        if self.kind not in KINDS:
+            raise ValueError(f"gap claim {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+
+    @property
+    def source(self) -> str:
+        arxiv = f", arXiv {self.arxiv}" if self.arxiv else ""
+        return f"{self.authors} {self.year}, “{self.title}”{arxiv}"
+
+
+_ZHANG = dict(authors="Zhang, Karimireddy, Veit, Kim, Reddi, Kumar, Sra", year=2020,
+              title="Why are adaptive methods good for attention models?", arxiv="1912.03194")
+_KUNSTNER23 = dict(authors="Kunstner, Chen, Lavington, Schmidt (ICLR)", year=2023,
+                   title="Noise is not the main factor behind the gap between SGD and Adam on transformers, but "
+                         "sign descent might be", arxiv="2304.13960")
+_SRECKOVIC = dict(authors="Srećković, Geiping, Orvieto", year=2025,
+                  title="Is your batch size the problem? Revisiting the Adam-SGD gap in language modeling",
+                  arxiv="2506.12543")
+_KUNSTNER24 = dict(authors="Kunstner, Yadav, Milligan, Schmidt, Bietti", year=2024,
+                   title="Heavy-tailed class imbalance and why Adam outperforms gradient descent on language models",
+                   arxiv="2402.19449")
+_OPEN = dict(authors="none (an open question; none of the three critics tests clipping this way)", year=2026,
+             title="does clipping close the rare-class gap as sign descent does?", arxiv="")
+
+#: Every gap claim the torch-batch and torch-imbalance studies judge. "gap(B)": the ratio R = median final loss of
+#: the method / Adam's at batch size B; "trend": the median over seeds of the per-seed ratio at the full batch over
+#: that at the smallest batch (< 1: the gap shrinks as B grows). Rare / frequent: the rarest / most frequent
+#: decile of classes by their count in the training subset.
+GAP_CLAIMS: tuple[GapClaim, ...] = (
+    GapClaim("seed-gap-follows-noise", "torch-batch",
+             "heavy-tailed noise is why Adam beats SGD on attention models, so the SGD-m/Adam gap shrinks as the "
+             "batch grows and the noise lightens", "trend of gap(B), sgd_m vs adam, full batch over smallest",
+             "below", **_ZHANG),
+    GapClaim("kunstner2023-gap-persists", "torch-batch",
+             "the SGD/Adam gap is not closed by removing the noise: Adam stays ahead at full batch",
+             "gap(full batch), sgd_m vs adam", "above", **_KUNSTNER23),
+    GapClaim("kunstner2023-sign-tracks-adam", "torch-batch",
+             "at large batch Adam behaves like sign descent with momentum", "gap(full batch), signum vs adam",
+             "within", **_KUNSTNER23),
+    GapClaim("sreckovic2025-level-small-batch", "torch-batch",
+             "SGD with momentum, tuned, performs similarly to Adam at small batch", "gap(smallest batch), sgd_m vs adam",
+             "within", **_SRECKOVIC),
+    GapClaim("sreckovic2025-gap-opens", "torch-batch", "the SGD-m/Adam gap opens as the batch grows",
+             "trend of gap(B), sgd_m vs adam, full batch over smallest", "above", **_SRECKOVIC),
+    GapClaim("kunstner2024-rare-classes", "torch-imbalance",
+             "under heavy-tailed class imbalance, (S)GD's loss on rare classes lags: the SGD-m/Adam gap is larger on "
+             "the rarest decile of classes than on the most frequent", "gap(rarest decile) / gap(most frequent "
+             "decile), sgd_m vs adam, per seed", "above", **_KUNSTNER24),
+    GapClaim("kunstner2024-sign-closes", "torch-imbalance",
+             "sign-based methods do not suffer from it: sign descent with momentum is no worse than Adam on the "
+             "rarest classes", "gap(rarest decile), signum vs adam", "at most", **_KUNSTNER24),
+    GapClaim("kunstner2024-balanced-control", "torch-imbalance",
+             "on balanced classes there is no such gap: SGD-m level with Adam on the digits", "gap(all classes), "
+             "sgd_m vs adam, digits", "within", task="digits-cnn", **_KUNSTNER24),
+    GapClaim("open-gclip-closes", "torch-imbalance", "global clipping with momentum closes the rare-class gap as "
+             "sign descent does", "gap(rarest decile), gclip_m vs adam", "at most",
+             words=("closes", "does not close"), **_OPEN),
+    GapClaim("open-cclip-closes", "torch-imbalance", "coordinate-wise clipping with momentum closes the rare-class "
+             "gap as sign descent does", "gap(rarest decile), cclip_m vs adam", "at most",
+             words=("closes", "does not close"), **_OPEN),
+)
+
+
+def gap_claims(study: str) -> tuple[GapClaim, ...]:
+    return tuple(c for c in GAP_CLAIMS if c.study == study)

@@ -282,3 +282,33 @@ def grid_allowance(x_fitted, checkpoints) -> float:
     if x.size < 2 or not np.any(d):
         return 0.0
     return max(log_rho, 0.0) * float(np.sum(np.abs(d)) / np.sum(d * d))
+
+
+# -- gap claims (theory.GAP_CLAIMS): a direction of a ratio of losses against a band ---------------------------
+
+REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
+#: a comparison one of whose methods' step size stayed at the edge of its extended grid: not judged
+NOT_TUNED = "not tuned"
+
+
+def band_word(direction: str, low: float, high: float, edge: float, words=(REPRODUCED, NOT_REPRODUCED)) -> str:
+    """The word of a gap claim (``theory.GapClaim``) from the interval [low, high] of its ratio and the band edge
+    E > 1, fixed before any run: the claim's first word when the interval shows its direction, the second when
+    it shows the opposite, :data:`INCONCLUSIVE` when it straddles the edge that decides. "above": shown when
+    low > E, refuted when high ≤ E; "below": shown when high < 1/E, refuted when low ≥ 1/E; "within": shown when
+    the interval lies in [1/E, E], refuted when it lies wholly outside; "at most": shown when high ≤ E, refuted
+    when low > E. A non-finite end gives :data:`INSUFFICIENT`."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return INSUFFICIENT
+    yes, no = words
+    if direction == "above":
+        return yes if low > edge else no if high <= edge else INCONCLUSIVE
+    if direction == "below":
+        return yes if high < 1.0 / edge else no if low >= 1.0 / edge else INCONCLUSIVE
+    if direction == "within":
+        if 1.0 / edge <= low and high <= edge:
+            return yes
+        return no if (low > edge or high < 1.0 / edge) else INCONCLUSIVE
+    if direction == "at most":
+        return yes if high <= edge else no if low > edge else INCONCLUSIVE
+    raise ValueError(f"direction must be one of above, below, within, at most; got {direction!r}")

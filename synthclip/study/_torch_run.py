@@ -87,3 +87,37 @@ def check_batch_size(name: str, sizes, tasks) -> None:
             if b > n:
                 raise StudyError(f"{flag(name)} must be <= {n}, the examples of task {task!r} (a larger batch "
                                  f"only repeats examples, at its full cost), got {b!r}")
+
+
+def tune_on_other_seeds(cell, grid, train):
+    """The step size of smallest mean final loss over the tuning seeds, by the package's interior rule
+    (``synthclip.tuning.tune_interior``: an optimum at a grid edge extends the grid one factor past it, at most
+    twice; ties go to the smaller step). Every evaluation trains ``cell["n_tune_seeds"]`` seeds from the key
+    ``cell["tune_seed"]`` only, never the judged ones: ``train(cell, lr, n_seeds=, seed=, checkpoints=)`` returns
+    an ``EnsembleResult``; a failed seed counts as +inf.
+
+    Returns (value, table, TuneResult); the table has one row per evaluated step size with ``extension`` (0: the
+    study's grid), ``chosen``, ``at_edge`` (the same on every row: the optimum is not interior after the
+    extensions, so every comparison resting on it reads 'not tuned') and ``n_extensions``."""
+    import pandas as pd
+
+    from ..tuning import tune_interior
+
+    rows = []
+
+    def evaluate(lr: float) -> float:
+        res = train(cell, lr, n_seeds=cell["n_tune_seeds"], seed=cell["tune_seed"], checkpoints=[cell["steps"]])
+        final = np.where(res.failed, np.inf, res.losses[:, -1])
+        with np.errstate(invalid="ignore"):
+            mean = float(final.mean())
+        rows.append({"lr": lr, "n_seeds": res.n_seeds, "n_failed": res.n_failed, "mean_final": mean,
+                     "median_final": float(np.median(final)), "seconds": res.seconds})
+        return mean
+
+    result = tune_interior(evaluate, grid)
+    frame = pd.DataFrame(rows).sort_values("lr", ignore_index=True)
+    frame = frame.merge(result.table[["value", "extension"]].rename(columns={"value": "lr"}), on="lr", how="left")
+    frame["chosen"] = frame["lr"] == result.value
+    frame["at_edge"] = not result.interior
+    frame["n_extensions"] = result.n_extensions
+    return result.value, frame, result

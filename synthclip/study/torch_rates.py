@@ -80,11 +80,12 @@ import numpy as np
 import pandas as pd
 
 from .. import stats, verdict
-from ..tuning import edge_summary, tune_interior
+from ..tuning import edge_summary
 from .._rng import derive_seed
+from ..theory import GAP_BAND
 from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, option, \
     register
-from ._torch_run import SMALL_MODEL_THREADS, check_torch_run, torch_threads
+from ._torch_run import SMALL_MODEL_THREADS, check_torch_run, torch_threads, tune_on_other_seeds
 
 TEXT_TASKS = ("text-transformer", "chars-transformer-noformat", "words-transformer", "words-transformer-noformat")
 VISION_TASKS = ("digits-cnn", "digits-mlp")
@@ -96,7 +97,9 @@ TEXT_EVAL_SIZE = 128  # --eval-size 0 on a text task: windows of the full object
 GCLIP_TAU = 1.0  # global clip level of gclip/gclip_m and λ of clip_adam_norm
 CCLIP_TAU = 0.01  # coordinate-wise clip level of cclip_m
 MOMENTUM = 0.9  # SGD momentum of the ladder (the paper's SGD-m) and of Figure 1(a)'s SGD
-EQUIVALENCE = 1.05  # "comparable": the ratio of quantiles within [1/1.05, 1.05]; "largely", "far": beyond 1.05
+#: "comparable": the ratio of quantiles within [1/1.05, 1.05]; "largely", "far": beyond 1.05 (one band for every
+#: ratio claim of the torch studies: theory.GAP_BAND)
+EQUIVALENCE = GAP_BAND
 
 
 @dataclass(frozen=True)
@@ -299,31 +302,13 @@ def _train(cell, lr: float, *, n_seeds: int, seed: int, checkpoints, grad_norms:
 
 
 def tune(cell) -> tuple[float, pd.DataFrame]:
-    """The step size with the smallest mean final loss on the tuning seeds, by the package's interior rule
-    (``synthclip.tuning.tune_interior``: a grid whose best value is at an edge is extended one grid factor past
-    it, at most twice; ties go to the smaller step). The table has one row per evaluated step size, with
-    ``extension`` (0: the study's grid), ``chosen``, and ``at_edge`` (the same on every row: the optimum is not
-    interior after the extensions, so the comparisons that rest on it read 'not tuned')."""
-    rows = []
-
-    def evaluate(lr: float) -> float:
-        res = _train(cell, lr, n_seeds=cell["n_tune_seeds"], seed=cell["tune_seed"], checkpoints=[cell["steps"]],
-                     grad_norms=False)
-        final = np.where(res.failed, np.inf, res.losses[:, -1])
-        with np.errstate(invalid="ignore"):
-            mean = float(final.mean())
-        rows.append({"task": cell["task"], "method": cell["method"], "lr": lr, "n_seeds": res.n_seeds,
-                     "n_failed": res.n_failed, "mean_final": mean, "median_final": float(np.median(final)),
-                     "seconds": res.seconds})
-        return mean
-
-    result = tune_interior(evaluate, cell["grid"])
-    frame = pd.DataFrame(rows).sort_values("lr", ignore_index=True)
-    frame = frame.merge(result.table[["value", "extension"]].rename(columns={"value": "lr"}), on="lr", how="left")
-    frame["chosen"] = frame["lr"] == result.value
-    frame["at_edge"] = not result.interior
-    frame["n_extensions"] = result.n_extensions
-    return result.value, frame
+    """The step size with the smallest mean final loss on the tuning seeds (``_torch_run.tune_on_other_seeds``, the
+    package's interior rule); one row per evaluated step size, with the task and method in front."""
+    lr, frame, _ = tune_on_other_seeds(cell, cell["grid"],
+                                       lambda c, lr, **kw: _train(c, lr, grad_norms=False, **kw))
+    frame.insert(0, "method", cell["method"])
+    frame.insert(0, "task", cell["task"])
+    return lr, frame
 
 
 def run_method(cell) -> dict[str, pd.DataFrame]:

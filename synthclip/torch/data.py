@@ -238,3 +238,46 @@ def english_words(seq_len: int = 32, vocab_size: Optional[int] = None, formattin
     if gaussian_dim is None:
         return TokenData(tokens, seq_len, c.vocab, separator=" ")
     return GaussianTokenData(tokens, seq_len, c.vocab, separator=" ", dim=int(gaussian_dim), dtype=dtype)
+
+
+class Subset(Data):
+    """The examples ``indices`` of another data set, as a data set of its own (``n = len(indices)``), so that a
+    full-batch gradient is affordable: the studies of batch size train on a fixed subset up to its full batch.
+
+    Minibatches are drawn i.i.d. with replacement as for every data set, except a batch of exactly ``n``
+    examples, which is the subset itself in order: the full-batch gradient (gradient descent), not n draws with
+    replacement. Batches larger than ``n`` are refused. The "full" objective is every example of the subset.
+    """
+
+    def __init__(self, base: Data, indices: torch.Tensor):
+        idx = torch.as_tensor(indices, dtype=torch.int64, device=base.device).reshape(-1)
+        if idx.numel() < 1 or int(idx.min()) < 0 or int(idx.max()) >= base.n:
+            raise ValueError(f"indices must be a nonempty set of examples in [0, {base.n}), got {idx.numel()}")
+        self.base, self.indices, self.n = base, idx, int(idx.numel())
+        self.reference_size = None
+
+    def take(self, idx):
+        return self.base.take(self.indices[idx])
+
+    @property
+    def device(self):
+        return self.base.device
+
+    def to(self, device=None, dtype=None):
+        return Subset(self.base.to(device, dtype), self.indices.to(device))
+
+    def batches(self, keys: torch.Tensor, step: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if size > self.n:
+            raise ValueError(f"batch size must be <= {self.n}, the examples of the subset, got {size}")
+        if size == self.n:  # the full batch: every example once, the same for every seed key
+            every = torch.arange(self.n, device=self.device).expand(len(keys), self.n)
+            return self.take(every)
+        return super().batches(keys, step, size)
+
+    def batch(self, key: int, step: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self.batches(torch.as_tensor([key], dtype=torch.int64, device=self.device), step, size)
+        return x[0], y[0]
+
+    def targets(self) -> torch.Tensor:
+        """Every target of the subset (a label per image; the next token of every window position)."""
+        return self.take(torch.arange(self.n, device=self.device))[1]

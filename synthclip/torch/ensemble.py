@@ -26,7 +26,7 @@ import copy
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
+from typing import Callable, Iterable, Optional, Union
 
 import numpy as np
 import torch
@@ -137,7 +137,8 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
                    checkpoints: Union[None, int, Iterable[int]] = None, device: Union[str, torch.device] = "cpu",
                    dtype: Optional[torch.dtype] = None, eval_size: Optional[int] = None,
                    eval_chunk: int = 256, optimizer_options: Optional[dict] = None, init_key: Optional[int] = None,
-                   grad_norms: bool = False) -> EnsembleResult:
+                   grad_norms: bool = False, observe: Optional[Callable[[int, Callable], None]] = None
+                   ) -> EnsembleResult:
     """Train ``n_seeds`` copies of ``task``'s model with synthclip method ``method`` for ``steps`` steps.
 
     ``method_params`` are the method's synthclip parameters (names and defaults of
@@ -152,7 +153,9 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
     constructor's keywords); ``optimizer_options`` are constructor keywords of the synthclip class beyond the
     method's parameters (GClip/CClip: ``momentum``, ``dampening``, ``nesterov``, ``weight_decay``). Both run
     the class with one param group per seed. ``init_key``: every seed starts from ``build_model(init_key)``
-    (default: seed i from its own key).
+    (default: seed i from its own key). ``observe(k, forward)``: called at every checkpoint k, after the loss, with
+    ``forward(x)`` giving every seed's model outputs on inputs x, shape (n_seeds, ...), without gradients (what a
+    study records beyond the loss, e.g. per-class losses).
     """
     from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
@@ -201,6 +204,12 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
         return task.loss_fn(functional_call(base, (p, b), (x,)), y)
 
     grad_fn = vmap(grad_and_value(loss_one))
+    outputs_fn = vmap(lambda p, b, x: functional_call(base, (p, b), (x,)), in_dims=(0, 0, None))
+
+    def forward(x):
+        with torch.no_grad():
+            return outputs_fn(params, buffers, x)
+
     eval_fn = vmap(loss_one, in_dims=(0, 0, None, None))
     full_grad_fn = vmap(grad_and_value(loss_one), in_dims=(0, 0, None, None))
     eval_idx = task.data.reference_indices(eval_size)
@@ -264,6 +273,8 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
             else:
                 losses[:, j] = full_loss()
             mark(losses[:, j], k)
+            if observe is not None:
+                observe(k, forward)
     losses_np = losses.double().cpu().numpy()
     fail_np = fail_step.cpu().numpy()
     seconds = time.perf_counter() - t0
