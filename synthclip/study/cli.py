@@ -35,7 +35,7 @@ def _list_type(element):
         try:
             return [element(t) for t in items]
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {element.__name__}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {element.__name__}, got {text!r}") from None
     return parse
 
 

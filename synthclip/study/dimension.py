@@ -229,7 +229,7 @@ def _analyze_one(finals: pd.DataFrame, *, n_boot: int, confidence: float, tolera
     n = int(finals["trajectory"].max()) + 1
     table = np.full((len(keys), n), np.inf)
     clip_frac = np.zeros(len(keys))
-    for i, (key, part) in enumerate(finals.groupby(["structure", "method", "dim"], sort=True)):
+    for i, (_, part) in enumerate(finals.groupby(["structure", "method", "dim"], sort=True)):
         v = np.where(part["failed"].to_numpy() | ~np.isfinite(part["value"].to_numpy()), np.inf,
                      part["value"].to_numpy())
         table[i, part["trajectory"].to_numpy()] = v
