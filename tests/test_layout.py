@@ -111,3 +111,20 @@ def test_the_citation_check_catches_an_issue_number_and_a_shared_path():
     assert _outside_citations('"""see ../shared/seeds/002.txt"""') == [1]
     assert _outside_citations("the THEORY.md corner case") == [1]
     assert _outside_citations("# an issue with the window") == []
+
+
+def test_every_mutation_of_the_mutation_script_names_one_line_and_a_test():
+    # studies/mutate.py replaces one line by its text: an edit or a reformat that moves the line must fail here,
+    # not leave the script reporting an error (or nothing) when it is next run
+    import importlib.util
+
+    root = PACKAGE.parent
+    spec = importlib.util.spec_from_file_location("mutate", root / "studies" / "mutate.py")
+    mutate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mutate)
+    for name, file, old, _new, selections in mutate.MUTATIONS:
+        lines = (root / file).read_text().splitlines()
+        assert sum(old in line for line in lines) == 1, f"{name}: {old!r} is not on exactly one line of {file}"
+        for sel in selections:
+            path, _, test = sel.partition("::")
+            assert f"def {test}(" in (root / path).read_text(), f"{name}: {sel} does not exist"
