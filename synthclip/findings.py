@@ -353,12 +353,12 @@ def momentum_conclusion(slopes: pd.DataFrame, methods, judged) -> str:
         g = _quantile_rows(slopes, method, judged)
         if g.empty:
             continue
-        judged = g[g["verdict"] != verdict.NONE]
-        if judged.empty:
+        rows = g[g["verdict"] != verdict.NONE]
+        if rows.empty:
             parts.append(f"{method}: no theory entry covers it (none)")
             continue
-        parts.append(f"{method} vs {judged['statement'].iloc[0]} K^{judged['theory'].iloc[0]:+.3f}: "
-                     + claim_conclusion(judged))
+        parts.append(f"{method} vs {rows['statement'].iloc[0]} K^{rows['theory'].iloc[0]:+.3f}: "
+                     + claim_conclusion(rows))
     return "methods after the seeds: " + ("; ".join(parts) if parts else "not run") + "."
 
 
