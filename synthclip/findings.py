@@ -467,3 +467,36 @@ def liu_conclusion(v: pd.DataFrame) -> str:
                                                               "bound from its absence here"))
         parts.append(what)
     return "conclusion: " + "; ".join(parts) + "."
+
+
+def tail_decay_conclusion(fits: pd.DataFrame) -> str:
+    """tail-decay: per problem, the decision between β_p and β_p/2 and whether the control (2β_p) fails."""
+    parts = []
+    for problem, part in fits.groupby("problem", sort=False):
+        by = part.set_index("fit")
+        control = by.loc["control 2β_p"]
+        ok = control["verdict"] == VIOLATES
+        parts.append(f"{problem}: long-term fit {_fmt(by.loc['long-term'])} against −β_p = "
+                     f"{by.loc['long-term', 'theory']:+.3f}, finite-time fit {_fmt(by.loc['finite-time'])} against "
+                     f"−β_p/2 = {by.loc['finite-time', 'theory']:+.3f}: decision "
+                     + {NEWER: "β_p (the finite-time exponent is not tight here)",
+                        OLDER: "β_p/2 (the long-term exponent is not reached in this window)"}.get(
+                            by.loc["long-term", "decision"], by.loc["long-term", "decision"])
+                     + "; control 2β_p " + ("violates, as it must" if ok else
+                                             f"reads '{control['verdict']}', NOT the violation it must read"))
+    return "conclusion: " + "; ".join(parts) + "."
+
+
+def convex_rates_conclusion(slopes: pd.DataFrame, method: str, control: str) -> str:
+    """convex-rates: the convex exponent's verdict per quantile, and whether the control (the strongly convex
+    exponent asked of the same rows) violates on every quantile, as it must."""
+    s = slopes[slopes["statistic"] != "mean"]
+    judged, ctrl = s[s["method"] == method], s[s["method"] == control]
+    if judged.empty:
+        return "conclusion: no judged rows."
+    ok = bool(len(ctrl)) and bool((ctrl["verdict"] == VIOLATES).all())
+    return (f"conclusion: Fatkhullin et al.'s convex exponent {judged['theory'].iloc[0]:+.3f}: "
+            + ", ".join(f"{r['statistic']} {_fmt(r)} {r['verdict']}" for _, r in judged.iterrows())
+            + "; the control (the strongly convex exponent on the same rows) "
+            + ("violates on every quantile, as it must." if ok else
+               "does NOT violate on every quantile: the rows cannot tell the convex rate from the strongly convex one."))

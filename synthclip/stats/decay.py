@@ -43,7 +43,8 @@ def tail_scale(k, p, log_power: float = 0.0) -> np.ndarray:
 
 
 def decay_exponent(k, failing, *, log_power: float = 0.0, p_max: float = 0.1, min_count: int = 30,
-                   n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> DecayFit:
+                   kmin: float = 0.0, kmax: float = float("inf"), n_boot: int = 1000, confidence: float = 0.95,
+                   seed: int = 0) -> DecayFit:
     """Slope of log s_t (:func:`tail_scale`) against log t, with a percentile bootstrap over runs.
 
     Parameters
@@ -55,6 +56,7 @@ def decay_exponent(k, failing, *, log_power: float = 0.0, p_max: float = 0.1, mi
     log_power : m of the decay's log correction (0: P_t ≈ exp(−c t^b))
     p_max, min_count : fit the checkpoints with P_t ≤ p_max (past the transient) and at least ``min_count``
         failing runs (a P_t estimated from fewer has a relative error above ~20 %); at least 3 such checkpoints
+    kmin, kmax : restrict the fit further to kmin <= t <= kmax (local slopes)
     n_boot, confidence, seed : replicates (``Generator(Philox(seed))``) and the level of the interval
 
     The interval assumes the runs are independent; it is a percentile bootstrap (Efron & Tibshirani 1993, ch. 13)
@@ -73,7 +75,7 @@ def decay_exponent(k, failing, *, log_power: float = 0.0, p_max: float = 0.1, mi
     if not 0 < p_max < 1:
         raise ValueError(f"p_max must be in (0, 1), got {p_max!r}")
     p = counts / n
-    window = (p <= p_max) & (counts >= min_count) & (k > 1)
+    window = (p <= p_max) & (counts >= min_count) & (k > 1) & (k >= kmin) & (k <= kmax)
     nan = float("nan")
     if np.count_nonzero(window) < 3:
         return DecayFit(nan, nan, nan, nan, nan, int(np.count_nonzero(window)), n,

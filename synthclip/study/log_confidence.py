@@ -65,7 +65,7 @@ class LogConfidence(Study):
     name = "log-confidence"
     summary = "(1−δ)-quantile vs ln(1/δ) of δ-tuned clipped SGD: exponent 1−1/p or 1 (Liu, ICLR 2026)"
     Params = LogConfidenceParams
-    defaults = {"noise": "pareto", "n_traj": 1_000_000, "steps": 300, "n_boot": 1000}
+    defaults = {"noise": "pareto", "n_traj": 1_000_000, "steps": 300, "n_boot": 400}  # 400 = 20/(1 − 0.95)
     quick = {"n_traj": 10_000, "steps": 100, "deltas": [1e-1, 1e-2, 1e-3], "n_boot": 200}
     tables = ("quantiles", "verdicts")
 
