@@ -426,19 +426,23 @@ def smoothness_separation(part: pd.DataFrame, allowance: float, margin: float, a
 # -- the 2025–26 statements on δ and on tails in t (log-confidence, tail-decay, convex-rates) ---------------------
 
 #: the decisions between a newer exponent and the older one it improves on, fixed before the runs
-NEWER, OLDER, NEITHER = "new", "old", "neither"
+NEWER, OLDER, BETWEEN, NEITHER = "new", "old", "old (not tight)", "neither"
 
 
 def between(new_side: str, old_side: str) -> str:
     """Which of two upper bounds the data decide for, from where each exponent lies against the measured interval
     (``stats.exponent_side``): "new" when the newer (stronger) exponent is not exceeded and the older one lies
     beyond the interval on the loose side (the older bound cannot be tight here); "old" when the newer one is
-    exceeded and the older one is not; "neither" when both are exceeded; otherwise inconclusive (the interval
-    holds the older exponent, or is unbounded)."""
+    exceeded and the interval holds the older one; "old (not tight)" when the newer one is exceeded and the older
+    one lies beyond the interval on the loose side (the data lie strictly between the two: the older bound holds,
+    the newer does not, neither is the rate); "neither" when both are exceeded; otherwise inconclusive (the
+    interval holds the newer exponent and the older one, or is unbounded)."""
     if new_side in ("match", "faster") and old_side == "faster":
         return NEWER
-    if new_side == "slower" and old_side in ("match", "faster"):
+    if new_side == "slower" and old_side == "match":
         return OLDER
+    if new_side == "slower" and old_side == "faster":
+        return BETWEEN
     if new_side == "slower" and old_side == "slower":
         return NEITHER
     return verdict.INCONCLUSIVE
@@ -480,7 +484,9 @@ def tail_decay_conclusion(fits: pd.DataFrame) -> str:
                      f"{by.loc['long-term', 'theory']:+.3f}, finite-time fit {_fmt(by.loc['finite-time'])} against "
                      f"−β_p/2 = {by.loc['finite-time', 'theory']:+.3f}: decision "
                      + {NEWER: "β_p (the finite-time exponent is not tight here)",
-                        OLDER: "β_p/2 (the long-term exponent is not reached in this window)"}.get(
+                        OLDER: "β_p/2 (the long-term exponent is not reached in this window)",
+                        BETWEEN: "between the two (the long-term exponent is not reached in this window, the "
+                                 "finite-time one is not tight)"}.get(
                             by.loc["long-term", "decision"], by.loc["long-term", "decision"])
                      + "; control 2β_p " + ("violates, as it must" if ok else
                                              f"reads '{control['verdict']}', NOT the violation it must read"))

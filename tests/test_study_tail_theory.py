@@ -49,8 +49,8 @@ def test_tail_decay_quick_run_and_its_control(tmp_path):
     fits = tables["fits"]
     control = fits[fits["fit"] == "control 2β_p"]
     assert len(control) == 2 and (control["verdict"] == "violates").all()  # the wrong exponent fails
-    assert (fits["theory"][fits["fit"] == "long-term"] == pytest.approx(-0.8))
-    assert (fits["theory"][fits["fit"] == "finite-time"] == pytest.approx(-0.4))
+    assert np.allclose(fits["theory"][fits["fit"] == "long-term"], -0.8)
+    assert np.allclose(fits["theory"][fits["fit"] == "finite-time"], -0.4)
     p = tables["probabilities"]
     assert (p["ci_low"] <= p["p"]).all() and (p["p"] <= p["ci_high"]).all()
     assert np.all(np.diff(p[p["problem"] == "quadratic"]["failing"]) <= 0)  # the running minimum only improves
@@ -62,6 +62,7 @@ def test_tail_decay_quick_run_and_its_control(tmp_path):
 def test_convex_rates_quick_run_and_its_control(tmp_path):
     folder, tables, board = _quick("convex-rates", tmp_path)
     s = tables["slopes"]
+    s = s[s["statistic"] != "mean"]  # means are reported, never judged
     control = s[s["statement"] == "control:sc-exponent"]
     assert len(control) and (control["verdict"] == "violates").all()  # the strongly convex exponent is too fast
     assert set(s[s["statement"] == "fatkhullin-convex"]["theory"].round(6)) == {round(-1 / 3, 6)}
@@ -102,7 +103,7 @@ def test_decay_exponent_recovers_a_known_exponent():
     fit = stats.decay_exponent(k, counts, log_power=1.0, seed=1)
     assert fit.ci_low <= -0.8 <= fit.ci_high and fit.ci_high - fit.ci_low < 0.05, fit
     plain = stats.decay_exponent(k, counts, log_power=0.0, seed=1)
-    assert plain.ci_high < -0.8 + 0.1  # without the log correction the slope differs: the correction matters
+    assert plain.ci_low > -0.8 + 0.1  # without the log correction the slope is shallower: the correction matters
     with pytest.raises(ValueError, match="non-increasing"):
         stats.decay_exponent(k[:3], [10, 5, 6, 1])
     assert math.isnan(stats.decay_exponent(k[:3], [10, 10, 10, 10]).slope)  # nothing in the window: no fit
