@@ -13,6 +13,7 @@ Full description: docs/studies/log-confidence.md.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -195,7 +196,5 @@ class LogConfidence(Study):
 def _control(claim: theory.Claim) -> theory.Claim:
     """The control's judge: the same exponent asked of SGD without clipping, which no theorem covers; its rows
     must read 'violates' (a polynomial quantile in 1/δ), or the study could not tell a bound from its absence."""
-    import dataclasses
-
     return dataclasses.replace(claim, statement="control:" + claim.statement, method="sgd",
                                source="control (no clip), asked " + claim.formula + " of " + claim.source)
