@@ -20,8 +20,17 @@ import pandas as pd
 
 from .. import findings, theory
 from ..engine import simulate
-from .base import (FitParams, HorizonParams, NoiseParams, SimulationParams, Study, StudyError, check_alpha, option,
-                   register)
+from .base import (
+    FitParams,
+    HorizonParams,
+    NoiseParams,
+    SimulationParams,
+    Study,
+    StudyError,
+    check_alpha,
+    option,
+    register,
+)
 from .horizons import horizon_scoreboard, horizon_tables, horizon_verdict_table, plot_horizons
 
 CONTROL = "sgd-control"  # the same runs, judged against the strongly convex exponent
