@@ -54,6 +54,8 @@ def _profile(problem, x):
     if problem == P.QUARTIC:
         x2 = x * x
         return 0.25 * x2 * x2, x2 * x
+    if problem == P.ABS:  # subgradient sign(x), 0 at the kink
+        return abs(x), (1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0))
     return math.cosh(x) - 1.0, math.sinh(x)
 
 

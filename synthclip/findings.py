@@ -421,3 +421,88 @@ def smoothness_separation(part: pd.DataFrame, allowance: float, margin: float, a
         parts.append(f"{m} exponent {r['slope']:+.2f} ({'at most linear' if linear else 'faster than linear'}), "
                      f"gd-tuned {gd['slope']:+.2f} {'exceeds' if apart else 'does NOT exceed'} max(1, it) by > {margin:g}")
     return ("supported: " if ok else "not supported: ") + "; ".join(parts)
+
+
+# -- the 2025–26 statements on δ and on tails in t (log-confidence, tail-decay, convex-rates) ---------------------
+
+#: the decisions between a newer exponent and the older one it improves on, fixed before the runs
+NEWER, OLDER, BETWEEN, NEITHER = "new", "old", "old (not tight)", "neither"
+
+
+def between(new_side: str, old_side: str) -> str:
+    """Which of two upper bounds the data decide for, from where each exponent lies against the measured interval
+    (``stats.exponent_side``): "new" when the newer (stronger) exponent is not exceeded and the older one lies
+    beyond the interval on the loose side (the older bound cannot be tight here); "old" when the newer one is
+    exceeded and the interval holds the older one; "old (not tight)" when the newer one is exceeded and the older
+    one lies beyond the interval on the loose side (the data lie strictly between the two: the older bound holds,
+    the newer does not, neither is the rate); "neither" when both are exceeded; otherwise inconclusive (the
+    interval holds the newer exponent and the older one, or is unbounded)."""
+    if new_side in ("match", "faster") and old_side == "faster":
+        return NEWER
+    if new_side == "slower" and old_side == "match":
+        return OLDER
+    if new_side == "slower" and old_side == "faster":
+        return BETWEEN
+    if new_side == "slower" and old_side == "slower":
+        return NEITHER
+    return verdict.INCONCLUSIVE
+
+
+def liu_decision(r) -> str:
+    """log-confidence: the decision of one row (its new_/old_ verdict columns); a control must read "neither"."""
+    if not (np.isfinite(r["ci_low"]) and np.isfinite(r["ci_high"])):
+        return verdict.INCONCLUSIVE
+    from .stats import exponent_side
+
+    return between(exponent_side(r["ci_low"], r["ci_high"], r["new_theory"], 0.0),
+                   exponent_side(r["ci_low"], r["ci_high"], r["old_theory"], 0.0))
+
+
+def liu_conclusion(v: pd.DataFrame) -> str:
+    """log-confidence: one line per problem on Liu's exponent and one on the control, which must fail both."""
+    parts = []
+    for _, r in v.iterrows():
+        what = (f"{r['problem']}: δ-tuned GClip's exponent of ln(1/δ) {_fmt(r)} against Liu's {r['new_theory']:.3f} "
+                f"and the earlier {r['old_theory']:.3f}: decision {r['decision']}")
+        if r["method"] != "gclip":
+            ok = r["new_verdict"] == VIOLATES and r["old_verdict"] == VIOLATES
+            what = (f"{r['problem']}: control {r['method']} (no clip) {_fmt(r)}: "
+                    + ("violates both, as it must" if ok else "does NOT violate both: the study cannot tell a "
+                                                              "bound from its absence here"))
+        parts.append(what)
+    return "conclusion: " + "; ".join(parts) + "."
+
+
+def tail_decay_conclusion(fits: pd.DataFrame) -> str:
+    """tail-decay: per problem, the decision between β_p and β_p/2 and whether the control (2β_p) fails."""
+    parts = []
+    for problem, part in fits.groupby("problem", sort=False):
+        by = part.set_index("fit")
+        control = by.loc["control 2β_p"]
+        ok = control["verdict"] == VIOLATES
+        parts.append(f"{problem}: long-term fit {_fmt(by.loc['long-term'])} against −β_p = "
+                     f"{by.loc['long-term', 'theory']:+.3f}, finite-time fit {_fmt(by.loc['finite-time'])} against "
+                     f"−β_p/2 = {by.loc['finite-time', 'theory']:+.3f}: decision "
+                     + {NEWER: "β_p (the finite-time exponent is not tight here)",
+                        OLDER: "β_p/2 (the long-term exponent is not reached in this window)",
+                        BETWEEN: "between the two (the long-term exponent is not reached in this window, the "
+                                 "finite-time one is not tight)"}.get(
+                            by.loc["long-term", "decision"], by.loc["long-term", "decision"])
+                     + "; control 2β_p " + ("violates, as it must" if ok else
+                                             f"reads '{control['verdict']}', NOT the violation it must read"))
+    return "conclusion: " + "; ".join(parts) + "."
+
+
+def convex_rates_conclusion(slopes: pd.DataFrame, method: str, control: str) -> str:
+    """convex-rates: the convex exponent's verdict per quantile, and whether the control (the strongly convex
+    exponent asked of the same rows) violates on every quantile, as it must."""
+    s = slopes[slopes["statistic"] != "mean"]
+    judged, ctrl = s[s["method"] == method], s[s["method"] == control]
+    if judged.empty:
+        return "conclusion: no judged rows."
+    ok = bool(len(ctrl)) and bool((ctrl["verdict"] == VIOLATES).all())
+    return (f"conclusion: Fatkhullin et al.'s convex exponent {judged['theory'].iloc[0]:+.3f}: "
+            + ", ".join(f"{r['statistic']} {_fmt(r)} {r['verdict']}" for _, r in judged.iterrows())
+            + "; the control (the strongly convex exponent on the same rows) "
+            + ("violates on every quantile, as it must." if ok else
+               "does NOT violate on every quantile: the rows cannot tell the convex rate from the strongly convex one."))

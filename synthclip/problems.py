@@ -3,7 +3,8 @@
 The weights λ_i are spread geometrically between ``mu`` and ``L`` (all equal to mu in d = 1), so
 ``quadratic`` (φ = x²/2) is μ-strongly convex and L-smooth, the setting of Theorems 4, 5, 8. The other
 profiles serve later studies: ``nonconvex`` φ = x²/(1+x²) (smooth, non-convex: Theorem 2), ``quartic``
-φ = x⁴/4 and ``cosh`` φ = cosh x − 1 ((L0,L1)-smooth, Zhang et al. ICLR 2020). A new problem is a new
+φ = x⁴/4 and ``cosh`` φ = cosh x − 1 ((L0,L1)-smooth, Zhang et al. ICLR 2020), ``abs`` φ = |x| (convex,
+nonsmooth, λ_max-Lipschitz; subgradient sign(x), 0 at 0: Liu 2026, docs/studies/log-confidence.md). A new problem is a new
 entry here plus one branch in the engine's ``_profile``.
 
 Every problem takes ``x0`` (the start, the same in every coordinate, or a vector of length d) and
@@ -18,7 +19,7 @@ import numpy as np
 
 from ._params import Param, Spec, lookup
 
-QUADRATIC, NONCONVEX, QUARTIC, COSH = range(4)
+QUADRATIC, NONCONVEX, QUARTIC, COSH, ABS = range(5)
 
 _COMMON = (
     Param("mu", 1.0, "smallest weight λ_min (strong convexity of the quadratic)", low=0.0, low_open=True),
@@ -35,6 +36,7 @@ PROBLEMS: dict[str, Spec] = {
         Spec("nonconvex", _COMMON + (Param("x0", 1.0, _X0),), "f = Σ λ_i x_i²/(1 + x_i²)", code=NONCONVEX),
         Spec("quartic", _COMMON + (Param("x0", 1.0, _X0),), "f = Σ λ_i x_i⁴/4", code=QUARTIC),
         Spec("cosh", _COMMON + (Param("x0", 1.0, _X0),), "f = Σ λ_i (cosh x_i − 1)", code=COSH),
+        Spec("abs", _COMMON + (Param("x0", 1.0, _X0),), "f = Σ λ_i |x_i| (nonsmooth convex)", code=ABS),
     )
 }
 
@@ -76,6 +78,8 @@ def value(name: str, x: np.ndarray, lam: np.ndarray) -> np.ndarray:
         phi = x * x / (1.0 + x * x)
     elif code == QUARTIC:
         phi = 0.25 * x ** 4
+    elif code == ABS:
+        phi = np.abs(x)
     else:
         phi = np.cosh(x) - 1.0
     return np.sum(lam * phi, axis=-1)
@@ -90,4 +94,6 @@ def gradient(name: str, x: np.ndarray, lam: np.ndarray) -> np.ndarray:
         return lam * 2.0 * x / (1.0 + x * x) ** 2
     if code == QUARTIC:
         return lam * x ** 3
+    if code == ABS:
+        return lam * np.sign(x)
     return lam * np.sinh(x)

@@ -151,6 +151,57 @@ _TUNED = ("τ, β, η constant in k and tuned to the horizon K by the balance of
 #: another level (the dimension study's τ0 k^(1/α)) lies outside it. Assumption 1 needs E‖g‖^α < ∞ strictly.
 _D_SCOPE = dict(variable="d", schedule="alpha-1", strict_tail=True)
 
+# -- the 2025–26 statements on δ and on tails in t: their sources as far as the text available gave them ------
+LIU2026 = ("Zijian Liu, ICLR 2026, Clipped gradient methods for nonsmooth convex optimization under heavy-tailed "
+           "noise: a refined analysis (arXiv 2512.23178)")
+ARMACKI = ("Armacki, Bajović, Jakovetić, Kar, Sayed, COLT 2026 (PMLR 336:337–370), Tight long-term tail decay of "
+           "(clipped) SGD in non-convex optimization (arXiv 2602.05657)")
+#: Liu's rates hold for a clip level (and step) chosen with δ: each δ is its own run, "delta-tuned"
+DELTA_TUNED = "delta-tuned"
+#: Armacki et al.'s c-SGD, step and clip polynomial in t (anytime), the exponents derived here (docs/theory.md)
+ANYTIME = "anytime:1/(3alpha-2)"
+_LIU_TEXT = (" (abstract only: the theorems' schedules and constants are not in the text available; the d_eff "
+             "factor is not varied here)")
+_ARMACKI_TEXT = " (abstract only: the theorem's step and clip schedules are not in the text available)"
+
+
+def _beta(a: float) -> float:
+    """β_p = 4(p − 1)/(3p − 2) of Armacki et al. (p ∈ (1, 2))."""
+    return 4.0 * (a - 1.0) / (3.0 * a - 2.0)
+
+
+LATER_CLAIMS: tuple[Claim, ...] = (
+    Claim("liu2026-new", "gclip", "convex", "f_unif", "ln^(1−1/p)(1/δ)", LIU2026 + ", abstract: O(σ d_eff^(−1/(2p)) "
+          "ln^(1−1/p)(1/δ) T^(1/p−1)) for nonsmooth convex problems" + _LIU_TEXT, "upper", lambda a: 1.0 - 1.0 / a,
+          variable="log(1/delta)", schedule=DELTA_TUNED, noise=("symmetric",),
+          note="the exponent of ln(1/δ) in the (1 − δ)-quantile of f(x̄_T) − f* at a fixed T, the run tuned to δ"),
+    Claim("liu2026-old", "gclip", "convex", "f_unif", "ln(1/δ)", LIU2026 + ", abstract: the best earlier rate "
+          "O(σ ln(1/δ) T^(1/p−1)) it improves on" + _LIU_TEXT, "upper", lambda a: 1.0, variable="log(1/delta)",
+          schedule=DELTA_TUNED, noise=("symmetric",), note="as above"),
+    Claim("liu2026-new", "gclip", "strongly_convex", "f_avg", "ln^(2−2/p)(1/δ)", LIU2026 + ", abstract: "
+          "O(σ² d_eff^(−1/p) ln^(2−2/p)(1/δ) T^(2/p−2)) for strongly convex problems" + _LIU_TEXT, "upper",
+          lambda a: 2.0 - 2.0 / a, variable="log(1/delta)", schedule=DELTA_TUNED, noise=("symmetric",),
+          note="as above, Theorem 4's weighted average x̄_T"),
+    Claim("liu2026-old", "gclip", "strongly_convex", "f_avg", "ln²(1/δ)", LIU2026 + ", abstract: the best earlier "
+          "rate O(σ² ln²(1/δ) T^(2/p−2))" + _LIU_TEXT, "upper", lambda a: 2.0, variable="log(1/delta)",
+          schedule=DELTA_TUNED, noise=("symmetric",), note="as above"),
+    Claim("armacki-long-term", "gclip", "smooth", "tail_scale", "t^(−β_p), β_p = 4(p−1)/(3p−2)", ARMACKI +
+          ", abstract: c-SGD's P(min_k ‖∇f(x_k)‖² > ε) decays at the long-term rate exp(−t^(β_p)/log t) for "
+          "p ∈ (1, 2) (exp(−t/log² t) at p = 2)" + _ARMACKI_TEXT, "upper", lambda a: -_beta(a), variable="t",
+          alpha_range=(1.0, 1.999999), schedule=ANYTIME, noise=("symmetric",),
+          note="tail scale 1/(log t · log(1/P_t)) ≤ C t^(−β_p): a large-deviations (t → ∞) statement"),
+    Claim("armacki-finite-time", "gclip", "smooth", "tail_scale", "t^(−β_p/2)", ARMACKI + ", abstract: the rate "
+          "exp(−t^(β_p/2)) of the earlier finite-time bounds it improves on" + _ARMACKI_TEXT, "upper",
+          lambda a: -0.5 * _beta(a), variable="t", alpha_range=(1.0, 1.999999), schedule=ANYTIME,
+          noise=("symmetric",), note="tail scale 1/log(1/P_t) (no log correction) ≤ C t^(−β_p/2)"),
+    Claim("fatkhullin-convex", "sgd", "convex", "f_unif", "T^(−(p−1)/p)", FATKHULLIN + " (abstract: (projected) SGD "
+          "without clipping reaches the minimax sample complexity O(ε^(−p/(p−1))) in the convex case when the "
+          "stochastic gradients have bounded p-th moments, i.e. an error T^(−(p−1)/p) after T samples; the step "
+          "constants, the output and whether the bound is in expectation are not in the text available)", "upper",
+          lambda a: -(a - 1.0) / a, schedule="proj-constant", strict_tail=True,
+          note="projected SGD, constant step η = lr0·R/(σ T^(1/p)) tuned to the horizon, uniform average x̄_T"),
+)
+
 CLAIMS: tuple[Claim, ...] = (
     # -- strongly convex, rates in k (the rates study) ----------------------------------------------------
     Claim("thm4", "gclip", "strongly_convex", "f_avg", "k^(−2(α−1)/α)", ZHANG + ", Theorem 4 (upper)", "upper",
@@ -292,6 +343,8 @@ CLAIMS: tuple[Claim, ...] = (
           "(Appendix B): the bias term σ^α/τ^(α−1) falls as the clip level grows (formula lost in the seed text; "
           "standard form)", "upper", lambda a: -(a - 1.0), variable="c",
           note="large-c asymptote; the study's exact floor |x_c| is the sharper prediction at finite c"),
+    # -- the 2025–26 statements on δ and on tails in t (log-confidence, tail-decay, convex-rates) ---------------
+    *LATER_CLAIMS,
 )
 
 TABLE: dict[tuple[str, str, str, str], Claim] = {c.key: c for c in CLAIMS}

@@ -20,6 +20,8 @@ Contents
   it is more concave than any power law.
 - :func:`quantile_ratio_ci` -- the ratio of two paired runs' quantiles with a paired bootstrap interval;
   :func:`shift_ci` -- the shift between two small samples (Hodges–Lehmann, exact Mann–Whitney).
+- :func:`decay_exponent` -- how fast a failure probability P_t falls with t (exp(−c t^b / log^m t)), with a
+  bootstrap over runs; :func:`tail_scale` the quantity it fits.
 - :func:`hill`, :func:`moment_estimator`, :func:`mohammadi` -- tail-index estimators for noise samples.
 
 All random draws use ``numpy.random.Generator(Philox(seed))``, so results are reproducible.
@@ -27,6 +29,7 @@ All random draws use ``numpy.random.Generator(Philox(seed))``, so results are re
 from __future__ import annotations
 
 from ._common import DEFAULT_TAIL_K_POWER, DEFAULT_WINDOW_DECADES
+from .decay import DecayFit, decay_exponent, tail_scale
 from .delta import (DELTA_METHODS, DeltaFit, DeltaFitCI, PowerLawTest, delta_fit, delta_fit_bootstrap,
                     delta_pivot_intervals, power_law_pvalues, power_law_test)
 from .quantiles import failure_probability, hitting_times, quantile_ci, quantile_ranks
@@ -58,6 +61,9 @@ PROCEDURES = {
 
 __all__ = [
     "PROCEDURES",
+    "DecayFit",
+    "decay_exponent",
+    "tail_scale",
     "RATIO_METHODS",
     "quantile_ratio_ci",
     "SHIFT_METHODS",
