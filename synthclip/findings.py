@@ -421,3 +421,28 @@ def smoothness_separation(part: pd.DataFrame, allowance: float, margin: float, a
         parts.append(f"{m} exponent {r['slope']:+.2f} ({'at most linear' if linear else 'faster than linear'}), "
                      f"gd-tuned {gd['slope']:+.2f} {'exceeds' if apart else 'does NOT exceed'} max(1, it) by > {margin:g}")
     return ("supported: " if ok else "not supported: ") + "; ".join(parts)
+
+
+# -- nonlinear-sgd (Armacki et al. 2025) ------------------------------------------------------------------------
+
+def nonlinear_conclusion(spread: pd.DataFrame, symmetric: str, onesided: str) -> str:
+    """nonlinear-sgd: the statement's decision per nonlinearity on symmetric noise (the α-spread rule and the bound at
+    every α, on the theorem's quantity), and whether the one-sided control failed as it must."""
+    judged = spread[spread["decision"] != "-"]
+    if judged.empty:
+        return "conclusion: nothing judged."
+    parts = []
+    for method, rows in judged.groupby("method", sort=False):
+        sym, ctl = rows[rows["noise"] == symmetric], rows[rows["noise"] == onesided]
+        said = ", ".join(f"q={r['quantile']}: {r['decision']} ({r['spread']}, bound {r['bound']})"
+                         for r in sym.to_dict("records")) or "not run"
+        if ctl.empty:
+            control = "no one-sided control run"
+        elif (ctl["decision"] == "fails").all():
+            control = "the one-sided control fails at every quantile, as it must"
+        else:
+            control = ("the one-sided control does NOT fail at " + ", ".join(
+                f"q={r['quantile']} ({r['decision']})" for r in ctl.to_dict("records") if r["decision"] != "fails")
+                + ": the rule cannot tell symmetric from one-sided noise there")
+        parts.append(f"{method}: {said}; {control}")
+    return ("conclusion (t^(−1/4) for min_k ‖∇f‖ at every α on symmetric noise): " + "; ".join(parts) + ".")

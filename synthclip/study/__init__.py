@@ -6,6 +6,7 @@ from .base import STUDIES, Study, StudyError, register  # noqa: F401
 from . import rates  # noqa: F401  (registers)
 from . import confidence, dimension, bias, tails  # noqa: F401  (registers)
 from . import nonconvex, lower_bound, smoothness  # noqa: F401  (registers)
+from . import nonlinear_sgd  # noqa: F401  (registers)
 from . import torch_noise, torch_rates  # noqa: F401  (registers: torch studies; torch imported lazily)
 from . import calibrate  # noqa: F401  (registers)
 from .cli import main, run_study, parse  # noqa: F401
