@@ -121,7 +121,8 @@ class NonlinearSGD(Study):
         lines.append("\nα-spread (every α of a noise, per method, metric and quantile):")
         lines.append(report.table(tables["spread"], [
             ("noise", "noise"), ("method", "method"), ("metric", "metric"), ("q", "quantile"),
-            ("slopes from", lambda r: f"{r['lowest']:+.3f}"), ("to", lambda r: f"{r['highest']:+.3f}"),
+            ("slopes from", lambda r: f"{r['lowest']:+.3f} (α={r['fastest_alpha']:g})"),
+            ("to", lambda r: f"{r['highest']:+.3f} (α={r['slowest_alpha']:g})"),
             ("union width", lambda r: f"{r['union']:.3f}"), ("α-spread", "spread"), ("bound", "bound"),
             ("statement", "decision")]))
         lines.append(findings.nonlinear_conclusion(tables["spread"], SYMMETRIC, ONESIDED))
@@ -176,5 +177,7 @@ def spread(slopes: pd.DataFrame) -> pd.DataFrame:
                     else "holds" if word == FREE and bound == "holds" else "inconclusive")
         rows.append({"noise": noise, "method": method, "metric": metric, "quantile": q, "alphas": len(part),
                      "lowest": float(part["slope"].min()), "highest": float(part["slope"].max()), "union": union,
+                     "fastest_alpha": float(part.loc[part["slope"].idxmin(), "alpha"]),
+                     "slowest_alpha": float(part.loc[part["slope"].idxmax(), "alpha"]),
                      "spread": word, "bound": bound, "decision": decision})
     return pd.DataFrame(rows)
