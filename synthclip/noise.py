@@ -6,6 +6,8 @@ All laws are centred and float64; each takes a tail index ``alpha`` and a ``scal
 * ``pareto``           symmetrised Lomax: |ξ| = s·(U^(−1/α) − 1) with a random sign; P(|ξ| > t) ~ t^(−α).
 * ``stable``           symmetric α-stable (β = 0) by Chambers–Mallows–Stuck, in the scale convention of
                        ``scipy.stats.levy_stable`` (S1, which equals S0 when β = 0); α = 2 is N(0, 2s²).
+* ``stable-wide``      the same law and draws as ``stable`` with α ∈ (0, 2]: for α ≤ 1 it has no mean (it is
+                       symmetric about 0, its centre), the noise of Armacki et al. 2025's symmetric setting.
 * ``pareto-onesided``  s·(U^(−1/α) − 1) − s/(α − 1): one heavy right tail, mean exactly 0 (clipping is biased).
 * ``spike``            two-point law of the lower bound (Theorem 5, Appendix F): +s·p^(−1/α) with probability
                        p, −s·p^(−1/α)·p/(1−p) otherwise; mean 0 and E|ξ|^α = O(s^α) whatever p.
@@ -41,6 +43,9 @@ NOISES: dict[str, Spec] = {
                         _SCALE), "symmetrised Lomax with tail index alpha", code=PARETO),
         Spec("stable", (Param("alpha", 1.5, "stability index", low=1.0, high=2.0, low_open=True), _SCALE),
              "symmetric alpha-stable, scipy levy_stable scale", code=STABLE),
+        Spec("stable-wide", (Param("alpha", 0.8, "stability index, α ≤ 1 allowed (no mean: symmetric about 0)",
+                                   low=0.0, high=2.0, low_open=True), _SCALE),
+             "symmetric alpha-stable on (0, 2], the same draws as stable where both apply", code=STABLE),
         Spec("pareto-onesided", (Param("alpha", 1.5, "tail index (> 1 so the noise is centred)", low=1.0,
                                        low_open=True), _SCALE),
              "centred one-sided Lomax (asymmetric)", code=PARETO_ONESIDED),

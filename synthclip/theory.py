@@ -41,6 +41,15 @@ HEAVY_SCHEDULES = ("alpha-1",)  # Theorem 4/8 as printed: τ_k = G·k^(α−1)
 #: Theorem 2's schedule (the nonconvex study): τ and η constant in k, tuned to the horizon K as the proof's
 #: balance sets them, τ_K ∝ K^(1/(3α−2)), η_K ∝ τ_K^(−α); a row on any other schedule is outside its scope
 THM2_SCHEDULE = "horizon:1/(3alpha-2)"
+#: Liu & Zhou's two schedules of NSGD-M (β, η constant in k, tuned to the horizon K): with the tail index known,
+#: 1 − β ∝ K^(−α/(3α−2)), η ∝ K^(−(2α−1)/(3α−2)); without it, 1 − β ∝ K^(−1/2), η ∝ K^(−3/4) (both derived here
+#: from the balance of the analysis' terms; the text available gives the rates, not the schedules)
+MOMENTUM_P_KNOWN = "horizon-momentum:p-known"
+MOMENTUM_P_FREE = "horizon-momentum:p-free"
+#: Armacki et al.'s nonlinear SGD (the nonlinear-sgd study): η_k = a/√(k+1), nonlinearity fixed in k
+ANYTIME_SQRT = "anytime:1/sqrt(k)"
+#: plain SGD on the non-convex problem with a constant step tuned to the horizon, η_K ∝ K^(−1/α) (Fatkhullin et al.)
+SGD_HORIZON = "horizon:sgd-1/alpha"
 
 
 @dataclass(frozen=True)
@@ -143,6 +152,9 @@ LIU_ZHOU = ("Liu & Zhou, ICLR 2025, Nonconvex stochastic optimization under heav
 KORNILOV = ("Kornilov, Zmushko, Semenov, Ikonnikov, Gasnikov, Beznosikov 2025, Sign operator for coping with "
             "heavy-tailed noise (arXiv 2502.07923)")
 FATKHULLIN = "Fatkhullin, Hübler, Lan 2025, Can SGD handle heavy-tailed noise? (arXiv 2508.04860)"
+ARMACKI = ("Armacki, Bajović, Jakovetić, Kar 2025, Sharp high-probability rates for nonlinear SGD under heavy-tailed "
+           "noise via symmetrization (arXiv 2507.09093; v1: Optimal high-probability convergence of nonlinear SGD "
+           "under heavy-tailed noise via symmetrization)")
 _TUNED = ("τ, β, η constant in k and tuned to the horizon K by the balance of the analysis' terms, derived here "
           "(the theorems' constants are not in the text available): 1−β ∝ K^(−α/(3α−2)), η ∝ K^(−(2α−1)/(3α−2))")
 
@@ -279,9 +291,10 @@ CLAIMS: tuple[Claim, ...] = (
           "expectation: (batched) NSGD with momentum and no clipping reaches the optimal O(T^((1−p)/(3p−2))) after "
           "T iterations when p is known (abstract); algorithm: m_t = β m_{t−1} + (1−β) g_t, x_{t+1} = x_t − η "
           "m_t/‖m_t‖)", "upper", _nonconvex,
-          note="(1/K) Σ ‖∇f(x_k)‖ with batch size 1; " + _TUNED),
+          note="(1/K) Σ ‖∇f(x_k)‖ with batch size 1; " + _TUNED, schedule=MOMENTUM_P_KNOWN),
     Claim("liu-zhou", "nsgd_m", "nonconvex", "grad_norm_min", "K^(−(α−1)/(3α−2))", LIU_ZHOU +
-          " (upper, through min_k ≤ average)", "upper", _nonconvex, note="as above; the minimum inherits the bound"),
+          " (upper, through min_k ≤ average)", "upper", _nonconvex, note="as above; the minimum inherits the bound",
+          schedule=MOMENTUM_P_KNOWN),
     Claim("kornilov", "signsgd_m", "nonconvex", "grad_norm_avg", "exponent not available", KORNILOV + " (the "
           "high-probability sample complexity ε^(−(3κ−2)/(κ−1)) of the average gradient norm is stated for SignSGD "
           "with batching; for SignSGD with momentum the abstract (v2) states bounds 'in expectation' without the "
@@ -345,6 +358,37 @@ CLAIMS: tuple[Claim, ...] = (
           note="large-c asymptote; the study's exact floor |x_c| is the sharper prediction at finite c"),
     # -- the 2025–26 statements on δ and on tails in t (log-confidence, tail-decay, convex-rates) ---------------
     *LATER_CLAIMS,
+    # -- nonlinear SGD and the p-free / plain-SGD rates on the non-convex problem (nonlinear-sgd, nonconvex) -----
+    *(Claim("armacki", method, "nonconvex", "grad_norm_min", "t^(−1/4) for every α (‖∇f‖² at t^(−1/2))",
+            ARMACKI + " (upper, with high probability: nonlinear SGD reaches Õ(t^(−1/2)) for any symmetric noise "
+            "with a PDF, whatever its moments; the ε^(−4) oracle complexity of the summaries makes the bounded "
+            "quantity the squared gradient norm, so its square root min_k ‖∇f(x_k)‖ decays at t^(−1/4))", "upper",
+            lambda a: -0.25, alpha_range=(0.0, 2.0), noise=("symmetric",), schedule=ANYTIME_SQRT,
+            note=f"{what}; η_k = a/√(k+1) (the schedule under which Σ η_k² ~ log t gives the Õ's log; derived here, "
+                 "the text available gives neither the schedule nor the constants nor whether the output is the "
+                 "minimum or an average over k: min_k bounds both readings); the log factor is not fitted")
+      for method, what in (("signsgd_m", "component-wise sign (β = 0)"), ("cclip", "component-wise clipping"),
+                           ("gclip", "joint clipping"), ("nsgd_m", "normalization (β = 0)"))),
+    Claim("liu-zhou-pfree", "nsgd_m", "nonconvex", "grad_norm_avg", "K^(−(α−1)/(2α))", LIU_ZHOU + " (upper: "
+          "O(T^((1−p)/(2p))) when the tail index is unknown in advance (abstract))", "upper",
+          lambda a: -(a - 1.0) / (2.0 * a), schedule=MOMENTUM_P_FREE,
+          note="(1/K) Σ ‖∇f(x_k)‖; 1 − β = K^(−1/2), η = lr0·R·K^(−3/4) (derived here: the terms Δ/(ηK), η/(1−β) "
+               "and σ(1−β)^((p−1)/p) of the p-known balance with p left out; not printed in the text available)"),
+    Claim("liu-zhou-pfree", "nsgd_m", "nonconvex", "grad_norm_min", "K^(−(α−1)/(2α))", LIU_ZHOU +
+          " (upper, p unknown, through min_k ≤ average)", "upper", lambda a: -(a - 1.0) / (2.0 * a),
+          schedule=MOMENTUM_P_FREE, note="as above; the minimum inherits the bound"),
+    Claim("fatkhullin-nc", "sgd", "nonconvex", "grad_norm_avg", "K^(−(α−1)/(2α))", FATKHULLIN + " (upper: "
+          "O(ε^(−2p/(p−1))) samples to an ε-stationary point for non-convex objectives under Hölder smoothness, "
+          "with a matching lower bound for SGD with polynomial steps (abstract); K ~ ε^(−2p/(p−1)) is "
+          "‖∇f‖ ~ K^(−(p−1)/(2p)), the gradient norm itself (p = 2 gives the classical ε^(−4)))", "upper",
+          lambda a: -(a - 1.0) / (2.0 * a), schedule=SGD_HORIZON,
+          note="(1/K) Σ ‖∇f(x_k)‖; no clipping; η_K = lr0·K^(−1/α), constant in k (derived here from the balance "
+               "Δ/(ηK) against η^(p−1) of a smooth and Lipschitz f; the paper's schedule and output are not in "
+               "the text available). The problem's gradient vanishes far out (|φ'| ~ 2/x³), so a jump of "
+               "the unclipped iterate far from 0 also makes ‖∇f‖ small"),
+    Claim("fatkhullin-nc", "sgd", "nonconvex", "grad_norm_min", "K^(−(α−1)/(2α))", FATKHULLIN +
+          " (upper, through min_k ≤ average)", "upper", lambda a: -(a - 1.0) / (2.0 * a), schedule=SGD_HORIZON,
+          note="as above; the minimum inherits the bound"),
 )
 
 TABLE: dict[tuple[str, str, str, str], Claim] = {c.key: c for c in CLAIMS}

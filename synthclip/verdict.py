@@ -79,7 +79,7 @@ class FitRule:
         b = self.n_boot if n_boot is None else n_boot
         widened = f" ± allowance {a:g} (changed from the rule's {self.allowance:g})" if a != self.allowance else ""
         return (f"rule (fixed before the run): slope of log statistic vs log k over the last decade "
-                f"[K/10, K]; {c:.0%} bootstrap over trajectories ({b} replicates){widened}; an agreeing word needs "
+                f"[K/10, K]; {100 * c:.4g}% bootstrap over trajectories ({b} replicates){widened}; an agreeing word needs "
                 f"the interval within the resolution {self.resolution:g} (else 'inconclusive'); local slopes per "
                 f"half-decade, trend from the last three" + (f"; {power}" if power else ""))
 

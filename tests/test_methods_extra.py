@@ -30,7 +30,8 @@ def _words(row, exponent):
 
 def test_scope_of_the_new_entries():
     sc = dict(noise="symmetric")
-    assert theory.find("nsgd_m", "nonconvex", "grad_norm_avg", 1.5).statement == "liu-zhou"
+    assert theory.find("nsgd_m", "nonconvex", "grad_norm_avg", 1.5,
+                       schedule=theory.MOMENTUM_P_KNOWN).statement == "liu-zhou"
     assert theory.find("clip_nsgd_m", "nonconvex", "grad_norm_min", 1.5).statement == "cutkosky-mehta"
     # Theorem 2's left-hand side is not their statement, and SignSGD-M's exponent is not available: none
     assert theory.find("nsgd_m", "nonconvex", "thm2_lhs", 1.5) is None

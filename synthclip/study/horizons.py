@@ -4,12 +4,13 @@ module, not a study: no study imports another.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from .. import stats, verdict
+from .. import stats, theory, verdict
 from .._rng import derive_seed
 from . import report
 
@@ -97,6 +98,24 @@ def horizon_tables(values: pd.DataFrame, p, *, theory_of, extra_levels=None,
                           "n_points": fit.n_points, "fit_reason": fit.reason, **said.as_dict(),
                           "trend": "too short", "n_traj": n, "n_failed": n_failed})
     return pd.concat(qrows, ignore_index=True), pd.DataFrame(srows)
+
+
+def doubled_controls(slopes: pd.DataFrame, statements, p, metrics=("grad_norm_avg",)) -> pd.DataFrame:
+    """Negative controls of the entries named in ``statements``: each of their judged quantile rows again, labelled
+    "<method> (control ×2)", judged by the same rule against twice the entry's exponent (the squared norm's exponent
+    read as the norm's, a mistake a resolved row must expose: it reads "violates"), on ``metrics`` (the average
+    over k: the minimum gains an extreme-value factor that can hide the mistake)."""
+    rows = []
+    rows_of = slopes["statement"].isin(statements) & slopes["metric"].isin(metrics) & (slopes["statistic"] != "mean")
+    for r in slopes[rows_of].to_dict("records"):
+        claim = next(c for c in theory.CLAIMS if c.statement == r["statement"] and c.metric == r["metric"])
+        wrong = dataclasses.replace(claim, statement=f"{claim.statement} ×2",
+                                    exponent=lambda a, e=claim.exponent: 2.0 * e(a))
+        said = verdict.judge(r["slope"], r["ci_low"], r["ci_high"], wrong, r["alpha"], n_traj=int(r["n_traj"]),
+                             q=float(r["statistic"]), confidence=p.confidence, allowance=p.allowance,
+                             trend="too short", n_failed=int(r["n_failed"]), reason=r["fit_reason"])
+        rows.append({**r, **said.as_dict(), "method": f"{r['method']} (control ×2)"})
+    return pd.DataFrame(rows, columns=slopes.columns)
 
 
 def horizon_verdict_table(slopes: pd.DataFrame) -> str:

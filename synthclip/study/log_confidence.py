@@ -147,7 +147,7 @@ class LogConfidence(Study):
                  f"against log ln(1/δ), {p['confidence']:.0%} row bootstrap ({p['n_boot']} replicates); "
                  f"an agreeing word needs a width ≤ {verdict.RULE.resolution:g}",
                  report.table(v, [("problem", "problem"), ("method", "method"),
-                                  ("exponent of ln(1/δ) [CI]", report.interval),
+                                  ("exponent of ln(1/δ) [CI]", report.ci_text),
                                   ("new", lambda r: report.number(r["new_theory"], ".3f")),
                                   ("verdict (new)", "new_verdict"),
                                   ("old", lambda r: report.number(r["old_theory"], ".3f")),

@@ -21,7 +21,7 @@ import pandas as pd
 from .. import findings, theory, verdict
 from .. import methods as method_registry
 from ..engine import simulate
-from .horizons import (_is_level, horizon_matrix, horizon_scoreboard, horizon_tables,  # noqa: F401
+from .horizons import (_is_level, doubled_controls, horizon_matrix, horizon_scoreboard, horizon_tables,  # noqa: F401
                        horizon_verdict_table, plot_horizons, verdict_table)
 from .base import (FitParams, HorizonParams, NoiseParams, SimulationParams, Study, TheoremAlphaParams, check_alpha,
                    check_choice, check_methods, method_overrides, option, register, with_overrides, with_registered)
@@ -46,9 +46,11 @@ SCHEDULES = {
 SCHEDULE_NAMES = {
     "gclip": theory.THM2_SCHEDULE,
     "gclip-inverted": "horizon:alpha/(3alpha-2)",
-    "nsgd_m": None,
+    "nsgd_m": theory.MOMENTUM_P_KNOWN,
     "clip_nsgd_m": "horizon:1/(3alpha-2)",
     "signsgd_m": None,
+    "nsgd_m-pfree": theory.MOMENTUM_P_FREE,
+    "sgd": theory.SGD_HORIZON,
 }
 
 
@@ -70,7 +72,13 @@ def schedule(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma
 # τ_K = tau0·σ·K^(1/(3α−2)), R = ‖x0 − x*‖ = |x0|√d: a normalized (or sign) step moves η per step, so
 # η_K·K = R·K^((α−1)/(3α−2)) covers the start at every horizon (unscaled, K = 100 did not reach x*). SignSGD-M gets the same β, η: its paper's momentum theorem is not available here (theory "none").
 MOMENTUM = ("nsgd_m", "clip_nsgd_m", "signsgd_m")
-LABELS = (*SCHEDULES, *MOMENTUM)
+# Liu & Zhou's schedule that does not use α (1 − β = K^(−1/2), η = lr0·R·K^(−3/4)) and plain SGD with η_K =
+# min{1/(4L), lr0·K^(−1/α)} (Fatkhullin et al.): theory.MOMENTUM_P_FREE, theory.SGD_HORIZON
+OTHER = {"nsgd_m-pfree": "nsgd_m", "sgd": "sgd"}
+LABELS = (*SCHEDULES, *MOMENTUM, *OTHER)
+#: the controls of the entries judged here for the first time: the same rows against twice their exponent
+#: (the squared norm's exponent read as the norm's), which a resolved row must violate
+DOUBLED = ("liu-zhou-pfree", "fatkhullin-nc")
 assert set(SCHEDULE_NAMES) == set(LABELS), "every label names its clip schedule"
 
 
@@ -81,6 +89,10 @@ def momentum_params(label: str, alpha: float, K: int, *, tau0: float, lr0: float
               "beta": 1.0 - K ** (-alpha / (3 * alpha - 2))}
     if label == "clip_nsgd_m":
         params.update(clip=tau0 * sigma * K ** (1 / (3 * alpha - 2)), clip_schedule="constant")
+    if label == "nsgd_m-pfree":
+        params.update(lr=lr0 * distance * K ** -0.75, beta=1.0 - K ** -0.5)
+    if label == "sgd":
+        params = {"lr": min(1.0 / (4.0 * SMOOTHNESS), lr0 * K ** (-1.0 / alpha)), "lr_schedule": "constant"}
     return params
 
 
@@ -92,7 +104,9 @@ class NonconvexParams(FitParams, SimulationParams, NoiseParams, TheoremAlphaPara
     dim: int = option(10, "dimension d (the min over k gains an extreme-value factor ~ draws^(−1/d))", low=1)
     methods: list = option(list(LABELS), "gclip (τ ∝ K^(1/(3α−2))), the control gclip-inverted (τ ∝ K^(α/(3α−2)), the "
                                          "inverted exponent of Theorem 2's τ), and the "
-                                         "normalized/sign methods with momentum nsgd_m, clip_nsgd_m, signsgd_m")
+                                         "normalized/sign methods with momentum nsgd_m, clip_nsgd_m, signsgd_m, "
+                                         "nsgd_m-pfree (Liu & Zhou's schedule without α) and plain sgd "
+                                         "(η_K ∝ K^(−1/α), Fatkhullin et al.)")
     x0: float = option(1.0, "start x0 in every coordinate")
     tau0: float = option(1.0, "constant of τ_K = tau0 σ K^(1/(3α−2))", gt=0.0)
     lr0: float = option(1.0, "constant of η_K = min{1/(4L), lr0 σ^α/(L τ_K^α)}", gt=0.0)
@@ -125,11 +139,11 @@ class Nonconvex(Study):
                         values = method_registry.get(label).validate(params, "method")
                         tau, lr = values.get("clip", math.inf), values.get("lr", math.nan)
                         extra = {"method": label, "params": params, **method_registry.plugin_of(label)}
-                    elif label in MOMENTUM:
+                    elif label in MOMENTUM or label in OTHER:
                         params = momentum_params(label, float(alpha), K, tau0=p.tau0, lr0=p.lr0, sigma=p.scale,
                                                  distance=abs(p.x0) * math.sqrt(p.dim))
                         tau, lr = params.get("clip", math.inf), params["lr"]
-                        extra = {"method": label, "params": params}  # GClip's cells keep their cache keys
+                        extra = {"method": OTHER.get(label, label), "params": params}  # GClip's cells keep their cache keys
                     else:
                         tau, lr = schedule(label, float(alpha), K, tau0=p.tau0, lr0=p.lr0, sigma=p.scale)
                     cells.append({**extra,
@@ -168,6 +182,7 @@ class Nonconvex(Study):
     def analyze(self, p, tables):
         quantiles, slopes = horizon_tables(tables["values"], p, theory_of=_theory)
         slopes.insert(slopes.columns.get_loc("method") + 1, "schedule", slopes["method"].map(SCHEDULE_NAMES))
+        slopes = pd.concat([slopes, doubled_controls(slopes, DOUBLED, p)], ignore_index=True)
         return {"quantiles": quantiles, "slopes": slopes}
 
     def report(self, tables, meta) -> str:
@@ -195,7 +210,8 @@ class Nonconvex(Study):
                          "thm2_lhs = (1/K) Σ min{‖∇f‖, ‖∇f‖²} is the theorem's left-hand side; grad_norm_avg "
                          "includes the descent from x0, which fades faster than its bound (see --help).")
             lines.append(findings.thm2_conclusion(part, alpha, JUDGED))
-            lines.append(findings.momentum_conclusion(part, MOMENTUM, JUDGED))
+            lines.append(findings.momentum_conclusion(part, [*MOMENTUM, *OTHER, *sorted(
+                m for m in part["method"].unique() if m.endswith("(control ×2)"))], JUDGED))
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
@@ -217,7 +233,7 @@ def _theory(method: str, metric: str, alpha: float):
     clip schedule, so Theorem 2 judges only rows on the schedule it prescribes (``gclip``), never the control."""
     if metric not in JUDGED:
         return None
-    return theory.find(method if method not in SCHEDULES else "gclip", SETTING, metric, alpha,
+    return theory.find(OTHER.get(method, method if method not in SCHEDULES else "gclip"), SETTING, metric, alpha,
                        schedule=schedule_of(method))
 
 

@@ -64,7 +64,8 @@ def judge_slopes(slopes: pd.DataFrame, p, *, claim_of: Callable[[Mapping[str, An
         claim = claim_of(r)
         t = claim.at(r["alpha"], r["noise_alpha"]) if claim else None
         local = slopes[(~fits) & (slopes["method"] == r["method"]) & (slopes["metric"] == r["metric"])
-                       & (slopes["quantile"] == r["quantile"]) & (slopes["alpha"] == r["alpha"])]
+                       & (slopes["quantile"] == r["quantile"]) & (slopes["alpha"] == r["alpha"])
+                       & (slopes["noise"] == r["noise"])]
         local = local.sort_values("kmax", ascending=False)
         trend = verdict.trend_of(list(local[["kmin", "kmax", "slope", "ci_low", "ci_high"]].itertuples(index=False)),
                                  t)
