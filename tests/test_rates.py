@@ -121,8 +121,8 @@ def test_toml_config_is_overridden_by_flags(tmp_path):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--alpha", "0.9"], "--alpha must be in (1, 2]"),
-    (["--alpha", "2.5", "--noise", "stable"], "--alpha must be in (1, 2]"),
+    (["--alpha", "0.9"], "--alpha must be a finite number in (1, 2]"),
+    (["--alpha", "2.5", "--noise", "stable"], "--alpha must be a finite number in (1, 2]"),
     (["--n-traj", "0"], "--n-traj must be a positive integer"),
     (["--methods", "gclip,adamw"], "--methods: unknown value 'adamw'"),
     (["--out", "/dev/null/results"], "--out: cannot write to"),
