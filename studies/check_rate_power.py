@@ -18,6 +18,7 @@ Each rate has its Clopper–Pearson interval (``synthclip.stats.binomial_ci``, 9
     python studies/check_rate_power.py                   # R = 200 per case, 5 to 25 min per case on two cores
     python studies/check_rate_power.py --cases gaussian --replicates 50
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,12 +45,20 @@ def run_case(case: str, replicates: int, first_seed: int, threads: int | None) -
     widths = []
     start = time.perf_counter()
     for i in range(replicates):
-        res = synthclip.simulate("sgd_harmonic", noise=noise, alpha=alpha, steps=DEFAULTS["steps"],
-                                 n_traj=DEFAULTS["n_traj"], seed=first_seed + i,
-                                 checkpoints=rate_checkpoints(DEFAULTS["steps"]), threads=threads)
+        res = synthclip.simulate(
+            "sgd_harmonic",
+            noise=noise,
+            alpha=alpha,
+            steps=DEFAULTS["steps"],
+            n_traj=DEFAULTS["n_traj"],
+            seed=first_seed + i,
+            checkpoints=rate_checkpoints(DEFAULTS["steps"]),
+            threads=threads,
+        )
         for label, exponent in (("exact", t), ("+r", t + r), ("-r", t - r)):
-            row = testing.check_run(res, exponent=exponent, metric="f", quantile=DEFAULTS["quantile"],
-                                    confidence=DEFAULTS["confidence"])
+            row = testing.check_run(
+                res, exponent=exponent, metric="f", quantile=DEFAULTS["quantile"], confidence=DEFAULTS["confidence"]
+            )
             if not row.agreeing:  # what assert_rate raises on
                 counts[label] += 1
                 if label == "exact":
@@ -58,9 +67,18 @@ def run_case(case: str, replicates: int, first_seed: int, threads: int | None) -
                 widths.append(row.ci_high - row.ci_low)
         if (i + 1) % 25 == 0:  # progress, so that a long run shows where it stands
             print(f"  {case}: {i + 1}/{replicates} seeds, failing so far {counts}", file=sys.stderr, flush=True)
-    out = {"case": case, "noise": noise, "alpha": alpha, "exponent": t, "replicates": replicates,
-           "first_seed": first_seed, **DEFAULTS, "seconds": time.perf_counter() - start,
-           "median_width": sorted(widths)[len(widths) // 2], "max_width": max(widths)}
+    out = {
+        "case": case,
+        "noise": noise,
+        "alpha": alpha,
+        "exponent": t,
+        "replicates": replicates,
+        "first_seed": first_seed,
+        **DEFAULTS,
+        "seconds": time.perf_counter() - start,
+        "median_width": sorted(widths)[len(widths) // 2],
+        "max_width": max(widths),
+    }
     for label, n in counts.items():
         lo, hi = stats.binomial_ci(n, replicates, confidence_level=0.95, method="clopper-pearson").confidence_interval
         out[label] = {"failed": n, "rate": n / replicates, "ci": [lo, hi]}
@@ -72,11 +90,13 @@ def line(o: dict) -> str:
         x = o[key]
         return f"{x['failed']}/{o['replicates']} = {x['rate']:.3f} [{x['ci'][0]:.3f}, {x['ci'][1]:.3f}]"
 
-    return (f"{o['case']} (exponent {o['exponent']:+.3f}; N={o['n_traj']}, K={o['steps']}, q={o['quantile']:g}, "
-            f"c={o['confidence']:g}): false failures {rate('exact')} (missed {o['missed']['failed']}, inconclusive "
-            f"{o['inconclusive']['failed']}); power (failing) vs exponent + 0.1: {rate('+r')}, vs exponent − 0.1: "
-            f"{rate('-r')}; median interval width {o['median_width']:.3f} "
-            f"(max {o['max_width']:.3f}); {o['seconds']:.0f} s")
+    return (
+        f"{o['case']} (exponent {o['exponent']:+.3f}; N={o['n_traj']}, K={o['steps']}, q={o['quantile']:g}, "
+        f"c={o['confidence']:g}): false failures {rate('exact')} (missed {o['missed']['failed']}, inconclusive "
+        f"{o['inconclusive']['failed']}); power (failing) vs exponent + 0.1: {rate('+r')}, vs exponent − 0.1: "
+        f"{rate('-r')}; median interval width {o['median_width']:.3f} "
+        f"(max {o['max_width']:.3f}); {o['seconds']:.0f} s"
+    )
 
 
 def main(argv=None) -> int:
@@ -85,8 +105,12 @@ def main(argv=None) -> int:
     parser.add_argument("--replicates", type=int, default=200, help="seeds R per case (default 200)")
     parser.add_argument("--first-seed", type=int, default=1000, help="seeds first-seed .. first-seed + R − 1")
     parser.add_argument("--threads", type=int, default=None, help="numba threads (default: numba's)")
-    parser.add_argument("--out", type=Path, default=ROOT / "studies" / "results" / "calibration",
-                        help="folder for check_rate_power.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "studies" / "results" / "calibration",
+        help="folder for check_rate_power.json",
+    )
     args = parser.parse_args(argv)
     if args.replicates < 1:
         parser.error(f"--replicates must be >= 1, got {args.replicates}")

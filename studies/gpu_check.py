@@ -24,6 +24,7 @@ section is recorded and the next runs):
    (vectors) tail indices with intervals for the transformer and the digits CNN/MLP at init and after
    Adam steps, batch sizes 1 and 8, more minibatches than the CPU default; verdicts by the study's rule.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,13 +39,37 @@ from pathlib import Path
 
 SETTINGS = {
     # full run on a GPU: about 5 minutes on an H200 (sizes chosen to leave half the call's limit spare)
-    "full": dict(device="cuda", seeds=[256, 1024, 4096], steps=100, cnn_seeds=[256], cpu_seeds=256,
-                 cpu_steps=10, methods=["gclip", "adam_norm"], noise_batches=2000, probe_at=[0, 200],
-                 batch_sizes=[1, 8], full_size=0, coords=256, budget_s=420),
+    "full": dict(
+        device="cuda",
+        seeds=[256, 1024, 4096],
+        steps=100,
+        cnn_seeds=[256],
+        cpu_seeds=256,
+        cpu_steps=10,
+        methods=["gclip", "adam_norm"],
+        noise_batches=2000,
+        probe_at=[0, 200],
+        batch_sizes=[1, 8],
+        full_size=0,
+        coords=256,
+        budget_s=420,
+    ),
     # CPU smoke test of this script: seconds
-    "smoke": dict(device="cpu", seeds=[4], steps=3, cnn_seeds=[4], cpu_seeds=4, cpu_steps=2,
-                  methods=["gclip"], noise_batches=16, probe_at=[0, 2], batch_sizes=[1], full_size=64,
-                  coords=16, budget_s=120),
+    "smoke": dict(
+        device="cpu",
+        seeds=[4],
+        steps=3,
+        cnn_seeds=[4],
+        cpu_seeds=4,
+        cpu_steps=2,
+        methods=["gclip"],
+        noise_batches=16,
+        probe_at=[0, 2],
+        batch_sizes=[1],
+        full_size=64,
+        coords=16,
+        budget_s=120,
+    ),
 }
 NOISE_MODELS = ("text-transformer", "digits-cnn", "digits-mlp")
 METHOD_PARAMS = {  # the torch-rates defaults (constant schedules)
@@ -72,7 +97,7 @@ def install_numba_stub() -> None:
     stub.types = types.SimpleNamespace(float64="float64", int64="int64")
     stub.extending = types.ModuleType("numba.extending")
     stub.extending.intrinsic = lambda f: f
-    stub.extending.overload = lambda f, **kwargs: (lambda impl: impl)
+    stub.extending.overload = lambda f, **kwargs: lambda impl: impl
     sys.modules["numba"] = stub
     sys.modules["numba.extending"] = stub.extending
 
@@ -132,19 +157,29 @@ def preflight(cfg: dict, stub: bool) -> dict:
     import torch
 
     info = {
-        "python": sys.version.split()[0], "platform": platform.platform(), "numba_stub": stub,
-        "versions": {n: _version(n) for n in ("torch", "numpy", "scipy", "pandas", "sklearn", "numba",
-                                              "matplotlib", "pyarrow", "joblib")},
-        "cuda_available": torch.cuda.is_available(), "device": cfg["device"], "torch_threads": torch.get_num_threads(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "numba_stub": stub,
+        "versions": {
+            n: _version(n)
+            for n in ("torch", "numpy", "scipy", "pandas", "sklearn", "numba", "matplotlib", "pyarrow", "joblib")
+        },
+        "cuda_available": torch.cuda.is_available(),
+        "device": cfg["device"],
+        "torch_threads": torch.get_num_threads(),
     }
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
-        info.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2 ** 30, 1),
-                    multiprocessors=props.multi_processor_count, cuda=torch.version.cuda)
+        info.update(
+            gpu=props.name,
+            gpu_memory_gib=round(props.total_memory / 2**30, 1),
+            multiprocessors=props.multi_processor_count,
+            cuda=torch.version.cuda,
+        )
     import synthclip  # noqa: F401  (the engine; needs numba or the stub)
     import synthclip.torch  # noqa: F401
-    from synthclip.torch import ensemble, models, probe  # noqa: F401
     from synthclip.study import torch_noise  # noqa: F401
+    from synthclip.torch import ensemble, models, probe  # noqa: F401
 
     info["synthclip"] = synthclip.__version__
     if cfg["device"] == "cuda" and not torch.cuda.is_available():
@@ -166,13 +201,26 @@ def _run(task: str, method: str, n: int, steps: int, device: str, seed: int = 0)
     from synthclip.torch.ensemble import train_ensemble
 
     _sync(device)
-    res = train_ensemble(task, method, n_seeds=n, steps=steps, batch_size=32, seed=seed,
-                         method_params=METHOD_PARAMS[method], checkpoints=[steps], device=device)
+    res = train_ensemble(
+        task,
+        method,
+        n_seeds=n,
+        steps=steps,
+        batch_size=32,
+        seed=seed,
+        method_params=METHOD_PARAMS[method],
+        checkpoints=[steps],
+        device=device,
+    )
     _sync(device)
     final = res.losses[:, -1]
-    return res, {"seconds": round(res.seconds, 3), "throughput": round(res.throughput, 1),
-                 "n_failed": res.n_failed, "median_final_loss": float(np.median(final)),
-                 "q90_final_loss": float(np.quantile(final, 0.9))}
+    return res, {
+        "seconds": round(res.seconds, 3),
+        "throughput": round(res.throughput, 1),
+        "n_failed": res.n_failed,
+        "median_final_loss": float(np.median(final)),
+        "q90_final_loss": float(np.quantile(final, 0.9)),
+    }
 
 
 def throughput(cfg: dict, report: Report) -> dict:
@@ -190,10 +238,17 @@ def throughput(cfg: dict, report: Report) -> dict:
         _, short = _run(task, method, n, s, dev)
         _, long = _run(task, method, n, 2 * s, dev)
         dt = long["seconds"] - short["seconds"]
-        row = {"task": task, "method": method, "n_seeds": n, "steps": 2 * s, "device": dev, **long,
-               "marginal_throughput": round(n * s / dt, 1) if dt > 0 else None}
+        row = {
+            "task": task,
+            "method": method,
+            "n_seeds": n,
+            "steps": 2 * s,
+            "device": dev,
+            **long,
+            "marginal_throughput": round(n * s / dt, 1) if dt > 0 else None,
+        }
         if dev.startswith("cuda"):
-            row["max_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 2)
+            row["max_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
         out["runs"].append(row)
         print(json.dumps(row), flush=True)
         report.data["throughput"] = out
@@ -204,9 +259,16 @@ def throughput(cfg: dict, report: Report) -> dict:
         _, short = _run("digits-mlp", method, n, cs, "cpu")
         _, long = _run("digits-mlp", method, n, 2 * cs, "cpu")
         dt = long["seconds"] - short["seconds"]
-        row = {"task": "digits-mlp", "method": method, "n_seeds": n, "steps": 2 * cs, "device": "cpu",
-               "cpu_threads": torch.get_num_threads(), **long,
-               "marginal_throughput": round(n * cs / dt, 1) if dt > 0 else None}
+        row = {
+            "task": "digits-mlp",
+            "method": method,
+            "n_seeds": n,
+            "steps": 2 * cs,
+            "device": "cpu",
+            "cpu_threads": torch.get_num_threads(),
+            **long,
+            "marginal_throughput": round(n * cs / dt, 1) if dt > 0 else None,
+        }
         out["cpu_reference"].append(row)
         print(json.dumps(row), flush=True)
         ref = [r for r in out["runs"] if r["task"] == "digits-mlp" and r["method"] == method and r["n_seeds"] == n]
@@ -226,10 +288,21 @@ def noise(cfg: dict, report: Report) -> dict:
             if report.elapsed() > cfg["budget_s"]:
                 report.data.setdefault("noise_skipped_for_time", []).append(f"{model} step {step}")
                 continue
-            cell = {"label": f"{model} step={step}", "model": model, "step": step,
-                    "batch_sizes": cfg["batch_sizes"], "n_batches": cfg["noise_batches"], "optimizer": "adam",
-                    "lr": 1e-3, "train_batch_size": 32, "full_size": cfg["full_size"],
-                    "coords_per_layer": cfg["coords"], "confidence": 0.95, "seed": 0, "device": cfg["device"]}
+            cell = {
+                "label": f"{model} step={step}",
+                "model": model,
+                "step": step,
+                "batch_sizes": cfg["batch_sizes"],
+                "n_batches": cfg["noise_batches"],
+                "optimizer": "adam",
+                "lr": 1e-3,
+                "train_batch_size": 32,
+                "full_size": cfg["full_size"],
+                "coords_per_layer": cfg["coords"],
+                "confidence": 0.95,
+                "seed": 0,
+                "device": cfg["device"],
+            }
             t = time.perf_counter()
             tables = probe_cell(cell)
             print(f"   {model} step {step}: {time.perf_counter() - t:.1f} s", flush=True)
@@ -238,22 +311,35 @@ def noise(cfg: dict, report: Report) -> dict:
     tables = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
     verdicts = cell_verdicts(tables["tails"], tables["probes"])
     models = model_verdicts(verdicts)
-    meta = {"params": {"n_batches": cfg["noise_batches"], "optimizer": "adam", "lr": 1e-3,
-                       "train_batch_size": 32, "confidence": 0.95}}
+    meta = {
+        "params": {
+            "n_batches": cfg["noise_batches"],
+            "optimizer": "adam",
+            "lr": 1e-3,
+            "train_batch_size": 32,
+            "confidence": 0.95,
+        }
+    }
     text = noise_report({**tables, "verdicts": verdicts, "models": models}, meta)
     print(text.split("\nper layer")[0], flush=True)
     layers = tables["tails"][tables["tails"]["sample"].isin(["norm", "vector"])]
     probes = tables["probes"].drop(columns=["device", "optimizer", "lr"])
-    return {"n_batches": cfg["noise_batches"], "verdicts": verdicts.to_dict("records"),
-            "models": models.to_dict("records"), "probes": probes.to_dict("records"),
-            "per_layer": layers[["model", "step", "batch_size", "layer", "sample", "alpha", "ci_low", "ci_high",
-                                 "k", "n"]].to_dict("records")}
+    return {
+        "n_batches": cfg["noise_batches"],
+        "verdicts": verdicts.to_dict("records"),
+        "models": models.to_dict("records"),
+        "probes": probes.to_dict("records"),
+        "per_layer": layers[
+            ["model", "step", "batch_size", "layer", "sample", "alpha", "ci_low", "ci_high", "k", "n"]
+        ].to_dict("records"),
+    }
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("json", nargs="?", default=None,
-                        help="output JSON (default $OUT/gpu_check.json, else ./gpu_check.json)")
+    parser.add_argument(
+        "json", nargs="?", default=None, help="output JSON (default $OUT/gpu_check.json, else ./gpu_check.json)"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes on CPU (tests this script)")
     parser.add_argument("--no-numba", action="store_true", help="use the numba stub even if numba is installed")
     args = parser.parse_args(argv)
@@ -283,14 +369,16 @@ def main(argv=None) -> int:
     tp = report.data.get("throughput") or {}
     print("== summary", flush=True)
     for r in tp.get("runs", []) + tp.get("cpu_reference", []):
-        print(f"   {r['device']:<5} {r['task']:<11} {r['method']:<10} seeds {r['n_seeds']:>5}: "
-              f"{r['throughput']:>10.0f} seed-steps/s overall, {r['marginal_throughput'] or float('nan'):>10.0f} "
-              f"marginal; failed {r['n_failed']}", flush=True)
+        print(
+            f"   {r['device']:<5} {r['task']:<11} {r['method']:<10} seeds {r['n_seeds']:>5}: "
+            f"{r['throughput']:>10.0f} seed-steps/s overall, {r['marginal_throughput'] or float('nan'):>10.0f} "
+            f"marginal; failed {r['n_failed']}",
+            flush=True,
+        )
     if "speedup_vs_cpu_same_seeds" in tp:
         print(f"   speed-up over this machine's CPU at the same seeds: {tp['speedup_vs_cpu_same_seeds']}x")
     for m in (report.data.get("noise") or {}).get("models", []):
-        print(f"   noise {m['model']}: {m['verdict']} "
-              f"(Hill α̂ {m['min_hill_alpha']:.2f}–{m['max_hill_alpha']:.2f})")
+        print(f"   noise {m['model']}: {m['verdict']} (Hill α̂ {m['min_hill_alpha']:.2f}–{m['max_hill_alpha']:.2f})")
     errors = report.data["errors"]
     print(f"   errors: {errors if errors else 'none'}; {report.data['total_seconds']} s; wrote {path}", flush=True)
     return 0 if not errors else 1

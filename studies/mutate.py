@@ -14,6 +14,7 @@ compile per row (tens of seconds).
     python studies/mutate.py                 # every mutation, prints the table
     python studies/mutate.py --only lag      # those whose name contains "lag"
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,42 +30,83 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # (name, file, a substring of the one line to replace, the new line (indentation kept), test selections)
 MUTATIONS = [
-    ("radial radius from coordinate 0's uniforms (noise.py)", "synthclip/noise.py",
-     "_rng.uniform_pair(k0, k1, 0, step, traj0 + t, _rng.TAG_NORM)",
-     "u1, u2, word = _rng.uniform_pair(k0, k1, 0, step, traj0 + t, _rng.TAG_COORD)",
-     ["tests/test_noise.py::test_radial_radius_is_independent_of_its_direction"]),
-    ("stream tag TAG_NORM 1 -> 0 (_rng.py)", "synthclip/_rng.py", "TAG_NORM = 1", "TAG_NORM = 0",
-     ["tests/test_noise.py::test_radial_radius_is_independent_of_its_direction"]),
-    ("verdict allowance 0 -> 0.1", "synthclip/verdict.py", "allowance: float = 0.0",
-     "allowance: float = 0.1",
-     ["tests/test_verdict.py::test_the_rule_is_pinned_field_by_field"]),
-    ("verdict allowance 0 -> 0.1 (near-miss control alone)", "synthclip/verdict.py", "allowance: float = 0.0",
-     "allowance: float = 0.1",
-     ["tests/test_verdict.py::test_near_miss_control_at_the_rules_allowance"]),
-    ("verdict resolution 0.1 -> 0.2", "synthclip/verdict.py", "resolution: float = 0.1",
-     "resolution: float = 0.2",
-     ["tests/test_verdict.py::test_the_rule_is_pinned_field_by_field"]),
-    ("verdict n_boot 1000 -> 500", "synthclip/verdict.py", "n_boot: int = 1000", "n_boot: int = 500",
-     ["tests/test_verdict.py::test_the_rule_is_pinned_field_by_field"]),
-    ("SeedAdam weight-decay sign", "synthclip/torch/optim.py",
-     'p.add_(p, alpha=-group["lr"] * group["weight_decay"])',
-     'p.add_(p, alpha=group["lr"] * group["weight_decay"])',
-     ["tests/test_torch_optim.py::test_weight_decay_two_steps_by_hand"]),
-    ("GClip/CClip weight-decay sign", "synthclip/torch/optim.py",
-     "grads = [g.add(p, alpha=weight_decay) for p, g in zip(params, grads)]",
-     "grads = [g.add(p, alpha=-weight_decay) for p, g in zip(params, grads)]",
-     ["tests/test_torch_optim.py::test_weight_decay_two_steps_by_hand"]),
-    ("Philox counter: lagged trajectories (digests)", "synthclip/_rng.py",
-     "np.uint64(coord), np.uint64(step), np.uint64(traj) & _MASK,",
-     "np.uint64(coord), np.uint64(step + traj), np.uint64(0) & _MASK,",
-     ["tests/test_noise.py::test_stream_known_answer_digests"]),
-    ("Philox counter: lagged trajectories (independence)", "synthclip/_rng.py",
-     "np.uint64(coord), np.uint64(step), np.uint64(traj) & _MASK,",
-     "np.uint64(coord), np.uint64(step + traj), np.uint64(0) & _MASK,",
-     ["tests/test_noise.py::test_neighbouring_trajectories_and_steps_are_independent"]),
-    ("coordinate_view drops alpha = +inf (the fixed bug)", "synthclip/torch/probe.py",
-     'if not np.isnan(row["alpha"]):', 'if np.isfinite(row["alpha"]):',
-     ["tests/test_torch_probe.py::test_coordinate_view_keeps_infinite_alpha_as_light"]),
+    (
+        "radial radius from coordinate 0's uniforms (noise.py)",
+        "synthclip/noise.py",
+        "_rng.uniform_pair(k0, k1, 0, step, traj0 + t, _rng.TAG_NORM)",
+        "u1, u2, word = _rng.uniform_pair(k0, k1, 0, step, traj0 + t, _rng.TAG_COORD)",
+        ["tests/test_noise.py::test_radial_radius_is_independent_of_its_direction"],
+    ),
+    (
+        "stream tag TAG_NORM 1 -> 0 (_rng.py)",
+        "synthclip/_rng.py",
+        "TAG_NORM = 1",
+        "TAG_NORM = 0",
+        ["tests/test_noise.py::test_radial_radius_is_independent_of_its_direction"],
+    ),
+    (
+        "verdict allowance 0 -> 0.1",
+        "synthclip/verdict.py",
+        "allowance: float = 0.0",
+        "allowance: float = 0.1",
+        ["tests/test_verdict.py::test_the_rule_is_pinned_field_by_field"],
+    ),
+    (
+        "verdict allowance 0 -> 0.1 (near-miss control alone)",
+        "synthclip/verdict.py",
+        "allowance: float = 0.0",
+        "allowance: float = 0.1",
+        ["tests/test_verdict.py::test_near_miss_control_at_the_rules_allowance"],
+    ),
+    (
+        "verdict resolution 0.1 -> 0.2",
+        "synthclip/verdict.py",
+        "resolution: float = 0.1",
+        "resolution: float = 0.2",
+        ["tests/test_verdict.py::test_the_rule_is_pinned_field_by_field"],
+    ),
+    (
+        "verdict n_boot 1000 -> 500",
+        "synthclip/verdict.py",
+        "n_boot: int = 1000",
+        "n_boot: int = 500",
+        ["tests/test_verdict.py::test_the_rule_is_pinned_field_by_field"],
+    ),
+    (
+        "SeedAdam weight-decay sign",
+        "synthclip/torch/optim.py",
+        'p.add_(p, alpha=-group["lr"] * group["weight_decay"])',
+        'p.add_(p, alpha=group["lr"] * group["weight_decay"])',
+        ["tests/test_torch_optim.py::test_weight_decay_two_steps_by_hand"],
+    ),
+    (
+        "GClip/CClip weight-decay sign",
+        "synthclip/torch/optim.py",
+        "grads = [g.add(p, alpha=weight_decay) for p, g in zip(params, grads)]",
+        "grads = [g.add(p, alpha=-weight_decay) for p, g in zip(params, grads)]",
+        ["tests/test_torch_optim.py::test_weight_decay_two_steps_by_hand"],
+    ),
+    (
+        "Philox counter: lagged trajectories (digests)",
+        "synthclip/_rng.py",
+        "np.uint64(coord), np.uint64(step), np.uint64(traj) & _MASK,",
+        "np.uint64(coord), np.uint64(step + traj), np.uint64(0) & _MASK,",
+        ["tests/test_noise.py::test_stream_known_answer_digests"],
+    ),
+    (
+        "Philox counter: lagged trajectories (independence)",
+        "synthclip/_rng.py",
+        "np.uint64(coord), np.uint64(step), np.uint64(traj) & _MASK,",
+        "np.uint64(coord), np.uint64(step + traj), np.uint64(0) & _MASK,",
+        ["tests/test_noise.py::test_neighbouring_trajectories_and_steps_are_independent"],
+    ),
+    (
+        "coordinate_view drops alpha = +inf (the fixed bug)",
+        "synthclip/torch/probe.py",
+        'if not np.isnan(row["alpha"]):',
+        'if np.isfinite(row["alpha"]):',
+        ["tests/test_torch_probe.py::test_coordinate_view_keeps_infinite_alpha_as_light"],
+    ),
 ]
 
 
@@ -96,8 +138,14 @@ def run_tests(copy: Path, selections: list[str], timeout: float) -> tuple[str, f
     env = {**os.environ, "PYTHONPATH": str(copy), "NUMBA_CACHE_DIR": tempfile.mkdtemp(prefix="mutate-numba-")}
     t0 = time.perf_counter()
     try:
-        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *selections],
-                           cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *selections],
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         code = r.returncode
     except subprocess.TimeoutExpired:
         code = None

@@ -23,6 +23,7 @@ at a true rate of 1e−3 a 2 % event: such a check is mis-specified until shown 
 
 Writes ``studies/results/calibration/replicate_checks.{json,csv}``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,12 +33,28 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_FILES = ("tests/test_rates.py", "tests/test_study_confidence.py", "tests/test_study_tails.py",
-                 "tests/test_study_dimension.py", "tests/test_study_bias.py", "tests/test_study_nonconvex.py",
-                 "tests/test_study_lower_bound.py", "tests/test_study_smoothness.py", "tests/test_methods_extra.py")
+DEFAULT_FILES = (
+    "tests/test_rates.py",
+    "tests/test_study_confidence.py",
+    "tests/test_study_tails.py",
+    "tests/test_study_dimension.py",
+    "tests/test_study_bias.py",
+    "tests/test_study_nonconvex.py",
+    "tests/test_study_lower_bound.py",
+    "tests/test_study_smoothness.py",
+    "tests/test_methods_extra.py",
+)
 #: test names that draw no data: replaying them on other seeds says nothing
-SKIP = ("bad_flag", "writes", "rerun", "toml", "unknown_study", "boundary_is", "needs_the_power_law",
-        "exact_laws")  # the last: its seeds are its own (Philox(7000 + r)) and its rate is exact by construction
+SKIP = (
+    "bad_flag",
+    "writes",
+    "rerun",
+    "toml",
+    "unknown_study",
+    "boundary_is",
+    "needs_the_power_law",
+    "exact_laws",
+)  # the last: its seeds are its own (Philox(7000 + r)) and its rate is exact by construction
 
 
 class _Outcomes:
@@ -66,12 +83,14 @@ def _patch_seeds(replicate: int):
         def call(*args, **kwargs):
             kwargs["seed"] = f"{kwargs.get('seed', 0)}/replicate-{replicate}"
             return fn(*args, **kwargs)
+
         return call
 
     cli.parse, synthclip.simulate, noise.sample = parse_r, reseeded(simulate), reseeded(sample)
 
     def undo():
         cli.parse, synthclip.simulate, noise.sample = parse, simulate, sample
+
     return undo
 
 
@@ -96,18 +115,31 @@ def replay(files, replicates: int, echo=print, after_file=None) -> list[dict]:
             plugin = _Outcomes()
             start = time.perf_counter()
             try:
-                pytest.main([str(ROOT / path), "-q", "-p", "no:cacheprovider",
-                             "-k", " and ".join(f"not {s}" for s in SKIP)], plugins=[plugin])
+                pytest.main(
+                    [str(ROOT / path), "-q", "-p", "no:cacheprovider", "-k", " and ".join(f"not {s}" for s in SKIP)],
+                    plugins=[plugin],
+                )
             finally:
                 undo()
             for node, outcome in plugin.outcomes.items():
-                row = counts.setdefault(node, {"test": node, "file": path, "replicates": 0, "passed": 0,
-                                               "failed": 0, "interval_miss_rate": nominal})
+                row = counts.setdefault(
+                    node,
+                    {
+                        "test": node,
+                        "file": path,
+                        "replicates": 0,
+                        "passed": 0,
+                        "failed": 0,
+                        "interval_miss_rate": nominal,
+                    },
+                )
                 row["replicates"] += 1
                 row["passed"] += outcome == "passed"
                 row["failed"] += outcome == "failed"
-            echo(f"{path} replicate {r}: {sum(o == 'passed' for o in plugin.outcomes.values())}/"
-                 f"{len(plugin.outcomes)} passed ({time.perf_counter() - start:.0f} s)")
+            echo(
+                f"{path} replicate {r}: {sum(o == 'passed' for o in plugin.outcomes.values())}/"
+                f"{len(plugin.outcomes)} passed ({time.perf_counter() - start:.0f} s)"
+            )
         if after_file is not None:
             after_file(_finish(counts))  # a long replay keeps what it has finished
     return _finish(counts)
@@ -116,8 +148,9 @@ def replay(files, replicates: int, echo=print, after_file=None) -> list[dict]:
 def _finish(counts: dict) -> list[dict]:
     rows = [dict(row) for row in counts.values()]
     for row in rows:
-        row["mis_specified"] = bool(row["failed"] and row["interval_miss_rate"] is not None
-                                    and row["interval_miss_rate"] <= 1e-3 * (1 + 1e-9))  # 1 - 0.999 is 1e-3 + ulp
+        row["mis_specified"] = bool(
+            row["failed"] and row["interval_miss_rate"] is not None and row["interval_miss_rate"] <= 1e-3 * (1 + 1e-9)
+        )  # 1 - 0.999 is 1e-3 + ulp
     return rows
 
 
@@ -139,13 +172,17 @@ def main(argv=None) -> int:
     from synthclip import io
 
     def write(rows):
-        io.write_json({"replicates": args.replicates, "files": args.files, "checks": rows,
-                       "environment": io.environment()}, out / "replicate_checks.json")
+        io.write_json(
+            {"replicates": args.replicates, "files": args.files, "checks": rows, "environment": io.environment()},
+            out / "replicate_checks.json",
+        )
         pd.DataFrame(rows).to_csv(out / "replicate_checks.csv", index=False)
 
     rows = replay(args.files, args.replicates, after_file=write)
     frame = pd.DataFrame(rows)
-    print(frame[["test", "replicates", "passed", "failed", "interval_miss_rate", "mis_specified"]].to_string(index=False))
+    print(
+        frame[["test", "replicates", "passed", "failed", "interval_miss_rate", "mis_specified"]].to_string(index=False)
+    )
     print(f"wrote {out / 'replicate_checks.json'} and .csv")
     return 0
 

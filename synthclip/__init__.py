@@ -4,6 +4,7 @@ Public entry points: :func:`simulate` (the engine), the registries ``methods.MET
 ``problems.PROBLEMS`` and ``noise.NOISES``, ``noise.sample``, and the studies
 (``python -m synthclip.study --help``).
 """
+
 __version__ = "0.3.0"
 
 from . import _cache  # noqa: E402,F401  (before any kernel is defined: cache stamps cover every module)

@@ -6,6 +6,7 @@ loop over trajectories so it vectorises), an ``init`` where its state does not s
 The step's arithmetic is the engine's before the contract, operation for operation (the registry pins and
 the bit-identity tests hold it to that).
 """
+
 from __future__ import annotations
 
 import math
@@ -14,11 +15,10 @@ import numpy as np
 from numba import njit
 
 from ._engine import _clip_factor, _column_norms, _descend
-from ._method_contract import (B0, DELAYED, ETA, Method, Param, beta_param, clip_params, lr_params,
-                               torch_rule)
-
+from ._method_contract import B0, DELAYED, ETA, Method, Param, beta_param, clip_params, lr_params, torch_rule
 
 # -- steps (jitted by the engine; plain Python here) -------------------------------------------------------
+
 
 def sgd_step(p, k, lr, tau, x, g, clipped, work):
     d, nb = x.shape
@@ -45,7 +45,7 @@ def cclip_step(p, k, lr, tau, x, g, clipped, work):
 
 
 def acclip_init(p, m, v):
-    v[:, :] = p.clip ** p.moment  # τ0^a
+    v[:, :] = p.clip**p.moment  # τ0^a
 
 
 def acclip_step(p, k, lr, tau, x, g, clipped, work, m, v):
@@ -129,6 +129,7 @@ def clip_adam_norm_step(p, k, lr, tau, x, g, clipped, work, m, b2):
 
 # -- numpy references (x, g: (n, d); state: name → (n, d) or (n, 1)) ---------------------------------------
 
+
 def _norm(g):
     return np.linalg.norm(g, axis=-1, keepdims=True)
 
@@ -169,9 +170,9 @@ def _scaled_reference(p, lr, tau, x, g, state, clip, adam):
     sq = np.sum(gc * gc, axis=1, keepdims=True)
     b_prev = np.sqrt(state["b2"])
     if adam:
-        state["b2"][:] = p.beta2 * state["b2"] + (1 - p.beta2) * p.eta ** 2 * sq
+        state["b2"][:] = p.beta2 * state["b2"] + (1 - p.beta2) * p.eta**2 * sq
     else:
-        state["b2"][:] = state["b2"] + p.eta ** 2 * sq
+        state["b2"][:] = state["b2"] + p.eta**2 * sq
     denom = b_prev if p.delayed else np.sqrt(state["b2"])
     if adam:
         state["m"][:] = p.beta1 * state["m"] + (1 - p.beta1) * gc
@@ -204,44 +205,122 @@ _CHEZHEGOV = "Chezhegov et al. (2024), AdaGrad/Adam with clipping under heavy-ta
 _ZHANG = "Zhang et al. (NeurIPS 2020), Why are adaptive methods good for attention models?"
 
 BUILTINS = (
-    Method("sgd", _THEOREM4, "plain SGD", step=sgd_step, torch=torch_rule("SGD"), reference=sgd_reference,
-           variants=({"lr_schedule": "poly", "lr": 0.5, "lr_power": 0.7},)),
-    Method("gclip", _THEOREM4 + _HEAVY_CLIP,
-           "global-norm clipped SGD (Theorems 2 and 4; proj-GClip with a problem radius)",
-           step=gclip_step, torch=torch_rule("GCLIP"), reference=gclip_reference, source=_ZHANG,
-           variants=({"clip_power": "1/alpha"},
-                     {"clip_schedule": "constant", "clip": 0.3, "lr_schedule": "constant", "lr": 0.1})),
-    Method("cclip", _THEOREM4 + _HEAVY_CLIP, "coordinate-wise clipped SGD (Theorem 8)", step=cclip_step,
-           torch=torch_rule("CCLIP"), reference=cclip_reference, clip_units="coordinate", source=_ZHANG,
-           variants=({"clip_power": 0.25, "clip": 2.0},)),
-    Method("acclip", lr_params(1e-4, "constant") + (
-        Param("clip", 1.0, "initial clip level τ0", low=0.0, low_open=True),
-        beta_param("beta1", 0.9, "momentum β1"),
-        beta_param("beta2", 0.99, "clip-level averaging β2"),
-        Param("eps", 1e-5, "ε in min(τ/(|m|+ε), 1)", low=0.0, low_open=True),
-        Param("moment", 1.0, "moment a of the clip estimate τ^a (the paper's α)", low=0.0, low_open=True),
-    ), "adaptive coordinate-wise clipping (Algorithm 1, paper defaults)", step=acclip_step, init=acclip_init,
-        torch=torch_rule("ACCLIP"), reference=acclip_reference, vectors=("m", "v"), clip_units="coordinate",
+    Method(
+        "sgd",
+        _THEOREM4,
+        "plain SGD",
+        step=sgd_step,
+        torch=torch_rule("SGD"),
+        reference=sgd_reference,
+        variants=({"lr_schedule": "poly", "lr": 0.5, "lr_power": 0.7},),
+    ),
+    Method(
+        "gclip",
+        _THEOREM4 + _HEAVY_CLIP,
+        "global-norm clipped SGD (Theorems 2 and 4; proj-GClip with a problem radius)",
+        step=gclip_step,
+        torch=torch_rule("GCLIP"),
+        reference=gclip_reference,
         source=_ZHANG,
-        variants=({"lr": 0.05, "moment": 1.5, "beta1": 0.5},)),
-    Method("adagrad_norm", lr_params(1.0, "constant") + (B0, ETA, DELAYED), "AdaGrad-Norm (Chezhegov et al.)",
-           step=adagrad_norm_step, init=scale_init, reference=adagrad_norm_reference, scalars=("b2",),
-           torch=torch_rule("ADAGRAD_NORM"), source=_CHEZHEGOV,
-           variants=({"delayed": True}, {"eta": 0.3, "b0": 0.5}, {"eta": "lr", "lr": 0.3})),
-    Method("adam_norm", lr_params(1.0, "constant") + (
-        beta_param("beta1", 0.9, "momentum β1"), beta_param("beta2", 0.999, "second-moment β2"), B0, ETA, DELAYED,
-    ), "Adam-Norm (Chezhegov et al.)", step=adam_norm_step, torch=torch_rule("ADAM_NORM"), init=momentum_scale_init,
-        reference=adam_norm_reference, vectors=("m",), scalars=("b2",), source=_CHEZHEGOV,
-        variants=({"delayed": True, "beta2": 0.9}, {"eta": 2.0}, {"eta": "lr", "lr": 2.0, "delayed": True})),
-    Method("clip_adagrad_norm", lr_params(1.0, "constant") + _LAMBDA + (B0, ETA, DELAYED),
-           "AdaGrad-Norm on clipped gradients (Chezhegov et al.)", step=clip_adagrad_norm_step, init=scale_init,
-           torch=torch_rule("CLIP_ADAGRAD_NORM"),
-           reference=clip_adagrad_norm_reference, scalars=("b2",), source=_CHEZHEGOV,
-           variants=({"delayed": True, "clip": 0.5},)),
-    Method("clip_adam_norm", lr_params(1.0, "constant") + _LAMBDA + (
-        beta_param("beta1", 0.9, "momentum β1"), beta_param("beta2", 0.999, "second-moment β2"), B0, ETA, DELAYED,
-    ), "Adam-Norm on clipped gradients (Chezhegov et al.)", step=clip_adam_norm_step, init=momentum_scale_init,
-        torch=torch_rule("CLIP_ADAM_NORM"), reference=clip_adam_norm_reference, vectors=("m",), scalars=("b2",),
+        variants=(
+            {"clip_power": "1/alpha"},
+            {"clip_schedule": "constant", "clip": 0.3, "lr_schedule": "constant", "lr": 0.1},
+        ),
+    ),
+    Method(
+        "cclip",
+        _THEOREM4 + _HEAVY_CLIP,
+        "coordinate-wise clipped SGD (Theorem 8)",
+        step=cclip_step,
+        torch=torch_rule("CCLIP"),
+        reference=cclip_reference,
+        clip_units="coordinate",
+        source=_ZHANG,
+        variants=({"clip_power": 0.25, "clip": 2.0},),
+    ),
+    Method(
+        "acclip",
+        lr_params(1e-4, "constant")
+        + (
+            Param("clip", 1.0, "initial clip level τ0", low=0.0, low_open=True),
+            beta_param("beta1", 0.9, "momentum β1"),
+            beta_param("beta2", 0.99, "clip-level averaging β2"),
+            Param("eps", 1e-5, "ε in min(τ/(|m|+ε), 1)", low=0.0, low_open=True),
+            Param("moment", 1.0, "moment a of the clip estimate τ^a (the paper's α)", low=0.0, low_open=True),
+        ),
+        "adaptive coordinate-wise clipping (Algorithm 1, paper defaults)",
+        step=acclip_step,
+        init=acclip_init,
+        torch=torch_rule("ACCLIP"),
+        reference=acclip_reference,
+        vectors=("m", "v"),
+        clip_units="coordinate",
+        source=_ZHANG,
+        variants=({"lr": 0.05, "moment": 1.5, "beta1": 0.5},),
+    ),
+    Method(
+        "adagrad_norm",
+        lr_params(1.0, "constant") + (B0, ETA, DELAYED),
+        "AdaGrad-Norm (Chezhegov et al.)",
+        step=adagrad_norm_step,
+        init=scale_init,
+        reference=adagrad_norm_reference,
+        scalars=("b2",),
+        torch=torch_rule("ADAGRAD_NORM"),
         source=_CHEZHEGOV,
-        variants=({"delayed": True, "clip_schedule": "poly", "clip_power": 0.5},)),
+        variants=({"delayed": True}, {"eta": 0.3, "b0": 0.5}, {"eta": "lr", "lr": 0.3}),
+    ),
+    Method(
+        "adam_norm",
+        lr_params(1.0, "constant")
+        + (
+            beta_param("beta1", 0.9, "momentum β1"),
+            beta_param("beta2", 0.999, "second-moment β2"),
+            B0,
+            ETA,
+            DELAYED,
+        ),
+        "Adam-Norm (Chezhegov et al.)",
+        step=adam_norm_step,
+        torch=torch_rule("ADAM_NORM"),
+        init=momentum_scale_init,
+        reference=adam_norm_reference,
+        vectors=("m",),
+        scalars=("b2",),
+        source=_CHEZHEGOV,
+        variants=({"delayed": True, "beta2": 0.9}, {"eta": 2.0}, {"eta": "lr", "lr": 2.0, "delayed": True}),
+    ),
+    Method(
+        "clip_adagrad_norm",
+        lr_params(1.0, "constant") + _LAMBDA + (B0, ETA, DELAYED),
+        "AdaGrad-Norm on clipped gradients (Chezhegov et al.)",
+        step=clip_adagrad_norm_step,
+        init=scale_init,
+        torch=torch_rule("CLIP_ADAGRAD_NORM"),
+        reference=clip_adagrad_norm_reference,
+        scalars=("b2",),
+        source=_CHEZHEGOV,
+        variants=({"delayed": True, "clip": 0.5},),
+    ),
+    Method(
+        "clip_adam_norm",
+        lr_params(1.0, "constant")
+        + _LAMBDA
+        + (
+            beta_param("beta1", 0.9, "momentum β1"),
+            beta_param("beta2", 0.999, "second-moment β2"),
+            B0,
+            ETA,
+            DELAYED,
+        ),
+        "Adam-Norm on clipped gradients (Chezhegov et al.)",
+        step=clip_adam_norm_step,
+        init=momentum_scale_init,
+        torch=torch_rule("CLIP_ADAM_NORM"),
+        reference=clip_adam_norm_reference,
+        vectors=("m",),
+        scalars=("b2",),
+        source=_CHEZHEGOV,
+        variants=({"delayed": True, "clip_schedule": "poly", "clip_power": 0.5},),
+    ),
 )

@@ -11,6 +11,7 @@ numba's default locators are kept, in their order, each with the package-wide st
 the package are untouched. The hook is numba's list of locator classes: if a numba release renames it,
 caching falls back to numba's per-file stamps (still correct for an installed, unedited package).
 """
+
 from __future__ import annotations
 
 import functools
@@ -82,8 +83,14 @@ def kernel_dir() -> Path:
 
     explicit = os.environ.get("SYNTHCLIP_KERNEL_DIR")
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    candidates = [Path(explicit)] if explicit else [base / "synthclip" / "kernels",
-                                                    Path(tempfile.gettempdir()) / f"synthclip-kernels-{getattr(os, 'getuid', lambda: 0)()}"]
+    candidates = (
+        [Path(explicit)]
+        if explicit
+        else [
+            base / "synthclip" / "kernels",
+            Path(tempfile.gettempdir()) / f"synthclip-kernels-{getattr(os, 'getuid', lambda: 0)()}",
+        ]
+    )
     for folder in candidates:
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -91,5 +98,7 @@ def kernel_dir() -> Path:
                 return folder
         except OSError:
             continue
-    raise OSError(f"no writable folder for synthclip's kernel cache (tried {', '.join(map(str, candidates))}); "
-                  "set SYNTHCLIP_KERNEL_DIR")
+    raise OSError(
+        f"no writable folder for synthclip's kernel cache (tried {', '.join(map(str, candidates))}); "
+        "set SYNTHCLIP_KERNEL_DIR"
+    )

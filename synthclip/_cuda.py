@@ -12,6 +12,7 @@ The whole kernel compiles to PTX for sm_90 without a GPU (tests/test_cuda.py, wi
 ``pip install -e ".[cuda]"``). It has not run on a GPU yet: no GPU was lent to the sessions that wrote
 it. Its logic is tested on the CPU with numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """The CUDA kernels themselves (imported only when a CUDA device is used; see _cuda.py): one per method,
 each running that method's ``run_block`` (its generated kernel module, ``_engine.kernel_module``)."""
+
 from numba import config, cuda, float64
 
 MAX_DIM = 32
@@ -17,8 +18,10 @@ def kernel_for(module):
 def _simulated(run_block):
     """Under numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1, for tests without a GPU) device arrays are
     Python wrappers that jitted code cannot take: unwrap them and run the CPU-compiled run_block."""
+
     def run(*args):
         return run_block(*[a._item._ary if hasattr(a, "_item") else a for a in args])
+
     return run
 
 
@@ -30,8 +33,27 @@ def _make(run_block, draws, n_vectors, n_scalars):
     s_shape = (max(n_scalars, 1), 1)
 
     @cuda.jit
-    def kernel(problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1, traj_start, steps,
-               ckpts, out, failed, iterates):
+    def kernel(
+        problem,
+        law,
+        structure,
+        mp,
+        alpha,
+        scale,
+        spike_p,
+        lam,
+        x0,
+        radius,
+        mu,
+        k0,
+        k1,
+        traj_start,
+        steps,
+        ckpts,
+        out,
+        failed,
+        iterates,
+    ):
         """Thread i runs trajectory traj_start + i through ``run_block`` on its local-memory arrays."""
         i = cuda.grid(1)
         if i >= out.shape[1]:
@@ -48,8 +70,38 @@ def _make(run_block, draws, n_vectors, n_scalars):
         acc = cuda.local.array(1, float64)
         fac = cuda.local.array(1, float64)
         clipped = cuda.local.array(1, float64)
-        run(problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1, traj_start, steps,
-            ckpts, out, failed, iterates, i, x[:d], g[:, :d], vec[:n_vectors, :d], sca[:n_scalars], s_w[:d], s_u[:d],
-            tmp[:d], grad_min, acc, fac, clipped)
+        run(
+            problem,
+            law,
+            structure,
+            mp,
+            alpha,
+            scale,
+            spike_p,
+            lam,
+            x0,
+            radius,
+            mu,
+            k0,
+            k1,
+            traj_start,
+            steps,
+            ckpts,
+            out,
+            failed,
+            iterates,
+            i,
+            x[:d],
+            g[:, :d],
+            vec[:n_vectors, :d],
+            sca[:n_scalars],
+            s_w[:d],
+            s_u[:d],
+            tmp[:d],
+            grad_min,
+            acc,
+            fac,
+            clipped,
+        )
 
     return kernel

@@ -11,6 +11,7 @@ so an edit of either gives a new module instead of stale machine code.
 Trajectories run in parallel with ``prange``; each is computed by one thread from its own counter-based
 stream, so the result does not depend on the thread count or on how trajectories are chunked.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,8 +34,9 @@ METRICS = ("f", "f_avg", "f_unif", "grad_norm", "grad_norm_min", "dist", "clip_f
 _F, _F_AVG, _F_UNIF, _GRAD, _GRAD_MIN, _DIST, _CLIP_FRAC = range(len(METRICS))
 
 # Indices into the method parameter vector (KERNEL_FIELDS, then the method's own parameters).
-(_LR, _LR_POWER, _LR_MODE, _CLIP, _CLIP_POWER, _CLIP_MODE,
- _BETA1, _BETA2, _EPS, _B0, _ETA, _DELAYED, _MOMENT) = range(len(KERNEL_FIELDS))
+(_LR, _LR_POWER, _LR_MODE, _CLIP, _CLIP_POWER, _CLIP_MODE, _BETA1, _BETA2, _EPS, _B0, _ETA, _DELAYED, _MOMENT) = range(
+    len(KERNEL_FIELDS)
+)
 
 BLOCK = 64  # trajectories advanced in lock-step by one thread: the vector loops' length
 # Draw r ≥ 1 of a step of a minibatch method (Method.draws > 1) is keyed as trajectory i + r·DRAW_STRIDE:
@@ -245,8 +247,7 @@ def _checkpoint(out, iterates, failed, c, problem, lam, x, s_w, s_u, tmp, k, gra
             if not math.isfinite(x[j, t]):
                 finite = False
         if finite and not failed[i]:
-            _record(out, iterates, i, c, problem, lam, x, s_w, s_u, t, k, grad_min[t], clipped[t] / (k * units),
-                    tmp)
+            _record(out, iterates, i, c, problem, lam, x, s_w, s_u, t, k, grad_min[t], clipped[t] / (k * units), tmp)
         else:
             failed[i] = True
             for mm in range(out.shape[0]):
@@ -350,8 +351,15 @@ def kernel_key(method) -> str:
     import numba
 
     digest = hashlib.sha256()
-    for part in (TEMPLATE_VERSION, _PACKAGE_STAMP, numba.__version__, method.name, repr(method.fields),
-                 repr((method.vectors, method.scalars, method.draws, method.clip_units)), method.code_digest):
+    for part in (
+        TEMPLATE_VERSION,
+        _PACKAGE_STAMP,
+        numba.__version__,
+        method.name,
+        repr(method.fields),
+        repr((method.vectors, method.scalars, method.draws, method.clip_units)),
+        method.code_digest,
+    ):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()
 
@@ -362,13 +370,22 @@ def kernel_source(method, key: str) -> str:
     views = [f"v{i} = vec[{i}]" for i in range(n_vec)] + [f"s{i} = sca[{i}]" for i in range(n_sca)]
     state = "".join(", " + v.split(" = ")[0] for v in views)
     return _TEMPLATE.format(
-        name=method.name, key=key, fields=list(method.fields), draws=method.draws, n_vectors=n_vec,
-        n_scalars=n_sca, state_views="; ".join(views) or "# no state",
+        name=method.name,
+        key=key,
+        fields=list(method.fields),
+        draws=method.draws,
+        n_vectors=n_vec,
+        n_scalars=n_sca,
+        state_views="; ".join(views) or "# no state",
         init_definition='_init = njit(inline="always", error_model="numpy")(E.python_function(_method.init))'
-        if method.init is not None else "",
+        if method.init is not None
+        else "",
         init_call=f"_init(p{state})" if method.init is not None else "# no init: the state stays at 0",
-        unpack=", ".join(f"mp[{i}]" for i in range(len(method.fields))), state=state,
-        gradient="g0" if method.draws == 1 else "g", units="float(d)" if method.clip_units == "coordinate" else "1.0")
+        unpack=", ".join(f"mp[{i}]" for i in range(len(method.fields))),
+        state=state,
+        gradient="g0" if method.draws == 1 else "g",
+        units="float(d)" if method.clip_units == "coordinate" else "1.0",
+    )
 
 
 _MODULES: dict[tuple[str, str], object] = {}
@@ -435,9 +452,10 @@ def compiled_step(method) -> tuple:
     sca = [np.zeros(nb) for _ in method.scalars]
     g = np.ones((d, nb)) if method.draws == 1 else np.ones((method.draws, d, nb))
     compiled = []
-    for field, fn, args in (("init", method.init, (p, *vec, *sca)),
-                            ("step", method.step, (p, 1, 0.5, 1.0, np.ones((d, nb)), g, np.zeros(nb), np.zeros(nb),
-                                                   *vec, *sca))):
+    for field, fn, args in (
+        ("init", method.init, (p, *vec, *sca)),
+        ("step", method.step, (p, 1, 0.5, 1.0, np.ones((d, nb)), g, np.zeros(nb), np.zeros(nb), *vec, *sca)),
+    ):
         if fn is None:
             compiled.append(None)
             continue
@@ -448,8 +466,9 @@ def compiled_step(method) -> tuple:
             lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
             useful = [ln for ln in lines if not ln.startswith(("Failed in", "During:", "File ", "^"))]
             why = (useful or lines or [type(err).__name__])[0]
-            raise MethodError(f"method {method.name!r}: field {field!r} is not jittable by numba "
-                              f"({type(err).__name__}: {why})") from None
+            raise MethodError(
+                f"method {method.name!r}: field {field!r} is not jittable by numba ({type(err).__name__}: {why})"
+            ) from None
         compiled.append(jitted)
     _COMPILED[key] = cached = tuple(compiled)
     return cached

@@ -15,10 +15,12 @@ registered rather than read off a study's table:
 Each failure is one ``MethodError`` line naming the method and the field. The numpy driver of a reference
 (``reference_run``) is the one the test suite uses too (tests/reference.py).
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -47,12 +49,26 @@ def _order(method: Method) -> str:
 
 # -- the numpy driver of a method's reference ---------------------------------------------------------------
 
-def draws_noise(method: Method, law: str, alpha: float, *, n_traj: int, steps: int, dim: int, structure: str,
-                seed, **law_params) -> np.ndarray:
+
+def draws_noise(
+    method: Method, law: str, alpha: float, *, n_traj: int, steps: int, dim: int, structure: str, seed, **law_params
+) -> np.ndarray:
     """The engine's noise for every draw of ``method``: (n_traj, steps, dim) for one draw, else
     (n_traj, steps, draws, dim); draw r is the stream of trajectory i + r·DRAW_STRIDE."""
-    xi = [noise.engine_noise(law, alpha, n_traj=n_traj, steps=steps, dim=dim, structure=structure, seed=seed,
-                             traj_start=r * DRAW_STRIDE, **law_params) for r in range(method.draws)]
+    xi = [
+        noise.engine_noise(
+            law,
+            alpha,
+            n_traj=n_traj,
+            steps=steps,
+            dim=dim,
+            structure=structure,
+            seed=seed,
+            traj_start=r * DRAW_STRIDE,
+            **law_params,
+        )
+        for r in range(method.draws)
+    ]
     return xi[0] if method.draws == 1 else np.stack(xi, axis=2)
 
 
@@ -65,8 +81,19 @@ def _fresh_state(method: Method, p, d: int, n: int) -> tuple[list, list]:
     return vectors, scalars
 
 
-def reference_run(method: Method, params: Mapping[str, Any], *, problem: str, mu: float, lam: np.ndarray,
-                  x0: np.ndarray, radius: float, alpha: float, xi: np.ndarray, with_clips: bool = False):
+def reference_run(
+    method: Method,
+    params: Mapping[str, Any],
+    *,
+    problem: str,
+    mu: float,
+    lam: np.ndarray,
+    x0: np.ndarray,
+    radius: float,
+    alpha: float,
+    xi: np.ndarray,
+    with_clips: bool = False,
+):
     """Iterates x_1..x_K of the method's ``reference``, shape (n_traj, K, d), given the noise xi ((n_traj, K, d),
     or (n_traj, K, draws, d) for a method of several draws); with ``with_clips`` also each step's clip counts
     (n_traj, K). The driver does in numpy what the engine's loop does: x_0, g_k = ∇f(x_{k−1}) + ξ_k, η_k and τ_k
@@ -78,8 +105,10 @@ def reference_run(method: Method, params: Mapping[str, Any], *, problem: str, mu
     values = method.validate(params, "method")
     p = kernel_params(method, values, alpha)
     vectors, scalars = _fresh_state(method, p, d, n)
-    state = {**{name: v.T.copy() for name, v in zip(method.vectors, vectors)},
-             **{name: s[:, None].copy() for name, s in zip(method.scalars, scalars)}}
+    state = {
+        **{name: v.T.copy() for name, v in zip(method.vectors, vectors)},
+        **{name: s[:, None].copy() for name, s in zip(method.scalars, scalars)},
+    }
     x = np.tile(x0, (n, 1)).astype(float)
     out = np.empty((n, steps, d))
     clips = np.empty((n, steps))
@@ -105,12 +134,17 @@ def _call_reference(method: Method, p, k, lr, tau, x, g, state):
         _fail(method, "reference", f"must return the pair (x_new, clips), got {type(result).__name__}")
     x_new, clips = np.asarray(x_new, dtype=float), np.asarray(clips, dtype=float)
     if x_new.shape != (n, d) or clips.shape != (n,):
-        _fail(method, "reference", f"must return x_new of shape (n, d) = {(n, d)} and clips of shape (n,) = {(n,)}, "
-                                   f"got {x_new.shape} and {clips.shape}")
+        _fail(
+            method,
+            "reference",
+            f"must return x_new of shape (n, d) = {(n, d)} and clips of shape (n,) = {(n,)}, "
+            f"got {x_new.shape} and {clips.shape}",
+        )
     return x_new, clips
 
 
 # -- the compiled step, driven as the engine's loop drives it -----------------------------------------------
+
 
 def _step_run(method: Method, init, step, params: Mapping[str, Any], *, lam, x0, xi, mu, alpha):
     """(iterates (n, K, d), clip counts (n, K)) of the compiled step on the engine's loop, in Python."""
@@ -141,6 +175,7 @@ def _step_run(method: Method, init, step, params: Mapping[str, Any], *, lam, x0,
 
 
 # -- the checks -------------------------------------------------------------------------------------------------
+
 
 def check(method: Method) -> None:
     """Every check of the module docstring, in order; the first failure is a one-line MethodError."""
@@ -179,8 +214,18 @@ def _probe(method: Method, init, step, values: Mapping[str, Any]) -> tuple[np.nd
     increments = []
     for k in range(1, _PROBE_STEPS + 1):
         before = clipped.copy()
-        step(p, k, step_size(values, k, 1.0), clip_level(values, k, _ALPHA), x,
-             np.ascontiguousarray(_probe_inputs(method, k)), clipped, work, *vectors, *scalars)
+        step(
+            p,
+            k,
+            step_size(values, k, 1.0),
+            clip_level(values, k, _ALPHA),
+            x,
+            np.ascontiguousarray(_probe_inputs(method, k)),
+            clipped,
+            work,
+            *vectors,
+            *scalars,
+        )
         increments.append(clipped - before)
     return x0, x, increments
 
@@ -196,22 +241,38 @@ def check_argument_order(method: Method, init, step) -> None:
     for label, values in runs:
         x0, x, increments = _probe(method, init, step, values)
         if not np.all(np.isfinite(x)):
-            _fail(method, "step", f"made x non-finite in {_PROBE_STEPS} steps from finite x and g at {label}: "
-                                  f"check its argument order {order}")
+            _fail(
+                method,
+                "step",
+                f"made x non-finite in {_PROBE_STEPS} steps from finite x and g at {label}: "
+                f"check its argument order {order}",
+            )
         if np.array_equal(x, x0):
-            _fail(method, "step", f"left x unchanged in {_PROBE_STEPS} steps with nonzero gradients at {label}: it "
-                                  f"must update x in place, and its arguments are {order} in this order")
+            _fail(
+                method,
+                "step",
+                f"left x unchanged in {_PROBE_STEPS} steps with nonzero gradients at {label}: it "
+                f"must update x in place, and its arguments are {order} in this order",
+            )
         for k, inc in enumerate(increments, 1):
             bad = [c for c in inc if not (c == round(c) and 0 <= c <= units)]
             if bad:
-                _fail(method, "step", f"added {bad[0]!r} to clipped[t] in step {k} at {label}: a step adds its "
-                                      f"clips, a whole number in [0, {units}] (arguments {order}, clipped before "
-                                      f"work)")
+                _fail(
+                    method,
+                    "step",
+                    f"added {bad[0]!r} to clipped[t] in step {k} at {label}: a step adds its "
+                    f"clips, a whole number in [0, {units}] (arguments {order}, clipped before "
+                    f"work)",
+                )
     if "lr" in names and "lr_schedule" in names:
         x0, x, _ = _probe(method, init, step, {**method.defaults, "lr": 0.0, "lr_schedule": "constant"})
         if not np.array_equal(x, x0):
-            _fail(method, "step", f"moved x with step size lr = 0 (x_k = x_(k-1) − η_k·… must hold x when η_k = 0): "
-                                  f"check its argument order {order}")
+            _fail(
+                method,
+                "step",
+                f"moved x with step size lr = 0 (x_k = x_(k-1) − η_k·… must hold x when η_k = 0): "
+                f"check its argument order {order}",
+            )
 
 
 def check_against_reference(method: Method, init, step, params: Mapping[str, Any], where: str = "") -> None:
@@ -221,8 +282,18 @@ def check_against_reference(method: Method, init, step, params: Mapping[str, Any
     xi = draws_noise(method, "pareto", _ALPHA, n_traj=_N, steps=_STEPS, dim=_DIM, structure="iid", seed=_SEED)
     x0 = np.full(_DIM, _X0)
     try:
-        ref, ref_clips = reference_run(method, params, problem="quadratic", mu=_MU, lam=lam, x0=x0,
-                                       radius=math.inf, alpha=_ALPHA, xi=xi, with_clips=True)
+        ref, ref_clips = reference_run(
+            method,
+            params,
+            problem="quadratic",
+            mu=_MU,
+            lam=lam,
+            x0=x0,
+            radius=math.inf,
+            alpha=_ALPHA,
+            xi=xi,
+            with_clips=True,
+        )
     except MethodError:
         raise
     except Exception as err:
@@ -236,11 +307,19 @@ def check_against_reference(method: Method, init, step, params: Mapping[str, Any
         agree = both_odd | (finite & (np.abs(got - ref) <= _RTOL * scale))
     if not agree.all():
         t, k, j = map(int, np.argwhere(~agree)[0])
-        _fail(method, "reference", f"disagrees with the compiled step at {where}: step {k + 1}, trajectory {t}, "
-                                   f"coordinate {j}: step {got[t, k, j]!r}, reference {ref[t, k, j]!r} (the two must "
-                                   f"be the same update; check the formulas and the step's argument order "
-                                   f"{_order(method)})")
+        _fail(
+            method,
+            "reference",
+            f"disagrees with the compiled step at {where}: step {k + 1}, trajectory {t}, "
+            f"coordinate {j}: step {got[t, k, j]!r}, reference {ref[t, k, j]!r} (the two must "
+            f"be the same update; check the formulas and the step's argument order "
+            f"{_order(method)})",
+        )
     if not np.array_equal(got_clips, ref_clips):
         t, k = map(int, np.argwhere(got_clips != ref_clips)[0])
-        _fail(method, "reference", f"counts {ref_clips[t, k]!r} clips where the compiled step counts "
-                                   f"{got_clips[t, k]!r} at {where}: step {k + 1}, trajectory {t}")
+        _fail(
+            method,
+            "reference",
+            f"counts {ref_clips[t, k]!r} clips where the compiled step counts "
+            f"{got_clips[t, k]!r} at {where}: step {k + 1}, trajectory {t}",
+        )

@@ -25,29 +25,64 @@ Layouts (coordinate-major, one column per trajectory of a block of nb trajectori
 
 Every check raises a one-line ValueError naming the method and the field.
 """
+
 from __future__ import annotations
 
 import collections
 import hashlib
 import inspect
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 from ._params import Param, Spec
 
 # The shared leading fields of every parameter vector (the schedules and the built-ins' constants).
 KERNEL_FIELDS = (
-    "lr", "lr_power", "lr_mode", "clip", "clip_power", "clip_mode",
-    "beta1", "beta2", "eps", "b0", "eta", "delayed", "moment",
+    "lr",
+    "lr_power",
+    "lr_mode",
+    "clip",
+    "clip_power",
+    "clip_mode",
+    "beta1",
+    "beta2",
+    "eps",
+    "b0",
+    "eta",
+    "delayed",
+    "moment",
 )
 CLIP_UNITS = ("step", "coordinate")
 MAX_DRAWS = 2**16  # draw r of trajectory i is keyed as trajectory i + r·2^40 (see _engine.DRAW_STRIDE)
 # Parameter names owned by the problems, noise laws and simulate() itself: a method may not shadow them.
-RESERVED = frozenset({"alpha", "scale", "structure", "spike_prob", "mu", "L", "x0", "radius", "dim", "steps",
-                      "n_traj", "seed", "checkpoints", "chunk_size", "threads", "keep_iterates", "progress",
-                      "device", "problem", "noise", "method"})
+RESERVED = frozenset(
+    {
+        "alpha",
+        "scale",
+        "structure",
+        "spike_prob",
+        "mu",
+        "L",
+        "x0",
+        "radius",
+        "dim",
+        "steps",
+        "n_traj",
+        "seed",
+        "checkpoints",
+        "chunk_size",
+        "threads",
+        "keep_iterates",
+        "progress",
+        "device",
+        "problem",
+        "noise",
+        "method",
+    }
+)
 # Parameters of KERNEL_FIELDS whose user value is not the vector's value (resolved by methods.kernel_vector).
 SCHEDULE_PARAMS = ("lr_schedule", "clip_schedule")
 LR_MODES = {"constant": 0, "poly": 1, "theorem4": 2}
@@ -73,7 +108,7 @@ class Method(Spec):
     extra: Mapping[str, Any] = field(default_factory=dict)
     step: Callable = None
     reference: Callable = None
-    init: Optional[Callable] = None
+    init: Callable | None = None
     vectors: tuple = ()
     scalars: tuple = ()
     draws: int = 1
@@ -106,7 +141,7 @@ def _fail(method_name: Any, field_name: str, what: str):
     raise MethodError(f"method {method_name!r}: field {field_name!r} {what}")
 
 
-def _arity(fn: Callable) -> Optional[int]:
+def _arity(fn: Callable) -> int | None:
     fn = getattr(fn, "py_func", fn)
     try:
         sig = inspect.signature(fn)
@@ -155,8 +190,11 @@ def check(m: Method) -> None:
     if m.clip_units not in CLIP_UNITS:
         _fail(name, "clip_units", f"must be one of {', '.join(map(repr, CLIP_UNITS))}, got {m.clip_units!r}")
     n_state = len(m.vectors) + len(m.scalars)
-    for fname, fn, want in (("step", m.step, len(STEP_ARGS) + n_state), ("init", m.init, 1 + n_state),
-                            ("reference", m.reference, 7)):
+    for fname, fn, want in (
+        ("step", m.step, len(STEP_ARGS) + n_state),
+        ("init", m.init, 1 + n_state),
+        ("reference", m.reference, 7),
+    ):
         if fn is None:
             continue
         if not callable(fn):
@@ -179,15 +217,22 @@ def check(m: Method) -> None:
             spec.validate(v, "method")
         except ValueError as err:
             _fail(name, "variants", f"holds an invalid parameter set: {err}")
-    if m.torch is not None and not (callable(getattr(m.torch, "update", None)) or (
-            isinstance(m.torch, str) and re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", m.torch))):
-        _fail(name, "torch", "must be None, a synthclip.torch.functional.Rule or 'module:attribute' naming one, "
-                             f"got {m.torch!r}")
+    if m.torch is not None and not (
+        callable(getattr(m.torch, "update", None))
+        or (isinstance(m.torch, str) and re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", m.torch))
+    ):
+        _fail(
+            name,
+            "torch",
+            f"must be None, a synthclip.torch.functional.Rule or 'module:attribute' naming one, got {m.torch!r}",
+        )
     if not isinstance(m.claims, tuple):
         _fail(name, "claims", "must be a tuple of synthclip.theory.Claim")
     for c in m.claims:
         if getattr(c, "method", None) != name:
-            _fail(name, "claims", f"must be stated for this method (a claim names method {getattr(c, 'method', None)!r})")
+            _fail(
+                name, "claims", f"must be stated for this method (a claim names method {getattr(c, 'method', None)!r})"
+            )
 
 
 def _code_digest(m: Method) -> str:
@@ -198,7 +243,7 @@ def _code_digest(m: Method) -> str:
     return digest.hexdigest()
 
 
-def source_file(fn: Callable) -> Optional[str]:
+def source_file(fn: Callable) -> str | None:
     fn = getattr(fn, "py_func", fn)
     try:
         path = inspect.getsourcefile(fn)
@@ -237,12 +282,18 @@ def own_value(p: Param, value: Any) -> float:
 
 # -- parameter builders shared by the methods (the schedules of methods.py) ---------------------------------
 
+
 def lr_params(default: float, schedule: str) -> tuple[Param, ...]:
     """lr, lr_schedule, lr_power: the step-size schedule η_k."""
     return (
         Param("lr", default, "step size η0 (γ for the AdaGrad/Adam family); 0 is valid, as in torch", low=0.0),
-        Param("lr_schedule", schedule, "constant: η0; poly: η0/(k+1)^lr_power; theorem4: 4/(μ(k+1))",
-              kind="choice", choices=tuple(LR_MODES)),
+        Param(
+            "lr_schedule",
+            schedule,
+            "constant: η0; poly: η0/(k+1)^lr_power; theorem4: 4/(μ(k+1))",
+            kind="choice",
+            choices=tuple(LR_MODES),
+        ),
         Param("lr_power", 1.0, "exponent p of the poly step schedule", low=0.0),
     )
 
@@ -251,10 +302,10 @@ def clip_params(default: float, schedule: str, power: Any, doc: str = "clip leve
     """clip, clip_schedule, clip_power: the clip-level schedule τ_k."""
     return (
         Param("clip", default, doc, low=0.0, low_open=True, allow_inf=True),
-        Param("clip_schedule", schedule, "constant: τ0; poly: τ0·k^clip_power",
-              kind="choice", choices=tuple(CLIP_MODES)),
-        Param("clip_power", power, "exponent q of the poly clip schedule",
-              low=0.0, aliases=CLIP_POWER_ALIASES),
+        Param(
+            "clip_schedule", schedule, "constant: τ0; poly: τ0·k^clip_power", kind="choice", choices=tuple(CLIP_MODES)
+        ),
+        Param("clip_power", power, "exponent q of the poly clip schedule", low=0.0, aliases=CLIP_POWER_ALIASES),
     )
 
 
@@ -270,5 +321,11 @@ def beta_param(name: str, default: float, doc: str) -> Param:
 
 DELAYED = Param("delayed", False, "divide the step by b_{k−1} (the scale before g_k is seen)", kind="bool")
 B0 = Param("b0", 1.0, "initial scale b_0", low=0.0, low_open=True)
-ETA = Param("eta", 1.0, "b_k² accumulates eta²‖g_k‖² (1 = the paper's method; 'lr': eta = γ, the seed "
-            "notebook's variant)", low=0.0, low_open=True, aliases=(ETA_IS_LR,))
+ETA = Param(
+    "eta",
+    1.0,
+    "b_k² accumulates eta²‖g_k‖² (1 = the paper's method; 'lr': eta = γ, the seed notebook's variant)",
+    low=0.0,
+    low_open=True,
+    aliases=(ETA_IS_LR,),
+)

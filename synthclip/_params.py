@@ -4,11 +4,13 @@ A :class:`Param` names a parameter, its default, its valid range and a one-line 
 turns user input into checked Python values or raises a one-line ``ValueError`` that names the
 parameter and the valid range. No kernel ever sees an unchecked value.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -111,9 +113,7 @@ class Spec:
         unknown = sorted(set(values) - set(known))
         if unknown:
             valid = ", ".join(sorted(known)) or "none"
-            raise ValueError(
-                f"unknown parameter {unknown[0]!r} for {kind} {self.name!r}; valid parameters: {valid}"
-            )
+            raise ValueError(f"unknown parameter {unknown[0]!r} for {kind} {self.name!r}; valid parameters: {valid}")
         out = {}
         for p in self.params:
             out[p.name] = p.check(values[p.name], f"{kind} {self.name!r}") if p.name in values else p.default

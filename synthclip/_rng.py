@@ -4,6 +4,7 @@ Every random number in synthclip is a pure function of (key, counter): the key c
 seed through hashlib, the counter from (coordinate, step, trajectory, stream tag). No state is carried
 between draws, so results cannot depend on thread count, chunking or backend.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,14 +19,14 @@ _W1 = np.uint64(0xBB67AE85)
 _MASK = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 _S11 = np.uint64(11)
-_TWO_M53 = 2.0 ** -53
-_TWO_M54 = 2.0 ** -54
+_TWO_M53 = 2.0**-53
+_TWO_M54 = 2.0**-54
 _S1 = np.uint64(1)
 _S52 = np.uint64(52)
 
 # Stream tags (counter word 3): independent sub-streams of one (trajectory, step).
-TAG_COORD = 0   # per-coordinate draws
-TAG_NORM = 1    # the heavy radius of radial noise
+TAG_COORD = 0  # per-coordinate draws
+TAG_NORM = 1  # the heavy radius of radial noise
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -71,10 +72,13 @@ def centred(u):
 @njit(cache=True, error_model="numpy", inline="always")
 def uniform_pair(k0, k1, coord, step, traj, tag):
     """Two independent open uniforms and one random 32-bit word for one (coordinate, step, trajectory, tag)."""
+    # the counter's words stay on one line: studies/mutate.py mutates that line
+    # fmt: off
     c0, c1, c2, c3 = philox4x32(
         np.uint64(coord), np.uint64(step), np.uint64(traj) & _MASK,
         (np.uint64(traj) >> _S32) | (np.uint64(tag) << np.uint64(24)), k0, k1,
     )
+    # fmt: on
     return open_uniform(c0, c1), open_uniform(c2, c3), c2
 
 

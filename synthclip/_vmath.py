@@ -13,6 +13,7 @@ reduced interval, the result rebuilt. Each is accurate to 1 ulp on the domain it
 vector lane as in a scalar loop, on every thread. Callers must compile with ``error_model="numpy"``:
 under Python's error model a division may raise, and the loop stays scalar.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -63,16 +64,20 @@ def _bits_float_jit(i):
         return lambda i: _bits_float_ir(i)
 
 
-_LN2_HI = 6.93147180369123816490e-01   # ln 2 split in two so that k·ln2_hi is exact for |k| < 2^11
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two so that k·ln2_hi is exact for |k| < 2^11
 _LN2_LO = 1.90821492927058770002e-10
-_INV_LN2 = 1.44269504088896338700e+00
+_INV_LN2 = 1.44269504088896338700e00
 _SQRT2 = 1.4142135623730951
 _MANTISSA = 0x000FFFFFFFFFFFFF
 _ONE_BITS = 0x3FF0000000000000
 
 # log(1 + f) = f − s(f − R(s²)), s = f/(2 + f): fdlibm's minimax coefficients of R.
-_LG1, _LG2, _LG3, _LG4 = 6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01, \
-    2.222219843214978396e-01
+_LG1, _LG2, _LG3, _LG4 = (
+    6.666666666666735130e-01,
+    3.999999999940941908e-01,
+    2.857142874366239149e-01,
+    2.222219843214978396e-01,
+)
 _LG5, _LG6, _LG7 = 1.818357216161805012e-01, 1.531383769920937332e-01, 1.479819860511658591e-01
 
 # exp(r) = 1 + 2r/(2 − c(r)) with c(r) = r − r²·P(r²): fdlibm's minimax coefficients of P.

@@ -17,6 +17,7 @@ A second table gives the engine's speed at d = 1 under each noise law (same n_tr
 4-cell sweep from 1 to 2 joblib jobs. A second Python process times its first ``simulate`` call to show
 that it loads the numba cache instead of compiling. Timings are numbers, not pass/fail checks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,10 +31,18 @@ from pathlib import Path
 import numpy as np
 from numba import njit, prange
 
-from . import io
-from . import methods, problems
-from ._engine import (BLOCK, _add_gradient, _clip_factor, _clip_level, _column_norms, _descend, _project, _record,
-                      _step_size)
+from . import io, methods, problems
+from ._engine import (
+    BLOCK,
+    _add_gradient,
+    _clip_factor,
+    _clip_level,
+    _column_norms,
+    _descend,
+    _project,
+    _record,
+    _step_size,
+)
 from .engine import log_checkpoints, simulate
 from .noise import PARETO, _fill, key
 
@@ -59,6 +68,7 @@ def _noise_only(n_traj, steps, d, law, alpha, k0, k1):
 
 # -- the bench's reference: the GClip block kernel before the method contract, frozen (do not edit) ----------
 
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _reference_gclip_step(lr, tau, x, g, fac, clipped):
     _column_norms(g, fac)
@@ -69,9 +79,40 @@ def _reference_gclip_step(lr, tau, x, g, fac, clipped):
 
 
 @njit(cache=True, error_model="numpy")
-def _reference_run_block(problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1, traj_start,
-                         steps, ckpts, out, failed, iterates, lo, x, g, m, v, s_w, s_u, tmp, b2, grad_min, acc, fac,
-                         clipped):
+def _reference_run_block(
+    problem,
+    law,
+    structure,
+    mp,
+    alpha,
+    scale,
+    spike_p,
+    lam,
+    x0,
+    radius,
+    mu,
+    k0,
+    k1,
+    traj_start,
+    steps,
+    ckpts,
+    out,
+    failed,
+    iterates,
+    lo,
+    x,
+    g,
+    m,
+    v,
+    s_w,
+    s_u,
+    tmp,
+    b2,
+    grad_min,
+    acc,
+    fac,
+    clipped,
+):
     d, nb = x.shape
     n_ckpt = ckpts.shape[0]
     units = 1.0
@@ -105,8 +146,9 @@ def _reference_run_block(problem, law, structure, mp, alpha, scale, spike_p, lam
                     if not math.isfinite(x[j, t]):
                         finite = False
                 if finite and not failed[i]:
-                    _record(out, iterates, i, c, problem, lam, x, s_w, s_u, t, k, grad_min[t],
-                            clipped[t] / (k * units), tmp)
+                    _record(
+                        out, iterates, i, c, problem, lam, x, s_w, s_u, t, k, grad_min[t], clipped[t] / (k * units), tmp
+                    )
                 else:
                     failed[i] = True
                     for mm in range(out.shape[0]):
@@ -118,19 +160,67 @@ def _reference_run_block(problem, law, structure, mp, alpha, scale, spike_p, lam
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _reference_simulate_kernel(problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1,
-                               traj_start, steps, ckpts, out, failed, iterates):
+def _reference_simulate_kernel(
+    problem,
+    law,
+    structure,
+    mp,
+    alpha,
+    scale,
+    spike_p,
+    lam,
+    x0,
+    radius,
+    mu,
+    k0,
+    k1,
+    traj_start,
+    steps,
+    ckpts,
+    out,
+    failed,
+    iterates,
+):
     n_traj = out.shape[1]
     d = x0.shape[0]
     n_blocks = (n_traj + BLOCK - 1) // BLOCK
     for blk in prange(n_blocks):
         lo = blk * BLOCK
         nb = min(BLOCK, n_traj - lo)
-        _reference_run_block(problem, law, structure, mp, alpha, scale, spike_p, lam, x0, radius, mu, k0, k1,
-                             traj_start, steps, ckpts, out, failed, iterates, lo,
-                             np.empty((d, nb)), np.empty((d, nb)), np.empty((d, nb)), np.empty((d, nb)),
-                             np.empty((d, nb)), np.empty((d, nb)), np.empty(d), np.empty(nb), np.empty(nb),
-                             np.empty(nb), np.empty(nb), np.empty(nb))
+        _reference_run_block(
+            problem,
+            law,
+            structure,
+            mp,
+            alpha,
+            scale,
+            spike_p,
+            lam,
+            x0,
+            radius,
+            mu,
+            k0,
+            k1,
+            traj_start,
+            steps,
+            ckpts,
+            out,
+            failed,
+            iterates,
+            lo,
+            np.empty((d, nb)),
+            np.empty((d, nb)),
+            np.empty((d, nb)),
+            np.empty((d, nb)),
+            np.empty((d, nb)),
+            np.empty((d, nb)),
+            np.empty(d),
+            np.empty(nb),
+            np.empty(nb),
+            np.empty(nb),
+            np.empty(nb),
+            np.empty(nb),
+        )
 
 
 def reference_gclip(n_traj: int, steps: int, d: int, alpha: float, checkpoints: int = 10, seed: int = 0):
@@ -143,9 +233,27 @@ def reference_gclip(n_traj: int, steps: int, d: int, alpha: float, checkpoints: 
     out = np.empty((7, n_traj, len(ckpts)))
     failed = np.zeros(n_traj, dtype=np.bool_)
     k0, k1 = key(seed)
-    _reference_simulate_kernel(problems.get("quadratic").code, PARETO, 0, mp, alpha, 1.0, 0.0, lam, x0,
-                               values["radius"], values["mu"], np.uint64(k0), np.uint64(k1), 0, steps, ckpts, out,
-                               failed, np.empty((0, 0, 0)))
+    _reference_simulate_kernel(
+        problems.get("quadratic").code,
+        PARETO,
+        0,
+        mp,
+        alpha,
+        1.0,
+        0.0,
+        lam,
+        x0,
+        values["radius"],
+        values["mu"],
+        np.uint64(k0),
+        np.uint64(k1),
+        0,
+        steps,
+        ckpts,
+        out,
+        failed,
+        np.empty((0, 0, 0)),
+    )
     return out
 
 
@@ -165,8 +273,9 @@ def numpy_gclip(n_traj: int, steps: int, d: int, alpha: float, seed: int = 0) ->
     return s_w
 
 
-def torch_gclip(n_traj: int, steps: int, d: int, alpha: float, device: str = "cpu", compiled: bool = False,
-                seed: int = 0):
+def torch_gclip(
+    n_traj: int, steps: int, d: int, alpha: float, device: str = "cpu", compiled: bool = False, seed: int = 0
+):
     """Reference on torch (float64): the numpy GClip above as tensor ops, eager or under torch.compile."""
     import torch
 
@@ -197,8 +306,12 @@ def measure_gpu(n_traj: int = 1_000_000, steps: int = 1000, alpha: float = 1.5, 
     rows = []
     for d in (1, 10):
         row = {"d": d, "n_traj": n_traj, "steps": steps}
-        engine = _best_of(lambda: simulate("gclip", noise="pareto", alpha=alpha, dim=d, steps=steps,
-                                           n_traj=n_traj, checkpoints=5, device="cuda"), repeat)
+        engine = _best_of(
+            lambda: simulate(
+                "gclip", noise="pareto", alpha=alpha, dim=d, steps=steps, n_traj=n_traj, checkpoints=5, device="cuda"
+            ),
+            repeat,
+        )
         row["engine_coord_steps_per_s"] = _rate(n_traj, steps, d, engine)
         for name, compiled in (("torch_eager", False), ("torch_compile", True)):
             torch_gclip(n_traj, 3, d, alpha, "cuda", compiled)  # warm-up / compile
@@ -226,7 +339,7 @@ def _best_of_alternating(fa, fb, repeat: int) -> tuple[float, float]:
     """Best times of two functions run in alternation (a, b, b, a, a, b, ...)."""
     times = ([], [])
     for i in range(repeat):
-        for which in ((0, 1) if i % 2 == 0 else (1, 0)):
+        for which in (0, 1) if i % 2 == 0 else (1, 0):
             start = time.perf_counter()
             (fa, fb)[which]()
             times[which].append(time.perf_counter() - start)
@@ -245,12 +358,17 @@ def measure_speed(n_traj: int = 10_000, work: float = 5e7, alpha: float = 1.5, r
         # machine hits both alike
         engine, frozen = _best_of_alternating(
             lambda: simulate("gclip", noise="pareto", alpha=alpha, dim=d, steps=steps, n_traj=n_traj, checkpoints=10),
-            lambda: reference_gclip(n_traj, steps, d, alpha), max(repeat, 5))
+            lambda: reference_gclip(n_traj, steps, d, alpha),
+            max(repeat, 5),
+        )
         bare = _best_of(lambda: _noise_only(n_traj, steps, d, PARETO, alpha, k0, k1), repeat)
         np_steps = max(5, steps // 10)
         ref = _best_of(lambda: numpy_gclip(n_traj, np_steps, d, alpha), repeat)
         row = {
-            "d": d, "n_traj": n_traj, "steps": steps, "numpy_steps": np_steps,
+            "d": d,
+            "n_traj": n_traj,
+            "steps": steps,
+            "numpy_steps": np_steps,
             "engine_coord_steps_per_s": _rate(n_traj, steps, d, engine),
             "noise_only_coord_steps_per_s": _rate(n_traj, steps, d, bare),
             "reference_kernel_coord_steps_per_s": _rate(n_traj, steps, d, frozen),
@@ -270,15 +388,24 @@ def measure_laws(n_traj: int = 10_000, steps: int = 2_000, alpha: float = 1.5, r
     rows = []
     for law in NOISES:
         simulate("gclip", noise=law, alpha=alpha, steps=2, n_traj=64, checkpoints=1)
-        seconds = _best_of(lambda: simulate("gclip", noise=law, alpha=alpha, steps=steps, n_traj=n_traj,
-                                            checkpoints=10), repeat)
-        rows.append({"noise": law, "n_traj": n_traj, "steps": steps,
-                     "engine_coord_steps_per_s": _rate(n_traj, steps, 1, seconds)})
+        seconds = _best_of(
+            lambda: simulate("gclip", noise=law, alpha=alpha, steps=steps, n_traj=n_traj, checkpoints=10), repeat
+        )
+        rows.append(
+            {
+                "noise": law,
+                "n_traj": n_traj,
+                "steps": steps,
+                "engine_coord_steps_per_s": _rate(n_traj, steps, 1, seconds),
+            }
+        )
     return rows
 
 
-_STARTUP = ("import time; t = time.perf_counter(); import synthclip; "
-            "synthclip.simulate('gclip', dim=3, steps=10, n_traj=10); print(time.perf_counter() - t)")
+_STARTUP = (
+    "import time; t = time.perf_counter(); import synthclip; "
+    "synthclip.simulate('gclip', dim=3, steps=10, n_traj=10); print(time.perf_counter() - t)"
+)
 
 
 def measure_startup() -> dict:
@@ -293,12 +420,22 @@ def measure_startup() -> dict:
 def measure_scaling(alpha: float = 1.5) -> dict:
     """Wall time against n_traj and against steps (d = 1), and a 4-cell sweep with 1 and 2 jobs."""
     base_n, base_k = 5_000, 2_000
-    by_n = [{"n_traj": n, "steps": base_k, "seconds": _best_of(
-        lambda: simulate("gclip", alpha=alpha, steps=base_k, n_traj=n, checkpoints=5), 2)}
-        for n in (base_n, 2 * base_n, 4 * base_n)]
-    by_k = [{"n_traj": base_n, "steps": k, "seconds": _best_of(
-        lambda: simulate("gclip", alpha=alpha, steps=k, n_traj=base_n, checkpoints=5), 2)}
-        for k in (base_k, 2 * base_k, 4 * base_k)]
+    by_n = [
+        {
+            "n_traj": n,
+            "steps": base_k,
+            "seconds": _best_of(lambda: simulate("gclip", alpha=alpha, steps=base_k, n_traj=n, checkpoints=5), 2),
+        }
+        for n in (base_n, 2 * base_n, 4 * base_n)
+    ]
+    by_k = [
+        {
+            "n_traj": base_n,
+            "steps": k,
+            "seconds": _best_of(lambda: simulate("gclip", alpha=alpha, steps=k, n_traj=base_n, checkpoints=5), 2),
+        }
+        for k in (base_k, 2 * base_k, 4 * base_k)
+    ]
     import tempfile
 
     from .study import cli
@@ -307,29 +444,60 @@ def measure_scaling(alpha: float = 1.5) -> dict:
     for jobs in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
-            cli.main(["rates", "--alpha", "1.2,1.5,1.8,2.0", "--methods", "gclip", "--n-traj", "5000", "--steps",
-                      "2000", "--n-boot", "100", "--jobs", str(jobs), "--quiet", "--out", tmp])
+            cli.main(
+                [
+                    "rates",
+                    "--alpha",
+                    "1.2,1.5,1.8,2.0",
+                    "--methods",
+                    "gclip",
+                    "--n-traj",
+                    "5000",
+                    "--steps",
+                    "2000",
+                    "--n-boot",
+                    "100",
+                    "--jobs",
+                    str(jobs),
+                    "--quiet",
+                    "--out",
+                    tmp,
+                ]
+            )
             sweep[f"jobs={jobs}"] = time.perf_counter() - start
-    return {"by_n_traj": by_n, "by_steps": by_k, "sweep_4_alpha_seconds": sweep,
-            "speedup_1_to_2_jobs": sweep["jobs=1"] / sweep["jobs=2"]}
+    return {
+        "by_n_traj": by_n,
+        "by_steps": by_k,
+        "sweep_4_alpha_seconds": sweep,
+        "speedup_1_to_2_jobs": sweep["jobs=1"] / sweep["jobs=2"],
+    }
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m synthclip.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m synthclip.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", default="studies/results/bench", help="folder for the JSON (default: %(default)s)")
     parser.add_argument("--n-traj", type=int, default=10_000, help="trajectories (default: %(default)s)")
     parser.add_argument("--work", type=float, default=5e7, help="coordinate-steps per timed run (default: 5e7)")
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs (default: %(default)s)")
     parser.add_argument("--scaling", action="store_true", help="also measure scaling in n_traj, steps and jobs")
-    parser.add_argument("--gpu", action="store_true", help="also measure the CUDA engine against eager torch and "
-                        "torch.compile (n_traj = 10^6, float64); needs a CUDA GPU and torch")
+    parser.add_argument(
+        "--gpu",
+        action="store_true",
+        help="also measure the CUDA engine against eager torch and "
+        "torch.compile (n_traj = 10^6, float64); needs a CUDA GPU and torch",
+    )
     args = parser.parse_args(argv)
     if args.n_traj < 1 or args.work < 1 or args.repeat < 1:
         parser.error("--n-traj, --work and --repeat must be positive")
-    result = {"environment": io.environment(), "speed": measure_speed(args.n_traj, args.work, repeat=args.repeat),
-              "laws": measure_laws(args.n_traj, max(10, int(args.work / args.n_traj)), repeat=args.repeat), "startup": measure_startup(),
-              "load_average": os.getloadavg()}
+    result = {
+        "environment": io.environment(),
+        "speed": measure_speed(args.n_traj, args.work, repeat=args.repeat),
+        "laws": measure_laws(args.n_traj, max(10, int(args.work / args.n_traj)), repeat=args.repeat),
+        "startup": measure_startup(),
+        "load_average": os.getloadavg(),
+    }
     if args.scaling:
         result["scaling"] = measure_scaling()
     if args.gpu:
@@ -339,13 +507,17 @@ def main(argv=None) -> int:
     io.write_json(result, out / f"bench-{stamp}.json")
     io.write_json(result, out / "latest.json")
     for r in result["speed"]:
-        print(f"d={r['d']:>3}: engine {r['engine_coord_steps_per_s'] / 1e6:7.1f} M coord-steps/s | "
-              f"numpy {r['numpy_coord_steps_per_s'] / 1e6:6.1f} M ({r['ratio_vs_numpy']:.2f}x) | "
-              f"noise only {r['noise_only_coord_steps_per_s'] / 1e6:6.1f} M ({r['fraction_of_noise_only']:.0%}) | "
-              f"pre-contract kernel {r['reference_kernel_coord_steps_per_s'] / 1e6:6.1f} M "
-              f"({r['ratio_vs_reference_kernel']:.2f}x)")
-    print("d=  1 by noise law: " + ", ".join(f"{r['noise']} {r['engine_coord_steps_per_s'] / 1e6:.0f} M"
-                                             for r in result["laws"]))
+        print(
+            f"d={r['d']:>3}: engine {r['engine_coord_steps_per_s'] / 1e6:7.1f} M coord-steps/s | "
+            f"numpy {r['numpy_coord_steps_per_s'] / 1e6:6.1f} M ({r['ratio_vs_numpy']:.2f}x) | "
+            f"noise only {r['noise_only_coord_steps_per_s'] / 1e6:6.1f} M ({r['fraction_of_noise_only']:.0%}) | "
+            f"pre-contract kernel {r['reference_kernel_coord_steps_per_s'] / 1e6:6.1f} M "
+            f"({r['ratio_vs_reference_kernel']:.2f}x)"
+        )
+    print(
+        "d=  1 by noise law: "
+        + ", ".join(f"{r['noise']} {r['engine_coord_steps_per_s'] / 1e6:.0f} M" for r in result["laws"])
+    )
     s = result["startup"]
     print(f"start-up: first process {s['first_process_s']:.2f} s, second {s['second_process_s']:.2f} s")
     if args.scaling:
@@ -354,9 +526,11 @@ def main(argv=None) -> int:
         print("wall time vs steps: ", ", ".join(f"{r['steps']}: {r['seconds']:.2f}s" for r in sc["by_steps"]))
         print(f"4-alpha sweep: {sc['sweep_4_alpha_seconds']}, speed-up 1→2 jobs {sc['speedup_1_to_2_jobs']:.2f}x")
     for r in result.get("gpu", []):
-        print(f"GPU d={r['d']:>2}: engine {r['engine_coord_steps_per_s'] / 1e9:6.1f} G coord-steps/s | eager torch "
-              f"{r['torch_eager_coord_steps_per_s'] / 1e9:5.1f} G ({r['ratio_vs_torch_eager']:.1f}x) | torch.compile "
-              f"{r['torch_compile_coord_steps_per_s'] / 1e9:5.1f} G ({r['ratio_vs_torch_compile']:.1f}x)")
+        print(
+            f"GPU d={r['d']:>2}: engine {r['engine_coord_steps_per_s'] / 1e9:6.1f} G coord-steps/s | eager torch "
+            f"{r['torch_eager_coord_steps_per_s'] / 1e9:5.1f} G ({r['ratio_vs_torch_eager']:.1f}x) | torch.compile "
+            f"{r['torch_compile_coord_steps_per_s'] / 1e9:5.1f} G ({r['ratio_vs_torch_compile']:.1f}x)"
+        )
     print(f"wrote {out / 'latest.json'} (load average during the run: {result['load_average']})")
     return 0
 

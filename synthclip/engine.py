@@ -2,11 +2,13 @@
 
 Memory grows with n_traj × (dim + checkpoints), never with steps.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,14 +78,22 @@ class SimulationResult:
         frames = []
         for name in names:
             values = self.metric(name)
-            frames.append(pd.DataFrame({
-                "method": self.method, "problem": self.problem, "noise": self.noise,
-                "alpha": self.alpha, "dim": self.dim, "metric": name,
-                "trajectory": np.repeat(np.arange(self.n_traj), n_ckpt),
-                "k": np.tile(self.checkpoints, self.n_traj),
-                "value": values.ravel(),
-                "failed": np.repeat(self.failed, n_ckpt),
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "method": self.method,
+                        "problem": self.problem,
+                        "noise": self.noise,
+                        "alpha": self.alpha,
+                        "dim": self.dim,
+                        "metric": name,
+                        "trajectory": np.repeat(np.arange(self.n_traj), n_ckpt),
+                        "k": np.tile(self.checkpoints, self.n_traj),
+                        "value": values.ravel(),
+                        "failed": np.repeat(self.failed, n_ckpt),
+                    }
+                )
+            )
         return pd.concat(frames, ignore_index=True)
 
 
@@ -105,11 +115,26 @@ def split_params(method: str, problem: str, noise_law: str, params: dict[str, An
     return routed
 
 
-def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", alpha: float = 1.5,
-             scale: float = 1.0, structure: str = "iid", dim: int = 1, steps: int = 10_000,
-             n_traj: int = 10_000, seed: Any = 0, checkpoints: Iterable[int] | int | None = None,
-             chunk_size: int | None = None, threads: int | None = None, keep_iterates: bool = False,
-             progress: Callable[[int], None] | None = None, device: str = "cpu", **params: Any) -> SimulationResult:
+def simulate(
+    method: str,
+    *,
+    problem: str = "quadratic",
+    noise: str = "pareto",
+    alpha: float = 1.5,
+    scale: float = 1.0,
+    structure: str = "iid",
+    dim: int = 1,
+    steps: int = 10_000,
+    n_traj: int = 10_000,
+    seed: Any = 0,
+    checkpoints: Iterable[int] | int | None = None,
+    chunk_size: int | None = None,
+    threads: int | None = None,
+    keep_iterates: bool = False,
+    progress: Callable[[int], None] | None = None,
+    device: str = "cpu",
+    **params: Any,
+) -> SimulationResult:
     """Run ``n_traj`` independent trajectories of ``method`` on ``problem`` with ``noise`` in parallel.
 
     Parameters
@@ -167,27 +192,62 @@ def simulate(method: str, *, problem: str = "quadratic", noise: str = "pareto", 
         for lo in range(0, n_traj, chunk):
             hi = min(n_traj, lo + chunk)
             run_chunk(
-                (problem_spec.code, law_args[0], law_args[1], mp, alpha, law_args[3], law_args[4],
-                 lam, x0, problem_values["radius"], problem_values["mu"], np.uint64(k0), np.uint64(k1),
-                 lo, steps, ckpts),
-                out[:, lo:hi], failed[lo:hi], iterates[lo:hi] if keep_iterates else iterates,
+                (
+                    problem_spec.code,
+                    law_args[0],
+                    law_args[1],
+                    mp,
+                    alpha,
+                    law_args[3],
+                    law_args[4],
+                    lam,
+                    x0,
+                    problem_values["radius"],
+                    problem_values["mu"],
+                    np.uint64(k0),
+                    np.uint64(k1),
+                    lo,
+                    steps,
+                    ckpts,
+                ),
+                out[:, lo:hi],
+                failed[lo:hi],
+                iterates[lo:hi] if keep_iterates else iterates,
             )
             if progress is not None:
                 progress(hi - lo)
     finally:
         _set_threads(previous)
-    all_params = {**method_values, **problem_values, **routed["noise"], "scale": float(law_args[3]),
-                  "structure": structure}
+    all_params = {
+        **method_values,
+        **problem_values,
+        **routed["noise"],
+        "scale": float(law_args[3]),
+        "structure": structure,
+    }
     if method_values.get("clip_schedule") == "poly" and method_values.get("clip_power") in methods.CLIP_POWER_ALIASES:
         all_params["schedule_alpha"] = alpha
         if law_spec.name == "gaussian":
             q = methods.resolve_clip_power(method_values["clip_power"], alpha)
-            all_params["schedule_note"] = (f"the gaussian law ignores alpha; alpha = {alpha:g} sets only the clip "
-                                           f"schedule: clip_power {method_values['clip_power']!r} = {q:g}")
+            all_params["schedule_note"] = (
+                f"the gaussian law ignores alpha; alpha = {alpha:g} sets only the clip "
+                f"schedule: clip_power {method_values['clip_power']!r} = {q:g}"
+            )
     return SimulationResult(
-        method=spec.name, problem=problem_spec.name, noise=law_spec.name, alpha=alpha, dim=dim, steps=steps,
-        n_traj=n_traj, seed=seed, checkpoints=ckpts, params=all_params, failed=failed, _metrics=out,
-        iterates=iterates if keep_iterates else None, seconds=time.perf_counter() - start,
+        method=spec.name,
+        problem=problem_spec.name,
+        noise=law_spec.name,
+        alpha=alpha,
+        dim=dim,
+        steps=steps,
+        n_traj=n_traj,
+        seed=seed,
+        checkpoints=ckpts,
+        params=all_params,
+        failed=failed,
+        _metrics=out,
+        iterates=iterates if keep_iterates else None,
+        seconds=time.perf_counter() - start,
     )
 
 

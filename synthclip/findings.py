@@ -7,9 +7,10 @@ and reads only verdict words: an erratum is *confirmed by the data* only by the 
 violation on every judged quantile, or tight agreement on every judged row); *pre-asymptotic* and
 *inconclusive* confirm nothing. An erratum whose rule is a proof says so and names its test.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -41,13 +42,24 @@ def _fmt(r) -> str:
 
 def words_against(r, claim: theory.Claim, confidence: float) -> str:
     """The verdict of one stored row against a named claim (its own trend kept), by the one rule."""
-    return verdict.judge(r["slope"], r["ci_low"], r["ci_high"], claim, r["alpha"], n_traj=int(r["n_traj"]),
-                         q=float(r["quantile"]), confidence=confidence, allowance=verdict.RULE.allowance,
-                         trend=r.get("trend", "steady"), n_failed=int(r["n_failed"]),
-                         noise_alpha=r["noise_alpha"]).verdict
+    return verdict.judge(
+        r["slope"],
+        r["ci_low"],
+        r["ci_high"],
+        claim,
+        r["alpha"],
+        n_traj=int(r["n_traj"]),
+        q=float(r["quantile"]),
+        confidence=confidence,
+        allowance=verdict.RULE.allowance,
+        trend=r.get("trend", "steady"),
+        n_failed=int(r["n_failed"]),
+        noise_alpha=r["noise_alpha"],
+    ).verdict
 
 
 # -- the rates study's conclusions ---------------------------------------------------------------------------
+
 
 def table1(slopes: pd.DataFrame, setting: str, alpha: float, confidence: float) -> str:
     """GClip's judged quantiles against both printed exponents (both upper bounds). Rule: Table 1's exponent
@@ -57,13 +69,17 @@ def table1(slopes: pd.DataFrame, setting: str, alpha: float, confidence: float) 
         return "Table 1 vs Theorem 4: GClip not run."
     tab1 = theory.claim("table1", "gclip", setting, "f_avg")
     against = [(r, words_against(r, tab1, confidence)) for _, r in rows.iterrows()]
-    parts = [f"{r['method']} q={r['quantile']} {_fmt(r)}: {r['statement']} {r['verdict']}, Table 1 {w}"
-             for r, w in against]
+    parts = [
+        f"{r['method']} q={r['quantile']} {_fmt(r)}: {r['statement']} {r['verdict']}, Table 1 {w}" for r, w in against
+    ]
     within = [w for r, w in against if r["verdict"] in WITHIN]
     loose = bool(within) and all(w == LOOSE for w in within)
-    said = ("Table 1's exponent k^({:+.3f}) is a valid upper bound that is not tight here (every GClip row within "
-            "Theorem 4 decays faster than it), so its Ω row cannot hold either".format(tab1.at(alpha)) if loose
-            else "Table 1's exponent is not shown loose by every GClip row within Theorem 4 (see the verdicts)")
+    said = (
+        f"Table 1's exponent k^({tab1.at(alpha):+.3f}) is a valid upper bound that is not tight here (every GClip row within "
+        "Theorem 4 decays faster than it), so its Ω row cannot hold either"
+        if loose
+        else "Table 1's exponent is not shown loose by every GClip row within Theorem 4 (see the verdicts)"
+    )
     return "Table 1 vs Theorem 4 (GClip, f(x̄_k)): " + "; ".join(parts) + f". {said}."
 
 
@@ -72,26 +88,34 @@ def barrier(slopes: pd.DataFrame, alpha: float, confidence: float) -> str:
     s = _fits(slopes)
     s = s[(s["metric"] == "f_avg") & (s["quantile"] != "mean")]
     if s.empty or theory.noise_family(s["noise"].iloc[0], s["structure"].iloc[0]) != "symmetric":
-        return ("Barrier: not a symmetric-noise run (Theorem 5's k^(−2(α−1)/α) is the limit on its randomised "
-                "spike pair).")
+        return (
+            "Barrier: not a symmetric-noise run (Theorem 5's k^(−2(α−1)/α) is the limit on its randomised spike pair)."
+        )
     t = theory.claim("thm4", "gclip", "strongly_convex", "f_avg").at(alpha)
-    faster = [f"{r['method']} q={r['quantile']} {r['slope']:+.3f}" for _, r in s.iterrows()
-              if np.isfinite(r["ci_high"]) and verdict.outcome(r["slope"], r["ci_low"], r["ci_high"], t, 0.0)
-              == "faster" and verdict.sufficiency(int(r["n_traj"]), float(r["quantile"]), confidence,
-                                                  r["ci_low"], r["ci_high"]) == ""]
+    faster = [
+        f"{r['method']} q={r['quantile']} {r['slope']:+.3f}"
+        for _, r in s.iterrows()
+        if np.isfinite(r["ci_high"])
+        and verdict.outcome(r["slope"], r["ci_low"], r["ci_high"], t, 0.0) == "faster"
+        and verdict.sufficiency(int(r["n_traj"]), float(r["quantile"]), confidence, r["ci_low"], r["ci_high"]) == ""
+    ]
     if not faster:
         return f"Barrier: no row beats k^({t:+.3f}) on this symmetric noise."
-    return (f"Barrier: faster than k^({t:+.3f}) on symmetric noise: {', '.join(faster)}. No contradiction of "
-            f"Theorem 5, whose instance (spike noise) is not symmetric; consistent with Puchkin et al. (AISTATS "
-            f"2024): under symmetric noise the k^(−2(α−1)/α) barrier can be broken.")
+    return (
+        f"Barrier: faster than k^({t:+.3f}) on symmetric noise: {', '.join(faster)}. No contradiction of "
+        f"Theorem 5, whose instance (spike noise) is not symmetric; consistent with Puchkin et al. (AISTATS "
+        f"2024): under symmetric noise the k^(−2(α−1)/α) barrier can be broken."
+    )
 
 
 def schedule(slopes: pd.DataFrame, setting: str, alpha: float, confidence: float) -> str:
     """Theorem 4's (and Theorem 8's) printed clip schedule on asymmetric noise, by :func:`schedule_status`."""
     s = _fits(slopes)
     if s.empty or theory.noise_family(s["noise"].iloc[0], s["structure"].iloc[0]) != "asymmetric":
-        return ("Clip schedule: symmetric noise cancels the clipping bias, so it cannot test Theorem 4's schedule "
-                "(see rates-onesided).")
+        return (
+            "Clip schedule: symmetric noise cancels the clipping bias, so it cannot test Theorem 4's schedule "
+            "(see rates-onesided)."
+        )
     rows = _judged(slopes, ("gclip", "gclip-balanced", "cclip"))
     if not {"gclip", "gclip-balanced"} <= set(rows["method"]):
         return "Clip schedule: needs both gclip and gclip-balanced."
@@ -104,12 +128,19 @@ def schedule(slopes: pd.DataFrame, setting: str, alpha: float, confidence: float
     a = float(printed["noise_alpha"].iloc[0])
     bias = ", ".join(f"q={r['quantile']} {words_against(r, limit, confidence)}" for _, r in printed.iterrows())
     status = schedule_status(rows.assign(study="run"))
-    tail = (" ERRATUM: the printed schedule τ_k = G·k^(α−1) violates the theorem's rate on every judged quantile "
-            "on asymmetric noise, where τ_k ∝ k^(1/α) stays within it." if status == CONFIRMED else
-            " No erratum by the rule (it needs the printed schedule to violate on every judged quantile and the "
-            "balanced one to stay within on every one).")
-    return (f"Clip schedule (asymmetric noise, tail index a = {a:g} > α = {alpha:g}): " + "; ".join(parts)
-            + f"; printed gclip against its bias limit k^({limit.at(alpha, a):+.3f}) (reported): {bias}." + tail)
+    tail = (
+        " ERRATUM: the printed schedule τ_k = G·k^(α−1) violates the theorem's rate on every judged quantile "
+        "on asymmetric noise, where τ_k ∝ k^(1/α) stays within it."
+        if status == CONFIRMED
+        else " No erratum by the rule (it needs the printed schedule to violate on every judged quantile and the "
+        "balanced one to stay within on every one)."
+    )
+    return (
+        f"Clip schedule (asymmetric noise, tail index a = {a:g} > α = {alpha:g}): "
+        + "; ".join(parts)
+        + f"; printed gclip against its bias limit k^({limit.at(alpha, a):+.3f}) (reported): {bias}."
+        + tail
+    )
 
 
 def adaptive(slopes: pd.DataFrame) -> str:
@@ -118,10 +149,12 @@ def adaptive(slopes: pd.DataFrame) -> str:
     if rows.empty:
         return "Adaptive steps: sgd-proj not run."
     said = ", ".join(f"q={r['quantile']} {_fmt(r)} {r['verdict']}" for _, r in rows.iterrows())
-    return (f"Adaptive steps (the seed's Section 3 view that adaptive step sizes are essential under heavy tails): "
-            f"projected SGD with η_k = 4/(μ(k+1)), no clipping, against Fatkhullin et al.'s "
-            f"k^({rows.iloc[0]['theory']:+.3f}): {said}. Remark 1 concerns E‖∇f‖² without projection (infinite), "
-            f"not these quantiles.")
+    return (
+        f"Adaptive steps (the seed's Section 3 view that adaptive step sizes are essential under heavy tails): "
+        f"projected SGD with η_k = 4/(μ(k+1)), no clipping, against Fatkhullin et al.'s "
+        f"k^({rows.iloc[0]['theory']:+.3f}): {said}. Remark 1 concerns E‖∇f‖² without projection (infinite), "
+        f"not these quantiles."
+    )
 
 
 def near_miss(slopes: pd.DataFrame, control: str) -> str:
@@ -130,26 +163,44 @@ def near_miss(slopes: pd.DataFrame, control: str) -> str:
     s = _fits(slopes)
     r_ = verdict.RULE.resolution
     rows = _judged(slopes, (control,))
-    agreeing = s[(s["metric"] == "f_avg") & (s["quantile"] != "mean") & (s["method"] != control)
-                 & s["verdict"].isin(list(verdict.AGREEING))]
-    shifted = [verdict.outcome(0.0, r["ci_low"] + d, r["ci_high"] + d, r["theory"], 0.0) == "match"
-               for _, r in agreeing.iterrows() for d in (-r_, r_)]
+    agreeing = s[
+        (s["metric"] == "f_avg")
+        & (s["quantile"] != "mean")
+        & (s["method"] != control)
+        & s["verdict"].isin(list(verdict.AGREEING))
+    ]
+    shifted = [
+        verdict.outcome(0.0, r["ci_low"] + d, r["ci_high"] + d, r["theory"], 0.0) == "match"
+        for _, r in agreeing.iterrows()
+        for d in (-r_, r_)
+    ]
     shift_text = f"each agreeing row shifted by (k/K)^(±{r_:g}) agrees in {sum(shifted)} of {len(shifted)} cases"
     if rows.empty:
-        return (f"Near-miss controls: {control} not run (its exponent is known only on symmetric noise of tail a < 2 "
-                f"with clip power ≤ 1/a); {shift_text}.")
+        return (
+            f"Near-miss controls: {control} not run (its exponent is known only on symmetric noise of tail a < 2 "
+            f"with clip power ≤ 1/a); {shift_text}."
+        )
     said = ", ".join(f"q={r['quantile']} {_fmt(r)} {r['verdict']}" for _, r in rows.iterrows())
     caught = not (rows["verdict"] == TIGHT).any()
-    return (f"Near-miss controls: {control} (exponent {r_:g} faster than k^({rows.iloc[0]['theory']:+.3f}) by the "
-            f"variance balance, asymptotically): "
-            f"{said}: {'caught' if caught else 'NOT caught'}; {shift_text}.")
+    return (
+        f"Near-miss controls: {control} (exponent {r_:g} faster than k^({rows.iloc[0]['theory']:+.3f}) by the "
+        f"variance balance, asymptotically): "
+        f"{said}: {'caught' if caught else 'NOT caught'}; {shift_text}."
+    )
 
 
 # -- a claim's conclusion read off its rows' verdict words (nonconvex) -----------------------------------------
 
 #: The order in which a conclusion lists verdict words: what contradicts, what confirms nothing, what agrees.
-WORD_ORDER = (VIOLATES, verdict.PRE_ASYMPTOTIC, verdict.INCONCLUSIVE, verdict.LIMIT_CASE, verdict.INSUFFICIENT,
-              LOOSE, TIGHT)
+WORD_ORDER = (
+    VIOLATES,
+    verdict.PRE_ASYMPTOTIC,
+    verdict.INCONCLUSIVE,
+    verdict.LIMIT_CASE,
+    verdict.INSUFFICIENT,
+    LOOSE,
+    TIGHT,
+)
 
 
 def _row(r) -> str:
@@ -203,18 +254,22 @@ def claim_conclusion(rows: pd.DataFrame) -> str:
         return NOTHING_JUDGED
     tally = ", ".join(f"{n} {w}" for w, n in counts.items())
     if standing == "violates":
-        said = (f"not upheld at these horizons: {counts[VIOLATES]} of {len(carrying)} rows with a verdict violate the "
-                f"bound (decay slower than it over K in [{rows['kmin'].min():g}, {rows['kmax'].max():g}])")
+        said = (
+            f"not upheld at these horizons: {counts[VIOLATES]} of {len(carrying)} rows with a verdict violate the "
+            f"bound (decay slower than it over K in [{rows['kmin'].min():g}, {rows['kmax'].max():g}])"
+        )
     elif standing == "insufficient":
         said = NO_VERDICT
     elif standing == "agrees":
         said = f"upheld: every one of the {len(carrying)} rows with a verdict is within the bound"
     else:
         open_ = [w for w in counts if w not in WITHIN and w != verdict.INSUFFICIENT]
-        said = ("undecided: no row violates the bound, but " + ", ".join(f"{counts[w]} {w}" for w in open_)
-                + " confirm nothing")
-    groups = "; ".join(f"{w}: " + ", ".join(_row(r) for _, r in rows[rows["verdict"] == w].iterrows())
-                       for w in counts)
+        said = (
+            "undecided: no row violates the bound, but "
+            + ", ".join(f"{counts[w]} {w}" for w in open_)
+            + " confirm nothing"
+        )
+    groups = "; ".join(f"{w}: " + ", ".join(_row(r) for _, r in rows[rows["verdict"] == w].iterrows()) for w in counts)
     return f"{tally} — {said}. Rows: {groups}"
 
 
@@ -231,20 +286,24 @@ def lower_bound_conclusion(rows: pd.DataFrame) -> str:
     standing, rows, counts, carrying = _standing(rows, RESPECTS)
     if standing == "none":
         return NOTHING_JUDGED
-    said = {"violates": f"contradicted: {counts.get(VIOLATES, 0)} of {len(carrying)} methods with a verdict decay "
-                        "faster than the bound (check the run)",
-            "insufficient": NO_VERDICT,
-            "agrees": f"respected by every one of the {len(carrying)} methods with a verdict",
-            "open": "undecided: no method violates the bound, but some rows confirm nothing"}[standing]
+    said = {
+        "violates": f"contradicted: {counts.get(VIOLATES, 0)} of {len(carrying)} methods with a verdict decay "
+        "faster than the bound (check the run)",
+        "insufficient": NO_VERDICT,
+        "agrees": f"respected by every one of the {len(carrying)} methods with a verdict",
+        "open": "undecided: no method violates the bound, but some rows confirm nothing",
+    }[standing]
     groups = "; ".join(f"{w}: " + ", ".join(rows[rows["verdict"] == w]["method"]) for w in counts)
     return f"{said} ({groups})"
 
 
 # -- errata: each one's evidence rule, read off the scoreboard -------------------------------------------------
 
+
 def _rows_of(board: pd.DataFrame, study: str, method: str, statement: str) -> pd.DataFrame:
-    return board[(board["study"] == study) & board["setting"].str.endswith(f", {method}")
-                 & (board["statement"] == statement)]
+    return board[
+        (board["study"] == study) & board["setting"].str.endswith(f", {method}") & (board["statement"] == statement)
+    ]
 
 
 def table1_status(board: pd.DataFrame) -> tuple[str, pd.DataFrame]:
@@ -262,8 +321,11 @@ def table1_status(board: pd.DataFrame) -> tuple[str, pd.DataFrame]:
 def thm2_status(board: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     """Confirmed when every row of Theorem 2's left-hand side under the proof's schedule reads 'within (tight)'
     against the 3α−2 exponent (resolved within the rule's resolution)."""
-    rows = board[(board["statement"] == "thm2") & board["quantity"].str.contains("thm2_lhs")
-                 & board["setting"].str.startswith("gclip,")]
+    rows = board[
+        (board["statement"] == "thm2")
+        & board["quantity"].str.contains("thm2_lhs")
+        & board["setting"].str.startswith("gclip,")
+    ]
     if rows.empty:
         return NO_EVIDENCE, rows
     return (CONFIRMED if (rows["verdict"] == TIGHT).all() else NOT_CONFIRMED), rows
@@ -288,8 +350,11 @@ def schedule_status(board: pd.DataFrame) -> tuple[str, pd.DataFrame] | str:
         rows = pd.concat([printed, balanced, cclip])
     if printed.empty or balanced.empty:
         return NO_EVIDENCE if alone else (NO_EVIDENCE, rows)
-    ok = ((printed["verdict"] == VIOLATES).all() and balanced["verdict"].isin(WITHIN).all()
-          and (cclip.empty or (cclip["verdict"] == VIOLATES).all()))
+    ok = (
+        (printed["verdict"] == VIOLATES).all()
+        and balanced["verdict"].isin(WITHIN).all()
+        and (cclip.empty or (cclip["verdict"] == VIOLATES).all())
+    )
     status = CONFIRMED if ok else NOT_CONFIRMED
     return status if alone else (status, rows)
 
@@ -314,12 +379,12 @@ def errata(board: pd.DataFrame) -> list[dict]:
     for e in theory.ERRATA:
         rule = EVIDENCE.get(e.where)
         status, rows = rule(board) if rule else (f"shown by proof, no run needed ({e.evidence})", board.iloc[0:0])
-        out.append({"where": e.where, "printed": e.printed, "finding": e.finding, "status": status,
-                    "evidence": rows})
+        out.append({"where": e.where, "printed": e.printed, "finding": e.finding, "status": status, "evidence": rows})
     return out
 
 
 # -- the studies' own conclusions (sentences from their verdict rows) ------------------------------------
+
 
 def _quantile_rows(slopes: pd.DataFrame, method: str, judged) -> pd.DataFrame:
     return slopes[(slopes["method"] == method) & (slopes["statistic"] != "mean") & slopes["metric"].isin(judged)]
@@ -333,15 +398,20 @@ def thm2_conclusion(slopes: pd.DataFrame, alpha: float, judged) -> str:
     if g.empty:
         said = "GClip on Theorem 2's schedule not run"
     else:
-        bounds = ", ".join(f"{m} K^{t:+.3f}" for m, t in g.drop_duplicates("metric")[["metric", "theory"]]
-                           .itertuples(index=False) if pd.notna(t))
+        bounds = ", ".join(
+            f"{m} K^{t:+.3f}"
+            for m, t in g.drop_duplicates("metric")[["metric", "theory"]].itertuples(index=False)
+            if pd.notna(t)
+        )
         said = f"Theorem 2 (thm2: {bounds}) on its schedule (gclip): " + claim_conclusion(g)
     control = _quantile_rows(slopes, "gclip-inverted", judged)
     if not control.empty:
         tally = ", ".join(f"{n} {w}" for w, n in counts_by_word(control).items())
         medians = ", ".join(f"{r.metric} K^{r.slope:+.3f}" for r in control[control["statistic"] == "0.5"].itertuples())
-        said += (f". Control gclip-inverted (τ ∝ K^(α/(3α−2)), the inverted exponent of Theorem 2's τ): {tally} "
-                 f"(no theory entry covers its schedule); medians reported: {medians}")
+        said += (
+            f". Control gclip-inverted (τ ∝ K^(α/(3α−2)), the inverted exponent of Theorem 2's τ): {tally} "
+            f"(no theory entry covers its schedule); medians reported: {medians}"
+        )
     return f"conclusion (α={alpha:g}): {said}."
 
 
@@ -357,8 +427,9 @@ def momentum_conclusion(slopes: pd.DataFrame, methods, judged) -> str:
         if rows.empty:
             parts.append(f"{method}: no theory entry covers it (none)")
             continue
-        parts.append(f"{method} vs {rows['statement'].iloc[0]} K^{rows['theory'].iloc[0]:+.3f}: "
-                     + claim_conclusion(rows))
+        parts.append(
+            f"{method} vs {rows['statement'].iloc[0]} K^{rows['theory'].iloc[0]:+.3f}: " + claim_conclusion(rows)
+        )
     return "methods after the seeds: " + ("; ".join(parts) if parts else "not run") + "."
 
 
@@ -368,23 +439,34 @@ def dimension_conclusion(growth: pd.DataFrame) -> str:
     parts = []
     ratio = growth[growth["series"] == "ratio"]
     for structure, rows in ratio.groupby("structure", sort=False):
-        measured = ", ".join(f"{x.exponent:+.3f} [{x.ci_low:+.3f}, {x.ci_high:+.3f}] at τ0 = {x.tau0:g}"
-                             for x in rows.itertuples())
+        measured = ", ".join(
+            f"{x.exponent:+.3f} [{x.ci_low:+.3f}, {x.ci_high:+.3f}] at τ0 = {x.tau0:g}" for x in rows.itertuples()
+        )
         bound = rows.iloc[0]
-        beside = (f" beside the bounds' ratio d^{bound['theory']:.3f} ({bound['statement']})"
-                  if bound["statement"] != verdict.NONE else "")
+        beside = (
+            f" beside the bounds' ratio d^{bound['theory']:.3f} ({bound['statement']})"
+            if bound["statement"] != verdict.NONE
+            else ""
+        )
         moves = ""
         if len(rows) > 1:
             apart = rows["ci_low"].max() > rows["ci_high"].min()
-            moves = ("; it moves with τ0 (intervals disjoint), so it measures the run's clip level, not a constant "
-                     "of d" if apart else "; the intervals across τ0 overlap")
+            moves = (
+                "; it moves with τ0 (intervals disjoint), so it measures the run's clip level, not a constant of d"
+                if apart
+                else "; the intervals across τ0 overlap"
+            )
         # the exponent, not "grows": a flat ratio's exponent is ~0 and its shape is in the table
-        parts.append(f"under {structure} noise the GClip/CClip ratio of means has exponent in d {measured}{beside}{moves}")
+        parts.append(
+            f"under {structure} noise the GClip/CClip ratio of means has exponent in d {measured}{beside}{moves}"
+        )
     words = growth[growth["series"] != "ratio"]["verdict"].value_counts()
     judged = ", ".join(f"{n} {w}" for w, n in words.items())
-    return ("conclusion: " + "; ".join(parts) + f". Each method's own growth: {judged} (a bound on one method's "
-            "constant is stated for the theorem's own clip level, tied to G and grown as k^(α−1); this run's τ0 "
-            "k^(1/α) lies outside it).")
+    return (
+        "conclusion: " + "; ".join(parts) + f". Each method's own growth: {judged} (a bound on one method's "
+        "constant is stated for the theorem's own clip level, tied to G and grown as k^(α−1); this run's τ0 "
+        "k^(1/α) lies outside it)."
+    )
 
 
 def adagrad_conclusion(v: pd.DataFrame) -> str:
@@ -392,11 +474,17 @@ def adagrad_conclusion(v: pd.DataFrame) -> str:
     part = v[v["method"] == "adagrad_norm"]
     if part.empty:
         return "plain AdaGrad-Norm: not run."
-    said = "; ".join(f"{r['instance']}: {r['verdict']} (poly slope {r['poly_slope']:+.2f} "
-                     f"[{r['poly_low']:+.2f}, {r['poly_high']:+.2f}])" for _, r in part.iterrows())
+    said = "; ".join(
+        f"{r['instance']}: {r['verdict']} (poly slope {r['poly_slope']:+.2f} "
+        f"[{r['poly_low']:+.2f}, {r['poly_high']:+.2f}])"
+        for _, r in part.iterrows()
+    )
     failing = part[part["verdict"] == "polynomial"]["instance"].tolist()
-    end = (f"plain AdaGrad-Norm fails (polynomial in 1/δ) on: {', '.join(failing)}" if failing
-           else "no instance here makes plain AdaGrad-Norm polynomial in 1/δ")
+    end = (
+        f"plain AdaGrad-Norm fails (polynomial in 1/δ) on: {', '.join(failing)}"
+        if failing
+        else "no instance here makes plain AdaGrad-Norm polynomial in 1/δ"
+    )
     return f"plain AdaGrad-Norm — {said}. So {end}."
 
 
@@ -418,8 +506,10 @@ def smoothness_separation(part: pd.DataFrame, allowance: float, margin: float, a
         linear = r["ci_low"] - allowance - r.get("grid_allowance", 0.0) <= 1.0
         apart = gd["ci_low"] - max(1.0, r["ci_high"]) > margin
         ok &= bool(linear and apart)
-        parts.append(f"{m} exponent {r['slope']:+.2f} ({'at most linear' if linear else 'faster than linear'}), "
-                     f"gd-tuned {gd['slope']:+.2f} {'exceeds' if apart else 'does NOT exceed'} max(1, it) by > {margin:g}")
+        parts.append(
+            f"{m} exponent {r['slope']:+.2f} ({'at most linear' if linear else 'faster than linear'}), "
+            f"gd-tuned {gd['slope']:+.2f} {'exceeds' if apart else 'does NOT exceed'} max(1, it) by > {margin:g}"
+        )
     return ("supported: " if ok else "not supported: ") + "; ".join(parts)
 
 
@@ -454,21 +544,27 @@ def liu_decision(r) -> str:
         return verdict.INCONCLUSIVE
     from .stats import exponent_side
 
-    return between(exponent_side(r["ci_low"], r["ci_high"], r["new_theory"], 0.0),
-                   exponent_side(r["ci_low"], r["ci_high"], r["old_theory"], 0.0))
+    return between(
+        exponent_side(r["ci_low"], r["ci_high"], r["new_theory"], 0.0),
+        exponent_side(r["ci_low"], r["ci_high"], r["old_theory"], 0.0),
+    )
 
 
 def liu_conclusion(v: pd.DataFrame) -> str:
     """log-confidence: one line per problem on Liu's exponent and one on the control, which must fail both."""
     parts = []
     for _, r in v.iterrows():
-        what = (f"{r['problem']}: δ-tuned GClip's exponent of ln(1/δ) {_fmt(r)} against Liu's {r['new_theory']:.3f} "
-                f"and the earlier {r['old_theory']:.3f}: decision {r['decision']}")
+        what = (
+            f"{r['problem']}: δ-tuned GClip's exponent of ln(1/δ) {_fmt(r)} against Liu's {r['new_theory']:.3f} "
+            f"and the earlier {r['old_theory']:.3f}: decision {r['decision']}"
+        )
         if r["method"] != "gclip":
             ok = r["new_verdict"] == VIOLATES and r["old_verdict"] == VIOLATES
-            what = (f"{r['problem']}: control {r['method']} (no clip) {_fmt(r)}: "
-                    + ("violates both, as it must" if ok else "does NOT violate both: the study cannot tell a "
-                                                              "bound from its absence here"))
+            what = f"{r['problem']}: control {r['method']} (no clip) {_fmt(r)}: " + (
+                "violates both, as it must"
+                if ok
+                else "does NOT violate both: the study cannot tell a bound from its absence here"
+            )
         parts.append(what)
     return "conclusion: " + "; ".join(parts) + "."
 
@@ -480,16 +576,19 @@ def tail_decay_conclusion(fits: pd.DataFrame) -> str:
         by = part.set_index("fit")
         control = by.loc["control 2β_p"]
         ok = control["verdict"] == VIOLATES
-        parts.append(f"{problem}: long-term fit {_fmt(by.loc['long-term'])} against −β_p = "
-                     f"{by.loc['long-term', 'theory']:+.3f}, finite-time fit {_fmt(by.loc['finite-time'])} against "
-                     f"−β_p/2 = {by.loc['finite-time', 'theory']:+.3f}: decision "
-                     + {NEWER: "β_p (the finite-time exponent is not tight here)",
-                        OLDER: "β_p/2 (the long-term exponent is not reached in this window)",
-                        BETWEEN: "between the two (the long-term exponent is not reached in this window, the "
-                                 "finite-time one is not tight)"}.get(
-                            by.loc["long-term", "decision"], by.loc["long-term", "decision"])
-                     + "; control 2β_p " + ("violates, as it must" if ok else
-                                             f"reads '{control['verdict']}', NOT the violation it must read"))
+        parts.append(
+            f"{problem}: long-term fit {_fmt(by.loc['long-term'])} against −β_p = "
+            f"{by.loc['long-term', 'theory']:+.3f}, finite-time fit {_fmt(by.loc['finite-time'])} against "
+            f"−β_p/2 = {by.loc['finite-time', 'theory']:+.3f}: decision "
+            + {
+                NEWER: "β_p (the finite-time exponent is not tight here)",
+                OLDER: "β_p/2 (the long-term exponent is not reached in this window)",
+                BETWEEN: "between the two (the long-term exponent is not reached in this window, the "
+                "finite-time one is not tight)",
+            }.get(by.loc["long-term", "decision"], by.loc["long-term", "decision"])
+            + "; control 2β_p "
+            + ("violates, as it must" if ok else f"reads '{control['verdict']}', NOT the violation it must read")
+        )
     return "conclusion: " + "; ".join(parts) + "."
 
 
@@ -501,14 +600,20 @@ def convex_rates_conclusion(slopes: pd.DataFrame, method: str, control: str) -> 
     if judged.empty:
         return "conclusion: no judged rows."
     ok = bool(len(ctrl)) and bool((ctrl["verdict"] == VIOLATES).all())
-    return (f"conclusion: Fatkhullin et al.'s convex exponent {judged['theory'].iloc[0]:+.3f}: "
-            + ", ".join(f"{r['statistic']} {_fmt(r)} {r['verdict']}" for _, r in judged.iterrows())
-            + "; the control (the strongly convex exponent on the same rows) "
-            + ("violates on every quantile, as it must." if ok else
-               "does NOT violate on every quantile: the rows cannot tell the convex rate from the strongly convex one."))
+    return (
+        f"conclusion: Fatkhullin et al.'s convex exponent {judged['theory'].iloc[0]:+.3f}: "
+        + ", ".join(f"{r['statistic']} {_fmt(r)} {r['verdict']}" for _, r in judged.iterrows())
+        + "; the control (the strongly convex exponent on the same rows) "
+        + (
+            "violates on every quantile, as it must."
+            if ok
+            else "does NOT violate on every quantile: the rows cannot tell the convex rate from the strongly convex one."
+        )
+    )
 
 
 # -- nonlinear-sgd (Armacki et al. 2025) ------------------------------------------------------------------------
+
 
 def nonlinear_conclusion(spread: pd.DataFrame, symmetric: str, onesided: str) -> str:
     """nonlinear-sgd: the statement's decision per nonlinearity on symmetric noise (the α-spread rule and the bound at
@@ -519,22 +624,39 @@ def nonlinear_conclusion(spread: pd.DataFrame, symmetric: str, onesided: str) ->
     parts = []
     for method, rows in judged.groupby("method", sort=False):
         sym, ctl = rows[rows["noise"] == symmetric], rows[rows["noise"] == onesided]
-        said = ", ".join(f"q={r['quantile']}: {r['decision']} ({r['spread']}, bound {r['bound']}"
-                         + (f"; fastest at α={r['fastest_alpha']:g} {r['lowest']:+.3f}, slowest at "
-                            f"α={r['slowest_alpha']:g} {r['highest']:+.3f}" if r["spread"] != "α-free" else "") + ")"
-                         for r in sym.to_dict("records")) or "not run"
+        said = (
+            ", ".join(
+                f"q={r['quantile']}: {r['decision']} ({r['spread']}, bound {r['bound']}"
+                + (
+                    f"; fastest at α={r['fastest_alpha']:g} {r['lowest']:+.3f}, slowest at "
+                    f"α={r['slowest_alpha']:g} {r['highest']:+.3f}"
+                    if r["spread"] != "α-free"
+                    else ""
+                )
+                + ")"
+                for r in sym.to_dict("records")
+            )
+            or "not run"
+        )
         moved = sym[sym["spread"] == "moves with α"]
         if not moved.empty and (sym["bound"] != "violated").all():
             faster = (moved["fastest_alpha"] < moved["slowest_alpha"]).all()
-            said += (" — no row violates the bound: what fails is the α-free exponent as an equality"
-                     + (" (faster at heavier tails)" if faster else "") + ", not the theorem's upper bound")
+            said += (
+                " — no row violates the bound: what fails is the α-free exponent as an equality"
+                + (" (faster at heavier tails)" if faster else "")
+                + ", not the theorem's upper bound"
+            )
         if ctl.empty:
             control = "no one-sided control run"
         elif (ctl["decision"] == "fails").all():
             control = "the one-sided control fails at every quantile, as it must"
         else:
-            control = ("the one-sided control does NOT fail at " + ", ".join(
-                f"q={r['quantile']} ({r['decision']})" for r in ctl.to_dict("records") if r["decision"] != "fails")
-                + ": the rule cannot tell symmetric from one-sided noise there")
+            control = (
+                "the one-sided control does NOT fail at "
+                + ", ".join(
+                    f"q={r['quantile']} ({r['decision']})" for r in ctl.to_dict("records") if r["decision"] != "fails"
+                )
+                + ": the rule cannot tell symmetric from one-sided noise there"
+            )
         parts.append(f"{method}: {said}; {control}")
-    return ("conclusion (t^(−1/4) for min_k ‖∇f‖ at every α on symmetric noise): " + "; ".join(parts) + ".")
+    return "conclusion (t^(−1/4) for min_k ‖∇f‖ at every α on symmetric noise): " + "; ".join(parts) + "."

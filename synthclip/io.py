@@ -3,6 +3,7 @@
 Every file is written to a temporary name in the same folder and renamed into place, so a killed run
 leaves either the old file or the new one, never half of one.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,10 @@ import platform
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -74,8 +76,7 @@ def git_commit() -> str | None:
     """The commit of the synthclip checkout, if it is one (None for an installed copy)."""
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5)
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -90,8 +91,15 @@ def environment() -> dict[str, Any]:
     from . import __version__
 
     return {
-        "synthclip": __version__, "git_commit": git_commit(), "python": sys.version.split()[0],
-        "numpy": numpy.__version__, "numba": numba.__version__, "scipy": scipy.__version__,
-        "pandas": pd.__version__, "platform": platform.platform(), "machine": platform.machine(),
-        "cpu_count": os.cpu_count(), "numba_threads": numba.get_num_threads(),
+        "synthclip": __version__,
+        "git_commit": git_commit(),
+        "python": sys.version.split()[0],
+        "numpy": numpy.__version__,
+        "numba": numba.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "numba_threads": numba.get_num_threads(),
     }

@@ -43,6 +43,7 @@ eta, and the seed's names for it (the one place this mapping is written):
 
 A problem with a finite ``radius`` projects every iterate onto that ball (proj-GClip of Theorem 4).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -50,19 +51,53 @@ import hashlib
 import importlib.util
 import math
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, cast
+from typing import Any, cast
 
 from ._builtin_methods import BUILTINS
-from ._method_contract import (CLIP_MODES, CLIP_POWER_ALIASES, ETA_IS_LR, KERNEL_FIELDS, LR_MODES, SCHEDULE_PARAMS,
-                               Method, MethodError, Param, beta_param, clip_params, lr_params, own_value,
-                               params_class)
+from ._method_contract import (
+    CLIP_MODES,
+    CLIP_POWER_ALIASES,
+    ETA_IS_LR,
+    KERNEL_FIELDS,
+    LR_MODES,
+    SCHEDULE_PARAMS,
+    Method,
+    MethodError,
+    Param,
+    beta_param,
+    clip_params,
+    lr_params,
+    own_value,
+    params_class,
+)
 from ._params import lookup
 
-__all__ = ["METHODS", "Method", "MethodError", "Param", "get", "register", "load_plugin", "check", "kernel_vector",
-           "kernel_params", "step_size", "clip_level", "resolve_clip_power", "resolve_eta", "lr_params",
-           "clip_params", "beta_param", "KERNEL_FIELDS", "LR_MODES", "CLIP_MODES", "CLIP_POWER_ALIASES",
-           "ETA_IS_LR"]
+__all__ = [
+    "METHODS",
+    "Method",
+    "MethodError",
+    "Param",
+    "get",
+    "register",
+    "load_plugin",
+    "check",
+    "kernel_vector",
+    "kernel_params",
+    "step_size",
+    "clip_level",
+    "resolve_clip_power",
+    "resolve_eta",
+    "lr_params",
+    "clip_params",
+    "beta_param",
+    "KERNEL_FIELDS",
+    "LR_MODES",
+    "CLIP_MODES",
+    "CLIP_POWER_ALIASES",
+    "ETA_IS_LR",
+]
 
 METHODS: dict[str, Method] = {}
 BUILTIN_NAMES = tuple(m.name for m in BUILTINS)
@@ -88,8 +123,10 @@ def register(method: Method, *, replace: bool = False, check: bool = True) -> Me
         if method.name in BUILTIN_NAMES:
             raise MethodError(f"method {method.name!r}: field 'name' is a built-in method's; choose another name")
         if not replace:
-            raise MethodError(f"method {method.name!r}: field 'name' is already registered"
-                              f"{' from ' + old.origin if old.origin else ''}; pass replace=True to replace it")
+            raise MethodError(
+                f"method {method.name!r}: field 'name' is already registered"
+                f"{' from ' + old.origin if old.origin else ''}; pass replace=True to replace it"
+            )
     if check:
         _check(method)  # before it is registered: a method that fails is never seen
     METHODS[method.name] = method
@@ -206,6 +243,7 @@ def ensure_plugin(cell: Mapping[str, Any]) -> None:
 
 # -- the parameter vector -----------------------------------------------------------------------------------
 
+
 def resolve_clip_power(value: Any, alpha: float) -> float:
     """clip_power as a number: "alpha-1" is Theorem 4/8 as printed, "1/alpha" the bias-variance balance."""
     if value == "alpha-1":
@@ -240,7 +278,9 @@ def kernel_vector(spec: Method, params: Mapping[str, Any], alpha: float) -> list
         "delayed": float(p.get("delayed", False)),
         "moment": p.get("moment", 1.0),
     }
-    own = [own_value(q, p[q.name]) for q in spec.params if q.name not in KERNEL_FIELDS and q.name not in SCHEDULE_PARAMS]
+    own = [
+        own_value(q, p[q.name]) for q in spec.params if q.name not in KERNEL_FIELDS and q.name not in SCHEDULE_PARAMS
+    ]
     return [float(values[f]) for f in KERNEL_FIELDS] + own
 
 

@@ -25,6 +25,7 @@ the same methods as torch optimizers (NSGDM, ClipNSGDM, SignSGDM, RMSProp, SMoMC
 The theory entries (scope, source, what the available text states) are in ``synthclip.theory``; the
 Discussion's claim that RMSProp is ACClip within a factor 2 is an erratum there (its lower half fails).
 """
+
 from __future__ import annotations
 
 import math
@@ -36,14 +37,19 @@ from ._builtin_methods import clip_columns, clip_rows
 from ._engine import _column_norms, _descend
 from ._method_contract import Method, Param, beta_param, clip_params, lr_params, torch_rule
 
-_CUTKOSKY_MEHTA = "Cutkosky & Mehta (NeurIPS 2021), High-probability bounds for non-convex stochastic optimization with heavy tails"
-_LIU_ZHOU = "Liu & Zhou (ICLR 2025), Nonconvex stochastic optimization under heavy-tailed noises without gradient clipping"
+_CUTKOSKY_MEHTA = (
+    "Cutkosky & Mehta (NeurIPS 2021), High-probability bounds for non-convex stochastic optimization with heavy tails"
+)
+_LIU_ZHOU = (
+    "Liu & Zhou (ICLR 2025), Nonconvex stochastic optimization under heavy-tailed noises without gradient clipping"
+)
 _KORNILOV = "Kornilov et al. (2025), Sign operator for coping with heavy-tailed noise"
 _PUCHKIN = "Puchkin, Gorbunov, Kutuzov, Gasnikov (AISTATS 2024), Breaking the heavy-tailed noise barrier"
 _ZHANG = "Zhang et al. (NeurIPS 2020), Why are adaptive methods good for attention models? (Discussion)"
 
 
 # -- steps (jitted by the engine; plain Python here) -------------------------------------------------------
+
 
 @njit(inline="always", error_model="numpy")
 def _momentum(beta, g, m):
@@ -113,6 +119,7 @@ def smom_clip_step(p, k, lr, tau, x, g, clipped, work):
 
 # -- numpy references (x, g: (n, d) or (n, draws, d); state: name → (n, d)) --------------------------------
 
+
 def _normalized(x, lr, m):
     norm = np.linalg.norm(m, axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -153,30 +160,68 @@ _BETA = beta_param("beta", 0.9, "momentum β")
 _CONSTANT = lr_params(0.01, "constant")
 
 EXTRA = (
-    Method("nsgd_m", _CONSTANT + (_BETA,), "normalized SGD with momentum (Cutkosky & Mehta; Liu & Zhou)",
-           step=nsgd_m_step, init=zero_init, reference=nsgd_m_reference, vectors=("m",), source=_LIU_ZHOU,
-           torch=torch_rule("NSGD_M"),
-           variants=({"beta": 0.5, "lr_schedule": "poly", "lr": 0.5, "lr_power": 0.7},)),
-    Method("clip_nsgd_m", _CONSTANT + clip_params(1.0, "constant", 0.0) + (_BETA,),
-           "normalized SGD with momentum of clipped gradients (Cutkosky & Mehta 2021)", step=clip_nsgd_m_step,
-           torch=torch_rule("CLIP_NSGD_M"), init=zero_init, reference=clip_nsgd_m_reference, vectors=("m",),
-           source=_CUTKOSKY_MEHTA,
-           variants=({"clip": 0.3, "clip_schedule": "poly", "clip_power": "1/alpha", "beta": 0.7},
-                     {"clip": math.inf})),
-    Method("signsgd_m", _CONSTANT + (_BETA,), "SignSGD with momentum (Kornilov et al. 2025)",
-           step=signsgd_m_step, init=zero_init, reference=signsgd_m_reference, vectors=("m",), source=_KORNILOV,
-           torch=torch_rule("SIGNSGD_M"),
-           variants=({"beta": 0.0, "lr": 0.05},)),
-    Method("rmsprop", _CONSTANT + (
-        beta_param("beta2", 0.99, "second-moment averaging β2"),
-        Param("eps", 1e-8, "ε in g/(ε + √v)", low=0.0, low_open=True),
-    ), "RMSProp as in the seed's Discussion (torch.optim.RMSprop without momentum)", step=rmsprop_step,
-        torch=torch_rule("RMSPROP"), init=zero_init, reference=rmsprop_reference, vectors=("v",),
-        clip_units="coordinate", source=_ZHANG,
-        variants=({"beta2": 0.9, "eps": 1e-3, "lr": 0.05},)),
-    Method("smom_clip", lr_params(4.0, "theorem4") + clip_params(1.0, "poly", "alpha-1"),
-           "clipped SGD on the median of 3 draws (Puchkin et al.'s SMoM, blocks of one draw, no smoothing)",
-           step=smom_clip_step, torch=torch_rule("SMOM_CLIP"), reference=smom_clip_reference, draws=3,
-           source=_PUCHKIN,
-           variants=({"clip_schedule": "constant", "clip": 0.3, "lr_schedule": "constant", "lr": 0.1},)),
+    Method(
+        "nsgd_m",
+        _CONSTANT + (_BETA,),
+        "normalized SGD with momentum (Cutkosky & Mehta; Liu & Zhou)",
+        step=nsgd_m_step,
+        init=zero_init,
+        reference=nsgd_m_reference,
+        vectors=("m",),
+        source=_LIU_ZHOU,
+        torch=torch_rule("NSGD_M"),
+        variants=({"beta": 0.5, "lr_schedule": "poly", "lr": 0.5, "lr_power": 0.7},),
+    ),
+    Method(
+        "clip_nsgd_m",
+        _CONSTANT + clip_params(1.0, "constant", 0.0) + (_BETA,),
+        "normalized SGD with momentum of clipped gradients (Cutkosky & Mehta 2021)",
+        step=clip_nsgd_m_step,
+        torch=torch_rule("CLIP_NSGD_M"),
+        init=zero_init,
+        reference=clip_nsgd_m_reference,
+        vectors=("m",),
+        source=_CUTKOSKY_MEHTA,
+        variants=({"clip": 0.3, "clip_schedule": "poly", "clip_power": "1/alpha", "beta": 0.7}, {"clip": math.inf}),
+    ),
+    Method(
+        "signsgd_m",
+        _CONSTANT + (_BETA,),
+        "SignSGD with momentum (Kornilov et al. 2025)",
+        step=signsgd_m_step,
+        init=zero_init,
+        reference=signsgd_m_reference,
+        vectors=("m",),
+        source=_KORNILOV,
+        torch=torch_rule("SIGNSGD_M"),
+        variants=({"beta": 0.0, "lr": 0.05},),
+    ),
+    Method(
+        "rmsprop",
+        _CONSTANT
+        + (
+            beta_param("beta2", 0.99, "second-moment averaging β2"),
+            Param("eps", 1e-8, "ε in g/(ε + √v)", low=0.0, low_open=True),
+        ),
+        "RMSProp as in the seed's Discussion (torch.optim.RMSprop without momentum)",
+        step=rmsprop_step,
+        torch=torch_rule("RMSPROP"),
+        init=zero_init,
+        reference=rmsprop_reference,
+        vectors=("v",),
+        clip_units="coordinate",
+        source=_ZHANG,
+        variants=({"beta2": 0.9, "eps": 1e-3, "lr": 0.05},),
+    ),
+    Method(
+        "smom_clip",
+        lr_params(4.0, "theorem4") + clip_params(1.0, "poly", "alpha-1"),
+        "clipped SGD on the median of 3 draws (Puchkin et al.'s SMoM, blocks of one draw, no smoothing)",
+        step=smom_clip_step,
+        torch=torch_rule("SMOM_CLIP"),
+        reference=smom_clip_reference,
+        draws=3,
+        source=_PUCHKIN,
+        variants=({"clip_schedule": "constant", "clip": 0.3, "lr_schedule": "constant", "lr": 0.1},),
+    ),
 )

@@ -17,6 +17,7 @@ All laws are centred and float64; each takes a tail index ``alpha`` and a ``scal
 Vector noise is ``iid`` per coordinate (Assumption 2) or ``radial``: a uniform direction times the
 law's magnitude |ξ| (Assumption 1 with a d-free σ).
 """
+
 from __future__ import annotations
 
 import math
@@ -37,22 +38,64 @@ _SCALE = Param("scale", 1.0, "scale s of the law", low=0.0, low_open=True)
 NOISES: dict[str, Spec] = {
     s.name: s
     for s in (
-        Spec("gaussian", (Param("alpha", 2.0, "ignored (light-tailed control)", low=0.0, low_open=True), _SCALE),
-             "N(0, scale²)", code=GAUSSIAN),
-        Spec("pareto", (Param("alpha", 1.5, "tail index (> 1 so the noise is centred)", low=1.0, low_open=True),
-                        _SCALE), "symmetrised Lomax with tail index alpha", code=PARETO),
-        Spec("stable", (Param("alpha", 1.5, "stability index", low=1.0, high=2.0, low_open=True), _SCALE),
-             "symmetric alpha-stable, scipy levy_stable scale", code=STABLE),
-        Spec("stable-wide", (Param("alpha", 0.8, "stability index, α ≤ 1 allowed (no mean: symmetric about 0)",
-                                   low=0.0, high=2.0, low_open=True), _SCALE),
-             "symmetric alpha-stable on (0, 2], the same draws as stable where both apply", code=STABLE),
-        Spec("pareto-onesided", (Param("alpha", 1.5, "tail index (> 1 so the noise is centred)", low=1.0,
-                                       low_open=True), _SCALE),
-             "centred one-sided Lomax (asymmetric)", code=PARETO_ONESIDED),
-        Spec("spike", (Param("alpha", 1.5, "tail index of the spike size", low=1.0, low_open=True), _SCALE,
-                       Param("spike_prob", 0.01, "probability p of the spike (Theorem 5 ties it to ~1/k)",
-                             low=0.0, high=1.0, low_open=True, high_open=True)),
-             "two-point lower-bound law", code=SPIKE),
+        Spec(
+            "gaussian",
+            (Param("alpha", 2.0, "ignored (light-tailed control)", low=0.0, low_open=True), _SCALE),
+            "N(0, scale²)",
+            code=GAUSSIAN,
+        ),
+        Spec(
+            "pareto",
+            (Param("alpha", 1.5, "tail index (> 1 so the noise is centred)", low=1.0, low_open=True), _SCALE),
+            "symmetrised Lomax with tail index alpha",
+            code=PARETO,
+        ),
+        Spec(
+            "stable",
+            (Param("alpha", 1.5, "stability index", low=1.0, high=2.0, low_open=True), _SCALE),
+            "symmetric alpha-stable, scipy levy_stable scale",
+            code=STABLE,
+        ),
+        Spec(
+            "stable-wide",
+            (
+                Param(
+                    "alpha",
+                    0.8,
+                    "stability index, α ≤ 1 allowed (no mean: symmetric about 0)",
+                    low=0.0,
+                    high=2.0,
+                    low_open=True,
+                ),
+                _SCALE,
+            ),
+            "symmetric alpha-stable on (0, 2], the same draws as stable where both apply",
+            code=STABLE,
+        ),
+        Spec(
+            "pareto-onesided",
+            (Param("alpha", 1.5, "tail index (> 1 so the noise is centred)", low=1.0, low_open=True), _SCALE),
+            "centred one-sided Lomax (asymmetric)",
+            code=PARETO_ONESIDED,
+        ),
+        Spec(
+            "spike",
+            (
+                Param("alpha", 1.5, "tail index of the spike size", low=1.0, low_open=True),
+                _SCALE,
+                Param(
+                    "spike_prob",
+                    0.01,
+                    "probability p of the spike (Theorem 5 ties it to ~1/k)",
+                    low=0.0,
+                    high=1.0,
+                    low_open=True,
+                    high_open=True,
+                ),
+            ),
+            "two-point lower-bound law",
+            code=SPIKE,
+        ),
     )
 }
 
@@ -103,8 +146,11 @@ def _stable(alpha, scale, u1, u2):
         return scale * 2.0 * _vmath.sin(v) * math.sqrt(w)
     s = _vmath.sin(alpha * v)
     power = (1.0 - alpha) / alpha
-    mag = _vmath.exp(_vmath.log(abs(s)) - _vmath.log(_vmath.cos(v)) / alpha
-                     + power * (_vmath.log(_vmath.cos((1.0 - alpha) * v)) - _vmath.log(w)))
+    mag = _vmath.exp(
+        _vmath.log(abs(s))
+        - _vmath.log(_vmath.cos(v)) / alpha
+        + power * (_vmath.log(_vmath.cos((1.0 - alpha) * v)) - _vmath.log(w))
+    )
     return scale * (mag if s > 0.0 else -mag)
 
 
@@ -219,12 +265,18 @@ def resolve(law: str, alpha: float, scale: float = 1.0, structure: str = "iid", 
     """Validated (spec, kernel arguments) for a law; raises a one-line ValueError on bad input."""
     spec = get(law)
     values = spec.validate({"alpha": alpha, "scale": scale, **params}, "noise")
-    return spec, (spec.code, check_structure(structure), values["alpha"], values["scale"],
-                  values.get("spike_prob", 0.0))
+    return spec, (
+        spec.code,
+        check_structure(structure),
+        values["alpha"],
+        values["scale"],
+        values.get("spike_prob", 0.0),
+    )
 
 
-def sample(law: str, alpha: float, size, *, scale: float = 1.0, structure: str = "iid", seed=0,
-           **params: Any) -> np.ndarray:
+def sample(
+    law: str, alpha: float, size, *, scale: float = 1.0, structure: str = "iid", seed=0, **params: Any
+) -> np.ndarray:
     """Draw noise of shape ``size``; the last axis is the coordinate axis of a vector draw.
 
     An int ``size`` gives that many scalars (d = 1). Draws come from the engine's kernel at step 0
@@ -242,8 +294,19 @@ def sample(law: str, alpha: float, size, *, scale: float = 1.0, structure: str =
     return block.reshape(shape)
 
 
-def engine_noise(law: str, alpha: float, *, n_traj: int, steps: int, dim: int, scale: float = 1.0,
-                 structure: str = "iid", seed=0, traj_start: int = 0, **params: Any) -> np.ndarray:
+def engine_noise(
+    law: str,
+    alpha: float,
+    *,
+    n_traj: int,
+    steps: int,
+    dim: int,
+    scale: float = 1.0,
+    structure: str = "iid",
+    seed=0,
+    traj_start: int = 0,
+    **params: Any,
+) -> np.ndarray:
     """The exact noise ξ_k the engine adds at steps k = 1..steps, shape (n_traj, steps, dim).
 
     For references and tests (numpy re-implementations, the torch optimizers): memory grows with steps.
@@ -307,8 +370,14 @@ def spike_pair(alpha: float, scale: float, spike_prob: float, tilt: float, sign:
     small = big * spike_prob / (1.0 - spike_prob)
     p_nu = spike_prob * (1.0 + sign * tilt)
     span = big + small
-    return SpikeInstance(sign=sign, spike_prob=p_nu, scale=(1.0 - p_nu) * span * p_nu ** (1.0 / alpha),
-                         x_star=-sign * tilt * small, big=big, small=small)
+    return SpikeInstance(
+        sign=sign,
+        spike_prob=p_nu,
+        scale=(1.0 - p_nu) * span * p_nu ** (1.0 / alpha),
+        x_star=-sign * tilt * small,
+        big=big,
+        small=small,
+    )
 
 
 @njit(cache=True, error_model="numpy")

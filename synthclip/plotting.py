@@ -6,6 +6,7 @@ here: the page-width grid (:func:`figure`), quantile bands, theory lines, the ve
 (:func:`verdict_color`), the dot-and-whisker panel of verdict rows (:func:`whiskers`, :func:`verdict_panel`) and
 the scoreboard figure (:func:`scoreboard_figure`, drawn by ``study summary`` from ``summary.parquet``).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,16 @@ import pandas as pd
 PAGE_WIDTH = 8.0
 
 #: Font sizes (points) at PAGE_WIDTH: readable in print, small enough for a few panels side by side.
-_RC = {"font.size": 8.5, "axes.titlesize": 9, "axes.labelsize": 8.5, "xtick.labelsize": 8, "ytick.labelsize": 8,
-       "legend.fontsize": 7.5, "legend.title_fontsize": 8, "figure.titlesize": 10}
+_RC = {
+    "font.size": 8.5,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8.5,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 7.5,
+    "legend.title_fontsize": 8,
+    "figure.titlesize": 10,
+}
 
 
 def _mpl():
@@ -38,8 +47,17 @@ def _mpl():
     return plt, sns
 
 
-def quantile_bands(ax, frame: pd.DataFrame, *, x: str = "k", quantiles: Sequence[float] | None = None,
-                   palette=None, label_prefix: str = "", label=None, lw: float = 1.4) -> None:
+def quantile_bands(
+    ax,
+    frame: pd.DataFrame,
+    *,
+    x: str = "k",
+    quantiles: Sequence[float] | None = None,
+    palette=None,
+    label_prefix: str = "",
+    label=None,
+    lw: float = 1.4,
+) -> None:
     """Lines of each quantile's estimate against x, with its confidence band, on log-log axes.
 
     ``frame`` is a tidy quantiles table (columns x, quantile, value, ci_low, ci_high) of one series. ``label``
@@ -67,8 +85,17 @@ def quantile_bands(ax, frame: pd.DataFrame, *, x: str = "k", quantiles: Sequence
         ax.text(0.5, 0.5, "no finite quantile\n(failed runs)", transform=ax.transAxes, ha="center", va="center")
 
 
-def theory_line(ax, k_from: float, k_to: float, anchor: float, slope: float | None, *, label: str = "theory",
-                color: str = "black", ls: str = "--") -> None:
+def theory_line(
+    ax,
+    k_from: float,
+    k_to: float,
+    anchor: float,
+    slope: float | None,
+    *,
+    label: str = "theory",
+    color: str = "black",
+    ls: str = "--",
+) -> None:
     """A power law of exponent ``slope`` through (k_from, anchor), dashed unless ``ls`` says otherwise."""
     if slope is None or not (math.isfinite(anchor) and anchor > 0) or not math.isfinite(slope):
         return
@@ -102,7 +129,7 @@ def stored(folder) -> tuple[dict[str, pd.DataFrame], dict]:
 
 
 def tally(words) -> str:
-    """"24 reproduced, 17 not reproduced": the verdict words of a figure's rows counted, in legend order."""
+    """ "24 reproduced, 17 not reproduced": the verdict words of a figure's rows counted, in legend order."""
     words = [str(w) for w in words]
     return ", ".join(f"{words.count(w)} {w}" for w in verdict_order(words))
 
@@ -119,14 +146,32 @@ def close(fig) -> None:
 #: the word on a closer look; the shade ranges keep the orange and red families apart. Words not listed here
 #: (a plugin's, a future study's) are drawn in a neutral grey and still named in the legend.
 VERDICT_FAMILIES: dict[str, tuple[str, tuple[float, float], tuple[str, ...]]] = {
-    "agrees": ("Greens", (0.95, 0.5), ("within (tight)", "respects (tight)", "certifies (tight)", "consistent",
-                                       "matches", "recovers", "reproduced", "supported")),
+    "agrees": (
+        "Greens",
+        (0.95, 0.5),
+        (
+            "within (tight)",
+            "respects (tight)",
+            "certifies (tight)",
+            "consistent",
+            "matches",
+            "recovers",
+            "reproduced",
+            "supported",
+        ),
+    ),
     "holds, not tight": ("Blues", (0.9, 0.5), ("within (not tight)", "respects (not tight)", "certifies")),
     "qualitative": ("Purples", (0.9, 0.55), ("polylog", "polynomial", "vanishes", "floor")),
-    "undecided": ("Oranges", (0.65, 0.35), ("pre-asymptotic", "limit case", "inconclusive", "insufficient data",
-                                            "no certificate")),
-    "disagrees": ("Reds", (0.98, 0.6), ("violates", "not reproduced", "misses", "slower", "faster",
-                                        "grows faster", "grows slower", "above", "below")),
+    "undecided": (
+        "Oranges",
+        (0.65, 0.35),
+        ("pre-asymptotic", "limit case", "inconclusive", "insufficient data", "no certificate"),
+    ),
+    "disagrees": (
+        "Reds",
+        (0.98, 0.6),
+        ("violates", "not reproduced", "misses", "slower", "faster", "grows faster", "grows slower", "above", "below"),
+    ),
     "not judged": ("Greys", (0.7, 0.4), ("reported (ratio of bounds)", "reported only", "none")),
 }
 
@@ -153,13 +198,28 @@ def verdict_handles(words, *, marker: str = "o"):
     """Legend handles, one per distinct verdict word."""
     from matplotlib.lines import Line2D
 
-    return [Line2D([], [], color=verdict_color(w), marker=marker, ls="-", lw=1.2, ms=5, label=w)
-            for w in verdict_order(words)]
+    return [
+        Line2D([], [], color=verdict_color(w), marker=marker, ls="-", lw=1.2, ms=5, label=w)
+        for w in verdict_order(words)
+    ]
 
 
-def whiskers(ax, rows: pd.DataFrame, y, *, value: str = "measured", low: str = "ci_low", high: str = "ci_high",
-             theory: str | None = "theory", word: str = "verdict", marker: str = "o", ms: float = 4.5,
-             theory_marker: str = "|", theory_color: str = "black", theory_size: float = 70) -> None:
+def whiskers(
+    ax,
+    rows: pd.DataFrame,
+    y,
+    *,
+    value: str = "measured",
+    low: str = "ci_low",
+    high: str = "ci_high",
+    theory: str | None = "theory",
+    word: str = "verdict",
+    marker: str = "o",
+    ms: float = 4.5,
+    theory_marker: str = "|",
+    theory_color: str = "black",
+    theory_size: float = 70,
+) -> None:
     """A dot-and-whisker per row at height ``y`` (a sequence as long as ``rows``): the measured value with its
     interval, coloured by the row's verdict word, and the theory value as a black tick. Rows without a finite
     interval draw the dot alone."""
@@ -181,8 +241,9 @@ def whiskers(ax, rows: pd.DataFrame, y, *, value: str = "measured", low: str = "
         ax.scatter(t[ok], ys[ok], marker=theory_marker, color=theory_color, s=theory_size, lw=1.6, zorder=4)
 
 
-def verdict_panel(ax, rows: pd.DataFrame, *, label: str = "setting", xlabel: str = "measured exponent [CI]",
-                  max_label: int = 32) -> None:
+def verdict_panel(
+    ax, rows: pd.DataFrame, *, label: str = "setting", xlabel: str = "measured exponent [CI]", max_label: int = 32
+) -> None:
     """A study's verdict rows (scoreboard columns) as dots and whiskers, one line per row labelled by ``label``,
     the theory value as a black tick and the verdict words in the legend."""
     rows = rows[np.isfinite(rows["measured"].to_numpy(float))].reset_index(drop=True)
@@ -207,9 +268,16 @@ def verdict_panel(ax, rows: pd.DataFrame, *, label: str = "setting", xlabel: str
 LEVEL_MARKERS = {"0.5": "o", "0.9": "s", "0.99": "^", "tail": "v", "mean": "D"}
 
 
-def slope_panel(ax, rows: pd.DataFrame, *, group: str = "method", level: str = "quantile",
-                xlabel: str = "last-decade slope [CI]", reference: Sequence[tuple[float, str]] = (),
-                value: str = "slope") -> None:
+def slope_panel(
+    ax,
+    rows: pd.DataFrame,
+    *,
+    group: str = "method",
+    level: str = "quantile",
+    xlabel: str = "last-decade slope [CI]",
+    reference: Sequence[tuple[float, str]] = (),
+    value: str = "slope",
+) -> None:
     """Measured exponents against theory, one line per ``group`` value and a dot and whisker per ``level``
     (marker, :data:`LEVEL_MARKERS`), coloured by verdict; the theory exponent of each row as a black tick and
     each ``reference`` (exponent, name) as a dotted vertical line. ``rows`` has columns group, level, slope,
@@ -219,8 +287,11 @@ def slope_panel(ax, rows: pd.DataFrame, *, group: str = "method", level: str = "
     groups = list(dict.fromkeys(rows[group]))
     levels = list(dict.fromkeys(rows[level].astype(str)))
     # the known statistics keep their marker in every figure; other levels (a ratio's "0.5 final") take the rest
-    spare = iter(m for m in ("o", "s", "^", "D", "v", "P", "X", "*") if m not in
-                 {LEVEL_MARKERS[lv] for lv in levels if lv in LEVEL_MARKERS})
+    spare = iter(
+        m
+        for m in ("o", "s", "^", "D", "v", "P", "X", "*")
+        if m not in {LEVEL_MARKERS[lv] for lv in levels if lv in LEVEL_MARKERS}
+    )
     markers = {lv: LEVEL_MARKERS.get(lv) or next(spare, "o") for lv in levels}
     spread = 0.6  # of the unit spacing between groups, shared by the levels
     for i, g in enumerate(groups):
@@ -228,18 +299,31 @@ def slope_panel(ax, rows: pd.DataFrame, *, group: str = "method", level: str = "
         n = len(part)
         for j in range(n):
             y = len(groups) - 1 - i + (spread * (0.5 - j / (n - 1)) if n > 1 else 0.0)
-            whiskers(ax, part.iloc[[j]], [y], value=value, marker=markers[str(part.loc[j, level])], ms=3.5,
-                     theory_size=40)
+            whiskers(
+                ax, part.iloc[[j]], [y], value=value, marker=markers[str(part.loc[j, level])], ms=3.5, theory_size=40
+            )
     ax.set_yticks(range(len(groups))[::-1], groups)
     ax.set_ylim(-0.6, len(groups) - 0.4)
     ax.grid(axis="y", visible=False)
     for t, _ in reference:
         ax.axvline(t, color="0.35", ls=":", lw=1.2)
     handles = verdict_handles(rows["verdict"])
-    handles += [Line2D([], [], color="0.3", marker=markers[lv], ls="", ms=4,
-                       label=f"q={lv}" if lv in ("0.5", "0.9", "0.99") else lv) for lv in levels]
+    handles += [
+        Line2D(
+            [],
+            [],
+            color="0.3",
+            marker=markers[lv],
+            ls="",
+            ms=4,
+            label=f"q={lv}" if lv in ("0.5", "0.9", "0.99") else lv,
+        )
+        for lv in levels
+    ]
     handles.append(Line2D([], [], color="black", marker="|", ls="", ms=8, mew=1.6, label="theory"))
-    handles += [Line2D([], [], color="0.35", ls=":", lw=1.2, label=name) for name in dict.fromkeys(n for _, n in reference)]
+    handles += [
+        Line2D([], [], color="0.35", ls=":", lw=1.2, label=name) for name in dict.fromkeys(n for _, n in reference)
+    ]
     # below the panel: inside, "best" still lands on dots when every row has three of them
     ax.legend(handles=handles, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
     ax.set_xlabel(xlabel)
@@ -275,8 +359,16 @@ def theory_through_fits(ax, fits: pd.DataFrame, lines: pd.DataFrame) -> None:
         r = (own if not own.empty else fits).iloc[0]
         kmin, kmax = float(r["kmin"]), float(r["kmax"])
         start = math.exp(float(r["intercept"]) + float(r["slope"]) * math.log(kmin / 10))
-        theory_line(ax, kmin / 10, kmax, start, t, label=f"{_short(statements, 24)} {t:+.2f} via {r['method']}", ls=ls,
-                    color=color)
+        theory_line(
+            ax,
+            kmin / 10,
+            kmax,
+            start,
+            t,
+            label=f"{_short(statements, 24)} {t:+.2f} via {r['method']}",
+            ls=ls,
+            color=color,
+        )
 
 
 def legend(ax, n_entries: int, *, many: int = 7, **kw) -> None:
@@ -294,6 +386,7 @@ def _short(text: str, n: int) -> str:
 
 
 # -- the scoreboard ---------------------------------------------------------------------------------------
+
 
 def _common_prefix(texts: Sequence[str]) -> str:
     texts = list(dict.fromkeys(texts))
@@ -376,18 +469,24 @@ def scoreboard_figure(board: pd.DataFrame, *, title: str = "Scoreboard: measured
             ax.tick_params(axis="x", labelsize=7, pad=1)
             ax.tick_params(axis="y", pad=1)
             ax.set_title(f"{study}: {len(rows)} row{'s' if len(rows) != 1 else ''}", fontsize=8, pad=2, loc="left")
-            ax.set_xlabel(_short(_common_prefix(rows["quantity"].astype(str)), 48) or "measured", fontsize=7,
-                          labelpad=1)
+            ax.set_xlabel(
+                _short(_common_prefix(rows["quantity"].astype(str)), 48) or "measured", fontsize=7, labelpad=1
+            )
     words = judged["verdict"].astype(str)
     handles = verdict_handles(words, marker="o")
     handles.append(Line2D([], [], color="black", marker="|", ls="", ms=8, mew=1.6, label="theory"))
-    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=7, frameon=False,
-               bbox_to_anchor=(0.5, 0.0))
+    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=7, frameon=False, bbox_to_anchor=(0.5, 0.0))
     counts = ", ".join(f"{s} {n}" for s, n in left["study"].value_counts(sort=False).items())
     fig.suptitle(title, fontsize=10, y=1 - 0.08 / height)
-    fig.text(0.5, 1 - 0.32 / height, va="top", s=
-             f"{len(judged)} of {len(board)} verdict rows. Dot: measured, whisker: its interval, colour: the verdict;"
-             f" black tick: theory.\n{len(left)} rows whose theory is not a number are left out"
-             + (f" ({counts})" if counts else "") + ".",
-             ha="center", fontsize=7)
+    fig.text(
+        0.5,
+        1 - 0.32 / height,
+        va="top",
+        s=f"{len(judged)} of {len(board)} verdict rows. Dot: measured, whisker: its interval, colour: the verdict;"
+        f" black tick: theory.\n{len(left)} rows whose theory is not a number are left out"
+        + (f" ({counts})" if counts else "")
+        + ".",
+        ha="center",
+        fontsize=7,
+    )
     return fig

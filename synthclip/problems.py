@@ -11,6 +11,7 @@ Every problem takes ``x0`` (the start, the same in every coordinate, or a vector
 ``radius``: a finite radius projects every iterate onto the Euclidean ball of that radius around x*
 (proj-GClip of Theorem 4).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,8 +25,14 @@ QUADRATIC, NONCONVEX, QUARTIC, COSH, ABS = range(5)
 _COMMON = (
     Param("mu", 1.0, "smallest weight λ_min (strong convexity of the quadratic)", low=0.0, low_open=True),
     Param("L", 1.0, "largest weight λ_max (smoothness of the quadratic)", low=0.0, low_open=True),
-    Param("radius", float("inf"), "project iterates onto the ball of this radius (inf: no projection)",
-          low=0.0, low_open=True, allow_inf=True),
+    Param(
+        "radius",
+        float("inf"),
+        "project iterates onto the ball of this radius (inf: no projection)",
+        low=0.0,
+        low_open=True,
+        allow_inf=True,
+    ),
 )
 _X0 = "start x0, the same in every coordinate (a vector of length dim is accepted from Python)"
 
@@ -77,7 +84,7 @@ def value(name: str, x: np.ndarray, lam: np.ndarray) -> np.ndarray:
     elif code == NONCONVEX:
         phi = x * x / (1.0 + x * x)
     elif code == QUARTIC:
-        phi = 0.25 * x ** 4
+        phi = 0.25 * x**4
     elif code == ABS:
         phi = np.abs(x)
     else:
@@ -93,7 +100,7 @@ def gradient(name: str, x: np.ndarray, lam: np.ndarray) -> np.ndarray:
     if code == NONCONVEX:
         return lam * 2.0 * x / (1.0 + x * x) ** 2
     if code == QUARTIC:
-        return lam * x ** 3
+        return lam * x**3
     if code == ABS:
         return lam * np.sign(x)
     return lam * np.sinh(x)

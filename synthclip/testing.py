@@ -18,6 +18,7 @@ flag) and :func:`judge_claims` judges a study's rows against them.
 False failures and power at the defaults are measured by ``studies/check_rate_power.py`` on a run whose
 exponent is exact (docs/testing.md, "Your own rate checks").
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -86,10 +87,12 @@ class RateCheck:
     def message(self) -> str:
         """The row in one line: slope, interval, exponent, verdict (and why, when the rule gives a reason)."""
         why = f" ({' '.join(self.reason.split())})" if self.reason else ""
-        return (f"{self.method} on {self.problem}, {self.noise} noise alpha={self.alpha:g}: {self.quantile:g}-quantile "
-                f"of {self.metric} has slope {self.slope:+.3f} [{self.ci_low:+.3f}, {self.ci_high:+.3f}] "
-                f"({self.confidence:.4g} bootstrap over k in [{self.kmin:g}, {self.kmax:g}], N={self.n_traj}); "
-                f"exponent {self.exponent:+.3f} ({self.statement}, {self.kind}); verdict '{self.verdict}'{why}")
+        return (
+            f"{self.method} on {self.problem}, {self.noise} noise alpha={self.alpha:g}: {self.quantile:g}-quantile "
+            f"of {self.metric} has slope {self.slope:+.3f} [{self.ci_low:+.3f}, {self.ci_high:+.3f}] "
+            f"({self.confidence:.4g} bootstrap over k in [{self.kmin:g}, {self.kmax:g}], N={self.n_traj}); "
+            f"exponent {self.exponent:+.3f} ({self.statement}, {self.kind}); verdict '{self.verdict}'{why}"
+        )
 
     def as_dict(self) -> dict:
         return {f: getattr(self, f) for f in self.__dataclass_fields__}
@@ -98,27 +101,42 @@ class RateCheck:
 def _checked_claim(exponent, claim) -> theory.Claim:
     """The claim a check judges by: the caller's Claim, or an exact asymptotic k^exponent."""
     if (exponent is None) == (claim is None):
-        raise ValueError("give exactly one of exponent= (a finite number: the exact exponent of k) or claim= "
-                         "(a synthclip.theory.Claim)")
+        raise ValueError(
+            "give exactly one of exponent= (a finite number: the exact exponent of k) or claim= "
+            "(a synthclip.theory.Claim)"
+        )
     if claim is None:
         if isinstance(exponent, bool) or not isinstance(exponent, (int, float)) or not math.isfinite(exponent):
             raise ValueError(f"exponent must be a finite number (the exponent of k), got {exponent!r}")
         e = float(exponent)
-        return theory.Claim("exponent", "*", "*", "*", f"k^({e:+g})", "the caller's exponent", "exact",
-                            lambda a: e, alpha_range=(-math.inf, math.inf))
+        return theory.Claim(
+            "exponent",
+            "*",
+            "*",
+            "*",
+            f"k^({e:+g})",
+            "the caller's exponent",
+            "exact",
+            lambda a: e,
+            alpha_range=(-math.inf, math.inf),
+        )
     if not isinstance(claim, theory.Claim):
         raise ValueError(f"claim must be a synthclip.theory.Claim, got {type(claim).__name__}")
     if claim.kind not in JUDGED_KINDS or claim.exponent is None:
-        raise ValueError(f"claim {claim.statement!r}: kind must be one of {', '.join(JUDGED_KINDS)} with an exponent "
-                         f"(a {claim.kind!r} claim judges nothing), got kind {claim.kind!r}")
+        raise ValueError(
+            f"claim {claim.statement!r}: kind must be one of {', '.join(JUDGED_KINDS)} with an exponent "
+            f"(a {claim.kind!r} claim judges nothing), got kind {claim.kind!r}"
+        )
     if claim.variable != "k":
-        raise ValueError(f"claim {claim.statement!r}: variable must be 'k' (a rate in the step count), got "
-                         f"{claim.variable!r}")
+        raise ValueError(
+            f"claim {claim.statement!r}: variable must be 'k' (a rate in the step count), got {claim.variable!r}"
+        )
     return claim
 
 
-def _scope_error(claim: theory.Claim, method: str, setting: str, metric: str, alpha: float, family: str,
-                 schedule: str | None) -> str:
+def _scope_error(
+    claim: theory.Claim, method: str, setting: str, metric: str, alpha: float, family: str, schedule: str | None
+) -> str:
     """Why the run lies outside the claim's scope ("" when it lies inside)."""
     lo, hi = claim.alpha_range
     checks = (
@@ -127,8 +145,10 @@ def _scope_error(claim: theory.Claim, method: str, setting: str, metric: str, al
         (claim.metric == metric, f"metric {metric!r} is not the claim's {claim.metric!r}"),
         (lo < alpha <= hi, f"alpha={alpha:g} lies outside the claim's range ({lo:g}, {hi:g}]"),
         (family in claim.noise, f"noise family {family!r} is not among the claim's {claim.noise}"),
-        (claim.schedule is None or claim.schedule == schedule,
-         f"clip schedule {schedule!r} is not the claim's {claim.schedule!r}"),
+        (
+            claim.schedule is None or claim.schedule == schedule,
+            f"clip schedule {schedule!r} is not the claim's {claim.schedule!r}",
+        ),
     )
     return next((why for ok, why in checks if not ok), "")
 
@@ -146,28 +166,56 @@ def run_schedule(method: str, params: dict) -> str | None:
     return params.get("clip_power")
 
 
-def judge_fit(last, local: Sequence, claim: theory.Claim | None, alpha: float, *, q, n_traj: int, n_failed: int,
-              confidence: float, allowance: float = verdict.RULE.allowance, noise_alpha: float | None = None,
-              reason: str = "") -> tuple[verdict.Verdict, str]:
+def judge_fit(
+    last,
+    local: Sequence,
+    claim: theory.Claim | None,
+    alpha: float,
+    *,
+    q,
+    n_traj: int,
+    n_failed: int,
+    confidence: float,
+    allowance: float = verdict.RULE.allowance,
+    noise_alpha: float | None = None,
+    reason: str = "",
+) -> tuple[verdict.Verdict, str]:
     """(verdict, trend) of one last-decade fit ``last`` (slope, ci_low, ci_high) with its half-decade fits
     ``local`` (rows kmin, kmax, slope, ci_low, ci_high, newest first), by ``verdict.judge``: the one path of
     :func:`check_rate` and of the studies' ``--claims`` rows."""
     t = claim.at(alpha, noise_alpha) if claim is not None else None
     trend = verdict.trend_of(list(local), t)
     slope, lo, hi = last
-    said = verdict.judge(slope, lo, hi, claim, alpha, n_traj=n_traj, q=q, confidence=confidence, allowance=allowance,
-                         trend=trend, n_failed=n_failed, reason=reason, noise_alpha=noise_alpha)
+    said = verdict.judge(
+        slope,
+        lo,
+        hi,
+        claim,
+        alpha,
+        n_traj=n_traj,
+        q=q,
+        confidence=confidence,
+        allowance=allowance,
+        trend=trend,
+        n_failed=n_failed,
+        reason=reason,
+        noise_alpha=noise_alpha,
+    )
     return said, trend
 
 
 def _check_options(quantile, steps, confidence, metric) -> None:
     if isinstance(quantile, bool) or quantile not in verdict.RULE.quantiles:
-        raise ValueError(f"quantile must be one of {', '.join(f'{q:g}' for q in verdict.RULE.quantiles)} (the rule's "
-                         f"judged statistics, synthclip.verdict.RULE.quantiles), got {quantile!r}")
+        raise ValueError(
+            f"quantile must be one of {', '.join(f'{q:g}' for q in verdict.RULE.quantiles)} (the rule's "
+            f"judged statistics, synthclip.verdict.RULE.quantiles), got {quantile!r}"
+        )
     least = int(math.ceil(10 * verdict.RULE.min_k))
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < least:
-        raise ValueError(f"steps must be an integer >= {least}: the rate is fitted over the last decade [K/10, K], "
-                         f"which must start at k >= {verdict.RULE.min_k:g}, got {steps!r}")
+        raise ValueError(
+            f"steps must be an integer >= {least}: the rate is fitted over the last decade [K/10, K], "
+            f"which must start at k >= {verdict.RULE.min_k:g}, got {steps!r}"
+        )
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
     if metric not in RATE_METRICS:
@@ -180,11 +228,25 @@ def n_boot_for(confidence: float) -> int:
     return max(verdict.RULE.n_boot, int(math.ceil(20.0 / (1.0 - confidence))))
 
 
-def check_rate(method: str, *, problem: str = "quadratic", noise: str = "stable", alpha: float = 1.5,
-               exponent: float | None = None, claim: theory.Claim | None = None, metric: str | None = None,
-               quantile: float = 0.5, n_traj: int = 10_000, steps: int = 10_000, seed: Any = 0,
-               confidence: float = verdict.RULE.confidence, claim_alpha: float | None = None,
-               structure: str = "iid", dim: int = 1, **params: Any) -> RateCheck:
+def check_rate(
+    method: str,
+    *,
+    problem: str = "quadratic",
+    noise: str = "stable",
+    alpha: float = 1.5,
+    exponent: float | None = None,
+    claim: theory.Claim | None = None,
+    metric: str | None = None,
+    quantile: float = 0.5,
+    n_traj: int = 10_000,
+    steps: int = 10_000,
+    seed: Any = 0,
+    confidence: float = verdict.RULE.confidence,
+    claim_alpha: float | None = None,
+    structure: str = "iid",
+    dim: int = 1,
+    **params: Any,
+) -> RateCheck:
     """Run ``method`` and judge the slope in k of the ``quantile`` of ``metric`` against ``exponent`` or ``claim``.
 
     Parameters
@@ -212,15 +274,40 @@ def check_rate(method: str, *, problem: str = "quadratic", noise: str = "stable"
         raise ValueError(f"problem must be one of {', '.join(SETTINGS)}, got {problem!r}")
     from .study.rate_methods import rate_checkpoints  # the rates study's grid: ten checkpoints per decade
 
-    res = simulate(name, problem=problem, noise=noise, alpha=alpha, structure=structure, dim=dim, steps=steps,
-                   n_traj=n_traj, seed=seed, checkpoints=rate_checkpoints(steps), **params)
-    return check_run(res, exponent=exponent, claim=claim, metric=metric, quantile=quantile, confidence=confidence,
-                     claim_alpha=claim_alpha)
+    res = simulate(
+        name,
+        problem=problem,
+        noise=noise,
+        alpha=alpha,
+        structure=structure,
+        dim=dim,
+        steps=steps,
+        n_traj=n_traj,
+        seed=seed,
+        checkpoints=rate_checkpoints(steps),
+        **params,
+    )
+    return check_run(
+        res,
+        exponent=exponent,
+        claim=claim,
+        metric=metric,
+        quantile=quantile,
+        confidence=confidence,
+        claim_alpha=claim_alpha,
+    )
 
 
-def check_run(res: SimulationResult, *, exponent: float | None = None, claim: theory.Claim | None = None,
-              metric: str | None = None, quantile: float = 0.5, confidence: float = verdict.RULE.confidence,
-              claim_alpha: float | None = None) -> RateCheck:
+def check_run(
+    res: SimulationResult,
+    *,
+    exponent: float | None = None,
+    claim: theory.Claim | None = None,
+    metric: str | None = None,
+    quantile: float = 0.5,
+    confidence: float = verdict.RULE.confidence,
+    claim_alpha: float | None = None,
+) -> RateCheck:
     """The verdict row of a run already made (``synthclip.simulate``), as :func:`check_rate` gives it: judge one
     run against several exponents without running it again. The bootstrap's seed derives from the run's."""
     judge_by = _checked_claim(exponent, claim)
@@ -232,23 +319,59 @@ def check_run(res: SimulationResult, *, exponent: float | None = None, claim: th
     a = res.alpha if claim_alpha is None else float(claim_alpha)
     family = theory.noise_family(res.noise, structure)
     if claim is not None:
-        why = _scope_error(claim, res.method, SETTINGS[res.problem], metric, a, family,
-                           run_schedule(res.method, res.params))
+        why = _scope_error(
+            claim, res.method, SETTINGS[res.problem], metric, a, family, run_schedule(res.method, res.params)
+        )
         if why:
             raise ValueError(f"claim {claim.statement!r} does not cover this run: {why}")
     k = res.checkpoints
     windows = verdict.half_decades(k)
-    fits = stats.fit_rate_windows(k, res.metric(metric), float(quantile), [(None, None), *windows],
-                                  n_boot=n_boot_for(confidence), confidence=confidence,
-                                  seed=derive_seed(res.seed, "testing", "bootstrap", res.method, metric,
-                                                   float(quantile)))
+    fits = stats.fit_rate_windows(
+        k,
+        res.metric(metric),
+        float(quantile),
+        [(None, None), *windows],
+        n_boot=n_boot_for(confidence),
+        confidence=confidence,
+        seed=derive_seed(res.seed, "testing", "bootstrap", res.method, metric, float(quantile)),
+    )
     last, local = fits[0], [(f.kmin, f.kmax, f.slope, f.ci_low, f.ci_high) for f in fits[1:]]
-    said, trend = judge_fit((last.slope, last.ci_low, last.ci_high), local, judge_by, a, q=float(quantile),
-                            n_traj=res.n_traj, n_failed=res.n_failed, confidence=confidence,
-                            noise_alpha=res.alpha, reason=last.reason)
-    return RateCheck(res.method, res.problem, res.noise, res.alpha, metric, float(quantile), res.n_traj, res.steps,
-                     res.seed, last.slope, last.ci_low, last.ci_high, last.kmin, last.kmax, float(confidence),
-                     said.theory, said.statement, said.kind, said.verdict, said.reason, trend, res.n_failed)
+    said, trend = judge_fit(
+        (last.slope, last.ci_low, last.ci_high),
+        local,
+        judge_by,
+        a,
+        q=float(quantile),
+        n_traj=res.n_traj,
+        n_failed=res.n_failed,
+        confidence=confidence,
+        noise_alpha=res.alpha,
+        reason=last.reason,
+    )
+    return RateCheck(
+        res.method,
+        res.problem,
+        res.noise,
+        res.alpha,
+        metric,
+        float(quantile),
+        res.n_traj,
+        res.steps,
+        res.seed,
+        last.slope,
+        last.ci_low,
+        last.ci_high,
+        last.kmin,
+        last.kmax,
+        float(confidence),
+        said.theory,
+        said.statement,
+        said.kind,
+        said.verdict,
+        said.reason,
+        trend,
+        res.n_failed,
+    )
 
 
 def _words_of(kind: str, q) -> set[str]:
@@ -266,8 +389,9 @@ def assert_rate(method: str, *, accept: Iterable[str] = (), **kwargs: Any) -> Ra
     possible = _words_of(row.kind, row.quantile) if row.kind in verdict.WORDS else set()
     bad = [w for w in accept if w not in possible]
     if bad:
-        raise ValueError(f"accept must hold words of a {row.kind!r} claim ({', '.join(sorted(possible))}), "
-                         f"got {bad[0]!r}")
+        raise ValueError(
+            f"accept must hold words of a {row.kind!r} claim ({', '.join(sorted(possible))}), got {bad[0]!r}"
+        )
     if not (row.agreeing or row.verdict in accept):
         raise AssertionError(row.message())
     return row
@@ -315,13 +439,39 @@ def load_claims(path: str | Path) -> tuple[theory.Claim, ...]:
 
 
 #: The columns of a study's judged --claims rows.
-CLAIM_COLUMNS = ("method", "metric", "quantile", "alpha", "noise_alpha", "slope", "ci_low", "ci_high", "kmin", "kmax",
-                 "n_traj", "n_failed", "theory", "kind", "statement", "theory_source", "verdict", "reason", "trend")
+CLAIM_COLUMNS = (
+    "method",
+    "metric",
+    "quantile",
+    "alpha",
+    "noise_alpha",
+    "slope",
+    "ci_low",
+    "ci_high",
+    "kmin",
+    "kmax",
+    "n_traj",
+    "n_failed",
+    "theory",
+    "kind",
+    "statement",
+    "theory_source",
+    "verdict",
+    "reason",
+    "trend",
+)
 
 
-def judge_claims(slopes: pd.DataFrame, claims: Sequence[theory.Claim], *, setting: str,
-                 method_of: Callable[[str], str], schedule_of: Callable[[str], str | None], confidence: float,
-                 allowance: float = verdict.RULE.allowance) -> pd.DataFrame:
+def judge_claims(
+    slopes: pd.DataFrame,
+    claims: Sequence[theory.Claim],
+    *,
+    setting: str,
+    method_of: Callable[[str], str],
+    schedule_of: Callable[[str], str | None],
+    confidence: float,
+    allowance: float = verdict.RULE.allowance,
+) -> pd.DataFrame:
     """Every judged row of a rate study (window "last decade", a quantile, not the mean) against each of the
     researcher's ``claims`` whose scope contains it (method, setting, metric, α, noise family, clip schedule:
     ``Claim.covers``), by the rule (:func:`judge_fit`, with the trend against the claim's own exponent).
@@ -331,18 +481,39 @@ def judge_claims(slopes: pd.DataFrame, claims: Sequence[theory.Claim], *, settin
     for _, r in slopes[(slopes["window"] == "last decade") & (slopes["quantile"] != "mean")].iterrows():
         family = theory.noise_family(r["noise"], r["structure"])
         for c in claims:
-            if c.exponent is None or c.kind not in JUDGED_KINDS or not c.covers(
-                    method_of(r["method"]), setting, r["metric"], r["alpha"], noise=family,
-                    schedule=schedule_of(r["method"])):
+            if (
+                c.exponent is None
+                or c.kind not in JUDGED_KINDS
+                or not c.covers(
+                    method_of(r["method"]),
+                    setting,
+                    r["metric"],
+                    r["alpha"],
+                    noise=family,
+                    schedule=schedule_of(r["method"]),
+                )
+            ):
                 continue
-            same = local[(local["method"] == r["method"]) & (local["metric"] == r["metric"])
-                         & (local["quantile"] == r["quantile"]) & (local["alpha"] == r["alpha"])
-                         & (local["noise_alpha"] == r["noise_alpha"])].sort_values("kmax", ascending=False)
-            said, trend = judge_fit((r["slope"], r["ci_low"], r["ci_high"]),
-                                    list(same[["kmin", "kmax", "slope", "ci_low", "ci_high"]].itertuples(index=False)),
-                                    c, r["alpha"], q=float(r["quantile"]), n_traj=int(r["n_traj"]),
-                                    n_failed=int(r["n_failed"]), confidence=confidence, allowance=allowance,
-                                    noise_alpha=r["noise_alpha"], reason=r["fit_reason"])
+            same = local[
+                (local["method"] == r["method"])
+                & (local["metric"] == r["metric"])
+                & (local["quantile"] == r["quantile"])
+                & (local["alpha"] == r["alpha"])
+                & (local["noise_alpha"] == r["noise_alpha"])
+            ].sort_values("kmax", ascending=False)
+            said, trend = judge_fit(
+                (r["slope"], r["ci_low"], r["ci_high"]),
+                list(same[["kmin", "kmax", "slope", "ci_low", "ci_high"]].itertuples(index=False)),
+                c,
+                r["alpha"],
+                q=float(r["quantile"]),
+                n_traj=int(r["n_traj"]),
+                n_failed=int(r["n_failed"]),
+                confidence=confidence,
+                allowance=allowance,
+                noise_alpha=r["noise_alpha"],
+                reason=r["fit_reason"],
+            )
             rows.append({**{col: r[col] for col in CLAIM_COLUMNS[:12]}, **said.as_dict(), "trend": trend})
     frame = pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
     frame["theory"] = frame["theory"].astype(float)

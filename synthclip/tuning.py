@@ -14,11 +14,12 @@ fixed before any run and the same for every study:
 The report of every study that tunes states how many searches needed an extension and how many stayed at
 an edge (:func:`edge_summary`).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,13 +50,15 @@ def _factor(grid: np.ndarray) -> float:
     ratios = grid[1:] / grid[:-1]
     mean = float(np.exp(np.mean(np.log(ratios))))
     if mean <= 1.0 or np.any(np.abs(np.log(ratios / mean)) > math.log(1.25)):
-        raise ValueError(f"grid must be geometric (about a constant ratio between neighbours), got "
-                         f"{[float(v) for v in grid]}")
+        raise ValueError(
+            f"grid must be geometric (about a constant ratio between neighbours), got {[float(v) for v in grid]}"
+        )
     return mean
 
 
-def tune_interior(evaluate: Callable[[float], float], grid: Sequence[float], *,
-                  max_extensions: int = MAX_EXTENSIONS) -> TuneResult:
+def tune_interior(
+    evaluate: Callable[[float], float], grid: Sequence[float], *, max_extensions: int = MAX_EXTENSIONS
+) -> TuneResult:
     """Minimise ``evaluate`` over ``grid``, extending the grid past an edge optimum (module docstring).
 
     ``evaluate(value)`` returns the score (lower is better); NaN and ±inf count as +inf (a failed run).
@@ -91,10 +94,10 @@ def tune_interior(evaluate: Callable[[float], float], grid: Sequence[float], *,
     order = sorted(scores)
     s = np.array([scores[v] for v in order])
     best = int(np.argmin(s))
-    interior = (0 < best < len(order) - 1 and math.isfinite(s[best])
-                and s[best - 1] > s[best] and s[best + 1] > s[best])
-    table = pd.DataFrame({"value": order, "score": s, "chosen": np.arange(len(order)) == best,
-                          "extension": [added[v] for v in order]})
+    interior = 0 < best < len(order) - 1 and math.isfinite(s[best]) and s[best - 1] > s[best] and s[best + 1] > s[best]
+    table = pd.DataFrame(
+        {"value": order, "score": s, "chosen": np.arange(len(order)) == best, "extension": [added[v] for v in order]}
+    )
     return TuneResult(float(order[best]), table, n_ext, bool(interior))
 
 
@@ -109,6 +112,8 @@ def edge_summary(results: Sequence[TuneResult] | pd.DataFrame) -> str:
         n_ext = np.array([r.n_extensions for r in results], dtype=int)
         interior = np.array([r.interior for r in results], dtype=bool)
     n = len(n_ext)
-    return (f"tuning rule (fixed before the run): the grid is extended one factor past an edge optimum, at most "
-            f"{MAX_EXTENSIONS} times; {int(np.count_nonzero(n_ext))} of {n} searches were extended, "
-            f"{int(np.count_nonzero(~interior))} of {n} stayed at an edge (their verdicts read 'not tuned')")
+    return (
+        f"tuning rule (fixed before the run): the grid is extended one factor past an edge optimum, at most "
+        f"{MAX_EXTENSIONS} times; {int(np.count_nonzero(n_ext))} of {n} searches were extended, "
+        f"{int(np.count_nonzero(~interior))} of {n} stayed at an edge (their verdicts read 'not tuned')"
+    )

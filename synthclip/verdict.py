@@ -45,11 +45,12 @@ The rule (:data:`RULE`)
   estimate says. (A zero-width interval from enough runs is an atom of the law, e.g. the no-spike path of
   Theorem 5's two-point noise, and is exact, not degenerate.)
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -70,18 +71,26 @@ class FitRule:
     local_decades: float = 0.5
     min_k: float = 10.0  # local slopes start here: the first steps are the initial distance, not a rate
 
-    def describe(self, *, confidence: Optional[float] = None, allowance: Optional[float] = None,
-                 n_boot: Optional[int] = None, power: str = "") -> str:
+    def describe(
+        self,
+        *,
+        confidence: float | None = None,
+        allowance: float | None = None,
+        n_boot: int | None = None,
+        power: str = "",
+    ) -> str:
         """The rule in one line, printed above every verdict table; ``power``: the measured resolution
         (:func:`resolution_line`) to print beside it."""
         c = self.confidence if confidence is None else confidence
         a = self.allowance if allowance is None else allowance
         b = self.n_boot if n_boot is None else n_boot
         widened = f" ± allowance {a:g} (changed from the rule's {self.allowance:g})" if a != self.allowance else ""
-        return (f"rule (fixed before the run): slope of log statistic vs log k over the last decade "
-                f"[K/10, K]; {100 * c:.4g}% bootstrap over trajectories ({b} replicates){widened}; an agreeing word needs "
-                f"the interval within the resolution {self.resolution:g} (else 'inconclusive'); local slopes per "
-                f"half-decade, trend from the last three" + (f"; {power}" if power else ""))
+        return (
+            f"rule (fixed before the run): slope of log statistic vs log k over the last decade "
+            f"[K/10, K]; {100 * c:.4g}% bootstrap over trajectories ({b} replicates){widened}; an agreeing word needs "
+            f"the interval within the resolution {self.resolution:g} (else 'inconclusive'); local slopes per "
+            f"half-decade, trend from the last three" + (f"; {power}" if power else "")
+        )
 
 
 RULE = FitRule()
@@ -117,12 +126,24 @@ BOUND_RATIO = "reported (ratio of bounds)"
 TRENDS = ("steady", "approaching", "moving away", "bending", "too short")
 
 #: The columns of a study's scoreboard rows (``Study.scoreboard``), gathered by ``study summary``.
-SCOREBOARD_COLUMNS = ("study", "statement", "source", "setting", "quantity", "measured", "ci_low", "ci_high",
-                      "theory", "verdict", "reason", "figure")
+SCOREBOARD_COLUMNS = (
+    "study",
+    "statement",
+    "source",
+    "setting",
+    "quantity",
+    "measured",
+    "ci_low",
+    "ci_high",
+    "theory",
+    "verdict",
+    "reason",
+    "figure",
+)
 
 
 def outcome(slope: float, ci_low: float, ci_high: float, theory: float, allowance: float) -> str:
-    """"match", "faster" or "slower": where the exponent lies against the widened interval
+    """ "match", "faster" or "slower": where the exponent lies against the widened interval
     (``stats.exponent_side``; ``slope`` is not needed, it is taken so a call reads as a row)."""
     return stats.exponent_side(ci_low, ci_high, theory, allowance)
 
@@ -133,15 +154,16 @@ def runs_needed(q: float, confidence: float) -> int:
     return int(math.ceil(math.log(0.5 * (1.0 - confidence)) / math.log(q)))
 
 
-def sufficiency(n_traj: int, q, confidence: float, ci_low: float = 0.0, ci_high: float = 1.0,
-                n_failed: int = 0) -> str:
-    """"" when the data can carry a verdict, otherwise the reason (docs/theory.md: too little data is not a verdict)."""
+def sufficiency(n_traj: int, q, confidence: float, ci_low: float = 0.0, ci_high: float = 1.0, n_failed: int = 0) -> str:
+    """ "" when the data can carry a verdict, otherwise the reason (docs/theory.md: too little data is not a verdict)."""
     if q != "mean" and q is not None:
         q = float(q)
         n_ok = n_traj
         if stats.quantile_ranks(n_ok, q, confidence)[2] > n_ok:
-            return (f"{n_ok} runs cannot bound the {q:g}-quantile from above at level {confidence:.4g} "
-                    f"(needs ≥ {runs_needed(q, confidence)})")
+            return (
+                f"{n_ok} runs cannot bound the {q:g}-quantile from above at level {confidence:.4g} "
+                f"(needs ≥ {runs_needed(q, confidence)})"
+            )
     elif n_traj < 2:
         return f"{n_traj} run: a mean needs at least 2"
     if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
@@ -163,19 +185,44 @@ class Verdict:
     reason: str = ""
 
     @classmethod
-    def of(cls, words: str, claim: Optional[Claim], theory: Optional[float], reason: str = "") -> "Verdict":
+    def of(cls, words: str, claim: Claim | None, theory: float | None, reason: str = "") -> Verdict:
         """The verdict ``words`` with the claim's name, kind and source (theory "none" without a claim)."""
-        return cls(words, float("nan") if theory is None else float(theory), claim.kind if claim else "",
-                   claim.statement if claim else NONE, claim.source if claim else NONE, reason)
+        return cls(
+            words,
+            float("nan") if theory is None else float(theory),
+            claim.kind if claim else "",
+            claim.statement if claim else NONE,
+            claim.source if claim else NONE,
+            reason,
+        )
 
     def as_dict(self) -> dict:
-        return {"theory": self.theory, "kind": self.kind or NONE, "statement": self.statement,
-                "theory_source": self.source, "verdict": self.verdict, "reason": self.reason}
+        return {
+            "theory": self.theory,
+            "kind": self.kind or NONE,
+            "statement": self.statement,
+            "theory_source": self.source,
+            "verdict": self.verdict,
+            "reason": self.reason,
+        }
 
 
-def judge(slope: float, ci_low: float, ci_high: float, claim: Optional[Claim], alpha: float, *,
-          n_traj: int, q, confidence: float, allowance: float, trend: str = "steady",
-          n_failed: int = 0, reason: str = "", noise_alpha: Optional[float] = None) -> Verdict:
+def judge(
+    slope: float,
+    ci_low: float,
+    ci_high: float,
+    claim: Claim | None,
+    alpha: float,
+    *,
+    n_traj: int,
+    q,
+    confidence: float,
+    allowance: float,
+    trend: str = "steady",
+    n_failed: int = 0,
+    reason: str = "",
+    noise_alpha: float | None = None,
+) -> Verdict:
     """The verdict of one fitted row against ``claim`` (None: no entry covers the row) under the rule."""
     t = claim.at(alpha, noise_alpha) if claim is not None else None
     if claim is None or t is None:
@@ -187,11 +234,21 @@ def judge(slope: float, ci_low: float, ci_high: float, claim: Optional[Claim], a
         return Verdict.of(INSUFFICIENT, claim, t, why)
     tt = float(t)
     if claim.kind == "bound-ratio":
-        return Verdict.of(BOUND_RATIO, claim, tt, "a ratio of two upper bounds predicts no ratio of errors: "
-                                                  "reported beside the measured exponent, not judged")
+        return Verdict.of(
+            BOUND_RATIO,
+            claim,
+            tt,
+            "a ratio of two upper bounds predicts no ratio of errors: "
+            "reported beside the measured exponent, not judged",
+        )
     if claim.strict_tail and noise_alpha is not None and noise_alpha <= alpha < 2.0:
-        return Verdict.of(LIMIT_CASE, claim, tt, f"noise tail index {noise_alpha:g} ≤ the theorem's α = {alpha:g}: "
-                                                 "E‖g‖^α = ∞, outside the hypothesis (reported, not judged)")
+        return Verdict.of(
+            LIMIT_CASE,
+            claim,
+            tt,
+            f"noise tail index {noise_alpha:g} ≤ the theorem's α = {alpha:g}: "
+            "E‖g‖^α = ∞, outside the hypothesis (reported, not judged)",
+        )
     where = outcome(slope, ci_low, ci_high, tt, allowance)
     table = GROWTH_WORDS if claim.variable not in ("k", "delta") and claim.kind in GROWTH_WORDS else WORDS
     if claim.kind == "lower" and q != "mean":
@@ -199,11 +256,19 @@ def judge(slope: float, ci_low: float, ci_high: float, claim: Optional[Claim], a
     words = table[claim.kind][where]
     width = (ci_high - ci_low) + 2.0 * allowance
     if where == "match" and width > RULE.resolution:
-        return Verdict.of(INCONCLUSIVE, claim, tt, f"interval wider than the resolution: width {width:.3f} > "
-                                                   f"{RULE.resolution:g} (would read '{words}')")
+        return Verdict.of(
+            INCONCLUSIVE,
+            claim,
+            tt,
+            f"interval wider than the resolution: width {width:.3f} > {RULE.resolution:g} (would read '{words}')",
+        )
     if where != "match" and trend == "approaching":
-        return Verdict.of(PRE_ASYMPTOTIC, claim, tt, f"{words} over the last decade, but the local slopes are "
-                                                     f"still approaching {tt:+.3f}")
+        return Verdict.of(
+            PRE_ASYMPTOTIC,
+            claim,
+            tt,
+            f"{words} over the last decade, but the local slopes are still approaching {tt:+.3f}",
+        )
     return Verdict.of(words, claim, tt)
 
 
@@ -219,14 +284,16 @@ def near_miss_power(ci_low: float, ci_high: float, confidence: float, delta: flo
 
 
 def resolution_line(rows) -> str:
-    """"near-miss power ≥ P (worst agreeing row)" of a table's agreeing rows (columns ci_low, ci_high,
+    """ "near-miss power ≥ P (worst agreeing row)" of a table's agreeing rows (columns ci_low, ci_high,
     verdict) at the rule's confidence; the measured values on known-answer data are in ``calibrate``."""
     agreeing = [r for r in rows if r["verdict"] in AGREEING]
     if not agreeing:
         return f"near-miss power: no agreeing row (a ±{RULE.resolution:g} error is resolved by exclusion alone)"
     worst = min(near_miss_power(r["ci_low"], r["ci_high"], RULE.confidence) for r in agreeing)
-    return (f"near-miss power against ±{RULE.resolution:g}: ≥ {worst:.3f} on this table's {len(agreeing)} agreeing "
-            f"rows (normal reading of their intervals)")
+    return (
+        f"near-miss power against ±{RULE.resolution:g}: ≥ {worst:.3f} on this table's {len(agreeing)} agreeing "
+        f"rows (normal reading of their intervals)"
+    )
 
 
 #: The words that claim agreement: each needs an interval within the resolution.
@@ -237,15 +304,16 @@ AGREEING = frozenset({"within (tight)", "respects (tight)", "certifies (tight)",
 # local slopes and the trend
 # --------------------------------------------------------------------------------------------------
 
-def half_decades(k: Sequence[float], rule: FitRule = RULE) -> list[tuple[float, float]]:
+
+def half_decades(k: Sequence[float] | np.ndarray, rule: FitRule = RULE) -> list[tuple[float, float]]:
     """Windows [K/10^(j+½), K/10^j], newest first, down to ``rule.min_k``, each holding ≥ 2 checkpoints."""
     k = np.asarray(k, dtype=float)
     kmax = float(k.max())
     out = []
     j = 0.0
     while True:
-        hi = kmax / 10.0 ** j
-        lo = hi / 10.0 ** rule.local_decades
+        hi = kmax / 10.0**j
+        lo = hi / 10.0**rule.local_decades
         if lo < rule.min_k * (1 - 1e-12):
             break
         n = np.count_nonzero((k >= lo * (1 - 1e-12)) & (k <= hi * (1 + 1e-12)))
@@ -255,7 +323,7 @@ def half_decades(k: Sequence[float], rule: FitRule = RULE) -> list[tuple[float, 
     return out
 
 
-def trend_of(rows, theory: Optional[float]) -> str:
+def trend_of(rows, theory: float | None) -> str:
     """steady / approaching / moving away (bending without theory) from the newest and the third-newest window."""
     if len(rows) < 3:
         return "too short"

@@ -1,8 +1,8 @@
 """The benchmark runs and writes its numbers (timings are reported, never asserted)."""
+
 import json
 
 import numpy as np
-
 import pytest
 
 from synthclip import bench
@@ -15,9 +15,11 @@ def test_bench_writes_json(tmp_path):
     # timings are not asserted; each reported ratio must be the quotient of the two rates it names
     for r in result["speed"]:
         engine = r["engine_coord_steps_per_s"]
-        for ratio, other in (("ratio_vs_numpy", "numpy_coord_steps_per_s"),
-                             ("fraction_of_noise_only", "noise_only_coord_steps_per_s"),
-                             ("ratio_vs_reference_kernel", "reference_kernel_coord_steps_per_s")):
+        for ratio, other in (
+            ("ratio_vs_numpy", "numpy_coord_steps_per_s"),
+            ("fraction_of_noise_only", "noise_only_coord_steps_per_s"),
+            ("ratio_vs_reference_kernel", "reference_kernel_coord_steps_per_s"),
+        ):
             assert np.isfinite(r[other]) and r[other] > 0, other
             assert r[ratio] == engine / r[other], ratio
     assert set(result["startup"]) == {"first_process_s", "second_process_s"}

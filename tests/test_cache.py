@@ -1,5 +1,6 @@
 """numba's disk cache is stamped with every kernel module at once (synthclip._cache); each method's generated
 kernel module is keyed by that stamp and its own source (synthclip._engine.kernel_module)."""
+
 import shutil
 
 from synthclip import _cache, _engine, noise

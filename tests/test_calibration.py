@@ -14,6 +14,7 @@ one-sided check has false-failure probability ≤ 1e−3:
 Negative controls that must be caught by ``delivers``: a rate bootstrap that resamples each checkpoint
 independently (ignores the correlation across k) and a normal interval for the mean of Pareto(1.5) data.
 """
+
 import pytest
 from scipy import stats as sps
 
@@ -21,9 +22,9 @@ from synthclip.study import calibrate as cal
 from synthclip.study import cli
 
 R, LEVEL, FALSE_FAILURE = 330, 0.9, 1e-3
-TOTAL_MAX = sps.binom.isf(FALSE_FAILURE, R, 1 - LEVEL)        # misses of 330 (nominal 33)
+TOTAL_MAX = sps.binom.isf(FALSE_FAILURE, R, 1 - LEVEL)  # misses of 330 (nominal 33)
 TOTAL_MIN = sps.binom.ppf(FALSE_FAILURE, R, 1 - LEVEL)
-SIDE_MAX = sps.binom.isf(FALSE_FAILURE, R, (1 - LEVEL) / 2)   # per side (nominal 16.5)
+SIDE_MAX = sps.binom.isf(FALSE_FAILURE, R, (1 - LEVEL) / 2)  # per side (nominal 16.5)
 SIZES = {"n_traj": 500, "steps": 1000, "n_boot": 200, "conf_n_traj": 5000, "conf_delta_min": 2e-3}
 
 
@@ -53,19 +54,23 @@ def _case(procedure, label_start):
     return cases[0]
 
 
-@pytest.mark.parametrize("procedure,case,check", [
-    ("quantile_ci", "pareto a=1.5 q=0.9", delivers),            # discrete ranks: conservative by design
-    ("fit_rate", "ar1 paths t=0.667 a=1.5 phi=0.95 q=0.5", exact),
-    ("fit_rate", "ar1 paths t=0.667 a=1.5 phi=0.95 q=0.9", exact),
-    ("fit_rate", "rotation paths", exact),
-    ("delta_fit", "poly s=1.33333 pivot", exact),                 # the pivot is exact under the matching shape
-    ("delta_fit", "polylog s=1 pivot", delivers),                 # ... and conservative under the other
-    ("d_exponent", "paths", delivers),
-    ("hill", "pareto", exact),
-    ("moment", "pareto", exact),
-    ("mohammadi", "stable", exact),
-    ("failure_probability", "pareto a=1.5 p=0.1", delivers),   # Wilson and Clopper-Pearson
-], ids=lambda v: v if isinstance(v, str) else v.__name__)
+@pytest.mark.parametrize(
+    "procedure,case,check",
+    [
+        ("quantile_ci", "pareto a=1.5 q=0.9", delivers),  # discrete ranks: conservative by design
+        ("fit_rate", "ar1 paths t=0.667 a=1.5 phi=0.95 q=0.5", exact),
+        ("fit_rate", "ar1 paths t=0.667 a=1.5 phi=0.95 q=0.9", exact),
+        ("fit_rate", "rotation paths", exact),
+        ("delta_fit", "poly s=1.33333 pivot", exact),  # the pivot is exact under the matching shape
+        ("delta_fit", "polylog s=1 pivot", delivers),  # ... and conservative under the other
+        ("d_exponent", "paths", delivers),
+        ("hill", "pareto", exact),
+        ("moment", "pareto", exact),
+        ("mohammadi", "stable", exact),
+        ("failure_probability", "pareto a=1.5 p=0.1", delivers),  # Wilson and Clopper-Pearson
+    ],
+    ids=lambda v: v if isinstance(v, str) else v.__name__,
+)
 def test_procedure_holds_its_level(procedure, case, check):
     c = dict(_case(procedure, case))
     if procedure in ("hill", "moment", "mohammadi"):
@@ -76,10 +81,13 @@ def test_procedure_holds_its_level(procedure, case, check):
     assert check(rows), rows[["model", "side", "misses", "nominal", "realised"]].to_string()
 
 
-@pytest.mark.parametrize("procedure,case", [
-    ("control:independent-k", "rotation paths"),
-    ("control:normal-mean", "pareto a=1.5 mean"),
-])
+@pytest.mark.parametrize(
+    "procedure,case",
+    [
+        ("control:independent-k", "rotation paths"),
+        ("control:normal-mean", "pareto a=1.5 mean"),
+    ],
+)
 def test_negative_controls_are_caught(procedure, case):
     c = dict(_case(procedure, case))
     if "n" in c:
@@ -98,8 +106,20 @@ def test_percentile_delta_bootstrap_is_the_weak_spot_the_pivot_fixes():
 
 def test_study_command_quick_subset(tmp_path, capsys):
     out = tmp_path / "cal"
-    args = ["calibrate", "--quiet", "--out", str(out), "--procedures", "failure_probability,control:normal-mean",
-            "--analytic-replicates", "200", "--n-traj", "500", "--levels", "0.9,0.95"]
+    args = [
+        "calibrate",
+        "--quiet",
+        "--out",
+        str(out),
+        "--procedures",
+        "failure_probability,control:normal-mean",
+        "--analytic-replicates",
+        "200",
+        "--n-traj",
+        "500",
+        "--levels",
+        "0.9,0.95",
+    ]
     assert cli.main(args) == 0
     text = capsys.readouterr().out
     assert "wilson" in text and "clopper-pearson" in text and "(control)" in text
@@ -112,14 +132,17 @@ def test_study_command_quick_subset(tmp_path, capsys):
     assert (out / "calibrate.png").stat().st_size > 0 and (out / "report.txt").stat().st_size > 0
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--procedures", "bogus"], "--procedures: unknown value 'bogus'"),
-    (["--procedures", "hill,hill"], "--procedures lists 'hill' twice"),
-    (["--levels", "0.9,0.9"], "--levels lists 0.9 twice"),
-    (["--levels", "1.5"], "--levels must lie in (0, 1)"),
-    (["--replicates", "0"], "--replicates must be"),  # the wording is the framework's (base.py)
-    (["--conf-delta-min", "1e-6"], "--conf-delta-min must be >= 10/--conf-n-traj"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--procedures", "bogus"], "--procedures: unknown value 'bogus'"),
+        (["--procedures", "hill,hill"], "--procedures lists 'hill' twice"),
+        (["--levels", "0.9,0.9"], "--levels lists 0.9 twice"),
+        (["--levels", "1.5"], "--levels must lie in (0, 1)"),
+        (["--replicates", "0"], "--replicates must be"),  # the wording is the framework's (base.py)
+        (["--conf-delta-min", "1e-6"], "--conf-delta-min must be >= 10/--conf-n-traj"),
+    ],
+)
 def test_bad_flags_exit_2_with_one_line(args, needle, capsys):
     assert cli.main(["calibrate", *args]) == 2
     err = capsys.readouterr().err.strip()
@@ -147,8 +170,20 @@ def test_band_is_family_wise():
     import numpy as np
     import pandas as pd
 
-    rows = [{"procedure": "p", "case": f"c{i}", "replicate": r, "level": 0.9, "estimate": 0.0,
-             "ci_low": -1.0, "ci_high": 1.0, "truth": 0.0} for i in range(4) for r in range(200)]
+    rows = [
+        {
+            "procedure": "p",
+            "case": f"c{i}",
+            "replicate": r,
+            "level": 0.9,
+            "estimate": 0.0,
+            "ci_low": -1.0,
+            "ci_high": 1.0,
+            "truth": 0.0,
+        }
+        for i in range(4)
+        for r in range(200)
+    ]
     cov = cal.summarize_coverage(pd.DataFrame(rows), band=0.99)
     assert np.allclose(cov["band"], 1 - 0.01 / 8)  # 4 cases × 2 sides
     assert set(cov["verdict"]) == {"conservative"}  # no misses in 200 at nominal 0.05
@@ -171,9 +206,18 @@ def _normal_mean_replicates(true_level, reps, seed, n=25, mu=0.3):
     rng = np.random.default_rng(seed)
     mean = rng.normal(mu, 1.0, size=(reps, n)).mean(axis=1)
     half = sps.norm.isf((1 - true_level) / 2) / np.sqrt(n)
-    return pd.DataFrame({"procedure": "normal-mean", "case": "N(0.3, 1), n = 25", "replicate": np.arange(reps),
-                         "level": LEVEL, "estimate": mean, "ci_low": mean - half, "ci_high": mean + half,
-                         "truth": mu})
+    return pd.DataFrame(
+        {
+            "procedure": "normal-mean",
+            "case": "N(0.3, 1), n = 25",
+            "replicate": np.arange(reps),
+            "level": LEVEL,
+            "estimate": mean,
+            "ci_low": mean - half,
+            "ci_high": mean + half,
+            "truth": mu,
+        }
+    )
 
 
 def _label_delivers(rep):

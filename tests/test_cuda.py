@@ -1,5 +1,6 @@
 """The CUDA backend: its plumbing under numba's CUDA simulator (no GPU needed), a clear error without one,
 and the real device check where a GPU exists."""
+
 import os
 import subprocess
 import sys
@@ -33,8 +34,9 @@ def test_cuda_kernel_plumbing_under_the_simulator():
     # the shared run_block on the CPU: the GPU path must then reproduce the CPU run bit for bit.
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
     example = os.path.join(os.path.dirname(__file__), "..", "studies", "examples", "my_method.py")
-    out = subprocess.run([sys.executable, "-c", _SIMULATED, example], env=env, capture_output=True, text=True,
-                         timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", _SIMULATED, example], env=env, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "same"
 
@@ -95,12 +97,32 @@ def test_cuda_kernel_compiles_to_ptx_without_a_gpu(monkeypatch):
 
     from synthclip import _cuda_kernel, _engine, methods
 
-    monkeypatch.setattr(numba.cuda.dispatcher, "get_current_device",
-                        lambda: pytypes.SimpleNamespace(compute_capability=(9, 0)))
+    monkeypatch.setattr(
+        numba.cuda.dispatcher, "get_current_device", lambda: pytypes.SimpleNamespace(compute_capability=(9, 0))
+    )
     f64, i64 = types.float64, types.int64
     vec, cube = types.Array(f64, 1, "C"), types.Array(f64, 3, "C")
-    signature = (i64, i64, i64, vec, f64, f64, f64, vec, vec, f64, f64, types.uint64, types.uint64, i64, i64,
-                 types.Array(i64, 1, "C"), cube, types.Array(types.boolean, 1, "C"), cube)
+    signature = (
+        i64,
+        i64,
+        i64,
+        vec,
+        f64,
+        f64,
+        f64,
+        vec,
+        vec,
+        f64,
+        f64,
+        types.uint64,
+        types.uint64,
+        i64,
+        i64,
+        types.Array(i64, 1, "C"),
+        cube,
+        types.Array(types.boolean, 1, "C"),
+        cube,
+    )
     for name in methods.METHODS:  # every method's kernel (its state and draws shape the local arrays)
         kernel = _cuda_kernel.kernel_for(_engine.kernel_module(methods.get(name)))
         ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))

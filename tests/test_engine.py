@@ -1,4 +1,5 @@
 """The engine against an independent numpy reference, exact couplings, reproducibility, bad input."""
+
 import math
 import os
 import subprocess
@@ -6,11 +7,10 @@ import sys
 
 import numpy as np
 import pytest
+import reference
 
 import synthclip
 from synthclip import methods, noise, problems
-
-import reference
 
 # Every registered method (the built-ins, the package's later methods and any registered before collection)
 # at its defaults and at its own ``variants``: the non-default parameters that exercise its branches.
@@ -26,13 +26,29 @@ def test_every_builtin_has_variants():
 def check_against_reference(method, params, problem, law, structure, dim, radius):
     """The kernel's iterates and metrics against the method's numpy reference on the engine's own noise."""
     n, steps, alpha = 37, 60, 1.5  # n not a multiple of the kernel's block: a partial block is checked too
-    res = synthclip.simulate(method, problem=problem, noise=law, alpha=alpha, structure=structure, dim=dim,
-                             steps=steps, n_traj=n, seed=11, checkpoints=range(1, steps + 1),
-                             keep_iterates=True, mu=0.5, L=2.0, x0=1.5, radius=radius, **params)
+    res = synthclip.simulate(
+        method,
+        problem=problem,
+        noise=law,
+        alpha=alpha,
+        structure=structure,
+        dim=dim,
+        steps=steps,
+        n_traj=n,
+        seed=11,
+        checkpoints=range(1, steps + 1),
+        keep_iterates=True,
+        mu=0.5,
+        L=2.0,
+        x0=1.5,
+        radius=radius,
+        **params,
+    )
     xi = reference.draws_noise(method, law, alpha, n_traj=n, steps=steps, dim=dim, structure=structure, seed=11)
     lam = problems.weights(0.5, 2.0, dim)
-    ref = reference.run(method, params, problem=problem, mu=0.5, lam=lam, x0=np.full(dim, 1.5), radius=radius,
-                        alpha=alpha, xi=xi)
+    ref = reference.run(
+        method, params, problem=problem, mu=0.5, lam=lam, x0=np.full(dim, 1.5), radius=radius, alpha=alpha, xi=xi
+    )
     assert res.n_failed == 0
     scale = np.max(np.abs(ref), axis=(1, 2), keepdims=True)
     # rtol 1e-12 relative to each trajectory's size: entries that pass near 0 have no relative meaning.
@@ -43,24 +59,28 @@ def check_against_reference(method, params, problem, law, structure, dim, radius
 
 
 @pytest.mark.parametrize("method,variant,params", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
-@pytest.mark.parametrize("problem,law,structure,dim,radius", [
-    ("quadratic", "pareto", "iid", 3, math.inf),
-    ("nonconvex", "stable", "radial", 4, 2.0),
-])
+@pytest.mark.parametrize(
+    "problem,law,structure,dim,radius",
+    [
+        ("quadratic", "pareto", "iid", 3, math.inf),
+        ("nonconvex", "stable", "radial", 4, 2.0),
+    ],
+)
 def test_kernel_matches_numpy_reference(method, variant, params, problem, law, structure, dim, radius):
     check_against_reference(method, params, problem, law, structure, dim, radius)
 
 
 def test_weighted_average_is_theorem4_average():
     steps, dim = 50, 2
-    res = synthclip.simulate("gclip", dim=dim, steps=steps, n_traj=5, seed=3, checkpoints=range(1, steps + 1),
-                             keep_iterates=True, x0=2.0)
+    res = synthclip.simulate(
+        "gclip", dim=dim, steps=steps, n_traj=5, seed=3, checkpoints=range(1, steps + 1), keep_iterates=True, x0=2.0
+    )
     xs = np.concatenate([np.full((5, 1, dim), 2.0), res.iterates[:, :-1]], axis=1)  # x_0..x_{K−1}
     j = np.arange(1, steps + 1)
     xbar = np.cumsum(j[None, :, None] * xs, axis=1) / np.cumsum(j)[None, :, None]
-    np.testing.assert_allclose(res.metric("f_avg"), 0.5 * np.sum(xbar ** 2, axis=2), rtol=1e-12)
+    np.testing.assert_allclose(res.metric("f_avg"), 0.5 * np.sum(xbar**2, axis=2), rtol=1e-12)
     xu = np.cumsum(xs, axis=1) / j[None, :, None]
-    np.testing.assert_allclose(res.metric("f_unif"), 0.5 * np.sum(xu ** 2, axis=2), rtol=1e-12)
+    np.testing.assert_allclose(res.metric("f_unif"), 0.5 * np.sum(xu**2, axis=2), rtol=1e-12)
     gn = np.linalg.norm(xs, axis=2)
     gmin = np.minimum.accumulate(np.concatenate([gn, np.linalg.norm(res.iterates[:, -1:], axis=2)], 1), axis=1)
     np.testing.assert_allclose(res.metric("grad_norm_min"), gmin[:, 1:], rtol=1e-12)
@@ -90,15 +110,18 @@ def test_cclip_in_one_dimension_is_gclip(clip_power):
     _same(synthclip.simulate("cclip", **kw), synthclip.simulate("gclip", **kw))
 
 
-@pytest.mark.parametrize("method, extra", [
-    ("clip_adam_norm", dict(noise="pareto")),
-    ("gclip", dict(noise="stable", problem="nonconvex")),
-    ("cclip", dict(noise="gaussian", problem="quartic", lr=0.01, lr_schedule="constant")),
-    ("acclip", dict(noise="pareto-onesided")),
-    ("adagrad_norm", dict(noise="spike", spike_prob=0.05, problem="cosh")),
-    ("gclip", dict(noise="pareto", structure="radial", radius=0.5)),
-    ("sgd", dict(noise="stable", structure="radial")),
-])
+@pytest.mark.parametrize(
+    "method, extra",
+    [
+        ("clip_adam_norm", dict(noise="pareto")),
+        ("gclip", dict(noise="stable", problem="nonconvex")),
+        ("cclip", dict(noise="gaussian", problem="quartic", lr=0.01, lr_schedule="constant")),
+        ("acclip", dict(noise="pareto-onesided")),
+        ("adagrad_norm", dict(noise="spike", spike_prob=0.05, problem="cosh")),
+        ("gclip", dict(noise="pareto", structure="radial", radius=0.5)),
+        ("sgd", dict(noise="stable", structure="radial")),
+    ],
+)
 def test_chunking_does_not_change_bits(method, extra):
     # The kernel advances blocks of 64 trajectories in vectorised lock-step with a scalar remainder:
     # a trajectory's bits must not depend on its lane, whatever the law, structure, problem and method.
@@ -135,8 +158,13 @@ def thread_digests(*plugins) -> list[str]:
     outputs = []
     for threads in ("1", "2"):
         env = {**os.environ, "NUMBA_NUM_THREADS": threads}
-        out = subprocess.run([sys.executable, "-c", _THREAD_SCRIPT, *map(str, plugins)], env=env,
-                             capture_output=True, text=True, timeout=1200)
+        out = subprocess.run(
+            [sys.executable, "-c", _THREAD_SCRIPT, *map(str, plugins)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
         assert out.returncode == 0, out.stderr[-2000:]
         outputs.append(out.stdout)
     return outputs
@@ -175,8 +203,17 @@ def test_bad_parameters_of_every_method_are_one_line_errors():
 
 def test_non_finite_trajectories_are_counted_not_dropped():
     # x ← x − η(x³ + ξ) diverges once a noise spike throws |x| past ~sqrt(2/η): some trajectories only.
-    res = synthclip.simulate("sgd", problem="quartic", lr_schedule="constant", lr=0.02, noise="pareto",
-                             alpha=1.1, steps=200, n_traj=500, seed=1)
+    res = synthclip.simulate(
+        "sgd",
+        problem="quartic",
+        lr_schedule="constant",
+        lr=0.02,
+        noise="pareto",
+        alpha=1.1,
+        steps=200,
+        n_traj=500,
+        seed=1,
+    )
     f = res.metric("f")
     assert 0 < res.n_failed < 500
     assert f.shape == (500, len(res.checkpoints))
@@ -223,8 +260,12 @@ def test_memory_does_not_grow_with_steps():
         pytest.skip("needs Linux's /proc/self/clear_refs to reset the peak RSS")
     n_traj, short, long = 64, 1000, 500_000
     per_step_mib = n_traj * long * 8 / 2**20
-    out = subprocess.run([sys.executable, "-c", _PEAK_MEMORY_SCRIPT, str(n_traj), str(short), str(long)],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_MEMORY_SCRIPT, str(n_traj), str(short), str(long)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr
     g_short, g_long, control = map(float, out.stdout.split()[-3:])
     assert g_long - g_short < 16.0, f"peak memory {g_short:.1f} MiB at {short} steps, {g_long:.1f} MiB at {long}"
@@ -277,8 +318,9 @@ def test_bad_input_is_one_line_value_error(kwargs, message):
 
 def test_zero_step_size_is_valid_and_stays_put():
     # lr = 0 is valid (as in torch.optim): the iterate never moves, whatever the noise.
-    res = synthclip.simulate("sgd", lr_schedule="constant", lr=0.0, x0=1.5, steps=50, n_traj=4, seed=1,
-                             checkpoints=[50], keep_iterates=True)
+    res = synthclip.simulate(
+        "sgd", lr_schedule="constant", lr=0.0, x0=1.5, steps=50, n_traj=4, seed=1, checkpoints=[50], keep_iterates=True
+    )
     assert np.all(res.iterates == 1.5)
 
 
@@ -293,8 +335,10 @@ def test_eta_lr_is_the_notebook_variant_and_differs_from_eta_one():
     assert not np.allclose(by_name, default, rtol=1e-3)
 
 
-@pytest.mark.parametrize("noise_law,clip_power,recorded", [
-    ("gaussian", "alpha-1", True), ("pareto", "1/alpha", True), ("gaussian", 0.25, False)])
+@pytest.mark.parametrize(
+    "noise_law,clip_power,recorded",
+    [("gaussian", "alpha-1", True), ("pareto", "1/alpha", True), ("gaussian", 0.25, False)],
+)
 def test_the_alpha_of_the_clip_schedule_is_recorded(noise_law, clip_power, recorded):
     res = synthclip.simulate("gclip", noise=noise_law, alpha=1.5, clip_power=clip_power, steps=5, n_traj=2)
     if not recorded:  # a numeric power does not read alpha
@@ -310,11 +354,13 @@ def test_the_alpha_of_the_clip_schedule_is_recorded(noise_law, clip_power, recor
 # -- clip_frac: the fraction of steps (GClip, Clip-AdaGrad/Adam-Norm) or of coordinate-steps (CClip, ACClip)
 # at which the clip was active, counted by brute force in numpy from the run's own iterates ---------------
 
+
 def _clip_frac_by_hand(method, params, res, lam, x0, alpha):
     """Rebuild g_k = ∇f(x_{k−1}) + ξ_k from the stored iterates and count the clips step by step."""
     n, steps, d = res.iterates.shape
-    xi = noise.engine_noise(res.noise, alpha, n_traj=n, steps=steps, dim=d, structure=res.params["structure"],
-                            seed=res.seed)
+    xi = noise.engine_noise(
+        res.noise, alpha, n_traj=n, steps=steps, dim=d, structure=res.params["structure"], seed=res.seed
+    )
     p = methods.get(method).validate(params, "method")
     xs = np.concatenate([np.tile(x0, (n, 1, 1)), res.iterates[:, :-1]], axis=1)  # x_0..x_{K−1}
     m = np.zeros((n, d))
@@ -344,9 +390,20 @@ def test_clip_frac_is_a_brute_force_count(method, variant, params, structure):
     # The count is of integers and the division is the same IEEE operation, so the fractions agree exactly
     # (a norm within an ulp of τ could flip a comparison: measure zero for continuous noise).
     n, steps, dim, alpha = 37, 60, 3, 1.5
-    res = synthclip.simulate(method, noise="pareto", alpha=alpha, structure=structure, dim=dim, steps=steps,
-                             n_traj=n, seed=13, checkpoints=range(1, steps + 1), keep_iterates=True, x0=1.5,
-                             **params)
+    res = synthclip.simulate(
+        method,
+        noise="pareto",
+        alpha=alpha,
+        structure=structure,
+        dim=dim,
+        steps=steps,
+        n_traj=n,
+        seed=13,
+        checkpoints=range(1, steps + 1),
+        keep_iterates=True,
+        x0=1.5,
+        **params,
+    )
     lam = problems.weights(1.0, 1.0, dim)
     expected = _clip_frac_by_hand(method, params, res, lam, np.full(dim, 1.5), alpha)
     np.testing.assert_array_equal(res.metric("clip_frac"), expected)
@@ -361,8 +418,9 @@ def test_clip_frac_is_a_brute_force_count(method, variant, params, structure):
 def test_clip_frac_of_cclip_counts_coordinates_not_steps():
     # d = 4 i.i.d. coordinates at a constant level: CClip's fraction is the per-coordinate clip rate, GClip's
     # the (larger) rate at which the norm exceeds the same level; in d = 1 the two coincide exactly.
-    kw = dict(noise="pareto", alpha=1.5, steps=200, n_traj=256, seed=2, clip_schedule="constant", clip=1.0,
-              checkpoints=[200])
+    kw = dict(
+        noise="pareto", alpha=1.5, steps=200, n_traj=256, seed=2, clip_schedule="constant", clip=1.0, checkpoints=[200]
+    )
     g4, c4 = (synthclip.simulate(m, dim=4, **kw).metric("clip_frac")[:, -1] for m in ("gclip", "cclip"))
     assert g4.mean() > c4.mean() > 0.0
     g1, c1 = (synthclip.simulate(m, dim=1, **kw).metric("clip_frac") for m in ("gclip", "cclip"))
@@ -372,12 +430,32 @@ def test_clip_frac_of_cclip_counts_coordinates_not_steps():
 def check_clip_frac_against_reference(method, params, structure="iid"):
     """clip_frac = (clips counted by the method's reference up to k) / (k · units), exactly."""
     n, steps, dim, alpha = 37, 60, 3, 1.5
-    res = synthclip.simulate(method, noise="pareto", alpha=alpha, structure=structure, dim=dim, steps=steps,
-                             n_traj=n, seed=13, checkpoints=range(1, steps + 1), x0=1.5, **params)
-    xi = reference.draws_noise(method, "pareto", alpha, n_traj=n, steps=steps, dim=dim, structure=structure,
-                               seed=13)
-    _, clips = reference.run(method, params, problem="quadratic", mu=1.0, lam=problems.weights(1.0, 1.0, dim),
-                             x0=np.full(dim, 1.5), radius=math.inf, alpha=alpha, xi=xi, with_clips=True)
+    res = synthclip.simulate(
+        method,
+        noise="pareto",
+        alpha=alpha,
+        structure=structure,
+        dim=dim,
+        steps=steps,
+        n_traj=n,
+        seed=13,
+        checkpoints=range(1, steps + 1),
+        x0=1.5,
+        **params,
+    )
+    xi = reference.draws_noise(method, "pareto", alpha, n_traj=n, steps=steps, dim=dim, structure=structure, seed=13)
+    _, clips = reference.run(
+        method,
+        params,
+        problem="quadratic",
+        mu=1.0,
+        lam=problems.weights(1.0, 1.0, dim),
+        x0=np.full(dim, 1.5),
+        radius=math.inf,
+        alpha=alpha,
+        xi=xi,
+        with_clips=True,
+    )
     units = dim if methods.get(method).clip_units == "coordinate" else 1
     k = np.arange(1, steps + 1)
     np.testing.assert_array_equal(res.metric("clip_frac"), np.cumsum(clips, axis=1) / (k * units))

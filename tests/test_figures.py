@@ -1,4 +1,5 @@
 """The shared figure scaffolding (synthclip.plotting) on small stored-like tables."""
+
 import math
 
 import pandas as pd
@@ -12,13 +13,32 @@ from synthclip.verdict import SCOREBOARD_COLUMNS
 
 def _board():
     rows = []
-    for i, (study, statement, theory, word) in enumerate([
-            ("rates", "thm4", -2 / 3, "within (not tight)"), ("rates", "table1", -1 / 3, "within (not tight)"),
-            ("nonconvex", "thm2", -0.4, "violates"), ("tails", "hill estimator", 1.5, "recovers"),
-            ("bias", "koloskova", math.nan, "vanishes"), ("confidence", "chezhegov", math.nan, "polylog")]):
-        rows.append({"study": study, "statement": statement, "source": "", "setting": f"s{i}", "quantity": "slope in k",
-                     "measured": -0.8 + 0.01 * i, "ci_low": -0.85, "ci_high": -0.75, "theory": theory,
-                     "verdict": word, "reason": "", "figure": ""})
+    for i, (study, statement, theory, word) in enumerate(
+        [
+            ("rates", "thm4", -2 / 3, "within (not tight)"),
+            ("rates", "table1", -1 / 3, "within (not tight)"),
+            ("nonconvex", "thm2", -0.4, "violates"),
+            ("tails", "hill estimator", 1.5, "recovers"),
+            ("bias", "koloskova", math.nan, "vanishes"),
+            ("confidence", "chezhegov", math.nan, "polylog"),
+        ]
+    ):
+        rows.append(
+            {
+                "study": study,
+                "statement": statement,
+                "source": "",
+                "setting": f"s{i}",
+                "quantity": "slope in k",
+                "measured": -0.8 + 0.01 * i,
+                "ci_low": -0.85,
+                "ci_high": -0.75,
+                "theory": theory,
+                "verdict": word,
+                "reason": "",
+                "figure": "",
+            }
+        )
     return pd.DataFrame(rows, columns=list(SCOREBOARD_COLUMNS))
 
 

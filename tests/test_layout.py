@@ -1,4 +1,5 @@
 """The house's layout: the judgement layer is the one home of intervals (synthclip/stats/)."""
+
 import ast
 import re
 from pathlib import Path
@@ -21,9 +22,12 @@ def _calls(tree: ast.AST):
 def _offences(source: str) -> list[str]:
     tree = ast.parse(source)
     bad = [f"line {line}: {name}()" for name, line in _calls(tree) if name in INTERVAL_CALLS]
-    bad += [f"line {n.lineno}: defines {n.name}" for n in ast.walk(tree)
-            if isinstance(n, ast.FunctionDef) and (n.name.endswith("_interval") or n.name.endswith("_ci")
-                                                   or n.name == "clopper_pearson")]
+    bad += [
+        f"line {n.lineno}: defines {n.name}"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.FunctionDef)
+        and (n.name.endswith("_interval") or n.name.endswith("_ci") or n.name == "clopper_pearson")
+    ]
     return bad
 
 
@@ -82,9 +86,16 @@ def _study_imports(source: str) -> set[str]:
 def test_no_study_imports_another():
     studies = _study_modules()
     assert {"rates", "nonconvex", "lower_bound", "torch_noise", "torch_rates"} <= studies
-    edges = {(path.stem, imported) for path in sorted((PACKAGE / "study").glob("*.py")) if path.stem in studies
-             for imported in _study_imports(path.read_text()) if imported in studies and imported != path.stem}
-    assert edges <= CALIBRATED, f"studies importing studies (move what they share to a shared module): {edges - CALIBRATED}"
+    edges = {
+        (path.stem, imported)
+        for path in sorted((PACKAGE / "study").glob("*.py"))
+        if path.stem in studies
+        for imported in _study_imports(path.read_text())
+        if imported in studies and imported != path.stem
+    }
+    assert edges <= CALIBRATED, (
+        f"studies importing studies (move what they share to a shared module): {edges - CALIBRATED}"
+    )
     # negative control: the walker sees both import forms
     assert _study_imports("from .rates import verdict_table\nfrom . import dimension as d\n") == {"rates", "dimension"}
 
@@ -99,10 +110,19 @@ def _outside_citations(text: str) -> list[int]:
 
 def test_no_code_cites_a_path_outside_the_repo_or_an_issue_number():
     root = PACKAGE.parent
-    files = [*PACKAGE.rglob("*.py"), *(root / "tests").glob("*.py"), *(root / "studies").rglob("*.py"),
-             *(root / "paper_figures").glob("*.py")]
-    found = {str(f.relative_to(root)): lines for f in files if f.name != "test_layout.py"
-             for lines in [_outside_citations(f.read_text())] if lines}
+    files = [
+        *PACKAGE.rglob("*.py"),
+        *(root / "tests").glob("*.py"),
+        *(root / "studies").rglob("*.py"),
+        *(root / "paper_figures").glob("*.py"),
+    ]
+    found = {
+        str(f.relative_to(root)): lines
+        for f in files
+        if f.name != "test_layout.py"
+        for lines in [_outside_citations(f.read_text())]
+        if lines
+    }
     assert not found, found
 
 

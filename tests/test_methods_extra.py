@@ -11,6 +11,7 @@ K = 10^3..10^4, clipped NSGD-M's like K^−0.176, against −0.2; projected SGD'
 against −0.667). Each negative control is an exponent the run must reject, and the test first asserts that the
 interval's half-width is below the distance to it minus A, so a run too small to tell them apart fails loudly.
 """
+
 import dataclasses
 
 import pandas as pd
@@ -30,8 +31,10 @@ def _words(row, exponent):
 
 def test_scope_of_the_new_entries():
     sc = dict(noise="symmetric")
-    assert theory.find("nsgd_m", "nonconvex", "grad_norm_avg", 1.5,
-                       schedule=theory.MOMENTUM_P_KNOWN).statement == "liu-zhou"
+    assert (
+        theory.find("nsgd_m", "nonconvex", "grad_norm_avg", 1.5, schedule=theory.MOMENTUM_P_KNOWN).statement
+        == "liu-zhou"
+    )
     assert theory.find("clip_nsgd_m", "nonconvex", "grad_norm_min", 1.5).statement == "cutkosky-mehta"
     # Theorem 2's left-hand side is not their statement, and SignSGD-M's exponent is not available: none
     assert theory.find("nsgd_m", "nonconvex", "thm2_lhs", 1.5) is None
@@ -48,9 +51,17 @@ def test_scope_of_the_new_entries():
 
 def test_nonconvex_rows_of_the_momentum_methods():
     study = STUDIES["nonconvex"]
-    p = study.make_params({"horizons": [1000, 3162, 10000], "n_traj": 300, "n_boot": 2000, "confidence": LEVEL,
-                           "allowance": ALLOWANCE, "seed": 11,
-                           "methods": ["gclip", "nsgd_m", "clip_nsgd_m", "signsgd_m"]})
+    p = study.make_params(
+        {
+            "horizons": [1000, 3162, 10000],
+            "n_traj": 300,
+            "n_boot": 2000,
+            "confidence": LEVEL,
+            "allowance": ALLOWANCE,
+            "seed": 11,
+            "methods": ["gclip", "nsgd_m", "clip_nsgd_m", "signsgd_m"],
+        }
+    )
     cells = study.cells(p)
     # GClip's cells are the ones from before these methods (their cache keys unchanged); the new ones name their method
     assert all("method" not in c for c in cells if c["label"] == "gclip")
@@ -87,8 +98,18 @@ def test_nonconvex_rows_of_the_momentum_methods():
 
 def test_rates_rows_projected_sgd_and_smom():
     study = STUDIES["rates"]
-    p = study.make_params({"n_traj": 12000, "steps": 2000, "n_boot": 2000, "confidence": LEVEL, "tail_offsets": [0.2],
-                           "allowance": ALLOWANCE, "seed": 11, "methods": ["sgd-proj", "smom_clip"]})
+    p = study.make_params(
+        {
+            "n_traj": 12000,
+            "steps": 2000,
+            "n_boot": 2000,
+            "confidence": LEVEL,
+            "tail_offsets": [0.2],
+            "allowance": ALLOWANCE,
+            "seed": 11,
+            "methods": ["sgd-proj", "smom_clip"],
+        }
+    )
     res = [study.run_cell(c) for c in study.cells(p)]
     tables = study.analyze(p, {k: pd.concat([r[k] for r in res], ignore_index=True) for k in ("quantiles", "slopes")})
     s = tables["slopes"]

@@ -3,12 +3,14 @@
 Every KS test rejects at P_KS = 1e-4: a correct sampler fails it with probability 1e-4 on a fresh seed
 (seeds are fixed, so a run is deterministic; the rate says how unlucky the fixed seed could be).
 """
+
 import hashlib
 import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import synthclip
@@ -24,8 +26,11 @@ def test_philox_known_answers():
     cases = [
         ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
         ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
-        ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
-         (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+        (
+            (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
+            (0xA4093822, 0x299F31D0),
+            (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
+        ),
     ]
     for ctr, key, want in cases:
         got = _rng.philox4x32(*map(u, ctr), *map(u, key))
@@ -110,8 +115,18 @@ def test_iid_coordinates_are_independent_draws():
 
 def test_engine_adds_exactly_engine_noise():
     # SGD from x0 = 0 with a constant step: x_1 = −η ξ_1, so the engine's first noise draw is visible.
-    res = synthclip.simulate("sgd", lr_schedule="constant", lr=1.0, x0=0.0, dim=2, steps=3, n_traj=50, seed=12,
-                             checkpoints=[1], keep_iterates=True)
+    res = synthclip.simulate(
+        "sgd",
+        lr_schedule="constant",
+        lr=1.0,
+        x0=0.0,
+        dim=2,
+        steps=3,
+        n_traj=50,
+        seed=12,
+        checkpoints=[1],
+        keep_iterates=True,
+    )
     xi = noise.engine_noise("pareto", 1.5, n_traj=50, steps=3, dim=2, seed=12)
     np.testing.assert_array_equal(res.iterates[:, 0], -xi[:, 0])
 
@@ -126,8 +141,12 @@ def test_sample_bad_input():
 
 
 @settings(max_examples=30, deadline=None)
-@given(law=st.sampled_from(sorted(noise.NOISES)), alpha=st.floats(1.05, 2.0), scale=st.floats(1e-3, 1e3),
-       seed=st.integers(0, 2**40))
+@given(
+    law=st.sampled_from(sorted(noise.NOISES)),
+    alpha=st.floats(1.05, 2.0),
+    scale=st.floats(1e-3, 1e3),
+    seed=st.integers(0, 2**40),
+)
 def test_every_law_gives_finite_draws(law, alpha, scale, seed):
     # Open-interval uniforms: no draw is ever inf or NaN, whatever the parameters.
     x = noise.sample(law, alpha, (200, 3), scale=scale, seed=seed)
@@ -186,8 +205,7 @@ def _cms_reference(alpha: float, c: float, u2: float) -> float:
         a, v, w = mpmath.mpf(alpha), mpmath.mpf(math.pi * c), -mpmath.log(mpmath.mpf(u2))
         if alpha == 2.0:
             return float(2 * mpmath.sin(v) * mpmath.sqrt(w))
-        return float(mpmath.sin(a * v) / mpmath.cos(v) ** (1 / a)
-                     * (mpmath.cos((1 - a) * v) / w) ** ((1 - a) / a))
+        return float(mpmath.sin(a * v) / mpmath.cos(v) ** (1 / a) * (mpmath.cos((1 - a) * v) / w) ** ((1 - a) / a))
 
 
 @pytest.mark.parametrize("alpha", [1.2, 1.5, 2.0])
@@ -228,16 +246,16 @@ def test_radial_direction_is_finite_at_the_extreme_uniforms():
 # or of a law's transform changes them, and with them every stored result. Spike at p = 0.3 so its 12 draws
 # are not all the same value.
 STREAM_DIGESTS = {
-    ('gaussian', 'iid'): ('4c6ca527e81e8f2b', 'b20023e49dfb6e29', 'f29b206e1ac58101'),
-    ('gaussian', 'radial'): ('bd82631c03f16f51', 'ddc4c90688cecc5e', 'd46e7931389308da'),
-    ('pareto', 'iid'): ('237f0dd8ba64e6af', '2d6448448afa8978', '39be3505a84129ee'),
-    ('pareto', 'radial'): ('b70872bde49c42be', '67bd68ed3f8f1da4', 'b7c933446b4a8168'),
-    ('pareto-onesided', 'iid'): ('63cbe7e100c6feda', '009e8332272253f2', '62a873d176f2736a'),
-    ('pareto-onesided', 'radial'): ('b33b5df0aa073ce3', '36050adb218cf8e2', '8f46f8734c094c3e'),
-    ('spike', 'iid'): ('ac63cbe796accf61', '33525c199a8edcf6', '14fa7682a9484976'),
-    ('spike', 'radial'): ('bd2c05fdf675383f', '2911711acba454b5', '7c589eda1040f64c'),
-    ('stable', 'iid'): ('6968f98a3a8d342d', 'a69e1a329b0b5357', 'a48d0d465e09df95'),
-    ('stable', 'radial'): ('4b0c6b3ebbcecc3a', 'cfd7ce1a7b5c6871', 'bcc1abeafbf61123'),
+    ("gaussian", "iid"): ("4c6ca527e81e8f2b", "b20023e49dfb6e29", "f29b206e1ac58101"),
+    ("gaussian", "radial"): ("bd82631c03f16f51", "ddc4c90688cecc5e", "d46e7931389308da"),
+    ("pareto", "iid"): ("237f0dd8ba64e6af", "2d6448448afa8978", "39be3505a84129ee"),
+    ("pareto", "radial"): ("b70872bde49c42be", "67bd68ed3f8f1da4", "b7c933446b4a8168"),
+    ("pareto-onesided", "iid"): ("63cbe7e100c6feda", "009e8332272253f2", "62a873d176f2736a"),
+    ("pareto-onesided", "radial"): ("b33b5df0aa073ce3", "36050adb218cf8e2", "8f46f8734c094c3e"),
+    ("spike", "iid"): ("ac63cbe796accf61", "33525c199a8edcf6", "14fa7682a9484976"),
+    ("spike", "radial"): ("bd2c05fdf675383f", "2911711acba454b5", "7c589eda1040f64c"),
+    ("stable", "iid"): ("6968f98a3a8d342d", "a69e1a329b0b5357", "a48d0d465e09df95"),
+    ("stable", "radial"): ("4b0c6b3ebbcecc3a", "cfd7ce1a7b5c6871", "bcc1abeafbf61123"),
 }
 
 
@@ -247,10 +265,12 @@ def _law_params(law):
 
 @pytest.mark.parametrize("law,structure", sorted(STREAM_DIGESTS))
 def test_stream_known_answer_digests(law, structure):
-    x = noise.engine_noise(law, 1.5, n_traj=4, steps=3, dim=3, structure=structure, seed="known-answer",
-                           **_law_params(law))
-    got = tuple(hashlib.sha256(np.ascontiguousarray(x[:, j, :], dtype="<f8").tobytes()).hexdigest()[:16]
-                for j in range(3))
+    x = noise.engine_noise(
+        law, 1.5, n_traj=4, steps=3, dim=3, structure=structure, seed="known-answer", **_law_params(law)
+    )
+    got = tuple(
+        hashlib.sha256(np.ascontiguousarray(x[:, j, :], dtype="<f8").tobytes()).hexdigest()[:16] for j in range(3)
+    )
     assert got == STREAM_DIGESTS[law, structure]
     assert len(set(got)) == 3  # the three steps are different draws
 
@@ -269,8 +289,9 @@ def _rho_bound(n, checks):
     return stats.norm.isf(P_INDEP / checks / 2) / math.sqrt(n - 1)
 
 
-@pytest.mark.parametrize("law,structure", [("pareto", "iid"), ("stable", "iid"), ("pareto", "radial"),
-                                           ("gaussian", "radial")])
+@pytest.mark.parametrize(
+    "law,structure", [("pareto", "iid"), ("stable", "iid"), ("pareto", "radial"), ("gaussian", "radial")]
+)
 def test_neighbouring_trajectories_and_steps_are_independent(law, structure):
     # trajectories 2m and 2m+1 (independent pairs), steps 1 and 2, coordinate 0
     x = noise.engine_noise(law, 1.5, n_traj=2 * N_PAIRS, steps=2, dim=2, structure=structure, seed="indep")

@@ -1,4 +1,5 @@
 """Every paper_figures notebook executes on --quick results and saves its figure."""
+
 import shutil
 from pathlib import Path
 
@@ -18,8 +19,9 @@ def test_notebook_executes(source, quick_results, tmp_path, monkeypatch):
     monkeypatch.setenv("SYNTHCLIP_RESULTS", str(quick_results))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = jupytext.read(work / source.name)
-    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(work)}})
+    client = nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    )
     client.execute()
     assert (work / f"{source.stem}.png").stat().st_size > 0
 

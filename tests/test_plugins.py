@@ -1,5 +1,6 @@
 """Methods from a user's file (the method contract): the worked example, minibatch draws, the kernel cache,
 and bad plugins (one-line errors naming the plugin and the field, before any kernel compiles)."""
+
 import dataclasses
 import math
 import os
@@ -11,14 +12,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import reference
+from test_engine import (
+    _same,
+    check_against_reference,
+    check_chunk_invariance,
+    check_clip_frac_against_reference,
+    thread_digests,
+)
 
 import synthclip
 from synthclip import _engine, methods
 from synthclip.study import cli
-
-import reference
-from test_engine import (_same, check_against_reference, check_chunk_invariance, check_clip_frac_against_reference,
-                         thread_digests)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "studies" / "examples" / "my_method.py"
@@ -77,11 +82,15 @@ def test_the_example_does_not_depend_on_thread_count():
 
 def test_a_plugin_copy_of_sgd_gives_sgd_bit_for_bit(registry, tmp_path):
     # one path: a method from a user's file goes through the same engine as the built-ins, bit for bit
-    path = write_plugin(tmp_path, "copy_of_sgd", """
+    path = write_plugin(
+        tmp_path,
+        "copy_of_sgd",
+        """
     from synthclip import _builtin_methods as B
     register(Method("copy_of_sgd", lr_params(4.0, "theorem4"), "SGD again", step=B.sgd_step,
                     reference=B.sgd_reference))
-    """)
+    """,
+    )
     registry.load_plugin(path)
     kw = dict(dim=3, steps=200, n_traj=70, seed=3, noise="stable", alpha=1.3)
     _same(synthclip.simulate("copy_of_sgd", **kw), synthclip.simulate("sgd", **kw))
@@ -121,10 +130,20 @@ def test_a_minibatch_method_draws_independent_keyed_noise(registry, tmp_path):
     np.testing.assert_array_equal(xi[:, :, 0], single)
     assert all(not np.any(xi[:, :, r] == xi[:, :, s]) for r in range(4) for s in range(r))
     # negative control: the kernel does not match a reference fed the first draw four times
-    res = synthclip.simulate("minibatch_sgd", dim=2, steps=20, n_traj=50, seed=0, checkpoints=[20],
-                             keep_iterates=True, x0=1.5)
-    wrong = reference.run("minibatch_sgd", {}, problem="quadratic", mu=1.0, lam=np.ones(2), x0=np.full(2, 1.5),
-                          radius=math.inf, alpha=1.5, xi=np.repeat(xi[:, :, :1], 4, axis=2))
+    res = synthclip.simulate(
+        "minibatch_sgd", dim=2, steps=20, n_traj=50, seed=0, checkpoints=[20], keep_iterates=True, x0=1.5
+    )
+    wrong = reference.run(
+        "minibatch_sgd",
+        {},
+        problem="quadratic",
+        mu=1.0,
+        lam=np.ones(2),
+        x0=np.full(2, 1.5),
+        radius=math.inf,
+        alpha=1.5,
+        xi=np.repeat(xi[:, :, :1], 4, axis=2),
+    )
     assert not np.allclose(res.iterates[:, -1], wrong[:, -1], rtol=1e-6)
 
 
@@ -148,8 +167,9 @@ def test_a_plugin_compiles_once_and_the_next_process_loads_it(tmp_path):
     env = {**os.environ, "SYNTHCLIP_KERNEL_DIR": str(tmp_path / "kernels")}
     runs = []
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", _TIMED, str(EXAMPLE)], env=env, capture_output=True, text=True,
-                             timeout=900)
+        out = subprocess.run(
+            [sys.executable, "-c", _TIMED, str(EXAMPLE)], env=env, capture_output=True, text=True, timeout=900
+        )
         assert out.returncode == 0, out.stderr[-2000:]
         seconds, hits, misses, path = out.stdout.split()
         runs.append((float(seconds), int(hits), int(misses), path))
@@ -182,25 +202,50 @@ def reference(p, k, lr, tau, x, g, state):
 """
 
 BAD_PLUGINS = [
-    ("missing_field", _GOOD_STEP + """
+    (
+        "missing_field",
+        _GOOD_STEP
+        + """
 register(Method("no_reference", lr_params(1.0, "constant"), "no reference", step=step))
-""", "method 'no_reference': field 'reference' is missing"),
-    ("bad_default", _GOOD_STEP + """
+""",
+        "method 'no_reference': field 'reference' is missing",
+    ),
+    (
+        "bad_default",
+        _GOOD_STEP
+        + """
 register(Method("bad_default", (Param("beta", 1.5, "β", low=0.0, high=1.0, high_open=True),), "β out of range",
                 step=step, reference=reference))
-""", "method 'bad_default': field 'params' default out of its declared range"),
-    ("bad_arity", """
+""",
+        "method 'bad_default': field 'params' default out of its declared range",
+    ),
+    (
+        "bad_arity",
+        """
 def step(p, k, lr, tau, x, g, clipped):
     pass
-""" + """
+"""
+        + """
 register(Method("bad_arity", (), "a step short of one argument", step=step, reference=lambda *a: None))
-""", "method 'bad_arity': field 'step' must take 8 arguments, takes 7"),
-    ("reserved", _GOOD_STEP + """
+""",
+        "method 'bad_arity': field 'step' must take 8 arguments, takes 7",
+    ),
+    (
+        "reserved",
+        _GOOD_STEP
+        + """
 register(Method("reserved", (Param("mu", 1.0, "a problem's"),), "shadows mu", step=step, reference=reference))
-""", "method 'reserved': field 'params' may not declare 'mu'"),
-    ("builtin_name", _GOOD_STEP + """
+""",
+        "method 'reserved': field 'params' may not declare 'mu'",
+    ),
+    (
+        "builtin_name",
+        _GOOD_STEP
+        + """
 register(Method("gclip", (), "not GClip", step=step, reference=reference))
-""", "method 'gclip': field 'name' is a built-in method's"),
+""",
+        "method 'gclip': field 'name' is a built-in method's",
+    ),
     ("no_register", _GOOD_STEP, "registered no method"),
     ("syntax", "def step(:\n", "SyntaxError while loading"),
 ]
@@ -261,11 +306,28 @@ def test_a_parameter_outside_its_range_names_the_plugin_method(registry):
 
 # -- the study command line ---------------------------------------------------------------------------------
 
+
 def test_rates_runs_the_example_plugin(registry, tmp_path, capsys):
     # as in the README: python -m synthclip.study rates --plugin studies/examples/my_method.py --methods my_method
     out = tmp_path / "rates"
-    assert cli.main(["rates", "--plugin", str(EXAMPLE), "--methods", "my_method,gclip", "--quick", "--quiet",
-                     "--n-traj", "500", "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "rates",
+                "--plugin",
+                str(EXAMPLE),
+                "--methods",
+                "my_method,gclip",
+                "--quick",
+                "--quiet",
+                "--n-traj",
+                "500",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = (out / "alpha=1.5" / "report.txt").read_text()
     assert "my_method" in report and "gclip" in report
     meta = synthclip.io.read_json(out / "alpha=1.5" / "meta.json")
@@ -276,8 +338,22 @@ def test_rates_runs_the_example_plugin(registry, tmp_path, capsys):
 def test_lower_bound_runs_and_judges_the_example_plugin(registry, tmp_path, capsys):
     # Theorem 5 bounds every algorithm of its class, so a plugin's rows are judged like the built-ins'
     out = tmp_path / "lower-bound"
-    assert cli.main(["lower-bound", "--plugin", str(EXAMPLE), "--methods", "my_method,sgd", "--quick", "--quiet",
-                     "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "lower-bound",
+                "--plugin",
+                str(EXAMPLE),
+                "--methods",
+                "my_method,sgd",
+                "--quick",
+                "--quiet",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     slopes = pd.read_parquet(next(out.rglob("slopes.parquet")))
     mine = slopes[slopes["method"] == "my_method"]
     assert len(mine) and (mine["theory_source"].str.contains("Theorem 5")).all(), mine
@@ -285,17 +361,41 @@ def test_lower_bound_runs_and_judges_the_example_plugin(registry, tmp_path, caps
 
 def test_rates_loads_the_plugin_in_worker_processes(tmp_path):
     # two cells on two loky workers: each worker loads the plugin named in its cell
-    out = subprocess.run([sys.executable, "-m", "synthclip.study", "rates", "--plugin", str(EXAMPLE), "--methods",
-                          "my_method,sgd", "--quick", "--quiet", "--n-traj", "300", "--jobs", "2", "--out",
-                          str(tmp_path)], capture_output=True, text=True, timeout=1200, cwd=ROOT)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "synthclip.study",
+            "rates",
+            "--plugin",
+            str(EXAMPLE),
+            "--methods",
+            "my_method,sgd",
+            "--quick",
+            "--quiet",
+            "--n-traj",
+            "300",
+            "--jobs",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "my_method" in (tmp_path / "alpha=1.5" / "report.txt").read_text()
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--plugin", "no/such/file.py", "--methods", "my_method"], "--plugin: plugin no/such/file.py: no such file"),
-    (["--methods", "my_method"], "--methods: unknown value 'my_method'"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--plugin", "no/such/file.py", "--methods", "my_method"], "--plugin: plugin no/such/file.py: no such file"),
+        (["--methods", "my_method"], "--methods: unknown value 'my_method'"),
+    ],
+)
 def test_rates_plugin_errors_exit_2_in_one_line(registry, capsys, argv, message):
     assert cli.main(["rates", *argv, "--quick"]) == 2
     err = capsys.readouterr().err.strip()
@@ -316,8 +416,9 @@ def test_a_step_without_readable_source_is_refused():
     exec("def step(p, k, lr, tau, x, g, clipped, work):\n    pass\n", namespace)
     with pytest.raises(ValueError) as err:
         methods.Method("from_exec", (), "a step made by exec", step=namespace["step"], reference=lambda *a: None)
-    assert str(err.value) == ("method 'from_exec': field 'step' must be a function whose source Python can read "
-                              "(it keys the kernel cache)")
+    assert str(err.value) == (
+        "method 'from_exec': field 'step' must be a function whose source Python can read (it keys the kernel cache)"
+    )
 
 
 # -- the load's check: what the fields do (synthclip.methods.check) ------------------------------------------
@@ -351,22 +452,34 @@ _WITH_CLIP = "from synthclip.methods import clip_params\n"
 # the step *and* the reference (a reference written from the same wrong reading of the contract), so only the
 # argument-order probes can catch it.
 CHECKED_PLUGINS = [
-    ("x_and_g_swapped",  # the new user's plugin: every slope +0.000 (x never moved)
-     [("def step(p, k, lr, tau, x, g, clipped, work):", "def step(p, k, lr, tau, g, x, clipped, work):")],
-     "field 'step' left x unchanged in 3 steps with nonzero gradients"),
-    ("lr_and_tau_swapped",
-     [("def step(p, k, lr, tau, x, g, clipped, work):", "def step(p, k, tau, lr, x, g, clipped, work):"),
-      ("def reference(p, k, lr, tau, x, g, state):", "def reference(p, k, tau, lr, x, g, state):")],
-     "field 'step' made x non-finite in 3 steps from finite x and g at clip = inf"),
-    ("clipped_and_work_swapped",
-     [("def step(p, k, lr, tau, x, g, clipped, work):", "def step(p, k, lr, tau, x, g, work, clipped):")],
-     "field 'step' added"),
-    ("wrong_reference",  # a reference that forgot the clip
-     [("return x - lr * np.minimum(1.0, tau / norm) * g", "return x - lr * g")],
-     "field 'reference' disagrees with the compiled step at the defaults"),
-    ("wrong_clip_count",
-     [("(norm[:, 0] > tau).astype(float)", "(norm[:, 0] >= 0).astype(float)")],
-     "field 'reference' counts"),
+    (
+        "x_and_g_swapped",  # the new user's plugin: every slope +0.000 (x never moved)
+        [("def step(p, k, lr, tau, x, g, clipped, work):", "def step(p, k, lr, tau, g, x, clipped, work):")],
+        "field 'step' left x unchanged in 3 steps with nonzero gradients",
+    ),
+    (
+        "lr_and_tau_swapped",
+        [
+            ("def step(p, k, lr, tau, x, g, clipped, work):", "def step(p, k, tau, lr, x, g, clipped, work):"),
+            ("def reference(p, k, lr, tau, x, g, state):", "def reference(p, k, tau, lr, x, g, state):"),
+        ],
+        "field 'step' made x non-finite in 3 steps from finite x and g at clip = inf",
+    ),
+    (
+        "clipped_and_work_swapped",
+        [("def step(p, k, lr, tau, x, g, clipped, work):", "def step(p, k, lr, tau, x, g, work, clipped):")],
+        "field 'step' added",
+    ),
+    (
+        "wrong_reference",  # a reference that forgot the clip
+        [("return x - lr * np.minimum(1.0, tau / norm) * g", "return x - lr * g")],
+        "field 'reference' disagrees with the compiled step at the defaults",
+    ),
+    (
+        "wrong_clip_count",
+        [("(norm[:, 0] > tau).astype(float)", "(norm[:, 0] >= 0).astype(float)")],
+        "field 'reference' counts",
+    ),
 ]
 
 

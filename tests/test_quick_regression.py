@@ -7,6 +7,7 @@ change of the judgement, made on purpose: regenerate the snapshot with
 which rows changed, and why, in CHANGELOG.md. The torch studies are left out: their numbers depend on the
 machine's BLAS, and the restructuring does not touch them.
 """
+
 from __future__ import annotations
 
 import sys
@@ -34,8 +35,9 @@ def compare(stored: pd.DataFrame, now: pd.DataFrame) -> None:
     merged = stored.merge(now, on=KEY, how="outer", suffixes=("_stored", "_now"), indicator=True)
     gone = merged[merged["_merge"] == "left_only"]
     new = merged[merged["_merge"] == "right_only"]
-    assert gone.empty and new.empty, (f"rows gone: {gone[KEY].to_dict('records')[:3]}; "
-                                      f"rows new: {new[KEY].to_dict('records')[:3]}")
+    assert gone.empty and new.empty, (
+        f"rows gone: {gone[KEY].to_dict('records')[:3]}; rows new: {new[KEY].to_dict('records')[:3]}"
+    )
     words = merged[merged["verdict_stored"] != merged["verdict_now"]]
     assert words.empty, words[KEY + ["verdict_stored", "verdict_now"]].to_string()
     a, b = merged["measured_stored"].astype(float), merged["measured_now"].astype(float)

@@ -15,7 +15,7 @@ size the rule claims to resolve) must read "violates"; and Table 1's looser expo
 tight)" too, never tight. The Gaussian case (α = 2, all moments finite) is at its own exponent −1: expected
 "within (tight)", with the near-miss shifts ±0.1 never agreeing.
 """
-import numpy as np
+
 import pytest
 
 import synthclip
@@ -28,33 +28,56 @@ N_BOOT = 20_000
 STEPS = 20_000
 
 
-@pytest.fixture(scope="module", params=[("pareto", 1.5, 1.7, 10_000), ("stable", 1.5, 1.7, 5_000),
-                                        ("gaussian", 2.0, 2.0, 20_000)],
-                ids=["pareto-1.7", "stable-1.7", "gaussian-2"])
+@pytest.fixture(
+    scope="module",
+    params=[("pareto", 1.5, 1.7, 10_000), ("stable", 1.5, 1.7, 5_000), ("gaussian", 2.0, 2.0, 20_000)],
+    ids=["pareto-1.7", "stable-1.7", "gaussian-2"],
+)
 def gclip_run(request):
     noise, alpha, tail, n = request.param
-    res = synthclip.simulate("gclip", noise=noise, alpha=tail, steps=STEPS, n_traj=n, seed="rate-check",
-                             clip_power=1.0 / alpha, radius=10.0, checkpoints=rate_checkpoints(STEPS))
+    res = synthclip.simulate(
+        "gclip",
+        noise=noise,
+        alpha=tail,
+        steps=STEPS,
+        n_traj=n,
+        seed="rate-check",
+        clip_power=1.0 / alpha,
+        radius=10.0,
+        checkpoints=rate_checkpoints(STEPS),
+    )
     return noise, alpha, res
 
 
-def check_gclip_slope(res, alpha: float, q: float, claim: theory.Claim, seed: int = 7, shift: float = 0.0
-                      ) -> verdict.Verdict:
+def check_gclip_slope(
+    res, alpha: float, q: float, claim: theory.Claim, seed: int = 7, shift: float = 0.0
+) -> verdict.Verdict:
     """The check, in one place (studies/replicate_checks.py replays it on other seeds); ``shift`` multiplies
     the errors by (k/K)^shift, which moves the slope and its whole bootstrap by exactly ``shift``."""
     k = res.checkpoints
     values = res.metric("f_avg") * (k / k.max()) ** shift
     fit = stats.fit_rate(k, values, q, n_boot=N_BOOT, confidence=LEVEL, seed=seed)
-    return verdict.judge(fit.slope, fit.ci_low, fit.ci_high, claim, alpha, n_traj=res.n_traj, q=q,
-                         confidence=LEVEL, allowance=verdict.RULE.allowance, n_failed=res.n_failed)
+    return verdict.judge(
+        fit.slope,
+        fit.ci_low,
+        fit.ci_high,
+        claim,
+        alpha,
+        n_traj=res.n_traj,
+        q=q,
+        confidence=LEVEL,
+        allowance=verdict.RULE.allowance,
+        n_failed=res.n_failed,
+    )
 
 
 @pytest.mark.parametrize("q", [0.5, 0.9])
 def test_gclip_slope_against_theorem4(gclip_run, q):
     noise, alpha, res = gclip_run
     assert res.n_failed == 0
-    claim = theory.find("gclip", "strongly_convex", "f_avg", alpha, noise=theory.noise_family(noise),
-                        schedule="1/alpha")
+    claim = theory.find(
+        "gclip", "strongly_convex", "f_avg", alpha, noise=theory.noise_family(noise), schedule="1/alpha"
+    )
     assert claim.statement == "thm4-balanced"
     said = check_gclip_slope(res, alpha, q, claim)
     expected = "within (tight)" if noise == "gaussian" else "within (not tight)"
@@ -87,11 +110,25 @@ def test_rates_writes_the_four_files_and_reloads(tmp_path, capsys):
     import pandas as pd
 
     q = pd.read_parquet(folder / "quantiles.parquet")
-    assert {"study", "method", "noise", "alpha", "dim", "metric", "k", "quantile", "value", "ci_low", "ci_high",
-            "n_traj", "n_failed"} <= set(q.columns)
+    assert {
+        "study",
+        "method",
+        "noise",
+        "alpha",
+        "dim",
+        "metric",
+        "k",
+        "quantile",
+        "value",
+        "ci_low",
+        "ci_high",
+        "n_traj",
+        "n_failed",
+    } <= set(q.columns)
     s = pd.read_parquet(folder / "slopes.parquet")
-    assert {"method", "metric", "quantile", "slope", "ci_low", "ci_high", "theory", "theory_source",
-            "verdict"} <= set(s.columns)
+    assert {"method", "metric", "quantile", "slope", "ci_low", "ci_high", "theory", "theory_source", "verdict"} <= set(
+        s.columns
+    )
     (folder / "rates.png").unlink()
     assert cli.main(["plot", str(folder)]) == 0
     assert (folder / "rates.png").stat().st_size > 0
@@ -120,15 +157,18 @@ def test_toml_config_is_overridden_by_flags(tmp_path):
     assert (p.n_traj, p.steps, p.methods) == (123, 150, ["sgd"])
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--alpha", "0.9"], "--alpha must be a finite number in (1, 2]"),
-    (["--alpha", "2.5", "--noise", "stable"], "--alpha must be a finite number in (1, 2]"),
-    (["--n-traj", "0"], "--n-traj must be a positive integer"),
-    (["--methods", "gclip,adamw"], "--methods: unknown value 'adamw'"),
-    (["--out", "/dev/null/results"], "--out: cannot write to"),
-    (["--steps", "ten"], "--steps"),
-    (["--bogus", "1"], "unrecognized arguments: --bogus"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--alpha", "0.9"], "--alpha must be a finite number in (1, 2]"),
+        (["--alpha", "2.5", "--noise", "stable"], "--alpha must be a finite number in (1, 2]"),
+        (["--n-traj", "0"], "--n-traj must be a positive integer"),
+        (["--methods", "gclip,adamw"], "--methods: unknown value 'adamw'"),
+        (["--out", "/dev/null/results"], "--out: cannot write to"),
+        (["--steps", "ten"], "--steps"),
+        (["--bogus", "1"], "unrecognized arguments: --bogus"),
+    ],
+)
 def test_bad_flags_exit_2_with_one_line(args, needle, capsys):
     assert cli.main(["rates", *args]) == 2
     err = capsys.readouterr().err.strip()
@@ -141,6 +181,7 @@ def test_unknown_study_exits_2(capsys):
 
 
 # -- verdicts: scope, too little data, the asymmetric variant ---------------------------------------
+
 
 def _slopes(folder):
     import pandas as pd
@@ -181,8 +222,26 @@ def pd_local(folder):
 
 def test_one_trajectory_is_insufficient_data(tmp_path, capsys):
     out = tmp_path / "rates"
-    assert cli.main(["rates", "--quick", "--quiet", "--n-traj", "1", "--steps", "300", "--n-boot", "50",
-                     "--methods", "gclip", "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "rates",
+                "--quick",
+                "--quiet",
+                "--n-traj",
+                "1",
+                "--steps",
+                "300",
+                "--n-boot",
+                "50",
+                "--methods",
+                "gclip",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     s = _slopes(out / "alpha=1.5")
     judged = s[(s["metric"] == "f_avg") & (s["quantile"] != "mean")]
     assert (judged["verdict"] == "insufficient data").all(), judged[["quantile", "verdict", "reason"]]
@@ -192,8 +251,12 @@ def test_one_trajectory_is_insufficient_data(tmp_path, capsys):
 
 def test_onesided_variant_states_the_clip_schedule_conclusion(tmp_path, capsys):
     out = tmp_path / "onesided"
-    assert cli.main(["rates-onesided", "--quick", "--quiet", "--methods", "gclip,gclip-balanced,gclip-const",
-                     "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            ["rates-onesided", "--quick", "--quiet", "--methods", "gclip,gclip-balanced,gclip-const", "--out", str(out)]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "Clip schedule (asymmetric noise, tail index a = 1.3 > α = 1.2)" in text
     # on the quick run's data (fixed seed) the rule gives no erratum: the printed schedule's median is

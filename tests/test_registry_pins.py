@@ -6,6 +6,7 @@ every number is written out literally: the defaults of every method, Theorem 4's
 clip levels τ_k = τ0·k^(α−1) (Theorem 4/8 as printed) and τ0·k^(1/α) (the proof's balance) at a few k,
 in the plain-Python twins, in the kernel's parameter vector and in the kernel's own trajectories.
 """
+
 import math
 
 import numpy as np
@@ -18,30 +19,88 @@ from synthclip import methods
 # η=1e−4, β1=.9, β2=.99, ε=1e−5); SGD/GClip/CClip default to Theorem 4's step and the printed q = α − 1.
 DEFAULTS = {
     "sgd": {"lr": 4.0, "lr_schedule": "theorem4", "lr_power": 1.0},
-    "gclip": {"lr": 4.0, "lr_schedule": "theorem4", "lr_power": 1.0,
-              "clip": 1.0, "clip_schedule": "poly", "clip_power": "alpha-1"},
-    "cclip": {"lr": 4.0, "lr_schedule": "theorem4", "lr_power": 1.0,
-              "clip": 1.0, "clip_schedule": "poly", "clip_power": "alpha-1"},
-    "acclip": {"lr": 1e-4, "lr_schedule": "constant", "lr_power": 1.0,
-               "clip": 1.0, "beta1": 0.9, "beta2": 0.99, "eps": 1e-5, "moment": 1.0},
-    "adagrad_norm": {"lr": 1.0, "lr_schedule": "constant", "lr_power": 1.0,
-                     "b0": 1.0, "eta": 1.0, "delayed": False},
-    "adam_norm": {"lr": 1.0, "lr_schedule": "constant", "lr_power": 1.0,
-                  "beta1": 0.9, "beta2": 0.999, "b0": 1.0, "eta": 1.0, "delayed": False},
-    "clip_adagrad_norm": {"lr": 1.0, "lr_schedule": "constant", "lr_power": 1.0,
-                          "clip": 1.0, "clip_schedule": "constant", "clip_power": 0.0,
-                          "b0": 1.0, "eta": 1.0, "delayed": False},
-    "clip_adam_norm": {"lr": 1.0, "lr_schedule": "constant", "lr_power": 1.0,
-                       "clip": 1.0, "clip_schedule": "constant", "clip_power": 0.0,
-                       "beta1": 0.9, "beta2": 0.999, "b0": 1.0, "eta": 1.0, "delayed": False},
+    "gclip": {
+        "lr": 4.0,
+        "lr_schedule": "theorem4",
+        "lr_power": 1.0,
+        "clip": 1.0,
+        "clip_schedule": "poly",
+        "clip_power": "alpha-1",
+    },
+    "cclip": {
+        "lr": 4.0,
+        "lr_schedule": "theorem4",
+        "lr_power": 1.0,
+        "clip": 1.0,
+        "clip_schedule": "poly",
+        "clip_power": "alpha-1",
+    },
+    "acclip": {
+        "lr": 1e-4,
+        "lr_schedule": "constant",
+        "lr_power": 1.0,
+        "clip": 1.0,
+        "beta1": 0.9,
+        "beta2": 0.99,
+        "eps": 1e-5,
+        "moment": 1.0,
+    },
+    "adagrad_norm": {"lr": 1.0, "lr_schedule": "constant", "lr_power": 1.0, "b0": 1.0, "eta": 1.0, "delayed": False},
+    "adam_norm": {
+        "lr": 1.0,
+        "lr_schedule": "constant",
+        "lr_power": 1.0,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "b0": 1.0,
+        "eta": 1.0,
+        "delayed": False,
+    },
+    "clip_adagrad_norm": {
+        "lr": 1.0,
+        "lr_schedule": "constant",
+        "lr_power": 1.0,
+        "clip": 1.0,
+        "clip_schedule": "constant",
+        "clip_power": 0.0,
+        "b0": 1.0,
+        "eta": 1.0,
+        "delayed": False,
+    },
+    "clip_adam_norm": {
+        "lr": 1.0,
+        "lr_schedule": "constant",
+        "lr_power": 1.0,
+        "clip": 1.0,
+        "clip_schedule": "constant",
+        "clip_power": 0.0,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "b0": 1.0,
+        "eta": 1.0,
+        "delayed": False,
+    },
     # the methods after the seeds (synthclip/methods_extra.py): torch.optim.RMSprop's lr, β2 (its alpha) and ε; SMoM keeps GClip's
     "nsgd_m": {"lr": 0.01, "lr_schedule": "constant", "lr_power": 1.0, "beta": 0.9},
-    "clip_nsgd_m": {"lr": 0.01, "lr_schedule": "constant", "lr_power": 1.0,
-                    "clip": 1.0, "clip_schedule": "constant", "clip_power": 0.0, "beta": 0.9},
+    "clip_nsgd_m": {
+        "lr": 0.01,
+        "lr_schedule": "constant",
+        "lr_power": 1.0,
+        "clip": 1.0,
+        "clip_schedule": "constant",
+        "clip_power": 0.0,
+        "beta": 0.9,
+    },
     "signsgd_m": {"lr": 0.01, "lr_schedule": "constant", "lr_power": 1.0, "beta": 0.9},
     "rmsprop": {"lr": 0.01, "lr_schedule": "constant", "lr_power": 1.0, "beta2": 0.99, "eps": 1e-8},
-    "smom_clip": {"lr": 4.0, "lr_schedule": "theorem4", "lr_power": 1.0,
-                  "clip": 1.0, "clip_schedule": "poly", "clip_power": "alpha-1"},
+    "smom_clip": {
+        "lr": 4.0,
+        "lr_schedule": "theorem4",
+        "lr_power": 1.0,
+        "clip": 1.0,
+        "clip_schedule": "poly",
+        "clip_power": "alpha-1",
+    },
 }
 
 
@@ -61,9 +120,14 @@ def test_defaults_are_the_documented_ones(name):
 THEOREM4_STEPS = [(1.0, 1, 2.0), (1.0, 9, 0.4), (0.5, 1, 4.0), (0.5, 9, 0.8), (2.0, 99, 0.02)]
 # (τ0, α, k, τ_k): q = α − 1 ("alpha-1") and q = 1/α ("1/alpha")
 CLIP_LEVELS = [
-    ("alpha-1", 1.0, 1.5, 1, 1.0), ("alpha-1", 1.0, 1.5, 4, 2.0), ("alpha-1", 2.0, 1.5, 100, 20.0),
-    ("alpha-1", 1.0, 2.0, 7, 7.0), ("alpha-1", 3.0, 1.25, 16, 6.0),
-    ("1/alpha", 1.0, 1.5, 8, 4.0), ("1/alpha", 2.0, 1.5, 27, 18.0), ("1/alpha", 1.0, 2.0, 9, 3.0),
+    ("alpha-1", 1.0, 1.5, 1, 1.0),
+    ("alpha-1", 1.0, 1.5, 4, 2.0),
+    ("alpha-1", 2.0, 1.5, 100, 20.0),
+    ("alpha-1", 1.0, 2.0, 7, 7.0),
+    ("alpha-1", 3.0, 1.25, 16, 6.0),
+    ("1/alpha", 1.0, 1.5, 8, 4.0),
+    ("1/alpha", 2.0, 1.5, 27, 18.0),
+    ("1/alpha", 1.0, 2.0, 9, 3.0),
 ]
 
 
@@ -91,17 +155,32 @@ def test_clip_schedule(power, tau0, alpha, k, want):
 
 
 @pytest.mark.parametrize("method", ["gclip", "cclip"])
-@pytest.mark.parametrize("power,alpha,hand", [
-    ("alpha-1", 1.5, {1: 2.0, 4: 1.6, 9: 1.2, 49: 0.56}),         # η_k τ_k = 4/(k+1) · k^(1/2)
-    ("1/alpha", 1.5, {1: 2.0, 8: 16.0 / 9.0, 27: 9.0 / 7.0}),      # η_k τ_k = 4/(k+1) · k^(2/3)
-])
+@pytest.mark.parametrize(
+    "power,alpha,hand",
+    [
+        ("alpha-1", 1.5, {1: 2.0, 4: 1.6, 9: 1.2, 49: 0.56}),  # η_k τ_k = 4/(k+1) · k^(1/2)
+        ("1/alpha", 1.5, {1: 2.0, 8: 16.0 / 9.0, 27: 9.0 / 7.0}),  # η_k τ_k = 4/(k+1) · k^(2/3)
+    ],
+)
 def test_the_kernel_steps_by_eta_k_times_tau_k_when_every_step_clips(method, power, alpha, hand):
     # Spike noise with p = 1/2 has |ξ| = s·2^(1/α) every step; with s = 1e6 every gradient is clipped, so
     # in d = 1 each step of GClip/CClip moves by exactly η_k τ_k (μ = 1, τ0 = 1, the default schedules).
     steps = max(hand)
-    res = synthclip.simulate(method, noise="spike", alpha=alpha, scale=1e6, spike_prob=0.5, x0=0.0,
-                             clip_power=power, dim=1, steps=steps, n_traj=3, seed=4,
-                             checkpoints=range(1, steps + 1), keep_iterates=True)
+    res = synthclip.simulate(
+        method,
+        noise="spike",
+        alpha=alpha,
+        scale=1e6,
+        spike_prob=0.5,
+        x0=0.0,
+        clip_power=power,
+        dim=1,
+        steps=steps,
+        n_traj=3,
+        seed=4,
+        checkpoints=range(1, steps + 1),
+        keep_iterates=True,
+    )
     x = np.concatenate([np.zeros((3, 1)), res.iterates[:, :, 0]], axis=1)
     moves = np.abs(np.diff(x, axis=1))
     for k, want in hand.items():
@@ -109,13 +188,15 @@ def test_the_kernel_steps_by_eta_k_times_tau_k_when_every_step_clips(method, pow
     # negative control: the other clip exponent gives other moves at k > 1
     other = {"alpha-1": 1.0 / alpha, "1/alpha": alpha - 1.0}[power]
     k = max(hand)
-    assert not np.allclose(moves[:, k - 1], 4.0 / (k + 1) * k ** other, rtol=1e-6)
+    assert not np.allclose(moves[:, k - 1], 4.0 / (k + 1) * k**other, rtol=1e-6)
 
 
 def test_kernel_vector_resolves_eta_lr_to_the_step_size():
     spec = methods.get("adam_norm")
-    vector = dict(zip(methods.KERNEL_FIELDS, methods.kernel_vector(spec, spec.validate(
-        {"eta": "lr", "lr": 0.25}, "method"), 1.5)))
+    vector = dict(
+        zip(methods.KERNEL_FIELDS, methods.kernel_vector(spec, spec.validate({"eta": "lr", "lr": 0.25}, "method"), 1.5))
+    )
     assert vector["eta"] == 0.25 and vector["lr"] == 0.25
-    assert math.isclose(dict(zip(methods.KERNEL_FIELDS, methods.kernel_vector(
-        spec, spec.validate({}, "method"), 1.5)))["eta"], 1.0)
+    assert math.isclose(
+        dict(zip(methods.KERNEL_FIELDS, methods.kernel_vector(spec, spec.validate({}, "method"), 1.5)))["eta"], 1.0
+    )

@@ -11,13 +11,15 @@ half the printed step η_k the printed constants hold. Hypothesis searches the s
 bounds that hold are checked to a relative 1e-12 (float rounding of a handful of operations), and their
 tightness on exact binary inputs.
 """
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, find, given, settings, strategies as st
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import strategies as st
 
 from synthclip import theory
 
@@ -45,9 +47,11 @@ def _printed_holds(g, v, beta2, eps) -> bool:
 
 def test_printed_inequality_has_a_counterexample():
     # hypothesis searches for a violation of the claim as printed; it must find one (the claim is false)
-    g, v, beta2, eps = find(st.tuples(grads, second_moments, beta2s, epss),
-                            lambda x: not _printed_holds(*x),
-                            settings=settings(max_examples=2000, database=None, deadline=None))
+    g, v, beta2, eps = find(
+        st.tuples(grads, second_moments, beta2s, epss),
+        lambda x: not _printed_holds(*x),
+        settings=settings(max_examples=2000, database=None, deadline=None),
+    )
     # (find guarantees the violation itself; what it does not guarantee is which half fails and by how much)
     r = _ratio(g, v, beta2, eps)
     assert r < 0.5  # the lower half is the one that fails
@@ -78,12 +82,15 @@ def test_the_constants_that_hold(g, v, beta2, eps):
     assert 0.5 * (1 - REL) <= r_half <= 1.0 * (1 + REL)
 
 
-@pytest.mark.parametrize("g,v,beta2,eps,want", [
-    (0.0, 0.0, 0.75, 0.5, 0.5),     # g = 0: h_Adam = α/A, h_clip = 2α/A
-    (0.0, 3.0, 0.5, 0.25, 0.5),
-    (1.0, 0.0, 0.75, 0.5, 0.25),    # v = 0 and √(1−β2)|g| = ε: D = 2ε = 2 max(A, s)
-    (-4.0, 0.0, 0.9375, 1.0, 0.25),  # √(1 − 15/16)·4 = 1 = ε
-])
+@pytest.mark.parametrize(
+    "g,v,beta2,eps,want",
+    [
+        (0.0, 0.0, 0.75, 0.5, 0.5),  # g = 0: h_Adam = α/A, h_clip = 2α/A
+        (0.0, 3.0, 0.5, 0.25, 0.5),
+        (1.0, 0.0, 0.75, 0.5, 0.25),  # v = 0 and √(1−β2)|g| = ε: D = 2ε = 2 max(A, s)
+        (-4.0, 0.0, 0.9375, 1.0, 0.25),  # √(1 − 15/16)·4 = 1 = ε
+    ],
+)
 def test_both_ends_are_attained(g, v, beta2, eps, want):
     # the bounds [¼, ½] cannot be improved: each end is reached exactly
     assert _ratio(g, v, beta2, eps) == want
@@ -91,8 +98,11 @@ def test_both_ends_are_attained(g, v, beta2, eps, want):
 
 def test_negative_control_a_wrong_constant_is_caught():
     # the property test can fail: a claimed lower constant above ¼ (0.3) has a counterexample too
-    found = find(st.tuples(grads, second_moments, beta2s, epss), lambda x: _ratio(*x) < 0.3,
-                 settings=settings(max_examples=2000, database=None, deadline=None))
+    found = find(
+        st.tuples(grads, second_moments, beta2s, epss),
+        lambda x: _ratio(*x) < 0.3,
+        settings=settings(max_examples=2000, database=None, deadline=None),
+    )
     # find raises when it finds none (so reaching here is the caught case); the example it returns must lie
     # between the proven constant and the wrong one, else the wrong constant's failure is a bug elsewhere
     assert theory.RMSPROP_RATIO[0] * (1 - REL) <= _ratio(*found)

@@ -3,6 +3,7 @@
 Every statistical check states its false-failure probability (over the choice of seed) and takes its
 tolerance from the sample size; every positive check has a negative control that must be rejected.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,6 +25,7 @@ def _binomial_floor(p: float, reps: int, false_failure: float = 1e-4) -> float:
 # ------------------------------------------------------------------------------------------------
 # quantile_ci
 # ------------------------------------------------------------------------------------------------
+
 
 def test_quantile_estimate_is_inverted_cdf_order_statistic():
     rng = np.random.default_rng(0)
@@ -59,10 +61,10 @@ def test_quantile_ranks_are_maximal_and_cover():
             for c in (0.8, 0.95):
                 half = (1 - c) / 2
                 _, l, u = st.quantile_ranks(n, q, c)
-                lower_tail = sps.binom.cdf(l - 1, n, q)   # P(B < l)
-                upper_tail = sps.binom.sf(u - 1, n, q)    # P(B >= u)
+                lower_tail = sps.binom.cdf(l - 1, n, q)  # P(B < l)
+                upper_tail = sps.binom.sf(u - 1, n, q)  # P(B >= u)
                 assert lower_tail <= half * (1 + 1e-9) and upper_tail <= half * (1 + 1e-9)
-                assert sps.binom.cdf(l, n, q) > half        # l + 1 would break the lower tail
+                assert sps.binom.cdf(l, n, q) > half  # l + 1 would break the lower tail
                 if u <= n:
                     assert sps.binom.sf(u - 2, n, q) > half  # u - 1 would break the upper tail
                 assert 1 - lower_tail - upper_tail >= c - 1e-12
@@ -107,7 +109,7 @@ def test_quantile_ci_coverage_with_atoms_and_failures():
 
 def test_quantile_ci_failures_are_plus_inf_and_shapes():
     x = np.array([1.0, np.nan, 2.0, np.inf, 3.0, -np.inf])  # 3 failures
-    assert st.quantile_ci(x, 0.5)[0] == 3.0      # rank 3 of [1, 2, 3, inf, inf, inf]
+    assert st.quantile_ci(x, 0.5)[0] == 3.0  # rank 3 of [1, 2, 3, inf, inf, inf]
     assert st.quantile_ci(x, 0.51)[0] == np.inf  # rank 4
     v = np.arange(60.0).reshape(20, 3)
     est, lo, hi = st.quantile_ci(v, 0.5)
@@ -121,13 +123,14 @@ def test_quantile_ci_failures_are_plus_inf_and_shapes():
 # failure_probability
 # ------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("k, n", [(0, 10), (1, 10), (3, 20), (10, 10), (37, 100), (500, 1000), (2, 5000)])
 @pytest.mark.parametrize("method, scipy_method", [("wilson", "wilson"), ("clopper-pearson", "exact")])
 def test_failure_probability_matches_scipy(k, n, method, scipy_method):
     values = np.full(n, 0.5)
     values[:k] = 2.0
-    values[: k // 3] = np.inf      # failures count as > eps
-    values[k // 3: k // 2] = np.nan
+    values[: k // 3] = np.inf  # failures count as > eps
+    values[k // 3 : k // 2] = np.nan
     for c in (0.9, 0.95, 0.999):
         p, lo, hi = st.failure_probability(values, 1.0, confidence=c, method=method)
         ref = sps.binomtest(k, n).proportion_ci(confidence_level=c, method=scipy_method)
@@ -161,7 +164,7 @@ def test_failure_probability_eps_inf_counts_failures():
 # fit_rate
 # ------------------------------------------------------------------------------------------------
 
-K = np.logspace(1, 4, 19)   # six per decade; default window [1e4/10, 1e4] -> the last 7 checkpoints
+K = np.logspace(1, 4, 19)  # six per decade; default window [1e4/10, 1e4] -> the last 7 checkpoints
 S_TRUE = -0.75
 
 
@@ -169,7 +172,7 @@ def _power_law(rng, n, s=S_TRUE):
     # c k^s times multiplicative k-independent noise: i.i.d. per entry plus a per-run factor,
     # so columns are correlated as in real trajectories
     noise = np.exp(rng.normal(size=(n, K.size)) + 0.5 * rng.normal(size=(n, 1)))
-    return 3.0 * K ** s * noise
+    return 3.0 * K**s * noise
 
 
 @pytest.mark.parametrize("q", [0.5, 0.9])
@@ -224,7 +227,8 @@ def test_fit_rate_bootstrap_is_reproducible_and_matches_brute_force():
     assert a.ci_low == pytest.approx(np.quantile(slopes, 0.025, method="lower"), abs=1e-12)
     assert a.ci_high == pytest.approx(np.quantile(slopes, 0.975, method="higher"), abs=1e-12)
     assert a.slope == pytest.approx(
-        np.polyfit(logk, np.log(np.quantile(v[:, sel], 0.9, axis=0, method="inverted_cdf")), 1)[0])
+        np.polyfit(logk, np.log(np.quantile(v[:, sel], 0.9, axis=0, method="inverted_cdf")), 1)[0]
+    )
 
 
 def test_fit_rate_mean_and_kmin_kmax():
@@ -240,7 +244,7 @@ def test_fit_rate_mean_and_kmin_kmax():
 
 def test_fit_rate_failures_counted_not_dropped():
     v = _power_law(np.random.default_rng(24), 400)
-    v[:40, -1] = np.nan                      # 10% failures at the last checkpoint
+    v[:40, -1] = np.nan  # 10% failures at the last checkpoint
     ok = st.fit_rate(K, v, 0.5, n_boot=100)  # the median is unaffected
     assert ok.ok
     bad = st.fit_rate(K, v, 0.95, n_boot=100)
@@ -286,8 +290,8 @@ def test_delta_fit_exact_models():
 def test_delta_fit_bootstrap_pareto_vs_exponential():
     n = 50_000
     rng = np.random.default_rng(31)
-    pareto = rng.random(n) ** (-1 / 2.0)     # (1-delta)-quantile = delta^(-1/2): poly slope 1/2
-    expo = rng.exponential(size=n)           # (1-delta)-quantile = log(1/delta): polylog slope 1
+    pareto = rng.random(n) ** (-1 / 2.0)  # (1-delta)-quantile = delta^(-1/2): poly slope 1/2
+    expo = rng.exponential(size=n)  # (1-delta)-quantile = log(1/delta): polylog slope 1
     fp = st.delta_fit_bootstrap(pareto, DELTAS, n_boot=2000, confidence=0.9999, seed=1)
     fe = st.delta_fit_bootstrap(expo, DELTAS, n_boot=2000, confidence=0.9999, seed=1)
     assert set(fp) == {"poly", "polylog"}
@@ -333,9 +337,9 @@ def test_power_law_test_rejects_polylog_not_pareto():
     n = 20_000
     deltas = np.geomspace(0.1, 5e-4, 10)
     rng = np.random.default_rng(61)
-    pareto = rng.random(n) ** (-1 / 0.5)     # (1-delta)-quantile delta^(-2)
-    small = rng.random(n) ** (-1 / 3.0)      # delta^(-1/3): close to polylog over this grid
-    polylog = rng.exponential(size=n) ** 2   # log(1/delta)^2
+    pareto = rng.random(n) ** (-1 / 0.5)  # (1-delta)-quantile delta^(-2)
+    small = rng.random(n) ** (-1 / 3.0)  # delta^(-1/3): close to polylog over this grid
+    polylog = rng.exponential(size=n) ** 2  # log(1/delta)^2
     c = 1 - 2e-4
     # under a pure power law the test's size is exactly (1 - c)/2 = 1e-4 (pivot law): false-failure 1e-4 each
     assert not st.power_law_test(pareto, deltas, confidence=c, seed=2).rejects
@@ -350,6 +354,7 @@ def test_power_law_test_rejects_polylog_not_pareto():
 # ------------------------------------------------------------------------------------------------
 # tail indices
 # ------------------------------------------------------------------------------------------------
+
 
 def _pareto(a, n, seed):
     return np.random.default_rng(seed).random(n) ** (-1 / a)  # P(X > t) = t^-a, t >= 1
@@ -401,12 +406,12 @@ def test_mohammadi_stable_and_gaussian():
     # bootstrap-t over 500 i.i.d. blocks (200 000 resamples): false-failure ~1e-4; the Student-t
     # interval (method="t") is the same up to Z's skewness. "Roughly": the interval is narrow
     assert est.ci_low <= 1.5 <= est.ci_high and est.ci_high - est.ci_low < 0.25
-    assert not est.ci_low <= 2.0 <= est.ci_high          # negative control: not Gaussian
+    assert not est.ci_low <= 2.0 <= est.ci_high  # negative control: not Gaussian
     t = st.mohammadi(x, confidence=0.9999, method="t")
     assert t.alpha == est.alpha and t.ci_low <= 1.5 <= t.ci_high
     g = st.mohammadi(rng.normal(size=n), confidence=0.9999)
     assert g.ci_low <= 2.0 <= g.ci_high and abs(g.alpha - 2.0) < 0.2
-    assert not g.ci_low <= 1.5 <= g.ci_high              # negative control: not alpha = 1.5
+    assert not g.ci_low <= 1.5 <= g.ci_high  # negative control: not alpha = 1.5
     # vectors: Euclidean norms of block sums; Gaussian vectors still give ~2
     gv = st.mohammadi(rng.normal(size=(n // 10, 3)), confidence=0.9999)
     assert gv.ci_low <= 2.0 <= gv.ci_high
@@ -422,15 +427,18 @@ def test_mohammadi_parametric_pivot_on_vectors():
     scales = np.logspace(-1, 1, 20)
     x = noise.sample("stable", 1.5, (1000, 20), seed="test_stats/parametric/stable") * scales
     est = st.mohammadi(x, confidence=0.999)
-    assert est == st.mohammadi(x, confidence=0.999, method="parametric")       # "auto" on vectors
-    assert est == st.mohammadi(x, confidence=0.999)                             # same seed, same bits
+    assert est == st.mohammadi(x, confidence=0.999, method="parametric")  # "auto" on vectors
+    assert est == st.mohammadi(x, confidence=0.999)  # same seed, same bits
     assert est.ci_low <= 1.5 <= est.ci_high and not est.ci_low <= 2.0 <= est.ci_high
-    g = st.mohammadi(noise.sample("gaussian", 2.0, (1000, 20), seed="test_stats/parametric/gauss") * scales,
-                     confidence=0.999)
+    g = st.mohammadi(
+        noise.sample("gaussian", 2.0, (1000, 20), seed="test_stats/parametric/gauss") * scales, confidence=0.999
+    )
     assert g.ci_low <= 2.0 <= g.ci_high and not g.ci_low <= 1.5 <= g.ci_high
     # the pivot's law is the model's, not the data's blocks: it differs from the block bootstrap-t
-    assert (est.ci_low, est.ci_high) != (st.mohammadi(x, confidence=0.999, method="bootstrap-t").ci_low,
-                                         st.mohammadi(x, confidence=0.999, method="bootstrap-t").ci_high)
+    assert (est.ci_low, est.ci_high) != (
+        st.mohammadi(x, confidence=0.999, method="bootstrap-t").ci_low,
+        st.mohammadi(x, confidence=0.999, method="bootstrap-t").ci_high,
+    )
     with pytest.raises(ValueError, match="method must be"):
         st.mohammadi(x, method="pivot")
 
@@ -449,6 +457,7 @@ def test_tail_bad_input():
 # ------------------------------------------------------------------------------------------------
 # bad input
 # ------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("q", [0.0, 1.0, -0.1, 1.5, float("nan"), "median", None])
 def test_bad_q_names_q(q):

@@ -11,6 +11,7 @@ calibrate``; its extreme levels cannot be measured). Margins at these sizes (see
 [0.451, 0.611], one-sided 0.000 in [−0.010, 0.009], both ≥ 0.16 away from t.
 Negative control: symmetric noise must not be called a floor.
 """
+
 import math
 
 import numpy as np
@@ -18,8 +19,7 @@ import pandas as pd
 import pytest
 
 from synthclip import noise
-from synthclip.study import STUDIES, cli
-from synthclip.study import bias
+from synthclip.study import STUDIES, bias, cli
 
 FALSE_FAILURE = 1e-3
 LEVEL = 1 - FALSE_FAILURE  # the joint level of each verdict's intervals (read by studies/replicate_checks.py)
@@ -62,14 +62,17 @@ def test_exact_floor_zeroes_the_clipped_mean(c):
     assert bias.clip_floor("pareto", alpha, c) == 0.0
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--lrs", "0.1"], "--lrs needs at least 2 distinct step sizes"),
-    (["--lrs", "0.1,3"], "--lrs must be a finite number in (0, 2)"),
-    (["--clips", "1,-2"], "--clips must be a finite number > 0"),
-    (["--noises", "gaussian"], "--noises: unknown value 'gaussian'"),
-    (["--steps", "10", "--tail-points", "50"], "--steps must be >= 2·--tail-points"),
-    (["--alpha", "1"], "--alpha must be in"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--lrs", "0.1"], "--lrs needs at least 2 distinct step sizes"),
+        (["--lrs", "0.1,3"], "--lrs must be a finite number in (0, 2)"),
+        (["--clips", "1,-2"], "--clips must be a finite number > 0"),
+        (["--noises", "gaussian"], "--noises: unknown value 'gaussian'"),
+        (["--steps", "10", "--tail-points", "50"], "--steps must be >= 2·--tail-points"),
+        (["--alpha", "1"], "--alpha must be in"),
+    ],
+)
 def test_bad_flags_exit_2_with_one_line(args, needle, capsys):
     assert cli.main(["bias", *args]) == 2
     err = capsys.readouterr().err.strip()

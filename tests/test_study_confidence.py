@@ -22,6 +22,7 @@ tied-b0 AdaGrad-Norm's 1.34 [1.15, 1.56] against 0.405.
 Negative controls: delayed AdaGrad-Norm must not be called polylogarithmic; the rule without the power-law
 test calls an exact (1/δ)^0.3 law "polylog".
 """
+
 import numpy as np
 import pytest
 
@@ -29,8 +30,7 @@ from synthclip.study import STUDIES, cli
 from synthclip.study import confidence as conf
 
 LEVEL = 1 - 2.5e-4
-SIZES = ["--n-traj", "50000", "--steps", "300", "--delta-min", "2e-4", "--n-boot", "8000",
-         "--confidence", str(LEVEL)]
+SIZES = ["--n-traj", "50000", "--steps", "300", "--delta-min", "2e-4", "--n-boot", "8000", "--confidence", str(LEVEL)]
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +66,21 @@ def test_rule_needs_the_power_law_test_for_polylog():
     assert conf.classify({"slope": np.nan, "ci_low": 0, "ci_high": 0}, low, 0.43, 2.0, True) == "no fit"
 
 
-@pytest.mark.parametrize("law,s,wrong", [("poly", 0.3, "polylog"), ("poly", 1.0, "polylog"),
-                                         ("polylog", 1.0, "polynomial"), ("polylog", 2.0, "polynomial")])
+@pytest.mark.parametrize(
+    "law,s,wrong",
+    [
+        ("poly", 0.3, "polylog"),
+        ("poly", 1.0, "polylog"),
+        ("polylog", 1.0, "polynomial"),
+        ("polylog", 2.0, "polynomial"),
+    ],
+)
 def test_rule_misclassifies_exact_laws_rarely(law, s, wrong):
     # R = 200 samples of an exact law at N = 5000, δ from 0.1 to 2·10^−3, the study's default level 0.95:
     # a wrong call needs one interval or the test to err on its side, so it has probability <= 0.025;
     # fail above the Binomial(200, 0.025) 1e-3 quantile (false-failure <= 1e-3).
     from scipy import stats as sps
+
     from synthclip.study import calibrate as cal
 
     reps, n = 200, 5000
@@ -82,8 +90,9 @@ def test_rule_misclassifies_exact_laws_rarely(law, s, wrong):
     for r in range(reps):
         rng = np.random.Generator(np.random.Philox(7000 + r))
         x = cal.pareto(rng, 1.0 / s, n) if law == "poly" else cal.polylog(rng, s, n)
-        wrong_calls += conf.decide(x, deltas, n_boot=1000, confidence=0.95, power=2.0, boundary=boundary,
-                                   seed=1) == wrong
+        wrong_calls += (
+            conf.decide(x, deltas, n_boot=1000, confidence=0.95, power=2.0, boundary=boundary, seed=1) == wrong
+        )
         if law == "poly" and s == 0.3:
             from synthclip import stats
 
@@ -113,15 +122,18 @@ def test_plain_adagrad_norm_fails_on_the_tied_instance(verdicts):
     assert r.verdict == "polynomial", r
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--delta-min", "1e-6"], "--delta-min must be >= 10/--n-traj"),
-    (["--delta-min", "0.5"], "--delta-min must be in (0, --delta-max"),
-    (["--instances", "reference,bogus"], "--instances: unknown value 'bogus'"),
-    (["--methods", "adamw"], "--methods: unknown value 'adamw'"),
-    (["--n-deltas", "2"], "--n-deltas must be an integer >= 3"),
-    (["--noise", "gaussian"], "--noise must be a heavy-tailed law"),
-    (["--alpha", "0.5"], "--alpha must be in"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--delta-min", "1e-6"], "--delta-min must be >= 10/--n-traj"),
+        (["--delta-min", "0.5"], "--delta-min must be in (0, --delta-max"),
+        (["--instances", "reference,bogus"], "--instances: unknown value 'bogus'"),
+        (["--methods", "adamw"], "--methods: unknown value 'adamw'"),
+        (["--n-deltas", "2"], "--n-deltas must be an integer >= 3"),
+        (["--noise", "gaussian"], "--noise must be a heavy-tailed law"),
+        (["--alpha", "0.5"], "--alpha must be in"),
+    ],
+)
 def test_bad_flags_exit_2_with_one_line(args, needle, capsys):
     assert cli.main(["confidence", *args]) == 2
     err = capsys.readouterr().err.strip()

@@ -18,6 +18,7 @@ Negative controls: the Pareto i.i.d. ratio must not be called flat (the rule can
 that do not clip is "insufficient data"; the ratio's exponent at two clip levels must differ (it is a property of
 the run's τ0, which is why no bound's ratio judges it).
 """
+
 import json
 
 import numpy as np
@@ -30,8 +31,21 @@ from synthclip.study import dimension as dim
 
 LEVEL = 1 - 1e-3
 N_BOOT = 20_000
-SMALL = ["--dims", "1,10,100", "--clips", "0.1", "--n-traj", "100", "--steps", "300", "--confidence", str(LEVEL),
-         "--n-boot", str(N_BOOT), "--quiet"]
+SMALL = [
+    "--dims",
+    "1,10,100",
+    "--clips",
+    "0.1",
+    "--n-traj",
+    "100",
+    "--steps",
+    "300",
+    "--confidence",
+    str(LEVEL),
+    "--n-boot",
+    str(N_BOOT),
+    "--quiet",
+]
 
 
 def _run(tmp_path_factory, name, *flags):
@@ -103,8 +117,9 @@ def test_the_ratio_exponent_moves_with_the_clip_level(tmp_path_factory):
     # property of the run's clip level, not a constant of d. At these sizes (measured: +0.309 [+0.299, +0.321]
     # at τ0 = 1, +0.389 [+0.382, +0.396] at 0.1, 95 %) the two 1 − 10^−3 intervals are disjoint; the check fails
     # by chance only if one of them misses its exponent (≤ 2·10^−3).
-    tables, _, out = _run(tmp_path_factory, "sweep", "--noise", "pareto", "--alpha", "1.5", "--structures", "iid",
-                          "--clips", "1,0.1")
+    tables, _, out = _run(
+        tmp_path_factory, "sweep", "--noise", "pareto", "--alpha", "1.5", "--structures", "iid", "--clips", "1,0.1"
+    )
     ratio = tables["growth"][tables["growth"]["series"] == "ratio"].set_index("tau0")
     assert list(ratio.index) == [1.0, 0.1]
     assert ratio.loc[1.0, "ci_high"] < ratio.loc[0.1, "ci_low"], ratio
@@ -124,8 +139,15 @@ def test_d1_ratio_is_exactly_one(pareto):
 def _covers(row) -> bool:
     """Whether the claim named in a growth row has a scope that contains the row."""
     c = theory.claim(row.statement, row.method, row.setting, "ratio" if row.series == "ratio" else row.metric)
-    return c.covers(row.method, row.setting, "ratio" if row.series == "ratio" else row.metric, row.theory_alpha,
-                    noise=theory.noise_family(row.noise, row.structure), schedule=dim.SCHEDULE, variable="d")
+    return c.covers(
+        row.method,
+        row.setting,
+        "ratio" if row.series == "ratio" else row.metric,
+        row.theory_alpha,
+        noise=theory.noise_family(row.noise, row.structure),
+        schedule=dim.SCHEDULE,
+        variable="d",
+    )
 
 
 def test_no_row_is_judged_by_a_claim_whose_scope_excludes_it(pareto, gaussian):
@@ -146,10 +168,23 @@ def _synthetic_finals(alpha=1.5, metric="f_avg", noise="pareto", gclip_clips=0.2
             base = rng.exponential(size=50) * d
             for method in dim.METHODS:
                 grow = d ** (1 / 3) if (method == "gclip" and structure == "iid") else 1.0
-                frames.append(pd.DataFrame({
-                    "structure": structure, "method": method, "dim": d, "noise": noise, "alpha": alpha, "steps": 10,
-                    "metric": metric, "trajectory": np.arange(50), "value": base * grow * (1 + 0.1 * rng.random(50)),
-                    "clip_frac": gclip_clips if method == "gclip" else 0.2, "failed": False}))
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "structure": structure,
+                            "method": method,
+                            "dim": d,
+                            "noise": noise,
+                            "alpha": alpha,
+                            "steps": 10,
+                            "metric": metric,
+                            "trajectory": np.arange(50),
+                            "value": base * grow * (1 + 0.1 * rng.random(50)),
+                            "clip_frac": gclip_clips if method == "gclip" else 0.2,
+                            "failed": False,
+                        }
+                    )
+                )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -191,15 +226,18 @@ def test_scoreboard_rows_from_the_stored_tables(pareto):
         assert row.ci_low <= row.measured <= row.ci_high
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--dims", "10"], "--dims needs at least 2 distinct dimensions"),
-    (["--dims", "0,10"], "--dims must be a positive integer"),
-    (["--structures", "iid,ring"], "--structures: unknown value 'ring'"),
-    (["--metric", "loss"], "--metric: unknown value 'loss'"),
-    (["--clips", "-1"], "--clips must be"),
-    (["--n-traj", "1"], "--n-traj must be >= 2"),
-    (["--allowance", "-1"], "--allowance must be"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--dims", "10"], "--dims needs at least 2 distinct dimensions"),
+        (["--dims", "0,10"], "--dims must be a positive integer"),
+        (["--structures", "iid,ring"], "--structures: unknown value 'ring'"),
+        (["--metric", "loss"], "--metric: unknown value 'loss'"),
+        (["--clips", "-1"], "--clips must be"),
+        (["--n-traj", "1"], "--n-traj must be >= 2"),
+        (["--allowance", "-1"], "--allowance must be"),
+    ],
+)
 def test_bad_flags_exit_2_with_one_line(args, needle, capsys):
     assert cli.main(["dimension", *args]) == 2
     err = capsys.readouterr().err.strip()

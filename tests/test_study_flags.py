@@ -6,6 +6,7 @@ included (negatives, zero, huge, NaN, ±inf, empty lists, duplicates, unknown na
 ``make_params`` (which validates); no study is run. An accepted value must also respect the field's own
 declared ``low``/``high``/``gt``/``lt``/``choices``, so a declared range that validation does not enforce is caught.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,14 +15,18 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from synthclip.study import STUDIES, StudyError
 
-_INTS = st.one_of(st.integers(-3, 12), st.sampled_from([-(10**9), 10**5, 10**8, 10**12, 2**63]),
-                  st.integers(-(10**12), 10**12))
-_FLOATS = st.one_of(st.sampled_from([0.0, -0.0, -1.0, 0.5, 1.0, 2.0, 1e-300, 1e300, math.nan, math.inf, -math.inf]),
-                    st.floats(allow_nan=True, allow_infinity=True))
+_INTS = st.one_of(
+    st.integers(-3, 12), st.sampled_from([-(10**9), 10**5, 10**8, 10**12, 2**63]), st.integers(-(10**12), 10**12)
+)
+_FLOATS = st.one_of(
+    st.sampled_from([0.0, -0.0, -1.0, 0.5, 1.0, 2.0, 1e-300, 1e300, math.nan, math.inf, -math.inf]),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
 _BAD_WORDS = ["", "bogus", "ALL"]
 
 
@@ -56,8 +61,8 @@ def _values(field: dataclasses.Field):
         element = _element(default, meta)
         return st.one_of(
             st.just(list(default)),
-            st.lists(element, max_size=4),                                            # empty lists included
-            st.lists(element, min_size=1, max_size=3).map(lambda xs: xs + xs[:1]),   # a duplicate
+            st.lists(element, max_size=4),  # empty lists included
+            st.lists(element, min_size=1, max_size=3).map(lambda xs: xs + xs[:1]),  # a duplicate
         )
     return st.just(default)
 
@@ -93,8 +98,7 @@ def _in_declared_range(field: dataclasses.Field, value) -> bool:
 def _property(name: str, study):
     """The property over ``study``'s parameter space, as a hypothesis test to call."""
 
-    @settings(max_examples=150, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
     @given(values=_params_strategy(study), quick=st.booleans())
     def check(values, quick):
         try:
@@ -105,8 +109,9 @@ def _property(name: str, study):
             return
         # Accepted: every field lies in its own declared range (the --help text promises it)
         for f in dataclasses.fields(study.Params):
-            assert _in_declared_range(f, getattr(p, f.name)), \
+            assert _in_declared_range(f, getattr(p, f.name)), (
                 f"{name}: --{f.name.replace('_', '-')}={getattr(p, f.name)!r} accepted outside its declared range"
+            )
 
     return check
 
@@ -140,8 +145,12 @@ REPORTED = [
 
 @pytest.mark.parametrize("argv", REPORTED, ids=[" ".join(a) for a in REPORTED])
 def test_reported_bad_flags_exit_2_with_one_line(argv, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "synthclip.study", *argv, "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "synthclip.study", *argv, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 2, out.stderr[-2000:]
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
@@ -174,12 +183,15 @@ def test_found_gaps_exit_2_with_one_line(argv, needle, tmp_path, capsys):
     assert needle in err and "\n" not in err and "Traceback" not in err, err
 
 
-@pytest.mark.parametrize("toml,needle", [
-    ('n_traj = "many"', "--n-traj must be an integer, got 'many'"),
-    ("steps = 1000.5", "--steps must be an integer, got 1000.5"),
-    ("methods = \"sgd\"", "--methods must be a comma-separated list, got 'sgd'"),
-    ("quantiles = [0.5, true]", "--quantiles must be a number, got True"),
-])
+@pytest.mark.parametrize(
+    "toml,needle",
+    [
+        ('n_traj = "many"', "--n-traj must be an integer, got 'many'"),
+        ("steps = 1000.5", "--steps must be an integer, got 1000.5"),
+        ('methods = "sgd"', "--methods must be a comma-separated list, got 'sgd'"),
+        ("quantiles = [0.5, true]", "--quantiles must be a number, got True"),
+    ],
+)
 def test_a_toml_file_of_the_wrong_types_is_refused_in_one_line(toml, needle, tmp_path, capsys):
     from synthclip.study import cli
 
@@ -238,20 +250,44 @@ METHOD_PARAM_ERRORS = [
     (["rates", "--method-param", "gclipclip=2"], "--method-param must be NAME.KEY=VALUE"),
     (["rates", "--method-param", "nosuch.clip=2"], "--method-param: unknown method 'nosuch'"),
     (["rates", "--method-param", "gclip.bogus=2"], "--method-param: unknown parameter 'bogus' for method 'gclip'"),
-    (["rates", "--method-param", "gclip.clip_power=-1"],
-     "--method-param: method 'gclip' parameter 'clip_power' must be in [0, inf) or one of 'alpha-1', '1/alpha', got -1.0"),
-    (["rates", "--method-param", "adam_norm.beta1=1"],
-     "--method-param: method 'adam_norm' parameter 'beta1' must be in [0, 1), got 1.0"),
-    (["rates", "--methods", "my_method", "--plugin", str(EXAMPLE), "--method-param", "my_method.beta=1.5"],
-     "--method-param: method 'my_method' parameter 'beta' must be in [0, 1), got 1.5"),
-    (["rates", "--methods", "my_method", "--plugin", str(EXAMPLE), "--method-param", "my_method.beta=0.1",
-      "--method-param", "my_method.beta=0.2"], "--method-param my_method.beta is given twice"),
-    (["rates", "--methods", "gclip", "--method-param", "gclip.clip_power=0.5"],
-     "--method-param gclip.clip_power: the label 'gclip' is judged by the statement of its own settings"),
-    (["lower-bound", "--methods", "gclip", "--method-param", "gclip.clip=0.5"],
-     "--method-param gclip.clip: set by the study for 'gclip'"),
-    (["lower-bound", "--methods", "gclip-balanced", "--method-param", "gclip.clip_power=0.5"],
-     "--method-param gclip.clip_power: set by the study for 'gclip-balanced'"),
+    (
+        ["rates", "--method-param", "gclip.clip_power=-1"],
+        "--method-param: method 'gclip' parameter 'clip_power' must be in [0, inf) or one of 'alpha-1', '1/alpha', got -1.0",
+    ),
+    (
+        ["rates", "--method-param", "adam_norm.beta1=1"],
+        "--method-param: method 'adam_norm' parameter 'beta1' must be in [0, 1), got 1.0",
+    ),
+    (
+        ["rates", "--methods", "my_method", "--plugin", str(EXAMPLE), "--method-param", "my_method.beta=1.5"],
+        "--method-param: method 'my_method' parameter 'beta' must be in [0, 1), got 1.5",
+    ),
+    (
+        [
+            "rates",
+            "--methods",
+            "my_method",
+            "--plugin",
+            str(EXAMPLE),
+            "--method-param",
+            "my_method.beta=0.1",
+            "--method-param",
+            "my_method.beta=0.2",
+        ],
+        "--method-param my_method.beta is given twice",
+    ),
+    (
+        ["rates", "--methods", "gclip", "--method-param", "gclip.clip_power=0.5"],
+        "--method-param gclip.clip_power: the label 'gclip' is judged by the statement of its own settings",
+    ),
+    (
+        ["lower-bound", "--methods", "gclip", "--method-param", "gclip.clip=0.5"],
+        "--method-param gclip.clip: set by the study for 'gclip'",
+    ),
+    (
+        ["lower-bound", "--methods", "gclip-balanced", "--method-param", "gclip.clip_power=0.5"],
+        "--method-param gclip.clip_power: set by the study for 'gclip-balanced'",
+    ),
 ]
 
 
@@ -276,8 +312,13 @@ def test_method_param_sets_a_plugins_parameter_in_its_cells(registry):
     base = ["rates", "--quick", "--plugin", str(EXAMPLE), "--methods", "my_method,gclip"]
     # control: without the flag the plugin runs at its default β = 0.5 (and the study's τ0, its clip schedule)
     plain = _cell_params(base)
-    assert {(m, prm.get("beta"), prm["clip"]) for _, m, prm in plain} == {("my_method", None, 1.0), ("gclip", None, 1.0)}
-    set_ = _cell_params([*base, "--method-param", "my_method.beta=0.9", "--method-param", "my_method.clip_power=1/alpha"])
+    assert {(m, prm.get("beta"), prm["clip"]) for _, m, prm in plain} == {
+        ("my_method", None, 1.0),
+        ("gclip", None, 1.0),
+    }
+    set_ = _cell_params(
+        [*base, "--method-param", "my_method.beta=0.9", "--method-param", "my_method.clip_power=1/alpha"]
+    )
     mine = [prm for _, m, prm in set_ if m == "my_method"]
     assert mine and all(prm["beta"] == 0.9 and prm["clip_power"] == 1 / 1.5 for prm in mine)  # alias at α = 1.5
     assert [prm for _, m, prm in set_ if m == "gclip"] == [prm for _, m, prm in plain if m == "gclip"]
@@ -296,8 +337,10 @@ def test_nonconvex_confidence_smoothness_run_a_plugin_at_its_defaults_and_method
 
     study, p = cli.parse(["nonconvex", "--quick", *plugin, "--method-param", "my_method.beta=0.25"])
     mine = [c for c in study.cells(p) if c["label"] == "my_method"]
-    assert len(mine) == len(p.horizons) and all(c["method"] == "my_method" and c["params"] == {"beta": 0.25}
-                                                 and c["plugin"] == str(EXAMPLE.resolve()) for c in mine)
+    assert len(mine) == len(p.horizons) and all(
+        c["method"] == "my_method" and c["params"] == {"beta": 0.25} and c["plugin"] == str(EXAMPLE.resolve())
+        for c in mine
+    )
     gclip = [c for c in study.cells(p) if c["label"] == "gclip"]
     assert gclip and all("method" not in c for c in gclip)  # the study's own labels keep their cells (cache keys)
     study, p = cli.parse(["confidence", "--quick", "--instances", "reference", *plugin])
@@ -306,8 +349,18 @@ def test_nonconvex_confidence_smoothness_run_a_plugin_at_its_defaults_and_method
     assert cells["my_method"]["method_params"] == {"clip": 1.0} and cells["gclip"]["method_params"] == {"clip": 1.0}
     # a label the study judges keeps its settings: --method-param for it is refused in one line
     assert cli.main(["confidence", "--quick", "--methods", "adagrad_norm", "--method-param", "adagrad_norm.b0=2"]) == 2
-    study, p = cli.parse(["smoothness", "--quick", "--plugin", str(EXAMPLE), "--methods", "my_method,clip",
-                          "--method-param", "my_method.clip=2"])
+    study, p = cli.parse(
+        [
+            "smoothness",
+            "--quick",
+            "--plugin",
+            str(EXAMPLE),
+            "--methods",
+            "my_method,clip",
+            "--method-param",
+            "my_method.clip=2",
+        ]
+    )
     mine = [c for c in study.cells(p) if c["label"] == "my_method"]
     assert mine and all(c["method_params"] == {"clip": 2.0} for c in mine)
     assert all(c["method_params"]["lr_schedule"] == "constant" for c in study.cells(p) if c["label"] == "clip")

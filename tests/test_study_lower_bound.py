@@ -27,6 +27,7 @@ studies/replicate_checks.py replays these checks on other seeds):
   minus its half-width (≈ 6 standard errors here).
 * the pair: both signs in equal proportion, Clopper-Pearson at 1 − 1e−6: ≤ 1e−6 per check.
 """
+
 import dataclasses
 import math
 
@@ -49,13 +50,38 @@ def _run(study, p):
 def _judged_against(row, exponent, alpha=1.5):
     """The verdict of a stored mean row against a claim whose exponent is ``exponent`` (same rule, no allowance)."""
     claim = dataclasses.replace(theory.claim("thm5", "*", "strongly_convex", "f"), exponent=lambda a: exponent)
-    return verdict.judge(row["slope"], row["ci_low"], row["ci_high"], claim, alpha, n_traj=int(row["n_traj"]),
-                         q="mean", confidence=LEVEL, allowance=0.0, trend="too short").verdict
+    return verdict.judge(
+        row["slope"],
+        row["ci_low"],
+        row["ci_high"],
+        claim,
+        alpha,
+        n_traj=int(row["n_traj"]),
+        q="mean",
+        confidence=LEVEL,
+        allowance=0.0,
+        trend="too short",
+    ).verdict
 
 
 def test_theorem5_on_the_randomised_pair_with_controls():
-    study, p = cli.parse(["lower-bound", "--n-traj", str(N_TRAJ), "--methods", "sgd,gclip", "--quantiles", "0.5",
-                          "--n-boot", str(N_BOOT), "--confidence", repr(LEVEL), "--seed", "5"])
+    study, p = cli.parse(
+        [
+            "lower-bound",
+            "--n-traj",
+            str(N_TRAJ),
+            "--methods",
+            "sgd,gclip",
+            "--quantiles",
+            "0.5",
+            "--n-boot",
+            str(N_BOOT),
+            "--confidence",
+            repr(LEVEL),
+            "--seed",
+            "5",
+        ]
+    )
     assert p.horizons == [100, 300, 1000, 3000, 10000]  # the study's defaults
     assert p.allowance == 0.0 == verdict.RULE.allowance
     values = _run(study, p)
@@ -71,7 +97,9 @@ def test_theorem5_on_the_randomised_pair_with_controls():
     assert sgd["ci_high"] - sgd["ci_low"] <= verdict.RULE.resolution, sgd.to_dict()
     assert sgd["verdict"] == "respects (tight)", sgd.to_dict()
     assert mean.loc["gclip", "verdict"].startswith("respects"), mean.loc["gclip"].to_dict()
-    assert "respected by every one of the 2 methods with a verdict" in study.report(tables, {"params": dataclasses.asdict(p)})
+    assert "respected by every one of the 2 methods with a verdict" in study.report(
+        tables, {"params": dataclasses.asdict(p)}
+    )
     agreeing = verdict.WORDS["lower"]["match"]
     for method in ("sgd", "gclip"):
         r = mean.loc[method]
@@ -94,8 +122,9 @@ def test_theorem5_on_the_randomised_pair_with_controls():
 
 
 def test_the_pair_draws_both_signs_per_trajectory_and_is_reproducible():
-    study, p = cli.parse(["lower-bound", "--n-traj", "2000", "--methods", "sgd,gclip", "--horizons", "100,300",
-                          "--seed", "3"])
+    study, p = cli.parse(
+        ["lower-bound", "--n-traj", "2000", "--methods", "sgd,gclip", "--horizons", "100,300", "--seed", "3"]
+    )
     values = _run(study, p)
     assert set(values["instance"]) == {"+", "-"}
     # the sign is the trajectory's own: the same in every cell (method and horizon) of the run

@@ -19,6 +19,7 @@ rule's n_boot ≥ 20/(1 − c) = 20 000 replicates). Each assertion says which m
 the model is s* ≈ −0.38 for the median of thm2_lhs, ≈ −0.30 for that of grad_norm_avg, ≈ −0.40 for that of
 grad_norm_min over these horizons (measured on independent seeds).
 """
+
 import dataclasses
 import math
 
@@ -39,8 +40,16 @@ S_STAR = -0.38  # the median of thm2_lhs over K = 100..1000 (module docstring)
 @pytest.fixture(scope="module")
 def run():
     study = STUDIES["nonconvex"]
-    p = study.make_params({"horizons": [100, 316, 1000], "n_traj": 300, "methods": ["gclip", "gclip-inverted"],
-                           "n_boot": N_BOOT, "confidence": LEVEL, "seed": 11})
+    p = study.make_params(
+        {
+            "horizons": [100, 316, 1000],
+            "n_traj": 300,
+            "methods": ["gclip", "gclip-inverted"],
+            "n_boot": N_BOOT,
+            "confidence": LEVEL,
+            "seed": 11,
+        }
+    )
     assert p.allowance == verdict.RULE.allowance == 0.0  # the rule's, never widened here
     values = pd.concat([study.run_cell(c)["values"] for c in study.cells(p)], ignore_index=True)
     tables = study.analyze(p, {"values": values})
@@ -56,9 +65,19 @@ def _row(slopes, method, metric, statistic):
 def _judge_against(row, exponent: float) -> str:
     """The row's verdict under the rule against Theorem 2's claim with its exponent replaced by ``exponent``."""
     claim = dataclasses.replace(theory.claim("thm2", "gclip", "nonconvex", "thm2_lhs"), exponent=lambda a: exponent)
-    return verdict.judge(row["slope"], row["ci_low"], row["ci_high"], claim, 1.5, n_traj=int(row["n_traj"]),
-                         q=float(row["statistic"]), confidence=LEVEL, allowance=verdict.RULE.allowance,
-                         trend=row["trend"], n_failed=int(row["n_failed"])).verdict
+    return verdict.judge(
+        row["slope"],
+        row["ci_low"],
+        row["ci_high"],
+        claim,
+        1.5,
+        n_traj=int(row["n_traj"]),
+        q=float(row["statistic"]),
+        confidence=LEVEL,
+        allowance=verdict.RULE.allowance,
+        trend=row["trend"],
+        n_failed=int(row["n_failed"]),
+    ).verdict
 
 
 def test_theorem2_lhs_reads_the_slower_side_of_its_bound(run):
@@ -67,8 +86,7 @@ def test_theorem2_lhs_reads_the_slower_side_of_its_bound(run):
     row = _row(slopes, "gclip", "thm2_lhs", "0.5")
     t = theory.exponent("thm2", "gclip", "nonconvex", "thm2_lhs", 1.5)
     assert t == pytest.approx(-0.4)
-    assert (row["statement"], row["kind"], row["theory"], row["schedule"]) == ("thm2", "upper", t,
-                                                                               theory.THM2_SCHEDULE)
+    assert (row["statement"], row["kind"], row["theory"], row["schedule"]) == ("thm2", "upper", t, theory.THM2_SCHEDULE)
     lo, hi = row["ci_low"], row["ci_high"]
     # Resolved: the interval is narrower than |s* − t| = 0.02 (and so than the resolution 0.1). Not statistical
     # in the sense below (its width, ~0.01 here, is set by N = 300 and the bootstrap, not by a tail event).
@@ -149,8 +167,11 @@ def test_the_conclusion_follows_from_the_verdict_words(run):
     slopes = tables["slopes"]
     report = study.report(tables, {"params": dataclasses.asdict(p)})
     (line,) = [x for x in report.splitlines() if x.startswith("conclusion (α=1.5)")]
-    judged = slopes[(slopes["method"] == "gclip") & (slopes["statistic"] != "mean")
-                    & ~slopes["verdict"].isin([verdict.NONE, "reported only"])]
+    judged = slopes[
+        (slopes["method"] == "gclip")
+        & (slopes["statistic"] != "mean")
+        & ~slopes["verdict"].isin([verdict.NONE, "reported only"])
+    ]
     for word, n in judged["verdict"].value_counts().items():
         assert f"{n} {word}" in line, (word, n, line)
     assert "not upheld at these horizons" in line and "upheld:" not in line
@@ -160,19 +181,38 @@ def test_the_conclusion_follows_from_the_verdict_words(run):
 
 
 def _rows(*verdicts):
-    return pd.DataFrame([{"metric": "thm2_lhs", "statistic": f"{q}", "slope": -0.4, "ci_low": -0.42, "ci_high": -0.38,
-                          "theory": -0.4, "verdict": v, "kmin": 100.0, "kmax": 1000.0}
-                         for q, v in zip(np.linspace(0.1, 0.9, len(verdicts)).round(2), verdicts)])
+    return pd.DataFrame(
+        [
+            {
+                "metric": "thm2_lhs",
+                "statistic": f"{q}",
+                "slope": -0.4,
+                "ci_low": -0.42,
+                "ci_high": -0.38,
+                "theory": -0.4,
+                "verdict": v,
+                "kmin": 100.0,
+                "kmax": 1000.0,
+            }
+            for q, v in zip(np.linspace(0.1, 0.9, len(verdicts)).round(2), verdicts)
+        ]
+    )
 
 
-@pytest.mark.parametrize("words, said", [
-    (("within (tight)", "within (not tight)", "insufficient data"), "upheld: every one of the 2 rows"),
-    (("within (tight)", "inconclusive"), "undecided: no row violates the bound, but 1 inconclusive confirm nothing"),
-    (("within (not tight)", "pre-asymptotic"), "undecided: no row violates the bound, but 1 pre-asymptotic"),
-    (("within (tight)", "violates", "inconclusive"), "not upheld at these horizons: 1 of 3 rows"),
-    (("insufficient data", "insufficient data"), "insufficient data (no row carries a verdict)"),
-    (("none", "reported only"), "no row is judged"),
-])
+@pytest.mark.parametrize(
+    "words, said",
+    [
+        (("within (tight)", "within (not tight)", "insufficient data"), "upheld: every one of the 2 rows"),
+        (
+            ("within (tight)", "inconclusive"),
+            "undecided: no row violates the bound, but 1 inconclusive confirm nothing",
+        ),
+        (("within (not tight)", "pre-asymptotic"), "undecided: no row violates the bound, but 1 pre-asymptotic"),
+        (("within (tight)", "violates", "inconclusive"), "not upheld at these horizons: 1 of 3 rows"),
+        (("insufficient data", "insufficient data"), "insufficient data (no row carries a verdict)"),
+        (("none", "reported only"), "no row is judged"),
+    ],
+)
 def test_claim_conclusion_says_only_what_the_words_support(words, said):
     text = findings.claim_conclusion(_rows(*words))
     assert said in text, text

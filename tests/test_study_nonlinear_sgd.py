@@ -18,6 +18,7 @@ doubled-exponent controls of the nonconvex entries (N = 300, K = 100..1000, c = 
 median of the average ‖∇f‖ at K^−0.17 (nsgd_m-pfree) and K^−0.23 (sgd) against −0.33: their intervals (half-width
 ≈ 0.01) would have to miss by > 10 half-widths.
 """
+
 import dataclasses
 import math
 from pathlib import Path
@@ -48,7 +49,9 @@ def test_quick_run_decides_sign_and_its_control_fails(quick):
     sign = s.loc[(nl.SYMMETRIC, "sign", "grad_norm_min", "0.5")]
     assert sign["spread"] == nl.FREE and sign["bound"] == "holds" and sign["decision"] == "holds", sign.to_dict()
     # the negative control: one-sided noise must fail for every nonlinearity run, at every quantile
-    control = tables["spread"][(tables["spread"]["noise"] == nl.ONESIDED) & (tables["spread"]["metric"] == "grad_norm_min")]
+    control = tables["spread"][
+        (tables["spread"]["noise"] == nl.ONESIDED) & (tables["spread"]["metric"] == "grad_norm_min")
+    ]
     assert set(control["method"]) == set(p.methods) and (control["decision"] == "fails").all(), control
     said = study.report(tables, meta)
     assert "the one-sided control fails at every quantile, as it must" in said
@@ -70,15 +73,27 @@ def test_rows_are_judged_inside_the_scope_only(quick):
 
 def test_the_entry_covers_symmetric_noise_on_its_schedule_only():
     for method in ("signsgd_m", "cclip", "gclip", "nsgd_m"):
-        assert theory.find(method, "nonconvex", "grad_norm_min", 0.8, noise="symmetric",
-                           schedule=theory.ANYTIME_SQRT).statement == "armacki"
-        assert theory.find(method, "nonconvex", "grad_norm_min", 1.5, noise="asymmetric",
-                           schedule=theory.ANYTIME_SQRT) is None
-    assert theory.find("gclip", "nonconvex", "grad_norm_min", 1.5, noise="symmetric",
-                       schedule=theory.THM2_SCHEDULE).statement == "thm2"
+        assert (
+            theory.find(
+                method, "nonconvex", "grad_norm_min", 0.8, noise="symmetric", schedule=theory.ANYTIME_SQRT
+            ).statement
+            == "armacki"
+        )
+        assert (
+            theory.find(method, "nonconvex", "grad_norm_min", 1.5, noise="asymmetric", schedule=theory.ANYTIME_SQRT)
+            is None
+        )
+    assert (
+        theory.find(
+            "gclip", "nonconvex", "grad_norm_min", 1.5, noise="symmetric", schedule=theory.THM2_SCHEDULE
+        ).statement
+        == "thm2"
+    )
     # Liu & Zhou: each schedule its own entry; a row without a schedule is judged by neither
-    for sched, statement, exponent in ((theory.MOMENTUM_P_KNOWN, "liu-zhou", -0.5 / 2.5),
-                                       (theory.MOMENTUM_P_FREE, "liu-zhou-pfree", -0.5 / 3.0)):
+    for sched, statement, exponent in (
+        (theory.MOMENTUM_P_KNOWN, "liu-zhou", -0.5 / 2.5),
+        (theory.MOMENTUM_P_FREE, "liu-zhou-pfree", -0.5 / 3.0),
+    ):
         c = theory.find("nsgd_m", "nonconvex", "grad_norm_avg", 1.5, schedule=sched)
         assert c.statement == statement and c.at(1.5) == pytest.approx(exponent)
     assert theory.find("nsgd_m", "nonconvex", "grad_norm_avg", 1.5) is None
@@ -87,16 +102,33 @@ def test_the_entry_covers_symmetric_noise_on_its_schedule_only():
 
 
 def _slopes(*rows, metric="grad_norm_min", noise=nl.SYMMETRIC, verdict_word="within (not tight)"):
-    return pd.DataFrame([{"window": "last decade", "quantile": "0.5", "noise": noise, "method": "sign",
-                          "metric": metric, "alpha": a, "slope": (lo + hi) / 2, "ci_low": lo, "ci_high": hi,
-                          "verdict": verdict_word} for a, lo, hi in rows])
+    return pd.DataFrame(
+        [
+            {
+                "window": "last decade",
+                "quantile": "0.5",
+                "noise": noise,
+                "method": "sign",
+                "metric": metric,
+                "alpha": a,
+                "slope": (lo + hi) / 2,
+                "ci_low": lo,
+                "ci_high": hi,
+                "verdict": verdict_word,
+            }
+            for a, lo, hi in rows
+        ]
+    )
 
 
-@pytest.mark.parametrize("rows,spread,decision", [
-    ([(1.1, -0.30, -0.27), (2.0, -0.29, -0.25)], nl.FREE, "holds"),  # union 0.05
-    ([(1.1, -0.40, -0.35), (2.0, -0.30, -0.25)], nl.MOVES, "fails"),  # disjoint: moves (negative control)
-    ([(1.1, -0.36, -0.28), (2.0, -0.30, -0.24)], nl.UNDECIDED, "inconclusive"),  # overlap, union 0.12
-])
+@pytest.mark.parametrize(
+    "rows,spread,decision",
+    [
+        ([(1.1, -0.30, -0.27), (2.0, -0.29, -0.25)], nl.FREE, "holds"),  # union 0.05
+        ([(1.1, -0.40, -0.35), (2.0, -0.30, -0.25)], nl.MOVES, "fails"),  # disjoint: moves (negative control)
+        ([(1.1, -0.36, -0.28), (2.0, -0.30, -0.24)], nl.UNDECIDED, "inconclusive"),  # overlap, union 0.12
+    ],
+)
 def test_the_spread_rule(rows, spread, decision):
     out = nl.spread(_slopes(*rows)).iloc[0]
     assert (out["spread"], out["decision"]) == (spread, decision)
@@ -111,8 +143,16 @@ def test_a_violated_bound_fails_even_when_the_slopes_agree():
 
 def test_the_doubled_exponent_controls_of_the_nonconvex_entries():
     study = STUDIES["nonconvex"]
-    p = study.make_params({"horizons": [100, 316, 1000], "n_traj": 300, "methods": ["nsgd_m-pfree", "sgd"],
-                           "n_boot": 400, "quantiles": [0.5], "seed": 3})
+    p = study.make_params(
+        {
+            "horizons": [100, 316, 1000],
+            "n_traj": 300,
+            "methods": ["nsgd_m-pfree", "sgd"],
+            "n_boot": 400,
+            "quantiles": [0.5],
+            "seed": 3,
+        }
+    )
     values = pd.concat([study.run_cell(c)["values"] for c in study.cells(p)], ignore_index=True)
     s = study.analyze(p, {"values": values})["slopes"]
     for label, statement in (("nsgd_m-pfree", "liu-zhou-pfree"), ("sgd", "fatkhullin-nc")):
@@ -123,13 +163,16 @@ def test_the_doubled_exponent_controls_of_the_nonconvex_entries():
         assert ctl.iloc[0]["theory"] == pytest.approx(2 * own["theory"])
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["--alphas", "2.5"], "--alphas must be a finite number in (0, 2]"),
-    (["--alphas", "0"], "--alphas must be"),
-    (["--control-alphas", "1.0"], "--control-alphas must be"),
-    (["--methods", "adam"], "unknown value 'adam'"),
-    (["--lr0", "-1"], "--lr0 must be"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--alphas", "2.5"], "--alphas must be a finite number in (0, 2]"),
+        (["--alphas", "0"], "--alphas must be"),
+        (["--control-alphas", "1.0"], "--control-alphas must be"),
+        (["--methods", "adam"], "unknown value 'adam'"),
+        (["--lr0", "-1"], "--lr0 must be"),
+    ],
+)
 def test_bad_flags_are_refused_in_one_line(argv, needle):
     with pytest.raises(StudyError) as err:
         cli.parse(["nonlinear-sgd", *argv])

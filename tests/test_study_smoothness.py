@@ -18,11 +18,12 @@ separation rule applied to a linearly growing method (normalised GD in the role 
 must say "not supported", and gd-tuned's measured exponent on x⁴/4 must be judged inconsistent with the
 clipped method's linear growth (a wrong exponent 1) as well as with 3.
 """
+
 import pandas as pd
 
 from synthclip import stats
-from synthclip.study import STUDIES, cli
 from synthclip.findings import smoothness_separation
+from synthclip.study import STUDIES, cli
 from synthclip.study.smoothness import ADAPTIVE, growth_verdict
 
 LEVEL = 1 - 1e-3
@@ -31,9 +32,20 @@ ALLOWANCE, MARGIN = 0.0, 0.5  # the rule's allowance (none); the grid's quantiza
 
 def test_clipped_beats_fixed_step_and_controls_are_rejected():
     study = STUDIES["smoothness"]
-    p = study.make_params({"x0_quartic": [1.0, 2.0, 4.0, 8.0, 16.0], "x0_cosh": [1.0, 3.0, 5.0, 6.0], "steps": 25_000, "n_traj": 12,
-                           "n_checkpoints": 600, "n_boot": 2000, "confidence": LEVEL, "allowance": ALLOWANCE,
-                           "margin": MARGIN, "seed": 3})
+    p = study.make_params(
+        {
+            "x0_quartic": [1.0, 2.0, 4.0, 8.0, 16.0],
+            "x0_cosh": [1.0, 3.0, 5.0, 6.0],
+            "steps": 25_000,
+            "n_traj": 12,
+            "n_checkpoints": 600,
+            "n_boot": 2000,
+            "confidence": LEVEL,
+            "allowance": ALLOWANCE,
+            "margin": MARGIN,
+            "seed": 3,
+        }
+    )
     hits = pd.concat([study.run_cell(c)["hits"] for c in study.cells(p)], ignore_index=True)
     slopes = study.analyze(p, {"hits": hits})["slopes"]
     loglog = slopes[slopes["scale"] == "loglog"]
@@ -44,8 +56,10 @@ def test_clipped_beats_fixed_step_and_controls_are_rejected():
         assert ((judged["ci_high"] - judged["ci_low"]) < MARGIN).all(), judged
         # negative control: a method that grows linearly (normalised GD's own rows) posing as the
         # fixed-step one is not "much faster"
-        fake = pd.concat([part[part["method"] != "gd-tuned"],
-                          part[part["method"] == "normalized"].assign(method="gd-tuned")], ignore_index=True)
+        fake = pd.concat(
+            [part[part["method"] != "gd-tuned"], part[part["method"] == "normalized"].assign(method="gd-tuned")],
+            ignore_index=True,
+        )
         assert smoothness_separation(fake, ALLOWANCE, MARGIN, ADAPTIVE).startswith("not supported")
         # a step not tuned to the start diverges from far starts
         assert "never reaches eps" in part.loc[part["method"] == "gd-fixed", "verdict"].iloc[0]
@@ -53,9 +67,18 @@ def test_clipped_beats_fixed_step_and_controls_are_rejected():
     assert gd["verdict"] == "consistent" and gd["theory"] == 2.0, gd.to_dict()
     # the quantization allowance is derived from the grid alone, and it is small against the resolution
     assert 0 < gd["grid_allowance"] < 0.025 and gd["ci_high"] - gd["ci_low"] + 2 * gd["grid_allowance"] < 0.1
-    fit = stats.RateFit(slope=gd["slope"], ci_low=gd["ci_low"], ci_high=gd["ci_high"], intercept=gd["intercept"],
-                        q=0.5, kmin=gd["x_min"], kmax=gd["x_max"], n_points=int(gd["n_points"]), n_boot=0,
-                        n_traj=int(gd["n_traj"]))
+    fit = stats.RateFit(
+        slope=gd["slope"],
+        ci_low=gd["ci_low"],
+        ci_high=gd["ci_high"],
+        intercept=gd["intercept"],
+        q=0.5,
+        kmin=gd["x_min"],
+        kmax=gd["x_max"],
+        n_points=int(gd["n_points"]),
+        n_boot=0,
+        n_traj=int(gd["n_traj"]),
+    )
     assert growth_verdict(fit, 1.0, ALLOWANCE) == "grows faster"
     assert growth_verdict(fit, 3.0, ALLOWANCE) == "grows slower"
     for near in (1.9, 2.1):  # near misses at the resolution are never called consistent

@@ -12,6 +12,7 @@ False-failure rates (the chance that a correct implementation fails an assertion
   seed is fixed, so the test is deterministic and a change of stream draws once from that rate. The plain fit
   (no log correction) must lie above −0.7: it is −0.62, 0.08 away, many interval widths.
 """
+
 import math
 
 import numpy as np
@@ -71,15 +72,18 @@ def test_convex_rates_quick_run_and_its_control(tmp_path):
     assert len(board)
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["log-confidence", "--quick", "--tail", "1.4"], "--tail must be > --alpha"),
-    (["log-confidence", "--quick", "--deltas", "0.1,0.01"], "--deltas needs at least 3 values"),
-    (["log-confidence", "--quick", "--n-traj", "100"], "--n-traj must be >= 10/min(--deltas)"),
-    (["log-confidence", "--quick", "--noise", "gaussian"], "--noise must be a symmetric heavy-tailed law"),
-    (["tail-decay", "--quick", "--alpha", "2"], "--alpha must be a finite number in (1, 2)"),
-    (["tail-decay", "--quick", "--eps", "0"], "--eps must be a finite number > 0"),
-    (["convex-rates", "--quick", "--tail", "1.5"], "--tail must be > --alpha"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["log-confidence", "--quick", "--tail", "1.4"], "--tail must be > --alpha"),
+        (["log-confidence", "--quick", "--deltas", "0.1,0.01"], "--deltas needs at least 3 values"),
+        (["log-confidence", "--quick", "--n-traj", "100"], "--n-traj must be >= 10/min(--deltas)"),
+        (["log-confidence", "--quick", "--noise", "gaussian"], "--noise must be a symmetric heavy-tailed law"),
+        (["tail-decay", "--quick", "--alpha", "2"], "--alpha must be a finite number in (1, 2)"),
+        (["tail-decay", "--quick", "--eps", "0"], "--eps must be a finite number > 0"),
+        (["convex-rates", "--quick", "--tail", "1.5"], "--tail must be > --alpha"),
+    ],
+)
 def test_bad_flags_exit_2_with_one_line(argv, needle, tmp_path, capsys):
     assert cli.main([*argv, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
@@ -87,8 +91,21 @@ def test_bad_flags_exit_2_with_one_line(argv, needle, tmp_path, capsys):
 
 
 def test_abs_problem_engine_matches_numpy():
-    res = simulate("sgd", problem="abs", noise="pareto", alpha=1.8, dim=3, steps=50, n_traj=40, seed=3,
-                   checkpoints=[10, 50], keep_iterates=True, lr=0.05, lr_schedule="constant", x0=0.7)
+    res = simulate(
+        "sgd",
+        problem="abs",
+        noise="pareto",
+        alpha=1.8,
+        dim=3,
+        steps=50,
+        n_traj=40,
+        seed=3,
+        checkpoints=[10, 50],
+        keep_iterates=True,
+        lr=0.05,
+        lr_schedule="constant",
+        x0=0.7,
+    )
     lam = problems.weights(1.0, 1.0, 3)
     x = res.iterates[:, -1, :]
     assert np.allclose(res.metric("f")[:, -1], problems.value("abs", x, lam))
@@ -98,8 +115,8 @@ def test_abs_problem_engine_matches_numpy():
 
 def test_decay_exponent_recovers_a_known_exponent():
     k = np.unique(np.round(np.geomspace(1, 3000, 40)))
-    p = np.exp(-0.3 * k ** 0.8 / np.log(k + 1))
-    n = 10 ** 6
+    p = np.exp(-0.3 * k**0.8 / np.log(k + 1))
+    n = 10**6
     first = np.searchsorted(-p, -np.random.default_rng(0).random(n))  # P(still failing at k_j) = p_j
     counts = np.concatenate([[n], [(first > j).sum() for j in range(k.size)]])
     fit = stats.decay_exponent(k, counts, log_power=1.0, seed=1, confidence=1 - 1e-3, n_boot=20_000)

@@ -8,19 +8,26 @@ over 20 replicates at this n is 0.9–1.0 at 95%). Negative control: a wrong ind
 the interval: Hill's half-width at this level is 3.72·α/√k ≈ 0.18 at α = 1.5, Mohammadi's ≈ 0.04 (from the
 Student-t over 1000 blocks), so a wrong α is ≥ 2.7 half-widths away.
 """
+
 import math
 
 import pytest
 
-from synthclip.study import STUDIES, cli
-from synthclip.study import tails
+from synthclip.study import STUDIES, cli, tails
 
 LEVEL = 1 - 2e-4
 
 
 def run(law, alpha, n=1_000_000):
-    cell = {"law": law, "alpha": alpha, "n": n, "replicates": 1, "estimators": list(tails.ESTIMATORS),
-            "confidence": LEVEL, "seed": 3}
+    cell = {
+        "law": law,
+        "alpha": alpha,
+        "n": n,
+        "replicates": 1,
+        "estimators": list(tails.ESTIMATORS),
+        "confidence": LEVEL,
+        "seed": 3,
+    }
     return {r.estimator: r for r in STUDIES["tails"].run_cell(cell)["estimates"].itertuples()}
 
 
@@ -59,13 +66,16 @@ def test_gaussian_targets():
     assert tails.covers(1.0, math.inf, math.inf) and not tails.covers(1.0, 50.0, math.inf)
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--alphas", "1.5,2.5"], "--alphas must be in (1, 2]"),
-    (["--sizes", "10"], "--sizes must be an integer >= 100"),
-    (["--estimators", "hill,pickands"], "--estimators: unknown value 'pickands'"),
-    (["--laws", "cauchy"], "--laws: unknown value 'cauchy'"),
-    (["--replicates", "0"], "--replicates must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--alphas", "1.5,2.5"], "--alphas must be in (1, 2]"),
+        (["--sizes", "10"], "--sizes must be an integer >= 100"),
+        (["--estimators", "hill,pickands"], "--estimators: unknown value 'pickands'"),
+        (["--laws", "cauchy"], "--laws: unknown value 'cauchy'"),
+        (["--replicates", "0"], "--replicates must be a positive integer"),
+    ],
+)
 def test_bad_flags_exit_2_with_one_line(args, needle, capsys):
     assert cli.main(["tails", *args]) == 2
     err = capsys.readouterr().err.strip()

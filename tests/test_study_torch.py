@@ -1,5 +1,6 @@
 """The torch studies: quick runs write their tables and figures, tail estimates come with intervals,
 failed seeds are counted, and bad input (flags, a missing CUDA or torch) exits 2 with one line."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,6 @@ torch = pytest.importorskip("torch")
 
 from synthclip.study import cli  # noqa: E402
 from synthclip.study.torch_noise import verdict  # noqa: E402
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -92,18 +92,21 @@ def test_cuda_without_cuda_exits_2_with_one_line(study, tmp_path, capsys):
     assert not list(tmp_path.glob("*.parquet"))
 
 
-@pytest.mark.parametrize("argv, flag", [
-    (["torch-noise", "--models", "resnet"], "--models"),
-    (["torch-noise", "--probe-at", "-1"], "--probe-at"),
-    (["torch-noise", "--n-batches", "4"], "--n-batches"),
-    (["torch-noise", "--batch-sizes", "0"], "--batch-sizes"),
-    (["torch-noise", "--optimizer", "lbfgs"], "--optimizer"),
-    (["torch-noise", "--lr", "-1"], "--lr"),
-    (["torch-noise", "--device", "tpu"], "--device"),
-    (["torch-noise", "--n-seeds", "0"], "--n-seeds"),
-    (["torch-noise", "--verdict-step", "-3"], "--verdict-step"),
-    (["torch-noise", "--models", "words-transformer,words-transformer"], "--models"),
-])
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["torch-noise", "--models", "resnet"], "--models"),
+        (["torch-noise", "--probe-at", "-1"], "--probe-at"),
+        (["torch-noise", "--n-batches", "4"], "--n-batches"),
+        (["torch-noise", "--batch-sizes", "0"], "--batch-sizes"),
+        (["torch-noise", "--optimizer", "lbfgs"], "--optimizer"),
+        (["torch-noise", "--lr", "-1"], "--lr"),
+        (["torch-noise", "--device", "tpu"], "--device"),
+        (["torch-noise", "--n-seeds", "0"], "--n-seeds"),
+        (["torch-noise", "--verdict-step", "-3"], "--verdict-step"),
+        (["torch-noise", "--models", "words-transformer,words-transformer"], "--models"),
+    ],
+)
 def test_bad_flags_exit_2_naming_the_flag(argv, flag, tmp_path, capsys):
     code, out, err = _run([*argv, "--out", str(tmp_path)], capsys)
     assert code == 2 and err.count("\n") == 1 and flag in err, err
@@ -126,8 +129,13 @@ def test_gpu_check_script_smoke_runs_on_cpu_with_the_numba_stub(tmp_path):
     script = Path(__file__).resolve().parent.parent / "studies" / "gpu_check.py"
     out = tmp_path / "gpu_check.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, str(script), "--smoke", "--no-numba", str(out)], check=True, env=env,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, str(script), "--smoke", "--no-numba", str(out)],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
     data = json.loads(out.read_text())
     assert data["errors"] == {} and data["preflight"]["numba_stub"] is True
     runs = data["throughput"]["runs"]

@@ -2,6 +2,7 @@
 chosen on the judged seeds; the full batch is the full-data gradient; the class-group losses add up to the total
 loss; the band words; Signum against a hand-written update; a batch larger than the data set and other bad flags
 exit 2 with one line."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,15 @@ from synthclip.torch.optim import SignSGDM  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-WORDS = {verdict.REPRODUCED, verdict.NOT_REPRODUCED, verdict.INCONCLUSIVE, verdict.NOT_TUNED, verdict.INSUFFICIENT,
-         "closes", "does not close"}
+WORDS = {
+    verdict.REPRODUCED,
+    verdict.NOT_REPRODUCED,
+    verdict.INCONCLUSIVE,
+    verdict.NOT_TUNED,
+    verdict.INSUFFICIENT,
+    "closes",
+    "does not close",
+}
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +42,12 @@ def folders(tmp_path_factory):
 
 # -- the quick runs --------------------------------------------------------------------------------------
 
+
 def test_quick_runs_write_tables_reports_figures_and_judge_every_claim(folders):
-    for study, tables in (("torch-batch", ("runs", "tuning", "final", "noise", "gaps", "claims")),
-                          ("torch-imbalance", ("runs", "tuning", "classes", "gaps", "claims"))):
+    for study, tables in (
+        ("torch-batch", ("runs", "tuning", "final", "noise", "gaps", "claims")),
+        ("torch-imbalance", ("runs", "tuning", "classes", "gaps", "claims")),
+    ):
         for name in tables:
             assert (folders / study / f"{name}.parquet").exists(), (study, name)
         assert (folders / study / f"{study}.png").stat().st_size > 0
@@ -71,6 +82,7 @@ def test_scoreboard_rows_carry_sources_and_the_band(folders):
 
 # -- the tuning protocol ----------------------------------------------------------------------------------
 
+
 class _Fake:
     """A trainer whose final loss is (log10 lr + 2)² + 1 on tuning keys, and a different law on the judged ones:
     if the judged seeds were ever consulted, the choice would move."""
@@ -82,23 +94,48 @@ class _Fake:
         self.calls.append((lr, seed, n_seeds))
         best = -2.0 if seed == cell["tune_seed"] else -1.0
         loss = np.full((n_seeds, 1), (np.log10(lr) - best) ** 2 + 1.0)
-        return ensemble.EnsembleResult(task=cell["task"], method=cell["method"], method_params={}, checkpoints=np.array([1]),
-                                       losses=loss, failed=np.zeros(n_seeds, bool), fail_step=-np.ones(n_seeds, int),
-                                       keys=ensemble.seed_keys(seed, n_seeds), batch_size=1, steps=1, device="cpu",
-                                       dtype="float32")
+        return ensemble.EnsembleResult(
+            task=cell["task"],
+            method=cell["method"],
+            method_params={},
+            checkpoints=np.array([1]),
+            losses=loss,
+            failed=np.zeros(n_seeds, bool),
+            fail_step=-np.ones(n_seeds, int),
+            keys=ensemble.seed_keys(seed, n_seeds),
+            batch_size=1,
+            steps=1,
+            device="cpu",
+            dtype="float32",
+        )
 
 
 def _on_other_seeds(calls, cell) -> bool:
     """Every call but the last (the judged run) used the tuning keys; the last used the judged keys."""
     *tuning, judged = calls
-    return all(s == cell["tune_seed"] and n == cell["n_tune_seeds"] for _, s, n in tuning) and \
-        judged[1] == cell["seed"] and judged[2] == cell["n_seeds"]
+    return (
+        all(s == cell["tune_seed"] and n == cell["n_tune_seeds"] for _, s, n in tuning)
+        and judged[1] == cell["seed"]
+        and judged[2] == cell["n_seeds"]
+    )
 
 
 def test_step_sizes_are_chosen_on_the_tuning_seeds_only():
-    cell = {"task": "digits-cnn", "method": "sgd_m", "batch_size": 1, "steps": 1, "checkpoints": [1], "n_seeds": 6,
-            "n_tune_seeds": 2, "lr_scale": 1.0, "n_examples": 8, "epochs": 1, "device": "cpu", "seed": 11,
-            "tune_seed": 22}
+    cell = {
+        "task": "digits-cnn",
+        "method": "sgd_m",
+        "batch_size": 1,
+        "steps": 1,
+        "checkpoints": [1],
+        "n_seeds": 6,
+        "n_tune_seeds": 2,
+        "lr_scale": 1.0,
+        "n_examples": 8,
+        "epochs": 1,
+        "device": "cpu",
+        "seed": 11,
+        "tune_seed": 22,
+    }
     fake = _Fake()
     res, runs, tuning = G.run_tuned(cell, trainer=fake)
     assert _on_other_seeds(fake.calls, cell)
@@ -122,13 +159,20 @@ def test_the_studies_derive_disjoint_tuning_and_judged_seeds():
 
 # -- the full batch --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["digits-cnn", "words-transformer"])
 def test_a_full_batch_step_is_the_full_data_gradient(name):
     kwargs = dict(G.SMALL_WORD_MODEL) if name.startswith("words") else {}
     task = models.make_task(name, dtype=torch.float64, **kwargs)
     n = 12
-    task = type(task)(task.name, Subset(task.data, task.data.reference_indices(n)), task.loss_fn, task.factory,
-                      task.dtype, task.device)
+    task = type(task)(
+        task.name,
+        Subset(task.data, task.data.reference_indices(n)),
+        task.loss_fn,
+        task.factory,
+        task.dtype,
+        task.device,
+    )
     x, y = task.data.take(torch.arange(n))
     key = 7
     seen = {}
@@ -137,8 +181,18 @@ def test_a_full_batch_step_is_the_full_data_gradient(name):
         seen[k] = forward(x)[0]
 
     def one_step(batch):
-        ensemble.train_ensemble(task, "torch-sgd", n_seeds=1, steps=1, batch_size=batch, seed=0, init_key=key,
-                                method_params={"lr": 1.0}, checkpoints=[1], observe=observe)
+        ensemble.train_ensemble(
+            task,
+            "torch-sgd",
+            n_seeds=1,
+            steps=1,
+            batch_size=batch,
+            seed=0,
+            init_key=key,
+            method_params={"lr": 1.0},
+            checkpoints=[1],
+            observe=observe,
+        )
         return seen[1]
 
     # direct: one backward pass over every example of the subset, then θ − ∇f(θ)
@@ -162,6 +216,7 @@ def test_a_batch_larger_than_the_subset_is_refused():
 
 # -- the class groups -------------------------------------------------------------------------------------
 
+
 def test_class_groups_are_frequency_deciles_of_the_classes_that_occur():
     rng = np.random.default_rng(0)
     targets = rng.zipf(1.5, size=5000) % 400
@@ -180,7 +235,9 @@ def test_group_losses_weighted_by_their_targets_sum_to_the_total_loss(folders):
     groups = c[c["group"] >= 0]
     total = c[c["group"] == -1].set_index(["task", "method", "seed", "step"])
     n = total["n_targets"]
-    weighted = (groups["loss"] * groups["n_targets"]).groupby([groups[k] for k in ("task", "method", "seed", "step")]).sum()
+    weighted = (
+        (groups["loss"] * groups["n_targets"]).groupby([groups[k] for k in ("task", "method", "seed", "step")]).sum()
+    )
     weighted = weighted / n.reindex(weighted.index)
     np.testing.assert_allclose(weighted.to_numpy(), total["loss"].reindex(weighted.index).to_numpy(), rtol=1e-5)
     # and the total is the ensemble's own loss on the subset
@@ -193,16 +250,26 @@ def test_group_losses_weighted_by_their_targets_sum_to_the_total_loss(folders):
 
 # -- the words of the rule --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("direction, interval, word", [
-    ("above", (1.06, 1.2), verdict.REPRODUCED), ("above", (0.9, 1.04), verdict.NOT_REPRODUCED),
-    ("above", (1.0, 1.1), verdict.INCONCLUSIVE),
-    ("below", (0.8, 0.9), verdict.REPRODUCED), ("below", (0.96, 1.2), verdict.NOT_REPRODUCED),
-    ("below", (0.9, 1.0), verdict.INCONCLUSIVE),
-    ("within", (0.97, 1.03), verdict.REPRODUCED), ("within", (1.06, 1.1), verdict.NOT_REPRODUCED),
-    ("within", (0.9, 0.94), verdict.NOT_REPRODUCED), ("within", (1.0, 1.1), verdict.INCONCLUSIVE),
-    ("at most", (0.8, 1.04), verdict.REPRODUCED), ("at most", (1.06, 1.3), verdict.NOT_REPRODUCED),
-    ("at most", (1.0, 1.1), verdict.INCONCLUSIVE), ("above", (np.nan, 1.2), verdict.INSUFFICIENT),
-])
+
+@pytest.mark.parametrize(
+    "direction, interval, word",
+    [
+        ("above", (1.06, 1.2), verdict.REPRODUCED),
+        ("above", (0.9, 1.04), verdict.NOT_REPRODUCED),
+        ("above", (1.0, 1.1), verdict.INCONCLUSIVE),
+        ("below", (0.8, 0.9), verdict.REPRODUCED),
+        ("below", (0.96, 1.2), verdict.NOT_REPRODUCED),
+        ("below", (0.9, 1.0), verdict.INCONCLUSIVE),
+        ("within", (0.97, 1.03), verdict.REPRODUCED),
+        ("within", (1.06, 1.1), verdict.NOT_REPRODUCED),
+        ("within", (0.9, 0.94), verdict.NOT_REPRODUCED),
+        ("within", (1.0, 1.1), verdict.INCONCLUSIVE),
+        ("at most", (0.8, 1.04), verdict.REPRODUCED),
+        ("at most", (1.06, 1.3), verdict.NOT_REPRODUCED),
+        ("at most", (1.0, 1.1), verdict.INCONCLUSIVE),
+        ("above", (np.nan, 1.2), verdict.INSUFFICIENT),
+    ],
+)
 def test_band_words(direction, interval, word):
     assert verdict.band_word(direction, *interval, theory.GAP_BAND) == word
 
@@ -218,6 +285,7 @@ def test_every_gap_claim_has_a_source_a_direction_and_a_judged_ratio():
 
 
 # -- Signum ------------------------------------------------------------------------------------------------
+
 
 def test_signum_matches_a_hand_written_update():
     torch.manual_seed(0)
@@ -238,27 +306,31 @@ def test_signum_matches_a_hand_written_update():
 
 # -- bad flags ---------------------------------------------------------------------------------------------
 
+
 def _run(argv, capsys):
     code = cli.main(argv)
     out, err = capsys.readouterr()
     return code, out, err
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["torch-batch", "--n-examples", "8", "--batch-sizes", "1,9"], "8 examples"),
-    (["torch-imbalance", "--n-examples", "40", "--batch-size", "41"], "40 examples"),
-    (["torch-batch", "--n-examples", "5000"], "1797"),
-    (["torch-batch", "--tasks", "resnet"], "--tasks"),
-    (["torch-batch", "--methods", "sgd_m,signum"], "--methods"),
-    (["torch-batch", "--n-seeds", "3"], "--n-seeds"),
-    (["torch-batch", "--n-boot", "100"], "--n-boot"),
-    (["torch-batch", "--batch-sizes", "4"], "--batch-sizes"),
-    (["torch-batch", "--epochs", "0"], "--epochs"),
-    (["torch-batch", "--device", "tpu"], "--device"),
-    (["torch-imbalance", "--groups", "1"], "--groups"),
-    (["torch-imbalance", "--checkpoints", "500"], "--checkpoints"),
-    (["torch-imbalance", "--lr-scale", "-1"], "--lr-scale"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["torch-batch", "--n-examples", "8", "--batch-sizes", "1,9"], "8 examples"),
+        (["torch-imbalance", "--n-examples", "40", "--batch-size", "41"], "40 examples"),
+        (["torch-batch", "--n-examples", "5000"], "1797"),
+        (["torch-batch", "--tasks", "resnet"], "--tasks"),
+        (["torch-batch", "--methods", "sgd_m,signum"], "--methods"),
+        (["torch-batch", "--n-seeds", "3"], "--n-seeds"),
+        (["torch-batch", "--n-boot", "100"], "--n-boot"),
+        (["torch-batch", "--batch-sizes", "4"], "--batch-sizes"),
+        (["torch-batch", "--epochs", "0"], "--epochs"),
+        (["torch-batch", "--device", "tpu"], "--device"),
+        (["torch-imbalance", "--groups", "1"], "--groups"),
+        (["torch-imbalance", "--checkpoints", "500"], "--checkpoints"),
+        (["torch-imbalance", "--lr-scale", "-1"], "--lr-scale"),
+    ],
+)
 def test_bad_flags_exit_2_with_one_line(argv, needle, tmp_path, capsys):
     code, out, err = _run([*argv, "--out", str(tmp_path)], capsys)
     assert code == 2 and err.count("\n") == 1 and needle in err, err
@@ -274,9 +346,21 @@ def test_cuda_without_cuda_exits_2_with_one_line(study, tmp_path, capsys):
 def test_same_seed_gives_bit_identical_cells():
     from synthclip.study.torch_batch import train_cell
 
-    cell = {"task": "digits-cnn", "method": "signum", "batch_size": 2, "steps": 3, "checkpoints": [3], "n_seeds": 2,
-            "n_tune_seeds": 1, "lr_scale": 1.0, "n_examples": 6, "epochs": 1, "device": "cpu", "seed": 3,
-            "tune_seed": 4}
+    cell = {
+        "task": "digits-cnn",
+        "method": "signum",
+        "batch_size": 2,
+        "steps": 3,
+        "checkpoints": [3],
+        "n_seeds": 2,
+        "n_tune_seeds": 1,
+        "lr_scale": 1.0,
+        "n_examples": 6,
+        "epochs": 1,
+        "device": "cpu",
+        "seed": 3,
+        "tune_seed": 4,
+    }
     a, b = train_cell(cell), train_cell(cell)
     pd.testing.assert_frame_equal(a["final"], b["final"])
     assert a["runs"]["lr"].iloc[0] == b["runs"]["lr"].iloc[0]

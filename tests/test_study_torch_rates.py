@@ -1,6 +1,7 @@
 """torch-rates: the quick run writes its tables, verdicts and figure; the ensemble runs torch optimizers and
 momentum-clipping per seed; seeds share their initial weights by default; the ratio bootstrap holds its
 level under equal laws and detects a real difference; the verdict rules; bad flags exit 2 with one line."""
+
 from __future__ import annotations
 
 import sys
@@ -14,11 +15,22 @@ torch = pytest.importorskip("torch")
 
 from synthclip.study import cli  # noqa: E402
 from synthclip.study.base import StudyError  # noqa: E402
-from synthclip.study.torch_rates import (EQUIVALENCE, INCONCLUSIVE, NOT_REPRODUCED, NOT_TUNED, REPRODUCED,  # noqa: E402
-                                         TorchRates, claim_rows, contrast_verdict, ratio_rows, rung_verdict, RUNGS)
+from synthclip.study.torch_rates import (  # noqa: E402
+    EQUIVALENCE,
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    NOT_TUNED,
+    REPRODUCED,
+    RUNGS,
+    TorchRates,
+    claim_rows,
+    contrast_verdict,
+    ratio_rows,
+    rung_verdict,
+)
 from synthclip.torch import ensemble, models  # noqa: E402
-from synthclip.tuning import MAX_EXTENSIONS  # noqa: E402
 from synthclip.torch.optim import CClip, GClip  # noqa: E402
+from synthclip.tuning import MAX_EXTENSIONS  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -41,16 +53,32 @@ def rates_folder(tmp_path_factory):
 
 # -- the quick run ---------------------------------------------------------------------------------------
 
+
 def test_quick_run_writes_tables_report_and_figure(rates_folder):
     for name in ("quantiles", "paths", "tuning", "runs", "ratios", "claims"):
         assert (rates_folder / f"{name}.parquet").exists(), name
     assert (rates_folder / "torch-rates.png").stat().st_size > 0
     runs = pd.read_parquet(rates_folder / "runs.parquet")
     # the comparison on both tasks, the ladder's extra methods on the text task
-    assert set(runs[runs["kind"] == "vision"]["method"]) == {"sgd", "gclip", "adam_norm", "clip_adam_norm", "adam",
-                                                             "sgd_m"}
-    assert set(runs[runs["kind"] == "text"]["method"]) == {"sgd", "gclip", "adam_norm", "clip_adam_norm", "adam",
-                                                           "sgd_m", "gclip_m", "cclip_m", "acclip"}
+    assert set(runs[runs["kind"] == "vision"]["method"]) == {
+        "sgd",
+        "gclip",
+        "adam_norm",
+        "clip_adam_norm",
+        "adam",
+        "sgd_m",
+    }
+    assert set(runs[runs["kind"] == "text"]["method"]) == {
+        "sgd",
+        "gclip",
+        "adam_norm",
+        "clip_adam_norm",
+        "adam",
+        "sgd_m",
+        "gclip_m",
+        "cclip_m",
+        "acclip",
+    }
     assert np.all(runs["n_seeds"] == 8) and runs["same_init"].all()
     q = pd.read_parquet(rates_folder / "quantiles.parquet")
     q = q[q["statistic"] == "quantile"]
@@ -107,8 +135,12 @@ def test_ratios_are_of_the_stored_quantiles(rates_folder):
     q = pd.read_parquet(rates_folder / "quantiles.parquet")
     final = q[(q["metric"] == "loss") & (q["statistic"] == "quantile") & (q["k"] == q["k"].max())]
     for _, r in ratios[ratios["measure"] == "final"].iterrows():
-        qa = final[(final["task"] == r["task"]) & (final["method"] == r["a"]) & np.isclose(final["quantile"], r["quantile"])]
-        qb = final[(final["task"] == r["task"]) & (final["method"] == r["b"]) & np.isclose(final["quantile"], r["quantile"])]
+        qa = final[
+            (final["task"] == r["task"]) & (final["method"] == r["a"]) & np.isclose(final["quantile"], r["quantile"])
+        ]
+        qb = final[
+            (final["task"] == r["task"]) & (final["method"] == r["b"]) & np.isclose(final["quantile"], r["quantile"])
+        ]
         assert r["ratio"] == pytest.approx(qa["value"].iloc[0] / qb["value"].iloc[0], rel=1e-12)
 
 
@@ -125,8 +157,18 @@ def test_figure_redraws_and_scoreboard_reads_stored_tables(rates_folder, capsys)
 
 
 def test_a_cell_is_bit_identical_when_rerun():
-    p = TorchRates().make_params({"steps": 12, "checkpoints": 3, "n_seeds": 6, "n_tune_seeds": 1,
-                                  "methods": ["gclip"], "no_ladder": True, "eval_size": 8}, quick=True)
+    p = TorchRates().make_params(
+        {
+            "steps": 12,
+            "checkpoints": 3,
+            "n_seeds": 6,
+            "n_tune_seeds": 1,
+            "methods": ["gclip"],
+            "no_ladder": True,
+            "eval_size": 8,
+        },
+        quick=True,
+    )
     cell = TorchRates().cells(p)[0]
     one, two = TorchRates().run_cell(cell), TorchRates().run_cell(cell)
     pd.testing.assert_frame_equal(one["paths"], two["paths"])
@@ -135,6 +177,7 @@ def test_a_cell_is_bit_identical_when_rerun():
 
 
 # -- the ensemble: torch optimizers per seed, shared initial weights, gradient norms -----------------------
+
 
 @pytest.fixture(scope="module")
 def task64():
@@ -154,7 +197,7 @@ def _plain(task, make, key, init_key, steps, batch):
     x_full, y_full = task.data.take(task.data.reference_indices())
     loss = task.loss_fn(model(x_full), y_full)
     loss.backward()
-    return loss.item(), float(torch.sqrt(sum((p.grad ** 2).sum() for p in model.parameters())))
+    return loss.item(), float(torch.sqrt(sum((p.grad**2).sum() for p in model.parameters())))
 
 
 GCLIP = {"lr": 0.3, "lr_schedule": "constant", "clip": 0.1, "clip_schedule": "constant", "clip_power": 0.0}
@@ -163,16 +206,30 @@ SEEDWISE = {
     "adam": ({"lr": 1e-2}, None, lambda ps: torch.optim.Adam(ps, lr=1e-2)),
     "torch-sgd": ({"lr": 0.1, "momentum": 0.9}, None, lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9)),
     "gclip": (GCLIP, {"momentum": 0.9}, lambda ps: GClip(ps, lr=0.3, clip=0.1, momentum=0.9)),
-    "cclip": (CCLIP, {"momentum": 0.9, "weight_decay": 1e-3},
-              lambda ps: CClip(ps, lr=0.3, clip=0.01, momentum=0.9, weight_decay=1e-3)),
+    "cclip": (
+        CCLIP,
+        {"momentum": 0.9, "weight_decay": 1e-3},
+        lambda ps: CClip(ps, lr=0.3, clip=0.01, momentum=0.9, weight_decay=1e-3),
+    ),
 }
 
 
 @pytest.mark.parametrize("method", list(SEEDWISE))
 def test_seedwise_optimizers_equal_the_plain_loop_per_seed(task64, method):
     params, options, make = SEEDWISE[method]
-    res = ensemble.train_ensemble(task64, method, n_seeds=3, steps=10, batch_size=16, seed=2, method_params=params,
-                                  optimizer_options=options, checkpoints=[10], grad_norms=True, init_key=77)
+    res = ensemble.train_ensemble(
+        task64,
+        method,
+        n_seeds=3,
+        steps=10,
+        batch_size=16,
+        seed=2,
+        method_params=params,
+        optimizer_options=options,
+        checkpoints=[10],
+        grad_norms=True,
+        init_key=77,
+    )
     for i in range(3):
         loss, norm = _plain(task64, make, res.keys[i], 77, 10, 16)
         assert res.losses[i, -1] == pytest.approx(loss, rel=1e-12)
@@ -182,8 +239,15 @@ def test_seedwise_optimizers_equal_the_plain_loop_per_seed(task64, method):
 
 def test_seedwise_gclip_norm_is_per_seed(task64):
     # with momentum GClip runs as the class with one param group per seed: seed 0 alone = seed 0 among three
-    kw = dict(steps=8, batch_size=16, seed=5, method_params=GCLIP, optimizer_options={"momentum": 0.9},
-              checkpoints=[4, 8], init_key=3)
+    kw = dict(
+        steps=8,
+        batch_size=16,
+        seed=5,
+        method_params=GCLIP,
+        optimizer_options={"momentum": 0.9},
+        checkpoints=[4, 8],
+        init_key=3,
+    )
     one = ensemble.train_ensemble(task64, "gclip", n_seeds=1, **kw)
     three = ensemble.train_ensemble(task64, "gclip", n_seeds=3, **kw)
     np.testing.assert_allclose(three.losses[0], one.losses[0], rtol=1e-12)
@@ -193,8 +257,9 @@ def test_seedwise_gclip_norm_is_per_seed(task64):
 
 def test_init_key_gives_every_seed_the_same_weights(task64):
     # lr = 0 (valid, as in torch.optim): the loss stays at the initial weights' loss
-    kw = dict(n_seeds=4, steps=3, batch_size=16, seed=1, method_params={"lr": 0.0, "lr_schedule": "constant"},
-              checkpoints=[3])
+    kw = dict(
+        n_seeds=4, steps=3, batch_size=16, seed=1, method_params={"lr": 0.0, "lr_schedule": "constant"}, checkpoints=[3]
+    )
     shared = ensemble.train_ensemble(task64, "sgd", init_key=11, **kw)
     assert np.all(shared.losses == shared.losses[0, 0]) and shared.init_key == 11
     own = ensemble.train_ensemble(task64, "sgd", **kw)  # negative control: each seed its own initialisation
@@ -211,6 +276,7 @@ def test_torch_only_options_are_still_refused_as_method_parameters(task64):
 
 
 # -- the ratio bootstrap and the verdict rules ------------------------------------------------------------
+
 
 def _paired(rng, n, n_k, shift):
     common = rng.standard_normal((n, 1))
@@ -277,23 +343,27 @@ def test_verdict_rules():
 
 # -- bad input --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("argv, flag", [
-    (["--n-seeds", "1"], "--n-seeds"),
-    (["--n-seeds", "-1"], "--n-seeds"),
-    (["--batch-size", "100000"], "--batch-size"),
-    (["--text-task", "digits-cnn"], "--text-task"),
-    (["--vision-task", "text-transformer"], "--vision-task"),
-    (["--methods", "bogus"], "--methods"),
-    (["--methods", "sgd,sgd"], "--methods"),
-    (["--steps", "5"], "--steps"),
-    (["--steps", "ten"], "--steps"),
-    (["--checkpoints", "30", "--steps", "20"], "--checkpoints"),
-    (["--n-boot", "10"], "--n-boot"),
-    (["--lr-scale", "0"], "--lr-scale"),
-    (["--lr-scale", "1e40"], "--lr-scale"),
-    (["--quantiles", "0.5,1.5"], "--quantiles"),
-    (["--device", "tpu"], "--device"),
-])
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["--n-seeds", "1"], "--n-seeds"),
+        (["--n-seeds", "-1"], "--n-seeds"),
+        (["--batch-size", "100000"], "--batch-size"),
+        (["--text-task", "digits-cnn"], "--text-task"),
+        (["--vision-task", "text-transformer"], "--vision-task"),
+        (["--methods", "bogus"], "--methods"),
+        (["--methods", "sgd,sgd"], "--methods"),
+        (["--steps", "5"], "--steps"),
+        (["--steps", "ten"], "--steps"),
+        (["--checkpoints", "30", "--steps", "20"], "--checkpoints"),
+        (["--n-boot", "10"], "--n-boot"),
+        (["--lr-scale", "0"], "--lr-scale"),
+        (["--lr-scale", "1e40"], "--lr-scale"),
+        (["--quantiles", "0.5,1.5"], "--quantiles"),
+        (["--device", "tpu"], "--device"),
+    ],
+)
 def test_bad_flags_exit_2_naming_the_flag(argv, flag, tmp_path, capsys):
     code, out, err = _run(["torch-rates", "--quick", *argv, "--out", str(tmp_path)], capsys)
     assert code == 2 and err.count("\n") == 1 and flag in err, err
@@ -320,8 +390,25 @@ def test_missing_torch_exits_2_with_one_line(tmp_path, capsys, monkeypatch):
 def test_huge_step_sizes_fail_every_seed_and_are_counted(tmp_path, capsys):
     # every grid point × 1e30 overflows float32 within a few steps, clipped or not (a clipped step is still
     # lr·τ): failures are counted and +inf, and two failed runs have no ratio: insufficient data, no verdict
-    code, out, _ = _run(["torch-rates", "--quick", "--quiet", "--out", str(tmp_path), "--methods", "sgd,gclip",
-                         "--no-ladder", "--lr-scale", "1e30", "--steps", "10", "--checkpoints", "3"], capsys)
+    code, out, _ = _run(
+        [
+            "torch-rates",
+            "--quick",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+            "--methods",
+            "sgd,gclip",
+            "--no-ladder",
+            "--lr-scale",
+            "1e30",
+            "--steps",
+            "10",
+            "--checkpoints",
+            "3",
+        ],
+        capsys,
+    )
     assert code == 0
     runs = pd.read_parquet(tmp_path / "runs.parquet")
     assert len(runs) == 4 and (runs["n_failed"] == 8).all() and (runs["p_fail"] == 1.0).all()
@@ -350,10 +437,21 @@ def test_same_paths_flags_a_rung_that_never_clipped():
     (relative difference < SAME_PATH); a method that differs by a few per cent somewhere is not flagged."""
     from synthclip.study.torch_rates import SAME_PATH, same_paths
 
-    base = pd.DataFrame({"task": "t", "seed": np.repeat([0, 1], 3), "step": np.tile([1, 2, 4], 2),
-                         "loss": [3.0, 2.5, 2.0, 3.1, 2.6, 2.1]})
-    paths = pd.concat([base.assign(method="sgd_m"), base.assign(method="acclip", loss=base["loss"] * (1 + 1e-6)),
-                       base.assign(method="gclip_m", loss=base["loss"].where(base["step"] != 4, 2.1))])
+    base = pd.DataFrame(
+        {
+            "task": "t",
+            "seed": np.repeat([0, 1], 3),
+            "step": np.tile([1, 2, 4], 2),
+            "loss": [3.0, 2.5, 2.0, 3.1, 2.6, 2.1],
+        }
+    )
+    paths = pd.concat(
+        [
+            base.assign(method="sgd_m"),
+            base.assign(method="acclip", loss=base["loss"] * (1 + 1e-6)),
+            base.assign(method="gclip_m", loss=base["loss"].where(base["step"] != 4, 2.1)),
+        ]
+    )
     assert same_paths(paths, "acclip", "sgd_m") < SAME_PATH
     assert same_paths(paths, "gclip_m", "sgd_m") > SAME_PATH  # negative control
     assert np.isnan(same_paths(paths, "cclip_m", "sgd_m"))
@@ -361,13 +459,26 @@ def test_same_paths_flags_a_rung_that_never_clipped():
 
 def test_a_comparison_with_an_untuned_method_reads_not_tuned():
     # one contrast row pair that would be judged; the same rows with sgd's step size at its grid's edge
-    base = {"claim": "seed000-clipping", "statement": "s", "source": "src", "a": "sgd", "b": "gclip",
-            "rule": "contrast", "quantile": 0.5, "measure": "final", "n_seeds": 40, "n_failed_a": 0,
-            "n_failed_b": 0, "reason": ""}
-    ratios = pd.DataFrame([{**base, "task": "text-transformer", "kind": "text", "ratio": 1.5, "ci_low": 1.2,
-                            "ci_high": 1.8},
-                           {**base, "task": "digits-cnn", "kind": "vision", "ratio": 0.9, "ci_low": 0.8,
-                            "ci_high": 0.95}])
+    base = {
+        "claim": "seed000-clipping",
+        "statement": "s",
+        "source": "src",
+        "a": "sgd",
+        "b": "gclip",
+        "rule": "contrast",
+        "quantile": 0.5,
+        "measure": "final",
+        "n_seeds": 40,
+        "n_failed_a": 0,
+        "n_failed_b": 0,
+        "reason": "",
+    }
+    ratios = pd.DataFrame(
+        [
+            {**base, "task": "text-transformer", "kind": "text", "ratio": 1.5, "ci_low": 1.2, "ci_high": 1.8},
+            {**base, "task": "digits-cnn", "kind": "vision", "ratio": 0.9, "ci_low": 0.8, "ci_high": 0.95},
+        ]
+    )
     assert claim_rows(ratios)["verdict"].iloc[0] == REPRODUCED
     row = claim_rows(ratios, frozenset({("digits-cnn", "sgd")})).iloc[0]
     assert row["verdict"] == NOT_TUNED and "sgd on digits-cnn" in row["reason"], row.to_dict()

@@ -1,4 +1,5 @@
 """Sweeps: the same bits for any number of jobs and on dask, kill-and-resume, corrupt cache cells."""
+
 import os
 import signal
 import subprocess
@@ -12,8 +13,22 @@ import pytest
 from synthclip.study import cli
 
 # one tail index per α (--tail-offsets 0): the sweep machinery is under test, not the tails
-SWEEP = ["rates", "--alpha", "1.2,1.5,1.8,2.0", "--tail-offsets", "0", "--methods", "gclip,sgd", "--n-traj", "300",
-         "--steps", "400", "--n-boot", "40", "--quiet"]
+SWEEP = [
+    "rates",
+    "--alpha",
+    "1.2,1.5,1.8,2.0",
+    "--tail-offsets",
+    "0",
+    "--methods",
+    "gclip,sgd",
+    "--n-traj",
+    "300",
+    "--steps",
+    "400",
+    "--n-boot",
+    "40",
+    "--quiet",
+]
 
 
 def tables(root: Path) -> dict:
@@ -45,10 +60,13 @@ def test_two_jobs_give_identical_tables(serial, tmp_path):
 
 def test_dask_backend_gives_identical_tables(serial, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
-        assert cli.main([*SWEEP, "--backend", "dask", "--scheduler", cluster.scheduler_address,
-                         "--out", str(tmp_path)]) == 0
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        assert (
+            cli.main([*SWEEP, "--backend", "dask", "--scheduler", cluster.scheduler_address, "--out", str(tmp_path)])
+            == 0
+        )
     assert_same(tables(serial), tables(tmp_path))
 
 
@@ -71,8 +89,25 @@ def test_corrupt_cached_cell_is_recomputed(serial, tmp_path, capsys):
 
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     # Cells big enough that the SIGKILL lands mid-sweep, once two cells are on disk.
-    big = ["rates", "--alpha", "1.2,1.5,1.8,2.0", "--tail-offsets", "0", "--methods", "gclip,sgd", "--n-traj", "3000", "--steps", "3000",
-           "--n-boot", "40", "--quiet", "--jobs", "1", "--out"]
+    big = [
+        "rates",
+        "--alpha",
+        "1.2,1.5,1.8,2.0",
+        "--tail-offsets",
+        "0",
+        "--methods",
+        "gclip,sgd",
+        "--n-traj",
+        "3000",
+        "--steps",
+        "3000",
+        "--n-boot",
+        "40",
+        "--quiet",
+        "--jobs",
+        "1",
+        "--out",
+    ]
     command = [sys.executable, "-m", "synthclip.study", *big]
     proc = subprocess.Popen([*command, str(tmp_path / "killed")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     cache = tmp_path / "killed" / ".cache" / "rates"

@@ -11,6 +11,7 @@ with probability 2.5 %, so a positive check here fails on a fresh seed with prob
 docs/testing.md); the seeds are fixed, so the suite is deterministic. A near-miss control passes wrongly with
 probability ≤ 2.5 % by construction (docs/theory.md, "Resolution").
 """
+
 import subprocess
 import sys
 from pathlib import Path
@@ -27,8 +28,17 @@ ALPHA = 1.5
 EXACT = -2 * (ALPHA - 1) / ALPHA
 SIZE = {"n_traj": 10_000, "steps": 2_000}
 # the exact exponent, as a Claim a researcher writes (kind upper: within (tight) / (not tight) / violates)
-UPPER = Claim("my-rate", "sgd_harmonic", "strongly_convex", "f", "k^(−2(α−1)/α)", "the running mean's law", "upper",
-              exponent=lambda a: -2 * (a - 1) / a, noise=("symmetric",))
+UPPER = Claim(
+    "my-rate",
+    "sgd_harmonic",
+    "strongly_convex",
+    "f",
+    "k^(−2(α−1)/α)",
+    "the running mean's law",
+    "upper",
+    exponent=lambda a: -2 * (a - 1) / a,
+    noise=("symmetric",),
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +58,9 @@ def run(harmonic):
     import synthclip
     from synthclip.study.rate_methods import rate_checkpoints
 
-    return synthclip.simulate("sgd_harmonic", noise="stable", alpha=ALPHA, seed=3, checkpoints=rate_checkpoints(2000),
-                              **SIZE)
+    return synthclip.simulate(
+        "sgd_harmonic", noise="stable", alpha=ALPHA, seed=3, checkpoints=rate_checkpoints(2000), **SIZE
+    )
 
 
 def test_exact_exponent_is_consistent_and_near_misses_are_not(run):
@@ -70,12 +81,23 @@ def test_the_same_seed_gives_the_same_row(harmonic):
 
 def test_a_claim_is_judged_in_its_kinds_words_and_only_inside_its_scope(run):
     assert testing.check_run(run, claim=UPPER).verdict == "within (tight)"
-    loose = Claim("loose", "sgd_harmonic", "strongly_convex", "f", "k^(−1/3)", "x", "upper", exponent=lambda a: EXACT + 0.1)
+    loose = Claim(
+        "loose", "sgd_harmonic", "strongly_convex", "f", "k^(−1/3)", "x", "upper", exponent=lambda a: EXACT + 0.1
+    )
     assert testing.check_run(run, claim=loose).verdict == "within (not tight)"
     with pytest.raises(ValueError, match="does not cover this run: metric 'f_avg' is not the claim's 'f'"):
         testing.check_run(run, claim=UPPER, metric="f_avg")
-    onesided = Claim("one", "sgd_harmonic", "strongly_convex", "f", "k^t", "x", "upper", exponent=lambda a: EXACT,
-                     noise=("asymmetric",))
+    onesided = Claim(
+        "one",
+        "sgd_harmonic",
+        "strongly_convex",
+        "f",
+        "k^t",
+        "x",
+        "upper",
+        exponent=lambda a: EXACT,
+        noise=("asymmetric",),
+    )
     with pytest.raises(ValueError, match="noise family 'symmetric' is not among"):
         testing.check_run(run, claim=onesided)
     other = Claim("other", "gclip", "strongly_convex", "f", "k^t", "x", "upper", exponent=lambda a: EXACT)
@@ -93,8 +115,10 @@ def test_assert_rate_message_is_one_line_with_slope_interval_exponent_and_verdic
     loose = Claim("loose", "sgd_harmonic", "strongly_convex", "f", "k^t", "x", "upper", exponent=lambda a: EXACT + 0.1)
     with pytest.raises(AssertionError, match="within \\(not tight\\)"):
         testing.assert_rate("sgd_harmonic", claim=loose, seed=3, **SIZE)
-    assert testing.assert_rate("sgd_harmonic", claim=loose, seed=3, accept=("within (not tight)",), **SIZE).verdict \
+    assert (
+        testing.assert_rate("sgd_harmonic", claim=loose, seed=3, accept=("within (not tight)",), **SIZE).verdict
         == "within (not tight)"
+    )
 
 
 def test_too_few_runs_is_insufficient_data_not_a_pass(harmonic):
@@ -102,22 +126,28 @@ def test_too_few_runs_is_insufficient_data_not_a_pass(harmonic):
     assert row.verdict == verdict.INSUFFICIENT and "cannot bound the 0.99-quantile" in row.reason
 
 
-@pytest.mark.parametrize("kwargs,needle", [
-    ({}, "give exactly one of exponent= "),
-    ({"exponent": -1.0, "claim": UPPER}, "give exactly one of exponent= "),
-    ({"exponent": float("nan")}, "exponent must be a finite number"),
-    ({"exponent": "fast"}, "exponent must be a finite number"),
-    ({"claim": "thm4"}, "claim must be a synthclip.theory.Claim"),
-    ({"claim": Claim("q", "sgd_harmonic", "strongly_convex", "f", "polylog", "x", "qualitative")}, "kind must be one of"),
-    ({"exponent": -1.0, "quantile": 0.7}, "quantile must be one of 0.5, 0.9, 0.99"),
-    ({"exponent": -1.0, "steps": 50}, "steps must be an integer >= 100"),
-    ({"exponent": -1.0, "confidence": 1.0}, "confidence must lie in (0, 1)"),
-    ({"exponent": -1.0, "metric": "clip_frac"}, "metric must be one of"),
-    ({"exponent": -1.0, "problem": "rosenbrock"}, "problem must be one of"),
-    ({"exponent": -1.0, "n_traj": 0}, "n_traj"),
-    ({"exponent": -1.0, "bogus": 1}, "unknown parameter 'bogus'"),
-    ({"exponent": -1.0, "accept": ("great",)}, "accept must hold words of a 'exact' claim"),
-])
+@pytest.mark.parametrize(
+    "kwargs,needle",
+    [
+        ({}, "give exactly one of exponent= "),
+        ({"exponent": -1.0, "claim": UPPER}, "give exactly one of exponent= "),
+        ({"exponent": float("nan")}, "exponent must be a finite number"),
+        ({"exponent": "fast"}, "exponent must be a finite number"),
+        ({"claim": "thm4"}, "claim must be a synthclip.theory.Claim"),
+        (
+            {"claim": Claim("q", "sgd_harmonic", "strongly_convex", "f", "polylog", "x", "qualitative")},
+            "kind must be one of",
+        ),
+        ({"exponent": -1.0, "quantile": 0.7}, "quantile must be one of 0.5, 0.9, 0.99"),
+        ({"exponent": -1.0, "steps": 50}, "steps must be an integer >= 100"),
+        ({"exponent": -1.0, "confidence": 1.0}, "confidence must lie in (0, 1)"),
+        ({"exponent": -1.0, "metric": "clip_frac"}, "metric must be one of"),
+        ({"exponent": -1.0, "problem": "rosenbrock"}, "problem must be one of"),
+        ({"exponent": -1.0, "n_traj": 0}, "n_traj"),
+        ({"exponent": -1.0, "bogus": 1}, "unknown parameter 'bogus'"),
+        ({"exponent": -1.0, "accept": ("great",)}, "accept must hold words of a 'exact' claim"),
+    ],
+)
 def test_bad_input_is_one_line_valueerror(harmonic, kwargs, needle):
     with pytest.raises(ValueError) as err:
         testing.assert_rate("sgd_harmonic", **{"steps": 200, "n_traj": 200, **kwargs})
@@ -131,14 +161,20 @@ def test_unknown_method_is_one_line():
 
 # -- the example file a researcher copies ----------------------------------------------------------------
 
+
 def _copy_and_run(folder: Path, edit=lambda text: text) -> subprocess.CompletedProcess:
     """The two example files copied into ``folder`` (a researcher's repository), the test file through
     ``edit``, and pytest run there in a fresh process."""
     folder.mkdir()
     (folder / "sgd_harmonic.py").write_text((EXAMPLES / "sgd_harmonic.py").read_text())
     (folder / "test_my_method.py").write_text(edit((EXAMPLES / "test_my_method.py").read_text()))
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_method.py"],
-                          capture_output=True, text=True, cwd=folder, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_method.py"],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        timeout=600,
+    )
 
 
 def test_the_example_test_file_passes_and_fails_with_one_line_on_a_wrong_exponent(tmp_path):
@@ -155,7 +191,7 @@ def test_the_example_test_file_passes_and_fails_with_one_line_on_a_wrong_exponen
 
 # -- a researcher's claims file, through the rates study's --claims ----------------------------------------
 
-CLAIMS_FILE = '''
+CLAIMS_FILE = """
 from synthclip.theory import Claim
 
 CLAIMS = (
@@ -165,16 +201,35 @@ CLAIMS = (
           exponent=lambda a: -2 * (a - 1) / a - 0.1, noise=("symmetric",)),
     Claim("elsewhere", "gclip", "nonconvex", "f", "k^-1", "out of scope", "upper", exponent=lambda a: -1.0),
 )
-'''
+"""
 
 
 def test_rates_judges_a_claims_file_by_the_same_rule(tmp_path, capsys):
     claims = tmp_path / "my_claims.py"
     claims.write_text(CLAIMS_FILE)
     out = tmp_path / "rates"
-    args = ["rates", "--quiet", "--jobs", "1", "--plugin", str(EXAMPLES / "sgd_harmonic.py"), "--methods", "sgd_harmonic,gclip",
-            "--n-traj", "10000", "--steps", "2000", "--noise-alpha", "1.5", "--quantiles", "0.5",
-            "--claims", str(claims), "--out", str(out)]
+    args = [
+        "rates",
+        "--quiet",
+        "--jobs",
+        "1",
+        "--plugin",
+        str(EXAMPLES / "sgd_harmonic.py"),
+        "--methods",
+        "sgd_harmonic,gclip",
+        "--n-traj",
+        "10000",
+        "--steps",
+        "2000",
+        "--noise-alpha",
+        "1.5",
+        "--quantiles",
+        "0.5",
+        "--claims",
+        str(claims),
+        "--out",
+        str(out),
+    ]
     assert cli.main(args) == 0
     text = capsys.readouterr().out
     assert f"your claims ({claims})" in text
@@ -188,12 +243,15 @@ def test_rates_judges_a_claims_file_by_the_same_rule(tmp_path, capsys):
     assert "exact-mean" not in set(s["statement"])  # the package's own verdicts are untouched
 
 
-@pytest.mark.parametrize("body,needle", [
-    (None, "no such file"),
-    ("x = 1\n", "defines no synthclip.theory.Claim"),
-    ("raise RuntimeError('oops')\n", "RuntimeError while loading: oops"),
-    ("CLAIMS = (1,)\n", "CLAIMS must be a tuple of synthclip.theory.Claim"),
-])
+@pytest.mark.parametrize(
+    "body,needle",
+    [
+        (None, "no such file"),
+        ("x = 1\n", "defines no synthclip.theory.Claim"),
+        ("raise RuntimeError('oops')\n", "RuntimeError while loading: oops"),
+        ("CLAIMS = (1,)\n", "CLAIMS must be a tuple of synthclip.theory.Claim"),
+    ],
+)
 def test_a_bad_claims_file_exits_2_with_one_line(tmp_path, capsys, body, needle):
     path = tmp_path / "c.py"
     if body is not None:

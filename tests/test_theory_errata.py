@@ -1,4 +1,5 @@
 """Errata shown by proof: the inequality behind Corollary 7's looseness, as a property test."""
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -6,8 +7,9 @@ from hypothesis.extra.numpy import arrays
 
 
 @settings(max_examples=300, deadline=None)
-@given(g=arrays(np.float64, st.integers(1, 50), elements=st.floats(-1e6, 1e6, allow_nan=False)),
-       alpha=st.floats(1.0, 2.0))
+@given(
+    g=arrays(np.float64, st.integers(1, 50), elements=st.floats(-1e6, 1e6, allow_nan=False)), alpha=st.floats(1.0, 2.0)
+)
 def test_l2_norm_to_the_alpha_is_at_most_the_sum_of_coordinate_powers(g, alpha):
     # ‖g‖_2^α ≤ Σ|g_i|^α for α ≤ 2 (‖g‖_2 ≤ ‖g‖_α for α ≤ 2): Theorem 4 then applies with G = ‖B‖_α, so
     # Corollary 7's constant d‖B‖_α² is loose by a factor d (the erratum in synthclip.theory.ERRATA)

@@ -1,5 +1,6 @@
 """The vmap ensemble: a 1-seed ensemble is the plain training loop with the optimizer class, per-seed
 norms, failure counting, device errors."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,8 +65,17 @@ def test_one_seed_ensemble_is_the_plain_loop(task64, method):
     if PARAMS[method] is None:
         pytest.skip(f"{method} takes several gradient draws per step (see the multi-draw test)")
     steps, batch = 12, 16
-    res = ensemble.train_ensemble(task64, method, n_seeds=1, steps=steps, batch_size=batch, seed=3,
-                                  method_params=PARAMS[method], alpha=1.5, checkpoints=[1, 5, 12])
+    res = ensemble.train_ensemble(
+        task64,
+        method,
+        n_seeds=1,
+        steps=steps,
+        batch_size=batch,
+        seed=3,
+        method_params=PARAMS[method],
+        alpha=1.5,
+        checkpoints=[1, 5, 12],
+    )
     want = plain_loop(task64, method, PARAMS[method], res.keys[0], steps, batch, set(res.checkpoints))
     assert res.losses.shape == (1, 3) and not res.failed[0]
     assert abs(want[-1] - want[0]) > 1e-3  # training moved, so the comparison can fail
@@ -74,8 +84,9 @@ def test_one_seed_ensemble_is_the_plain_loop(task64, method):
 
 def test_multi_draw_method_is_a_one_line_error(task64):
     with pytest.raises(ValueError, match="smom_clip takes 3 gradient draws per step"):
-        ensemble.train_ensemble(task64, "smom_clip", n_seeds=2, steps=2, batch_size=16, alpha=1.5, mu=1.0,
-                                checkpoints=[2])
+        ensemble.train_ensemble(
+            task64, "smom_clip", n_seeds=2, steps=2, batch_size=16, alpha=1.5, mu=1.0, checkpoints=[2]
+        )
 
 
 @pytest.mark.parametrize("method", ["gclip", "clip_adam_norm"])
@@ -92,13 +103,27 @@ def test_norms_are_per_seed(task64, method):
 def test_huge_step_size_fails_are_counted_not_dropped(task64):
     # float32: the tanh MLP's gradients are bounded, so the loss only grows like lr and must overflow
     task32 = models.make_task("digits-mlp", dtype=torch.float32, hidden=16)
-    res = ensemble.train_ensemble(task32, "sgd", n_seeds=4, steps=30, batch_size=16,
-                                  method_params={"lr": 1e37, "lr_schedule": "constant"}, checkpoints=[10, 30])
+    res = ensemble.train_ensemble(
+        task32,
+        "sgd",
+        n_seeds=4,
+        steps=30,
+        batch_size=16,
+        method_params={"lr": 1e37, "lr_schedule": "constant"},
+        checkpoints=[10, 30],
+    )
     assert res.n_failed == 4 and res.losses.shape == (4, 2)
     assert np.all((res.fail_step >= 1) & (res.fail_step <= 30))
     # negative control: the same run with a sane step size fails nowhere
-    ok = ensemble.train_ensemble(task32, "sgd", n_seeds=4, steps=30, batch_size=16,
-                                 method_params={"lr": 0.1, "lr_schedule": "constant"}, checkpoints=[10, 30])
+    ok = ensemble.train_ensemble(
+        task32,
+        "sgd",
+        n_seeds=4,
+        steps=30,
+        batch_size=16,
+        method_params={"lr": 0.1, "lr_schedule": "constant"},
+        checkpoints=[10, 30],
+    )
     assert ok.n_failed == 0 and np.all(ok.fail_step == -1) and np.all(np.isfinite(ok.losses))
     frame = res.to_frame()
     assert len(frame) == 8 and frame["failed"].all()
@@ -138,8 +163,17 @@ def test_a_plugin_trains_in_an_ensemble_like_its_plain_loop(task64):
         methods.load_plugin(Path(__file__).resolve().parents[1] / "studies" / "examples" / "my_method.py")
         params = dict(lr_schedule="constant", lr=0.05, clip_schedule="constant", clip=1.0, beta=0.5)
         steps, batch = 12, 16
-        res = ensemble.train_ensemble(task64, "my_method", n_seeds=2, steps=steps, batch_size=batch, seed=3,
-                                      method_params=params, alpha=1.5, checkpoints=[1, 5, 12])
+        res = ensemble.train_ensemble(
+            task64,
+            "my_method",
+            n_seeds=2,
+            steps=steps,
+            batch_size=batch,
+            seed=3,
+            method_params=params,
+            alpha=1.5,
+            checkpoints=[1, 5, 12],
+        )
         want = plain_loop(task64, "my_method", params, res.keys[0], steps, batch, set(res.checkpoints))
         assert abs(want[-1] - want[0]) > 1e-3
         np.testing.assert_allclose(res.losses[0], want, rtol=1e-10)

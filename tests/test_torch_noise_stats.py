@@ -1,6 +1,7 @@
 """torch-noise's statistics and claim rules on data with a known answer: the exact Mann–Whitney shift
 interval (its coverage, with a negative control), the pooled outlier ratios, the norm statistics, the
 Hill plot, and every claim's three outcomes on synthetic probe tables. No torch needed."""
+
 from __future__ import annotations
 
 import itertools
@@ -71,7 +72,10 @@ def test_seed_mean_is_student_t():
     x = np.array([1.0, 2.0, 4.0])
     mean, lo, hi, n = tn._seed_mean(x, 0.9)
     half = sps.t.ppf(0.95, 2) * x.std(ddof=1) / np.sqrt(3)
-    assert (mean, n) == (pytest.approx(7 / 3), 3) and (lo, hi) == (pytest.approx(7 / 3 - half), pytest.approx(7 / 3 + half))
+    assert (mean, n) == (pytest.approx(7 / 3), 3) and (lo, hi) == (
+        pytest.approx(7 / 3 - half),
+        pytest.approx(7 / 3 + half),
+    )
     assert np.isnan(tn._seed_mean([1.0])[1])
 
 
@@ -137,6 +141,7 @@ def test_hill_plot_is_flat_on_a_pareto_tail():
 
 # -- claims on synthetic probe tables ---------------------------------------------------------------
 
+
 def _probes(spec: dict, steps=(0, 200), n_rep=5, seed=0) -> pd.DataFrame:
     """Probe rows: spec[model] = dict of column means (each replicate jittered by 2 %)."""
     rng = np.random.default_rng(seed)
@@ -152,12 +157,36 @@ def _probes(spec: dict, steps=(0, 200), n_rep=5, seed=0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-HEAVY = dict(top1_share=0.2, running_drift=0.5, hill_alpha=1.5, hill_ci_low=1.2, hill_ci_high=1.8, moment_alpha=1.4,
-             mild_count=40, extreme_count=5, median=lambda s: 1.0 if s == 0 else 0.4, coord_alpha=1.3,
-             mohammadi_alpha=1.8, mohammadi_ci_low=1.7, mohammadi_ci_high=1.9)
-LIGHT = dict(top1_share=0.012, running_drift=0.02, hill_alpha=30.0, hill_ci_low=25.0, hill_ci_high=36.0,
-             moment_alpha=40.0, mild_count=3, extreme_count=0, median=lambda s: 1.0 if s == 0 else 0.97,
-             coord_alpha=1.1, mohammadi_alpha=2.0, mohammadi_ci_low=1.9, mohammadi_ci_high=2.1)
+HEAVY = dict(
+    top1_share=0.2,
+    running_drift=0.5,
+    hill_alpha=1.5,
+    hill_ci_low=1.2,
+    hill_ci_high=1.8,
+    moment_alpha=1.4,
+    mild_count=40,
+    extreme_count=5,
+    median=lambda s: 1.0 if s == 0 else 0.4,
+    coord_alpha=1.3,
+    mohammadi_alpha=1.8,
+    mohammadi_ci_low=1.7,
+    mohammadi_ci_high=1.9,
+)
+LIGHT = dict(
+    top1_share=0.012,
+    running_drift=0.02,
+    hill_alpha=30.0,
+    hill_ci_low=25.0,
+    hill_ci_high=36.0,
+    moment_alpha=40.0,
+    mild_count=3,
+    extreme_count=0,
+    median=lambda s: 1.0 if s == 0 else 0.97,
+    coord_alpha=1.1,
+    mohammadi_alpha=2.0,
+    mohammadi_ci_low=1.9,
+    mohammadi_ci_high=2.1,
+)
 
 
 def _by(claims, name, setting=None):
@@ -181,8 +210,10 @@ def test_claims_reproduced_when_text_is_heavy_and_vision_light():
     assert _by(c, "Figure 4: both architecture and data carry the tail")["verdict"] == REPRODUCED
     assert _by(c, "Appendix H: coordinates look heavy where the vector is not", tn.VISION)["verdict"] == REPRODUCED
     # the vector view of a text task is heavy: Appendix H's premise is absent there
-    assert _by(c, "Appendix H: coordinates look heavy where the vector is not",
-               "text-transformer")["verdict"] == INCONCLUSIVE
+    assert (
+        _by(c, "Appendix H: coordinates look heavy where the vector is not", "text-transformer")["verdict"]
+        == INCONCLUSIVE
+    )
     board = tn.noise_scoreboard({"claims": c}, {})
     assert len(board) == len(c) and set(board["verdict"]) <= {REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE}
 
@@ -224,9 +255,19 @@ def _tier2(hill, moh, n_rep=5, overrides=None) -> pd.Series:
     ``overrides``: {replicate: {column: value}}."""
     rows = []
     for r in range(n_rep):
-        row = {"model": tn.VISION, "replicate": r, "step": 0, "batch_size": 1, "hill_alpha": hill[0],
-               "hill_ci_low": hill[1], "hill_ci_high": hill[2], "mohammadi_alpha": moh[0],
-               "mohammadi_ci_low": moh[1], "mohammadi_ci_high": moh[2], "moment_alpha": 5.0}
+        row = {
+            "model": tn.VISION,
+            "replicate": r,
+            "step": 0,
+            "batch_size": 1,
+            "hill_alpha": hill[0],
+            "hill_ci_low": hill[1],
+            "hill_ci_high": hill[2],
+            "mohammadi_alpha": moh[0],
+            "mohammadi_ci_low": moh[1],
+            "mohammadi_ci_high": moh[2],
+            "moment_alpha": 5.0,
+        }
         row.update((overrides or {}).get(r, {}))
         rows.append(row)
     return tn._infinite_variance(pd.DataFrame(rows), tn.VISION, 0, 0.95)

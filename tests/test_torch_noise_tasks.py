@@ -1,5 +1,6 @@
 """The word-level corpus and the tasks of torch-noise: deterministic, cached, the ablations remove what they
 say (and only that), Figure 4's models differ from the attention model exactly by their named part."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,7 +25,17 @@ def cache(tmp_path, monkeypatch):
 
 def test_tokenizer_keeps_punctuation_runs_as_one_token():
     assert corpus.tokenize("Hello, World!! don't +----+----+\n\n  x1 42") == [
-        "hello", ",", "world", "!!", "don't", "+----+----+", "\n", "x", "1", "42"]
+        "hello",
+        ",",
+        "world",
+        "!!",
+        "don't",
+        "+----+----+",
+        "\n",
+        "x",
+        "1",
+        "42",
+    ]
 
 
 def test_formatting_lines_are_borders_and_rules_only():
@@ -125,7 +136,7 @@ def test_gaussian_rows_are_uniform_directions():
 
     d = 16
     z = data.gaussian_rows(torch.arange(2000), d, key=7, dtype=torch.float64).numpy()
-    sq = (z ** 2)[:, :4].ravel()  # 8000 coordinates from 4 different coordinate streams
+    sq = (z**2)[:, :4].ravel()  # 8000 coordinates from 4 different coordinate streams
     assert stats.kstest(sq, stats.beta(0.5, (d - 1) / 2).cdf).pvalue > 1e-3
     assert stats.kstest(sq, stats.beta(0.5, (2 * d - 1) / 2).cdf).pvalue < 1e-3
     assert np.array_equal(z, data.gaussian_rows(torch.arange(2000), d, key=7, dtype=torch.float64).numpy())

@@ -6,6 +6,7 @@ method) and feeds the torch optimizer a noise array of shape (steps, dim) taken 
 ``REFERENCES``: injected Student-t noise for the numpy reference, synthclip's own Philox stream
 (``noise.engine_noise``) for the numba engine. Both must agree with torch to rtol 1e-10 in float64.
 """
+
 from __future__ import annotations
 
 import copy
@@ -94,11 +95,11 @@ def numpy_trajectory(name, params, lam, x0, noise, mu, alpha):
             b_prev = math.sqrt(b_sq)
             e = p["lr"] if p["eta"] == "lr" else p["eta"]  # "lr": the notebook's b² += γ²‖g‖²
             if name.endswith("adagrad_norm"):
-                b_sq = b_sq + e ** 2 * float(np.sum(g * g))
+                b_sq = b_sq + e**2 * float(np.sum(g * g))
                 direction = g
             else:
                 m = p["beta1"] * m + (1 - p["beta1"]) * g
-                b_sq = p["beta2"] * b_sq + (1 - p["beta2"]) * e ** 2 * float(np.sum(g * g))
+                b_sq = p["beta2"] * b_sq + (1 - p["beta2"]) * e**2 * float(np.sum(g * g))
                 direction = m
             b = b_prev if p["delayed"] else math.sqrt(b_sq)
             x = x - eta(k) * direction / b
@@ -141,9 +142,22 @@ def engine_case(name, params, steps, dim, seed):
     from synthclip import problems
 
     x0 = np.linspace(-3.0, 2.0, dim)
-    res = synthclip.simulate(name, problem="quadratic", noise="pareto", alpha=ALPHA, dim=dim, steps=steps,
-                             n_traj=1, seed=seed, checkpoints=range(1, steps + 1), keep_iterates=True,
-                             mu=MU, L=L, x0=x0.tolist(), **params)
+    res = synthclip.simulate(
+        name,
+        problem="quadratic",
+        noise="pareto",
+        alpha=ALPHA,
+        dim=dim,
+        steps=steps,
+        n_traj=1,
+        seed=seed,
+        checkpoints=range(1, steps + 1),
+        keep_iterates=True,
+        mu=MU,
+        L=L,
+        x0=x0.tolist(),
+        **params,
+    )
     assert res.n_failed == 0
     xi = noise_laws.engine_noise("pareto", ALPHA, n_traj=1, steps=steps, dim=dim, seed=seed)[0]
     return problems.weights(MU, L, dim), x0, xi, np.vstack([x0, res.iterates[0]])
@@ -159,12 +173,19 @@ def variants(name):
     names = {p.name for p in methods.get(name).params}
     out = [{}, {"lr_schedule": "poly", "lr": 0.5, "lr_power": 0.6}, {"lr_schedule": "constant", "lr": 0.05}]
     if "clip_schedule" in names:
-        out += [{"clip_schedule": "poly", "clip_power": "1/alpha", "clip": 0.3},
-                {"clip_schedule": "poly", "clip_power": 0.25, "clip": 0.2, "lr_schedule": "constant", "lr": 0.1},
-                {"clip": math.inf}, {"clip": 0.05, "clip_schedule": "constant"}]
+        out += [
+            {"clip_schedule": "poly", "clip_power": "1/alpha", "clip": 0.3},
+            {"clip_schedule": "poly", "clip_power": 0.25, "clip": 0.2, "lr_schedule": "constant", "lr": 0.1},
+            {"clip": math.inf},
+            {"clip": 0.05, "clip_schedule": "constant"},
+        ]
     if "delayed" in names:
-        out += [{"delayed": True}, {"eta": 0.5, "b0": 0.3}, {"delayed": True, "eta": 2.0, "lr": 0.3},
-                {"eta": "lr", "lr": 0.3}]
+        out += [
+            {"delayed": True},
+            {"eta": 0.5, "b0": 0.3},
+            {"delayed": True, "eta": 2.0, "lr": 0.3},
+            {"eta": "lr", "lr": 0.3},
+        ]
     if "beta1" in names:
         out += [{"beta1": 0.5, "beta2": 0.8}]
     if "moment" in names:
@@ -201,8 +222,9 @@ def numpy_smom_trajectory(params, lam, x0, draws, mu, alpha):
     out = [x.copy()]
     for k in range(1, len(draws) + 1):
         g = np.sort(lam * x + draws[k - 1], axis=0)[1]  # the middle of three
-        eta = {"constant": p["lr"], "poly": p["lr"] / (k + 1) ** p["lr_power"]}.get(p["lr_schedule"],
-                                                                                    4.0 / (mu * (k + 1)))
+        eta = {"constant": p["lr"], "poly": p["lr"] / (k + 1) ** p["lr_power"]}.get(
+            p["lr_schedule"], 4.0 / (mu * (k + 1))
+        )
         q = {"alpha-1": alpha - 1.0, "1/alpha": 1.0 / alpha}.get(p["clip_power"], p["clip_power"])
         tau = p["clip"] if p["clip_schedule"] == "constant" else p["clip"] * k ** float(q)
         n = math.sqrt(float(np.sum(g * g)))
@@ -223,6 +245,7 @@ def torch_smom_trajectory(params, lam, x0, draws, mu, alpha):
         def closure():
             x.grad = lam_t * x.detach() + draws_t[k, next(calls)]
             return torch.tensor(0.0)
+
         opt.step(closure)
         assert next(calls, None) is None  # every draw was used, once
         out.append(x.detach().clone())
@@ -236,12 +259,30 @@ def smom_engine_case(params, steps, dim, seed):
     from synthclip import problems
 
     x0 = np.linspace(-3.0, 2.0, dim)
-    res = synthclip.simulate("smom_clip", problem="quadratic", noise="pareto", alpha=ALPHA, dim=dim, steps=steps,
-                             n_traj=1, seed=seed, checkpoints=range(1, steps + 1), keep_iterates=True,
-                             mu=MU, L=L, x0=x0.tolist(), **params)
+    res = synthclip.simulate(
+        "smom_clip",
+        problem="quadratic",
+        noise="pareto",
+        alpha=ALPHA,
+        dim=dim,
+        steps=steps,
+        n_traj=1,
+        seed=seed,
+        checkpoints=range(1, steps + 1),
+        keep_iterates=True,
+        mu=MU,
+        L=L,
+        x0=x0.tolist(),
+        **params,
+    )
     assert res.n_failed == 0
-    draws = np.stack([noise_laws.engine_noise("pareto", ALPHA, n_traj=1, steps=steps, dim=dim, seed=seed,
-                                              traj_start=r * 2**40)[0] for r in range(3)], axis=1)
+    draws = np.stack(
+        [
+            noise_laws.engine_noise("pareto", ALPHA, n_traj=1, steps=steps, dim=dim, seed=seed, traj_start=r * 2**40)[0]
+            for r in range(3)
+        ],
+        axis=1,
+    )
     return problems.weights(MU, L, dim), x0, draws, np.vstack([x0, res.iterates[0]])
 
 
@@ -277,8 +318,10 @@ def test_smom_draws_the_closure_and_smooths_with_its_generator():
         calls.append(len(calls))
         x.grad = torch.as_tensor(gen[len(calls) - 1])
         return torch.tensor(float(len(calls)))
-    opt = optim.SMoMClip([x], lr=1.0, clip=math.inf, blocks=5, block_size=2, smoothing=0.5,
-                         generator=torch.Generator().manual_seed(3))
+
+    opt = optim.SMoMClip(
+        [x], lr=1.0, clip=math.inf, blocks=5, block_size=2, smoothing=0.5, generator=torch.Generator().manual_seed(3)
+    )
     loss = opt.step(closure)
     assert calls == list(range(10)) and loss.item() == 1.0  # ten draws, the first loss returned
     smooth = torch.Generator().manual_seed(3)  # one θ·N(0, I) per block, drawn block by block
@@ -297,6 +340,7 @@ def test_smom_with_one_draw_is_gclip_exactly():
 
 def test_single_draw_update_refuses_a_multi_draw_method():
     from synthclip.torch import functional as F
+
     with pytest.raises(ValueError, match="smom_clip takes 3 gradient draws per step"):
         F.update("smom_clip", [torch.zeros(2)], [torch.ones(2)], {}, [{}], {"lr": 0.1, "lr_schedule": "constant"}, 1)
 
@@ -304,10 +348,24 @@ def test_single_draw_update_refuses_a_multi_draw_method():
 def test_reference_rejects_a_wrong_method():
     # negative control: the comparison above can tell two methods apart on this noise
     lam, x0, noise = np.linspace(0.5, 1.0, 5), np.linspace(-3.0, 2.0, 5), injected_noise(200, 5)
-    a = numpy_trajectory("gclip", {"clip": 0.3, "clip_schedule": "constant", "lr_schedule": "constant",
-                                   "lr": 0.1}, lam, x0, noise, MU, ALPHA)
-    b = torch_trajectory("cclip", {"clip": 0.3, "clip_schedule": "constant", "lr_schedule": "constant",
-                                   "lr": 0.1}, lam, x0, noise, MU, ALPHA)
+    a = numpy_trajectory(
+        "gclip",
+        {"clip": 0.3, "clip_schedule": "constant", "lr_schedule": "constant", "lr": 0.1},
+        lam,
+        x0,
+        noise,
+        MU,
+        ALPHA,
+    )
+    b = torch_trajectory(
+        "cclip",
+        {"clip": 0.3, "clip_schedule": "constant", "lr_schedule": "constant", "lr": 0.1},
+        lam,
+        x0,
+        noise,
+        MU,
+        ALPHA,
+    )
     assert not np.allclose(a, b, rtol=1e-3)
 
 
@@ -329,12 +387,16 @@ def _run(opt_factory, dim, steps=30, seed=1):
     return x.detach().numpy()
 
 
-@pytest.mark.parametrize("clipped,plain", [
-    (lambda p: optim.GClip(p, lr=0.1, clip=math.inf), lambda p: optim.SGDRef(p, lr=0.1)),
-    (lambda p: optim.ClipNSGDM(p, lr=0.1, clip=math.inf), lambda p: optim.NSGDM(p, lr=0.1)),
-    (lambda p: optim.ClipAdaGradNorm(p, clip=math.inf), lambda p: optim.AdaGradNorm(p)),
-    (lambda p: optim.ClipAdamNorm(p, clip=math.inf, delayed=True), lambda p: optim.AdamNorm(p, delayed=True)),
-], ids=["gclip-inf-is-sgd", "clip-nsgd-m-inf-is-nsgd-m", "clip-adagrad-inf-is-adagrad", "clip-adam-inf-is-adam"])
+@pytest.mark.parametrize(
+    "clipped,plain",
+    [
+        (lambda p: optim.GClip(p, lr=0.1, clip=math.inf), lambda p: optim.SGDRef(p, lr=0.1)),
+        (lambda p: optim.ClipNSGDM(p, lr=0.1, clip=math.inf), lambda p: optim.NSGDM(p, lr=0.1)),
+        (lambda p: optim.ClipAdaGradNorm(p, clip=math.inf), lambda p: optim.AdaGradNorm(p)),
+        (lambda p: optim.ClipAdamNorm(p, clip=math.inf, delayed=True), lambda p: optim.AdamNorm(p, delayed=True)),
+    ],
+    ids=["gclip-inf-is-sgd", "clip-nsgd-m-inf-is-nsgd-m", "clip-adagrad-inf-is-adagrad", "clip-adam-inf-is-adam"],
+)
 def test_infinite_clip_is_the_unclipped_method_exactly(clipped, plain):
     np.testing.assert_array_equal(_run(clipped, 4), _run(plain, 4))
 
@@ -357,6 +419,7 @@ def test_rmsprop_is_torch_rmsprop():
 def test_rmsprop_step_is_the_discussions_effective_step():
     # x_{k+1} = x_k − h_Adam g_k with the h_Adam of synthclip.theory (the erratum's formula)
     from synthclip import theory
+
     x = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
     opt = optim.RMSProp([x], lr=0.1, beta2=0.75, eps=0.5)
     g1, g2 = np.array([1.0, -2.0, 0.0]), np.array([0.5, 3.0, -1.0])
@@ -443,8 +506,7 @@ def _param():
     return torch.nn.Parameter(torch.zeros(3))
 
 
-@pytest.mark.parametrize("cls,key,value", BAD_CASES,
-                         ids=[f"{c.__name__}-{k}-{v}" for c, k, v in BAD_CASES])
+@pytest.mark.parametrize("cls,key,value", BAD_CASES, ids=[f"{c.__name__}-{k}-{v}" for c, k, v in BAD_CASES])
 def test_bad_hyper_parameter_raises_in_init(cls, key, value):
     with pytest.raises(ValueError, match="Invalid"):
         cls([_param()], **{key: value})
@@ -551,11 +613,13 @@ def test_step_with_closure_returns_the_loss(cls):
     opt_a = cls(net_a.parameters(), **_kwargs(cls))
     opt_b = cls(net_b.parameters(), **_kwargs(cls))
     for k in range(3):
+
         def closure():
             opt_a.zero_grad()
             loss = _loss(net_a, k)
             loss.backward()
             return loss
+
         loss = opt_a.step(closure)
         assert torch.equal(loss, _loss(net_b, k))
         _train(net_b, opt_b, 1, start=k)
@@ -632,8 +696,17 @@ def test_seed_adam_local_clipping_is_per_tensor_clip_grad_norm():
 
 def test_seed_adam_elementwise_and_delayed():
     x = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
-    opt = SeedAdam([x], lr=1.0, betas=(0.0, 0.5), eps=0.0, clipping="elementwise", max_grad_norm=1.0,
-                   delayed=True, exp_avg_sq_value=4.0, etta=1.0)
+    opt = SeedAdam(
+        [x],
+        lr=1.0,
+        betas=(0.0, 0.5),
+        eps=0.0,
+        clipping="elementwise",
+        max_grad_norm=1.0,
+        delayed=True,
+        exp_avg_sq_value=4.0,
+        etta=1.0,
+    )
     assert opt.param_groups[0]["correct_bias"] is False  # the seed's delayed class default
     x.grad = torch.tensor([3.0, -0.5], dtype=torch.float64)
     opt.step()
@@ -718,8 +791,7 @@ def test_unclipped_gclip_and_cclip_are_torch_sgd_with_momentum_and_weight_decay(
     assert not np.allclose(clipped, want, rtol=1e-3)
 
 
-def _clipped_sgd_reference(coordinatewise, lr, clip, momentum, dampening, weight_decay, nesterov,
-                           steps=20, seed=3):
+def _clipped_sgd_reference(coordinatewise, lr, clip, momentum, dampening, weight_decay, nesterov, steps=20, seed=3):
     """The GClip/CClip docstring's formulas in numpy, on the same problem as _sgd_run (flattened)."""
     gen = np.random.default_rng(seed)
     x = np.concatenate([gen.normal(size=(3, 2)).ravel(), gen.normal(size=2)])
@@ -778,8 +850,9 @@ def test_nesterov_needs_momentum_and_zero_dampening():
         optim.GClip([_param()], momentum=-0.5)
 
 
-@pytest.mark.parametrize("cls", [optim.AdaGradNorm, optim.AdamNorm, optim.ClipAdaGradNorm, optim.ClipAdamNorm],
-                         ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [optim.AdaGradNorm, optim.AdamNorm, optim.ClipAdaGradNorm, optim.ClipAdamNorm], ids=lambda c: c.__name__
+)
 def test_eta_lr_uses_the_current_step_size(cls):
     # eta = "lr" (the notebook's b² += γ²‖g‖²) is eta = γ as a number, bit for bit...
     a = _run(lambda p: cls(p, lr=0.3, eta="lr"), 4)
@@ -962,13 +1035,15 @@ def test_a_plugins_optimizer_resumes_from_its_state_dict(registry):
     whole, opt = run(20)
     resumed, _ = run(20, resume_at=9)
     np.testing.assert_array_equal(whole, resumed)
-    assert opt.state[opt.param_groups[0]["params"][0]]["step"] == 20 and "m" in opt.state[opt.param_groups[0]["params"][0]]
+    assert (
+        opt.state[opt.param_groups[0]["params"][0]]["step"] == 20 and "m" in opt.state[opt.param_groups[0]["params"][0]]
+    )
     # negative control: dropping the momentum state changes the trajectory
     x = torch.nn.Parameter(torch.linspace(-3.0, 2.0, 4, dtype=torch.float64))
     assert not np.array_equal(whole, x.detach().numpy())
 
 
-_MINIBATCH = '''
+_MINIBATCH = """
 import numpy as np
 from synthclip.methods import Method, lr_params, register
 
@@ -989,7 +1064,7 @@ def reference(p, k, lr, tau, x, g, state):
 
 register(Method("minibatch_sgd", lr_params(0.1, "constant"), "SGD on the mean of 4 draws", step=step,
                 reference=reference, draws=4))
-'''
+"""
 
 
 def test_a_multi_draw_plugin_draws_through_the_closure(registry, tmp_path):
@@ -1018,8 +1093,16 @@ def test_a_plugins_optimizer_trains_a_float32_model(registry):
     model = torch.nn.Linear(3, 1)
     data = torch.randn(64, 3)
     target = data @ torch.tensor([[1.0], [-2.0], [0.5]])
-    opt = from_method("my_method", model.parameters(), alpha=1.5, lr_schedule="constant", lr=0.05, clip=10.0,
-                      clip_schedule="constant", beta=0.5)
+    opt = from_method(
+        "my_method",
+        model.parameters(),
+        alpha=1.5,
+        lr_schedule="constant",
+        lr=0.05,
+        clip=10.0,
+        clip_schedule="constant",
+        beta=0.5,
+    )
     losses = []
     for _ in range(100):
         opt.zero_grad()

@@ -1,5 +1,6 @@
 """The gradient-noise probe: shapes and finite tail indices with intervals on the digits model, and a
 positive/negative control on least squares where the tail index of the noise is known."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,9 +20,17 @@ def test_probe_on_digits_gives_finite_tail_indices_with_intervals():
     task = models.make_task("digits-mlp", hidden=16)
     model = task.build_model(0)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    probes = probe.probe_training(model, task.loss_fn, task.data, opt, probe_at=[0, 20], train_batch_size=16,
-                                  batch_size=16,
-                                  n_batches=100, coords_per_layer=64)
+    probes = probe.probe_training(
+        model,
+        task.loss_fn,
+        task.data,
+        opt,
+        probe_at=[0, 20],
+        train_batch_size=16,
+        batch_size=16,
+        n_batches=100,
+        coords_per_layer=64,
+    )
     assert [p.step for p in probes] == [0, 20]
     p = probes[-1]
     assert p.layers == ["layers.0", "layers.1", "head"]
@@ -75,11 +84,13 @@ def test_too_few_batches_is_a_value_error():
 def test_probe_records_its_draws_and_a_shared_full_gradient_changes_nothing():
     task = models.make_task("digits-cnn")
     model = task.build_model(3)
-    a = probe.gradient_noise(model, task.loss_fn, task.data, n_batches=20, batch_size=2, key=5, step=7,
-                             coords_per_layer=8)
+    a = probe.gradient_noise(
+        model, task.loss_fn, task.data, n_batches=20, batch_size=2, key=5, step=7, coords_per_layer=8
+    )
     full = probe.full_gradient(model, task.loss_fn, task.data)
-    b = probe.gradient_noise(model, task.loss_fn, task.data, n_batches=20, batch_size=2, key=5, step=7,
-                             coords_per_layer=8, full=full)
+    b = probe.gradient_noise(
+        model, task.loss_fn, task.data, n_batches=20, batch_size=2, key=5, step=7, coords_per_layer=8, full=full
+    )
     assert np.array_equal(a.norms, b.norms) and np.array_equal(a.coords, b.coords)  # bit for bit
     from synthclip.torch.data import derive_seed
 
@@ -94,9 +105,17 @@ def test_coordinate_view_sees_a_scale_mixture_as_heavy():
     # it is near 2
     rng = np.random.default_rng(0)
     scales = 10.0 ** rng.uniform(-2, 2, 2000)
-    fake = probe.NoiseProbe(step=0, layers=["a"], norms=np.ones(16), layer_norms=np.ones((16, 1)),
-                            coords=rng.standard_normal((16, 2000)) * scales, coord_layer=np.zeros(2000, int),
-                            full_grad_norms=np.ones(1), batch_size=1, full_size=1)
+    fake = probe.NoiseProbe(
+        step=0,
+        layers=["a"],
+        norms=np.ones(16),
+        layer_norms=np.ones((16, 1)),
+        coords=rng.standard_normal((16, 2000)) * scales,
+        coord_layer=np.zeros(2000, int),
+        full_grad_norms=np.ones(1),
+        batch_size=1,
+        full_size=1,
+    )
     mixed = probe.coordinate_view(fake)
     fake.coords = rng.standard_normal((16, 2000))
     equal = probe.coordinate_view(fake)
@@ -108,9 +127,22 @@ def test_coordinate_view_sees_a_scale_mixture_as_heavy():
 def test_same_seed_gives_bit_identical_study_cells():
     from synthclip.study.torch_noise import probe_cell
 
-    cell = {"model": "words-transformer", "replicate": 1, "steps": [0, 2], "wide_steps": [2], "batch_sizes": [1, 2],
-            "n_batches": 16, "optimizer": "adam", "lr": 1e-3, "train_batch_size": 4, "full_size": 32,
-            "coords_per_layer": 4, "confidence": 0.95, "seed": 0, "device": "cpu"}
+    cell = {
+        "model": "words-transformer",
+        "replicate": 1,
+        "steps": [0, 2],
+        "wide_steps": [2],
+        "batch_sizes": [1, 2],
+        "n_batches": 16,
+        "optimizer": "adam",
+        "lr": 1e-3,
+        "train_batch_size": 4,
+        "full_size": 32,
+        "coords_per_layer": 4,
+        "confidence": 0.95,
+        "seed": 0,
+        "device": "cpu",
+    }
     one, two = probe_cell(cell), probe_cell(cell)
     assert set(one) == {"tails", "norms", "probes", "hill", "windows"}
     for name in ("norms", "hill", "windows"):
@@ -130,11 +162,21 @@ def test_pooled_view_reads_a_scale_mixture_as_heavy_and_equal_scales_as_light():
     rng = np.random.default_rng(0)
     scales = 10.0 ** np.linspace(-1.5, 1.5, 500)
     views = {}
-    for name, coords in (("mixed", rng.standard_normal((200, 500)) * scales),
-                         ("equal", rng.standard_normal((200, 500)))):
-        fake = probe.NoiseProbe(step=0, layers=["a"], norms=np.ones(200), layer_norms=np.ones((200, 1)),
-                                coords=coords, coord_layer=np.zeros(500, int), full_grad_norms=np.ones(1),
-                                batch_size=1, full_size=1)
+    for name, coords in (
+        ("mixed", rng.standard_normal((200, 500)) * scales),
+        ("equal", rng.standard_normal((200, 500))),
+    ):
+        fake = probe.NoiseProbe(
+            step=0,
+            layers=["a"],
+            norms=np.ones(200),
+            layer_norms=np.ones((200, 1)),
+            coords=coords,
+            coord_layer=np.zeros(500, int),
+            full_grad_norms=np.ones(1),
+            batch_size=1,
+            full_size=1,
+        )
         views[name] = probe.pooled_view(fake)
     assert views["mixed"]["pooled_k1"] == 250 and views["mixed"]["pooled_n"] == 100_000  # 250 = max divisor ≤ √N
     assert views["mixed"]["pooled_ci_high"] < 1.8
@@ -151,8 +193,17 @@ def test_pooled_view_of_a_prime_count_uses_root_n_blocks():
     # N = 9973 (prime): the divisor rule would give blocks of 1; the view uses ⌊√N⌋ = 99 and stays small
     rng = np.random.default_rng(1)
     coords = rng.standard_normal((1, 9973))
-    fake = probe.NoiseProbe(step=0, layers=["a"], norms=np.ones(1), layer_norms=np.ones((1, 1)), coords=coords,
-                            coord_layer=np.zeros(9973, int), full_grad_norms=np.ones(1), batch_size=1, full_size=1)
+    fake = probe.NoiseProbe(
+        step=0,
+        layers=["a"],
+        norms=np.ones(1),
+        layer_norms=np.ones((1, 1)),
+        coords=coords,
+        coord_layer=np.zeros(9973, int),
+        full_grad_norms=np.ones(1),
+        batch_size=1,
+        full_size=1,
+    )
     view = probe.pooled_view(fake)
     assert view["pooled_k1"] == 99 and view["pooled_n"] == 9973 and np.isfinite(view["pooled_alpha"])
 
@@ -164,9 +215,17 @@ def test_coordinate_view_keeps_infinite_alpha_as_light():
 
     rng = np.random.default_rng(3)
     coords = rng.standard_normal((64, 16))
-    fake = probe.NoiseProbe(step=0, layers=["a"], norms=np.ones(64), layer_norms=np.ones((64, 1)),
-                            coords=coords, coord_layer=np.zeros(16, int), full_grad_norms=np.ones(1),
-                            batch_size=1, full_size=1)
+    fake = probe.NoiseProbe(
+        step=0,
+        layers=["a"],
+        norms=np.ones(64),
+        layer_norms=np.ones((64, 1)),
+        coords=coords,
+        coord_layer=np.zeros(16, int),
+        full_grad_norms=np.ones(1),
+        batch_size=1,
+        full_size=1,
+    )
     est = [stats.mohammadi(row, confidence=0.95) for row in coords]
     alphas = np.array([e.alpha for e in est])
     assert np.sum(np.isposinf(alphas)) == 3  # the data hold draws with α̂ = +inf

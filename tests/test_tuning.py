@@ -1,4 +1,5 @@
 """The interior tuning rule: a grid is extended past an edge optimum, and the result says when it stayed there."""
+
 import math
 
 import numpy as np
@@ -19,7 +20,7 @@ def test_interior_optimum_needs_no_extension():
 def test_edge_optimum_is_extended_until_interior():
     # optimum at 3.0: the grid [0.1, 0.3, 1] (mean factor √10) needs two points above its top edge, √10 and 10
     r = tune_interior(bowl(3.0), [0.1, 0.3, 1.0], max_extensions=4)
-    assert r.value == pytest.approx(10 ** 0.5) and r.interior
+    assert r.value == pytest.approx(10**0.5) and r.interior
     assert r.n_extensions == 2
     assert list(r.table["extension"]) == [0, 0, 0, 1, 2]
 

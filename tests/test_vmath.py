@@ -1,5 +1,6 @@
 """The branch-free log/exp/sin/cos of synthclip._vmath: within 1 ulp of numpy's over the domains the noise
 laws use, and the same bits in a vectorised loop as in a scalar call."""
+
 import math
 import re
 
@@ -91,10 +92,10 @@ def test_loops_over_them_are_vectorised():
 def test_vector_lanes_equal_scalar_calls():
     # A loop of 1000 is vectorised with a scalar remainder; one-element calls are scalar: the bits agree.
     x = (np.random.default_rng(2).integers(0, 2**53, 1000) + 0.5) * 2.0**-53
-    scalar_log = np.array([_log_loop(x[i:i + 1])[0] for i in range(0, 1000, 37)])
+    scalar_log = np.array([_log_loop(x[i : i + 1])[0] for i in range(0, 1000, 37)])
     np.testing.assert_array_equal(_log_loop(x)[::37], scalar_log)
     y = -np.log(x) / 1.3
-    scalar_exp = np.array([_exp_loop(y[i:i + 1])[0] for i in range(0, 1000, 37)])
+    scalar_exp = np.array([_exp_loop(y[i : i + 1])[0] for i in range(0, 1000, 37)])
     np.testing.assert_array_equal(_exp_loop(y)[::37], scalar_exp)
 
 

@@ -1,6 +1,7 @@
 """A method outside the package: clipped SGD with heavy-ball momentum, m_k = β m_{k−1} + (1−β) clip(g_k, τ_k),
 x_k = x_{k−1} − η_k m_k. Run: python -m synthclip.study rates --plugin studies/examples/my_method.py --methods my_method
 """
+
 import math
 
 import numpy as np
@@ -29,8 +30,16 @@ def reference(p, k, lr, tau, x, g, state):  # numpy, one row a trajectory: the t
     return x - lr * state["m"], (norm[:, 0] > tau).astype(float)
 
 
-register(Method(
-    "my_method", lr_params(4.0, "theorem4") + clip_params(1.0, "poly", "alpha-1")
-    + (Param("beta", 0.5, "momentum β", low=0.0, high=1.0, high_open=True),),
-    "clipped SGD with heavy-ball momentum (the plugin example)", step=step, reference=reference,
-    vectors=("m",), variants=({"beta": 0.0, "clip_schedule": "constant", "clip": 0.5},)))
+register(
+    Method(
+        "my_method",
+        lr_params(4.0, "theorem4")
+        + clip_params(1.0, "poly", "alpha-1")
+        + (Param("beta", 0.5, "momentum β", low=0.0, high=1.0, high_open=True),),
+        "clipped SGD with heavy-ball momentum (the plugin example)",
+        step=step,
+        reference=reference,
+        vectors=("m",),
+        variants=({"beta": 0.0, "clip_schedule": "constant", "clip": 0.5},),
+    )
+)

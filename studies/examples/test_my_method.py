@@ -5,6 +5,7 @@ it by synthclip's one verdict rule (docs/theory.md, "What a verdict means"); it 
 the slope, its interval, the exponent and the verdict. False failures and power at these sizes:
 docs/testing.md, "Your own rate checks".
 """
+
 from pathlib import Path
 
 from synthclip.methods import load_plugin
@@ -17,13 +18,23 @@ ALPHA = 1.5
 EXPONENT = -2 * (ALPHA - 1) / ALPHA  # f(x_k) of the running mean decays as k^(−2(α−1)/α) exactly
 
 # the same statement as a Claim: kind "upper" is judged in the words within (tight) / (not tight) / violates
-MY_RATE = Claim("my-rate", "sgd_harmonic", "strongly_convex", "f", "k^(−2(α−1)/α)", "the running mean's law",
-                "upper", exponent=lambda a: -2 * (a - 1) / a, noise=("symmetric",))
+MY_RATE = Claim(
+    "my-rate",
+    "sgd_harmonic",
+    "strongly_convex",
+    "f",
+    "k^(−2(α−1)/α)",
+    "the running mean's law",
+    "upper",
+    exponent=lambda a: -2 * (a - 1) / a,
+    noise=("symmetric",),
+)
 
 
 def test_rate_of_the_last_iterate():
-    assert_rate("sgd_harmonic", noise="stable", alpha=ALPHA, exponent=EXPONENT, metric="f",
-                n_traj=10_000, steps=2_000, seed=0)
+    assert_rate(
+        "sgd_harmonic", noise="stable", alpha=ALPHA, exponent=EXPONENT, metric="f", n_traj=10_000, steps=2_000, seed=0
+    )
 
 
 def test_rate_against_a_claim():

@@ -26,15 +26,33 @@ Contents
 
 All random draws use ``numpy.random.Generator(Philox(seed))``, so results are reproducible.
 """
+
 from __future__ import annotations
 
 from ._common import DEFAULT_TAIL_K_POWER, DEFAULT_WINDOW_DECADES
 from .decay import DecayFit, decay_exponent, tail_scale
-from .delta import (DELTA_METHODS, DeltaFit, DeltaFitCI, PowerLawTest, delta_fit, delta_fit_bootstrap,
-                    delta_pivot_intervals, power_law_pvalues, power_law_test)
+from .delta import (
+    DELTA_METHODS,
+    DeltaFit,
+    DeltaFitCI,
+    PowerLawTest,
+    delta_fit,
+    delta_fit_bootstrap,
+    delta_pivot_intervals,
+    power_law_pvalues,
+    power_law_test,
+)
+from .intervals import (
+    BINOMIAL_METHODS,
+    ConfidenceInterval,
+    Interval,
+    binomial_ci,
+    joint_bootstrap,
+    mean_ci,
+    normal_interval_holds,
+    percentile_interval,
+)
 from .quantiles import failure_probability, hitting_times, quantile_ci, quantile_ranks
-from .intervals import (BINOMIAL_METHODS, ConfidenceInterval, Interval, binomial_ci, joint_bootstrap, mean_ci,
-                        normal_interval_holds, percentile_interval)
 from .rates import RateFit, exponent_side, fit_rate, fit_rate_windows, fit_slope, log_slope, ols_slopes
 from .ratio import RATIO_METHODS, quantile_ratio_ci
 from .shift import SHIFT_METHODS, ShiftInterval, shift_ci
@@ -105,4 +123,3 @@ __all__ = [
     "moment_estimator",
     "mohammadi",
 ]
-

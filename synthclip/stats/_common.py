@@ -1,4 +1,5 @@
 """Shared constants and argument checks of the statistics (errors raised in Python, with a plain message)."""
+
 from __future__ import annotations
 
 import math
@@ -25,6 +26,7 @@ _MODELS = ("poly", "polylog")
 # --------------------------------------------------------------------------------------------------
 # validation helpers (errors are raised here, in Python, with a plain message)
 # --------------------------------------------------------------------------------------------------
+
 
 def _check_q(q) -> float:
     if isinstance(q, (bool, np.bool_)) or not isinstance(q, (int, float, np.integer, np.floating)):
@@ -75,5 +77,3 @@ def _upper_rank(q: float, n: int) -> int:
 
 def _z(confidence: float) -> float:
     return float(special.ndtri(0.5 + 0.5 * confidence))
-
-

@@ -8,6 +8,7 @@ checkpoints whose P_t lies in a window (past the transient, with enough failing 
 with a percentile bootstrap over runs: a resample of n runs is a multinomial draw over the first-success
 checkpoints, so a replicate costs one draw of a vector, whatever n.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -42,9 +43,19 @@ def tail_scale(k, p, log_power: float = 0.0) -> np.ndarray:
     return np.where((p > 0) & (p < 1), s, np.nan)
 
 
-def decay_exponent(k, failing, *, log_power: float = 0.0, p_max: float = 0.1, min_count: int = 30,
-                   kmin: float = 0.0, kmax: float = float("inf"), n_boot: int = 1000, confidence: float = 0.95,
-                   seed: int = 0) -> DecayFit:
+def decay_exponent(
+    k,
+    failing,
+    *,
+    log_power: float = 0.0,
+    p_max: float = 0.1,
+    min_count: int = 30,
+    kmin: float = 0.0,
+    kmax: float = float("inf"),
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> DecayFit:
     """Slope of log s_t (:func:`tail_scale`) against log t, with a percentile bootstrap over runs.
 
     Parameters
@@ -78,8 +89,16 @@ def decay_exponent(k, failing, *, log_power: float = 0.0, p_max: float = 0.1, mi
     window = (p <= p_max) & (counts >= min_count) & (k > 1) & (k >= kmin) & (k <= kmax)
     nan = float("nan")
     if np.count_nonzero(window) < 3:
-        return DecayFit(nan, nan, nan, nan, nan, int(np.count_nonzero(window)), n,
-                        f"fewer than 3 checkpoints with P_t <= {p_max:g} and >= {min_count} failing runs")
+        return DecayFit(
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            int(np.count_nonzero(window)),
+            n,
+            f"fewer than 3 checkpoints with P_t <= {p_max:g} and >= {min_count} failing runs",
+        )
     x = np.log(k[window])
     slope = fit_slope(x, np.log(tail_scale(k[window], p[window], log_power)))[0]
     lo = hi = nan
@@ -93,5 +112,12 @@ def decay_exponent(k, failing, *, log_power: float = 0.0, p_max: float = 0.1, mi
         with np.errstate(divide="ignore", invalid="ignore"):
             y = np.log(tail_scale(k[window], still[:, window] / n, log_power))
         lo, hi, _ = percentile_interval(ols_slopes(x, y), c)
-    return DecayFit(float(slope), float(lo), float(hi), float(k[window].min()), float(k[window].max()),
-                    int(np.count_nonzero(window)), n)
+    return DecayFit(
+        float(slope),
+        float(lo),
+        float(hi),
+        float(k[window].min()),
+        float(k[window].max()),
+        int(np.count_nonzero(window)),
+        n,
+    )

@@ -1,4 +1,5 @@
 """Confidence studies: how the (1 − δ)-quantile grows as δ → 0 (polynomial or polylog), and the power-law test."""
+
 from __future__ import annotations
 
 import math
@@ -8,14 +9,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._common import (_MODELS, _as_errors, _check_confidence, _check_count,
-                      _upper_rank)
+from ._common import _MODELS, _as_errors, _check_confidence, _check_count, _upper_rank
 from .intervals import percentile_interval
 from .rates import _RowBootstrap, _slopes, fit_slope
 
 # --------------------------------------------------------------------------------------------------
 # confidence studies: how the (1 - delta)-quantile grows as delta -> 0
 # --------------------------------------------------------------------------------------------------
+
 
 class DeltaFit(NamedTuple):
     """Line fit of :func:`delta_fit`: ``log quantile ~ intercept + slope * x(delta)``."""
@@ -122,14 +123,17 @@ def _pivot_draws(n_boot: int, confidence: float) -> int:
 
 
 @lru_cache(maxsize=256)
-def _pivot_bounds(d: tuple, n: int, ranks: tuple, model: str, n_boot: int, seed: int,
-                  confidence: float) -> tuple[float, float]:
+def _pivot_bounds(
+    d: tuple, n: int, ranks: tuple, model: str, n_boot: int, seed: int, confidence: float
+) -> tuple[float, float]:
     """``(P_lo, P_hi)``: the smaller lower and the larger upper ``(1 -+ c)/2`` quantile of the two shapes'
     pivots (outer order statistics, numpy's "lower"/"higher"); cached, as the pivot's law is data-free."""
     ratios = _pivot_ratios(np.asarray(d), n, np.asarray(ranks), model, n_boot, seed)
     half = 0.5 * (1.0 - confidence)
-    return (float(np.min(np.quantile(ratios, half, axis=0, method="lower"))),
-            float(np.max(np.quantile(ratios, 1.0 - half, axis=0, method="higher"))))
+    return (
+        float(np.min(np.quantile(ratios, half, axis=0, method="lower"))),
+        float(np.max(np.quantile(ratios, 1.0 - half, axis=0, method="higher"))),
+    )
 
 
 def _pivot_ratios(d: np.ndarray, n: int, ranks: np.ndarray, model: str, n_boot: int, seed: int) -> np.ndarray:
@@ -150,8 +154,9 @@ def _pivot_ratios(d: np.ndarray, n: int, ranks: np.ndarray, model: str, n_boot: 
     return np.stack(cols, axis=1)
 
 
-def delta_pivot_intervals(deltas, n: int, ranks, quantiles, model: str, *, n_boot: int = 400,
-                          confidence: float = 0.95, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def delta_pivot_intervals(
+    deltas, n: int, ranks, quantiles, model: str, *, n_boot: int = 400, confidence: float = 0.95, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(slopes, lower ends, upper ends) of :func:`delta_fit_bootstrap`'s pivot interval, one per row of
     ``quantiles`` (rows: the order statistics ``X_(ranks)`` of n runs, one row per data set).
 
@@ -166,11 +171,19 @@ def delta_pivot_intervals(deltas, n: int, ranks, quantiles, model: str, *, n_boo
     return (slopes, *_pivot_ends(slopes, d, n, ranks, model, n_boot, confidence, seed))
 
 
-def _pivot_ends(slopes: np.ndarray, d: np.ndarray, n: int, ranks, model: str, n_boot: int, confidence: float,
-                seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _pivot_ends(
+    slopes: np.ndarray, d: np.ndarray, n: int, ranks, model: str, n_boot: int, confidence: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``[slope / P_hi, slope / P_lo]`` for each fitted slope (see :func:`delta_fit_bootstrap`)."""
-    p_lo, p_hi = _pivot_bounds(tuple(d.tolist()), int(n), tuple(int(r) for r in ranks), model,
-                               _pivot_draws(n_boot, confidence), seed, confidence)
+    p_lo, p_hi = _pivot_bounds(
+        tuple(d.tolist()),
+        int(n),
+        tuple(int(r) for r in ranks),
+        model,
+        _pivot_draws(n_boot, confidence),
+        seed,
+        confidence,
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         lo = slopes / p_hi if p_hi > 0 else np.zeros_like(slopes)
         hi = slopes / p_lo if p_lo > 0 else np.full_like(slopes, math.inf)
@@ -189,8 +202,9 @@ def _delta_quantiles(values, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return v, ranks, np.partition(v, np.unique(ranks - 1))[ranks - 1]
 
 
-def delta_fit_bootstrap(values, deltas, model=_MODELS, n_boot: int = 400, confidence: float = 0.95,
-                        seed: int = 0, method: str = "pivot") -> dict[str, DeltaFitCI]:
+def delta_fit_bootstrap(
+    values, deltas, model=_MODELS, n_boot: int = 400, confidence: float = 0.95, seed: int = 0, method: str = "pivot"
+) -> dict[str, DeltaFitCI]:
     """:func:`delta_fit` on raw errors, with a confidence interval for the slope of each model.
 
     Parameters
@@ -250,13 +264,25 @@ def delta_fit_bootstrap(values, deltas, model=_MODELS, n_boot: int = 400, confid
                 logreps = np.where(reps > 0, np.log(reps), np.nan)
             lo, hi, n_bad = percentile_interval(_slopes(_delta_x(d, m), logreps), c)
             if n_bad:
-                reason = (f"{n_bad} of {n_boot} bootstrap replicates had a quantile that is +inf "
-                          f"or <= 0; counted at both ends of the interval")
+                reason = (
+                    f"{n_bad} of {n_boot} bootstrap replicates had a quantile that is +inf "
+                    f"or <= 0; counted at both ends of the interval"
+                )
         elif n_boot and fittable:
             lo, hi = _pivot_ends(np.array([fit.slope]), d, n, ranks, m, n_boot, c, seed)
             lo, hi = float(lo[0]), float(hi[0])
-        out[m] = DeltaFitCI(model=m, slope=fit.slope, ci_low=lo, ci_high=hi, intercept=fit.intercept,
-                            r2=fit.r2, n_boot=n_boot, n=n, confidence=c, reason=reason)
+        out[m] = DeltaFitCI(
+            model=m,
+            slope=fit.slope,
+            ci_low=lo,
+            ci_high=hi,
+            intercept=fit.intercept,
+            r2=fit.r2,
+            n_boot=n_boot,
+            n=n,
+            confidence=c,
+            reason=reason,
+        )
     return out
 
 
@@ -314,8 +340,9 @@ def power_law_test(values, deltas, n_boot: int = 4000, confidence: float = 0.95,
     return PowerLawTest(float(stat[0]), float(p_value[0]), bool(p_value[0] <= 0.5 * (1.0 - c)))
 
 
-def power_law_pvalues(deltas, n: int, ranks, quantiles, *, n_boot: int = 4000, confidence: float = 0.95,
-                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def power_law_pvalues(
+    deltas, n: int, ranks, quantiles, *, n_boot: int = 4000, confidence: float = 0.95, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """(statistics, p-values) of :func:`power_law_test`, one per row of order statistics ``quantiles``.
 
     The one implementation of the test: ``power_law_test`` calls it with one row, ``study calibrate`` with
@@ -328,5 +355,3 @@ def power_law_pvalues(deltas, n: int, ranks, quantiles, *, n_boot: int = 4000, c
     draws = _pivot_draws(n_boot, confidence)
     null = _power_law_null(tuple(u.tolist()), int(n), tuple(int(r) for r in ranks), draws, seed)
     return stat, (np.searchsorted(null, stat, side="right") + 1) / (draws + 1)
-
-

@@ -5,6 +5,7 @@ Each public procedure takes the data, a ``confidence_level`` and a ``method`` an
 the procedure assumed. Its realised coverage is measured by the ``calibrate`` study (the procedures are
 listed in :data:`synthclip.stats.PROCEDURES`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -135,9 +136,12 @@ def binomial_ci(k: int, n: int, *, confidence_level: float = 0.95, method: str =
         raise ValueError(f"k must be an integer in [0, n] = [0, {n}], got {k!r}")
     k, n = int(k), int(n)
     lo, hi = _binomial_ends(np.float64(k), n, c, method)
-    assumes = ("independent trials with one success probability (exact, conservative)" if method == "clopper-pearson"
-               else "independent trials with one success probability (score interval, level on average only: "
-                    "one side under-covers when n·p is small; calibrate measures it)")
+    assumes = (
+        "independent trials with one success probability (exact, conservative)"
+        if method == "clopper-pearson"
+        else "independent trials with one success probability (score interval, level on average only: "
+        "one side under-covers when n·p is small; calibrate measures it)"
+    )
     p = k / n
     return Interval(p, ConfidenceInterval(float(lo), float(hi)), c, method, assumes)
 
@@ -156,13 +160,18 @@ def mean_ci(x, *, confidence_level: float = 0.95, method: str = "t") -> Interval
         raise ValueError(f"method must be one of {MEAN_METHODS}, got {method!r}")
     v = np.asarray(x, dtype=float).ravel()
     if v.size < 2 or not np.all(np.isfinite(v)):
-        raise ValueError(f"x must hold at least 2 finite values, got {v.size} values "
-                         f"({int(np.count_nonzero(~np.isfinite(v)))} non-finite)")
+        raise ValueError(
+            f"x must hold at least 2 finite values, got {v.size} values "
+            f"({int(np.count_nonzero(~np.isfinite(v)))} non-finite)"
+        )
     quantile = float(_sps.t.ppf(0.5 + 0.5 * c, v.size - 1)) if method == "t" else _z(c)
     half = quantile * float(v.std(ddof=1)) / np.sqrt(v.size)
     m = float(v.mean())
-    assumes = ("independent, roughly normal replicates (finite variance)" if method == "t" else
-               "many independent replicates with finite variance (central limit theorem)")
+    assumes = (
+        "independent, roughly normal replicates (finite variance)"
+        if method == "t"
+        else "many independent replicates with finite variance (central limit theorem)"
+    )
     return Interval(m, ConfidenceInterval(m - half, m + half), c, method, assumes)
 
 

@@ -1,4 +1,5 @@
 """Quantiles with order-statistic intervals, and failure probabilities with binomial intervals."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -12,6 +13,7 @@ from .intervals import _binomial_ends
 # --------------------------------------------------------------------------------------------------
 # quantiles and failure probabilities
 # --------------------------------------------------------------------------------------------------
+
 
 def quantile_ranks(n: int, q: float, confidence: float = 0.95) -> tuple[int, int, int]:
     """Ranks ``(r, l, u)`` (1-based) used by :func:`quantile_ci` for a sample of size ``n``.
@@ -36,9 +38,9 @@ def _quantile_ranks(n: int, q: float, c: float) -> tuple[int, int, int]:
     half = 0.5 * (1.0 - c)
     j = np.arange(n + 1)
     # relative slack 1e-12 so that a tail exactly equal to (1-c)/2 counts as inside, as intended
-    cdf = _sps.binom.cdf(j, n, q)                     # P(B <= j)
+    cdf = _sps.binom.cdf(j, n, q)  # P(B <= j)
     l = int(np.searchsorted(cdf, half * (1 + 1e-12), side="right"))  # #{j: P(B <= j) <= half}
-    sf = _sps.binom.sf(j, n, q)                       # P(B > j) = P(B >= j + 1), decreasing
+    sf = _sps.binom.sf(j, n, q)  # P(B > j) = P(B >= j + 1), decreasing
     ok = np.nonzero(sf <= half * (1 + 1e-12))[0]
     u = int(ok[0]) + 1 if ok.size else n + 1
     return _upper_rank(q, n), l, min(u, n + 1)

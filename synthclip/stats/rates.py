@@ -1,4 +1,5 @@
 """Rates: the slope of log quantile against log k, with a bootstrap over whole trajectories."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,13 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ._common import DEFAULT_WINDOW_DECADES, _as_errors, _check_confidence, _check_count, _check_q, _upper_rank
 from .intervals import percentile_interval
-from ._common import (DEFAULT_WINDOW_DECADES, _as_errors, _check_confidence, _check_count,
-                      _check_q, _upper_rank)
 
 # --------------------------------------------------------------------------------------------------
 # rates: slope of log quantile against log k
 # --------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RateFit:
@@ -218,8 +219,7 @@ def fit_rate_windows(k, values, q, windows, *, n_boot=400, confidence=0.95, seed
         raise ValueError(f"k must be 1-D, got shape {k.shape}")
     v_all = np.asarray(values)
     if v_all.ndim != 2 or v_all.shape[1] != k.size:
-        raise ValueError(f"values must have shape (n_traj, len(k)) = (n_traj, {k.size}), "
-                         f"got {v_all.shape}")
+        raise ValueError(f"values must have shape (n_traj, len(k)) = (n_traj, {k.size}), got {v_all.shape}")
     if not np.all(np.isfinite(k)):
         raise ValueError("k must be finite")
     if levels is not None and levels.size != k.size:
@@ -227,14 +227,15 @@ def fit_rate_windows(k, values, q, windows, *, n_boot=400, confidence=0.95, seed
     sels = []
     for kmin, kmax in windows:
         kmax = float(np.max(k)) if kmax is None else float(kmax)
-        kmin = kmax / 10.0 ** DEFAULT_WINDOW_DECADES if kmin is None else float(kmin)
+        kmin = kmax / 10.0**DEFAULT_WINDOW_DECADES if kmin is None else float(kmin)
         if not kmin <= kmax:
             raise ValueError(f"kmin must be <= kmax, got kmin={kmin}, kmax={kmax}")
         # tolerance: kmin = kmax/10 may miss a float checkpoint by an ulp
         sel = np.nonzero((k >= kmin * (1 - 1e-12)) & (k <= kmax * (1 + 1e-12)))[0]
         if np.unique(k[sel]).size < 2:
-            raise ValueError(f"need at least 2 distinct checkpoints in [kmin, kmax] = [{kmin:g}, {kmax:g}], "
-                             f"found {sel.size}")
+            raise ValueError(
+                f"need at least 2 distinct checkpoints in [kmin, kmax] = [{kmin:g}, {kmax:g}], found {sel.size}"
+            )
         if np.any(k[sel] <= 0):
             raise ValueError("fitted checkpoints k must be > 0 (the fit is in log k)")
         sels.append(sel)
@@ -246,8 +247,11 @@ def fit_rate_windows(k, values, q, windows, *, n_boot=400, confidence=0.95, seed
         point_all = v.mean(axis=0)
         ranks_all = None
     else:
-        ranks_all = (np.array([_upper_rank(float(x), n) for x in levels[cols]]) if levels is not None
-                     else np.full(cols.size, _upper_rank(q, n)))
+        ranks_all = (
+            np.array([_upper_rank(float(x), n) for x in levels[cols]])
+            if levels is not None
+            else np.full(cols.size, _upper_rank(q, n))
+        )
         if levels is None:
             point_all = np.partition(v, ranks_all[0] - 1, axis=0)[ranks_all[0] - 1]
         else:
@@ -258,8 +262,15 @@ def fit_rate_windows(k, values, q, windows, *, n_boot=400, confidence=0.95, seed
         idx = np.array([where[int(j)] for j in sel])
         ks = k[sel]
         logk = np.log(ks)
-        common = dict(q=q, kmin=float(ks.min()), kmax=float(ks.max()), n_points=int(ks.size),
-                      n_boot=n_boot, n_traj=n, confidence=c)
+        common = dict(
+            q=q,
+            kmin=float(ks.min()),
+            kmax=float(ks.max()),
+            n_points=int(ks.size),
+            n_boot=n_boot,
+            n_traj=n,
+            confidence=c,
+        )
         point = point_all[idx]
         bad = ~(np.isfinite(point) & (point > 0))
         if np.any(bad):
@@ -267,14 +278,21 @@ def fit_rate_windows(k, values, q, windows, *, n_boot=400, confidence=0.95, seed
             first = int(np.argmax(bad))
             why = "+inf (failed runs)" if point[first] == np.inf else f"{point[first]:g} <= 0"
             nan = float("nan")
-            out.append(RateFit(slope=nan, ci_low=nan, ci_high=nan, intercept=nan,
-                               reason=f"{what} at k={ks[first]:g} is {why}; no logarithm, no slope "
-                                      f"({int(bad.sum())} of {ks.size} fitted checkpoints affected)", **common))
+            out.append(
+                RateFit(
+                    slope=nan,
+                    ci_low=nan,
+                    ci_high=nan,
+                    intercept=nan,
+                    reason=f"{what} at k={ks[first]:g} is {why}; no logarithm, no slope "
+                    f"({int(bad.sum())} of {ks.size} fitted checkpoints affected)",
+                    **common,
+                )
+            )
             continue
         slope, intercept = fit_slope(logk, np.log(point))
         if n_boot == 0:
-            out.append(RateFit(slope=slope, ci_low=float("nan"), ci_high=float("nan"), intercept=intercept,
-                               **common))
+            out.append(RateFit(slope=slope, ci_low=float("nan"), ci_high=float("nan"), intercept=intercept, **common))
             continue
         if reps_all is None:
             boot = _RowBootstrap(v, seed)
@@ -288,8 +306,10 @@ def fit_rate_windows(k, values, q, windows, *, n_boot=400, confidence=0.95, seed
         lo, hi, n_bad = percentile_interval(_slopes(logk, logreps), c)
         reason = ""
         if n_bad:
-            reason = (f"{n_bad} of {n_boot} bootstrap replicates had a quantile that is +inf or <= 0; "
-                      f"counted at both ends of the interval")
+            reason = (
+                f"{n_bad} of {n_boot} bootstrap replicates had a quantile that is +inf or <= 0; "
+                f"counted at both ends of the interval"
+            )
         out.append(RateFit(slope=slope, ci_low=lo, ci_high=hi, intercept=intercept, reason=reason, **common))
     return out
 
@@ -301,5 +321,3 @@ def exponent_side(ci_low: float, ci_high: float, theory: float, allowance: float
     if ci_low - allowance <= theory <= ci_high + allowance:
         return "match"
     return "faster" if theory > ci_high + allowance else "slower"
-
-

@@ -3,6 +3,7 @@
 Used where two methods are run on the same seeds (common random numbers: torch-rates compares optimizers on
 the same minibatch streams), so the seeds are resampled jointly and the interval uses the pairing.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,16 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(np.isinf(a) & np.isinf(b), np.nan, a / b)
 
 
-def quantile_ratio_ci(a, b, q: float, *, confidence_level: float = 0.95, n_boot: int = 2000, seed: int = 0,
-                      method: str = "paired-percentile") -> Interval:
+def quantile_ratio_ci(
+    a,
+    b,
+    q: float,
+    *,
+    confidence_level: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+    method: str = "paired-percentile",
+) -> Interval:
     """Q_q(a) / Q_q(b) of paired samples (``a[i]`` and ``b[i]`` from the same seed), with the percentile interval
     of ``n_boot`` joint resamples of the seeds (outer order statistics: slightly conservative).
 

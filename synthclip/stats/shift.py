@@ -4,6 +4,7 @@ Used where each side is a handful of seed replicates (torch-noise compares a sta
 settings): distribution-free under the shift model, exact at any sample size, and unbounded (rather than
 falsely narrow) when the samples are too small for the level.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,9 +38,9 @@ def _mann_whitney_cdf(m: int, n: int) -> np.ndarray:
             else:
                 f = np.zeros(i * j + 1)
                 a = table[i - 1][j]  # the largest is an x: it beats all j y's
-                f[j:j + a.size] += a
+                f[j : j + a.size] += a
                 b = table[i][j - 1]  # the largest is a y: no new pair
-                f[:b.size] += b
+                f[: b.size] += b
             table[i][j] = f
     counts = table[m][n]
     return np.cumsum(counts) / counts.sum()
@@ -71,5 +72,11 @@ def shift_ci(a, b, *, confidence_level: float = 0.95, method: str = "mann-whitne
     if ok.size == 0:
         return ShiftInterval(est, ConfidenceInterval(-np.inf, np.inf), c, method, assumes, 1.0)
     k = int(ok[-1]) + 1
-    return ShiftInterval(est, ConfidenceInterval(float(d[k - 1]), float(d[d.size - k])), c, method, assumes,
-                         float(1.0 - 2.0 * cdf[k - 1]))
+    return ShiftInterval(
+        est,
+        ConfidenceInterval(float(d[k - 1]), float(d[d.size - k])),
+        c,
+        method,
+        assumes,
+        float(1.0 - 2.0 * cdf[k - 1]),
+    )

@@ -1,4 +1,5 @@
 """Tail-index estimators of noise samples: Hill, the moment (Dekkers–Einmahl–de Haan) estimator, Mohammadi."""
+
 from __future__ import annotations
 
 import math
@@ -9,12 +10,12 @@ import numpy as np
 from scipy import stats as _sps
 
 from .._rng import derive_seed
-from ._common import (DEFAULT_TAIL_K_POWER, _check_confidence, _check_count,
-                      _z)
+from ._common import DEFAULT_TAIL_K_POWER, _check_confidence, _check_count, _z
 
 # --------------------------------------------------------------------------------------------------
 # tail indices
 # --------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TailIndex:
@@ -35,7 +36,7 @@ class TailIndex:
 
 def default_tail_k(n: int) -> int:
     """``floor(n ** DEFAULT_TAIL_K_POWER)`` (``sqrt(n)``), kept within ``[1, n - 1]``."""
-    return int(min(max(math.floor(n ** DEFAULT_TAIL_K_POWER), 1), max(n - 1, 1)))
+    return int(min(max(math.floor(n**DEFAULT_TAIL_K_POWER), 1), max(n - 1, 1)))
 
 
 def _tail_sample(x, name: str = "x") -> np.ndarray:
@@ -55,7 +56,7 @@ def _log_spacings(a: np.ndarray, k) -> tuple[np.ndarray, int]:
     k = default_tail_k(n) if k is None else _check_count(k, "k", 1)
     if k > n - 1:
         raise ValueError(f"k must be <= n - 1 = {n - 1}, got {k}")
-    top = np.partition(a, n - k - 1)[n - k - 1:]  # X_(k+1) first, then the k largest
+    top = np.partition(a, n - k - 1)[n - k - 1 :]  # X_(k+1) first, then the k largest
     threshold = top[0]
     if not threshold > 0:
         raise ValueError(f"x has fewer than k + 1 = {k + 1} nonzero values; lower k")
@@ -108,8 +109,8 @@ def _moment_pivot_draws(k: int, draws: int, seed: int) -> tuple[np.ndarray, np.n
         e = rng.standard_exponential((min(4096, draws - lo), k))
         m1 = e.mean(axis=1)
         m2 = np.mean(e * e, axis=1)
-        a[lo:lo + m1.size] = m1
-        b[lo:lo + m1.size] = 1.0 - 0.5 / (1.0 - m1 * m1 / m2)
+        a[lo : lo + m1.size] = m1
+        b[lo : lo + m1.size] = 1.0 - 0.5 / (1.0 - m1 * m1 / m2)
     a.setflags(write=False)
     b.setflags(write=False)
     return a, b
@@ -143,7 +144,7 @@ def moment_estimator(x, k=None, confidence=0.95, method="pivot", n_draws=100_000
     a = _tail_sample(x)
     spacings, k = _log_spacings(a, k)
     m1 = float(spacings.mean())
-    m2 = float(np.mean(spacings ** 2))
+    m2 = float(np.mean(spacings**2))
     if not m2 > 0:
         raise ValueError("x has ties at the top order statistics; the moment estimator is undefined")
     gamma = m1 + 1.0 - 0.5 / (1.0 - m1 * m1 / m2)
@@ -232,10 +233,12 @@ def mohammadi(x, k1=None, confidence=0.95, method="auto", n_boot=2000, seed=0) -
         method = "parametric" if a.ndim == 2 else "bootstrap-t"
     if method == "parametric":
         scales = _coordinate_scales(a[: k1 * k2])
-        g_lo, g_hi = _parametric_interval(inv_alpha, se / math.log(k1), scales, k1, k2, c, n_boot,
-                                          _check_count(seed, "seed", 0))
-        return TailIndex(alpha=_inv(inv_alpha), ci_low=_inv(g_hi), ci_high=_inv(g_lo), k=k1, n=k1 * k2,
-                         method="mohammadi")
+        g_lo, g_hi = _parametric_interval(
+            inv_alpha, se / math.log(k1), scales, k1, k2, c, n_boot, _check_count(seed, "seed", 0)
+        )
+        return TailIndex(
+            alpha=_inv(inv_alpha), ci_low=_inv(g_hi), ci_high=_inv(g_lo), k=k1, n=k1 * k2, method="mohammadi"
+        )
     if method == "t":
         t_lo = -float(_sps.t.ppf(0.5 + 0.5 * c, k2 - 1))
         t_hi = -t_lo
@@ -247,7 +250,9 @@ def mohammadi(x, k1=None, confidence=0.95, method="auto", n_boot=2000, seed=0) -
         for lo_ in range(0, b, 1024):  # chunks keep memory at 1024 K2 doubles
             zs = z[rng.integers(0, k2, size=(min(1024, b - lo_), k2))]
             with np.errstate(divide="ignore", invalid="ignore"):
-                t_star[lo_:lo_ + zs.shape[0]] = (zs.mean(axis=1) - z.mean()) / (zs.std(axis=1, ddof=1) / math.sqrt(k2))
+                t_star[lo_ : lo_ + zs.shape[0]] = (zs.mean(axis=1) - z.mean()) / (
+                    zs.std(axis=1, ddof=1) / math.sqrt(k2)
+                )
         t_star = np.where(np.isnan(t_star), 0.0, t_star)  # a resample of one repeated block: no spread
         half = 0.5 * (1.0 - c)
         t_lo = float(np.quantile(t_star, half, method="lower"))
@@ -255,8 +260,7 @@ def mohammadi(x, k1=None, confidence=0.95, method="auto", n_boot=2000, seed=0) -
     # 1/alpha lies in [mean - t_hi se, mean - t_lo se] / log K1
     g_lo = inv_alpha - t_hi * se / math.log(k1)
     g_hi = inv_alpha - t_lo * se / math.log(k1)
-    return TailIndex(alpha=_inv(inv_alpha), ci_low=_inv(g_hi), ci_high=_inv(g_lo), k=k1, n=k1 * k2,
-                     method="mohammadi")
+    return TailIndex(alpha=_inv(inv_alpha), ci_low=_inv(g_hi), ci_high=_inv(g_lo), k=k1, n=k1 * k2, method="mohammadi")
 
 
 def _inv(g: float) -> float:
@@ -334,13 +338,14 @@ def _parametric_t_quantiles(alpha: float, scales, k1: int, k2: int, probs, n_boo
     for lo in range(0, n_boot, 1024):  # chunks keep memory at 1024 K2 doubles
         zs = z[rng.integers(0, z.size, size=(min(1024, n_boot - lo), k2))]
         with np.errstate(divide="ignore", invalid="ignore"):
-            t[lo:lo + zs.shape[0]] = (zs.mean(axis=1) - mu) / (zs.std(axis=1, ddof=1) / math.sqrt(k2))
+            t[lo : lo + zs.shape[0]] = (zs.mean(axis=1) - mu) / (zs.std(axis=1, ddof=1) / math.sqrt(k2))
     t = np.where(np.isnan(t), 0.0, t)
     return np.array([np.quantile(t, p, method="lower" if p < 0.5 else "higher") for p in probs])
 
 
-def _parametric_interval(g: float, se: float, scales, k1: int, k2: int, c: float, n_boot: int,
-                         seed: int) -> tuple[float, float]:
+def _parametric_interval(
+    g: float, se: float, scales, k1: int, k2: int, c: float, n_boot: int, seed: int
+) -> tuple[float, float]:
     """The interval [g_lo, g_hi] of 1/alpha from the parametric pivot (see :func:`mohammadi`).
 
     The studentised mean T = (g_hat - g)/se has the law simulated at the estimate, which gives a first
@@ -349,13 +354,14 @@ def _parametric_interval(g: float, se: float, scales, k1: int, k2: int, c: float
     skewed for smaller alpha), and with few blocks the estimate is far from the ends."""
     half = 0.5 * (1.0 - c)
     b = max(_check_count(n_boot, "n_boot", 1), math.ceil(20.0 / (1.0 - c)))
-    t_lo, t_hi = _parametric_t_quantiles(_inv(g), scales, k1, k2, (half, 1.0 - half), b,
-                                         derive_seed(seed, "mohammadi-parametric", "estimate"))
+    t_lo, t_hi = _parametric_t_quantiles(
+        _inv(g), scales, k1, k2, (half, 1.0 - half), b, derive_seed(seed, "mohammadi-parametric", "estimate")
+    )
     g_lo, g_hi = g - t_hi * se, g - t_lo * se
-    t_lo = _parametric_t_quantiles(_inv(g_hi), scales, k1, k2, (half,), b,
-                                   derive_seed(seed, "mohammadi-parametric", "heavy end"))[0]
-    t_hi = _parametric_t_quantiles(_inv(g_lo), scales, k1, k2, (1.0 - half,), b,
-                                   derive_seed(seed, "mohammadi-parametric", "light end"))[0]
+    t_lo = _parametric_t_quantiles(
+        _inv(g_hi), scales, k1, k2, (half,), b, derive_seed(seed, "mohammadi-parametric", "heavy end")
+    )[0]
+    t_hi = _parametric_t_quantiles(
+        _inv(g_lo), scales, k1, k2, (1.0 - half,), b, derive_seed(seed, "mohammadi-parametric", "light end")
+    )[0]
     return g - t_hi * se, g - t_lo * se
-
-

@@ -2,14 +2,27 @@
 
 Importing this package registers every study; ``STUDIES`` maps names to study objects.
 """
+
+from . import (  # noqa: F401  (registers)  # noqa: F401  (registers)  # noqa: F401  (registers)  # noqa: F401  (registers: torch studies; torch imported lazily)
+    bias,
+    calibrate,  # noqa: F401  (registers)
+    confidence,
+    convex_rates,
+    dimension,
+    log_confidence,
+    lower_bound,
+    nonconvex,
+    nonlinear_sgd,  # noqa: F401  (registers)
+    rates,  # noqa: F401  (registers)
+    smoothness,
+    tail_decay,
+    tails,
+    torch_batch,
+    torch_imbalance,
+    torch_noise,
+    torch_rates,
+)
 from .base import STUDIES, Study, StudyError, register  # noqa: F401
-from . import rates  # noqa: F401  (registers)
-from . import confidence, dimension, bias, tails  # noqa: F401  (registers)
-from . import nonconvex, lower_bound, smoothness  # noqa: F401  (registers)
-from . import log_confidence, tail_decay, convex_rates  # noqa: F401  (registers)
-from . import nonlinear_sgd  # noqa: F401  (registers)
-from . import torch_noise, torch_rates, torch_batch, torch_imbalance  # noqa: F401  (registers: torch studies; torch imported lazily)
-from . import calibrate  # noqa: F401  (registers)
-from .cli import main, run_study, parse  # noqa: F401
+from .cli import main, parse, run_study  # noqa: F401
 
 __all__ = ["STUDIES", "Study", "StudyError", "register", "main", "run_study", "parse"]

@@ -16,6 +16,7 @@ package's interior rule (``synthclip.tuning.tune_interior``: an optimum at an ed
 twice; a step size still at an edge is *not tuned* and every verdict that uses it says so). Every method and
 batch size has the same budget in epochs: K(B) = ⌈epochs · n / B⌉ steps.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -56,13 +57,29 @@ _CLIP = {"lr_schedule": "constant", "clip_schedule": "constant", "clip_power": 0
 #: gradients, so SGD-m's steps are ten times its learning rate (0.01–0.3); Adam's and Signum's steps have length
 #: about γ per coordinate (3e-4–1e-2).
 METHODS: dict[str, Method] = {
-    "sgd_m": Method("torch-sgd", {"momentum": MOMENTUM}, (0.01, 0.03, 0.1, 0.3), f"torch.optim.SGD momentum {MOMENTUM:g}"),
-    "gclip_m": Method("gclip", {**_CLIP, "clip": GCLIP_TAU}, (0.01, 0.03, 0.1, 0.3),
-                      f"GClip τ={GCLIP_TAU:g} + momentum {MOMENTUM:g}", {"momentum": MOMENTUM}),
-    "cclip_m": Method("cclip", {**_CLIP, "clip": CCLIP_TAU}, (0.01, 0.03, 0.1, 0.3),
-                      f"CClip τ={CCLIP_TAU:g} + momentum {MOMENTUM:g}", {"momentum": MOMENTUM}),
-    "signum": Method("signsgd_m", {"beta": MOMENTUM, "lr_schedule": "constant"}, (3e-4, 1e-3, 3e-3, 1e-2),
-                     f"Signum (sign of the momentum average, β={MOMENTUM:g})"),
+    "sgd_m": Method(
+        "torch-sgd", {"momentum": MOMENTUM}, (0.01, 0.03, 0.1, 0.3), f"torch.optim.SGD momentum {MOMENTUM:g}"
+    ),
+    "gclip_m": Method(
+        "gclip",
+        {**_CLIP, "clip": GCLIP_TAU},
+        (0.01, 0.03, 0.1, 0.3),
+        f"GClip τ={GCLIP_TAU:g} + momentum {MOMENTUM:g}",
+        {"momentum": MOMENTUM},
+    ),
+    "cclip_m": Method(
+        "cclip",
+        {**_CLIP, "clip": CCLIP_TAU},
+        (0.01, 0.03, 0.1, 0.3),
+        f"CClip τ={CCLIP_TAU:g} + momentum {MOMENTUM:g}",
+        {"momentum": MOMENTUM},
+    ),
+    "signum": Method(
+        "signsgd_m",
+        {"beta": MOMENTUM, "lr_schedule": "constant"},
+        (3e-4, 1e-3, 3e-3, 1e-2),
+        f"Signum (sign of the momentum average, β={MOMENTUM:g})",
+    ),
     "adam": Method("adam", {}, (3e-4, 1e-3, 3e-3, 1e-2), "torch.optim.Adam"),
 }
 
@@ -109,8 +126,10 @@ def check_batches(sizes, n_examples: int) -> None:
         if not isinstance(b, int) or isinstance(b, bool) or b < 1:
             raise StudyError(f"--batch-sizes must be positive integers, got {b!r}")
         if b > n_examples:
-            raise StudyError(f"--batch-sizes: {b} is larger than the data set, {n_examples} examples (--n-examples); "
-                             f"the full batch is {n_examples}")
+            raise StudyError(
+                f"--batch-sizes: {b} is larger than the data set, {n_examples} examples (--n-examples); "
+                f"the full batch is {n_examples}"
+            )
 
 
 def batch_ladder(n: int, factor: int = 4) -> list[int]:
@@ -130,8 +149,10 @@ def steps_for(epochs: float, n: int, batch_size: int) -> int:
 def check_method_names(methods) -> None:
     bad = [m for m in methods if m not in METHODS]
     if bad or len(set(methods)) != len(methods) or REFERENCE not in methods:
-        raise StudyError(f"--methods must be distinct names among {', '.join(METHODS)} including {REFERENCE}, "
-                         f"got {','.join(map(str, methods))}")
+        raise StudyError(
+            f"--methods must be distinct names among {', '.join(METHODS)} including {REFERENCE}, "
+            f"got {','.join(map(str, methods))}"
+        )
 
 
 def validate_common(study: str, p, tasks) -> None:
@@ -144,30 +165,42 @@ def validate_common(study: str, p, tasks) -> None:
     check_fit_flags(p)  # --confidence in (0, 1)
     need = verdict.runs_needed(0.5, p.confidence)
     if p.n_seeds < need:
-        raise StudyError(f"--n-seeds {p.n_seeds} cannot bound the median across seeds at {p.confidence:g}: "
-                         f"use --n-seeds >= {need}")
+        raise StudyError(
+            f"--n-seeds {p.n_seeds} cannot bound the median across seeds at {p.confidence:g}: use --n-seeds >= {need}"
+        )
     if p.n_boot * (1.0 - p.confidence) < 20:
-        raise StudyError(f"--n-boot must be >= {int(np.ceil(20 / (1 - p.confidence)))} at --confidence "
-                         f"{p.confidence:g} (20 replicates beyond each end), got {p.n_boot}")
+        raise StudyError(
+            f"--n-boot must be >= {int(np.ceil(20 / (1 - p.confidence)))} at --confidence "
+            f"{p.confidence:g} (20 replicates beyond each end), got {p.n_boot}"
+        )
     if not (0 < p.lr_scale and max(max(m.grid) for m in METHODS.values()) * p.lr_scale * 10 <= FLOAT32_MAX):
         raise StudyError(f"--lr-scale must be > 0 and keep every step size within float32, got {p.lr_scale!r}")
     check_torch_run(study, p)
     check_subset("n_examples", p.n_examples, tasks)
 
 
-
 # -- one run: tune on the tuning seeds, then train the judged seeds -------------------------------------------
 
-def train(cell: Mapping[str, Any], lr: float, *, n_seeds: int, seed: int, checkpoints,
-          observe: Callable | None = None):
+
+def train(cell: Mapping[str, Any], lr: float, *, n_seeds: int, seed: int, checkpoints, observe: Callable | None = None):
     """One ensemble of ``n_seeds`` seeds (keys from ``seed``) of the cell's method at step size ``lr``."""
     from ..torch.ensemble import train_ensemble
 
     spec = METHODS[cell["method"]]
     task = build_task(cell["task"], cell["n_examples"], cell["device"])
-    return train_ensemble(task, spec.optimizer, n_seeds=n_seeds, steps=cell["steps"], batch_size=cell["batch_size"],
-                          seed=seed, method_params={**spec.fixed, "lr": lr}, optimizer_options=dict(spec.options) or None,
-                          checkpoints=checkpoints, device=cell["device"], observe=observe)
+    return train_ensemble(
+        task,
+        spec.optimizer,
+        n_seeds=n_seeds,
+        steps=cell["steps"],
+        batch_size=cell["batch_size"],
+        seed=seed,
+        method_params={**spec.fixed, "lr": lr},
+        optimizer_options=dict(spec.options) or None,
+        checkpoints=checkpoints,
+        device=cell["device"],
+        observe=observe,
+    )
 
 
 def tune(cell: Mapping[str, Any], trainer: Callable = train) -> tuple[float, pd.DataFrame, Any]:
@@ -180,15 +213,34 @@ def tune(cell: Mapping[str, Any], trainer: Callable = train) -> tuple[float, pd.
 def run_tuned(cell: Mapping[str, Any], observe: Callable | None = None, trainer: Callable = train):
     """Tune, then the judged seeds at the chosen step size: (result, runs row, tuning table)."""
     lr, tuning, result = tune(cell, trainer)
-    res = trainer(cell, lr, n_seeds=cell["n_seeds"], seed=cell["seed"], checkpoints=cell["checkpoints"],
-                  observe=observe)
-    common = {"task": cell["task"], "kind": task_kind(cell["task"]), "batch_size": cell["batch_size"],
-              "method": cell["method"]}
-    runs = pd.DataFrame([{**common, "text": METHODS[cell["method"]].text, "lr": lr,
-                          "lr_at_grid_edge": not result.interior, "n_extensions": result.n_extensions,
-                          "n_seeds": res.n_seeds, "n_failed": res.n_failed, "steps": res.steps,
-                          "n_examples": cell["n_examples"], "epochs": cell["epochs"], "seconds": res.seconds,
-                          "tune_seconds": float(tuning["seconds"].sum()), "device": res.device}])
+    res = trainer(
+        cell, lr, n_seeds=cell["n_seeds"], seed=cell["seed"], checkpoints=cell["checkpoints"], observe=observe
+    )
+    common = {
+        "task": cell["task"],
+        "kind": task_kind(cell["task"]),
+        "batch_size": cell["batch_size"],
+        "method": cell["method"],
+    }
+    runs = pd.DataFrame(
+        [
+            {
+                **common,
+                "text": METHODS[cell["method"]].text,
+                "lr": lr,
+                "lr_at_grid_edge": not result.interior,
+                "n_extensions": result.n_extensions,
+                "n_seeds": res.n_seeds,
+                "n_failed": res.n_failed,
+                "steps": res.steps,
+                "n_examples": cell["n_examples"],
+                "epochs": cell["epochs"],
+                "seconds": res.seconds,
+                "tune_seconds": float(tuning["seconds"].sum()),
+                "device": res.device,
+            }
+        ]
+    )
     return res, runs, tuning.assign(**common)
 
 
@@ -205,11 +257,13 @@ def untuned(runs: pd.DataFrame) -> frozenset:
 
 # -- gaps and verdicts --------------------------------------------------------------------------------------
 
+
 def gap(a, b, *, n_boot: int, confidence: float, seed: int) -> tuple[float, float, float]:
     """Median of a over median of b for paired seeds (a_i, b_i), with the paired percentile bootstrap of
     ``stats.quantile_ratio_ci``: (estimate, low, high)."""
-    ci = stats.quantile_ratio_ci(np.asarray(a, float), np.asarray(b, float), 0.5, confidence_level=confidence,
-                                 n_boot=n_boot, seed=seed)
+    ci = stats.quantile_ratio_ci(
+        np.asarray(a, float), np.asarray(b, float), 0.5, confidence_level=confidence, n_boot=n_boot, seed=seed
+    )
     return ci.estimate, ci.low, ci.high
 
 
@@ -219,8 +273,9 @@ def per_seed_ratio(a, b) -> np.ndarray:
         return np.asarray(a, float) / np.asarray(b, float)
 
 
-def judge(claim, est: float, lo: float, hi: float, *, n_seeds: int, confidence: float, edge_methods=(),
-          precondition: str = "") -> dict:
+def judge(
+    claim, est: float, lo: float, hi: float, *, n_seeds: int, confidence: float, edge_methods=(), precondition: str = ""
+) -> dict:
     """One verdict row of a gap claim (``theory.GapClaim``) from its ratio and interval, by the rule printed
     above the table: insufficient data when the seeds cannot bound a median, 'not tuned' when a method's
     step size stayed at a grid edge, inconclusive when a precondition fails (its reason), else
@@ -235,9 +290,20 @@ def judge(claim, est: float, lo: float, hi: float, *, n_seeds: int, confidence: 
     else:
         word = verdict.band_word(claim.direction, lo, hi, GAP_BAND, claim.words)
         why = describe(claim.direction, lo, hi)
-    return {"claim": claim.name, "statement": claim.statement, "source": claim.source, "kind": claim.kind,
-            "quantity": claim.quantity, "direction": claim.direction, "task": claim.task, "ratio": est,
-            "ci_low": lo, "ci_high": hi, "verdict": word, "reason": why}
+    return {
+        "claim": claim.name,
+        "statement": claim.statement,
+        "source": claim.source,
+        "kind": claim.kind,
+        "quantity": claim.quantity,
+        "direction": claim.direction,
+        "task": claim.task,
+        "ratio": est,
+        "ci_low": lo,
+        "ci_high": hi,
+        "verdict": word,
+        "reason": why,
+    }
 
 
 def describe(direction: str, lo: float, hi: float) -> str:
@@ -245,25 +311,41 @@ def describe(direction: str, lo: float, hi: float) -> str:
     band = f"[{1 / e:.3f}, {e:g}]"
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "the interval is undefined (failed seeds)"
-    where = ("inside" if 1 / e <= lo and hi <= e else "above" if lo > e else "below" if hi < 1 / e else
-             "across an edge of")
+    where = (
+        "inside" if 1 / e <= lo and hi <= e else "above" if lo > e else "below" if hi < 1 / e else "across an edge of"
+    )
     return f"interval {where} the band {band}"
 
 
 def rule_line(confidence: float, n_boot: int) -> str:
     e = GAP_BAND
-    return (f"rule (fixed before the run, synthclip.theory.GAP_CLAIMS): a gap is a ratio of median final training "
-            f"losses over the judged seeds, paired {confidence:.0%} percentile bootstrap over seeds ({n_boot} "
-            f"replicates); band [1/{e:g}, {e:g}]: 'above' needs the interval above {e:g}, 'below' under 1/{e:g}, "
-            f"'within' inside the band, 'at most' under {e:g}; the opposite side refutes, an interval across the "
-            f"deciding edge is inconclusive; a step size at a grid edge reads 'not tuned'")
+    return (
+        f"rule (fixed before the run, synthclip.theory.GAP_CLAIMS): a gap is a ratio of median final training "
+        f"losses over the judged seeds, paired {confidence:.0%} percentile bootstrap over seeds ({n_boot} "
+        f"replicates); band [1/{e:g}, {e:g}]: 'above' needs the interval above {e:g}, 'below' under 1/{e:g}, "
+        f"'within' inside the band, 'at most' under {e:g}; the opposite side refutes, an interval across the "
+        f"deciding edge is inconclusive; a step size at a grid edge reads 'not tuned'"
+    )
 
 
 def claim_scoreboard(claims: pd.DataFrame, meta: Mapping[str, Any], setting: str) -> pd.DataFrame:
-    rows = [{"study": meta["study"], "statement": c["claim"], "source": c["source"],
-             "setting": f"{c['task']}, {setting}", "quantity": c["quantity"], "measured": c["ratio"],
-             "ci_low": c["ci_low"], "ci_high": c["ci_high"], "theory": GAP_BAND, "verdict": c["verdict"],
-             "reason": c["reason"], "figure": f"{meta['study']}.png"} for _, c in claims.iterrows()]
+    rows = [
+        {
+            "study": meta["study"],
+            "statement": c["claim"],
+            "source": c["source"],
+            "setting": f"{c['task']}, {setting}",
+            "quantity": c["quantity"],
+            "measured": c["ratio"],
+            "ci_low": c["ci_low"],
+            "ci_high": c["ci_high"],
+            "theory": GAP_BAND,
+            "verdict": c["verdict"],
+            "reason": c["reason"],
+            "figure": f"{meta['study']}.png",
+        }
+        for _, c in claims.iterrows()
+    ]
     return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
 
 

@@ -2,6 +2,7 @@
 
 A study-layer module, not a study: torch-noise and torch-rates both import it, and neither imports the other.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -68,7 +69,7 @@ def check_torch_device(p) -> None:
         raise StudyError(f"--device must be cpu or cuda, got {p.device!r}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _task_examples(task: str) -> int:
     from ..torch import models
 
@@ -85,8 +86,10 @@ def check_batch_size(name: str, sizes, tasks) -> None:
         n = _task_examples(task)
         for b in sizes if isinstance(sizes, (list, tuple)) else [sizes]:
             if b > n:
-                raise StudyError(f"{flag(name)} must be <= {n}, the examples of task {task!r} (a larger batch "
-                                 f"only repeats examples, at its full cost), got {b!r}")
+                raise StudyError(
+                    f"{flag(name)} must be <= {n}, the examples of task {task!r} (a larger batch "
+                    f"only repeats examples, at its full cost), got {b!r}"
+                )
 
 
 def tune_on_other_seeds(cell, grid, train):
@@ -110,8 +113,16 @@ def tune_on_other_seeds(cell, grid, train):
         final = np.where(res.failed, np.inf, res.losses[:, -1])
         with np.errstate(invalid="ignore"):
             mean = float(final.mean())
-        rows.append({"lr": lr, "n_seeds": res.n_seeds, "n_failed": res.n_failed, "mean_final": mean,
-                     "median_final": float(np.median(final)), "seconds": res.seconds})
+        rows.append(
+            {
+                "lr": lr,
+                "n_seeds": res.n_seeds,
+                "n_failed": res.n_failed,
+                "mean_final": mean,
+                "median_final": float(np.median(final)),
+                "seconds": res.seconds,
+            }
+        )
         return mean
 
     result = tune_interior(evaluate, grid)

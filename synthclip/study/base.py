@@ -8,13 +8,15 @@ dict that fully determines the cell's result), computes each cell into small tid
 Parameters come from the dataclass defaults < a TOML file (``--config``) < command-line flags;
 ``--quick`` swaps in the study's small settings before the TOML file and the flags are applied.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -22,7 +24,7 @@ from .. import methods as method_registry
 from .. import noise as noise_registry
 from ..verdict import RULE as _RULE
 
-STUDIES: dict[str, "Study"] = {}
+STUDIES: dict[str, Study] = {}
 
 
 class StudyError(ValueError):
@@ -67,16 +69,19 @@ def in_range(meta: Mapping[str, Any], v: float) -> bool:
     """Whether a number lies in the declared range (NaN never does; ±inf only where ``infinite``)."""
     if not (math.isfinite(v) or (meta.get("infinite") and not math.isnan(v))):
         return False
-    return (v >= meta.get("low", -math.inf) and v <= meta.get("high", math.inf)
-            and ("gt" not in meta or v > meta["gt"]) and ("lt" not in meta or v < meta["lt"]))
+    return (
+        v >= meta.get("low", -math.inf)
+        and v <= meta.get("high", math.inf)
+        and ("gt" not in meta or v > meta["gt"])
+        and ("lt" not in meta or v < meta["lt"])
+    )
 
 
 @dataclass
 class CommonParams:
     """Flags every study shares (execution, output), not part of any cell's result."""
 
-    seed: int = option(0, "seed of the noise stream (all methods of a run share it: common random numbers)",
-                       low=0)
+    seed: int = option(0, "seed of the noise stream (all methods of a run share it: common random numbers)", low=0)
     out: str = option("", "output folder (default studies/results/<study>)")
     jobs: int = option(0, "parallel cells (0: all cores); numba threads per job = cores // jobs", low=0)
     backend: str = option("loky", "joblib backend for the cells", choices=("loky", "threading", "dask"))
@@ -98,8 +103,7 @@ class IntervalParams(CommonParams):
 class SlopeParams(IntervalParams):
     """The options of every study that fits slopes."""
 
-    allowance: float = option(_RULE.allowance, "model-error allowance added to each side of a slope interval",
-                              low=0.0)
+    allowance: float = option(_RULE.allowance, "model-error allowance added to each side of a slope interval", low=0.0)
 
 
 @dataclass
@@ -132,24 +136,32 @@ THEOREM_ALPHA = {"gt": 1.0, "high": 2.0}
 class TheoremAlphaParams:
     """The theorems' α (a group): it sets the exponents, the clip and step schedules; each value its own folder."""
 
-    alpha: list = option([1.5], "α of the theorems (Assumption 1: E‖g‖^α bounded), which sets the exponents and the "
-                                "schedules; a comma list sweeps several (each its own folder)", **THEOREM_ALPHA)
+    alpha: list = option(
+        [1.5],
+        "α of the theorems (Assumption 1: E‖g‖^α bounded), which sets the exponents and the "
+        "schedules; a comma list sweeps several (each its own folder)",
+        **THEOREM_ALPHA,
+    )
 
 
 @dataclass
 class HorizonParams:
     """Horizons K, each its own run (a group: the schedules depend on K)."""
 
-    horizons: list = option([100, 316, 1000, 3162, 10000], "horizons K, each its own run (the schedules depend on K); "
-                                                           "at least two distinct", low=2)
+    horizons: list = option(
+        [100, 316, 1000, 3162, 10000],
+        "horizons K, each its own run (the schedules depend on K); at least two distinct",
+        low=2,
+    )
 
 
 @dataclass
 class DeviceParams:
     """Where the work runs (a group)."""
 
-    device: str = option("cpu", "where trajectories run: cpu (numba or torch, all cores) or cuda (one GPU)",
-                         choices=("cpu", "cuda"))
+    device: str = option(
+        "cpu", "where trajectories run: cpu (numba or torch, all cores) or cuda (one GPU)", choices=("cpu", "cuda")
+    )
 
 
 def with_defaults(params: type, defaults: Mapping[str, Any]) -> type:
@@ -181,8 +193,9 @@ class Study:
         fields = {f.name for f in dataclasses.fields(self.Params)}
         unknown = sorted(set(values) - fields)
         if unknown:
-            raise StudyError(f"unknown parameter {unknown[0]!r} for study {self.name!r}; valid: "
-                             f"{', '.join(sorted(fields))}")
+            raise StudyError(
+                f"unknown parameter {unknown[0]!r} for study {self.name!r}; valid: {', '.join(sorted(fields))}"
+            )
         merged = {**(dict(self.quick) if quick else {}), **values}
         params = self.Params(**merged)
         params.quick = quick or params.quick
@@ -203,7 +216,9 @@ class Study:
         """The output sub-folder of a cell (cells of a group are analysed together)."""
         return f"alpha={cell['alpha']:g}"
 
-    def run_cell(self, cell: Mapping[str, Any], *, threads: int | None = None, progress=None) -> dict[str, pd.DataFrame]:
+    def run_cell(
+        self, cell: Mapping[str, Any], *, threads: int | None = None, progress=None
+    ) -> dict[str, pd.DataFrame]:
         raise NotImplementedError
 
     def analyze(self, p, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -227,6 +242,7 @@ class Study:
 
 
 # -- shared validation helpers ------------------------------------------------------------------------
+
 
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
@@ -292,8 +308,10 @@ def check_dim(name: str, dims) -> None:
     words = "positive integers" if isinstance(dims, (list, tuple)) else "a positive integer"
     for d in _as_list(dims):
         if not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= MAX_DIM:
-            raise StudyError(f"{flag(name)} must be {words} <= {MAX_DIM} (a run holds about 3 KB × d per thread: "
-                             f"0.3 GB at d = {MAX_DIM}), got {d!r}")
+            raise StudyError(
+                f"{flag(name)} must be {words} <= {MAX_DIM} (a run holds about 3 KB × d per thread: "
+                f"0.3 GB at d = {MAX_DIM}), got {d!r}"
+            )
 
 
 def available_memory() -> float:
@@ -312,8 +330,10 @@ def check_memory(what: str, n_bytes: float, hint: str) -> None:
     """Refuse up front a run whose arrays cannot fit in the memory available now (else: MemoryError in a cell)."""
     free = available_memory()
     if n_bytes > free:
-        raise StudyError(f"{what} needs about {n_bytes / 2**30:.3g} GiB of arrays, more than the "
-                         f"{free / 2**30:.3g} GiB available: {hint}")
+        raise StudyError(
+            f"{what} needs about {n_bytes / 2**30:.3g} GiB of arrays, more than the "
+            f"{free / 2**30:.3g} GiB available: {hint}"
+        )
 
 
 #: The engine's own limits (synthclip.engine.simulate): steps count in 32 bits, trajectories in 40.
@@ -352,8 +372,10 @@ def check_fit_horizon(name: str, steps, min_k: float) -> None:
     least = int(math.ceil(10 * min_k))
     for k in steps if isinstance(steps, (list, tuple)) else [steps]:
         if not isinstance(k, int) or isinstance(k, bool) or k < least:
-            raise StudyError(f"{flag(name)} must be >= {least}: the rate is fitted over the last decade [K/10, K], "
-                             f"which must start at k >= {min_k:g} (earlier steps show the start, not a rate), got {k!r}")
+            raise StudyError(
+                f"{flag(name)} must be >= {least}: the rate is fitted over the last decade [K/10, K], "
+                f"which must start at k >= {min_k:g} (earlier steps show the start, not a rate), got {k!r}"
+            )
 
 
 def check_positive(p, *names: str) -> None:
@@ -405,19 +427,24 @@ def declares(method: str, name: str) -> bool:
     return name in method_registry.get(method).defaults
 
 
-def with_overrides(overrides: Mapping[str, Mapping[str, Any]], label: str, method: str, params: Mapping[str, Any],
-                   *, judged: bool) -> dict:
+def with_overrides(
+    overrides: Mapping[str, Mapping[str, Any]], label: str, method: str, params: Mapping[str, Any], *, judged: bool
+) -> dict:
     """``params`` with the --method-param values (``method_overrides(p)``) for ``method``: never a parameter the
     study sets itself, nor any of a ``judged`` label's (a label judged by the statement of its own settings, which
     an override would leave)."""
     out = dict(params)
     for key, value in (overrides or {}).get(method, {}).items():
         if judged:
-            raise StudyError(f"--method-param {method}.{key}: the label {label!r} is judged by the statement of its "
-                             f"own settings; set the parameters of a plugin or of a method the table does not name")
+            raise StudyError(
+                f"--method-param {method}.{key}: the label {label!r} is judged by the statement of its "
+                f"own settings; set the parameters of a plugin or of a method the table does not name"
+            )
         if key in out:
-            raise StudyError(f"--method-param {method}.{key}: set by the study for {label!r} (its own flags or the "
-                             f"label); choose another parameter")
+            raise StudyError(
+                f"--method-param {method}.{key}: set by the study for {label!r} (its own flags or the "
+                f"label); choose another parameter"
+            )
         out[key] = value
     return out
 

@@ -8,10 +8,12 @@ fixed before the data (a bootstrap interval at ``--confidence``; not synthclip.v
 
 Full description: docs/studies/bias.md.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,12 +33,17 @@ EXPECTED = {"pareto": "vanishes", "pareto-onesided": "floor"}
 
 @dataclass
 class BiasParams(IntervalParams, SimulationParams):
-    noises: list = option(list(NOISES), "noise laws: symmetric pareto and/or the one-sided pareto-onesided",
-                          choices=NOISES)
+    noises: list = option(
+        list(NOISES), "noise laws: symmetric pareto and/or the one-sided pareto-onesided", choices=NOISES
+    )
     alpha: float = option(1.5, "tail index α of the noise")
     clips: list = option([0.25, 0.5, 1.0, 2.0, 4.0, 8.0], "constant clip levels c", gt=0.0)
-    lrs: list = option([0.1, 0.03, 0.01, 0.003], "constant step sizes η (η ≥ 2 makes SGD on x²/2 unstable); at "
-                                                 "least two to fit the slope in η", gt=0.0, lt=2.0)
+    lrs: list = option(
+        [0.1, 0.03, 0.01, 0.003],
+        "constant step sizes η (η ≥ 2 makes SGD on x²/2 unstable); at least two to fit the slope in η",
+        gt=0.0,
+        lt=2.0,
+    )
     x0: float = option(0.0, "start x0 (0: the optimum)")
     tail_points: int = option(50, "checkpoints in the last half of the run that are averaged", low=1)
     vanish_slope: float = option(0.25, "slope in η separating 'vanishes' (≈ 1/2) from 'floor' (0)", gt=0.0)
@@ -47,7 +54,7 @@ def mean_clipped(x: float, alpha: float, c: float) -> float:
     m = alpha / (alpha - 1.0)
 
     def sf(s):  # P(P > s)
-        return 1.0 if s <= 1.0 else s ** -alpha
+        return 1.0 if s <= 1.0 else s**-alpha
 
     def t_integral(lo, hi):  # ∫_lo^hi t dF(t), lo, hi >= 1
         return m * (lo ** (1.0 - alpha) - hi ** (1.0 - alpha))
@@ -62,8 +69,12 @@ def clip_floor(noise: str, alpha: float, c: float, scale: float = 1.0) -> float:
     if noise != "pareto-onesided":
         return 0.0  # symmetric law: E clip(ξ) = 0 at x = 0
     s = float(scale)
-    root = brentq(lambda x: mean_clipped(x, alpha, c / s), -10.0 * (1 + c / s), 10.0 * (1 + c / s) + alpha / (alpha - 1),
-                  xtol=1e-13)
+    root = brentq(
+        lambda x: mean_clipped(x, alpha, c / s),
+        -10.0 * (1 + c / s),
+        10.0 * (1 + c / s) + alpha / (alpha - 1),
+        xtol=1e-13,
+    )
     return abs(s * root)
 
 
@@ -87,67 +98,142 @@ class Bias(Study):
         return ""
 
     def cells(self, p) -> list[dict]:
-        return [{"noise": noise, "alpha": float(p.alpha), "clip": float(c), "lr": float(lr), "n_traj": p.n_traj,
-                 "steps": p.steps, "seed": p.seed, "x0": p.x0, "tail_points": p.tail_points}
-                for noise in p.noises for c in sorted(set(p.clips)) for lr in sorted(set(p.lrs), reverse=True)]
+        return [
+            {
+                "noise": noise,
+                "alpha": float(p.alpha),
+                "clip": float(c),
+                "lr": float(lr),
+                "n_traj": p.n_traj,
+                "steps": p.steps,
+                "seed": p.seed,
+                "x0": p.x0,
+                "tail_points": p.tail_points,
+            }
+            for noise in p.noises
+            for c in sorted(set(p.clips))
+            for lr in sorted(set(p.lrs), reverse=True)
+        ]
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         K = cell["steps"]
         ckpts = np.unique(np.linspace(K // 2, K, cell["tail_points"]).round().astype(np.int64))
-        res = simulate("gclip", noise=cell["noise"], alpha=cell["alpha"], steps=K, n_traj=cell["n_traj"],
-                       seed=cell["seed"], x0=cell["x0"], checkpoints=ckpts, lr=cell["lr"], lr_schedule="constant",
-                       clip=cell["clip"], clip_schedule="constant", threads=threads)
+        res = simulate(
+            "gclip",
+            noise=cell["noise"],
+            alpha=cell["alpha"],
+            steps=K,
+            n_traj=cell["n_traj"],
+            seed=cell["seed"],
+            x0=cell["x0"],
+            checkpoints=ckpts,
+            lr=cell["lr"],
+            lr_schedule="constant",
+            clip=cell["clip"],
+            clip_schedule="constant",
+            threads=threads,
+        )
         with np.errstate(invalid="ignore", over="ignore"):
             avg = res.metric("grad_norm").mean(axis=1)
         avg = np.where(res.failed | ~np.isfinite(avg), np.inf, avg)
-        return {"floors": pd.DataFrame({"noise": cell["noise"], "alpha": cell["alpha"], "clip": cell["clip"],
-                                        "lr": cell["lr"], "steps": K, "trajectory": np.arange(res.n_traj),
-                                        "grad_norm_avg": avg})}
+        return {
+            "floors": pd.DataFrame(
+                {
+                    "noise": cell["noise"],
+                    "alpha": cell["alpha"],
+                    "clip": cell["clip"],
+                    "lr": cell["lr"],
+                    "steps": K,
+                    "trajectory": np.arange(res.n_traj),
+                    "grad_norm_avg": avg,
+                }
+            )
+        }
 
     def analyze(self, p, tables):
-        return analyze_floors(tables["floors"], n_boot=p.n_boot, confidence=p.confidence,
-                              threshold=p.vanish_slope, seed=derive_seed(p.seed, "bias", "bootstrap"))
+        return analyze_floors(
+            tables["floors"],
+            n_boot=p.n_boot,
+            confidence=p.confidence,
+            threshold=p.vanish_slope,
+            seed=derive_seed(p.seed, "bias", "bootstrap"),
+        )
 
     def report(self, tables, meta) -> str:
         p = meta["params"]
         s, z = tables["slopes"], tables["sizes"]
-        lines = [f"bias: clipped SGD (constant c, η) on x²/2 from x0={p['x0']:g}, α={p['alpha']:g}, K={p['steps']}, "
-                 f"N={p['n_traj']}; ‖∇f‖ averaged over the last half, median over runs, {p['confidence']:.0%} "
-                 f"bootstrap CIs; vanishes if slope in η > {p['vanish_slope']:g}, floor if < {p['vanish_slope']:g}"]
-        lines.append(report.table(s, [("noise", "noise"), ("c", "clip"), ("slope in η [CI]", report.ci_text),
-                                      ("floor at η_min [CI]", lambda r: report.ci_text(r, "floor", "floor_low",
-                                                                                        "floor_high", ".4f")),
-                                      ("predicted", lambda r: f"{r['predicted']:.4f}"), ("verdict", "verdict"),
-                                      ("expected", "expected")]))
+        lines = [
+            f"bias: clipped SGD (constant c, η) on x²/2 from x0={p['x0']:g}, α={p['alpha']:g}, K={p['steps']}, "
+            f"N={p['n_traj']}; ‖∇f‖ averaged over the last half, median over runs, {p['confidence']:.0%} "
+            f"bootstrap CIs; vanishes if slope in η > {p['vanish_slope']:g}, floor if < {p['vanish_slope']:g}"
+        ]
+        lines.append(
+            report.table(
+                s,
+                [
+                    ("noise", "noise"),
+                    ("c", "clip"),
+                    ("slope in η [CI]", report.ci_text),
+                    ("floor at η_min [CI]", lambda r: report.ci_text(r, "floor", "floor_low", "floor_high", ".4f")),
+                    ("predicted", lambda r: f"{r['predicted']:.4f}"),
+                    ("verdict", "verdict"),
+                    ("expected", "expected"),
+                ],
+            )
+        )
         for _, r in z.iterrows():
-            lines.append(f"floor size vs c ({r['noise']}, c {r['cmin']:g}..{r['cmax']:g}, η = {r['lr']:g}): slope "
-                         f"{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]; exact x_c over the same c "
-                         f"{r['predicted_slope']:+.3f}; large-c bound c^(−(α−1)) = {r['bound']:+.3f}")
+            lines.append(
+                f"floor size vs c ({r['noise']}, c {r['cmin']:g}..{r['cmax']:g}, η = {r['lr']:g}): slope "
+                f"{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]; exact x_c over the same c "
+                f"{r['predicted_slope']:+.3f}; large-c bound c^(−(α−1)) = {r['bound']:+.3f}"
+            )
         ok = all(r["verdict"] == r["expected"] for _, r in s.iterrows())
-        lines.append("conclusion: " + ("as Koloskova et al.: a floor that does not vanish as η → 0 under one-sided "
-                                       "noise, none under symmetric noise." if ok else
-                                       "not every verdict is the expected one (see table)."))
+        lines.append(
+            "conclusion: "
+            + (
+                "as Koloskova et al.: a floor that does not vanish as η → 0 under one-sided "
+                "noise, none under symmetric noise."
+                if ok
+                else "not every verdict is the expected one (see table)."
+            )
+        )
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
         """One row per (noise, c): floor or vanishes against Koloskova et al.; and the floor's size against c."""
         floor, size = theory.claim(*FLOOR_CLAIM), theory.claim(*SIZE_CLAIM)
-        rows = [report.score_row(meta, r, statement=floor.statement, source=floor.source, theory=np.nan,
-                                 setting=f"{r['noise']}, constant clip c={r['clip']:g}",
-                                 quantity="slope in η of the median gradient-norm floor",
-                                 reason=f"expected {r['expected']} ({'agrees' if r['verdict'] == r['expected'] else 'DISAGREES'}); "
-                                        f"floor if the interval lies below {r['threshold']:g}")
-                for r in tables["slopes"].to_dict("records")]
+        rows = [
+            report.score_row(
+                meta,
+                r,
+                statement=floor.statement,
+                source=floor.source,
+                theory=np.nan,
+                setting=f"{r['noise']}, constant clip c={r['clip']:g}",
+                quantity="slope in η of the median gradient-norm floor",
+                reason=f"expected {r['expected']} ({'agrees' if r['verdict'] == r['expected'] else 'DISAGREES'}); "
+                f"floor if the interval lies below {r['threshold']:g}",
+            )
+            for r in tables["slopes"].to_dict("records")
+        ]
         allowance = meta["params"].get("allowance", verdict.RULE.allowance)
         for r in tables["sizes"].to_dict("records"):
             # The exact floor |x_c| over the run's c range is the prediction the slope is judged by; Lemma 9's
             # c^(−(α−1)) bounds the floor's value and is its large-c asymptote, not a bound on a finite-c slope.
             where = verdict.outcome(r["slope"], r["ci_low"], r["ci_high"], r["predicted_slope"], allowance)
-            rows.append(report.score_row(
-                meta, r, statement="exact floor |x_c|", source="derived here: E[clip(x_c + ξ, c)] = 0 "
-                "(docs/studies/bias.md)", setting=f"{r['noise']}, η={r['lr']:g}, c ∈ [{r['cmin']:g}, {r['cmax']:g}]",
-                quantity="slope in c of the floor", theory=r["predicted_slope"], verdict=verdict.WORDS["exact"][where],
-                reason=f"{size.statement} ({size.formula}) is the large-c asymptote: {r['bound']:+.3f}"))
+            rows.append(
+                report.score_row(
+                    meta,
+                    r,
+                    statement="exact floor |x_c|",
+                    source="derived here: E[clip(x_c + ξ, c)] = 0 (docs/studies/bias.md)",
+                    setting=f"{r['noise']}, η={r['lr']:g}, c ∈ [{r['cmin']:g}, {r['cmax']:g}]",
+                    quantity="slope in c of the floor",
+                    theory=r["predicted_slope"],
+                    verdict=verdict.WORDS["exact"][where],
+                    reason=f"{size.statement} ({size.formula}) is the large-c asymptote: {r['bound']:+.3f}",
+                )
+            )
         return report.scoreboard(rows)
 
     def plot(self, tables, meta):
@@ -188,9 +274,21 @@ def box_slopes(floors: pd.DataFrame, *, confidence: float, threshold: float) -> 
         slope = float(weights @ est)
         lo = float(np.sum(np.where(weights > 0, weights * low, weights * high)))
         hi = float(np.sum(np.where(weights > 0, weights * high, weights * low)))
-        rows.append({"noise": noise, "clip": c, "slope": slope, "ci_low": lo, "ci_high": hi, "lr_min": by_lr[0][0],
-                     "floor": ends[0][0], "floor_low": ends[0][1], "floor_high": ends[0][2],
-                     "verdict": floor_verdict(slope, lo, hi, threshold), "confidence": confidence})
+        rows.append(
+            {
+                "noise": noise,
+                "clip": c,
+                "slope": slope,
+                "ci_low": lo,
+                "ci_high": hi,
+                "lr_min": by_lr[0][0],
+                "floor": ends[0][0],
+                "floor_low": ends[0][1],
+                "floor_high": ends[0][2],
+                "verdict": floor_verdict(slope, lo, hi, threshold),
+                "confidence": confidence,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -209,9 +307,19 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
     mrows = []
     for k, i in index.items():
         lo, hi = stats.percentile_interval(boot[:, i], confidence)[:2]
-        mrows.append({"noise": k[0], "clip": k[1], "lr": k[2], "median": float(point[i]), "ci_low": lo, "ci_high": hi,
-                      "predicted": clip_floor(k[0], alpha, k[1]), "n_traj": n,
-                      "n_failed": int(np.sum(~np.isfinite(table[i])))})
+        mrows.append(
+            {
+                "noise": k[0],
+                "clip": k[1],
+                "lr": k[2],
+                "median": float(point[i]),
+                "ci_low": lo,
+                "ci_high": hi,
+                "predicted": clip_floor(k[0], alpha, k[1]),
+                "n_traj": n,
+                "n_failed": int(np.sum(~np.isfinite(table[i]))),
+            }
+        )
     medians = pd.DataFrame(mrows)
     claim = theory.claim(*FLOOR_CLAIM)
     srows = []
@@ -223,11 +331,24 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
             verdict = floor_verdict(slope, lo, hi, threshold)
             j = index[(noise, c, lrs[0])]
             flo, fhi = stats.percentile_interval(boot[:, j], confidence)[:2]
-            srows.append({"noise": noise, "clip": c, "slope": slope, "ci_low": lo, "ci_high": hi, "lr_min": lrs[0],
-                          "floor": float(point[j]), "floor_low": flo, "floor_high": fhi,
-                          "predicted": clip_floor(noise, alpha, c), "verdict": verdict,
-                          "expected": EXPECTED.get(noise, "none"), "theory_source": claim.source,
-                          "threshold": threshold})
+            srows.append(
+                {
+                    "noise": noise,
+                    "clip": c,
+                    "slope": slope,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "lr_min": lrs[0],
+                    "floor": float(point[j]),
+                    "floor_low": flo,
+                    "floor_high": fhi,
+                    "predicted": clip_floor(noise, alpha, c),
+                    "verdict": verdict,
+                    "expected": EXPECTED.get(noise, "none"),
+                    "theory_source": claim.source,
+                    "threshold": threshold,
+                }
+            )
     size_claim = theory.claim(*SIZE_CLAIM)
     zrows = []
     for noise in dict.fromkeys(k[0] for k in keys):
@@ -238,11 +359,35 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
         cols = [index[(noise, c, lr_min)] for c in clips]
         slope, lo, hi, _ = stats.log_slope(clips, point[cols], boot[:, cols], confidence)
         x, pred = np.log(np.asarray(clips)), np.log([clip_floor(noise, alpha, c) for c in clips])
-        zrows.append({"noise": noise, "lr": lr_min, "cmin": clips[0], "cmax": clips[-1], "slope": slope,
-                      "ci_low": lo, "ci_high": hi, "predicted_slope": float(stats.ols_slopes(x, pred)),
-                      "bound": size_claim.at(alpha), "bound_source": size_claim.source})
-    sizes = pd.DataFrame(zrows, columns=["noise", "lr", "cmin", "cmax", "slope", "ci_low", "ci_high",
-                                         "predicted_slope", "bound", "bound_source"])
+        zrows.append(
+            {
+                "noise": noise,
+                "lr": lr_min,
+                "cmin": clips[0],
+                "cmax": clips[-1],
+                "slope": slope,
+                "ci_low": lo,
+                "ci_high": hi,
+                "predicted_slope": float(stats.ols_slopes(x, pred)),
+                "bound": size_claim.at(alpha),
+                "bound_source": size_claim.source,
+            }
+        )
+    sizes = pd.DataFrame(
+        zrows,
+        columns=[
+            "noise",
+            "lr",
+            "cmin",
+            "cmax",
+            "slope",
+            "ci_low",
+            "ci_high",
+            "predicted_slope",
+            "bound",
+            "bound_source",
+        ],
+    )
     return {"floors": floors, "medians": medians, "slopes": pd.DataFrame(srows), "sizes": sizes}
 
 
@@ -262,8 +407,15 @@ def plot_bias(tables, meta):
     for (noise, c), part in m.groupby(["noise", "clip"]):
         part = part.sort_values("lr")
         ls = "-" if noise == "pareto-onesided" else "--"
-        ax.plot(part["lr"], part["median"], ls=ls, marker="o", ms=3, color=colors[c],
-                label=f"c={c:g}" if noise == "pareto-onesided" else None)
+        ax.plot(
+            part["lr"],
+            part["median"],
+            ls=ls,
+            marker="o",
+            ms=3,
+            color=colors[c],
+            label=f"c={c:g}" if noise == "pareto-onesided" else None,
+        )
         ax.fill_between(part["lr"], part["ci_low"], part["ci_high"], color=colors[c], alpha=0.2, lw=0)
         if part["predicted"].iloc[0] > 0:
             ax.axhline(part["predicted"].iloc[0], color=colors[c], lw=0.7, ls=":")
@@ -271,21 +423,39 @@ def plot_bias(tables, meta):
     if not sym.empty:
         top = sym[sym["lr"] == sym["lr"].max()]["median"].max()
         plotting.theory_line(ax, sym["lr"].max(), sym["lr"].min(), top, 0.5, label="η^(1/2) (no floor)")
-    ax.set(xscale="log", yscale="log", xlabel="step size η", ylabel="median of ‖∇f(x_k)‖ averaged over the last half",
-           title="solid: one-sided, dashed: symmetric; dotted: exact floor |x_c|")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="step size η",
+        ylabel="median of ‖∇f(x_k)‖ averaged over the last half",
+        title="solid: one-sided, dashed: symmetric; dotted: exact floor |x_c|",
+    )
     ax.legend(fontsize=6)
     ax = axes[1]
     one = m[m["noise"] == "pareto-onesided"]
     if not one.empty:
         part = one[one["lr"] == one["lr"].min()].sort_values("clip")
-        ax.errorbar(part["clip"], part["median"], yerr=[part["median"] - part["ci_low"], part["ci_high"] - part["median"]],
-                    fmt="o", ms=4, label=f"measured, η = {part['lr'].iloc[0]:g}")
+        ax.errorbar(
+            part["clip"],
+            part["median"],
+            yerr=[part["median"] - part["ci_low"], part["ci_high"] - part["median"]],
+            fmt="o",
+            ms=4,
+            label=f"measured, η = {part['lr'].iloc[0]:g}",
+        )
         cs = np.geomspace(part["clip"].min(), part["clip"].max(), 60)
         alpha = float(p.get("alpha", 1.5))
         ax.plot(cs, [clip_floor("pareto-onesided", alpha, c) for c in cs], "k-", lw=1, label="exact floor |x_c|")
         if not z.empty:
-            plotting.theory_line(ax, cs[-1] / 4, cs[-1], clip_floor("pareto-onesided", alpha, cs[-1] / 4),
-                                 float(z["bound"].iloc[0]), label=f"c^(−(α−1)) = c^{z['bound'].iloc[0]:+.2f}", color="gray")
+            plotting.theory_line(
+                ax,
+                cs[-1] / 4,
+                cs[-1],
+                clip_floor("pareto-onesided", alpha, cs[-1] / 4),
+                float(z["bound"].iloc[0]),
+                label=f"c^(−(α−1)) = c^{z['bound'].iloc[0]:+.2f}",
+                color="gray",
+            )
     ax.set(xscale="log", yscale="log", xlabel="clip level c", ylabel="gradient-norm floor", title="floor size vs c")
     if not one.empty:
         ax.set_xticks(part["clip"], [f"{c:g}" for c in part["clip"]])

@@ -62,11 +62,13 @@ The decision rule of the ``confidence`` study (``confidence.classify``) is calib
 laws whose (1 − δ)-quantile is exactly polynomial (``δ^(−s)``) or exactly polylogarithmic
 (``log(1/δ)^s``), at the confidence study's N, δ grid, replicates and level (table ``decisions``).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,36 +82,80 @@ from . import dimension as dim_study
 from .base import CommonParams, Study, StudyError, check_choice, check_positive, flag, option, register
 from .rate_methods import rate_checkpoints
 
-PROCEDURES = ("quantile_ci", "fit_rate", "delta_fit", "power_law_test", "d_exponent", "hill", "moment", "mohammadi",
-              "failure_probability", "binomial_ci", "mean_ci", "shift_ci", "quantile_ratio_ci", "control:independent-k", "control:normal-mean",
-              "classify")
+PROCEDURES = (
+    "quantile_ci",
+    "fit_rate",
+    "delta_fit",
+    "power_law_test",
+    "d_exponent",
+    "hill",
+    "moment",
+    "mohammadi",
+    "failure_probability",
+    "binomial_ci",
+    "mean_ci",
+    "shift_ci",
+    "quantile_ratio_ci",
+    "control:independent-k",
+    "control:normal-mean",
+    "classify",
+)
 #: procedures whose replicates are cheap (closed form or a cached Monte Carlo pivot): --analytic-replicates
-ANALYTIC = ("quantile_ci", "delta_fit", "hill", "moment", "mohammadi", "failure_probability", "binomial_ci", "mean_ci",
-            "shift_ci", "control:normal-mean")
+ANALYTIC = (
+    "quantile_ci",
+    "delta_fit",
+    "hill",
+    "moment",
+    "mohammadi",
+    "failure_probability",
+    "binomial_ci",
+    "mean_ci",
+    "shift_ci",
+    "control:normal-mean",
+)
 #: the confidence test's sizes (tests/test_study_confidence.py): N, δ grid, level, replicates of the pivot;
 #: its intervals and power-law test run at level 1 − 2.5·10^−4, measured on exact order statistics (R = 10^5
 #: data sets: 12.5 expected misses per side), the pivot draws seeded as the test's clipped AdaGrad-Norm cell
-CONFIDENCE_TEST = {"n": 50_000, "delta_min": 2e-4, "level": 1 - 2.5e-4, "n_boot": 8000, "replicates": 100_000,
-                   "pivot_seed": derive_seed(0, "confidence", "reference", "clip_adagrad_norm")}
+CONFIDENCE_TEST = {
+    "n": 50_000,
+    "delta_min": 2e-4,
+    "level": 1 - 2.5e-4,
+    "n_boot": 8000,
+    "replicates": 100_000,
+    "pivot_seed": derive_seed(0, "confidence", "reference", "clip_adagrad_norm"),
+}
 SIDES = ("below", "above")
 
 
 @dataclass
 class CalibrateParams(CommonParams):
     procedures: list = option(list(PROCEDURES), "procedures to calibrate")
-    cases: list = option([], "only the cases whose label contains one of these texts (default: every case); the "
-                             "cells are cached, so a run split this way assembles with a later full one")
-    levels: list = option([0.9, 0.95, 0.999], "nominal levels c of the intervals (a level is measured only where "
-                                               "R·(1−c)/2 ≥ 5)")
-    replicates: int = option(400, "replicates R of the bootstrap procedures (fit_rate, d_exponent, the controls, "
-                                  "the percentile δ-fit, classify)", low=1)
-    analytic_replicates: int = option(20_000, "replicates R of the cheap procedures (order statistics, pivots, "
-                                              "closed forms)", low=1)
+    cases: list = option(
+        [],
+        "only the cases whose label contains one of these texts (default: every case); the "
+        "cells are cached, so a run split this way assembles with a later full one",
+    )
+    levels: list = option(
+        [0.9, 0.95, 0.999], "nominal levels c of the intervals (a level is measured only where R·(1−c)/2 ≥ 5)"
+    )
+    replicates: int = option(
+        400,
+        "replicates R of the bootstrap procedures (fit_rate, d_exponent, the controls, the percentile δ-fit, classify)",
+        low=1,
+    )
+    analytic_replicates: int = option(
+        20_000, "replicates R of the cheap procedures (order statistics, pivots, closed forms)", low=1
+    )
     n_traj: int = option(10_000, "trajectories N of the rate paths and samples (the rates study's N)", low=2)
     steps: int = option(10_000, "horizon K of the rate paths (checkpoints as the rates study)", low=10)
     n_boot: int = option(RULE.n_boot, "bootstrap replicates per interval (the fit rule's)", low=1)
-    band: float = option(0.99, "family-wise level of the Clopper–Pearson bands on the realised miss rates "
-                               "(Bonferroni over the run's judged rows)", low=0.0, high=1.0)
+    band: float = option(
+        0.99,
+        "family-wise level of the Clopper–Pearson bands on the realised miss rates "
+        "(Bonferroni over the run's judged rows)",
+        low=0.0,
+        high=1.0,
+    )
     conf_n_traj: int = option(100_000, "N of the confidence study's δ fits and decision rule", low=10)
     conf_delta_min: float = option(1e-4, "smallest δ of the confidence study's grid", low=0.0, high=1.0)
 
@@ -119,8 +165,16 @@ class Calibrate(Study):
     name = "calibrate"
     summary = "realised coverage of every interval procedure on known-answer data (nominal vs realised, per side)"
     Params = CalibrateParams
-    quick = {"replicates": 60, "analytic_replicates": 400, "n_traj": 2000, "steps": 2000, "n_boot": 200,
-             "conf_n_traj": 5000, "conf_delta_min": 2e-3, "levels": [0.9]}
+    quick = {
+        "replicates": 60,
+        "analytic_replicates": 400,
+        "n_traj": 2000,
+        "steps": 2000,
+        "n_boot": 200,
+        "conf_n_traj": 5000,
+        "conf_delta_min": 2e-3,
+        "levels": [0.9],
+    }
     tables = ("coverage", "decisions", "resolution", "replicates")
 
     def validate(self, p) -> None:
@@ -142,18 +196,27 @@ class Calibrate(Study):
         if not 0 < p.band < 1:
             raise StudyError(f"--band must be in (0, 1), got {p.band!r}")
         if not 0 < p.conf_delta_min < 0.1:
-            raise StudyError(f"{flag('conf_delta_min')} must be in (0, 0.1) (the grid starts at δ = 0.1), "
-                             f"got {p.conf_delta_min!r}")
+            raise StudyError(
+                f"{flag('conf_delta_min')} must be in (0, 0.1) (the grid starts at δ = 0.1), got {p.conf_delta_min!r}"
+            )
         if p.conf_delta_min * p.conf_n_traj < 10:
-            raise StudyError(f"{flag('conf_delta_min')} must be >= 10/{flag('conf_n_traj')} = "
-                             f"{10 / p.conf_n_traj:g}, got {p.conf_delta_min!r}")
+            raise StudyError(
+                f"{flag('conf_delta_min')} must be >= 10/{flag('conf_n_traj')} = "
+                f"{10 / p.conf_n_traj:g}, got {p.conf_delta_min!r}"
+            )
 
     def group(self, cell) -> str:
         return ""
 
     def cells(self, p) -> list[dict]:
-        common = {"seed": p.seed, "n_traj": p.n_traj, "steps": p.steps, "n_boot": p.n_boot,
-                  "conf_n_traj": p.conf_n_traj, "conf_delta_min": p.conf_delta_min}
+        common = {
+            "seed": p.seed,
+            "n_traj": p.n_traj,
+            "steps": p.steps,
+            "n_boot": p.n_boot,
+            "conf_n_traj": p.conf_n_traj,
+            "conf_delta_min": p.conf_delta_min,
+        }
         cells = []
         for proc in p.procedures:
             for case in CASES[proc]:
@@ -162,13 +225,16 @@ class Calibrate(Study):
                 reps = case_replicates(p.replicates, p.analytic_replicates, proc, case)
                 # a level with fewer than 5 expected misses per side is not measured, so not computed;
                 # the confidence test's cases are measured at that test's own level
-                levels = ([CONFIDENCE_TEST["level"]] if case.get("size") == "confidence-test"
-                          else [c for c in p.levels if measurable(reps, c) and c in case.get("levels", (c,))])
+                levels = (
+                    [CONFIDENCE_TEST["level"]]
+                    if case.get("size") == "confidence-test"
+                    else [c for c in p.levels if measurable(reps, c) and c in case.get("levels", (c,))]
+                )
                 if not levels and proc != "classify":
                     continue
                 # bootstrap intervals cost one call per level (one cell each); the rest share one draw
                 split = proc in ("fit_rate", "d_exponent") or case.get("method") == "percentile"
-                for group in ([[c] for c in levels] if split else [levels]):
+                for group in [[c] for c in levels] if split else [levels]:
                     cells.append({"procedure": proc, "case": case, "levels": group, "replicates": reps, **common})
         return cells
 
@@ -189,10 +255,12 @@ class Calibrate(Study):
 
     def analyze(self, p, tables):
         rep, dec = tables["replicates"], tables["decisions"]
-        return {"replicates": rep,
-                "coverage": summarize_coverage(rep, band=p.band) if len(rep) else pd.DataFrame(),
-                "decisions": summarize_decisions(dec, band=p.band) if len(dec) else pd.DataFrame(),
-                "resolution": summarize_resolution(rep, band=p.band) if len(rep) else pd.DataFrame()}
+        return {
+            "replicates": rep,
+            "coverage": summarize_coverage(rep, band=p.band) if len(rep) else pd.DataFrame(),
+            "decisions": summarize_decisions(dec, band=p.band) if len(dec) else pd.DataFrame(),
+            "resolution": summarize_resolution(rep, band=p.band) if len(rep) else pd.DataFrame(),
+        }
 
     def report(self, tables, meta) -> str:
         return report_text(tables, meta)
@@ -234,10 +302,12 @@ def not_measured(params: Mapping[str, Any]) -> list[str]:
     for proc in params["procedures"]:
         if proc == "classify":
             continue
-        reps = {case_replicates(params["replicates"], params["analytic_replicates"], proc, case)
-                for case in CASES[proc]}
-        out += [f"{proc} at {c:g} (R = {min(reps)})" for c in params["levels"]
-                if not all(measurable(r, c) for r in reps)]
+        reps = {
+            case_replicates(params["replicates"], params["analytic_replicates"], proc, case) for case in CASES[proc]
+        }
+        out += [
+            f"{proc} at {c:g} (R = {min(reps)})" for c in params["levels"] if not all(measurable(r, c) for r in reps)
+        ]
         for c in params["levels"]:  # cases run at their own levels only (a simulation per interval)
             only = [case for case in CASES[proc] if c not in case.get("levels", (c,))]
             if only:
@@ -247,6 +317,7 @@ def not_measured(params: Mapping[str, Any]) -> list[str]:
 
 
 # -- known-answer data ---------------------------------------------------------------------------------
+
 
 def replicate_rng(seed: int, procedure: str, case: Mapping[str, Any], replicate: int) -> np.random.Generator:
     return np.random.Generator(np.random.Philox(derive_seed(seed, "calibrate", procedure, case["label"], replicate)))
@@ -307,9 +378,16 @@ def copula_pareto(rng: np.random.Generator, shape: tuple, a: float, phi: float) 
 
 # -- the procedures' replicates (each yields rows: case parameters, level, estimate, lo, hi, truth) -----
 
+
 def _row(level, estimate, lo, hi, truth, **extra):
-    return {"level": float(level), "estimate": float(estimate), "ci_low": float(lo), "ci_high": float(hi),
-            "truth": float(truth), **extra}
+    return {
+        "level": float(level),
+        "estimate": float(estimate),
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "truth": float(truth),
+        **extra,
+    }
 
 
 def _run_order_statistics(cell, rng, r):
@@ -329,8 +407,12 @@ def rotation_gaussian(rng: np.random.Generator, n: int, k: np.ndarray) -> np.nda
     resampling ignoring the correlation cannot see.
     """
     lk = np.log(k)
-    theta = np.pi * np.clip((lk - (lk.max() - math.log(10.0) * stats.DEFAULT_WINDOW_DECADES))
-                            / (math.log(10.0) * stats.DEFAULT_WINDOW_DECADES), 0.0, 1.0)
+    theta = np.pi * np.clip(
+        (lk - (lk.max() - math.log(10.0) * stats.DEFAULT_WINDOW_DECADES))
+        / (math.log(10.0) * stats.DEFAULT_WINDOW_DECADES),
+        0.0,
+        1.0,
+    )
     g = rng.standard_normal((n, 2))
     return g[:, :1] * np.cos(theta) + g[:, 1:] * np.sin(theta)
 
@@ -358,7 +440,7 @@ def _independent_k(cell, rng, r):
     """Negative control: a percentile bootstrap that resamples each checkpoint's runs independently."""
     case = cell["case"]
     k, v = _rate_paths(cell, rng)
-    sel = k >= k.max() / 10.0 ** stats.DEFAULT_WINDOW_DECADES * (1 - 1e-12)
+    sel = k >= k.max() / 10.0**stats.DEFAULT_WINDOW_DECADES * (1 - 1e-12)
     k, v = k[sel], v[:, sel]
     n = v.shape[0]
     rank = stats.quantile_ranks(n, case["q"])[0]
@@ -399,11 +481,18 @@ def _delta_fit(cell, rng, r):
     x = pareto(rng, 1.0 / case["s"], n) if case["law"] == "poly" else polylog(rng, case["s"], n)
     for c in cell["levels"]:
         # the pivot's draws are data-free and cached per (n, ranks, n_boot, seed): one seed for the cell
-        fits = stats.delta_fit_bootstrap(x, deltas, n_boot=cell["n_boot"], confidence=c,
-                                         seed=r if case["method"] == "percentile" else 1, method=case["method"])
+        fits = stats.delta_fit_bootstrap(
+            x,
+            deltas,
+            n_boot=cell["n_boot"],
+            confidence=c,
+            seed=r if case["method"] == "percentile" else 1,
+            method=case["method"],
+        )
         for model, f in fits.items():
-            yield _row(c, f.slope, f.ci_low, f.ci_high, _delta_truth(deltas, case["law"], case["s"], model),
-                       model=model)
+            yield _row(
+                c, f.slope, f.ci_low, f.ci_high, _delta_truth(deltas, case["law"], case["s"], model), model=model
+            )
 
 
 def _confidence_test_rows(cell) -> pd.DataFrame:
@@ -415,24 +504,49 @@ def _confidence_test_rows(cell) -> pd.DataFrame:
     deltas = conf_study.delta_grid({"delta_max": 0.1, "delta_min": t["delta_min"], "n_deltas": 10})
     ranks = [stats._common._upper_rank(1.0 - d, t["n"]) for d in deltas]  # the ranks delta_fit_bootstrap reads
     reps = cell["replicates"]
-    x = exact_order_stats(replicate_rng(cell["seed"], cell["procedure"], case, 0), t["n"], ranks, case["law"],
-                          case["s"], reps)
+    x = exact_order_stats(
+        replicate_rng(cell["seed"], cell["procedure"], case, 0), t["n"], ranks, case["law"], case["s"], reps
+    )
     level, common = t["level"], {"procedure": cell["procedure"], "case": case["label"], "replicate": np.arange(reps)}
     frames = []
     if cell["procedure"] == "delta_fit":
         for model in conf_study.MODELS:
-            slope, lo, hi = stats.delta_pivot_intervals(deltas, t["n"], ranks, x, model, n_boot=t["n_boot"],
-                                                        confidence=level, seed=t["pivot_seed"])
-            frames.append(pd.DataFrame({**common, "level": level, "estimate": slope, "ci_low": lo, "ci_high": hi,
-                                        "truth": _delta_truth(deltas, case["law"], case["s"], model),
-                                        "model": model, "sides": "both"}))
+            slope, lo, hi = stats.delta_pivot_intervals(
+                deltas, t["n"], ranks, x, model, n_boot=t["n_boot"], confidence=level, seed=t["pivot_seed"]
+            )
+            frames.append(
+                pd.DataFrame(
+                    {
+                        **common,
+                        "level": level,
+                        "estimate": slope,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "truth": _delta_truth(deltas, case["law"], case["s"], model),
+                        "model": model,
+                        "sides": "both",
+                    }
+                )
+            )
     else:
-        stat, p_value = stats.power_law_pvalues(deltas, t["n"], ranks, x, n_boot=t["n_boot"], confidence=level,
-                                                seed=t["pivot_seed"])
+        stat, p_value = stats.power_law_pvalues(
+            deltas, t["n"], ranks, x, n_boot=t["n_boot"], confidence=level, seed=t["pivot_seed"]
+        )
         rejects = p_value <= 0.5 * (1.0 - level)
-        frames.append(pd.DataFrame({**common, "level": level, "estimate": stat, "ci_low": -np.inf,
-                                    "ci_high": np.where(rejects, -np.inf, np.inf), "truth": 0.0,
-                                    "model": "false rejection", "sides": "below"}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    **common,
+                    "level": level,
+                    "estimate": stat,
+                    "ci_low": -np.inf,
+                    "ci_high": np.where(rejects, -np.inf, np.inf),
+                    "truth": 0.0,
+                    "model": "false rejection",
+                    "sides": "below",
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -446,11 +560,24 @@ def _d_exponent(cell, rng, r):
     frames = []
     d = np.asarray(dims, dtype=float)
     for method, e, z in (("gclip", case["e_g"], gz), ("cclip", case["e_c"], cz)):
-        vals = pareto_of_gaussian(z, case["a"]) * d ** e
+        vals = pareto_of_gaussian(z, case["a"]) * d**e
         for j, dim in enumerate(dims):
-            frames.append(pd.DataFrame({"structure": "iid", "method": method, "dim": dim, "noise": "pareto",
-                                        "alpha": 1.5, "metric": "f_avg", "clip_frac": 1.0,
-                                        "trajectory": np.arange(n), "value": vals[:, j], "failed": False}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "structure": "iid",
+                        "method": method,
+                        "dim": dim,
+                        "noise": "pareto",
+                        "alpha": 1.5,
+                        "metric": "f_avg",
+                        "clip_frac": 1.0,
+                        "trajectory": np.arange(n),
+                        "value": vals[:, j],
+                        "failed": False,
+                    }
+                )
+            )
     finals = pd.concat(frames, ignore_index=True)
     # mean and median of X(d) are both exactly proportional to d^e, so both exponents are known
     truth = {"gclip": case["e_g"], "cclip": case["e_c"], "ratio": case["e_g"] - case["e_c"]}
@@ -460,10 +587,23 @@ def _d_exponent(cell, rng, r):
         # variance); the bootstrap of a mean is not consistent under infinite variance (Athreya 1987)
         mean_scope = OUT_OF_SCOPE if case["mean_scope"] == "finite variance" and case["a"] <= 2 else ""
         for row in g.itertuples():
-            yield _row(c, row.exponent, row.ci_low, row.ci_high, truth[row.series], model=f"{row.series}:mean",
-                       scope=mean_scope)
-            yield _row(c, row.median_exponent, row.median_ci_low, row.median_ci_high, truth[row.series],
-                       model=f"{row.series}:median")
+            yield _row(
+                c,
+                row.exponent,
+                row.ci_low,
+                row.ci_high,
+                truth[row.series],
+                model=f"{row.series}:mean",
+                scope=mean_scope,
+            )
+            yield _row(
+                c,
+                row.median_exponent,
+                row.median_ci_low,
+                row.median_ci_high,
+                truth[row.series],
+                model=f"{row.series}:median",
+            )
 
 
 def tail_sample(rng: np.random.Generator, case: Mapping[str, Any], default_law: str) -> np.ndarray:
@@ -528,8 +668,15 @@ def _run_binomial(cell, rng, r):
         for method in stats.BINOMIAL_METHODS:
             ci = stats.binomial_ci(k, case["n"], confidence_level=c, method=method)
             # Wilson is level on average only and no study uses it: shown (one side under-covers), not judged
-            yield _row(c, ci.estimate, ci.low, ci.high, case["p"], model=method,
-                       scope=OUT_OF_SCOPE if method == "wilson" else "")
+            yield _row(
+                c,
+                ci.estimate,
+                ci.low,
+                ci.high,
+                case["p"],
+                model=method,
+                scope=OUT_OF_SCOPE if method == "wilson" else "",
+            )
 
 
 def _run_mean(cell, rng, r):
@@ -566,8 +713,14 @@ def _run_quantile_ratio(cell, rng, r):
     a = np.exp(case["mu"] + z)
     b = np.exp(case["rho"] * z + math.sqrt(1.0 - case["rho"] ** 2) * w)
     for c in cell["levels"]:
-        ci = stats.quantile_ratio_ci(a, b, case["q"], confidence_level=c, n_boot=cell["n_boot"],
-                                     seed=derive_seed(cell["seed"], "quantile_ratio_ci", r))
+        ci = stats.quantile_ratio_ci(
+            a,
+            b,
+            case["q"],
+            confidence_level=c,
+            n_boot=cell["n_boot"],
+            seed=derive_seed(cell["seed"], "quantile_ratio_ci", r),
+        )
         yield _row(c, ci.estimate, ci.low, ci.high, math.exp(case["mu"]))
 
 
@@ -580,95 +733,251 @@ def _normal_mean(cell, rng, r):
         yield _row(c, ci.estimate, ci.low, ci.high, case["a"] / (case["a"] - 1))
 
 
-RUNNERS = {"quantile_ci": _run_order_statistics, "fit_rate": _fit_rate, "control:independent-k": _independent_k,
-           "delta_fit": _delta_fit, "d_exponent": _d_exponent, "hill": _tail, "moment": _tail, "mohammadi": _tail,
-           "failure_probability": _failure_probability, "binomial_ci": _run_binomial, "mean_ci": _run_mean, "shift_ci": _run_shift,
-           "quantile_ratio_ci": _run_quantile_ratio,
-           "control:normal-mean": _normal_mean}
+RUNNERS = {
+    "quantile_ci": _run_order_statistics,
+    "fit_rate": _fit_rate,
+    "control:independent-k": _independent_k,
+    "delta_fit": _delta_fit,
+    "d_exponent": _d_exponent,
+    "hill": _tail,
+    "moment": _tail,
+    "mohammadi": _tail,
+    "failure_probability": _failure_probability,
+    "binomial_ci": _run_binomial,
+    "mean_ci": _run_mean,
+    "shift_ci": _run_shift,
+    "quantile_ratio_ci": _run_quantile_ratio,
+    "control:normal-mean": _normal_mean,
+}
 
 # the cases of each procedure: the settings the studies and tests use
 CASES = {
     "quantile_ci": [{"label": f"pareto a=1.5 q={q:g}", "a": 1.5, "q": q} for q in (0.5, 0.9, 0.99)],
-    "fit_rate": [{"label": f"ar1 paths t=0.667 a=1.5 phi=0.95 q={q:g}", "t": 2 / 3, "a": 1.5, "phi": 0.95, "q": q}
-                 for q in RULE.quantiles]
-                + [{"label": "rotation paths t=0.667 a=1.5 q=0.5", "paths": "rotation", "t": 2 / 3, "a": 1.5,
-                    "q": 0.5}],
-    "control:independent-k": [{"label": "rotation paths t=0.667 a=1.5 q=0.5 n=1000", "paths": "rotation",
-                               "t": 2 / 3, "a": 1.5, "q": 0.5, "n": 1000}],
-    "delta_fit": [{"label": f"{law} s={s:g} {method} {size}", "law": law, "s": s, "method": method, "size": size}
-                  for method, sizes in (("pivot", ("study", "test")), ("percentile", ("test",)))
-                  for size in sizes for law, s in (("poly", 2 / 1.5), ("polylog", 1.0))]
-                 + [{"label": f"{law} s={s:g} pivot study", "law": law, "s": s, "method": "pivot", "size": "study"}
-                    for law, s in (("poly", 0.3), ("polylog", 2.0))]
-                 + [{"label": f"{law} s={s:g} pivot confidence-test", "law": law, "s": s, "method": "pivot",
-                     "size": "confidence-test"} for law, s in (("poly", 2 / 1.5), ("polylog", 1.0))],
+    "fit_rate": [
+        {"label": f"ar1 paths t=0.667 a=1.5 phi=0.95 q={q:g}", "t": 2 / 3, "a": 1.5, "phi": 0.95, "q": q}
+        for q in RULE.quantiles
+    ]
+    + [{"label": "rotation paths t=0.667 a=1.5 q=0.5", "paths": "rotation", "t": 2 / 3, "a": 1.5, "q": 0.5}],
+    "control:independent-k": [
+        {
+            "label": "rotation paths t=0.667 a=1.5 q=0.5 n=1000",
+            "paths": "rotation",
+            "t": 2 / 3,
+            "a": 1.5,
+            "q": 0.5,
+            "n": 1000,
+        }
+    ],
+    "delta_fit": [
+        {"label": f"{law} s={s:g} {method} {size}", "law": law, "s": s, "method": method, "size": size}
+        for method, sizes in (("pivot", ("study", "test")), ("percentile", ("test",)))
+        for size in sizes
+        for law, s in (("poly", 2 / 1.5), ("polylog", 1.0))
+    ]
+    + [
+        {"label": f"{law} s={s:g} pivot study", "law": law, "s": s, "method": "pivot", "size": "study"}
+        for law, s in (("poly", 0.3), ("polylog", 2.0))
+    ]
+    + [
+        {
+            "label": f"{law} s={s:g} pivot confidence-test",
+            "law": law,
+            "s": s,
+            "method": "pivot",
+            "size": "confidence-test",
+        }
+        for law, s in (("poly", 2 / 1.5), ("polylog", 1.0))
+    ],
     # the power-law test's false rejections under exact power laws (its null), at the confidence test's level
-    "power_law_test": [{"label": f"poly s={s:g} confidence-test", "law": "poly", "s": s, "size": "confidence-test"}
-                       for s in (2 / 1.5, 0.3)],
-    "d_exponent": [{"label": f"paths e_g=0.5 e_c=0.2 a={a:g} phi=0.9 rho=0.8 n=200", "e_g": 0.5, "e_c": 0.2,
-                    "a": a, "phi": 0.9, "rho": 0.8, "n": 200, "mean_scope": "finite variance"} for a in (4.0, 1.5)],
+    "power_law_test": [
+        {"label": f"poly s={s:g} confidence-test", "law": "poly", "s": s, "size": "confidence-test"}
+        for s in (2 / 1.5, 0.3)
+    ],
+    "d_exponent": [
+        {
+            "label": f"paths e_g=0.5 e_c=0.2 a={a:g} phi=0.9 rho=0.8 n=200",
+            "e_g": 0.5,
+            "e_c": 0.2,
+            "a": a,
+            "phi": 0.9,
+            "rho": 0.8,
+            "n": 200,
+            "mean_scope": "finite variance",
+        }
+        for a in (4.0, 1.5)
+    ],
     # tail indices on the shapes they are applied to (torch-noise: norms of few draws; vectors of d
     # coordinates, few draws, equal and mixed scales; pooled coordinates of mixed scales), and on laws they do
     # not target ("biased": shown, not judged, with the bias in the estimate column). Hill targets Pareto-type
     # tails: on stable laws near α = 2 (and the norms of stable vectors) its second-order bias reads α too
     # large, so those cases are shown, and torch-noise pairs Hill with Mohammadi's vector view
-    "hill": [{"label": "pareto a=1.5 n=10000", "a": 1.5, "n": 10_000},
-             {"label": "student a=1.5 n=10000", "law": "student", "a": 1.5, "n": 10_000},
-             {"label": "stable a=1.8 n=10000 (biased: not Pareto-type)", "law": "stable", "a": 1.8, "n": 10_000,
-              "biased": True},
-             {"label": "norms of stable vectors a=1.5 n=200 d=100 (biased)", "law": "stable", "a": 1.5, "n": 200,
-              "d": 100, "view": "norm", "max_replicates": 4000, "biased": True}],
-    "moment": [{"label": "pareto a=1.5 n=10000", "a": 1.5, "n": 10_000},
-               {"label": "student a=1.5 n=10000", "law": "student", "a": 1.5, "n": 10_000}],
+    "hill": [
+        {"label": "pareto a=1.5 n=10000", "a": 1.5, "n": 10_000},
+        {"label": "student a=1.5 n=10000", "law": "student", "a": 1.5, "n": 10_000},
+        {
+            "label": "stable a=1.8 n=10000 (biased: not Pareto-type)",
+            "law": "stable",
+            "a": 1.8,
+            "n": 10_000,
+            "biased": True,
+        },
+        {
+            "label": "norms of stable vectors a=1.5 n=200 d=100 (biased)",
+            "law": "stable",
+            "a": 1.5,
+            "n": 200,
+            "d": 100,
+            "view": "norm",
+            "max_replicates": 4000,
+            "biased": True,
+        },
+    ],
+    "moment": [
+        {"label": "pareto a=1.5 n=10000", "a": 1.5, "n": 10_000},
+        {"label": "student a=1.5 n=10000", "law": "student", "a": 1.5, "n": 10_000},
+    ],
     # vectors: the parametric pivot (a simulation per interval: the bootstrap procedures' --replicates, capped
     # per case, at the torch-noise level 0.95 only); scalars: the block bootstrap-t
     "mohammadi": [{"label": "stable a=1.5 n=10000", "a": 1.5, "n": 10_000}]
-                 + [{"label": f"stable vectors a={a:g} n={n} d={d}{' mixed scales' if mixed else ''}{note}", "a": a,
-                     "n": n, "d": d, **({"scales": "mixed"} if mixed else {}), "max_replicates": reps,
-                     "costly": True, "levels": (0.95,)}
-                    for a, n, d, mixed, reps, note in (
-                        (1.5, 1000, 10, False, 400, ""), (1.5, 1000, 100, False, 400, ""),
-                        (1.8, 1000, 100, False, 400, " (near 2)"), (1.5, 1000, 1000, True, 200, ""),
-                        (1.5, 200, 10_000, True, 200, ""), (1.5, 32, 48, False, 400, " (torch-noise --quick)"))]
-                 + [{"label": "gaussian vectors n=1000 d=100 mixed scales", "law": "gaussian", "n": 1000, "d": 100,
-                     "scales": "mixed", "a": 2.0, "max_replicates": 400, "costly": True, "levels": (0.95,)},
-                    {"label": "symmetric pareto vectors a=1.5 n=1000 d=100 (biased: not stable)", "law": "pareto",
-                     "signed": True, "a": 1.5, "n": 1000, "d": 100, "max_replicates": 200, "costly": True,
-                     "levels": (0.95,), "biased": True},
-                    {"label": "student vectors a=1.5 n=1000 d=100 (biased: not stable)", "law": "student",
-                     "a": 1.5, "n": 1000, "d": 100, "max_replicates": 200, "costly": True, "levels": (0.95,),
-                     "biased": True},
-                    {"label": "stable vectors a=1.5 n=1000 d=100 bootstrap-t (replaced)", "a": 1.5, "n": 1000,
-                     "d": 100, "method": "bootstrap-t", "max_replicates": 400, "replaced": True},
-                    {"label": "symmetric pareto a=1.3 n=10000 (biased: not stable)", "law": "pareto", "signed": True,
-                     "a": 1.3, "n": 10_000, "biased": True, "max_replicates": 400},
-                    {"label": "student a=1.5 n=10000 (biased: not stable)", "law": "student", "a": 1.5, "n": 10_000,
-                     "biased": True, "max_replicates": 400}],
+    + [
+        {
+            "label": f"stable vectors a={a:g} n={n} d={d}{' mixed scales' if mixed else ''}{note}",
+            "a": a,
+            "n": n,
+            "d": d,
+            **({"scales": "mixed"} if mixed else {}),
+            "max_replicates": reps,
+            "costly": True,
+            "levels": (0.95,),
+        }
+        for a, n, d, mixed, reps, note in (
+            (1.5, 1000, 10, False, 400, ""),
+            (1.5, 1000, 100, False, 400, ""),
+            (1.8, 1000, 100, False, 400, " (near 2)"),
+            (1.5, 1000, 1000, True, 200, ""),
+            (1.5, 200, 10_000, True, 200, ""),
+            (1.5, 32, 48, False, 400, " (torch-noise --quick)"),
+        )
+    ]
+    + [
+        {
+            "label": "gaussian vectors n=1000 d=100 mixed scales",
+            "law": "gaussian",
+            "n": 1000,
+            "d": 100,
+            "scales": "mixed",
+            "a": 2.0,
+            "max_replicates": 400,
+            "costly": True,
+            "levels": (0.95,),
+        },
+        {
+            "label": "symmetric pareto vectors a=1.5 n=1000 d=100 (biased: not stable)",
+            "law": "pareto",
+            "signed": True,
+            "a": 1.5,
+            "n": 1000,
+            "d": 100,
+            "max_replicates": 200,
+            "costly": True,
+            "levels": (0.95,),
+            "biased": True,
+        },
+        {
+            "label": "student vectors a=1.5 n=1000 d=100 (biased: not stable)",
+            "law": "student",
+            "a": 1.5,
+            "n": 1000,
+            "d": 100,
+            "max_replicates": 200,
+            "costly": True,
+            "levels": (0.95,),
+            "biased": True,
+        },
+        {
+            "label": "stable vectors a=1.5 n=1000 d=100 bootstrap-t (replaced)",
+            "a": 1.5,
+            "n": 1000,
+            "d": 100,
+            "method": "bootstrap-t",
+            "max_replicates": 400,
+            "replaced": True,
+        },
+        {
+            "label": "symmetric pareto a=1.3 n=10000 (biased: not stable)",
+            "law": "pareto",
+            "signed": True,
+            "a": 1.3,
+            "n": 10_000,
+            "biased": True,
+            "max_replicates": 400,
+        },
+        {
+            "label": "student a=1.5 n=10000 (biased: not stable)",
+            "law": "student",
+            "a": 1.5,
+            "n": 10_000,
+            "biased": True,
+            "max_replicates": 400,
+        },
+    ],
     "failure_probability": [{"label": f"pareto a=1.5 p={q:g}", "p": q} for q in (0.1, 0.01)],
     "binomial_ci": [{"label": f"binomial n={n} p={p:g}", "n": n, "p": p} for n, p in ((1000, 0.1), (200, 0.01))],
     "mean_ci": [{"label": f"{law} n=5", "law": law, "n": 5} for law in ("normal", "exponential")],
     "shift_ci": [{"label": f"{law} 5+5 shift 0.7", "law": law, "n": 5, "shift": 0.7} for law in ("normal", "pareto")],
     # torch-rates' sizes: 40 seeds (its CPU default), the median and the 0.9-quantile
-    "quantile_ratio_ci": [{"label": f"paired lognormal n=40 rho=0.8 q={q:g}", "n": 40, "rho": 0.8, "mu": math.log(2.0),
-                           "q": q} for q in (0.5, 0.9)],
+    "quantile_ratio_ci": [
+        {"label": f"paired lognormal n=40 rho=0.8 q={q:g}", "n": 40, "rho": 0.8, "mu": math.log(2.0), "q": q}
+        for q in (0.5, 0.9)
+    ],
     "control:normal-mean": [{"label": "pareto a=1.5 mean", "a": 1.5}],
-    "classify": [{"label": f"{law} s={s:g}", "law": law, "s": s}
-                 for law, s in (("poly", 0.3), ("poly", 0.5), ("poly", 1.0), ("poly", 2.0),
-                                ("polylog", 0.5), ("polylog", 1.0), ("polylog", 2.0))],
+    "classify": [
+        {"label": f"{law} s={s:g}", "law": law, "s": s}
+        for law, s in (
+            ("poly", 0.3),
+            ("poly", 0.5),
+            ("poly", 1.0),
+            ("poly", 2.0),
+            ("polylog", 0.5),
+            ("polylog", 1.0),
+            ("polylog", 2.0),
+        )
+    ],
 }
 
 
-def measure(procedure: str, case: Mapping[str, Any], *, levels=(0.9,), replicates: int, seed: int = 0,
-            n_traj: int = 1000, steps: int = 1000, n_boot: int = 200, conf_n_traj: int = 5000,
-            conf_delta_min: float = 2e-3, band: float = 0.99) -> pd.DataFrame:
+def measure(
+    procedure: str,
+    case: Mapping[str, Any],
+    *,
+    levels=(0.9,),
+    replicates: int,
+    seed: int = 0,
+    n_traj: int = 1000,
+    steps: int = 1000,
+    n_boot: int = 200,
+    conf_n_traj: int = 5000,
+    conf_delta_min: float = 2e-3,
+    band: float = 0.99,
+) -> pd.DataFrame:
     """The coverage rows of one procedure on one case, at any size (what the tests call)."""
-    cell = {"procedure": procedure, "case": dict(case), "levels": list(levels), "replicates": replicates,
-            "seed": seed, "n_traj": n_traj, "steps": steps, "n_boot": n_boot, "conf_n_traj": conf_n_traj,
-            "conf_delta_min": conf_delta_min}
+    cell = {
+        "procedure": procedure,
+        "case": dict(case),
+        "levels": list(levels),
+        "replicates": replicates,
+        "seed": seed,
+        "n_traj": n_traj,
+        "steps": steps,
+        "n_boot": n_boot,
+        "conf_n_traj": conf_n_traj,
+        "conf_delta_min": conf_delta_min,
+    }
     return summarize_coverage(Calibrate().run_cell(cell)["replicates"], band=band)
 
 
 # -- the decision rule ---------------------------------------------------------------------------------
+
 
 def run_classify(cell) -> pd.DataFrame:
     """The confidence study's verdict on R samples of an exactly polynomial or polylog law."""
@@ -681,11 +990,28 @@ def run_classify(cell) -> pd.DataFrame:
         rng = replicate_rng(cell["seed"], "classify", case, r)
         n = cell["conf_n_traj"]
         x = pareto(rng, 1.0 / case["s"], n) if case["law"] == "poly" else polylog(rng, case["s"], n)
-        verdict = conf_study.decide(x, deltas, n_boot=defaults.n_boot, confidence=defaults.confidence,
-                                    power=defaults.polylog_power, boundary=boundary, seed=1)
-        rows.append({"procedure": "classify", "case": case["label"], "law": case["law"], "s": case["s"],
-                     "replicate": r, "verdict": verdict, "n": n, "delta_min": float(deltas.min()),
-                     "confidence": defaults.confidence})
+        verdict = conf_study.decide(
+            x,
+            deltas,
+            n_boot=defaults.n_boot,
+            confidence=defaults.confidence,
+            power=defaults.polylog_power,
+            boundary=boundary,
+            seed=1,
+        )
+        rows.append(
+            {
+                "procedure": "classify",
+                "case": case["label"],
+                "law": case["law"],
+                "s": case["s"],
+                "replicate": r,
+                "verdict": verdict,
+                "n": n,
+                "delta_min": float(deltas.min()),
+                "confidence": defaults.confidence,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -697,6 +1023,7 @@ def expected_verdict(law: str, s: float, power: float, boundary: float) -> str:
 
 
 # -- analysis ------------------------------------------------------------------------------------------
+
 
 def side_verdict(misses: int, reps: int, nominal: float, band: float) -> tuple[str, float, float]:
     lo, hi = stats.binomial_ci(misses, reps, confidence_level=band).confidence_interval
@@ -733,15 +1060,17 @@ def summarize_coverage(rep: pd.DataFrame, *, band: float) -> pd.DataFrame:
         rep[column] = rep[column].fillna(default)
     counts = []
     for (proc, case, model, level, sides, scope), part in rep.groupby(
-            ["procedure", "case", "model", "level", "sides", "scope"], sort=False):
+        ["procedure", "case", "model", "level", "sides", "scope"], sort=False
+    ):
         reps = len(part)
         below = int(np.sum(part["ci_high"] < part["truth"]))
         above = int(np.sum(part["ci_low"] > part["truth"]))
         for side, m in (("below", below), ("above", above)):
             if sides == "both" or side == sides:
                 counts.append((proc, case, model, level, side, reps, m, scope))
-    judged = sum(1 for c in counts if not c[0].startswith("control:") and c[7] != OUT_OF_SCOPE
-                 and c[5] * 0.5 * (1 - c[3]) >= 5)
+    judged = sum(
+        1 for c in counts if not c[0].startswith("control:") and c[7] != OUT_OF_SCOPE and c[5] * 0.5 * (1 - c[3]) >= 5
+    )
     row_band = family_band(band, judged)
     rows = []
     for proc, case, model, level, side, reps, m, scope in counts:
@@ -749,10 +1078,25 @@ def summarize_coverage(rep: pd.DataFrame, *, band: float) -> pd.DataFrame:
         verdict, lo, hi = side_verdict(m, reps, nominal, row_band)
         if scope == OUT_OF_SCOPE and verdict != "not measured":
             verdict = OUT_OF_SCOPE
-        rows.append({"procedure": proc, "case": case, "model": model, "level": level, "side": side,
-                     "replicates": reps, "misses": m, "nominal": nominal, "realised": m / reps,
-                     "realised_low": lo, "realised_high": hi, "band": row_band, "family_band": band,
-                     "verdict": verdict, "control": proc.startswith("control:")})
+        rows.append(
+            {
+                "procedure": proc,
+                "case": case,
+                "model": model,
+                "level": level,
+                "side": side,
+                "replicates": reps,
+                "misses": m,
+                "nominal": nominal,
+                "realised": m / reps,
+                "realised_low": lo,
+                "realised_high": hi,
+                "band": row_band,
+                "family_band": band,
+                "verdict": verdict,
+                "control": proc.startswith("control:"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -789,10 +1133,22 @@ def summarize_resolution(rep: pd.DataFrame, *, band: float) -> pd.DataFrame:
                 word = "does not resolve"
             else:
                 word = "not resolved at this R"
-            rows.append({"case": case, "offset": delta, "replicates": n, "agreeing": agree, "rate": agree / n,
-                         "rate_low": band_lo, "rate_high": band_hi, "power": 1 - agree / n if delta else np.nan,
-                         "narrow": float(narrow.mean()), "covered": float(np.mean((lo <= truth) & (truth <= hi))),
-                         "verdict": word, "band": row_band})
+            rows.append(
+                {
+                    "case": case,
+                    "offset": delta,
+                    "replicates": n,
+                    "agreeing": agree,
+                    "rate": agree / n,
+                    "rate_low": band_lo,
+                    "rate_high": band_hi,
+                    "power": 1 - agree / n if delta else np.nan,
+                    "narrow": float(narrow.mean()),
+                    "covered": float(np.mean((lo <= truth) & (truth <= hi))),
+                    "verdict": word,
+                    "band": row_band,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -800,15 +1156,19 @@ def resolution_text(res: pd.DataFrame) -> str:
     """One line per case for the report, and a summary sentence the studies' rule lines can quote."""
     if res is None or res.empty:
         return ""
-    lines = [f"resolution of the verdict rule (fit_rate at c = {RULE.confidence:g}, r = {RULE.resolution:g}; "
-             f"agreeing word = exponent inside an interval no wider than r):"]
+    lines = [
+        f"resolution of the verdict rule (fit_rate at c = {RULE.confidence:g}, r = {RULE.resolution:g}; "
+        f"agreeing word = exponent inside an interval no wider than r):"
+    ]
     for case, x in res.groupby("case", sort=False):
         by = {round(o, 6): row for o, row in zip(x["offset"], x.itertuples())}
         tight, minus, plus = by[0.0], by[round(-RULE.resolution, 6)], by[round(RULE.resolution, 6)]
-        lines.append(f"  {case}: R = {tight.replicates}; exact slope: agreeing {tight.rate:.3f} (covered "
-                     f"{tight.covered:.3f}, interval ≤ r {tight.narrow:.3f}); near miss −r: power {minus.power:.3f} "
-                     f"[{1 - minus.rate_high:.3f}, {1 - minus.rate_low:.3f}] {minus.verdict}; +r: power "
-                     f"{plus.power:.3f} [{1 - plus.rate_high:.3f}, {1 - plus.rate_low:.3f}] {plus.verdict}")
+        lines.append(
+            f"  {case}: R = {tight.replicates}; exact slope: agreeing {tight.rate:.3f} (covered "
+            f"{tight.covered:.3f}, interval ≤ r {tight.narrow:.3f}); near miss −r: power {minus.power:.3f} "
+            f"[{1 - minus.rate_high:.3f}, {1 - minus.rate_low:.3f}] {minus.verdict}; +r: power "
+            f"{plus.power:.3f} [{1 - plus.rate_high:.3f}, {1 - plus.rate_low:.3f}] {plus.verdict}"
+        )
     return "\n".join(lines)
 
 
@@ -823,63 +1183,96 @@ def summarize_decisions(dec: pd.DataFrame, *, band: float) -> pd.DataFrame:
         wrong = [v for v in ("polynomial", "polylog") if v != expected]
         n_wrong = int(sum(counts.get(v, 0) for v in wrong))
         lo, hi = stats.binomial_ci(n_wrong, len(part), confidence_level=band).confidence_interval
-        rows.append({"case": case, "law": law, "s": s, "replicates": len(part), "n": int(part["n"].iloc[0]),
-                     "delta_min": float(part["delta_min"].iloc[0]), "boundary": boundary, "expected": expected,
-                     **{f"n_{v}": int(counts.get(v, 0)) for v in ("polynomial", "polylog", "undecided", "no fit")},
-                     "misclassified": n_wrong, "rate": n_wrong / len(part), "rate_low": lo, "rate_high": hi,
-                     "nominal_max": 0.5 * (1 - defaults.confidence)})
+        rows.append(
+            {
+                "case": case,
+                "law": law,
+                "s": s,
+                "replicates": len(part),
+                "n": int(part["n"].iloc[0]),
+                "delta_min": float(part["delta_min"].iloc[0]),
+                "boundary": boundary,
+                "expected": expected,
+                **{f"n_{v}": int(counts.get(v, 0)) for v in ("polynomial", "polylog", "undecided", "no fit")},
+                "misclassified": n_wrong,
+                "rate": n_wrong / len(part),
+                "rate_low": lo,
+                "rate_high": hi,
+                "nominal_max": 0.5 * (1 - defaults.confidence),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def report_text(tables, meta) -> str:
     p = meta["params"]
     cov = tables.get("coverage")
-    per_row = (f" (per row {cov['band'].iloc[0]:.6f})" if cov is not None and not cov.empty and "band" in cov
-               else "")
-    lines = [f"calibrate: realised miss rate per side vs nominal (1 − c)/2; Clopper–Pearson bands at family level "
-             f"{p['band']:.0%}{per_row}, Bonferroni over the judged rows; holds / misses (under-covers) / "
-             f"conservative (over-covers); 'not measured' where R·(1−c)/2 < 5; 'outside scope': shown, not judged",
-             f"sizes: N = {p['n_traj']} (rate paths, samples), K = {p['steps']}, n_boot = {p['n_boot']}; δ fits at "
-             f"N = {p['conf_n_traj']}, δ from 0.1 to {p['conf_delta_min']:g}"]
+    per_row = f" (per row {cov['band'].iloc[0]:.6f})" if cov is not None and not cov.empty and "band" in cov else ""
+    lines = [
+        f"calibrate: realised miss rate per side vs nominal (1 − c)/2; Clopper–Pearson bands at family level "
+        f"{p['band']:.0%}{per_row}, Bonferroni over the judged rows; holds / misses (under-covers) / "
+        f"conservative (over-covers); 'not measured' where R·(1−c)/2 < 5; 'outside scope': shown, not judged",
+        f"sizes: N = {p['n_traj']} (rate paths, samples), K = {p['steps']}, n_boot = {p['n_boot']}; δ fits at "
+        f"N = {p['conf_n_traj']}, δ from 0.1 to {p['conf_delta_min']:g}",
+    ]
     skipped = not_measured(p)
     if skipped:
-        lines.append("not measured (fewer than 5 expected misses per side at this R, so no claim): " + "; ".join(skipped))
+        lines.append(
+            "not measured (fewer than 5 expected misses per side at this R, so no claim): " + "; ".join(skipped)
+        )
     if cov is not None and not cov.empty:
-        header = (f"{'procedure':<22} {'case':<40} {'model':<16} {'level':>6} {'side':<6} {'R':>6} {'misses':>6} "
-                  f"{'nominal':>8} {'realised [band]':<24} verdict")
+        header = (
+            f"{'procedure':<22} {'case':<40} {'model':<16} {'level':>6} {'side':<6} {'R':>6} {'misses':>6} "
+            f"{'nominal':>8} {'realised [band]':<24} verdict"
+        )
         lines += [header, "-" * len(header)]
         for r in cov.itertuples():
-            lines.append(f"{r.procedure:<22} {r.case:<40} {r.model:<16} {r.level:>6g} {r.side:<6} {r.replicates:>6} "
-                         f"{r.misses:>6} {_rate(r.nominal):>8} {_rate(r.realised)} [{_rate(r.realised_low)}, "
-                         f"{_rate(r.realised_high)}]{'':<2} {r.verdict}" + (" (control)" if r.control else ""))
+            lines.append(
+                f"{r.procedure:<22} {r.case:<40} {r.model:<16} {r.level:>6g} {r.side:<6} {r.replicates:>6} "
+                f"{r.misses:>6} {_rate(r.nominal):>8} {_rate(r.realised)} [{_rate(r.realised_low)}, "
+                f"{_rate(r.realised_high)}]{'':<2} {r.verdict}" + (" (control)" if r.control else "")
+            )
         # the percentile δ bootstrap is measured as the "before" of the pivot that replaced it
         replaced = cov["case"].str.contains("percentile")
         honest = cov[~cov["control"] & ~replaced & ~cov["verdict"].isin(["not measured", OUT_OF_SCOPE])]
         bad = honest[honest["verdict"] == "misses"]
         controls = cov[cov["control"] & (cov["verdict"] != "not measured")]
-        caught = pd.Series([bool((v != "holds").any()) for _, v in controls.groupby(["procedure", "level"])["verdict"]],
-                           dtype=bool)
-        lines.append(f"summary: {len(honest) - len(bad)} of {len(honest)} measured rows deliver their level "
-                     f"({int((honest['verdict'] == 'conservative').sum())} conservative); under-covering: "
-                     + (", ".join(sorted({f'{r.procedure} {r.case} {r.model} c={r.level:g} {r.side}'
-                                          for r in bad.itertuples()})) or "none")
-                     + f"; negative controls caught: {int(caught.sum())} of {len(caught)}"
-                     + _before_text(cov[replaced]))
+        caught = pd.Series(
+            [bool((v != "holds").any()) for _, v in controls.groupby(["procedure", "level"])["verdict"]], dtype=bool
+        )
+        lines.append(
+            f"summary: {len(honest) - len(bad)} of {len(honest)} measured rows deliver their level "
+            f"({int((honest['verdict'] == 'conservative').sum())} conservative); under-covering: "
+            + (
+                ", ".join(
+                    sorted({f"{r.procedure} {r.case} {r.model} c={r.level:g} {r.side}" for r in bad.itertuples()})
+                )
+                or "none"
+            )
+            + f"; negative controls caught: {int(caught.sum())} of {len(caught)}"
+            + _before_text(cov[replaced])
+        )
     said = resolution_text(tables.get("resolution"))
     if said:
         lines.append(said)
     dec = tables.get("decisions")
     if dec is not None and not dec.empty:
-        lines.append(f"confidence.classify on exact laws (N = {int(dec['n'].iloc[0])}, δ from 0.1 to "
-                     f"{dec['delta_min'].iloc[0]:g}, boundary s_max·β = {dec['boundary'].iloc[0]:.3f}); "
-                     f"misclassified = the wrong one of polynomial/polylog (undecided is not wrong)")
-        header = (f"{'law':<18} {'expected':<11} {'R':>5} {'polynomial':>10} {'polylog':>8} {'undecided':>9} "
-                  f"{'misclassified [band]':<28} nominal ≤")
+        lines.append(
+            f"confidence.classify on exact laws (N = {int(dec['n'].iloc[0])}, δ from 0.1 to "
+            f"{dec['delta_min'].iloc[0]:g}, boundary s_max·β = {dec['boundary'].iloc[0]:.3f}); "
+            f"misclassified = the wrong one of polynomial/polylog (undecided is not wrong)"
+        )
+        header = (
+            f"{'law':<18} {'expected':<11} {'R':>5} {'polynomial':>10} {'polylog':>8} {'undecided':>9} "
+            f"{'misclassified [band]':<28} nominal ≤"
+        )
         lines += [header, "-" * len(header)]
         for r in dec.itertuples():
-            lines.append(f"{r.case:<18} {r.expected:<11} {r.replicates:>5} {r.n_polynomial:>10} {r.n_polylog:>8} "
-                         f"{r.n_undecided:>9} {r.rate:.4f} [{r.rate_low:.4f}, {r.rate_high:.4f}]{'':<4} "
-                         f"{r.nominal_max:.3f}")
+            lines.append(
+                f"{r.case:<18} {r.expected:<11} {r.replicates:>5} {r.n_polynomial:>10} {r.n_polylog:>8} "
+                f"{r.n_undecided:>9} {r.rate:.4f} [{r.rate_low:.4f}, {r.rate_high:.4f}]{'':<4} "
+                f"{r.nominal_max:.3f}"
+            )
     return "\n".join(lines)
 
 
@@ -888,9 +1281,11 @@ def _before_text(before: pd.DataFrame) -> str:
     if before.empty:
         return ""
     worst = before.loc[(before["realised"] / before["nominal"]).idxmax()]
-    return (f"; replaced percentile δ bootstrap (before the fix): worst side {worst['side']} "
-            f"{_rate(worst['realised'])} vs nominal {_rate(worst['nominal'])} ({worst['case']}, {worst['model']}, "
-            f"c = {worst['level']:g}), {int((before['verdict'] == 'misses').sum())} rows under-cover at the family band")
+    return (
+        f"; replaced percentile δ bootstrap (before the fix): worst side {worst['side']} "
+        f"{_rate(worst['realised'])} vs nominal {_rate(worst['nominal'])} ({worst['case']}, {worst['model']}, "
+        f"c = {worst['level']:g}), {int((before['verdict'] == 'misses').sum())} rows under-cover at the family band"
+    )
 
 
 def _rate(x: float) -> str:
@@ -916,19 +1311,34 @@ def plot_calibration(tables, meta):
             rows = part[part["procedure"] == proc]
             jitter = 1.0 + 0.04 * (i - len(procs) / 2)
             y = rows["realised"].clip(lower=1e-5)
-            ax.errorbar(rows["nominal"] * jitter, y, yerr=[y - rows["realised_low"].clip(lower=1e-5),
-                                                            rows["realised_high"] - y],
-                        fmt="o" if not proc.startswith("control:") else "x", ms=3, lw=0.8, label=proc,
-                        color="tab:red" if proc.startswith("control:") else colors[proc])
+            ax.errorbar(
+                rows["nominal"] * jitter,
+                y,
+                yerr=[y - rows["realised_low"].clip(lower=1e-5), rows["realised_high"] - y],
+                fmt="o" if not proc.startswith("control:") else "x",
+                ms=3,
+                lw=0.8,
+                label=proc,
+                color="tab:red" if proc.startswith("control:") else colors[proc],
+            )
         lim = (min(cov["nominal"].min() / 3, 1e-4), 0.5)
         ax.plot(lim, lim, "k:", lw=1)
-        ax.set(xscale="log", yscale="log", xlim=lim, ylim=(1e-5, 0.5), xlabel="nominal miss rate (1 − c)/2",
-               ylabel="realised miss rate", title=f"misses {side} the truth")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlim=lim,
+            ylim=(1e-5, 0.5),
+            xlabel="nominal miss rate (1 − c)/2",
+            ylabel="realised miss rate",
+            title=f"misses {side} the truth",
+        )
     # one legend for both panels, below them: inside, sixteen entries hid the points
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=6.5, frameon=False)
     p = meta.get("params", {})
-    fig.suptitle(f"calibrate: realised vs nominal miss rate per side, Clopper–Pearson {p.get('band', 0.99):.0%} "
-                 "bands; dotted: exact calibration")
+    fig.suptitle(
+        f"calibrate: realised vs nominal miss rate per side, Clopper–Pearson {p.get('band', 0.99):.0%} "
+        "bands; dotted: exact calibration"
+    )
     fig.tight_layout(rect=(0, 0.02 + 0.03 * math.ceil(len(handles) / 4), 1, 1))
     return fig

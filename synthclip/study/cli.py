@@ -3,6 +3,7 @@
 Parameters: the study's defaults < ``--quick`` settings < a TOML file (``--config``) < flags. Bad input
 exits with status 2 and one line naming the flag and the valid range.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,8 +12,9 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .. import io
 from .base import STUDIES, MissingDependency, Study, StudyError, range_text
@@ -35,7 +37,10 @@ def _list_type(element):
         try:
             return [element(t) for t in items]
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {element.__name__}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated list of {element.__name__}, got {text!r}"
+            ) from None
+
     return parse
 
 
@@ -45,6 +50,7 @@ def _scalar_type(kind, name: str):
             return kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {kind.__name__}, got {text!r}") from None
+
     parse.__name__ = kind.__name__
     return parse
 
@@ -68,19 +74,40 @@ def _add_flags(parser: argparse.ArgumentParser, study: Study) -> None:
             element = type(default[0]) if default else str
             parser.add_argument(flag, type=_list_type(element), default=argparse.SUPPRESS, metavar="LIST", help=text)
         else:
-            parser.add_argument(flag, type=_scalar_type(type(default), f.name), default=argparse.SUPPRESS,
-                                metavar=type(default).__name__.upper(), help=text)
-    parser.add_argument("--config", type=Path, default=None, metavar="FILE.toml",
-                        help="TOML file of parameters (keys as the flags, with underscores); flags override it")
+            parser.add_argument(
+                flag,
+                type=_scalar_type(type(default), f.name),
+                default=argparse.SUPPRESS,
+                metavar=type(default).__name__.upper(),
+                help=text,
+            )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE.toml",
+        help="TOML file of parameters (keys as the flags, with underscores); flags override it",
+    )
     if not study.plugins:
         return  # its --methods (if any) are its own labels: no --plugin, no --method-param
-    parser.add_argument("--plugin", type=Path, action="append", default=[], metavar="FILE.py",
-                        help="a Python file that registers methods (synthclip.methods.register), which --methods "
-                             "then accepts; each is checked as it loads (synthclip.methods.check); repeat for "
-                             "several files")
-    parser.add_argument("--method-param", action="append", default=[], metavar="NAME.KEY=VALUE",
-                        help="set parameter KEY of method NAME (a registry name, a plugin's too) within its declared "
-                             "range, e.g. my_method.beta=0.9; not one the study sets itself; repeatable")
+    parser.add_argument(
+        "--plugin",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE.py",
+        help="a Python file that registers methods (synthclip.methods.register), which --methods "
+        "then accepts; each is checked as it loads (synthclip.methods.check); repeat for "
+        "several files",
+    )
+    parser.add_argument(
+        "--method-param",
+        action="append",
+        default=[],
+        metavar="NAME.KEY=VALUE",
+        help="set parameter KEY of method NAME (a registry name, a plugin's too) within its declared "
+        "range, e.g. my_method.beta=0.9; not one the study sets itself; repeatable",
+    )
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -100,8 +127,10 @@ def _load_toml(path: Path) -> dict[str, Any]:
 def _main_parser() -> _Parser:
     lines = [f"  {name:<12} {study.summary}" for name, study in STUDIES.items()]
     parser = _Parser(
-        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Studies that check gradient-clipping theory by simulation.\n\nstudies:\n" + "\n".join(lines)
+        prog=PROG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Studies that check gradient-clipping theory by simulation.\n\nstudies:\n"
+        + "\n".join(lines)
         + "\n  all          every study (use with --quick for a smoke run)"
         + "\n  plot DIR     redraw a study's figure from its stored results"
         + "\n  summary [DIR] the scoreboard: every stored verdict row and the seed's errata (DIR: studies/results)",
@@ -122,8 +151,10 @@ def parse(argv: Sequence[str]) -> tuple[Study, Any]:
         given = next((a.split("=")[0] for a in rest if a.split("=")[0] in ("--plugin", "--method-param")), None)
         if given:
             takers = ", ".join(n for n, s in STUDIES.items() if s.plugins)
-            raise StudyError(f"{given}: study {name!r} runs no registered methods (its methods, if any, are its own "
-                             f"labels); the studies that take plugins: {takers}")
+            raise StudyError(
+                f"{given}: study {name!r} runs no registered methods (its methods, if any, are its own "
+                f"labels); the studies that take plugins: {takers}"
+            )
     args = vars(parser.parse_args(rest))
     config = args.pop("config", None)
     load_plugins(args.pop("plugin", []))
@@ -147,8 +178,9 @@ def parse_method_params(texts: Sequence[str]) -> dict[str, dict[str, Any]]:
         name_key, sep, value = str(text).partition("=")
         name, dot, key = name_key.rpartition(".")
         if not (sep and dot and name and key):
-            raise StudyError(f"--method-param must be NAME.KEY=VALUE (a method, one of its parameters, a value), "
-                             f"got {text!r}")
+            raise StudyError(
+                f"--method-param must be NAME.KEY=VALUE (a method, one of its parameters, a value), got {text!r}"
+            )
         try:
             method = methods.get(name)
         except ValueError as err:
@@ -156,8 +188,10 @@ def parse_method_params(texts: Sequence[str]) -> dict[str, dict[str, Any]]:
         try:
             param = method.param(key)
         except KeyError:
-            raise StudyError(f"--method-param: unknown parameter {key!r} for method {method.name!r}; valid "
-                             f"parameters: {', '.join(sorted(method.defaults))}") from None
+            raise StudyError(
+                f"--method-param: unknown parameter {key!r} for method {method.name!r}; valid "
+                f"parameters: {', '.join(sorted(method.defaults))}"
+            ) from None
         given: Any = value
         if param.kind in ("float", "int") and value not in param.aliases:
             try:
@@ -202,8 +236,16 @@ def run_study(study: Study, p, *, echo=print) -> dict[str, Path]:
     check_writable(root)
     cells = study.cells(p)
     start = time.perf_counter()
-    results, timing = run_cells(study.name, cells, cache_root=root, jobs=p.jobs, backend=p.backend,
-                                scheduler=p.scheduler, force=p.force, quiet=p.quiet)
+    results, timing = run_cells(
+        study.name,
+        cells,
+        cache_root=root,
+        jobs=p.jobs,
+        backend=p.backend,
+        scheduler=p.scheduler,
+        force=p.force,
+        quiet=p.quiet,
+    )
     groups: dict[str, list[int]] = {}
     for i, cell in enumerate(cells):
         groups.setdefault(study.group(cell), []).append(i)
@@ -211,15 +253,19 @@ def run_study(study: Study, p, *, echo=print) -> dict[str, Path]:
     for group, idx in groups.items():
         import pandas as pd
 
-        tables = {name: pd.concat([results[i][name] for i in idx], ignore_index=True)
-                  for name in results[idx[0]]}
+        tables = {name: pd.concat([results[i][name] for i in idx], ignore_index=True) for name in results[idx[0]]}
         tables = study.analyze(p, tables)
         folder = root / group if group else root
         meta = {
-            "study": study.name, "group": group, "seed": p.seed,
-            "params": {**dataclasses.asdict(p), **({"method_param": p.method_param} if getattr(p, "method_param", None)
-                                                   else {})},
-            "cells": [cells[i] for i in idx], "timing": {**timing, "total_seconds": time.perf_counter() - start},
+            "study": study.name,
+            "group": group,
+            "seed": p.seed,
+            "params": {
+                **dataclasses.asdict(p),
+                **({"method_param": p.method_param} if getattr(p, "method_param", None) else {}),
+            },
+            "cells": [cells[i] for i in idx],
+            "timing": {**timing, "total_seconds": time.perf_counter() - start},
             "environment": io.environment(),
         }
         previous = folder / "meta.json"
@@ -234,8 +280,10 @@ def run_study(study: Study, p, *, echo=print) -> dict[str, Path]:
         echo(study.report(tables, meta))
         files = [f"{name}.parquet" for name in sorted(tables)] + ["meta.json", "report.txt"]
         files += [f"{study.name}.png"] if (folder / f"{study.name}.png").exists() else []
-        echo(f"results: {folder}/ ({', '.join(files)}); "
-             f"{timing['computed']} cells computed, {timing['cached']} cached, {timing['wall_seconds']:.1f} s")
+        echo(
+            f"results: {folder}/ ({', '.join(files)}); "
+            f"{timing['computed']} cells computed, {timing['cached']} cached, {timing['wall_seconds']:.1f} s"
+        )
         folders[group] = folder
     return folders
 
@@ -267,8 +315,7 @@ def redraw(study: Study, folder: Path, tables=None, meta=None) -> Path | None:
     except (ValueError, OverflowError) as err:
         # Extreme but valid settings (errors near the float range) can defeat matplotlib's axes; the tables,
         # report and verdicts are already written, so say so in one line instead of losing the run.
-        print(f"note: figure {folder / (study.name + '.png')} not drawn ({type(err).__name__}: {err})",
-              file=sys.stderr)
+        print(f"note: figure {folder / (study.name + '.png')} not drawn ({type(err).__name__}: {err})", file=sys.stderr)
         return None
     finally:
         if fig is not None:

@@ -10,6 +10,7 @@ not reach: it must read "violates".
 
 Full description: docs/studies/convex-rates.md.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,16 +41,20 @@ def _theory(method: str, metric: str, alpha: float):
     claim = theory.claim("fatkhullin-convex", "sgd", "convex", "f_unif")
     if method != CONTROL:
         return claim
-    return dataclasses.replace(claim, statement="control:sc-exponent", formula="T^(−2(p−1)/p)",
-                               exponent=lambda a: -2.0 * (a - 1.0) / a,
-                               source="control (the strongly convex exponent, asked of a convex problem) beside "
-                                      + claim.source)
+    return dataclasses.replace(
+        claim,
+        statement="control:sc-exponent",
+        formula="T^(−2(p−1)/p)",
+        exponent=lambda a: -2.0 * (a - 1.0) / a,
+        source="control (the strongly convex exponent, asked of a convex problem) beside " + claim.source,
+    )
 
 
 @dataclass
 class ConvexRatesParams(FitParams, SimulationParams, NoiseParams, HorizonParams):
-    alpha: float = option(1.5, "p of the theorem (bounded p-th moment); sets the exponent and the step", gt=1.0,
-                          high=2.0)
+    alpha: float = option(
+        1.5, "p of the theorem (bounded p-th moment); sets the exponent and the step", gt=1.0, high=2.0
+    )
     tail: float = option(1.8, "tail index a of the noise (> p)", gt=1.0)
     x0: float = option(1.0, "start x0 (distance |x0| from x*)")
     radius: float = option(2.0, "projection radius around x* ((projected) SGD)", gt=0.0)
@@ -78,18 +83,53 @@ class ConvexRates(Study):
         return f"alpha={cell['alpha']:g}"
 
     def cells(self, p) -> list[dict]:
-        return [{"study": self.name, "alpha": float(p.alpha), "tail": float(p.tail), "K": int(K), "noise": p.noise,
-                 "lr": p.lr0 * abs(p.x0) / K ** (1.0 / p.alpha), "n_traj": p.n_traj, "seed": p.seed, "x0": p.x0,
-                 "radius": p.radius} for K in sorted(set(p.horizons))]
+        return [
+            {
+                "study": self.name,
+                "alpha": float(p.alpha),
+                "tail": float(p.tail),
+                "K": int(K),
+                "noise": p.noise,
+                "lr": p.lr0 * abs(p.x0) / K ** (1.0 / p.alpha),
+                "n_traj": p.n_traj,
+                "seed": p.seed,
+                "x0": p.x0,
+                "radius": p.radius,
+            }
+            for K in sorted(set(p.horizons))
+        ]
 
     def run_cell(self, cell, *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         K = cell["K"]
-        res = simulate("sgd", problem="abs", noise=cell["noise"], alpha=cell["tail"], steps=K, n_traj=cell["n_traj"],
-                       seed=cell["seed"], x0=cell["x0"], radius=cell["radius"], checkpoints=[K], threads=threads,
-                       lr=cell["lr"], lr_schedule="constant")
-        frame = pd.DataFrame({"study": self.name, "method": "sgd", "alpha": cell["alpha"], "K": K, "tau": np.inf,
-                              "lr": cell["lr"], "metric": "f_unif", "trajectory": np.arange(res.n_traj),
-                              "value": res.metric("f_unif")[:, -1], "failed": res.failed})
+        res = simulate(
+            "sgd",
+            problem="abs",
+            noise=cell["noise"],
+            alpha=cell["tail"],
+            steps=K,
+            n_traj=cell["n_traj"],
+            seed=cell["seed"],
+            x0=cell["x0"],
+            radius=cell["radius"],
+            checkpoints=[K],
+            threads=threads,
+            lr=cell["lr"],
+            lr_schedule="constant",
+        )
+        frame = pd.DataFrame(
+            {
+                "study": self.name,
+                "method": "sgd",
+                "alpha": cell["alpha"],
+                "K": K,
+                "tau": np.inf,
+                "lr": cell["lr"],
+                "metric": "f_unif",
+                "trajectory": np.arange(res.n_traj),
+                "value": res.metric("f_unif")[:, -1],
+                "failed": res.failed,
+            }
+        )
         return {"values": frame}
 
     def analyze(self, p, tables):
@@ -100,15 +140,25 @@ class ConvexRates(Study):
 
     def report(self, tables, meta) -> str:
         p, s = meta["params"], tables["slopes"]
-        return "\n".join([
-            f"convex-rates: projected SGD (radius {p['radius']:g}) on f = |x|, x0 = {p['x0']:g}, p = {p['alpha']:g}, "
-            f"noise {p['noise']} of tail index {p['tail']:g}, η_T = {p['lr0']:g}·|x0|/T^(1/p), uniform average x̄_T, "
-            f"N = {p['n_traj']} per horizon, T = {', '.join(str(k) for k in sorted(set(p['horizons'])))}",
-            horizon_verdict_table(s), findings.convex_rates_conclusion(s, "sgd", CONTROL)])
+        return "\n".join(
+            [
+                f"convex-rates: projected SGD (radius {p['radius']:g}) on f = |x|, x0 = {p['x0']:g}, p = {p['alpha']:g}, "
+                f"noise {p['noise']} of tail index {p['tail']:g}, η_T = {p['lr0']:g}·|x0|/T^(1/p), uniform average x̄_T, "
+                f"N = {p['n_traj']} per horizon, T = {', '.join(str(k) for k in sorted(set(p['horizons'])))}",
+                horizon_verdict_table(s),
+                findings.convex_rates_conclusion(s, "sgd", CONTROL),
+            ]
+        )
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
         return horizon_scoreboard(tables, meta)
 
     def plot(self, tables, meta):
-        return plot_horizons(tables, meta, [("sgd", "f_unif")], ylabel={"f_unif": "f(x̄_T) − f*"},
-                             title="convex-rates: projected SGD on |x| (Fatkhullin et al. 2025)", ncols=1)
+        return plot_horizons(
+            tables,
+            meta,
+            [("sgd", "f_unif")],
+            ylabel={"f_unif": "f(x̄_T) − f*"},
+            title="convex-rates: projected SGD on |x| (Fatkhullin et al. 2025)",
+            ncols=1,
+        )

@@ -9,12 +9,14 @@ bounds is reported, never judged; its shape reads grows / flat / shrinks.
 
 Full description: docs/studies/dimension.md.
 """
+
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,9 +31,14 @@ STRUCTURES = ("iid", "radial")
 METHODS = ("gclip", "cclip")
 SETTING = {"iid": "coordinatewise", "radial": "radial"}  # the claims' setting for each noise structure
 # (judging claim: the sharp one, claim as printed reported beside it or None) per structure and series
-CLAIMS = {("iid", "ratio"): ("thm4/thm8-sharp", "cor7/thm8"), ("radial", "ratio"): ("cor7/thm8-radial", None),
-          ("iid", "gclip"): ("thm4-d", "cor7-d"), ("iid", "cclip"): ("thm8-d", None),
-          ("radial", "gclip"): ("thm4-d-radial", None), ("radial", "cclip"): ("thm8-d-radial", None)}
+CLAIMS = {
+    ("iid", "ratio"): ("thm4/thm8-sharp", "cor7/thm8"),
+    ("radial", "ratio"): ("cor7/thm8-radial", None),
+    ("iid", "gclip"): ("thm4-d", "cor7-d"),
+    ("iid", "cclip"): ("thm8-d", None),
+    ("radial", "gclip"): ("thm4-d-radial", None),
+    ("radial", "cclip"): ("thm8-d-radial", None),
+}
 RATIO = "gclip/cclip"
 MIN_CLIP_FRAC = 0.01  # a ratio of two clipping methods counts only where each clips at least this often
 QUANTITY = "GClip/CClip ratio growth in d"
@@ -46,10 +53,14 @@ class DimensionParams(SlopeParams, SimulationParams, NoiseParams):
     structures: list = option(list(STRUCTURES), "vector noise structures: iid and/or radial", choices=STRUCTURES)
     alpha: float = option(1.5, "tail index α of the noise")
     x0: float = option(1.0, "start x0 in every coordinate")
-    clips: list = option([1.0, 0.1, 0.03], "clip levels τ0 swept (GClip: τ0·√d); the measured ratio's exponent "
-                                           "depends on τ0, so it is reported per τ0", gt=0.0)
-    metric: str = option("f_avg", "error: f at Theorem 4's weighted average (f_avg) or the last iterate (f)",
-                         choices=("f_avg", "f"))
+    clips: list = option(
+        [1.0, 0.1, 0.03],
+        "clip levels τ0 swept (GClip: τ0·√d); the measured ratio's exponent depends on τ0, so it is reported per τ0",
+        gt=0.0,
+    )
+    metric: str = option(
+        "f_avg", "error: f at Theorem 4's weighted average (f_avg) or the last iterate (f)", choices=("f_avg", "f")
+    )
     flat_tolerance: float = option(0.1, "|growth exponent| below this counts as flat", low=0.0)
 
 
@@ -66,13 +77,15 @@ def noise_scale(structure: str, d: int) -> float:
 
 def rule_text(p: Mapping[str, Any]) -> str:
     """The verdict rule in words, printed above the table."""
-    return (f"rule (fixed before the run): growth exponent = least-squares slope of log(mean error) against "
-            f"log d over all d; {p['confidence']:.0%} joint bootstrap over trajectories ({p['n_boot']} replicates) "
-            f"± allowance {p['allowance']:g}; the ratio is reported beside the ratio of the two bounds (it predicts no "
-            f"ratio of errors: never judged); a method's growth against its bound only inside the bound's scope "
-            f"(its clip schedule), else none; local exponents between consecutive d; shape from the unwidened interval with t = "
-            f"{p['flat_tolerance']:g}: grows (lo > t), flat (inside [−t, t]), shrinks (hi < −t), else undecided; "
-            f"a ratio needs both methods to clip ≥ {MIN_CLIP_FRAC:.0%} of steps at every d")
+    return (
+        f"rule (fixed before the run): growth exponent = least-squares slope of log(mean error) against "
+        f"log d over all d; {p['confidence']:.0%} joint bootstrap over trajectories ({p['n_boot']} replicates) "
+        f"± allowance {p['allowance']:g}; the ratio is reported beside the ratio of the two bounds (it predicts no "
+        f"ratio of errors: never judged); a method's growth against its bound only inside the bound's scope "
+        f"(its clip schedule), else none; local exponents between consecutive d; shape from the unwidened interval with t = "
+        f"{p['flat_tolerance']:g}: grows (lo > t), flat (inside [−t, t]), shrinks (hi < −t), else undecided; "
+        f"a ratio needs both methods to clip ≥ {MIN_CLIP_FRAC:.0%} of steps at every d"
+    )
 
 
 @register
@@ -97,59 +110,130 @@ class Dimension(Study):
     def cells(self, p) -> list[dict]:
         # every τ0 runs on the same noise (common random numbers): the τ0 dependence is not seed noise
         cells = []
-        for tau0, structure, d, method in itertools.product(dict.fromkeys(float(c) for c in p.clips), p.structures,
-                                                            sorted(set(p.dims)), METHODS):
+        for tau0, structure, d, method in itertools.product(
+            dict.fromkeys(float(c) for c in p.clips), p.structures, sorted(set(p.dims)), METHODS
+        ):
             clip = tau0 * math.sqrt(d) if method == "gclip" else tau0
-            cells.append({"structure": structure, "method": method, "dim": int(d), "clip": clip, "tau0": tau0,
-                          "scale": noise_scale(structure, d), "noise": p.noise, "alpha": float(p.alpha),
-                          "n_traj": p.n_traj, "steps": p.steps, "seed": p.seed, "x0": p.x0, "metric": p.metric})
+            cells.append(
+                {
+                    "structure": structure,
+                    "method": method,
+                    "dim": int(d),
+                    "clip": clip,
+                    "tau0": tau0,
+                    "scale": noise_scale(structure, d),
+                    "noise": p.noise,
+                    "alpha": float(p.alpha),
+                    "n_traj": p.n_traj,
+                    "steps": p.steps,
+                    "seed": p.seed,
+                    "x0": p.x0,
+                    "metric": p.metric,
+                }
+            )
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         K = cell["steps"]
-        res = simulate(cell["method"], noise=cell["noise"], alpha=cell["alpha"], structure=cell["structure"],
-                       scale=cell["scale"], dim=cell["dim"], steps=K, n_traj=cell["n_traj"], seed=cell["seed"],
-                       x0=cell["x0"], checkpoints=[K], clip=cell["clip"], clip_power=SCHEDULE,
-                       lr_schedule="theorem4", threads=threads)
-        return {"finals": pd.DataFrame({
-            "tau0": cell["tau0"], "structure": cell["structure"], "method": cell["method"], "dim": cell["dim"], "noise": cell["noise"],
-            "alpha": cell["alpha"], "steps": K, "metric": cell["metric"], "trajectory": np.arange(res.n_traj),
-            "value": res.metric(cell["metric"])[:, -1], "clip_frac": res.metric("clip_frac")[:, -1],
-            "failed": res.failed})}
+        res = simulate(
+            cell["method"],
+            noise=cell["noise"],
+            alpha=cell["alpha"],
+            structure=cell["structure"],
+            scale=cell["scale"],
+            dim=cell["dim"],
+            steps=K,
+            n_traj=cell["n_traj"],
+            seed=cell["seed"],
+            x0=cell["x0"],
+            checkpoints=[K],
+            clip=cell["clip"],
+            clip_power=SCHEDULE,
+            lr_schedule="theorem4",
+            threads=threads,
+        )
+        return {
+            "finals": pd.DataFrame(
+                {
+                    "tau0": cell["tau0"],
+                    "structure": cell["structure"],
+                    "method": cell["method"],
+                    "dim": cell["dim"],
+                    "noise": cell["noise"],
+                    "alpha": cell["alpha"],
+                    "steps": K,
+                    "metric": cell["metric"],
+                    "trajectory": np.arange(res.n_traj),
+                    "value": res.metric(cell["metric"])[:, -1],
+                    "clip_frac": res.metric("clip_frac")[:, -1],
+                    "failed": res.failed,
+                }
+            )
+        }
 
     def analyze(self, p, tables):
-        return analyze_finals(tables["finals"], n_boot=p.n_boot, confidence=p.confidence, allowance=p.allowance,
-                              tolerance=p.flat_tolerance, seed=derive_seed(p.seed, "dimension", "bootstrap"))
+        return analyze_finals(
+            tables["finals"],
+            n_boot=p.n_boot,
+            confidence=p.confidence,
+            allowance=p.allowance,
+            tolerance=p.flat_tolerance,
+            seed=derive_seed(p.seed, "dimension", "bootstrap"),
+        )
 
     def report(self, tables, meta) -> str:
         p = meta["params"]
         g, r, e, loc = tables["growth"], tables["ratios"], tables["errors"], tables["local"]
         ta = theory_alpha(p["noise"], p["alpha"])
-        lines = [f"dimension: {p['metric']} − f* at K={p['steps']} on ½‖x‖², noise={p['noise']} α={p['alpha']:g} "
-                 f"(claims read at α={ta:g}), N={p['n_traj']} per (method, d), η_k = 4/(k+1), τ_k = τ0 k^(1/α) with "
-                 f"τ0 ∈ {{{', '.join(f'{c:g}' for c in p['clips'])}}} (GClip τ0·√d); radial noise of scale √d (each "
-                 f"coordinate keeps scale 1)", rule_text(p), ""]
+        lines = [
+            f"dimension: {p['metric']} − f* at K={p['steps']} on ½‖x‖², noise={p['noise']} α={p['alpha']:g} "
+            f"(claims read at α={ta:g}), N={p['n_traj']} per (method, d), η_k = 4/(k+1), τ_k = τ0 k^(1/α) with "
+            f"τ0 ∈ {{{', '.join(f'{c:g}' for c in p['clips'])}}} (GClip τ0·√d); radial noise of scale √d (each "
+            f"coordinate keeps scale 1)",
+            rule_text(p),
+            "",
+        ]
         for tau0 in dict.fromkeys(e["tau0"]):
             lines += _tau0_block(tau0, e[e["tau0"] == tau0], r[r["tau0"] == tau0])
 
         def local(row):
-            part = loc[(loc["tau0"] == row["tau0"]) & (loc["structure"] == row["structure"])
-                       & (loc["series"] == row["series"])]
+            part = loc[
+                (loc["tau0"] == row["tau0"]) & (loc["structure"] == row["structure"]) & (loc["series"] == row["series"])
+            ]
             return ", ".join(report.ci_text(x, "exponent", spec="+.2f") for x in part.to_dict("records"))
 
         def notes(row):
-            said = [f"as printed: {row['printed_statement']} d^{row['printed_theory']:.3f}"
-                    if row["printed_statement"] != verdict.NONE else "", f"reason: {row['reason']}" if row["reason"]
-                    else ""]
+            said = [
+                f"as printed: {row['printed_statement']} d^{row['printed_theory']:.3f}"
+                if row["printed_statement"] != verdict.NONE
+                else "",
+                f"reason: {row['reason']}" if row["reason"] else "",
+            ]
             return "; ".join(x for x in said if x)
 
-        lines += ["", report.table(g, [
-            ("τ0", "tau0"), ("structure", "structure"), ("series", "series"),
-            ("exponent in d, mean [CI]", lambda r: report.ci_text(r, "exponent")),
-            ("median", lambda r: f"{r['median_exponent']:+.3f}"), ("shape", "shape"),
-            ("beside / judged by", lambda r: verdict.NONE if r["statement"] == verdict.NONE
-             else f"{r['statement']} d^{r['theory']:.3f}"),
-            ("verdict", "verdict"), ("local exponents between consecutive d", local)], notes=notes)]
+        lines += [
+            "",
+            report.table(
+                g,
+                [
+                    ("τ0", "tau0"),
+                    ("structure", "structure"),
+                    ("series", "series"),
+                    ("exponent in d, mean [CI]", lambda r: report.ci_text(r, "exponent")),
+                    ("median", lambda r: f"{r['median_exponent']:+.3f}"),
+                    ("shape", "shape"),
+                    (
+                        "beside / judged by",
+                        lambda r: (
+                            verdict.NONE if r["statement"] == verdict.NONE else f"{r['statement']} d^{r['theory']:.3f}"
+                        ),
+                    ),
+                    ("verdict", "verdict"),
+                    ("local exponents between consecutive d", local),
+                ],
+                notes=notes,
+            ),
+        ]
         lines.append(findings.dimension_conclusion(g))
         return "\n".join(lines)
 
@@ -173,15 +257,16 @@ def classify_growth(lo: float, hi: float, tolerance: float) -> str:
     return "undecided"
 
 
-def expected_shape(exponent: Optional[float], tolerance: float) -> str:
+def expected_shape(exponent: float | None, tolerance: float) -> str:
     """The shape a predicted exponent implies under the same tolerance ("-" without a prediction)."""
     if exponent is None or not np.isfinite(exponent):
         return "-"
     return classify_growth(exponent, exponent, tolerance)
 
 
-def scoped_claim(statement: Optional[str], method: str, structure: str, metric: str, alpha: float,
-                 noise: str) -> Optional[theory.Claim]:
+def scoped_claim(
+    statement: str | None, method: str, structure: str, metric: str, alpha: float, noise: str
+) -> theory.Claim | None:
     """The claim named ``statement`` if its scope covers the row (method, setting, metric, α, noise family,
     variable d), else None: a row outside every scope is judged by nothing ("none")."""
     if statement is None:
@@ -193,16 +278,24 @@ def scoped_claim(statement: Optional[str], method: str, structure: str, metric: 
     return None
 
 
-def analyze_finals(finals: pd.DataFrame, *, n_boot: int, confidence: float, tolerance: float, seed: int,
-                   allowance: float = verdict.RULE.allowance) -> dict:
+def analyze_finals(
+    finals: pd.DataFrame,
+    *,
+    n_boot: int,
+    confidence: float,
+    tolerance: float,
+    seed: int,
+    allowance: float = verdict.RULE.allowance,
+) -> dict:
     """Means and medians per (τ0, structure, method, d), the ratios, the growth exponents in d with verdicts, and
     the local exponents between consecutive d; every table carries ``tau0`` (NaN for finals without one)."""
     if "tau0" not in finals:
         finals = finals.assign(tau0=np.nan)
     parts = {name: [] for name in ("errors", "ratios", "growth", "local")}
     for tau0, part in finals.groupby("tau0", sort=False, dropna=False):
-        out = _analyze_one(part, n_boot=n_boot, confidence=confidence, tolerance=tolerance, allowance=allowance,
-                           seed=seed)
+        out = _analyze_one(
+            part, n_boot=n_boot, confidence=confidence, tolerance=tolerance, allowance=allowance, seed=seed
+        )
         for name in parts:
             parts[name].append(out[name].assign(tau0=tau0))
     return {"finals": finals, **{name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}}
@@ -222,16 +315,18 @@ def _local_rows(dims, pt: np.ndarray, bt: np.ndarray, confidence: float) -> list
     return rows
 
 
-def _analyze_one(finals: pd.DataFrame, *, n_boot: int, confidence: float, tolerance: float, seed: int,
-                 allowance: float) -> dict:
+def _analyze_one(
+    finals: pd.DataFrame, *, n_boot: int, confidence: float, tolerance: float, seed: int, allowance: float
+) -> dict:
     """:func:`analyze_finals` at one clip level."""
     keys = list(finals.groupby(["structure", "method", "dim"], sort=True).groups)
     n = int(finals["trajectory"].max()) + 1
     table = np.full((len(keys), n), np.inf)
     clip_frac = np.zeros(len(keys))
     for i, (_, part) in enumerate(finals.groupby(["structure", "method", "dim"], sort=True)):
-        v = np.where(part["failed"].to_numpy() | ~np.isfinite(part["value"].to_numpy()), np.inf,
-                     part["value"].to_numpy())
+        v = np.where(
+            part["failed"].to_numpy() | ~np.isfinite(part["value"].to_numpy()), np.inf, part["value"].to_numpy()
+        )
         table[i, part["trajectory"].to_numpy()] = v
         clip_frac[i] = float(part["clip_frac"].mean()) if "clip_frac" in part else np.nan
     index = {k: i for i, k in enumerate(keys)}
@@ -251,10 +346,22 @@ def _analyze_one(finals: pd.DataFrame, *, n_boot: int, confidence: float, tolera
     for (structure, method, d), i in index.items():
         est, lo, hi = stats.quantile_ci(table[i], 0.5, confidence=confidence)
         mlo, mhi = stats.percentile_interval(boot_mean[:, i], confidence)[:2]
-        erows.append({"structure": structure, "method": method, "dim": d, "mean": float(mean[i]),
-                      "mean_ci_low": mlo, "mean_ci_high": mhi, "median": float(est), "ci_low": float(lo),
-                      "ci_high": float(hi), "clip_frac": clip_frac[i], "n_traj": n,
-                      "n_failed": int(np.sum(~np.isfinite(table[i])))})
+        erows.append(
+            {
+                "structure": structure,
+                "method": method,
+                "dim": d,
+                "mean": float(mean[i]),
+                "mean_ci_low": mlo,
+                "mean_ci_high": mhi,
+                "median": float(est),
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+                "clip_frac": clip_frac[i],
+                "n_traj": n,
+                "n_failed": int(np.sum(~np.isfinite(table[i]))),
+            }
+        )
     errors = pd.DataFrame(erows)
 
     rrows, grows, lrows = [], [], []
@@ -269,52 +376,98 @@ def _analyze_one(finals: pd.DataFrame, *, n_boot: int, confidence: float, tolera
             median_ratio_boot = boot_median[:, gi] / boot_median[:, ci]
         for j, d in enumerate(dims):
             lo, hi = stats.percentile_interval(ratio_boot[:, j], confidence)[:2]
-            rrows.append({"structure": structure, "dim": d, "ratio": float(ratio[j]), "ci_low": lo, "ci_high": hi,
-                          "median_ratio": float(median_ratio[j])})
+            rrows.append(
+                {
+                    "structure": structure,
+                    "dim": d,
+                    "ratio": float(ratio[j]),
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "median_ratio": float(median_ratio[j]),
+                }
+            )
         n_failed = int(np.sum(~np.isfinite(table[gi + ci])))
-        series = {"gclip": (mean[gi], boot_mean[:, gi], median[gi], boot_median[:, gi]),
-                  "cclip": (mean[ci], boot_mean[:, ci], median[ci], boot_median[:, ci]),
-                  "ratio": (ratio, ratio_boot, median_ratio, median_ratio_boot)}
+        series = {
+            "gclip": (mean[gi], boot_mean[:, gi], median[gi], boot_median[:, gi]),
+            "cclip": (mean[ci], boot_mean[:, ci], median[ci], boot_median[:, ci]),
+            "ratio": (ratio, ratio_boot, median_ratio, median_ratio_boot),
+        }
         for name, (pt, bt, med, bmed) in series.items():
-            lrows += [{"structure": structure, "series": name, **row}
-                      for row in _local_rows(dims, pt, bt, confidence)]
+            lrows += [{"structure": structure, "series": name, **row} for row in _local_rows(dims, pt, bt, confidence)]
             exponent, lo, hi, intercept = stats.log_slope(dims, pt, bt, confidence)
             med_exponent, med_lo, med_hi, _ = stats.log_slope(dims, med, bmed, confidence)
             method = RATIO if name == "ratio" else name
-            sharp, printed = (scoped_claim(s, method, structure, "ratio" if name == "ratio" else metric, t_alpha,
-                                           noise) for s in CLAIMS[(structure, name)])
+            sharp, printed = (
+                scoped_claim(s, method, structure, "ratio" if name == "ratio" else metric, t_alpha, noise)
+                for s in CLAIMS[(structure, name)]
+            )
             why = ""
             if name == "ratio" and metric != "f_avg":
                 # the bounds are on x̄_k (Theorem 4/8): a ratio of last iterates is outside their scope
                 sharp = printed = None
             if name == "ratio":
-                low = [f"{m} {clip_frac[index[(structure, m, d)]]:.1%} at d={d}" for d in dims for m in METHODS
-                       if not clip_frac[index[(structure, m, d)]] >= MIN_CLIP_FRAC]
+                low = [
+                    f"{m} {clip_frac[index[(structure, m, d)]]:.1%} at d={d}"
+                    for d in dims
+                    for m in METHODS
+                    if not clip_frac[index[(structure, m, d)]] >= MIN_CLIP_FRAC
+                ]
                 if low:
-                    why = (f"clipped fraction below {MIN_CLIP_FRAC:.0%} ({', '.join(low[:3])}"
-                           f"{', ...' if len(low) > 3 else ''}): the ratio does not compare two clipping methods")
+                    why = (
+                        f"clipped fraction below {MIN_CLIP_FRAC:.0%} ({', '.join(low[:3])}"
+                        f"{', ...' if len(low) > 3 else ''}): the ratio does not compare two clipping methods"
+                    )
             common = dict(n_traj=n, q="mean", confidence=confidence, allowance=allowance, n_failed=n_failed)
             v = verdict.judge(exponent, lo, hi, sharp, t_alpha, **common)
             if name != "ratio" and sharp is None and metric == "f_avg":
-                v = verdict.Verdict(verdict.NONE, reason="the bound on this method's constant is stated for the "
-                                    "theorem's own clip level, τ_k = G k^(α−1); this run's τ0·k^(1/α) lies outside it")
+                v = verdict.Verdict(
+                    verdict.NONE,
+                    reason="the bound on this method's constant is stated for the "
+                    "theorem's own clip level, τ_k = G k^(α−1); this run's τ0·k^(1/α) lies outside it",
+                )
             if why and v.verdict != verdict.NONE:
                 v = verdict.Verdict(verdict.INSUFFICIENT, v.theory, v.kind, v.statement, v.source, reason=why)
             pv = verdict.judge(exponent, lo, hi, printed, t_alpha, **common) if printed is not None else None
-            grows.append({"structure": structure, "series": name, "statistic": "mean", "exponent": exponent,
-                          "ci_low": lo, "ci_high": hi, "intercept": intercept, "median_exponent": med_exponent,
-                          "median_ci_low": med_lo, "median_ci_high": med_hi,
-                          "shape": classify_growth(lo, hi, tolerance) if np.isfinite(exponent) else "no fit",
-                          "expected": expected_shape(v.theory, tolerance), **v.as_dict(),
-                          "printed_statement": printed.statement if printed else verdict.NONE,
-                          "printed_theory": pv.theory if pv else np.nan,
-                          "printed_verdict": pv.verdict if pv else verdict.NONE,
-                          "dmin": min(dims), "dmax": max(dims), "alpha": alpha, "theory_alpha": t_alpha,
-                          "noise": noise, "metric": metric, "setting": SETTING[structure], "method": method,
-                          "n_traj": n, "tolerance": tolerance, "allowance": allowance, "confidence": confidence})
-    return {"errors": errors, "ratios": pd.DataFrame(rrows), "growth": pd.DataFrame(grows),
-            "local": pd.DataFrame(lrows, columns=["structure", "series", "d_low", "d_high", "exponent", "ci_low",
-                                                  "ci_high"])}
+            grows.append(
+                {
+                    "structure": structure,
+                    "series": name,
+                    "statistic": "mean",
+                    "exponent": exponent,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "intercept": intercept,
+                    "median_exponent": med_exponent,
+                    "median_ci_low": med_lo,
+                    "median_ci_high": med_hi,
+                    "shape": classify_growth(lo, hi, tolerance) if np.isfinite(exponent) else "no fit",
+                    "expected": expected_shape(v.theory, tolerance),
+                    **v.as_dict(),
+                    "printed_statement": printed.statement if printed else verdict.NONE,
+                    "printed_theory": pv.theory if pv else np.nan,
+                    "printed_verdict": pv.verdict if pv else verdict.NONE,
+                    "dmin": min(dims),
+                    "dmax": max(dims),
+                    "alpha": alpha,
+                    "theory_alpha": t_alpha,
+                    "noise": noise,
+                    "metric": metric,
+                    "setting": SETTING[structure],
+                    "method": method,
+                    "n_traj": n,
+                    "tolerance": tolerance,
+                    "allowance": allowance,
+                    "confidence": confidence,
+                }
+            )
+    return {
+        "errors": errors,
+        "ratios": pd.DataFrame(rrows),
+        "growth": pd.DataFrame(grows),
+        "local": pd.DataFrame(
+            lrows, columns=["structure", "series", "d_low", "d_high", "exponent", "ci_low", "ci_high"]
+        ),
+    }
 
 
 def _tau0_block(tau0: float, e: pd.DataFrame, r: pd.DataFrame) -> list[str]:
@@ -328,13 +481,26 @@ def _tau0_block(tau0: float, e: pd.DataFrame, r: pd.DataFrame) -> list[str]:
             return lambda row: report.ci_text(part.loc[(row["dim"], m)], "mean", "mean_ci_low", "mean_ci_high", ".3g")
 
         lines.append(f"{structure}:")
-        lines.append(report.table(rat, [
-            ("d", "dim"), ("GClip mean [CI]", mean("gclip")), ("CClip mean [CI]", mean("cclip")),
-            ("GClip/CClip means [CI]", lambda row: report.ci_text(row, "ratio", spec=".3f")),
-            ("medians", lambda row: f"{row['median_ratio']:.3f}"),
-            ("clipped GClip / CClip", lambda row: f"{part.loc[(row['dim'], 'gclip'), 'clip_frac']:.3f} / "
-                                                  f"{part.loc[(row['dim'], 'cclip'), 'clip_frac']:.3f}")],
-            indent="  "))
+        lines.append(
+            report.table(
+                rat,
+                [
+                    ("d", "dim"),
+                    ("GClip mean [CI]", mean("gclip")),
+                    ("CClip mean [CI]", mean("cclip")),
+                    ("GClip/CClip means [CI]", lambda row: report.ci_text(row, "ratio", spec=".3f")),
+                    ("medians", lambda row: f"{row['median_ratio']:.3f}"),
+                    (
+                        "clipped GClip / CClip",
+                        lambda row: (
+                            f"{part.loc[(row['dim'], 'gclip'), 'clip_frac']:.3f} / "
+                            f"{part.loc[(row['dim'], 'cclip'), 'clip_frac']:.3f}"
+                        ),
+                    ),
+                ],
+                indent="  ",
+            )
+        )
     return lines
 
 
@@ -348,10 +514,17 @@ def dimension_scoreboard(tables, meta) -> pd.DataFrame:
         if r["printed_statement"] != verdict.NONE:
             reason.append(f"as printed ({r['printed_statement']}, d^{r['printed_theory']:.3f}): {r['printed_verdict']}")
         reason += [r["reason"]] if r["reason"] else []
-        rows.append(report.score_row(
-            meta, r, setting=f"{r['structure']} {r['noise']} noise, α={r['alpha']:g}, d ∈ [{int(r['dmin'])}, "
-                             f"{int(r['dmax'])}], K={p['steps']}, N={int(r['n_traj'])}, τ0={r['tau0']:g}, {r['metric']}",
-            quantity=QUANTITY, measured=r["exponent"], reason="; ".join(reason)))
+        rows.append(
+            report.score_row(
+                meta,
+                r,
+                setting=f"{r['structure']} {r['noise']} noise, α={r['alpha']:g}, d ∈ [{int(r['dmin'])}, "
+                f"{int(r['dmax'])}], K={p['steps']}, N={int(r['n_traj'])}, τ0={r['tau0']:g}, {r['metric']}",
+                quantity=QUANTITY,
+                measured=r["exponent"],
+                reason="; ".join(reason),
+            )
+        )
     return report.scoreboard(rows)
 
 
@@ -373,49 +546,104 @@ def plot_dimension(tables, meta):
     for (structure, method), part in e.groupby(["structure", "method"]):
         part = part.sort_values("dim")
         ls = "-" if method == "gclip" else "--"
-        ax.plot(part["dim"], part["mean"], ls=ls, marker="o", ms=3, color=colors[structure],
-                label=f"{method}, {structure}")
-        ax.fill_between(part["dim"], part["mean_ci_low"], part["mean_ci_high"].where(np.isfinite(part["mean_ci_high"])),
-                        color=colors[structure], alpha=0.2, lw=0)
-    ax.set(xscale="log", yscale="log", xlabel="d", ylabel=f"mean {p.get('metric', 'f_avg')} − f*",
-           title=f"(a) errors at τ0 = {first:g} (bands: joint bootstrap CIs)")
+        ax.plot(
+            part["dim"], part["mean"], ls=ls, marker="o", ms=3, color=colors[structure], label=f"{method}, {structure}"
+        )
+        ax.fill_between(
+            part["dim"],
+            part["mean_ci_low"],
+            part["mean_ci_high"].where(np.isfinite(part["mean_ci_high"])),
+            color=colors[structure],
+            alpha=0.2,
+            lw=0,
+        )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="d",
+        ylabel=f"mean {p.get('metric', 'f_avg')} − f*",
+        title=f"(a) errors at τ0 = {first:g} (bands: joint bootstrap CIs)",
+    )
     ax.legend(fontsize=6.5)
     ax = axes[1]
     for (structure, tau0), part in r.groupby(["structure", "tau0"], sort=False):
         part = part.sort_values("dim")
         fit = g[(g["structure"] == structure) & (g["series"] == "ratio") & (g["tau0"] == tau0)].iloc[0]
-        ax.plot(part["dim"], part["ratio"], marker="o", ms=3, color=colors[structure], ls=styles[tau0],
-                label=f"{structure}, τ0 = {tau0:g}: d^{fit['exponent']:+.2f} [{fit['ci_low']:+.2f}, {fit['ci_high']:+.2f}]")
+        ax.plot(
+            part["dim"],
+            part["ratio"],
+            marker="o",
+            ms=3,
+            color=colors[structure],
+            ls=styles[tau0],
+            label=f"{structure}, τ0 = {tau0:g}: d^{fit['exponent']:+.2f} [{fit['ci_low']:+.2f}, {fit['ci_high']:+.2f}]",
+        )
         ax.fill_between(part["dim"], part["ci_low"], part["ci_high"], color=colors[structure], alpha=0.15, lw=0)
         if tau0 != first:
             continue
         d0, d1 = fit["dmin"], fit["dmax"]
         anchor = float(part["ratio"].iloc[0])
         if np.isfinite(fit["theory"]):
-            plotting.theory_line(ax, d0, d1, anchor, fit["theory"], color="black" if structure == "iid" else "gray",
-                                 label=f"bounds' ratio d^{fit['theory']:.2f} ({fit['statement']})")
+            plotting.theory_line(
+                ax,
+                d0,
+                d1,
+                anchor,
+                fit["theory"],
+                color="black" if structure == "iid" else "gray",
+                label=f"bounds' ratio d^{fit['theory']:.2f} ({fit['statement']})",
+            )
         if np.isfinite(fit["printed_theory"]):
-            ax.plot(*_power(d0, d1, anchor, fit["printed_theory"]), ls="-.", lw=1.0, color="firebrick",
-                    label=f"as printed d^{fit['printed_theory']:.2f} ({fit['printed_statement']})")
-    ax.set(xscale="log", yscale="log", xlabel="d", ylabel="GClip / CClip (means)",
-           title="(b) ratio per τ0 beside the bounds' ratio (not judged)")
+            ax.plot(
+                *_power(d0, d1, anchor, fit["printed_theory"]),
+                ls="-.",
+                lw=1.0,
+                color="firebrick",
+                label=f"as printed d^{fit['printed_theory']:.2f} ({fit['printed_statement']})",
+            )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="d",
+        ylabel="GClip / CClip (means)",
+        title="(b) ratio per τ0 beside the bounds' ratio (not judged)",
+    )
     top = float(np.nanmax(r["ci_high"].replace(np.inf, np.nan))) if len(r) else 1.0
     if np.isfinite(top) and top > 0:
         ax.set_ylim(top=3.0 * top)  # the printed prediction's line may run far above the data
     # the ratio panel's legend (a line per structure and τ0, and the bounds) in the grid's empty fourth cell
-    fig.legend(*ax.get_legend_handles_labels(), loc="center", bbox_to_anchor=(0.75, 0.27), fontsize=7,
-               title="(b): fitted exponent [CI]; bounds' ratios")
+    fig.legend(
+        *ax.get_legend_handles_labels(),
+        loc="center",
+        bbox_to_anchor=(0.75, 0.27),
+        fontsize=7,
+        title="(b): fitted exponent [CI]; bounds' ratios",
+    )
     ax = axes[2]
     for (structure, method), part in e.groupby(["structure", "method"]):
         part = part.sort_values("dim")
-        ax.plot(part["dim"], part["clip_frac"], ls="-" if method == "gclip" else "--", marker="o", ms=3,
-                color=colors[structure], label=f"{method}, {structure}")
+        ax.plot(
+            part["dim"],
+            part["clip_frac"],
+            ls="-" if method == "gclip" else "--",
+            marker="o",
+            ms=3,
+            color=colors[structure],
+            label=f"{method}, {structure}",
+        )
     ax.axhline(MIN_CLIP_FRAC, color="gray", lw=0.8, ls=":", label=f"{MIN_CLIP_FRAC:.0%}: the ratio counts above")
-    ax.set(xscale="log", yscale="log", xlabel="d", ylabel="mean clipped fraction of steps (CClip: coordinates)",
-           title=f"(c) how often each method clips (τ0 = {first:g})")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="d",
+        ylabel="mean clipped fraction of steps (CClip: coordinates)",
+        title=f"(c) how often each method clips (τ0 = {first:g})",
+    )
     ax.legend(fontsize=6.5)
-    fig.suptitle(f"dimension: noise={p.get('noise')} α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}, "
-                 f"τ0 ∈ {p.get('clips')}")
+    fig.suptitle(
+        f"dimension: noise={p.get('noise')} α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}, "
+        f"τ0 ∈ {p.get('clips')}"
+    )
     fig.tight_layout()
     return fig
 

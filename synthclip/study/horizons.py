@@ -2,10 +2,11 @@
 per-trajectory values across horizons K (nonconvex and lower-bound run one cell per horizon). A study-layer
 module, not a study: no study imports another.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -21,8 +22,11 @@ def _fits(slopes: pd.DataFrame) -> pd.DataFrame:
 
 def verdict_table(slopes: pd.DataFrame, columns=("method", "quantile"), slope_title: str = "slope [CI]") -> str:
     """<columns> | slope [CI] | theory | by | verdict | trend | failed, of the last-decade rows."""
-    return report.table(_fits(slopes), [(name, name) for name in columns] + report.verdict_columns(slope_title),
-                        notes=report.verdict_notes)
+    return report.table(
+        _fits(slopes),
+        [(name, name) for name in columns] + report.verdict_columns(slope_title),
+        notes=report.verdict_notes,
+    )
 
 
 def trajectory_matrix(values: pd.DataFrame, column: str, value: str) -> tuple[np.ndarray, np.ndarray]:
@@ -40,8 +44,9 @@ def horizon_matrix(values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return trajectory_matrix(values, "K", "value")
 
 
-def horizon_tables(values: pd.DataFrame, p, *, theory_of, extra_levels=None,
-                   judge_mean: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def horizon_tables(
+    values: pd.DataFrame, p, *, theory_of, extra_levels=None, judge_mean: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Quantile (with order-statistic CI) and mean at every horizon, and the slope in log K of each, with verdicts.
 
     ``theory_of(method, metric, alpha)`` gives the judging claim or None. ``extra_levels`` maps a statistic
@@ -58,22 +63,50 @@ def horizon_tables(values: pd.DataFrame, p, *, theory_of, extra_levels=None,
         n_failed = int(np.sum(~np.isfinite(v), axis=0).max())
         sched = part.drop_duplicates("K").set_index("K").sort_index()
         common = {"study": part["study"].iloc[0], "method": method, "alpha": alpha, "metric": metric}
-        per_k = {"tau": sched["tau"].to_numpy(float) if "tau" in sched else np.nan,
-                 "lr": sched["lr"].to_numpy(float) if "lr" in sched else np.nan, "n_traj": n, "n_failed": n_failed}
+        per_k = {
+            "tau": sched["tau"].to_numpy(float) if "tau" in sched else np.nan,
+            "lr": sched["lr"].to_numpy(float) if "lr" in sched else np.nan,
+            "n_traj": n,
+            "n_failed": n_failed,
+        }
         levels = {f"{q:g}": np.full(ks.size, float(q)) for q in p.quantiles}
         levels.update({name: np.array([fn(k) for k in ks]) for name, fn in extra_levels.items()})
         for name, lev in levels.items():
             est, lo, hi = (np.empty(ks.size) for _ in range(3))
             for j in range(ks.size):
                 est[j], lo[j], hi[j] = stats.quantile_ci(v[:, j], lev[j], confidence=p.confidence)
-            qrows.append(pd.DataFrame({**common, "K": ks, "statistic": name, "quantile": lev, "value": est,
-                                       "ci_low": lo, "ci_high": hi, **per_k}))
+            qrows.append(
+                pd.DataFrame(
+                    {
+                        **common,
+                        "K": ks,
+                        "statistic": name,
+                        "quantile": lev,
+                        "value": est,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        **per_k,
+                    }
+                )
+            )
         with np.errstate(invalid="ignore", over="ignore"):
             mean = v.mean(axis=0)
-        qrows.append(pd.DataFrame({**common, "K": ks, "statistic": "mean", "quantile": np.nan, "value": mean,
-                                   "ci_low": np.nan, "ci_high": np.nan, **per_k}))
+        qrows.append(
+            pd.DataFrame(
+                {
+                    **common,
+                    "K": ks,
+                    "statistic": "mean",
+                    "quantile": np.nan,
+                    "value": mean,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    **per_k,
+                }
+            )
+        )
         claim = theory_of(method, metric, alpha)
-        window = ks >= ks.max() / 10.0 ** verdict.RULE.window_decades * (1 - 1e-12)  # the rule's last decade
+        window = ks >= ks.max() / 10.0**verdict.RULE.window_decades * (1 - 1e-12)  # the rule's last decade
         for name, lev in [*levels.items(), ("mean", None)]:
             seed = derive_seed(p.seed, "bootstrap", method, metric, name, alpha)
             if lev is None:
@@ -83,20 +116,50 @@ def horizon_tables(values: pd.DataFrame, p, *, theory_of, extra_levels=None,
                 fit = stats.fit_rate(ks, v, float(lev[0]), n_boot=p.n_boot, confidence=p.confidence, seed=seed)
                 q = float(lev[0])
             else:
-                fit = stats.fit_rate(ks[window], v[:, window], lev[window], n_boot=p.n_boot,
-                                     confidence=p.confidence, seed=seed)
+                fit = stats.fit_rate(
+                    ks[window], v[:, window], lev[window], n_boot=p.n_boot, confidence=p.confidence, seed=seed
+                )
                 q = float(lev[window].max())  # sufficiency: the most demanding level in the window
             if name == "mean" and not judge_mean:
-                said = verdict.Verdict.of("reported only" if claim else verdict.NONE, claim,
-                                          claim.at(alpha) if claim else None, "means are reported, never judged")
+                said = verdict.Verdict.of(
+                    "reported only" if claim else verdict.NONE,
+                    claim,
+                    claim.at(alpha) if claim else None,
+                    "means are reported, never judged",
+                )
             else:
-                said = verdict.judge(fit.slope, fit.ci_low, fit.ci_high, claim, alpha, n_traj=n, q=q,
-                                     confidence=p.confidence, allowance=p.allowance, trend="too short",
-                                     n_failed=n_failed, reason=fit.reason)
-            srows.append({**common, "statistic": name, "slope": fit.slope, "ci_low": fit.ci_low,
-                          "ci_high": fit.ci_high, "intercept": fit.intercept, "kmin": fit.kmin, "kmax": fit.kmax,
-                          "n_points": fit.n_points, "fit_reason": fit.reason, **said.as_dict(),
-                          "trend": "too short", "n_traj": n, "n_failed": n_failed})
+                said = verdict.judge(
+                    fit.slope,
+                    fit.ci_low,
+                    fit.ci_high,
+                    claim,
+                    alpha,
+                    n_traj=n,
+                    q=q,
+                    confidence=p.confidence,
+                    allowance=p.allowance,
+                    trend="too short",
+                    n_failed=n_failed,
+                    reason=fit.reason,
+                )
+            srows.append(
+                {
+                    **common,
+                    "statistic": name,
+                    "slope": fit.slope,
+                    "ci_low": fit.ci_low,
+                    "ci_high": fit.ci_high,
+                    "intercept": fit.intercept,
+                    "kmin": fit.kmin,
+                    "kmax": fit.kmax,
+                    "n_points": fit.n_points,
+                    "fit_reason": fit.reason,
+                    **said.as_dict(),
+                    "trend": "too short",
+                    "n_traj": n,
+                    "n_failed": n_failed,
+                }
+            )
     return pd.concat(qrows, ignore_index=True), pd.DataFrame(srows)
 
 
@@ -109,11 +172,23 @@ def doubled_controls(slopes: pd.DataFrame, statements, p, metrics=("grad_norm_av
     rows_of = slopes["statement"].isin(statements) & slopes["metric"].isin(metrics) & (slopes["statistic"] != "mean")
     for r in slopes[rows_of].to_dict("records"):
         claim = next(c for c in theory.CLAIMS if c.statement == r["statement"] and c.metric == r["metric"])
-        wrong = dataclasses.replace(claim, statement=f"{claim.statement} ×2",
-                                    exponent=lambda a, e=claim.exponent: 2.0 * e(a))
-        said = verdict.judge(r["slope"], r["ci_low"], r["ci_high"], wrong, r["alpha"], n_traj=int(r["n_traj"]),
-                             q=float(r["statistic"]), confidence=p.confidence, allowance=p.allowance,
-                             trend="too short", n_failed=int(r["n_failed"]), reason=r["fit_reason"])
+        wrong = dataclasses.replace(
+            claim, statement=f"{claim.statement} ×2", exponent=lambda a, e=claim.exponent: 2.0 * e(a)
+        )
+        said = verdict.judge(
+            r["slope"],
+            r["ci_low"],
+            r["ci_high"],
+            wrong,
+            r["alpha"],
+            n_traj=int(r["n_traj"]),
+            q=float(r["statistic"]),
+            confidence=p.confidence,
+            allowance=p.allowance,
+            trend="too short",
+            n_failed=int(r["n_failed"]),
+            reason=r["fit_reason"],
+        )
         rows.append({**r, **said.as_dict(), "method": f"{r['method']} (control ×2)"})
     return pd.DataFrame(rows, columns=slopes.columns)
 
@@ -128,14 +203,17 @@ def horizon_scoreboard(tables, meta) -> pd.DataFrame:
     s = tables["slopes"]
     s = s[(s["verdict"] != verdict.NONE) & (s["verdict"] != "reported only")]
     return report.scoreboard(
-        report.score_row(meta, r, setting=f"{r['method']}, α={r['alpha']:g}, N={int(r['n_traj'])}, K up to "
-                                          f"{int(r['kmax'])}",
-                         quantity=f"slope in K of the {r['statistic']} of {r['metric']}")
-        for r in s.to_dict("records"))
+        report.score_row(
+            meta,
+            r,
+            setting=f"{r['method']}, α={r['alpha']:g}, N={int(r['n_traj'])}, K up to {int(r['kmax'])}",
+            quantity=f"slope in K of the {r['statistic']} of {r['metric']}",
+        )
+        for r in s.to_dict("records")
+    )
 
 
-def plot_horizons(tables, meta, panels, *, ylabel: Mapping[str, str], title: str, anchor: str = "0.5",
-                  ncols: int = 4):
+def plot_horizons(tables, meta, panels, *, ylabel: Mapping[str, str], title: str, anchor: str = "0.5", ncols: int = 4):
     """The headline figure of a study that fits in the horizon K, at page width: one panel per judged metric
     among ``panels`` ((method, metric) pairs; at most three metrics) with the ``anchor`` statistic of each judged
     method against K (with its confidence band) and the judging exponents through the fits, and a last panel of
@@ -151,8 +229,10 @@ def plot_horizons(tables, meta, panels, *, ylabel: Mapping[str, str], title: str
     fits = fits[[(m, k) in wanted for m, k in zip(fits["method"], fits["metric"])]]
     judged = fits[~fits["verdict"].isin([verdict.NONE, "reported only"])]
     shown = judged if not judged.empty else fits
-    metrics = list(dict.fromkeys(k for _, k in panels if k in set(shown["metric"])))[:3] or \
-        list(dict.fromkeys(k for _, k in panels))[:1]
+    metrics = (
+        list(dict.fromkeys(k for _, k in panels if k in set(shown["metric"])))[:3]
+        or list(dict.fromkeys(k for _, k in panels))[:1]
+    )
     methods = list(dict.fromkeys(m for m, _ in panels))
     # tab20's ten dark shades first, then their light twins: distinct hues for up to ten methods, pairs beyond
     tab20 = sns.color_palette("tab20", 20)
@@ -169,19 +249,23 @@ def plot_horizons(tables, meta, panels, *, ylabel: Mapping[str, str], title: str
                 series = series.sort_values("K")
                 name = label if part["alpha"].nunique() == 1 else f"α={alpha:g} {label}"
                 ax.plot(series["K"], series["value"], marker=".", lw=1.4, color=colors[method], label=name)
-                ax.fill_between(series["K"], series["ci_low"], series["ci_high"], color=colors[method], alpha=0.2,
-                                lw=0)
+                ax.fill_between(series["K"], series["ci_low"], series["ci_high"], color=colors[method], alpha=0.2, lw=0)
         plotting.theory_through_fits(ax, on, on)
         ax.set(xscale="log", yscale="log", xlabel="horizon K", ylabel=ylabel.get(metric, metric))
         ax.set_title(f"{metric}: the {anchor if anchor == 'mean' else anchor + '-quantile'}; shaded: fit window")
         plotting.legend(ax, len(ax.get_legend_handles_labels()[1]))
-    rows = shown.assign(label=shown["method"] if len(metrics) == 1 and shown["metric"].nunique() == 1
-                        else shown["method"] + " · " + shown["metric"])
+    rows = shown.assign(
+        label=shown["method"]
+        if len(metrics) == 1 and shown["metric"].nunique() == 1
+        else shown["method"] + " · " + shown["metric"]
+    )
     plotting.slope_panel(axes[-1], rows, group="label", level="statistic", xlabel="slope in K [CI]")
     axes[-1].set_title("measured exponents against theory")
     p = meta.get("params", {})
-    fig.suptitle(f"{title}\nα={', '.join(f'{a:g}' for a in sorted(q['alpha'].unique()))}, N={p.get('n_traj')} per "
-                 f"K; bands and whiskers: {p.get('confidence', 0.95):.0%} intervals")
+    fig.suptitle(
+        f"{title}\nα={', '.join(f'{a:g}' for a in sorted(q['alpha'].unique()))}, N={p.get('n_traj')} per "
+        f"K; bands and whiskers: {p.get('confidence', 0.95):.0%} intervals"
+    )
     fig.tight_layout()
     return fig
 

@@ -11,6 +11,7 @@ whose quantile grows polynomially in 1/δ: both bounds must fail.
 
 Full description: docs/studies/log-confidence.md.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,19 +34,27 @@ SCHEDULE = "delta-tuned"
 
 @dataclass
 class LogConfidenceParams(SlopeParams, SimulationParams, NoiseParams):
-    alpha: float = option(1.5, "p of the theorem (E|g − ∇f|^p ≤ σ^p); sets the exponents and the clip schedule",
-                          gt=1.0, high=2.0)
+    alpha: float = option(
+        1.5, "p of the theorem (E|g − ∇f|^p ≤ σ^p); sets the exponents and the clip schedule", gt=1.0, high=2.0
+    )
     tail: float = option(1.8, "tail index a of the noise (> p, so the p-th moment is finite)", gt=1.0)
-    problems: list = option(list(PROBLEMS), "problems: abs (convex, nonsmooth) and quadratic (strongly convex)",
-                            choices=tuple(PROBLEMS))
-    methods: list = option(list(METHODS), "gclip (δ-tuned clip) and the control sgd (same steps, no clip)",
-                           choices=METHODS)
-    deltas: list = option([1e-1, 1e-2, 1e-3, 1e-4, 1e-5], "failure probabilities δ (each its own δ-tuned run; "
-                                                           "δ·N ≥ 10)", gt=0.0, lt=1.0)
+    problems: list = option(
+        list(PROBLEMS), "problems: abs (convex, nonsmooth) and quadratic (strongly convex)", choices=tuple(PROBLEMS)
+    )
+    methods: list = option(
+        list(METHODS), "gclip (δ-tuned clip) and the control sgd (same steps, no clip)", choices=METHODS
+    )
+    deltas: list = option(
+        [1e-1, 1e-2, 1e-3, 1e-4, 1e-5], "failure probabilities δ (each its own δ-tuned run; δ·N ≥ 10)", gt=0.0, lt=1.0
+    )
     x0: float = option(1.0, "start x0 (distance R = |x0| from x*)")
-    radius: float = option(float("inf"), "projection radius around x* (inf: none; the theorems need no bounded "
-                                         "domain, and a ball would cap the control's polynomial tail)", gt=0.0,
-                           infinite=True)
+    radius: float = option(
+        float("inf"),
+        "projection radius around x* (inf: none; the theorems need no bounded "
+        "domain, and a ball would cap the control's polynomial tail)",
+        gt=0.0,
+        infinite=True,
+    )
     tau0: float = option(1.0, "constant of the clip level τ = tau0·σ·(K/L)^(1/p)", gt=0.0)
     lr0: float = option(1.0, "constant of the convex step η = lr0·R/(σ K^(1/p))", gt=0.0)
 
@@ -91,49 +100,112 @@ class LogConfidence(Study):
         for problem in p.problems:
             for method in p.methods:
                 # the control's steps do not depend on δ: one run (δ = 0 in its cell) serves every δ
-                for delta in (sorted(p.deltas, reverse=True) if method == "gclip" else [0.0]):
-                    sched = schedule(problem, method, p.alpha, p.steps, math.log(1 / (delta or 0.5)), tau0=p.tau0,
-                                     lr0=p.lr0, x0=p.x0)
-                    cells.append({"problem": problem, "method": method, "delta": float(delta), "params": sched,
-                                  "alpha": float(p.alpha), "tail": float(p.tail), "noise": p.noise,
-                                  "n_traj": p.n_traj, "steps": p.steps, "seed": p.seed, "x0": p.x0,
-                                  "radius": p.radius, "confidence": p.confidence})
+                for delta in sorted(p.deltas, reverse=True) if method == "gclip" else [0.0]:
+                    sched = schedule(
+                        problem, method, p.alpha, p.steps, math.log(1 / (delta or 0.5)), tau0=p.tau0, lr0=p.lr0, x0=p.x0
+                    )
+                    cells.append(
+                        {
+                            "problem": problem,
+                            "method": method,
+                            "delta": float(delta),
+                            "params": sched,
+                            "alpha": float(p.alpha),
+                            "tail": float(p.tail),
+                            "noise": p.noise,
+                            "n_traj": p.n_traj,
+                            "steps": p.steps,
+                            "seed": p.seed,
+                            "x0": p.x0,
+                            "radius": p.radius,
+                            "confidence": p.confidence,
+                        }
+                    )
         return cells
 
     def run_cell(self, cell, *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         K = cell["steps"]
         # one seed for every δ and method: the runs share their noise (common random numbers), so the rows of
         # all δ-columns are one i.i.d. sample of vectors and one row bootstrap carries the slope's interval
-        res = simulate(cell["method"], problem=cell["problem"], noise=cell["noise"], alpha=cell["tail"], steps=K,
-                       n_traj=cell["n_traj"], seed=cell["seed"], x0=cell["x0"], radius=cell["radius"],
-                       checkpoints=[K], threads=threads, **cell["params"])
+        res = simulate(
+            cell["method"],
+            problem=cell["problem"],
+            noise=cell["noise"],
+            alpha=cell["tail"],
+            steps=K,
+            n_traj=cell["n_traj"],
+            seed=cell["seed"],
+            x0=cell["x0"],
+            radius=cell["radius"],
+            checkpoints=[K],
+            threads=threads,
+            **cell["params"],
+        )
         values = res.metric(PROBLEMS[cell["problem"]][1])[:, -1]
-        return {"values": pd.DataFrame({"problem": cell["problem"], "method": cell["method"], "delta": cell["delta"],
-                                        "value": values})}
+        return {
+            "values": pd.DataFrame(
+                {"problem": cell["problem"], "method": cell["method"], "delta": cell["delta"], "value": values}
+            )
+        }
 
     def analyze(self, p, tables):
         qrows, vrows = [], []
         for (problem, method), part in tables["values"].groupby(["problem", "method"], sort=False):
             deltas = np.array(sorted(p.deltas, reverse=True))
-            v = np.stack([part.loc[part["delta"] == (d if method == "gclip" else 0.0), "value"].to_numpy()
-                          for d in deltas], axis=1)
+            v = np.stack(
+                [part.loc[part["delta"] == (d if method == "gclip" else 0.0), "value"].to_numpy() for d in deltas],
+                axis=1,
+            )
             logs = np.log(1.0 / deltas)
             for j, d in enumerate(deltas):
                 est, lo, hi = stats.quantile_ci(v[:, j], 1.0 - d, confidence=p.confidence)
-                qrows.append({"problem": problem, "method": method, "delta": d, "log_inv_delta": logs[j],
-                              "value": float(est), "ci_low": float(lo), "ci_high": float(hi)})
-            fit = stats.fit_rate(logs, v, 1.0 - deltas, kmin=logs.min(), kmax=logs.max(), n_boot=p.n_boot,
-                                 confidence=p.confidence, seed=derive_seed(p.seed, self.name, problem, method))
+                qrows.append(
+                    {
+                        "problem": problem,
+                        "method": method,
+                        "delta": d,
+                        "log_inv_delta": logs[j],
+                        "value": float(est),
+                        "ci_low": float(lo),
+                        "ci_high": float(hi),
+                    }
+                )
+            fit = stats.fit_rate(
+                logs,
+                v,
+                1.0 - deltas,
+                kmin=logs.min(),
+                kmax=logs.max(),
+                n_boot=p.n_boot,
+                confidence=p.confidence,
+                seed=derive_seed(p.seed, self.name, problem, method),
+            )
             setting, metric = PROBLEMS[problem]
             n_failed = int(np.sum(~np.isfinite(v)))
-            row = {"problem": problem, "method": method, "slope": fit.slope, "ci_low": fit.ci_low,
-                   "ci_high": fit.ci_high, "n_traj": v.shape[0], "n_failed": n_failed}
+            row = {
+                "problem": problem,
+                "method": method,
+                "slope": fit.slope,
+                "ci_low": fit.ci_low,
+                "ci_high": fit.ci_high,
+                "n_traj": v.shape[0],
+                "n_failed": n_failed,
+            }
             for which in ("new", "old"):
                 claim = theory.claim(f"liu2026-{which}", "gclip", setting, metric)
                 judged = claim if method == "gclip" else _control(claim)
-                vd = verdict.judge(fit.slope, fit.ci_low, fit.ci_high, judged, p.alpha, n_traj=v.shape[0],
-                                   q=1.0 - deltas.min(), confidence=p.confidence, allowance=p.allowance,
-                                   n_failed=n_failed)
+                vd = verdict.judge(
+                    fit.slope,
+                    fit.ci_low,
+                    fit.ci_high,
+                    judged,
+                    p.alpha,
+                    n_traj=v.shape[0],
+                    q=1.0 - deltas.min(),
+                    confidence=p.confidence,
+                    allowance=p.allowance,
+                    n_failed=n_failed,
+                )
                 row.update({f"{which}_{k}": val for k, val in vd.as_dict().items()})
             row["decision"] = findings.liu_decision(row)
             vrows.append(row)
@@ -141,30 +213,48 @@ class LogConfidence(Study):
 
     def report(self, tables, meta) -> str:
         p, v = meta["params"], tables["verdicts"]
-        lines = [f"log-confidence: δ-tuned GClip, p = {p['alpha']:g}, noise {p['noise']} of tail index "
-                 f"{p['tail']:g}, K = {p['steps']}, N = {p['n_traj']} per δ, δ = "
-                 f"{', '.join(f'{d:g}' for d in sorted(p['deltas'], reverse=True))}; slope of log q_(1−δ) "
-                 f"against log ln(1/δ), {p['confidence']:.0%} row bootstrap ({p['n_boot']} replicates); "
-                 f"an agreeing word needs a width ≤ {verdict.RULE.resolution:g}",
-                 report.table(v, [("problem", "problem"), ("method", "method"),
-                                  ("exponent of ln(1/δ) [CI]", report.ci_text),
-                                  ("new", lambda r: report.number(r["new_theory"], ".3f")),
-                                  ("verdict (new)", "new_verdict"),
-                                  ("old", lambda r: report.number(r["old_theory"], ".3f")),
-                                  ("verdict (old)", "old_verdict"), ("decision", "decision"),
-                                  ("failed", report.failed)]),
-                 findings.liu_conclusion(v)]
+        lines = [
+            f"log-confidence: δ-tuned GClip, p = {p['alpha']:g}, noise {p['noise']} of tail index "
+            f"{p['tail']:g}, K = {p['steps']}, N = {p['n_traj']} per δ, δ = "
+            f"{', '.join(f'{d:g}' for d in sorted(p['deltas'], reverse=True))}; slope of log q_(1−δ) "
+            f"against log ln(1/δ), {p['confidence']:.0%} row bootstrap ({p['n_boot']} replicates); "
+            f"an agreeing word needs a width ≤ {verdict.RULE.resolution:g}",
+            report.table(
+                v,
+                [
+                    ("problem", "problem"),
+                    ("method", "method"),
+                    ("exponent of ln(1/δ) [CI]", report.ci_text),
+                    ("new", lambda r: report.number(r["new_theory"], ".3f")),
+                    ("verdict (new)", "new_verdict"),
+                    ("old", lambda r: report.number(r["old_theory"], ".3f")),
+                    ("verdict (old)", "old_verdict"),
+                    ("decision", "decision"),
+                    ("failed", report.failed),
+                ],
+            ),
+            findings.liu_conclusion(v),
+        ]
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
         p = meta["params"]
         return report.scoreboard(
-            report.score_row(meta, r, setting=f"{r['problem']}, {r['method']}, p={p['alpha']:g}, tail {p['tail']:g}, "
-                                              f"K={p['steps']}, N={int(r['n_traj'])}",
-                             quantity="exponent of ln(1/δ) in the (1−δ)-quantile (δ-tuned)",
-                             statement=r[f"{w}_statement"], source=r[f"{w}_theory_source"],
-                             theory=r[f"{w}_theory"], verdict=r[f"{w}_verdict"], reason=r[f"{w}_reason"])
-            for r in tables["verdicts"].to_dict("records") for w in ("new", "old"))
+            report.score_row(
+                meta,
+                r,
+                setting=f"{r['problem']}, {r['method']}, p={p['alpha']:g}, tail {p['tail']:g}, "
+                f"K={p['steps']}, N={int(r['n_traj'])}",
+                quantity="exponent of ln(1/δ) in the (1−δ)-quantile (δ-tuned)",
+                statement=r[f"{w}_statement"],
+                source=r[f"{w}_theory_source"],
+                theory=r[f"{w}_theory"],
+                verdict=r[f"{w}_verdict"],
+                reason=r[f"{w}_reason"],
+            )
+            for r in tables["verdicts"].to_dict("records")
+            for w in ("new", "old")
+        )
 
     def plot(self, tables, meta):
         from .. import plotting
@@ -176,19 +266,33 @@ class LogConfidence(Study):
             part = q[q["problem"] == problem]
             for method, band in part.groupby("method", sort=False):
                 band = band.sort_values("log_inv_delta")
-                ax.errorbar(band["log_inv_delta"], band["value"], yerr=[band["value"] - band["ci_low"],
-                            np.clip(band["ci_high"] - band["value"], 0, None)], marker="o", ms=3, lw=1.2,
-                            label=method)
+                ax.errorbar(
+                    band["log_inv_delta"],
+                    band["value"],
+                    yerr=[band["value"] - band["ci_low"], np.clip(band["ci_high"] - band["value"], 0, None)],
+                    marker="o",
+                    ms=3,
+                    lw=1.2,
+                    label=method,
+                )
             ref = part[part["method"] == part["method"].iloc[0]].sort_values("log_inv_delta")
             x = ref["log_inv_delta"].to_numpy()
             for which, ls in (("new", "--"), ("old", ":")):
                 e = theory.claim(f"liu2026-{which}", "gclip", *PROBLEMS[problem]).at(p["alpha"])
                 ax.plot(x, ref["value"].iloc[0] * (x / x[0]) ** e, "k", ls=ls, lw=1, label=f"ln(1/δ)^{e:.2f} ({which})")
-            ax.set(xscale="log", yscale="log", xlabel="ln(1/δ)", ylabel="(1−δ)-quantile of f − f* (δ-tuned run)",
-                   title=f"{problem} ({PROBLEMS[problem][0]})")
+            ax.set(
+                xscale="log",
+                yscale="log",
+                xlabel="ln(1/δ)",
+                ylabel="(1−δ)-quantile of f − f* (δ-tuned run)",
+                title=f"{problem} ({PROBLEMS[problem][0]})",
+            )
             ax.legend(fontsize=7)
-        fig.suptitle(f"log-confidence: p={p['alpha']:g}, tail {p['tail']:g}, K={p['steps']}, N={p['n_traj']}; "
-                     f"bars: {p['confidence']:.0%} order-statistic intervals", fontsize=9)
+        fig.suptitle(
+            f"log-confidence: p={p['alpha']:g}, tail {p['tail']:g}, K={p['steps']}, N={p['n_traj']}; "
+            f"bars: {p['confidence']:.0%} order-statistic intervals",
+            fontsize=9,
+        )
         fig.tight_layout()
         return fig
 
@@ -196,5 +300,9 @@ class LogConfidence(Study):
 def _control(claim: theory.Claim) -> theory.Claim:
     """The control's judge: the same exponent asked of SGD without clipping, which no theorem covers; its rows
     must read 'violates' (a polynomial quantile in 1/δ), or the study could not tell a bound from its absence."""
-    return dataclasses.replace(claim, statement="control:" + claim.statement, method="sgd",
-                               source="control (no clip), asked " + claim.formula + " of " + claim.source)
+    return dataclasses.replace(
+        claim,
+        statement="control:" + claim.statement,
+        method="sgd",
+        source="control (no clip), asked " + claim.formula + " of " + claim.source,
+    )

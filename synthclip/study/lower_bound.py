@@ -8,21 +8,35 @@ Verdicts: synthclip.verdict.RULE, the same for every study (the words of a lower
 
 Full description: docs/studies/lower-bound.md.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .. import methods as method_registry
 from .. import findings, noise, theory, verdict
+from .. import methods as method_registry
 from .._rng import derive_seed
 from ..engine import simulate
-from .base import (FitParams, HorizonParams, SimulationParams, Study, StudyError, TheoremAlphaParams, check_alpha,
-                   check_methods, method_overrides, option, register, with_registered)
+from .base import (
+    FitParams,
+    HorizonParams,
+    SimulationParams,
+    Study,
+    StudyError,
+    TheoremAlphaParams,
+    check_alpha,
+    check_methods,
+    method_overrides,
+    option,
+    register,
+    with_registered,
+)
 from .horizons import horizon_scoreboard, horizon_tables, plot_horizons
 from .rate_methods import NEAR_MISS, RATE_METHODS, rate_method
 
@@ -38,17 +52,21 @@ OUTPUTS = ("f", "f_avg", "f_unif")
 class LowerBoundParams(FitParams, SimulationParams, TheoremAlphaParams, HorizonParams):
     scale: float = option(1.0, "spike scale s: the spike is s·p^(−1/α)", gt=0.0)
     spike_events: float = option(1.0, "expected spikes per run: p = spike_events / K (Theorem 5: p ~ 1/K)", gt=0.0)
-    methods: list = option(list(LOWER_BOUND_METHODS), "methods to run (the rates study's settings; a --plugin's methods "
-                                               "at their own defaults)")
-    metric: str = option("f", "output judged: f (last iterate), f_avg (Theorem 4's weighted average), f_unif",
-                         choices=OUTPUTS)
+    methods: list = option(
+        list(LOWER_BOUND_METHODS),
+        "methods to run (the rates study's settings; a --plugin's methods at their own defaults)",
+    )
+    metric: str = option(
+        "f", "output judged: f (last iterate), f_avg (Theorem 4's weighted average), f_unif", choices=OUTPUTS
+    )
     x0: float = option(1.0, "start x0")
     radius: float = option(10.0, "projection radius of GClip / CClip", gt=0.0)
     clip: float = option(1.0, "clip level τ0 (λ for the clipped AdaGrad/Adam-Norm)", gt=0.0)
     lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(k+1))", gt=0.0)
     tail_c: float = option(10.0, "the 'tail' statistic is the (1 − tail_c/K)-quantile", gt=0.0)
-    tilt: float = option(0.5, "δ of Theorem 5's randomised pair: spike probabilities p(1 ± δ), optima ∓δ·S",
-                         gt=0.0, lt=1.0)
+    tilt: float = option(
+        0.5, "δ of Theorem 5's randomised pair: spike probabilities p(1 ± δ), optima ∓δ·S", gt=0.0, lt=1.0
+    )
 
 
 @register
@@ -65,11 +83,14 @@ class LowerBound(Study):
         check_alpha("spike", p.alpha)
         check_methods("methods", p.methods, with_registered(LOWER_BOUND_METHODS))  # a --plugin's methods too
         if not p.spike_events * (1.0 + p.tilt) < min(p.horizons):
-            raise StudyError(f"--spike-events must be < the smallest horizon {min(p.horizons)} / (1 + --tilt) "
-                             f"(p·(1 + tilt) < 1 with p = events/K), got {p.spike_events!r}")
+            raise StudyError(
+                f"--spike-events must be < the smallest horizon {min(p.horizons)} / (1 + --tilt) "
+                f"(p·(1 + tilt) < 1 with p = events/K), got {p.spike_events!r}"
+            )
         if not p.tail_c < min(p.horizons):
-            raise StudyError(f"--tail-c must be < the smallest horizon {min(p.horizons)} (level 1 − c/K > 0), "
-                             f"got {p.tail_c!r}")
+            raise StudyError(
+                f"--tail-c must be < the smallest horizon {min(p.horizons)} (level 1 − c/K > 0), got {p.tail_c!r}"
+            )
 
     def cells(self, p) -> list[dict]:
         cells = []
@@ -77,14 +98,25 @@ class LowerBound(Study):
             for label in p.methods:
                 method, params, projected = rate_method(label, clip=p.clip, lr=p.lr, overrides=method_overrides(p))
                 for K in sorted(set(p.horizons)):
-                    cells.append({
-                        "study": self.name, "label": label, "method": method, "method_params": params,
-                        "alpha": float(alpha), "K": int(K), "spike_prob": p.spike_events / K, "scale": p.scale,
-                        "tilt": p.tilt,
-                        "n_traj": p.n_traj, "seed": p.seed, "x0": p.x0, "metric": p.metric,
-                        "radius": p.radius if projected else math.inf,
-                        **method_registry.plugin_of(method),  # a --plugin's file and digest (workers load it)
-                    })
+                    cells.append(
+                        {
+                            "study": self.name,
+                            "label": label,
+                            "method": method,
+                            "method_params": params,
+                            "alpha": float(alpha),
+                            "K": int(K),
+                            "spike_prob": p.spike_events / K,
+                            "scale": p.scale,
+                            "tilt": p.tilt,
+                            "n_traj": p.n_traj,
+                            "seed": p.seed,
+                            "x0": p.x0,
+                            "metric": p.metric,
+                            "radius": p.radius if projected else math.inf,
+                            **method_registry.plugin_of(method),  # a --plugin's file and digest (workers load it)
+                        }
+                    )
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
@@ -98,26 +130,52 @@ class LowerBound(Study):
             if rows.size == 0:
                 continue
             inst = noise.spike_pair(cell["alpha"], cell["scale"], cell["spike_prob"], cell["tilt"], sign)
-            res = simulate(cell["method"], problem="quadratic", noise="spike", alpha=cell["alpha"],
-                           scale=inst.scale, spike_prob=inst.spike_prob, dim=1, steps=K, n_traj=rows.size,
-                           seed=derive_seed(cell["seed"], "pair", inst.label), checkpoints=[K], threads=threads,
-                           mu=1.0, L=1.0, x0=cell["x0"] - inst.x_star, radius=cell["radius"],
-                           **cell["method_params"])
+            res = simulate(
+                cell["method"],
+                problem="quadratic",
+                noise="spike",
+                alpha=cell["alpha"],
+                scale=inst.scale,
+                spike_prob=inst.spike_prob,
+                dim=1,
+                steps=K,
+                n_traj=rows.size,
+                seed=derive_seed(cell["seed"], "pair", inst.label),
+                checkpoints=[K],
+                threads=threads,
+                mu=1.0,
+                L=1.0,
+                x0=cell["x0"] - inst.x_star,
+                radius=cell["radius"],
+                **cell["method_params"],
+            )
             value[rows] = res.metric(cell["metric"])[:, -1]
             failed[rows] = res.failed
             x_star[rows] = inst.x_star
             alpha = res.alpha
-        return {"values": pd.DataFrame({
-            "study": self.name, "method": cell["label"], "alpha": alpha, "K": K, "spike_prob": cell["spike_prob"],
-            "metric": cell["metric"], "trajectory": np.arange(n),
-            "instance": np.where(signs == 1, noise.PAIR_LABELS[1], noise.PAIR_LABELS[-1]), "x_star": x_star,
-            "value": value, "failed": failed,
-        })}
+        return {
+            "values": pd.DataFrame(
+                {
+                    "study": self.name,
+                    "method": cell["label"],
+                    "alpha": alpha,
+                    "K": K,
+                    "spike_prob": cell["spike_prob"],
+                    "metric": cell["metric"],
+                    "trajectory": np.arange(n),
+                    "instance": np.where(signs == 1, noise.PAIR_LABELS[1], noise.PAIR_LABELS[-1]),
+                    "x_star": x_star,
+                    "value": value,
+                    "failed": failed,
+                }
+            )
+        }
 
     def analyze(self, p, tables):
         tail_c = p.tail_c
-        quantiles, slopes = horizon_tables(tables["values"], p, theory_of=_theory,
-                                           extra_levels={"tail": lambda K: 1.0 - tail_c / K}, judge_mean=True)
+        quantiles, slopes = horizon_tables(
+            tables["values"], p, theory_of=_theory, extra_levels={"tail": lambda K: 1.0 - tail_c / K}, judge_mean=True
+        )
         return {"quantiles": quantiles, "slopes": slopes, "instances": instance_table(tables["values"])}
 
     def report(self, tables, meta) -> str:
@@ -132,25 +190,38 @@ class LowerBound(Study):
                 f"lower-bound: Theorem 5's randomised pair f_ν = (x − x*_ν)²/2, spike samples α={alpha:g} "
                 f"s={p['scale']:g}, p_ν = p(1 ± {tilt:g}) with p = {p['spike_events']:g}/K, x*_ν = ∓{tilt:g}·S; "
                 f"output {p['metric']}, N={p['n_traj']} per cell, K = {', '.join(str(int(k)) for k in ks)}; "
-                f"bound (Theorem 5, on the mean over the pair): K^{t:+.3f}")
+                f"bound (Theorem 5, on the mean over the pair): K^{t:+.3f}"
+            )
             inst = tables.get("instances")
             if inst is not None and not inst.empty:
                 counts = inst[inst["alpha"] == alpha].drop_duplicates("instance").set_index("instance")["n_traj"]
-                lines.append("instances (a fair coin per trajectory, the same in every cell): "
-                             + ", ".join(f"{k}: {int(v)}" for k, v in counts.items())
-                             + f" of {int(counts.sum())}; judged on the mixture (Yao: the worse instance is no better)")
-            lines.append(verdict.RULE.describe(confidence=p["confidence"], allowance=p["allowance"],
-                                               n_boot=p["n_boot"], power=verdict.resolution_line(
-                                                   part.to_dict("records"))).replace("log k", "log K"))
+                lines.append(
+                    "instances (a fair coin per trajectory, the same in every cell): "
+                    + ", ".join(f"{k}: {int(v)}" for k, v in counts.items())
+                    + f" of {int(counts.sum())}; judged on the mixture (Yao: the worse instance is no better)"
+                )
+            lines.append(
+                verdict.RULE.describe(
+                    confidence=p["confidence"],
+                    allowance=p["allowance"],
+                    n_boot=p["n_boot"],
+                    power=verdict.resolution_line(part.to_dict("records")),
+                ).replace("log k", "log K")
+            )
             lines.append(lower_bound_table(part))
-            lines.append("Theorem 5 bounds E f(x_K) − f* (the mean over the pair). A spike lands in the last steps "
-                         f"with probability ~1/K, which moves the mean and the 'tail' (1 − {p['tail_c']:g}/K)-"
-                         "quantile; each instance's median sits at the bound through the drift that pays back the "
-                         "spike's mean (table instances), while the mixture's median lies at the border between the "
-                         "two instances' typical errors and is noisy. E f ≥ (1−q)·Q_q, so a quantile that respects "
-                         "the bound certifies the mean's bound.")
-            lines.append(f"conclusion (α={alpha:g}), Theorem 5 on the mean: "
-                         + findings.lower_bound_conclusion(part[part["statistic"] == "mean"]) + ".")
+            lines.append(
+                "Theorem 5 bounds E f(x_K) − f* (the mean over the pair). A spike lands in the last steps "
+                f"with probability ~1/K, which moves the mean and the 'tail' (1 − {p['tail_c']:g}/K)-"
+                "quantile; each instance's median sits at the bound through the drift that pays back the "
+                "spike's mean (table instances), while the mixture's median lies at the border between the "
+                "two instances' typical errors and is noisy. E f ≥ (1−q)·Q_q, so a quantile that respects "
+                "the bound certifies the mean's bound."
+            )
+            lines.append(
+                f"conclusion (α={alpha:g}), Theorem 5 on the mean: "
+                + findings.lower_bound_conclusion(part[part["statistic"] == "mean"])
+                + "."
+            )
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
@@ -160,8 +231,14 @@ class LowerBound(Study):
         q = tables["quantiles"]
         metric = meta.get("params", {}).get("metric", "f")
         panels = [(m, metric) for m in dict.fromkeys(q["method"])]
-        return plot_horizons(tables, meta, panels, ylabel={metric: f"{metric} − f* at K"}, anchor="mean",
-                             title="lower-bound (Theorem 5, spike noise p ~ 1/K); dashed: bound through the mean")
+        return plot_horizons(
+            tables,
+            meta,
+            panels,
+            ylabel={metric: f"{metric} − f* at K"},
+            anchor="mean",
+            title="lower-bound (Theorem 5, spike noise p ~ 1/K); dashed: bound through the mean",
+        )
 
 
 def _theory(method: str, metric: str, alpha: float):
@@ -174,19 +251,27 @@ def instance_table(values: pd.DataFrame) -> pd.DataFrame:
     mean and the median of the error (shown, not judged: Theorem 5 bounds the mixture). Failed runs count +inf."""
     v = values.assign(value=np.where(values["failed"].to_numpy(bool), np.inf, values["value"].to_numpy(float)))
     with np.errstate(invalid="ignore", over="ignore"):
-        out = (v.groupby(["method", "alpha", "metric", "K", "instance"], sort=False)
-               .agg(n_traj=("value", "size"), x_star=("x_star", "first"), mean=("value", "mean"),
-                    median=("value", "median"), n_failed=("failed", "sum"))
-               .reset_index())
+        out = (
+            v.groupby(["method", "alpha", "metric", "K", "instance"], sort=False)
+            .agg(
+                n_traj=("value", "size"),
+                x_star=("x_star", "first"),
+                mean=("value", "mean"),
+                median=("value", "median"),
+                n_failed=("failed", "sum"),
+            )
+            .reset_index()
+        )
     out.insert(0, "study", values["study"].iloc[0] if len(values) else "lower-bound")
     return out
 
 
-
 def lower_bound_table(slopes: pd.DataFrame) -> str:
     """One line per method: the mean's slope and verdict, then the median's and the tail's."""
-    header = (f"{'method':<18} {'mean: slope [CI]':<27} {'verdict':<17} {'median: slope [CI]':<27} "
-              f"{'verdict':<17} {'tail: slope':>11}  failed")
+    header = (
+        f"{'method':<18} {'mean: slope [CI]':<27} {'verdict':<17} {'median: slope [CI]':<27} "
+        f"{'verdict':<17} {'tail: slope':>11}  failed"
+    )
     lines = [header, "-" * len(header)]
     for method, part in slopes.groupby("method", sort=False):
         by = {r["statistic"]: r for _, r in part.iterrows()}
@@ -200,6 +285,7 @@ def lower_bound_table(slopes: pd.DataFrame) -> str:
         tail = by.get("tail")
         tail_text = f"{tail['slope']:+.3f}" if tail is not None else "-"
         some = part.iloc[0]
-        lines.append(f"{method:<18} {cell('mean')} {cell('0.5')} {tail_text:>11}  "
-                     f"{int(some['n_failed'])}/{int(some['n_traj'])}")
+        lines.append(
+            f"{method:<18} {cell('mean')} {cell('0.5')} {tail_text:>11}  {int(some['n_failed'])}/{int(some['n_traj'])}"
+        )
     return "\n".join(lines)

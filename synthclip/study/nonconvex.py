@@ -9,11 +9,13 @@ Verdicts: synthclip.verdict.RULE, the same for every study.
 
 Full description: docs/studies/nonconvex.md.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,10 +23,32 @@ import pandas as pd
 from .. import findings, theory, verdict
 from .. import methods as method_registry
 from ..engine import simulate
-from .horizons import (_is_level, doubled_controls, horizon_matrix, horizon_scoreboard, horizon_tables,  # noqa: F401
-                       horizon_verdict_table, plot_horizons, verdict_table)
-from .base import (FitParams, HorizonParams, NoiseParams, SimulationParams, Study, TheoremAlphaParams, check_alpha,
-                   check_choice, check_methods, method_overrides, option, register, with_overrides, with_registered)
+from .base import (
+    FitParams,
+    HorizonParams,
+    NoiseParams,
+    SimulationParams,
+    Study,
+    TheoremAlphaParams,
+    check_alpha,
+    check_choice,
+    check_methods,
+    method_overrides,
+    option,
+    register,
+    with_overrides,
+    with_registered,
+)
+from .horizons import (  # noqa: F401
+    _is_level,
+    doubled_controls,
+    horizon_matrix,
+    horizon_scoreboard,
+    horizon_tables,
+    horizon_verdict_table,
+    plot_horizons,
+    verdict_table,
+)
 
 SETTING = "nonconvex"
 METRICS = ("grad_norm_min", "thm2_lhs", "grad_norm_avg", "grad_norm")
@@ -62,7 +86,7 @@ def schedule_of(label: str):
 def schedule(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma: float) -> tuple[float, float]:
     """(τ_K, η_K) of docs/studies/nonconvex.md for a horizon K."""
     tau = tau0 * sigma * K ** SCHEDULES[label](alpha)
-    lr = min(1.0 / (4.0 * SMOOTHNESS), lr0 * sigma ** alpha / (SMOOTHNESS * tau ** alpha))
+    lr = min(1.0 / (4.0 * SMOOTHNESS), lr0 * sigma**alpha / (SMOOTHNESS * tau**alpha))
     return tau, lr
 
 
@@ -82,15 +106,19 @@ DOUBLED = ("liu-zhou-pfree", "fatkhullin-nc")
 assert set(SCHEDULE_NAMES) == set(LABELS), "every label names its clip schedule"
 
 
-def momentum_params(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma: float,
-                    distance: float) -> dict:
+def momentum_params(
+    label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma: float, distance: float
+) -> dict:
     """The registry parameters of a MOMENTUM label at horizon K (the comment above)."""
-    params = {"lr": lr0 * distance * K ** (-(2 * alpha - 1) / (3 * alpha - 2)), "lr_schedule": "constant",
-              "beta": 1.0 - K ** (-alpha / (3 * alpha - 2))}
+    params = {
+        "lr": lr0 * distance * K ** (-(2 * alpha - 1) / (3 * alpha - 2)),
+        "lr_schedule": "constant",
+        "beta": 1.0 - K ** (-alpha / (3 * alpha - 2)),
+    }
     if label == "clip_nsgd_m":
         params.update(clip=tau0 * sigma * K ** (1 / (3 * alpha - 2)), clip_schedule="constant")
     if label == "nsgd_m-pfree":
-        params.update(lr=lr0 * distance * K ** -0.75, beta=1.0 - K ** -0.5)
+        params.update(lr=lr0 * distance * K**-0.75, beta=1.0 - K**-0.5)
     if label == "sgd":
         params = {"lr": min(1.0 / (4.0 * SMOOTHNESS), lr0 * K ** (-1.0 / alpha)), "lr_schedule": "constant"}
     return params
@@ -98,15 +126,19 @@ def momentum_params(label: str, alpha: float, K: int, *, tau0: float, lr0: float
 
 @dataclass
 class NonconvexParams(FitParams, SimulationParams, NoiseParams, TheoremAlphaParams, HorizonParams):
-    structure: str = option("radial", "vector noise: radial (Assumption 1, d-free σ) or iid per coordinate",
-                            choices=("iid", "radial"))
+    structure: str = option(
+        "radial", "vector noise: radial (Assumption 1, d-free σ) or iid per coordinate", choices=("iid", "radial")
+    )
     scale: float = option(1.0, "noise scale σ (also the σ of the schedule)", gt=0.0)
     dim: int = option(10, "dimension d (the min over k gains an extreme-value factor ~ draws^(−1/d))", low=1)
-    methods: list = option(list(LABELS), "gclip (τ ∝ K^(1/(3α−2))), the control gclip-inverted (τ ∝ K^(α/(3α−2)), the "
-                                         "inverted exponent of Theorem 2's τ), and the "
-                                         "normalized/sign methods with momentum nsgd_m, clip_nsgd_m, signsgd_m, "
-                                         "nsgd_m-pfree (Liu & Zhou's schedule without α) and plain sgd "
-                                         "(η_K ∝ K^(−1/α), Fatkhullin et al.)")
+    methods: list = option(
+        list(LABELS),
+        "gclip (τ ∝ K^(1/(3α−2))), the control gclip-inverted (τ ∝ K^(α/(3α−2)), the "
+        "inverted exponent of Theorem 2's τ), and the "
+        "normalized/sign methods with momentum nsgd_m, clip_nsgd_m, signsgd_m, "
+        "nsgd_m-pfree (Liu & Zhou's schedule without α) and plain sgd "
+        "(η_K ∝ K^(−1/α), Fatkhullin et al.)",
+    )
     x0: float = option(1.0, "start x0 in every coordinate")
     tau0: float = option(1.0, "constant of τ_K = tau0 σ K^(1/(3α−2))", gt=0.0)
     lr0: float = option(1.0, "constant of η_K = min{1/(4L), lr0 σ^α/(L τ_K^α)}", gt=0.0)
@@ -140,17 +172,41 @@ class Nonconvex(Study):
                         tau, lr = values.get("clip", math.inf), values.get("lr", math.nan)
                         extra = {"method": label, "params": params, **method_registry.plugin_of(label)}
                     elif label in MOMENTUM or label in OTHER:
-                        params = momentum_params(label, float(alpha), K, tau0=p.tau0, lr0=p.lr0, sigma=p.scale,
-                                                 distance=abs(p.x0) * math.sqrt(p.dim))
+                        params = momentum_params(
+                            label,
+                            float(alpha),
+                            K,
+                            tau0=p.tau0,
+                            lr0=p.lr0,
+                            sigma=p.scale,
+                            distance=abs(p.x0) * math.sqrt(p.dim),
+                        )
                         tau, lr = params.get("clip", math.inf), params["lr"]
-                        extra = {"method": OTHER.get(label, label), "params": params}  # GClip's cells keep their cache keys
+                        extra = {
+                            "method": OTHER.get(label, label),
+                            "params": params,
+                        }  # GClip's cells keep their cache keys
                     else:
                         tau, lr = schedule(label, float(alpha), K, tau0=p.tau0, lr0=p.lr0, sigma=p.scale)
-                    cells.append({**extra,
-                        "study": self.name, "label": label, "alpha": float(alpha), "K": int(K), "tau": tau,
-                        "lr": lr, "noise": p.noise, "structure": p.structure, "scale": p.scale, "dim": p.dim,
-                        "n_traj": p.n_traj, "seed": p.seed, "x0": p.x0, "n_avg": p.n_avg,
-                    })
+                    cells.append(
+                        {
+                            **extra,
+                            "study": self.name,
+                            "label": label,
+                            "alpha": float(alpha),
+                            "K": int(K),
+                            "tau": tau,
+                            "lr": lr,
+                            "noise": p.noise,
+                            "structure": p.structure,
+                            "scale": p.scale,
+                            "dim": p.dim,
+                            "n_traj": p.n_traj,
+                            "seed": p.seed,
+                            "x0": p.x0,
+                            "n_avg": p.n_avg,
+                        }
+                    )
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
@@ -158,12 +214,25 @@ class Nonconvex(Study):
         method_registry.ensure_plugin(cell)
         # equally spaced k ≤ K: their mean of ‖∇f(x_k)‖ estimates the uniform average over k without bias
         ckpts = np.unique(np.round(np.linspace(1, K, min(cell["n_avg"], K))).astype(np.int64))
-        params = cell.get("params", {"lr": cell["lr"], "lr_schedule": "constant", "clip": cell["tau"],
-                                     "clip_schedule": "constant"})
-        res = simulate(cell.get("method", "gclip"), problem="nonconvex", noise=cell["noise"], alpha=cell["alpha"],
-                       scale=cell["scale"], structure=cell["structure"], dim=cell["dim"], steps=K,
-                       n_traj=cell["n_traj"], seed=cell["seed"], checkpoints=ckpts, threads=threads,
-                       x0=cell["x0"], **params)
+        params = cell.get(
+            "params", {"lr": cell["lr"], "lr_schedule": "constant", "clip": cell["tau"], "clip_schedule": "constant"}
+        )
+        res = simulate(
+            cell.get("method", "gclip"),
+            problem="nonconvex",
+            noise=cell["noise"],
+            alpha=cell["alpha"],
+            scale=cell["scale"],
+            structure=cell["structure"],
+            dim=cell["dim"],
+            steps=K,
+            n_traj=cell["n_traj"],
+            seed=cell["seed"],
+            checkpoints=ckpts,
+            threads=threads,
+            x0=cell["x0"],
+            **params,
+        )
         g = res.metric("grad_norm")
         with np.errstate(invalid="ignore", over="ignore"):
             columns = {
@@ -172,11 +241,24 @@ class Nonconvex(Study):
                 "grad_norm_avg": g.mean(axis=1),
                 "grad_norm": g[:, -1],
             }
-        frames = [pd.DataFrame({
-            "study": self.name, "method": cell["label"], "alpha": res.alpha, "dim": res.dim, "K": K,
-            "tau": cell["tau"], "lr": cell["lr"], "metric": metric, "trajectory": np.arange(res.n_traj),
-            "value": values, "failed": res.failed,
-        }) for metric, values in columns.items()]
+        frames = [
+            pd.DataFrame(
+                {
+                    "study": self.name,
+                    "method": cell["label"],
+                    "alpha": res.alpha,
+                    "dim": res.dim,
+                    "K": K,
+                    "tau": cell["tau"],
+                    "lr": cell["lr"],
+                    "metric": metric,
+                    "trajectory": np.arange(res.n_traj),
+                    "value": values,
+                    "failed": res.failed,
+                }
+            )
+            for metric, values in columns.items()
+        ]
         return {"values": pd.concat(frames, ignore_index=True)}
 
     def analyze(self, p, tables):
@@ -195,23 +277,41 @@ class Nonconvex(Study):
             lines.append(
                 f"nonconvex: GClip on f = Σ x_i²/(1+x_i²), d={p['dim']}, x0={p['x0']:g}, noise={p['noise']} "
                 f"({p['structure']}) α={alpha:g} σ={p['scale']:g}, N={p['n_traj']} per horizon, "
-                f"K = {', '.join(str(int(k)) for k in sorted(sched['K'].unique()))}")
-            lines.append(verdict.RULE.describe(confidence=p["confidence"], allowance=p["allowance"],
-                                               n_boot=p["n_boot"], power=verdict.resolution_line(
-                                                   part.to_dict("records"))).replace("log k", "log K"))
+                f"K = {', '.join(str(int(k)) for k in sorted(sched['K'].unique()))}"
+            )
+            lines.append(
+                verdict.RULE.describe(
+                    confidence=p["confidence"],
+                    allowance=p["allowance"],
+                    n_boot=p["n_boot"],
+                    power=verdict.resolution_line(part.to_dict("records")),
+                ).replace("log k", "log K")
+            )
             for method, s in sched.groupby("method"):
-                beta = (f"; 1 − β_K = {', '.join(f'{k ** (-alpha / (3 * alpha - 2)):.3g}' for k in s['K'])}"
-                        if method in MOMENTUM else "")
-                lines.append(f"  {method}: τ_K = {', '.join(f'{t:.3g}' for t in s['tau'])}; "
-                             f"η_K = {', '.join(f'{e:.3g}' for e in s['lr'])}{beta}")
+                beta = (
+                    f"; 1 − β_K = {', '.join(f'{k ** (-alpha / (3 * alpha - 2)):.3g}' for k in s['K'])}"
+                    if method in MOMENTUM
+                    else ""
+                )
+                lines.append(
+                    f"  {method}: τ_K = {', '.join(f'{t:.3g}' for t in s['tau'])}; "
+                    f"η_K = {', '.join(f'{e:.3g}' for e in s['lr'])}{beta}"
+                )
             lines.append(horizon_verdict_table(part))
-            lines.append("note: grad_norm_min = min_{k≤K} ‖∇f(x_k)‖ is not Theorem 2's quantity (an average over "
-                         "k ≤ K); it is smaller and gains an extreme-value factor, so 'within (not tight)' is expected for it. "
-                         "thm2_lhs = (1/K) Σ min{‖∇f‖, ‖∇f‖²} is the theorem's left-hand side; grad_norm_avg "
-                         "includes the descent from x0, which fades faster than its bound (see --help).")
+            lines.append(
+                "note: grad_norm_min = min_{k≤K} ‖∇f(x_k)‖ is not Theorem 2's quantity (an average over "
+                "k ≤ K); it is smaller and gains an extreme-value factor, so 'within (not tight)' is expected for it. "
+                "thm2_lhs = (1/K) Σ min{‖∇f‖, ‖∇f‖²} is the theorem's left-hand side; grad_norm_avg "
+                "includes the descent from x0, which fades faster than its bound (see --help)."
+            )
             lines.append(findings.thm2_conclusion(part, alpha, JUDGED))
-            lines.append(findings.momentum_conclusion(part, [*MOMENTUM, *OTHER, *sorted(
-                m for m in part["method"].unique() if m.endswith("(control ×2)"))], JUDGED))
+            lines.append(
+                findings.momentum_conclusion(
+                    part,
+                    [*MOMENTUM, *OTHER, *sorted(m for m in part["method"].unique() if m.endswith("(control ×2)"))],
+                    JUDGED,
+                )
+            )
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
@@ -220,12 +320,17 @@ class Nonconvex(Study):
     def plot(self, tables, meta):
         methods = list(dict.fromkeys(tables["quantiles"]["method"]))
         panels = [(m, metric) for m in methods for metric in METRICS]
-        return plot_horizons(tables, meta, panels, ylabel=YLABELS, title="nonconvex (Theorem 2), GClip",
-                             ncols=len(METRICS))
+        return plot_horizons(
+            tables, meta, panels, ylabel=YLABELS, title="nonconvex (Theorem 2), GClip", ncols=len(METRICS)
+        )
 
 
-YLABELS = {"grad_norm_min": "min_k≤K ‖∇f(x_k)‖", "thm2_lhs": "avg_k≤K min{‖∇f‖, ‖∇f‖²}",
-           "grad_norm_avg": "avg_k≤K ‖∇f(x_k)‖", "grad_norm": "‖∇f(x_K)‖"}
+YLABELS = {
+    "grad_norm_min": "min_k≤K ‖∇f(x_k)‖",
+    "thm2_lhs": "avg_k≤K min{‖∇f‖, ‖∇f‖²}",
+    "grad_norm_avg": "avg_k≤K ‖∇f(x_k)‖",
+    "grad_norm": "‖∇f(x_K)‖",
+}
 
 
 def _theory(method: str, metric: str, alpha: float):
@@ -233,8 +338,13 @@ def _theory(method: str, metric: str, alpha: float):
     clip schedule, so Theorem 2 judges only rows on the schedule it prescribes (``gclip``), never the control."""
     if metric not in JUDGED:
         return None
-    return theory.find(OTHER.get(method, method if method not in SCHEDULES else "gclip"), SETTING, metric, alpha,
-                       schedule=schedule_of(method))
+    return theory.find(
+        OTHER.get(method, method if method not in SCHEDULES else "gclip"),
+        SETTING,
+        metric,
+        alpha,
+        schedule=schedule_of(method),
+    )
 
 
 # -- shared with lower_bound: statistics of per-trajectory values across horizons ---------------------------

@@ -9,10 +9,12 @@ Verdicts: each row by synthclip.verdict.RULE against t^(−1/4); across α by th
 
 Full description: docs/studies/nonlinear-sgd.md.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,8 +30,12 @@ METRICS = ("grad_norm_min", "grad_norm")
 JUDGED = ("grad_norm_min",)
 SYMMETRIC, ONESIDED = "stable-wide", "pareto-onesided"
 #: label → (registry method, its parameters besides the step): the nonlinearity Ψ
-NONLINEAR = {"sign": ("signsgd_m", {"beta": 0.0}), "cclip": ("cclip", {"clip_schedule": "constant"}),
-             "gclip": ("gclip", {"clip_schedule": "constant"}), "normalized": ("nsgd_m", {"beta": 0.0})}
+NONLINEAR = {
+    "sign": ("signsgd_m", {"beta": 0.0}),
+    "cclip": ("cclip", {"clip_schedule": "constant"}),
+    "gclip": ("gclip", {"clip_schedule": "constant"}),
+    "normalized": ("nsgd_m", {"beta": 0.0}),
+}
 #: the α-spread rule's outcomes, fixed before the run (docs/studies/nonlinear-sgd.md)
 FREE, MOVES, UNDECIDED = "α-free", "moves with α", "inconclusive"
 WITHIN = (verdict.WORDS["upper"]["match"], verdict.WORDS["upper"]["faster"])  # the bound holds at that α
@@ -37,12 +43,23 @@ WITHIN = (verdict.WORDS["upper"]["match"], verdict.WORDS["upper"]["faster"])  # 
 
 @dataclass
 class NonlinearParams(FitParams, SimulationParams):
-    alphas: list = option([0.8, 1.1, 1.3, 1.5, 1.8, 2.0], "tail indices α of the symmetric noise (stable-wide: "
-                          "α in (0, 2]; α ≤ 1 has no mean)", gt=0.0, high=2.0)
-    control_alphas: list = option([1.1, 1.3, 1.5, 1.8, 2.0], "tail indices of the one-sided control "
-                                  "(pareto-onesided, > 1; empty: no control)", gt=1.0, optional=True)
-    methods: list = option(list(NONLINEAR), "nonlinearities: sign, cclip (component-wise), gclip, normalized "
-                                            "(joint)", choices=tuple(NONLINEAR))
+    alphas: list = option(
+        [0.8, 1.1, 1.3, 1.5, 1.8, 2.0],
+        "tail indices α of the symmetric noise (stable-wide: α in (0, 2]; α ≤ 1 has no mean)",
+        gt=0.0,
+        high=2.0,
+    )
+    control_alphas: list = option(
+        [1.1, 1.3, 1.5, 1.8, 2.0],
+        "tail indices of the one-sided control (pareto-onesided, > 1; empty: no control)",
+        gt=1.0,
+        optional=True,
+    )
+    methods: list = option(
+        list(NONLINEAR),
+        "nonlinearities: sign, cclip (component-wise), gclip, normalized (joint)",
+        choices=tuple(NONLINEAR),
+    )
     dim: int = option(10, "dimension d", low=1)
     scale: float = option(1.0, "noise scale s", gt=0.0)
     x0: float = option(1.0, "start x0 in every coordinate")
@@ -53,11 +70,20 @@ class NonlinearParams(FitParams, SimulationParams):
 @register
 class NonlinearSGD(Study):
     name = "nonlinear-sgd"
-    summary = "min_k ‖∇f‖ vs k for sign/clip/normalized SGD on the non-convex f, symmetric noise of every α (Armacki et al.)"
+    summary = (
+        "min_k ‖∇f‖ vs k for sign/clip/normalized SGD on the non-convex f, symmetric noise of every α (Armacki et al.)"
+    )
     Params = NonlinearParams
     defaults = {"n_traj": 1000, "confidence": 0.995, "n_boot": 4000}
-    quick = {"n_traj": 400, "steps": 1000, "n_boot": 400, "alphas": [0.8, 1.5, 2.0], "control_alphas": [1.5, 2.0],
-             "methods": ["sign", "normalized"], "quantiles": [0.5, 0.9]}
+    quick = {
+        "n_traj": 400,
+        "steps": 1000,
+        "n_boot": 400,
+        "alphas": [0.8, 1.5, 2.0],
+        "control_alphas": [1.5, 2.0],
+        "methods": ["sign", "normalized"],
+        "quantiles": [0.5, 0.9],
+    }
     tables = ("quantiles", "slopes", "spread")
 
     def validate(self, p) -> None:
@@ -69,39 +95,101 @@ class NonlinearSGD(Study):
 
     def cells(self, p) -> list[dict]:
         runs = [(SYMMETRIC, a) for a in p.alphas] + [(ONESIDED, a) for a in p.control_alphas]
-        return [{"study": self.name, "label": label, "method": NONLINEAR[label][0], "noise": noise,
-                 "alpha": float(alpha), "structure": "iid", "dim": p.dim, "scale": p.scale, "x0": p.x0,
-                 "steps": p.steps, "n_traj": p.n_traj, "seed": p.seed, "quantiles": list(p.quantiles),
-                 "confidence": p.confidence, "n_boot": p.n_boot,
-                 "params": {"lr": p.lr0, "lr_schedule": "poly", "lr_power": 0.5, **NONLINEAR[label][1],
-                            **({"clip": p.clip} if "clip" in label else {})}}
-                for noise, alpha in runs for label in p.methods]
+        return [
+            {
+                "study": self.name,
+                "label": label,
+                "method": NONLINEAR[label][0],
+                "noise": noise,
+                "alpha": float(alpha),
+                "structure": "iid",
+                "dim": p.dim,
+                "scale": p.scale,
+                "x0": p.x0,
+                "steps": p.steps,
+                "n_traj": p.n_traj,
+                "seed": p.seed,
+                "quantiles": list(p.quantiles),
+                "confidence": p.confidence,
+                "n_boot": p.n_boot,
+                "params": {
+                    "lr": p.lr0,
+                    "lr_schedule": "poly",
+                    "lr_power": 0.5,
+                    **NONLINEAR[label][1],
+                    **({"clip": p.clip} if "clip" in label else {}),
+                },
+            }
+            for noise, alpha in runs
+            for label in p.methods
+        ]
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
-        res = simulate(cell["method"], problem="nonconvex", noise=cell["noise"], alpha=cell["alpha"],
-                       scale=cell["scale"], structure=cell["structure"], dim=cell["dim"], steps=cell["steps"],
-                       n_traj=cell["n_traj"], seed=cell["seed"], x0=cell["x0"], threads=threads,
-                       checkpoints=log_checkpoints(cell["steps"]), **cell["params"])
+        res = simulate(
+            cell["method"],
+            problem="nonconvex",
+            noise=cell["noise"],
+            alpha=cell["alpha"],
+            scale=cell["scale"],
+            structure=cell["structure"],
+            dim=cell["dim"],
+            steps=cell["steps"],
+            n_traj=cell["n_traj"],
+            seed=cell["seed"],
+            x0=cell["x0"],
+            threads=threads,
+            checkpoints=log_checkpoints(cell["steps"]),
+            **cell["params"],
+        )
         return summarize(res, cell, METRICS)
 
     def analyze(self, p, tables):
         def claim_of(r):
             if r["metric"] not in JUDGED:
                 return None
-            return theory.find(NONLINEAR[r["method"]][0], SETTING, r["metric"], r["alpha"], schedule=theory.ANYTIME_SQRT,
-                               noise=theory.noise_family(r["noise"], r["structure"]))
+            return theory.find(
+                NONLINEAR[r["method"]][0],
+                SETTING,
+                r["metric"],
+                r["alpha"],
+                schedule=theory.ANYTIME_SQRT,
+                noise=theory.noise_family(r["noise"], r["structure"]),
+            )
 
         def control(r, trend):
             """One-sided rows: outside the entry's scope; judged against its exponent as the control that must fail."""
             if r["noise"] != ONESIDED or r["metric"] not in JUDGED or r["quantile"] == "mean":
                 return None
-            claim = theory.find(NONLINEAR[r["method"]][0], SETTING, r["metric"], r["alpha"],
-                                schedule=theory.ANYTIME_SQRT, noise="symmetric")
-            said = verdict.judge(r["slope"], r["ci_low"], r["ci_high"], claim, r["alpha"], n_traj=int(r["n_traj"]),
-                                 q=float(r["quantile"]), confidence=p.confidence, allowance=p.allowance,
-                                 trend=trend, n_failed=int(r["n_failed"]), reason=r["fit_reason"])
-            return verdict.Verdict(said.verdict, said.theory, said.kind, f"{said.statement} (control)", said.source,
-                                   "control: asymmetric noise lies outside the entry's scope; must fail")
+            claim = theory.find(
+                NONLINEAR[r["method"]][0],
+                SETTING,
+                r["metric"],
+                r["alpha"],
+                schedule=theory.ANYTIME_SQRT,
+                noise="symmetric",
+            )
+            said = verdict.judge(
+                r["slope"],
+                r["ci_low"],
+                r["ci_high"],
+                claim,
+                r["alpha"],
+                n_traj=int(r["n_traj"]),
+                q=float(r["quantile"]),
+                confidence=p.confidence,
+                allowance=p.allowance,
+                trend=trend,
+                n_failed=int(r["n_failed"]),
+                reason=r["fit_reason"],
+            )
+            return verdict.Verdict(
+                said.verdict,
+                said.theory,
+                said.kind,
+                f"{said.statement} (control)",
+                said.source,
+                "control: asymmetric noise lies outside the entry's scope; must fail",
+            )
 
         slopes = judge_slopes(tables["slopes"], p, claim_of=claim_of, special=control)
         return {"quantiles": tables["quantiles"], "slopes": slopes, "spread": spread(slopes)}
@@ -109,32 +197,60 @@ class NonlinearSGD(Study):
     def report(self, tables, meta) -> str:
         p = meta["params"]
         fits = tables["slopes"][tables["slopes"]["window"] == "last decade"]
-        lines = [f"nonlinear-sgd: f = Σ x_i²/(1+x_i²), d={p['dim']}, x0={p['x0']:g}, η_k = {p['lr0']:g}/√(k+1), "
-                 f"τ = {p['clip']:g} (gclip, cclip), noise i.i.d. scale {p['scale']:g}, N={p['n_traj']}, "
-                 f"K={p['steps']}",
-                 verdict.RULE.describe(confidence=p["confidence"], allowance=p["allowance"], n_boot=p["n_boot"])]
+        lines = [
+            f"nonlinear-sgd: f = Σ x_i²/(1+x_i²), d={p['dim']}, x0={p['x0']:g}, η_k = {p['lr0']:g}/√(k+1), "
+            f"τ = {p['clip']:g} (gclip, cclip), noise i.i.d. scale {p['scale']:g}, N={p['n_traj']}, "
+            f"K={p['steps']}",
+            verdict.RULE.describe(confidence=p["confidence"], allowance=p["allowance"], n_boot=p["n_boot"]),
+        ]
         for noise, part in fits.groupby("noise", sort=False):
             lines.append(f"\n{noise} ({theory.noise_family(noise)}):")
-            lines.append(report.table(part[part["quantile"] != "mean"], [
-                ("method", "method"), ("α", "alpha"), ("metric", "metric"), ("q", "quantile"),
-                *report.verdict_columns("slope in k [CI]")], notes=report.verdict_notes))
+            lines.append(
+                report.table(
+                    part[part["quantile"] != "mean"],
+                    [
+                        ("method", "method"),
+                        ("α", "alpha"),
+                        ("metric", "metric"),
+                        ("q", "quantile"),
+                        *report.verdict_columns("slope in k [CI]"),
+                    ],
+                    notes=report.verdict_notes,
+                )
+            )
         lines.append("\nα-spread (every α of a noise, per method, metric and quantile):")
-        lines.append(report.table(tables["spread"], [
-            ("noise", "noise"), ("method", "method"), ("metric", "metric"), ("q", "quantile"),
-            ("slopes from", lambda r: f"{r['lowest']:+.3f} (α={r['fastest_alpha']:g})"),
-            ("to", lambda r: f"{r['highest']:+.3f} (α={r['slowest_alpha']:g})"),
-            ("union width", lambda r: f"{r['union']:.3f}"), ("α-spread", "spread"), ("bound", "bound"),
-            ("statement", "decision")]))
+        lines.append(
+            report.table(
+                tables["spread"],
+                [
+                    ("noise", "noise"),
+                    ("method", "method"),
+                    ("metric", "metric"),
+                    ("q", "quantile"),
+                    ("slopes from", lambda r: f"{r['lowest']:+.3f} (α={r['fastest_alpha']:g})"),
+                    ("to", lambda r: f"{r['highest']:+.3f} (α={r['slowest_alpha']:g})"),
+                    ("union width", lambda r: f"{r['union']:.3f}"),
+                    ("α-spread", "spread"),
+                    ("bound", "bound"),
+                    ("statement", "decision"),
+                ],
+            )
+        )
         lines.append(findings.nonlinear_conclusion(tables["spread"], SYMMETRIC, ONESIDED))
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
         s = tables["slopes"]
         s = s[(s["window"] == "last decade") & ~s["verdict"].isin([verdict.NONE, "reported only", ""])]
-        rows = [report.score_row(meta, r, setting=f"{r['method']}, {r['noise']} α={r['alpha']:g}, N={int(r['n_traj'])}, "
-                                                  f"K={int(r['kmax'])}",
-                                 quantity=f"slope in k of the {r['quantile']}-quantile of {r['metric']}")
-                for r in s.to_dict("records")]
+        rows = [
+            report.score_row(
+                meta,
+                r,
+                setting=f"{r['method']}, {r['noise']} α={r['alpha']:g}, N={int(r['n_traj'])}, K={int(r['kmax'])}",
+                quantity=f"slope in k of the {r['quantile']}-quantile of {r['metric']}",
+            )
+            for r in s.to_dict("records")
+        ]
         return report.scoreboard(rows)
 
     def plot(self, tables, meta):
@@ -152,8 +268,10 @@ class NonlinearSGD(Study):
             ax.set(xscale="log", yscale="log", xlabel="k", title=f"{method}, {noise}")
             ax.set_ylabel("median of min_j≤k ‖∇f(x_j)‖", fontsize=8)
             ax.legend(fontsize=6)
-        fig.suptitle("nonlinear-sgd (Armacki et al. 2025): the α-free exponent on symmetric noise, the one-sided control",
-                     fontsize=10)
+        fig.suptitle(
+            "nonlinear-sgd (Armacki et al. 2025): the α-free exponent on symmetric noise, the one-sided control",
+            fontsize=10,
+        )
         fig.tight_layout()
         return fig
 
@@ -169,15 +287,43 @@ def spread(slopes: pd.DataFrame) -> pd.DataFrame:
     for (noise, method, metric, q), part in fits.groupby(["noise", "method", "metric", "quantile"], sort=False):
         lo, hi = part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float)
         union = float(np.max(hi) - np.min(lo)) if np.isfinite([lo, hi]).all() else np.inf
-        word = (FREE if union <= verdict.RULE.resolution else MOVES if np.max(lo) > np.min(hi) else UNDECIDED)
+        word = FREE if union <= verdict.RULE.resolution else MOVES if np.max(lo) > np.min(hi) else UNDECIDED
         said = set(part["verdict"])
-        bound = ("violated" if "violates" in said else "no data" if said & {verdict.INSUFFICIENT, ""}
-                 else "not judged" if said <= {verdict.NONE} else "holds" if said <= set(WITHIN) else "undecided")
-        decision = ("-" if metric not in JUDGED else "fails" if word == MOVES or bound == "violated"
-                    else "holds" if word == FREE and bound == "holds" else "inconclusive")
-        rows.append({"noise": noise, "method": method, "metric": metric, "quantile": q, "alphas": len(part),
-                     "lowest": float(part["slope"].min()), "highest": float(part["slope"].max()), "union": union,
-                     "fastest_alpha": float(part.loc[part["slope"].idxmin(), "alpha"]),
-                     "slowest_alpha": float(part.loc[part["slope"].idxmax(), "alpha"]),
-                     "spread": word, "bound": bound, "decision": decision})
+        bound = (
+            "violated"
+            if "violates" in said
+            else "no data"
+            if said & {verdict.INSUFFICIENT, ""}
+            else "not judged"
+            if said <= {verdict.NONE}
+            else "holds"
+            if said <= set(WITHIN)
+            else "undecided"
+        )
+        decision = (
+            "-"
+            if metric not in JUDGED
+            else "fails"
+            if word == MOVES or bound == "violated"
+            else "holds"
+            if word == FREE and bound == "holds"
+            else "inconclusive"
+        )
+        rows.append(
+            {
+                "noise": noise,
+                "method": method,
+                "metric": metric,
+                "quantile": q,
+                "alphas": len(part),
+                "lowest": float(part["slope"].min()),
+                "highest": float(part["slope"].max()),
+                "union": union,
+                "fastest_alpha": float(part.loc[part["slope"].idxmin(), "alpha"]),
+                "slowest_alpha": float(part.loc[part["slope"].idxmax(), "alpha"]),
+                "spread": word,
+                "bound": bound,
+                "decision": decision,
+            }
+        )
     return pd.DataFrame(rows)

@@ -1,10 +1,12 @@
 """The strongly convex rate runs' methods: study labels → (registry method, fixed parameters, projected), the
 near-miss control, and the checkpoint grid. A study-layer module, not a study: rates and lower-bound share it.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -56,9 +58,16 @@ def near_miss_applies(noise: str, structure: str, alpha: float, noise_alpha: flo
     return theory.near_miss_clip_power(alpha, noise_alpha, -verdict.RULE.resolution) <= 1.0 / noise_alpha
 
 
-def rate_method(label: str, *, clip: float, lr: float, alpha: float | None = None,
-                noise_alpha: float | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None,
-                judged: bool = False) -> tuple[str, dict, bool]:
+def rate_method(
+    label: str,
+    *,
+    clip: float,
+    lr: float,
+    alpha: float | None = None,
+    noise_alpha: float | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    judged: bool = False,
+) -> tuple[str, dict, bool]:
     """(registry method, its parameters, projected?) of a study label: the clip level τ0 (λ) goes to every
     method that clips on the shared schedule (it declares ``clip_schedule``), the step γ to the AdaGrad/Adam-Norm
     family (it declares the scale's ``b0``: x −= γ·(g or m)/b_k); SGD/GClip/CClip keep 4/(μ(k+1)). ``overrides``

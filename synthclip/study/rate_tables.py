@@ -2,9 +2,11 @@
 ``verdict.RULE`` (every study that fits the error along the trajectories shares them). A study-layer module,
 not a study: no study imports another.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,30 +20,74 @@ def summarize(res, cell: Mapping[str, Any], metrics) -> dict[str, pd.DataFrame]:
     decade") and the local slopes per half-decade (window "half-decade"), all by ``verdict.RULE``."""
     k = res.checkpoints
     label = cell.get("label", res.method)
-    common = {"study": cell.get("study", "rates"), "method": label, "noise": res.noise,
-              "structure": cell.get("structure", "iid"), "alpha": cell.get("alpha", res.alpha),
-              "noise_alpha": res.alpha, "dim": res.dim}
+    common = {
+        "study": cell.get("study", "rates"),
+        "method": label,
+        "noise": res.noise,
+        "structure": cell.get("structure", "iid"),
+        "alpha": cell.get("alpha", res.alpha),
+        "noise_alpha": res.alpha,
+        "dim": res.dim,
+    }
     qrows, srows = [], []
     windows = verdict.half_decades(k)
     for metric in metrics:
         values = res.metric(metric)
         for q in cell["quantiles"]:
             est, lo, hi = stats.quantile_ci(values, q, confidence=cell["confidence"])
-            qrows.append(pd.DataFrame({**common, "metric": metric, "k": k, "statistic": "quantile",
-                                       "quantile": q, "value": est, "ci_low": lo, "ci_high": hi}))
+            qrows.append(
+                pd.DataFrame(
+                    {
+                        **common,
+                        "metric": metric,
+                        "k": k,
+                        "statistic": "quantile",
+                        "quantile": q,
+                        "value": est,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                    }
+                )
+            )
         with np.errstate(invalid="ignore", over="ignore"):
             mean = np.mean(np.where(np.isfinite(values), values, np.inf), axis=0)
-        qrows.append(pd.DataFrame({**common, "metric": metric, "k": k, "statistic": "mean", "quantile": np.nan,
-                                   "value": mean, "ci_low": np.nan, "ci_high": np.nan}))
+        qrows.append(
+            pd.DataFrame(
+                {
+                    **common,
+                    "metric": metric,
+                    "k": k,
+                    "statistic": "mean",
+                    "quantile": np.nan,
+                    "value": mean,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                }
+            )
+        )
         for q in [*cell["quantiles"], "mean"]:
             seed = derive_seed(cell["seed"], "bootstrap", label, metric, q)
             named = [("last decade", (None, None)), *(("half-decade", w) for w in windows)]
-            fits = stats.fit_rate_windows(k, values, q, [w for _, w in named], n_boot=cell["n_boot"],
-                                          confidence=cell["confidence"], seed=seed)
+            fits = stats.fit_rate_windows(
+                k, values, q, [w for _, w in named], n_boot=cell["n_boot"], confidence=cell["confidence"], seed=seed
+            )
             for (window, _), fit in zip(named, fits):
-                srows.append({**common, "metric": metric, "quantile": str(q), "window": window, "slope": fit.slope,
-                              "ci_low": fit.ci_low, "ci_high": fit.ci_high, "intercept": fit.intercept,
-                              "kmin": fit.kmin, "kmax": fit.kmax, "n_points": fit.n_points, "fit_reason": fit.reason})
+                srows.append(
+                    {
+                        **common,
+                        "metric": metric,
+                        "quantile": str(q),
+                        "window": window,
+                        "slope": fit.slope,
+                        "ci_low": fit.ci_low,
+                        "ci_high": fit.ci_high,
+                        "intercept": fit.intercept,
+                        "kmin": fit.kmin,
+                        "kmax": fit.kmax,
+                        "n_points": fit.n_points,
+                        "fit_reason": fit.reason,
+                    }
+                )
     quantiles = pd.concat(qrows, ignore_index=True)
     quantiles["n_traj"] = res.n_traj
     quantiles["n_failed"] = res.n_failed
@@ -51,8 +97,9 @@ def summarize(res, cell: Mapping[str, Any], metrics) -> dict[str, pd.DataFrame]:
     return {"quantiles": quantiles, "slopes": slopes}
 
 
-def judge_slopes(slopes: pd.DataFrame, p, *, claim_of: Callable[[Mapping[str, Any]], Any],
-                 special: Callable[..., Any] | None = None) -> pd.DataFrame:
+def judge_slopes(
+    slopes: pd.DataFrame, p, *, claim_of: Callable[[Mapping[str, Any]], Any], special: Callable[..., Any] | None = None
+) -> pd.DataFrame:
     """Theory, trend and verdict of every last-decade row, by ``verdict.judge`` (the one rule).
 
     ``claim_of(row)`` is the claim whose scope covers the row (or None: the row reads "none"); ``special(row,
@@ -63,19 +110,37 @@ def judge_slopes(slopes: pd.DataFrame, p, *, claim_of: Callable[[Mapping[str, An
     for i, r in slopes[fits].iterrows():
         claim = claim_of(r)
         t = claim.at(r["alpha"], r["noise_alpha"]) if claim else None
-        local = slopes[(~fits) & (slopes["method"] == r["method"]) & (slopes["metric"] == r["metric"])
-                       & (slopes["quantile"] == r["quantile"]) & (slopes["alpha"] == r["alpha"])
-                       & (slopes["noise"] == r["noise"])]
+        local = slopes[
+            (~fits)
+            & (slopes["method"] == r["method"])
+            & (slopes["metric"] == r["metric"])
+            & (slopes["quantile"] == r["quantile"])
+            & (slopes["alpha"] == r["alpha"])
+            & (slopes["noise"] == r["noise"])
+        ]
         local = local.sort_values("kmax", ascending=False)
-        trend = verdict.trend_of(list(local[["kmin", "kmax", "slope", "ci_low", "ci_high"]].itertuples(index=False)),
-                                 t)
+        trend = verdict.trend_of(list(local[["kmin", "kmax", "slope", "ci_low", "ci_high"]].itertuples(index=False)), t)
         said = special(r, trend) if special else None
         if said is None and r["quantile"] == "mean":
-            said = verdict.Verdict.of("reported only", claim, t, "means of heavy-tailed errors are reported, never judged")
+            said = verdict.Verdict.of(
+                "reported only", claim, t, "means of heavy-tailed errors are reported, never judged"
+            )
         elif said is None:
-            said = verdict.judge(r["slope"], r["ci_low"], r["ci_high"], claim, r["alpha"], n_traj=int(r["n_traj"]),
-                                 q=float(r["quantile"]), confidence=p.confidence, allowance=p.allowance, trend=trend,
-                                 n_failed=int(r["n_failed"]), reason=r["fit_reason"], noise_alpha=r["noise_alpha"])
+            said = verdict.judge(
+                r["slope"],
+                r["ci_low"],
+                r["ci_high"],
+                claim,
+                r["alpha"],
+                n_traj=int(r["n_traj"]),
+                q=float(r["quantile"]),
+                confidence=p.confidence,
+                allowance=p.allowance,
+                trend=trend,
+                n_failed=int(r["n_failed"]),
+                reason=r["fit_reason"],
+                noise_alpha=r["noise_alpha"],
+            )
         out.append((i, {**said.as_dict(), "trend": trend}))
     for col in ("theory", "kind", "statement", "theory_source", "verdict", "reason", "trend"):
         slopes[col] = pd.Series([np.nan if col == "theory" else ""] * len(slopes), dtype=object)

@@ -9,29 +9,53 @@ Verdicts: synthclip.verdict.RULE, the same for every study.
 
 Full description: docs/studies/rates.md and docs/studies/rates-onesided.md.
 """
+
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .. import findings, testing, theory, verdict
 from .. import methods as method_registry
 from .. import noise as noise_registry
-from .. import findings, testing, theory, verdict
 from ..engine import simulate
-from .base import (DeviceParams, FitParams, NoiseParams, SimulationParams, Study, StudyError,
-                   TheoremAlphaParams, check_alpha,
-                   check_device, check_fit_horizon, check_memory, check_methods, method_overrides, option,
-                   progress_chunk, register, with_registered)
+from .base import (
+    DeviceParams,
+    FitParams,
+    NoiseParams,
+    SimulationParams,
+    Study,
+    StudyError,
+    TheoremAlphaParams,
+    check_alpha,
+    check_device,
+    check_fit_horizon,
+    check_memory,
+    check_methods,
+    method_overrides,
+    option,
+    progress_chunk,
+    register,
+    with_registered,
+)
 from .horizons import _fits, verdict_table  # noqa: F401
+from .rate_methods import (  # noqa: F401
+    NEAR_MISS,
+    PER_DECADE,
+    RATE_METHODS,
+    near_miss_applies,
+    rate_checkpoints,
+    rate_entry,
+    rate_method,
+    schedule_of,
+)
 from .rate_tables import judge_slopes, summarize
-from .rate_methods import (NEAR_MISS, PER_DECADE, RATE_METHODS, near_miss_applies, rate_checkpoints,  # noqa: F401
-                           rate_entry, rate_method, schedule_of)
-
 
 SETTING = "strongly_convex"
 METRICS = ("f_avg", "f")
@@ -40,21 +64,32 @@ METRICS = ("f_avg", "f")
 @dataclass
 class RatesParams(FitParams, SimulationParams, NoiseParams, DeviceParams, TheoremAlphaParams):
     noise_alpha: float = option(0.0, "tail index a of the noise (0: each of --tail-offsets above --alpha)", low=0.0)
-    tail_offsets: list = option([0.0, 0.2], "noise tail indices a = α + offset run for each --alpha (with "
-                                            "--noise-alpha 0): offset 0 is the boundary of Assumption 1 (a named "
-                                            "limit case), offsets > 0 lie inside it, where the theorem judges; an "
-                                            "a outside the noise law's range is skipped", low=0.0, high=1.0)
+    tail_offsets: list = option(
+        [0.0, 0.2],
+        "noise tail indices a = α + offset run for each --alpha (with "
+        "--noise-alpha 0): offset 0 is the boundary of Assumption 1 (a named "
+        "limit case), offsets > 0 lie inside it, where the theorem judges; an "
+        "a outside the noise law's range is skipped",
+        low=0.0,
+        high=1.0,
+    )
     structure: str = option("iid", "vector noise: iid per coordinate or radial", choices=("iid", "radial"))
     dim: int = option(1, "dimension d", low=1)
-    methods: list = option(list(RATE_METHODS), f"methods to run ({NEAR_MISS}: the rule's near-miss control, run "
-                                               f"where its exponent is known: symmetric noise, a < 2, clip power ≤ 1/a)")
+    methods: list = option(
+        list(RATE_METHODS),
+        f"methods to run ({NEAR_MISS}: the rule's near-miss control, run "
+        f"where its exponent is known: symmetric noise, a < 2, clip power ≤ 1/a)",
+    )
     mu: float = option(1.0, "strong convexity μ (all weights λ_i = μ)", gt=0.0)
     x0: float = option(1.0, "start x0 in every coordinate")
     radius: float = option(10.0, "projection radius of proj-GClip / CClip (Theorem 4)", gt=0.0)
     clip: float = option(1.0, "clip level τ0 (λ for the clipped AdaGrad/Adam-Norm)", gt=0.0)
     lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(μ(k+1)))", gt=0.0)
-    claims: str = option("", "a Python file stating your own synthclip.theory.Claim entries (CLAIMS = (...)): every "
-                             "row inside a claim's scope is judged against it too, by the same rule (claims.parquet)")
+    claims: str = option(
+        "",
+        "a Python file stating your own synthclip.theory.Claim entries (CLAIMS = (...)): every "
+        "row inside a claim's scope is judged against it too, by the same rule (claims.parquet)",
+    )
 
 
 @register
@@ -69,14 +104,18 @@ class Rates(Study):
 
     def validate(self, p) -> None:
         super().validate(p)
-        check_alpha(p.noise, [p.noise_alpha] if p.noise_alpha else p.alpha,
-                    "--noise-alpha" if p.noise_alpha else "--alpha")
+        check_alpha(
+            p.noise, [p.noise_alpha] if p.noise_alpha else p.alpha, "--noise-alpha" if p.noise_alpha else "--alpha"
+        )
         check_methods("methods", p.methods, with_registered(RATE_METHODS))
         check_fit_horizon("steps", p.steps, verdict.RULE.min_k)
         # a cell holds 7 metrics × n_traj × checkpoints float64 (and a copy while tabulating); cells run in parallel
         at_once = min(len(p.methods) * len(p.alpha), p.jobs or os.cpu_count() or 1)
-        check_memory(f"--n-traj {p.n_traj}", 2 * 7 * 8 * p.n_traj * len(rate_checkpoints(p.steps)) * at_once,
-                     "lower --n-traj (or --jobs)")
+        check_memory(
+            f"--n-traj {p.n_traj}",
+            2 * 7 * 8 * p.n_traj * len(rate_checkpoints(p.steps)) * at_once,
+            "lower --n-traj (or --jobs)",
+        )
         check_device(p.device, p.dim)
         if p.claims:
             try:
@@ -90,19 +129,39 @@ class Rates(Study):
             for label in p.methods:
                 if label == NEAR_MISS and not near_miss_applies(p.noise, p.structure, alpha, noise_alpha):
                     continue  # its exponent is unknown there; the report says the control was not run
-                method, params, projected = rate_method(label, clip=p.clip, lr=p.lr, alpha=float(alpha),
-                                                        noise_alpha=noise_alpha, overrides=method_overrides(p),
-                                                        judged=True)
-                cells.append({
-                    "label": label, "method": method, "method_params": params, "alpha": float(alpha),
-                    "noise_alpha": noise_alpha, "noise": p.noise, "structure": p.structure,
-                    **({"explicit_tail": True} if p.noise_alpha else {}),
-                    "dim": p.dim, "n_traj": p.n_traj, "steps": p.steps, "seed": p.seed, "mu": p.mu, "x0": p.x0,
-                    "radius": p.radius if projected else math.inf, "quantiles": list(p.quantiles),
-                    "n_boot": p.n_boot, "confidence": p.confidence,
-                    **({"device": p.device} if p.device != "cpu" else {}),  # GPU cells are cached apart
-                    **method_registry.plugin_of(method),  # a --plugin's file and digest (workers load it)
-                })
+                method, params, projected = rate_method(
+                    label,
+                    clip=p.clip,
+                    lr=p.lr,
+                    alpha=float(alpha),
+                    noise_alpha=noise_alpha,
+                    overrides=method_overrides(p),
+                    judged=True,
+                )
+                cells.append(
+                    {
+                        "label": label,
+                        "method": method,
+                        "method_params": params,
+                        "alpha": float(alpha),
+                        "noise_alpha": noise_alpha,
+                        "noise": p.noise,
+                        "structure": p.structure,
+                        **({"explicit_tail": True} if p.noise_alpha else {}),
+                        "dim": p.dim,
+                        "n_traj": p.n_traj,
+                        "steps": p.steps,
+                        "seed": p.seed,
+                        "mu": p.mu,
+                        "x0": p.x0,
+                        "radius": p.radius if projected else math.inf,
+                        "quantiles": list(p.quantiles),
+                        "n_boot": p.n_boot,
+                        "confidence": p.confidence,
+                        **({"device": p.device} if p.device != "cpu" else {}),  # GPU cells are cached apart
+                        **method_registry.plugin_of(method),  # a --plugin's file and digest (workers load it)
+                    }
+                )
         return cells
 
     def group(self, cell) -> str:
@@ -112,31 +171,58 @@ class Rates(Study):
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         method_registry.ensure_plugin(cell)
-        res = simulate(cell["method"], noise=cell["noise"], alpha=cell["noise_alpha"], structure=cell["structure"],
-                       dim=cell["dim"], steps=cell["steps"], n_traj=cell["n_traj"], seed=cell["seed"],
-                       mu=cell["mu"], L=cell["mu"], x0=cell["x0"], radius=cell["radius"], threads=threads,
-                       checkpoints=rate_checkpoints(cell["steps"]), progress=progress,
-                       chunk_size=progress_chunk(cell["n_traj"]) if progress else None,
-                       device=cell.get("device", "cpu"), **cell["method_params"])
+        res = simulate(
+            cell["method"],
+            noise=cell["noise"],
+            alpha=cell["noise_alpha"],
+            structure=cell["structure"],
+            dim=cell["dim"],
+            steps=cell["steps"],
+            n_traj=cell["n_traj"],
+            seed=cell["seed"],
+            mu=cell["mu"],
+            L=cell["mu"],
+            x0=cell["x0"],
+            radius=cell["radius"],
+            threads=threads,
+            checkpoints=rate_checkpoints(cell["steps"]),
+            progress=progress,
+            chunk_size=progress_chunk(cell["n_traj"]) if progress else None,
+            device=cell.get("device", "cpu"),
+            **cell["method_params"],
+        )
         return summarize(res, cell, METRICS)
 
     def analyze(self, p, tables):
         def claim_of(r):
-            return theory.find(rate_entry(r["method"])[0], SETTING, r["metric"], r["alpha"], schedule=schedule_of(
-                r["method"]), noise=theory.noise_family(r["noise"], r["structure"]))
+            return theory.find(
+                rate_entry(r["method"])[0],
+                SETTING,
+                r["metric"],
+                r["alpha"],
+                schedule=schedule_of(r["method"]),
+                noise=theory.noise_family(r["noise"], r["structure"]),
+            )
 
         def control(r, trend):
             if r["method"] == NEAR_MISS and r["quantile"] != "mean" and r["metric"] == "f_avg":
                 return near_miss_verdict(r, p.confidence, trend)
             return None
 
-        out = {"quantiles": tables["quantiles"],
-               "slopes": judge_slopes(tables["slopes"], p, claim_of=claim_of, special=control)}
+        out = {
+            "quantiles": tables["quantiles"],
+            "slopes": judge_slopes(tables["slopes"], p, claim_of=claim_of, special=control),
+        }
         if p.claims:  # the researcher's statements, judged beside the package's (never in its scoreboard)
-            out["claims"] = testing.judge_claims(out["slopes"], testing.load_claims(p.claims), setting=SETTING,
-                                                 method_of=lambda label: rate_entry(label)[0],
-                                                 schedule_of=schedule_of, confidence=p.confidence,
-                                                 allowance=p.allowance)
+            out["claims"] = testing.judge_claims(
+                out["slopes"],
+                testing.load_claims(p.claims),
+                setting=SETTING,
+                method_of=lambda label: rate_entry(label)[0],
+                schedule_of=schedule_of,
+                confidence=p.confidence,
+                allowance=p.allowance,
+            )
         return out
 
     def report(self, tables, meta) -> str:
@@ -146,16 +232,25 @@ class Rates(Study):
         lines = []
         for alpha, part in fits.groupby("alpha"):
             na = float(part["noise_alpha"].iloc[0])
-            lines.append(f"{meta['study']}: f − f* on ½μ‖x‖², noise={p['noise']} ({p['structure']}, "
-                         f"{theory.noise_family(p['noise'], p['structure'])}) of tail index {na:g}, theorem α={alpha:g}, "
-                         f"d={p['dim']}, K={p['steps']}, N={p['n_traj']}")
+            lines.append(
+                f"{meta['study']}: f − f* on ½μ‖x‖², noise={p['noise']} ({p['structure']}, "
+                f"{theory.noise_family(p['noise'], p['structure'])}) of tail index {na:g}, theorem α={alpha:g}, "
+                f"d={p['dim']}, K={p['steps']}, N={p['n_traj']}"
+            )
             judged = part[(part["metric"] == "f_avg") & (part["quantile"] != "mean")]
-            lines.append(verdict.RULE.describe(confidence=p["confidence"], allowance=p["allowance"],
-                                               n_boot=p["n_boot"], power=verdict.resolution_line(
-                                                   judged.to_dict("records"))))
+            lines.append(
+                verdict.RULE.describe(
+                    confidence=p["confidence"],
+                    allowance=p["allowance"],
+                    n_boot=p["n_boot"],
+                    power=verdict.resolution_line(judged.to_dict("records")),
+                )
+            )
             lines.append(findings.near_miss(part, NEAR_MISS))
-            for metric, title in (("f_avg", "f(x̄_k) − f* (Theorem 4's weighted average)"),
-                                  ("f", "f(x_k) − f* (last iterate)")):
+            for metric, title in (
+                ("f_avg", "f(x̄_k) − f* (Theorem 4's weighted average)"),
+                ("f", "f(x_k) − f* (last iterate)"),
+            ):
                 rows = part[part["metric"] == metric]
                 if not rows.empty:
                     lines.append(title + ":")
@@ -166,8 +261,11 @@ class Rates(Study):
             lines.append(findings.adaptive(part))
         if "claims" in tables:
             lines.append(f"your claims ({p['claims']}), judged by the same rule on the rows inside their scope:")
-            lines.append(verdict_table(tables["claims"], columns=("method", "metric", "quantile"))
-                         if len(tables["claims"]) else "  no row lies inside the scope of any of them")
+            lines.append(
+                verdict_table(tables["claims"], columns=("method", "metric", "quantile"))
+                if len(tables["claims"])
+                else "  no row lies inside the scope of any of them"
+            )
         return "\n".join(lines)
 
     def plot(self, tables, meta):
@@ -181,9 +279,13 @@ class Rates(Study):
 class RatesOneSided(Rates):
     name = "rates-onesided"
     summary = "the rates study on asymmetric noise (one-sided Pareto, tail 1.3 > α = 1.2): Theorem 4's clip schedule"
-    defaults = {"alpha": [1.2], "noise_alpha": 1.3, "noise": "pareto-onesided", "steps": 20_000,
-                "methods": ["sgd", "gclip", "gclip-balanced", "gclip-const", "cclip", "clip_adagrad_norm",
-                            "clip_adam_norm"]}
+    defaults = {
+        "alpha": [1.2],
+        "noise_alpha": 1.3,
+        "noise": "pareto-onesided",
+        "steps": 20_000,
+        "methods": ["sgd", "gclip", "gclip-balanced", "gclip-const", "cclip", "clip_adagrad_norm", "clip_adam_norm"],
+    }
     quick = {"n_traj": 2000, "steps": 4000, "n_boot": 400}
 
 
@@ -213,43 +315,93 @@ def near_miss_verdict(r, confidence: float, trend: str) -> verdict.Verdict:
     only whether the rule would call a method 0.1 faster than the exponent tight). Its statement is
     :data:`CONTROL`, so no scoreboard row or erratum reads it as the theorem's."""
     balanced = theory.claim("thm4-balanced", "gclip", SETTING, "f_avg")
-    said = verdict.judge(r["slope"], r["ci_low"], r["ci_high"], balanced, r["alpha"], n_traj=int(r["n_traj"]),
-                         q=float(r["quantile"]), confidence=confidence, allowance=0.0, trend=trend,
-                         n_failed=int(r["n_failed"]), reason=r["fit_reason"], noise_alpha=r["noise_alpha"])
-    truth = theory.variance_balance_exponent(r["noise_alpha"], theory.near_miss_clip_power(
-        r["alpha"], r["noise_alpha"], -verdict.RULE.resolution))
-    return verdict.Verdict(said.verdict, said.theory, "control", CONTROL, balanced.source,
-                           f"true exponent {truth:+.3f} by the variance balance, {verdict.RULE.resolution:g} faster "
-                           f"than Theorem 4's; caught unless the word is '{verdict.WORDS['upper']['match']}'")
+    said = verdict.judge(
+        r["slope"],
+        r["ci_low"],
+        r["ci_high"],
+        balanced,
+        r["alpha"],
+        n_traj=int(r["n_traj"]),
+        q=float(r["quantile"]),
+        confidence=confidence,
+        allowance=0.0,
+        trend=trend,
+        n_failed=int(r["n_failed"]),
+        reason=r["fit_reason"],
+        noise_alpha=r["noise_alpha"],
+    )
+    truth = theory.variance_balance_exponent(
+        r["noise_alpha"], theory.near_miss_clip_power(r["alpha"], r["noise_alpha"], -verdict.RULE.resolution)
+    )
+    return verdict.Verdict(
+        said.verdict,
+        said.theory,
+        "control",
+        CONTROL,
+        balanced.source,
+        f"true exponent {truth:+.3f} by the variance balance, {verdict.RULE.resolution:g} faster "
+        f"than Theorem 4's; caught unless the word is '{verdict.WORDS['upper']['match']}'",
+    )
 
 
 def rates_scoreboard(tables, meta) -> pd.DataFrame:
     """One scoreboard row per judged last-decade quantile row of f(x̄_k), plus Table 1's rows for GClip (and, on
     asymmetric noise, the printed schedule's rows against its bias limit)."""
     s = _fits(tables["slopes"])
-    s = s[(s["metric"] == "f_avg") & (s["quantile"] != "mean") & (s["verdict"] != verdict.NONE)
-          & (s["statement"] != CONTROL)]
+    s = s[
+        (s["metric"] == "f_avg")
+        & (s["quantile"] != "mean")
+        & (s["verdict"] != verdict.NONE)
+        & (s["statement"] != CONTROL)
+    ]
     p = meta["params"]
     rows = []
     figure = f"{meta['study']}.png"
     for _, r in s.iterrows():
-        setting = (f"{p['noise']} {p['structure']} tail {float(r['noise_alpha']):g}, α={r['alpha']:g}, "
-                   f"d={p['dim']}, K={p['steps']}, N={int(r['n_traj'])}, {r['method']}")
+        setting = (
+            f"{p['noise']} {p['structure']} tail {float(r['noise_alpha']):g}, α={r['alpha']:g}, "
+            f"d={p['dim']}, K={p['steps']}, N={int(r['n_traj'])}, {r['method']}"
+        )
         quantity = f"slope in k of the {r['quantile']}-quantile of f(x̄_k) − f*"
-        rows.append({"study": meta["study"], "statement": r["statement"], "source": r["theory_source"],
-                     "setting": setting, "quantity": quantity, "measured": r["slope"], "ci_low": r["ci_low"],
-                     "ci_high": r["ci_high"], "theory": r["theory"], "verdict": r["verdict"],
-                     "reason": r["reason"] or f"trend {r['trend']}", "figure": figure})
+        rows.append(
+            {
+                "study": meta["study"],
+                "statement": r["statement"],
+                "source": r["theory_source"],
+                "setting": setting,
+                "quantity": quantity,
+                "measured": r["slope"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "theory": r["theory"],
+                "verdict": r["verdict"],
+                "reason": r["reason"] or f"trend {r['trend']}",
+                "figure": figure,
+            }
+        )
         if r["method"] in ("gclip", "gclip-balanced"):
             tab1 = theory.claim("table1", "gclip", SETTING, "f_avg")
             first = rows[-1]
-            rows.append({**first, "statement": "table1", "source": tab1.source, "theory": tab1.at(r["alpha"]),
-                         "verdict": findings.words_against(r, tab1, p["confidence"])})
+            rows.append(
+                {
+                    **first,
+                    "statement": "table1",
+                    "source": tab1.source,
+                    "theory": tab1.at(r["alpha"]),
+                    "verdict": findings.words_against(r, tab1, p["confidence"]),
+                }
+            )
             if r["method"] == "gclip" and theory.noise_family(r["noise"], r["structure"]) == "asymmetric":
                 limit = theory.claim("bias-limit", "gclip", SETTING, "f_avg")
-                rows.append({**first, "statement": "bias-limit", "source": limit.source,
-                             "theory": limit.at(r["alpha"], r["noise_alpha"]),
-                             "verdict": findings.words_against(r, limit, p["confidence"])})
+                rows.append(
+                    {
+                        **first,
+                        "statement": "bias-limit",
+                        "source": limit.source,
+                        "theory": limit.at(r["alpha"], r["noise_alpha"]),
+                        "verdict": findings.words_against(r, limit, p["confidence"]),
+                    }
+                )
     return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
 
 
@@ -266,8 +418,12 @@ def plot_rates(tables, meta):
     fits = _fits(tables["slopes"])
     fits = fits[(fits["metric"] == "f_avg") & (fits["quantile"] != "mean")]
     pairs = list(dict.fromkeys(zip(q["alpha"], q["noise_alpha"])))
-    series = [(m, a, na) for a, na in pairs for m in dict.fromkeys(q["method"])
-              if not q[(q["method"] == m) & (q["alpha"] == a) & (q["noise_alpha"] == na)].empty]
+    series = [
+        (m, a, na)
+        for a, na in pairs
+        for m in dict.fromkeys(q["method"])
+        if not q[(q["method"] == m) & (q["alpha"] == a) & (q["noise_alpha"] == na)].empty
+    ]
 
     def name(m, a, na):
         return m if len(pairs) == 1 else f"{m} (α={a:g}, tail {na:g})"
@@ -287,25 +443,44 @@ def plot_rates(tables, meta):
             fit = pick(fits, *s)
             fit = fit[fit["quantile"] == f"{level:g}"]
             word = fit["verdict"].iloc[0] if not fit.empty else ""
-            plotting.quantile_bands(ax, part, quantiles=[level], palette=[colors[s]],
-                                    label=lambda _, s=s, word=word: f"{name(*s)}: {word}" if word else name(*s))
+            plotting.quantile_bands(
+                ax,
+                part,
+                quantiles=[level],
+                palette=[colors[s]],
+                label=lambda _, s=s, word=word: f"{name(*s)}: {word}" if word else name(*s),
+            )
         window = pd.concat([pick(fits, *s) for s in shown]) if shown else fits.iloc[0:0]
-        plotting.theory_through_fits(ax, window[window["quantile"] == f"{level:g}"],
-                                     board[board["quantity"].str.contains(f"of the {level:g}-quantile", regex=False)])
+        plotting.theory_through_fits(
+            ax,
+            window[window["quantile"] == f"{level:g}"],
+            board[board["quantity"].str.contains(f"of the {level:g}-quantile", regex=False)],
+        )
         ax.set_xlabel("k")
         ax.set_ylabel(f"{level:g}-quantile of f(x̄_k) − f*")
         ax.set_title(f"({tag}) {'median' if level == 0.5 else f'{level:g}-quantile (tail)'}; shaded: fit window")
         plotting.legend(ax, len(ax.get_legend_handles_labels()[1]), many=9)
-    table1 = [(t, "Table 1") for t in dict.fromkeys(theory.exponent("table1", "gclip", SETTING, "f_avg", a)
-                                                     for a, _ in pairs) if t is not None]
-    plotting.slope_panel(axes[2], _slope_rows(fits, series, name, pick), group="label", level="quantile",
-                         xlabel="last-decade slope in k [CI]", reference=table1)
+    table1 = [
+        (t, "Table 1")
+        for t in dict.fromkeys(theory.exponent("table1", "gclip", SETTING, "f_avg", a) for a, _ in pairs)
+        if t is not None
+    ]
+    plotting.slope_panel(
+        axes[2],
+        _slope_rows(fits, series, name, pick),
+        group="label",
+        level="quantile",
+        xlabel="last-decade slope in k [CI]",
+        reference=table1,
+    )
     axes[2].set_title("(c) measured exponents against theory")
     _local_panel(axes[3], tables["slopes"], board, shown, colors, name, pick)
     p = meta.get("params", {})
-    fig.suptitle(f"{meta.get('study', 'rates')}: {p.get('noise')} noise, tail "
-                 f"{', '.join(f'{na:g}' for _, na in pairs)}, theorem α={', '.join(f'{a:g}' for a, _ in pairs)}, "
-                 f"N={p.get('n_traj')}; bands and whiskers: {p.get('confidence', 0.95):.0%} intervals")
+    fig.suptitle(
+        f"{meta.get('study', 'rates')}: {p.get('noise')} noise, tail "
+        f"{', '.join(f'{na:g}' for _, na in pairs)}, theorem α={', '.join(f'{a:g}' for a, _ in pairs)}, "
+        f"N={p.get('n_traj')}; bands and whiskers: {p.get('confidence', 0.95):.0%} intervals"
+    )
     fig.tight_layout()
     return fig
 
@@ -331,8 +506,9 @@ def _local_panel(ax, slopes, board, shown, colors, name, pick):
         mid = np.sqrt(part["kmin"].to_numpy(float) * part["kmax"].to_numpy(float))
         ax.plot(mid, part["slope"], marker="o", ms=3, lw=1.2, color=colors[s], label=name(*s))
         ax.fill_between(mid, part["ci_low"], part["ci_high"], color=colors[s], alpha=0.15, lw=0)
-    for t, statements, ls, color in plotting.exponents(board[board["quantity"].str.contains("of the 0.5-quantile",
-                                                                                           regex=False)]):
+    for t, statements, ls, color in plotting.exponents(
+        board[board["quantity"].str.contains("of the 0.5-quantile", regex=False)]
+    ):
         ax.axhline(t, color=color, ls=ls, lw=1.2, label=f"{statements} {t:+.2f}")
     ax.set(xscale="log" if drawn else "linear", xlabel="k (half-decade centre)", ylabel="local slope of the median")
     ax.set_title("(d) local slopes of the median")

@@ -1,10 +1,12 @@
 """What every study's report and scoreboard share: fixed-width text tables, intervals written one way, and the
 scoreboard row with its defaults. A study-layer module, not a study: studies declare columns, never widths.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Mapping, Sequence, Union
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,7 +14,7 @@ import pandas as pd
 from .. import verdict
 
 #: A column of :func:`table`: (title, source), the source a row's key or a function of the row that returns text.
-Column = tuple[str, Union[str, Callable[[Mapping[str, Any]], Any]]]
+Column = tuple[str, str | Callable[[Mapping[str, Any]], Any]]
 
 
 def number(value, spec: str = "+.3f") -> str:
@@ -24,8 +26,9 @@ def number(value, spec: str = "+.3f") -> str:
     return f"{value:{spec}}"
 
 
-def ci_text(r: Mapping[str, Any], est: str = "slope", low: str = "ci_low", high: str = "ci_high",
-             spec: str = "+.3f") -> str:
+def ci_text(
+    r: Mapping[str, Any], est: str = "slope", low: str = "ci_low", high: str = "ci_high", spec: str = "+.3f"
+) -> str:
     """'estimate [low, high]' of a row, every number written by :func:`number`."""
     return f"{number(r[est], spec)} [{number(r[low], spec)}, {number(r[high], spec)}]"
 
@@ -44,8 +47,13 @@ def _text(r: Mapping[str, Any], source) -> str:
     return "" if value is None else str(value)
 
 
-def table(rows: Union[pd.DataFrame, Iterable[Mapping[str, Any]]], columns: Sequence[Column], *,
-          indent: str = "", notes: Callable[[Mapping[str, Any]], str] | None = None) -> str:
+def table(
+    rows: pd.DataFrame | Iterable[Mapping[str, Any]],
+    columns: Sequence[Column],
+    *,
+    indent: str = "",
+    notes: Callable[[Mapping[str, Any]], str] | None = None,
+) -> str:
     """A fixed-width text table: a header, a rule and one line per row, each column as wide as its widest cell;
     text columns left-aligned, numeric ones right-aligned. ``notes(row)`` may add an indented line under a row."""
     records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else list(rows)
@@ -54,8 +62,10 @@ def table(rows: Union[pd.DataFrame, Iterable[Mapping[str, Any]]], columns: Seque
     widths = [max([len(title), *(len(c[j]) for c in cells)]) for j, (title, _) in enumerate(columns)]
 
     def line(values):
-        return indent + "  ".join(f"{v:>{w}}" if num else f"{v:<{w}}"
-                                  for v, w, num in zip(values, widths, numeric)).rstrip()
+        return (
+            indent
+            + "  ".join(f"{v:>{w}}" if num else f"{v:<{w}}" for v, w, num in zip(values, widths, numeric)).rstrip()
+        )
 
     header = line([title for title, _ in columns])
     out = [header, indent + "-" * (len(header) - len(indent))]
@@ -78,9 +88,14 @@ def _is_number(text: str) -> bool:
 def verdict_columns(slope_title: str = "slope [CI]") -> list[Column]:
     """The columns every rate table ends with: the slope and its interval, the theory exponent, the claim that
     judges the row, the verdict, the trend of the local slopes and the failed runs."""
-    return [(slope_title, ci_text), ("theory", lambda r: number(r["theory"])),
-            ("by", lambda r: r.get("statement", "") or verdict.NONE), ("verdict", "verdict"),
-            ("trend", lambda r: r.get("trend", "")), ("failed", failed)]
+    return [
+        (slope_title, ci_text),
+        ("theory", lambda r: number(r["theory"])),
+        ("by", lambda r: r.get("statement", "") or verdict.NONE),
+        ("verdict", "verdict"),
+        ("trend", lambda r: r.get("trend", "")),
+        ("failed", failed),
+    ]
 
 
 def verdict_notes(r: Mapping[str, Any]) -> str:
@@ -91,10 +106,20 @@ def verdict_notes(r: Mapping[str, Any]) -> str:
 def score_row(meta: Mapping[str, Any], r: Mapping[str, Any], *, setting: str, quantity: str, **fields) -> dict:
     """One scoreboard row (``verdict.SCOREBOARD_COLUMNS``) from a judged row ``r``: the statement, its source,
     the slope with its interval, the theory, the verdict and its reason are read from ``r`` unless given."""
-    row = {"study": meta["study"], "statement": r.get("statement"), "source": r.get("theory_source"),
-           "setting": setting, "quantity": quantity, "measured": r.get("slope"), "ci_low": r.get("ci_low"),
-           "ci_high": r.get("ci_high"), "theory": r.get("theory", np.nan), "verdict": r.get("verdict"),
-           "reason": r.get("reason", ""), "figure": f"{meta['study']}.png"}
+    row = {
+        "study": meta["study"],
+        "statement": r.get("statement"),
+        "source": r.get("theory_source"),
+        "setting": setting,
+        "quantity": quantity,
+        "measured": r.get("slope"),
+        "ci_low": r.get("ci_low"),
+        "ci_high": r.get("ci_high"),
+        "theory": r.get("theory", np.nan),
+        "verdict": r.get("verdict"),
+        "reason": r.get("reason", ""),
+        "figure": f"{meta['study']}.png",
+    }
     row.update(fields)
     return row
 

@@ -5,6 +5,7 @@ version, so it is cached under ``sha256(study, cell, version)``: each finished c
 (one parquet per table, then a JSON marker last), a rerun skips cells whose marker and tables load, and
 a cell whose files are corrupt is recomputed. Killing a run therefore loses only the cells in flight.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,13 +13,13 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
-from .. import __version__
-from .. import io
+from .. import __version__, io
 from .base import STUDIES, StudyError
 
 
@@ -51,8 +52,9 @@ class CellCache:
     def store(self, key: str, cell: Mapping[str, Any], tables: Mapping[str, pd.DataFrame], seconds: float) -> None:
         for name, frame in tables.items():
             io.write_parquet(frame, self.dir / f"{key}.{name}.parquet")
-        io.write_json({"cell": cell, "tables": sorted(tables), "seconds": seconds, "version": __version__},
-                      self._marker(key))
+        io.write_json(
+            {"cell": cell, "tables": sorted(tables), "seconds": seconds, "version": __version__}, self._marker(key)
+        )
 
     def seconds(self, key: str) -> float:
         try:
@@ -61,8 +63,7 @@ class CellCache:
             return 0.0
 
 
-def _execute(study_name: str, cell: Mapping[str, Any], key: str, cache_root: str, threads: int | None,
-             progress=None):
+def _execute(study_name: str, cell: Mapping[str, Any], key: str, cache_root: str, threads: int | None, progress=None):
     """Compute one cell and store it (runs in a worker process; module-level so it pickles)."""
     study = STUDIES[study_name]
     start = time.perf_counter()
@@ -76,8 +77,17 @@ def _show_progress(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty() and not os.environ.get("CI")
 
 
-def run_cells(study_name: str, cells: list[dict], *, cache_root: Path, jobs: int = 0, backend: str = "loky",
-              scheduler: str = "", force: bool = False, quiet: bool = False) -> tuple[list[dict], dict]:
+def run_cells(
+    study_name: str,
+    cells: list[dict],
+    *,
+    cache_root: Path,
+    jobs: int = 0,
+    backend: str = "loky",
+    scheduler: str = "",
+    force: bool = False,
+    quiet: bool = False,
+) -> tuple[list[dict], dict]:
     """Results of every cell, in order, computing the missing ones; returns (tables per cell, timing info)."""
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -89,8 +99,13 @@ def run_cells(study_name: str, cells: list[dict], *, cache_root: Path, jobs: int
     n_jobs = min(len(todo), jobs or cores) if todo else 1
     threads = max(1, cores // max(1, n_jobs))
     start = time.perf_counter()
-    bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=study_name, unit="cell",
-               disable=not _show_progress(quiet))
+    bar = tqdm(
+        total=len(cells),
+        initial=len(cells) - len(todo),
+        desc=study_name,
+        unit="cell",
+        disable=not _show_progress(quiet),
+    )
     calls = [delayed(_execute)(study_name, cells[i], keys[i], str(cache_root), threads) for i in todo]
     if todo:
         if backend == "dask":
@@ -98,10 +113,16 @@ def run_cells(study_name: str, cells: list[dict], *, cache_root: Path, jobs: int
         elif n_jobs == 1:
             for i in todo:
                 # In-process cells also show a bar over their trajectories (chunks of the simulation).
-                with tqdm(total=cells[i].get("n_traj", 0), desc=str(cells[i].get("label", "")), unit="traj",
-                          leave=False, disable=not _show_progress(quiet)) as inner:
-                    _execute(study_name, cells[i], keys[i], str(cache_root), threads,
-                             None if inner.disable else inner.update)
+                with tqdm(
+                    total=cells[i].get("n_traj", 0),
+                    desc=str(cells[i].get("label", "")),
+                    unit="traj",
+                    leave=False,
+                    disable=not _show_progress(quiet),
+                ) as inner:
+                    _execute(
+                        study_name, cells[i], keys[i], str(cache_root), threads, None if inner.disable else inner.update
+                    )
                 bar.update()
         else:
             for _ in Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")(calls):
@@ -113,9 +134,16 @@ def run_cells(study_name: str, cells: list[dict], *, cache_root: Path, jobs: int
         if tables is None:
             raise RuntimeError(f"cell {i} of study {study_name!r} produced no readable result")
         results.append(tables)
-    timing = {"wall_seconds": time.perf_counter() - start, "cells": len(cells), "computed": len(todo),
-              "cached": len(cells) - len(todo), "jobs": n_jobs, "threads_per_job": threads, "backend": backend,
-              "cell_seconds": [cache.seconds(k) for k in keys]}
+    timing = {
+        "wall_seconds": time.perf_counter() - start,
+        "cells": len(cells),
+        "computed": len(todo),
+        "cached": len(cells) - len(todo),
+        "jobs": n_jobs,
+        "threads_per_job": threads,
+        "backend": backend,
+        "cell_seconds": [cache.seconds(k) for k in keys],
+    }
     return results, timing
 
 

@@ -8,11 +8,13 @@ allowance); the claim is supported when clip and normalized grow at most linearl
 
 Full description: docs/studies/smoothness.md.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,10 +24,21 @@ from .. import methods as method_registry
 from .._rng import derive_seed
 from ..engine import log_checkpoints, simulate
 from . import report
-from .rate_tables import local_trend
-from .base import SimulationParams, SlopeParams, Study, StudyError, check_methods, flag, method_overrides, option, \
-    register, with_overrides, with_registered
+from .base import (
+    SimulationParams,
+    SlopeParams,
+    Study,
+    StudyError,
+    check_methods,
+    flag,
+    method_overrides,
+    option,
+    register,
+    with_overrides,
+    with_registered,
+)
 from .horizons import trajectory_matrix
+from .rate_tables import local_trend
 
 PROBLEMS = ("quartic", "cosh")
 LABELS = ("gd-tuned", "gd-fixed", "clip", "normalized")
@@ -52,8 +65,12 @@ def target_radius(problem: str, eps: float) -> float:
 class SmoothnessParams(SlopeParams, SimulationParams):
     problems: list = option(list(PROBLEMS), "problems: quartic (x⁴/4) and cosh (cosh x − 1)")
     x0_quartic: list = option([1.0, 2.0, 4.0, 8.0, 16.0, 32.0], "starts x0 for the quartic", gt=0.0)
-    x0_cosh: list = option([1.0, 2.0, 4.0, 6.0, 8.0], "starts x0 for cosh (gd-tuned needs ~e^x0 steps; cosh "
-                                                      "overflows beyond 700)", gt=0.0, high=700.0)
+    x0_cosh: list = option(
+        [1.0, 2.0, 4.0, 6.0, 8.0],
+        "starts x0 for cosh (gd-tuned needs ~e^x0 steps; cosh overflows beyond 700)",
+        gt=0.0,
+        high=700.0,
+    )
     methods: list = option(list(LABELS), "methods (see --help)")
     eps: float = option(1e-4, "target: the first k with f(x_k) − f* ≤ eps", gt=0.0)
     noise_scale: float = option(1e-3, "scale of the Gaussian gradient noise", gt=0.0)
@@ -71,21 +88,32 @@ class Smoothness(Study):
     Params = SmoothnessParams
     defaults = {"steps": 100_000, "n_traj": 32}
     plugins = True  # --methods takes any registered method (at its defaults): --plugin, --method-param
-    quick = {"x0_quartic": [1.0, 4.0, 16.0], "x0_cosh": [1.0, 3.0, 5.0, 6.0], "steps": 25_000, "n_traj": 8,
-             "n_boot": 200, "n_checkpoints": 600}
+    quick = {
+        "x0_quartic": [1.0, 4.0, 16.0],
+        "x0_cosh": [1.0, 3.0, 5.0, 6.0],
+        "steps": 25_000,
+        "n_traj": 8,
+        "n_boot": 200,
+        "n_checkpoints": 600,
+    }
     tables = ("iterations", "slopes")
 
     def validate(self, p) -> None:
         check_methods("problems", p.problems, dict.fromkeys(PROBLEMS))
         check_methods("methods", p.methods, with_registered(dict.fromkeys(LABELS)))  # a --plugin's too
-        for name, values, to_x in (("x0_quartic", p.x0_quartic, float), ("x0_cosh", p.x0_cosh, float),
-                                   ("x0_cosh", p.x0_cosh, math.exp)):
+        for name, values, to_x in (
+            ("x0_quartic", p.x0_quartic, float),
+            ("x0_cosh", p.x0_cosh, float),
+            ("x0_cosh", p.x0_cosh, math.exp),
+        ):
             xs = sorted({to_x(v) for v in values})
-            if sum(x >= xs[-1] / 10.0 ** verdict.RULE.window_decades * (1 - 1e-12) for x in xs) < 2:
-                raise StudyError(f"{flag(name)} needs at least 2 starts in the fit window, the last decade of "
-                                 f"{'e^x0' if to_x is math.exp else 'x0'} (x0 ≥ "
-                                 f"{max(values) - math.log(10.0) if to_x is math.exp else max(values) / 10:g}), "
-                                 f"got {values!r}")
+            if sum(x >= xs[-1] / 10.0**verdict.RULE.window_decades * (1 - 1e-12) for x in xs) < 2:
+                raise StudyError(
+                    f"{flag(name)} needs at least 2 starts in the fit window, the last decade of "
+                    f"{'e^x0' if to_x is math.exp else 'x0'} (x0 ≥ "
+                    f"{max(values) - math.log(10.0) if to_x is math.exp else max(values) / 10:g}), "
+                    f"got {values!r}"
+                )
 
     def group(self, cell: Mapping[str, Any]) -> str:
         return ""
@@ -98,12 +126,23 @@ class Smoothness(Study):
             for label in p.methods:
                 for x0 in sorted(set(starts)):
                     if label not in LABELS:  # a registered method of the user's: its defaults, --method-param's
-                        cells.append({
-                            "study": self.name, "label": label, "method": label,
-                            "method_params": with_overrides(method_overrides(p), label, label, {}, judged=False),
-                            "problem": problem, "x0": float(x0), "eps": p.eps, "steps": p.steps, "n_traj": p.n_traj,
-                            "noise_scale": p.noise_scale, "seed": p.seed, "n_checkpoints": p.n_checkpoints,
-                            **method_registry.plugin_of(label)})
+                        cells.append(
+                            {
+                                "study": self.name,
+                                "label": label,
+                                "method": label,
+                                "method_params": with_overrides(method_overrides(p), label, label, {}, judged=False),
+                                "problem": problem,
+                                "x0": float(x0),
+                                "eps": p.eps,
+                                "steps": p.steps,
+                                "n_traj": p.n_traj,
+                                "noise_scale": p.noise_scale,
+                                "seed": p.seed,
+                                "n_checkpoints": p.n_checkpoints,
+                                **method_registry.plugin_of(label),
+                            }
+                        )
                         continue
                     if label == "gd-tuned":
                         method, params = "sgd", {"lr": p.gd_c / local_smoothness(problem, x0)}
@@ -113,29 +152,57 @@ class Smoothness(Study):
                         method, params = "gclip", {"lr": lr_clip, "clip": p.clip, "clip_schedule": "constant"}
                     else:
                         h = target_radius(problem, p.eps)
-                        method, params = "gclip", {"lr": h / TINY_CLIP, "clip": TINY_CLIP,
-                                                   "clip_schedule": "constant"}
-                    cells.append({
-                        "study": self.name, "label": label, "method": method,
-                        "method_params": {**params, "lr_schedule": "constant"}, "problem": problem,
-                        "x0": float(x0), "eps": p.eps, "steps": p.steps, "n_traj": p.n_traj,
-                        "noise_scale": p.noise_scale, "seed": p.seed, "n_checkpoints": p.n_checkpoints,
-                    })
+                        method, params = "gclip", {"lr": h / TINY_CLIP, "clip": TINY_CLIP, "clip_schedule": "constant"}
+                    cells.append(
+                        {
+                            "study": self.name,
+                            "label": label,
+                            "method": method,
+                            "method_params": {**params, "lr_schedule": "constant"},
+                            "problem": problem,
+                            "x0": float(x0),
+                            "eps": p.eps,
+                            "steps": p.steps,
+                            "n_traj": p.n_traj,
+                            "noise_scale": p.noise_scale,
+                            "seed": p.seed,
+                            "n_checkpoints": p.n_checkpoints,
+                        }
+                    )
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         method_registry.ensure_plugin(cell)
-        res = simulate(cell["method"], problem=cell["problem"], noise="gaussian", scale=cell["noise_scale"],
-                       dim=1, steps=cell["steps"], n_traj=cell["n_traj"], seed=cell["seed"], x0=cell["x0"],
-                       checkpoints=log_checkpoints(cell["steps"], cell["n_checkpoints"]), threads=threads,
-                       **cell["method_params"])
-        return {"hits": pd.DataFrame({
-            "study": self.name, "problem": cell["problem"], "method": cell["label"], "x0": cell["x0"],
-            "lr": cell["method_params"].get("lr", math.nan), "clip": cell["method_params"].get("clip", math.inf),
-            "trajectory": np.arange(res.n_traj), "iterations": stats.hitting_times(res.checkpoints, res.metric("f"),
-                                                                            cell["eps"]),
-            "failed": res.failed, "steps": cell["steps"],
-        })}
+        res = simulate(
+            cell["method"],
+            problem=cell["problem"],
+            noise="gaussian",
+            scale=cell["noise_scale"],
+            dim=1,
+            steps=cell["steps"],
+            n_traj=cell["n_traj"],
+            seed=cell["seed"],
+            x0=cell["x0"],
+            checkpoints=log_checkpoints(cell["steps"], cell["n_checkpoints"]),
+            threads=threads,
+            **cell["method_params"],
+        )
+        return {
+            "hits": pd.DataFrame(
+                {
+                    "study": self.name,
+                    "problem": cell["problem"],
+                    "method": cell["label"],
+                    "x0": cell["x0"],
+                    "lr": cell["method_params"].get("lr", math.nan),
+                    "clip": cell["method_params"].get("clip", math.inf),
+                    "trajectory": np.arange(res.n_traj),
+                    "iterations": stats.hitting_times(res.checkpoints, res.metric("f"), cell["eps"]),
+                    "failed": res.failed,
+                    "steps": cell["steps"],
+                }
+            )
+        }
 
     def analyze(self, p, tables):
         hits = tables["hits"]
@@ -145,34 +212,76 @@ class Smoothness(Study):
             sched = part.drop_duplicates("x0").set_index("x0").sort_index()
             for q in (0.5, 0.9):
                 est, lo, hi = stats.quantile_ci(v, q, confidence=p.confidence)
-                irows.append(pd.DataFrame({
-                    "problem": problem, "method": method, "x0": x0s, "quantile": q, "value": est, "ci_low": lo,
-                    "ci_high": hi, "lr": sched["lr"].to_numpy(float), "clip": sched["clip"].to_numpy(float),
-                    "n_traj": v.shape[0], "n_failed": np.sum(~np.isfinite(v), axis=0),
-                    "n_diverged": part.groupby("x0")["failed"].sum().sort_index().to_numpy(int)}))
+                irows.append(
+                    pd.DataFrame(
+                        {
+                            "problem": problem,
+                            "method": method,
+                            "x0": x0s,
+                            "quantile": q,
+                            "value": est,
+                            "ci_low": lo,
+                            "ci_high": hi,
+                            "lr": sched["lr"].to_numpy(float),
+                            "clip": sched["clip"].to_numpy(float),
+                            "n_traj": v.shape[0],
+                            "n_failed": np.sum(~np.isfinite(v), axis=0),
+                            "n_diverged": part.groupby("x0")["failed"].sum().sort_index().to_numpy(int),
+                        }
+                    )
+                )
             fits = [("loglog", x0s, "zhang2020-clip" if method in ADAPTIVE else "zhang2020-gd")]
             if method == "gd-tuned" and problem == "cosh":
                 fits.append(("semilog", np.exp(x0s), "zhang2020-gd"))
             for scale, xs, statement in fits:
-                fit = stats.fit_rate(xs, v, 0.5, n_boot=p.n_boot, confidence=p.confidence,
-                                     seed=derive_seed(p.seed, "bootstrap", problem, method, scale))
+                fit = stats.fit_rate(
+                    xs,
+                    v,
+                    0.5,
+                    n_boot=p.n_boot,
+                    confidence=p.confidence,
+                    seed=derive_seed(p.seed, "bootstrap", problem, method, scale),
+                )
                 claim = _theory(statement, method, problem, scale)
                 t = claim.at(2.0) if claim else None
                 window = xs[(xs >= fit.kmin * (1 - 1e-12)) & (xs <= fit.kmax * (1 + 1e-12))]
                 grid = verdict.grid_allowance(window, log_checkpoints(p.steps, p.n_checkpoints))
-                trend = local_trend(xs, v, t, n_boot=p.n_boot, confidence=p.confidence,
-                                    seed=derive_seed(p.seed, "bootstrap", problem, method, scale, "local"))
-                srows.append({
-                    "problem": problem, "method": method, "scale": scale, "slope": fit.slope,
-                    "ci_low": fit.ci_low, "ci_high": fit.ci_high, "intercept": fit.intercept,
-                    "x_min": fit.kmin if scale == "loglog" else math.log(fit.kmin),
-                    "x_max": fit.kmax if scale == "loglog" else math.log(fit.kmax), "n_points": fit.n_points,
-                    "theory": np.nan if t is None else t,
-                    "verdict": verdict.NONE if method not in LABELS else  # a user's method: no statement
-                    _never(x0s, v, part) if method == "gd-fixed" else
-                    "e^x0: judged vs x0 (semilog)" if (t is None and scale == "loglog") else
-                    growth_verdict(fit, t, p.allowance + grid, claim, trend=trend),
-                    "trend": trend, "grid_allowance": grid, "reason": fit.reason, "n_traj": v.shape[0], "n_failed": int(np.sum(~np.isfinite(v)))})
+                trend = local_trend(
+                    xs,
+                    v,
+                    t,
+                    n_boot=p.n_boot,
+                    confidence=p.confidence,
+                    seed=derive_seed(p.seed, "bootstrap", problem, method, scale, "local"),
+                )
+                srows.append(
+                    {
+                        "problem": problem,
+                        "method": method,
+                        "scale": scale,
+                        "slope": fit.slope,
+                        "ci_low": fit.ci_low,
+                        "ci_high": fit.ci_high,
+                        "intercept": fit.intercept,
+                        "x_min": fit.kmin if scale == "loglog" else math.log(fit.kmin),
+                        "x_max": fit.kmax if scale == "loglog" else math.log(fit.kmax),
+                        "n_points": fit.n_points,
+                        "theory": np.nan if t is None else t,
+                        "verdict": verdict.NONE
+                        if method not in LABELS
+                        # a user's method: no statement
+                        else _never(x0s, v, part)
+                        if method == "gd-fixed"
+                        else "e^x0: judged vs x0 (semilog)"
+                        if (t is None and scale == "loglog")
+                        else growth_verdict(fit, t, p.allowance + grid, claim, trend=trend),
+                        "trend": trend,
+                        "grid_allowance": grid,
+                        "reason": fit.reason,
+                        "n_traj": v.shape[0],
+                        "n_failed": int(np.sum(~np.isfinite(v))),
+                    }
+                )
         slopes = pd.DataFrame(srows)
         slopes["claim"] = ""
         for problem in slopes["problem"].unique():
@@ -183,15 +292,24 @@ class Smoothness(Study):
     def report(self, tables, meta) -> str:
         p = meta["params"]
         slopes, its = tables["slopes"], tables["iterations"]
-        lines = [f"smoothness: iterations until f(x_k) − f* ≤ {p['eps']:g} vs start x0, Gaussian noise "
-                 f"{p['noise_scale']:g}, N={p['n_traj']}, K={p['steps']}; growth exponent = slope of log median "
-                 f"iterations vs log x0 over the last decade of x0 (e^x0 for cosh's semilog fit), {p['confidence']:.0%} bootstrap CI ± allowance "
-                 f"{p['allowance']:g} + the checkpoint grid's quantization (derived per row before the run: column "
-                 f"grid_allowance), margin {p['margin']:g}; local slopes between consecutive starts give the trend",
-                 "  " + verdict.resolution_line(
-                     [{"verdict": r["verdict"], "ci_low": r["ci_low"] - p["allowance"] - r.get("grid_allowance", 0.0),
-                       "ci_high": r["ci_high"] + p["allowance"] + r.get("grid_allowance", 0.0)}
-                      for r in slopes.to_dict("records")])]
+        lines = [
+            f"smoothness: iterations until f(x_k) − f* ≤ {p['eps']:g} vs start x0, Gaussian noise "
+            f"{p['noise_scale']:g}, N={p['n_traj']}, K={p['steps']}; growth exponent = slope of log median "
+            f"iterations vs log x0 over the last decade of x0 (e^x0 for cosh's semilog fit), {p['confidence']:.0%} bootstrap CI ± allowance "
+            f"{p['allowance']:g} + the checkpoint grid's quantization (derived per row before the run: column "
+            f"grid_allowance), margin {p['margin']:g}; local slopes between consecutive starts give the trend",
+            "  "
+            + verdict.resolution_line(
+                [
+                    {
+                        "verdict": r["verdict"],
+                        "ci_low": r["ci_low"] - p["allowance"] - r.get("grid_allowance", 0.0),
+                        "ci_high": r["ci_high"] + p["allowance"] + r.get("grid_allowance", 0.0),
+                    }
+                    for r in slopes.to_dict("records")
+                ]
+            ),
+        ]
         for problem, part in slopes.groupby("problem", sort=False):
             med = its[(its["problem"] == problem) & (its["quantile"] == 0.5)]
             lines.append(f"{problem}:")
@@ -200,12 +318,22 @@ class Smoothness(Study):
             for method, m in med.groupby("method", sort=False):
                 m = m.sort_values("x0")
                 counts = ", ".join("never" if not np.isfinite(v) else f"{v:.0f}" for v in m["value"])
-                lines.append(f"  {method:<11} {counts:<58} {int(m['n_failed'].sum())}/{int(m['n_traj'].iloc[0]) * len(m)}")
-            lines.append(report.table(part, [("method", "method"), ("fit", lambda r: "vs log x0" if r["scale"] ==
-                                                                      "loglog" else "vs x0"),
-                                             ("exponent [CI]", report.ci_text),
-                                             ("theory", lambda r: report.number(r["theory"], "g")),
-                                             ("verdict", "verdict")], indent="  "))
+                lines.append(
+                    f"  {method:<11} {counts:<58} {int(m['n_failed'].sum())}/{int(m['n_traj'].iloc[0]) * len(m)}"
+                )
+            lines.append(
+                report.table(
+                    part,
+                    [
+                        ("method", "method"),
+                        ("fit", lambda r: "vs log x0" if r["scale"] == "loglog" else "vs x0"),
+                        ("exponent [CI]", report.ci_text),
+                        ("theory", lambda r: report.number(r["theory"], "g")),
+                        ("verdict", "verdict"),
+                    ],
+                    indent="  ",
+                )
+            )
             lines.append(f"  conclusion: {part['claim'].iloc[0]}")
         return "\n".join(lines)
 
@@ -217,16 +345,33 @@ class Smoothness(Study):
             statement = "zhang2020-clip" if r["method"] in ADAPTIVE else "zhang2020-gd"
             method = "gclip" if r["method"] in ADAPTIVE else "sgd"
             c = theory.claim(statement, method, "l0l1_smooth" if method == "gclip" else r["problem"], "iterations")
-            rows.append(report.score_row(meta, r, statement=statement, source=c.source,
-                                         setting=f"{r['problem']}, {r['method']}",
-                                         quantity=f"growth of median iterations to ε in "
-                                                  f"{'x0' if r['scale'] == 'loglog' else 'e^x0'}"))
+            rows.append(
+                report.score_row(
+                    meta,
+                    r,
+                    statement=statement,
+                    source=c.source,
+                    setting=f"{r['problem']}, {r['method']}",
+                    quantity=f"growth of median iterations to ε in {'x0' if r['scale'] == 'loglog' else 'e^x0'}",
+                )
+            )
         for problem, part in s.groupby("problem", sort=False):
             claim = part["claim"].iloc[0]
-            rows.append(report.score_row(meta, {}, statement="zhang2020 separation", source="Zhang et al. ICLR 2020",
-                                         setting=problem, quantity="clipped/normalised GD at most linear, tuned GD "
-                                         "faster by a margin", measured=np.nan, ci_low=np.nan, ci_high=np.nan,
-                                         verdict=claim.split(":")[0], reason=claim))
+            rows.append(
+                report.score_row(
+                    meta,
+                    {},
+                    statement="zhang2020 separation",
+                    source="Zhang et al. ICLR 2020",
+                    setting=problem,
+                    quantity="clipped/normalised GD at most linear, tuned GD faster by a margin",
+                    measured=np.nan,
+                    ci_low=np.nan,
+                    ci_high=np.nan,
+                    verdict=claim.split(":")[0],
+                    reason=claim,
+                )
+            )
         return report.scoreboard(rows)
 
     def plot(self, tables, meta):
@@ -242,8 +387,10 @@ def _never(x0s: np.ndarray, v: np.ndarray, part: pd.DataFrame) -> str:
     bad = np.isinf(v).any(axis=0)
     if not bad.any():
         return "reaches eps from every start"
-    return (f"never reaches eps from x0 >= {x0s[bad].min():g} ({int(np.isinf(v).sum())} runs; "
-            f"{int(part['failed'].sum())} diverged to inf/nan)")
+    return (
+        f"never reaches eps from x0 >= {x0s[bad].min():g} ({int(np.isinf(v).sum())} runs; "
+        f"{int(part['failed'].sum())} diverged to inf/nan)"
+    )
 
 
 def _theory(statement: str, method: str, problem: str, scale: str) -> theory.Claim | None:
@@ -257,16 +404,29 @@ def _theory(statement: str, method: str, problem: str, scale: str) -> theory.Cla
     return theory.claim(statement, "sgd", problem, "iterations")
 
 
-def growth_verdict(fit: stats.RateFit, t, allowance: float, claim: theory.Claim | None = None, *,
-                   trend: str = "steady") -> str:
+def growth_verdict(
+    fit: stats.RateFit, t, allowance: float, claim: theory.Claim | None = None, *, trend: str = "steady"
+) -> str:
     """``verdict.judge``'s words for a growth exponent against ``claim`` (default: an exact exponent t):
     consistent / grows slower / grows faster for tight claims, within / violates for an upper bound
     (pre-asymptotic when the local slopes are still approaching t)."""
     if claim is None:
-        claim = theory.Claim("growth", "-", "-", "-", "", "", "exact", lambda a: t, variable="x0",
-                             alpha_range=(0.0, float("inf")))
-    return verdict.judge(fit.slope, fit.ci_low, fit.ci_high, claim, 2.0, n_traj=fit.n_traj, q=0.5,
-                         confidence=fit.confidence, allowance=allowance, trend=trend, reason=fit.reason).verdict
+        claim = theory.Claim(
+            "growth", "-", "-", "-", "", "", "exact", lambda a: t, variable="x0", alpha_range=(0.0, float("inf"))
+        )
+    return verdict.judge(
+        fit.slope,
+        fit.ci_low,
+        fit.ci_high,
+        claim,
+        2.0,
+        n_traj=fit.n_traj,
+        q=0.5,
+        confidence=fit.confidence,
+        allowance=allowance,
+        trend=trend,
+        reason=fit.reason,
+    ).verdict
 
 
 def plot_smoothness(tables, meta):
@@ -286,12 +446,24 @@ def plot_smoothness(tables, meta):
             upper = m[m["quantile"] == 0.9].sort_values("x0")
             fin = np.isfinite(med["value"])
             ax.plot(med["x0"][fin], med["value"][fin], marker="o", color=colors.get(method), label=method)
-            ax.fill_between(med["x0"], med["ci_low"], med["ci_high"].replace(np.inf, np.nan),
-                            color=colors.get(method), alpha=0.2, lw=0)
+            ax.fill_between(
+                med["x0"],
+                med["ci_low"],
+                med["ci_high"].replace(np.inf, np.nan),
+                color=colors.get(method),
+                alpha=0.2,
+                lw=0,
+            )
             ax.plot(upper["x0"], upper["value"].replace(np.inf, np.nan), ls=":", color=colors.get(method), lw=1)
             for i, x in enumerate(med["x0"][~fin]):
-                ax.axvline(x, color=colors.get(method), ls="--", lw=0.8, alpha=0.6,
-                           label=f"{method}: never reaches ε" if i == 0 else None)
+                ax.axvline(
+                    x,
+                    color=colors.get(method),
+                    ls="--",
+                    lw=0.8,
+                    alpha=0.6,
+                    label=f"{method}: never reaches ε" if i == 0 else None,
+                )
         s = slopes[(slopes["problem"] == problem) & (slopes["scale"] == "loglog")]
         for _, r in s.iterrows():
             if r["method"] not in ("gd-tuned", "clip") or not np.isfinite(r["intercept"]):
@@ -300,22 +472,40 @@ def plot_smoothness(tables, meta):
             if pd.isna(t):
                 continue
             start = math.exp(r["intercept"]) * r["x_min"] ** r["slope"]
-            plotting.theory_line(ax, r["x_min"], r["x_max"], start, t, color=colors.get(r["method"]),
-                                 label=f"x0^{t:g} ({r['method']} theory)")
+            plotting.theory_line(
+                ax,
+                r["x_min"],
+                r["x_max"],
+                start,
+                t,
+                color=colors.get(r["method"]),
+                label=f"x0^{t:g} ({r['method']} theory)",
+            )
         sl = slopes[(slopes["problem"] == problem) & (slopes["scale"] == "semilog")]
         for _, r in sl.iterrows():
             if np.isfinite(r["intercept"]):
                 xs = np.linspace(r["x_min"], r["x_max"], 20)
                 start = math.exp(r["intercept"] + r["slope"] * r["x_min"])
-                ax.plot(xs, start * np.exp(r["theory"] * (xs - r["x_min"])), ls="--", color="black", lw=1,
-                        label="e^x0 (gd-tuned theory)")
-        ax.set(xscale="log", yscale="log", xlabel="start x0", ylabel=f"iterations to f − f* ≤ {meta['params']['eps']:g}")
+                ax.plot(
+                    xs,
+                    start * np.exp(r["theory"] * (xs - r["x_min"])),
+                    ls="--",
+                    color="black",
+                    lw=1,
+                    label="e^x0 (gd-tuned theory)",
+                )
+        ax.set(
+            xscale="log", yscale="log", xlabel="start x0", ylabel=f"iterations to f − f* ≤ {meta['params']['eps']:g}"
+        )
         ax.set_xticks(sorted(part["x0"].unique()), [f"{x:g}" for x in sorted(part["x0"].unique())])
         ax.minorticks_off()
         ax.set_title(f"{problem}: {s['claim'].iloc[0].split(':')[0] if not s.empty else ''}", fontsize=9)
         ax.legend(fontsize=6)
     p = meta.get("params", {})
-    fig.suptitle(f"smoothness (Zhang et al. ICLR 2020): N={p.get('n_traj')}, noise {p.get('noise_scale')}; "
-                 f"dotted: 0.9-quantile; bands: {p.get('confidence', 0.95):.0%} intervals of the median", fontsize=9)
+    fig.suptitle(
+        f"smoothness (Zhang et al. ICLR 2020): N={p.get('n_traj')}, noise {p.get('noise_scale')}; "
+        f"dotted: 0.9-quantile; bands: {p.get('confidence', 0.95):.0%} intervals of the median",
+        fontsize=9,
+    )
     fig.tight_layout()
     return fig

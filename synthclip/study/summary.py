@@ -9,9 +9,11 @@ Below the table, ``summary.md`` lists every erratum of :data:`synthclip.theory.E
 under a rule fixed here, read off the scoreboard rows named as its evidence: *confirmed by the data*, *not
 confirmed* (the rows exist and do not show it), or *no evidence stored* (the study has not been run).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -47,6 +49,7 @@ def gather(root: Path) -> pd.DataFrame:
 
 # -- writing ------------------------------------------------------------------------------------------
 
+
 def _cell(v) -> str:
     if isinstance(v, float):
         return "" if np.isnan(v) else f"{v:+.3f}"
@@ -55,21 +58,28 @@ def _cell(v) -> str:
 
 def markdown(board: pd.DataFrame) -> str:
     """The scoreboard and the errata as Markdown."""
-    lines = ["| study | statement | setting | quantity | measured [CI] | theory | verdict | figure |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| study | statement | setting | quantity | measured [CI] | theory | verdict | figure |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for _, r in board.iterrows():
         ci = f"{_cell(r['measured'])} [{_cell(r['ci_low'])}, {_cell(r['ci_high'])}]"
-        verdict = r["verdict"] + (f" ({r['reason']})" if r["reason"] and r["verdict"] in
-                                  ("insufficient data", "pre-asymptotic") else "")
-        lines.append(f"| {r['study']} | {r['statement']} | {_cell(r['setting'])} | {_cell(r['quantity'])} | {ci} | "
-                     f"{_cell(r['theory'])} | {_cell(verdict)} | {r['figure']} |")
+        verdict = r["verdict"] + (
+            f" ({r['reason']})" if r["reason"] and r["verdict"] in ("insufficient data", "pre-asymptotic") else ""
+        )
+        lines.append(
+            f"| {r['study']} | {r['statement']} | {_cell(r['setting'])} | {_cell(r['quantity'])} | {ci} | "
+            f"{_cell(r['theory'])} | {_cell(verdict)} | {r['figure']} |"
+        )
     lines += ["", "## Errata: where the seed as printed and the data disagree", ""]
     for e in errata(board):
         lines.append(f"- **{e['where']}** (printed: {e['printed']}): {e['finding']}. **Status: {e['status']}.**")
         for _, r in e["evidence"].iterrows():
-            lines.append(f"  - evidence: {r['study']} {r['statement']}, {r['setting']}: {r['quantity']} "
-                         f"{_cell(r['measured'])} [{_cell(r['ci_low'])}, {_cell(r['ci_high'])}] vs "
-                         f"{_cell(r['theory'])}: {r['verdict']}")
+            lines.append(
+                f"  - evidence: {r['study']} {r['statement']}, {r['setting']}: {r['quantity']} "
+                f"{_cell(r['measured'])} [{_cell(r['ci_low'])}, {_cell(r['ci_high'])}] vs "
+                f"{_cell(r['theory'])}: {r['verdict']}"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -97,9 +107,11 @@ def write_summary(root: Path, echo=print) -> pd.DataFrame:
         tmp.write_text(markdown(board))
     draw_summary(root)
     counts = board["verdict"].value_counts().to_dict() if not board.empty else {}
-    echo(f"summary: {len(board)} verdict rows from {board['study'].nunique() if not board.empty else 0} studies "
-         f"({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none stored'}); wrote {root}/summary.md, "
-         f"summary.parquet and summary.png")
+    echo(
+        f"summary: {len(board)} verdict rows from {board['study'].nunique() if not board.empty else 0} studies "
+        f"({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none stored'}); wrote {root}/summary.md, "
+        f"summary.parquet and summary.png"
+    )
     for e in errata(board):
         echo(f"  erratum {e['where']}: {e['status']}")
     return board

@@ -11,6 +11,7 @@ instance (a constant-probability outward kick per step keeps every iterate out):
 
 Full description: docs/studies/tail-decay.md.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,8 +29,11 @@ from . import report
 from .base import NoiseParams, SimulationParams, SlopeParams, Study, StudyError, check_alpha, option, register
 
 PROBLEMS = ("quadratic", "nonconvex")
-FITS = {"long-term": ("armacki-long-term", 1.0), "finite-time": ("armacki-finite-time", 0.0),
-        "control 2β_p": ("armacki-long-term", 1.0)}  # name → (claim, power m of the log t correction)
+FITS = {
+    "long-term": ("armacki-long-term", 1.0),
+    "finite-time": ("armacki-finite-time", 0.0),
+    "control 2β_p": ("armacki-long-term", 1.0),
+}  # name → (claim, power m of the log t correction)
 
 
 @dataclass
@@ -49,8 +53,14 @@ class TailDecayParams(SlopeParams, SimulationParams, NoiseParams):
 
 def schedule(p: float, lr0: float, tau0: float) -> dict:
     """The registry parameters of c-SGD's anytime schedule at p."""
-    return {"lr": lr0, "lr_schedule": "poly", "lr_power": (2 * p - 1) / (3 * p - 2), "clip": tau0,
-            "clip_schedule": "poly", "clip_power": 1 / (3 * p - 2)}
+    return {
+        "lr": lr0,
+        "lr_schedule": "poly",
+        "lr_power": (2 * p - 1) / (3 * p - 2),
+        "clip": tau0,
+        "clip_schedule": "poly",
+        "clip_power": 1 / (3 * p - 2),
+    }
 
 
 @register
@@ -73,16 +83,37 @@ class TailDecay(Study):
         return f"alpha={cell['alpha']:g}"
 
     def cells(self, p) -> list[dict]:
-        return [{"problem": problem, "alpha": float(p.alpha), "tail": float(p.tail), "noise": p.noise,
-                 "n_traj": p.n_traj, "steps": p.steps, "seed": p.seed, "eps": p.eps, "x0": p.x0,
-                 "params": schedule(p.alpha, p.lr0, p.tau0), "n_checkpoints": p.n_checkpoints, "chunk": p.chunk}
-                for problem in p.problems]
+        return [
+            {
+                "problem": problem,
+                "alpha": float(p.alpha),
+                "tail": float(p.tail),
+                "noise": p.noise,
+                "n_traj": p.n_traj,
+                "steps": p.steps,
+                "seed": p.seed,
+                "eps": p.eps,
+                "x0": p.x0,
+                "params": schedule(p.alpha, p.lr0, p.tau0),
+                "n_checkpoints": p.n_checkpoints,
+                "chunk": p.chunk,
+            }
+            for problem in p.problems
+        ]
 
     def run_cell(self, cell, *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         k = log_checkpoints(cell["steps"], cell["n_checkpoints"])
         failing = np.zeros(k.size, dtype=np.int64)
-        run = dict(problem=cell["problem"], noise=cell["noise"], alpha=cell["tail"], steps=cell["steps"], x0=cell["x0"],
-                   checkpoints=k, threads=threads, **cell["params"])
+        run = dict(
+            problem=cell["problem"],
+            noise=cell["noise"],
+            alpha=cell["tail"],
+            steps=cell["steps"],
+            x0=cell["x0"],
+            checkpoints=k,
+            threads=threads,
+            **cell["params"],
+        )
         simulate("gclip", n_traj=64, seed=0, **run)  # compiles the kernel: the benchmark times the runs only
         start, done = time.perf_counter(), 0
         while done < cell["n_traj"]:  # chunks with their own seeds: the output of one call is 56 bytes × t's
@@ -92,9 +123,19 @@ class TailDecay(Study):
             done += n
         seconds = time.perf_counter() - start
         common = {"problem": cell["problem"], "n_traj": cell["n_traj"]}
-        return {"counts": pd.DataFrame({**common, "k": k, "failing": failing}),
-                "bench": pd.DataFrame([{**common, "steps": cell["steps"], "seconds": seconds,
-                                        "traj_steps_per_s": cell["n_traj"] * cell["steps"] / seconds}])}
+        return {
+            "counts": pd.DataFrame({**common, "k": k, "failing": failing}),
+            "bench": pd.DataFrame(
+                [
+                    {
+                        **common,
+                        "steps": cell["steps"],
+                        "seconds": seconds,
+                        "traj_steps_per_s": cell["n_traj"] * cell["steps"] / seconds,
+                    }
+                ]
+            ),
+        }
 
     def analyze(self, p, tables):
         prows, frows = [], []
@@ -102,10 +143,19 @@ class TailDecay(Study):
             k, failing, n = part["k"].to_numpy(float), part["failing"].to_numpy(), int(part["n_traj"].iloc[0])
             for t, c in zip(k, failing):
                 ci = stats.binomial_ci(int(c), n, confidence_level=p.confidence).confidence_interval
-                prows.append({"problem": problem, "k": t, "failing": int(c), "n_traj": n, "p": c / n,
-                              "ci_low": ci.low, "ci_high": ci.high,
-                              "scale": float(stats.tail_scale(t, c / n, 1.0)),
-                              "scale_plain": float(stats.tail_scale(t, c / n))})
+                prows.append(
+                    {
+                        "problem": problem,
+                        "k": t,
+                        "failing": int(c),
+                        "n_traj": n,
+                        "p": c / n,
+                        "ci_low": ci.low,
+                        "ci_high": ci.high,
+                        "scale": float(stats.tail_scale(t, c / n, 1.0)),
+                        "scale_plain": float(stats.tail_scale(t, c / n)),
+                    }
+                )
             counts = np.concatenate([[n], failing])
             sides = {}
             for name, (statement, power) in FITS.items():
@@ -113,27 +163,64 @@ class TailDecay(Study):
                 fit = stats.decay_exponent(k, counts, n_boot=p.n_boot, seed=derive_seed(p.seed, problem, name), **kw)
                 claim = theory.claim(statement, "gclip", "smooth", "tail_scale")
                 if name.startswith("control"):
-                    claim = dataclasses.replace(claim, statement="control:2beta", formula="t^(−2β_p)",
-                                                exponent=lambda a: -8.0 * (a - 1.0) / (3.0 * a - 2.0),
-                                                source="control (a wrong exponent, beyond this instance's e^(−ct) "
-                                                       "floor), asked of " + claim.source)
+                    claim = dataclasses.replace(
+                        claim,
+                        statement="control:2beta",
+                        formula="t^(−2β_p)",
+                        exponent=lambda a: -8.0 * (a - 1.0) / (3.0 * a - 2.0),
+                        source="control (a wrong exponent, beyond this instance's e^(−ct) "
+                        "floor), asked of " + claim.source,
+                    )
                 local = []  # thirds of the window in log t, newest first, for the trend
                 if np.isfinite(fit.slope):
                     edges = np.geomspace(fit.kmin, fit.kmax, 4)
                     for lo, hi in zip(edges[::-1][1:], edges[::-1][:-1]):
-                        f = stats.decay_exponent(k, counts, kmin=lo * (1 - 1e-9), kmax=hi * (1 + 1e-9), n_boot=p.n_boot,
-                                                 seed=derive_seed(p.seed, problem, name, lo), **{**kw, "min_count": 1})
+                        f = stats.decay_exponent(
+                            k,
+                            counts,
+                            kmin=lo * (1 - 1e-9),
+                            kmax=hi * (1 + 1e-9),
+                            n_boot=p.n_boot,
+                            seed=derive_seed(p.seed, problem, name, lo),
+                            **{**kw, "min_count": 1},
+                        )
                         local.append((lo, hi, f.slope, f.ci_low, f.ci_high))
                 trend = verdict.trend_of(local, claim.at(p.alpha))
-                vd = verdict.judge(fit.slope, fit.ci_low, fit.ci_high, claim, p.alpha, n_traj=n, q=None,
-                                   confidence=p.confidence, allowance=p.allowance, trend=trend,
-                                   reason=fit.reason)
+                vd = verdict.judge(
+                    fit.slope,
+                    fit.ci_low,
+                    fit.ci_high,
+                    claim,
+                    p.alpha,
+                    n_traj=n,
+                    q=None,
+                    confidence=p.confidence,
+                    allowance=p.allowance,
+                    trend=trend,
+                    reason=fit.reason,
+                )
                 sides[name] = stats.exponent_side(fit.ci_low, fit.ci_high, vd.theory, 0.0)
-                frows.append({"problem": problem, "fit": name, "slope": fit.slope, "ci_low": fit.ci_low,
-                              "ci_high": fit.ci_high, "kmin": fit.kmin, "kmax": fit.kmax, "n_points": fit.n_points,
-                              "trend": trend, "n_traj": n, "n_failed": 0, **vd.as_dict()})
-            decision = (findings.between(sides["long-term"], sides["finite-time"])
-                        if all(np.isfinite(r["slope"]) for r in frows[-3:]) else verdict.INCONCLUSIVE)
+                frows.append(
+                    {
+                        "problem": problem,
+                        "fit": name,
+                        "slope": fit.slope,
+                        "ci_low": fit.ci_low,
+                        "ci_high": fit.ci_high,
+                        "kmin": fit.kmin,
+                        "kmax": fit.kmax,
+                        "n_points": fit.n_points,
+                        "trend": trend,
+                        "n_traj": n,
+                        "n_failed": 0,
+                        **vd.as_dict(),
+                    }
+                )
+            decision = (
+                findings.between(sides["long-term"], sides["finite-time"])
+                if all(np.isfinite(r["slope"]) for r in frows[-3:])
+                else verdict.INCONCLUSIVE
+            )
             for r in frows[-3:]:
                 r["decision"] = decision
         return {"probabilities": pd.DataFrame(prows), "fits": pd.DataFrame(frows), "bench": tables["bench"]}
@@ -141,25 +228,43 @@ class TailDecay(Study):
     def report(self, tables, meta) -> str:
         p, fits, bench = meta["params"], tables["fits"], tables["bench"]
         beta = 4 * (p["alpha"] - 1) / (3 * p["alpha"] - 2)
-        lines = [f"tail-decay: c-SGD (η_t ∝ (t+1)^(−{(2 * p['alpha'] - 1) / (3 * p['alpha'] - 2):.3f}), τ_t ∝ "
-                 f"t^{1 / (3 * p['alpha'] - 2):.3f}), p = {p['alpha']:g} (β_p = {beta:.3f}), noise {p['noise']} of "
-                 f"tail index {p['tail']:g}, ε = {p['eps']:g}, N = {p['n_traj']}, t ≤ {p['steps']}; fit where "
-                 f"P_t ≤ {p['p_max']:g} with ≥ {p['min_count']} failing runs, {p['confidence']:.0%} bootstrap over runs",
-                 report.table(fits, [("problem", "problem"), ("fit", "fit"), ("t window", lambda r: f"{r['kmin']:g}–"
-                                     f"{r['kmax']:g}"), *report.verdict_columns("slope of the tail scale [CI]"),
-                                     ("decision", "decision")], notes=report.verdict_notes),
-                 findings.tail_decay_conclusion(fits)]
-        lines += [f"benchmark: {r['problem']}: {r['n_traj']} trajectories × {r['steps']} steps in {r['seconds']:.1f} s = "
-                  f"{r['traj_steps_per_s'] / 1e6:.1f}·10^6 trajectory-steps per second" for _, r in bench.iterrows()]
+        lines = [
+            f"tail-decay: c-SGD (η_t ∝ (t+1)^(−{(2 * p['alpha'] - 1) / (3 * p['alpha'] - 2):.3f}), τ_t ∝ "
+            f"t^{1 / (3 * p['alpha'] - 2):.3f}), p = {p['alpha']:g} (β_p = {beta:.3f}), noise {p['noise']} of "
+            f"tail index {p['tail']:g}, ε = {p['eps']:g}, N = {p['n_traj']}, t ≤ {p['steps']}; fit where "
+            f"P_t ≤ {p['p_max']:g} with ≥ {p['min_count']} failing runs, {p['confidence']:.0%} bootstrap over runs",
+            report.table(
+                fits,
+                [
+                    ("problem", "problem"),
+                    ("fit", "fit"),
+                    ("t window", lambda r: f"{r['kmin']:g}–{r['kmax']:g}"),
+                    *report.verdict_columns("slope of the tail scale [CI]"),
+                    ("decision", "decision"),
+                ],
+                notes=report.verdict_notes,
+            ),
+            findings.tail_decay_conclusion(fits),
+        ]
+        lines += [
+            f"benchmark: {r['problem']}: {r['n_traj']} trajectories × {r['steps']} steps in {r['seconds']:.1f} s = "
+            f"{r['traj_steps_per_s'] / 1e6:.1f}·10^6 trajectory-steps per second"
+            for _, r in bench.iterrows()
+        ]
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
         p = meta["params"]
         return report.scoreboard(
-            report.score_row(meta, r, setting=f"{r['problem']}, gclip (anytime), p={p['alpha']:g}, tail {p['tail']:g}, "
-                                              f"ε={p['eps']:g}, N={int(r['n_traj'])}, t ≤ {p['steps']}",
-                             quantity=f"slope in log t of the tail scale ({r['fit']})")
-            for r in tables["fits"].to_dict("records"))
+            report.score_row(
+                meta,
+                r,
+                setting=f"{r['problem']}, gclip (anytime), p={p['alpha']:g}, tail {p['tail']:g}, "
+                f"ε={p['eps']:g}, N={int(r['n_traj'])}, t ≤ {p['steps']}",
+                quantity=f"slope in log t of the tail scale ({r['fit']})",
+            )
+            for r in tables["fits"].to_dict("records")
+        )
 
     def plot(self, tables, meta):
         from .. import plotting
@@ -168,19 +273,31 @@ class TailDecay(Study):
         beta = 4 * (p["alpha"] - 1) / (3 * p["alpha"] - 2)
         fig, axes = plotting.figure(2, ncols=2, size=4.5)
         for problem, part in prob.groupby("problem", sort=False):
-            line, = axes[0].plot(part["k"], part["p"], lw=1.3, label=problem)
+            (line,) = axes[0].plot(part["k"], part["p"], lw=1.3, label=problem)
             axes[0].fill_between(part["k"], part["ci_low"], part["ci_high"], color=line.get_color(), alpha=0.2, lw=0)
             ok = part[(part["p"] > 0) & (part["p"] <= p["p_max"])]
             axes[1].plot(ok["k"], ok["scale"], lw=1.3, color=line.get_color(), label=f"{problem}: 1/(log t·log(1/P_t))")
-            axes[1].plot(ok["k"], ok["scale_plain"], lw=1, ls="--", color=line.get_color(), label=f"{problem}: 1/log(1/P_t)")
+            axes[1].plot(
+                ok["k"], ok["scale_plain"], lw=1, ls="--", color=line.get_color(), label=f"{problem}: 1/log(1/P_t)"
+            )
             if len(ok):
                 t0, s0 = ok["k"].iloc[0], ok["scale"].iloc[0]
                 for e, ls in ((beta, ":"), (beta / 2, "-.")):
                     axes[1].plot(ok["k"], s0 * (ok["k"] / t0) ** (-e), "k", ls=ls, lw=0.8)
-        axes[0].set(xscale="log", yscale="log", xlabel="t", ylabel="P(min_k≤t ‖∇f‖² > ε)",
-                    title=f"failure probability, {p['confidence']:.0%} Clopper–Pearson bands")
-        axes[1].set(xscale="log", yscale="log", xlabel="t", ylabel="tail scale",
-                    title=f"black: t^(−β_p) (dotted), t^(−β_p/2) (dash-dot), β_p = {beta:.2f}")
+        axes[0].set(
+            xscale="log",
+            yscale="log",
+            xlabel="t",
+            ylabel="P(min_k≤t ‖∇f‖² > ε)",
+            title=f"failure probability, {p['confidence']:.0%} Clopper–Pearson bands",
+        )
+        axes[1].set(
+            xscale="log",
+            yscale="log",
+            xlabel="t",
+            ylabel="tail scale",
+            title=f"black: t^(−β_p) (dotted), t^(−β_p/2) (dash-dot), β_p = {beta:.2f}",
+        )
         for ax in axes:
             ax.legend(fontsize=7)
         fig.suptitle(f"tail-decay: p={p['alpha']:g}, tail {p['tail']:g}, ε={p['eps']:g}, N={p['n_traj']}", fontsize=9)

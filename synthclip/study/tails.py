@@ -8,11 +8,13 @@ over-covers (coverage over the replicates), this study's own rule fixed before t
 
 Full description: docs/studies/tails.md.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,8 +46,9 @@ def covers(lo: float, hi: float, value: float) -> bool:
 class TailsParams(CommonParams):
     laws: list = option(list(LAWS), "noise laws (the Gaussian control is run once, its α is ignored)", choices=LAWS)
     alphas: list = option([1.2, 1.5, 1.8], "tail indices α of pareto and stable")
-    pareto_extra: list = option([2.5], "extra α for pareto only (finite variance: Mohammadi targets 2); may be empty",
-                                optional=True)
+    pareto_extra: list = option(
+        [2.5], "extra α for pareto only (finite variance: Mohammadi targets 2); may be empty", optional=True
+    )
     sizes: list = option([10_000, 100_000, 1_000_000], "sample sizes n (k = √n order statistics, √n blocks)", low=100)
     replicates: int = option(20, "independent samples per (law, α, n) for the coverage", low=1)
     estimators: list = option(list(ESTIMATORS), "tail-index estimators", choices=ESTIMATORS)
@@ -83,8 +86,17 @@ class Tails(Study):
                 alphas = sorted(set(map(float, p.alphas)))
             for alpha in alphas:
                 for n in sorted(set(p.sizes)):
-                    cells.append({"law": law, "alpha": alpha, "n": int(n), "replicates": p.replicates,
-                                  "estimators": list(p.estimators), "confidence": p.confidence, "seed": p.seed})
+                    cells.append(
+                        {
+                            "law": law,
+                            "alpha": alpha,
+                            "n": int(n),
+                            "replicates": p.replicates,
+                            "estimators": list(p.estimators),
+                            "confidence": p.confidence,
+                            "seed": p.seed,
+                        }
+                    )
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
@@ -96,9 +108,21 @@ class Tails(Study):
             for name in cell["estimators"]:
                 est = estimate(name, x, cell["confidence"])
                 t = target(name, cell["law"], cell["alpha"])
-                rows.append({"law": cell["law"], "alpha": cell["alpha"], "n": cell["n"], "replicate": r,
-                             "estimator": name, "estimate": est.alpha, "ci_low": est.ci_low, "ci_high": est.ci_high,
-                             "k": est.k, "target": t, "covers": covers(est.ci_low, est.ci_high, t)})
+                rows.append(
+                    {
+                        "law": cell["law"],
+                        "alpha": cell["alpha"],
+                        "n": cell["n"],
+                        "replicate": r,
+                        "estimator": name,
+                        "estimate": est.alpha,
+                        "ci_low": est.ci_low,
+                        "ci_high": est.ci_high,
+                        "k": est.k,
+                        "target": t,
+                        "covers": covers(est.ci_low, est.ci_high, t),
+                    }
+                )
         return {"estimates": pd.DataFrame(rows)}
 
     def analyze(self, p, tables):
@@ -108,47 +132,85 @@ class Tails(Study):
             n = part["n"].max()
             at = part[part["n"] == n].sort_values("replicate")
             first = at.iloc[0]
-            cov, lo, hi = stats.failure_probability(np.where(at["covers"].to_numpy(), 1.0, 0.0), 0.5,
-                                                    confidence=0.95)
+            cov, lo, hi = stats.failure_probability(np.where(at["covers"].to_numpy(), 1.0, 0.0), 0.5, confidence=0.95)
             if lo <= p.confidence <= hi:
                 calibration = "calibrated"
             else:
                 calibration = "under-covers" if hi < p.confidence else "over-covers"
-            rows.append({"law": law, "alpha": alpha, "estimator": name, "n": int(n), "target": first["target"],
-                         "estimate": first["estimate"], "ci_low": first["ci_low"], "ci_high": first["ci_high"],
-                         "verdict": "recovers" if first["covers"] else "misses",
-                         "replicates": len(at), "coverage": float(cov), "coverage_low": float(lo),
-                         "coverage_high": float(hi), "calibration": calibration,
-                         "median_estimate": float(np.median(at["estimate"]))})
+            rows.append(
+                {
+                    "law": law,
+                    "alpha": alpha,
+                    "estimator": name,
+                    "n": int(n),
+                    "target": first["target"],
+                    "estimate": first["estimate"],
+                    "ci_low": first["ci_low"],
+                    "ci_high": first["ci_high"],
+                    "verdict": "recovers" if first["covers"] else "misses",
+                    "replicates": len(at),
+                    "coverage": float(cov),
+                    "coverage_low": float(lo),
+                    "coverage_high": float(hi),
+                    "calibration": calibration,
+                    "median_estimate": float(np.median(at["estimate"])),
+                }
+            )
         return {"estimates": e, "verdicts": pd.DataFrame(rows)}
 
     def report(self, tables, meta) -> str:
         p = meta["params"]
         v = tables["verdicts"]
-        lines = [f"tails: tail-index estimators on noise.sample draws; {p['confidence']:.0%} intervals; verdict at the "
-                 f"largest n (first replicate), coverage over {p['replicates']} replicates (95% Wilson CI)"]
-        lines.append(report.table(v, [
-            ("law", "law"), ("α", lambda r: "-" if r["law"] == "gaussian" else f"{r['alpha']:g}"),
-            ("estimator", "estimator"), ("n", "n"), ("target", "target"),
-            ("estimate [CI]", lambda r: report.ci_text(r, "estimate", spec=".3f")), ("verdict", "verdict"),
-            ("coverage [CI]", lambda r: report.ci_text(r, "coverage", "coverage_low", "coverage_high", ".2f")),
-            ("calibration", "calibration")]))
+        lines = [
+            f"tails: tail-index estimators on noise.sample draws; {p['confidence']:.0%} intervals; verdict at the "
+            f"largest n (first replicate), coverage over {p['replicates']} replicates (95% Wilson CI)"
+        ]
+        lines.append(
+            report.table(
+                v,
+                [
+                    ("law", "law"),
+                    ("α", lambda r: "-" if r["law"] == "gaussian" else f"{r['alpha']:g}"),
+                    ("estimator", "estimator"),
+                    ("n", "n"),
+                    ("target", "target"),
+                    ("estimate [CI]", lambda r: report.ci_text(r, "estimate", spec=".3f")),
+                    ("verdict", "verdict"),
+                    ("coverage [CI]", lambda r: report.ci_text(r, "coverage", "coverage_low", "coverage_high", ".2f")),
+                    ("calibration", "calibration"),
+                ],
+            )
+        )
         good = v[v["verdict"] == "recovers"]
-        lines.append(f"recovered: {len(good)} of {len(v)} (law, α, estimator); misses: " + (", ".join(
-            f"{r['estimator']} on {r['law']}" + ("" if r["law"] == "gaussian" else f" α={r['alpha']:g}")
-            for _, r in v[v["verdict"] != "recovers"].iterrows()) or "none"))
+        lines.append(
+            f"recovered: {len(good)} of {len(v)} (law, α, estimator); misses: "
+            + (
+                ", ".join(
+                    f"{r['estimator']} on {r['law']}" + ("" if r["law"] == "gaussian" else f" α={r['alpha']:g}")
+                    for _, r in v[v["verdict"] != "recovers"].iterrows()
+                )
+                or "none"
+            )
+        )
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
         """One row per (law, α, estimator): does the interval recover the known tail index, and its coverage."""
         return report.scoreboard(
-            report.score_row(meta, r, statement=f"{r['estimator']} estimator",
-                             source="tail-index estimators (synthclip.stats)",
-                             setting=f"{r['law']} α={r['alpha']:g}, n={int(r['n'])}", quantity="tail index",
-                             measured=r["estimate"], theory=r["target"],
-                             reason=f"coverage {r['coverage']:.2f} [{r['coverage_low']:.2f}, {r['coverage_high']:.2f}] "
-                                    f"over {int(r['replicates'])} replicates: {r['calibration']}")
-            for r in tables["verdicts"].to_dict("records"))
+            report.score_row(
+                meta,
+                r,
+                statement=f"{r['estimator']} estimator",
+                source="tail-index estimators (synthclip.stats)",
+                setting=f"{r['law']} α={r['alpha']:g}, n={int(r['n'])}",
+                quantity="tail index",
+                measured=r["estimate"],
+                theory=r["target"],
+                reason=f"coverage {r['coverage']:.2f} [{r['coverage_low']:.2f}, {r['coverage_high']:.2f}] "
+                f"over {int(r['replicates'])} replicates: {r['calibration']}",
+            )
+            for r in tables["verdicts"].to_dict("records")
+        )
 
     def plot(self, tables, meta):
         return plot_tails(tables, meta)
@@ -184,23 +246,45 @@ def plot_tails(tables, meta):
             for alpha, series in part.groupby("alpha"):
                 series = series.sort_values("n")
                 est = series["estimate"].replace(np.inf, np.nan)
-                ax.plot(series["n"], est, marker="o", ms=3, color=colors[alpha],
-                        label=None if law == "gaussian" else f"α={alpha:g}")
-                ax.fill_between(series["n"], series["ci_low"].replace(np.inf, np.nan),
-                                series["ci_high"].replace(np.inf, np.nan), color=colors[alpha], alpha=0.2, lw=0)
+                ax.plot(
+                    series["n"],
+                    est,
+                    marker="o",
+                    ms=3,
+                    color=colors[alpha],
+                    label=None if law == "gaussian" else f"α={alpha:g}",
+                )
+                ax.fill_between(
+                    series["n"],
+                    series["ci_low"].replace(np.inf, np.nan),
+                    series["ci_high"].replace(np.inf, np.nan),
+                    color=colors[alpha],
+                    alpha=0.2,
+                    lw=0,
+                )
                 t = series["target"].iloc[0]
                 if math.isfinite(t):
                     ax.axhline(t, color=colors[alpha], ls="--", lw=0.8)
                 finite = np.concatenate([est.dropna().to_numpy(), [t] if math.isfinite(t) else []])
                 top = max(top, float(np.nanmax(finite)) if finite.size else top)
                 if est.isna().any():
-                    ax.text(0.5, 0.5, "estimate ∞ (no heavy tail seen)", transform=ax.transAxes, ha="center",
-                            fontsize=7)
-            ax.set(xscale="log", xlabel="n", ylabel="estimated index", title=f"{name} on {law}",
-                   ylim=(0, top * 1.2), xlim=(e["n"].min() / 1.5, e["n"].max() * 1.5))
+                    ax.text(
+                        0.5, 0.5, "estimate ∞ (no heavy tail seen)", transform=ax.transAxes, ha="center", fontsize=7
+                    )
+            ax.set(
+                xscale="log",
+                xlabel="n",
+                ylabel="estimated index",
+                title=f"{name} on {law}",
+                ylim=(0, top * 1.2),
+                xlim=(e["n"].min() / 1.5, e["n"].max() * 1.5),
+            )
             if law != "gaussian":
                 ax.legend(fontsize=6)
-    fig.suptitle(f"tails: estimate and {p.get('confidence', 0.95):.0%} interval (first replicate) vs n; "
-                 "dashed: target (tail index; Mohammadi: stability index)", fontsize=9)
+    fig.suptitle(
+        f"tails: estimate and {p.get('confidence', 0.95):.0%} interval (first replicate) vs n; "
+        "dashed: target (tail index; Mohammadi: stability index)",
+        fontsize=9,
+    )
     fig.tight_layout()
     return fig

@@ -17,6 +17,7 @@ the per-seed ratio at the full batch over the one at the smallest batch (< 1: th
 noise at initialisation per B (``torch.probe``: ``--n-batches`` minibatch gradients against the full one; Hill's
 tail index of ‖ξ‖ and seed 000's outlier ratios; zero at the full batch, where there is no noise).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -34,9 +35,13 @@ from ._torch_run import SMALL_MODEL_THREADS, torch_threads
 from .base import CommonParams, Study, StudyError, option, register
 
 #: which ratio judges each claim: (method against Adam, "full" / "smallest" batch or the "trend" between them)
-JUDGED = {"seed-gap-follows-noise": ("sgd_m", "trend"), "kunstner2023-gap-persists": ("sgd_m", "full"),
-          "kunstner2023-sign-tracks-adam": ("signum", "full"), "sreckovic2025-level-small-batch": ("sgd_m", "smallest"),
-          "sreckovic2025-gap-opens": ("sgd_m", "trend")}
+JUDGED = {
+    "seed-gap-follows-noise": ("sgd_m", "trend"),
+    "kunstner2023-gap-persists": ("sgd_m", "full"),
+    "kunstner2023-sign-tracks-adam": ("signum", "full"),
+    "sreckovic2025-level-small-batch": ("sgd_m", "smallest"),
+    "sreckovic2025-gap-opens": ("sgd_m", "trend"),
+}
 
 
 @dataclass
@@ -60,8 +65,7 @@ class TorchBatch(Study):
     name = "torch-batch"
     summary = "the Adam–SGD gap against the batch size up to the full batch (the seed vs Kunstner 2023, Srećković 2025)"
     Params = TorchBatchParams
-    quick = {"n_examples": 8, "epochs": 1, "n_seeds": 6, "n_tune_seeds": 1, "n_batches": 16, "n_boot": 400,
-             "jobs": 1}
+    quick = {"n_examples": 8, "epochs": 1, "n_seeds": 6, "n_tune_seeds": 1, "n_batches": 16, "n_boot": 400, "jobs": 1}
     tables = ("runs", "tuning", "final", "noise", "gaps", "claims")
 
     def validate(self, p) -> None:
@@ -77,19 +81,45 @@ class TorchBatch(Study):
         return ""
 
     def cells(self, p) -> list[dict]:
-        base = {"n_examples": p.n_examples, "epochs": p.epochs, "device": p.device, "confidence": p.confidence,
-                "seed": derive_seed(p.seed, self.name, "judged"), "tune_seed": derive_seed(p.seed, self.name, "tune")}
+        base = {
+            "n_examples": p.n_examples,
+            "epochs": p.epochs,
+            "device": p.device,
+            "confidence": p.confidence,
+            "seed": derive_seed(p.seed, self.name, "judged"),
+            "tune_seed": derive_seed(p.seed, self.name, "tune"),
+        }
         cells = []
         for task in p.tasks:
             for b in p.batch_sizes:
                 steps = G.steps_for(p.epochs, p.n_examples, b)
                 for m in p.methods:
-                    cells.append({**base, "label": f"{task} B={b} {m}", "cell": "train", "task": task,
-                                  "batch_size": b, "method": m, "steps": steps, "checkpoints": [steps],
-                                  "n_seeds": p.n_seeds, "n_tune_seeds": p.n_tune_seeds, "lr_scale": p.lr_scale})
+                    cells.append(
+                        {
+                            **base,
+                            "label": f"{task} B={b} {m}",
+                            "cell": "train",
+                            "task": task,
+                            "batch_size": b,
+                            "method": m,
+                            "steps": steps,
+                            "checkpoints": [steps],
+                            "n_seeds": p.n_seeds,
+                            "n_tune_seeds": p.n_tune_seeds,
+                            "lr_scale": p.lr_scale,
+                        }
+                    )
                 if b < p.n_examples:
-                    cells.append({**base, "label": f"{task} B={b} noise", "cell": "probe", "task": task,
-                                  "batch_size": b, "n_batches": p.n_batches})
+                    cells.append(
+                        {
+                            **base,
+                            "label": f"{task} B={b} noise",
+                            "cell": "probe",
+                            "task": task,
+                            "batch_size": b,
+                            "n_batches": p.n_batches,
+                        }
+                    )
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
@@ -102,8 +132,9 @@ class TorchBatch(Study):
         return out
 
     def analyze(self, p, tables):
-        gaps = gap_table(tables["final"], n_boot=p.n_boot, confidence=p.confidence,
-                         seed=derive_seed(p.seed, self.name, "bootstrap"))
+        gaps = gap_table(
+            tables["final"], n_boot=p.n_boot, confidence=p.confidence, seed=derive_seed(p.seed, self.name, "bootstrap")
+        )
         return {**tables, "gaps": gaps, "claims": claim_rows(gaps, tables["runs"], p.confidence)}
 
     def report(self, tables, meta) -> str:
@@ -114,15 +145,25 @@ class TorchBatch(Study):
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
         p = meta["params"]
-        return G.claim_scoreboard(tables["claims"], meta, f"n={p['n_examples']} examples, B in {p['batch_sizes']}, "
-                                  f"{p['epochs']} epochs, N={p['n_seeds']} seeds")
+        return G.claim_scoreboard(
+            tables["claims"],
+            meta,
+            f"n={p['n_examples']} examples, B in {p['batch_sizes']}, {p['epochs']} epochs, N={p['n_seeds']} seeds",
+        )
 
 
 def train_cell(cell) -> dict[str, pd.DataFrame]:
     res, runs, tuning = G.run_tuned(cell)
     loss = G.final_losses(res)
-    final = pd.DataFrame({"task": cell["task"], "batch_size": cell["batch_size"], "method": cell["method"],
-                          "seed": np.arange(loss.size), "loss": loss})
+    final = pd.DataFrame(
+        {
+            "task": cell["task"],
+            "batch_size": cell["batch_size"],
+            "method": cell["method"],
+            "seed": np.arange(loss.size),
+            "loss": loss,
+        }
+    )
     return {"runs": runs, "tuning": tuning, "final": final}
 
 
@@ -134,17 +175,37 @@ def probe_cell(cell) -> dict[str, pd.DataFrame]:
     task = G.build_task(cell["task"], cell["n_examples"], cell["device"])
     key = seed_keys(cell["seed"], 1)[0]
     model = task.build_model(key)
-    pr = probe.gradient_noise(model, task.loss_fn, task.data, n_batches=cell["n_batches"],
-                              batch_size=cell["batch_size"], key=key, confidence=cell["confidence"])
+    pr = probe.gradient_noise(
+        model,
+        task.loss_fn,
+        task.data,
+        n_batches=cell["n_batches"],
+        batch_size=cell["batch_size"],
+        key=key,
+        confidence=cell["confidence"],
+    )
     s = probe.norm_statistics(pr.norms)
     hill = pr.tail("all", "norm")
-    return {"noise": pd.DataFrame([{"task": cell["task"], "batch_size": cell["batch_size"],
-                                    "n_batches": pr.norms.size, "median_norm": s["median"],
-                                    "full_grad_norm": float(np.sqrt(np.sum(pr.full_grad_norms ** 2))),
-                                    "hill_alpha": hill["alpha"], "hill_low": hill["ci_low"],
-                                    "hill_high": hill["ci_high"], "top1_share": s["top1_share"],
-                                    "mild_ratio": s["mild_ratio"], "extreme_ratio": s["extreme_ratio"],
-                                    "seconds": pr.seconds}])}
+    return {
+        "noise": pd.DataFrame(
+            [
+                {
+                    "task": cell["task"],
+                    "batch_size": cell["batch_size"],
+                    "n_batches": pr.norms.size,
+                    "median_norm": s["median"],
+                    "full_grad_norm": float(np.sqrt(np.sum(pr.full_grad_norms**2))),
+                    "hill_alpha": hill["alpha"],
+                    "hill_low": hill["ci_low"],
+                    "hill_high": hill["ci_high"],
+                    "top1_share": s["top1_share"],
+                    "mild_ratio": s["mild_ratio"],
+                    "extreme_ratio": s["extreme_ratio"],
+                    "seconds": pr.seconds,
+                }
+            ]
+        )
+    }
 
 
 def _losses(final: pd.DataFrame, task: str, b: int, method: str) -> np.ndarray:
@@ -161,15 +222,38 @@ def gap_table(final: pd.DataFrame, *, n_boot: int, confidence: float, seed: int)
             for b in sizes:
                 a, ref = _losses(final, task, b, m), _losses(final, task, b, G.REFERENCE)
                 est, lo, hi = G.gap(a, ref, n_boot=n_boot, confidence=confidence, seed=derive_seed(seed, task, m, b))
-                rows.append({"task": task, "method": m, "batch_size": b, "measure": "gap", "ratio": est,
-                             "ci_low": lo, "ci_high": hi, "n_seeds": a.size})
-            full, small = (G.per_seed_ratio(_losses(final, task, b, m), _losses(final, task, b, G.REFERENCE))
-                           for b in (sizes[-1], sizes[0]))
+                rows.append(
+                    {
+                        "task": task,
+                        "method": m,
+                        "batch_size": b,
+                        "measure": "gap",
+                        "ratio": est,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "n_seeds": a.size,
+                    }
+                )
+            full, small = (
+                G.per_seed_ratio(_losses(final, task, b, m), _losses(final, task, b, G.REFERENCE))
+                for b in (sizes[-1], sizes[0])
+            )
             est, lo, hi = G.gap(full, small, n_boot=n_boot, confidence=confidence, seed=derive_seed(seed, task, m))
-            rows.append({"task": task, "method": m, "batch_size": 0, "measure": "trend", "ratio": est,
-                         "ci_low": lo, "ci_high": hi, "n_seeds": full.size})
-    return pd.DataFrame(rows, columns=["task", "method", "batch_size", "measure", "ratio", "ci_low", "ci_high",
-                                       "n_seeds"])
+            rows.append(
+                {
+                    "task": task,
+                    "method": m,
+                    "batch_size": 0,
+                    "measure": "trend",
+                    "ratio": est,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n_seeds": full.size,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["task", "method", "batch_size", "measure", "ratio", "ci_low", "ci_high", "n_seeds"]
+    )
 
 
 def claim_rows(gaps: pd.DataFrame, runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
@@ -182,11 +266,22 @@ def claim_rows(gaps: pd.DataFrame, runs: pd.DataFrame, confidence: float) -> pd.
             continue
         sizes = sorted(g.loc[g["measure"] == "gap", "batch_size"])
         used = {"full": [sizes[-1]], "smallest": [sizes[0]], "trend": [sizes[0], sizes[-1]]}[which]
-        r = g[g["measure"] == "trend"] if which == "trend" else g[(g["measure"] == "gap") & (g["batch_size"] == used[0])]
+        r = (
+            g[g["measure"] == "trend"]
+            if which == "trend"
+            else g[(g["measure"] == "gap") & (g["batch_size"] == used[0])]
+        )
         r = r.iloc[0]
         bad = sorted({f"{m} at B={b}" for b in used for m in (method, G.REFERENCE) if (claim.task, b, m) in edge})
-        row = G.judge(claim, r["ratio"], r["ci_low"], r["ci_high"], n_seeds=int(r["n_seeds"]), confidence=confidence,
-                      edge_methods=bad)
+        row = G.judge(
+            claim,
+            r["ratio"],
+            r["ci_low"],
+            r["ci_high"],
+            n_seeds=int(r["n_seeds"]),
+            confidence=confidence,
+            edge_methods=bad,
+        )
         rows.append({**row, "method": method, "batch_sizes": ",".join(map(str, used))})
     return pd.DataFrame(rows)
 
@@ -194,46 +289,66 @@ def claim_rows(gaps: pd.DataFrame, runs: pd.DataFrame, confidence: float) -> pd.
 def batch_report(tables, meta) -> str:
     p = meta["params"]
     gaps, noise, runs, claims = tables["gaps"], tables["noise"], tables["runs"], tables["claims"]
-    lines = [f"torch-batch: {p['n_seeds']} judged seeds per run (each its own initial weights; seed i the same under "
-             f"every method and batch size), {p['n_examples']} examples per task, {p['epochs']} epochs at every batch "
-             f"size; step sizes tuned per (task, B, method) on {p['n_tune_seeds']} other seeds (interior rule)",
-             G.rule_line(p["confidence"], p["n_boot"]), ""]
+    lines = [
+        f"torch-batch: {p['n_seeds']} judged seeds per run (each its own initial weights; seed i the same under "
+        f"every method and batch size), {p['n_examples']} examples per task, {p['epochs']} epochs at every batch "
+        f"size; step sizes tuned per (task, B, method) on {p['n_tune_seeds']} other seeds (interior rule)",
+        G.rule_line(p["confidence"], p["n_boot"]),
+        "",
+    ]
     methods = [m for m in p["methods"] if m != G.REFERENCE]
     for task in p["tasks"]:
-        lines.append(f"{task} ({G.task_kind(task)}): gap R(B) = median final loss / Adam's [{p['confidence']:.0%}]; "
-                     f"noise at initialisation: median ‖ξ‖, Hill α of ‖ξ‖ [interval], top-1 % share, mild/extreme "
-                     f"outlier ratios over a Gaussian's")
-        header = f"{'B':>5} {'steps':>6} " + " ".join(f"{m:<26}" for m in methods) + \
-            f" {'‖ξ‖':>8} {'Hill α':<22} {'top1%':>6} {'mild':>6} {'extreme':>8}"
+        lines.append(
+            f"{task} ({G.task_kind(task)}): gap R(B) = median final loss / Adam's [{p['confidence']:.0%}]; "
+            f"noise at initialisation: median ‖ξ‖, Hill α of ‖ξ‖ [interval], top-1 % share, mild/extreme "
+            f"outlier ratios over a Gaussian's"
+        )
+        header = (
+            f"{'B':>5} {'steps':>6} "
+            + " ".join(f"{m:<26}" for m in methods)
+            + f" {'‖ξ‖':>8} {'Hill α':<22} {'top1%':>6} {'mild':>6} {'extreme':>8}"
+        )
         lines += [header, "-" * len(header)]
         for b in p["batch_sizes"]:
             cells = []
             for m in methods:
                 g = gaps[(gaps["task"] == task) & (gaps["method"] == m) & (gaps["batch_size"] == b)]
                 edge = "*" if (task, b, m) in G.untuned(runs) else " "
-                cells.append(f"{G.fmt(*g.iloc[0][['ratio', 'ci_low', 'ci_high']]) + edge:<26}" if not g.empty else f"{'-':<26}")
+                cells.append(
+                    f"{G.fmt(*g.iloc[0][['ratio', 'ci_low', 'ci_high']]) + edge:<26}" if not g.empty else f"{'-':<26}"
+                )
             n = noise[(noise["task"] == task) & (noise["batch_size"] == b)] if not noise.empty else noise
             if n.empty:
                 tail = f" {'0':>8} {'(full batch: no noise)':<22} {'-':>6} {'-':>6} {'-':>8}"
             else:
                 r = n.iloc[0]
-                tail = (f" {r['median_norm']:>8.3g} {G.fmt(r['hill_alpha'], r['hill_low'], r['hill_high']):<22} "
-                        f"{r['top1_share']:>6.3f} {r['mild_ratio']:>6.2f} {r['extreme_ratio']:>8.3g}")
+                tail = (
+                    f" {r['median_norm']:>8.3g} {G.fmt(r['hill_alpha'], r['hill_low'], r['hill_high']):<22} "
+                    f"{r['top1_share']:>6.3f} {r['mild_ratio']:>6.2f} {r['extreme_ratio']:>8.3g}"
+                )
             steps = runs[(runs["task"] == task) & (runs["batch_size"] == b)]["steps"]
             lines.append(f"{b:>5} {int(steps.iloc[0]) if len(steps) else 0:>6} " + " ".join(cells) + tail)
         trend = gaps[(gaps["task"] == task) & (gaps["measure"] == "trend")]
-        lines.append("trend (per-seed gap at the full batch over the smallest): " + "; ".join(
-            f"{r['method']} {G.fmt(r['ratio'], r['ci_low'], r['ci_high'])}" for _, r in trend.iterrows()))
+        lines.append(
+            "trend (per-seed gap at the full batch over the smallest): "
+            + "; ".join(f"{r['method']} {G.fmt(r['ratio'], r['ci_low'], r['ci_high'])}" for _, r in trend.iterrows())
+        )
         lr = runs[runs["task"] == task].pivot(index="batch_size", columns="method", values="lr")
-        lines.append("tuned step sizes: " + "; ".join(f"B={b}: " + ", ".join(f"{m} {lr.loc[b, m]:.3g}" for m in lr.columns)
-                                                      for b in lr.index))
+        lines.append(
+            "tuned step sizes: "
+            + "; ".join(f"B={b}: " + ", ".join(f"{m} {lr.loc[b, m]:.3g}" for m in lr.columns) for b in lr.index)
+        )
         lines.append("")
     if runs["lr_at_grid_edge"].any():
         lines.append("* step size at the edge of its extended grid: the comparisons using it read 'not tuned'")
-    lines.append(f"claims (judged on the word task; the digits are the control, reported above; band edge {GAP_BAND:g}):")
+    lines.append(
+        f"claims (judged on the word task; the digits are the control, reported above; band edge {GAP_BAND:g}):"
+    )
     for _, c in claims.iterrows():
         lines.append(f"  {c['claim']} ({c['source']}): {c['statement']}")
-        lines.append(f"    {c['quantity']}: {G.fmt(c['ratio'], c['ci_low'], c['ci_high'])} → {c['verdict']} ({c['reason']})")
+        lines.append(
+            f"    {c['quantity']}: {G.fmt(c['ratio'], c['ci_low'], c['ci_high'])} → {c['verdict']} ({c['reason']})"
+        )
     total = float(runs["seconds"].sum() + runs["tune_seconds"].sum())
     lines += ["", f"compute: {total:.0f} s of training in the cells (tuning included)"]
     return "\n".join(lines).rstrip()
@@ -251,9 +366,20 @@ def plot_batch(tables, meta):
     colors = dict(zip(methods, sns.color_palette("tab10", len(methods))))
     for ax, task in zip(axes, tasks):
         for m in methods:
-            g = gaps[(gaps["task"] == task) & (gaps["method"] == m) & (gaps["measure"] == "gap")].sort_values("batch_size")
-            ax.errorbar(g["batch_size"], g["ratio"], yerr=[g["ratio"] - g["ci_low"], g["ci_high"] - g["ratio"]],
-                        color=colors[m], marker="o", ms=3, lw=1.2, capsize=2, label=m)
+            g = gaps[(gaps["task"] == task) & (gaps["method"] == m) & (gaps["measure"] == "gap")].sort_values(
+                "batch_size"
+            )
+            ax.errorbar(
+                g["batch_size"],
+                g["ratio"],
+                yerr=[g["ratio"] - g["ci_low"], g["ci_high"] - g["ratio"]],
+                color=colors[m],
+                marker="o",
+                ms=3,
+                lw=1.2,
+                capsize=2,
+                label=m,
+            )
         ax.axhspan(1 / GAP_BAND, GAP_BAND, color="0.85", lw=0)
         ax.set_xscale("log", base=2)
         ax.set_title(f"{task}: final loss / Adam's", fontsize=8)
@@ -263,15 +389,24 @@ def plot_batch(tables, meta):
     for task in tasks:
         n = noise[noise["task"] == task].sort_values("batch_size") if not noise.empty else noise
         if not n.empty:
-            ax.errorbar(n["batch_size"], n["hill_alpha"], yerr=[n["hill_alpha"] - n["hill_low"],
-                                                                n["hill_high"] - n["hill_alpha"]],
-                        marker="o", ms=3, capsize=2, label=task)
+            ax.errorbar(
+                n["batch_size"],
+                n["hill_alpha"],
+                yerr=[n["hill_alpha"] - n["hill_low"], n["hill_high"] - n["hill_alpha"]],
+                marker="o",
+                ms=3,
+                capsize=2,
+                label=task,
+            )
     ax.axhline(2.0, color="0.5", lw=0.8, ls="--")
     ax.set_xscale("log", base=2)
     ax.set_title("noise at initialisation: Hill α of ‖ξ‖", fontsize=8)
     ax.set_xlabel("batch size B")
     ax.legend(fontsize=6)
-    fig.suptitle(f"torch-batch: medians over {meta.get('params', {}).get('n_seeds')} seeds, paired bootstrap "
-                 f"intervals; grey: the band [1/{GAP_BAND:g}, {GAP_BAND:g}]", fontsize=9)
+    fig.suptitle(
+        f"torch-batch: medians over {meta.get('params', {}).get('n_seeds')} seeds, paired bootstrap "
+        f"intervals; grey: the band [1/{GAP_BAND:g}, {GAP_BAND:g}]",
+        fontsize=9,
+    )
     fig.tight_layout()
     return fig

@@ -19,6 +19,7 @@ loss (a test checks it against the ensemble's own loss). At the last checkpoint:
 group, R_g = median loss / Adam's median loss, and the concentration, the median over seeds of the per-seed gap
 on the rarest group over the per-seed gap on the most frequent one, with paired bootstrap intervals.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -36,17 +37,22 @@ from ._torch_run import SMALL_MODEL_THREADS, torch_threads
 from .base import CommonParams, Study, StudyError, option, register
 
 #: which ratio judges each claim: (method against Adam, group: "rare", "frequent", "all" or the "concentration")
-JUDGED = {"kunstner2024-rare-classes": ("sgd_m", "concentration"), "kunstner2024-sign-closes": ("signum", "rare"),
-          "kunstner2024-balanced-control": ("sgd_m", "all"), "open-gclip-closes": ("gclip_m", "rare"),
-          "open-cclip-closes": ("cclip_m", "rare")}
+JUDGED = {
+    "kunstner2024-rare-classes": ("sgd_m", "concentration"),
+    "kunstner2024-sign-closes": ("signum", "rare"),
+    "kunstner2024-balanced-control": ("sgd_m", "all"),
+    "open-gclip-closes": ("gclip_m", "rare"),
+    "open-cclip-closes": ("cclip_m", "rare"),
+}
 #: the "closes" claims presuppose a gap to close: SGD-m's rare-group gap must be shown above the band
 NEEDS_RARE_GAP = {"kunstner2024-sign-closes", "open-gclip-closes", "open-cclip-closes"}
 
 
 @dataclass
 class TorchImbalanceParams(CommonParams):
-    tasks: list = option(list(G.TASKS), "tasks: the word-level transformer (Zipfian classes) and the digits CNN "
-                                        "(balanced control)")
+    tasks: list = option(
+        list(G.TASKS), "tasks: the word-level transformer (Zipfian classes) and the digits CNN (balanced control)"
+    )
     methods: list = option(list(G.METHODS), "methods (adam, the reference, must be among them)")
     n_examples: int = option(256, "examples of each task's training subset", low=1)
     batch_size: int = option(16, "minibatch size (<= --n-examples; equal to it: full batch)", low=1)
@@ -66,16 +72,26 @@ class TorchImbalance(Study):
     name = "torch-imbalance"
     summary = "per-class loss by class frequency: is the Adam–SGD gap on rare classes (Kunstner 2024), and does clipping close it"
     Params = TorchImbalanceParams
-    quick = {"n_examples": 32, "epochs": 1, "batch_size": 8, "checkpoints": 2, "n_seeds": 6, "n_tune_seeds": 1,
-             "n_boot": 400, "jobs": 1}
+    quick = {
+        "n_examples": 32,
+        "epochs": 1,
+        "batch_size": 8,
+        "checkpoints": 2,
+        "n_seeds": 6,
+        "n_tune_seeds": 1,
+        "n_boot": 400,
+        "jobs": 1,
+    }
     tables = ("runs", "tuning", "classes", "gaps", "claims")
 
     def validate(self, p) -> None:
         G.validate_common(self.name, p, p.tasks)
         G.check_batches([p.batch_size], p.n_examples)
         if G.steps_for(p.epochs, p.n_examples, p.batch_size) < p.checkpoints:
-            raise StudyError(f"--checkpoints must be <= the steps of the run "
-                             f"({G.steps_for(p.epochs, p.n_examples, p.batch_size)}), got {p.checkpoints}")
+            raise StudyError(
+                f"--checkpoints must be <= the steps of the run "
+                f"({G.steps_for(p.epochs, p.n_examples, p.batch_size)}), got {p.checkpoints}"
+            )
 
     def group(self, cell) -> str:
         return ""
@@ -84,12 +100,27 @@ class TorchImbalance(Study):
         from ..torch.ensemble import log_checkpoints
 
         steps = G.steps_for(p.epochs, p.n_examples, p.batch_size)
-        return [{"label": f"{task} {m}", "task": task, "method": m, "batch_size": p.batch_size, "steps": steps,
-                 "checkpoints": [int(k) for k in log_checkpoints(steps, p.checkpoints)], "n_examples": p.n_examples,
-                 "epochs": p.epochs, "groups": p.groups, "n_seeds": p.n_seeds, "n_tune_seeds": p.n_tune_seeds,
-                 "lr_scale": p.lr_scale, "device": p.device, "seed": derive_seed(p.seed, self.name, "judged"),
-                 "tune_seed": derive_seed(p.seed, self.name, "tune")}
-                for task in p.tasks for m in p.methods]
+        return [
+            {
+                "label": f"{task} {m}",
+                "task": task,
+                "method": m,
+                "batch_size": p.batch_size,
+                "steps": steps,
+                "checkpoints": [int(k) for k in log_checkpoints(steps, p.checkpoints)],
+                "n_examples": p.n_examples,
+                "epochs": p.epochs,
+                "groups": p.groups,
+                "n_seeds": p.n_seeds,
+                "n_tune_seeds": p.n_tune_seeds,
+                "lr_scale": p.lr_scale,
+                "device": p.device,
+                "seed": derive_seed(p.seed, self.name, "judged"),
+                "tune_seed": derive_seed(p.seed, self.name, "tune"),
+            }
+            for task in p.tasks
+            for m in p.methods
+        ]
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         with torch_threads(SMALL_MODEL_THREADS):
@@ -99,8 +130,12 @@ class TorchImbalance(Study):
         return out
 
     def analyze(self, p, tables):
-        gaps = gap_table(tables["classes"], n_boot=p.n_boot, confidence=p.confidence,
-                         seed=derive_seed(p.seed, self.name, "bootstrap"))
+        gaps = gap_table(
+            tables["classes"],
+            n_boot=p.n_boot,
+            confidence=p.confidence,
+            seed=derive_seed(p.seed, self.name, "bootstrap"),
+        )
         return {**tables, "gaps": gaps, "claims": claim_rows(gaps, tables["runs"], p.confidence)}
 
     def report(self, tables, meta) -> str:
@@ -111,11 +146,16 @@ class TorchImbalance(Study):
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
         p = meta["params"]
-        return G.claim_scoreboard(tables["claims"], meta, f"n={p['n_examples']} examples, B={p['batch_size']}, "
-                                  f"{p['epochs']} epochs, {p['groups']} frequency groups, N={p['n_seeds']} seeds")
+        return G.claim_scoreboard(
+            tables["claims"],
+            meta,
+            f"n={p['n_examples']} examples, B={p['batch_size']}, "
+            f"{p['epochs']} epochs, {p['groups']} frequency groups, N={p['n_seeds']} seeds",
+        )
 
 
 # -- class groups and the per-class losses ------------------------------------------------------------------
+
 
 def class_groups(targets: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """(group of each target, count of classes per group): the classes that occur among ``targets``, sorted by
@@ -152,21 +192,46 @@ def imbalance_cell(cell) -> dict[str, pd.DataFrame]:
     def observe(k, forward):
         logits = forward(x)  # (seeds, n, [T,] V)
         s = logits.shape[0]
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1).repeat(s),
-                               reduction="none").reshape(s, -1)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1).repeat(s), reduction="none").reshape(
+            s, -1
+        )
         per_group, counts = group_losses(loss, group, n_groups)
         for g in range(n_groups):
-            rows.append(pd.DataFrame({"step": k, "group": g, "seed": np.arange(s), "n_classes": int(n_classes[g]),
-                                      "n_targets": int(counts[g]), "loss": per_group[:, g].double().cpu().numpy()}))
-        rows.append(pd.DataFrame({"step": k, "group": -1, "seed": np.arange(s), "n_classes": int(n_classes.sum()),
-                                  "n_targets": int(loss.shape[1]), "loss": loss.mean(1).double().cpu().numpy()}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "step": k,
+                        "group": g,
+                        "seed": np.arange(s),
+                        "n_classes": int(n_classes[g]),
+                        "n_targets": int(counts[g]),
+                        "loss": per_group[:, g].double().cpu().numpy(),
+                    }
+                )
+            )
+        rows.append(
+            pd.DataFrame(
+                {
+                    "step": k,
+                    "group": -1,
+                    "seed": np.arange(s),
+                    "n_classes": int(n_classes.sum()),
+                    "n_targets": int(loss.shape[1]),
+                    "loss": loss.mean(1).double().cpu().numpy(),
+                }
+            )
+        )
 
     res, runs, tuning = G.run_tuned(cell, observe=observe)
     classes = pd.concat(rows, ignore_index=True).assign(task=cell["task"], method=cell["method"])
     # the ensemble's own loss at each checkpoint beside the groups' (the bookkeeping test compares them)
-    own = pd.DataFrame({"step": np.repeat(res.checkpoints, res.n_seeds), "seed": np.tile(np.arange(res.n_seeds),
-                                                                                        len(res.checkpoints)),
-                        "ensemble_loss": res.losses.T.ravel()})
+    own = pd.DataFrame(
+        {
+            "step": np.repeat(res.checkpoints, res.n_seeds),
+            "seed": np.tile(np.arange(res.n_seeds), len(res.checkpoints)),
+            "ensemble_loss": res.losses.T.ravel(),
+        }
+    )
     classes = classes.merge(own, on=["step", "seed"], how="left")
     failed = np.asarray(res.failed)
     classes.loc[failed[classes["seed"].to_numpy()], "loss"] = np.inf
@@ -174,6 +239,7 @@ def imbalance_cell(cell) -> dict[str, pd.DataFrame]:
 
 
 # -- gaps and verdicts ----------------------------------------------------------------------------------------
+
 
 def _final(classes: pd.DataFrame, task: str, method: str, group: int) -> np.ndarray:
     part = classes[(classes["task"] == task) & (classes["method"] == method) & (classes["group"] == group)]
@@ -189,16 +255,43 @@ def gap_table(classes: pd.DataFrame, *, n_boot: int, confidence: float, seed: in
         rare, frequent = groups[0], groups[-1]
         for m in [m for m in dict.fromkeys(part["method"]) if m != G.REFERENCE]:
             for g in [-1, *groups]:
-                est, lo, hi = G.gap(_final(classes, task, m, g), _final(classes, task, G.REFERENCE, g), n_boot=n_boot,
-                                    confidence=confidence, seed=derive_seed(seed, task, m, g))
+                est, lo, hi = G.gap(
+                    _final(classes, task, m, g),
+                    _final(classes, task, G.REFERENCE, g),
+                    n_boot=n_boot,
+                    confidence=confidence,
+                    seed=derive_seed(seed, task, m, g),
+                )
                 name = "all" if g == -1 else "rare" if g == rare else "frequent" if g == frequent else f"group {g}"
-                rows.append({"task": task, "method": m, "group": g, "measure": name, "ratio": est, "ci_low": lo,
-                             "ci_high": hi, "n_seeds": len(_final(classes, task, m, g))})
-            ratios = [G.per_seed_ratio(_final(classes, task, m, g), _final(classes, task, G.REFERENCE, g))
-                      for g in (rare, frequent)]
+                rows.append(
+                    {
+                        "task": task,
+                        "method": m,
+                        "group": g,
+                        "measure": name,
+                        "ratio": est,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "n_seeds": len(_final(classes, task, m, g)),
+                    }
+                )
+            ratios = [
+                G.per_seed_ratio(_final(classes, task, m, g), _final(classes, task, G.REFERENCE, g))
+                for g in (rare, frequent)
+            ]
             est, lo, hi = G.gap(*ratios, n_boot=n_boot, confidence=confidence, seed=derive_seed(seed, task, m))
-            rows.append({"task": task, "method": m, "group": -2, "measure": "concentration", "ratio": est,
-                         "ci_low": lo, "ci_high": hi, "n_seeds": ratios[0].size})
+            rows.append(
+                {
+                    "task": task,
+                    "method": m,
+                    "group": -2,
+                    "measure": "concentration",
+                    "ratio": est,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n_seeds": ratios[0].size,
+                }
+            )
     return pd.DataFrame(rows, columns=["task", "method", "group", "measure", "ratio", "ci_low", "ci_high", "n_seeds"])
 
 
@@ -211,17 +304,29 @@ def claim_rows(gaps: pd.DataFrame, runs: pd.DataFrame, confidence: float) -> pd.
         if r.empty:
             continue
         r = r.iloc[0]
-        bad = sorted(f"{m}" for m in (method, G.REFERENCE) if any((claim.task, b, m) in edge for b in runs["batch_size"]))
+        bad = sorted(
+            f"{m}" for m in (method, G.REFERENCE) if any((claim.task, b, m) in edge for b in runs["batch_size"])
+        )
         pre = ""
         if claim.name in NEEDS_RARE_GAP:
             s = gaps[(gaps["task"] == claim.task) & (gaps["method"] == "sgd_m") & (gaps["measure"] == "rare")]
             if s.empty:
                 pre = "needs sgd_m's rare-class gap (not run)"
             elif not s.iloc[0]["ci_low"] > GAP_BAND:
-                pre = (f"no rare-class gap to close: sgd_m's is {G.fmt(*s.iloc[0][['ratio', 'ci_low', 'ci_high']])}, "
-                       f"not shown above {GAP_BAND:g}")
-        row = G.judge(claim, r["ratio"], r["ci_low"], r["ci_high"], n_seeds=int(r["n_seeds"]), confidence=confidence,
-                      edge_methods=bad, precondition=pre)
+                pre = (
+                    f"no rare-class gap to close: sgd_m's is {G.fmt(*s.iloc[0][['ratio', 'ci_low', 'ci_high']])}, "
+                    f"not shown above {GAP_BAND:g}"
+                )
+        row = G.judge(
+            claim,
+            r["ratio"],
+            r["ci_low"],
+            r["ci_high"],
+            n_seeds=int(r["n_seeds"]),
+            confidence=confidence,
+            edge_methods=bad,
+            precondition=pre,
+        )
         rows.append({**row, "method": method, "measure": measure})
     return pd.DataFrame(rows)
 
@@ -229,17 +334,23 @@ def claim_rows(gaps: pd.DataFrame, runs: pd.DataFrame, confidence: float) -> pd.
 def imbalance_report(tables, meta) -> str:
     p = meta["params"]
     gaps, classes, runs, claims = tables["gaps"], tables["classes"], tables["runs"], tables["claims"]
-    lines = [f"torch-imbalance: {p['n_seeds']} judged seeds per run (each its own initial weights, the same under every "
-             f"method), {p['n_examples']} examples per task, batch {p['batch_size']}, {p['epochs']} epochs; step sizes "
-             f"tuned per (task, method) on {p['n_tune_seeds']} other seeds (interior rule); classes cut into "
-             f"{p['groups']} frequency groups (0: rarest)", G.rule_line(p["confidence"], p["n_boot"]), ""]
+    lines = [
+        f"torch-imbalance: {p['n_seeds']} judged seeds per run (each its own initial weights, the same under every "
+        f"method), {p['n_examples']} examples per task, batch {p['batch_size']}, {p['epochs']} epochs; step sizes "
+        f"tuned per (task, method) on {p['n_tune_seeds']} other seeds (interior rule); classes cut into "
+        f"{p['groups']} frequency groups (0: rarest)",
+        G.rule_line(p["confidence"], p["n_boot"]),
+        "",
+    ]
     methods = [m for m in p["methods"] if m != G.REFERENCE]
     for task in p["tasks"]:
         c = classes[(classes["task"] == task) & (classes["method"] == G.REFERENCE)]
         c = c[(c["step"] == c["step"].max()) & (c["seed"] == 0)].set_index("group")
         total = int(c.loc[-1, "n_targets"]) if -1 in c.index else 0
-        lines.append(f"{task} ({G.task_kind(task)}): final loss gap R_g = median / Adam's median per group "
-                     f"[{p['confidence']:.0%}]; Adam's median final loss beside it")
+        lines.append(
+            f"{task} ({G.task_kind(task)}): final loss gap R_g = median / Adam's median per group "
+            f"[{p['confidence']:.0%}]; Adam's median final loss beside it"
+        )
         header = f"{'group':>7} {'classes':>7} {'targets':>8} {'adam':>8} " + " ".join(f"{m:<26}" for m in methods)
         lines += [header, "-" * len(header)]
         for g in [*sorted(x for x in c.index if x >= 0), -1]:
@@ -247,24 +358,36 @@ def imbalance_report(tables, meta) -> str:
             cells = []
             for m in methods:
                 r = gaps[(gaps["task"] == task) & (gaps["method"] == m) & (gaps["group"] == g)]
-                cells.append(f"{G.fmt(*r.iloc[0][['ratio', 'ci_low', 'ci_high']]):<26}" if not r.empty else f"{'-':<26}")
+                cells.append(
+                    f"{G.fmt(*r.iloc[0][['ratio', 'ci_low', 'ci_high']]):<26}" if not r.empty else f"{'-':<26}"
+                )
             share = c.loc[g, "n_targets"] / total if total else np.nan
-            lines.append(f"{'all' if g == -1 else g:>7} {int(c.loc[g, 'n_classes']):>7} {share:>8.1%} {adam:>8.4g} "
-                         + " ".join(cells))
+            lines.append(
+                f"{'all' if g == -1 else g:>7} {int(c.loc[g, 'n_classes']):>7} {share:>8.1%} {adam:>8.4g} "
+                + " ".join(cells)
+            )
         conc = gaps[(gaps["task"] == task) & (gaps["measure"] == "concentration")]
-        lines.append("concentration (per-seed gap on the rarest group over that on the most frequent): " + "; ".join(
-            f"{r['method']} {G.fmt(r['ratio'], r['ci_low'], r['ci_high'])}" for _, r in conc.iterrows()))
+        lines.append(
+            "concentration (per-seed gap on the rarest group over that on the most frequent): "
+            + "; ".join(f"{r['method']} {G.fmt(r['ratio'], r['ci_low'], r['ci_high'])}" for _, r in conc.iterrows())
+        )
         r = runs[runs["task"] == task]
-        lines.append("tuned step sizes: " + ", ".join(f"{m} {lr:.3g}{'*' if e else ''}"
-                                                      for m, lr, e in zip(r["method"], r["lr"], r["lr_at_grid_edge"])))
+        lines.append(
+            "tuned step sizes: "
+            + ", ".join(
+                f"{m} {lr:.3g}{'*' if e else ''}" for m, lr, e in zip(r["method"], r["lr"], r["lr_at_grid_edge"])
+            )
+        )
         lines.append("")
     if runs["lr_at_grid_edge"].any():
         lines.append("* step size at the edge of its extended grid: the comparisons using it read 'not tuned'")
     lines.append(f"claims (band edge {GAP_BAND:g}):")
     for _, c in claims.iterrows():
         lines.append(f"  {c['claim']} ({c['source']}): {c['statement']}")
-        lines.append(f"    {c['task']}, {c['quantity']}: {G.fmt(c['ratio'], c['ci_low'], c['ci_high'])} → {c['verdict']} "
-                     f"({c['reason']})")
+        lines.append(
+            f"    {c['task']}, {c['quantity']}: {G.fmt(c['ratio'], c['ci_low'], c['ci_high'])} → {c['verdict']} "
+            f"({c['reason']})"
+        )
     total = float(runs["seconds"].sum() + runs["tune_seconds"].sum())
     lines += ["", f"compute: {total:.0f} s of training in the cells (tuning included)"]
     return "\n".join(lines).rstrip()
@@ -293,7 +416,7 @@ def plot_imbalance(tables, meta):
         axes[2 * i + 1].set_title(f"{task}: rarest group's loss over training", fontsize=8)
         axes[2 * i + 1].set_xlabel("step k")
         axes[2 * i + 1].set_xscale("log")
-        for ax in axes[2 * i:2 * i + 2]:
+        for ax in axes[2 * i : 2 * i + 2]:
             ax.legend(fontsize=6)
     fig.suptitle(f"torch-imbalance: medians over {meta.get('params', {}).get('n_seeds')} seeds", fontsize=9)
     fig.tight_layout()

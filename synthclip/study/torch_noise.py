@@ -76,8 +76,9 @@ and Figure 4's grid. ``--device cuda`` runs the probes on a GPU; it exits with o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,8 +89,17 @@ from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags
 
 # The torch tasks (synthclip.torch.models.TASKS, repeated so that validation does not import torch; a test
 # checks the two agree), text tasks first: the order of the report's rows.
-TASKS = ("text-transformer", "chars-transformer-noformat", "words-transformer", "words-transformer-noformat",
-         "words-noattn", "words-transformer-gauss", "words-noattn-gauss", "digits-cnn", "digits-mlp")
+TASKS = (
+    "text-transformer",
+    "chars-transformer-noformat",
+    "words-transformer",
+    "words-transformer-noformat",
+    "words-noattn",
+    "words-transformer-gauss",
+    "words-noattn-gauss",
+    "digits-cnn",
+    "digits-mlp",
+)
 ATTENTION = "text-transformer"
 OPTIMIZERS = ("adam", "sgd")
 HEAVY_BELOW = 2.0  # α < 2: infinite variance, the heavy-tailed regime of Assumption 1
@@ -106,29 +116,41 @@ VISION = "digits-cnn"
 TEXT_TASKS = ("text-transformer", "words-transformer")
 ABLATIONS = {"text-transformer": "chars-transformer-noformat", "words-transformer": "words-transformer-noformat"}
 # Figure 4's grid on the word task, (architecture, input) → task (as synthclip.torch.models.FIGURE4)
-FIGURE4 = {("attention", "text"): "words-transformer", ("no attention", "text"): "words-noattn",
-           ("attention", "gaussian"): "words-transformer-gauss", ("no attention", "gaussian"): "words-noattn-gauss"}
+FIGURE4 = {
+    ("attention", "text"): "words-transformer",
+    ("no attention", "text"): "words-noattn",
+    ("attention", "gaussian"): "words-transformer-gauss",
+    ("no attention", "gaussian"): "words-noattn-gauss",
+}
 FIGURE4_ONLY = ("words-noattn", "words-transformer-gauss", "words-noattn-gauss")  # probed at step 0 only
 VERDICT_STATISTIC = "top1_share"  # tier (i)'s named statistic, compared on the log scale
 N_WINDOWS = 5  # decoded windows kept per text probe (the largest norms)
 # What the paper expects of each task's noise (Figures 1 and 4; the ablations are this project's own)
-EXPECTED = {"text-transformer": "heavy-tailed", "words-transformer": "heavy-tailed",
-            "chars-transformer-noformat": "heavy-tailed if not formatting", "words-transformer-noformat":
-            "heavy-tailed if not formatting", "words-noattn": "heavy-tailed (Fig. 4: data)",
-            "words-transformer-gauss": "heavy-tailed (Fig. 4: architecture)", "words-noattn-gauss": "Gaussian",
-            "digits-cnn": "lighter", "digits-mlp": "lighter"}
+EXPECTED = {
+    "text-transformer": "heavy-tailed",
+    "words-transformer": "heavy-tailed",
+    "chars-transformer-noformat": "heavy-tailed if not formatting",
+    "words-transformer-noformat": "heavy-tailed if not formatting",
+    "words-noattn": "heavy-tailed (Fig. 4: data)",
+    "words-transformer-gauss": "heavy-tailed (Fig. 4: architecture)",
+    "words-noattn-gauss": "Gaussian",
+    "digits-cnn": "lighter",
+    "digits-mlp": "lighter",
+}
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
-CLAIMS_RULE = ("rule (fixed before the run): tier (i) Figure 1 = Hodges–Lehmann shift of log top-1 % share of "
-               "Σ‖ξ‖² (text − digits-cnn) with its exact Mann–Whitney interval over seed replicates, step 0, "
-               "smallest B: reproduced if above 0, not reproduced if below, else inconclusive; tier (ii) α < 2 "
-               "(version 2) = each replicate's interval of α from Hill on ‖ξ‖ at k = √N and from Mohammadi on ξ "
-               "(parametric pivot): reproduced if every interval of one estimator lies below 2 and not every one "
-               "of the other above, not reproduced if every Hill interval lies above 2 and not every Mohammadi "
-               "one below, else inconclusive; seed 000 = mild-outlier ratio (exact binomial, replicates pooled) above 1 for text and "
-               "not for vision; Figure 2 "
-               "= shift of scale drift |Δ log median‖ξ‖| (text − vision) above 0; Figure 4 = architecture and "
-               "data shifts of log top-1 % share both above 0; Appendix H = coordinate-view α interval below 2 "
-               "where the vector view is light")
+CLAIMS_RULE = (
+    "rule (fixed before the run): tier (i) Figure 1 = Hodges–Lehmann shift of log top-1 % share of "
+    "Σ‖ξ‖² (text − digits-cnn) with its exact Mann–Whitney interval over seed replicates, step 0, "
+    "smallest B: reproduced if above 0, not reproduced if below, else inconclusive; tier (ii) α < 2 "
+    "(version 2) = each replicate's interval of α from Hill on ‖ξ‖ at k = √N and from Mohammadi on ξ "
+    "(parametric pivot): reproduced if every interval of one estimator lies below 2 and not every one "
+    "of the other above, not reproduced if every Hill interval lies above 2 and not every Mohammadi "
+    "one below, else inconclusive; seed 000 = mild-outlier ratio (exact binomial, replicates pooled) above 1 for text and "
+    "not for vision; Figure 2 "
+    "= shift of scale drift |Δ log median‖ξ‖| (text − vision) above 0; Figure 4 = architecture and "
+    "data shifts of log top-1 % share both above 0; Appendix H = coordinate-view α interval below 2 "
+    "where the vector view is light"
+)
 
 
 @dataclass
@@ -137,17 +159,19 @@ class TorchNoiseParams(CommonParams):
     n_seeds: int = option(5, "seed replicates (independent initialisations and minibatches) per task", low=1)
     verdict_step: int = option(100, "the later training step of the verdict settings (step 0 is the other)", low=0)
     probe_at: list = option([0, 30, 100, 300], "Figure 2's training steps, probed on the first replicate")
-    batch_sizes: list = option([1, 8], "minibatch sizes B (the verdicts use the smallest; the others on the "
-                                       "first replicate at the verdict steps)")
+    batch_sizes: list = option(
+        [1, 8],
+        "minibatch sizes B (the verdicts use the smallest; the others on the first replicate at the verdict steps)",
+    )
     n_batches: int = option(1000, "minibatches N per probe", low=16)
     full: bool = option(False, "probe every step and batch size on every replicate (the full grid)")
     optimizer: str = option("adam", "optimizer of the training before a probe", choices=OPTIMIZERS)
     lr: float = option(1e-3, "learning rate of that training", low=0.0)
     train_batch_size: int = option(32, "minibatch size of that training", low=1)
-    full_size: int = option(0, "examples in the full gradient ∇f (0: the task's own, all digits / 2048 "
-                               "text windows)", low=0)
-    coords_per_layer: int = option(256, "coordinates kept per layer (Mohammadi's vector and coordinate views)",
-                                   low=1)
+    full_size: int = option(
+        0, "examples in the full gradient ∇f (0: the task's own, all digits / 2048 text windows)", low=0
+    )
+    coords_per_layer: int = option(256, "coordinates kept per layer (Mohammadi's vector and coordinate views)", low=1)
     confidence: float = option(0.95, "level of every interval", low=0.0, high=1.0)
     device: str = option("cpu", "torch device: cpu or cuda")
 
@@ -162,8 +186,16 @@ class TorchNoise(Study):
     summary = "gradient-noise tails of transformer LMs (chars, words) vs a digits CNN (Figures 1, 2, 4, App. H)"
     Params = TorchNoiseParams
     # one in-process job: the quick cells take less time than starting torch in worker processes
-    quick = {"n_seeds": 2, "verdict_step": 5, "probe_at": [0, 5], "batch_sizes": [1], "n_batches": 32,
-             "full_size": 128, "coords_per_layer": 16, "jobs": 1}
+    quick = {
+        "n_seeds": 2,
+        "verdict_step": 5,
+        "probe_at": [0, 5],
+        "batch_sizes": [1],
+        "n_batches": 32,
+        "full_size": 128,
+        "coords_per_layer": 16,
+        "jobs": 1,
+    }
     tables = ("tails", "norms", "probes", "hill", "windows", "claims", "verdicts", "models")
 
     def validate(self, p) -> None:
@@ -180,22 +212,26 @@ class TorchNoise(Study):
             for s in steps:
                 if not isinstance(s, int) or isinstance(s, bool) or not 0 <= s <= MAX_PROBE_STEP:
                     what = "integers" if name == "probe_at" else "an integer"
-                    raise StudyError(f"{flag(name)} must be {what} in [0, {MAX_PROBE_STEP}] (training steps "
-                                     f"before a probe; each costs milliseconds on a CPU), got {s!r}")
+                    raise StudyError(
+                        f"{flag(name)} must be {what} in [0, {MAX_PROBE_STEP}] (training steps "
+                        f"before a probe; each costs milliseconds on a CPU), got {s!r}"
+                    )
         if not p.batch_sizes:
             raise StudyError("--batch-sizes needs at least one minibatch size")
         check_positive(p, "batch_sizes", "train_batch_size", "coords_per_layer", "n_batches")
         if p.n_batches < 16:
             raise StudyError(f"--n-batches must be >= 16 for a tail estimate, got {p.n_batches}")
         from .base import check_memory
+
         # at the least a norm and one coordinate of every minibatch's noise, in float64
         check_memory(f"--n-batches {p.n_batches}", 2 * 8 * p.n_batches, "lower --n-batches")
         if not isinstance(p.full_size, int) or p.full_size < 0:
             raise StudyError(f"--full-size must be >= 0 (0: the task's own), got {p.full_size!r}")
         check_choice("optimizer", p.optimizer, OPTIMIZERS)
         if not (p.lr > 0 and p.lr <= FLOAT32_MAX):
-            raise StudyError(f"--lr must be > 0 and at most {FLOAT32_MAX:.4g} (the models train in float32), "
-                             f"got {p.lr!r}")
+            raise StudyError(
+                f"--lr must be > 0 and at most {FLOAT32_MAX:.4g} (the models train in float32), got {p.lr!r}"
+            )
         check_fit_flags(p)
         check_torch_run(self.name, p)
         check_batch_size("batch_sizes", p.batch_sizes, p.models)
@@ -217,16 +253,28 @@ class TorchNoise(Study):
                 else:
                     steps = detail_steps if detail else verdict_steps
                     wide = (detail_steps if p.full else verdict_steps) if detail else []
-                out.append({
-                    "label": f"{model} seed#{r}", "model": model, "replicate": r, "steps": steps,
-                    "wide_steps": wide, "batch_sizes": sizes, "n_batches": p.n_batches, "optimizer": p.optimizer,
-                    "lr": p.lr, "train_batch_size": p.train_batch_size, "full_size": p.full_size,
-                    "coords_per_layer": p.coords_per_layer, "confidence": p.confidence, "seed": p.seed,
-                    "device": p.device, "version": PROBE_VERSION,
-                })
+                out.append(
+                    {
+                        "label": f"{model} seed#{r}",
+                        "model": model,
+                        "replicate": r,
+                        "steps": steps,
+                        "wide_steps": wide,
+                        "batch_sizes": sizes,
+                        "n_batches": p.n_batches,
+                        "optimizer": p.optimizer,
+                        "lr": p.lr,
+                        "train_batch_size": p.train_batch_size,
+                        "full_size": p.full_size,
+                        "coords_per_layer": p.coords_per_layer,
+                        "confidence": p.confidence,
+                        "seed": p.seed,
+                        "device": p.device,
+                        "version": PROBE_VERSION,
+                    }
+                )
         # the longest cells (word models, the detailed first replicate) first, so parallel jobs finish together
-        return sorted(out, key=lambda c: (c["replicate"] != 0, not c["model"].startswith("words"),
-                                          c["replicate"]))
+        return sorted(out, key=lambda c: (c["replicate"] != 0, not c["model"].startswith("words"), c["replicate"]))
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         with torch_threads(SMALL_MODEL_THREADS):
@@ -235,9 +283,12 @@ class TorchNoise(Study):
     def analyze(self, p, tables):
         probes = tables["probes"]
         verdicts = cell_verdicts(tables["tails"], probes)
-        return {**{k: tables[k] for k in ("tails", "norms", "probes", "hill", "windows")},
-                "claims": claims(probes, int(p.verdict_step), p.confidence), "verdicts": verdicts,
-                "models": model_verdicts(verdicts)}
+        return {
+            **{k: tables[k] for k in ("tails", "norms", "probes", "hill", "windows")},
+            "claims": claims(probes, int(p.verdict_step), p.confidence),
+            "verdicts": verdicts,
+            "models": model_verdicts(verdicts),
+        }
 
     def report(self, tables, meta) -> str:
         return noise_report(tables, meta)
@@ -293,37 +344,87 @@ def probe_cell(cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         trained = step
         loss = _full_loss(model, task, full_size)
         full = probe.full_gradient(model, task.loss_fn, task.data, full_size=full_size)
-        for b in (sizes if step in wide else sizes[:1]):
-            pr = probe.gradient_noise(model, task.loss_fn, task.data, n_batches=cell["n_batches"], batch_size=b,
-                                      key=key, step=step, full_size=full_size, full=full,
-                                      coords_per_layer=cell["coords_per_layer"], confidence=cell["confidence"])
+        for b in sizes if step in wide else sizes[:1]:
+            pr = probe.gradient_noise(
+                model,
+                task.loss_fn,
+                task.data,
+                n_batches=cell["n_batches"],
+                batch_size=b,
+                key=key,
+                step=step,
+                full_size=full_size,
+                full=full,
+                coords_per_layer=cell["coords_per_layer"],
+                confidence=cell["confidence"],
+            )
             common = {"model": cell["model"], "replicate": replicate, "step": step, "batch_size": b}
             t = pr.tails.drop(columns=["step"]).assign(**common)
             parts["tails"].append(t[[*common, *[c for c in t.columns if c not in common]]])
-            parts["norms"].append(pd.DataFrame({**common, "batch": np.arange(pr.norms.size), "layer": "all",
-                                                "norm": pr.norms, "window": pr.indices[:, 0]}))
+            parts["norms"].append(
+                pd.DataFrame(
+                    {
+                        **common,
+                        "batch": np.arange(pr.norms.size),
+                        "layer": "all",
+                        "norm": pr.norms,
+                        "window": pr.indices[:, 0],
+                    }
+                )
+            )
             parts["hill"].append(probe.hill_plot(pr.norms, confidence=cell["confidence"]).assign(**common))
             stats_ = probe.norm_statistics(pr.norms)
-            row = {**common, **stats_, **probe.coordinate_view(pr, confidence=cell["confidence"]),
-                   **probe.pooled_view(pr, confidence=cell["confidence"])}
+            row = {
+                **common,
+                **stats_,
+                **probe.coordinate_view(pr, confidence=cell["confidence"]),
+                **probe.pooled_view(pr, confidence=cell["confidence"]),
+            }
             for est in ("hill", "moment"):
                 h = parts["hill"][-1]
                 at = h[(h["estimator"] == est) & (h["k"] == int(np.floor(np.sqrt(pr.norms.size))))].iloc[0]
-                row.update({f"{est}_alpha": at["alpha"], f"{est}_ci_low": at["ci_low"], f"{est}_ci_high": at["ci_high"]})
+                row.update(
+                    {f"{est}_alpha": at["alpha"], f"{est}_ci_low": at["ci_low"], f"{est}_ci_high": at["ci_high"]}
+                )
             vec = pr.tail("all", "vector")
             row.update(mohammadi_alpha=vec["alpha"], mohammadi_ci_low=vec["ci_low"], mohammadi_ci_high=vec["ci_high"])
             if text and b == 1:
                 row.update(_window_rows(pr, task.data, common, parts["windows"]))
-            full_norm = float(np.sqrt(np.sum(pr.full_grad_norms ** 2)))
-            row.update(n_batches=pr.norms.size, full_size=pr.full_size, loss=loss, full_grad_norm=full_norm,
-                       noise_norm_median=stats_["median"], noise_norm_max=float(pr.norms.max()),
-                       n_layers=len(pr.layers), n_params=int(sum(q.numel() for q in model.parameters())),
-                       seconds=pr.seconds, train_seconds=time.perf_counter() - t0, device=str(cell["device"]),
-                       optimizer=cell["optimizer"], lr=cell["lr"])
+            full_norm = float(np.sqrt(np.sum(pr.full_grad_norms**2)))
+            row.update(
+                n_batches=pr.norms.size,
+                full_size=pr.full_size,
+                loss=loss,
+                full_grad_norm=full_norm,
+                noise_norm_median=stats_["median"],
+                noise_norm_max=float(pr.norms.max()),
+                n_layers=len(pr.layers),
+                n_params=int(sum(q.numel() for q in model.parameters())),
+                seconds=pr.seconds,
+                train_seconds=time.perf_counter() - t0,
+                device=str(cell["device"]),
+                optimizer=cell["optimizer"],
+                lr=cell["lr"],
+            )
             parts["probes"].append(pd.DataFrame([row]))
     out = {k: pd.concat(v, ignore_index=True) for k, v in parts.items() if v}
-    out.setdefault("windows", pd.DataFrame(columns=["model", "replicate", "step", "batch_size", "rank", "norm",
-                                                    "over_median", "window", "text", "formatting"]))
+    out.setdefault(
+        "windows",
+        pd.DataFrame(
+            columns=[
+                "model",
+                "replicate",
+                "step",
+                "batch_size",
+                "rank",
+                "norm",
+                "over_median",
+                "window",
+                "text",
+                "formatting",
+            ]
+        ),
+    )
     return out
 
 
@@ -333,11 +434,23 @@ def _window_rows(pr, data, common, sink) -> dict:
     order = np.argsort(pr.norms)[::-1]
     med = float(np.median(pr.norms))
     flags = np.array([_formatting(data.window_text(w)) for w in pr.indices[:, 0]])
-    top = order[:max(1, int(np.ceil(0.01 * order.size)))]
-    sink.append(pd.DataFrame([{**common, "rank": i + 1, "norm": float(pr.norms[j]),
-                               "over_median": float(pr.norms[j] / med), "window": int(pr.indices[j, 0]),
-                               "text": data.window_text(pr.indices[j, 0]), "formatting": bool(flags[j])}
-                              for i, j in enumerate(order[:N_WINDOWS])]))
+    top = order[: max(1, int(np.ceil(0.01 * order.size)))]
+    sink.append(
+        pd.DataFrame(
+            [
+                {
+                    **common,
+                    "rank": i + 1,
+                    "norm": float(pr.norms[j]),
+                    "over_median": float(pr.norms[j] / med),
+                    "window": int(pr.indices[j, 0]),
+                    "text": data.window_text(pr.indices[j, 0]),
+                    "formatting": bool(flags[j]),
+                }
+                for i, j in enumerate(order[:N_WINDOWS])
+            ]
+        )
+    )
     return {"top1_formatting": float(flags[top].mean()), "all_formatting": float(flags.mean())}
 
 
@@ -348,12 +461,13 @@ def _full_loss(model, task, full_size, chunk: int = 256) -> float:
     total = 0.0
     with torch.no_grad():
         for start in range(0, idx.numel(), chunk):
-            x, y = task.data.take(idx[start:start + chunk])
+            x, y = task.data.take(idx[start : start + chunk])
             total += float(task.loss_fn(model(x), y)) * y.shape[0]
     return total / idx.numel()
 
 
 # -- seed-replicate statistics (their intervals: synthclip.stats) ----------------------------------------
+
 
 def _seed_mean(values, confidence: float = 0.95) -> tuple[float, float, float, int]:
     """(mean, low, high, n) of the finite replicate values, the interval ``stats.mean_ci`` (Student t); the
@@ -367,13 +481,14 @@ def _seed_mean(values, confidence: float = 0.95) -> tuple[float, float, float, i
 
 
 def side(lo: float, hi: float, threshold: float) -> str:
-    """"above" / "below" / "holds" the threshold, or "none" when the interval is undefined or unbounded."""
+    """ "above" / "below" / "holds" the threshold, or "none" when the interval is undefined or unbounded."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "none"
     return "above" if lo > threshold else "below" if hi < threshold else "holds"
 
 
 # -- claims ------------------------------------------------------------------------------------------
+
 
 def _at(probes: pd.DataFrame, model: str, step: int) -> pd.DataFrame:
     """The replicates of ``model`` at ``step`` and the smallest batch size (the verdict setting)."""
@@ -384,34 +499,68 @@ def _at(probes: pd.DataFrame, model: str, step: int) -> pd.DataFrame:
 
 
 def _claim(claim, source, setting, statistic, est, lo, hi, threshold, verdict, reason, **extra) -> dict:
-    return {"claim": claim, "source": source, "setting": setting, "statistic": statistic, "estimate": est,
-            "ci_low": lo, "ci_high": hi, "threshold": threshold, "verdict": verdict, "reason": reason, **extra}
+    return {
+        "claim": claim,
+        "source": source,
+        "setting": setting,
+        "statistic": statistic,
+        "estimate": est,
+        "ci_low": lo,
+        "ci_high": hi,
+        "threshold": threshold,
+        "verdict": verdict,
+        "reason": reason,
+        **extra,
+    }
 
 
-def _shift_claim(claim, source, a, b, name_a, name_b, statistic, confidence, *, log=True, setting="",
-                 expected="above") -> dict:
+def _shift_claim(
+    claim, source, a, b, name_a, name_b, statistic, confidence, *, log=True, setting="", expected="above"
+) -> dict:
     """A claim that ``a``'s statistic exceeds ``b``'s (replicates of each), by the shift interval."""
     setting = setting or f"{name_a} vs {name_b}"
     if a.empty or b.empty:
         missing = name_a if a.empty else name_b
-        return _claim(claim, source, setting, statistic, np.nan, np.nan, np.nan, 0.0, INCONCLUSIVE,
-                      f"{missing} not run at this setting")
+        return _claim(
+            claim,
+            source,
+            setting,
+            statistic,
+            np.nan,
+            np.nan,
+            np.nan,
+            0.0,
+            INCONCLUSIVE,
+            f"{missing} not run at this setting",
+        )
     f = np.log if log else (lambda v: v)
     with np.errstate(divide="ignore"):
-        ci = stats.shift_ci(f(a[statistic].to_numpy(float)), f(b[statistic].to_numpy(float)),
-                            confidence_level=confidence)
+        ci = stats.shift_ci(
+            f(a[statistic].to_numpy(float)), f(b[statistic].to_numpy(float)), confidence_level=confidence
+        )
     est, lo, hi, cov = ci.estimate, ci.low, ci.high, ci.achieved
     where = side(lo, hi, 0.0)
     label = f"{'log ' if log else ''}{statistic}"
     means = f"{name_a} {np.median(a[statistic]):.4g} vs {name_b} {np.median(b[statistic]):.4g} (medians)"
     if where == "none":
-        return _claim(claim, source, setting, label, est, lo, hi, 0.0, INCONCLUSIVE,
-                      f"{len(a)} + {len(b)} replicates give no finite {confidence:.0%} interval; {means}",
-                      n_a=len(a), n_b=len(b))
+        return _claim(
+            claim,
+            source,
+            setting,
+            label,
+            est,
+            lo,
+            hi,
+            0.0,
+            INCONCLUSIVE,
+            f"{len(a)} + {len(b)} replicates give no finite {confidence:.0%} interval; {means}",
+            n_a=len(a),
+            n_b=len(b),
+        )
     verdict = {"above": REPRODUCED, "below": NOT_REPRODUCED, "holds": INCONCLUSIVE}[where]
     if expected == "below":
         verdict = {REPRODUCED: NOT_REPRODUCED, NOT_REPRODUCED: REPRODUCED}.get(verdict, verdict)
-    reason = (f"shift {where} 0 ({cov:.1%} exact Mann–Whitney interval, {len(a)} + {len(b)} replicates); {means}")
+    reason = f"shift {where} 0 ({cov:.1%} exact Mann–Whitney interval, {len(a)} + {len(b)} replicates); {means}"
     return _claim(claim, source, setting, label, est, lo, hi, 0.0, verdict, reason, n_a=len(a), n_b=len(b))
 
 
@@ -428,16 +577,46 @@ def claims(probes: pd.DataFrame, verdict_step: int, confidence: float = 0.95) ->
             name = "Figure 1 (tier i)" if task in TEXT_TASKS else "Figure 1 (tier i), formatting removed"
             if step:
                 name += f", at step {step}"
-            rows.append(_shift_claim(name, PAPER + ", Fig. 1(b, f)", _at(probes, task, step), _at(probes, VISION, step),
-                                     task, VISION, VERDICT_STATISTIC, confidence,
-                                     setting=f"{task} vs {VISION}, step {step}"))
+            rows.append(
+                _shift_claim(
+                    name,
+                    PAPER + ", Fig. 1(b, f)",
+                    _at(probes, task, step),
+                    _at(probes, VISION, step),
+                    task,
+                    VISION,
+                    VERDICT_STATISTIC,
+                    confidence,
+                    setting=f"{task} vs {VISION}, step {step}",
+                )
+            )
     for task in TEXT_TASKS:
-        rows.append(_shift_claim("Figure 1(d, h): running E‖ξ‖² does not settle", PAPER + ", Fig. 1(d, h)",
-                                 _at(probes, task, 0), vision0, task, VISION, "running_drift", confidence,
-                                 setting=f"{task} vs {VISION}, step 0"))
-        rows.append(_shift_claim("formatting carries part of the tail", "the char probe's decoded windows (reST borders)",
-                                 _at(probes, task, 0), _at(probes, ABLATIONS[task], 0), task, ABLATIONS[task],
-                                 VERDICT_STATISTIC, confidence, setting=f"{task} vs {ABLATIONS[task]}, step 0"))
+        rows.append(
+            _shift_claim(
+                "Figure 1(d, h): running E‖ξ‖² does not settle",
+                PAPER + ", Fig. 1(d, h)",
+                _at(probes, task, 0),
+                vision0,
+                task,
+                VISION,
+                "running_drift",
+                confidence,
+                setting=f"{task} vs {VISION}, step 0",
+            )
+        )
+        rows.append(
+            _shift_claim(
+                "formatting carries part of the tail",
+                "the char probe's decoded windows (reST borders)",
+                _at(probes, task, 0),
+                _at(probes, ABLATIONS[task], 0),
+                task,
+                ABLATIONS[task],
+                VERDICT_STATISTIC,
+                confidence,
+                setting=f"{task} vs {ABLATIONS[task]}, step 0",
+            )
+        )
     for task in dict.fromkeys([*TEXT_TASKS, *text_tasks[2:], VISION, "digits-mlp", *FIGURE4_ONLY]):
         for step in sorted({0, verdict_step}):
             part = _at(probes, task, step)
@@ -458,8 +637,10 @@ def claims(probes: pd.DataFrame, verdict_step: int, confidence: float = 0.95) ->
 #: what each tier (ii) estimator is calibrated for, and where it is biased (calibrate's tail-index cases)
 TIER2_ESTIMATORS = {
     "hill": ("Hill on ‖ξ‖ at k = √N", "exact for Pareto-type tails; reads α too large on stable laws near 2"),
-    "mohammadi": ("Mohammadi on ξ (parametric pivot)",
-                  "exact for stable vectors; biased toward 2 on Pareto and Student-t vectors, which are not stable"),
+    "mohammadi": (
+        "Mohammadi on ξ (parametric pivot)",
+        "exact for stable vectors; biased toward 2 on Pareto and Student-t vectors, which are not stable",
+    ),
 }
 
 
@@ -472,7 +653,7 @@ def alpha_side(lo: float, hi: float, threshold: float = HEAVY_BELOW) -> str:
 
 
 def every_replicate(lows, highs, threshold: float = HEAVY_BELOW) -> str:
-    """"below" / "above" if every replicate's interval lies below / above ``threshold``, "none" if one is
+    """ "below" / "above" if every replicate's interval lies below / above ``threshold``, "none" if one is
     undefined (or there is none), else "holds". If some replicate's α were on the other side, the conjunction
     would need that replicate's interval to miss it, so it errs at most as often as one interval does."""
     sides = [alpha_side(lo, hi, threshold) for lo, hi in zip(lows, highs)]
@@ -488,18 +669,29 @@ def _infinite_variance(part, task, step, confidence) -> dict:
     for est, (label, scope) in TIER2_ESTIMATORS.items():
         lo, hi = part[f"{est}_ci_low"].to_numpy(float), part[f"{est}_ci_high"].to_numpy(float)
         reads[est] = every_replicate(lo, hi)
-        word = {"below": "every interval below 2", "above": "every interval above 2",
-                "holds": "not every interval on one side of 2", "none": "an interval undefined"}[reads[est]]
-        desc.append(f"{label}: α̂ median {np.median(part[f'{est}_alpha']):.2f}, intervals from {np.min(lo):.2f} to "
-                    f"{np.max(hi):.2f} over {len(part)} replicate(s): {word} ({scope})")
+        word = {
+            "below": "every interval below 2",
+            "above": "every interval above 2",
+            "holds": "not every interval on one side of 2",
+            "none": "an interval undefined",
+        }[reads[est]]
+        desc.append(
+            f"{label}: α̂ median {np.median(part[f'{est}_alpha']):.2f}, intervals from {np.min(lo):.2f} to "
+            f"{np.max(hi):.2f} over {len(part)} replicate(s): {word} ({scope})"
+        )
     if "moment_alpha" in part:
         desc.append(f"moment estimator α̂ median {np.median(part['moment_alpha']):.2f} (shown)")
     h, m = reads["hill"], reads["mohammadi"]
     if "none" in (h, m):
         verdict, why = INCONCLUSIVE, "no interval"
     elif h == "above" and m == "below":
-        verdict, why = INCONCLUSIVE, ("the estimators disagree: a tail neither Pareto-type nor stable at this N "
-                                      "(each estimator is biased on the other's family)")
+        verdict, why = (
+            INCONCLUSIVE,
+            (
+                "the estimators disagree: a tail neither Pareto-type nor stable at this N "
+                "(each estimator is biased on the other's family)"
+            ),
+        )
     elif (m == "below" and h != "above") or (h == "below" and m != "above"):
         verdict, why = REPRODUCED, "one estimator below 2, the other not above"
     elif h == "above":
@@ -507,27 +699,51 @@ def _infinite_variance(part, task, step, confidence) -> dict:
     else:
         verdict, why = INCONCLUSIVE, "neither estimator on one side of 2"
     lo, hi = part["mohammadi_ci_low"].to_numpy(float), part["mohammadi_ci_high"].to_numpy(float)
-    return _claim("α < 2 (tier ii)", PAPER + ", Assumption 1", f"{task}, step {step}",
-                  f"α̂ Mohammadi on ξ (median; interval: the replicates' {confidence:.0%} intervals' span)",
-                  float(np.median(part["mohammadi_alpha"])), float(np.min(lo)), float(np.max(hi)), HEAVY_BELOW,
-                  verdict, f"{why}; " + "; ".join(desc), n_a=len(part), n_b=0)
+    return _claim(
+        "α < 2 (tier ii)",
+        PAPER + ", Assumption 1",
+        f"{task}, step {step}",
+        f"α̂ Mohammadi on ξ (median; interval: the replicates' {confidence:.0%} intervals' span)",
+        float(np.median(part["mohammadi_alpha"])),
+        float(np.min(lo)),
+        float(np.max(hi)),
+        HEAVY_BELOW,
+        verdict,
+        f"{why}; " + "; ".join(desc),
+        n_a=len(part),
+        n_b=0,
+    )
 
 
 def _seed000(text, vision, task, confidence) -> dict:
     name, src = "seed 000: NLP norms heavy-tailed, vision not", "seed 000 (clipped AdaGrad/Adam README)"
     setting = f"{task} vs {VISION}, step 0"
     if text.empty or vision.empty:
-        return _claim(name, src, setting, "mild-outlier ratio", np.nan, np.nan, np.nan, 1.0, INCONCLUSIVE,
-                      f"{task if text.empty else VISION} not run")
+        return _claim(
+            name,
+            src,
+            setting,
+            "mild-outlier ratio",
+            np.nan,
+            np.nan,
+            np.nan,
+            1.0,
+            INCONCLUSIVE,
+            f"{task if text.empty else VISION} not run",
+        )
     t = pooled_ratio(text["mild_count"], text["n_batches"], GAUSS_MILD_RATE, confidence)
     v = pooled_ratio(vision["mild_count"], vision["n_batches"], GAUSS_MILD_RATE, confidence)
     te = pooled_ratio(text["extreme_count"], text["n_batches"], GAUSS_EXTREME_RATE, confidence)
     ve = pooled_ratio(vision["extreme_count"], vision["n_batches"], GAUSS_EXTREME_RATE, confidence)
     ts, vs = side(t[1], t[2], 1.0), side(v[1], v[2], 1.0)
-    ext = (f"P(X > Q3 + 3 IQR)/1.2e-6: {task} {te[0]:.3g} [{te[1]:.3g}, {te[2]:.3g}], {VISION} {ve[0]:.3g} "
-           f"[{ve[1]:.3g}, {ve[2]:.3g}]")
-    desc = (f"P(X > Q3 + 1.5 IQR)/0.0035: {task} {t[0]:.2f} [{t[1]:.2f}, {t[2]:.2f}], {VISION} {v[0]:.2f} "
-            f"[{v[1]:.2f}, {v[2]:.2f}] (exact binomial intervals, replicates pooled); {ext}")
+    ext = (
+        f"P(X > Q3 + 3 IQR)/1.2e-6: {task} {te[0]:.3g} [{te[1]:.3g}, {te[2]:.3g}], {VISION} {ve[0]:.3g} "
+        f"[{ve[1]:.3g}, {ve[2]:.3g}]"
+    )
+    desc = (
+        f"P(X > Q3 + 1.5 IQR)/0.0035: {task} {t[0]:.2f} [{t[1]:.2f}, {t[2]:.2f}], {VISION} {v[0]:.2f} "
+        f"[{v[1]:.2f}, {v[2]:.2f}] (exact binomial intervals, replicates pooled); {ext}"
+    )
     if "none" in (ts, vs):
         verdict = INCONCLUSIVE
     elif ts == "above" and vs != "above":
@@ -536,8 +752,7 @@ def _seed000(text, vision, task, confidence) -> dict:
         verdict = NOT_REPRODUCED
     else:
         verdict = INCONCLUSIVE
-    return _claim(name, src, setting, "mild-outlier ratio", t[0], t[1], t[2], 1.0, verdict, desc,
-                  n_a=t[3], n_b=v[3])
+    return _claim(name, src, setting, "mild-outlier ratio", t[0], t[1], t[2], 1.0, verdict, desc, n_a=t[3], n_b=v[3])
 
 
 # = probe.GAUSS_MILD / GAUSS_EXTREME: P(X > Q3 + 1.5·IQR), P(X > Q3 + 3·IQR) for a Gaussian (repeated: the
@@ -562,40 +777,79 @@ def _drift(probes, task, verdict_step) -> pd.DataFrame:
     if a.empty or b.empty or verdict_step == 0:
         return pd.DataFrame(columns=["replicate", "scale_drift", "shape_drift"])
     m = a.merge(b, on="replicate", suffixes=("_0", "_s"))
-    return pd.DataFrame({"replicate": m["replicate"],
-                         "scale_drift": np.abs(np.log(m["median_s"] / m["median_0"])),
-                         "shape_drift": np.abs(np.log(m["top1_share_s"] / m["top1_share_0"]))})
+    return pd.DataFrame(
+        {
+            "replicate": m["replicate"],
+            "scale_drift": np.abs(np.log(m["median_s"] / m["median_0"])),
+            "shape_drift": np.abs(np.log(m["top1_share_s"] / m["top1_share_0"])),
+        }
+    )
 
 
 def _figure2(probes, task, verdict_step, confidence) -> dict:
     text, vision = _drift(probes, task, verdict_step), _drift(probes, VISION, verdict_step)
-    row = _shift_claim("Figure 2: text noise drifts in training, vision stays", PAPER + ", Fig. 2", text, vision,
-                       task, VISION, "scale_drift", confidence, log=False,
-                       setting=f"{task} vs {VISION}, steps 0 → {verdict_step}")
+    row = _shift_claim(
+        "Figure 2: text noise drifts in training, vision stays",
+        PAPER + ", Fig. 2",
+        text,
+        vision,
+        task,
+        VISION,
+        "scale_drift",
+        confidence,
+        log=False,
+        setting=f"{task} vs {VISION}, steps 0 → {verdict_step}",
+    )
     if not text.empty and not vision.empty:
-        row["reason"] += (f"; shape drift |Δ log top-1 % share| {text['shape_drift'].median():.3f} vs "
-                          f"{vision['shape_drift'].median():.3f}")
+        row["reason"] += (
+            f"; shape drift |Δ log top-1 % share| {text['shape_drift'].median():.3f} vs "
+            f"{vision['shape_drift'].median():.3f}"
+        )
     return row
 
 
 def _figure4(probes, confidence) -> list[dict]:
     cell = {k: _at(probes, t, 0) for k, t in FIGURE4.items()}
-    arch = _shift_claim("Figure 4: architecture effect (Gaussian inputs)", PAPER + ", Fig. 4",
-                        cell[("attention", "gaussian")], cell[("no attention", "gaussian")],
-                        FIGURE4[("attention", "gaussian")], FIGURE4[("no attention", "gaussian")],
-                        VERDICT_STATISTIC, confidence)
-    data = _shift_claim("Figure 4: data effect (no attention)", PAPER + ", Fig. 4",
-                        cell[("no attention", "text")], cell[("no attention", "gaussian")],
-                        FIGURE4[("no attention", "text")], FIGURE4[("no attention", "gaussian")],
-                        VERDICT_STATISTIC, confidence)
-    arch_text = _shift_claim("Figure 4: architecture effect (text)", PAPER + ", Fig. 4",
-                             cell[("attention", "text")], cell[("no attention", "text")],
-                             FIGURE4[("attention", "text")], FIGURE4[("no attention", "text")],
-                             VERDICT_STATISTIC, confidence)
-    data_att = _shift_claim("Figure 4: data effect (attention)", PAPER + ", Fig. 4",
-                            cell[("attention", "text")], cell[("attention", "gaussian")],
-                            FIGURE4[("attention", "text")], FIGURE4[("attention", "gaussian")],
-                            VERDICT_STATISTIC, confidence)
+    arch = _shift_claim(
+        "Figure 4: architecture effect (Gaussian inputs)",
+        PAPER + ", Fig. 4",
+        cell[("attention", "gaussian")],
+        cell[("no attention", "gaussian")],
+        FIGURE4[("attention", "gaussian")],
+        FIGURE4[("no attention", "gaussian")],
+        VERDICT_STATISTIC,
+        confidence,
+    )
+    data = _shift_claim(
+        "Figure 4: data effect (no attention)",
+        PAPER + ", Fig. 4",
+        cell[("no attention", "text")],
+        cell[("no attention", "gaussian")],
+        FIGURE4[("no attention", "text")],
+        FIGURE4[("no attention", "gaussian")],
+        VERDICT_STATISTIC,
+        confidence,
+    )
+    arch_text = _shift_claim(
+        "Figure 4: architecture effect (text)",
+        PAPER + ", Fig. 4",
+        cell[("attention", "text")],
+        cell[("no attention", "text")],
+        FIGURE4[("attention", "text")],
+        FIGURE4[("no attention", "text")],
+        VERDICT_STATISTIC,
+        confidence,
+    )
+    data_att = _shift_claim(
+        "Figure 4: data effect (attention)",
+        PAPER + ", Fig. 4",
+        cell[("attention", "text")],
+        cell[("attention", "gaussian")],
+        FIGURE4[("attention", "text")],
+        FIGURE4[("attention", "gaussian")],
+        VERDICT_STATISTIC,
+        confidence,
+    )
     verdicts = (arch["verdict"], data["verdict"])
     carries = [name for name, r in (("architecture", arch), ("data", data)) if r["verdict"] == REPRODUCED]
     answer = " and ".join(carries) if carries else "neither (at this resolution)"
@@ -605,9 +859,18 @@ def _figure4(probes, confidence) -> list[dict]:
         verdict = NOT_REPRODUCED
     else:
         verdict = INCONCLUSIVE
-    both = _claim("Figure 4: both architecture and data carry the tail", PAPER + ", Fig. 4",
-                  "words grid, step 0", f"log {VERDICT_STATISTIC}", np.nan, np.nan, np.nan, 0.0, verdict,
-                  f"here: {answer} (architecture effect {arch['verdict']}, data effect {data['verdict']})")
+    both = _claim(
+        "Figure 4: both architecture and data carry the tail",
+        PAPER + ", Fig. 4",
+        "words grid, step 0",
+        f"log {VERDICT_STATISTIC}",
+        np.nan,
+        np.nan,
+        np.nan,
+        0.0,
+        verdict,
+        f"here: {answer} (architecture effect {arch['verdict']}, data effect {data['verdict']})",
+    )
     return [both, arch, data, arch_text, data_att]
 
 
@@ -616,21 +879,40 @@ def _appendix_h(part, task, confidence) -> dict:
     vec = _seed_mean(1.0 / part["hill_alpha"].to_numpy(float), confidence)
     coord = _seed_mean(part["coord_alpha"], confidence)
     vs, cs = side(vec[1], vec[2], 0.5), side(coord[1], coord[2], 2.0)
-    desc = (f"vector view: Hill α̂ of ‖ξ‖ ≈ {1 / vec[0] if vec[0] > 0 else np.inf:.2f} (1/α̂ [{vec[1]:.3f}, "
-            f"{vec[2]:.3f}]), Mohammadi on vectors {part['mohammadi_alpha'].mean():.2f}; coordinate view: "
-            f"Mohammadi α̂ {coord[0]:.2f} [{coord[1]:.2f}, {coord[2]:.2f}]"
-            + (f"; pooled (Şimşekli et al.'s practice: every coordinate of every draw as one sample) "
-               f"{part['pooled_alpha'].mean():.2f}" if "pooled_alpha" in part else ""))
+    desc = (
+        f"vector view: Hill α̂ of ‖ξ‖ ≈ {1 / vec[0] if vec[0] > 0 else np.inf:.2f} (1/α̂ [{vec[1]:.3f}, "
+        f"{vec[2]:.3f}]), Mohammadi on vectors {part['mohammadi_alpha'].mean():.2f}; coordinate view: "
+        f"Mohammadi α̂ {coord[0]:.2f} [{coord[1]:.2f}, {coord[2]:.2f}]"
+        + (
+            f"; pooled (Şimşekli et al.'s practice: every coordinate of every draw as one sample) "
+            f"{part['pooled_alpha'].mean():.2f}"
+            if "pooled_alpha" in part
+            else ""
+        )
+    )
     if vs != "below":
         verdict, why = INCONCLUSIVE, "the vector view is not light here (premise absent); " + desc
     else:
         verdict = {"below": REPRODUCED, "above": NOT_REPRODUCED}.get(cs, INCONCLUSIVE)
         why = desc
-    return _claim(name, src, f"{task}, step 0", "coordinate-view α (Mohammadi)", coord[0], coord[1], coord[2], 2.0,
-                  verdict, why, n_a=coord[3], n_b=vec[3])
+    return _claim(
+        name,
+        src,
+        f"{task}, step 0",
+        "coordinate-view α (Mohammadi)",
+        coord[0],
+        coord[1],
+        coord[2],
+        2.0,
+        verdict,
+        why,
+        n_a=coord[3],
+        n_b=vec[3],
+    )
 
 
 # -- the per-probe Hill table (every replicate; also what studies/gpu_check.py reports) ----------------
+
 
 def verdict(ci_low: float, ci_high: float) -> str:
     """One probe's Hill interval for ‖ξ‖ at k = √N against α = 2 (descriptive; the claims use replicates)."""
@@ -677,14 +959,22 @@ def model_verdicts(verdicts: pd.DataFrame) -> pd.DataFrame:
             v = "light" if (part["verdict"] == "light").all() else "not heavy-tailed"
         else:
             v = "heavy-tailed at " + "; ".join(sorted({_setting(r) for _, r in heavy.iterrows()})) + " only"
-        rows.append({"model": model, "verdict": v, "n_settings": len(part), "n_heavy": len(heavy),
-                     "expected": EXPECTED.get(model, "lighter"),
-                     "min_hill_alpha": float(part["hill_alpha"].min()),
-                     "max_hill_alpha": float(part["hill_alpha"].max())})
+        rows.append(
+            {
+                "model": model,
+                "verdict": v,
+                "n_settings": len(part),
+                "n_heavy": len(heavy),
+                "expected": EXPECTED.get(model, "lighter"),
+                "min_hill_alpha": float(part["hill_alpha"].min()),
+                "max_hill_alpha": float(part["hill_alpha"].max()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 # -- report, scoreboard and figure -----------------------------------------------------------------------
+
 
 def _fmt(a, lo, hi) -> str:
     return f"{a:6.2f} [{lo:5.2f}, {hi:6.2f}]" if np.isfinite(a) else f"{'n/a':>6} {'':15}"
@@ -697,65 +987,91 @@ def _num(x, fmt=".3g") -> str:
 def noise_report(tables, meta) -> str:
     p = meta["params"]
     v = tables["verdicts"]
-    lines = [f"torch-noise: noise ξ = g_B − ∇f over N={p['n_batches']} minibatches per probe; training before a "
-             f"probe: {p['optimizer']} lr={p['lr']:g}, batch {p['train_batch_size']}; {p['confidence']:.0%} "
-             f"intervals; {p.get('n_seeds', 1)} seed replicate(s) per task."]
+    lines = [
+        f"torch-noise: noise ξ = g_B − ∇f over N={p['n_batches']} minibatches per probe; training before a "
+        f"probe: {p['optimizer']} lr={p['lr']:g}, batch {p['train_batch_size']}; {p['confidence']:.0%} "
+        f"intervals; {p.get('n_seeds', 1)} seed replicate(s) per task."
+    ]
     if "claims" in tables:
         lines += ["", CLAIMS_RULE, "", "seed claims (reproduced / not reproduced / inconclusive):"]
         for _, r in tables["claims"].iterrows():
-            est = (f"{_num(r['estimate'], '+.3f')} [{_num(r['ci_low'], '+.3f')}, {_num(r['ci_high'], '+.3f')}]"
-                   if np.isfinite(r["estimate"]) else "")
+            est = (
+                f"{_num(r['estimate'], '+.3f')} [{_num(r['ci_low'], '+.3f')}, {_num(r['ci_high'], '+.3f')}]"
+                if np.isfinite(r["estimate"])
+                else ""
+            )
             lines.append(f"  {r['claim']} | {r['setting']} | {r['statistic']} {est} → {r['verdict'].upper()}")
             lines.append(f"      {r['reason']}")
     if "probes" in tables and "top1_share" in tables["probes"].columns:
-        lines += ["", "per (task, step, B): medians over replicates of the seeds' statistics",
-                  f"{'task':<27} {'step':>5} {'B':>3} {'n':>3} {'loss':>6} {'max/med':>8} {'top1%':>7} "
-                  f"{'mild':>6} {'extreme':>8} {'KS(G)':>6} {'runΔ':>6} {'Hill√N':>7} {'moment':>7} "
-                  f"{'Moh.vec':>7} {'coord':>6} {'pooled':>6}"]
+        lines += [
+            "",
+            "per (task, step, B): medians over replicates of the seeds' statistics",
+            f"{'task':<27} {'step':>5} {'B':>3} {'n':>3} {'loss':>6} {'max/med':>8} {'top1%':>7} "
+            f"{'mild':>6} {'extreme':>8} {'KS(G)':>6} {'runΔ':>6} {'Hill√N':>7} {'moment':>7} "
+            f"{'Moh.vec':>7} {'coord':>6} {'pooled':>6}",
+        ]
         probes = tables["probes"]
         order = {m: i for i, m in enumerate(TASKS)}
         grouped = probes.groupby(["model", "step", "batch_size"], sort=False)
         for (model, step, b), part in sorted(grouped, key=lambda kv: (order.get(kv[0][0], 99), kv[0][1], kv[0][2])):
             med = part.median(numeric_only=True)
-            lines.append(f"{model:<27} {int(step):>5} {int(b):>3} {len(part):>3} {med['loss']:6.3f} "
-                         f"{med['max_over_median']:8.2f} {med['top1_share']:7.3f} {med['mild_ratio']:6.2f} "
-                         f"{med['extreme_ratio']:8.3g} {med['ks_gauss']:6.3f} {med['running_drift']:6.3f} "
-                         f"{med['hill_alpha']:7.2f} {med['moment_alpha']:7.2f} {med['mohammadi_alpha']:7.2f} "
-                         f"{med['coord_alpha']:6.2f} {med.get('pooled_alpha', np.nan):6.2f}")
-        lines.append("(top1%: share of Σ‖ξ‖² in the largest 1 % of draws, ≈ 0.01 for equal draws; mild/extreme: "
-                     "outlier rates over a Gaussian's; KS(G): distance to the fitted Gaussian; runΔ: max |m_n/m_N − 1| "
-                     "of the running E‖ξ‖² over n ≥ N/10; Hill√N, moment: α̂ at k = √N; Moh.vec: Mohammadi on the noise "
-                     "vectors (the seed's vector view); coord: Appendix H's coordinate view (per draw); pooled: "
-                     "Şimşekli et al.'s practice, all coordinates of all draws pooled, block size the largest divisor "
-                     "of N ≤ √N: coordinates of different scales pooled form a scale mixture, which reads heavy "
-                     "even when every coordinate is Gaussian)")
-        lines.append("views: the seed's Figure 1 histograms the noise norms ‖ξ‖ (the vector view; Hill√N and moment "
-                     "read their tail); its Appendix H contrasts that with the coordinates of a single minibatch (coord) "
-                     "and applies Mohammadi's estimator to the norms. Intervals, each calibrated on these shapes by "
-                     "`python -m synthclip.study calibrate --procedures mohammadi,hill` (docs/studies/calibrate.md): "
-                     "Mohammadi on ξ by a parametric pivot simulated on the probe's own shape (stable coordinates at "
-                     "the data's scales), exact for stable vectors, biased toward 2 on Pareto and Student-t vectors; "
-                     "Hill's gamma interval on ‖ξ‖, exact for Pareto-type tails, reading α too large on stable laws "
-                     "near 2: tier (ii) needs both")
+            lines.append(
+                f"{model:<27} {int(step):>5} {int(b):>3} {len(part):>3} {med['loss']:6.3f} "
+                f"{med['max_over_median']:8.2f} {med['top1_share']:7.3f} {med['mild_ratio']:6.2f} "
+                f"{med['extreme_ratio']:8.3g} {med['ks_gauss']:6.3f} {med['running_drift']:6.3f} "
+                f"{med['hill_alpha']:7.2f} {med['moment_alpha']:7.2f} {med['mohammadi_alpha']:7.2f} "
+                f"{med['coord_alpha']:6.2f} {med.get('pooled_alpha', np.nan):6.2f}"
+            )
+        lines.append(
+            "(top1%: share of Σ‖ξ‖² in the largest 1 % of draws, ≈ 0.01 for equal draws; mild/extreme: "
+            "outlier rates over a Gaussian's; KS(G): distance to the fitted Gaussian; runΔ: max |m_n/m_N − 1| "
+            "of the running E‖ξ‖² over n ≥ N/10; Hill√N, moment: α̂ at k = √N; Moh.vec: Mohammadi on the noise "
+            "vectors (the seed's vector view); coord: Appendix H's coordinate view (per draw); pooled: "
+            "Şimşekli et al.'s practice, all coordinates of all draws pooled, block size the largest divisor "
+            "of N ≤ √N: coordinates of different scales pooled form a scale mixture, which reads heavy "
+            "even when every coordinate is Gaussian)"
+        )
+        lines.append(
+            "views: the seed's Figure 1 histograms the noise norms ‖ξ‖ (the vector view; Hill√N and moment "
+            "read their tail); its Appendix H contrasts that with the coordinates of a single minibatch (coord) "
+            "and applies Mohammadi's estimator to the norms. Intervals, each calibrated on these shapes by "
+            "`python -m synthclip.study calibrate --procedures mohammadi,hill` (docs/studies/calibrate.md): "
+            "Mohammadi on ξ by a parametric pivot simulated on the probe's own shape (stable coordinates at "
+            "the data's scales), exact for stable vectors, biased toward 2 on Pareto and Student-t vectors; "
+            "Hill's gamma interval on ‖ξ‖, exact for Pareto-type tails, reading α too large on stable laws "
+            "near 2: tier (ii) needs both"
+        )
         first = probes[(probes["replicate"] == 0)]
         first = first[first["batch_size"] == first.groupby("model")["batch_size"].transform("min")]
         if first["step"].nunique() > 2:
-            lines += ["", "Figure 2 (replicate 0, smallest B): median ‖ξ‖ over its step-0 value, and the top-1 % "
-                          "share, at each probe step"]
+            lines += [
+                "",
+                "Figure 2 (replicate 0, smallest B): median ‖ξ‖ over its step-0 value, and the top-1 % "
+                "share, at each probe step",
+            ]
             for model, part in sorted(first.groupby("model"), key=lambda kv: order.get(kv[0], 99)):
                 part = part.sort_values("step")
                 base = part["median"].iloc[0]
-                lines.append(f"  {model:<27} " + ", ".join(
-                    f"step {int(r['step'])}: {r['median'] / base:.2f} / {r['top1_share']:.3f}"
-                    for _, r in part.iterrows()))
+                lines.append(
+                    f"  {model:<27} "
+                    + ", ".join(
+                        f"step {int(r['step'])}: {r['median'] / base:.2f} / {r['top1_share']:.3f}"
+                        for _, r in part.iterrows()
+                    )
+                )
         fmt = probes[probes["step"] == 0].dropna(subset=["top1_formatting"]) if "top1_formatting" in probes else None
         if fmt is not None and not fmt.empty:
-            lines += ["", "formatting behind the largest norms (step 0, B = 1, medians over replicates): share of "
-                          "the top 1 % of draws whose window holds a run of ≥ 4 identical punctuation characters, "
-                          "against all draws"]
+            lines += [
+                "",
+                "formatting behind the largest norms (step 0, B = 1, medians over replicates): share of "
+                "the top 1 % of draws whose window holds a run of ≥ 4 identical punctuation characters, "
+                "against all draws",
+            ]
             for model, part in fmt.groupby("model", sort=False):
-                lines.append(f"  {model:<27} top 1 %: {part['top1_formatting'].median():.2f}   all draws: "
-                             f"{part['all_formatting'].median():.3f}")
+                lines.append(
+                    f"  {model:<27} top 1 %: {part['top1_formatting'].median():.2f}   all draws: "
+                    f"{part['all_formatting'].median():.3f}"
+                )
     if "windows" in tables and not tables["windows"].empty:
         w = tables["windows"]
         w = w[(w["replicate"] == 0) & (w["step"] == 0)]
@@ -774,19 +1090,26 @@ def noise_report(tables, meta) -> str:
             mom = part[part["estimator"] == "moment"].set_index("k")["alpha"]
             cells = [f"{k}: {hill[k]:.2f}" + (f" ({mom[k]:.2f})" if k in mom.index else "") for k in hill.index]
             lines.append(f"  {model:<27} " + ", ".join(cells))
-    lines += ["", "per probe (Hill α of ‖ξ‖ at k = √N [CI] | Mohammadi α of ξ [CI]; single-probe reading of "
-                  f"Hill's interval against {HEAVY_BELOW:g}):"]
+    lines += [
+        "",
+        "per probe (Hill α of ‖ξ‖ at k = √N [CI] | Mohammadi α of ξ [CI]; single-probe reading of "
+        f"Hill's interval against {HEAVY_BELOW:g}):",
+    ]
     keys = _keys(v)
     for _, r in v.iterrows():
         rep = f" #{int(r['replicate'])}" if "replicate" in keys else ""
-        lines.append(f"  {r['model']:<27}{rep:>4} step {int(r['step']):>5} B={int(r['batch_size']):<3} "
-                     f"{_fmt(r['hill_alpha'], r['hill_ci_low'], r['hill_ci_high'])} | "
-                     f"{_fmt(r['mohammadi_alpha'], r['mohammadi_ci_low'], r['mohammadi_ci_high'])}  {r['verdict']}")
+        lines.append(
+            f"  {r['model']:<27}{rep:>4} step {int(r['step']):>5} B={int(r['batch_size']):<3} "
+            f"{_fmt(r['hill_alpha'], r['hill_ci_low'], r['hill_ci_high'])} | "
+            f"{_fmt(r['mohammadi_alpha'], r['mohammadi_ci_low'], r['mohammadi_ci_high'])}  {r['verdict']}"
+        )
     lines += ["", "per model (single-probe readings):"]
     for _, r in tables["models"].iterrows():
-        lines.append(f"  {r['model']}: {r['verdict']} ({int(r['n_heavy'])}/{int(r['n_settings'])} probes heavy-tailed; "
-                     f"Hill α̂ from {r['min_hill_alpha']:.2f} to {r['max_hill_alpha']:.2f}); the paper expects "
-                     f"{r['expected']}.")
+        lines.append(
+            f"  {r['model']}: {r['verdict']} ({int(r['n_heavy'])}/{int(r['n_settings'])} probes heavy-tailed; "
+            f"Hill α̂ from {r['min_hill_alpha']:.2f} to {r['max_hill_alpha']:.2f}); the paper expects "
+            f"{r['expected']}."
+        )
     return "\n".join(lines)
 
 
@@ -796,10 +1119,22 @@ def noise_scoreboard(tables, meta, study: str = "torch-noise") -> pd.DataFrame:
 
     rows = []
     for _, r in tables.get("claims", pd.DataFrame()).iterrows():
-        rows.append({"study": study, "statement": r["claim"], "source": r["source"], "setting": r["setting"],
-                     "quantity": r["statistic"], "measured": r["estimate"], "ci_low": r["ci_low"],
-                     "ci_high": r["ci_high"], "theory": r["threshold"], "verdict": r["verdict"],
-                     "reason": r["reason"], "figure": "torch-noise.png"})
+        rows.append(
+            {
+                "study": study,
+                "statement": r["claim"],
+                "source": r["source"],
+                "setting": r["setting"],
+                "quantity": r["statistic"],
+                "measured": r["estimate"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "theory": r["threshold"],
+                "verdict": r["verdict"],
+                "reason": r["reason"],
+                "figure": "torch-noise.png",
+            }
+        )
     return pd.DataFrame(rows, columns=list(SCOREBOARD_COLUMNS))
 
 
@@ -869,15 +1204,25 @@ def draw_figure1(ax, tables, model) -> None:
     lo, hi = min(y.min(), 0.3), max(y.max(), 3.0, np.quantile(ref, 0.999))
     bins = np.geomspace(lo, hi, 40)
     ax.hist(y, bins=bins, density=True, color="C0", alpha=0.5, label="‖ξ‖ / median")
-    ax.hist(ref, bins=bins, density=True, histtype="step", color="C3", lw=1.0,
-            label=f"α-stable ref. (α = {alpha:.2f}, d = {STABLE_DIM})")
+    ax.hist(
+        ref,
+        bins=bins,
+        density=True,
+        histtype="step",
+        color="C3",
+        lw=1.0,
+        label=f"α-stable ref. (α = {alpha:.2f}, d = {STABLE_DIM})",
+    )
     grid = np.geomspace(lo, hi, 200)
     dens = sps.norm(y.mean(), y.std(ddof=1)).pdf(grid)
     ax.plot(grid, np.where(dens > 1e-6, dens, np.nan), color="k", lw=1.0, ls="--", label="fitted Gaussian")
     _log_axes(ax, lo, hi)
     med = part.median(numeric_only=True) if not part.empty else None
-    extra = (f"\ntop-1 % share {med['top1_share']:.3f}, max/med {med['max_over_median']:.2f}, "
-             f"KS(G) {med['ks_gauss']:.2f}") if med is not None else ""
+    extra = (
+        (f"\ntop-1 % share {med['top1_share']:.3f}, max/med {med['max_over_median']:.2f}, KS(G) {med['ks_gauss']:.2f}")
+        if med is not None
+        else ""
+    )
     ax.set_title(f"Fig. 1: {model}, step 0{extra}", fontsize=7)
     ax.set_xlabel("‖ξ‖ / median ‖ξ‖")
     ax.legend(fontsize=5)
@@ -889,7 +1234,7 @@ def draw_running(ax, tables, models) -> None:
         y = _norms_of(tables, model)
         if y.size == 0:
             continue
-        run = np.cumsum(y ** 2) / np.arange(1, y.size + 1)
+        run = np.cumsum(y**2) / np.arange(1, y.size + 1)
         ax.plot(np.arange(1, y.size + 1), run / run[-1], lw=1.0, label=model)
     ax.set_xscale("log")
     ax.axhline(1.0, color="0.5", lw=0.6)
@@ -949,8 +1294,15 @@ def draw_figure2(ax, tables, model) -> None:
     colors = sns.color_palette("crest", len(steps))
     for step, color in zip(steps, colors):
         y = scaled[part["step"] == step].to_numpy(float)
-        ax.hist(y, bins=bins, density=True, histtype="step", color=color, lw=1.2,
-                label=f"step {step}: median {np.median(y):.2f}")
+        ax.hist(
+            y,
+            bins=bins,
+            density=True,
+            histtype="step",
+            color=color,
+            lw=1.2,
+            label=f"step {step}: median {np.median(y):.2f}",
+        )
     _log_axes(ax, lo, hi)
     ax.set_title(f"Fig. 2: {model} over training", fontsize=7)
     ax.set_xlabel("‖ξ‖ / median ‖ξ‖ at step 0")
@@ -1000,7 +1352,9 @@ def plot_noise(tables, meta):
         ax.title.set_fontsize(8)
     p = meta.get("params", {})
     board = noise_scoreboard(tables, meta, meta.get("study", "torch-noise"))
-    fig.suptitle(f"torch-noise: minibatch gradient-noise norms (N={p.get('n_batches')}, "
-                 f"{p.get('n_seeds', 1)} replicates)\nverdicts: {plotting.tally(board['verdict'])}")
+    fig.suptitle(
+        f"torch-noise: minibatch gradient-noise norms (N={p.get('n_batches')}, "
+        f"{p.get('n_seeds', 1)} replicates)\nverdicts: {plotting.tally(board['verdict'])}"
+    )
     fig.tight_layout()
     return fig

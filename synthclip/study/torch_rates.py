@@ -70,22 +70,23 @@ Cost: the default CPU run uses a small character transformer (``--text-size smal
 word-level task at the same size costs ≈ 0.8 CPU-s per step (its 4096-word head), ten times more: an
 option, not the default. ``--device cuda`` exits with one line when CUDA is missing.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import stats, verdict
-from ..tuning import edge_summary
 from .._rng import derive_seed
 from ..theory import GAP_BAND
-from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, option, \
-    register
+from ..tuning import edge_summary
 from ._torch_run import SMALL_MODEL_THREADS, check_torch_run, torch_threads, tune_on_other_seeds
+from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, option, register
 
 TEXT_TASKS = ("text-transformer", "chars-transformer-noformat", "words-transformer", "words-transformer-noformat")
 VISION_TASKS = ("digits-cnn", "digits-mlp")
@@ -119,14 +120,25 @@ METHODS: dict[str, Method] = {
     "sgd": Method("sgd", _CONST, (0.1, 0.3, 1.0), "SGD"),
     "gclip": Method("gclip", {**_CONST, "clip": GCLIP_TAU, **_CLIP}, (0.1, 0.3, 1.0), f"GClip τ={GCLIP_TAU:g}"),
     "adam_norm": Method("adam_norm", {}, (0.03, 0.1, 0.3), "Adam-Norm"),
-    "clip_adam_norm": Method("clip_adam_norm", {"clip": GCLIP_TAU, **_CLIP}, (0.03, 0.1, 0.3),
-                             f"Clip-Adam-Norm λ={GCLIP_TAU:g}"),
+    "clip_adam_norm": Method(
+        "clip_adam_norm", {"clip": GCLIP_TAU, **_CLIP}, (0.03, 0.1, 0.3), f"Clip-Adam-Norm λ={GCLIP_TAU:g}"
+    ),
     "adam": Method("adam", {}, (3e-4, 1e-3, 3e-3), "torch.optim.Adam"),
     "sgd_m": Method("torch-sgd", {"momentum": MOMENTUM}, (0.01, 0.03, 0.1), f"torch.optim.SGD momentum {MOMENTUM:g}"),
-    "gclip_m": Method("gclip", {**_CONST, "clip": GCLIP_TAU, **_CLIP}, (0.01, 0.03, 0.1),
-                      f"GClip τ={GCLIP_TAU:g} + momentum {MOMENTUM:g}", {"momentum": MOMENTUM}),
-    "cclip_m": Method("cclip", {**_CONST, "clip": CCLIP_TAU, **_CLIP}, (0.01, 0.03, 0.1),
-                      f"CClip τ={CCLIP_TAU:g} + momentum {MOMENTUM:g}", {"momentum": MOMENTUM}),
+    "gclip_m": Method(
+        "gclip",
+        {**_CONST, "clip": GCLIP_TAU, **_CLIP},
+        (0.01, 0.03, 0.1),
+        f"GClip τ={GCLIP_TAU:g} + momentum {MOMENTUM:g}",
+        {"momentum": MOMENTUM},
+    ),
+    "cclip_m": Method(
+        "cclip",
+        {**_CONST, "clip": CCLIP_TAU, **_CLIP},
+        (0.01, 0.03, 0.1),
+        f"CClip τ={CCLIP_TAU:g} + momentum {MOMENTUM:g}",
+        {"momentum": MOMENTUM},
+    ),
     # Algorithm 1 steps along the clipped EMA m_k, which has the gradient's scale: SGD's grid, not Adam's
     "acclip": Method("acclip", {}, (0.1, 0.3, 1.0), "ACClip (Algorithm 1 defaults)"),
 }
@@ -167,23 +179,29 @@ def task_kind(task: str) -> str:
 class TorchRatesParams(CommonParams):
     text_task: str = option("text-transformer", "the text task (heavy-tailed noise expected)", choices=TEXT_TASKS)
     vision_task: str = option("digits-cnn", "the vision task (light noise expected)", choices=VISION_TASKS)
-    text_size: str = option("small", "text model: small (1 layer, width 32, 32-token windows) or full (the "
-                                     "task's own size)", choices=("small", "full"))
+    text_size: str = option(
+        "small",
+        "text model: small (1 layer, width 32, 32-token windows) or full (the task's own size)",
+        choices=("small", "full"),
+    )
     methods: list = option(list(COMPARISON), "methods of the clipping comparison, run on both tasks")
-    no_ladder: bool = option(False, "skip Section 5.1's ladder (sgd_m, gclip_m, cclip_m, acclip, adam on the text task)")
-    n_seeds: int = option(0, f"judged seeds per (task, method) (0: {AUTO_SEEDS['cpu']} on cpu, "
-                             f"{AUTO_SEEDS['cuda']} on cuda)", low=0)
+    no_ladder: bool = option(
+        False, "skip Section 5.1's ladder (sgd_m, gclip_m, cclip_m, acclip, adam on the text task)"
+    )
+    n_seeds: int = option(
+        0, f"judged seeds per (task, method) (0: {AUTO_SEEDS['cpu']} on cpu, {AUTO_SEEDS['cuda']} on cuda)", low=0
+    )
     n_tune_seeds: int = option(6, "seeds per step size of the grid (disjoint from the judged seeds)", low=1)
     vary_init: bool = option(False, "each seed its own initial weights (default: the same for all seeds)")
     steps: int = option(500, "training steps K", low=1)
     batch_size: int = option(8, "minibatch size", low=1)
     lr_scale: float = option(1.0, "factor on every step-size grid", low=0.0)
     checkpoints: int = option(10, "about this many log-spaced steps at which f and ‖∇f‖ are recorded", low=2)
-    eval_size: int = option(0, f"examples of the full objective (0: {TEXT_EVAL_SIZE} text windows, all digits)",
-                            low=0)
+    eval_size: int = option(0, f"examples of the full objective (0: {TEXT_EVAL_SIZE} text windows, all digits)", low=0)
     quantiles: list = option([0.5, 0.9, 0.99], "quantile levels reported across seeds")
-    confidence: float = option(verdict.RULE.confidence, "level of the quantile and bootstrap intervals", low=0.0,
-                               high=1.0)
+    confidence: float = option(
+        verdict.RULE.confidence, "level of the quantile and bootstrap intervals", low=0.0, high=1.0
+    )
     n_boot: int = option(verdict.RULE.n_boot, "bootstrap replicates per ratio (≥ 20/(1 − confidence))", low=1)
     device: str = option("cpu", "torch device: cpu or cuda")
 
@@ -194,16 +212,16 @@ class TorchRates(Study):
     summary = "clipping on a heavy- vs a light-noise network (seed 000, Figure 1(a)) and Figure 3a's ladder"
     Params = TorchRatesParams
     # one in-process job: the quick cells take less time than starting torch in worker processes
-    quick = {"n_seeds": 8, "n_tune_seeds": 2, "steps": 20, "checkpoints": 4, "eval_size": 16, "n_boot": 400,
-             "jobs": 1}
+    quick = {"n_seeds": 8, "n_tune_seeds": 2, "steps": 20, "checkpoints": 4, "eval_size": 16, "n_boot": 400, "jobs": 1}
     tables = ("quantiles", "paths", "tuning", "runs", "ratios", "claims")
 
     def validate(self, p) -> None:
         check_choice("text_task", p.text_task, TEXT_TASKS)
         check_choice("vision_task", p.vision_task, VISION_TASKS)
         if not p.methods and p.no_ladder:
-            raise StudyError(f"--methods is empty and --no-ladder is set: nothing to run; valid methods: "
-                             f"{', '.join(COMPARISON)}")
+            raise StudyError(
+                f"--methods is empty and --no-ladder is set: nothing to run; valid methods: {', '.join(COMPARISON)}"
+            )
         check_choice("methods", p.methods, COMPARISON)
         if isinstance(p.n_seeds, int) and not isinstance(p.n_seeds, bool) and p.n_seeds == 0:
             p.n_seeds = AUTO_SEEDS["cpu" if p.device == "cpu" else "cuda"]
@@ -214,24 +232,33 @@ class TorchRates(Study):
         # the median is judged: fewer seeds than its order-statistic interval needs cannot carry any verdict
         need = verdict.runs_needed(0.5, p.confidence)
         if p.n_seeds < need:
-            raise StudyError(f"--n-seeds {p.n_seeds} cannot bound even the median across seeds at "
-                             f"{p.confidence:g}: use --n-seeds >= {need}")
+            raise StudyError(
+                f"--n-seeds {p.n_seeds} cannot bound even the median across seeds at "
+                f"{p.confidence:g}: use --n-seeds >= {need}"
+            )
         if p.steps < 10:
-            raise StudyError(f"--steps must be >= 10 (the worst ratio is taken over the last decade [K/10, K]), "
-                             f"got {p.steps}")
+            raise StudyError(
+                f"--steps must be >= 10 (the worst ratio is taken over the last decade [K/10, K]), got {p.steps}"
+            )
         if p.checkpoints > p.steps:
             raise StudyError(f"--checkpoints must be <= --steps ({p.steps}), got {p.checkpoints}")
         if p.n_boot * (1.0 - p.confidence) < 20:
-            raise StudyError(f"--n-boot must be >= {math.ceil(20 / (1 - p.confidence))} at --confidence "
-                             f"{p.confidence:g} (20 replicates beyond each end), got {p.n_boot}")
+            raise StudyError(
+                f"--n-boot must be >= {math.ceil(20 / (1 - p.confidence))} at --confidence "
+                f"{p.confidence:g} (20 replicates beyond each end), got {p.n_boot}"
+            )
         from ._torch_run import FLOAT32_MAX
+
         if not (0 < p.lr_scale and max(max(g) for g in LR_GRIDS.values()) * p.lr_scale <= FLOAT32_MAX):
-            raise StudyError(f"--lr-scale must be > 0 and keep every step size within float32 (the models "
-                             f"train in float32), got {p.lr_scale!r}")
+            raise StudyError(
+                f"--lr-scale must be > 0 and keep every step size within float32 (the models "
+                f"train in float32), got {p.lr_scale!r}"
+            )
         if not isinstance(p.eval_size, int) or p.eval_size < 0:
             raise StudyError(f"--eval-size must be >= 0 (0: the study's default), got {p.eval_size!r}")
         check_torch_run(self.name, p)
         from ._torch_run import check_batch_size
+
         check_batch_size("batch_size", p.batch_size, [p.text_task, p.vision_task])
 
     def group(self, cell) -> str:
@@ -246,19 +273,31 @@ class TorchRates(Study):
         for task, label in runs:
             spec = METHODS[label]
             text = task_kind(task) == "text"
-            cells.append({
-                "label": f"{task} {label}", "task": task, "kind": task_kind(task), "method": label,
-                "optimizer": spec.optimizer, "fixed": dict(spec.fixed), "options": dict(spec.options),
-                "grid": [float(lr * p.lr_scale) for lr in spec.grid],
-                "model_kwargs": dict(SMALL_TEXT_MODEL) if text and p.text_size == "small" else {},
-                "n_seeds": p.n_seeds, "n_tune_seeds": p.n_tune_seeds, "steps": p.steps,
-                "batch_size": p.batch_size, "checkpoints": p.checkpoints,
-                "eval_size": p.eval_size or (TEXT_EVAL_SIZE if text else 0),
-                "quantiles": sorted({float(q) for q in p.quantiles} | {0.5, judged_upper(p.n_seeds, p.confidence)}),
-                "confidence": p.confidence, "init_key": init,
-                "seed": derive_seed(p.seed, "torch-rates", "judged"),
-                "tune_seed": derive_seed(p.seed, "torch-rates", "tune"), "device": p.device,
-            })
+            cells.append(
+                {
+                    "label": f"{task} {label}",
+                    "task": task,
+                    "kind": task_kind(task),
+                    "method": label,
+                    "optimizer": spec.optimizer,
+                    "fixed": dict(spec.fixed),
+                    "options": dict(spec.options),
+                    "grid": [float(lr * p.lr_scale) for lr in spec.grid],
+                    "model_kwargs": dict(SMALL_TEXT_MODEL) if text and p.text_size == "small" else {},
+                    "n_seeds": p.n_seeds,
+                    "n_tune_seeds": p.n_tune_seeds,
+                    "steps": p.steps,
+                    "batch_size": p.batch_size,
+                    "checkpoints": p.checkpoints,
+                    "eval_size": p.eval_size or (TEXT_EVAL_SIZE if text else 0),
+                    "quantiles": sorted({float(q) for q in p.quantiles} | {0.5, judged_upper(p.n_seeds, p.confidence)}),
+                    "confidence": p.confidence,
+                    "init_key": init,
+                    "seed": derive_seed(p.seed, "torch-rates", "judged"),
+                    "tune_seed": derive_seed(p.seed, "torch-rates", "tune"),
+                    "device": p.device,
+                }
+            )
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
@@ -269,8 +308,12 @@ class TorchRates(Study):
         return out
 
     def analyze(self, p, tables):
-        ratios = ratio_table(tables["paths"], n_boot=p.n_boot, confidence=p.confidence,
-                             seed=derive_seed(p.seed, "torch-rates", "bootstrap"))
+        ratios = ratio_table(
+            tables["paths"],
+            n_boot=p.n_boot,
+            confidence=p.confidence,
+            seed=derive_seed(p.seed, "torch-rates", "bootstrap"),
+        )
         runs = tables["runs"]
         untuned = frozenset(zip(runs.loc[runs["lr_at_grid_edge"], "task"], runs.loc[runs["lr_at_grid_edge"], "method"]))
         return {**tables, "ratios": ratios, "claims": claim_rows(ratios, untuned)}
@@ -287,6 +330,7 @@ class TorchRates(Study):
 
 # -- one cell: tune the step size, then the judged ensemble ------------------------------------------------
 
+
 def _train(cell, lr: float, *, n_seeds: int, seed: int, checkpoints, grad_norms: bool):
     import torch
 
@@ -294,18 +338,27 @@ def _train(cell, lr: float, *, n_seeds: int, seed: int, checkpoints, grad_norms:
     from ..torch.models import make_task
 
     task = make_task(cell["task"], dtype=torch.float32, device=cell["device"], **cell["model_kwargs"])
-    return train_ensemble(task, cell["optimizer"], n_seeds=n_seeds, steps=cell["steps"],
-                          batch_size=cell["batch_size"], seed=seed, method_params={**cell["fixed"], "lr": lr},
-                          optimizer_options=cell["options"] or None, checkpoints=checkpoints,
-                          device=cell["device"], eval_size=cell["eval_size"] or None, init_key=cell["init_key"],
-                          grad_norms=grad_norms)
+    return train_ensemble(
+        task,
+        cell["optimizer"],
+        n_seeds=n_seeds,
+        steps=cell["steps"],
+        batch_size=cell["batch_size"],
+        seed=seed,
+        method_params={**cell["fixed"], "lr": lr},
+        optimizer_options=cell["options"] or None,
+        checkpoints=checkpoints,
+        device=cell["device"],
+        eval_size=cell["eval_size"] or None,
+        init_key=cell["init_key"],
+        grad_norms=grad_norms,
+    )
 
 
 def tune(cell) -> tuple[float, pd.DataFrame]:
     """The step size with the smallest mean final loss on the tuning seeds (``_torch_run.tune_on_other_seeds``, the
     package's interior rule); one row per evaluated step size, with the task and method in front."""
-    lr, frame, _ = tune_on_other_seeds(cell, cell["grid"],
-                                       lambda c, lr, **kw: _train(c, lr, grad_norms=False, **kw))
+    lr, frame, _ = tune_on_other_seeds(cell, cell["grid"], lambda c, lr, **kw: _train(c, lr, grad_norms=False, **kw))
     frame.insert(0, "method", cell["method"])
     frame.insert(0, "task", cell["task"])
     return lr, frame
@@ -314,42 +367,86 @@ def tune(cell) -> tuple[float, pd.DataFrame]:
 def run_method(cell) -> dict[str, pd.DataFrame]:
     """Tuning, then ``n_seeds`` judged seeds at the chosen step size: quantile, per-seed and run tables."""
     lr, tuning = tune(cell)
-    res = _train(cell, lr, n_seeds=cell["n_seeds"], seed=cell["seed"], checkpoints=cell["checkpoints"],
-                 grad_norms=True)
+    res = _train(cell, lr, n_seeds=cell["n_seeds"], seed=cell["seed"], checkpoints=cell["checkpoints"], grad_norms=True)
     common = {"task": cell["task"], "kind": cell["kind"], "method": cell["method"]}
     k = res.checkpoints
-    series = {"loss": np.where(res.failed[:, None], np.inf, res.losses),
-              "grad_norm": np.where(res.failed[:, None], np.inf, res.grad_norms)}
+    series = {
+        "loss": np.where(res.failed[:, None], np.inf, res.losses),
+        "grad_norm": np.where(res.failed[:, None], np.inf, res.grad_norms),
+    }
     qrows = []
     for metric, values in series.items():
         for q in cell["quantiles"]:
             est, lo, hi = stats.quantile_ci(values, q, confidence=cell["confidence"])
-            qrows.append(pd.DataFrame({**common, "metric": metric, "k": k, "statistic": "quantile", "quantile": q,
-                                       "value": est, "ci_low": lo, "ci_high": hi}))
+            qrows.append(
+                pd.DataFrame(
+                    {
+                        **common,
+                        "metric": metric,
+                        "k": k,
+                        "statistic": "quantile",
+                        "quantile": q,
+                        "value": est,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                    }
+                )
+            )
         with np.errstate(invalid="ignore", over="ignore"):
             mean = values.mean(axis=0)
-        qrows.append(pd.DataFrame({**common, "metric": metric, "k": k, "statistic": "mean", "quantile": np.nan,
-                                   "value": mean, "ci_low": np.nan, "ci_high": np.nan}))
+        qrows.append(
+            pd.DataFrame(
+                {
+                    **common,
+                    "metric": metric,
+                    "k": k,
+                    "statistic": "mean",
+                    "quantile": np.nan,
+                    "value": mean,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                }
+            )
+        )
     quantiles = pd.concat(qrows, ignore_index=True).assign(n_seeds=res.n_seeds, n_failed=res.n_failed)
     paths = res.to_frame().drop(columns=["task", "method"]).assign(**common)
     paths = paths[["task", "kind", "method", "seed", "step", "loss", "grad_norm", "failed"]]
-    p_fail, lo, hi = stats.failure_probability(np.where(res.failed, np.inf, 0.0), 0.0,
-                                               confidence=cell["confidence"])
+    p_fail, lo, hi = stats.failure_probability(np.where(res.failed, np.inf, 0.0), 0.0, confidence=cell["confidence"])
     bad = res.fail_step[res.fail_step >= 0]
-    runs = pd.DataFrame([{**common, "text": METHODS[cell["method"]].text, "lr": lr, "grid": repr(cell["grid"]),
-                          "lr_at_grid_edge": bool(tuning["at_edge"].iloc[0]),
-                          "n_extensions": int(tuning["n_extensions"].iloc[0]), "n_seeds": res.n_seeds,
-                          "n_failed": res.n_failed, "p_fail": float(p_fail), "fail_ci_low": float(lo),
-                          "fail_ci_high": float(hi), "first_fail_step": int(bad.min()) if bad.size else -1,
-                          "steps": res.steps, "batch_size": res.batch_size, "seconds": res.seconds,
-                          "tune_seconds": float(tuning["seconds"].sum()), "throughput": res.throughput,
-                          "device": res.device, "dtype": res.dtype, "same_init": cell["init_key"] is not None,
-                          "model_kwargs": repr(cell["model_kwargs"]), "eval_size": cell["eval_size"],
-                          "method_params": repr({**cell["fixed"], **cell["options"], "lr": lr})}])
+    runs = pd.DataFrame(
+        [
+            {
+                **common,
+                "text": METHODS[cell["method"]].text,
+                "lr": lr,
+                "grid": repr(cell["grid"]),
+                "lr_at_grid_edge": bool(tuning["at_edge"].iloc[0]),
+                "n_extensions": int(tuning["n_extensions"].iloc[0]),
+                "n_seeds": res.n_seeds,
+                "n_failed": res.n_failed,
+                "p_fail": float(p_fail),
+                "fail_ci_low": float(lo),
+                "fail_ci_high": float(hi),
+                "first_fail_step": int(bad.min()) if bad.size else -1,
+                "steps": res.steps,
+                "batch_size": res.batch_size,
+                "seconds": res.seconds,
+                "tune_seconds": float(tuning["seconds"].sum()),
+                "throughput": res.throughput,
+                "device": res.device,
+                "dtype": res.dtype,
+                "same_init": cell["init_key"] is not None,
+                "model_kwargs": repr(cell["model_kwargs"]),
+                "eval_size": cell["eval_size"],
+                "method_params": repr({**cell["fixed"], **cell["options"], "lr": lr}),
+            }
+        ]
+    )
     return {"quantiles": quantiles, "paths": paths, "tuning": tuning, "runs": runs}
 
 
 # -- the verdicts ------------------------------------------------------------------------------------------
+
 
 def _matrix(paths: pd.DataFrame, task: str, method: str) -> tuple[np.ndarray, np.ndarray]:
     """(seeds × checkpoints) losses of one run, failed seeds as +inf, and the checkpoints."""
@@ -360,8 +457,9 @@ def _matrix(paths: pd.DataFrame, task: str, method: str) -> tuple[np.ndarray, np
     return np.where(failed[:, None] | ~np.isfinite(values), np.inf, values), wide.columns.to_numpy()
 
 
-def ratio_rows(a: np.ndarray, b: np.ndarray, k: np.ndarray, q: float, *, n_boot: int, confidence: float,
-               seed: int) -> dict[str, tuple[float, float, float]]:
+def ratio_rows(
+    a: np.ndarray, b: np.ndarray, k: np.ndarray, q: float, *, n_boot: int, confidence: float, seed: int
+) -> dict[str, tuple[float, float, float]]:
     """Ratios Q_q(a)/Q_q(b) with their paired bootstrap intervals (``stats.quantile_ratio_ci``), of the final
     loss and of each seed's worst loss over the last decade, max over k in [K/10, K] (a high-probability bound
     on the whole late run; a per-seed maximum, so equal laws give ratios centred on 1, unlike a minimum of
@@ -383,12 +481,30 @@ def _pairs(tasks: dict[str, str], methods_by_task: dict[str, set]) -> list[tuple
     out = []
     for a, b in CLIP_PAIRS:
         for kind in ("text", "vision"):
-            out.append(("seed000-clipping", f"clipping ({a} → {b}) largely improves training under heavy-tailed "
-                        f"noise and is not critical under light noise", SOURCE_SEED, tasks.get(kind), a, b, "contrast"))
+            out.append(
+                (
+                    "seed000-clipping",
+                    f"clipping ({a} → {b}) largely improves training under heavy-tailed "
+                    f"noise and is not critical under light noise",
+                    SOURCE_SEED,
+                    tasks.get(kind),
+                    a,
+                    b,
+                    "contrast",
+                )
+            )
     for kind in ("text", "vision"):
-        out.append(("fig1a-adam-vs-sgd", "Adam is far ahead of SGD with momentum on the attention model, not on "
-                    "the image model", SOURCE_PAPER + ", Figure 1(a)/(e)", tasks.get(kind), "sgd_m", "adam",
-                    "contrast"))
+        out.append(
+            (
+                "fig1a-adam-vs-sgd",
+                "Adam is far ahead of SGD with momentum on the attention model, not on the image model",
+                SOURCE_PAPER + ", Figure 1(a)/(e)",
+                tasks.get(kind),
+                "sgd_m",
+                "adam",
+                "contrast",
+            )
+        )
     for name, a, b, kind, statement in RUNGS:
         out.append((name, statement, SOURCE_PAPER + ", Section 5.1 / Figure 3a", tasks.get("text"), a, b, kind))
     return [r for r in out if r[3] is not None and {r[4], r[5]} <= methods_by_task.get(r[3], set())]
@@ -396,8 +512,25 @@ def _pairs(tasks: dict[str, str], methods_by_task: dict[str, set]) -> list[tuple
 
 def ratio_table(paths: pd.DataFrame, *, n_boot: int, confidence: float, seed: int) -> pd.DataFrame:
     """Every comparison's ratio of quantiles (judged ones: the median and the upper quantile), final and worst."""
-    columns = ["claim", "statement", "source", "task", "kind", "a", "b", "rule", "quantile", "measure", "ratio",
-               "ci_low", "ci_high", "n_seeds", "n_failed_a", "n_failed_b", "reason"]
+    columns = [
+        "claim",
+        "statement",
+        "source",
+        "task",
+        "kind",
+        "a",
+        "b",
+        "rule",
+        "quantile",
+        "measure",
+        "ratio",
+        "ci_low",
+        "ci_high",
+        "n_seeds",
+        "n_failed_a",
+        "n_failed_b",
+        "reason",
+    ]
     if paths.empty:
         return pd.DataFrame(columns=columns)
     tasks = {kind: task for task, kind in paths[["task", "kind"]].drop_duplicates().itertuples(index=False)}
@@ -411,16 +544,34 @@ def ratio_table(paths: pd.DataFrame, *, n_boot: int, confidence: float, seed: in
         n = xa.shape[0]
         for q in (0.5, judged_upper(n, confidence)):
             reason = verdict.sufficiency(n, q, confidence)
-            res = ratio_rows(xa, xb, k, q, n_boot=n_boot, confidence=confidence,
-                             seed=derive_seed(seed, task, a, b, q))
+            res = ratio_rows(xa, xb, k, q, n_boot=n_boot, confidence=confidence, seed=derive_seed(seed, task, a, b, q))
             for measure, (r, lo, hi) in res.items():
-                why = reason or ("" if np.isfinite(lo) and np.isfinite(hi) else
-                                 "the bootstrap interval is undefined (failed seeds in both runs)")
-                rows.append({"claim": claim, "statement": statement, "source": source, "task": task,
-                             "kind": task_kind(task), "a": a, "b": b, "rule": rule, "quantile": q, "measure": measure,
-                             "ratio": r, "ci_low": lo, "ci_high": hi, "n_seeds": n,
-                             "n_failed_a": int(np.isinf(xa).any(axis=1).sum()),
-                             "n_failed_b": int(np.isinf(xb).any(axis=1).sum()), "reason": why})
+                why = reason or (
+                    ""
+                    if np.isfinite(lo) and np.isfinite(hi)
+                    else "the bootstrap interval is undefined (failed seeds in both runs)"
+                )
+                rows.append(
+                    {
+                        "claim": claim,
+                        "statement": statement,
+                        "source": source,
+                        "task": task,
+                        "kind": task_kind(task),
+                        "a": a,
+                        "b": b,
+                        "rule": rule,
+                        "quantile": q,
+                        "measure": measure,
+                        "ratio": r,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "n_seeds": n,
+                        "n_failed_a": int(np.isinf(xa).any(axis=1).sum()),
+                        "n_failed_b": int(np.isinf(xb).any(axis=1).sum()),
+                        "reason": why,
+                    }
+                )
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -459,8 +610,25 @@ def contrast_verdict(text: tuple[float, float], vision: tuple[float, float]) -> 
 def claim_rows(ratios: pd.DataFrame, untuned: frozenset = frozenset()) -> pd.DataFrame:
     """One verdict per (claim, pair, quantile, measure) under the module's rule; a comparison that uses a
     (task, method) in ``untuned`` (its step size at the edge of its extended grid) reads 'not tuned'."""
-    columns = ["claim", "statement", "source", "a", "b", "quantile", "measure", "text_task", "text_ratio",
-               "text_low", "text_high", "vision_task", "vision_ratio", "vision_low", "vision_high", "verdict", "reason"]
+    columns = [
+        "claim",
+        "statement",
+        "source",
+        "a",
+        "b",
+        "quantile",
+        "measure",
+        "text_task",
+        "text_ratio",
+        "text_low",
+        "text_high",
+        "vision_task",
+        "vision_ratio",
+        "vision_low",
+        "vision_high",
+        "verdict",
+        "reason",
+    ]
     rows = []
     if ratios.empty:
         return pd.DataFrame(columns=columns)
@@ -468,15 +636,34 @@ def claim_rows(ratios: pd.DataFrame, untuned: frozenset = frozenset()) -> pd.Dat
         t = part[part["kind"] == "text"]
         v = part[part["kind"] == "vision"]
         first = part.iloc[0]
-        row = {"claim": claim, "statement": first["statement"], "source": first["source"], "a": a, "b": b,
-               "quantile": q, "measure": measure, "text_task": "", "text_ratio": np.nan, "text_low": np.nan,
-               "text_high": np.nan, "vision_task": "", "vision_ratio": np.nan, "vision_low": np.nan,
-               "vision_high": np.nan}
+        row = {
+            "claim": claim,
+            "statement": first["statement"],
+            "source": first["source"],
+            "a": a,
+            "b": b,
+            "quantile": q,
+            "measure": measure,
+            "text_task": "",
+            "text_ratio": np.nan,
+            "text_low": np.nan,
+            "text_high": np.nan,
+            "vision_task": "",
+            "vision_ratio": np.nan,
+            "vision_low": np.nan,
+            "vision_high": np.nan,
+        }
         for name, sub in (("text", t), ("vision", v)):
             if not sub.empty:
                 r = sub.iloc[0]
-                row.update({f"{name}_task": r["task"], f"{name}_ratio": r["ratio"], f"{name}_low": r["ci_low"],
-                            f"{name}_high": r["ci_high"]})
+                row.update(
+                    {
+                        f"{name}_task": r["task"],
+                        f"{name}_ratio": r["ratio"],
+                        f"{name}_low": r["ci_low"],
+                        f"{name}_high": r["ci_high"],
+                    }
+                )
         reasons = [r for r in part["reason"] if r]
         edge = sorted(f"{m} on {task}" for task in part["task"] for m in (a, b) if (task, m) in untuned)
         if reasons:
@@ -487,24 +674,35 @@ def claim_rows(ratios: pd.DataFrame, untuned: frozenset = frozenset()) -> pd.Dat
             if t.empty or v.empty:
                 row.update(verdict=verdict.INSUFFICIENT, reason="needs both tasks")
             else:
-                row.update(verdict=contrast_verdict((row["text_low"], row["text_high"]),
-                                                    (row["vision_low"], row["vision_high"])),
-                           reason=f"text {side(row['text_low'], row['text_high'], EQUIVALENCE)}, vision "
-                                  f"{side(row['vision_low'], row['vision_high'], EQUIVALENCE)}")
+                row.update(
+                    verdict=contrast_verdict(
+                        (row["text_low"], row["text_high"]), (row["vision_low"], row["vision_high"])
+                    ),
+                    reason=f"text {side(row['text_low'], row['text_high'], EQUIVALENCE)}, vision "
+                    f"{side(row['vision_low'], row['vision_high'], EQUIVALENCE)}",
+                )
         else:
             words = rung_verdict(first["rule"], row["text_low"], row["text_high"])
             band = f"band [{1 / EQUIVALENCE:.3f}, {EQUIVALENCE:g}]"
             edge = EQUIVALENCE if first["rule"] == "far" else 1.0
-            row.update(verdict=words, reason=(f"interval {side(row['text_low'], row['text_high'], edge)}"
-                                              if first["rule"] != "comparable" else
-                                              f"interval within the {band}" if words == REPRODUCED else
-                                              f"interval outside the {band}" if words == NOT_REPRODUCED else
-                                              f"interval overlaps the edge of the {band}"))
+            row.update(
+                verdict=words,
+                reason=(
+                    f"interval {side(row['text_low'], row['text_high'], edge)}"
+                    if first["rule"] != "comparable"
+                    else f"interval within the {band}"
+                    if words == REPRODUCED
+                    else f"interval outside the {band}"
+                    if words == NOT_REPRODUCED
+                    else f"interval overlaps the edge of the {band}"
+                ),
+            )
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
 
 
 # -- report, scoreboard, figure ------------------------------------------------------------------------
+
 
 def _fmt_range(v, lo, hi) -> str:
     return f"{v:.4g} [{lo:.4g}, {hi:.4g}]"
@@ -542,43 +740,67 @@ def rates_report(tables, meta) -> str:
     p = meta["params"]
     runs, q, claims = tables["runs"], tables["quantiles"], tables["claims"]
     upper = judged_upper(int(p["n_seeds"]), p["confidence"])
-    init = "every seed from the same initial weights (seeds differ in minibatch order only)" if not p["vary_init"] \
+    init = (
+        "every seed from the same initial weights (seeds differ in minibatch order only)"
+        if not p["vary_init"]
         else "each seed its own initial weights"
-    lines = [f"torch-rates: {p['n_seeds']} judged seeds per (task, method), K={p['steps']} steps, batch "
-             f"{p['batch_size']}, {init}; step sizes tuned on {p['n_tune_seeds']} other seeds per grid point "
-             f"(grid of 3, × {p['lr_scale']:g}, extended past an edge optimum; smallest mean final loss); text model: {p['text_size']}; "
-             f"{p['confidence']:.0%} order-statistic intervals across seeds; failed seeds count as +inf",
-             f"judged quantiles: 0.5 and {upper:g} ({'≥' if upper == 0.99 else '<'} "
-             f"{verdict.runs_needed(0.99, p['confidence'])} seeds bound the 0.99-quantile)", ""]
+    )
+    lines = [
+        f"torch-rates: {p['n_seeds']} judged seeds per (task, method), K={p['steps']} steps, batch "
+        f"{p['batch_size']}, {init}; step sizes tuned on {p['n_tune_seeds']} other seeds per grid point "
+        f"(grid of 3, × {p['lr_scale']:g}, extended past an edge optimum; smallest mean final loss); text model: {p['text_size']}; "
+        f"{p['confidence']:.0%} order-statistic intervals across seeds; failed seeds count as +inf",
+        f"judged quantiles: 0.5 and {upper:g} ({'≥' if upper == 0.99 else '<'} "
+        f"{verdict.runs_needed(0.99, p['confidence'])} seeds bound the 0.99-quantile)",
+        "",
+    ]
     for task in dict.fromkeys(runs["task"]):
         r_task = runs[runs["task"] == task]
-        lines.append(f"{task} ({r_task['kind'].iloc[0]}; full objective: "
-                     f"{int(r_task['eval_size'].iloc[0]) or 'all'} examples):")
-        header = (f"{'method':<15} {'lr':>7}  {'median final loss':<28} {f'q={upper:g} final loss':<28} "
-                  f"{'median ‖∇f(x_K)‖':<28} {'failed':>7}  {'s':>5}")
+        lines.append(
+            f"{task} ({r_task['kind'].iloc[0]}; full objective: {int(r_task['eval_size'].iloc[0]) or 'all'} examples):"
+        )
+        header = (
+            f"{'method':<15} {'lr':>7}  {'median final loss':<28} {f'q={upper:g} final loss':<28} "
+            f"{'median ‖∇f(x_K)‖':<28} {'failed':>7}  {'s':>5}"
+        )
         lines += [header, "-" * len(header)]
         for _, r in r_task.iterrows():
             cells = []
             for metric, qq in (("loss", 0.5), ("loss", upper), ("grad_norm", 0.5)):
-                s = q[(q["task"] == task) & (q["method"] == r["method"]) & (q["metric"] == metric)
-                      & np.isclose(q["quantile"].fillna(-1), qq)]
+                s = q[
+                    (q["task"] == task)
+                    & (q["method"] == r["method"])
+                    & (q["metric"] == metric)
+                    & np.isclose(q["quantile"].fillna(-1), qq)
+                ]
                 s = s[s["k"] == s["k"].max()]
-                cells.append(f"{_fmt_range(s['value'].iloc[0], s['ci_low'].iloc[0], s['ci_high'].iloc[0]):<28}"
-                             if not s.empty else f"{'-':<28}")
+                cells.append(
+                    f"{_fmt_range(s['value'].iloc[0], s['ci_low'].iloc[0], s['ci_high'].iloc[0]):<28}"
+                    if not s.empty
+                    else f"{'-':<28}"
+                )
             edge = "*" if r["lr_at_grid_edge"] else " "
-            lines.append(f"{r['method']:<15} {r['lr']:>7.3g}{edge} {' '.join(cells)} "
-                         f"{int(r['n_failed']):>3}/{int(r['n_seeds']):<3}  {r['seconds'] + r['tune_seconds']:>5.0f}")
+            lines.append(
+                f"{r['method']:<15} {r['lr']:>7.3g}{edge} {' '.join(cells)} "
+                f"{int(r['n_failed']):>3}/{int(r['n_seeds']):<3}  {r['seconds'] + r['tune_seconds']:>5.0f}"
+            )
         lines.append("")
     if runs["lr_at_grid_edge"].any():
-        lines.append("* the chosen step size is at an end of its extended grid (the optimum may lie outside it): "
-                     "comparisons using it read 'not tuned'")
+        lines.append(
+            "* the chosen step size is at an end of its extended grid (the optimum may lie outside it): "
+            "comparisons using it read 'not tuned'"
+        )
     lines.append(edge_summary(runs.assign(interior=~runs["lr_at_grid_edge"].astype(bool))))
-    lines.append(f"ratios R = Q_q(a)/Q_q(b) of the loss quantiles (R > 1: b lower), paired {p['confidence']:.0%} "
-                 f"bootstrap over seeds ({p['n_boot']} replicates); final: k = K; worst: each seed's max of L_k over k in [K/10, K]")
+    lines.append(
+        f"ratios R = Q_q(a)/Q_q(b) of the loss quantiles (R > 1: b lower), paired {p['confidence']:.0%} "
+        f"bootstrap over seeds ({p['n_boot']} replicates); final: k = K; worst: each seed's max of L_k over k in [K/10, K]"
+    )
     first, total, k0 = worst_at_first_checkpoint(tables["paths"])
     if total:
-        lines.append(f"  the worst checkpoint of [K/10, K] is the first one (k = {k0}) for {first} of {total} seeds: "
-                     f"where that holds, 'worst' measures earlier progress, not a spike (none seen at the checkpoints)")
+        lines.append(
+            f"  the worst checkpoint of [K/10, K] is the first one (k = {k0}) for {first} of {total} seeds: "
+            f"where that holds, 'worst' measures earlier progress, not a spike (none seen at the checkpoints)"
+        )
     for (claim, statement), part in claims.groupby(["claim", "statement"], sort=False):
         lines.append(f"{claim}: {statement} ({part['source'].iloc[0]})")
         for _, c in part.iterrows():
@@ -586,13 +808,17 @@ def rates_report(tables, meta) -> str:
             for name in ("text", "vision"):
                 if c[f"{name}_task"]:
                     where.append(f"{name} {_fmt_range(c[f'{name}_ratio'], c[f'{name}_low'], c[f'{name}_high'])}")
-            lines.append(f"  {c['a']} → {c['b']}, q={c['quantile']:g} {c['measure']:<6}: {'; '.join(where)} → "
-                         f"{c['verdict']} ({c['reason']})")
+            lines.append(
+                f"  {c['a']} → {c['b']}, q={c['quantile']:g} {c['measure']:<6}: {'; '.join(where)} → "
+                f"{c['verdict']} ({c['reason']})"
+            )
     gap = same_paths(tables["paths"], "acclip", "sgd_m")
     if gap < SAME_PATH:
-        lines.append(f"note: ACClip's losses equal SGD-m's to a relative {gap:.1e} at every checkpoint of every seed: "
-                     f"with Algorithm 1's defaults (τ0 = 1, β2 = 0.99) its clip level never bound the momentum here, "
-                     f"so its rungs compare SGD with momentum with itself, not the effect of adaptive clipping")
+        lines.append(
+            f"note: ACClip's losses equal SGD-m's to a relative {gap:.1e} at every checkpoint of every seed: "
+            f"with Algorithm 1's defaults (τ0 = 1, β2 = 0.99) its clip level never bound the momentum here, "
+            f"so its rungs compare SGD with momentum with itself, not the effect of adaptive clipping"
+        )
     total = float(runs["seconds"].sum() + runs["tune_seconds"].sum())
     lines += ["", f"compute: {total:.0f} s of training in the cells (summed over cells, tuning included)"]
     return "\n".join(lines).rstrip()
@@ -604,15 +830,29 @@ def rates_scoreboard(tables, meta) -> pd.DataFrame:
     rows = []
     for _, c in tables["claims"].iterrows():
         main = "text" if c["text_task"] else "vision"
-        setting = (f"{c['a']} → {c['b']}, {c['text_task'] or ''}{' vs ' if c['text_task'] and c['vision_task'] else ''}"
-                   f"{c['vision_task'] or ''}, N={p['n_seeds']}, K={p['steps']}, batch {p['batch_size']}")
+        setting = (
+            f"{c['a']} → {c['b']}, {c['text_task'] or ''}{' vs ' if c['text_task'] and c['vision_task'] else ''}"
+            f"{c['vision_task'] or ''}, N={p['n_seeds']}, K={p['steps']}, batch {p['batch_size']}"
+        )
         reason = c["reason"]
         if c["text_task"] and c["vision_task"]:
             reason = f"vision ratio {_fmt_range(c['vision_ratio'], c['vision_low'], c['vision_high'])}; {reason}"
-        rows.append({"study": meta["study"], "statement": c["claim"], "source": c["source"], "setting": setting,
-                     "quantity": f"{main} ratio of {c['quantile']:g}-quantiles of the loss, {c['measure']}",
-                     "measured": c[f"{main}_ratio"], "ci_low": c[f"{main}_low"], "ci_high": c[f"{main}_high"],
-                     "theory": 1.0, "verdict": c["verdict"], "reason": reason, "figure": f"{meta['study']}.png"})
+        rows.append(
+            {
+                "study": meta["study"],
+                "statement": c["claim"],
+                "source": c["source"],
+                "setting": setting,
+                "quantity": f"{main} ratio of {c['quantile']:g}-quantiles of the loss, {c['measure']}",
+                "measured": c[f"{main}_ratio"],
+                "ci_low": c[f"{main}_low"],
+                "ci_high": c[f"{main}_high"],
+                "theory": 1.0,
+                "verdict": c["verdict"],
+                "reason": reason,
+                "figure": f"{meta['study']}.png",
+            }
+        )
     return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
 
 
@@ -636,8 +876,9 @@ def plot_torch_rates(tables, meta):
     methods = list(METHODS)
     colors = dict(zip(methods, sns.color_palette("tab10", len(methods))))
     for ax, (task, group) in zip(axes, panels):
-        names = [m for m in (COMPARISON if group == "comparison" else LADDER)
-                 if m in set(q[(q["task"] == task)]["method"])]
+        names = [
+            m for m in (COMPARISON if group == "comparison" else LADDER) if m in set(q[(q["task"] == task)]["method"])
+        ]
         drawn = False
         for m in names:
             part = q[(q["task"] == task) & (q["method"] == m) & (q["metric"] == "loss")]
@@ -648,16 +889,23 @@ def plot_torch_rates(tables, meta):
                 ax.plot(s["k"], y, ls=ls, color=colors[m], lw=1.3, label=m if qq == 0.5 else None)
                 if qq == upper:
                     hi = s["ci_high"].to_numpy(float)
-                    ax.fill_between(s["k"], np.clip(s["ci_low"].to_numpy(float), 1e-12, None),
-                                    np.where(np.isfinite(hi), hi, np.nan), color=colors[m], alpha=0.15, lw=0)
+                    ax.fill_between(
+                        s["k"],
+                        np.clip(s["ci_low"].to_numpy(float), 1e-12, None),
+                        np.where(np.isfinite(hi), hi, np.nan),
+                        color=colors[m],
+                        alpha=0.15,
+                        lw=0,
+                    )
                 drawn = drawn or bool(np.isfinite(y).any())
         if drawn:
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.legend(fontsize=6.5, ncol=2)
         else:
-            ax.text(0.5, 0.5, "every quantile is +inf\n(failed seeds)", ha="center", va="center",
-                    transform=ax.transAxes)
+            ax.text(
+                0.5, 0.5, "every quantile is +inf\n(failed seeds)", ha="center", va="center", transform=ax.transAxes
+            )
         ax.set_title(f"{task}, {group}")
         ax.set_xlabel("step k")
         ax.set_ylabel("training loss f(x_k)")
@@ -667,14 +915,27 @@ def plot_torch_rates(tables, meta):
         ax.text(0.5, 0.5, "no verdict row", transform=ax.transAxes, ha="center", va="center")
     else:
         # one line per comparison ("sgd → gclip"), a marker per quantity ("0.5 final"): the rows' own words
-        rows = board.assign(group=board["setting"].str.split(",").str[0],
-                            level=board["quantity"].str.extract(r"of ([0-9.]+)-quantiles.*, (\w+)$")
-                            .fillna("").agg(" ".join, axis=1).str.strip())
-        plotting.slope_panel(ax, rows, group="group", level="level", value="measured",
-                             xlabel="text ratio of loss quantiles, with / without [CI]")
+        rows = board.assign(
+            group=board["setting"].str.split(",").str[0],
+            level=board["quantity"]
+            .str.extract(r"of ([0-9.]+)-quantiles.*, (\w+)$")
+            .fillna("")
+            .agg(" ".join, axis=1)
+            .str.strip(),
+        )
+        plotting.slope_panel(
+            ax,
+            rows,
+            group="group",
+            level="level",
+            value="measured",
+            xlabel="text ratio of loss quantiles, with / without [CI]",
+        )
     ax.set_title("verdicts: " + plotting.tally(board["verdict"]) if not board.empty else "verdicts")
     ax.title.set_fontsize(7.5)
-    fig.suptitle(f"torch-rates: across {p.get('n_seeds')} seeds, median (solid) and {upper:g}-quantile (dashed, "
-                 f"band: {p.get('confidence', 0.95):.0%} order-statistic interval)")
+    fig.suptitle(
+        f"torch-rates: across {p.get('n_seeds')} seeds, median (solid) and {upper:g}-quantile (dashed, "
+        f"band: {p.get('confidence', 0.95):.0%} order-statistic interval)"
+    )
     fig.tight_layout()
     return fig

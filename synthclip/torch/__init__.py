@@ -3,6 +3,7 @@
 ``import synthclip`` never imports this package (torch is an optional extra). The optimizers are loaded
 here; ``models``, ``data``, ``probe`` and ``ensemble`` are loaded on first attribute access.
 """
+
 try:
     import torch as _torch  # noqa: F401
 except ImportError:  # torch is the optional "torch" extra
@@ -11,16 +12,49 @@ except ImportError:  # torch is the optional "torch" extra
 import importlib as _importlib
 
 from .optim import (  # noqa: F401
-    OPTIMIZERS, ACClip, AdaGradNorm, AdamNorm, CClip, ClipAdaGradNorm, ClipAdamNorm, ClipNSGDM, GClip, NSGDM,
-    RMSProp, SeedAdam, SGDRef, SignSGDM, SMoMClip, StepOptimizer, from_method, method_kwargs, optimizer_for,
+    NSGDM,
+    OPTIMIZERS,
+    ACClip,
+    AdaGradNorm,
+    AdamNorm,
+    CClip,
+    ClipAdaGradNorm,
+    ClipAdamNorm,
+    ClipNSGDM,
+    GClip,
+    RMSProp,
+    SeedAdam,
+    SGDRef,
+    SignSGDM,
+    SMoMClip,
+    StepOptimizer,
+    from_method,
+    method_kwargs,
+    optimizer_for,
 )
 
 _SUBMODULES = ("functional", "optim", "models", "data", "probe", "ensemble")
 
 __all__ = [
-    "OPTIMIZERS", "ACClip", "AdaGradNorm", "AdamNorm", "CClip", "ClipAdaGradNorm", "ClipAdamNorm", "GClip",
-    "NSGDM", "ClipNSGDM", "SignSGDM", "RMSProp", "SMoMClip", "SeedAdam", "SGDRef", "from_method", "method_kwargs",
-    "optimizer_for", "StepOptimizer",
+    "OPTIMIZERS",
+    "ACClip",
+    "AdaGradNorm",
+    "AdamNorm",
+    "CClip",
+    "ClipAdaGradNorm",
+    "ClipAdamNorm",
+    "GClip",
+    "NSGDM",
+    "ClipNSGDM",
+    "SignSGDM",
+    "RMSProp",
+    "SMoMClip",
+    "SeedAdam",
+    "SGDRef",
+    "from_method",
+    "method_kwargs",
+    "optimizer_for",
+    "StepOptimizer",
     *_SUBMODULES,
 ]
 

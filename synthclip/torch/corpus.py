@@ -19,6 +19,7 @@ The token stream is built once per (inputs, parameters, ``CORPUS_VERSION``) and 
 ``$SYNTHCLIP_CACHE`` (default ``~/.cache/synthclip``), written atomically; a changed input (another
 Python, another parameter) is another key, so a stale file is never read.
 """
+
 from __future__ import annotations
 
 import ast
@@ -117,7 +118,7 @@ def build_vocab(tokens: list[str], vocab_size: int) -> tuple:
     counts = Counter(tokens)
     counts.pop(UNK, None)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return (UNK, *[tok for tok, _ in ranked[:vocab_size - 1]])
+    return (UNK, *[tok for tok, _ in ranked[: vocab_size - 1]])
 
 
 def encode(tokens: list[str], vocab: tuple) -> np.ndarray:
@@ -136,16 +137,29 @@ def _input_key(vocab_size: int, formatting: bool, max_docstring_chars: int) -> s
 
     root = Path(sysconfig.get_paths()["stdlib"])
     digest = hashlib.sha256()
-    digest.update(json.dumps([CORPUS_VERSION, vocab_size, formatting, max_docstring_chars, sys.version,
-                              _TOKEN.pattern, _FORMAT_RUN.pattern, sorted(_SKIP_DIRS)]).encode())
+    digest.update(
+        json.dumps(
+            [
+                CORPUS_VERSION,
+                vocab_size,
+                formatting,
+                max_docstring_chars,
+                sys.version,
+                _TOKEN.pattern,
+                _FORMAT_RUN.pattern,
+                sorted(_SKIP_DIRS),
+            ]
+        ).encode()
+    )
     digest.update(python_docs_text().encode())
     for p in _stdlib_files():
         digest.update(f"{p.relative_to(root)}\0{p.stat().st_size}\0".encode())
     return digest.hexdigest()[:24]
 
 
-def build(vocab_size: int = DEFAULT_VOCAB_SIZE, formatting: bool = True,
-          max_docstring_chars: int = MAX_DOCSTRING_CHARS) -> tuple[np.ndarray, tuple]:
+def build(
+    vocab_size: int = DEFAULT_VOCAB_SIZE, formatting: bool = True, max_docstring_chars: int = MAX_DOCSTRING_CHARS
+) -> tuple[np.ndarray, tuple]:
     """(ids, vocab) built from scratch (no cache). ``formatting=False``: the no-formatting ablation, whose
     vocabulary is built from its own (stripped) text."""
     text = english_text(max_docstring_chars)
@@ -157,12 +171,13 @@ def build(vocab_size: int = DEFAULT_VOCAB_SIZE, formatting: bool = True,
 
 
 @functools.lru_cache(maxsize=8)
-def load(vocab_size: int = DEFAULT_VOCAB_SIZE, formatting: bool = True,
-         max_docstring_chars: int = MAX_DOCSTRING_CHARS) -> Corpus:
+def load(
+    vocab_size: int = DEFAULT_VOCAB_SIZE, formatting: bool = True, max_docstring_chars: int = MAX_DOCSTRING_CHARS
+) -> Corpus:
     """The corpus for these parameters: read from the disk cache, or built once and written there."""
     from .. import io
 
-    if not 2 <= vocab_size <= 2 ** 20:
+    if not 2 <= vocab_size <= 2**20:
         raise ValueError(f"vocab_size must be in [2, 2^20], got {vocab_size}")
     if max_docstring_chars < 0:
         raise ValueError(f"max_docstring_chars must be >= 0, got {max_docstring_chars}")

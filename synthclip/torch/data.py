@@ -10,12 +10,13 @@ A minibatch is a set of example indices drawn uniformly with replacement (i.i.d.
 gradients, as the theory assumes) from a counter-based hash of (seed key, step, slot): the batch of
 seed s at step k is the same whether s trains alone, in an ensemble of any size, on CPU or on GPU.
 """
+
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 import math
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -43,14 +44,15 @@ def _mix32(x: torch.Tensor) -> torch.Tensor:
     return x ^ (x >> 16)
 
 
-def sample_indices(keys: Union[int, Sequence[int], torch.Tensor], step: int, size: int, n: int,
-                   device: Union[str, torch.device, None] = None) -> torch.Tensor:
+def sample_indices(
+    keys: int | Sequence[int] | torch.Tensor, step: int, size: int, n: int, device: str | torch.device | None = None
+) -> torch.Tensor:
     """Uniform indices in [0, n) of shape keys.shape + (size,), a pure function of (key, step, slot).
 
     ``keys`` are 63-bit seed keys (``derive_seed``); ``step`` the training step. Lemire's multiply-shift
     maps the 32-bit hash to [0, n) (bias below n/2^32).
     """
-    if not 0 < n < 2 ** 31:
+    if not 0 < n < 2**31:
         raise ValueError(f"n must be in [1, 2^31), got {n}")
     keys = torch.as_tensor(keys, dtype=torch.int64, device=device)
     h = _mix32((keys & _MASK32) ^ 0x9E3779B9)
@@ -66,12 +68,12 @@ class Data:
     shape (the leading shape is kept, e.g. (n_seeds, batch))."""
 
     n: int
-    reference_size: Optional[int] = None  # size of the "full" objective when not given (None: all)
+    reference_size: int | None = None  # size of the "full" objective when not given (None: all)
 
     def take(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
-    def to(self, device=None, dtype=None) -> "Data":
+    def to(self, device=None, dtype=None) -> Data:
         raise NotImplementedError
 
     @property
@@ -86,7 +88,7 @@ class Data:
         """The minibatches of many seed keys at a step, stacked: shapes (len(keys), size, ...)."""
         return self.take(sample_indices(keys, step, size, self.n, self.device))
 
-    def reference_indices(self, max_size: Optional[int] = None) -> torch.Tensor:
+    def reference_indices(self, max_size: int | None = None) -> torch.Tensor:
         """The examples of the "full" objective: ``max_size`` (default ``reference_size``) evenly spaced
         ones, or all of them when that is None or at least n."""
         max_size = self.reference_size if max_size is None else max_size
@@ -128,7 +130,7 @@ class TokenData(Data):
     tokens: torch.Tensor
     seq_len: int
     vocab: Sequence[str]  # a string of characters, or a tuple of words
-    reference_size: Optional[int] = 2048
+    reference_size: int | None = 2048
     separator: str = ""  # between decoded tokens: "" for characters, " " for words
 
     def __post_init__(self):
@@ -149,15 +151,14 @@ class TokenData(Data):
         return self.tokens.device
 
     def to(self, device=None, dtype=None):
-        return TokenData(self.tokens.to(device=device), self.seq_len, self.vocab, self.reference_size,
-                         self.separator)
+        return TokenData(self.tokens.to(device=device), self.seq_len, self.vocab, self.reference_size, self.separator)
 
     def decode(self, ids) -> str:
         return self.separator.join(self.vocab[int(i)] for i in ids)
 
     def window_text(self, index: int) -> str:
         """The decoded input text of window ``index`` (what the probe's largest noise norms are traced to)."""
-        return self.decode(self.tokens[int(index):int(index) + self.seq_len].tolist())
+        return self.decode(self.tokens[int(index) : int(index) + self.seq_len].tolist())
 
 
 def gaussian_rows(positions: torch.Tensor, dim: int, key: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -171,8 +172,8 @@ def gaussian_rows(positions: torch.Tensor, dim: int, key: int = 0, dtype: torch.
     coord = torch.arange(dim, dtype=torch.int64, device=pos.device)
     h1 = _mix32(base ^ _mix32(2 * coord + 0x68E31DA4))
     h2 = _mix32(base ^ _mix32(2 * coord + 0x1B56C4E9))
-    u1 = (h1.double() + 0.5) / 2.0 ** 32  # open interval: log never sees 0
-    u2 = (h2.double() + 0.5) / 2.0 ** 32
+    u1 = (h1.double() + 0.5) / 2.0**32  # open interval: log never sees 0
+    u2 = (h2.double() + 0.5) / 2.0**32
     z = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
     return (z / torch.linalg.vector_norm(z, dim=-1, keepdim=True)).to(dtype)
 
@@ -191,8 +192,15 @@ class GaussianTokenData(TokenData):
         return gaussian_rows(pos, self.dim, dtype=self.dtype), self.tokens[pos + 1]
 
     def to(self, device=None, dtype=None):
-        return GaussianTokenData(self.tokens.to(device=device), self.seq_len, self.vocab, self.reference_size,
-                                 self.separator, self.dim, dtype or self.dtype)
+        return GaussianTokenData(
+            self.tokens.to(device=device),
+            self.seq_len,
+            self.vocab,
+            self.reference_size,
+            self.separator,
+            self.dim,
+            dtype or self.dtype,
+        )
 
 
 def digits(dtype: torch.dtype = torch.float32, device=None) -> ArrayData:
@@ -225,8 +233,14 @@ def python_docs(seq_len: int = 64, device=None, formatting: bool = True) -> Toke
     return TokenData(tokens, seq_len, vocab)
 
 
-def english_words(seq_len: int = 32, vocab_size: Optional[int] = None, formatting: bool = True,
-                  gaussian_dim: Optional[int] = None, dtype: torch.dtype = torch.float32, device=None) -> TokenData:
+def english_words(
+    seq_len: int = 32,
+    vocab_size: int | None = None,
+    formatting: bool = True,
+    gaussian_dim: int | None = None,
+    dtype: torch.dtype = torch.float32,
+    device=None,
+) -> TokenData:
     """Word-level tokens of the cached corpus (:mod:`synthclip.torch.corpus`): pydoc topics plus the
     standard library's docstrings, ``vocab_size`` words (default ``corpus.DEFAULT_VOCAB_SIZE``, the rest
     ``<unk>``); ``formatting=False``: the no-formatting ablation; ``gaussian_dim``: normalized Gaussian

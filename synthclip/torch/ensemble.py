@@ -20,13 +20,14 @@ text windows), and with ``grad_norms=True`` the norm of that objective's gradien
 Non-finite losses (overflow, NaN) mark a seed as failed: it is counted, kept in the arrays and its first
 bad step recorded (docs/theory.md, "How a rate is measured").
 """
+
 from __future__ import annotations
 
 import copy
 import dataclasses
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional, Union
 
 import numpy as np
 import torch
@@ -41,7 +42,7 @@ from .optim import OPTIMIZERS, StepOptimizer, method_kwargs, optimizer_for  # no
 TORCH_OPTIMIZERS: dict[str, type] = {"adam": torch.optim.Adam, "torch-sgd": torch.optim.SGD}
 
 
-def resolve_device(device: Union[str, torch.device]) -> torch.device:
+def resolve_device(device: str | torch.device) -> torch.device:
     """``device`` as a torch.device; CUDA without a CUDA build/device is a one-line ValueError."""
     try:
         dev = torch.device(device)
@@ -90,8 +91,8 @@ class EnsembleResult:
     device: str
     dtype: str
     seconds: float = 0.0
-    grad_norms: Optional[np.ndarray] = None
-    init_key: Optional[int] = None
+    grad_norms: np.ndarray | None = None
+    init_key: int | None = None
 
     @property
     def n_seeds(self) -> int:
@@ -111,10 +112,16 @@ class EnsembleResult:
         import pandas as pd
 
         s, c = np.meshgrid(np.arange(self.n_seeds), np.arange(len(self.checkpoints)), indexing="ij")
-        frame = pd.DataFrame({
-            "task": self.task, "method": self.method, "seed": s.ravel(), "step": self.checkpoints[c.ravel()],
-            "loss": self.losses.ravel(), "failed": self.failed[s.ravel()],
-        })
+        frame = pd.DataFrame(
+            {
+                "task": self.task,
+                "method": self.method,
+                "seed": s.ravel(),
+                "step": self.checkpoints[c.ravel()],
+                "loss": self.losses.ravel(),
+                "failed": self.failed[s.ravel()],
+            }
+        )
         if self.grad_norms is not None:
             frame["grad_norm"] = self.grad_norms.ravel()
         return frame
@@ -131,14 +138,27 @@ def _checkpoints(checkpoints, steps: int) -> np.ndarray:
     return pts
 
 
-def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, steps: int = 100,
-                   batch_size: int = 32, seed=0, method_params: Optional[dict] = None,
-                   mu: Optional[float] = None, alpha: Optional[float] = None,
-                   checkpoints: Union[None, int, Iterable[int]] = None, device: Union[str, torch.device] = "cpu",
-                   dtype: Optional[torch.dtype] = None, eval_size: Optional[int] = None,
-                   eval_chunk: int = 256, optimizer_options: Optional[dict] = None, init_key: Optional[int] = None,
-                   grad_norms: bool = False, observe: Optional[Callable[[int, Callable], None]] = None
-                   ) -> EnsembleResult:
+def train_ensemble(
+    task: Task | str,
+    method: str,
+    *,
+    n_seeds: int = 8,
+    steps: int = 100,
+    batch_size: int = 32,
+    seed=0,
+    method_params: dict | None = None,
+    mu: float | None = None,
+    alpha: float | None = None,
+    checkpoints: None | int | Iterable[int] = None,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype | None = None,
+    eval_size: int | None = None,
+    eval_chunk: int = 256,
+    optimizer_options: dict | None = None,
+    init_key: int | None = None,
+    grad_norms: bool = False,
+    observe: Callable[[int, Callable], None] | None = None,
+) -> EnsembleResult:
     """Train ``n_seeds`` copies of ``task``'s model with synthclip method ``method`` for ``steps`` steps.
 
     ``method_params`` are the method's synthclip parameters (names and defaults of
@@ -182,8 +202,9 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
     # a torch rule (a plugin's compiled step, which vmap cannot batch)
     seedwise = method in TORCH_OPTIMIZERS or bool(options) or issubclass(cls, StepOptimizer)
     ckpts = _checkpoints(checkpoints, steps)
-    if init_key is not None and (isinstance(init_key, bool) or not isinstance(init_key, (int, np.integer))
-                                 or not 0 <= init_key < 2 ** 63):
+    if init_key is not None and (
+        isinstance(init_key, bool) or not isinstance(init_key, (int, np.integer)) or not 0 <= init_key < 2**63
+    ):
         raise ValueError(f"init_key must be an integer in [0, 2^63) or None, got {init_key!r}")
 
     t0 = time.perf_counter()
@@ -218,7 +239,7 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
         total = torch.zeros(n_seeds, dtype=task.dtype, device=dev)
         with torch.no_grad():
             for start in range(0, eval_idx.numel(), eval_chunk):
-                chunk = eval_idx[start:start + eval_chunk]
+                chunk = eval_idx[start : start + eval_chunk]
                 total += eval_fn(params, buffers, *task.data.take(chunk)) * (chunk.numel() / eval_idx.numel())
         return total
 
@@ -228,7 +249,7 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
         grad_sum = [torch.zeros_like(p) for p in plist]
         step = max(1, eval_chunk // 4)
         for start in range(0, eval_idx.numel(), step):
-            chunk = eval_idx[start:start + step]
+            chunk = eval_idx[start : start + step]
             g, value = full_grad_fn(params, buffers, *task.data.take(chunk))
             w = chunk.numel() / eval_idx.numel()
             total += value.detach() * w
@@ -279,9 +300,19 @@ def train_ensemble(task: Union[Task, str], method: str, *, n_seeds: int = 8, ste
     fail_np = fail_step.cpu().numpy()
     seconds = time.perf_counter() - t0
     return EnsembleResult(
-        task=task.name, method=name, method_params={**params_in, **options}, checkpoints=ckpts, losses=losses_np,
-        failed=fail_np >= 0, fail_step=fail_np, keys=keys, batch_size=int(batch_size), steps=int(steps),
-        device=str(dev), dtype=str(plist[0].dtype).replace("torch.", ""), seconds=seconds,
+        task=task.name,
+        method=name,
+        method_params={**params_in, **options},
+        checkpoints=ckpts,
+        losses=losses_np,
+        failed=fail_np >= 0,
+        fail_step=fail_np,
+        keys=keys,
+        batch_size=int(batch_size),
+        steps=int(steps),
+        device=str(dev),
+        dtype=str(plist[0].dtype).replace("torch.", ""),
+        seconds=seconds,
         grad_norms=None if norms is None else norms.double().cpu().numpy(),
         init_key=None if init_key is None else int(init_key),
     )

@@ -12,12 +12,14 @@ parameters (every norm is per seed, over that seed's parameters). Keeping one im
 State: ``group_state`` holds the per-run scalars (b_k² of the AdaGrad/Adam-Norm family), shape
 ``params[0].shape[:lead]``; ``param_states`` holds one dict per parameter (momentum m, ACClip's τ^a).
 """
+
 from __future__ import annotations
 
 import importlib
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any
 
 import torch
 
@@ -33,8 +35,8 @@ class Rule:
     update: Callable
     group_state: tuple = ()
     param_state: tuple = ()
-    new_group: Optional[Callable] = None
-    new_param: Optional[Callable] = None
+    new_group: Callable | None = None
+    new_param: Callable | None = None
 
 
 def rule(method: str) -> Rule:
@@ -43,14 +45,18 @@ def rule(method: str) -> Rule:
     spec = methods.get(method)
     ref = spec.torch
     if not ref:
-        raise ValueError(f"method {spec.name!r} has no torch rule (Method.torch): synthclip.torch.optimizer_for "
-                         f"gives its optimizer, which runs its compiled step")
+        raise ValueError(
+            f"method {spec.name!r} has no torch rule (Method.torch): synthclip.torch.optimizer_for "
+            f"gives its optimizer, which runs its compiled step"
+        )
     if isinstance(ref, Rule):
         return ref
     module, _, attr = ref.partition(":")
     found = getattr(importlib.import_module(module), attr, None)
     if not isinstance(found, Rule):
-        raise ValueError(f"method {spec.name!r}: field 'torch' names {ref!r}, which is not a synthclip.torch.functional.Rule")
+        raise ValueError(
+            f"method {spec.name!r}: field 'torch' names {ref!r}, which is not a synthclip.torch.functional.Rule"
+        )
     return found
 
 
@@ -79,6 +85,7 @@ def new_param_state(method: str, p: torch.Tensor, hp: Mapping[str, Any]) -> dict
 def _zeros(*names: str) -> Callable:
     def new(p: torch.Tensor, hp: Mapping[str, Any]) -> dict:
         return {name: torch.zeros_like(p, memory_format=torch.preserve_format) for name in names}
+
     return new
 
 
@@ -87,8 +94,10 @@ def _scale_state(like: torch.Tensor, hp: Mapping[str, Any], lead: int) -> dict:
 
 
 def _acclip_state(p: torch.Tensor, hp: Mapping[str, Any]) -> dict:
-    return {"exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
-            "clip_pow": torch.full_like(p, hp["clip"] ** hp["moment"], memory_format=torch.preserve_format)}
+    return {
+        "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
+        "clip_pow": torch.full_like(p, hp["clip"] ** hp["moment"], memory_format=torch.preserve_format),
+    }
 
 
 def _per_run(s: torch.Tensor, t: torch.Tensor, lead: int) -> torch.Tensor:
@@ -117,8 +126,7 @@ def _global_clip(grads: Sequence[torch.Tensor], tau: float, lead: int) -> list[t
 def _normalized_step(params, directions, eta_k: float, lead: int) -> None:
     """x −= η_k·m/‖m‖ with one norm per run over all tensors; a zero m leaves x unchanged (0/0 := 0)."""
     norm = torch.sqrt(sq_norm(directions, lead))
-    scale = torch.where(norm > 0, eta_k / torch.where(norm > 0, norm, torch.ones_like(norm)),
-                        torch.zeros_like(norm))
+    scale = torch.where(norm > 0, eta_k / torch.where(norm > 0, norm, torch.ones_like(norm)), torch.zeros_like(norm))
     for p, d in zip(params, directions):
         p.sub_(d * _per_run(scale, d, lead))
 
@@ -128,8 +136,9 @@ def median_of_three(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.
     return torch.maximum(torch.minimum(a, b), torch.minimum(torch.maximum(a, b), c))
 
 
-def smom_estimate(draws: Sequence[Sequence[torch.Tensor]], smoothing: Sequence[torch.Tensor] | None,
-                  blocks: int) -> list[torch.Tensor]:
+def smom_estimate(
+    draws: Sequence[Sequence[torch.Tensor]], smoothing: Sequence[torch.Tensor] | None, blocks: int
+) -> list[torch.Tensor]:
     """Puchkin et al.'s smoothed median of means, coordinate-wise, per parameter tensor.
 
     ``draws[r][i]`` is draw r of parameter i; the draws are split in order into ``blocks`` (odd) blocks of equal
@@ -274,8 +283,11 @@ def _scaled_rule(clip: bool, adam: bool) -> Callable:
 
 def _draws_rule(draws: int, name: str) -> Callable:
     def update(params, grads, group_state, param_states, hp, k, lead) -> None:
-        raise ValueError(f"{name} takes {draws} gradient draws per step and this update got one: use "
-                         f"synthclip.torch.optim's step(closure), which draws them")
+        raise ValueError(
+            f"{name} takes {draws} gradient draws per step and this update got one: use "
+            f"synthclip.torch.optim's step(closure), which draws them"
+        )
+
     return update
 
 
@@ -285,11 +297,21 @@ GCLIP = Rule(_gclip)
 CCLIP = Rule(_cclip)
 ACCLIP = Rule(_acclip, param_state=("exp_avg", "clip_pow"), new_param=_acclip_state)
 ADAGRAD_NORM = Rule(_scaled_rule(clip=False, adam=False), group_state=("b_sq",), new_group=_scale_state)
-ADAM_NORM = Rule(_scaled_rule(clip=False, adam=True), group_state=("b_sq",), param_state=("exp_avg",),
-                 new_group=_scale_state, new_param=_zeros("exp_avg"))
+ADAM_NORM = Rule(
+    _scaled_rule(clip=False, adam=True),
+    group_state=("b_sq",),
+    param_state=("exp_avg",),
+    new_group=_scale_state,
+    new_param=_zeros("exp_avg"),
+)
 CLIP_ADAGRAD_NORM = Rule(_scaled_rule(clip=True, adam=False), group_state=("b_sq",), new_group=_scale_state)
-CLIP_ADAM_NORM = Rule(_scaled_rule(clip=True, adam=True), group_state=("b_sq",), param_state=("exp_avg",),
-                      new_group=_scale_state, new_param=_zeros("exp_avg"))
+CLIP_ADAM_NORM = Rule(
+    _scaled_rule(clip=True, adam=True),
+    group_state=("b_sq",),
+    param_state=("exp_avg",),
+    new_group=_scale_state,
+    new_param=_zeros("exp_avg"),
+)
 NSGD_M = Rule(_momentum_rule(clip=False, sign=False), param_state=("exp_avg",), new_param=_zeros("exp_avg"))
 CLIP_NSGD_M = Rule(_momentum_rule(clip=True, sign=False), param_state=("exp_avg",), new_param=_zeros("exp_avg"))
 SIGNSGD_M = Rule(_momentum_rule(clip=False, sign=True), param_state=("exp_avg",), new_param=_zeros("exp_avg"))
@@ -303,8 +325,9 @@ GROUP_STATE = {name: rule(name).group_state for name in METHOD_NAMES}
 PARAM_STATE = {name: rule(name).param_state for name in METHOD_NAMES}
 
 
-def clipped_step(params: Sequence[torch.Tensor], estimate: Sequence[torch.Tensor], hp: Mapping[str, Any], k: int,
-                 lead: int = 0) -> None:
+def clipped_step(
+    params: Sequence[torch.Tensor], estimate: Sequence[torch.Tensor], hp: Mapping[str, Any], k: int, lead: int = 0
+) -> None:
     """x_k = x_{k−1} − η_k clip(ĝ_k, τ_k): GClip's step on an estimate ĝ_k (the multi-draw methods)."""
     eta_k = step_size(hp, k)
     for p, g in zip(params, _global_clip(estimate, clip_level(hp, k), lead)):

@@ -15,11 +15,12 @@ Every model is written with plain tensor ops (no fused attention, no dropout, no
 ``torch.func.functional_call`` + ``vmap`` trains many copies at once and float64 runs are deterministic.
 A model's initial weights are a function of a seed key only (``Task.build_model``).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -27,11 +28,24 @@ from torch.nn import functional as F
 
 from . import data as _data
 
-TASKS = ("digits-mlp", "digits-cnn", "text-transformer", "chars-transformer-noformat", "words-transformer",
-         "words-transformer-noformat", "words-noattn", "words-transformer-gauss", "words-noattn-gauss")
+TASKS = (
+    "digits-mlp",
+    "digits-cnn",
+    "text-transformer",
+    "chars-transformer-noformat",
+    "words-transformer",
+    "words-transformer-noformat",
+    "words-noattn",
+    "words-transformer-gauss",
+    "words-noattn-gauss",
+)
 #: The word-level tasks of Figure 4's 2 × 2 grid: (architecture, input) → task.
-FIGURE4 = {("attention", "text"): "words-transformer", ("no attention", "text"): "words-noattn",
-           ("attention", "gaussian"): "words-transformer-gauss", ("no attention", "gaussian"): "words-noattn-gauss"}
+FIGURE4 = {
+    ("attention", "text"): "words-transformer",
+    ("no attention", "text"): "words-noattn",
+    ("attention", "gaussian"): "words-transformer-gauss",
+    ("no attention", "gaussian"): "words-noattn-gauss",
+}
 
 
 class DigitsMLP(nn.Module):
@@ -106,8 +120,17 @@ class CharTransformer(nn.Module):
     vectors of size ``d_model`` (shape (..., T, d_model)) in place of token ids, with no token embedding.
     """
 
-    def __init__(self, vocab_size: int, d_model: int = 64, n_heads: int = 4, n_layers: int = 2,
-                 d_ff: int = 256, max_len: int = 64, attention: bool = True, token_inputs: bool = True):
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int = 64,
+        n_heads: int = 4,
+        n_layers: int = 2,
+        d_ff: int = 256,
+        max_len: int = 64,
+        attention: bool = True,
+        token_inputs: bool = True,
+    ):
         super().__init__()
         self.token_inputs = token_inputs
         if token_inputs:
@@ -116,7 +139,7 @@ class CharTransformer(nn.Module):
         self.blocks = nn.ModuleList(_Block(d_model, n_heads, d_ff, attention) for _ in range(n_layers))
         self.ln = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size)
-        for emb in ((self.tok, self.pos) if token_inputs else (self.pos,)):
+        for emb in (self.tok, self.pos) if token_inputs else (self.pos,):
             nn.init.normal_(emb.weight, std=0.02)  # GPT-style scale; N(0, 1) embeddings saturate the first LN
 
     def forward(self, idx):
@@ -179,17 +202,23 @@ def make_task(name: str, *, dtype: torch.dtype = torch.float32, device="cpu", **
         max_len = model_kwargs.setdefault("max_len", 64)
         dataset = _data.python_docs(seq_len=max_len, device=device, formatting=name == "text-transformer")
         vocab_size = len(dataset.vocab)
-        return Task(name, dataset, classification_loss, lambda: CharTransformer(vocab_size, **model_kwargs),
-                    dtype, device)
+        return Task(
+            name, dataset, classification_loss, lambda: CharTransformer(vocab_size, **model_kwargs), dtype, device
+        )
     if name in TASKS and name.startswith("words-"):
         max_len = model_kwargs.setdefault("max_len", 32)
         gauss = name.endswith("-gauss")
         model_kwargs.update(attention="-noattn" not in name, token_inputs=not gauss)
-        dataset = _data.english_words(seq_len=max_len, vocab_size=model_kwargs.pop("vocab_size", None),
-                                      formatting=not name.endswith("-noformat"),
-                                      gaussian_dim=model_kwargs.get("d_model", 64) if gauss else None,
-                                      dtype=dtype, device=device)
+        dataset = _data.english_words(
+            seq_len=max_len,
+            vocab_size=model_kwargs.pop("vocab_size", None),
+            formatting=not name.endswith("-noformat"),
+            gaussian_dim=model_kwargs.get("d_model", 64) if gauss else None,
+            dtype=dtype,
+            device=device,
+        )
         vocab_size = len(dataset.vocab)
-        return Task(name, dataset, classification_loss, lambda: TransformerLM(vocab_size, **model_kwargs),
-                    dtype, device)
+        return Task(
+            name, dataset, classification_loss, lambda: TransformerLM(vocab_size, **model_kwargs), dtype, device
+        )
     raise ValueError(f"unknown task {name!r}; valid: {', '.join(TASKS)}")

@@ -12,10 +12,12 @@ returns the closure's loss; norms ("global" clipping, b_k) are over all paramete
 have a gradient; sparse gradients raise ``RuntimeError``. Per-group scalars (b_k², the step counter k)
 are kept in the state of the group's first parameter, so ``state_dict``/``load_state_dict`` carry them.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch.optim import Optimizer
@@ -24,9 +26,26 @@ from .. import methods
 from . import functional as F
 
 __all__ = [
-    "SGDRef", "GClip", "CClip", "ACClip", "AdaGradNorm", "AdamNorm", "ClipAdaGradNorm", "ClipAdamNorm",
-    "NSGDM", "ClipNSGDM", "SignSGDM", "RMSProp", "SMoMClip", "SeedAdam", "OPTIMIZERS", "from_method",
-    "method_kwargs", "optimizer_for", "StepOptimizer", "method_checks",
+    "SGDRef",
+    "GClip",
+    "CClip",
+    "ACClip",
+    "AdaGradNorm",
+    "AdamNorm",
+    "ClipAdaGradNorm",
+    "ClipAdamNorm",
+    "NSGDM",
+    "ClipNSGDM",
+    "SignSGDM",
+    "RMSProp",
+    "SMoMClip",
+    "SeedAdam",
+    "OPTIMIZERS",
+    "from_method",
+    "method_kwargs",
+    "optimizer_for",
+    "StepOptimizer",
+    "method_checks",
 ]
 
 
@@ -90,8 +109,16 @@ def _bool(value: Any, what: str) -> bool:
 
 
 # torch.optim's words for a parameter in "Invalid <words>: <value>"; any other parameter is "<name> value"
-_WORDS = {"lr": "learning rate", "clip": "clipping level", "eps": "epsilon value", "lr_schedule": "lr_schedule",
-          "lr_power": "lr_power", "clip_schedule": "clip_schedule", "clip_power": "clip_power", "delayed": "delayed"}
+_WORDS = {
+    "lr": "learning rate",
+    "clip": "clipping level",
+    "eps": "epsilon value",
+    "lr_schedule": "lr_schedule",
+    "lr_power": "lr_power",
+    "clip_schedule": "clip_schedule",
+    "clip_power": "clip_power",
+    "delayed": "delayed",
+}
 
 
 def _checked(param, value: Any) -> Any:
@@ -173,7 +200,7 @@ class _CheckedOptimizer(Optimizer):
         super().add_param_group(group)
 
     @staticmethod
-    def _closure_loss(closure: Optional[Callable[[], Any]]):
+    def _closure_loss(closure: Callable[[], Any] | None):
         """The closure's loss, evaluated with gradients on (None without a closure)."""
         if closure is None:
             return None
@@ -187,7 +214,7 @@ class _MethodOptimizer(_CheckedOptimizer):
     method: str = ""
 
     @torch.no_grad()
-    def step(self, closure: Optional[Callable[[], Any]] = None):
+    def step(self, closure: Callable[[], Any] | None = None):
         """Performs step k (k = 1 on the first call) and returns the closure's loss, if any."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
@@ -242,8 +269,9 @@ class SGDRef(_MethodOptimizer):
     method = "sgd"
     _checks = (method_checks(method),)
 
-    def __init__(self, params, lr: float = 1e-3, *, lr_schedule: str = "constant", lr_power: float = 1.0,
-                 mu: Optional[float] = None):
+    def __init__(
+        self, params, lr: float = 1e-3, *, lr_schedule: str = "constant", lr_power: float = 1.0, mu: float | None = None
+    ):
         super().__init__(params, _lr_defaults(lr, lr_schedule, lr_power, mu))
 
 
@@ -284,14 +312,34 @@ class GClip(_MethodOptimizer):
     method = "gclip"
     _checks = (method_checks(method), _check_sgd_options)
 
-    def __init__(self, params, lr: float = 1e-3, clip: float = 1.0, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, lr_schedule: str = "constant",
-                 lr_power: float = 1.0, mu: Optional[float] = None, clip_schedule: str = "constant",
-                 clip_power: Any = None, alpha: Optional[float] = None):
-        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
-                                  **_clip_defaults(clip, clip_schedule, clip_power, alpha),
-                                  "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
-                                  "nesterov": nesterov})
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        clip: float = 1.0,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        lr_schedule: str = "constant",
+        lr_power: float = 1.0,
+        mu: float | None = None,
+        clip_schedule: str = "constant",
+        clip_power: Any = None,
+        alpha: float | None = None,
+    ):
+        super().__init__(
+            params,
+            {
+                **_lr_defaults(lr, lr_schedule, lr_power, mu),
+                **_clip_defaults(clip, clip_schedule, clip_power, alpha),
+                "momentum": momentum,
+                "dampening": dampening,
+                "weight_decay": weight_decay,
+                "nesterov": nesterov,
+            },
+        )
 
     @staticmethod
     def _clipped(grads: list, tau: float) -> list:
@@ -348,11 +396,23 @@ class ACClip(_MethodOptimizer):
 
     method = "acclip"
 
-    def __init__(self, params, lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.99), eps: float = 1e-5,
-                 clip: float = 1.0, moment: float = 1.0, *, lr_schedule: str = "constant",
-                 lr_power: float = 1.0, mu: Optional[float] = None):
-        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
-                                  "betas": betas, "eps": eps, "clip": clip, "moment": moment})
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-4,
+        betas: tuple[float, float] = (0.9, 0.99),
+        eps: float = 1e-5,
+        clip: float = 1.0,
+        moment: float = 1.0,
+        *,
+        lr_schedule: str = "constant",
+        lr_power: float = 1.0,
+        mu: float | None = None,
+    ):
+        super().__init__(
+            params,
+            {**_lr_defaults(lr, lr_schedule, lr_power, mu), "betas": betas, "eps": eps, "clip": clip, "moment": moment},
+        )
 
     _checks = (method_checks(method),)
 
@@ -369,10 +429,21 @@ class AdaGradNorm(_MethodOptimizer):
     method = "adagrad_norm"
     _checks = (method_checks(method),)
 
-    def __init__(self, params, lr: float = 1.0, b0: float = 1.0, *, eta: float = 1.0, delayed: bool = False,
-                 lr_schedule: str = "constant", lr_power: float = 1.0, mu: Optional[float] = None):
-        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
-                                  "b0": b0, "eta": eta, "delayed": delayed})
+    def __init__(
+        self,
+        params,
+        lr: float = 1.0,
+        b0: float = 1.0,
+        *,
+        eta: float = 1.0,
+        delayed: bool = False,
+        lr_schedule: str = "constant",
+        lr_power: float = 1.0,
+        mu: float | None = None,
+    ):
+        super().__init__(
+            params, {**_lr_defaults(lr, lr_schedule, lr_power, mu), "b0": b0, "eta": eta, "delayed": delayed}
+        )
 
 
 class AdamNorm(_MethodOptimizer):
@@ -382,11 +453,23 @@ class AdamNorm(_MethodOptimizer):
     method = "adam_norm"
     _checks = (method_checks(method),)
 
-    def __init__(self, params, lr: float = 1.0, betas: tuple[float, float] = (0.9, 0.999), b0: float = 1.0, *,
-                 eta: float = 1.0, delayed: bool = False, lr_schedule: str = "constant",
-                 lr_power: float = 1.0, mu: Optional[float] = None):
-        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
-                                  "betas": betas, "b0": b0, "eta": eta, "delayed": delayed})
+    def __init__(
+        self,
+        params,
+        lr: float = 1.0,
+        betas: tuple[float, float] = (0.9, 0.999),
+        b0: float = 1.0,
+        *,
+        eta: float = 1.0,
+        delayed: bool = False,
+        lr_schedule: str = "constant",
+        lr_power: float = 1.0,
+        mu: float | None = None,
+    ):
+        super().__init__(
+            params,
+            {**_lr_defaults(lr, lr_schedule, lr_power, mu), "betas": betas, "b0": b0, "eta": eta, "delayed": delayed},
+        )
 
 
 class ClipAdaGradNorm(_MethodOptimizer):
@@ -398,13 +481,32 @@ class ClipAdaGradNorm(_MethodOptimizer):
     method = "clip_adagrad_norm"
     _checks = (method_checks(method),)
 
-    def __init__(self, params, lr: float = 1.0, clip: float = 1.0, b0: float = 1.0, *, eta: float = 1.0,
-                 delayed: bool = False, lr_schedule: str = "constant", lr_power: float = 1.0,
-                 mu: Optional[float] = None, clip_schedule: str = "constant", clip_power: Any = None,
-                 alpha: Optional[float] = None):
-        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
-                                  **_clip_defaults(clip, clip_schedule, clip_power, alpha),
-                                  "b0": b0, "eta": eta, "delayed": delayed})
+    def __init__(
+        self,
+        params,
+        lr: float = 1.0,
+        clip: float = 1.0,
+        b0: float = 1.0,
+        *,
+        eta: float = 1.0,
+        delayed: bool = False,
+        lr_schedule: str = "constant",
+        lr_power: float = 1.0,
+        mu: float | None = None,
+        clip_schedule: str = "constant",
+        clip_power: Any = None,
+        alpha: float | None = None,
+    ):
+        super().__init__(
+            params,
+            {
+                **_lr_defaults(lr, lr_schedule, lr_power, mu),
+                **_clip_defaults(clip, clip_schedule, clip_power, alpha),
+                "b0": b0,
+                "eta": eta,
+                "delayed": delayed,
+            },
+        )
 
 
 class ClipAdamNorm(_MethodOptimizer):
@@ -414,13 +516,34 @@ class ClipAdamNorm(_MethodOptimizer):
     method = "clip_adam_norm"
     _checks = (method_checks(method),)
 
-    def __init__(self, params, lr: float = 1.0, betas: tuple[float, float] = (0.9, 0.999), clip: float = 1.0,
-                 b0: float = 1.0, *, eta: float = 1.0, delayed: bool = False, lr_schedule: str = "constant",
-                 lr_power: float = 1.0, mu: Optional[float] = None, clip_schedule: str = "constant",
-                 clip_power: Any = None, alpha: Optional[float] = None):
-        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
-                                  **_clip_defaults(clip, clip_schedule, clip_power, alpha),
-                                  "betas": betas, "b0": b0, "eta": eta, "delayed": delayed})
+    def __init__(
+        self,
+        params,
+        lr: float = 1.0,
+        betas: tuple[float, float] = (0.9, 0.999),
+        clip: float = 1.0,
+        b0: float = 1.0,
+        *,
+        eta: float = 1.0,
+        delayed: bool = False,
+        lr_schedule: str = "constant",
+        lr_power: float = 1.0,
+        mu: float | None = None,
+        clip_schedule: str = "constant",
+        clip_power: Any = None,
+        alpha: float | None = None,
+    ):
+        super().__init__(
+            params,
+            {
+                **_lr_defaults(lr, lr_schedule, lr_power, mu),
+                **_clip_defaults(clip, clip_schedule, clip_power, alpha),
+                "betas": betas,
+                "b0": b0,
+                "eta": eta,
+                "delayed": delayed,
+            },
+        )
 
 
 # ------------------------------------------------------------------- the methods after the seeds (docs/theory.md)
@@ -434,8 +557,16 @@ class NSGDM(_MethodOptimizer):
     method = "nsgd_m"
     _checks = (method_checks(method),)
 
-    def __init__(self, params, lr: float = 0.01, beta: float = 0.9, *, lr_schedule: str = "constant",
-                 lr_power: float = 1.0, mu: Optional[float] = None):
+    def __init__(
+        self,
+        params,
+        lr: float = 0.01,
+        beta: float = 0.9,
+        *,
+        lr_schedule: str = "constant",
+        lr_power: float = 1.0,
+        mu: float | None = None,
+    ):
         super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu), "beta": beta})
 
 
@@ -447,11 +578,28 @@ class ClipNSGDM(_MethodOptimizer):
     method = "clip_nsgd_m"
     _checks = (method_checks(method),)
 
-    def __init__(self, params, lr: float = 0.01, beta: float = 0.9, clip: float = 1.0, *,
-                 lr_schedule: str = "constant", lr_power: float = 1.0, mu: Optional[float] = None,
-                 clip_schedule: str = "constant", clip_power: Any = None, alpha: Optional[float] = None):
-        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
-                                  **_clip_defaults(clip, clip_schedule, clip_power, alpha), "beta": beta})
+    def __init__(
+        self,
+        params,
+        lr: float = 0.01,
+        beta: float = 0.9,
+        clip: float = 1.0,
+        *,
+        lr_schedule: str = "constant",
+        lr_power: float = 1.0,
+        mu: float | None = None,
+        clip_schedule: str = "constant",
+        clip_power: Any = None,
+        alpha: float | None = None,
+    ):
+        super().__init__(
+            params,
+            {
+                **_lr_defaults(lr, lr_schedule, lr_power, mu),
+                **_clip_defaults(clip, clip_schedule, clip_power, alpha),
+                "beta": beta,
+            },
+        )
 
 
 class SignSGDM(_MethodOptimizer):
@@ -461,8 +609,16 @@ class SignSGDM(_MethodOptimizer):
     method = "signsgd_m"
     _checks = (method_checks(method),)
 
-    def __init__(self, params, lr: float = 0.01, beta: float = 0.9, *, lr_schedule: str = "constant",
-                 lr_power: float = 1.0, mu: Optional[float] = None):
+    def __init__(
+        self,
+        params,
+        lr: float = 0.01,
+        beta: float = 0.9,
+        *,
+        lr_schedule: str = "constant",
+        lr_power: float = 1.0,
+        mu: float | None = None,
+    ):
         super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu), "beta": beta})
 
 
@@ -477,8 +633,17 @@ class RMSProp(_MethodOptimizer):
     method = "rmsprop"
     _checks = (method_checks(method),)
 
-    def __init__(self, params, lr: float = 0.01, beta2: float = 0.99, eps: float = 1e-8, *,
-                 lr_schedule: str = "constant", lr_power: float = 1.0, mu: Optional[float] = None):
+    def __init__(
+        self,
+        params,
+        lr: float = 0.01,
+        beta2: float = 0.99,
+        eps: float = 1e-8,
+        *,
+        lr_schedule: str = "constant",
+        lr_power: float = 1.0,
+        mu: float | None = None,
+    ):
         super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu), "beta2": beta2, "eps": eps})
 
 
@@ -509,22 +674,44 @@ class SMoMClip(_MethodOptimizer):
     method = "smom_clip"
     _checks = (method_checks(method), _check_smom)
 
-    def __init__(self, params, lr: float = 1e-3, clip: float = 1.0, blocks: int = 3, block_size: int = 1,
-                 smoothing: float = 0.0, *, lr_schedule: str = "constant", lr_power: float = 1.0,
-                 mu: Optional[float] = None, clip_schedule: str = "constant", clip_power: Any = None,
-                 alpha: Optional[float] = None, generator: Optional[torch.Generator] = None):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        clip: float = 1.0,
+        blocks: int = 3,
+        block_size: int = 1,
+        smoothing: float = 0.0,
+        *,
+        lr_schedule: str = "constant",
+        lr_power: float = 1.0,
+        mu: float | None = None,
+        clip_schedule: str = "constant",
+        clip_power: Any = None,
+        alpha: float | None = None,
+        generator: torch.Generator | None = None,
+    ):
         self._generator = generator  # kept out of the groups: state_dict must stay copyable
-        super().__init__(params, {**_lr_defaults(lr, lr_schedule, lr_power, mu),
-                                  **_clip_defaults(clip, clip_schedule, clip_power, alpha),
-                                  "blocks": blocks, "block_size": block_size, "smoothing": smoothing})
+        super().__init__(
+            params,
+            {
+                **_lr_defaults(lr, lr_schedule, lr_power, mu),
+                **_clip_defaults(clip, clip_schedule, clip_power, alpha),
+                "blocks": blocks,
+                "block_size": block_size,
+                "smoothing": smoothing,
+            },
+        )
 
-    def _draw(self, closure: Optional[Callable[[], Any]], n: int):
+    def _draw(self, closure: Callable[[], Any] | None, n: int):
         """n gradient draws of every parameter with a gradient: (first loss, {param: [grad_1, ..., grad_n]})."""
         every = [p for group in self.param_groups for p in group["params"]]
         if closure is None:
             if n != 1:
-                raise RuntimeError(f"{type(self).__name__} takes {n} gradient draws per step: pass a closure that "
-                                   f"computes a fresh stochastic gradient (step(closure))")
+                raise RuntimeError(
+                    f"{type(self).__name__} takes {n} gradient draws per step: pass a closure that "
+                    f"computes a fresh stochastic gradient (step(closure))"
+                )
             return None, {p: [p.grad] for p in every if p.grad is not None}
         first, draws = None, {}
         for r in range(n):
@@ -541,7 +728,7 @@ class SMoMClip(_MethodOptimizer):
         return first, draws
 
     @torch.no_grad()
-    def step(self, closure: Optional[Callable[[], Any]] = None):
+    def step(self, closure: Callable[[], Any] | None = None):
         """Performs step k with blocks·block_size gradient draws (module docstring); returns the first loss."""
         n = max(g["blocks"] * g["block_size"] for g in self.param_groups)
         loss, draws = self._draw(closure, n)
@@ -558,9 +745,14 @@ class SMoMClip(_MethodOptimizer):
             per_draw = [[draws[p][r] for p in params] for r in range(need)]
             smoothing = None
             if group["smoothing"] > 0.0:
-                smoothing = [[group["smoothing"] * torch.randn(p.shape, generator=self._generator, dtype=p.dtype,
-                                                               device=p.device) for _ in range(group["blocks"])]
-                             for p in params]
+                smoothing = [
+                    [
+                        group["smoothing"]
+                        * torch.randn(p.shape, generator=self._generator, dtype=p.dtype, device=p.device)
+                        for _ in range(group["blocks"])
+                    ]
+                    for p in params
+                ]
             estimate = F.smom_estimate(per_draw, smoothing, group["blocks"])
             F.clipped_step(params, estimate, group, k)
             owner["step"] = k
@@ -589,13 +781,33 @@ class SeedAdam(_CheckedOptimizer):
 
     CLIPPINGS = ("no", "local", "elementwise")
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-6,
-                 weight_decay: float = 0.0, correct_bias: Optional[bool] = None, clipping: str = "no",
-                 max_grad_norm: float = 1.0, *, delayed: bool = False, exp_avg_sq_value: float = 1e-5,
-                 etta: float = 1.0):
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, correct_bias=correct_bias,
-                        clipping=clipping, max_grad_norm=max_grad_norm, delayed=delayed,
-                        exp_avg_sq_value=exp_avg_sq_value, etta=etta)
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-6,
+        weight_decay: float = 0.0,
+        correct_bias: bool | None = None,
+        clipping: str = "no",
+        max_grad_norm: float = 1.0,
+        *,
+        delayed: bool = False,
+        exp_avg_sq_value: float = 1e-5,
+        etta: float = 1.0,
+    ):
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            correct_bias=correct_bias,
+            clipping=clipping,
+            max_grad_norm=max_grad_norm,
+            delayed=delayed,
+            exp_avg_sq_value=exp_avg_sq_value,
+            etta=etta,
+        )
         super().__init__(params, defaults)
 
     @staticmethod
@@ -616,7 +828,7 @@ class SeedAdam(_CheckedOptimizer):
     _checks = (_check_seed_group,)
 
     @torch.no_grad()
-    def step(self, closure: Optional[Callable[[], Any]] = None):
+    def step(self, closure: Callable[[], Any] | None = None):
         """One Adam step (t counts from 1 per parameter, as in the seed); returns the closure's loss."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
@@ -653,7 +865,7 @@ class SeedAdam(_CheckedOptimizer):
                     v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
                 step = group["lr"]
                 if group["correct_bias"]:
-                    step = step * math.sqrt(1.0 - beta2 ** t) / (1.0 - beta1 ** t)
+                    step = step * math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
                 p.addcdiv_(m, v.sqrt().add_(group["eps"]), value=-step)
                 if group["weight_decay"] > 0.0:
                     p.add_(p, alpha=-group["lr"] * group["weight_decay"])
@@ -678,8 +890,7 @@ OPTIMIZERS: dict[str, type] = {
 }
 
 
-def method_kwargs(name: str, *, mu: Optional[float] = None, alpha: Optional[float] = None,
-                  **method_params) -> dict:
+def method_kwargs(name: str, *, mu: float | None = None, alpha: float | None = None, **method_params) -> dict:
     """Constructor keywords of ``optimizer_for(name)`` for synthclip method parameters.
 
     ``method_params`` have the names and defaults of ``synthclip.methods.METHODS[name].params`` and are
@@ -702,8 +913,9 @@ def method_kwargs(name: str, *, mu: Optional[float] = None, alpha: Optional[floa
     return kwargs
 
 
-def from_method(name: str, params, *, mu: Optional[float] = None, alpha: Optional[float] = None,
-                **method_params) -> Optimizer:
+def from_method(
+    name: str, params, *, mu: float | None = None, alpha: float | None = None, **method_params
+) -> Optimizer:
     """The torch optimizer of synthclip method ``name`` (defaults of ``synthclip.methods``) over ``params``:
     its class of ``OPTIMIZERS``, or for a method without one (a plugin's) the class ``optimizer_for`` makes.
 
@@ -733,8 +945,15 @@ def optimizer_for(method) -> type:
     cls = _STEP_CLASSES.get(key)
     if cls is None:
         name = "".join(part.capitalize() for part in spec.name.split("_")) + "Optimizer"
-        cls = type(name, (StepOptimizer,), {"method": spec.name, "entry": spec, "__doc__":
-                                            f"{spec.doc} (synthclip method {spec.name!r}, its compiled step)."})
+        cls = type(
+            name,
+            (StepOptimizer,),
+            {
+                "method": spec.name,
+                "entry": spec,
+                "__doc__": f"{spec.doc} (synthclip method {spec.name!r}, its compiled step).",
+            },
+        )
         _STEP_CLASSES[key] = cls
     return cls
 
@@ -759,7 +978,7 @@ class StepOptimizer(_CheckedOptimizer):
     method: str = ""
     entry: Any = None
 
-    def __init__(self, params, *, mu: Optional[float] = None, alpha: Optional[float] = None, **method_params):
+    def __init__(self, params, *, mu: float | None = None, alpha: float | None = None, **method_params):
         self._compiled = None
         super().__init__(params, {**self.entry.defaults, **method_params, "mu": mu, "alpha": alpha})
 
@@ -769,13 +988,15 @@ class StepOptimizer(_CheckedOptimizer):
         group.update(values)
         for key in ("mu", "alpha"):
             if group[key] is not None:
-                group[key] = _positive(group[key], "mu (strong convexity)" if key == "mu" else "alpha (noise tail "
-                                                                                                  "index)")
+                group[key] = _positive(
+                    group[key], "mu (strong convexity)" if key == "mu" else "alpha (noise tail index)"
+                )
         if group.get("lr_schedule") == "theorem4" and group["mu"] is None:
             raise ValueError(f"method {spec.name!r}: lr_schedule='theorem4' steps with 4/(mu (k+1)) and needs mu > 0")
         if group.get("clip_power") in methods.CLIP_POWER_ALIASES and group["alpha"] is None:
-            raise ValueError(f"method {spec.name!r}: clip_power={group['clip_power']!r} needs alpha (the noise tail "
-                             f"index)")
+            raise ValueError(
+                f"method {spec.name!r}: clip_power={group['clip_power']!r} needs alpha (the noise tail index)"
+            )
 
     def _draw(self, closure, n: int):
         """(first loss, {param: [grad_1, ..., grad_n]}) over every parameter with a gradient."""
@@ -784,8 +1005,10 @@ class StepOptimizer(_CheckedOptimizer):
             loss = self._closure_loss(closure)
             return loss, {p: [p.grad] for p in every if p.grad is not None}
         if closure is None:
-            raise RuntimeError(f"{type(self).__name__} takes {n} gradient draws per step: pass a closure that "
-                               f"computes a fresh stochastic gradient (step(closure))")
+            raise RuntimeError(
+                f"{type(self).__name__} takes {n} gradient draws per step: pass a closure that "
+                f"computes a fresh stochastic gradient (step(closure))"
+            )
         first, draws = None, {}
         for r in range(n):
             for p in every:
@@ -799,7 +1022,7 @@ class StepOptimizer(_CheckedOptimizer):
         return first, draws
 
     @torch.no_grad()
-    def step(self, closure: Optional[Callable[[], Any]] = None):
+    def step(self, closure: Callable[[], Any] | None = None):
         """Performs step k of the method (its compiled step) and returns the closure's (first) loss, if any."""
         import numpy as np
 
@@ -830,13 +1053,23 @@ class StepOptimizer(_CheckedOptimizer):
             g = np.ascontiguousarray(g[0] if spec.draws == 1 else g)
             vectors, scalars = self._state(spec, init, pv, owner, params, sizes)
             clipped, work = np.zeros(1), np.zeros(1)
-            step(pv, k, methods.step_size(values, k, group["mu"]), methods.clip_level(values, k, alpha), x, g,
-                 clipped, work, *vectors, *scalars)
+            step(
+                pv,
+                k,
+                methods.step_size(values, k, group["mu"]),
+                methods.clip_level(values, k, alpha),
+                x,
+                g,
+                clipped,
+                work,
+                *vectors,
+                *scalars,
+            )
             offset = 0
             for p, n in zip(params, sizes):
-                p.copy_(torch.from_numpy(x[offset:offset + n, 0]).view_as(p))
+                p.copy_(torch.from_numpy(x[offset : offset + n, 0]).view_as(p))
                 for name, v in zip(spec.vectors, vectors):
-                    self.state[p][name] = torch.from_numpy(v[offset:offset + n, 0].copy())
+                    self.state[p][name] = torch.from_numpy(v[offset : offset + n, 0].copy())
                 offset += n
             for name, sc in zip(spec.scalars, scalars):
                 owner[name] = torch.from_numpy(sc.copy())
@@ -858,7 +1091,7 @@ class StepOptimizer(_CheckedOptimizer):
         for p, n in zip(params, sizes):
             for v, name in zip(vectors, spec.vectors):
                 if name in self.state[p]:
-                    v[offset:offset + n, 0] = self.state[p][name].numpy()
+                    v[offset : offset + n, 0] = self.state[p][name].numpy()
             offset += n
         scalars = [owner[name].numpy().copy() if name in owner else s for name, s in zip(spec.scalars, fresh_s)]
         return vectors, scalars

@@ -27,10 +27,11 @@ Q3 + 1.5·IQR and Q3 + 3·IQR over a Gaussian's 0.0035 and 1.2e−6), the KS dis
 :func:`coordinate_view` the tail index over the coordinates of single draws (Appendix H of the paper);
 :func:`pooled_view` Şimşekli et al.'s practice, every coordinate of every draw pooled as one scalar sample.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -61,7 +62,7 @@ class NoiseProbe:
     full_size: int
     seconds: float = 0.0
     tails: object = field(default=None, repr=False)
-    indices: Optional[np.ndarray] = field(default=None, repr=False)  # (n_batches, batch_size) example indices
+    indices: np.ndarray | None = field(default=None, repr=False)  # (n_batches, batch_size) example indices
 
     def tail(self, layer: str = ALL, sample: str = "norm") -> dict:
         """The tail row for ``layer`` and ``sample`` ("norm", "vector" or "coord") as a dict."""
@@ -88,9 +89,9 @@ def _layers(model: torch.nn.Module) -> tuple[list[str], list[list[torch.nn.Param
 def _flat_grads(groups) -> list[torch.Tensor]:
     out = []
     for params in groups:
-        out.append(torch.cat([
-            (p.grad if p.grad is not None else torch.zeros_like(p)).detach().reshape(-1) for p in params
-        ]))
+        out.append(
+            torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).detach().reshape(-1) for p in params])
+        )
     return out
 
 
@@ -101,8 +102,9 @@ def _gradient(model, loss_fn, x, y, groups) -> list[torch.Tensor]:
     return _flat_grads(groups)
 
 
-def full_gradient(model, loss_fn, data: Data, *, full_size: Optional[int] = None, chunk_size: int = 128,
-                  groups=None) -> tuple[list[torch.Tensor], int]:
+def full_gradient(
+    model, loss_fn, data: Data, *, full_size: int | None = None, chunk_size: int = 128, groups=None
+) -> tuple[list[torch.Tensor], int]:
     """∇f over ``data.reference_indices(full_size)`` (all examples by default), per layer, flattened.
 
     Computed in chunks; the loss is a mean, so chunk gradients are weighted by chunk size.
@@ -112,7 +114,7 @@ def full_gradient(model, loss_fn, data: Data, *, full_size: Optional[int] = None
     idx = data.reference_indices(full_size)
     total = None
     for start in range(0, idx.numel(), chunk_size):
-        chunk = idx[start:start + chunk_size]
+        chunk = idx[start : start + chunk_size]
         grads = _gradient(model, loss_fn, *data.take(chunk), groups)
         w = chunk.numel() / idx.numel()
         total = [g * w for g in grads] if total is None else [t + g * w for t, g in zip(total, grads)]
@@ -120,10 +122,21 @@ def full_gradient(model, loss_fn, data: Data, *, full_size: Optional[int] = None
     return total, int(idx.numel())
 
 
-def gradient_noise(model: torch.nn.Module, loss_fn: Callable, data: Data, *, n_batches: int = 200,
-                   batch_size: int = 32, key: int = 0, step: int = 0, full_size: Optional[int] = None,
-                   chunk_size: int = 128, coords_per_layer: int = 1024, confidence: float = 0.95,
-                   full=None) -> NoiseProbe:
+def gradient_noise(
+    model: torch.nn.Module,
+    loss_fn: Callable,
+    data: Data,
+    *,
+    n_batches: int = 200,
+    batch_size: int = 32,
+    key: int = 0,
+    step: int = 0,
+    full_size: int | None = None,
+    chunk_size: int = 128,
+    coords_per_layer: int = 1024,
+    confidence: float = 0.95,
+    full=None,
+) -> NoiseProbe:
     """Probe the minibatch-gradient noise of ``model`` at its current parameters.
 
     ``n_batches`` minibatches of ``batch_size`` examples (drawn i.i.d. from the counter-based stream of
@@ -166,10 +179,16 @@ def gradient_noise(model: torch.nn.Module, loss_fn: Callable, data: Data, *, n_b
     model.zero_grad(set_to_none=True)
 
     probe = NoiseProbe(
-        step=int(step), layers=names, norms=np.sqrt((layer_norms ** 2).sum(axis=1)), layer_norms=layer_norms,
-        coords=coords, coord_layer=coord_layer,
+        step=int(step),
+        layers=names,
+        norms=np.sqrt((layer_norms**2).sum(axis=1)),
+        layer_norms=layer_norms,
+        coords=coords,
+        coord_layer=coord_layer,
         full_grad_norms=np.array([float(torch.linalg.vector_norm(f)) for f in full]),
-        batch_size=int(batch_size), full_size=n_full, indices=indices,
+        batch_size=int(batch_size),
+        full_size=n_full,
+        indices=indices,
     )
     probe.tails = tail_estimates(probe, confidence=confidence)
     probe.seconds = time.perf_counter() - t0
@@ -180,10 +199,10 @@ def _estimate(fn, x, **kw) -> dict:
     try:
         est = fn(x, **kw)
     except ValueError as err:  # too few nonzero samples, exact zeros, ...: recorded, not raised
-        return dict(alpha=np.nan, ci_low=np.nan, ci_high=np.nan, k=0, n=int(np.shape(x)[0]),
-                    method=fn.__name__, note=str(err))
-    return dict(alpha=est.alpha, ci_low=est.ci_low, ci_high=est.ci_high, k=est.k, n=est.n, method=est.method,
-                note="")
+        return dict(
+            alpha=np.nan, ci_low=np.nan, ci_high=np.nan, k=0, n=int(np.shape(x)[0]), method=fn.__name__, note=str(err)
+        )
+    return dict(alpha=est.alpha, ci_low=est.ci_low, ci_high=est.ci_high, k=est.k, n=est.n, method=est.method, note="")
 
 
 def _standardized(cols: np.ndarray) -> np.ndarray:
@@ -211,8 +230,15 @@ def tail_estimates(probe: NoiseProbe, confidence: float = 0.95):
         ]
         for sample, fn, x in samples:
             if np.size(x) == 0:
-                row = dict(alpha=np.nan, ci_low=np.nan, ci_high=np.nan, k=0, n=0, method=fn.__name__,
-                           note="no coordinate with nonzero noise in most batches")
+                row = dict(
+                    alpha=np.nan,
+                    ci_low=np.nan,
+                    ci_high=np.nan,
+                    k=0,
+                    n=0,
+                    method=fn.__name__,
+                    note="no coordinate with nonzero noise in most batches",
+                )
             elif sample == "vector" and name != ALL:
                 # the calibrated vector interval simulates the probe's shape (three pools of stable blocks): the
                 # whole vector gets it; a layer's row keeps its point estimate and states no interval, since the
@@ -225,9 +251,17 @@ def tail_estimates(probe: NoiseProbe, confidence: float = 0.95):
     return pd.DataFrame(rows)
 
 
-def probe_training(model: torch.nn.Module, loss_fn: Callable, data: Data, optimizer: torch.optim.Optimizer,
-                   *, probe_at: Sequence[int], train_batch_size: int = 32, key: int = 0,
-                   **probe_kwargs) -> list[NoiseProbe]:
+def probe_training(
+    model: torch.nn.Module,
+    loss_fn: Callable,
+    data: Data,
+    optimizer: torch.optim.Optimizer,
+    *,
+    probe_at: Sequence[int],
+    train_batch_size: int = 32,
+    key: int = 0,
+    **probe_kwargs,
+) -> list[NoiseProbe]:
     """Train ``model`` with ``optimizer`` on minibatches of ``data`` and probe the noise at the steps in
     ``probe_at`` (0 = before the first step); returns one :class:`NoiseProbe` per probe step.
 
@@ -257,7 +291,6 @@ def tail_table(probes: Sequence[NoiseProbe]):
     return pd.concat([p.tails for p in probes], ignore_index=True)
 
 
-
 # -- the norm sample as the seeds measure it ------------------------------------------------------------
 
 #: P(X > Q3 + c·IQR) for a Gaussian X: seed 000's references (c = 1.5: 0.0035; c = 3: 1.2e−6)
@@ -282,7 +315,7 @@ def norm_statistics(norms) -> dict:
     if x.ndim != 1 or x.size < 8 or not np.all(np.isfinite(x)) or np.any(x < 0):
         raise ValueError(f"norms must be >= 8 finite non-negative values, got shape {x.shape}")
     n = x.size
-    sq = x ** 2
+    sq = x**2
     top = int(np.ceil(TOP_SHARE * n))
     q1, med, q3 = np.quantile(x, [0.25, 0.5, 0.75])
     iqr = q3 - q1
@@ -290,7 +323,8 @@ def norm_statistics(norms) -> dict:
     start = max(int(np.ceil(n / 10)) - 1, 0)
     sd = float(x.std(ddof=1))
     return {
-        "median": float(med), "max_over_median": float(x.max() / med) if med > 0 else np.inf,
+        "median": float(med),
+        "max_over_median": float(x.max() / med) if med > 0 else np.inf,
         "top1_share": float(np.sort(sq)[-top:].sum() / sq.sum()) if sq.sum() > 0 else np.nan,
         "mild_ratio": float(np.mean(x > q3 + 1.5 * iqr) / GAUSS_MILD),
         "extreme_ratio": float(np.mean(x > q3 + 3.0 * iqr) / GAUSS_EXTREME),
@@ -348,8 +382,7 @@ def coordinate_view(probe: NoiseProbe, n_draws: int = 16, confidence: float = 0.
             below.append(row["ci_high"] < 2.0)
     if not alphas:
         return {"coord_alpha": np.nan, "coord_below2": np.nan, "coord_draws": 0}
-    return {"coord_alpha": float(np.median(alphas)), "coord_below2": float(np.mean(below)),
-            "coord_draws": len(alphas)}
+    return {"coord_alpha": float(np.median(alphas)), "coord_below2": float(np.mean(below)), "coord_draws": len(alphas)}
 
 
 def largest_divisor_at_most_sqrt(n: int) -> int:
@@ -374,8 +407,13 @@ def pooled_view(probe: NoiseProbe, confidence: float = 0.95) -> dict:
     z = z[z != 0]
     n = int(z.size)
     if n < 4:
-        return {"pooled_alpha": np.nan, "pooled_ci_low": np.nan, "pooled_ci_high": np.nan, "pooled_k1": 1,
-                "pooled_n": n}
+        return {
+            "pooled_alpha": np.nan,
+            "pooled_ci_low": np.nan,
+            "pooled_ci_high": np.nan,
+            "pooled_k1": 1,
+            "pooled_n": n,
+        }
     k1 = largest_divisor_at_most_sqrt(n)
     root = int(np.floor(np.sqrt(n)))
     if k1 < root // 2:
@@ -384,5 +422,10 @@ def pooled_view(probe: NoiseProbe, confidence: float = 0.95) -> dict:
         # remainder (< 2√N + 1 samples) instead
         k1 = root
     row = _estimate(stats.mohammadi, z, k1=k1, confidence=confidence)
-    return {"pooled_alpha": row["alpha"], "pooled_ci_low": row["ci_low"], "pooled_ci_high": row["ci_high"],
-            "pooled_k1": k1, "pooled_n": n}
+    return {
+        "pooled_alpha": row["alpha"],
+        "pooled_ci_low": row["ci_low"],
+        "pooled_ci_high": row["ci_high"],
+        "pooled_k1": k1,
+        "pooled_n": n,
+    }
