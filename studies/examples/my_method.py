@@ -30,16 +30,8 @@ def reference(p, k, lr, tau, x, g, state):  # numpy, one row a trajectory: the t
     return x - lr * state["m"], (norm[:, 0] > tau).astype(float)
 
 
-register(
-    Method(
-        "my_method",
-        lr_params(4.0, "theorem4")
-        + clip_params(1.0, "poly", "alpha-1")
-        + (Param("beta", 0.5, "momentum β", low=0.0, high=1.0, high_open=True),),
-        "clipped SGD with heavy-ball momentum (the plugin example)",
-        step=step,
-        reference=reference,
-        vectors=("m",),
-        variants=({"beta": 0.0, "clip_schedule": "constant", "clip": 0.5},),
-    )
-)
+PARAMS = lr_params(4.0, "theorem4") + clip_params(1.0, "poly", "alpha-1")
+PARAMS += (Param("beta", 0.5, "momentum β", low=0.0, high=1.0, high_open=True),)
+VARIANTS = ({"beta": 0.0, "clip_schedule": "constant", "clip": 0.5},)  # also checked against the reference
+DOC = "clipped SGD with heavy-ball momentum (the plugin example)"
+register(Method("my_method", PARAMS, DOC, step=step, reference=reference, vectors=("m",), variants=VARIANTS))

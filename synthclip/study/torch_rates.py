@@ -184,7 +184,11 @@ class TorchRatesParams(CommonParams):
         "text model: small (1 layer, width 32, 32-token windows) or full (the task's own size)",
         choices=("small", "full"),
     )
-    methods: list = option(list(COMPARISON), "methods of the clipping comparison, run on both tasks")
+    methods: list = option(
+        list(COMPARISON),
+        "methods of the clipping comparison, run on both tasks (empty: the ladder only)",
+        optional=True,
+    )
     no_ladder: bool = option(
         False, "skip Section 5.1's ladder (sgd_m, gclip_m, cclip_m, acclip, adam on the text task)"
     )
