@@ -29,8 +29,10 @@ disagreements and the places where the seed as printed is loose are collected in
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -910,6 +912,19 @@ def claim(statement: str, method: str, setting: str, metric: str) -> Claim:
     if key not in TABLE:
         raise KeyError(f"no claim {key}; known: {sorted(TABLE)}")
     return TABLE[key]
+
+
+def control(claim: Claim, why: str, *, label: str | None = None, **changes: Any) -> Claim:
+    """A negative control of ``claim``: the same entry with ``changes`` (a wrong exponent, another method), its
+    statement ``control:<label>`` (default: the claim's) and its source ``control (<why>), asked of <source>``.
+    A study judges the control's rows by the one rule, as it judges the claim's; they must read "violates", or
+    the study could not tell the statement from its absence. Never in :data:`CLAIMS`: :func:`find` cannot pick it."""
+    return dataclasses.replace(
+        claim,
+        statement=f"control:{label or claim.statement}",
+        source=f"control ({why}), asked of {claim.source}",
+        **changes,
+    )
 
 
 def exponent(statement: str, method: str, setting: str, metric: str, alpha: float) -> float | None:

@@ -364,3 +364,32 @@ def test_nonconvex_confidence_smoothness_run_a_plugin_at_its_defaults_and_method
     mine = [c for c in study.cells(p) if c["label"] == "my_method"]
     assert mine and all(c["method_params"] == {"clip": 2.0} for c in mine)
     assert all(c["method_params"]["lr_schedule"] == "constant" for c in study.cells(p) if c["label"] == "clip")
+
+
+def test_torch_rates_runs_a_plugin_method_with_its_torch_form(registry, tmp_path, capsys):
+    # a plugin's method in torch-rates' --methods: trained through optimizer_for (its compiled step) with the
+    # --method-param value, tuned on the same grid rule, reported, and named by no claim
+    pytest.importorskip("torch")
+    import pandas as pd
+
+    from synthclip.study import cli
+
+    argv = ["torch-rates", "--quick", "--no-ladder", "--steps", "10", "--n-seeds", "6", "--checkpoints", "2"]
+    argv += ["--methods", "sgd,my_method", "--plugin", str(EXAMPLE), "--method-param", "my_method.beta=0.9"]
+    assert cli.main([*argv, "--out", str(tmp_path)]) == 0, capsys.readouterr().err
+    runs = pd.read_parquet(tmp_path / "runs.parquet")
+    mine = runs[runs["method"] == "my_method"]
+    assert len(mine) == 2 and mine["text"].str.startswith("my_method (registered method").all()
+    assert "my_method" in capsys.readouterr().out
+    claims = pd.read_parquet(tmp_path / "claims.parquet")
+    assert not claims.astype(str).apply(lambda c: c.str.contains("my_method")).any().any()
+
+
+def test_torch_rates_refuses_a_method_param_on_its_own_labels(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from synthclip.study import cli
+
+    assert cli.main(["torch-rates", "--quick", "--method-param", "gclip.clip=2", "--out", str(tmp_path)]) == 2
+    assert not list(tmp_path.glob("*.parquet"))
+    err = capsys.readouterr().err.strip()
+    assert "--method-param gclip.*: 'gclip' is a label of the study" in err and "\n" not in err, err

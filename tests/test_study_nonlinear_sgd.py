@@ -2,7 +2,7 @@
 (Liu & Zhou without α, Fatkhullin et al.'s plain SGD): the quick run, the one-sided control, the α-spread rule and
 its negative controls, the entries' scopes, the flags and the layout.
 
-The α-spread rule (``nonlinear_sgd.spread``, fixed before the run): across the α of one noise, for one method,
+The α-spread rule (``rate_tables.alpha_spread``, fixed before the run): across the α of one noise, for one method,
 metric and quantile, *α-free* when the union of the rows' slope intervals is no wider than the resolution 0.1,
 *moves with α* when two of the intervals are disjoint, else *inconclusive*; the statement *holds* when α-free and
 the bound t^(−1/4) holds at every α (every row "within"), *fails* when it moves or a row violates.
@@ -29,6 +29,8 @@ import pytest
 from synthclip import noise, theory, verdict
 from synthclip.study import STUDIES, StudyError, cli
 from synthclip.study import nonlinear_sgd as nl
+from synthclip.study import rate_tables as rt
+from synthclip.study.rate_tables import alpha_spread
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,7 +49,7 @@ def test_quick_run_decides_sign_and_its_control_fails(quick):
     study, p, tables, meta = quick
     s = tables["spread"].set_index(["noise", "method", "metric", "quantile"])
     sign = s.loc[(nl.SYMMETRIC, "sign", "grad_norm_min", "0.5")]
-    assert sign["spread"] == nl.FREE and sign["bound"] == "holds" and sign["decision"] == "holds", sign.to_dict()
+    assert sign["spread"] == rt.ALPHA_FREE and sign["bound"] == "holds" and sign["decision"] == "holds", sign.to_dict()
     # the negative control: one-sided noise must fail for every nonlinearity run, at every quantile
     control = tables["spread"][
         (tables["spread"]["noise"] == nl.ONESIDED) & (tables["spread"]["metric"] == "grad_norm_min")
@@ -65,7 +67,7 @@ def test_rows_are_judged_inside_the_scope_only(quick):
     assert set(sym["statement"]) == {"armacki"} and set(sym["theory"]) == {-0.25}
     assert (sym["alpha"] < 1).any()  # infinite-mean noise is inside the statement (α in (0, 2])
     one = fits[(fits["noise"] == nl.ONESIDED) & (fits["metric"] == "grad_norm_min")]
-    assert set(one["statement"]) == {"armacki (control)"}
+    assert set(one["statement"]) == {"control:armacki"}
     assert set(fits[fits["metric"] == "grad_norm"]["verdict"]) == {verdict.NONE}  # the last iterate: no theorem
     board = STUDIES["nonlinear-sgd"].scoreboard(tables, meta)
     assert list(board.columns) == list(verdict.SCOREBOARD_COLUMNS) and len(board) == len(sym) + len(one)
@@ -124,21 +126,21 @@ def _slopes(*rows, metric="grad_norm_min", noise=nl.SYMMETRIC, verdict_word="wit
 @pytest.mark.parametrize(
     "rows,spread,decision",
     [
-        ([(1.1, -0.30, -0.27), (2.0, -0.29, -0.25)], nl.FREE, "holds"),  # union 0.05
-        ([(1.1, -0.40, -0.35), (2.0, -0.30, -0.25)], nl.MOVES, "fails"),  # disjoint: moves (negative control)
-        ([(1.1, -0.36, -0.28), (2.0, -0.30, -0.24)], nl.UNDECIDED, "inconclusive"),  # overlap, union 0.12
+        ([(1.1, -0.30, -0.27), (2.0, -0.29, -0.25)], rt.ALPHA_FREE, "holds"),  # union 0.05
+        ([(1.1, -0.40, -0.35), (2.0, -0.30, -0.25)], rt.MOVES, "fails"),  # disjoint: moves (negative control)
+        ([(1.1, -0.36, -0.28), (2.0, -0.30, -0.24)], rt.UNDECIDED, "inconclusive"),  # overlap, union 0.12
     ],
 )
 def test_the_spread_rule(rows, spread, decision):
-    out = nl.spread(_slopes(*rows)).iloc[0]
+    out = alpha_spread(_slopes(*rows), nl.JUDGED).iloc[0]
     assert (out["spread"], out["decision"]) == (spread, decision)
 
 
 def test_a_violated_bound_fails_even_when_the_slopes_agree():
     # negative control: a floor (slopes ~0 at every α, as one-sided noise at a small scale gives) is α-free but
     # violates t^(−1/4) at every α: the statement fails
-    out = nl.spread(_slopes((1.5, -0.03, 0.0), (2.0, -0.02, 0.01), verdict_word="violates")).iloc[0]
-    assert out["spread"] == nl.FREE and out["decision"] == "fails"
+    out = alpha_spread(_slopes((1.5, -0.03, 0.0), (2.0, -0.02, 0.01), verdict_word="violates"), nl.JUDGED).iloc[0]
+    assert out["spread"] == rt.ALPHA_FREE and out["decision"] == "fails"
 
 
 def test_the_doubled_exponent_controls_of_the_nonconvex_entries():

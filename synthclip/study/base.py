@@ -144,6 +144,27 @@ class TheoremAlphaParams:
     )
 
 
+#: Symmetric heavy-tailed laws whose tail index a is a parameter: the noise of a p-th moment statement.
+MOMENT_LAWS = ("pareto", "stable")
+
+
+@dataclass
+class MomentTailParams(NoiseParams):
+    """A p-th moment statement's noise (a group): a symmetric heavy-tailed law of tail index a > p, so that
+    E|ξ|^p < ∞; p is the study's ``alpha`` (checked by :func:`check_moment_tail`)."""
+
+    tail: float = option(1.8, "tail index a of the noise (> p, so the p-th moment is finite)", gt=1.0)
+
+
+def check_moment_tail(p) -> None:
+    """The noise of a :class:`MomentTailParams` study: a law of ``MOMENT_LAWS``, a in its range, a > p."""
+    check_alpha(p.noise, [p.tail], "--tail")
+    if p.noise not in MOMENT_LAWS:
+        raise StudyError(f"--noise must be a symmetric heavy-tailed law ({', '.join(MOMENT_LAWS)}), got {p.noise!r}")
+    if not p.tail > p.alpha:
+        raise StudyError(f"--tail must be > --alpha = {p.alpha:g} (a finite p-th moment), got {p.tail!r}")
+
+
 @dataclass
 class HorizonParams:
     """Horizons K, each its own run (a group: the schedules depend on K)."""

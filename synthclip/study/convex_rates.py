@@ -13,7 +13,6 @@ Full description: docs/studies/convex-rates.md.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,11 +23,11 @@ from ..engine import simulate
 from .base import (
     FitParams,
     HorizonParams,
-    NoiseParams,
+    MomentTailParams,
     SimulationParams,
     Study,
     StudyError,
-    check_alpha,
+    check_moment_tail,
     option,
     register,
 )
@@ -41,21 +40,20 @@ def _theory(method: str, metric: str, alpha: float):
     claim = theory.claim("fatkhullin-convex", "sgd", "convex", "f_unif")
     if method != CONTROL:
         return claim
-    return dataclasses.replace(
+    return theory.control(
         claim,
-        statement="control:sc-exponent",
+        "the strongly convex exponent, asked of a convex problem",
+        label="sc-exponent",
         formula="T^(−2(p−1)/p)",
         exponent=lambda a: -2.0 * (a - 1.0) / a,
-        source="control (the strongly convex exponent, asked of a convex problem) beside " + claim.source,
     )
 
 
 @dataclass
-class ConvexRatesParams(FitParams, SimulationParams, NoiseParams, HorizonParams):
+class ConvexRatesParams(FitParams, SimulationParams, MomentTailParams, HorizonParams):
     alpha: float = option(
         1.5, "p of the theorem (bounded p-th moment); sets the exponent and the step", gt=1.0, high=2.0
     )
-    tail: float = option(1.8, "tail index a of the noise (> p)", gt=1.0)
     x0: float = option(1.0, "start x0 (distance |x0| from x*)")
     radius: float = option(2.0, "projection radius around x* ((projected) SGD)", gt=0.0)
     lr0: float = option(1.0, "constant of the step η_T = lr0·|x0|/T^(1/p)", gt=0.0)
@@ -71,11 +69,7 @@ class ConvexRates(Study):
     tables = ("quantiles", "slopes")
 
     def validate(self, p) -> None:
-        check_alpha(p.noise, [p.tail], "--tail")
-        if p.noise not in ("pareto", "stable"):
-            raise StudyError(f"--noise must be a symmetric heavy-tailed law (pareto, stable), got {p.noise!r}")
-        if not p.tail > p.alpha:
-            raise StudyError(f"--tail must be > --alpha = {p.alpha:g} (a finite p-th moment), got {p.tail!r}")
+        check_moment_tail(p)
         if not p.radius > abs(p.x0):
             raise StudyError(f"--radius must exceed |--x0| = {abs(p.x0):g}, got {p.radius!r}")
 

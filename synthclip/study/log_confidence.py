@@ -14,7 +14,6 @@ Full description: docs/studies/log-confidence.md.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -25,7 +24,16 @@ from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
 from . import report
-from .base import NoiseParams, SimulationParams, SlopeParams, Study, StudyError, check_alpha, option, register
+from .base import (
+    MomentTailParams,
+    SimulationParams,
+    SlopeParams,
+    Study,
+    StudyError,
+    check_moment_tail,
+    option,
+    register,
+)
 
 PROBLEMS = {"abs": ("convex", "f_unif"), "quadratic": ("strongly_convex", "f_avg")}  # setting, output metric
 METHODS = ("gclip", "sgd")  # sgd: the control (no clip)
@@ -33,11 +41,10 @@ SCHEDULE = "delta-tuned"
 
 
 @dataclass
-class LogConfidenceParams(SlopeParams, SimulationParams, NoiseParams):
+class LogConfidenceParams(SlopeParams, SimulationParams, MomentTailParams):
     alpha: float = option(
         1.5, "p of the theorem (E|g − ∇f|^p ≤ σ^p); sets the exponents and the clip schedule", gt=1.0, high=2.0
     )
-    tail: float = option(1.8, "tail index a of the noise (> p, so the p-th moment is finite)", gt=1.0)
     problems: list = option(
         list(PROBLEMS), "problems: abs (convex, nonsmooth) and quadratic (strongly convex)", choices=tuple(PROBLEMS)
     )
@@ -80,11 +87,7 @@ class LogConfidence(Study):
     tables = ("quantiles", "verdicts")
 
     def validate(self, p) -> None:
-        check_alpha(p.noise, [p.tail], "--tail")
-        if p.noise not in ("pareto", "stable"):
-            raise StudyError(f"--noise must be a symmetric heavy-tailed law (pareto, stable), got {p.noise!r}")
-        if not p.tail > p.alpha:
-            raise StudyError(f"--tail must be > --alpha = {p.alpha:g} (a finite p-th moment), got {p.tail!r}")
+        check_moment_tail(p)
         if len(p.deltas) < 3:
             raise StudyError(f"--deltas needs at least 3 values (a line and its interval), got {p.deltas!r}")
         if min(p.deltas) * p.n_traj < 10:
@@ -193,7 +196,8 @@ class LogConfidence(Study):
             }
             for which in ("new", "old"):
                 claim = theory.claim(f"liu2026-{which}", "gclip", setting, metric)
-                judged = claim if method == "gclip" else _control(claim)
+                # the control: the same exponent asked of SGD without clipping, which no theorem covers
+                judged = claim if method == "gclip" else theory.control(claim, "no clip", method="sgd")
                 vd = verdict.judge(
                     fit.slope,
                     fit.ci_low,
@@ -295,14 +299,3 @@ class LogConfidence(Study):
         )
         fig.tight_layout()
         return fig
-
-
-def _control(claim: theory.Claim) -> theory.Claim:
-    """The control's judge: the same exponent asked of SGD without clipping, which no theorem covers; its rows
-    must read 'violates' (a polynomial quantile in 1/δ), or the study could not tell a bound from its absence."""
-    return dataclasses.replace(
-        claim,
-        statement="control:" + claim.statement,
-        method="sgd",
-        source="control (no clip), asked " + claim.formula + " of " + claim.source,
-    )

@@ -5,25 +5,22 @@ with η_k = a/√(k+1) and the nonlinearity Ψ fixed in k: component-wise sign (
 (cclip), joint clipping (gclip) and normalization (nsgd_m, β = 0). One run per (noise, α, method) gives the curve in
 k: min_{j≤k} ‖∇f(x_j)‖ (the theorem's quantity, as the square root of its min_k ‖∇f‖²) and ‖∇f(x_k)‖ (reported).
 Symmetric noise: stable-wide at every α, α ≤ 1 included (no mean); the control: pareto-onesided (asymmetric).
-Verdicts: each row by synthclip.verdict.RULE against t^(−1/4); across α by the α-spread rule (``spread``).
+Verdicts: each row by synthclip.verdict.RULE against t^(−1/4); across α by the α-spread rule (``rate_tables.alpha_spread``).
 
 Full description: docs/studies/nonlinear-sgd.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import findings, theory, verdict
-from ..engine import log_checkpoints, simulate
 from . import report
 from .base import FitParams, SimulationParams, Study, check_alpha, option, register
-from .rate_tables import judge_slopes, summarize
+from .rate_tables import alpha_spread, judge_slopes, rate_cell, run_rate_cell, slope_scoreboard
 
 SETTING = "nonconvex"
 METRICS = ("grad_norm_min", "grad_norm")
@@ -36,9 +33,6 @@ NONLINEAR = {
     "gclip": ("gclip", {"clip_schedule": "constant"}),
     "normalized": ("nsgd_m", {"beta": 0.0}),
 }
-#: the α-spread rule's outcomes, fixed before the run (docs/studies/nonlinear-sgd.md)
-FREE, MOVES, UNDECIDED = "α-free", "moves with α", "inconclusive"
-WITHIN = (verdict.WORDS["upper"]["match"], verdict.WORDS["upper"]["faster"])  # the bound holds at that α
 
 
 @dataclass
@@ -70,9 +64,7 @@ class NonlinearParams(FitParams, SimulationParams):
 @register
 class NonlinearSGD(Study):
     name = "nonlinear-sgd"
-    summary = (
-        "min_k ‖∇f‖ vs k for sign/clip/normalized SGD on the non-convex f, symmetric noise of every α (Armacki et al.)"
-    )
+    summary = "min_k ‖∇f‖ vs k of sign/clip/normalized SGD, non-convex f, symmetric noise of any α (Armacki et al.)"
     Params = NonlinearParams
     defaults = {"n_traj": 1000, "confidence": 0.995, "n_boot": 4000}
     quick = {
@@ -95,104 +87,41 @@ class NonlinearSGD(Study):
 
     def cells(self, p) -> list[dict]:
         runs = [(SYMMETRIC, a) for a in p.alphas] + [(ONESIDED, a) for a in p.control_alphas]
+        step = {"lr": p.lr0, "lr_schedule": "poly", "lr_power": 0.5}
         return [
-            {
-                "study": self.name,
-                "label": label,
-                "method": NONLINEAR[label][0],
-                "noise": noise,
-                "alpha": float(alpha),
-                "structure": "iid",
-                "dim": p.dim,
-                "scale": p.scale,
-                "x0": p.x0,
-                "steps": p.steps,
-                "n_traj": p.n_traj,
-                "seed": p.seed,
-                "quantiles": list(p.quantiles),
-                "confidence": p.confidence,
-                "n_boot": p.n_boot,
-                "params": {
-                    "lr": p.lr0,
-                    "lr_schedule": "poly",
-                    "lr_power": 0.5,
-                    **NONLINEAR[label][1],
-                    **({"clip": p.clip} if "clip" in label else {}),
-                },
-            }
+            rate_cell(
+                self.name,
+                p,
+                label=label,
+                method=NONLINEAR[label][0],
+                problem=SETTING,
+                noise=noise,
+                alpha=float(alpha),
+                dim=p.dim,
+                scale=p.scale,
+                x0=p.x0,
+                params={**step, **NONLINEAR[label][1], **({"clip": p.clip} if "clip" in label else {})},
+            )
             for noise, alpha in runs
             for label in p.methods
         ]
 
-    def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
-        res = simulate(
-            cell["method"],
-            problem="nonconvex",
-            noise=cell["noise"],
-            alpha=cell["alpha"],
-            scale=cell["scale"],
-            structure=cell["structure"],
-            dim=cell["dim"],
-            steps=cell["steps"],
-            n_traj=cell["n_traj"],
-            seed=cell["seed"],
-            x0=cell["x0"],
-            threads=threads,
-            checkpoints=log_checkpoints(cell["steps"]),
-            **cell["params"],
-        )
-        return summarize(res, cell, METRICS)
+    def run_cell(self, cell, *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
+        return run_rate_cell(cell, METRICS, threads=threads)
 
     def analyze(self, p, tables):
         def claim_of(r):
+            """The entry on symmetric noise; a one-sided row lies outside its scope and is judged against it as
+            the control that must fail."""
             if r["metric"] not in JUDGED:
                 return None
-            return theory.find(
-                NONLINEAR[r["method"]][0],
-                SETTING,
-                r["metric"],
-                r["alpha"],
-                schedule=theory.ANYTIME_SQRT,
-                noise=theory.noise_family(r["noise"], r["structure"]),
-            )
+            method, onesided = NONLINEAR[r["method"]][0], r["noise"] == ONESIDED
+            family = "symmetric" if onesided else theory.noise_family(r["noise"], r["structure"])
+            claim = theory.find(method, SETTING, r["metric"], r["alpha"], schedule=theory.ANYTIME_SQRT, noise=family)
+            return theory.control(claim, "asymmetric noise, outside the entry's scope") if onesided and claim else claim
 
-        def control(r, trend):
-            """One-sided rows: outside the entry's scope; judged against its exponent as the control that must fail."""
-            if r["noise"] != ONESIDED or r["metric"] not in JUDGED or r["quantile"] == "mean":
-                return None
-            claim = theory.find(
-                NONLINEAR[r["method"]][0],
-                SETTING,
-                r["metric"],
-                r["alpha"],
-                schedule=theory.ANYTIME_SQRT,
-                noise="symmetric",
-            )
-            said = verdict.judge(
-                r["slope"],
-                r["ci_low"],
-                r["ci_high"],
-                claim,
-                r["alpha"],
-                n_traj=int(r["n_traj"]),
-                q=float(r["quantile"]),
-                confidence=p.confidence,
-                allowance=p.allowance,
-                trend=trend,
-                n_failed=int(r["n_failed"]),
-                reason=r["fit_reason"],
-            )
-            return verdict.Verdict(
-                said.verdict,
-                said.theory,
-                said.kind,
-                f"{said.statement} (control)",
-                said.source,
-                "control: asymmetric noise lies outside the entry's scope; must fail",
-            )
-
-        slopes = judge_slopes(tables["slopes"], p, claim_of=claim_of, special=control)
-        return {"quantiles": tables["quantiles"], "slopes": slopes, "spread": spread(slopes)}
+        slopes = judge_slopes(tables["slopes"], p, claim_of=claim_of)
+        return {"quantiles": tables["quantiles"], "slopes": slopes, "spread": alpha_spread(slopes, JUDGED)}
 
     def report(self, tables, meta) -> str:
         p = meta["params"]
@@ -240,18 +169,12 @@ class NonlinearSGD(Study):
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
-        s = tables["slopes"]
-        s = s[(s["window"] == "last decade") & ~s["verdict"].isin([verdict.NONE, "reported only", ""])]
-        rows = [
-            report.score_row(
-                meta,
-                r,
-                setting=f"{r['method']}, {r['noise']} α={r['alpha']:g}, N={int(r['n_traj'])}, K={int(r['kmax'])}",
-                quantity=f"slope in k of the {r['quantile']}-quantile of {r['metric']}",
-            )
-            for r in s.to_dict("records")
-        ]
-        return report.scoreboard(rows)
+        return slope_scoreboard(
+            meta,
+            tables["slopes"],
+            setting=lambda r: f"{r['method']}, {r['noise']} α={r['alpha']:g}, N={int(r['n_traj'])}, K={int(r['kmax'])}",
+            quantity=lambda r: f"slope in k of the {r['quantile']}-quantile of {r['metric']}",
+        )
 
     def plot(self, tables, meta):
         from .. import plotting
@@ -274,56 +197,3 @@ class NonlinearSGD(Study):
         )
         fig.tight_layout()
         return fig
-
-
-def spread(slopes: pd.DataFrame) -> pd.DataFrame:
-    """The α-spread rule, per (noise, method, metric, quantile), from the rows' intervals alone (no new interval):
-    *α-free* when the union of the slope intervals across α is no wider than the resolution; *moves with α* when two
-    of them are disjoint; else *inconclusive*. The statement's decision (judged metrics): *holds* when α-free and no
-    row violates or lacks data, *fails* when it moves or a row violates, else *inconclusive*. WITHIN: the
-    words that say the bound holds at an α."""
-    fits = slopes[(slopes["window"] == "last decade") & (slopes["quantile"] != "mean")]
-    rows = []
-    for (noise, method, metric, q), part in fits.groupby(["noise", "method", "metric", "quantile"], sort=False):
-        lo, hi = part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float)
-        union = float(np.max(hi) - np.min(lo)) if np.isfinite([lo, hi]).all() else np.inf
-        word = FREE if union <= verdict.RULE.resolution else MOVES if np.max(lo) > np.min(hi) else UNDECIDED
-        said = set(part["verdict"])
-        bound = (
-            "violated"
-            if "violates" in said
-            else "no data"
-            if said & {verdict.INSUFFICIENT, ""}
-            else "not judged"
-            if said <= {verdict.NONE}
-            else "holds"
-            if said <= set(WITHIN)
-            else "undecided"
-        )
-        decision = (
-            "-"
-            if metric not in JUDGED
-            else "fails"
-            if word == MOVES or bound == "violated"
-            else "holds"
-            if word == FREE and bound == "holds"
-            else "inconclusive"
-        )
-        rows.append(
-            {
-                "noise": noise,
-                "method": method,
-                "metric": metric,
-                "quantile": q,
-                "alphas": len(part),
-                "lowest": float(part["slope"].min()),
-                "highest": float(part["slope"].max()),
-                "union": union,
-                "fastest_alpha": float(part.loc[part["slope"].idxmin(), "alpha"]),
-                "slowest_alpha": float(part.loc[part["slope"].idxmax(), "alpha"]),
-                "spread": word,
-                "bound": bound,
-                "decision": decision,
-            }
-        )
-    return pd.DataFrame(rows)

@@ -13,6 +13,8 @@ import pandas as pd
 
 from .. import stats, verdict
 from .._rng import derive_seed
+from ..engine import log_checkpoints, simulate
+from . import report
 
 
 def summarize(res, cell: Mapping[str, Any], metrics) -> dict[str, pd.DataFrame]:
@@ -160,3 +162,91 @@ def local_trend(xs, v, t, *, n_boot: int, confidence: float, seed: int) -> str:
     fits = stats.fit_rate_windows(xs, v, 0.5, windows, n_boot=n_boot, confidence=confidence, seed=seed)
     rows = [(lo, hi, f.slope, f.ci_low, f.ci_high) for (lo, hi), f in zip(windows, fits)]
     return verdict.trend_of(rows, t)
+
+
+# -- the parts of a study that fits rates in k along one run --------------------------------------------------
+
+#: the cell fields :func:`run_rate_cell` hands to the engine (besides the method, its params and checkpoints)
+SIMULATED = ("problem", "noise", "alpha", "scale", "structure", "dim", "steps", "n_traj", "seed", "x0", "radius")
+
+
+def rate_cell(study: str, p, **fields: Any) -> dict:
+    """One cell of a study that fits rates in k along a run: the fields every such cell holds, from the
+    ``SimulationParams`` and ``FitParams`` groups (K, N, seed, quantiles, confidence, n_boot; i.i.d. noise),
+    then the study's own ``fields`` (method, label, problem, noise, alpha, the method's ``params``, ...)."""
+    return {
+        "study": study,
+        "structure": "iid",
+        "steps": p.steps,
+        "n_traj": p.n_traj,
+        "seed": p.seed,
+        "quantiles": list(p.quantiles),
+        "confidence": p.confidence,
+        "n_boot": p.n_boot,
+        **fields,
+    }
+
+
+def run_rate_cell(cell: Mapping[str, Any], metrics, *, threads=None) -> dict[str, pd.DataFrame]:
+    """Simulate a :func:`rate_cell` (its method with its ``params``, log-spaced checkpoints up to K) and
+    :func:`summarize` it over ``metrics``."""
+    run = {key: cell[key] for key in SIMULATED if key in cell}
+    res = simulate(cell["method"], threads=threads, checkpoints=log_checkpoints(cell["steps"]), **run, **cell["params"])
+    return summarize(res, cell, metrics)
+
+
+def slope_scoreboard(
+    meta, slopes: pd.DataFrame, *, setting: Callable[[dict], str], quantity: Callable[[dict], str]
+) -> pd.DataFrame:
+    """One scoreboard row per judged last-decade row (theory "none" and the reported-only means left out)."""
+    fits = slopes[(slopes["window"] == "last decade") & ~slopes["verdict"].isin([verdict.NONE, "reported only", ""])]
+    return report.scoreboard(
+        report.score_row(meta, r, setting=setting(r), quantity=quantity(r)) for r in fits.to_dict("records")
+    )
+
+
+#: the α-spread rule's words, fixed before any run (docs/studies/nonlinear-sgd.md)
+ALPHA_FREE, MOVES, UNDECIDED = "α-free", "moves with α", "inconclusive"
+#: the verdicts that say an upper bound holds at a row
+WITHIN = (verdict.WORDS["upper"]["match"], verdict.WORDS["upper"]["faster"])
+
+
+def _bound(said: set) -> str:
+    if "violates" in said:
+        return "violated"
+    if said & {verdict.INSUFFICIENT, ""}:
+        return "no data"
+    if said <= {verdict.NONE}:
+        return "not judged"
+    return "holds" if said <= set(WITHIN) else "undecided"
+
+
+def alpha_spread(slopes: pd.DataFrame, judged) -> pd.DataFrame:
+    """The α-spread rule, per (noise, method, metric, quantile), from the judged rows' intervals alone (no new
+    interval): *α-free* when the union of the slope intervals across α is no wider than the rule's resolution;
+    *moves with α* when two of them are disjoint; else *inconclusive*. The statement's decision (metrics in
+    ``judged``): *holds* when α-free and every row is within the bound, *fails* when it moves or a row violates,
+    else *inconclusive*."""
+    fits = slopes[(slopes["window"] == "last decade") & (slopes["quantile"] != "mean")]
+    rows = []
+    for (noise, method, metric, q), part in fits.groupby(["noise", "method", "metric", "quantile"], sort=False):
+        lo, hi = part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float)
+        union = float(np.max(hi) - np.min(lo)) if np.isfinite([lo, hi]).all() else np.inf
+        word = ALPHA_FREE if union <= verdict.RULE.resolution else MOVES if np.max(lo) > np.min(hi) else UNDECIDED
+        bound = _bound(set(part["verdict"]))
+        if metric not in judged:
+            decision = "-"
+        elif word == MOVES or bound == "violated":
+            decision = "fails"
+        else:
+            decision = "holds" if word == ALPHA_FREE and bound == "holds" else "inconclusive"
+        fastest, slowest = part.loc[part["slope"].idxmin()], part.loc[part["slope"].idxmax()]
+        rows.append(
+            {
+                **{"noise": noise, "method": method, "metric": metric, "quantile": q, "alphas": len(part)},
+                **{"lowest": float(fastest["slope"]), "highest": float(slowest["slope"]), "union": union},
+                **{"fastest_alpha": float(fastest["alpha"]), "slowest_alpha": float(slowest["alpha"])},
+                **{"spread": word, "bound": bound, "decision": decision},
+            }
+        )
+    return pd.DataFrame(rows)

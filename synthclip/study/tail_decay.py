@@ -14,7 +14,6 @@ Full description: docs/studies/tail-decay.md.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -26,7 +25,15 @@ from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import log_checkpoints, simulate
 from . import report
-from .base import NoiseParams, SimulationParams, SlopeParams, Study, StudyError, check_alpha, option, register
+from .base import (
+    MomentTailParams,
+    SimulationParams,
+    SlopeParams,
+    Study,
+    check_moment_tail,
+    option,
+    register,
+)
 
 PROBLEMS = ("quadratic", "nonconvex")
 FITS = {
@@ -37,9 +44,8 @@ FITS = {
 
 
 @dataclass
-class TailDecayParams(SlopeParams, SimulationParams, NoiseParams):
+class TailDecayParams(SlopeParams, SimulationParams, MomentTailParams):
     alpha: float = option(1.5, "p of the theorem (bounded p-th moment); sets β_p and the schedule", gt=1.0, lt=2.0)
-    tail: float = option(1.8, "tail index a of the noise (> p)", gt=1.0)
     problems: list = option(list(PROBLEMS), "problems: quadratic, nonconvex (both L-smooth)", choices=PROBLEMS)
     eps: float = option(1e-4, "ε of the failure event min_k ‖∇f(x_k)‖² > ε", gt=0.0)
     x0: float = option(1.0, "start x0")
@@ -73,11 +79,7 @@ class TailDecay(Study):
     tables = ("probabilities", "fits", "bench")
 
     def validate(self, p) -> None:
-        check_alpha(p.noise, [p.tail], "--tail")
-        if p.noise not in ("pareto", "stable"):
-            raise StudyError(f"--noise must be a symmetric heavy-tailed law (pareto, stable), got {p.noise!r}")
-        if not p.tail > p.alpha:
-            raise StudyError(f"--tail must be > --alpha = {p.alpha:g} (a finite p-th moment), got {p.tail!r}")
+        check_moment_tail(p)
 
     def group(self, cell) -> str:
         return f"alpha={cell['alpha']:g}"
@@ -163,13 +165,12 @@ class TailDecay(Study):
                 fit = stats.decay_exponent(k, counts, n_boot=p.n_boot, seed=derive_seed(p.seed, problem, name), **kw)
                 claim = theory.claim(statement, "gclip", "smooth", "tail_scale")
                 if name.startswith("control"):
-                    claim = dataclasses.replace(
+                    claim = theory.control(
                         claim,
-                        statement="control:2beta",
+                        "a wrong exponent, beyond this instance's e^(−ct) floor",
+                        label="2beta",
                         formula="t^(−2β_p)",
                         exponent=lambda a: -8.0 * (a - 1.0) / (3.0 * a - 2.0),
-                        source="control (a wrong exponent, beyond this instance's e^(−ct) "
-                        "floor), asked of " + claim.source,
                     )
                 local = []  # thirds of the window in log t, newest first, for the trend
                 if np.isfinite(fit.slope):

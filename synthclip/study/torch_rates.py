@@ -81,12 +81,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import methods as method_registry
 from .. import stats, verdict
 from .._rng import derive_seed
 from ..theory import GAP_BAND
 from ..tuning import edge_summary
 from ._torch_run import SMALL_MODEL_THREADS, check_torch_run, torch_threads, tune_on_other_seeds
-from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, option, register
+from .base import (
+    CommonParams,
+    Study,
+    StudyError,
+    check_choice,
+    check_fit_flags,
+    check_methods,
+    check_positive,
+    declares,
+    method_overrides,
+    option,
+    register,
+    with_overrides,
+    with_registered,
+)
 
 TEXT_TASKS = ("text-transformer", "chars-transformer-noformat", "words-transformer", "words-transformer-noformat")
 VISION_TASKS = ("digits-cnn", "digits-mlp")
@@ -143,6 +158,21 @@ METHODS: dict[str, Method] = {
     "acclip": Method("acclip", {}, (0.1, 0.3, 1.0), "ACClip (Algorithm 1 defaults)"),
 }
 LR_GRIDS = {label: m.grid for label, m in METHODS.items()}
+
+
+def registered_method(name: str, overrides: Mapping[str, Mapping[str, Any]]) -> Method:
+    """A registered method the table does not name (a --plugin's; its torch form is ``optimizer_for``'s): its
+    registry defaults with constant schedules where it declares them (as the table's clipped methods), its
+    --method-param values, and SGD's grid, extended past an edge optimum by the interior rule like every grid.
+    It is run and reported; no claim names it."""
+    fixed = {
+        **({"lr_schedule": "constant"} if declares(name, "lr_schedule") else {}),
+        **(_CLIP if declares(name, "clip_schedule") else {}),
+    }
+    fixed = with_overrides(overrides, name, name, fixed, judged=False)
+    return Method(name, fixed, METHODS["sgd"].grid, f"{name} (registered method: {method_registry.get(name).doc})")
+
+
 COMPARISON = ("sgd", "gclip", "adam_norm", "clip_adam_norm", "adam", "sgd_m")
 LADDER = ("sgd_m", "gclip_m", "cclip_m", "acclip", "adam")
 CLIP_PAIRS = (("sgd", "gclip"), ("adam_norm", "clip_adam_norm"))
@@ -186,7 +216,8 @@ class TorchRatesParams(CommonParams):
     )
     methods: list = option(
         list(COMPARISON),
-        "methods of the clipping comparison, run on both tasks (empty: the ladder only)",
+        "methods run on both tasks: the clipping comparison's, the ladder's, or any registered method (a --plugin's: "
+        "reported, not judged); empty: the ladder only",
         optional=True,
     )
     no_ladder: bool = option(
@@ -215,6 +246,7 @@ class TorchRates(Study):
     name = "torch-rates"
     summary = "clipping on a heavy- vs a light-noise network (seed 000, Figure 1(a)) and Figure 3a's ladder"
     Params = TorchRatesParams
+    plugins = True  # --methods takes any registered method: --plugin, --method-param
     # one in-process job: the quick cells take less time than starting torch in worker processes
     quick = {"n_seeds": 8, "n_tune_seeds": 2, "steps": 20, "checkpoints": 4, "eval_size": 16, "n_boot": 400, "jobs": 1}
     tables = ("quantiles", "paths", "tuning", "runs", "ratios", "claims")
@@ -226,7 +258,7 @@ class TorchRates(Study):
             raise StudyError(
                 f"--methods is empty and --no-ladder is set: nothing to run; valid methods: {', '.join(COMPARISON)}"
             )
-        check_choice("methods", p.methods, COMPARISON)
+        check_methods("methods", p.methods, with_registered(METHODS))  # a --plugin's methods too
         if isinstance(p.n_seeds, int) and not isinstance(p.n_seeds, bool) and p.n_seeds == 0:
             p.n_seeds = AUTO_SEEDS["cpu" if p.device == "cpu" else "cuda"]
         check_positive(p, "n_seeds", "n_tune_seeds", "steps", "batch_size", "checkpoints", "n_boot")
@@ -269,13 +301,19 @@ class TorchRates(Study):
         return ""
 
     def cells(self, p) -> list[dict]:
+        for name in method_overrides(p):
+            if name in METHODS:
+                raise StudyError(
+                    f"--method-param {name}.*: {name!r} is a label of the study's own table, judged by its fixed "
+                    f"settings; set the parameters of a registered method the table does not name"
+                )
         init = None if p.vary_init else derive_seed(p.seed, "torch-rates", "init")
         runs = [(p.text_task, m) for m in p.methods] + [(p.vision_task, m) for m in p.methods]
         if not p.no_ladder:
             runs += [(p.text_task, m) for m in LADDER if m not in p.methods]
         cells = []
         for task, label in runs:
-            spec = METHODS[label]
+            spec = METHODS[label] if label in METHODS else registered_method(label, method_overrides(p))
             text = task_kind(task) == "text"
             cells.append(
                 {
@@ -300,11 +338,15 @@ class TorchRates(Study):
                     "seed": derive_seed(p.seed, "torch-rates", "judged"),
                     "tune_seed": derive_seed(p.seed, "torch-rates", "tune"),
                     "device": p.device,
+                    "text": spec.text,
+                    # a --plugin's file and digest (workers load it)
+                    **(method_registry.plugin_of(label) if label not in METHODS else {}),
                 }
             )
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
+        method_registry.ensure_plugin(cell)
         with torch_threads(SMALL_MODEL_THREADS):
             out = run_method(cell)
         if progress:
@@ -421,7 +463,7 @@ def run_method(cell) -> dict[str, pd.DataFrame]:
         [
             {
                 **common,
-                "text": METHODS[cell["method"]].text,
+                "text": cell["text"],
                 "lr": lr,
                 "grid": repr(cell["grid"]),
                 "lr_at_grid_edge": bool(tuning["at_edge"].iloc[0]),
@@ -877,7 +919,7 @@ def plot_torch_rates(tables, meta):
     panels = [(t, group) for t in tasks for group in (("comparison", "ladder") if t in text else ("comparison",))]
     panels = sorted(panels, key=lambda tg: (tg[0] not in text, tg[1] != "comparison"))[:3]
     fig, axes = plotting.figure(len(panels) + 1, ncols=2, size=4.0, aspect=0.8)
-    methods = list(METHODS)
+    methods = list(dict.fromkeys([*METHODS, *q["method"]]))
     colors = dict(zip(methods, sns.color_palette("tab10", len(methods))))
     for ax, (task, group) in zip(axes, panels):
         names = [
