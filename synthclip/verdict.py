@@ -272,6 +272,25 @@ def judge(
     return Verdict.of(words, claim, tt)
 
 
+def judge_fit(fit, claim: Claim | None, alpha: float, p, *, n_traj: int, q, **kw) -> Verdict:
+    """:func:`judge` of a fitted rate (``stats.RateFit`` or any object with ``slope``, ``ci_low``, ``ci_high`` and
+    ``reason``) at the level and allowance of a study's parameters ``p`` (``confidence``, ``allowance``); ``kw``:
+    ``trend``, ``n_failed``, ``noise_alpha`` as for :func:`judge`."""
+    return judge(
+        fit.slope,
+        fit.ci_low,
+        fit.ci_high,
+        claim,
+        alpha,
+        n_traj=n_traj,
+        q=q,
+        confidence=p.confidence,
+        allowance=p.allowance,
+        reason=fit.reason,
+        **kw,
+    )
+
+
 def near_miss_power(ci_low: float, ci_high: float, confidence: float, delta: float = RULE.resolution) -> float:
     """The probability that data whose true slope is the exponent ± ``delta`` are *not* given the agreeing word,
     for a row with this interval: 1 when the interval is wider than the resolution (never agreeing), else

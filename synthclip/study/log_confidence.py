@@ -198,17 +198,8 @@ class LogConfidence(Study):
                 claim = theory.claim(f"liu2026-{which}", "gclip", setting, metric)
                 # the control: the same exponent asked of SGD without clipping, which no theorem covers
                 judged = claim if method == "gclip" else theory.control(claim, "no clip", method="sgd")
-                vd = verdict.judge(
-                    fit.slope,
-                    fit.ci_low,
-                    fit.ci_high,
-                    judged,
-                    p.alpha,
-                    n_traj=v.shape[0],
-                    q=1.0 - deltas.min(),
-                    confidence=p.confidence,
-                    allowance=p.allowance,
-                    n_failed=n_failed,
+                vd = verdict.judge_fit(
+                    fit, judged, p.alpha, p, n_traj=v.shape[0], q=1 - deltas.min(), n_failed=n_failed
                 )
                 row.update({f"{which}_{k}": val for k, val in vd.as_dict().items()})
             row["decision"] = findings.liu_decision(row)

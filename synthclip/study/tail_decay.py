@@ -187,19 +187,7 @@ class TailDecay(Study):
                         )
                         local.append((lo, hi, f.slope, f.ci_low, f.ci_high))
                 trend = verdict.trend_of(local, claim.at(p.alpha))
-                vd = verdict.judge(
-                    fit.slope,
-                    fit.ci_low,
-                    fit.ci_high,
-                    claim,
-                    p.alpha,
-                    n_traj=n,
-                    q=None,
-                    confidence=p.confidence,
-                    allowance=p.allowance,
-                    trend=trend,
-                    reason=fit.reason,
-                )
+                vd = verdict.judge_fit(fit, claim, p.alpha, p, n_traj=n, q=None, trend=trend)
                 sides[name] = stats.exponent_side(fit.ci_low, fit.ci_high, vd.theory, 0.0)
                 frows.append(
                     {
