@@ -490,3 +490,28 @@ def scoreboard_figure(board: pd.DataFrame, *, title: str = "Scoreboard: measured
         fontsize=7,
     )
     return fig
+
+
+def colors_of(labels, palette: str = "tab10") -> dict:
+    """One colour per label, in order, from a seaborn palette."""
+    _, sns = _mpl()
+    labels = list(labels)
+    return dict(zip(labels, sns.color_palette(palette, len(labels))))
+
+
+def band(ax, x, value, low, high, *, color, alpha: float = 0.15, **line) -> None:
+    """A line and its interval band; an infinite value or bound leaves a gap instead of stretching the axis."""
+
+    def finite(v):
+        v = np.asarray(v, dtype=float)
+        return np.where(np.isfinite(v), v, np.nan)
+
+    ax.plot(x, finite(value), color=color, **line)
+    ax.fill_between(x, finite(low), finite(high), color=color, alpha=alpha, lw=0)
+
+
+def finish(fig, title: str, *, fontsize: float = 9):
+    """The figure with its title, laid out: the last step of every study's plot."""
+    fig.suptitle(title, fontsize=fontsize)
+    fig.tight_layout()
+    return fig

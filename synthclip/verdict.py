@@ -49,8 +49,9 @@ The rule (:data:`RULE`)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -399,3 +400,63 @@ def band_word(direction: str, low: float, high: float, edge: float, words=(REPRO
     if direction == "at most":
         return yes if high <= edge else no if low > edge else INCONCLUSIVE
     raise ValueError(f"direction must be one of above, below, within, at most; got {direction!r}")
+
+
+# -- the growth of a (1 − δ)-quantile in 1/δ at a fixed horizon: the confidence study's rule, which calibrate
+# measures on exact laws, so both read it from here
+
+#: the models fitted to log q_(1−δ): a power of 1/δ ("poly") and a power of log(1/δ) ("polylog")
+DELTA_MODELS = ("poly", "polylog")
+
+
+def delta_grid(p: Mapping[str, Any]) -> np.ndarray:
+    """The log-spaced δ of ``p`` (``delta_max``, ``delta_min``, ``n_deltas``), largest first."""
+    return np.geomspace(p["delta_max"], p["delta_min"], int(p["n_deltas"]))
+
+
+def boundary_slope(deltas, power: float) -> float:
+    """s_max·β: the poly-model slope of the law log(1/δ)^s_max on this δ grid (exact, OLS is linear)."""
+    u = np.log(1.0 / np.asarray(deltas, dtype=float))
+    slope, _ = stats.fit_slope(u, np.log(u))
+    return float(power) * slope
+
+
+def fit_delta_growth(values, deltas, *, n_boot: int, confidence: float, seed: int):
+    """(fits, test): both models' slope intervals (``stats.delta_fit_bootstrap``) and the power-law test of one
+    sample's (1 − δ)-quantiles, on the same seed."""
+    fits = stats.delta_fit_bootstrap(values, deltas, DELTA_MODELS, n_boot=n_boot, confidence=confidence, seed=seed)
+    test = stats.power_law_test(values, deltas, n_boot=n_boot, confidence=confidence, seed=seed)
+    return fits, test
+
+
+def classify_delta_growth(
+    poly: Mapping[str, float], polylog: Mapping[str, float], boundary: float, power: float, power_law_rejected: bool
+) -> str:
+    """polynomial if the poly slope's interval lies above ``boundary`` (s_max·β); else polylog if the polylog
+    slope's interval lies at or below ``power`` (s_max) and the power-law test rejects; else undecided (no fit
+    without both slopes)."""
+    if not (np.isfinite(poly["slope"]) and np.isfinite(polylog["slope"])):
+        return "no fit"
+    if poly["ci_low"] > boundary:
+        return "polynomial"
+    if polylog["ci_high"] <= power and power_law_rejected:
+        return "polylog"
+    return "undecided"
+
+
+def decide_delta_growth(
+    values, deltas, *, n_boot: int, confidence: float, power: float, boundary: float, seed: int
+) -> str:
+    """The verdict on one sample (:func:`fit_delta_growth`, then :func:`classify_delta_growth`)."""
+    fits, test = fit_delta_growth(values, deltas, n_boot=n_boot, confidence=confidence, seed=seed)
+    by = {m: {"slope": f.slope, "ci_low": f.ci_low, "ci_high": f.ci_high} for m, f in fits.items()}
+    return classify_delta_growth(by["poly"], by["polylog"], boundary, power, test.rejects)
+
+
+def describe_delta_rule(boundary: float, power: float, confidence: float) -> str:
+    """:func:`classify_delta_growth` in words, as a report prints it."""
+    return (
+        f"rule: polynomial if poly-slope CI > s_max·β = {boundary:.3f} (s_max = {power:g}); else polylog if "
+        f"polylog-slope CI ≤ {power:g} and every power law is rejected (curvature test, one-sided "
+        f"{(1 - confidence) / 2:.3g}); else undecided"
+    )

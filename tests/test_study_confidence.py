@@ -26,8 +26,8 @@ test calls an exact (1/δ)^0.3 law "polylog".
 import numpy as np
 import pytest
 
+from synthclip import verdict
 from synthclip.study import STUDIES, cli
-from synthclip.study import confidence as conf
 
 LEVEL = 1 - 2.5e-4
 SIZES = ["--n-traj", "50000", "--steps", "300", "--delta-min", "2e-4", "--n-boot", "8000", "--confidence", str(LEVEL)]
@@ -53,17 +53,20 @@ def test_boundary_is_the_poly_slope_of_log_power():
     q = np.log(1 / deltas) ** 2.0
     from synthclip import stats
 
-    assert stats.delta_fit(deltas, q, "poly").slope == pytest.approx(conf.boundary_slope(deltas, 2.0), rel=1e-12)
+    assert stats.delta_fit(deltas, q, "poly").slope == pytest.approx(verdict.boundary_slope(deltas, 2.0), rel=1e-12)
     assert stats.delta_fit(deltas, q, "polylog").slope == pytest.approx(2.0, rel=1e-12)
 
 
 def test_rule_needs_the_power_law_test_for_polylog():
     small = {"slope": 0.3, "ci_low": 0.25, "ci_high": 0.35}
     low = {"slope": 1.2, "ci_low": 1.0, "ci_high": 1.5}
-    assert conf.classify(small, low, 0.43, 2.0, True) == "polylog"
-    assert conf.classify(small, low, 0.43, 2.0, False) == "undecided"
-    assert conf.classify({"slope": 1.0, "ci_low": 0.9, "ci_high": 1.1}, low, 0.43, 2.0, False) == "polynomial"
-    assert conf.classify({"slope": np.nan, "ci_low": 0, "ci_high": 0}, low, 0.43, 2.0, True) == "no fit"
+    assert verdict.classify_delta_growth(small, low, 0.43, 2.0, True) == "polylog"
+    assert verdict.classify_delta_growth(small, low, 0.43, 2.0, False) == "undecided"
+    assert (
+        verdict.classify_delta_growth({"slope": 1.0, "ci_low": 0.9, "ci_high": 1.1}, low, 0.43, 2.0, False)
+        == "polynomial"
+    )
+    assert verdict.classify_delta_growth({"slope": np.nan, "ci_low": 0, "ci_high": 0}, low, 0.43, 2.0, True) == "no fit"
 
 
 @pytest.mark.parametrize(
@@ -84,21 +87,24 @@ def test_rule_misclassifies_exact_laws_rarely(law, s, wrong):
     from synthclip.study import calibrate as cal
 
     reps, n = 200, 5000
-    deltas = conf.delta_grid({"delta_max": 0.1, "delta_min": 2e-3, "n_deltas": 10})
-    boundary = conf.boundary_slope(deltas, 2.0)
+    deltas = verdict.delta_grid({"delta_max": 0.1, "delta_min": 2e-3, "n_deltas": 10})
+    boundary = verdict.boundary_slope(deltas, 2.0)
     wrong_calls = old_rule_polylog = 0
     for r in range(reps):
         rng = np.random.Generator(np.random.Philox(7000 + r))
         x = cal.pareto(rng, 1.0 / s, n) if law == "poly" else cal.polylog(rng, s, n)
         wrong_calls += (
-            conf.decide(x, deltas, n_boot=1000, confidence=0.95, power=2.0, boundary=boundary, seed=1) == wrong
+            verdict.decide_delta_growth(x, deltas, n_boot=1000, confidence=0.95, power=2.0, boundary=boundary, seed=1)
+            == wrong
         )
         if law == "poly" and s == 0.3:
             from synthclip import stats
 
             fits = stats.delta_fit_bootstrap(x, deltas, n_boot=1000, confidence=0.95, seed=1)
             by = {m: {"slope": f.slope, "ci_low": f.ci_low, "ci_high": f.ci_high} for m, f in fits.items()}
-            old_rule_polylog += conf.classify(by["poly"], by["polylog"], boundary, 2.0, True) == "polylog"
+            old_rule_polylog += (
+                verdict.classify_delta_growth(by["poly"], by["polylog"], boundary, 2.0, True) == "polylog"
+            )
     assert wrong_calls <= sps.binom.isf(1e-3, reps, 0.025), wrong_calls
     if law == "poly" and s == 0.3:
         # negative control: the rule without the power-law test guesses "polylog" for (1/δ)^0.3

@@ -512,3 +512,20 @@ def progress_chunk(n_traj: int, updates: int = 20) -> int:
     """Trajectories per kernel call when a progress bar is shown: about 20 updates, whole blocks of 256
     (results do not depend on the chunking)."""
     return max(256, -(-n_traj // updates // 256) * 256)
+
+
+def fields_of(p, *names: str) -> dict[str, Any]:
+    """Parameters of ``p`` by name, as cell fields: a cell carries every value that determines its result."""
+    return {name: getattr(p, name) for name in names}
+
+
+def routed(method: str, fixed: Mapping[str, Any], *, clip: float, **family: float) -> dict:
+    """``fixed`` with a study's knobs routed by what ``method`` declares (:func:`declares`): the clip level τ0 (λ)
+    to a method that clips on the shared schedule, ``family`` (γ as ``lr``, ``b0``) to the AdaGrad/Adam-Norm
+    family (it declares the scale's ``b0``: x −= γ·(g or m)/b_k)."""
+    params = dict(fixed)
+    if declares(method, "clip_schedule"):
+        params["clip"] = clip
+    if declares(method, "b0"):
+        params.update(family)
+    return params

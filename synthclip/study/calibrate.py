@@ -58,7 +58,7 @@ intervals and the power-law test at N = 50 000, δ from 0.1 to 2·10^−4), is m
 of exact order statistics (``exact_order_stats``; cases "confidence-test"): the test's false-failure
 bound rests on it.
 
-The decision rule of the ``confidence`` study (``confidence.classify``) is calibrated too: its verdicts on
+The decision rule of the ``confidence`` study (``verdict.classify_delta_growth``) is calibrated too: its verdicts on
 laws whose (1 − δ)-quantile is exactly polynomial (``δ^(−s)``) or exactly polylogarithmic
 (``log(1/δ)^s``), at the confidence study's N, δ grid, replicates and level (table ``decisions``).
 """
@@ -76,7 +76,7 @@ from scipy import special
 
 from .. import stats
 from .._rng import derive_seed
-from ..verdict import RULE
+from ..verdict import DELTA_MODELS, RULE, boundary_slope, decide_delta_growth, delta_grid
 from . import confidence as conf_study
 from . import dimension as dim_study
 from .base import CommonParams, Study, StudyError, check_choice, check_positive, flag, option, register
@@ -458,13 +458,13 @@ def _independent_k(cell, rng, r):
 
 
 def _delta_grid(cell) -> np.ndarray:
-    return conf_study.delta_grid({"delta_max": 0.1, "delta_min": cell["conf_delta_min"], "n_deltas": 10})
+    return delta_grid({"delta_max": 0.1, "delta_min": cell["conf_delta_min"], "n_deltas": 10})
 
 
 def _delta_size(cell) -> tuple[int, np.ndarray]:
     """(N, δ grid): the confidence study's ("study") or its test's ("test": N = 5000, δ down to 2·10^−3)."""
     if cell["case"].get("size", "study") == "test":
-        return 5000, conf_study.delta_grid({"delta_max": 0.1, "delta_min": 2e-3, "n_deltas": 10})
+        return 5000, delta_grid({"delta_max": 0.1, "delta_min": 2e-3, "n_deltas": 10})
     return cell["conf_n_traj"], _delta_grid(cell)
 
 
@@ -501,7 +501,7 @@ def _confidence_test_rows(cell) -> pd.DataFrame:
     samples of N = 50 000 would be 5·10^9 draws). A false rejection of the power-law test is a miss
     "below" (the test's only side: it rejects for concavity), written as an interval (−∞, −∞) vs truth 0."""
     case, t = cell["case"], CONFIDENCE_TEST
-    deltas = conf_study.delta_grid({"delta_max": 0.1, "delta_min": t["delta_min"], "n_deltas": 10})
+    deltas = delta_grid({"delta_max": 0.1, "delta_min": t["delta_min"], "n_deltas": 10})
     ranks = [stats._common._upper_rank(1.0 - d, t["n"]) for d in deltas]  # the ranks delta_fit_bootstrap reads
     reps = cell["replicates"]
     x = exact_order_stats(
@@ -510,7 +510,7 @@ def _confidence_test_rows(cell) -> pd.DataFrame:
     level, common = t["level"], {"procedure": cell["procedure"], "case": case["label"], "replicate": np.arange(reps)}
     frames = []
     if cell["procedure"] == "delta_fit":
-        for model in conf_study.MODELS:
+        for model in DELTA_MODELS:
             slope, lo, hi = stats.delta_pivot_intervals(
                 deltas, t["n"], ranks, x, model, n_boot=t["n_boot"], confidence=level, seed=t["pivot_seed"]
             )
@@ -984,13 +984,13 @@ def run_classify(cell) -> pd.DataFrame:
     case = cell["case"]
     defaults = conf_study.ConfidenceParams()
     deltas = _delta_grid(cell)
-    boundary = conf_study.boundary_slope(deltas, defaults.polylog_power)
+    boundary = boundary_slope(deltas, defaults.polylog_power)
     rows = []
     for r in range(cell["replicates"]):
         rng = replicate_rng(cell["seed"], "classify", case, r)
         n = cell["conf_n_traj"]
         x = pareto(rng, 1.0 / case["s"], n) if case["law"] == "poly" else polylog(rng, case["s"], n)
-        verdict = conf_study.decide(
+        verdict = decide_delta_growth(
             x,
             deltas,
             n_boot=defaults.n_boot,
@@ -1177,7 +1177,7 @@ def summarize_decisions(dec: pd.DataFrame, *, band: float) -> pd.DataFrame:
     rows = []
     for (case, law, s), part in dec.groupby(["case", "law", "s"], sort=False):
         deltas = np.geomspace(0.1, part["delta_min"].iloc[0], 10)
-        boundary = conf_study.boundary_slope(deltas, defaults.polylog_power)
+        boundary = boundary_slope(deltas, defaults.polylog_power)
         expected = expected_verdict(law, s, defaults.polylog_power, boundary)
         counts = part["verdict"].value_counts()
         wrong = [v for v in ("polynomial", "polylog") if v != expected]
@@ -1258,7 +1258,7 @@ def report_text(tables, meta) -> str:
     dec = tables.get("decisions")
     if dec is not None and not dec.empty:
         lines.append(
-            f"confidence.classify on exact laws (N = {int(dec['n'].iloc[0])}, δ from 0.1 to "
+            f"verdict.classify_delta_growth on exact laws (N = {int(dec['n'].iloc[0])}, δ from 0.1 to "
             f"{dec['delta_min'].iloc[0]:g}, boundary s_max·β = {dec['boundary'].iloc[0]:.3f}); "
             f"misclassified = the wrong one of polynomial/polylog (undecided is not wrong)"
         )

@@ -19,10 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import findings, stats, theory
+from .. import findings, theory, verdict
 from .. import methods as method_registry
 from .._rng import derive_seed
-from ..engine import simulate
 from . import report
 from .base import (
     IntervalParams,
@@ -32,33 +31,32 @@ from .base import (
     StudyError,
     check_alpha,
     check_methods,
-    declares,
+    fields_of,
     method_overrides,
     option,
     register,
+    routed,
     with_overrides,
     with_registered,
 )
+from .rate_tables import delta_tables, delta_verdicts, simulate_to_horizon
 
 # Study labels → (registry method, fixed parameters). Controls use the registry's Theorem 4 step 4/(k+1).
 CONFIDENCE_METHODS: dict[str, tuple[str, dict]] = {
-    "adagrad_norm": ("adagrad_norm", {}),
-    "adagrad_norm-delayed": ("adagrad_norm", {"delayed": True}),
-    "adam_norm": ("adam_norm", {}),
-    "adam_norm-delayed": ("adam_norm", {"delayed": True}),
-    "clip_adagrad_norm": ("clip_adagrad_norm", {}),
-    "clip_adagrad_norm-delayed": ("clip_adagrad_norm", {"delayed": True}),
-    "clip_adam_norm": ("clip_adam_norm", {}),
-    "clip_adam_norm-delayed": ("clip_adam_norm", {"delayed": True}),
-    "sgd": ("sgd", {}),
-    "gclip": ("gclip", {}),
+    **{
+        method + delay: (method, {"delayed": True} if delay else {})
+        for method in ("adagrad_norm", "adam_norm", "clip_adagrad_norm", "clip_adam_norm")
+        for delay in ("", "-delayed")
+    },
+    **{"sgd": ("sgd", {}), "gclip": ("gclip", {})},
 }
 TIED_METHODS = ("adagrad_norm", "adagrad_norm-delayed", "clip_adagrad_norm", "clip_adagrad_norm-delayed")
 INSTANCES = ("reference", "tied-b0")
-MODELS = ("poly", "polylog")
 SETTING = "convex"
 UNCLIPPED = ("chezhegov-unclipped", "adagrad_norm/adam_norm", SETTING, "f")
 CLIPPED = ("chezhegov-clipped", "clip_adagrad_norm/clip_adam_norm", SETTING, "f")
+#: registry method → the statement that covers it (the controls have none)
+CLAIMS = {"adagrad_norm": UNCLIPPED, "adam_norm": UNCLIPPED, "clip_adagrad_norm": CLIPPED, "clip_adam_norm": CLIPPED}
 
 
 @dataclass
@@ -81,15 +79,8 @@ class ConfidenceParams(IntervalParams, SimulationParams, NoiseParams):
     polylog_power: float = option(2.0, "s_max: growth up to log^s_max(1/δ) counts as polylogarithmic", gt=0.0)
 
 
-def delta_grid(p) -> np.ndarray:
-    return np.geomspace(p["delta_max"], p["delta_min"], int(p["n_deltas"]))
-
-
-def boundary_slope(deltas, power: float) -> float:
-    """s_max·β: the poly-model slope of the law log(1/δ)^s_max on this δ grid (exact, OLS is linear)."""
-    u = np.log(1.0 / np.asarray(deltas, dtype=float))
-    slope, _ = stats.fit_slope(u, np.log(u))
-    return float(power) * slope
+def _model_ci(model: str):
+    return lambda r: report.ci_text(r, f"{model}_slope", f"{model}_low", f"{model}_high", "+.2f")
 
 
 def tied_b0(p) -> tuple[float, float]:
@@ -98,33 +89,16 @@ def tied_b0(p) -> tuple[float, float]:
     return b0, p["tied_steps"] * b0 / p["steps"]
 
 
-def classify(
-    poly: Mapping[str, float], polylog: Mapping[str, float], boundary: float, power: float, power_law_rejected: bool
-) -> str:
-    """The docstring's rule: polynomial / polylog / undecided / no fit."""
-    if not (np.isfinite(poly["slope"]) and np.isfinite(polylog["slope"])):
-        return "no fit"
-    if poly["ci_low"] > boundary:
-        return "polynomial"
-    if polylog["ci_high"] <= power and power_law_rejected:
-        return "polylog"
-    return "undecided"
-
-
-def decide(values, deltas, *, n_boot: int, confidence: float, power: float, boundary: float, seed: int) -> str:
-    """The verdict on one method's final errors (the fits and test of ``summarize``, then ``classify``)."""
-    fits = stats.delta_fit_bootstrap(values, deltas, MODELS, n_boot=n_boot, confidence=confidence, seed=seed)
-    test = stats.power_law_test(values, deltas, n_boot=n_boot, confidence=confidence, seed=seed)
-    by = {m: {"slope": f.slope, "ci_low": f.ci_low, "ci_high": f.ci_high} for m, f in fits.items()}
-    return classify(by["poly"], by["polylog"], boundary, power, test.rejects)
-
-
-def _claim_for(method: str):
-    if method in ("adagrad_norm", "adam_norm"):
-        return theory.claim(*UNCLIPPED)
-    if method in ("clip_adagrad_norm", "clip_adam_norm"):
-        return theory.claim(*CLIPPED)
-    return None
+def _agrees(said: str, claim, label: str) -> str:
+    """The verdict against the statement covering the method (a control or a user's method has none)."""
+    if claim is None:
+        return "control" if label in CONFIDENCE_METHODS else "none"
+    if said == claim.model:
+        return "yes"
+    if said in ("undecided", "no fit"):
+        return "open"
+    # lower bound (unclipped): existential, one polylog instance does not contradict it
+    return "not on this instance" if claim.model == "polynomial" else "contradicts"
 
 
 @register
@@ -155,108 +129,40 @@ class Confidence(Study):
         return ""
 
     def cells(self, p) -> list[dict]:
+        # the cached fits carry the columns this rule reads
         common = {
-            "noise": p.noise,
-            "alpha": float(p.alpha),
-            "n_traj": p.n_traj,
-            "steps": p.steps,
-            "seed": p.seed,
-            "x0": p.x0,
-            "delta_max": p.delta_max,
-            "delta_min": p.delta_min,
-            "n_deltas": p.n_deltas,
-            "n_boot": p.n_boot,
-            "confidence": p.confidence,
-            "tied_steps": p.tied_steps,
-            "rule": "pivot+power-law-test",
-        }  # the cached fits carry the columns this rule reads
+            **fields_of(p, "noise", "n_traj", "steps", "seed", "x0", "delta_max", "delta_min", "n_deltas"),
+            **fields_of(p, "n_boot", "confidence", "tied_steps"),
+            **{"alpha": float(p.alpha), "rule": "pivot+power-law-test"},
+        }
         cells = []
         for instance in p.instances:
             labels = p.methods if instance == "reference" else TIED_METHODS
+            b0, lr = (p.b0, p.lr) if instance == "reference" else tied_b0(common)
+            family = {"lr": lr, "b0": b0}  # γ and b0 of the instance
             for label in labels:
                 method, fixed = CONFIDENCE_METHODS.get(label, (label, {}))
-                params = dict(fixed)
-                if declares(method, "clip_schedule"):  # it clips on the shared schedule: λ (GClip: τ0)
-                    params["clip"] = p.clip
-                if declares(method, "b0"):  # the AdaGrad/Adam-Norm family: γ and b0 of the instance
-                    if instance == "reference":
-                        params.update(lr=p.lr, b0=p.b0)
-                    else:
-                        b0, lr = tied_b0(common)
-                        params.update(lr=lr, b0=b0)
+                params = routed(method, fixed, clip=p.clip, **family)
                 params = with_overrides(method_overrides(p), label, method, params, judged=label in CONFIDENCE_METHODS)
-                cells.append(
-                    {
-                        "instance": instance,
-                        "label": label,
-                        "method": method,
-                        "method_params": params,
-                        **common,
-                        **method_registry.plugin_of(method),
-                    }
-                )
+                cell = {"instance": instance, "label": label, "method": method, "method_params": params}
+                cells.append({**cell, **common, **method_registry.plugin_of(method)})
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
-        K = cell["steps"]
         method_registry.ensure_plugin(cell)
-        res = simulate(
-            cell["method"],
-            noise=cell["noise"],
-            alpha=cell["alpha"],
-            steps=K,
-            n_traj=cell["n_traj"],
-            seed=cell["seed"],
-            x0=cell["x0"],
-            checkpoints=[K],
-            threads=threads,
-            **cell["method_params"],
-        )
-        values = res.metric("f")[:, -1]
-        return summarize(values, cell, n_failed=res.n_failed)
+        res = simulate_to_horizon(cell, cell["method_params"], threads=threads)
+        return summarize(res.metric("f")[:, -1], cell, n_failed=res.n_failed)
 
     def analyze(self, p, tables):
-        fits = tables["fits"]
-        deltas = delta_grid({"delta_max": p.delta_max, "delta_min": p.delta_min, "n_deltas": p.n_deltas})
-        boundary = boundary_slope(deltas, p.polylog_power)
-        rows = []
-        for (instance, label), part in fits.groupby(["instance", "method"], sort=False):
-            by = {r["model"]: r for _, r in part.iterrows()}
-            verdict = classify(
-                by["poly"], by["polylog"], boundary, p.polylog_power, bool(by["poly"]["power_law_rejects"])
-            )
-            claim = _claim_for(CONFIDENCE_METHODS[label][0]) if label in CONFIDENCE_METHODS else None
-            expected = "none" if claim is None else claim.model
-            if claim is None:
-                agrees = "control" if label in CONFIDENCE_METHODS else "none"  # a user's method: no statement
-            elif verdict == expected:
-                agrees = "yes"
-            elif verdict in ("undecided", "no fit"):
-                agrees = "open"
-            else:
-                # lower bound (unclipped): existential, one polylog instance does not contradict it
-                agrees = "not on this instance" if expected == "polynomial" else "contradicts"
-            rows.append(
-                {
-                    "instance": instance,
-                    "method": label,
-                    "poly_slope": by["poly"]["slope"],
-                    "poly_low": by["poly"]["ci_low"],
-                    "poly_high": by["poly"]["ci_high"],
-                    "polylog_slope": by["polylog"]["slope"],
-                    "polylog_low": by["polylog"]["ci_low"],
-                    "polylog_high": by["polylog"]["ci_high"],
-                    "boundary": boundary,
-                    "polylog_power": p.polylog_power,
-                    "power_law_p": by["poly"]["power_law_p"],
-                    "verdict": verdict,
-                    "theory": expected,
-                    "agrees": agrees,
-                    "theory_source": claim.source if claim else "none",
-                    "n_traj": int(by["poly"]["n_traj"]),
-                    "n_failed": int(by["poly"]["n_failed"]),
-                }
-            )
+        deltas = verdict.delta_grid(fields_of(p, "delta_max", "delta_min", "n_deltas"))
+        boundary = verdict.boundary_slope(deltas, p.polylog_power)
+        rows = delta_verdicts(tables["fits"], ["instance", "method"], boundary=boundary, power=p.polylog_power)
+        for row in rows:
+            label = row["method"]
+            method = CONFIDENCE_METHODS[label][0] if label in CONFIDENCE_METHODS else None
+            claim = theory.claim(*CLAIMS[method]) if method in CLAIMS else None
+            row.update(theory="none" if claim is None else claim.model, agrees=_agrees(row["verdict"], claim, label))
+            row["theory_source"] = claim.source if claim else "none"
         return {**tables, "verdicts": pd.DataFrame(rows)}
 
     def report(self, tables, meta) -> str:
@@ -269,9 +175,7 @@ class Confidence(Study):
             f"confidence: (1−δ)-quantile of f(x_K) − f* on x²/2, noise={p['noise']} α={p['alpha']:g}, K={p['steps']}, "
             f"N={p['n_traj']}, δ from {p['delta_max']:g} to {p['delta_min']:g} ({p['n_deltas']} values); "
             f"{p['confidence']:.0%} order-statistic pivot CIs",
-            f"rule: polynomial if poly-slope CI > s_max·β = {v['boundary'].iloc[0]:.3f} (s_max = "
-            f"{p['polylog_power']:g}); else polylog if polylog-slope CI ≤ {p['polylog_power']:g} and every power "
-            f"law is rejected (curvature test, one-sided {(1 - p['confidence']) / 2:.3g}); else undecided",
+            verdict.describe_delta_rule(v["boundary"].iloc[0], p["polylog_power"], p["confidence"]),
             f"instances: reference γ={p['lr']:g}, b0={p['b0']:g}, λ={p['clip']:g}; tied-b0 b0=(K/δ_min)^(1/α)="
             f"{b0:.4g}, γ={p['tied_steps']:g}·b0/K={lr:.4g}",
         ]
@@ -281,11 +185,7 @@ class Confidence(Study):
                 [
                     ("instance", "instance"),
                     ("method", "method"),
-                    ("poly slope [CI]", lambda r: report.ci_text(r, "poly_slope", "poly_low", "poly_high", "+.2f")),
-                    (
-                        "polylog slope [CI]",
-                        lambda r: report.ci_text(r, "polylog_slope", "polylog_low", "polylog_high", "+.2f"),
-                    ),
+                    *((f"{m} slope [CI]", _model_ci(m)) for m in verdict.DELTA_MODELS),
                     ("verdict", "verdict"),
                     ("theory", "theory"),
                     ("agrees", "agrees"),
@@ -320,103 +220,43 @@ class Confidence(Study):
         )
 
     def plot(self, tables, meta):
-        return plot_confidence(tables, meta)
+        """Per instance: q(δ)/q(δ_max) against 1/δ per method, with the polylog boundary and δ^(−2/α)."""
+        from .. import plotting
+
+        q, p = tables["quantiles"], meta.get("params", {})
+        instances = list(dict.fromkeys(q["instance"]))
+        fig, axes = plotting.figure(len(instances), ncols=2, size=4.5)
+        colors = plotting.colors_of(dict.fromkeys(q["method"]))
+        power = p.get("polylog_power", 2.0)
+        for ax, instance in zip(axes, instances):
+            part = q[q["instance"] == instance]
+            for label, rows in part.groupby("method", sort=False):
+                rows = rows.sort_values("delta", ascending=False)
+                ref = rows["value"].iloc[0]
+                if np.isfinite(ref) and ref > 0:
+                    style = {"ls": "--" if "delayed" in label else "-", "lw": 1.3, "label": label}
+                    x, (value, low, high) = 1.0 / rows["delta"], (rows[c] / ref for c in ("value", "ci_low", "ci_high"))
+                    plotting.band(ax, x, value, low, high, color=colors[label], **style)
+            x = np.geomspace(1.0 / part["delta"].max(), 1.0 / part["delta"].min(), 40)
+            boundary = (np.log(x) / np.log(x[0])) ** power
+            ax.plot(x, boundary, "k", ls=":", lw=1.5, label=f"log^{power:g}(1/δ) (polylog boundary)")
+            alpha = float(part["alpha"].iloc[0])
+            plotting.theory_line(ax, x[0], x[-1], 1.0, 2.0 / alpha, label=f"(1/δ)^(2/α) = (1/δ)^{2 / alpha:.2f}")
+            ylabel = "(1−δ)-quantile of f(x_K) − f*, / value at δ_max"
+            ax.set(xscale="log", yscale="log", xlabel="1/δ", ylabel=ylabel, title=f"instance {instance}")
+            ax.legend(fontsize=6)
+        return plotting.finish(
+            fig,
+            f"confidence: noise={p.get('noise')} α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}; "
+            f"bands: {p.get('confidence', 0.95):.0%} order-statistic intervals",
+        )
 
 
 def summarize(values: np.ndarray, cell: Mapping[str, Any], n_failed: int) -> dict[str, pd.DataFrame]:
     """Quantile and fit tables of one method's final errors."""
-    deltas = delta_grid(cell)
-    common = {
-        "instance": cell["instance"],
-        "method": cell["label"],
-        "noise": cell["noise"],
-        "alpha": cell["alpha"],
-        "steps": cell["steps"],
-        "n_traj": len(values),
-        "n_failed": n_failed,
-    }
-    qrows = []
-    for d in deltas:
-        est, lo, hi = stats.quantile_ci(values, 1.0 - d, confidence=cell["confidence"])
-        qrows.append({**common, "delta": d, "value": float(est), "ci_low": float(lo), "ci_high": float(hi)})
+    common = {"instance": cell["instance"], "method": cell["label"]}
+    common.update({k: cell[k] for k in ("noise", "alpha", "steps")}, n_traj=len(values), n_failed=n_failed)
     seed = derive_seed(cell["seed"], "confidence", cell["instance"], cell["label"])
-    fits = stats.delta_fit_bootstrap(
-        values, deltas, MODELS, n_boot=cell["n_boot"], confidence=cell["confidence"], seed=seed
+    return delta_tables(
+        values, verdict.delta_grid(cell), common, confidence=cell["confidence"], n_boot=cell["n_boot"], seed=seed
     )
-    test = stats.power_law_test(values, deltas, n_boot=cell["n_boot"], confidence=cell["confidence"], seed=seed)
-    frows = [
-        {
-            **common,
-            "model": m,
-            "slope": f.slope,
-            "ci_low": f.ci_low,
-            "ci_high": f.ci_high,
-            "intercept": f.intercept,
-            "r2": f.r2,
-            "reason": f.reason,
-            "power_law_p": test.p_value,
-            "power_law_rejects": test.rejects,
-        }
-        for m, f in fits.items()
-    ]
-    return {"quantiles": pd.DataFrame(qrows), "fits": pd.DataFrame(frows)}
-
-
-def plot_confidence(tables, meta):
-    """Per instance: q(δ)/q(δ_max) against 1/δ per method, with the polylog boundary and δ^(−2/α)."""
-    from .. import plotting
-
-    q = tables["quantiles"]
-    p = meta.get("params", {})
-    instances = list(dict.fromkeys(q["instance"]))
-    fig, axes = plotting.figure(len(instances), ncols=2, size=4.5)
-    import seaborn as sns
-
-    labels = list(dict.fromkeys(q["method"]))
-    colors = dict(zip(labels, sns.color_palette("tab10", len(labels))))
-    for ax, instance in zip(axes, instances):
-        part = q[q["instance"] == instance]
-        dmax = part["delta"].max()
-        for label, band in part.groupby("method", sort=False):
-            band = band.sort_values("delta", ascending=False)
-            ref = band["value"].iloc[0]
-            if not (np.isfinite(ref) and ref > 0):
-                continue
-            x = 1.0 / band["delta"].to_numpy()
-            style = "--" if "delayed" in label else "-"
-            ax.plot(x, band["value"] / ref, ls=style, color=colors[label], lw=1.3, label=label)
-            ax.fill_between(
-                x,
-                band["ci_low"] / ref,
-                np.where(np.isfinite(band["ci_high"]), band["ci_high"] / ref, np.nan),
-                color=colors[label],
-                alpha=0.15,
-                lw=0,
-            )
-        x = np.geomspace(1.0 / dmax, 1.0 / part["delta"].min(), 40)
-        power = p.get("polylog_power", 2.0)
-        ax.plot(
-            x,
-            (np.log(x) / np.log(1.0 / dmax)) ** power,
-            "k",
-            ls=":",
-            lw=1.5,
-            label=f"log^{power:g}(1/δ) (polylog boundary)",
-        )
-        alpha = float(part["alpha"].iloc[0])
-        plotting.theory_line(ax, x[0], x[-1], 1.0, 2.0 / alpha, label=f"(1/δ)^(2/α) = (1/δ)^{2 / alpha:.2f}")
-        ax.set(
-            xscale="log",
-            yscale="log",
-            xlabel="1/δ",
-            ylabel="(1−δ)-quantile of f(x_K) − f*, / value at δ_max",
-            title=f"instance {instance}",
-        )
-        ax.legend(fontsize=6)
-    fig.suptitle(
-        f"confidence: noise={p.get('noise')} α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}; "
-        f"bands: {p.get('confidence', 0.95):.0%} order-statistic intervals",
-        fontsize=9,
-    )
-    fig.tight_layout()
-    return fig

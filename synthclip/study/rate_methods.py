@@ -13,7 +13,7 @@ import numpy as np
 from .. import methods as method_registry
 from .. import theory, verdict
 from ..engine import log_checkpoints
-from .base import declares, with_overrides
+from .base import routed, with_overrides
 
 NEAR_MISS = "gclip-near"
 
@@ -77,11 +77,7 @@ def rate_method(
     is resolved to its number, so the schedule follows the theorem's α even when the noise has another tail
     index."""
     method, fixed, projected = rate_entry(label)
-    params = dict(fixed)
-    if declares(method, "clip_schedule"):
-        params["clip"] = clip
-    if declares(method, "b0"):
-        params["lr"] = lr
+    params = routed(method, fixed, clip=clip, lr=lr)
     params = with_overrides(overrides, label, method, params, judged=judged and label in RATE_METHODS)
     if params.get("clip_power") == NEAR_MISS:
         params["clip_power"] = theory.near_miss_clip_power(alpha, noise_alpha or alpha, -verdict.RULE.resolution)

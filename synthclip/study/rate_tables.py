@@ -250,3 +250,41 @@ def alpha_spread(slopes: pd.DataFrame, judged) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def simulate_to_horizon(cell: Mapping[str, Any], params: Mapping[str, Any], *, threads=None, **engine: Any):
+    """Simulate a cell's method with ``params`` to K = ``steps``, keeping only the final checkpoint: the cell's
+    :data:`SIMULATED` fields, which ``engine`` overrides (a study whose cell's α is not the noise's, say)."""
+    run = {key: cell[key] for key in SIMULATED if key in cell}
+    return simulate(cell["method"], threads=threads, checkpoints=[cell["steps"]], **{**run, **engine}, **params)
+
+
+def delta_tables(values, deltas, common: Mapping[str, Any], *, confidence: float, n_boot: int, seed: int) -> dict:
+    """The growth in 1/δ of one sample's (1 − δ)-quantile: table "quantiles" (each δ's order-statistic interval)
+    and table "fits" (both models of ``verdict.DELTA_MODELS`` with the power-law test the rule reads), each row
+    opening with the ``common`` fields."""
+    qrows = []
+    for d in deltas:
+        est, lo, hi = stats.quantile_ci(values, 1.0 - d, confidence=confidence)
+        qrows.append({**common, "delta": d, "value": float(est), "ci_low": float(lo), "ci_high": float(hi)})
+    fits, test = verdict.fit_delta_growth(values, deltas, n_boot=n_boot, confidence=confidence, seed=seed)
+    fit_fields = ("slope", "ci_low", "ci_high", "intercept", "r2", "reason")
+    test_fields = {"power_law_p": test.p_value, "power_law_rejects": test.rejects}
+    frows = [{**common, "model": m, **{k: getattr(f, k) for k in fit_fields}, **test_fields} for m, f in fits.items()]
+    return {"quantiles": pd.DataFrame(qrows), "fits": pd.DataFrame(frows)}
+
+
+def delta_verdicts(fits: pd.DataFrame, keys: list[str], *, boundary: float, power: float) -> list[dict]:
+    """One row per group of a :func:`delta_tables` "fits" table: both models' slopes and intervals, the power-law
+    test's p-value and the word of ``verdict.classify_delta_growth``."""
+    rows = []
+    for key, part in fits.groupby(keys, sort=False):
+        by = {r["model"]: r for _, r in part.iterrows()}
+        poly = by["poly"]
+        row = dict(zip(keys, key))
+        for m in verdict.DELTA_MODELS:
+            row.update({f"{m}_slope": by[m]["slope"], f"{m}_low": by[m]["ci_low"], f"{m}_high": by[m]["ci_high"]})
+        said = verdict.classify_delta_growth(poly, by["polylog"], boundary, power, bool(poly["power_law_rejects"]))
+        row.update(boundary=boundary, polylog_power=power, power_law_p=poly["power_law_p"], verdict=said)
+        rows.append({**row, "n_traj": int(poly["n_traj"]), "n_failed": int(poly["n_failed"])})
+    return rows

@@ -127,3 +127,15 @@ def score_row(meta: Mapping[str, Any], r: Mapping[str, Any], *, setting: str, qu
 def scoreboard(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """The scoreboard rows as a frame with exactly ``verdict.SCOREBOARD_COLUMNS``."""
     return pd.DataFrame(list(rows), columns=list(verdict.SCOREBOARD_COLUMNS))
+
+
+def rule_line(p: Mapping[str, Any], rows: pd.DataFrame, *, horizon: bool = False) -> str:
+    """``verdict.RULE`` in words at a study's level, allowance and replicates, with the resolution of ``rows``;
+    ``horizon``: the rate is fitted across horizons K (one run each), so the line says "log K"."""
+    text = verdict.RULE.describe(
+        confidence=p["confidence"],
+        allowance=p["allowance"],
+        n_boot=p["n_boot"],
+        power=verdict.resolution_line(rows.to_dict("records")),
+    )
+    return text.replace("log k", "log K") if horizon else text
