@@ -660,3 +660,13 @@ def nonlinear_conclusion(spread: pd.DataFrame, symmetric: str, onesided: str) ->
             )
         parts.append(f"{method}: {said}; {control}")
     return "conclusion (t^(−1/4) for min_k ‖∇f‖ at every α on symmetric noise): " + "; ".join(parts) + "."
+
+
+def tails_conclusion(v: pd.DataFrame) -> str:
+    """tails: how many (law, α, estimator) rows recover their index, and which miss."""
+    misses = [
+        f"{r['estimator']} on {r['law']}" + ("" if r["law"] == "gaussian" else f" α={r['alpha']:g}")
+        for _, r in v[v["verdict"] != "recovers"].iterrows()
+    ]
+    good = int((v["verdict"] == "recovers").sum())
+    return f"recovered: {good} of {len(v)} (law, α, estimator); misses: " + (", ".join(misses) or "none")

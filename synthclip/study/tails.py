@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import findings, stats
 from .. import noise as noise_registry
-from .. import stats
 from . import report
-from .base import CommonParams, Study, check_alpha, check_memory, flag, option, register
+from .base import CommonParams, Study, check_alpha, check_memory, fields_of, flag, option, register
 
 LAWS = ("pareto", "stable", "gaussian")
 ESTIMATORS = ("hill", "moment", "mohammadi")
@@ -86,17 +86,8 @@ class Tails(Study):
                 alphas = sorted(set(map(float, p.alphas)))
             for alpha in alphas:
                 for n in sorted(set(p.sizes)):
-                    cells.append(
-                        {
-                            "law": law,
-                            "alpha": alpha,
-                            "n": int(n),
-                            "replicates": p.replicates,
-                            "estimators": list(p.estimators),
-                            "confidence": p.confidence,
-                            "seed": p.seed,
-                        }
-                    )
+                    cell = {"law": law, "alpha": alpha, "n": int(n), "estimators": list(p.estimators)}
+                    cells.append({**cell, **fields_of(p, "replicates", "confidence", "seed")})
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
@@ -108,21 +99,9 @@ class Tails(Study):
             for name in cell["estimators"]:
                 est = estimate(name, x, cell["confidence"])
                 t = target(name, cell["law"], cell["alpha"])
-                rows.append(
-                    {
-                        "law": cell["law"],
-                        "alpha": cell["alpha"],
-                        "n": cell["n"],
-                        "replicate": r,
-                        "estimator": name,
-                        "estimate": est.alpha,
-                        "ci_low": est.ci_low,
-                        "ci_high": est.ci_high,
-                        "k": est.k,
-                        "target": t,
-                        "covers": covers(est.ci_low, est.ci_high, t),
-                    }
-                )
+                row = {**{k: cell[k] for k in ("law", "alpha", "n")}, "replicate": r, "estimator": name}
+                row.update(estimate=est.alpha, ci_low=est.ci_low, ci_high=est.ci_high, k=est.k, target=t)
+                rows.append({**row, "covers": covers(est.ci_low, est.ci_high, t)})
         return {"estimates": pd.DataFrame(rows)}
 
     def analyze(self, p, tables):
@@ -137,25 +116,11 @@ class Tails(Study):
                 calibration = "calibrated"
             else:
                 calibration = "under-covers" if hi < p.confidence else "over-covers"
-            rows.append(
-                {
-                    "law": law,
-                    "alpha": alpha,
-                    "estimator": name,
-                    "n": int(n),
-                    "target": first["target"],
-                    "estimate": first["estimate"],
-                    "ci_low": first["ci_low"],
-                    "ci_high": first["ci_high"],
-                    "verdict": "recovers" if first["covers"] else "misses",
-                    "replicates": len(at),
-                    "coverage": float(cov),
-                    "coverage_low": float(lo),
-                    "coverage_high": float(hi),
-                    "calibration": calibration,
-                    "median_estimate": float(np.median(at["estimate"])),
-                }
-            )
+            row = {"law": law, "alpha": alpha, "estimator": name, "n": int(n)}
+            row.update({k: first[k] for k in ("target", "estimate", "ci_low", "ci_high")})
+            row.update(verdict="recovers" if first["covers"] else "misses", replicates=len(at))
+            row.update(coverage=float(cov), coverage_low=float(lo), coverage_high=float(hi), calibration=calibration)
+            rows.append({**row, "median_estimate": float(np.median(at["estimate"]))})
         return {"estimates": e, "verdicts": pd.DataFrame(rows)}
 
     def report(self, tables, meta) -> str:
@@ -181,17 +146,7 @@ class Tails(Study):
                 ],
             )
         )
-        good = v[v["verdict"] == "recovers"]
-        lines.append(
-            f"recovered: {len(good)} of {len(v)} (law, α, estimator); misses: "
-            + (
-                ", ".join(
-                    f"{r['estimator']} on {r['law']}" + ("" if r["law"] == "gaussian" else f" α={r['alpha']:g}")
-                    for _, r in v[v["verdict"] != "recovers"].iterrows()
-                )
-                or "none"
-            )
-        )
+        lines.append(findings.tails_conclusion(v))
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
@@ -234,10 +189,7 @@ def plot_tails(tables, meta):
     laws = list(dict.fromkeys(e["law"]))
     names = list(dict.fromkeys(e["estimator"]))
     fig, axes = plotting.figure(len(laws) * len(names), ncols=len(names), size=3.4)
-    import seaborn as sns
-
-    alphas = sorted(e["alpha"].unique())
-    colors = dict(zip(alphas, sns.color_palette("flare", len(alphas))))
+    colors = plotting.colors_of(sorted(e["alpha"].unique()), "flare")
     for i, law in enumerate(laws):
         for j, name in enumerate(names):
             ax = axes[i * len(names) + j]
@@ -246,22 +198,9 @@ def plot_tails(tables, meta):
             for alpha, series in part.groupby("alpha"):
                 series = series.sort_values("n")
                 est = series["estimate"].replace(np.inf, np.nan)
-                ax.plot(
-                    series["n"],
-                    est,
-                    marker="o",
-                    ms=3,
-                    color=colors[alpha],
-                    label=None if law == "gaussian" else f"α={alpha:g}",
-                )
-                ax.fill_between(
-                    series["n"],
-                    series["ci_low"].replace(np.inf, np.nan),
-                    series["ci_high"].replace(np.inf, np.nan),
-                    color=colors[alpha],
-                    alpha=0.2,
-                    lw=0,
-                )
+                label = None if law == "gaussian" else f"α={alpha:g}"
+                style = {"color": colors[alpha], "alpha": 0.2, "marker": "o", "ms": 3, "label": label}
+                plotting.band(ax, series["n"], est, series["ci_low"], series["ci_high"], **style)
                 t = series["target"].iloc[0]
                 if math.isfinite(t):
                     ax.axhline(t, color=colors[alpha], ls="--", lw=0.8)
@@ -271,20 +210,13 @@ def plot_tails(tables, meta):
                     ax.text(
                         0.5, 0.5, "estimate ∞ (no heavy tail seen)", transform=ax.transAxes, ha="center", fontsize=7
                     )
-            ax.set(
-                xscale="log",
-                xlabel="n",
-                ylabel="estimated index",
-                title=f"{name} on {law}",
-                ylim=(0, top * 1.2),
-                xlim=(e["n"].min() / 1.5, e["n"].max() * 1.5),
-            )
+            xlim = (e["n"].min() / 1.5, e["n"].max() * 1.5)
+            title = f"{name} on {law}"
+            ax.set(xscale="log", xlabel="n", ylabel="estimated index", title=title, ylim=(0, top * 1.2), xlim=xlim)
             if law != "gaussian":
                 ax.legend(fontsize=6)
-    fig.suptitle(
+    return plotting.finish(
+        fig,
         f"tails: estimate and {p.get('confidence', 0.95):.0%} interval (first replicate) vs n; "
         "dashed: target (tail index; Mohammadi: stability index)",
-        fontsize=9,
     )
-    fig.tight_layout()
-    return fig
