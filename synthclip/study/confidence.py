@@ -4,8 +4,8 @@ Setting: f(x) = x²/2 under heavy-tailed noise at a fixed horizon K; each method
 over log-spaced δ, fitted as a power law and as a polylog in 1/δ, with a test of concavity beyond any power law.
 Methods: AdaGrad-Norm and Adam-Norm with and without delay, their clipped versions, SGD and GClip as controls,
 on the ``reference`` instance and on ``tied-b0`` (this package's construction, where plain AdaGrad-Norm fails).
-Verdicts: polynomial / polylog / undecided by this study's own δ rule, fixed before the data and calibrated
-by ``calibrate`` (not synthclip.verdict.RULE, which fits slopes in k).
+Verdicts: polynomial / polylog / undecided by the δ rule ``verdict.classify_delta_growth``, fixed before the data
+and calibrated by ``calibrate`` (not synthclip.verdict.RULE, which fits slopes in k).
 
 Full description: docs/studies/confidence.md.
 """

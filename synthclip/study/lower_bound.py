@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import findings, noise, theory, verdict
+from .. import findings, noise, theory
 from .. import methods as method_registry
 from .._rng import derive_seed
 from ..engine import simulate
+from . import report
 from .base import (
     FitParams,
     HorizonParams,
@@ -32,6 +33,7 @@ from .base import (
     TheoremAlphaParams,
     check_alpha,
     check_methods,
+    fields_of,
     method_overrides,
     option,
     register,
@@ -98,25 +100,11 @@ class LowerBound(Study):
             for label in p.methods:
                 method, params, projected = rate_method(label, clip=p.clip, lr=p.lr, overrides=method_overrides(p))
                 for K in sorted(set(p.horizons)):
-                    cells.append(
-                        {
-                            "study": self.name,
-                            "label": label,
-                            "method": method,
-                            "method_params": params,
-                            "alpha": float(alpha),
-                            "K": int(K),
-                            "spike_prob": p.spike_events / K,
-                            "scale": p.scale,
-                            "tilt": p.tilt,
-                            "n_traj": p.n_traj,
-                            "seed": p.seed,
-                            "x0": p.x0,
-                            "metric": p.metric,
-                            "radius": p.radius if projected else math.inf,
-                            **method_registry.plugin_of(method),  # a --plugin's file and digest (workers load it)
-                        }
-                    )
+                    cell = {"study": self.name, "label": label, "method": method, "method_params": params}
+                    cell.update(alpha=float(alpha), K=int(K), spike_prob=p.spike_events / K)
+                    cell.update(fields_of(p, "scale", "tilt", "n_traj", "seed", "x0", "metric"))
+                    cell["radius"] = p.radius if projected else math.inf
+                    cells.append({**cell, **method_registry.plugin_of(method)})  # a --plugin's file (workers load it)
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
@@ -153,23 +141,11 @@ class LowerBound(Study):
             failed[rows] = res.failed
             x_star[rows] = inst.x_star
             alpha = res.alpha
-        return {
-            "values": pd.DataFrame(
-                {
-                    "study": self.name,
-                    "method": cell["label"],
-                    "alpha": alpha,
-                    "K": K,
-                    "spike_prob": cell["spike_prob"],
-                    "metric": cell["metric"],
-                    "trajectory": np.arange(n),
-                    "instance": np.where(signs == 1, noise.PAIR_LABELS[1], noise.PAIR_LABELS[-1]),
-                    "x_star": x_star,
-                    "value": value,
-                    "failed": failed,
-                }
-            )
-        }
+        frame = {"study": self.name, "method": cell["label"], "alpha": alpha, "K": K}
+        frame.update(spike_prob=cell["spike_prob"], metric=cell["metric"], trajectory=np.arange(n))
+        instance = np.where(signs == 1, noise.PAIR_LABELS[1], noise.PAIR_LABELS[-1])
+        frame.update(instance=instance, x_star=x_star, value=value, failed=failed)
+        return {"values": pd.DataFrame(frame)}
 
     def analyze(self, p, tables):
         tail_c = p.tail_c
@@ -200,14 +176,7 @@ class LowerBound(Study):
                     + ", ".join(f"{k}: {int(v)}" for k, v in counts.items())
                     + f" of {int(counts.sum())}; judged on the mixture (Yao: the worse instance is no better)"
                 )
-            lines.append(
-                verdict.RULE.describe(
-                    confidence=p["confidence"],
-                    allowance=p["allowance"],
-                    n_boot=p["n_boot"],
-                    power=verdict.resolution_line(part.to_dict("records")),
-                ).replace("log k", "log K")
-            )
+            lines.append(report.rule_line(p, part, horizon=True))
             lines.append(lower_bound_table(part))
             lines.append(
                 "Theorem 5 bounds E f(x_K) − f* (the mean over the pair). A spike lands in the last steps "
@@ -231,14 +200,8 @@ class LowerBound(Study):
         q = tables["quantiles"]
         metric = meta.get("params", {}).get("metric", "f")
         panels = [(m, metric) for m in dict.fromkeys(q["method"])]
-        return plot_horizons(
-            tables,
-            meta,
-            panels,
-            ylabel={metric: f"{metric} − f* at K"},
-            anchor="mean",
-            title="lower-bound (Theorem 5, spike noise p ~ 1/K); dashed: bound through the mean",
-        )
+        title = "lower-bound (Theorem 5, spike noise p ~ 1/K); dashed: bound through the mean"
+        return plot_horizons(tables, meta, panels, ylabel={metric: f"{metric} − f* at K"}, anchor="mean", title=title)
 
 
 def _theory(method: str, metric: str, alpha: float):
@@ -267,25 +230,25 @@ def instance_table(values: pd.DataFrame) -> pd.DataFrame:
 
 
 def lower_bound_table(slopes: pd.DataFrame) -> str:
-    """One line per method: the mean's slope and verdict, then the median's and the tail's."""
-    header = (
-        f"{'method':<18} {'mean: slope [CI]':<27} {'verdict':<17} {'median: slope [CI]':<27} "
-        f"{'verdict':<17} {'tail: slope':>11}  failed"
-    )
-    lines = [header, "-" * len(header)]
-    for method, part in slopes.groupby("method", sort=False):
-        by = {r["statistic"]: r for _, r in part.iterrows()}
+    """One line per method: the mean's slope and verdict, then the median's and the tail's slope."""
+    rows = [
+        {"by": {r["statistic"]: r for r in part.to_dict("records")}, **part.iloc[0][["method", "n_failed", "n_traj"]]}
+        for _, part in slopes.groupby("method", sort=False)
+    ]
 
-        def cell(stat):
-            r = by.get(stat)
-            if r is None:
-                return f"{'-':<27} {'-':<17}"
-            return f"{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]".ljust(27) + f" {r['verdict']:<17}"
+    def of(statistic: str, text):
+        return lambda r: text(r["by"][statistic]) if statistic in r["by"] else "-"
 
-        tail = by.get("tail")
-        tail_text = f"{tail['slope']:+.3f}" if tail is not None else "-"
-        some = part.iloc[0]
-        lines.append(
-            f"{method:<18} {cell('mean')} {cell('0.5')} {tail_text:>11}  {int(some['n_failed'])}/{int(some['n_traj'])}"
-        )
-    return "\n".join(lines)
+    def verdict_of(r):
+        return r["verdict"]
+
+    columns = [
+        ("method", "method"),
+        ("mean: slope [CI]", of("mean", report.ci_text)),
+        ("verdict", of("mean", verdict_of)),
+        ("median: slope [CI]", of("0.5", report.ci_text)),
+        ("verdict", of("0.5", verdict_of)),
+        ("tail: slope", of("tail", lambda r: report.number(r["slope"]))),
+        ("failed", report.failed),
+    ]
+    return report.table(rows, columns)

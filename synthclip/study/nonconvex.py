@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import findings, theory, verdict
+from .. import findings, theory
 from .. import methods as method_registry
 from ..engine import simulate
+from . import report
 from .base import (
     FitParams,
     HorizonParams,
@@ -279,14 +280,7 @@ class Nonconvex(Study):
                 f"({p['structure']}) α={alpha:g} σ={p['scale']:g}, N={p['n_traj']} per horizon, "
                 f"K = {', '.join(str(int(k)) for k in sorted(sched['K'].unique()))}"
             )
-            lines.append(
-                verdict.RULE.describe(
-                    confidence=p["confidence"],
-                    allowance=p["allowance"],
-                    n_boot=p["n_boot"],
-                    power=verdict.resolution_line(part.to_dict("records")),
-                ).replace("log k", "log K")
-            )
+            lines.append(report.rule_line(p, part, horizon=True))
             for method, s in sched.groupby("method"):
                 beta = (
                     f"; 1 − β_K = {', '.join(f'{k ** (-alpha / (3 * alpha - 2)):.3g}' for k in s['K'])}"
