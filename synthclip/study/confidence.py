@@ -79,7 +79,7 @@ class ConfidenceParams(IntervalParams, SimulationParams, NoiseParams):
     polylog_power: float = option(2.0, "s_max: growth up to log^s_max(1/δ) counts as polylogarithmic", gt=0.0)
 
 
-def _model_ci(model: str):
+def _slope_text(model: str):
     return lambda r: report.ci_text(r, f"{model}_slope", f"{model}_low", f"{model}_high", "+.2f")
 
 
@@ -185,7 +185,7 @@ class Confidence(Study):
                 [
                     ("instance", "instance"),
                     ("method", "method"),
-                    *((f"{m} slope [CI]", _model_ci(m)) for m in verdict.DELTA_MODELS),
+                    *((f"{m} slope [CI]", _slope_text(m)) for m in verdict.DELTA_MODELS),
                     ("verdict", "verdict"),
                     ("theory", "theory"),
                     ("agrees", "agrees"),
