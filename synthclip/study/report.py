@@ -127,3 +127,19 @@ def score_row(meta: Mapping[str, Any], r: Mapping[str, Any], *, setting: str, qu
 def scoreboard(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """The scoreboard rows as a frame with exactly ``verdict.SCOREBOARD_COLUMNS``."""
     return pd.DataFrame(list(rows), columns=list(verdict.SCOREBOARD_COLUMNS))
+
+
+def decision_row(meta: Mapping[str, Any], sentence: str, *, setting: str, quantity: str, **fields) -> dict:
+    """The scoreboard row of a study's decision ("word: why", a rule over several fits, no measured value of its
+    own): the word before the colon is the verdict, the sentence its reason."""
+    nothing = {"measured": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+    return score_row(
+        meta,
+        {},
+        setting=setting,
+        quantity=quantity,
+        verdict=sentence.split(":")[0],
+        reason=sentence,
+        **nothing,
+        **fields,
+    )
