@@ -362,14 +362,8 @@ def plot_smoothness(tables, meta):
             med = m[m["quantile"] == 0.5].sort_values("x0")
             upper = m[m["quantile"] == 0.9].sort_values("x0")
             fin = np.isfinite(med["value"])
-            ax.plot(med["x0"][fin], med["value"][fin], marker="o", color=colors.get(method), label=method)
-            ax.fill_between(
-                med["x0"],
-                med["ci_low"],
-                med["ci_high"].replace(np.inf, np.nan),
-                color=colors.get(method),
-                alpha=0.2,
-                lw=0,
+            plotting.estimate_band(
+                ax, med["x0"], med["value"], med["ci_low"], med["ci_high"], color=colors.get(method), label=method
             )
             ax.plot(upper["x0"], upper["value"].replace(np.inf, np.nan), ls=":", color=colors.get(method), lw=1)
             for i, x in enumerate(med["x0"][~fin]):
