@@ -272,12 +272,10 @@ def judge(
     return Verdict.of(words, claim, tt)
 
 
-def judge_fit(
-    fit, claim: Claim | None, alpha: float, p, *, n_traj: int, q, extra_allowance: float = 0.0, **kw
-) -> Verdict:
+def judge_fit(fit, claim: Claim | None, alpha: float, p, *, n_traj: int, q, widen: float = 0.0, **kw) -> Verdict:
     """:func:`judge` of a fitted rate (``stats.RateFit`` or any object with ``slope``, ``ci_low``, ``ci_high`` and
     ``reason``) at the level and allowance of a study's parameters ``p`` (``confidence``, ``allowance``), the
-    allowance raised by ``extra_allowance`` where a row has its own (:func:`grid_allowance`); ``kw``:
+    allowance widened by ``widen`` where a row has its own (:func:`grid_allowance`); ``kw``:
     ``trend``, ``n_failed``, ``noise_alpha`` as for :func:`judge`."""
     return judge(
         fit.slope,
@@ -288,7 +286,7 @@ def judge_fit(
         n_traj=n_traj,
         q=q,
         confidence=p.confidence,
-        allowance=p.allowance + extra_allowance,
+        allowance=p.allowance + widen,
         reason=fit.reason,
         **kw,
     )
@@ -305,17 +303,18 @@ def near_miss_power(ci_low: float, ci_high: float, confidence: float, delta: flo
     return 1.0 - stats.normal_interval_holds(width, delta, confidence)
 
 
-def resolution_line(rows, allowance: float = 0.0) -> str:
+def resolution_line(rows, widen: float = 0.0) -> str:
     """ "near-miss power ≥ P (worst agreeing row)" of a table's agreeing rows (columns ci_low, ci_high,
     verdict) at the rule's confidence; the measured values on known-answer data are in ``calibrate``. Each
-    interval is read as the rule read it: widened by ``allowance`` and by the row's own ``grid_allowance``."""
+    interval is read as the rule read it: widened by ``widen`` (the study's allowance) and by the row's own
+    ``grid_allowance``."""
     agreeing = [r for r in rows if r["verdict"] in AGREEING]
     if not agreeing:
         return f"near-miss power: no agreeing row (a ±{RULE.resolution:g} error is resolved by exclusion alone)"
     worst = min(
         near_miss_power(
-            r["ci_low"] - allowance - r.get("grid_allowance", 0.0),
-            r["ci_high"] + allowance + r.get("grid_allowance", 0.0),
+            r["ci_low"] - widen - r.get("grid_allowance", 0.0),
+            r["ci_high"] + widen + r.get("grid_allowance", 0.0),
             RULE.confidence,
         )
         for r in agreeing

@@ -94,7 +94,7 @@ def growth_verdict(fit, t, p, grid=0.0) -> str:
     exact = theory.Claim(
         "growth", "-", "-", "-", "", "", "exact", lambda a: t, variable="x0", alpha_range=(0.0, math.inf)
     )
-    return verdict.judge_fit(fit, exact, 2.0, p, n_traj=fit.n_traj, q=0.5, extra_allowance=grid).verdict
+    return verdict.judge_fit(fit, exact, 2.0, p, n_traj=fit.n_traj, q=0.5, widen=grid).verdict
 
 
 def test_bad_flag_exits_2_with_one_line(capsys):

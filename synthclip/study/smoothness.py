@@ -204,9 +204,7 @@ class Smoothness(Study):
                 elif t is None and scale == "loglog" and method in LABELS:
                     said = "e^x0: judged vs x0 (semilog)"
                 else:  # a user's method has no claim: "none"
-                    judged = verdict.judge_fit(
-                        fit, claim, 2.0, p, n_traj=fit.n_traj, q=0.5, trend=trend, extra_allowance=grid
-                    )
+                    judged = verdict.judge_fit(fit, claim, 2.0, p, n_traj=fit.n_traj, q=0.5, trend=trend, widen=grid)
                     said = judged.verdict
                 srows.append(
                     {
