@@ -513,6 +513,16 @@ def smoothness_separation(part: pd.DataFrame, allowance: float, margin: float, a
     return ("supported: " if ok else "not supported: ") + "; ".join(parts)
 
 
+def bias_conclusion(slopes: pd.DataFrame) -> str:
+    """bias: Koloskova et al.'s floor, read off the per-(noise, c) verdicts against the expected ones."""
+    if all(r["verdict"] == r["expected"] for _, r in slopes.iterrows()):
+        return (
+            "as Koloskova et al.: a floor that does not vanish as η → 0 under one-sided "
+            "noise, none under symmetric noise."
+        )
+    return "not every verdict is the expected one (see table)."
+
+
 # -- the 2025–26 statements on δ and on tails in t (log-confidence, tail-decay, convex-rates) ---------------------
 
 #: the decisions between a newer exponent and the older one it improves on, fixed before the runs

@@ -103,6 +103,15 @@ def theory_line(
     ax.plot(ks, anchor * (ks / k_from) ** slope, ls=ls, lw=1.3, color=color, label=label)
 
 
+def estimate_band(ax, x, value, low, high, *, color=None, label=None, **line) -> None:
+    """One series' estimate against x (markers; non-finite estimates, failed runs, left out of the line) with its
+    interval as a band (an infinite upper end leaves the band open there)."""
+    x, value, high = np.asarray(x, float), np.asarray(value, float), np.asarray(high, float)
+    fin = np.isfinite(value)
+    ax.plot(x[fin], value[fin], color=color, label=label, **{"marker": "o", **line})
+    ax.fill_between(x, low, np.where(np.isfinite(high), high, np.nan), color=color, alpha=0.2, lw=0)
+
+
 def figure(n_panels: int, *, ncols: int = 4, size: float = 3.0, aspect: float = 0.85):
     """A grid of ``n_panels`` panels at most :data:`PAGE_WIDTH` wide: ``size`` (inches per panel) is shrunk so
     that ``ncols`` panels fit the page, and each panel is ``aspect`` times as tall as it is wide."""

@@ -273,9 +273,10 @@ def judge(
     return Verdict.of(words, claim, tt)
 
 
-def judge_fit(fit, claim: Claim | None, alpha: float, p, *, n_traj: int, q, **kw) -> Verdict:
+def judge_fit(fit, claim: Claim | None, alpha: float, p, *, n_traj: int, q, widen: float = 0.0, **kw) -> Verdict:
     """:func:`judge` of a fitted rate (``stats.RateFit`` or any object with ``slope``, ``ci_low``, ``ci_high`` and
-    ``reason``) at the level and allowance of a study's parameters ``p`` (``confidence``, ``allowance``); ``kw``:
+    ``reason``) at the level and allowance of a study's parameters ``p`` (``confidence``, ``allowance``), the
+    allowance widened by ``widen`` where a row has its own (:func:`grid_allowance`); ``kw``:
     ``trend``, ``n_failed``, ``noise_alpha`` as for :func:`judge`."""
     return judge(
         fit.slope,
@@ -286,7 +287,7 @@ def judge_fit(fit, claim: Claim | None, alpha: float, p, *, n_traj: int, q, **kw
         n_traj=n_traj,
         q=q,
         confidence=p.confidence,
-        allowance=p.allowance,
+        allowance=p.allowance + widen,
         reason=fit.reason,
         **kw,
     )
@@ -303,13 +304,22 @@ def near_miss_power(ci_low: float, ci_high: float, confidence: float, delta: flo
     return 1.0 - stats.normal_interval_holds(width, delta, confidence)
 
 
-def resolution_line(rows) -> str:
+def resolution_line(rows, widen: float = 0.0) -> str:
     """ "near-miss power ≥ P (worst agreeing row)" of a table's agreeing rows (columns ci_low, ci_high,
-    verdict) at the rule's confidence; the measured values on known-answer data are in ``calibrate``."""
+    verdict) at the rule's confidence; the measured values on known-answer data are in ``calibrate``. Each
+    interval is read as the rule read it: widened by ``widen`` (the study's allowance) and by the row's own
+    ``grid_allowance``."""
     agreeing = [r for r in rows if r["verdict"] in AGREEING]
     if not agreeing:
         return f"near-miss power: no agreeing row (a ±{RULE.resolution:g} error is resolved by exclusion alone)"
-    worst = min(near_miss_power(r["ci_low"], r["ci_high"], RULE.confidence) for r in agreeing)
+    worst = min(
+        near_miss_power(
+            r["ci_low"] - widen - r.get("grid_allowance", 0.0),
+            r["ci_high"] + widen + r.get("grid_allowance", 0.0),
+            RULE.confidence,
+        )
+        for r in agreeing
+    )
     return (
         f"near-miss power against ±{RULE.resolution:g}: ≥ {worst:.3f} on this table's {len(agreeing)} agreeing "
         f"rows (normal reading of their intervals)"

@@ -19,12 +19,14 @@ must say "not supported", and gd-tuned's measured exponent on x⁴/4 must be jud
 clipped method's linear growth (a wrong exponent 1) as well as with 3.
 """
 
+import math
+
 import pandas as pd
 
-from synthclip import stats
+from synthclip import stats, theory, verdict
 from synthclip.findings import smoothness_separation
 from synthclip.study import STUDIES, cli
-from synthclip.study.smoothness import ADAPTIVE, growth_verdict
+from synthclip.study.smoothness import ADAPTIVE
 
 LEVEL = 1 - 1e-3
 ALLOWANCE, MARGIN = 0.0, 0.5  # the rule's allowance (none); the grid's quantization is added per row
@@ -79,12 +81,20 @@ def test_clipped_beats_fixed_step_and_controls_are_rejected():
         n_boot=0,
         n_traj=int(gd["n_traj"]),
     )
-    assert growth_verdict(fit, 1.0, ALLOWANCE) == "grows faster"
-    assert growth_verdict(fit, 3.0, ALLOWANCE) == "grows slower"
+    assert growth_verdict(fit, 1.0, p) == "grows faster"
+    assert growth_verdict(fit, 3.0, p) == "grows slower"
     for near in (1.9, 2.1):  # near misses at the resolution are never called consistent
-        assert growth_verdict(fit, near, gd["grid_allowance"]) != "consistent"
+        assert growth_verdict(fit, near, p, gd["grid_allowance"]) != "consistent"
     semi = slopes[(slopes["problem"] == "cosh") & (slopes["scale"] == "semilog")].iloc[0]
     assert semi["verdict"] == "consistent", semi.to_dict()
+
+
+def growth_verdict(fit, t, p, grid=0.0) -> str:
+    """The rule's word for a growth exponent in x0 asked to be exactly t (a wrong exponent: a control)."""
+    exact = theory.Claim(
+        "growth", "-", "-", "-", "", "", "exact", lambda a: t, variable="x0", alpha_range=(0.0, math.inf)
+    )
+    return verdict.judge_fit(fit, exact, 2.0, p, n_traj=fit.n_traj, q=0.5, widen=grid).verdict
 
 
 def test_bad_flag_exits_2_with_one_line(capsys):

@@ -121,6 +121,11 @@ class SimulationParams:
     steps: int = option(10_000, "horizon K: steps per trajectory", low=1)
 
 
+def simulation_fields(p) -> dict[str, Any]:
+    """The fields of a cell that a ``SimulationParams`` group fixes: K, N and the seed every cell shares."""
+    return {"steps": p.steps, "n_traj": p.n_traj, "seed": p.seed}
+
+
 @dataclass
 class NoiseParams:
     """The noise law of a simulation (a group); each study checks α against the law's range."""

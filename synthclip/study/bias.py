@@ -19,16 +19,17 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from .. import stats, theory, verdict
+from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
 from . import report
-from .base import IntervalParams, SimulationParams, Study, StudyError, check_alpha, option, register
+from .base import IntervalParams, SimulationParams, Study, StudyError, check_alpha, option, register, simulation_fields
 
 NOISES = ("pareto", "pareto-onesided")
 FLOOR_CLAIM = ("koloskova", "gclip", "constant_clip", "grad_norm")
 SIZE_CLAIM = ("lemma9-bias", "gclip", "constant_clip", "grad_norm_floor")
 EXPECTED = {"pareto": "vanishes", "pareto-onesided": "floor"}
+SIZE_COLUMNS = ("noise", "lr", "cmin", "cmax", "slope", "ci_low", "ci_high", "predicted_slope", "bound", "bound_source")
 
 
 @dataclass
@@ -104,9 +105,7 @@ class Bias(Study):
                 "alpha": float(p.alpha),
                 "clip": float(c),
                 "lr": float(lr),
-                "n_traj": p.n_traj,
-                "steps": p.steps,
-                "seed": p.seed,
+                **simulation_fields(p),
                 "x0": p.x0,
                 "tail_points": p.tail_points,
             }
@@ -187,16 +186,7 @@ class Bias(Study):
                 f"{r['slope']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]; exact x_c over the same c "
                 f"{r['predicted_slope']:+.3f}; large-c bound c^(−(α−1)) = {r['bound']:+.3f}"
             )
-        ok = all(r["verdict"] == r["expected"] for _, r in s.iterrows())
-        lines.append(
-            "conclusion: "
-            + (
-                "as Koloskova et al.: a floor that does not vanish as η → 0 under one-sided "
-                "noise, none under symmetric noise."
-                if ok
-                else "not every verdict is the expected one (see table)."
-            )
-        )
+        lines.append("conclusion: " + findings.bias_conclusion(s))
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
@@ -294,11 +284,10 @@ def box_slopes(floors: pd.DataFrame, *, confidence: float, threshold: float) -> 
 
 def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, threshold: float, seed: int) -> dict:
     """Medians per (noise, c, η), slopes in η and in c, with a joint bootstrap over trajectories."""
-    keys = list(floors.groupby(["noise", "clip", "lr"], sort=True).groups)
-    n = int(floors["trajectory"].max()) + 1
-    table = np.full((len(keys), n), np.inf)
-    for i, (_, part) in enumerate(floors.groupby(["noise", "clip", "lr"], sort=True)):
-        table[i, part["trajectory"].to_numpy()] = part["grad_norm_avg"].to_numpy()
+    wide = floors.pivot(index=["noise", "clip", "lr"], columns="trajectory", values="grad_norm_avg").sort_index()
+    keys, n = list(wide.index), int(floors["trajectory"].max()) + 1
+    table = wide.reindex(columns=range(n)).to_numpy(float, copy=True)
+    table[np.isnan(table)] = np.inf  # a trajectory missing from a cell counts as failed
     index = {k: i for i, k in enumerate(keys)}
     r = stats.quantile_ranks(n, 0.5)[0]
     point = np.partition(table, r - 1, axis=1)[:, r - 1]
@@ -373,21 +362,7 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
                 "bound_source": size_claim.source,
             }
         )
-    sizes = pd.DataFrame(
-        zrows,
-        columns=[
-            "noise",
-            "lr",
-            "cmin",
-            "cmax",
-            "slope",
-            "ci_low",
-            "ci_high",
-            "predicted_slope",
-            "bound",
-            "bound_source",
-        ],
-    )
+    sizes = pd.DataFrame(zrows, columns=list(SIZE_COLUMNS))
     return {"floors": floors, "medians": medians, "slopes": pd.DataFrame(srows), "sizes": sizes}
 
 
@@ -407,16 +382,10 @@ def plot_bias(tables, meta):
     for (noise, c), part in m.groupby(["noise", "clip"]):
         part = part.sort_values("lr")
         ls = "-" if noise == "pareto-onesided" else "--"
-        ax.plot(
-            part["lr"],
-            part["median"],
-            ls=ls,
-            marker="o",
-            ms=3,
-            color=colors[c],
-            label=f"c={c:g}" if noise == "pareto-onesided" else None,
+        label = f"c={c:g}" if noise == "pareto-onesided" else None
+        plotting.estimate_band(
+            ax, part["lr"], part["median"], part["ci_low"], part["ci_high"], color=colors[c], label=label, ls=ls, ms=3
         )
-        ax.fill_between(part["lr"], part["ci_low"], part["ci_high"], color=colors[c], alpha=0.2, lw=0)
         if part["predicted"].iloc[0] > 0:
             ax.axhline(part["predicted"].iloc[0], color=colors[c], lw=0.7, ls=":")
     sym = m[m["noise"] == "pareto"]

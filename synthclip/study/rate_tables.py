@@ -15,6 +15,7 @@ from .. import stats, verdict
 from .._rng import derive_seed
 from ..engine import log_checkpoints, simulate
 from . import report
+from .base import simulation_fields
 
 
 def summarize(res, cell: Mapping[str, Any], metrics) -> dict[str, pd.DataFrame]:
@@ -164,6 +165,20 @@ def local_trend(xs, v, t, *, n_boot: int, confidence: float, seed: int) -> str:
     return verdict.trend_of(rows, t)
 
 
+def sweep_fit(xs, v, t, p, *, checkpoints, seed_key: tuple) -> tuple[stats.RateFit, float, str]:
+    """The median's growth in a swept variable over the rule's window: ``xs`` are the columns of the
+    per-trajectory matrix ``v`` (counts such as the iterations to a target, read on the grid ``checkpoints``).
+    Returns the fit, the grid's quantization allowance over the fitted xs (``verdict.grid_allowance``) and the
+    trend of the local slopes against ``t`` (:func:`local_trend`); bootstrap seeds from ``p.seed`` and
+    ``seed_key``."""
+    seed = derive_seed(p.seed, "bootstrap", *seed_key)
+    fit = stats.fit_rate(xs, v, 0.5, n_boot=p.n_boot, confidence=p.confidence, seed=seed)
+    window = xs[(xs >= fit.kmin * (1 - 1e-12)) & (xs <= fit.kmax * (1 + 1e-12))]
+    grid = verdict.grid_allowance(window, checkpoints)
+    local = derive_seed(p.seed, "bootstrap", *seed_key, "local")
+    return fit, grid, local_trend(xs, v, t, n_boot=p.n_boot, confidence=p.confidence, seed=local)
+
+
 # -- the parts of a study that fits rates in k along one run --------------------------------------------------
 
 #: the cell fields :func:`run_rate_cell` hands to the engine (besides the method, its params and checkpoints)
@@ -177,9 +192,7 @@ def rate_cell(study: str, p, **fields: Any) -> dict:
     return {
         "study": study,
         "structure": "iid",
-        "steps": p.steps,
-        "n_traj": p.n_traj,
-        "seed": p.seed,
+        **simulation_fields(p),
         "quantiles": list(p.quantiles),
         "confidence": p.confidence,
         "n_boot": p.n_boot,

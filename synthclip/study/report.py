@@ -139,3 +139,19 @@ def rule_line(p: Mapping[str, Any], rows: pd.DataFrame, *, horizon: bool = False
         power=verdict.resolution_line(rows.to_dict("records")),
     )
     return text.replace("log k", "log K") if horizon else text
+
+
+def decision_row(meta: Mapping[str, Any], sentence: str, *, setting: str, quantity: str, **fields) -> dict:
+    """The scoreboard row of a study's decision ("word: why", a rule over several fits, no measured value of its
+    own): the word before the colon is the verdict, the sentence its reason."""
+    nothing = {"measured": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+    return score_row(
+        meta,
+        {},
+        setting=setting,
+        quantity=quantity,
+        verdict=sentence.split(":")[0],
+        reason=sentence,
+        **nothing,
+        **fields,
+    )

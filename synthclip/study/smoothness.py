@@ -21,7 +21,6 @@ import pandas as pd
 
 from .. import findings, stats, theory, verdict
 from .. import methods as method_registry
-from .._rng import derive_seed
 from ..engine import log_checkpoints, simulate
 from . import report
 from .base import (
@@ -34,11 +33,12 @@ from .base import (
     method_overrides,
     option,
     register,
+    simulation_fields,
     with_overrides,
     with_registered,
 )
 from .horizons import trajectory_matrix
-from .rate_tables import local_trend
+from .rate_tables import sweep_fit
 
 PROBLEMS = ("quartic", "cosh")
 LABELS = ("gd-tuned", "gd-fixed", "clip", "normalized")
@@ -119,57 +119,22 @@ class Smoothness(Study):
         return ""
 
     def cells(self, p) -> list[dict]:
-        cells = []
-        for problem in p.problems:
-            starts = p.x0_quartic if problem == "quartic" else p.x0_cosh
-            lr_clip = p.lr_c / clip_smoothness(problem, p.clip)
-            for label in p.methods:
-                for x0 in sorted(set(starts)):
-                    if label not in LABELS:  # a registered method of the user's: its defaults, --method-param's
-                        cells.append(
-                            {
-                                "study": self.name,
-                                "label": label,
-                                "method": label,
-                                "method_params": with_overrides(method_overrides(p), label, label, {}, judged=False),
-                                "problem": problem,
-                                "x0": float(x0),
-                                "eps": p.eps,
-                                "steps": p.steps,
-                                "n_traj": p.n_traj,
-                                "noise_scale": p.noise_scale,
-                                "seed": p.seed,
-                                "n_checkpoints": p.n_checkpoints,
-                                **method_registry.plugin_of(label),
-                            }
-                        )
-                        continue
-                    if label == "gd-tuned":
-                        method, params = "sgd", {"lr": p.gd_c / local_smoothness(problem, x0)}
-                    elif label == "gd-fixed":
-                        method, params = "sgd", {"lr": lr_clip}
-                    elif label == "clip":
-                        method, params = "gclip", {"lr": lr_clip, "clip": p.clip, "clip_schedule": "constant"}
-                    else:
-                        h = target_radius(problem, p.eps)
-                        method, params = "gclip", {"lr": h / TINY_CLIP, "clip": TINY_CLIP, "clip_schedule": "constant"}
-                    cells.append(
-                        {
-                            "study": self.name,
-                            "label": label,
-                            "method": method,
-                            "method_params": {**params, "lr_schedule": "constant"},
-                            "problem": problem,
-                            "x0": float(x0),
-                            "eps": p.eps,
-                            "steps": p.steps,
-                            "n_traj": p.n_traj,
-                            "noise_scale": p.noise_scale,
-                            "seed": p.seed,
-                            "n_checkpoints": p.n_checkpoints,
-                        }
-                    )
-        return cells
+        return [
+            {
+                "study": self.name,
+                "label": label,
+                **method_of(p, label, problem, x0),
+                "problem": problem,
+                "x0": float(x0),
+                "eps": p.eps,
+                "noise_scale": p.noise_scale,
+                "n_checkpoints": p.n_checkpoints,
+                **simulation_fields(p),
+            }
+            for problem in p.problems
+            for label in p.methods
+            for x0 in sorted(set(p.x0_quartic if problem == "quartic" else p.x0_cosh))
+        ]
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         method_registry.ensure_plugin(cell)
@@ -187,28 +152,24 @@ class Smoothness(Study):
             threads=threads,
             **cell["method_params"],
         )
-        return {
-            "hits": pd.DataFrame(
-                {
-                    "study": self.name,
-                    "problem": cell["problem"],
-                    "method": cell["label"],
-                    "x0": cell["x0"],
-                    "lr": cell["method_params"].get("lr", math.nan),
-                    "clip": cell["method_params"].get("clip", math.inf),
-                    "trajectory": np.arange(res.n_traj),
-                    "iterations": stats.hitting_times(res.checkpoints, res.metric("f"), cell["eps"]),
-                    "failed": res.failed,
-                    "steps": cell["steps"],
-                }
-            )
+        hits = {
+            "study": self.name,
+            "problem": cell["problem"],
+            "method": cell["label"],
+            "x0": cell["x0"],
+            "lr": cell["method_params"].get("lr", math.nan),
+            "clip": cell["method_params"].get("clip", math.inf),
+            "trajectory": np.arange(res.n_traj),
+            "iterations": stats.hitting_times(res.checkpoints, res.metric("f"), cell["eps"]),
+            "failed": res.failed,
+            "steps": cell["steps"],
         }
+        return {"hits": pd.DataFrame(hits)}
 
     def analyze(self, p, tables):
-        hits = tables["hits"]
         irows, srows = [], []
-        for (problem, method), part in hits.groupby(["problem", "method"], sort=False):
-            x0s, v = _matrix(part)
+        for (problem, method), part in tables["hits"].groupby(["problem", "method"], sort=False):
+            x0s, v = trajectory_matrix(part, "x0", "iterations")
             sched = part.drop_duplicates("x0").set_index("x0").sort_index()
             for q in (0.5, 0.9):
                 est, lo, hi = stats.quantile_ci(v, q, confidence=p.confidence)
@@ -234,26 +195,17 @@ class Smoothness(Study):
             if method == "gd-tuned" and problem == "cosh":
                 fits.append(("semilog", np.exp(x0s), "zhang2020-gd"))
             for scale, xs, statement in fits:
-                fit = stats.fit_rate(
-                    xs,
-                    v,
-                    0.5,
-                    n_boot=p.n_boot,
-                    confidence=p.confidence,
-                    seed=derive_seed(p.seed, "bootstrap", problem, method, scale),
-                )
                 claim = _theory(statement, method, problem, scale)
                 t = claim.at(2.0) if claim else None
-                window = xs[(xs >= fit.kmin * (1 - 1e-12)) & (xs <= fit.kmax * (1 + 1e-12))]
-                grid = verdict.grid_allowance(window, log_checkpoints(p.steps, p.n_checkpoints))
-                trend = local_trend(
-                    xs,
-                    v,
-                    t,
-                    n_boot=p.n_boot,
-                    confidence=p.confidence,
-                    seed=derive_seed(p.seed, "bootstrap", problem, method, scale, "local"),
-                )
+                grid_k = log_checkpoints(p.steps, p.n_checkpoints)
+                fit, grid, trend = sweep_fit(xs, v, t, p, checkpoints=grid_k, seed_key=(problem, method, scale))
+                if method == "gd-fixed":
+                    said = _never(x0s, v, part)
+                elif t is None and scale == "loglog" and method in LABELS:
+                    said = "e^x0: judged vs x0 (semilog)"
+                else:  # a user's method has no claim: "none"
+                    judged = verdict.judge_fit(fit, claim, 2.0, p, n_traj=fit.n_traj, q=0.5, trend=trend, widen=grid)
+                    said = judged.verdict
                 srows.append(
                     {
                         "problem": problem,
@@ -267,14 +219,9 @@ class Smoothness(Study):
                         "x_max": fit.kmax if scale == "loglog" else math.log(fit.kmax),
                         "n_points": fit.n_points,
                         "theory": np.nan if t is None else t,
-                        "verdict": verdict.NONE
-                        if method not in LABELS
-                        # a user's method: no statement
-                        else _never(x0s, v, part)
-                        if method == "gd-fixed"
-                        else "e^x0: judged vs x0 (semilog)"
-                        if (t is None and scale == "loglog")
-                        else growth_verdict(fit, t, p.allowance + grid, claim, trend=trend),
+                        "statement": claim.statement if t is not None else "",
+                        "theory_source": claim.source if t is not None else "",
+                        "verdict": said,
                         "trend": trend,
                         "grid_allowance": grid,
                         "reason": fit.reason,
@@ -298,17 +245,7 @@ class Smoothness(Study):
             f"iterations vs log x0 over the last decade of x0 (e^x0 for cosh's semilog fit), {p['confidence']:.0%} bootstrap CI ± allowance "
             f"{p['allowance']:g} + the checkpoint grid's quantization (derived per row before the run: column "
             f"grid_allowance), margin {p['margin']:g}; local slopes between consecutive starts give the trend",
-            "  "
-            + verdict.resolution_line(
-                [
-                    {
-                        "verdict": r["verdict"],
-                        "ci_low": r["ci_low"] - p["allowance"] - r.get("grid_allowance", 0.0),
-                        "ci_high": r["ci_high"] + p["allowance"] + r.get("grid_allowance", 0.0),
-                    }
-                    for r in slopes.to_dict("records")
-                ]
-            ),
+            "  " + verdict.resolution_line(slopes.to_dict("records"), p["allowance"]),
         ]
         for problem, part in slopes.groupby("problem", sort=False):
             med = its[(its["problem"] == problem) & (its["quantile"] == 0.5)]
@@ -340,36 +277,24 @@ class Smoothness(Study):
     def scoreboard(self, tables, meta) -> pd.DataFrame:
         """One row per judged growth fit, and the separation claim per problem."""
         s = tables["slopes"]
-        rows = []
-        for r in s[s["theory"].notna()].to_dict("records"):
-            statement = "zhang2020-clip" if r["method"] in ADAPTIVE else "zhang2020-gd"
-            method = "gclip" if r["method"] in ADAPTIVE else "sgd"
-            c = theory.claim(statement, method, "l0l1_smooth" if method == "gclip" else r["problem"], "iterations")
-            rows.append(
-                report.score_row(
-                    meta,
-                    r,
-                    statement=statement,
-                    source=c.source,
-                    setting=f"{r['problem']}, {r['method']}",
-                    quantity=f"growth of median iterations to ε in {'x0' if r['scale'] == 'loglog' else 'e^x0'}",
-                )
+        rows = [
+            report.score_row(
+                meta,
+                r,
+                setting=f"{r['problem']}, {r['method']}",
+                quantity=f"growth of median iterations to ε in {'x0' if r['scale'] == 'loglog' else 'e^x0'}",
             )
+            for r in s[s["theory"].notna()].to_dict("records")
+        ]
         for problem, part in s.groupby("problem", sort=False):
-            claim = part["claim"].iloc[0]
             rows.append(
-                report.score_row(
+                report.decision_row(
                     meta,
-                    {},
+                    part["claim"].iloc[0],
                     statement="zhang2020 separation",
                     source="Zhang et al. ICLR 2020",
                     setting=problem,
                     quantity="clipped/normalised GD at most linear, tuned GD faster by a margin",
-                    measured=np.nan,
-                    ci_low=np.nan,
-                    ci_high=np.nan,
-                    verdict=claim.split(":")[0],
-                    reason=claim,
                 )
             )
         return report.scoreboard(rows)
@@ -378,8 +303,23 @@ class Smoothness(Study):
         return plot_smoothness(tables, meta)
 
 
-def _matrix(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    return trajectory_matrix(part, "x0", "iterations")
+def method_of(p, label: str, problem: str, x0: float) -> dict:
+    """The engine method and its parameters behind a label at a start; a user's registered method runs at its
+    defaults and --method-param's."""
+    if label not in LABELS:
+        overrides = with_overrides(method_overrides(p), label, label, {}, judged=False)
+        return {"method": label, "method_params": overrides, **method_registry.plugin_of(label)}
+    lr_clip = p.lr_c / clip_smoothness(problem, p.clip)
+    if label == "gd-tuned":
+        method, params = "sgd", {"lr": p.gd_c / local_smoothness(problem, x0)}
+    elif label == "gd-fixed":
+        method, params = "sgd", {"lr": lr_clip}
+    elif label == "clip":
+        method, params = "gclip", {"lr": lr_clip, "clip": p.clip, "clip_schedule": "constant"}
+    else:
+        h = target_radius(problem, p.eps)
+        method, params = "gclip", {"lr": h / TINY_CLIP, "clip": TINY_CLIP, "clip_schedule": "constant"}
+    return {"method": method, "method_params": {**params, "lr_schedule": "constant"}}
 
 
 def _never(x0s: np.ndarray, v: np.ndarray, part: pd.DataFrame) -> str:
@@ -404,31 +344,6 @@ def _theory(statement: str, method: str, problem: str, scale: str) -> theory.Cla
     return theory.claim(statement, "sgd", problem, "iterations")
 
 
-def growth_verdict(
-    fit: stats.RateFit, t, allowance: float, claim: theory.Claim | None = None, *, trend: str = "steady"
-) -> str:
-    """``verdict.judge``'s words for a growth exponent against ``claim`` (default: an exact exponent t):
-    consistent / grows slower / grows faster for tight claims, within / violates for an upper bound
-    (pre-asymptotic when the local slopes are still approaching t)."""
-    if claim is None:
-        claim = theory.Claim(
-            "growth", "-", "-", "-", "", "", "exact", lambda a: t, variable="x0", alpha_range=(0.0, float("inf"))
-        )
-    return verdict.judge(
-        fit.slope,
-        fit.ci_low,
-        fit.ci_high,
-        claim,
-        2.0,
-        n_traj=fit.n_traj,
-        q=0.5,
-        confidence=fit.confidence,
-        allowance=allowance,
-        trend=trend,
-        reason=fit.reason,
-    ).verdict
-
-
 def plot_smoothness(tables, meta):
     """Median iterations (with the 0.9-quantile dashed and order-statistic bands) against x0, per problem."""
     from .. import plotting
@@ -445,14 +360,8 @@ def plot_smoothness(tables, meta):
             med = m[m["quantile"] == 0.5].sort_values("x0")
             upper = m[m["quantile"] == 0.9].sort_values("x0")
             fin = np.isfinite(med["value"])
-            ax.plot(med["x0"][fin], med["value"][fin], marker="o", color=colors.get(method), label=method)
-            ax.fill_between(
-                med["x0"],
-                med["ci_low"],
-                med["ci_high"].replace(np.inf, np.nan),
-                color=colors.get(method),
-                alpha=0.2,
-                lw=0,
+            plotting.estimate_band(
+                ax, med["x0"], med["value"], med["ci_low"], med["ci_high"], color=colors.get(method), label=method
             )
             ax.plot(upper["x0"], upper["value"].replace(np.inf, np.nan), ls=":", color=colors.get(method), lw=1)
             for i, x in enumerate(med["x0"][~fin]):
