@@ -103,15 +103,6 @@ def theory_line(
     ax.plot(ks, anchor * (ks / k_from) ** slope, ls=ls, lw=1.3, color=color, label=label)
 
 
-def estimate_band(ax, x, value, low, high, *, color=None, label=None, **line) -> None:
-    """One series' estimate against x (markers; non-finite estimates, failed runs, left out of the line) with its
-    interval as a band (an infinite upper end leaves the band open there)."""
-    x, value, high = np.asarray(x, float), np.asarray(value, float), np.asarray(high, float)
-    fin = np.isfinite(value)
-    ax.plot(x[fin], value[fin], color=color, label=label, **{"marker": "o", **line})
-    ax.fill_between(x, low, np.where(np.isfinite(high), high, np.nan), color=color, alpha=0.2, lw=0)
-
-
 def figure(n_panels: int, *, ncols: int = 4, size: float = 3.0, aspect: float = 0.85):
     """A grid of ``n_panels`` panels at most :data:`PAGE_WIDTH` wide: ``size`` (inches per panel) is shrunk so
     that ``ncols`` panels fit the page, and each panel is ``aspect`` times as tall as it is wide."""
@@ -508,14 +499,17 @@ def colors_of(labels, palette: str = "tab10") -> dict:
     return dict(zip(labels, sns.color_palette(palette, len(labels))))
 
 
-def band(ax, x, value, low, high, *, color, alpha: float = 0.15, **line) -> None:
-    """A line and its interval band; an infinite value or bound leaves a gap instead of stretching the axis."""
+def band(ax, x, value, low, high, *, color, alpha: float = 0.15, connect: bool = False, **line) -> None:
+    """A line and its interval band; an infinite value or bound leaves a gap instead of stretching the axis.
+    ``connect``: the line joins the finite values across such a gap (an estimate with failed points between)."""
 
     def finite(v):
         v = np.asarray(v, dtype=float)
         return np.where(np.isfinite(v), v, np.nan)
 
-    ax.plot(x, finite(value), color=color, **line)
+    x, value = np.asarray(x, dtype=float), finite(value)
+    shown = ~np.isnan(value) if connect else slice(None)
+    ax.plot(x[shown], value[shown], color=color, **line)
     ax.fill_between(x, finite(low), finite(high), color=color, alpha=alpha, lw=0)
 
 

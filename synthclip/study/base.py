@@ -123,7 +123,7 @@ class SimulationParams:
 
 def simulation_fields(p) -> dict[str, Any]:
     """The fields of a cell that a ``SimulationParams`` group fixes: K, N and the seed every cell shares."""
-    return {"steps": p.steps, "n_traj": p.n_traj, "seed": p.seed}
+    return fields_of(p, "steps", "n_traj", "seed")
 
 
 @dataclass

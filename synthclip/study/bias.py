@@ -374,18 +374,16 @@ def plot_bias(tables, meta):
     p = meta.get("params", {})
     fig, axes = plotting.figure(2, ncols=2, size=4.5)
     import matplotlib.ticker
-    import seaborn as sns
 
     clips = sorted(m["clip"].unique())
-    colors = dict(zip(clips, sns.color_palette("viridis", len(clips))))
+    colors = plotting.colors_of(clips, "viridis")
     ax = axes[0]
     for (noise, c), part in m.groupby(["noise", "clip"]):
         part = part.sort_values("lr")
         ls = "-" if noise == "pareto-onesided" else "--"
         label = f"c={c:g}" if noise == "pareto-onesided" else None
-        plotting.estimate_band(
-            ax, part["lr"], part["median"], part["ci_low"], part["ci_high"], color=colors[c], label=label, ls=ls, ms=3
-        )
+        style = {"color": colors[c], "alpha": 0.2, "connect": True, "label": label, "ls": ls, "marker": "o", "ms": 3}
+        plotting.band(ax, part["lr"], part["median"], part["ci_low"], part["ci_high"], **style)
         if part["predicted"].iloc[0] > 0:
             ax.axhline(part["predicted"].iloc[0], color=colors[c], lw=0.7, ls=":")
     sym = m[m["noise"] == "pareto"]

@@ -185,6 +185,11 @@ def sweep_fit(xs, v, t, p, *, checkpoints, seed_key: tuple) -> tuple[stats.RateF
 SIMULATED = ("problem", "noise", "alpha", "scale", "structure", "dim", "steps", "n_traj", "seed", "x0", "radius")
 
 
+def engine_fields(cell: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`SIMULATED` fields a cell holds: what the engine is handed besides the method and its params."""
+    return {key: cell[key] for key in SIMULATED if key in cell}
+
+
 def rate_cell(study: str, p, **fields: Any) -> dict:
     """One cell of a study that fits rates in k along a run: the fields every such cell holds, from the
     ``SimulationParams`` and ``FitParams`` groups (K, N, seed, quantiles, confidence, n_boot; i.i.d. noise),
@@ -203,8 +208,8 @@ def rate_cell(study: str, p, **fields: Any) -> dict:
 def run_rate_cell(cell: Mapping[str, Any], metrics, *, threads=None) -> dict[str, pd.DataFrame]:
     """Simulate a :func:`rate_cell` (its method with its ``params``, log-spaced checkpoints up to K) and
     :func:`summarize` it over ``metrics``."""
-    run = {key: cell[key] for key in SIMULATED if key in cell}
-    res = simulate(cell["method"], threads=threads, checkpoints=log_checkpoints(cell["steps"]), **run, **cell["params"])
+    checkpoints = log_checkpoints(cell["steps"])
+    res = simulate(cell["method"], threads=threads, checkpoints=checkpoints, **engine_fields(cell), **cell["params"])
     return summarize(res, cell, metrics)
 
 
@@ -268,8 +273,8 @@ def alpha_spread(slopes: pd.DataFrame, judged) -> pd.DataFrame:
 def simulate_to_horizon(cell: Mapping[str, Any], params: Mapping[str, Any], *, threads=None, **engine: Any):
     """Simulate a cell's method with ``params`` to K = ``steps``, keeping only the final checkpoint: the cell's
     :data:`SIMULATED` fields, which ``engine`` overrides (a study whose cell's α is not the noise's, say)."""
-    run = {key: cell[key] for key in SIMULATED if key in cell}
-    return simulate(cell["method"], threads=threads, checkpoints=[cell["steps"]], **{**run, **engine}, **params)
+    run = {**engine_fields(cell), **engine}
+    return simulate(cell["method"], threads=threads, checkpoints=[cell["steps"]], **run, **params)
 
 
 def delta_tables(values, deltas, common: Mapping[str, Any], *, confidence: float, n_boot: int, seed: int) -> dict:

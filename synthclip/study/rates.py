@@ -243,7 +243,7 @@ class Rates(Study):
                     confidence=p["confidence"],
                     allowance=p["allowance"],
                     n_boot=p["n_boot"],
-                    power=verdict.resolution_line(judged.to_dict("records")),
+                    power=verdict.resolution_line(judged.to_dict("records"), p["allowance"]),
                 )
             )
             lines.append(findings.near_miss(part, NEAR_MISS))

@@ -136,7 +136,7 @@ def rule_line(p: Mapping[str, Any], rows: pd.DataFrame, *, horizon: bool = False
         confidence=p["confidence"],
         allowance=p["allowance"],
         n_boot=p["n_boot"],
-        power=verdict.resolution_line(rows.to_dict("records")),
+        power=verdict.resolution_line(rows.to_dict("records"), p["allowance"]),
     )
     return text.replace("log k", "log K") if horizon else text
 

@@ -351,18 +351,16 @@ def plot_smoothness(tables, meta):
     its, slopes = tables["iterations"], tables["slopes"]
     problems = list(dict.fromkeys(its["problem"]))
     fig, axes = plotting.figure(len(problems), ncols=len(problems), size=4.2)
-    import seaborn as sns  # after plotting.figure, which picks the backend and the theme
 
-    colors = dict(zip(LABELS, sns.color_palette("deep", len(LABELS))))
+    colors = plotting.colors_of(LABELS, "deep")
     for ax, problem in zip(axes, problems):
         part = its[its["problem"] == problem]
         for method, m in part.groupby("method", sort=False):
             med = m[m["quantile"] == 0.5].sort_values("x0")
             upper = m[m["quantile"] == 0.9].sort_values("x0")
             fin = np.isfinite(med["value"])
-            plotting.estimate_band(
-                ax, med["x0"], med["value"], med["ci_low"], med["ci_high"], color=colors.get(method), label=method
-            )
+            style = {"color": colors.get(method), "alpha": 0.2, "connect": True, "label": method, "marker": "o"}
+            plotting.band(ax, med["x0"], med["value"], med["ci_low"], med["ci_high"], **style)
             ax.plot(upper["x0"], upper["value"].replace(np.inf, np.nan), ls=":", color=colors.get(method), lw=1)
             for i, x in enumerate(med["x0"][~fin]):
                 ax.axvline(

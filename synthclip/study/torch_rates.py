@@ -166,7 +166,7 @@ def registered_method(name: str, overrides: Mapping[str, Mapping[str, Any]]) -> 
     --method-param values, and SGD's grid, extended past an edge optimum by the interior rule like every grid.
     It is run and reported; no claim names it."""
     fixed = {
-        **({"lr_schedule": "constant"} if declares(name, "lr_schedule") else {}),
+        **(_CONST if declares(name, "lr_schedule") else {}),
         **(_CLIP if declares(name, "clip_schedule") else {}),
     }
     fixed = with_overrides(overrides, name, name, fixed, judged=False)
@@ -301,19 +301,17 @@ class TorchRates(Study):
         return ""
 
     def cells(self, p) -> list[dict]:
-        for name in method_overrides(p):
-            if name in METHODS:
-                raise StudyError(
-                    f"--method-param {name}.*: {name!r} is a label of the study's own table, judged by its fixed "
-                    f"settings; set the parameters of a registered method the table does not name"
-                )
         init = None if p.vary_init else derive_seed(p.seed, "torch-rates", "init")
         runs = [(p.text_task, m) for m in p.methods] + [(p.vision_task, m) for m in p.methods]
         if not p.no_ladder:
             runs += [(p.text_task, m) for m in LADDER if m not in p.methods]
         cells = []
         for task, label in runs:
-            spec = METHODS[label] if label in METHODS else registered_method(label, method_overrides(p))
+            if label in METHODS:  # the table's labels are judged at their fixed settings: an override is refused
+                spec = METHODS[label]
+                with_overrides(method_overrides(p), label, spec.optimizer, spec.fixed, judged=True)
+            else:
+                spec = registered_method(label, method_overrides(p))
             text = task_kind(task) == "text"
             cells.append(
                 {
