@@ -144,7 +144,8 @@ def simulate(
         its parameters (lr, clip, ...) are passed as keywords.
     problem : one of ``synthclip.problems.PROBLEMS``; its parameters (mu, L, x0, radius) as keywords.
     noise, alpha, scale, structure : the noise law (``synthclip.noise``), its tail index and scale, and
-        ``"iid"`` (per coordinate) or ``"radial"`` vector noise; ``spike_prob`` for the spike law (default
+        ``"iid"`` (per coordinate), ``"radial"``, or ``"graded"``/``"axis"`` (i.i.d. coordinates with spread
+        scales at a fixed trace, ``synthclip.noise.coordinate_weights``) vector noise; ``spike_prob`` for the spike law (default
         1/steps there: one spike per run is likely, as in Theorem 5's construction). ``alpha`` also sets
         the clip schedule whenever ``clip_power`` is "alpha-1" or "1/alpha" (gclip and cclip by default),
         and it does so for the gaussian law too, which ignores alpha: gclip on gaussian noise at the

@@ -15,7 +15,12 @@ All laws are centred and float64; each takes a tail index ``alpha`` and a ``scal
                        :func:`pair_signs`.
 
 Vector noise is ``iid`` per coordinate (Assumption 2) or ``radial``: a uniform direction times the
-law's magnitude |ξ| (Assumption 1 with a d-free σ).
+law's magnitude |ξ| (Assumption 1 with a d-free σ). Two structures spread the i.i.d. coordinates' scales at a
+fixed trace Σ_i w_i² = d of the scale matrix diag(w) (coordinate i is w_i times its i.i.d. draw): ``graded``,
+w_i² = d / (H_d (i + 1)) with H_d the d-th harmonic number, and ``axis``, w_0 = √d and every other coordinate 0
+(one-dimensional noise). The effective rank (Σ w_i²)² / Σ w_i⁴ (:func:`effective_rank`) is d for ``iid``,
+H_d² / Σ_{i≤d} i⁻² for ``graded`` (7.2 at d = 16) and 1 for ``axis``: the knob the log-confidence study turns
+for Liu's d_eff.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from . import _rng, _vmath
 from ._params import Param, Spec, lookup
 
 GAUSSIAN, PARETO, STABLE, PARETO_ONESIDED, SPIKE = range(5)
-STRUCTURES = {"iid": 0, "radial": 1}
+IID, RADIAL, GRADED, AXIS = range(4)
+STRUCTURES = {"iid": IID, "radial": RADIAL, "graded": GRADED, "axis": AXIS}
 
 _SCALE = Param("scale", 1.0, "scale s of the law", low=0.0, low_open=True)
 
@@ -193,7 +199,7 @@ def _fill(out, law, structure, alpha, scale, p, k0, k1, traj0, step, col):
     is a function of (coordinate, step, trajectory) only, so it does not depend on nb or on the lane.
     """
     d, nb = out.shape
-    if structure == 0:
+    if structure != RADIAL:
         if law == PARETO:
             inv_alpha = 1.0 / alpha
             for i in range(d):
@@ -222,6 +228,8 @@ def _fill(out, law, structure, alpha, scale, p, k0, k1, traj0, step, col):
                 for t in range(nb):
                     u1, u2, word = _rng.uniform_pair(k0, k1, i, step, traj0 + t, _rng.TAG_COORD)
                     out[i, t] = _gaussian(scale, u1, u2)
+        if structure != IID:
+            _weigh_coordinates(out, structure)
         return
     # Radial: uniform direction from d standard Gaussians, radius = |one draw of the law|.
     for t in range(nb):
@@ -238,6 +246,50 @@ def _fill(out, law, structure, alpha, scale, p, k0, k1, traj0, step, col):
     for i in range(d):
         for t in range(nb):
             out[i, t] *= col[t]
+
+
+@njit(cache=True, inline="always")
+def _weigh_coordinates(out, structure):
+    """Coordinate i of i.i.d. draws times w_i (``graded`` or ``axis``; Σ w_i² = d, see the module docstring)."""
+    d, nb = out.shape
+    if structure == AXIS:
+        w0 = math.sqrt(d)
+        for t in range(nb):
+            out[0, t] *= w0
+        for i in range(1, d):
+            for t in range(nb):
+                out[i, t] = 0.0  # set, not scaled: 0 · a huge draw must stay 0
+        return
+    harmonic = 0.0
+    for j in range(1, d + 1):
+        harmonic += 1.0 / j
+    for i in range(d):
+        w = math.sqrt(d / (harmonic * (i + 1)))
+        for t in range(nb):
+            out[i, t] *= w
+
+
+def coordinate_weights(structure: str, dim: int) -> np.ndarray:
+    """The coordinate scales w of a structure in dimension ``dim`` (ones for ``iid``; ``radial`` has none)."""
+    code = check_structure(structure)
+    if code == RADIAL:
+        raise ValueError("structure 'radial' has no coordinate scales: its coordinates share one random radius")
+    if dim < 1:
+        raise ValueError(f"dim must be >= 1, got {dim!r}")
+    if code == IID:
+        return np.ones(dim)
+    if code == AXIS:
+        return np.concatenate([[math.sqrt(dim)], np.zeros(dim - 1)])
+    i = np.arange(1, dim + 1)
+    return np.sqrt(dim / (np.sum(1.0 / i) * i))
+
+
+def effective_rank(structure: str, dim: int) -> float:
+    """(Σ w_i²)² / Σ w_i⁴ of :func:`coordinate_weights`: d for ``iid``, 1 for ``axis``, in between for ``graded``
+    (a proxy of how many directions carry the noise; it is not Liu's d_eff, whose definition the text available
+    does not give)."""
+    w2 = coordinate_weights(structure, dim) ** 2
+    return float(np.sum(w2) ** 2 / np.sum(w2**2))
 
 
 _SAMPLE_BLOCK = 32  # trajectories per _fill call in _noise_block; the draws do not depend on it

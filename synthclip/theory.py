@@ -138,11 +138,11 @@ METRIC_OUTPUT = {
 
 def noise_family(noise: str, structure: str = "iid") -> str:
     """The family a noise law belongs to for scoping: the spike law of Theorem 5's pair, asymmetric (the
-    one-sided Pareto law, i.i.d. per coordinate), or symmetric (every other law; radial noise is symmetric
-    whatever the law of its norm)."""
+    one-sided Pareto law with its coordinates drawn i.i.d., whatever their scales), or symmetric (every other
+    law; radial noise is symmetric whatever the law of its norm)."""
     if noise == "spike":
         return "spike"
-    if noise == "pareto-onesided" and structure == "iid":
+    if noise == "pareto-onesided" and structure != "radial":
         return "asymmetric"
     return "symmetric"
 

@@ -131,6 +131,41 @@ def test_engine_adds_exactly_engine_noise():
     np.testing.assert_array_equal(res.iterates[:, 0], -xi[:, 0])
 
 
+@pytest.mark.parametrize("structure", ["graded", "axis"])
+@pytest.mark.parametrize("law", ["pareto", "stable", "pareto-onesided", "gaussian"])
+def test_scaled_structures_are_the_iid_draws_times_their_weights(law, structure):
+    # the same uniforms as iid, coordinate i times w_i, bit for bit: a wrong weight, a lost coordinate or
+    # another stream would differ; the engine adds exactly these draws (it calls the same _fill)
+    d = 5
+    iid = noise.engine_noise(law, 1.5, n_traj=40, steps=2, dim=d, seed="weights")
+    got = noise.engine_noise(law, 1.5, n_traj=40, steps=2, dim=d, structure=structure, seed="weights")
+    np.testing.assert_array_equal(got, iid * noise.coordinate_weights(structure, d))
+    res = synthclip.simulate(
+        "sgd", noise=law, alpha=1.5, lr_schedule="constant", lr=1.0, x0=0.0, dim=d, steps=2, n_traj=40,
+        seed="weights", structure=structure, checkpoints=[1], keep_iterates=True,
+    )  # fmt: skip
+    np.testing.assert_array_equal(res.iterates[:, 0], -got[:, 0])
+
+
+def test_scaled_structures_keep_the_trace_and_order_the_effective_rank():
+    for d in (1, 2, 16, 100):
+        for structure in ("iid", "graded", "axis"):
+            w = noise.coordinate_weights(structure, d)
+            assert w.shape == (d,) and math.isclose(np.sum(w**2), d, rel_tol=1e-12)
+        ranks = [noise.effective_rank(s, d) for s in ("iid", "graded", "axis")]
+        harmonic, harmonic2 = sum(1 / i for i in range(1, d + 1)), sum(1 / i**2 for i in range(1, d + 1))
+        assert ranks[0] == pytest.approx(d) and ranks[2] == 1.0
+        assert ranks[1] == pytest.approx(harmonic**2 / harmonic2, rel=1e-12)
+    assert noise.effective_rank("graded", 16) == pytest.approx(7.21, abs=0.01)  # the docstring's number
+    # one-dimensional noise: the other coordinates are exactly 0 even where the law's draws are huge
+    x = noise.sample("stable", 1.05, (2000, 3), structure="axis", seed=3)
+    assert np.all(x[:, 1:] == 0.0) and np.max(np.abs(x[:, 0])) > 1e3
+    with pytest.raises(ValueError, match="radial"):
+        noise.coordinate_weights("radial", 3)
+    with pytest.raises(ValueError, match="structure must be one of 'iid', 'radial', 'graded', 'axis'"):
+        noise.sample("pareto", 1.5, (3, 2), structure="spread")
+
+
 def test_sample_bad_input():
     with pytest.raises(ValueError, match="unknown noise 'levy'"):
         noise.sample("levy", 1.5, 10)
