@@ -28,6 +28,8 @@ from .base import (
     Study,
     StudyError,
     check_moment_tail,
+    fields_of,
+    moment_tail_fields,
     option,
     register,
 )
@@ -80,15 +82,10 @@ class ConvexRates(Study):
         return [
             {
                 "study": self.name,
-                "alpha": float(p.alpha),
-                "tail": float(p.tail),
                 "K": int(K),
-                "noise": p.noise,
                 "lr": p.lr0 * abs(p.x0) / K ** (1.0 / p.alpha),
-                "n_traj": p.n_traj,
-                "seed": p.seed,
-                "x0": p.x0,
-                "radius": p.radius,
+                **moment_tail_fields(p),
+                **fields_of(p, "n_traj", "seed", "x0", "radius"),
             }
             for K in sorted(set(p.horizons))
         ]

@@ -31,8 +31,11 @@ from .base import (
     Study,
     StudyError,
     check_moment_tail,
+    fields_of,
+    moment_tail_fields,
     option,
     register,
+    simulation_fields,
 )
 
 PROBLEMS = {"abs": ("convex", "f_unif"), "quadratic": ("strongly_convex", "f_avg")}  # setting, output metric
@@ -99,30 +102,16 @@ class LogConfidence(Study):
         return f"alpha={cell['alpha']:g}"
 
     def cells(self, p) -> list[dict]:
+        common = {**moment_tail_fields(p), **simulation_fields(p), **fields_of(p, "x0", "radius", "confidence")}
         cells = []
         for problem in p.problems:
             for method in p.methods:
                 # the control's steps do not depend on δ: one run (δ = 0 in its cell) serves every δ
                 for delta in sorted(p.deltas, reverse=True) if method == "gclip" else [0.0]:
-                    sched = schedule(
-                        problem, method, p.alpha, p.steps, math.log(1 / (delta or 0.5)), tau0=p.tau0, lr0=p.lr0, x0=p.x0
-                    )
+                    L = math.log(1 / (delta or 0.5))
+                    sched = schedule(problem, method, p.alpha, p.steps, L, tau0=p.tau0, lr0=p.lr0, x0=p.x0)
                     cells.append(
-                        {
-                            "problem": problem,
-                            "method": method,
-                            "delta": float(delta),
-                            "params": sched,
-                            "alpha": float(p.alpha),
-                            "tail": float(p.tail),
-                            "noise": p.noise,
-                            "n_traj": p.n_traj,
-                            "steps": p.steps,
-                            "seed": p.seed,
-                            "x0": p.x0,
-                            "radius": p.radius,
-                            "confidence": p.confidence,
-                        }
+                        {"problem": problem, "method": method, "delta": float(delta), "params": sched, **common}
                     )
         return cells
 

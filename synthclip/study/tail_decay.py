@@ -31,8 +31,11 @@ from .base import (
     SlopeParams,
     Study,
     check_moment_tail,
+    fields_of,
+    moment_tail_fields,
     option,
     register,
+    simulation_fields,
 )
 
 PROBLEMS = ("quadratic", "nonconvex")
@@ -85,23 +88,12 @@ class TailDecay(Study):
         return f"alpha={cell['alpha']:g}"
 
     def cells(self, p) -> list[dict]:
-        return [
-            {
-                "problem": problem,
-                "alpha": float(p.alpha),
-                "tail": float(p.tail),
-                "noise": p.noise,
-                "n_traj": p.n_traj,
-                "steps": p.steps,
-                "seed": p.seed,
-                "eps": p.eps,
-                "x0": p.x0,
-                "params": schedule(p.alpha, p.lr0, p.tau0),
-                "n_checkpoints": p.n_checkpoints,
-                "chunk": p.chunk,
-            }
-            for problem in p.problems
-        ]
+        common = {
+            **moment_tail_fields(p),
+            **simulation_fields(p),
+            **fields_of(p, "eps", "x0", "n_checkpoints", "chunk"),
+        }
+        return [{"problem": problem, "params": schedule(p.alpha, p.lr0, p.tau0), **common} for problem in p.problems]
 
     def run_cell(self, cell, *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         k = log_checkpoints(cell["steps"], cell["n_checkpoints"])
