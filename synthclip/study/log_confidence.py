@@ -22,7 +22,6 @@ import pandas as pd
 
 from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
-from ..engine import simulate
 from . import report
 from .base import (
     MomentTailParams,
@@ -37,6 +36,7 @@ from .base import (
     register,
     simulation_fields,
 )
+from .rate_tables import delta_quantiles, fit_fields, simulate_to_horizon
 
 PROBLEMS = {"abs": ("convex", "f_unif"), "quadratic": ("strongly_convex", "f_avg")}  # setting, output metric
 METHODS = ("gclip", "sgd")  # sgd: the control (no clip)
@@ -116,52 +116,23 @@ class LogConfidence(Study):
         return cells
 
     def run_cell(self, cell, *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
-        K = cell["steps"]
         # one seed for every δ and method: the runs share their noise (common random numbers), so the rows of
         # all δ-columns are one i.i.d. sample of vectors and one row bootstrap carries the slope's interval
-        res = simulate(
-            cell["method"],
-            problem=cell["problem"],
-            noise=cell["noise"],
-            alpha=cell["tail"],
-            steps=K,
-            n_traj=cell["n_traj"],
-            seed=cell["seed"],
-            x0=cell["x0"],
-            radius=cell["radius"],
-            checkpoints=[K],
-            threads=threads,
-            **cell["params"],
-        )
+        res = simulate_to_horizon(cell, cell["params"], threads=threads, alpha=cell["tail"])
         values = res.metric(PROBLEMS[cell["problem"]][1])[:, -1]
-        return {
-            "values": pd.DataFrame(
-                {"problem": cell["problem"], "method": cell["method"], "delta": cell["delta"], "value": values}
-            )
-        }
+        keys = {key: cell[key] for key in ("problem", "method", "delta")}
+        return {"values": pd.DataFrame({**keys, "value": values})}
 
     def analyze(self, p, tables):
         qrows, vrows = [], []
+        deltas = np.array(sorted(p.deltas, reverse=True))
+        logs = np.log(1.0 / deltas)
         for (problem, method), part in tables["values"].groupby(["problem", "method"], sort=False):
-            deltas = np.array(sorted(p.deltas, reverse=True))
-            v = np.stack(
-                [part.loc[part["delta"] == (d if method == "gclip" else 0.0), "value"].to_numpy() for d in deltas],
-                axis=1,
-            )
-            logs = np.log(1.0 / deltas)
-            for j, d in enumerate(deltas):
-                est, lo, hi = stats.quantile_ci(v[:, j], 1.0 - d, confidence=p.confidence)
-                qrows.append(
-                    {
-                        "problem": problem,
-                        "method": method,
-                        "delta": d,
-                        "log_inv_delta": logs[j],
-                        "value": float(est),
-                        "ci_low": float(lo),
-                        "ci_high": float(hi),
-                    }
-                )
+            runs = [part.loc[part["delta"] == (d if method == "gclip" else 0.0), "value"].to_numpy() for d in deltas]
+            v = np.stack(runs, axis=1)
+            common = {"problem": problem, "method": method}
+            qrows += delta_quantiles(v, deltas, common, confidence=p.confidence, log_inv_delta=logs)
+            seed = derive_seed(p.seed, self.name, problem, method)
             fit = stats.fit_rate(
                 logs,
                 v,
@@ -170,27 +141,18 @@ class LogConfidence(Study):
                 kmax=logs.max(),
                 n_boot=p.n_boot,
                 confidence=p.confidence,
-                seed=derive_seed(p.seed, self.name, problem, method),
+                seed=seed,
             )
-            setting, metric = PROBLEMS[problem]
             n_failed = int(np.sum(~np.isfinite(v)))
-            row = {
-                "problem": problem,
-                "method": method,
-                "slope": fit.slope,
-                "ci_low": fit.ci_low,
-                "ci_high": fit.ci_high,
-                "n_traj": v.shape[0],
-                "n_failed": n_failed,
-            }
+            row = {**common, **fit_fields(fit), "n_traj": v.shape[0], "n_failed": n_failed}
             for which in ("new", "old"):
-                claim = theory.claim(f"liu2026-{which}", "gclip", setting, metric)
+                claim = theory.claim(f"liu2026-{which}", "gclip", *PROBLEMS[problem])
                 # the control: the same exponent asked of SGD without clipping, which no theorem covers
                 judged = claim if method == "gclip" else theory.control(claim, "no clip", method="sgd")
                 vd = verdict.judge_fit(
                     fit, judged, p.alpha, p, n_traj=v.shape[0], q=1 - deltas.min(), n_failed=n_failed
                 )
-                row.update({f"{which}_{k}": val for k, val in vd.as_dict().items()})
+                row.update(report.prefixed(which, vd.as_dict()))
             row["decision"] = findings.liu_decision(row)
             vrows.append(row)
         return {"quantiles": pd.DataFrame(qrows), "verdicts": pd.DataFrame(vrows)}
@@ -226,18 +188,13 @@ class LogConfidence(Study):
         return report.scoreboard(
             report.score_row(
                 meta,
-                r,
+                report.unprefixed(r, which),  # the row as judged by Liu's (new) or the earlier (old) bound
                 setting=f"{r['problem']}, {r['method']}, p={p['alpha']:g}, tail {p['tail']:g}, "
                 f"K={p['steps']}, N={int(r['n_traj'])}",
                 quantity="exponent of ln(1/δ) in the (1−δ)-quantile (δ-tuned)",
-                statement=r[f"{w}_statement"],
-                source=r[f"{w}_theory_source"],
-                theory=r[f"{w}_theory"],
-                verdict=r[f"{w}_verdict"],
-                reason=r[f"{w}_reason"],
             )
             for r in tables["verdicts"].to_dict("records")
-            for w in ("new", "old")
+            for which in ("new", "old")
         )
 
     def plot(self, tables, meta):

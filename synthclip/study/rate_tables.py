@@ -5,7 +5,7 @@ not a study: no study imports another.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -277,18 +277,33 @@ def simulate_to_horizon(cell: Mapping[str, Any], params: Mapping[str, Any], *, t
     return simulate(cell["method"], threads=threads, checkpoints=[cell["steps"]], **run, **params)
 
 
+def fit_fields(fit, names: Sequence[str] = ("slope", "ci_low", "ci_high")) -> dict[str, Any]:
+    """A fit's attributes by name as a table row's fields: the slope and its interval unless ``names`` says."""
+    return {name: getattr(fit, name) for name in names}
+
+
+def delta_quantiles(values, deltas, common: Mapping[str, Any], *, confidence: float, **columns) -> list[dict]:
+    """Each δ's (1 − δ)-quantile with its order-statistic interval (``stats.quantile_ci``), one row per δ opening
+    with the ``common`` fields: ``values`` is one sample read at every δ (1-D) or one column per δ (2-D: column j
+    the runs tuned to ``deltas[j]``); ``columns`` are per-δ values (such as ln(1/δ)) placed after δ."""
+    values = np.asarray(values)
+    rows = []
+    for j, d in enumerate(deltas):
+        est, lo, hi = stats.quantile_ci(values if values.ndim == 1 else values[:, j], 1.0 - d, confidence=confidence)
+        row = {**common, "delta": d, **{name: column[j] for name, column in columns.items()}}
+        rows.append({**row, "value": float(est), "ci_low": float(lo), "ci_high": float(hi)})
+    return rows
+
+
 def delta_tables(values, deltas, common: Mapping[str, Any], *, confidence: float, n_boot: int, seed: int) -> dict:
-    """The growth in 1/δ of one sample's (1 − δ)-quantile: table "quantiles" (each δ's order-statistic interval)
-    and table "fits" (both models of ``verdict.DELTA_MODELS`` with the power-law test the rule reads), each row
-    opening with the ``common`` fields."""
-    qrows = []
-    for d in deltas:
-        est, lo, hi = stats.quantile_ci(values, 1.0 - d, confidence=confidence)
-        qrows.append({**common, "delta": d, "value": float(est), "ci_low": float(lo), "ci_high": float(hi)})
+    """The growth in 1/δ of one sample's (1 − δ)-quantile: table "quantiles" (each δ's order-statistic interval,
+    :func:`delta_quantiles`) and table "fits" (both models of ``verdict.DELTA_MODELS`` with the power-law test
+    the rule reads), each row opening with the ``common`` fields."""
+    qrows = delta_quantiles(values, deltas, common, confidence=confidence)
     fits, test = verdict.fit_delta_growth(values, deltas, n_boot=n_boot, confidence=confidence, seed=seed)
-    fit_fields = ("slope", "ci_low", "ci_high", "intercept", "r2", "reason")
+    fit_names = ("slope", "ci_low", "ci_high", "intercept", "r2", "reason")
     test_fields = {"power_law_p": test.p_value, "power_law_rejects": test.rejects}
-    frows = [{**common, "model": m, **{k: getattr(f, k) for k in fit_fields}, **test_fields} for m, f in fits.items()]
+    frows = [{**common, "model": m, **fit_fields(f, fit_names), **test_fields} for m, f in fits.items()]
     return {"quantiles": pd.DataFrame(qrows), "fits": pd.DataFrame(frows)}
 
 

@@ -124,6 +124,19 @@ def score_row(meta: Mapping[str, Any], r: Mapping[str, Any], *, setting: str, qu
     return row
 
 
+def prefixed(prefix: str, fields: Mapping[str, Any]) -> dict:
+    """``fields`` under ``prefix_`` names: one of several claims judged on the same row (a new bound and an old
+    one, say) keeps its verdict fields side by side with the others'."""
+    return {f"{prefix}_{key}": value for key, value in fields.items()}
+
+
+def unprefixed(r: Mapping[str, Any], prefix: str) -> dict:
+    """The row ``r`` as judged by the claim of :func:`prefixed` fields ``prefix``: its ``prefix_`` fields under
+    their plain names (what :func:`score_row` reads), the row's own fields kept."""
+    start = f"{prefix}_"
+    return {**r, **{key[len(start) :]: value for key, value in r.items() if key.startswith(start)}}
+
+
 def scoreboard(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """The scoreboard rows as a frame with exactly ``verdict.SCOREBOARD_COLUMNS``."""
     return pd.DataFrame(list(rows), columns=list(verdict.SCOREBOARD_COLUMNS))
