@@ -176,6 +176,12 @@ def check_moment_tail(p) -> None:
         raise StudyError(f"--tail must be > --alpha = {p.alpha:g} (a finite p-th moment), got {p.tail!r}")
 
 
+def check_start_inside(p) -> None:
+    """The start inside the projection ball around x* = 0: ``--radius`` > |``--x0``|."""
+    if not p.radius > abs(p.x0):
+        raise StudyError(f"--radius must exceed |--x0| = {abs(p.x0):g}, got {p.radius!r}")
+
+
 @dataclass
 class HorizonParams:
     """Horizons K, each its own run (a group: the schedules depend on K)."""

@@ -26,8 +26,8 @@ from .base import (
     MomentTailParams,
     SimulationParams,
     Study,
-    StudyError,
     check_moment_tail,
+    check_start_inside,
     fields_of,
     moment_tail_fields,
     option,
@@ -72,11 +72,7 @@ class ConvexRates(Study):
 
     def validate(self, p) -> None:
         check_moment_tail(p)
-        if not p.radius > abs(p.x0):
-            raise StudyError(f"--radius must exceed |--x0| = {abs(p.x0):g}, got {p.radius!r}")
-
-    def group(self, cell) -> str:
-        return f"alpha={cell['alpha']:g}"
+        check_start_inside(p)
 
     def cells(self, p) -> list[dict]:
         return [

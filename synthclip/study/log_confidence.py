@@ -30,6 +30,7 @@ from .base import (
     Study,
     StudyError,
     check_moment_tail,
+    check_start_inside,
     fields_of,
     moment_tail_fields,
     option,
@@ -40,7 +41,6 @@ from .rate_tables import delta_quantiles, fit_fields, simulate_to_horizon
 
 PROBLEMS = {"abs": ("convex", "f_unif"), "quadratic": ("strongly_convex", "f_avg")}  # setting, output metric
 METHODS = ("gclip", "sgd")  # sgd: the control (no clip)
-SCHEDULE = "delta-tuned"
 
 
 @dataclass
@@ -95,11 +95,7 @@ class LogConfidence(Study):
             raise StudyError(f"--deltas needs at least 3 values (a line and its interval), got {p.deltas!r}")
         if min(p.deltas) * p.n_traj < 10:
             raise StudyError(f"--n-traj must be >= 10/min(--deltas) = {math.ceil(10 / min(p.deltas))}, got {p.n_traj}")
-        if not p.radius > abs(p.x0):
-            raise StudyError(f"--radius must exceed |--x0| = {abs(p.x0):g}, got {p.radius!r}")
-
-    def group(self, cell) -> str:
-        return f"alpha={cell['alpha']:g}"
+        check_start_inside(p)
 
     def cells(self, p) -> list[dict]:
         common = {**moment_tail_fields(p), **simulation_fields(p), **fields_of(p, "x0", "radius", "confidence")}
@@ -110,9 +106,8 @@ class LogConfidence(Study):
                 for delta in sorted(p.deltas, reverse=True) if method == "gclip" else [0.0]:
                     L = math.log(1 / (delta or 0.5))
                     sched = schedule(problem, method, p.alpha, p.steps, L, tau0=p.tau0, lr0=p.lr0, x0=p.x0)
-                    cells.append(
-                        {"problem": problem, "method": method, "delta": float(delta), "params": sched, **common}
-                    )
+                    cell = {"problem": problem, "method": method, "delta": float(delta), "params": sched}
+                    cells.append({**cell, **common})
         return cells
 
     def run_cell(self, cell, *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
@@ -133,25 +128,15 @@ class LogConfidence(Study):
             common = {"problem": problem, "method": method}
             qrows += delta_quantiles(v, deltas, common, confidence=p.confidence, log_inv_delta=logs)
             seed = derive_seed(p.seed, self.name, problem, method)
-            fit = stats.fit_rate(
-                logs,
-                v,
-                1.0 - deltas,
-                kmin=logs.min(),
-                kmax=logs.max(),
-                n_boot=p.n_boot,
-                confidence=p.confidence,
-                seed=seed,
-            )
-            n_failed = int(np.sum(~np.isfinite(v)))
-            row = {**common, **fit_fields(fit), "n_traj": v.shape[0], "n_failed": n_failed}
+            window = {"kmin": logs.min(), "kmax": logs.max()}  # every δ of the grid
+            fit = stats.fit_rate(logs, v, 1.0 - deltas, seed=seed, **window, **fields_of(p, "n_boot", "confidence"))
+            n, n_failed = v.shape[0], int(np.sum(~np.isfinite(v)))
+            row = {**common, **fit_fields(fit), "n_traj": n, "n_failed": n_failed}
             for which in ("new", "old"):
                 claim = theory.claim(f"liu2026-{which}", "gclip", *PROBLEMS[problem])
                 # the control: the same exponent asked of SGD without clipping, which no theorem covers
                 judged = claim if method == "gclip" else theory.control(claim, "no clip", method="sgd")
-                vd = verdict.judge_fit(
-                    fit, judged, p.alpha, p, n_traj=v.shape[0], q=1 - deltas.min(), n_failed=n_failed
-                )
+                vd = verdict.judge_fit(fit, judged, p.alpha, p, n_traj=n, q=1 - deltas.min(), n_failed=n_failed)
                 row.update(report.prefixed(which, vd.as_dict()))
             row["decision"] = findings.liu_decision(row)
             vrows.append(row)
@@ -171,10 +156,7 @@ class LogConfidence(Study):
                     ("problem", "problem"),
                     ("method", "method"),
                     ("exponent of ln(1/δ) [CI]", report.ci_text),
-                    ("new", lambda r: report.number(r["new_theory"], ".3f")),
-                    ("verdict (new)", "new_verdict"),
-                    ("old", lambda r: report.number(r["old_theory"], ".3f")),
-                    ("verdict (old)", "old_verdict"),
+                    *report.paired_columns("new", "old"),
                     ("decision", "decision"),
                     ("failed", report.failed),
                 ],
@@ -201,38 +183,18 @@ class LogConfidence(Study):
         from .. import plotting
 
         q, p = tables["quantiles"], meta["params"]
-        problems = list(dict.fromkeys(q["problem"]))
-        fig, axes = plotting.figure(len(problems), ncols=2, size=4.5)
-        for ax, problem in zip(axes, problems):
-            part = q[q["problem"] == problem]
-            for method, band in part.groupby("method", sort=False):
-                band = band.sort_values("log_inv_delta")
-                ax.errorbar(
-                    band["log_inv_delta"],
-                    band["value"],
-                    yerr=[band["value"] - band["ci_low"], np.clip(band["ci_high"] - band["value"], 0, None)],
-                    marker="o",
-                    ms=3,
-                    lw=1.2,
-                    label=method,
-                )
-            ref = part[part["method"] == part["method"].iloc[0]].sort_values("log_inv_delta")
-            x = ref["log_inv_delta"].to_numpy()
+        fig, panels = plotting.panels(q, "problem", ncols=2, size=4.5)
+        for ax, problem, part in panels:
+            lines = []  # both bounds' exponents, through the first method's point at the largest δ
             for which, ls in (("new", "--"), ("old", ":")):
                 e = theory.claim(f"liu2026-{which}", "gclip", *PROBLEMS[problem]).at(p["alpha"])
-                ax.plot(x, ref["value"].iloc[0] * (x / x[0]) ** e, "k", ls=ls, lw=1, label=f"ln(1/δ)^{e:.2f} ({which})")
-            ax.set(
-                xscale="log",
-                yscale="log",
-                xlabel="ln(1/δ)",
-                ylabel="(1−δ)-quantile of f − f* (δ-tuned run)",
-                title=f"{problem} ({PROBLEMS[problem][0]})",
-            )
+                lines.append((e, ls, f"ln(1/δ)^{e:.2f} ({which})"))
+            plotting.interval_panel(ax, part, "log_inv_delta", by="method", lines=lines, marker="o", ms=3, lw=1.2)
+            title = f"{problem} ({PROBLEMS[problem][0]})"
+            plotting.log_axes(ax, "ln(1/δ)", "(1−δ)-quantile of f − f* (δ-tuned run)", title)
             ax.legend(fontsize=7)
-        fig.suptitle(
+        return plotting.finish(
+            fig,
             f"log-confidence: p={p['alpha']:g}, tail {p['tail']:g}, K={p['steps']}, N={p['n_traj']}; "
             f"bars: {p['confidence']:.0%} order-statistic intervals",
-            fontsize=9,
         )
-        fig.tight_layout()
-        return fig

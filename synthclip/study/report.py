@@ -137,6 +137,15 @@ def unprefixed(r: Mapping[str, Any], prefix: str) -> dict:
     return {**r, **{key[len(start) :]: value for key, value in r.items() if key.startswith(start)}}
 
 
+def paired_columns(*prefixes: str, spec: str = ".3f") -> list[Column]:
+    """Per claim of :func:`prefixed` fields ``prefix``, side by side: its theory exponent (column "prefix") and
+    its verdict (column "verdict (prefix)")."""
+    columns: list[Column] = []
+    for w in prefixes:
+        columns += [(w, lambda r, w=w: number(r[f"{w}_theory"], spec)), (f"verdict ({w})", f"{w}_verdict")]
+    return columns
+
+
 def scoreboard(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """The scoreboard rows as a frame with exactly ``verdict.SCOREBOARD_COLUMNS``."""
     return pd.DataFrame(list(rows), columns=list(verdict.SCOREBOARD_COLUMNS))

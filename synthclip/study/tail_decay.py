@@ -84,9 +84,6 @@ class TailDecay(Study):
     def validate(self, p) -> None:
         check_moment_tail(p)
 
-    def group(self, cell) -> str:
-        return f"alpha={cell['alpha']:g}"
-
     def cells(self, p) -> list[dict]:
         common = {
             **moment_tail_fields(p),
