@@ -5,6 +5,7 @@ not a study: no study imports another.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -165,6 +166,31 @@ def local_trend(xs, v, t, *, n_boot: int, confidence: float, seed: int) -> str:
     return verdict.trend_of(rows, t)
 
 
+def thirds_trend(fit, theory: float | None, refit: Callable[..., Any]) -> str:
+    """``verdict.trend_of`` over local fits on the thirds of ``fit``'s window in log k, newest first:
+    ``refit(kmin=, kmax=, lo=)`` fits the checkpoints of one third (its ends widened by 1e-9 so that the
+    checkpoints on them count; ``lo`` to seed its bootstrap). A fit without a slope has no local fits."""
+    local = []
+    if np.isfinite(fit.slope):
+        edges = np.geomspace(fit.kmin, fit.kmax, 4)
+        for lo, hi in zip(edges[::-1][1:], edges[::-1][:-1]):
+            f = refit(kmin=lo * (1 - 1e-9), kmax=hi * (1 + 1e-9), lo=lo)
+            local.append((lo, hi, f.slope, f.ci_low, f.ci_high))
+    return verdict.trend_of(local, theory)
+
+
+def probability_rows(k, failing, n: int, common: Mapping[str, Any], *, confidence: float) -> list[dict]:
+    """The probability P_k = failing/n at each checkpoint k with its exact (Clopper–Pearson) interval
+    (``stats.binomial_ci``), one row per k opening with the ``common`` fields."""
+    rows = []
+    for t, c in zip(k, failing):
+        ci = stats.binomial_ci(int(c), n, confidence_level=confidence).confidence_interval
+        rows.append(
+            {**common, "k": t, "failing": int(c), "n_traj": n, "p": c / n, "ci_low": ci.low, "ci_high": ci.high}
+        )
+    return rows
+
+
 def sweep_fit(xs, v, t, p, *, checkpoints, seed_key: tuple) -> tuple[stats.RateFit, float, str]:
     """The median's growth in a swept variable over the rule's window: ``xs`` are the columns of the
     per-trajectory matrix ``v`` (counts such as the iterations to a target, read on the grid ``checkpoints``).
@@ -203,6 +229,33 @@ def rate_cell(study: str, p, **fields: Any) -> dict:
         "n_boot": p.n_boot,
         **fields,
     }
+
+
+def summed_in_chunks(
+    method: str, cell: Mapping[str, Any], params, reduce: Callable, *, chunk: int, key: tuple, threads=None, **engine
+) -> tuple[Any, float]:
+    """Σ over a cell's N trajectories of ``reduce(result)`` (counts per checkpoint, say), simulated in engine
+    calls of at most ``chunk`` trajectories so that memory stays bounded whatever N; the call that starts at
+    trajectory ``done`` has the seed ``derive_seed(cell seed, *key, done)``. Every call gets the cell's
+    :data:`SIMULATED` fields, which ``engine`` overrides (the checkpoints, the noise's α), and ``params``.
+    Returns the sum and the seconds the calls took, after a 64-trajectory call that compiles the kernel (so the
+    seconds are a benchmark of the runs alone)."""
+    run = {**engine_fields(cell), **engine}
+    n_traj, seed = run.pop("n_traj"), run.pop("seed")
+    simulate(method, n_traj=64, seed=0, threads=threads, **run, **params)
+    start, done, total = time.perf_counter(), 0, 0
+    while done < n_traj:
+        n = min(chunk, n_traj - done)
+        res = simulate(method, n_traj=n, seed=derive_seed(seed, *key, done), threads=threads, **run, **params)
+        total = total + reduce(res)
+        done += n
+    return total, time.perf_counter() - start
+
+
+def benchmark_row(common: Mapping[str, Any], steps: int, seconds: float) -> dict:
+    """A benchmark's row: the ``common`` fields (``n_traj`` among them), the steps K, the seconds the runs took
+    and the trajectory-steps per second."""
+    return {**common, "steps": steps, "seconds": seconds, "traj_steps_per_s": common["n_traj"] * steps / seconds}
 
 
 def run_rate_cell(cell: Mapping[str, Any], metrics, *, threads=None) -> dict[str, pd.DataFrame]:

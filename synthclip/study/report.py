@@ -146,6 +146,14 @@ def paired_columns(*prefixes: str, spec: str = ".3f") -> list[Column]:
     return columns
 
 
+def benchmark_line(r: Mapping[str, Any], label: str) -> str:
+    """A benchmark row (``rate_tables.benchmark_row``) in words."""
+    return (
+        f"benchmark: {label}: {r['n_traj']} trajectories × {r['steps']} steps in {r['seconds']:.1f} s = "
+        f"{r['traj_steps_per_s'] / 1e6:.1f}·10^6 trajectory-steps per second"
+    )
+
+
 def scoreboard(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """The scoreboard rows as a frame with exactly ``verdict.SCOREBOARD_COLUMNS``."""
     return pd.DataFrame(list(rows), columns=list(verdict.SCOREBOARD_COLUMNS))
