@@ -166,15 +166,16 @@ def local_trend(xs, v, t, *, n_boot: int, confidence: float, seed: int) -> str:
     return verdict.trend_of(rows, t)
 
 
-def thirds_trend(fit, theory: float | None, refit: Callable[..., Any]) -> str:
-    """``verdict.trend_of`` over local fits on the thirds of ``fit``'s window in log k, newest first:
-    ``refit(kmin=, kmax=, lo=)`` fits the checkpoints of one third (its ends widened by 1e-9 so that the
-    checkpoints on them count; ``lo`` to seed its bootstrap). A fit without a slope has no local fits."""
+def thirds_trend(fit, theory: float | None, refit: Callable[..., Any], *args, seed_key: tuple, **kw) -> str:
+    """``verdict.trend_of`` over local fits on the thirds of ``fit``'s window in log k, newest first: each third
+    is ``refit(*args, kmin=, kmax=, seed=, **kw)`` with its ends widened by 1e-9 (the checkpoints on them count)
+    and the seed ``derive_seed(*seed_key, lo)`` of its lower end lo. A fit without a slope has no local fits."""
     local = []
     if np.isfinite(fit.slope):
         edges = np.geomspace(fit.kmin, fit.kmax, 4)
         for lo, hi in zip(edges[::-1][1:], edges[::-1][:-1]):
-            f = refit(kmin=lo * (1 - 1e-9), kmax=hi * (1 + 1e-9), lo=lo)
+            window = {"kmin": lo * (1 - 1e-9), "kmax": hi * (1 + 1e-9), "seed": derive_seed(*seed_key, lo)}
+            f = refit(*args, **window, **kw)
             local.append((lo, hi, f.slope, f.ci_low, f.ci_high))
     return verdict.trend_of(local, theory)
 

@@ -45,6 +45,8 @@ FITS = {
     "control 2β_p": ("armacki-long-term", 1.0),
 }  # name → (claim, power m of the log t correction)
 FIT_FIELDS = ("slope", "ci_low", "ci_high", "kmin", "kmax", "n_points")  # of a fit's row
+#: the control's exponent: t^(−2β_p), beyond the e^(−ct) floor of this instance
+CONTROL = {"label": "2beta", "formula": "t^(−2β_p)", "exponent": lambda a: -8.0 * (a - 1.0) / (3.0 * a - 2.0)}
 
 
 @dataclass
@@ -86,11 +88,8 @@ class TailDecay(Study):
         check_moment_tail(p)
 
     def cells(self, p) -> list[dict]:
-        common = {
-            **moment_tail_fields(p),
-            **simulation_fields(p),
-            **fields_of(p, "eps", "x0", "n_checkpoints", "chunk"),
-        }
+        fields = fields_of(p, "eps", "x0", "n_checkpoints", "chunk")
+        common = {**moment_tail_fields(p), **simulation_fields(p), **fields}
         return [{"problem": problem, "params": schedule(p.alpha, p.lr0, p.tau0), **common} for problem in p.problems]
 
     def run_cell(self, cell, *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
@@ -117,36 +116,19 @@ class TailDecay(Study):
                 )
                 prows.append(r)
             counts = np.concatenate([[n], failing])
-            sides = {}
             for name, (statement, power) in FITS.items():
                 kw = dict(log_power=power, p_max=p.p_max, min_count=p.min_count, confidence=p.confidence)
                 fit = stats.decay_exponent(k, counts, n_boot=p.n_boot, seed=derive_seed(p.seed, problem, name), **kw)
                 claim = theory.claim(statement, "gclip", "smooth", "tail_scale")
                 if name.startswith("control"):
-                    claim = theory.control(
-                        claim,
-                        "a wrong exponent, beyond this instance's e^(−ct) floor",
-                        label="2beta",
-                        formula="t^(−2β_p)",
-                        exponent=lambda a: -8.0 * (a - 1.0) / (3.0 * a - 2.0),
-                    )
-
-                def third(kmin, kmax, lo):  # every failing count of a third: min_count 1
-                    seed = derive_seed(p.seed, problem, name, lo)
-                    return stats.decay_exponent(
-                        k, counts, kmin=kmin, kmax=kmax, n_boot=p.n_boot, seed=seed, **{**kw, "min_count": 1}
-                    )
-
-                trend = thirds_trend(fit, claim.at(p.alpha), third)
+                    claim = theory.control(claim, "a wrong exponent, beyond this instance's e^(−ct) floor", **CONTROL)
+                local = {**kw, "min_count": 1, "n_boot": p.n_boot}  # a third counts every failing run
+                key = (p.seed, problem, name)
+                trend = thirds_trend(fit, claim.at(p.alpha), stats.decay_exponent, k, counts, seed_key=key, **local)
                 vd = verdict.judge_fit(fit, claim, p.alpha, p, n_traj=n, q=None, trend=trend)
-                sides[name] = stats.exponent_side(fit.ci_low, fit.ci_high, vd.theory, 0.0)
                 row = {"problem": problem, "fit": name, **fit_fields(fit, FIT_FIELDS), "trend": trend}
                 frows.append({**row, "n_traj": n, "n_failed": 0, **vd.as_dict()})
-            decision = (
-                findings.between(sides["long-term"], sides["finite-time"])
-                if all(np.isfinite(r["slope"]) for r in frows[-3:])
-                else verdict.INCONCLUSIVE
-            )
+            decision = findings.tail_decay_decision(frows[-3:])
             for r in frows[-3:]:
                 r["decision"] = decision
         return {"probabilities": pd.DataFrame(prows), "fits": pd.DataFrame(frows), "bench": tables["bench"]}
@@ -206,22 +188,12 @@ class TailDecay(Study):
                 t0, s0 = ok["k"].iloc[0], ok["scale"].iloc[0]
                 for e, ls in ((beta, ":"), (beta / 2, "-.")):
                     axes[1].plot(ok["k"], s0 * (ok["k"] / t0) ** (-e), "k", ls=ls, lw=0.8)
-        axes[0].set(
-            xscale="log",
-            yscale="log",
-            xlabel="t",
-            ylabel="P(min_k≤t ‖∇f‖² > ε)",
-            title=f"failure probability, {p['confidence']:.0%} Clopper–Pearson bands",
-        )
-        axes[1].set(
-            xscale="log",
-            yscale="log",
-            xlabel="t",
-            ylabel="tail scale",
-            title=f"black: t^(−β_p) (dotted), t^(−β_p/2) (dash-dot), β_p = {beta:.2f}",
-        )
+        title = f"failure probability, {p['confidence']:.0%} Clopper–Pearson bands"
+        plotting.log_axes(axes[0], "t", "P(min_k≤t ‖∇f‖² > ε)", title)
+        title = f"black: t^(−β_p) (dotted), t^(−β_p/2) (dash-dot), β_p = {beta:.2f}"
+        plotting.log_axes(axes[1], "t", "tail scale", title)
         for ax in axes:
             ax.legend(fontsize=7)
-        fig.suptitle(f"tail-decay: p={p['alpha']:g}, tail {p['tail']:g}, ε={p['eps']:g}, N={p['n_traj']}", fontsize=9)
-        fig.tight_layout()
-        return fig
+        return plotting.finish(
+            fig, f"tail-decay: p={p['alpha']:g}, tail {p['tail']:g}, ε={p['eps']:g}, N={p['n_traj']}"
+        )
