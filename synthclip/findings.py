@@ -560,6 +560,18 @@ def liu_decision(r) -> str:
     )
 
 
+def tail_decay_decision(fits) -> str:
+    """tail-decay: the decision of one problem's fit rows (long-term, finite-time and the control) between β_p
+    (new) and β_p/2 (old), from where each exponent lies against its fit's interval; inconclusive when a fit
+    has no slope."""
+    if not all(np.isfinite(r["slope"]) for r in fits):
+        return verdict.INCONCLUSIVE
+    from .stats import exponent_side
+
+    side = {r["fit"]: exponent_side(r["ci_low"], r["ci_high"], r["theory"], 0.0) for r in fits}
+    return between(side["long-term"], side["finite-time"])
+
+
 def liu_conclusion(v: pd.DataFrame) -> str:
     """log-confidence: one line per problem on Liu's exponent and one on the control, which must fail both."""
     parts = []

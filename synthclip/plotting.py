@@ -95,12 +95,13 @@ def theory_line(
     label: str = "theory",
     color: str = "black",
     ls: str = "--",
+    lw: float = 1.3,
 ) -> None:
     """A power law of exponent ``slope`` through (k_from, anchor), dashed unless ``ls`` says otherwise."""
     if slope is None or not (math.isfinite(anchor) and anchor > 0) or not math.isfinite(slope):
         return
     ks = np.geomspace(k_from, k_to, 20)
-    ax.plot(ks, anchor * (ks / k_from) ** slope, ls=ls, lw=1.3, color=color, label=label)
+    ax.plot(ks, anchor * (ks / k_from) ** slope, ls=ls, lw=lw, color=color, label=label)
 
 
 def figure(n_panels: int, *, ncols: int = 4, size: float = 3.0, aspect: float = 0.85):
@@ -115,6 +116,14 @@ def figure(n_panels: int, *, ncols: int = 4, size: float = 3.0, aspect: float = 
     for ax in axes.ravel()[n_panels:]:
         ax.set_visible(False)
     return fig, axes.ravel()[:n_panels]
+
+
+def panels(frame: pd.DataFrame, by: str, **layout):
+    """One panel per value of ``by``, in order of appearance: the :func:`figure` (``layout``: its ncols, size,
+    aspect) and, per panel, (axes, value, the rows of ``frame`` with that value)."""
+    values = list(dict.fromkeys(frame[by]))
+    fig, axes = figure(len(values), **layout)
+    return fig, [(ax, value, frame[frame[by] == value]) for ax, value in zip(axes, values)]
 
 
 def stored(folder) -> tuple[dict[str, pd.DataFrame], dict]:
@@ -511,6 +520,35 @@ def band(ax, x, value, low, high, *, color, alpha: float = 0.15, connect: bool =
     shown = ~np.isnan(value) if connect else slice(None)
     ax.plot(x[shown], value[shown], color=color, **line)
     ax.fill_between(x, finite(low), finite(high), color=color, alpha=alpha, lw=0)
+
+
+def log_axes(ax, xlabel: str, ylabel: str, title: str | None = None) -> None:
+    """Log-log axes with their labels and, if given, a title: a panel of a rate or a tail against its variable."""
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel)
+    if title is not None:
+        ax.set_title(title)
+
+
+def errorbar(ax, x, value, low, high, **style) -> None:
+    """An estimate and its interval as error bars (``style`` as for ``Axes.errorbar``); a bound on the wrong
+    side of the estimate (an interval rounded inside it) draws no bar rather than a negative one."""
+    value = np.asarray(value, dtype=float)
+    below = np.clip(value - np.asarray(low, dtype=float), 0, None)
+    above = np.clip(np.asarray(high, dtype=float) - value, 0, None)
+    ax.errorbar(x, value, yerr=[below, above], **style)
+
+
+def interval_panel(ax, frame: pd.DataFrame, x: str, *, by: str, lines=(), theory_lw: float = 1.0, **style) -> None:
+    """Error bars (:func:`errorbar`, ``style``) of each ``by`` series of a tidy table (columns ``x``, value,
+    ci_low, ci_high) against ``x``, then power laws through the first series' first point (:func:`theory_line`
+    across its range): ``lines`` holds (exponent, line style, label)."""
+    for name, series in frame.groupby(by, sort=False):
+        series = series.sort_values(x)
+        errorbar(ax, series[x], series["value"], series["ci_low"], series["ci_high"], label=name, **style)
+    first = frame[frame[by] == frame[by].iloc[0]].sort_values(x)
+    xs, anchor = first[x].to_numpy(), first["value"].iloc[0]
+    for exponent, ls, label in lines:
+        theory_line(ax, xs[0], xs[-1], anchor, exponent, label=label, ls=ls, lw=theory_lw)
 
 
 def finish(fig, title: str, *, fontsize: float = 9):

@@ -161,6 +161,12 @@ class MomentTailParams(NoiseParams):
     tail: float = option(1.8, "tail index a of the noise (> p, so the p-th moment is finite)", gt=1.0)
 
 
+def moment_tail_fields(p) -> dict[str, Any]:
+    """The fields of a cell that a ``MomentTailParams`` study fixes: the theorem's p (``alpha``), the noise's
+    tail index a (``tail``) and its law (``noise``)."""
+    return {"alpha": float(p.alpha), "tail": float(p.tail), "noise": p.noise}
+
+
 def check_moment_tail(p) -> None:
     """The noise of a :class:`MomentTailParams` study: a law of ``MOMENT_LAWS``, a in its range, a > p."""
     check_alpha(p.noise, [p.tail], "--tail")
@@ -168,6 +174,12 @@ def check_moment_tail(p) -> None:
         raise StudyError(f"--noise must be a symmetric heavy-tailed law ({', '.join(MOMENT_LAWS)}), got {p.noise!r}")
     if not p.tail > p.alpha:
         raise StudyError(f"--tail must be > --alpha = {p.alpha:g} (a finite p-th moment), got {p.tail!r}")
+
+
+def check_start_inside(p) -> None:
+    """The start inside the projection ball around x* = 0: ``--radius`` > |``--x0``|."""
+    if not p.radius > abs(p.x0):
+        raise StudyError(f"--radius must exceed |--x0| = {abs(p.x0):g}, got {p.radius!r}")
 
 
 @dataclass

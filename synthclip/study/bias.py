@@ -390,26 +390,15 @@ def plot_bias(tables, meta):
     if not sym.empty:
         top = sym[sym["lr"] == sym["lr"].max()]["median"].max()
         plotting.theory_line(ax, sym["lr"].max(), sym["lr"].min(), top, 0.5, label="η^(1/2) (no floor)")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="step size η",
-        ylabel="median of ‖∇f(x_k)‖ averaged over the last half",
-        title="solid: one-sided, dashed: symmetric; dotted: exact floor |x_c|",
-    )
+    title = "solid: one-sided, dashed: symmetric; dotted: exact floor |x_c|"
+    plotting.log_axes(ax, "step size η", "median of ‖∇f(x_k)‖ averaged over the last half", title)
     ax.legend(fontsize=6)
     ax = axes[1]
     one = m[m["noise"] == "pareto-onesided"]
     if not one.empty:
         part = one[one["lr"] == one["lr"].min()].sort_values("clip")
-        ax.errorbar(
-            part["clip"],
-            part["median"],
-            yerr=[part["median"] - part["ci_low"], part["ci_high"] - part["median"]],
-            fmt="o",
-            ms=4,
-            label=f"measured, η = {part['lr'].iloc[0]:g}",
-        )
+        label = f"measured, η = {part['lr'].iloc[0]:g}"
+        plotting.errorbar(ax, part["clip"], part["median"], part["ci_low"], part["ci_high"], fmt="o", ms=4, label=label)
         cs = np.geomspace(part["clip"].min(), part["clip"].max(), 60)
         alpha = float(p.get("alpha", 1.5))
         ax.plot(cs, [clip_floor("pareto-onesided", alpha, c) for c in cs], "k-", lw=1, label="exact floor |x_c|")
@@ -423,7 +412,7 @@ def plot_bias(tables, meta):
                 label=f"c^(−(α−1)) = c^{z['bound'].iloc[0]:+.2f}",
                 color="gray",
             )
-    ax.set(xscale="log", yscale="log", xlabel="clip level c", ylabel="gradient-norm floor", title="floor size vs c")
+    plotting.log_axes(ax, "clip level c", "gradient-norm floor", "floor size vs c")
     if not one.empty:
         ax.set_xticks(part["clip"], [f"{c:g}" for c in part["clip"]])
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())

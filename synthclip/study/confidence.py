@@ -224,12 +224,10 @@ class Confidence(Study):
         from .. import plotting
 
         q, p = tables["quantiles"], meta.get("params", {})
-        instances = list(dict.fromkeys(q["instance"]))
-        fig, axes = plotting.figure(len(instances), ncols=2, size=4.5)
+        fig, panels = plotting.panels(q, "instance", ncols=2, size=4.5)
         colors = plotting.colors_of(dict.fromkeys(q["method"]))
         power = p.get("polylog_power", 2.0)
-        for ax, instance in zip(axes, instances):
-            part = q[q["instance"] == instance]
+        for ax, instance, part in panels:
             for label, rows in part.groupby("method", sort=False):
                 rows = rows.sort_values("delta", ascending=False)
                 ref = rows["value"].iloc[0]
@@ -243,7 +241,7 @@ class Confidence(Study):
             alpha = float(part["alpha"].iloc[0])
             plotting.theory_line(ax, x[0], x[-1], 1.0, 2.0 / alpha, label=f"(1/δ)^(2/α) = (1/δ)^{2 / alpha:.2f}")
             ylabel = "(1−δ)-quantile of f(x_K) − f*, / value at δ_max"
-            ax.set(xscale="log", yscale="log", xlabel="1/δ", ylabel=ylabel, title=f"instance {instance}")
+            plotting.log_axes(ax, "1/δ", ylabel, f"instance {instance}")
             ax.legend(fontsize=6)
         return plotting.finish(
             fig,

@@ -26,8 +26,10 @@ from .base import (
     MomentTailParams,
     SimulationParams,
     Study,
-    StudyError,
     check_moment_tail,
+    check_start_inside,
+    fields_of,
+    moment_tail_fields,
     option,
     register,
 )
@@ -70,25 +72,16 @@ class ConvexRates(Study):
 
     def validate(self, p) -> None:
         check_moment_tail(p)
-        if not p.radius > abs(p.x0):
-            raise StudyError(f"--radius must exceed |--x0| = {abs(p.x0):g}, got {p.radius!r}")
-
-    def group(self, cell) -> str:
-        return f"alpha={cell['alpha']:g}"
+        check_start_inside(p)
 
     def cells(self, p) -> list[dict]:
         return [
             {
                 "study": self.name,
-                "alpha": float(p.alpha),
-                "tail": float(p.tail),
                 "K": int(K),
-                "noise": p.noise,
                 "lr": p.lr0 * abs(p.x0) / K ** (1.0 / p.alpha),
-                "n_traj": p.n_traj,
-                "seed": p.seed,
-                "x0": p.x0,
-                "radius": p.radius,
+                **moment_tail_fields(p),
+                **fields_of(p, "n_traj", "seed", "x0", "radius"),
             }
             for K in sorted(set(p.horizons))
         ]

@@ -22,7 +22,6 @@ import pandas as pd
 
 from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
-from ..engine import simulate
 from . import report
 from .base import (
     MomentTailParams,
@@ -31,13 +30,17 @@ from .base import (
     Study,
     StudyError,
     check_moment_tail,
+    check_start_inside,
+    fields_of,
+    moment_tail_fields,
     option,
     register,
+    simulation_fields,
 )
+from .rate_tables import delta_quantiles, fit_fields, simulate_to_horizon
 
 PROBLEMS = {"abs": ("convex", "f_unif"), "quadratic": ("strongly_convex", "f_avg")}  # setting, output metric
 METHODS = ("gclip", "sgd")  # sgd: the control (no clip)
-SCHEDULE = "delta-tuned"
 
 
 @dataclass
@@ -92,116 +95,49 @@ class LogConfidence(Study):
             raise StudyError(f"--deltas needs at least 3 values (a line and its interval), got {p.deltas!r}")
         if min(p.deltas) * p.n_traj < 10:
             raise StudyError(f"--n-traj must be >= 10/min(--deltas) = {math.ceil(10 / min(p.deltas))}, got {p.n_traj}")
-        if not p.radius > abs(p.x0):
-            raise StudyError(f"--radius must exceed |--x0| = {abs(p.x0):g}, got {p.radius!r}")
-
-    def group(self, cell) -> str:
-        return f"alpha={cell['alpha']:g}"
+        check_start_inside(p)
 
     def cells(self, p) -> list[dict]:
+        common = {**moment_tail_fields(p), **simulation_fields(p), **fields_of(p, "x0", "radius", "confidence")}
         cells = []
         for problem in p.problems:
             for method in p.methods:
                 # the control's steps do not depend on δ: one run (δ = 0 in its cell) serves every δ
                 for delta in sorted(p.deltas, reverse=True) if method == "gclip" else [0.0]:
-                    sched = schedule(
-                        problem, method, p.alpha, p.steps, math.log(1 / (delta or 0.5)), tau0=p.tau0, lr0=p.lr0, x0=p.x0
-                    )
-                    cells.append(
-                        {
-                            "problem": problem,
-                            "method": method,
-                            "delta": float(delta),
-                            "params": sched,
-                            "alpha": float(p.alpha),
-                            "tail": float(p.tail),
-                            "noise": p.noise,
-                            "n_traj": p.n_traj,
-                            "steps": p.steps,
-                            "seed": p.seed,
-                            "x0": p.x0,
-                            "radius": p.radius,
-                            "confidence": p.confidence,
-                        }
-                    )
+                    L = math.log(1 / (delta or 0.5))
+                    sched = schedule(problem, method, p.alpha, p.steps, L, tau0=p.tau0, lr0=p.lr0, x0=p.x0)
+                    cell = {"problem": problem, "method": method, "delta": float(delta), "params": sched}
+                    cells.append({**cell, **common})
         return cells
 
     def run_cell(self, cell, *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
-        K = cell["steps"]
         # one seed for every δ and method: the runs share their noise (common random numbers), so the rows of
         # all δ-columns are one i.i.d. sample of vectors and one row bootstrap carries the slope's interval
-        res = simulate(
-            cell["method"],
-            problem=cell["problem"],
-            noise=cell["noise"],
-            alpha=cell["tail"],
-            steps=K,
-            n_traj=cell["n_traj"],
-            seed=cell["seed"],
-            x0=cell["x0"],
-            radius=cell["radius"],
-            checkpoints=[K],
-            threads=threads,
-            **cell["params"],
-        )
+        res = simulate_to_horizon(cell, cell["params"], threads=threads, alpha=cell["tail"])
         values = res.metric(PROBLEMS[cell["problem"]][1])[:, -1]
-        return {
-            "values": pd.DataFrame(
-                {"problem": cell["problem"], "method": cell["method"], "delta": cell["delta"], "value": values}
-            )
-        }
+        keys = {key: cell[key] for key in ("problem", "method", "delta")}
+        return {"values": pd.DataFrame({**keys, "value": values})}
 
     def analyze(self, p, tables):
         qrows, vrows = [], []
+        deltas = np.array(sorted(p.deltas, reverse=True))
+        logs = np.log(1.0 / deltas)
         for (problem, method), part in tables["values"].groupby(["problem", "method"], sort=False):
-            deltas = np.array(sorted(p.deltas, reverse=True))
-            v = np.stack(
-                [part.loc[part["delta"] == (d if method == "gclip" else 0.0), "value"].to_numpy() for d in deltas],
-                axis=1,
-            )
-            logs = np.log(1.0 / deltas)
-            for j, d in enumerate(deltas):
-                est, lo, hi = stats.quantile_ci(v[:, j], 1.0 - d, confidence=p.confidence)
-                qrows.append(
-                    {
-                        "problem": problem,
-                        "method": method,
-                        "delta": d,
-                        "log_inv_delta": logs[j],
-                        "value": float(est),
-                        "ci_low": float(lo),
-                        "ci_high": float(hi),
-                    }
-                )
-            fit = stats.fit_rate(
-                logs,
-                v,
-                1.0 - deltas,
-                kmin=logs.min(),
-                kmax=logs.max(),
-                n_boot=p.n_boot,
-                confidence=p.confidence,
-                seed=derive_seed(p.seed, self.name, problem, method),
-            )
-            setting, metric = PROBLEMS[problem]
-            n_failed = int(np.sum(~np.isfinite(v)))
-            row = {
-                "problem": problem,
-                "method": method,
-                "slope": fit.slope,
-                "ci_low": fit.ci_low,
-                "ci_high": fit.ci_high,
-                "n_traj": v.shape[0],
-                "n_failed": n_failed,
-            }
+            runs = [part.loc[part["delta"] == (d if method == "gclip" else 0.0), "value"].to_numpy() for d in deltas]
+            v = np.stack(runs, axis=1)
+            common = {"problem": problem, "method": method}
+            qrows += delta_quantiles(v, deltas, common, confidence=p.confidence, log_inv_delta=logs)
+            seed = derive_seed(p.seed, self.name, problem, method)
+            window = {"kmin": logs.min(), "kmax": logs.max()}  # every δ of the grid
+            fit = stats.fit_rate(logs, v, 1.0 - deltas, seed=seed, **window, **fields_of(p, "n_boot", "confidence"))
+            n, n_failed = v.shape[0], int(np.sum(~np.isfinite(v)))
+            row = {**common, **fit_fields(fit), "n_traj": n, "n_failed": n_failed}
             for which in ("new", "old"):
-                claim = theory.claim(f"liu2026-{which}", "gclip", setting, metric)
+                claim = theory.claim(f"liu2026-{which}", "gclip", *PROBLEMS[problem])
                 # the control: the same exponent asked of SGD without clipping, which no theorem covers
                 judged = claim if method == "gclip" else theory.control(claim, "no clip", method="sgd")
-                vd = verdict.judge_fit(
-                    fit, judged, p.alpha, p, n_traj=v.shape[0], q=1 - deltas.min(), n_failed=n_failed
-                )
-                row.update({f"{which}_{k}": val for k, val in vd.as_dict().items()})
+                vd = verdict.judge_fit(fit, judged, p.alpha, p, n_traj=n, q=1 - deltas.min(), n_failed=n_failed)
+                row.update(report.prefixed(which, vd.as_dict()))
             row["decision"] = findings.liu_decision(row)
             vrows.append(row)
         return {"quantiles": pd.DataFrame(qrows), "verdicts": pd.DataFrame(vrows)}
@@ -220,10 +156,7 @@ class LogConfidence(Study):
                     ("problem", "problem"),
                     ("method", "method"),
                     ("exponent of ln(1/δ) [CI]", report.ci_text),
-                    ("new", lambda r: report.number(r["new_theory"], ".3f")),
-                    ("verdict (new)", "new_verdict"),
-                    ("old", lambda r: report.number(r["old_theory"], ".3f")),
-                    ("verdict (old)", "old_verdict"),
+                    *report.paired_columns("new", "old"),
                     ("decision", "decision"),
                     ("failed", report.failed),
                 ],
@@ -237,56 +170,31 @@ class LogConfidence(Study):
         return report.scoreboard(
             report.score_row(
                 meta,
-                r,
+                report.unprefixed(r, which),  # the row as judged by Liu's (new) or the earlier (old) bound
                 setting=f"{r['problem']}, {r['method']}, p={p['alpha']:g}, tail {p['tail']:g}, "
                 f"K={p['steps']}, N={int(r['n_traj'])}",
                 quantity="exponent of ln(1/δ) in the (1−δ)-quantile (δ-tuned)",
-                statement=r[f"{w}_statement"],
-                source=r[f"{w}_theory_source"],
-                theory=r[f"{w}_theory"],
-                verdict=r[f"{w}_verdict"],
-                reason=r[f"{w}_reason"],
             )
             for r in tables["verdicts"].to_dict("records")
-            for w in ("new", "old")
+            for which in ("new", "old")
         )
 
     def plot(self, tables, meta):
         from .. import plotting
 
         q, p = tables["quantiles"], meta["params"]
-        problems = list(dict.fromkeys(q["problem"]))
-        fig, axes = plotting.figure(len(problems), ncols=2, size=4.5)
-        for ax, problem in zip(axes, problems):
-            part = q[q["problem"] == problem]
-            for method, band in part.groupby("method", sort=False):
-                band = band.sort_values("log_inv_delta")
-                ax.errorbar(
-                    band["log_inv_delta"],
-                    band["value"],
-                    yerr=[band["value"] - band["ci_low"], np.clip(band["ci_high"] - band["value"], 0, None)],
-                    marker="o",
-                    ms=3,
-                    lw=1.2,
-                    label=method,
-                )
-            ref = part[part["method"] == part["method"].iloc[0]].sort_values("log_inv_delta")
-            x = ref["log_inv_delta"].to_numpy()
+        fig, panels = plotting.panels(q, "problem", ncols=2, size=4.5)
+        for ax, problem, part in panels:
+            lines = []  # both bounds' exponents, through the first method's point at the largest δ
             for which, ls in (("new", "--"), ("old", ":")):
                 e = theory.claim(f"liu2026-{which}", "gclip", *PROBLEMS[problem]).at(p["alpha"])
-                ax.plot(x, ref["value"].iloc[0] * (x / x[0]) ** e, "k", ls=ls, lw=1, label=f"ln(1/δ)^{e:.2f} ({which})")
-            ax.set(
-                xscale="log",
-                yscale="log",
-                xlabel="ln(1/δ)",
-                ylabel="(1−δ)-quantile of f − f* (δ-tuned run)",
-                title=f"{problem} ({PROBLEMS[problem][0]})",
-            )
+                lines.append((e, ls, f"ln(1/δ)^{e:.2f} ({which})"))
+            plotting.interval_panel(ax, part, "log_inv_delta", by="method", lines=lines, marker="o", ms=3, lw=1.2)
+            title = f"{problem} ({PROBLEMS[problem][0]})"
+            plotting.log_axes(ax, "ln(1/δ)", "(1−δ)-quantile of f − f* (δ-tuned run)", title)
             ax.legend(fontsize=7)
-        fig.suptitle(
+        return plotting.finish(
+            fig,
             f"log-confidence: p={p['alpha']:g}, tail {p['tail']:g}, K={p['steps']}, N={p['n_traj']}; "
             f"bars: {p['confidence']:.0%} order-statistic intervals",
-            fontsize=9,
         )
-        fig.tight_layout()
-        return fig

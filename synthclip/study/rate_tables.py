@@ -5,7 +5,8 @@ not a study: no study imports another.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -165,6 +166,32 @@ def local_trend(xs, v, t, *, n_boot: int, confidence: float, seed: int) -> str:
     return verdict.trend_of(rows, t)
 
 
+def thirds_trend(fit, theory: float | None, refit: Callable[..., Any], *args, seed_key: tuple, **kw) -> str:
+    """``verdict.trend_of`` over local fits on the thirds of ``fit``'s window in log k, newest first: each third
+    is ``refit(*args, kmin=, kmax=, seed=, **kw)`` with its ends widened by 1e-9 (the checkpoints on them count)
+    and the seed ``derive_seed(*seed_key, lo)`` of its lower end lo. A fit without a slope has no local fits."""
+    local = []
+    if np.isfinite(fit.slope):
+        edges = np.geomspace(fit.kmin, fit.kmax, 4)
+        for lo, hi in zip(edges[::-1][1:], edges[::-1][:-1]):
+            window = {"kmin": lo * (1 - 1e-9), "kmax": hi * (1 + 1e-9), "seed": derive_seed(*seed_key, lo)}
+            f = refit(*args, **window, **kw)
+            local.append((lo, hi, f.slope, f.ci_low, f.ci_high))
+    return verdict.trend_of(local, theory)
+
+
+def probability_rows(k, failing, n: int, common: Mapping[str, Any], *, confidence: float) -> list[dict]:
+    """The probability P_k = failing/n at each checkpoint k with its exact (Clopper–Pearson) interval
+    (``stats.binomial_ci``), one row per k opening with the ``common`` fields."""
+    rows = []
+    for t, c in zip(k, failing):
+        ci = stats.binomial_ci(int(c), n, confidence_level=confidence).confidence_interval
+        rows.append(
+            {**common, "k": t, "failing": int(c), "n_traj": n, "p": c / n, "ci_low": ci.low, "ci_high": ci.high}
+        )
+    return rows
+
+
 def sweep_fit(xs, v, t, p, *, checkpoints, seed_key: tuple) -> tuple[stats.RateFit, float, str]:
     """The median's growth in a swept variable over the rule's window: ``xs`` are the columns of the
     per-trajectory matrix ``v`` (counts such as the iterations to a target, read on the grid ``checkpoints``).
@@ -203,6 +230,33 @@ def rate_cell(study: str, p, **fields: Any) -> dict:
         "n_boot": p.n_boot,
         **fields,
     }
+
+
+def summed_in_chunks(
+    method: str, cell: Mapping[str, Any], params, reduce: Callable, *, chunk: int, key: tuple, threads=None, **engine
+) -> tuple[Any, float]:
+    """Σ over a cell's N trajectories of ``reduce(result)`` (counts per checkpoint, say), simulated in engine
+    calls of at most ``chunk`` trajectories so that memory stays bounded whatever N; the call that starts at
+    trajectory ``done`` has the seed ``derive_seed(cell seed, *key, done)``. Every call gets the cell's
+    :data:`SIMULATED` fields, which ``engine`` overrides (the checkpoints, the noise's α), and ``params``.
+    Returns the sum and the seconds the calls took, after a 64-trajectory call that compiles the kernel (so the
+    seconds are a benchmark of the runs alone)."""
+    run = {**engine_fields(cell), **engine}
+    n_traj, seed = run.pop("n_traj"), run.pop("seed")
+    simulate(method, n_traj=64, seed=0, threads=threads, **run, **params)
+    start, done, total = time.perf_counter(), 0, 0
+    while done < n_traj:
+        n = min(chunk, n_traj - done)
+        res = simulate(method, n_traj=n, seed=derive_seed(seed, *key, done), threads=threads, **run, **params)
+        total = total + reduce(res)
+        done += n
+    return total, time.perf_counter() - start
+
+
+def benchmark_row(common: Mapping[str, Any], steps: int, seconds: float) -> dict:
+    """A benchmark's row: the ``common`` fields (``n_traj`` among them), the steps K, the seconds the runs took
+    and the trajectory-steps per second."""
+    return {**common, "steps": steps, "seconds": seconds, "traj_steps_per_s": common["n_traj"] * steps / seconds}
 
 
 def run_rate_cell(cell: Mapping[str, Any], metrics, *, threads=None) -> dict[str, pd.DataFrame]:
@@ -277,18 +331,33 @@ def simulate_to_horizon(cell: Mapping[str, Any], params: Mapping[str, Any], *, t
     return simulate(cell["method"], threads=threads, checkpoints=[cell["steps"]], **run, **params)
 
 
+def fit_fields(fit, names: Sequence[str] = ("slope", "ci_low", "ci_high")) -> dict[str, Any]:
+    """A fit's attributes by name as a table row's fields: the slope and its interval unless ``names`` says."""
+    return {name: getattr(fit, name) for name in names}
+
+
+def delta_quantiles(values, deltas, common: Mapping[str, Any], *, confidence: float, **columns) -> list[dict]:
+    """Each δ's (1 − δ)-quantile with its order-statistic interval (``stats.quantile_ci``), one row per δ opening
+    with the ``common`` fields: ``values`` is one sample read at every δ (1-D) or one column per δ (2-D: column j
+    the runs tuned to ``deltas[j]``); ``columns`` are per-δ values (such as ln(1/δ)) placed after δ."""
+    values = np.asarray(values)
+    rows = []
+    for j, d in enumerate(deltas):
+        est, lo, hi = stats.quantile_ci(values if values.ndim == 1 else values[:, j], 1.0 - d, confidence=confidence)
+        row = {**common, "delta": d, **{name: column[j] for name, column in columns.items()}}
+        rows.append({**row, "value": float(est), "ci_low": float(lo), "ci_high": float(hi)})
+    return rows
+
+
 def delta_tables(values, deltas, common: Mapping[str, Any], *, confidence: float, n_boot: int, seed: int) -> dict:
-    """The growth in 1/δ of one sample's (1 − δ)-quantile: table "quantiles" (each δ's order-statistic interval)
-    and table "fits" (both models of ``verdict.DELTA_MODELS`` with the power-law test the rule reads), each row
-    opening with the ``common`` fields."""
-    qrows = []
-    for d in deltas:
-        est, lo, hi = stats.quantile_ci(values, 1.0 - d, confidence=confidence)
-        qrows.append({**common, "delta": d, "value": float(est), "ci_low": float(lo), "ci_high": float(hi)})
+    """The growth in 1/δ of one sample's (1 − δ)-quantile: table "quantiles" (each δ's order-statistic interval,
+    :func:`delta_quantiles`) and table "fits" (both models of ``verdict.DELTA_MODELS`` with the power-law test
+    the rule reads), each row opening with the ``common`` fields."""
+    qrows = delta_quantiles(values, deltas, common, confidence=confidence)
     fits, test = verdict.fit_delta_growth(values, deltas, n_boot=n_boot, confidence=confidence, seed=seed)
-    fit_fields = ("slope", "ci_low", "ci_high", "intercept", "r2", "reason")
+    fit_names = ("slope", "ci_low", "ci_high", "intercept", "r2", "reason")
     test_fields = {"power_law_p": test.p_value, "power_law_rejects": test.rejects}
-    frows = [{**common, "model": m, **{k: getattr(f, k) for k in fit_fields}, **test_fields} for m, f in fits.items()]
+    frows = [{**common, "model": m, **fit_fields(f, fit_names), **test_fields} for m, f in fits.items()]
     return {"quantiles": pd.DataFrame(qrows), "fits": pd.DataFrame(frows)}
 
 

@@ -124,6 +124,36 @@ def score_row(meta: Mapping[str, Any], r: Mapping[str, Any], *, setting: str, qu
     return row
 
 
+def prefixed(prefix: str, fields: Mapping[str, Any]) -> dict:
+    """``fields`` under ``prefix_`` names: one of several claims judged on the same row (a new bound and an old
+    one, say) keeps its verdict fields side by side with the others'."""
+    return {f"{prefix}_{key}": value for key, value in fields.items()}
+
+
+def unprefixed(r: Mapping[str, Any], prefix: str) -> dict:
+    """The row ``r`` as judged by the claim of :func:`prefixed` fields ``prefix``: its ``prefix_`` fields under
+    their plain names (what :func:`score_row` reads), the row's own fields kept."""
+    start = f"{prefix}_"
+    return {**r, **{key[len(start) :]: value for key, value in r.items() if key.startswith(start)}}
+
+
+def paired_columns(*prefixes: str, spec: str = ".3f") -> list[Column]:
+    """Per claim of :func:`prefixed` fields ``prefix``, side by side: its theory exponent (column "prefix") and
+    its verdict (column "verdict (prefix)")."""
+    columns: list[Column] = []
+    for w in prefixes:
+        columns += [(w, lambda r, w=w: number(r[f"{w}_theory"], spec)), (f"verdict ({w})", f"{w}_verdict")]
+    return columns
+
+
+def benchmark_line(r: Mapping[str, Any], label: str) -> str:
+    """A benchmark row (``rate_tables.benchmark_row``) in words."""
+    return (
+        f"benchmark: {label}: {r['n_traj']} trajectories × {r['steps']} steps in {r['seconds']:.1f} s = "
+        f"{r['traj_steps_per_s'] / 1e6:.1f}·10^6 trajectory-steps per second"
+    )
+
+
 def scoreboard(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """The scoreboard rows as a frame with exactly ``verdict.SCOREBOARD_COLUMNS``."""
     return pd.DataFrame(list(rows), columns=list(verdict.SCOREBOARD_COLUMNS))

@@ -15,7 +15,6 @@ Full description: docs/studies/tail-decay.md.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +22,7 @@ import pandas as pd
 
 from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
-from ..engine import log_checkpoints, simulate
+from ..engine import log_checkpoints
 from . import report
 from .base import (
     MomentTailParams,
@@ -31,9 +30,13 @@ from .base import (
     SlopeParams,
     Study,
     check_moment_tail,
+    fields_of,
+    moment_tail_fields,
     option,
     register,
+    simulation_fields,
 )
+from .rate_tables import benchmark_row, fit_fields, probability_rows, summed_in_chunks, thirds_trend
 
 PROBLEMS = ("quadratic", "nonconvex")
 FITS = {
@@ -41,6 +44,9 @@ FITS = {
     "finite-time": ("armacki-finite-time", 0.0),
     "control 2β_p": ("armacki-long-term", 1.0),
 }  # name → (claim, power m of the log t correction)
+FIT_FIELDS = ("slope", "ci_low", "ci_high", "kmin", "kmax", "n_points")  # of a fit's row
+#: the control's exponent: t^(−2β_p), beyond the e^(−ct) floor of this instance
+CONTROL = {"label": "2beta", "formula": "t^(−2β_p)", "exponent": lambda a: -8.0 * (a - 1.0) / (3.0 * a - 2.0)}
 
 
 @dataclass
@@ -81,135 +87,48 @@ class TailDecay(Study):
     def validate(self, p) -> None:
         check_moment_tail(p)
 
-    def group(self, cell) -> str:
-        return f"alpha={cell['alpha']:g}"
-
     def cells(self, p) -> list[dict]:
-        return [
-            {
-                "problem": problem,
-                "alpha": float(p.alpha),
-                "tail": float(p.tail),
-                "noise": p.noise,
-                "n_traj": p.n_traj,
-                "steps": p.steps,
-                "seed": p.seed,
-                "eps": p.eps,
-                "x0": p.x0,
-                "params": schedule(p.alpha, p.lr0, p.tau0),
-                "n_checkpoints": p.n_checkpoints,
-                "chunk": p.chunk,
-            }
-            for problem in p.problems
-        ]
+        fields = fields_of(p, "eps", "x0", "n_checkpoints", "chunk")
+        common = {**moment_tail_fields(p), **simulation_fields(p), **fields}
+        return [{"problem": problem, "params": schedule(p.alpha, p.lr0, p.tau0), **common} for problem in p.problems]
 
     def run_cell(self, cell, *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         k = log_checkpoints(cell["steps"], cell["n_checkpoints"])
-        failing = np.zeros(k.size, dtype=np.int64)
-        run = dict(
-            problem=cell["problem"],
-            noise=cell["noise"],
-            alpha=cell["tail"],
-            steps=cell["steps"],
-            x0=cell["x0"],
-            checkpoints=k,
-            threads=threads,
-            **cell["params"],
-        )
-        simulate("gclip", n_traj=64, seed=0, **run)  # compiles the kernel: the benchmark times the runs only
-        start, done = time.perf_counter(), 0
-        while done < cell["n_traj"]:  # chunks with their own seeds: the output of one call is 56 bytes × t's
-            n = min(cell["chunk"], cell["n_traj"] - done)
-            res = simulate("gclip", n_traj=n, seed=derive_seed(cell["seed"], self.name, done), **run)
-            failing += np.sum(res.metric("grad_norm_min") > math.sqrt(cell["eps"]), axis=0)  # +inf: failed runs
-            done += n
-        seconds = time.perf_counter() - start
+
+        def failing(res):  # runs whose min_k≤t ‖∇f‖ is still above √ε at each t (+inf: failed runs)
+            return np.sum(res.metric("grad_norm_min") > math.sqrt(cell["eps"]), axis=0)
+
+        # chunks with their own seeds: the output of one call is 56 bytes × t's per trajectory
+        run = {"chunk": cell["chunk"], "key": (self.name,), "threads": threads, "checkpoints": k, "alpha": cell["tail"]}
+        counts, seconds = summed_in_chunks("gclip", cell, cell["params"], failing, **run)
         common = {"problem": cell["problem"], "n_traj": cell["n_traj"]}
-        return {
-            "counts": pd.DataFrame({**common, "k": k, "failing": failing}),
-            "bench": pd.DataFrame(
-                [
-                    {
-                        **common,
-                        "steps": cell["steps"],
-                        "seconds": seconds,
-                        "traj_steps_per_s": cell["n_traj"] * cell["steps"] / seconds,
-                    }
-                ]
-            ),
-        }
+        bench = benchmark_row(common, cell["steps"], seconds)
+        return {"counts": pd.DataFrame({**common, "k": k, "failing": counts}), "bench": pd.DataFrame([bench])}
 
     def analyze(self, p, tables):
         prows, frows = [], []
         for problem, part in tables["counts"].groupby("problem", sort=False):
             k, failing, n = part["k"].to_numpy(float), part["failing"].to_numpy(), int(part["n_traj"].iloc[0])
-            for t, c in zip(k, failing):
-                ci = stats.binomial_ci(int(c), n, confidence_level=p.confidence).confidence_interval
-                prows.append(
-                    {
-                        "problem": problem,
-                        "k": t,
-                        "failing": int(c),
-                        "n_traj": n,
-                        "p": c / n,
-                        "ci_low": ci.low,
-                        "ci_high": ci.high,
-                        "scale": float(stats.tail_scale(t, c / n, 1.0)),
-                        "scale_plain": float(stats.tail_scale(t, c / n)),
-                    }
+            for r in probability_rows(k, failing, n, {"problem": problem}, confidence=p.confidence):
+                r.update(
+                    scale=float(stats.tail_scale(r["k"], r["p"], 1.0)),
+                    scale_plain=float(stats.tail_scale(r["k"], r["p"])),
                 )
+                prows.append(r)
             counts = np.concatenate([[n], failing])
-            sides = {}
             for name, (statement, power) in FITS.items():
                 kw = dict(log_power=power, p_max=p.p_max, min_count=p.min_count, confidence=p.confidence)
                 fit = stats.decay_exponent(k, counts, n_boot=p.n_boot, seed=derive_seed(p.seed, problem, name), **kw)
                 claim = theory.claim(statement, "gclip", "smooth", "tail_scale")
                 if name.startswith("control"):
-                    claim = theory.control(
-                        claim,
-                        "a wrong exponent, beyond this instance's e^(−ct) floor",
-                        label="2beta",
-                        formula="t^(−2β_p)",
-                        exponent=lambda a: -8.0 * (a - 1.0) / (3.0 * a - 2.0),
-                    )
-                local = []  # thirds of the window in log t, newest first, for the trend
-                if np.isfinite(fit.slope):
-                    edges = np.geomspace(fit.kmin, fit.kmax, 4)
-                    for lo, hi in zip(edges[::-1][1:], edges[::-1][:-1]):
-                        f = stats.decay_exponent(
-                            k,
-                            counts,
-                            kmin=lo * (1 - 1e-9),
-                            kmax=hi * (1 + 1e-9),
-                            n_boot=p.n_boot,
-                            seed=derive_seed(p.seed, problem, name, lo),
-                            **{**kw, "min_count": 1},
-                        )
-                        local.append((lo, hi, f.slope, f.ci_low, f.ci_high))
-                trend = verdict.trend_of(local, claim.at(p.alpha))
+                    claim = theory.control(claim, "a wrong exponent, beyond this instance's e^(−ct) floor", **CONTROL)
+                local = {**kw, "min_count": 1, "n_boot": p.n_boot}  # a third counts every failing run
+                key = (p.seed, problem, name)
+                trend = thirds_trend(fit, claim.at(p.alpha), stats.decay_exponent, k, counts, seed_key=key, **local)
                 vd = verdict.judge_fit(fit, claim, p.alpha, p, n_traj=n, q=None, trend=trend)
-                sides[name] = stats.exponent_side(fit.ci_low, fit.ci_high, vd.theory, 0.0)
-                frows.append(
-                    {
-                        "problem": problem,
-                        "fit": name,
-                        "slope": fit.slope,
-                        "ci_low": fit.ci_low,
-                        "ci_high": fit.ci_high,
-                        "kmin": fit.kmin,
-                        "kmax": fit.kmax,
-                        "n_points": fit.n_points,
-                        "trend": trend,
-                        "n_traj": n,
-                        "n_failed": 0,
-                        **vd.as_dict(),
-                    }
-                )
-            decision = (
-                findings.between(sides["long-term"], sides["finite-time"])
-                if all(np.isfinite(r["slope"]) for r in frows[-3:])
-                else verdict.INCONCLUSIVE
-            )
+                row = {"problem": problem, "fit": name, **fit_fields(fit, FIT_FIELDS), "trend": trend}
+                frows.append({**row, "n_traj": n, "n_failed": 0, **vd.as_dict()})
+            decision = findings.tail_decay_decision(frows[-3:])
             for r in frows[-3:]:
                 r["decision"] = decision
         return {"probabilities": pd.DataFrame(prows), "fits": pd.DataFrame(frows), "bench": tables["bench"]}
@@ -235,11 +154,7 @@ class TailDecay(Study):
             ),
             findings.tail_decay_conclusion(fits),
         ]
-        lines += [
-            f"benchmark: {r['problem']}: {r['n_traj']} trajectories × {r['steps']} steps in {r['seconds']:.1f} s = "
-            f"{r['traj_steps_per_s'] / 1e6:.1f}·10^6 trajectory-steps per second"
-            for _, r in bench.iterrows()
-        ]
+        lines += [report.benchmark_line(r, r["problem"]) for _, r in bench.iterrows()]
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
@@ -273,22 +188,12 @@ class TailDecay(Study):
                 t0, s0 = ok["k"].iloc[0], ok["scale"].iloc[0]
                 for e, ls in ((beta, ":"), (beta / 2, "-.")):
                     axes[1].plot(ok["k"], s0 * (ok["k"] / t0) ** (-e), "k", ls=ls, lw=0.8)
-        axes[0].set(
-            xscale="log",
-            yscale="log",
-            xlabel="t",
-            ylabel="P(min_k≤t ‖∇f‖² > ε)",
-            title=f"failure probability, {p['confidence']:.0%} Clopper–Pearson bands",
-        )
-        axes[1].set(
-            xscale="log",
-            yscale="log",
-            xlabel="t",
-            ylabel="tail scale",
-            title=f"black: t^(−β_p) (dotted), t^(−β_p/2) (dash-dot), β_p = {beta:.2f}",
-        )
+        title = f"failure probability, {p['confidence']:.0%} Clopper–Pearson bands"
+        plotting.log_axes(axes[0], "t", "P(min_k≤t ‖∇f‖² > ε)", title)
+        title = f"black: t^(−β_p) (dotted), t^(−β_p/2) (dash-dot), β_p = {beta:.2f}"
+        plotting.log_axes(axes[1], "t", "tail scale", title)
         for ax in axes:
             ax.legend(fontsize=7)
-        fig.suptitle(f"tail-decay: p={p['alpha']:g}, tail {p['tail']:g}, ε={p['eps']:g}, N={p['n_traj']}", fontsize=9)
-        fig.tight_layout()
-        return fig
+        return plotting.finish(
+            fig, f"tail-decay: p={p['alpha']:g}, tail {p['tail']:g}, ε={p['eps']:g}, N={p['n_traj']}"
+        )
