@@ -380,6 +380,73 @@ def theory_through_fits(ax, fits: pd.DataFrame, lines: pd.DataFrame) -> None:
         )
 
 
+def grouped_lines(ax, frame: pd.DataFrame, *, x: str, y: str, by, color, label, ls=None, band=None, alpha=0.2):
+    """One line of ``y`` against ``x`` (sorted, with markers) per group of the ``by`` columns, in the frame's
+    order of first appearance; ``color``, ``label`` and ``ls`` (default solid) map a group's key tuple to its
+    colour, legend entry and line style. ``band`` (low, high columns) shades each line's interval, an infinite
+    bound leaving a gap."""
+    for key, part in frame.groupby(list(by), sort=False):
+        part = part.sort_values(x)
+        ax.plot(part[x], part[y], ls=ls(key) if ls else "-", marker="o", ms=3, color=color(key), label=label(key))
+        if band is not None:
+            low, high = (part[c].where(np.isfinite(part[c])) for c in band)
+            ax.fill_between(part[x], low, high, color=color(key), alpha=alpha, lw=0)
+
+
+def where(frame: pd.DataFrame, **equal) -> pd.DataFrame:
+    """The rows of ``frame`` whose columns equal the given values (one series of a tidy table)."""
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in equal.items():
+        mask &= (frame[column] == value).to_numpy()
+    return frame[mask]
+
+
+def quantile_panel(ax, quantiles: pd.DataFrame, fits: pd.DataFrame, lines: pd.DataFrame, series, colors, *, level):
+    """One quantile ``level`` of several series against k: each series' estimate with its confidence band
+    (:func:`quantile_bands`), its legend entry naming its verdict at that level, and each judging exponent of
+    ``lines`` (scoreboard rows, see :func:`exponents`) drawn through the fits over the shaded fit window
+    (:func:`theory_through_fits`). ``series`` maps a series' name to the column values that select it (in
+    ``quantiles`` and in ``fits``, a slopes table's last-decade rows); ``colors`` maps the name to its colour."""
+    at = f"{level:g}"
+    for name, selected in series.items():
+        fit = where(fits, **selected)
+        fit = fit[fit["quantile"] == at]
+        word = fit["verdict"].iloc[0] if not fit.empty else ""
+        quantile_bands(
+            ax,
+            where(quantiles, **selected),
+            quantiles=[level],
+            palette=[colors[name]],
+            label=lambda _, name=name, word=word: f"{name}: {word}" if word else name,
+        )
+    window = pd.concat([where(fits, **selected) for selected in series.values()]) if series else fits.iloc[0:0]
+    theory_through_fits(ax, window[window["quantile"] == at], lines)
+    ax.set_xlabel("k")
+
+
+def local_slope_panel(
+    ax, local: pd.DataFrame, lines: pd.DataFrame, series, colors, *, xlabel: str = "k (window centre)"
+) -> None:
+    """The local slopes of several series (rows with kmin, kmax, slope, ci_low, ci_high: one per window) at
+    their windows' geometric centres, with their confidence bands, against each judging exponent of ``lines``
+    (scoreboard rows, see :func:`exponents`) as a horizontal line: a slope that drifts across windows shows
+    here. ``series`` and ``colors`` as in :func:`quantile_panel`."""
+    drawn = False
+    for name, selected in series.items():
+        part = where(local, **selected)
+        part = part[np.isfinite(part["slope"])].sort_values("kmax")
+        if part.empty:
+            continue
+        drawn = True
+        mid = np.sqrt(part["kmin"].to_numpy(float) * part["kmax"].to_numpy(float))
+        ax.plot(mid, part["slope"], marker="o", ms=3, lw=1.2, color=colors[name], label=name)
+        ax.fill_between(mid, part["ci_low"], part["ci_high"], color=colors[name], alpha=0.15, lw=0)
+    for t, statements, ls, color in exponents(lines):
+        ax.axhline(t, color=color, ls=ls, lw=1.2, label=f"{statements} {t:+.2f}")
+    ax.set(xscale="log" if drawn else "linear", xlabel=xlabel)
+    ax.legend(fontsize=6, loc="best", framealpha=0.9)
+
+
 def legend(ax, n_entries: int, *, many: int = 7, **kw) -> None:
     """The panel's legend: inside where it is short, below the panel where it has ``many`` entries or more
     (a long legend inside hides the curves)."""

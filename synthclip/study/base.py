@@ -426,6 +426,35 @@ def check_positive(p, *names: str) -> None:
                     raise StudyError(f"{flag(name)} must be a positive integer, got {v!r}")
 
 
+def noise_tails(p) -> list[tuple[float, float]]:
+    """(theorem α, noise tail index a) pairs of a run with ``alpha``, ``noise``, ``noise_alpha`` and ``tail_offsets``:
+    --noise-alpha when given, else α + each offset that lies in the noise law's range (stable: a ≤ 2)."""
+    if p.noise_alpha:
+        return [(float(alpha), float(p.noise_alpha)) for alpha in p.alpha]
+    rng = noise_registry.get(p.noise).param("alpha")
+    pairs = []
+    for alpha in p.alpha:
+        for o in p.tail_offsets:
+            a = round(float(alpha) + float(o), 12)
+            try:
+                rng.check(a)
+            except ValueError:
+                continue  # e.g. stable noise above a = 2: no law there
+            pairs.append((float(alpha), a))
+    return pairs
+
+
+def check_claims(path: str) -> None:
+    """A --claims file must load (``testing.load_claims``): its error names the flag."""
+    from .. import testing
+
+    if path:
+        try:
+            testing.load_claims(path)
+        except ValueError as err:
+            raise StudyError(f"--claims: {err}") from None
+
+
 def check_alpha(noise: str, alphas, flag_name: str = "--alpha") -> None:
     """Each α must lie in the noise law's range (stable: (1, 2], pareto: > 1, ...)."""
     try:

@@ -34,6 +34,7 @@ from .base import (
     register,
 )
 from .horizons import horizon_scoreboard, horizon_tables, horizon_verdict_table, plot_horizons
+from .rate_tables import final_values
 
 CONTROL = "sgd-control"  # the same runs, judged against the strongly convex exponent
 
@@ -103,20 +104,8 @@ class ConvexRates(Study):
             lr=cell["lr"],
             lr_schedule="constant",
         )
-        frame = pd.DataFrame(
-            {
-                "study": self.name,
-                "method": "sgd",
-                "alpha": cell["alpha"],
-                "K": K,
-                "tau": np.inf,
-                "lr": cell["lr"],
-                "metric": "f_unif",
-                "trajectory": np.arange(res.n_traj),
-                "value": res.metric("f_unif")[:, -1],
-                "failed": res.failed,
-            }
-        )
+        fields = {"study": self.name, "method": "sgd", "alpha": cell["alpha"], "K": K, "tau": np.inf, "lr": cell["lr"]}
+        frame = final_values(res, "f_unif", {**fields, "metric": "f_unif"})
         return {"values": frame}
 
     def analyze(self, p, tables):

@@ -23,9 +23,18 @@ import pandas as pd
 
 from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
-from ..engine import simulate
 from . import report
 from .base import NoiseParams, SimulationParams, SlopeParams, Study, StudyError, check_alpha, option, register
+from .horizons import (
+    classify_growth,
+    expected_shape,
+    growth_fit,
+    joint_statistics,
+    local_exponents,
+    mean_and_median,
+    trajectory_table,
+)
+from .rate_tables import final_values, simulate_to_horizon
 
 STRUCTURES = ("iid", "radial")
 METHODS = ("gclip", "cclip")
@@ -134,42 +143,13 @@ class Dimension(Study):
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
-        K = cell["steps"]
-        res = simulate(
-            cell["method"],
-            noise=cell["noise"],
-            alpha=cell["alpha"],
-            structure=cell["structure"],
-            scale=cell["scale"],
-            dim=cell["dim"],
-            steps=K,
-            n_traj=cell["n_traj"],
-            seed=cell["seed"],
-            x0=cell["x0"],
-            checkpoints=[K],
-            clip=cell["clip"],
-            clip_power=SCHEDULE,
-            lr_schedule="theorem4",
-            threads=threads,
+        params = {"clip": cell["clip"], "clip_power": SCHEDULE, "lr_schedule": "theorem4"}
+        res = simulate_to_horizon(cell, params, threads=threads)
+        fields = ("tau0", "structure", "method", "dim", "noise", "alpha", "steps", "metric")
+        finals = final_values(
+            res, cell["metric"], {f: cell[f] for f in fields}, clip_frac=res.metric("clip_frac")[:, -1]
         )
-        return {
-            "finals": pd.DataFrame(
-                {
-                    "tau0": cell["tau0"],
-                    "structure": cell["structure"],
-                    "method": cell["method"],
-                    "dim": cell["dim"],
-                    "noise": cell["noise"],
-                    "alpha": cell["alpha"],
-                    "steps": K,
-                    "metric": cell["metric"],
-                    "trajectory": np.arange(res.n_traj),
-                    "value": res.metric(cell["metric"])[:, -1],
-                    "clip_frac": res.metric("clip_frac")[:, -1],
-                    "failed": res.failed,
-                }
-            )
-        }
+        return {"finals": finals}
 
     def analyze(self, p, tables):
         return analyze_finals(
@@ -244,26 +224,6 @@ class Dimension(Study):
         return plot_dimension(tables, meta)
 
 
-def classify_growth(lo: float, hi: float, tolerance: float) -> str:
-    """The docstring's shape rule on a growth exponent's interval."""
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return "no fit"
-    if lo > tolerance:
-        return "grows"
-    if hi < -tolerance:
-        return "shrinks"
-    if lo >= -tolerance and hi <= tolerance:
-        return "flat"
-    return "undecided"
-
-
-def expected_shape(exponent: float | None, tolerance: float) -> str:
-    """The shape a predicted exponent implies under the same tolerance ("-" without a prediction)."""
-    if exponent is None or not np.isfinite(exponent):
-        return "-"
-    return classify_growth(exponent, exponent, tolerance)
-
-
 def scoped_claim(
     statement: str | None, method: str, structure: str, metric: str, alpha: float, noise: str
 ) -> theory.Claim | None:
@@ -301,68 +261,40 @@ def analyze_finals(
     return {"finals": finals, **{name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}}
 
 
-def _local_rows(dims, pt: np.ndarray, bt: np.ndarray, confidence: float) -> list[dict]:
-    """The exponent between each pair of consecutive d, with its joint-bootstrap interval: an all-d fit can hide
-    a slope that falls or rises with d."""
-    rows = []
-    for j in range(len(dims) - 1):
-        step = math.log(dims[j + 1] / dims[j])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            est = float(np.log(pt[j + 1] / pt[j]) / step)
-            reps = np.log(bt[:, j + 1] / bt[:, j]) / step
-        lo, hi = stats.percentile_interval(reps, confidence)[:2]
-        rows.append({"d_low": dims[j], "d_high": dims[j + 1], "exponent": est, "ci_low": lo, "ci_high": hi})
-    return rows
-
-
 def _analyze_one(
     finals: pd.DataFrame, *, n_boot: int, confidence: float, tolerance: float, seed: int, allowance: float
 ) -> dict:
     """:func:`analyze_finals` at one clip level."""
-    keys = list(finals.groupby(["structure", "method", "dim"], sort=True).groups)
-    n = int(finals["trajectory"].max()) + 1
-    table = np.full((len(keys), n), np.inf)
-    clip_frac = np.zeros(len(keys))
-    for i, (_, part) in enumerate(finals.groupby(["structure", "method", "dim"], sort=True)):
-        v = np.where(
-            part["failed"].to_numpy() | ~np.isfinite(part["value"].to_numpy()), np.inf, part["value"].to_numpy()
-        )
-        table[i, part["trajectory"].to_numpy()] = v
-        clip_frac[i] = float(part["clip_frac"].mean()) if "clip_frac" in part else np.nan
+    keys, table = trajectory_table(finals, ["structure", "method", "dim"])
+    n = table.shape[1]
+    clip_frac = np.array(
+        [
+            float(part["clip_frac"].mean()) if "clip_frac" in part else np.nan
+            for _, part in finals.groupby(["structure", "method", "dim"], sort=True)
+        ]
+    )
     index = {k: i for i, k in enumerate(keys)}
     noise = str(finals["noise"].iloc[0])
     alpha = float(finals["alpha"].iloc[0])
     metric = str(finals["metric"].iloc[0])
     t_alpha = theory_alpha(noise, alpha)
-    r = stats.quantile_ranks(n, 0.5)[0]
-    with np.errstate(invalid="ignore"):
-        mean = table.mean(axis=1)
-    median = np.partition(table, r - 1, axis=1)[:, r - 1]
     # the joint bootstrap: one index draw per replicate for every (structure, method, d)
-    boot = stats.joint_bootstrap(table, ("mean", "median"), n_boot=n_boot, seed=seed)
-    boot_mean, boot_median = boot["mean"], boot["median"]
-
-    erows = []
-    for (structure, method, d), i in index.items():
-        est, lo, hi = stats.quantile_ci(table[i], 0.5, confidence=confidence)
-        mlo, mhi = stats.percentile_interval(boot_mean[:, i], confidence)[:2]
-        erows.append(
+    joint = joint_statistics(table, n_boot=n_boot, seed=seed)
+    mean, median, boot_mean, boot_median = (joint[s] for s in ("mean", "median", "boot_mean", "boot_median"))
+    errors = pd.DataFrame(
+        [
             {
                 "structure": structure,
                 "method": method,
                 "dim": d,
-                "mean": float(mean[i]),
-                "mean_ci_low": mlo,
-                "mean_ci_high": mhi,
-                "median": float(est),
-                "ci_low": float(lo),
-                "ci_high": float(hi),
+                **mean_and_median(table[i], mean[i], boot_mean[:, i], confidence),
                 "clip_frac": clip_frac[i],
                 "n_traj": n,
                 "n_failed": int(np.sum(~np.isfinite(table[i]))),
             }
-        )
-    errors = pd.DataFrame(erows)
+            for (structure, method, d), i in index.items()
+        ]
+    )
 
     rrows, grows, lrows = [], [], []
     for structure in dict.fromkeys(k[0] for k in keys):
@@ -393,9 +325,8 @@ def _analyze_one(
             "ratio": (ratio, ratio_boot, median_ratio, median_ratio_boot),
         }
         for name, (pt, bt, med, bmed) in series.items():
-            lrows += [{"structure": structure, "series": name, **row} for row in _local_rows(dims, pt, bt, confidence)]
-            exponent, lo, hi, intercept = stats.log_slope(dims, pt, bt, confidence)
-            med_exponent, med_lo, med_hi, _ = stats.log_slope(dims, med, bmed, confidence)
+            lrows += [{"structure": structure, "series": name, **r} for r in local_exponents(dims, pt, bt, confidence)]
+            fit = growth_fit(dims, pt, bt, med, bmed, confidence)
             method = RATIO if name == "ratio" else name
             sharp, printed = (
                 scoped_claim(s, method, structure, "ratio" if name == "ratio" else metric, t_alpha, noise)
@@ -417,8 +348,9 @@ def _analyze_one(
                         f"clipped fraction below {MIN_CLIP_FRAC:.0%} ({', '.join(low[:3])}"
                         f"{', ...' if len(low) > 3 else ''}): the ratio does not compare two clipping methods"
                     )
+            interval = (fit["exponent"], fit["ci_low"], fit["ci_high"])
             common = dict(n_traj=n, q="mean", confidence=confidence, allowance=allowance, n_failed=n_failed)
-            v = verdict.judge(exponent, lo, hi, sharp, t_alpha, **common)
+            v = verdict.judge(*interval, sharp, t_alpha, **common)
             if name != "ratio" and sharp is None and metric == "f_avg":
                 v = verdict.Verdict(
                     verdict.NONE,
@@ -427,20 +359,16 @@ def _analyze_one(
                 )
             if why and v.verdict != verdict.NONE:
                 v = verdict.Verdict(verdict.INSUFFICIENT, v.theory, v.kind, v.statement, v.source, reason=why)
-            pv = verdict.judge(exponent, lo, hi, printed, t_alpha, **common) if printed is not None else None
+            pv = verdict.judge(*interval, printed, t_alpha, **common) if printed is not None else None
             grows.append(
                 {
                     "structure": structure,
                     "series": name,
                     "statistic": "mean",
-                    "exponent": exponent,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "intercept": intercept,
-                    "median_exponent": med_exponent,
-                    "median_ci_low": med_lo,
-                    "median_ci_high": med_hi,
-                    "shape": classify_growth(lo, hi, tolerance) if np.isfinite(exponent) else "no fit",
+                    **fit,
+                    "shape": classify_growth(fit["ci_low"], fit["ci_high"], tolerance)
+                    if np.isfinite(fit["exponent"])
+                    else "no fit",
                     "expected": expected_shape(v.theory, tolerance),
                     **v.as_dict(),
                     "printed_statement": printed.statement if printed else verdict.NONE,
@@ -535,28 +463,20 @@ def plot_dimension(tables, meta):
     e, r, g = tables["errors"], tables["ratios"], tables["growth"]
     p = meta.get("params", {})
     fig, axes = plotting.figure(3, ncols=2, size=4.0, aspect=0.8)  # two a row: three squeezed into a page misread
-    import seaborn as sns
-
-    colors = dict(zip(dict.fromkeys(e["structure"]), sns.color_palette("deep", 2)))
+    colors = plotting.colors_of(dict.fromkeys(e["structure"]), "deep")
     levels = list(dict.fromkeys(r["tau0"]))
     styles = dict(zip(levels, ("-", "--", "-.", ":") * len(levels)))
     first = 0.1 if 0.1 in levels else levels[0]  # errors and clipped fractions at one level: 0.1, where both clip
-    e = e[e["tau0"] == first]
+    e = e[e["tau0"] == first].sort_values(["structure", "method"])
+    # (a) and (c): a line per (structure, method), coloured by the structure, dashed for CClip
+    by_method = dict(
+        by=("structure", "method"),
+        color=lambda k: colors[k[0]],
+        ls=lambda k: "-" if k[1] == "gclip" else "--",
+        label=lambda k: f"{k[1]}, {k[0]}",
+    )
     ax = axes[0]
-    for (structure, method), part in e.groupby(["structure", "method"]):
-        part = part.sort_values("dim")
-        ls = "-" if method == "gclip" else "--"
-        ax.plot(
-            part["dim"], part["mean"], ls=ls, marker="o", ms=3, color=colors[structure], label=f"{method}, {structure}"
-        )
-        ax.fill_between(
-            part["dim"],
-            part["mean_ci_low"],
-            part["mean_ci_high"].where(np.isfinite(part["mean_ci_high"])),
-            color=colors[structure],
-            alpha=0.2,
-            lw=0,
-        )
+    plotting.grouped_lines(ax, e, x="dim", y="mean", band=("mean_ci_low", "mean_ci_high"), **by_method)
     ax.set(
         xscale="log",
         yscale="log",
@@ -566,41 +486,47 @@ def plot_dimension(tables, meta):
     )
     ax.legend(fontsize=6.5)
     ax = axes[1]
-    for (structure, tau0), part in r.groupby(["structure", "tau0"], sort=False):
-        part = part.sort_values("dim")
-        fit = g[(g["structure"] == structure) & (g["series"] == "ratio") & (g["tau0"] == tau0)].iloc[0]
-        ax.plot(
-            part["dim"],
-            part["ratio"],
-            marker="o",
-            ms=3,
-            color=colors[structure],
-            ls=styles[tau0],
-            label=f"{structure}, τ0 = {tau0:g}: d^{fit['exponent']:+.2f} [{fit['ci_low']:+.2f}, {fit['ci_high']:+.2f}]",
+    fits = g[g["series"] == "ratio"].set_index(["structure", "tau0"])
+
+    def fitted(k):
+        fit = fits.loc[k]
+        return f"{k[0]}, τ0 = {k[1]:g}: d^{fit['exponent']:+.2f} [{fit['ci_low']:+.2f}, {fit['ci_high']:+.2f}]"
+
+    plotting.grouped_lines(
+        ax,
+        r,
+        x="dim",
+        y="ratio",
+        by=("structure", "tau0"),
+        color=lambda k: colors[k[0]],
+        ls=lambda k: styles[k[1]],
+        label=fitted,
+        band=("ci_low", "ci_high"),
+        alpha=0.15,
+    )
+    for structure, part in r[r["tau0"] == first].groupby("structure", sort=False):
+        fit = fits.loc[(structure, first)]
+        d0, d1, anchor = fit["dmin"], fit["dmax"], float(part.sort_values("dim")["ratio"].iloc[0])
+        plotting.theory_line(
+            ax,
+            d0,
+            d1,
+            anchor,
+            fit["theory"] if np.isfinite(fit["theory"]) else None,
+            color="black" if structure == "iid" else "gray",
+            label=f"bounds' ratio d^{fit['theory']:.2f} ({fit['statement']})",
         )
-        ax.fill_between(part["dim"], part["ci_low"], part["ci_high"], color=colors[structure], alpha=0.15, lw=0)
-        if tau0 != first:
-            continue
-        d0, d1 = fit["dmin"], fit["dmax"]
-        anchor = float(part["ratio"].iloc[0])
-        if np.isfinite(fit["theory"]):
-            plotting.theory_line(
-                ax,
-                d0,
-                d1,
-                anchor,
-                fit["theory"],
-                color="black" if structure == "iid" else "gray",
-                label=f"bounds' ratio d^{fit['theory']:.2f} ({fit['statement']})",
-            )
-        if np.isfinite(fit["printed_theory"]):
-            ax.plot(
-                *_power(d0, d1, anchor, fit["printed_theory"]),
-                ls="-.",
-                lw=1.0,
-                color="firebrick",
-                label=f"as printed d^{fit['printed_theory']:.2f} ({fit['printed_statement']})",
-            )
+        plotting.theory_line(
+            ax,
+            d0,
+            d1,
+            anchor,
+            fit["printed_theory"] if np.isfinite(fit["printed_theory"]) else None,
+            ls="-.",
+            lw=1.0,
+            color="firebrick",
+            label=f"as printed d^{fit['printed_theory']:.2f} ({fit['printed_statement']})",
+        )
     ax.set(
         xscale="log",
         yscale="log",
@@ -620,17 +546,7 @@ def plot_dimension(tables, meta):
         title="(b): fitted exponent [CI]; bounds' ratios",
     )
     ax = axes[2]
-    for (structure, method), part in e.groupby(["structure", "method"]):
-        part = part.sort_values("dim")
-        ax.plot(
-            part["dim"],
-            part["clip_frac"],
-            ls="-" if method == "gclip" else "--",
-            marker="o",
-            ms=3,
-            color=colors[structure],
-            label=f"{method}, {structure}",
-        )
+    plotting.grouped_lines(ax, e, x="dim", y="clip_frac", **by_method)
     ax.axhline(MIN_CLIP_FRAC, color="gray", lw=0.8, ls=":", label=f"{MIN_CLIP_FRAC:.0%}: the ratio counts above")
     ax.set(
         xscale="log",
@@ -640,14 +556,8 @@ def plot_dimension(tables, meta):
         title=f"(c) how often each method clips (τ0 = {first:g})",
     )
     ax.legend(fontsize=6.5)
-    fig.suptitle(
+    title = (
         f"dimension: noise={p.get('noise')} α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}, "
         f"τ0 ∈ {p.get('clips')}"
     )
-    fig.tight_layout()
-    return fig
-
-
-def _power(d0: float, d1: float, anchor: float, exponent: float):
-    ds = np.geomspace(d0, d1, 20)
-    return ds, anchor * (ds / d0) ** exponent
+    return plotting.finish(fig, title, fontsize=10)

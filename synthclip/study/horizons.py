@@ -1,12 +1,14 @@
 """What the studies that fit a rate share: the verdict table, and the statistics, scoreboard rows and figure of
-per-trajectory values across horizons K (nonconvex and lower-bound run one cell per horizon). A study-layer
-module, not a study: no study imports another.
+per-trajectory values across horizons K (nonconvex and lower-bound run one cell per horizon), and the growth of
+per-trajectory values in another swept variable (the dimension d) by a joint bootstrap over trajectories, with
+its shape rule. A study-layer module, not a study: no study imports another.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -277,3 +279,96 @@ def _is_level(statistic: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+# -- growth in a swept variable (the dimension d), by a joint bootstrap over trajectories ----------------------
+
+
+def trajectory_table(values: pd.DataFrame, keys: Sequence[str], value: str = "value") -> tuple[list, np.ndarray]:
+    """(the distinct ``keys`` tuples sorted, matrix (n_keys, n_traj)) of per-trajectory ``value`` rows (columns
+    keys, trajectory, value, failed): a failed, non-finite or missing entry is +inf (counted, never dropped)."""
+    groups = values.groupby(list(keys), sort=True)
+    table = np.full((groups.ngroups, int(values["trajectory"].max()) + 1), np.inf)
+    for i, (_, part) in enumerate(groups):
+        v = part[value].to_numpy()
+        table[i, part["trajectory"].to_numpy()] = np.where(part["failed"].to_numpy() | ~np.isfinite(v), np.inf, v)
+    return list(groups.groups), table
+
+
+def joint_statistics(table: np.ndarray, *, n_boot: int, seed: int) -> dict[str, np.ndarray]:
+    """The mean and the median of every row of a :func:`trajectory_table` ("mean", "median") and their
+    replicates under one joint bootstrap over trajectories ("boot_mean", "boot_median": one index draw per
+    replicate for every row, so that ratios and slopes across rows keep their correlation)."""
+    r = stats.quantile_ranks(table.shape[1], 0.5)[0]
+    with np.errstate(invalid="ignore"):
+        mean = table.mean(axis=1)
+    boot = stats.joint_bootstrap(table, ("mean", "median"), n_boot=n_boot, seed=seed)
+    median = np.partition(table, r - 1, axis=1)[:, r - 1]
+    return {"mean": mean, "median": median, "boot_mean": boot["mean"], "boot_median": boot["median"]}
+
+
+def mean_and_median(values: np.ndarray, mean: float, boot_mean: np.ndarray, confidence: float) -> dict[str, float]:
+    """One row of a :func:`trajectory_table` summarised: its ``mean`` with the joint-bootstrap interval of the
+    replicates ``boot_mean`` (see :func:`joint_statistics`) and its median with the order-statistic interval."""
+    est, lo, hi = stats.quantile_ci(values, 0.5, confidence=confidence)
+    mlo, mhi = stats.percentile_interval(boot_mean, confidence)[:2]
+    return {
+        "mean": float(mean),
+        "mean_ci_low": mlo,
+        "mean_ci_high": mhi,
+        "median": float(est),
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+    }
+
+
+def growth_fit(xs, point, boot, median, boot_median, confidence: float) -> dict[str, float]:
+    """The growth exponent in ``xs`` of a statistic's mean (``point``, replicates ``boot``) and of its median: the
+    least-squares slope of the log against log x over all x (``stats.log_slope``) with its joint-bootstrap
+    interval, and the fit's intercept."""
+    exponent, lo, hi, intercept = stats.log_slope(xs, point, boot, confidence)
+    med_exponent, med_lo, med_hi, _ = stats.log_slope(xs, median, boot_median, confidence)
+    return {
+        "exponent": exponent,
+        "ci_low": lo,
+        "ci_high": hi,
+        "intercept": intercept,
+        "median_exponent": med_exponent,
+        "median_ci_low": med_lo,
+        "median_ci_high": med_hi,
+    }
+
+
+def local_exponents(xs, point: np.ndarray, boot: np.ndarray, confidence: float) -> list[dict]:
+    """The exponent between each pair of consecutive ``xs`` (columns d_low, d_high, exponent, ci_low, ci_high),
+    with its joint-bootstrap interval: a fit over all x can hide a slope that falls or rises with x."""
+    rows = []
+    for j in range(len(xs) - 1):
+        step = math.log(xs[j + 1] / xs[j])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = float(np.log(point[j + 1] / point[j]) / step)
+            reps = np.log(boot[:, j + 1] / boot[:, j]) / step
+        lo, hi = stats.percentile_interval(reps, confidence)[:2]
+        rows.append({"d_low": xs[j], "d_high": xs[j + 1], "exponent": est, "ci_low": lo, "ci_high": hi})
+    return rows
+
+
+def classify_growth(lo: float, hi: float, tolerance: float) -> str:
+    """The shape of a growth exponent's interval [lo, hi] with tolerance t: grows (lo > t), shrinks (hi < −t),
+    flat (inside [−t, t]), else undecided; "no fit" without a finite interval."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "no fit"
+    if lo > tolerance:
+        return "grows"
+    if hi < -tolerance:
+        return "shrinks"
+    if lo >= -tolerance and hi <= tolerance:
+        return "flat"
+    return "undecided"
+
+
+def expected_shape(exponent: float | None, tolerance: float) -> str:
+    """The shape a predicted exponent implies under the same tolerance ("-" without a prediction)."""
+    if exponent is None or not np.isfinite(exponent):
+        return "-"
+    return classify_growth(exponent, exponent, tolerance)

@@ -1,5 +1,5 @@
 """The strongly convex rate runs' methods: study labels → (registry method, fixed parameters, projected), the
-near-miss control, and the checkpoint grid. A study-layer module, not a study: rates and lower-bound share it.
+near-miss control (its cells and its verdict), and the checkpoint grid. A study-layer module, not a study: rates and lower-bound share it.
 """
 
 from __future__ import annotations
@@ -100,3 +100,41 @@ def schedule_of(label: str) -> str | None:
 def rate_checkpoints(steps: int) -> np.ndarray:
     """Ten log-spaced checkpoints per decade from 1 to K (the local slopes need several per half-decade)."""
     return log_checkpoints(steps, int(round(PER_DECADE * math.log10(max(steps, 10)))) + 1)
+
+
+#: the statement of the near-miss control's rows: no scoreboard row or erratum reads it as the theorem's
+CONTROL = "near-miss control"
+
+
+def near_miss_verdict(r, confidence: float, trend: str, setting: str = "strongly_convex") -> verdict.Verdict:
+    """The near-miss control row against Theorem 4's exponent (outside that theorem's scope: the control asks
+    only whether the rule would call a method 0.1 faster than the exponent tight). Its statement is
+    :data:`CONTROL`, so no scoreboard row or erratum reads it as the theorem's."""
+    balanced = theory.claim("thm4-balanced", "gclip", setting, "f_avg")
+    said = verdict.judge(
+        r["slope"],
+        r["ci_low"],
+        r["ci_high"],
+        balanced,
+        r["alpha"],
+        n_traj=int(r["n_traj"]),
+        q=float(r["quantile"]),
+        confidence=confidence,
+        allowance=0.0,
+        trend=trend,
+        n_failed=int(r["n_failed"]),
+        reason=r["fit_reason"],
+        noise_alpha=r["noise_alpha"],
+    )
+    truth = theory.variance_balance_exponent(
+        r["noise_alpha"], theory.near_miss_clip_power(r["alpha"], r["noise_alpha"], -verdict.RULE.resolution)
+    )
+    return verdict.Verdict(
+        said.verdict,
+        said.theory,
+        "control",
+        CONTROL,
+        balanced.source,
+        f"true exponent {truth:+.3f} by the variance balance, {verdict.RULE.resolution:g} faster "
+        f"than Theorem 4's; caught unless the word is '{verdict.WORDS['upper']['match']}'",
+    )

@@ -349,6 +349,21 @@ def delta_quantiles(values, deltas, common: Mapping[str, Any], *, confidence: fl
     return rows
 
 
+def final_values(res, metric: str, fields: Mapping[str, Any], **extra) -> pd.DataFrame:
+    """One row per trajectory of a run's final checkpoint: the cell's ``fields``, the trajectory, its ``metric``
+    ("value"), any ``extra`` per-trajectory columns and whether it failed (a study's analysis counts failures as
+    +inf, never drops them)."""
+    return pd.DataFrame(
+        {
+            **fields,
+            "trajectory": np.arange(res.n_traj),
+            "value": res.metric(metric)[:, -1],
+            **extra,
+            "failed": res.failed,
+        }
+    )
+
+
 def delta_tables(values, deltas, common: Mapping[str, Any], *, confidence: float, n_boot: int, seed: int) -> dict:
     """The growth in 1/δ of one sample's (1 − δ)-quantile: table "quantiles" (each δ's order-statistic interval,
     :func:`delta_quantiles`) and table "fits" (both models of ``verdict.DELTA_MODELS`` with the power-law test

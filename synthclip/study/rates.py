@@ -18,27 +18,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from .. import findings, testing, theory, verdict
+from .. import findings, plotting, testing, theory, verdict
 from .. import methods as method_registry
-from .. import noise as noise_registry
 from ..engine import simulate
+from . import report
 from .base import (
     DeviceParams,
     FitParams,
     NoiseParams,
     SimulationParams,
     Study,
-    StudyError,
     TheoremAlphaParams,
     check_alpha,
+    check_claims,
     check_device,
     check_fit_horizon,
     check_memory,
     check_methods,
+    fields_of,
     method_overrides,
+    noise_tails,
     option,
     progress_chunk,
     register,
@@ -46,16 +47,18 @@ from .base import (
 )
 from .horizons import _fits, verdict_table  # noqa: F401
 from .rate_methods import (  # noqa: F401
+    CONTROL,
     NEAR_MISS,
     PER_DECADE,
     RATE_METHODS,
     near_miss_applies,
+    near_miss_verdict,
     rate_checkpoints,
     rate_entry,
     rate_method,
     schedule_of,
 )
-from .rate_tables import judge_slopes, summarize
+from .rate_tables import engine_fields, judge_slopes, summarize
 
 SETTING = "strongly_convex"
 METRICS = ("f_avg", "f")
@@ -117,11 +120,7 @@ class Rates(Study):
             "lower --n-traj (or --jobs)",
         )
         check_device(p.device, p.dim)
-        if p.claims:
-            try:
-                testing.load_claims(p.claims)
-            except ValueError as err:
-                raise StudyError(f"--claims: {err}") from None
+        check_claims(p.claims)
 
     def cells(self, p) -> list[dict]:
         cells = []
@@ -145,19 +144,11 @@ class Rates(Study):
                         "method_params": params,
                         "alpha": float(alpha),
                         "noise_alpha": noise_alpha,
-                        "noise": p.noise,
-                        "structure": p.structure,
+                        **fields_of(p, "noise", "structure", "dim", "n_traj", "steps", "seed", "mu", "x0"),
                         **({"explicit_tail": True} if p.noise_alpha else {}),
-                        "dim": p.dim,
-                        "n_traj": p.n_traj,
-                        "steps": p.steps,
-                        "seed": p.seed,
-                        "mu": p.mu,
-                        "x0": p.x0,
                         "radius": p.radius if projected else math.inf,
                         "quantiles": list(p.quantiles),
-                        "n_boot": p.n_boot,
-                        "confidence": p.confidence,
+                        **fields_of(p, "n_boot", "confidence"),
                         **({"device": p.device} if p.device != "cpu" else {}),  # GPU cells are cached apart
                         **method_registry.plugin_of(method),  # a --plugin's file and digest (workers load it)
                     }
@@ -173,17 +164,9 @@ class Rates(Study):
         method_registry.ensure_plugin(cell)
         res = simulate(
             cell["method"],
-            noise=cell["noise"],
-            alpha=cell["noise_alpha"],
-            structure=cell["structure"],
-            dim=cell["dim"],
-            steps=cell["steps"],
-            n_traj=cell["n_traj"],
-            seed=cell["seed"],
+            **{**engine_fields(cell), "alpha": cell["noise_alpha"]},  # the cell's alpha is the theorem's
             mu=cell["mu"],
             L=cell["mu"],
-            x0=cell["x0"],
-            radius=cell["radius"],
             threads=threads,
             checkpoints=rate_checkpoints(cell["steps"]),
             progress=progress,
@@ -238,14 +221,7 @@ class Rates(Study):
                 f"d={p['dim']}, K={p['steps']}, N={p['n_traj']}"
             )
             judged = part[(part["metric"] == "f_avg") & (part["quantile"] != "mean")]
-            lines.append(
-                verdict.RULE.describe(
-                    confidence=p["confidence"],
-                    allowance=p["allowance"],
-                    n_boot=p["n_boot"],
-                    power=verdict.resolution_line(judged.to_dict("records"), p["allowance"]),
-                )
-            )
+            lines.append(report.rule_line(p, judged))
             lines.append(findings.near_miss(part, NEAR_MISS))
             for metric, title in (
                 ("f_avg", "f(x̄_k) − f* (Theorem 4's weighted average)"),
@@ -289,61 +265,6 @@ class RatesOneSided(Rates):
     quick = {"n_traj": 2000, "steps": 4000, "n_boot": 400}
 
 
-def noise_tails(p) -> list[tuple[float, float]]:
-    """(theorem α, noise tail index a) pairs of a run: --noise-alpha when given, else α + each offset that
-    lies in the noise law's range (stable: a ≤ 2)."""
-    if p.noise_alpha:
-        return [(float(alpha), float(p.noise_alpha)) for alpha in p.alpha]
-    rng = noise_registry.get(p.noise).param("alpha")
-    pairs = []
-    for alpha in p.alpha:
-        for o in p.tail_offsets:
-            a = round(float(alpha) + float(o), 12)
-            try:
-                rng.check(a)
-            except ValueError:
-                continue  # e.g. stable noise above a = 2: no law there
-            pairs.append((float(alpha), a))
-    return pairs
-
-
-CONTROL = "near-miss control"
-
-
-def near_miss_verdict(r, confidence: float, trend: str) -> verdict.Verdict:
-    """The near-miss control row against Theorem 4's exponent (outside that theorem's scope: the control asks
-    only whether the rule would call a method 0.1 faster than the exponent tight). Its statement is
-    :data:`CONTROL`, so no scoreboard row or erratum reads it as the theorem's."""
-    balanced = theory.claim("thm4-balanced", "gclip", SETTING, "f_avg")
-    said = verdict.judge(
-        r["slope"],
-        r["ci_low"],
-        r["ci_high"],
-        balanced,
-        r["alpha"],
-        n_traj=int(r["n_traj"]),
-        q=float(r["quantile"]),
-        confidence=confidence,
-        allowance=0.0,
-        trend=trend,
-        n_failed=int(r["n_failed"]),
-        reason=r["fit_reason"],
-        noise_alpha=r["noise_alpha"],
-    )
-    truth = theory.variance_balance_exponent(
-        r["noise_alpha"], theory.near_miss_clip_power(r["alpha"], r["noise_alpha"], -verdict.RULE.resolution)
-    )
-    return verdict.Verdict(
-        said.verdict,
-        said.theory,
-        "control",
-        CONTROL,
-        balanced.source,
-        f"true exponent {truth:+.3f} by the variance balance, {verdict.RULE.resolution:g} faster "
-        f"than Theorem 4's; caught unless the word is '{verdict.WORDS['upper']['match']}'",
-    )
-
-
 def rates_scoreboard(tables, meta) -> pd.DataFrame:
     """One scoreboard row per judged last-decade quantile row of f(x̄_k), plus Table 1's rows for GClip (and, on
     asymmetric noise, the printed schedule's rows against its bias limit)."""
@@ -356,53 +277,23 @@ def rates_scoreboard(tables, meta) -> pd.DataFrame:
     ]
     p = meta["params"]
     rows = []
-    figure = f"{meta['study']}.png"
-    for _, r in s.iterrows():
+    for r in s.to_dict("records"):
         setting = (
             f"{p['noise']} {p['structure']} tail {float(r['noise_alpha']):g}, α={r['alpha']:g}, "
             f"d={p['dim']}, K={p['steps']}, N={int(r['n_traj'])}, {r['method']}"
         )
         quantity = f"slope in k of the {r['quantile']}-quantile of f(x̄_k) − f*"
-        rows.append(
-            {
-                "study": meta["study"],
-                "statement": r["statement"],
-                "source": r["theory_source"],
-                "setting": setting,
-                "quantity": quantity,
-                "measured": r["slope"],
-                "ci_low": r["ci_low"],
-                "ci_high": r["ci_high"],
-                "theory": r["theory"],
-                "verdict": r["verdict"],
-                "reason": r["reason"] or f"trend {r['trend']}",
-                "figure": figure,
-            }
+        first = report.score_row(
+            meta, r, setting=setting, quantity=quantity, reason=r["reason"] or f"trend {r['trend']}"
         )
+        rows.append(first)
         if r["method"] in ("gclip", "gclip-balanced"):
             tab1 = theory.claim("table1", "gclip", SETTING, "f_avg")
-            first = rows[-1]
-            rows.append(
-                {
-                    **first,
-                    "statement": "table1",
-                    "source": tab1.source,
-                    "theory": tab1.at(r["alpha"]),
-                    "verdict": findings.words_against(r, tab1, p["confidence"]),
-                }
-            )
+            rows.append(report.beside_row(first, r, tab1, p["confidence"], r["alpha"]))
             if r["method"] == "gclip" and theory.noise_family(r["noise"], r["structure"]) == "asymmetric":
                 limit = theory.claim("bias-limit", "gclip", SETTING, "f_avg")
-                rows.append(
-                    {
-                        **first,
-                        "statement": "bias-limit",
-                        "source": limit.source,
-                        "theory": limit.at(r["alpha"], r["noise_alpha"]),
-                        "verdict": findings.words_against(r, limit, p["confidence"]),
-                    }
-                )
-    return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
+                rows.append(report.beside_row(first, r, limit, p["confidence"], r["alpha"], r["noise_alpha"]))
+    return report.scoreboard(rows)
 
 
 def plot_rates(tables, meta):
@@ -410,53 +301,27 @@ def plot_rates(tables, meta):
     the judged methods with their confidence bands and the judging exponents drawn through the fits over the fit
     window; (c) every method's last-decade slope with its interval per quantile, coloured by verdict, against its
     theory exponent (black tick) and Table 1's (dotted); (d) the median's local slopes per half-decade."""
-    from .. import plotting
-
-    _, sns = plotting._mpl()
     q = tables["quantiles"]
     q = q[(q["metric"] == "f_avg") & (q["statistic"] == "quantile")]
     fits = _fits(tables["slopes"])
     fits = fits[(fits["metric"] == "f_avg") & (fits["quantile"] != "mean")]
     pairs = list(dict.fromkeys(zip(q["alpha"], q["noise_alpha"])))
-    series = [
-        (m, a, na)
+    # every (method, α, tail) series with a quantile row, named by its method (and its α and tail where several)
+    series = {
+        (m if len(pairs) == 1 else f"{m} (α={a:g}, tail {na:g})"): {"method": m, "alpha": a, "noise_alpha": na}
         for a, na in pairs
         for m in dict.fromkeys(q["method"])
-        if not q[(q["method"] == m) & (q["alpha"] == a) & (q["noise_alpha"] == na)].empty
-    ]
-
-    def name(m, a, na):
-        return m if len(pairs) == 1 else f"{m} (α={a:g}, tail {na:g})"
-
-    def pick(frame, m, a, na):
-        return frame[(frame["method"] == m) & (frame["alpha"] == a) & (frame["noise_alpha"] == na)]
-
+        if not plotting.where(q, method=m, alpha=a, noise_alpha=na).empty
+    }
     judged = fits[~fits["verdict"].isin([verdict.NONE, "reported only"]) & (fits["statement"] != CONTROL)]
-    shown = [s for s in series if not pick(judged, *s).empty] or series[:6]
-    colors = dict(zip(shown, sns.color_palette("tab10", len(shown))))
+    shown = {n: s for n, s in series.items() if not plotting.where(judged, **s).empty} or dict(list(series.items())[:6])
+    colors = plotting.colors_of(shown)
     board = rates_scoreboard(tables, meta)
     fig, axes = plotting.figure(4, ncols=2, size=4.0, aspect=0.78)
     levels = sorted(q["quantile"].dropna().unique())
     for ax, tag, level in zip(axes[:2], "ab", (0.5, float(levels[-1]) if levels else 0.99)):
-        for s in shown:
-            part = pick(q, *s)
-            fit = pick(fits, *s)
-            fit = fit[fit["quantile"] == f"{level:g}"]
-            word = fit["verdict"].iloc[0] if not fit.empty else ""
-            plotting.quantile_bands(
-                ax,
-                part,
-                quantiles=[level],
-                palette=[colors[s]],
-                label=lambda _, s=s, word=word: f"{name(*s)}: {word}" if word else name(*s),
-            )
-        window = pd.concat([pick(fits, *s) for s in shown]) if shown else fits.iloc[0:0]
-        plotting.theory_through_fits(
-            ax,
-            window[window["quantile"] == f"{level:g}"],
-            board[board["quantity"].str.contains(f"of the {level:g}-quantile", regex=False)],
-        )
-        ax.set_xlabel("k")
+        lines = board[board["quantity"].str.contains(f"of the {level:g}-quantile", regex=False)]
+        plotting.quantile_panel(ax, q, fits, lines, shown, colors, level=level)
         ax.set_ylabel(f"{level:g}-quantile of f(x̄_k) − f*")
         ax.set_title(f"({tag}) {'median' if level == 0.5 else f'{level:g}-quantile (tail)'}; shaded: fit window")
         plotting.legend(ax, len(ax.get_legend_handles_labels()[1]), many=9)
@@ -465,16 +330,17 @@ def plot_rates(tables, meta):
         for t in dict.fromkeys(theory.exponent("table1", "gclip", SETTING, "f_avg", a) for a, _ in pairs)
         if t is not None
     ]
+    rows = pd.concat([plotting.where(fits, **s).assign(label=n) for n, s in series.items()], ignore_index=True)
     plotting.slope_panel(
-        axes[2],
-        _slope_rows(fits, series, name, pick),
-        group="label",
-        level="quantile",
-        xlabel="last-decade slope in k [CI]",
-        reference=table1,
+        axes[2], rows, group="label", level="quantile", xlabel="last-decade slope in k [CI]", reference=table1
     )
     axes[2].set_title("(c) measured exponents against theory")
-    _local_panel(axes[3], tables["slopes"], board, shown, colors, name, pick)
+    local = tables["slopes"]
+    local = local[(local["metric"] == "f_avg") & (local["quantile"] == "0.5")]
+    local = local[local["window"] == "half-decade"] if "window" in local else local.iloc[0:0]
+    median = board[board["quantity"].str.contains("of the 0.5-quantile", regex=False)]
+    plotting.local_slope_panel(axes[3], local, median, shown, colors, xlabel="k (half-decade centre)")
+    axes[3].set(ylabel="local slope of the median", title="(d) local slopes of the median")
     p = meta.get("params", {})
     fig.suptitle(
         f"{meta.get('study', 'rates')}: {p.get('noise')} noise, tail "
@@ -483,33 +349,3 @@ def plot_rates(tables, meta):
     )
     fig.tight_layout()
     return fig
-
-
-def _slope_rows(fits, series, name, pick):
-    """The last-decade rows of every series, labelled for the slope panel."""
-    return pd.concat([pick(fits, *s).assign(label=name(*s)) for s in series], ignore_index=True)
-
-
-def _local_panel(ax, slopes, board, shown, colors, name, pick):
-    """(d): the median's local slopes per half-decade with their intervals, against the judging exponents."""
-    from .. import plotting
-
-    local = slopes[(slopes["metric"] == "f_avg") & (slopes["quantile"] == "0.5")]
-    local = local[local["window"] == "half-decade"] if "window" in local else local.iloc[0:0]
-    drawn = False
-    for s in shown:
-        part = pick(local, *s)
-        part = part[np.isfinite(part["slope"])].sort_values("kmax")
-        if part.empty:
-            continue
-        drawn = True
-        mid = np.sqrt(part["kmin"].to_numpy(float) * part["kmax"].to_numpy(float))
-        ax.plot(mid, part["slope"], marker="o", ms=3, lw=1.2, color=colors[s], label=name(*s))
-        ax.fill_between(mid, part["ci_low"], part["ci_high"], color=colors[s], alpha=0.15, lw=0)
-    for t, statements, ls, color in plotting.exponents(
-        board[board["quantity"].str.contains("of the 0.5-quantile", regex=False)]
-    ):
-        ax.axhline(t, color=color, ls=ls, lw=1.2, label=f"{statements} {t:+.2f}")
-    ax.set(xscale="log" if drawn else "linear", xlabel="k (half-decade centre)", ylabel="local slope of the median")
-    ax.set_title("(d) local slopes of the median")
-    ax.legend(fontsize=6, loc="best", framealpha=0.9)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import verdict
+from .. import findings, theory, verdict
 
 #: A column of :func:`table`: (title, source), the source a row's key or a function of the row that returns text.
 Column = tuple[str, str | Callable[[Mapping[str, Any]], Any]]
@@ -185,3 +185,16 @@ def decision_row(meta: Mapping[str, Any], sentence: str, *, setting: str, quanti
         **nothing,
         **fields,
     )
+
+
+def beside_row(row: Mapping[str, Any], r: Mapping[str, Any], claim: theory.Claim, confidence: float, *at) -> dict:
+    """The scoreboard ``row`` of the judged row ``r`` again, against another ``claim`` read beside the judging one
+    (Table 1 beside Theorem 4, say): its statement, source, its exponent at ``at`` (α, and the noise's tail
+    index where it depends on it) and the word of the same rule (``findings.words_against``)."""
+    return {
+        **row,
+        "statement": claim.statement,
+        "source": claim.source,
+        "theory": claim.at(*at),
+        "verdict": findings.words_against(r, claim, confidence),
+    }
