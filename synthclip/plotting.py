@@ -605,13 +605,15 @@ def errorbar(ax, x, value, low, high, **style) -> None:
     ax.errorbar(x, value, yerr=[below, above], **style)
 
 
-def interval_panel(ax, frame: pd.DataFrame, x: str, *, by: str, lines=(), theory_lw: float = 1.0, **style) -> None:
+def interval_panel(
+    ax, frame: pd.DataFrame, x: str, *, by: str, label: str = "{}", lines=(), theory_lw: float = 1.0, **style
+) -> None:
     """Error bars (:func:`errorbar`, ``style``) of each ``by`` series of a tidy table (columns ``x``, value,
-    ci_low, ci_high) against ``x``, then power laws through the first series' first point (:func:`theory_line`
-    across its range): ``lines`` holds (exponent, line style, label)."""
+    ci_low, ci_high) against ``x``, labelled ``label.format(value of by)``, then power laws through the first
+    series' first point (:func:`theory_line` across its range): ``lines`` holds (exponent, line style, label)."""
     for name, series in frame.groupby(by, sort=False):
         series = series.sort_values(x)
-        errorbar(ax, series[x], series["value"], series["ci_low"], series["ci_high"], label=name, **style)
+        errorbar(ax, series[x], series["value"], series["ci_low"], series["ci_high"], label=label.format(name), **style)
     first = frame[frame[by] == frame[by].iloc[0]].sort_values(x)
     xs, anchor = first[x].to_numpy(), first["value"].iloc[0]
     for exponent, ls, label in lines:

@@ -43,8 +43,23 @@ def test_log_confidence_quick_run_and_its_control(tmp_path):
         assert control["decision"] == "neither"
         assert v.loc[(problem, "gclip"), "new_theory"] == pytest.approx({"abs": 1 / 3, "quadratic": 2 / 3}[problem])
         assert v.loc[(problem, "gclip"), "old_theory"] == {"abs": 1.0, "quadratic": 2.0}[problem]
-    assert len(board) == 8 and board["verdict"].notna().all()
+    assert len(board) == 8 and board["verdict"].notna().all()  # the d_eff table is reported, never judged
     assert "as it must" in (folder / "report.txt").read_text()
+    deff = tables["deff"]
+    assert len(deff) == 2 * 3 * 2  # problems × structures × the δ with δ·N ≥ 10 (N = 5000: 0.1, 0.01)
+    ranks = deff.groupby("structure")["effective_rank"].first()
+    assert ranks["iid"] == 4 and ranks["axis"] == 1 and 1 < ranks["graded"] < 4
+    assert np.allclose(deff.loc[deff["structure"] == "iid", "ratio_to_iid"], 1.0)
+    assert "d_eff proxy (reported, not judged)" in (folder / "report.txt").read_text()
+    # wiring: the axis row at δ = 0.01 is the quantile of the same run made here, in d = 4 with the axis structure
+    p = cli.parse(["log-confidence", "--quick"])[1]
+    sched = STUDIES["log-confidence"].cells(p)[-1]["params"]  # the last cell: quadratic, axis, the smallest δ
+    res = simulate(
+        "gclip", problem="quadratic", noise="pareto", alpha=p.tail, structure="axis", dim=4, steps=p.steps,
+        n_traj=5000, seed=p.seed, x0=p.x0, radius=p.radius, checkpoints=[p.steps], **sched,
+    )  # fmt: skip
+    row = deff[(deff["problem"] == "quadratic") & (deff["structure"] == "axis") & (deff["delta"] == 0.01)]
+    assert row["value"].item() == stats.quantile_ci(res.metric("f_avg")[:, -1], 0.99, confidence=0.95)[0]
 
 
 def test_tail_decay_quick_run_and_its_control(tmp_path):
@@ -79,6 +94,7 @@ def test_convex_rates_quick_run_and_its_control(tmp_path):
         (["log-confidence", "--quick", "--deltas", "0.1,0.01"], "--deltas needs at least 3 values"),
         (["log-confidence", "--quick", "--n-traj", "100"], "--n-traj must be >= 10/min(--deltas)"),
         (["log-confidence", "--quick", "--noise", "gaussian"], "--noise must be a symmetric heavy-tailed law"),
+        (["log-confidence", "--quick", "--deff-n-traj", "50"], "--deff-n-traj must be >= 10/max(--deltas) = 100"),
         (["tail-decay", "--quick", "--alpha", "2"], "--alpha must be a finite number in (1, 2)"),
         (["tail-decay", "--quick", "--eps", "0"], "--eps must be a finite number > 0"),
         (["convex-rates", "--quick", "--tail", "1.5"], "--tail must be > --alpha"),

@@ -7,7 +7,9 @@ convex τ_k = tau0·σ·(k/L)^(1/p) with η_k = 4/(μ(k+1)) and Theorem 4's weig
 here: the paper's constants are not in the text available). The (1 − δ)-quantile of the δ-tuned run is fitted
 against log ln(1/δ) (one row bootstrap over the runs of all δ, which share their noise) and judged against
 Liu's exponent 1 − 1/p (2 − 2/p) and the earlier bound's 1 (2). Control: SGD with the same steps and no clip,
-whose quantile grows polynomially in 1/δ: both bounds must fail.
+whose quantile grows polynomially in 1/δ: both bounds must fail. Reported, not judged: the quantiles of the
+δ-tuned runs in d = ``deff_dim`` under noise structures that spread the coordinates' scales at a fixed trace
+(``synthclip.noise.effective_rank``, a proxy of the paper's d_eff, whose definition the text does not give).
 
 Full description: docs/studies/log-confidence.md.
 """
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import findings, stats, theory, verdict
+from .. import findings, noise, stats, theory, verdict
 from .._rng import derive_seed
 from . import report
 from .base import (
@@ -37,10 +39,11 @@ from .base import (
     register,
     simulation_fields,
 )
-from .rate_tables import delta_quantiles, fit_fields, simulate_to_horizon
+from .rate_tables import delta_columns, delta_quantiles, fit_fields, ratio_to, simulate_to_horizon
 
 PROBLEMS = {"abs": ("convex", "f_unif"), "quadratic": ("strongly_convex", "f_avg")}  # setting, output metric
 METHODS = ("gclip", "sgd")  # sgd: the control (no clip)
+DEFF_STRUCTURES = ("iid", "graded", "axis")  # i.i.d. coordinates, scales w at Σw² = d (synthclip.noise)
 
 
 @dataclass
@@ -67,6 +70,22 @@ class LogConfidenceParams(SlopeParams, SimulationParams, MomentTailParams):
     )
     tau0: float = option(1.0, "constant of the clip level τ = tau0·σ·(K/L)^(1/p)", gt=0.0)
     lr0: float = option(1.0, "constant of the convex step η = lr0·R/(σ K^(1/p))", gt=0.0)
+    structures: list = option(
+        list(DEFF_STRUCTURES),
+        "noise structures of the d_eff table (reported, not judged; '' for none)",
+        choices=DEFF_STRUCTURES,
+        optional=True,
+    )
+    deff_dim: int = option(16, "dimension d of the d_eff table's runs", low=2)
+    deff_n_traj: int = option(100_000, "trajectories per run of the d_eff table (its δ: those with δ·N ≥ 10)", low=10)
+
+
+def deff_deltas(p) -> list[float]:
+    """The δ of the grid the d_eff table's runs resolve (δ·N ≥ 10, as the main runs)."""
+    return [d for d in sorted(p.deltas, reverse=True) if d * p.deff_n_traj >= 10]
+
+
+SCHED = ("tau0", "lr0", "x0")  # the options the schedule reads
 
 
 def schedule(problem: str, method: str, p: float, K: int, L: float, *, tau0: float, lr0: float, x0: float) -> dict:
@@ -87,7 +106,8 @@ class LogConfidence(Study):
     Params = LogConfidenceParams
     defaults = {"noise": "pareto", "n_traj": 1_000_000, "steps": 300, "n_boot": 400}  # 400 = 20/(1 − 0.95)
     quick = {"n_traj": 10_000, "steps": 100, "deltas": [1e-1, 1e-2, 1e-3], "n_boot": 200}
-    tables = ("quantiles", "verdicts")
+    quick |= {"deff_dim": 4, "deff_n_traj": 5_000}
+    tables = ("quantiles", "verdicts", "deff")
 
     def validate(self, p) -> None:
         check_moment_tail(p)
@@ -96,18 +116,25 @@ class LogConfidence(Study):
         if min(p.deltas) * p.n_traj < 10:
             raise StudyError(f"--n-traj must be >= 10/min(--deltas) = {math.ceil(10 / min(p.deltas))}, got {p.n_traj}")
         check_start_inside(p)
+        if p.structures and not deff_deltas(p):
+            n = math.ceil(10 / max(p.deltas))
+            raise StudyError(f"--deff-n-traj must be >= 10/max(--deltas) = {n}, got {p.deff_n_traj}")
 
     def cells(self, p) -> list[dict]:
         common = {**moment_tail_fields(p), **simulation_fields(p), **fields_of(p, "x0", "radius", "confidence")}
+        # the control's steps do not depend on δ: one run (δ = 0 in its cell) serves every δ
+        runs = [(m, "", d) for m in p.methods for d in (sorted(p.deltas, reverse=True) if m == "gclip" else [0.0])]
+        runs += [("gclip", s, d) for s in p.structures for d in deff_deltas(p)]  # the d_eff table's runs
         cells = []
         for problem in p.problems:
-            for method in p.methods:
-                # the control's steps do not depend on δ: one run (δ = 0 in its cell) serves every δ
-                for delta in sorted(p.deltas, reverse=True) if method == "gclip" else [0.0]:
-                    L = math.log(1 / (delta or 0.5))
-                    sched = schedule(problem, method, p.alpha, p.steps, L, tau0=p.tau0, lr0=p.lr0, x0=p.x0)
-                    cell = {"problem": problem, "method": method, "delta": float(delta), "params": sched}
-                    cells.append({**cell, **common})
+            for method, structure, delta in runs:
+                sched = schedule(
+                    problem, method, p.alpha, p.steps, math.log(1 / (delta or 0.5)), **fields_of(p, *SCHED)
+                )
+                deff = {"structure": structure, "dim": p.deff_dim, "n_traj": p.deff_n_traj} if structure else {}
+                cells.append(
+                    {**common, "problem": problem, "method": method, "delta": float(delta), "params": sched, **deff}
+                )
         return cells
 
     def run_cell(self, cell, *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
@@ -116,15 +143,15 @@ class LogConfidence(Study):
         res = simulate_to_horizon(cell, cell["params"], threads=threads, alpha=cell["tail"])
         values = res.metric(PROBLEMS[cell["problem"]][1])[:, -1]
         keys = {key: cell[key] for key in ("problem", "method", "delta")}
-        return {"values": pd.DataFrame({**keys, "value": values})}
+        return {"values": pd.DataFrame({**keys, "structure": cell.get("structure", ""), "value": values})}
 
     def analyze(self, p, tables):
-        qrows, vrows = [], []
+        qrows, vrows, drows = [], [], []
         deltas = np.array(sorted(p.deltas, reverse=True))
         logs = np.log(1.0 / deltas)
-        for (problem, method), part in tables["values"].groupby(["problem", "method"], sort=False):
-            runs = [part.loc[part["delta"] == (d if method == "gclip" else 0.0), "value"].to_numpy() for d in deltas]
-            v = np.stack(runs, axis=1)
+        values = tables["values"]
+        for (problem, method), part in values[values["structure"] == ""].groupby(["problem", "method"], sort=False):
+            v = delta_columns(part, deltas if method == "gclip" else [0.0] * len(deltas))
             common = {"problem": problem, "method": method}
             qrows += delta_quantiles(v, deltas, common, confidence=p.confidence, log_inv_delta=logs)
             seed = derive_seed(p.seed, self.name, problem, method)
@@ -140,7 +167,14 @@ class LogConfidence(Study):
                 row.update(report.prefixed(which, vd.as_dict()))
             row["decision"] = findings.liu_decision(row)
             vrows.append(row)
-        return {"quantiles": pd.DataFrame(qrows), "verdicts": pd.DataFrame(vrows)}
+        by = ["problem", "structure"]
+        for (problem, structure), part in values[values["structure"] != ""].groupby(by, sort=False):
+            v, rank = delta_columns(part, deff_deltas(p)), noise.effective_rank(structure, p.deff_dim)
+            common = {"problem": problem, "structure": structure, "effective_rank": rank}
+            common |= {"n_traj": v.shape[0], "n_failed": int(np.sum(~np.isfinite(v)))}
+            drows += delta_quantiles(v, deff_deltas(p), common, confidence=p.confidence)
+        deff = ratio_to(pd.DataFrame(drows), "structure", "iid", on=["problem", "delta"]) if drows else pd.DataFrame()
+        return {"quantiles": pd.DataFrame(qrows), "verdicts": pd.DataFrame(vrows), "deff": deff}
 
     def report(self, tables, meta) -> str:
         p, v = meta["params"], tables["verdicts"]
@@ -163,6 +197,23 @@ class LogConfidence(Study):
             ),
             findings.liu_conclusion(v),
         ]
+        if not tables["deff"].empty:  # reported, not judged
+            lines += [
+                f"d_eff proxy (reported, not judged): the same δ-tuned GClip in d = {p['deff_dim']}, one seed for "
+                "every structure; coordinate scales w at Σw² = d, effective rank (Σw²)²/Σw⁴ (not Liu's d_eff, whose "
+                "definition the text available does not give; the structures also differ in E‖ξ‖^p, the bound's σ^p)",
+                report.table(
+                    tables["deff"],
+                    [
+                        *[(name, name) for name in ("problem", "structure")],
+                        ("eff. rank", lambda r: f"{r['effective_rank']:.2f}"),
+                        ("δ", lambda r: f"{r['delta']:g}"),
+                        ("(1−δ)-quantile [CI]", lambda r: report.ci_text(r, "value", spec=".4g")),
+                        ("/ iid", lambda r: report.number(r["ratio_to_iid"], ".3f")),
+                        ("failed", report.failed),
+                    ],
+                ),
+            ]
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
@@ -182,9 +233,11 @@ class LogConfidence(Study):
     def plot(self, tables, meta):
         from .. import plotting
 
-        q, p = tables["quantiles"], meta["params"]
-        fig, panels = plotting.panels(q, "problem", ncols=2, size=4.5)
-        for ax, problem, part in panels:
+        q, p, deff = tables["quantiles"], meta["params"], tables["deff"]
+        problems = list(dict.fromkeys(q["problem"]))
+        fig, axes = plotting.figure(len(problems) * (1 if deff.empty else 2), ncols=2, size=4.5)
+        for ax, problem in zip(axes, problems):
+            part = q[q["problem"] == problem]
             lines = []  # both bounds' exponents, through the first method's point at the largest δ
             for which, ls in (("new", "--"), ("old", ":")):
                 e = theory.claim(f"liu2026-{which}", "gclip", *PROBLEMS[problem]).at(p["alpha"])
@@ -192,6 +245,16 @@ class LogConfidence(Study):
             plotting.interval_panel(ax, part, "log_inv_delta", by="method", lines=lines, marker="o", ms=3, lw=1.2)
             title = f"{problem} ({PROBLEMS[problem][0]})"
             plotting.log_axes(ax, "ln(1/δ)", "(1−δ)-quantile of f − f* (δ-tuned run)", title)
+            ax.legend(fontsize=7)
+        for ax, problem in zip(axes[len(problems) :], problems if not deff.empty else []):
+            factor = -1 / (2 * p["alpha"]) if PROBLEMS[problem][0] == "convex" else -1 / p["alpha"]
+            lines = [(factor, ":", f"d_eff^{factor:.2f} (the bound's factor; not judged)")]
+            part = deff[deff["problem"] == problem].sort_values("delta")  # the line through the smallest δ
+            plotting.interval_panel(
+                ax, part, "effective_rank", by="delta", label="δ={:g}", lines=lines, marker="s", ms=3
+            )
+            title = f"{problem}: d_eff proxy, d = {p['deff_dim']}"
+            plotting.log_axes(ax, "effective rank (Σw²)²/Σw⁴", "(1−δ)-quantile (δ-tuned run)", title)
             ax.legend(fontsize=7)
         return plotting.finish(
             fig,

@@ -336,6 +336,21 @@ def fit_fields(fit, names: Sequence[str] = ("slope", "ci_low", "ci_high")) -> di
     return {name: getattr(fit, name) for name in names}
 
 
+def delta_columns(part: pd.DataFrame, deltas) -> np.ndarray:
+    """The ``value`` column of a table's runs as one column per δ (column j: the rows whose ``delta`` is
+    ``deltas[j]``; runs that share their seed give the rows of one i.i.d. sample of vectors)."""
+    return np.stack([part.loc[part["delta"] == d, "value"].to_numpy() for d in deltas], axis=1)
+
+
+def ratio_to(frame: pd.DataFrame, by: str, reference: str, *, on: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with ``ratio_to_<reference>``: each row's value over the value of the row with ``by`` equal to
+    ``reference`` and the same ``on`` fields (NaN where there is none)."""
+    ref = frame.loc[frame[by] == reference, [*on, "value"]].rename(columns={"value": "_reference"})
+    out = frame.merge(ref, on=list(on), how="left")
+    out[f"ratio_to_{reference}"] = out["value"] / out.pop("_reference")
+    return out
+
+
 def delta_quantiles(values, deltas, common: Mapping[str, Any], *, confidence: float, **columns) -> list[dict]:
     """Each δ's (1 − δ)-quantile with its order-statistic interval (``stats.quantile_ci``), one row per δ opening
     with the ``common`` fields: ``values`` is one sample read at every δ (1-D) or one column per δ (2-D: column j
