@@ -210,9 +210,17 @@ DELTA_TUNED = "delta-tuned"
 #: Armacki et al.'s c-SGD, step and clip polynomial in t (anytime), the exponents derived here (docs/theory.md)
 ANYTIME = "anytime:1/(3alpha-2)"
 _LIU_TEXT = (
-    " (abstract only: the theorems' schedules and constants are not in the text available; the d_eff "
-    "factor is not varied here)"
+    " (abstract only: the theorems' schedules and constants are not in the text available, nor the definition "
+    "of d_eff, whose factor is reported against a proxy (an effective rank at fixed trace) and not judged)"
 )
+
+
+def liu2026_deff_exponent(setting: str, p: float) -> float:
+    """The exponent of d_eff in Liu's bounds (abstract): −1/(2p) convex, −1/p strongly convex. d_eff is not
+    defined in the text available, so no claim is judged on it (the log-confidence study reports a proxy)."""
+    return -1.0 / (2.0 * p) if setting == "convex" else -1.0 / p
+
+
 _ARMACKI_TEXT = " (abstract only: the theorem's step and clip schedules are not in the text available)"
 
 

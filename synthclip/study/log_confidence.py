@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import findings, noise, stats, theory, verdict
+from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
-from . import report
+from . import report, structure_tables
 from .base import (
     MomentTailParams,
     SimulationParams,
@@ -39,15 +39,14 @@ from .base import (
     register,
     simulation_fields,
 )
-from .rate_tables import delta_columns, delta_quantiles, fit_fields, ratio_to, simulate_to_horizon
+from .rate_tables import delta_columns, delta_quantiles, fit_fields, simulate_to_horizon
 
 PROBLEMS = {"abs": ("convex", "f_unif"), "quadratic": ("strongly_convex", "f_avg")}  # setting, output metric
 METHODS = ("gclip", "sgd")  # sgd: the control (no clip)
-DEFF_STRUCTURES = ("iid", "graded", "axis")  # i.i.d. coordinates, scales w at Σw² = d (synthclip.noise)
 
 
 @dataclass
-class LogConfidenceParams(SlopeParams, SimulationParams, MomentTailParams):
+class LogConfidenceParams(SlopeParams, SimulationParams, MomentTailParams, structure_tables.StructureParams):
     alpha: float = option(
         1.5, "p of the theorem (E|g − ∇f|^p ≤ σ^p); sets the exponents and the clip schedule", gt=1.0, high=2.0
     )
@@ -70,19 +69,6 @@ class LogConfidenceParams(SlopeParams, SimulationParams, MomentTailParams):
     )
     tau0: float = option(1.0, "constant of the clip level τ = tau0·σ·(K/L)^(1/p)", gt=0.0)
     lr0: float = option(1.0, "constant of the convex step η = lr0·R/(σ K^(1/p))", gt=0.0)
-    structures: list = option(
-        list(DEFF_STRUCTURES),
-        "noise structures of the d_eff table (reported, not judged; '' for none)",
-        choices=DEFF_STRUCTURES,
-        optional=True,
-    )
-    deff_dim: int = option(16, "dimension d of the d_eff table's runs", low=2)
-    deff_n_traj: int = option(100_000, "trajectories per run of the d_eff table (its δ: those with δ·N ≥ 10)", low=10)
-
-
-def deff_deltas(p) -> list[float]:
-    """The δ of the grid the d_eff table's runs resolve (δ·N ≥ 10, as the main runs)."""
-    return [d for d in sorted(p.deltas, reverse=True) if d * p.deff_n_traj >= 10]
 
 
 SCHED = ("tau0", "lr0", "x0")  # the options the schedule reads
@@ -116,25 +102,20 @@ class LogConfidence(Study):
         if min(p.deltas) * p.n_traj < 10:
             raise StudyError(f"--n-traj must be >= 10/min(--deltas) = {math.ceil(10 / min(p.deltas))}, got {p.n_traj}")
         check_start_inside(p)
-        if p.structures and not deff_deltas(p):
-            n = math.ceil(10 / max(p.deltas))
-            raise StudyError(f"--deff-n-traj must be >= 10/max(--deltas) = {n}, got {p.deff_n_traj}")
+        structure_tables.check(p)
 
     def cells(self, p) -> list[dict]:
         common = {**moment_tail_fields(p), **simulation_fields(p), **fields_of(p, "x0", "radius", "confidence")}
         # the control's steps do not depend on δ: one run (δ = 0 in its cell) serves every δ
-        runs = [(m, "", d) for m in p.methods for d in (sorted(p.deltas, reverse=True) if m == "gclip" else [0.0])]
-        runs += [("gclip", s, d) for s in p.structures for d in deff_deltas(p)]  # the d_eff table's runs
+        runs = [(m, d, {}) for m in p.methods for d in (sorted(p.deltas, reverse=True) if m == "gclip" else [0.0])]
+        runs += [("gclip", d, fields) for d, fields in structure_tables.runs(p)]  # the d_eff table's runs
         cells = []
         for problem in p.problems:
-            for method, structure, delta in runs:
-                sched = schedule(
-                    problem, method, p.alpha, p.steps, math.log(1 / (delta or 0.5)), **fields_of(p, *SCHED)
-                )
-                deff = {"structure": structure, "dim": p.deff_dim, "n_traj": p.deff_n_traj} if structure else {}
-                cells.append(
-                    {**common, "problem": problem, "method": method, "delta": float(delta), "params": sched, **deff}
-                )
+            for method, delta, fields in runs:
+                L = math.log(1 / (delta or 0.5))
+                sched = schedule(problem, method, p.alpha, p.steps, L, **fields_of(p, *SCHED))
+                cells.append({**common, "problem": problem, "method": method, "delta": float(delta), "params": sched})
+                cells[-1].update(fields)
         return cells
 
     def run_cell(self, cell, *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
@@ -146,7 +127,7 @@ class LogConfidence(Study):
         return {"values": pd.DataFrame({**keys, "structure": cell.get("structure", ""), "value": values})}
 
     def analyze(self, p, tables):
-        qrows, vrows, drows = [], [], []
+        qrows, vrows = [], []
         deltas = np.array(sorted(p.deltas, reverse=True))
         logs = np.log(1.0 / deltas)
         values = tables["values"]
@@ -167,13 +148,7 @@ class LogConfidence(Study):
                 row.update(report.prefixed(which, vd.as_dict()))
             row["decision"] = findings.liu_decision(row)
             vrows.append(row)
-        by = ["problem", "structure"]
-        for (problem, structure), part in values[values["structure"] != ""].groupby(by, sort=False):
-            v, rank = delta_columns(part, deff_deltas(p)), noise.effective_rank(structure, p.deff_dim)
-            common = {"problem": problem, "structure": structure, "effective_rank": rank}
-            common |= {"n_traj": v.shape[0], "n_failed": int(np.sum(~np.isfinite(v)))}
-            drows += delta_quantiles(v, deff_deltas(p), common, confidence=p.confidence)
-        deff = ratio_to(pd.DataFrame(drows), "structure", "iid", on=["problem", "delta"]) if drows else pd.DataFrame()
+        deff = structure_tables.table(values[values["structure"] != ""], p)
         return {"quantiles": pd.DataFrame(qrows), "verdicts": pd.DataFrame(vrows), "deff": deff}
 
     def report(self, tables, meta) -> str:
@@ -197,23 +172,7 @@ class LogConfidence(Study):
             ),
             findings.liu_conclusion(v),
         ]
-        if not tables["deff"].empty:  # reported, not judged
-            lines += [
-                f"d_eff proxy (reported, not judged): the same δ-tuned GClip in d = {p['deff_dim']}, one seed for "
-                "every structure; coordinate scales w at Σw² = d, effective rank (Σw²)²/Σw⁴ (not Liu's d_eff, whose "
-                "definition the text available does not give; the structures also differ in E‖ξ‖^p, the bound's σ^p)",
-                report.table(
-                    tables["deff"],
-                    [
-                        *[(name, name) for name in ("problem", "structure")],
-                        ("eff. rank", lambda r: f"{r['effective_rank']:.2f}"),
-                        ("δ", lambda r: f"{r['delta']:g}"),
-                        ("(1−δ)-quantile [CI]", lambda r: report.ci_text(r, "value", spec=".4g")),
-                        ("/ iid", lambda r: report.number(r["ratio_to_iid"], ".3f")),
-                        ("failed", report.failed),
-                    ],
-                ),
-            ]
+        lines += structure_tables.lines(tables["deff"], p, "δ-tuned GClip")  # reported, not judged
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
@@ -247,15 +206,8 @@ class LogConfidence(Study):
             plotting.log_axes(ax, "ln(1/δ)", "(1−δ)-quantile of f − f* (δ-tuned run)", title)
             ax.legend(fontsize=7)
         for ax, problem in zip(axes[len(problems) :], problems if not deff.empty else []):
-            factor = -1 / (2 * p["alpha"]) if PROBLEMS[problem][0] == "convex" else -1 / p["alpha"]
-            lines = [(factor, ":", f"d_eff^{factor:.2f} (the bound's factor; not judged)")]
-            part = deff[deff["problem"] == problem].sort_values("delta")  # the line through the smallest δ
-            plotting.interval_panel(
-                ax, part, "effective_rank", by="delta", label="δ={:g}", lines=lines, marker="s", ms=3
-            )
-            title = f"{problem}: d_eff proxy, d = {p['deff_dim']}"
-            plotting.log_axes(ax, "effective rank (Σw²)²/Σw⁴", "(1−δ)-quantile (δ-tuned run)", title)
-            ax.legend(fontsize=7)
+            factor = theory.liu2026_deff_exponent(PROBLEMS[problem][0], p["alpha"])
+            structure_tables.panel(ax, deff[deff["problem"] == problem], factor, p["deff_dim"], problem)
         return plotting.finish(
             fig,
             f"log-confidence: p={p['alpha']:g}, tail {p['tail']:g}, K={p['steps']}, N={p['n_traj']}; "
