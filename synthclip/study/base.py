@@ -516,6 +516,13 @@ def with_overrides(
     return out
 
 
+def plugin_cell(p, label: str, params_key: str) -> dict:
+    """The cell fields of a registered method a study's table does not name (a --plugin's, say): the method, its
+    parameters under ``params_key`` (its defaults and the --method-param values) and its plugin file."""
+    params = with_overrides(method_overrides(p), label, label, {}, judged=False)
+    return {"method": label, params_key: params, **method_registry.plugin_of(label)}
+
+
 def method_overrides(p) -> dict[str, dict[str, Any]]:
     """--method-param NAME.KEY=VALUE of a study that takes plugins: registry name → {parameter: checked value}
     (``cli.parse_method_params``); {} when none was given or the parameters were made without the command line."""

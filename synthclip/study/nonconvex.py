@@ -34,22 +34,14 @@ from .base import (
     check_alpha,
     check_choice,
     check_methods,
-    method_overrides,
+    fields_of,
     option,
+    plugin_cell,
     register,
-    with_overrides,
     with_registered,
 )
-from .horizons import (  # noqa: F401
-    _is_level,
-    doubled_controls,
-    horizon_matrix,
-    horizon_scoreboard,
-    horizon_tables,
-    horizon_verdict_table,
-    plot_horizons,
-    verdict_table,
-)
+from .horizons import doubled_controls, horizon_scoreboard, horizon_tables, horizon_verdict_table, plot_horizons
+from .rate_tables import engine_fields, final_values
 
 SETTING = "nonconvex"
 METRICS = ("grad_norm_min", "thm2_lhs", "grad_norm_avg", "grad_norm")
@@ -79,15 +71,10 @@ SCHEDULE_NAMES = {
 }
 
 
-def schedule_of(label: str):
-    """The clip schedule a label runs (SCHEDULE_NAMES), passed to theory.find with every row."""
-    return SCHEDULE_NAMES.get(label)  # a user's method: None (its claims name no schedule)
-
-
-def schedule(label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma: float) -> tuple[float, float]:
-    """(τ_K, η_K) of docs/studies/nonconvex.md for a horizon K."""
-    tau = tau0 * sigma * K ** SCHEDULES[label](alpha)
-    lr = min(1.0 / (4.0 * SMOOTHNESS), lr0 * sigma**alpha / (SMOOTHNESS * tau**alpha))
+def schedule(label: str, alpha: float, K: int, p) -> tuple[float, float]:
+    """(τ_K, η_K) of docs/studies/nonconvex.md for a horizon K (σ = --scale)."""
+    tau = p.tau0 * p.scale * K ** SCHEDULES[label](alpha)
+    lr = min(1.0 / (4.0 * SMOOTHNESS), p.lr0 * p.scale**alpha / (SMOOTHNESS * tau**alpha))
     return tau, lr
 
 
@@ -107,21 +94,20 @@ DOUBLED = ("liu-zhou-pfree", "fatkhullin-nc")
 assert set(SCHEDULE_NAMES) == set(LABELS), "every label names its clip schedule"
 
 
-def momentum_params(
-    label: str, alpha: float, K: int, *, tau0: float, lr0: float, sigma: float, distance: float
-) -> dict:
-    """The registry parameters of a MOMENTUM label at horizon K (the comment above)."""
+def momentum_params(label: str, alpha: float, K: int, p) -> dict:
+    """The registry parameters of a MOMENTUM or OTHER label at horizon K (the comment above)."""
+    distance = abs(p.x0) * math.sqrt(p.dim)
     params = {
-        "lr": lr0 * distance * K ** (-(2 * alpha - 1) / (3 * alpha - 2)),
+        "lr": p.lr0 * distance * K ** (-(2 * alpha - 1) / (3 * alpha - 2)),
         "lr_schedule": "constant",
         "beta": 1.0 - K ** (-alpha / (3 * alpha - 2)),
     }
     if label == "clip_nsgd_m":
-        params.update(clip=tau0 * sigma * K ** (1 / (3 * alpha - 2)), clip_schedule="constant")
+        params.update(clip=p.tau0 * p.scale * K ** (1 / (3 * alpha - 2)), clip_schedule="constant")
     if label == "nsgd_m-pfree":
-        params.update(lr=lr0 * distance * K**-0.75, beta=1.0 - K**-0.5)
+        params.update(lr=p.lr0 * distance * K**-0.75, beta=1.0 - K**-0.5)
     if label == "sgd":
-        params = {"lr": min(1.0 / (4.0 * SMOOTHNESS), lr0 * K ** (-1.0 / alpha)), "lr_schedule": "constant"}
+        params = {"lr": min(1.0 / (4.0 * SMOOTHNESS), p.lr0 * K ** (-1.0 / alpha)), "lr_schedule": "constant"}
     return params
 
 
@@ -134,11 +120,9 @@ class NonconvexParams(FitParams, SimulationParams, NoiseParams, TheoremAlphaPara
     dim: int = option(10, "dimension d (the min over k gains an extreme-value factor ~ draws^(−1/d))", low=1)
     methods: list = option(
         list(LABELS),
-        "gclip (τ ∝ K^(1/(3α−2))), the control gclip-inverted (τ ∝ K^(α/(3α−2)), the "
-        "inverted exponent of Theorem 2's τ), and the "
-        "normalized/sign methods with momentum nsgd_m, clip_nsgd_m, signsgd_m, "
-        "nsgd_m-pfree (Liu & Zhou's schedule without α) and plain sgd "
-        "(η_K ∝ K^(−1/α), Fatkhullin et al.)",
+        "gclip (τ ∝ K^(1/(3α−2))), the control gclip-inverted (τ ∝ K^(α/(3α−2)), the inverted exponent of "
+        "Theorem 2's τ), and the normalized/sign methods with momentum nsgd_m, clip_nsgd_m, signsgd_m, "
+        "nsgd_m-pfree (Liu & Zhou's schedule without α) and plain sgd (η_K ∝ K^(−1/α), Fatkhullin et al.)",
     )
     x0: float = option(1.0, "start x0 in every coordinate")
     tau0: float = option(1.0, "constant of τ_K = tau0 σ K^(1/(3α−2))", gt=0.0)
@@ -162,52 +146,22 @@ class Nonconvex(Study):
         check_methods("methods", p.methods, with_registered(dict.fromkeys(LABELS)))  # a --plugin's too
 
     def cells(self, p) -> list[dict]:
+        common = fields_of(p, "noise", "structure", "scale", "dim", "n_traj", "seed", "x0", "n_avg")
         cells = []
-        for alpha in p.alpha:
+        for alpha in map(float, p.alpha):
             for label in p.methods:
                 for K in sorted(set(p.horizons)):
-                    extra = {}
                     if label not in LABELS:  # a registered method of the user's: its defaults, --method-param's
-                        params = with_overrides(method_overrides(p), label, label, {}, judged=False)
-                        values = method_registry.get(label).validate(params, "method")
+                        extra = plugin_cell(p, label, "params")
+                        values = method_registry.get(label).validate(extra["params"], "method")
                         tau, lr = values.get("clip", math.inf), values.get("lr", math.nan)
-                        extra = {"method": label, "params": params, **method_registry.plugin_of(label)}
-                    elif label in MOMENTUM or label in OTHER:
-                        params = momentum_params(
-                            label,
-                            float(alpha),
-                            K,
-                            tau0=p.tau0,
-                            lr0=p.lr0,
-                            sigma=p.scale,
-                            distance=abs(p.x0) * math.sqrt(p.dim),
-                        )
-                        tau, lr = params.get("clip", math.inf), params["lr"]
-                        extra = {
-                            "method": OTHER.get(label, label),
-                            "params": params,
-                        }  # GClip's cells keep their cache keys
+                    elif label in SCHEDULES:  # GClip's cells name no method: they keep their cache keys
+                        extra, (tau, lr) = {}, schedule(label, alpha, K, p)
                     else:
-                        tau, lr = schedule(label, float(alpha), K, tau0=p.tau0, lr0=p.lr0, sigma=p.scale)
-                    cells.append(
-                        {
-                            **extra,
-                            "study": self.name,
-                            "label": label,
-                            "alpha": float(alpha),
-                            "K": int(K),
-                            "tau": tau,
-                            "lr": lr,
-                            "noise": p.noise,
-                            "structure": p.structure,
-                            "scale": p.scale,
-                            "dim": p.dim,
-                            "n_traj": p.n_traj,
-                            "seed": p.seed,
-                            "x0": p.x0,
-                            "n_avg": p.n_avg,
-                        }
-                    )
+                        extra = {"method": OTHER.get(label, label), "params": momentum_params(label, alpha, K, p)}
+                        tau, lr = extra["params"].get("clip", math.inf), extra["params"]["lr"]
+                    cell = {**extra, "study": self.name, "label": label, "alpha": alpha, "K": int(K)}
+                    cells.append({**cell, "tau": tau, "lr": lr, **common})
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
@@ -215,25 +169,9 @@ class Nonconvex(Study):
         method_registry.ensure_plugin(cell)
         # equally spaced k ≤ K: their mean of ‖∇f(x_k)‖ estimates the uniform average over k without bias
         ckpts = np.unique(np.round(np.linspace(1, K, min(cell["n_avg"], K))).astype(np.int64))
-        params = cell.get(
-            "params", {"lr": cell["lr"], "lr_schedule": "constant", "clip": cell["tau"], "clip_schedule": "constant"}
-        )
-        res = simulate(
-            cell.get("method", "gclip"),
-            problem="nonconvex",
-            noise=cell["noise"],
-            alpha=cell["alpha"],
-            scale=cell["scale"],
-            structure=cell["structure"],
-            dim=cell["dim"],
-            steps=K,
-            n_traj=cell["n_traj"],
-            seed=cell["seed"],
-            checkpoints=ckpts,
-            threads=threads,
-            x0=cell["x0"],
-            **params,
-        )
+        gclip = {"lr": cell["lr"], "lr_schedule": "constant", "clip": cell["tau"], "clip_schedule": "constant"}
+        run = {"problem": "nonconvex", "steps": K, "checkpoints": ckpts, "threads": threads, **engine_fields(cell)}
+        res = simulate(cell.get("method", "gclip"), **run, **cell.get("params", gclip))
         g = res.metric("grad_norm")
         with np.errstate(invalid="ignore", over="ignore"):
             columns = {
@@ -242,24 +180,9 @@ class Nonconvex(Study):
                 "grad_norm_avg": g.mean(axis=1),
                 "grad_norm": g[:, -1],
             }
-        frames = [
-            pd.DataFrame(
-                {
-                    "study": self.name,
-                    "method": cell["label"],
-                    "alpha": res.alpha,
-                    "dim": res.dim,
-                    "K": K,
-                    "tau": cell["tau"],
-                    "lr": cell["lr"],
-                    "metric": metric,
-                    "trajectory": np.arange(res.n_traj),
-                    "value": values,
-                    "failed": res.failed,
-                }
-            )
-            for metric, values in columns.items()
-        ]
+        fields = {"study": self.name, "method": cell["label"], "alpha": res.alpha, "dim": res.dim, "K": K}
+        fields.update(tau=cell["tau"], lr=cell["lr"])
+        frames = [final_values(res, m, {**fields, "metric": m}, value=v) for m, v in columns.items()]
         return {"values": pd.concat(frames, ignore_index=True)}
 
     def analyze(self, p, tables):
@@ -269,9 +192,7 @@ class Nonconvex(Study):
         return {"quantiles": quantiles, "slopes": slopes}
 
     def report(self, tables, meta) -> str:
-        p = meta["params"]
-        slopes = tables["slopes"]
-        q = tables["quantiles"]
+        p, slopes, q = meta["params"], tables["slopes"], tables["quantiles"]
         lines = []
         for alpha, part in slopes.groupby("alpha"):
             sched = q[(q["alpha"] == alpha)].drop_duplicates(["method", "K"])
@@ -282,11 +203,8 @@ class Nonconvex(Study):
             )
             lines.append(report.rule_line(p, part, horizon=True))
             for method, s in sched.groupby("method"):
-                beta = (
-                    f"; 1 − β_K = {', '.join(f'{k ** (-alpha / (3 * alpha - 2)):.3g}' for k in s['K'])}"
-                    if method in MOMENTUM
-                    else ""
-                )
+                beta = ", ".join(f"{k ** (-alpha / (3 * alpha - 2)):.3g}" for k in s["K"])
+                beta = f"; 1 − β_K = {beta}" if method in MOMENTUM else ""
                 lines.append(
                     f"  {method}: τ_K = {', '.join(f'{t:.3g}' for t in s['tau'])}; "
                     f"η_K = {', '.join(f'{e:.3g}' for e in s['lr'])}{beta}"
@@ -299,13 +217,8 @@ class Nonconvex(Study):
                 "includes the descent from x0, which fades faster than its bound (see --help)."
             )
             lines.append(findings.thm2_conclusion(part, alpha, JUDGED))
-            lines.append(
-                findings.momentum_conclusion(
-                    part,
-                    [*MOMENTUM, *OTHER, *sorted(m for m in part["method"].unique() if m.endswith("(control ×2)"))],
-                    JUDGED,
-                )
-            )
+            controls = sorted(m for m in part["method"].unique() if m.endswith("(control ×2)"))
+            lines.append(findings.momentum_conclusion(part, [*MOMENTUM, *OTHER, *controls], JUDGED))
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
@@ -314,9 +227,7 @@ class Nonconvex(Study):
     def plot(self, tables, meta):
         methods = list(dict.fromkeys(tables["quantiles"]["method"]))
         panels = [(m, metric) for m in methods for metric in METRICS]
-        return plot_horizons(
-            tables, meta, panels, ylabel=YLABELS, title="nonconvex (Theorem 2), GClip", ncols=len(METRICS)
-        )
+        return plot_horizons(tables, meta, panels, ylabel=YLABELS, title="nonconvex (Theorem 2), GClip")
 
 
 YLABELS = {
@@ -332,13 +243,6 @@ def _theory(method: str, metric: str, alpha: float):
     clip schedule, so Theorem 2 judges only rows on the schedule it prescribes (``gclip``), never the control."""
     if metric not in JUDGED:
         return None
-    return theory.find(
-        OTHER.get(method, method if method not in SCHEDULES else "gclip"),
-        SETTING,
-        metric,
-        alpha,
-        schedule=schedule_of(method),
-    )
-
-
-# -- shared with lower_bound: statistics of per-trajectory values across horizons ---------------------------
+    registered = OTHER.get(method, method if method not in SCHEDULES else "gclip")
+    # a user's method runs no schedule of the table: None (its claims name no schedule)
+    return theory.find(registered, SETTING, metric, alpha, schedule=SCHEDULE_NAMES.get(method))

@@ -364,15 +364,15 @@ def delta_quantiles(values, deltas, common: Mapping[str, Any], *, confidence: fl
     return rows
 
 
-def final_values(res, metric: str, fields: Mapping[str, Any], **extra) -> pd.DataFrame:
+def final_values(res, metric: str, fields: Mapping[str, Any], *, value=None, **extra) -> pd.DataFrame:
     """One row per trajectory of a run's final checkpoint: the cell's ``fields``, the trajectory, its ``metric``
-    ("value"), any ``extra`` per-trajectory columns and whether it failed (a study's analysis counts failures as
-    +inf, never drops them)."""
+    ("value"; ``value`` gives it instead, such as a statistic over the checkpoints), any ``extra`` per-trajectory
+    columns and whether it failed (a study's analysis counts failures as +inf, never drops them)."""
     return pd.DataFrame(
         {
             **fields,
             "trajectory": np.arange(res.n_traj),
-            "value": res.metric(metric)[:, -1],
+            "value": res.metric(metric)[:, -1] if value is None else value,
             **extra,
             "failed": res.failed,
         }

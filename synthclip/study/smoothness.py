@@ -30,11 +30,10 @@ from .base import (
     StudyError,
     check_methods,
     flag,
-    method_overrides,
     option,
+    plugin_cell,
     register,
     simulation_fields,
-    with_overrides,
     with_registered,
 )
 from .horizons import trajectory_matrix
@@ -307,8 +306,7 @@ def method_of(p, label: str, problem: str, x0: float) -> dict:
     """The engine method and its parameters behind a label at a start; a user's registered method runs at its
     defaults and --method-param's."""
     if label not in LABELS:
-        overrides = with_overrides(method_overrides(p), label, label, {}, judged=False)
-        return {"method": label, "method_params": overrides, **method_registry.plugin_of(label)}
+        return plugin_cell(p, label, "method_params")
     lr_clip = p.lr_c / clip_smoothness(problem, p.clip)
     if label == "gd-tuned":
         method, params = "sgd", {"lr": p.gd_c / local_smoothness(problem, x0)}
