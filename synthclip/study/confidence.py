@@ -129,12 +129,9 @@ class Confidence(Study):
         return ""
 
     def cells(self, p) -> list[dict]:
+        common = fields_of(p, "noise", "n_traj", "steps", "seed", "x0", "delta_max", "delta_min", "n_deltas", "n_boot")
         # the cached fits carry the columns this rule reads
-        common = {
-            **fields_of(p, "noise", "n_traj", "steps", "seed", "x0", "delta_max", "delta_min", "n_deltas"),
-            **fields_of(p, "n_boot", "confidence", "tied_steps"),
-            **{"alpha": float(p.alpha), "rule": "pivot+power-law-test"},
-        }
+        common.update(fields_of(p, "confidence", "tied_steps"), alpha=float(p.alpha), rule="pivot+power-law-test")
         cells = []
         for instance in p.instances:
             labels = p.methods if instance == "reference" else TIED_METHODS
@@ -151,7 +148,12 @@ class Confidence(Study):
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         method_registry.ensure_plugin(cell)
         res = simulate_to_horizon(cell, cell["method_params"], threads=threads)
-        return summarize(res.metric("f")[:, -1], cell, n_failed=res.n_failed)
+        values = res.metric("f")[:, -1]  # the final errors: their quantile and fit tables
+        common = {"instance": cell["instance"], "method": cell["label"]}
+        common.update({k: cell[k] for k in ("noise", "alpha", "steps")}, n_traj=len(values), n_failed=res.n_failed)
+        seed = derive_seed(cell["seed"], "confidence", cell["instance"], cell["label"])
+        intervals = {"confidence": cell["confidence"], "n_boot": cell["n_boot"], "seed": seed}
+        return delta_tables(values, verdict.delta_grid(cell), common, **intervals)
 
     def analyze(self, p, tables):
         deltas = verdict.delta_grid(fields_of(p, "delta_max", "delta_min", "n_deltas"))
@@ -159,15 +161,14 @@ class Confidence(Study):
         rows = delta_verdicts(tables["fits"], ["instance", "method"], boundary=boundary, power=p.polylog_power)
         for row in rows:
             label = row["method"]
-            method = CONFIDENCE_METHODS[label][0] if label in CONFIDENCE_METHODS else None
+            method = CONFIDENCE_METHODS.get(label, (None,))[0]  # a user's method: None (no claim covers it)
             claim = theory.claim(*CLAIMS[method]) if method in CLAIMS else None
             row.update(theory="none" if claim is None else claim.model, agrees=_agrees(row["verdict"], claim, label))
             row["theory_source"] = claim.source if claim else "none"
         return {**tables, "verdicts": pd.DataFrame(rows)}
 
     def report(self, tables, meta) -> str:
-        v = tables["verdicts"]
-        p = meta["params"]
+        v, p = tables["verdicts"], meta["params"]
         if v.empty:
             return "confidence: no results"
         b0, lr = tied_b0(p)
@@ -179,20 +180,9 @@ class Confidence(Study):
             f"instances: reference γ={p['lr']:g}, b0={p['b0']:g}, λ={p['clip']:g}; tied-b0 b0=(K/δ_min)^(1/α)="
             f"{b0:.4g}, γ={p['tied_steps']:g}·b0/K={lr:.4g}",
         ]
-        lines.append(
-            report.table(
-                v,
-                [
-                    ("instance", "instance"),
-                    ("method", "method"),
-                    *((f"{m} slope [CI]", _slope_text(m)) for m in verdict.DELTA_MODELS),
-                    ("verdict", "verdict"),
-                    ("theory", "theory"),
-                    ("agrees", "agrees"),
-                    ("failed", report.failed),
-                ],
-            )
-        )
+        slopes = [(f"{m} slope [CI]", _slope_text(m)) for m in verdict.DELTA_MODELS]
+        keys, words = report.key_columns("instance", "method"), report.key_columns("verdict", "theory", "agrees")
+        lines.append(report.table(v, [*keys, *slopes, *words, ("failed", report.failed)]))
         lines.append(findings.adagrad_conclusion(v))
         lines.append(
             "note: the lower-bound construction of Chezhegov et al. was not found in the stored corpus "
@@ -240,21 +230,10 @@ class Confidence(Study):
             ax.plot(x, boundary, "k", ls=":", lw=1.5, label=f"log^{power:g}(1/δ) (polylog boundary)")
             alpha = float(part["alpha"].iloc[0])
             plotting.theory_line(ax, x[0], x[-1], 1.0, 2.0 / alpha, label=f"(1/δ)^(2/α) = (1/δ)^{2 / alpha:.2f}")
-            ylabel = "(1−δ)-quantile of f(x_K) − f*, / value at δ_max"
-            plotting.log_axes(ax, "1/δ", ylabel, f"instance {instance}")
+            plotting.log_axes(ax, "1/δ", "(1−δ)-quantile of f(x_K) − f*, / value at δ_max", f"instance {instance}")
             ax.legend(fontsize=6)
         return plotting.finish(
             fig,
             f"confidence: noise={p.get('noise')} α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}; "
             f"bands: {p.get('confidence', 0.95):.0%} order-statistic intervals",
         )
-
-
-def summarize(values: np.ndarray, cell: Mapping[str, Any], n_failed: int) -> dict[str, pd.DataFrame]:
-    """Quantile and fit tables of one method's final errors."""
-    common = {"instance": cell["instance"], "method": cell["label"]}
-    common.update({k: cell[k] for k in ("noise", "alpha", "steps")}, n_traj=len(values), n_failed=n_failed)
-    seed = derive_seed(cell["seed"], "confidence", cell["instance"], cell["label"])
-    return delta_tables(
-        values, verdict.delta_grid(cell), common, confidence=cell["confidence"], n_boot=cell["n_boot"], seed=seed
-    )

@@ -26,7 +26,7 @@ def verdict_table(slopes: pd.DataFrame, columns=("method", "quantile"), slope_ti
     """<columns> | slope [CI] | theory | by | verdict | trend | failed, of the last-decade rows."""
     return report.table(
         _fits(slopes),
-        [(name, name) for name in columns] + report.verdict_columns(slope_title),
+        report.key_columns(*columns) + report.verdict_columns(slope_title),
         notes=report.verdict_notes,
     )
 

@@ -38,6 +38,11 @@ def failed(r: Mapping[str, Any]) -> str:
     return f"{int(r['n_failed'])}/{int(r['n_traj'])}"
 
 
+def key_columns(*keys: str) -> list[Column]:
+    """Columns that show a row's ``keys`` as they are, each titled by its key."""
+    return [(key, key) for key in keys]
+
+
 def _text(r: Mapping[str, Any], source) -> str:
     value = source(r) if callable(source) else r[source]
     if isinstance(value, (float, np.floating)):
