@@ -31,7 +31,7 @@ import pandas as pd
 
 from .. import stats, verdict
 from .._rng import derive_seed
-from ..theory import GAP_BAND
+from ..theory import GAP_BAND, gap_claims
 from ._torch_run import FLOAT32_MAX, SMALL_MODEL_THREADS, check_torch_run, torch_threads, tune_on_other_seeds
 from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option
 
@@ -120,8 +120,18 @@ class GapStudy(Study):
     def gap_table(self, tables: Mapping[str, pd.DataFrame], *, n_boot: int, confidence: float, seed: int):
         raise NotImplementedError
 
-    def claim_rows(self, gaps: pd.DataFrame, runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    #: the ratio that judges each claim: its name → (the method against Adam, which of its gap rows)
+    judged: ClassVar[Mapping[str, tuple[str, str]]] = {}
+
+    def judge_claim(self, claim, method: str, which: str, gaps: pd.DataFrame, edge: frozenset, confidence: float):
+        """The verdict row of one claim (:func:`judge`, with the columns that say which ratio), None where its
+        ratio was not measured; ``edge``: the runs not tuned (:func:`untuned`)."""
         raise NotImplementedError
+
+    def claim_rows(self, gaps: pd.DataFrame, runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
+        edge = untuned(runs)
+        rows = (self.judge_claim(c, *self.judged[c.name], gaps, edge, confidence) for c in gap_claims(self.name))
+        return pd.DataFrame([row for row in rows if row is not None])
 
     def setting(self, p: Mapping[str, Any]) -> str:
         raise NotImplementedError

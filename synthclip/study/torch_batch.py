@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..theory import GAP_BAND, gap_claims
+from ..theory import GAP_BAND
 from . import _torch_gap as G
 from .base import StudyError, option, register
 
@@ -55,6 +55,7 @@ class TorchBatch(G.GapStudy):
     Params = TorchBatchParams
     quick = {"n_examples": 8, "epochs": 1, "n_seeds": 6, "n_tune_seeds": 1, "n_batches": 16, "n_boot": 400, "jobs": 1}
     tables = ("runs", "tuning", "final", "noise", "gaps", "claims")
+    judged = JUDGED
 
     def validate(self, p) -> None:
         G.validate_common(self.name, p, p.tasks)
@@ -113,25 +114,20 @@ class TorchBatch(G.GapStudy):
             **boot,
         )
 
-    def claim_rows(self, gaps, runs, confidence):
-        rows = []
-        edge = G.untuned(runs)
-        for claim in gap_claims(self.name):
-            method, which = JUDGED[claim.name]
-            g = gaps[(gaps["task"] == claim.task) & (gaps["method"] == method)]
-            if g.empty:
-                continue
-            sizes = sorted(g.loc[g["measure"] == "gap", "batch_size"])
-            used = {"full": [sizes[-1]], "smallest": [sizes[0]], "trend": [sizes[0], sizes[-1]]}[which]
-            r = (
-                g[g["measure"] == "trend"]
-                if which == "trend"
-                else g[(g["measure"] == "gap") & (g["batch_size"] == used[0])]
-            )
-            bad = sorted({f"{m} at B={b}" for b in used for m in (method, G.REFERENCE) if (claim.task, b, m) in edge})
-            row = G.judge(claim, r.iloc[0], confidence=confidence, edge_methods=bad)
-            rows.append({**row, "method": method, "batch_sizes": ",".join(map(str, used))})
-        return pd.DataFrame(rows)
+    def judge_claim(self, claim, method, which, gaps, edge, confidence):
+        g = gaps[(gaps["task"] == claim.task) & (gaps["method"] == method)]
+        if g.empty:
+            return None
+        sizes = sorted(g.loc[g["measure"] == "gap", "batch_size"])
+        used = {"full": [sizes[-1]], "smallest": [sizes[0]], "trend": [sizes[0], sizes[-1]]}[which]
+        r = (
+            g[g["measure"] == "trend"]
+            if which == "trend"
+            else g[(g["measure"] == "gap") & (g["batch_size"] == used[0])]
+        )
+        bad = sorted({f"{m} at B={b}" for b in used for m in (method, G.REFERENCE) if (claim.task, b, m) in edge})
+        row = G.judge(claim, r.iloc[0], confidence=confidence, edge_methods=bad)
+        return {**row, "method": method, "batch_sizes": ",".join(map(str, used))}
 
     claims_heading = (
         f"claims (judged on the word task; the digits are the control, reported above; band edge {GAP_BAND:g}):"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..theory import GAP_BAND, gap_claims
+from ..theory import GAP_BAND
 from . import _torch_gap as G
 from .base import StudyError, option, register
 
@@ -71,6 +71,7 @@ class TorchImbalance(G.GapStudy):
         "jobs": 1,
     }
     tables = ("runs", "tuning", "classes", "gaps", "claims")
+    judged = JUDGED
 
     def validate(self, p) -> None:
         G.validate_common(self.name, p, p.tasks)
@@ -121,30 +122,23 @@ class TorchImbalance(G.GapStudy):
             **boot,
         )
 
-    def claim_rows(self, gaps, runs, confidence):
-        rows = []
-        edge = G.untuned(runs)
-        for claim in gap_claims(self.name):
-            method, measure = JUDGED[claim.name]
-            r = gaps[(gaps["task"] == claim.task) & (gaps["method"] == method) & (gaps["measure"] == measure)]
-            if r.empty:
-                continue
-            bad = sorted(
-                f"{m}" for m in (method, G.REFERENCE) if any((claim.task, b, m) in edge for b in runs["batch_size"])
-            )
-            pre = ""
-            if claim.name in NEEDS_RARE_GAP:
-                s = gaps[(gaps["task"] == claim.task) & (gaps["method"] == "sgd_m") & (gaps["measure"] == "rare")]
-                if s.empty:
-                    pre = "needs sgd_m's rare-class gap (not run)"
-                elif not s.iloc[0]["ci_low"] > GAP_BAND:
-                    pre = (
-                        f"no rare-class gap to close: sgd_m's is {G.fmt(*s.iloc[0][['ratio', 'ci_low', 'ci_high']])}, "
-                        f"not shown above {GAP_BAND:g}"
-                    )
-            row = G.judge(claim, r.iloc[0], confidence=confidence, edge_methods=bad, precondition=pre)
-            rows.append({**row, "method": method, "measure": measure})
-        return pd.DataFrame(rows)
+    def judge_claim(self, claim, method, measure, gaps, edge, confidence):
+        r = gaps[(gaps["task"] == claim.task) & (gaps["method"] == method) & (gaps["measure"] == measure)]
+        if r.empty:
+            return None
+        bad = sorted(m for m in (method, G.REFERENCE) if any(t == claim.task and e == m for t, _, e in edge))
+        pre = ""
+        if claim.name in NEEDS_RARE_GAP:
+            s = gaps[(gaps["task"] == claim.task) & (gaps["method"] == "sgd_m") & (gaps["measure"] == "rare")]
+            if s.empty:
+                pre = "needs sgd_m's rare-class gap (not run)"
+            elif not s.iloc[0]["ci_low"] > GAP_BAND:
+                pre = (
+                    f"no rare-class gap to close: sgd_m's is {G.fmt(*s.iloc[0][['ratio', 'ci_low', 'ci_high']])}, "
+                    f"not shown above {GAP_BAND:g}"
+                )
+        row = G.judge(claim, r.iloc[0], confidence=confidence, edge_methods=bad, precondition=pre)
+        return {**row, "method": method, "measure": measure}
 
     def intro(self, p) -> str:
         return (
