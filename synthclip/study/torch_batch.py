@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..plotting import where
 from ..theory import GAP_BAND
 from . import _torch_gap as G
 from .base import StudyError, option, register
@@ -71,32 +72,11 @@ class TorchBatch(G.GapStudy):
         cells = []
         for task in p.tasks:
             for b in p.batch_sizes:
-                steps = G.steps_for(p.epochs, p.n_examples, b)
-                for m in p.methods:
-                    cells.append(
-                        {
-                            **base,
-                            "label": f"{task} B={b} {m}",
-                            "cell": "train",
-                            "task": task,
-                            "batch_size": b,
-                            "method": m,
-                            "steps": steps,
-                            "checkpoints": [steps],
-                            **G.tuning_fields(p),
-                        }
-                    )
-                if b < p.n_examples:
-                    cells.append(
-                        {
-                            **base,
-                            "label": f"{task} B={b} noise",
-                            "cell": "probe",
-                            "task": task,
-                            "batch_size": b,
-                            "n_batches": p.n_batches,
-                        }
-                    )
+                steps, at = G.steps_for(p.epochs, p.n_examples, b), {**base, "task": task, "batch_size": b}
+                train = {**at, "cell": "train", "steps": steps, "checkpoints": [steps], **G.tuning_fields(p)}
+                cells += [{**train, "label": f"{task} B={b} {m}", "method": m} for m in p.methods]
+                if b < p.n_examples:  # the full batch has no noise to probe
+                    cells.append({**at, "label": f"{task} B={b} noise", "cell": "probe", "n_batches": p.n_batches})
         return cells
 
     def cell_tables(self, cell):
@@ -115,16 +95,12 @@ class TorchBatch(G.GapStudy):
         )
 
     def judge_claim(self, claim, method, which, gaps, edge, confidence):
-        g = gaps[(gaps["task"] == claim.task) & (gaps["method"] == method)]
+        g = where(gaps, task=claim.task, method=method)
         if g.empty:
             return None
         sizes = sorted(g.loc[g["measure"] == "gap", "batch_size"])
         used = {"full": [sizes[-1]], "smallest": [sizes[0]], "trend": [sizes[0], sizes[-1]]}[which]
-        r = (
-            g[g["measure"] == "trend"]
-            if which == "trend"
-            else g[(g["measure"] == "gap") & (g["batch_size"] == used[0])]
-        )
+        r = g[g["measure"] == "trend"] if which == "trend" else where(g, measure="gap", batch_size=used[0])
         bad = sorted({f"{m} at B={b}" for b in used for m in (method, G.REFERENCE) if (claim.task, b, m) in edge})
         row = G.judge(claim, r.iloc[0], confidence=confidence, edge_methods=bad)
         return {**row, "method": method, "batch_sizes": ",".join(map(str, used))}
@@ -157,12 +133,12 @@ class TorchBatch(G.GapStudy):
         for b in p["batch_sizes"]:
             cells = [
                 G.gap_cell(
-                    gaps[(gaps["task"] == task) & (gaps["method"] == m) & (gaps["batch_size"] == b)],
+                    where(gaps, task=task, method=m, batch_size=b),
                     "*" if (task, b, m) in G.untuned(runs) else " ",
                 )
                 for m in methods
             ]
-            n = noise[(noise["task"] == task) & (noise["batch_size"] == b)] if not noise.empty else noise
+            n = where(noise, task=task, batch_size=b) if not noise.empty else noise
             if n.empty:
                 tail = f" {'0':>8} {'(full batch: no noise)':<22} {'-':>6} {'-':>6} {'-':>8}"
             else:
@@ -171,9 +147,9 @@ class TorchBatch(G.GapStudy):
                     f" {r['median_norm']:>8.3g} {G.fmt(r['hill_alpha'], r['hill_low'], r['hill_high']):<22} "
                     f"{r['top1_share']:>6.3f} {r['mild_ratio']:>6.2f} {r['extreme_ratio']:>8.3g}"
                 )
-            steps = runs[(runs["task"] == task) & (runs["batch_size"] == b)]["steps"]
+            steps = where(runs, task=task, batch_size=b)["steps"]
             lines.append(f"{b:>5} {int(steps.iloc[0]) if len(steps) else 0:>6} " + " ".join(cells) + tail)
-        trend = gaps[(gaps["task"] == task) & (gaps["measure"] == "trend")]
+        trend = where(gaps, task=task, measure="trend")
         lines.append("trend (per-seed gap at the full batch over the smallest): " + G.ratio_list(trend))
         lr = runs[runs["task"] == task].pivot(index="batch_size", columns="method", values="lr")
         lines.append(
@@ -193,13 +169,7 @@ def train_cell(cell) -> dict[str, pd.DataFrame]:
     res, runs, tuning = G.run_tuned(cell)
     loss = G.final_losses(res)
     final = pd.DataFrame(
-        {
-            "task": cell["task"],
-            "batch_size": cell["batch_size"],
-            "method": cell["method"],
-            "seed": np.arange(loss.size),
-            "loss": loss,
-        }
+        {**{k: cell[k] for k in ("task", "batch_size", "method")}, "seed": np.arange(loss.size), "loss": loss}
     )
     return {"runs": runs, "tuning": tuning, "final": final}
 
@@ -223,30 +193,23 @@ def probe_cell(cell) -> dict[str, pd.DataFrame]:
     )
     s = probe.norm_statistics(pr.norms)
     hill = pr.tail("all", "norm")
-    return {
-        "noise": pd.DataFrame(
-            [
-                {
-                    "task": cell["task"],
-                    "batch_size": cell["batch_size"],
-                    "n_batches": pr.norms.size,
-                    "median_norm": s["median"],
-                    "full_grad_norm": float(np.sqrt(np.sum(pr.full_grad_norms**2))),
-                    "hill_alpha": hill["alpha"],
-                    "hill_low": hill["ci_low"],
-                    "hill_high": hill["ci_high"],
-                    "top1_share": s["top1_share"],
-                    "mild_ratio": s["mild_ratio"],
-                    "extreme_ratio": s["extreme_ratio"],
-                    "seconds": pr.seconds,
-                }
-            ]
-        )
+    row = {
+        "task": cell["task"],
+        "batch_size": cell["batch_size"],
+        "n_batches": pr.norms.size,
+        "median_norm": s["median"],
+        "full_grad_norm": float(np.sqrt(np.sum(pr.full_grad_norms**2))),
+        "hill_alpha": hill["alpha"],
+        "hill_low": hill["ci_low"],
+        "hill_high": hill["ci_high"],
+        **{k: s[k] for k in ("top1_share", "mild_ratio", "extreme_ratio")},
+        "seconds": pr.seconds,
     }
+    return {"noise": pd.DataFrame([row])}
 
 
 def _losses(final: pd.DataFrame, task: str, b: int, method: str) -> np.ndarray:
-    part = final[(final["task"] == task) & (final["batch_size"] == b) & (final["method"] == method)]
+    part = where(final, task=task, batch_size=b, method=method)
     return part.sort_values("seed")["loss"].to_numpy(float)
 
 
@@ -260,7 +223,7 @@ def plot_batch(tables, meta):
     colors = plotting.colors_of(sorted(set(gaps["method"])))
     for ax, task in zip(axes, tasks):
         for m, color in colors.items():
-            g = gaps[(gaps["task"] == task) & (gaps["method"] == m) & (gaps["measure"] == "gap")]
+            g = where(gaps, task=task, method=m, measure="gap")
             g = g.sort_values("batch_size")
             style = {"color": color, "marker": "o", "ms": 3, "lw": 1.2, "capsize": 2, "label": m}
             plotting.errorbar(ax, g["batch_size"], g["ratio"], g["ci_low"], g["ci_high"], **style)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..plotting import where
 from ..theory import GAP_BAND
 from . import _torch_gap as G
 from .base import StudyError, option, register
@@ -123,13 +124,13 @@ class TorchImbalance(G.GapStudy):
         )
 
     def judge_claim(self, claim, method, measure, gaps, edge, confidence):
-        r = gaps[(gaps["task"] == claim.task) & (gaps["method"] == method) & (gaps["measure"] == measure)]
+        r = where(gaps, task=claim.task, method=method, measure=measure)
         if r.empty:
             return None
         bad = sorted(m for m in (method, G.REFERENCE) if any(t == claim.task and e == m for t, _, e in edge))
         pre = ""
         if claim.name in NEEDS_RARE_GAP:
-            s = gaps[(gaps["task"] == claim.task) & (gaps["method"] == "sgd_m") & (gaps["measure"] == "rare")]
+            s = where(gaps, task=claim.task, method="sgd_m", measure="rare")
             if s.empty:
                 pre = "needs sgd_m's rare-class gap (not run)"
             elif not s.iloc[0]["ci_low"] > GAP_BAND:
@@ -150,7 +151,7 @@ class TorchImbalance(G.GapStudy):
 
     def task_lines(self, tables, p, task, methods) -> list[str]:
         gaps, classes, runs = tables["gaps"], tables["classes"], tables["runs"]
-        c = classes[(classes["task"] == task) & (classes["method"] == G.REFERENCE)]
+        c = where(classes, task=task, method=G.REFERENCE)
         c = c[(c["step"] == c["step"].max()) & (c["seed"] == 0)].set_index("group")
         total = int(c.loc[-1, "n_targets"]) if -1 in c.index else 0
         header = f"{'group':>7} {'classes':>7} {'targets':>8} {'adam':>8} " + " ".join(f"{m:<26}" for m in methods)
@@ -162,15 +163,13 @@ class TorchImbalance(G.GapStudy):
         ]
         for g in [*sorted(x for x in c.index if x >= 0), -1]:
             adam = np.median(_final(classes, task, G.REFERENCE, g))
-            cells = [
-                G.gap_cell(gaps[(gaps["task"] == task) & (gaps["method"] == m) & (gaps["group"] == g)]) for m in methods
-            ]
+            cells = [G.gap_cell(where(gaps, task=task, method=m, group=g)) for m in methods]
             share = c.loc[g, "n_targets"] / total if total else np.nan
             lines.append(
                 f"{'all' if g == -1 else g:>7} {int(c.loc[g, 'n_classes']):>7} {share:>8.1%} {adam:>8.4g} "
                 + " ".join(cells)
             )
-        conc = gaps[(gaps["task"] == task) & (gaps["measure"] == "concentration")]
+        conc = where(gaps, task=task, measure="concentration")
         lines.append(
             "concentration (per-seed gap on the rarest group over that on the most frequent): " + G.ratio_list(conc)
         )
@@ -238,31 +237,21 @@ def imbalance_cell(cell) -> dict[str, pd.DataFrame]:
             s, -1
         )
         per_group, counts = group_losses(loss, group, n_groups)
-        for g in range(n_groups):
+        # each group, then all targets (group -1)
+        parts = [(g, n_classes[g], counts[g], per_group[:, g]) for g in range(n_groups)]
+        for g, n_in, n_targets, value in [*parts, (-1, n_classes.sum(), loss.shape[1], loss.mean(1))]:
             rows.append(
                 pd.DataFrame(
                     {
                         "step": k,
                         "group": g,
                         "seed": np.arange(s),
-                        "n_classes": int(n_classes[g]),
-                        "n_targets": int(counts[g]),
-                        "loss": per_group[:, g].double().cpu().numpy(),
+                        "n_classes": int(n_in),
+                        "n_targets": int(n_targets),
+                        "loss": value.double().cpu().numpy(),
                     }
                 )
             )
-        rows.append(
-            pd.DataFrame(
-                {
-                    "step": k,
-                    "group": -1,
-                    "seed": np.arange(s),
-                    "n_classes": int(n_classes.sum()),
-                    "n_targets": int(loss.shape[1]),
-                    "loss": loss.mean(1).double().cpu().numpy(),
-                }
-            )
-        )
 
     res, runs, tuning = G.run_tuned(cell, observe=observe)
     classes = pd.concat(rows, ignore_index=True).assign(task=cell["task"], method=cell["method"])
@@ -284,7 +273,7 @@ def imbalance_cell(cell) -> dict[str, pd.DataFrame]:
 
 
 def _final(classes: pd.DataFrame, task: str, method: str, group: int) -> np.ndarray:
-    part = classes[(classes["task"] == task) & (classes["method"] == method) & (classes["group"] == group)]
+    part = where(classes, task=task, method=method, group=group)
     part = part[part["step"] == part["step"].max()]
     return part.sort_values("seed")["loss"].to_numpy(float)
 
@@ -303,7 +292,7 @@ def plot_imbalance(tables, meta):
         for m, color in colors.items():
             med = last[last["method"] == m].groupby("group")["loss"].median()
             axes[2 * i].plot(med.index, med.to_numpy(), marker="o", ms=3, color=color, label=m)
-            rare = part[(part["method"] == m) & (part["group"] == 0)].groupby("step")["loss"].median()
+            rare = where(part, method=m, group=0).groupby("step")["loss"].median()
             axes[2 * i + 1].plot(rare.index, rare.to_numpy(), marker="o", ms=3, color=color, label=m)
         axes[2 * i].set_title(f"{task}: final loss per frequency group (0: rarest)", fontsize=8)
         axes[2 * i].set_xlabel("class-frequency group")
