@@ -1,6 +1,6 @@
-"""What torch-batch and torch-imbalance share: the five methods and their step-size grids, the tasks on a subset
-small enough for a full batch, one tuned run per (task, batch size, method), and the gap ratios with their
-paired bootstrap intervals.
+"""What torch-batch and torch-imbalance share: their flags and study class, the five methods and their step-size
+grids, the tasks on a subset small enough for a full batch, one tuned run per (task, batch size, method), the gap
+ratios with their paired bootstrap intervals, the verdicts and the report's common lines.
 
 A study-layer module, not a study (neither study imports the other). Torch is imported lazily.
 
@@ -24,15 +24,16 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from .. import stats, verdict
-from ..theory import GAP_BAND
-from ._torch_run import FLOAT32_MAX, check_torch_run, tune_on_other_seeds
-from .base import StudyError, check_choice, check_fit_flags, check_positive, flag
+from .._rng import derive_seed
+from ..theory import GAP_BAND, gap_claims
+from ._torch_run import FLOAT32_MAX, SMALL_MODEL_THREADS, check_torch_run, torch_threads, tune_on_other_seeds
+from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option
 
 MOMENTUM = 0.9  # the momentum of SGD-m, GClip-m, CClip-m and Signum (β of the sign methods' average)
 GCLIP_TAU = 1.0  # global clip level (about the typical gradient norm of these tasks at initialisation)
@@ -87,6 +88,103 @@ TASKS = ("words-transformer", "digits-cnn")
 #: The word task's model at a size whose full batch two CPU cores afford: one layer of width 32 on 16-word
 #: windows, a vocabulary of 512 words (the rest <unk>): still a Zipfian class distribution.
 SMALL_WORD_MODEL = {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64, "max_len": 16, "vocab_size": 512}
+
+
+@dataclass
+class GapParams(CommonParams):
+    """The flags both gap studies share (a group: each study adds its tasks, its subset and its budget)."""
+
+    methods: list = option(list(METHODS), "methods (adam, the reference, must be among them)")
+    n_seeds: int = option(12, "judged seeds per run", low=1)
+    n_tune_seeds: int = option(3, "tuning seeds per step size (a key set disjoint from the judged one)", low=1)
+    lr_scale: float = option(1.0, "factor on every step-size grid", low=0.0)
+    confidence: float = option(verdict.RULE.confidence, "level of the bootstrap intervals", low=0.0, high=1.0)
+    n_boot: int = option(verdict.RULE.n_boot, "bootstrap replicates per ratio (≥ 20/(1 − confidence))", low=1)
+    device: str = option("cpu", "torch device: cpu or cuda")
+
+
+class GapStudy(Study):
+    """What both gap studies' classes share: one output folder; each cell (the study's ``cell_tables``) on one
+    intra-op thread, returning every table the runner gathers; then the gaps (``gap_table``, from the gathered
+    tables) and the verdicts (``claim_rows``); a scoreboard row per verdict in the study's ``setting``."""
+
+    #: the tables analyze adds to those the cells return
+    analysed: ClassVar[tuple[str, ...]] = ("gaps", "claims")
+
+    def group(self, cell) -> str:
+        return ""
+
+    def cell_tables(self, cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+        raise NotImplementedError
+
+    def gap_table(self, tables: Mapping[str, pd.DataFrame], *, n_boot: int, confidence: float, seed: int):
+        raise NotImplementedError
+
+    #: the ratio that judges each claim: its name → (the method against Adam, which of its gap rows)
+    judged: ClassVar[Mapping[str, tuple[str, str]]] = {}
+
+    def judge_claim(self, claim, method: str, which: str, gaps: pd.DataFrame, edge: frozenset, confidence: float):
+        """The verdict row of one claim (:func:`judge`, with the columns that say which ratio), None where its
+        ratio was not measured; ``edge``: the runs not tuned (:func:`untuned`)."""
+        raise NotImplementedError
+
+    def claim_rows(self, gaps: pd.DataFrame, runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
+        edge = untuned(runs)
+        rows = (self.judge_claim(c, *self.judged[c.name], gaps, edge, confidence) for c in gap_claims(self.name))
+        return pd.DataFrame([row for row in rows if row is not None])
+
+    def setting(self, p: Mapping[str, Any]) -> str:
+        raise NotImplementedError
+
+    #: the report's line above the verdicts
+    claims_heading: ClassVar[str] = f"claims (band edge {GAP_BAND:g}):"
+
+    def intro(self, p: Mapping[str, Any]) -> str:
+        """The report's first line: the seeds, the subset, the budget, the tuning."""
+        raise NotImplementedError
+
+    def task_lines(self, tables, p: Mapping[str, Any], task: str, methods: list[str]) -> list[str]:
+        """The report's block of one task: its gaps against Adam for ``methods`` and its tuned step sizes."""
+        raise NotImplementedError
+
+    def quantity(self, claim: Mapping[str, Any]) -> str:
+        """What a verdict line of the report says was measured."""
+        return claim["quantity"]
+
+    def report(self, tables, meta) -> str:
+        """The intro and the rule, a block per task, the 'not tuned' note, each claim with its verdict, the compute."""
+        p, runs = meta["params"], tables["runs"]
+        lines = [self.intro(p), rule_line(p["confidence"], p["n_boot"]), ""]
+        methods = [m for m in p["methods"] if m != REFERENCE]
+        for task in p["tasks"]:
+            lines += [*self.task_lines(tables, p, task, methods), ""]
+        if runs["lr_at_grid_edge"].any():
+            lines.append("* step size at the edge of its extended grid: the comparisons using it read 'not tuned'")
+        lines.append(self.claims_heading)
+        for _, c in tables["claims"].iterrows():
+            lines.append(f"  {c['claim']} ({c['source']}): {c['statement']}")
+            lines.append(
+                f"    {self.quantity(c)}: {fmt(c['ratio'], c['ci_low'], c['ci_high'])} → {c['verdict']} ({c['reason']})"
+            )
+        total = float(runs["seconds"].sum() + runs["tune_seconds"].sum())
+        lines += ["", f"compute: {total:.0f} s of training in the cells (tuning included)"]
+        return "\n".join(lines).rstrip()
+
+    def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
+        with torch_threads(SMALL_MODEL_THREADS):
+            out = self.cell_tables(cell)
+        if progress:
+            progress(1)
+        # every cell returns every table (the runner concatenates them by name), empty where it has none
+        return {name: out.get(name, pd.DataFrame()) for name in self.tables if name not in self.analysed}
+
+    def analyze(self, p, tables):
+        seed = derive_seed(p.seed, self.name, "bootstrap")
+        gaps = self.gap_table(tables, n_boot=p.n_boot, confidence=p.confidence, seed=seed)
+        return {**tables, "gaps": gaps, "claims": self.claim_rows(gaps, tables["runs"], p.confidence)}
+
+    def scoreboard(self, tables, meta) -> pd.DataFrame:
+        return claim_scoreboard(tables["claims"], meta, self.setting(meta["params"]))
 
 
 def task_kind(task: str) -> str:
@@ -177,6 +275,23 @@ def validate_common(study: str, p, tasks) -> None:
         raise StudyError(f"--lr-scale must be > 0 and keep every step size within float32, got {p.lr_scale!r}")
     check_torch_run(study, p)
     check_subset("n_examples", p.n_examples, tasks)
+
+
+def cell_fields(study: str, p) -> dict[str, Any]:
+    """The fields of every cell of a gap study: the subset, the budget, the device and the keys of the judged and
+    the tuning seeds (disjoint sets)."""
+    return {
+        "n_examples": p.n_examples,
+        "epochs": p.epochs,
+        "device": p.device,
+        "seed": derive_seed(p.seed, study, "judged"),
+        "tune_seed": derive_seed(p.seed, study, "tune"),
+    }
+
+
+def tuning_fields(p) -> dict[str, Any]:
+    """The fields of a cell that trains: judged and tuning seeds, the factor on the step-size grid."""
+    return {"n_seeds": p.n_seeds, "n_tune_seeds": p.n_tune_seeds, "lr_scale": p.lr_scale}
 
 
 # -- one run: tune on the tuning seeds, then train the judged seeds -------------------------------------------
@@ -273,13 +388,50 @@ def per_seed_ratio(a, b) -> np.ndarray:
         return np.asarray(a, float) / np.asarray(b, float)
 
 
-def judge(
-    claim, est: float, lo: float, hi: float, *, n_seeds: int, confidence: float, edge_methods=(), precondition: str = ""
-) -> dict:
-    """One verdict row of a gap claim (``theory.GapClaim``) from its ratio and interval, by the rule printed
-    above the table: insufficient data when the seeds cannot bound a median, 'not tuned' when a method's
-    step size stayed at a grid edge, inconclusive when a precondition fails (its reason), else
+def gap_table(
+    frame: pd.DataFrame,
+    key: str,
+    *,
+    units: Callable,
+    losses: Callable,
+    summary: tuple[str, int, Callable],
+    measure: Callable = lambda unit, units: "gap",
+    n_boot: int,
+    confidence: float,
+    seed: int,
+) -> pd.DataFrame:
+    """Per (task, method ≠ Adam), in the order they ran in ``frame``: the gap (:func:`gap`) at every unit of
+    ``units(the task's rows)`` (batch sizes, class groups: the values of column ``key``), ``losses(task, method,
+    unit)`` the judged seeds' losses and ``measure(unit, units)`` the row's name; then the summary row,
+    ``summary = (measure, key value, ends)``: the median over seeds of the per-seed gap at ``ends(units)[0]`` over
+    the per-seed gap at ``ends(units)[1]``."""
+    name, value, ends = summary
+    rows = []
+    for task, part in frame.groupby("task", sort=False):
+        us = units(part)
+        for m in [m for m in dict.fromkeys(part["method"]) if m != REFERENCE]:
+            for u in us:
+                a = losses(task, m, u)
+                est, lo, hi = gap(
+                    a,
+                    losses(task, REFERENCE, u),
+                    n_boot=n_boot,
+                    confidence=confidence,
+                    seed=derive_seed(seed, task, m, u),
+                )
+                rows.append((task, m, u, measure(u, us), est, lo, hi, a.size))
+            top, bottom = (per_seed_ratio(losses(task, m, u), losses(task, REFERENCE, u)) for u in ends(us))
+            est, lo, hi = gap(top, bottom, n_boot=n_boot, confidence=confidence, seed=derive_seed(seed, task, m))
+            rows.append((task, m, value, name, est, lo, hi, top.size))
+    return pd.DataFrame(rows, columns=["task", "method", key, "measure", "ratio", "ci_low", "ci_high", "n_seeds"])
+
+
+def judge(claim, r: Mapping[str, Any], *, confidence: float, edge_methods=(), precondition: str = "") -> dict:
+    """One verdict row of a gap claim (``theory.GapClaim``) from its gap row ``r`` (a row of :func:`gap_table`),
+    by the rule printed above the table: insufficient data when the seeds cannot bound a median, 'not tuned'
+    when a method's step size stayed at a grid edge, inconclusive when a precondition fails (its reason), else
     ``verdict.band_word``."""
+    lo, hi, n_seeds = r["ci_low"], r["ci_high"], int(r["n_seeds"])
     need = verdict.runs_needed(0.5, confidence)
     if n_seeds < need:
         word, why = verdict.INSUFFICIENT, f"{n_seeds} seeds cannot bound the median (needs {need})"
@@ -298,7 +450,7 @@ def judge(
         "quantity": claim.quantity,
         "direction": claim.direction,
         "task": claim.task,
-        "ratio": est,
+        "ratio": r["ratio"],
         "ci_low": lo,
         "ci_high": hi,
         "verdict": word,
@@ -351,3 +503,13 @@ def claim_scoreboard(claims: pd.DataFrame, meta: Mapping[str, Any], setting: str
 
 def fmt(v, lo, hi) -> str:
     return f"{v:.4g} [{lo:.4g}, {hi:.4g}]"
+
+
+def gap_cell(rows: pd.DataFrame, mark: str = "") -> str:
+    """A report's cell: the first gap row's ratio [interval] and ``mark``, or '-' where there is none."""
+    return f"{fmt(*rows.iloc[0][['ratio', 'ci_low', 'ci_high']]) + mark:<26}" if not rows.empty else f"{'-':<26}"
+
+
+def ratio_list(rows: pd.DataFrame) -> str:
+    """'method ratio [interval]' of every gap row, joined by '; '."""
+    return "; ".join(f"{r['method']} {fmt(r['ratio'], r['ci_low'], r['ci_high'])}" for _, r in rows.iterrows())

@@ -20,19 +20,15 @@ tail index of ‖ξ‖ and seed 000's outlier ratios; zero at the full batch, wh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .. import verdict
-from .._rng import derive_seed
-from ..theory import GAP_BAND, gap_claims
+from ..plotting import where
+from ..theory import GAP_BAND
 from . import _torch_gap as G
-from ._torch_run import SMALL_MODEL_THREADS, torch_threads
-from .base import CommonParams, Study, StudyError, option, register
+from .base import StudyError, option, register
 
 #: which ratio judges each claim: (method against Adam, "full" / "smallest" batch or the "trend" between them)
 JUDGED = {
@@ -45,28 +41,22 @@ JUDGED = {
 
 
 @dataclass
-class TorchBatchParams(CommonParams):
+class TorchBatchParams(G.GapParams):
     tasks: list = option(list(G.TASKS), "tasks: the word-level transformer (judged) and the digits CNN (control)")
-    methods: list = option(list(G.METHODS), "methods (adam, the reference, must be among them)")
     n_examples: int = option(64, "examples of each task's training subset (the full batch)", low=1)
     batch_sizes: list = option([0], "batch sizes, each <= --n-examples (0: 1, 4, 16, ... below it, and the full batch)")
     epochs: int = option(10, "budget in epochs, the same for every batch size and method", low=1)
-    n_seeds: int = option(12, "judged seeds per run", low=1)
-    n_tune_seeds: int = option(3, "tuning seeds per step size (a key set disjoint from the judged one)", low=1)
-    lr_scale: float = option(1.0, "factor on every step-size grid", low=0.0)
     n_batches: int = option(200, "minibatches of the noise probe per batch size", low=8)
-    confidence: float = option(verdict.RULE.confidence, "level of the bootstrap intervals", low=0.0, high=1.0)
-    n_boot: int = option(verdict.RULE.n_boot, "bootstrap replicates per ratio (≥ 20/(1 − confidence))", low=1)
-    device: str = option("cpu", "torch device: cpu or cuda")
 
 
 @register
-class TorchBatch(Study):
+class TorchBatch(G.GapStudy):
     name = "torch-batch"
     summary = "the Adam–SGD gap against the batch size up to the full batch (the seed vs Kunstner 2023, Srećković 2025)"
     Params = TorchBatchParams
     quick = {"n_examples": 8, "epochs": 1, "n_seeds": 6, "n_tune_seeds": 1, "n_batches": 16, "n_boot": 400, "jobs": 1}
     tables = ("runs", "tuning", "final", "noise", "gaps", "claims")
+    judged = JUDGED
 
     def validate(self, p) -> None:
         G.validate_common(self.name, p, p.tasks)
@@ -77,92 +67,109 @@ class TorchBatch(Study):
         if len(p.batch_sizes) < 2:
             raise StudyError(f"--batch-sizes needs at least two sizes (a trend in B), got {p.batch_sizes}")
 
-    def group(self, cell) -> str:
-        return ""
-
     def cells(self, p) -> list[dict]:
-        base = {
-            "n_examples": p.n_examples,
-            "epochs": p.epochs,
-            "device": p.device,
-            "confidence": p.confidence,
-            "seed": derive_seed(p.seed, self.name, "judged"),
-            "tune_seed": derive_seed(p.seed, self.name, "tune"),
-        }
+        base = {**G.cell_fields(self.name, p), "confidence": p.confidence}
         cells = []
         for task in p.tasks:
             for b in p.batch_sizes:
-                steps = G.steps_for(p.epochs, p.n_examples, b)
-                for m in p.methods:
-                    cells.append(
-                        {
-                            **base,
-                            "label": f"{task} B={b} {m}",
-                            "cell": "train",
-                            "task": task,
-                            "batch_size": b,
-                            "method": m,
-                            "steps": steps,
-                            "checkpoints": [steps],
-                            "n_seeds": p.n_seeds,
-                            "n_tune_seeds": p.n_tune_seeds,
-                            "lr_scale": p.lr_scale,
-                        }
-                    )
-                if b < p.n_examples:
-                    cells.append(
-                        {
-                            **base,
-                            "label": f"{task} B={b} noise",
-                            "cell": "probe",
-                            "task": task,
-                            "batch_size": b,
-                            "n_batches": p.n_batches,
-                        }
-                    )
+                steps, at = G.steps_for(p.epochs, p.n_examples, b), {**base, "task": task, "batch_size": b}
+                train = {**at, "cell": "train", "steps": steps, "checkpoints": [steps], **G.tuning_fields(p)}
+                cells += [{**train, "label": f"{task} B={b} {m}", "method": m} for m in p.methods]
+                if b < p.n_examples:  # the full batch has no noise to probe
+                    cells.append({**at, "label": f"{task} B={b} noise", "cell": "probe", "n_batches": p.n_batches})
         return cells
 
-    def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
-        with torch_threads(SMALL_MODEL_THREADS):
-            out = probe_cell(cell) if cell["cell"] == "probe" else train_cell(cell)
-        # every cell returns every table (the runner concatenates them by name); a probe trains nothing
-        out = {name: out.get(name, pd.DataFrame()) for name in ("runs", "tuning", "final", "noise")}
-        if progress:
-            progress(1)
-        return out
+    def cell_tables(self, cell):
+        return probe_cell(cell) if cell["cell"] == "probe" else train_cell(cell)
 
-    def analyze(self, p, tables):
-        gaps = gap_table(
-            tables["final"], n_boot=p.n_boot, confidence=p.confidence, seed=derive_seed(p.seed, self.name, "bootstrap")
+    def gap_table(self, tables, **boot):
+        """R(B) of every method against Adam per (task, B), and the trend (B = 0 rows: full over smallest)."""
+        final = tables["final"]
+        return G.gap_table(
+            final,
+            "batch_size",
+            units=lambda part: sorted(part["batch_size"].unique()),
+            losses=lambda task, m, b: _losses(final, task, b, m),
+            summary=("trend", 0, lambda sizes: (sizes[-1], sizes[0])),
+            **boot,
         )
-        return {**tables, "gaps": gaps, "claims": claim_rows(gaps, tables["runs"], p.confidence)}
 
-    def report(self, tables, meta) -> str:
-        return batch_report(tables, meta)
+    def judge_claim(self, claim, method, which, gaps, edge, confidence):
+        g = where(gaps, task=claim.task, method=method)
+        if g.empty:
+            return None
+        sizes = sorted(g.loc[g["measure"] == "gap", "batch_size"])
+        used = {"full": [sizes[-1]], "smallest": [sizes[0]], "trend": [sizes[0], sizes[-1]]}[which]
+        r = g[g["measure"] == "trend"] if which == "trend" else where(g, measure="gap", batch_size=used[0])
+        bad = sorted({f"{m} at B={b}" for b in used for m in (method, G.REFERENCE) if (claim.task, b, m) in edge})
+        row = G.judge(claim, r.iloc[0], confidence=confidence, edge_methods=bad)
+        return {**row, "method": method, "batch_sizes": ",".join(map(str, used))}
+
+    claims_heading = (
+        f"claims (judged on the word task; the digits are the control, reported above; band edge {GAP_BAND:g}):"
+    )
+
+    def intro(self, p) -> str:
+        return (
+            f"torch-batch: {p['n_seeds']} judged seeds per run (each its own initial weights; seed i the same under "
+            f"every method and batch size), {p['n_examples']} examples per task, {p['epochs']} epochs at every batch "
+            f"size; step sizes tuned per (task, B, method) on {p['n_tune_seeds']} other seeds (interior rule)"
+        )
+
+    def task_lines(self, tables, p, task, methods) -> list[str]:
+        gaps, noise, runs = tables["gaps"], tables["noise"], tables["runs"]
+        header = (
+            f"{'B':>5} {'steps':>6} "
+            + " ".join(f"{m:<26}" for m in methods)
+            + f" {'‖ξ‖':>8} {'Hill α':<22} {'top1%':>6} {'mild':>6} {'extreme':>8}"
+        )
+        lines = [
+            f"{task} ({G.task_kind(task)}): gap R(B) = median final loss / Adam's [{p['confidence']:.0%}]; "
+            f"noise at initialisation: median ‖ξ‖, Hill α of ‖ξ‖ [interval], top-1 % share, mild/extreme "
+            f"outlier ratios over a Gaussian's",
+            header,
+            "-" * len(header),
+        ]
+        for b in p["batch_sizes"]:
+            cells = [
+                G.gap_cell(
+                    where(gaps, task=task, method=m, batch_size=b),
+                    "*" if (task, b, m) in G.untuned(runs) else " ",
+                )
+                for m in methods
+            ]
+            n = where(noise, task=task, batch_size=b) if not noise.empty else noise
+            if n.empty:
+                tail = f" {'0':>8} {'(full batch: no noise)':<22} {'-':>6} {'-':>6} {'-':>8}"
+            else:
+                r = n.iloc[0]
+                tail = (
+                    f" {r['median_norm']:>8.3g} {G.fmt(r['hill_alpha'], r['hill_low'], r['hill_high']):<22} "
+                    f"{r['top1_share']:>6.3f} {r['mild_ratio']:>6.2f} {r['extreme_ratio']:>8.3g}"
+                )
+            steps = where(runs, task=task, batch_size=b)["steps"]
+            lines.append(f"{b:>5} {int(steps.iloc[0]) if len(steps) else 0:>6} " + " ".join(cells) + tail)
+        trend = where(gaps, task=task, measure="trend")
+        lines.append("trend (per-seed gap at the full batch over the smallest): " + G.ratio_list(trend))
+        lr = runs[runs["task"] == task].pivot(index="batch_size", columns="method", values="lr")
+        lines.append(
+            "tuned step sizes: "
+            + "; ".join(f"B={b}: " + ", ".join(f"{m} {lr.loc[b, m]:.3g}" for m in lr.columns) for b in lr.index)
+        )
+        return lines
 
     def plot(self, tables, meta):
         return plot_batch(tables, meta)
 
-    def scoreboard(self, tables, meta) -> pd.DataFrame:
-        p = meta["params"]
-        return G.claim_scoreboard(
-            tables["claims"],
-            meta,
-            f"n={p['n_examples']} examples, B in {p['batch_sizes']}, {p['epochs']} epochs, N={p['n_seeds']} seeds",
-        )
+    def setting(self, p) -> str:
+        return f"n={p['n_examples']} examples, B in {p['batch_sizes']}, {p['epochs']} epochs, N={p['n_seeds']} seeds"
 
 
 def train_cell(cell) -> dict[str, pd.DataFrame]:
     res, runs, tuning = G.run_tuned(cell)
     loss = G.final_losses(res)
     final = pd.DataFrame(
-        {
-            "task": cell["task"],
-            "batch_size": cell["batch_size"],
-            "method": cell["method"],
-            "seed": np.arange(loss.size),
-            "loss": loss,
-        }
+        {**{k: cell[k] for k in ("task", "batch_size", "method")}, "seed": np.arange(loss.size), "loss": loss}
     )
     return {"runs": runs, "tuning": tuning, "final": final}
 
@@ -186,200 +193,40 @@ def probe_cell(cell) -> dict[str, pd.DataFrame]:
     )
     s = probe.norm_statistics(pr.norms)
     hill = pr.tail("all", "norm")
-    return {
-        "noise": pd.DataFrame(
-            [
-                {
-                    "task": cell["task"],
-                    "batch_size": cell["batch_size"],
-                    "n_batches": pr.norms.size,
-                    "median_norm": s["median"],
-                    "full_grad_norm": float(np.sqrt(np.sum(pr.full_grad_norms**2))),
-                    "hill_alpha": hill["alpha"],
-                    "hill_low": hill["ci_low"],
-                    "hill_high": hill["ci_high"],
-                    "top1_share": s["top1_share"],
-                    "mild_ratio": s["mild_ratio"],
-                    "extreme_ratio": s["extreme_ratio"],
-                    "seconds": pr.seconds,
-                }
-            ]
-        )
+    row = {
+        "task": cell["task"],
+        "batch_size": cell["batch_size"],
+        "n_batches": pr.norms.size,
+        "median_norm": s["median"],
+        "full_grad_norm": float(np.sqrt(np.sum(pr.full_grad_norms**2))),
+        "hill_alpha": hill["alpha"],
+        "hill_low": hill["ci_low"],
+        "hill_high": hill["ci_high"],
+        **{k: s[k] for k in ("top1_share", "mild_ratio", "extreme_ratio")},
+        "seconds": pr.seconds,
     }
+    return {"noise": pd.DataFrame([row])}
 
 
 def _losses(final: pd.DataFrame, task: str, b: int, method: str) -> np.ndarray:
-    part = final[(final["task"] == task) & (final["batch_size"] == b) & (final["method"] == method)]
+    part = where(final, task=task, batch_size=b, method=method)
     return part.sort_values("seed")["loss"].to_numpy(float)
-
-
-def gap_table(final: pd.DataFrame, *, n_boot: int, confidence: float, seed: int) -> pd.DataFrame:
-    """R(B) of every method against Adam per (task, B), and the trend (B = 0 rows: full over smallest)."""
-    rows = []
-    for task, part in final.groupby("task", sort=False):
-        sizes = sorted(part["batch_size"].unique())
-        for m in [m for m in dict.fromkeys(part["method"]) if m != G.REFERENCE]:
-            for b in sizes:
-                a, ref = _losses(final, task, b, m), _losses(final, task, b, G.REFERENCE)
-                est, lo, hi = G.gap(a, ref, n_boot=n_boot, confidence=confidence, seed=derive_seed(seed, task, m, b))
-                rows.append(
-                    {
-                        "task": task,
-                        "method": m,
-                        "batch_size": b,
-                        "measure": "gap",
-                        "ratio": est,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                        "n_seeds": a.size,
-                    }
-                )
-            full, small = (
-                G.per_seed_ratio(_losses(final, task, b, m), _losses(final, task, b, G.REFERENCE))
-                for b in (sizes[-1], sizes[0])
-            )
-            est, lo, hi = G.gap(full, small, n_boot=n_boot, confidence=confidence, seed=derive_seed(seed, task, m))
-            rows.append(
-                {
-                    "task": task,
-                    "method": m,
-                    "batch_size": 0,
-                    "measure": "trend",
-                    "ratio": est,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "n_seeds": full.size,
-                }
-            )
-    return pd.DataFrame(
-        rows, columns=["task", "method", "batch_size", "measure", "ratio", "ci_low", "ci_high", "n_seeds"]
-    )
-
-
-def claim_rows(gaps: pd.DataFrame, runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
-    rows = []
-    edge = G.untuned(runs)
-    for claim in gap_claims("torch-batch"):
-        method, which = JUDGED[claim.name]
-        g = gaps[(gaps["task"] == claim.task) & (gaps["method"] == method)]
-        if g.empty:
-            continue
-        sizes = sorted(g.loc[g["measure"] == "gap", "batch_size"])
-        used = {"full": [sizes[-1]], "smallest": [sizes[0]], "trend": [sizes[0], sizes[-1]]}[which]
-        r = (
-            g[g["measure"] == "trend"]
-            if which == "trend"
-            else g[(g["measure"] == "gap") & (g["batch_size"] == used[0])]
-        )
-        r = r.iloc[0]
-        bad = sorted({f"{m} at B={b}" for b in used for m in (method, G.REFERENCE) if (claim.task, b, m) in edge})
-        row = G.judge(
-            claim,
-            r["ratio"],
-            r["ci_low"],
-            r["ci_high"],
-            n_seeds=int(r["n_seeds"]),
-            confidence=confidence,
-            edge_methods=bad,
-        )
-        rows.append({**row, "method": method, "batch_sizes": ",".join(map(str, used))})
-    return pd.DataFrame(rows)
-
-
-def batch_report(tables, meta) -> str:
-    p = meta["params"]
-    gaps, noise, runs, claims = tables["gaps"], tables["noise"], tables["runs"], tables["claims"]
-    lines = [
-        f"torch-batch: {p['n_seeds']} judged seeds per run (each its own initial weights; seed i the same under "
-        f"every method and batch size), {p['n_examples']} examples per task, {p['epochs']} epochs at every batch "
-        f"size; step sizes tuned per (task, B, method) on {p['n_tune_seeds']} other seeds (interior rule)",
-        G.rule_line(p["confidence"], p["n_boot"]),
-        "",
-    ]
-    methods = [m for m in p["methods"] if m != G.REFERENCE]
-    for task in p["tasks"]:
-        lines.append(
-            f"{task} ({G.task_kind(task)}): gap R(B) = median final loss / Adam's [{p['confidence']:.0%}]; "
-            f"noise at initialisation: median ‖ξ‖, Hill α of ‖ξ‖ [interval], top-1 % share, mild/extreme "
-            f"outlier ratios over a Gaussian's"
-        )
-        header = (
-            f"{'B':>5} {'steps':>6} "
-            + " ".join(f"{m:<26}" for m in methods)
-            + f" {'‖ξ‖':>8} {'Hill α':<22} {'top1%':>6} {'mild':>6} {'extreme':>8}"
-        )
-        lines += [header, "-" * len(header)]
-        for b in p["batch_sizes"]:
-            cells = []
-            for m in methods:
-                g = gaps[(gaps["task"] == task) & (gaps["method"] == m) & (gaps["batch_size"] == b)]
-                edge = "*" if (task, b, m) in G.untuned(runs) else " "
-                cells.append(
-                    f"{G.fmt(*g.iloc[0][['ratio', 'ci_low', 'ci_high']]) + edge:<26}" if not g.empty else f"{'-':<26}"
-                )
-            n = noise[(noise["task"] == task) & (noise["batch_size"] == b)] if not noise.empty else noise
-            if n.empty:
-                tail = f" {'0':>8} {'(full batch: no noise)':<22} {'-':>6} {'-':>6} {'-':>8}"
-            else:
-                r = n.iloc[0]
-                tail = (
-                    f" {r['median_norm']:>8.3g} {G.fmt(r['hill_alpha'], r['hill_low'], r['hill_high']):<22} "
-                    f"{r['top1_share']:>6.3f} {r['mild_ratio']:>6.2f} {r['extreme_ratio']:>8.3g}"
-                )
-            steps = runs[(runs["task"] == task) & (runs["batch_size"] == b)]["steps"]
-            lines.append(f"{b:>5} {int(steps.iloc[0]) if len(steps) else 0:>6} " + " ".join(cells) + tail)
-        trend = gaps[(gaps["task"] == task) & (gaps["measure"] == "trend")]
-        lines.append(
-            "trend (per-seed gap at the full batch over the smallest): "
-            + "; ".join(f"{r['method']} {G.fmt(r['ratio'], r['ci_low'], r['ci_high'])}" for _, r in trend.iterrows())
-        )
-        lr = runs[runs["task"] == task].pivot(index="batch_size", columns="method", values="lr")
-        lines.append(
-            "tuned step sizes: "
-            + "; ".join(f"B={b}: " + ", ".join(f"{m} {lr.loc[b, m]:.3g}" for m in lr.columns) for b in lr.index)
-        )
-        lines.append("")
-    if runs["lr_at_grid_edge"].any():
-        lines.append("* step size at the edge of its extended grid: the comparisons using it read 'not tuned'")
-    lines.append(
-        f"claims (judged on the word task; the digits are the control, reported above; band edge {GAP_BAND:g}):"
-    )
-    for _, c in claims.iterrows():
-        lines.append(f"  {c['claim']} ({c['source']}): {c['statement']}")
-        lines.append(
-            f"    {c['quantity']}: {G.fmt(c['ratio'], c['ci_low'], c['ci_high'])} → {c['verdict']} ({c['reason']})"
-        )
-    total = float(runs["seconds"].sum() + runs["tune_seconds"].sum())
-    lines += ["", f"compute: {total:.0f} s of training in the cells (tuning included)"]
-    return "\n".join(lines).rstrip()
 
 
 def plot_batch(tables, meta):
     """Gap R(B) per method against B, per task (band of the claims shaded), and Hill's α of the noise against B."""
     from .. import plotting
 
-    plt, sns = plotting._mpl()
     gaps, noise = tables["gaps"], tables["noise"]
     tasks = list(dict.fromkeys(gaps["task"]))
     fig, axes = plotting.figure(len(tasks) + 1, ncols=len(tasks) + 1, size=3.6)
-    methods = sorted(set(gaps["method"]))
-    colors = dict(zip(methods, sns.color_palette("tab10", len(methods))))
+    colors = plotting.colors_of(sorted(set(gaps["method"])))
     for ax, task in zip(axes, tasks):
-        for m in methods:
-            g = gaps[(gaps["task"] == task) & (gaps["method"] == m) & (gaps["measure"] == "gap")].sort_values(
-                "batch_size"
-            )
-            ax.errorbar(
-                g["batch_size"],
-                g["ratio"],
-                yerr=[g["ratio"] - g["ci_low"], g["ci_high"] - g["ratio"]],
-                color=colors[m],
-                marker="o",
-                ms=3,
-                lw=1.2,
-                capsize=2,
-                label=m,
-            )
+        for m, color in colors.items():
+            g = where(gaps, task=task, method=m, measure="gap")
+            g = g.sort_values("batch_size")
+            style = {"color": color, "marker": "o", "ms": 3, "lw": 1.2, "capsize": 2, "label": m}
+            plotting.errorbar(ax, g["batch_size"], g["ratio"], g["ci_low"], g["ci_high"], **style)
         ax.axhspan(1 / GAP_BAND, GAP_BAND, color="0.85", lw=0)
         ax.set_xscale("log", base=2)
         ax.set_title(f"{task}: final loss / Adam's", fontsize=8)
@@ -389,24 +236,15 @@ def plot_batch(tables, meta):
     for task in tasks:
         n = noise[noise["task"] == task].sort_values("batch_size") if not noise.empty else noise
         if not n.empty:
-            ax.errorbar(
-                n["batch_size"],
-                n["hill_alpha"],
-                yerr=[n["hill_alpha"] - n["hill_low"], n["hill_high"] - n["hill_alpha"]],
-                marker="o",
-                ms=3,
-                capsize=2,
-                label=task,
-            )
+            style = {"marker": "o", "ms": 3, "capsize": 2, "label": task}
+            plotting.errorbar(ax, n["batch_size"], n["hill_alpha"], n["hill_low"], n["hill_high"], **style)
     ax.axhline(2.0, color="0.5", lw=0.8, ls="--")
     ax.set_xscale("log", base=2)
     ax.set_title("noise at initialisation: Hill α of ‖ξ‖", fontsize=8)
     ax.set_xlabel("batch size B")
     ax.legend(fontsize=6)
-    fig.suptitle(
+    title = (
         f"torch-batch: medians over {meta.get('params', {}).get('n_seeds')} seeds, paired bootstrap "
-        f"intervals; grey: the band [1/{GAP_BAND:g}, {GAP_BAND:g}]",
-        fontsize=9,
+        f"intervals; grey: the band [1/{GAP_BAND:g}, {GAP_BAND:g}]"
     )
-    fig.tight_layout()
-    return fig
+    return plotting.finish(fig, title)

@@ -22,19 +22,15 @@ on the rarest group over the per-seed gap on the most frequent one, with paired 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .. import verdict
-from .._rng import derive_seed
-from ..theory import GAP_BAND, gap_claims
+from ..plotting import where
+from ..theory import GAP_BAND
 from . import _torch_gap as G
-from ._torch_run import SMALL_MODEL_THREADS, torch_threads
-from .base import CommonParams, Study, StudyError, option, register
+from .base import StudyError, option, register
 
 #: which ratio judges each claim: (method against Adam, group: "rare", "frequent", "all" or the "concentration")
 JUDGED = {
@@ -49,26 +45,19 @@ NEEDS_RARE_GAP = {"kunstner2024-sign-closes", "open-gclip-closes", "open-cclip-c
 
 
 @dataclass
-class TorchImbalanceParams(CommonParams):
+class TorchImbalanceParams(G.GapParams):
     tasks: list = option(
         list(G.TASKS), "tasks: the word-level transformer (Zipfian classes) and the digits CNN (balanced control)"
     )
-    methods: list = option(list(G.METHODS), "methods (adam, the reference, must be among them)")
     n_examples: int = option(256, "examples of each task's training subset", low=1)
     batch_size: int = option(16, "minibatch size (<= --n-examples; equal to it: full batch)", low=1)
     epochs: int = option(20, "budget in epochs", low=1)
     groups: int = option(10, "class-frequency groups (10: deciles of the classes that occur)", low=2)
     checkpoints: int = option(6, "about this many log-spaced steps at which the class losses are recorded", low=2)
-    n_seeds: int = option(12, "judged seeds per run", low=1)
-    n_tune_seeds: int = option(3, "tuning seeds per step size (a key set disjoint from the judged one)", low=1)
-    lr_scale: float = option(1.0, "factor on every step-size grid", low=0.0)
-    confidence: float = option(verdict.RULE.confidence, "level of the bootstrap intervals", low=0.0, high=1.0)
-    n_boot: int = option(verdict.RULE.n_boot, "bootstrap replicates per ratio (≥ 20/(1 − confidence))", low=1)
-    device: str = option("cpu", "torch device: cpu or cuda")
 
 
 @register
-class TorchImbalance(Study):
+class TorchImbalance(G.GapStudy):
     name = "torch-imbalance"
     summary = "per-class loss by class frequency: is the Adam–SGD gap on rare classes (Kunstner 2024), and does clipping close it"
     Params = TorchImbalanceParams
@@ -83,6 +72,7 @@ class TorchImbalance(Study):
         "jobs": 1,
     }
     tables = ("runs", "tuning", "classes", "gaps", "claims")
+    judged = JUDGED
 
     def validate(self, p) -> None:
         G.validate_common(self.name, p, p.tasks)
@@ -92,9 +82,6 @@ class TorchImbalance(Study):
                 f"--checkpoints must be <= the steps of the run "
                 f"({G.steps_for(p.epochs, p.n_examples, p.batch_size)}), got {p.checkpoints}"
             )
-
-    def group(self, cell) -> str:
-        return ""
 
     def cells(self, p) -> list[dict]:
         from ..torch.ensemble import log_checkpoints
@@ -108,49 +95,103 @@ class TorchImbalance(Study):
                 "batch_size": p.batch_size,
                 "steps": steps,
                 "checkpoints": [int(k) for k in log_checkpoints(steps, p.checkpoints)],
-                "n_examples": p.n_examples,
-                "epochs": p.epochs,
                 "groups": p.groups,
-                "n_seeds": p.n_seeds,
-                "n_tune_seeds": p.n_tune_seeds,
-                "lr_scale": p.lr_scale,
-                "device": p.device,
-                "seed": derive_seed(p.seed, self.name, "judged"),
-                "tune_seed": derive_seed(p.seed, self.name, "tune"),
+                **G.cell_fields(self.name, p),
+                **G.tuning_fields(p),
             }
             for task in p.tasks
             for m in p.methods
         ]
 
-    def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
-        with torch_threads(SMALL_MODEL_THREADS):
-            out = imbalance_cell(cell)
-        if progress:
-            progress(1)
-        return out
+    def cell_tables(self, cell):
+        return imbalance_cell(cell)
 
-    def analyze(self, p, tables):
-        gaps = gap_table(
-            tables["classes"],
-            n_boot=p.n_boot,
-            confidence=p.confidence,
-            seed=derive_seed(p.seed, self.name, "bootstrap"),
+    def gap_table(self, tables, **boot):
+        """Per (task, method ≠ Adam): the gap on every group (group −1: all targets) and the concentration."""
+        classes = tables["classes"]
+
+        def measure(g, groups) -> str:
+            return "all" if g == -1 else "rare" if g == groups[1] else "frequent" if g == groups[-1] else f"group {g}"
+
+        return G.gap_table(
+            classes,
+            "group",
+            units=lambda part: [-1, *sorted(g for g in part["group"].unique() if g >= 0)],
+            losses=lambda task, m, g: _final(classes, task, m, g),
+            summary=("concentration", -2, lambda groups: (groups[1], groups[-1])),
+            measure=measure,
+            **boot,
         )
-        return {**tables, "gaps": gaps, "claims": claim_rows(gaps, tables["runs"], p.confidence)}
 
-    def report(self, tables, meta) -> str:
-        return imbalance_report(tables, meta)
+    def judge_claim(self, claim, method, measure, gaps, edge, confidence):
+        r = where(gaps, task=claim.task, method=method, measure=measure)
+        if r.empty:
+            return None
+        bad = sorted(m for m in (method, G.REFERENCE) if any(t == claim.task and e == m for t, _, e in edge))
+        pre = ""
+        if claim.name in NEEDS_RARE_GAP:
+            s = where(gaps, task=claim.task, method="sgd_m", measure="rare")
+            if s.empty:
+                pre = "needs sgd_m's rare-class gap (not run)"
+            elif not s.iloc[0]["ci_low"] > GAP_BAND:
+                pre = (
+                    f"no rare-class gap to close: sgd_m's is {G.fmt(*s.iloc[0][['ratio', 'ci_low', 'ci_high']])}, "
+                    f"not shown above {GAP_BAND:g}"
+                )
+        row = G.judge(claim, r.iloc[0], confidence=confidence, edge_methods=bad, precondition=pre)
+        return {**row, "method": method, "measure": measure}
+
+    def intro(self, p) -> str:
+        return (
+            f"torch-imbalance: {p['n_seeds']} judged seeds per run (each its own initial weights, the same under every "
+            f"method), {p['n_examples']} examples per task, batch {p['batch_size']}, {p['epochs']} epochs; step sizes "
+            f"tuned per (task, method) on {p['n_tune_seeds']} other seeds (interior rule); classes cut into "
+            f"{p['groups']} frequency groups (0: rarest)"
+        )
+
+    def task_lines(self, tables, p, task, methods) -> list[str]:
+        gaps, classes, runs = tables["gaps"], tables["classes"], tables["runs"]
+        c = where(classes, task=task, method=G.REFERENCE)
+        c = c[(c["step"] == c["step"].max()) & (c["seed"] == 0)].set_index("group")
+        total = int(c.loc[-1, "n_targets"]) if -1 in c.index else 0
+        header = f"{'group':>7} {'classes':>7} {'targets':>8} {'adam':>8} " + " ".join(f"{m:<26}" for m in methods)
+        lines = [
+            f"{task} ({G.task_kind(task)}): final loss gap R_g = median / Adam's median per group "
+            f"[{p['confidence']:.0%}]; Adam's median final loss beside it",
+            header,
+            "-" * len(header),
+        ]
+        for g in [*sorted(x for x in c.index if x >= 0), -1]:
+            adam = np.median(_final(classes, task, G.REFERENCE, g))
+            cells = [G.gap_cell(where(gaps, task=task, method=m, group=g)) for m in methods]
+            share = c.loc[g, "n_targets"] / total if total else np.nan
+            lines.append(
+                f"{'all' if g == -1 else g:>7} {int(c.loc[g, 'n_classes']):>7} {share:>8.1%} {adam:>8.4g} "
+                + " ".join(cells)
+            )
+        conc = where(gaps, task=task, measure="concentration")
+        lines.append(
+            "concentration (per-seed gap on the rarest group over that on the most frequent): " + G.ratio_list(conc)
+        )
+        r = runs[runs["task"] == task]
+        lines.append(
+            "tuned step sizes: "
+            + ", ".join(
+                f"{m} {lr:.3g}{'*' if e else ''}" for m, lr, e in zip(r["method"], r["lr"], r["lr_at_grid_edge"])
+            )
+        )
+        return lines
+
+    def quantity(self, claim) -> str:
+        return f"{claim['task']}, {claim['quantity']}"
 
     def plot(self, tables, meta):
         return plot_imbalance(tables, meta)
 
-    def scoreboard(self, tables, meta) -> pd.DataFrame:
-        p = meta["params"]
-        return G.claim_scoreboard(
-            tables["claims"],
-            meta,
+    def setting(self, p) -> str:
+        return (
             f"n={p['n_examples']} examples, B={p['batch_size']}, "
-            f"{p['epochs']} epochs, {p['groups']} frequency groups, N={p['n_seeds']} seeds",
+            f"{p['epochs']} epochs, {p['groups']} frequency groups, N={p['n_seeds']} seeds"
         )
 
 
@@ -196,31 +237,21 @@ def imbalance_cell(cell) -> dict[str, pd.DataFrame]:
             s, -1
         )
         per_group, counts = group_losses(loss, group, n_groups)
-        for g in range(n_groups):
+        # each group, then all targets (group -1)
+        parts = [(g, n_classes[g], counts[g], per_group[:, g]) for g in range(n_groups)]
+        for g, n_in, n_targets, value in [*parts, (-1, n_classes.sum(), loss.shape[1], loss.mean(1))]:
             rows.append(
                 pd.DataFrame(
                     {
                         "step": k,
                         "group": g,
                         "seed": np.arange(s),
-                        "n_classes": int(n_classes[g]),
-                        "n_targets": int(counts[g]),
-                        "loss": per_group[:, g].double().cpu().numpy(),
+                        "n_classes": int(n_in),
+                        "n_targets": int(n_targets),
+                        "loss": value.double().cpu().numpy(),
                     }
                 )
             )
-        rows.append(
-            pd.DataFrame(
-                {
-                    "step": k,
-                    "group": -1,
-                    "seed": np.arange(s),
-                    "n_classes": int(n_classes.sum()),
-                    "n_targets": int(loss.shape[1]),
-                    "loss": loss.mean(1).double().cpu().numpy(),
-                }
-            )
-        )
 
     res, runs, tuning = G.run_tuned(cell, observe=observe)
     classes = pd.concat(rows, ignore_index=True).assign(task=cell["task"], method=cell["method"])
@@ -242,175 +273,27 @@ def imbalance_cell(cell) -> dict[str, pd.DataFrame]:
 
 
 def _final(classes: pd.DataFrame, task: str, method: str, group: int) -> np.ndarray:
-    part = classes[(classes["task"] == task) & (classes["method"] == method) & (classes["group"] == group)]
+    part = where(classes, task=task, method=method, group=group)
     part = part[part["step"] == part["step"].max()]
     return part.sort_values("seed")["loss"].to_numpy(float)
-
-
-def gap_table(classes: pd.DataFrame, *, n_boot: int, confidence: float, seed: int) -> pd.DataFrame:
-    """Per (task, method ≠ Adam): the gap on every group (group −1: all targets) and the concentration."""
-    rows = []
-    for task, part in classes.groupby("task", sort=False):
-        groups = sorted(g for g in part["group"].unique() if g >= 0)
-        rare, frequent = groups[0], groups[-1]
-        for m in [m for m in dict.fromkeys(part["method"]) if m != G.REFERENCE]:
-            for g in [-1, *groups]:
-                est, lo, hi = G.gap(
-                    _final(classes, task, m, g),
-                    _final(classes, task, G.REFERENCE, g),
-                    n_boot=n_boot,
-                    confidence=confidence,
-                    seed=derive_seed(seed, task, m, g),
-                )
-                name = "all" if g == -1 else "rare" if g == rare else "frequent" if g == frequent else f"group {g}"
-                rows.append(
-                    {
-                        "task": task,
-                        "method": m,
-                        "group": g,
-                        "measure": name,
-                        "ratio": est,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                        "n_seeds": len(_final(classes, task, m, g)),
-                    }
-                )
-            ratios = [
-                G.per_seed_ratio(_final(classes, task, m, g), _final(classes, task, G.REFERENCE, g))
-                for g in (rare, frequent)
-            ]
-            est, lo, hi = G.gap(*ratios, n_boot=n_boot, confidence=confidence, seed=derive_seed(seed, task, m))
-            rows.append(
-                {
-                    "task": task,
-                    "method": m,
-                    "group": -2,
-                    "measure": "concentration",
-                    "ratio": est,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "n_seeds": ratios[0].size,
-                }
-            )
-    return pd.DataFrame(rows, columns=["task", "method", "group", "measure", "ratio", "ci_low", "ci_high", "n_seeds"])
-
-
-def claim_rows(gaps: pd.DataFrame, runs: pd.DataFrame, confidence: float) -> pd.DataFrame:
-    rows = []
-    edge = G.untuned(runs)
-    for claim in gap_claims("torch-imbalance"):
-        method, measure = JUDGED[claim.name]
-        r = gaps[(gaps["task"] == claim.task) & (gaps["method"] == method) & (gaps["measure"] == measure)]
-        if r.empty:
-            continue
-        r = r.iloc[0]
-        bad = sorted(
-            f"{m}" for m in (method, G.REFERENCE) if any((claim.task, b, m) in edge for b in runs["batch_size"])
-        )
-        pre = ""
-        if claim.name in NEEDS_RARE_GAP:
-            s = gaps[(gaps["task"] == claim.task) & (gaps["method"] == "sgd_m") & (gaps["measure"] == "rare")]
-            if s.empty:
-                pre = "needs sgd_m's rare-class gap (not run)"
-            elif not s.iloc[0]["ci_low"] > GAP_BAND:
-                pre = (
-                    f"no rare-class gap to close: sgd_m's is {G.fmt(*s.iloc[0][['ratio', 'ci_low', 'ci_high']])}, "
-                    f"not shown above {GAP_BAND:g}"
-                )
-        row = G.judge(
-            claim,
-            r["ratio"],
-            r["ci_low"],
-            r["ci_high"],
-            n_seeds=int(r["n_seeds"]),
-            confidence=confidence,
-            edge_methods=bad,
-            precondition=pre,
-        )
-        rows.append({**row, "method": method, "measure": measure})
-    return pd.DataFrame(rows)
-
-
-def imbalance_report(tables, meta) -> str:
-    p = meta["params"]
-    gaps, classes, runs, claims = tables["gaps"], tables["classes"], tables["runs"], tables["claims"]
-    lines = [
-        f"torch-imbalance: {p['n_seeds']} judged seeds per run (each its own initial weights, the same under every "
-        f"method), {p['n_examples']} examples per task, batch {p['batch_size']}, {p['epochs']} epochs; step sizes "
-        f"tuned per (task, method) on {p['n_tune_seeds']} other seeds (interior rule); classes cut into "
-        f"{p['groups']} frequency groups (0: rarest)",
-        G.rule_line(p["confidence"], p["n_boot"]),
-        "",
-    ]
-    methods = [m for m in p["methods"] if m != G.REFERENCE]
-    for task in p["tasks"]:
-        c = classes[(classes["task"] == task) & (classes["method"] == G.REFERENCE)]
-        c = c[(c["step"] == c["step"].max()) & (c["seed"] == 0)].set_index("group")
-        total = int(c.loc[-1, "n_targets"]) if -1 in c.index else 0
-        lines.append(
-            f"{task} ({G.task_kind(task)}): final loss gap R_g = median / Adam's median per group "
-            f"[{p['confidence']:.0%}]; Adam's median final loss beside it"
-        )
-        header = f"{'group':>7} {'classes':>7} {'targets':>8} {'adam':>8} " + " ".join(f"{m:<26}" for m in methods)
-        lines += [header, "-" * len(header)]
-        for g in [*sorted(x for x in c.index if x >= 0), -1]:
-            adam = np.median(_final(classes, task, G.REFERENCE, g))
-            cells = []
-            for m in methods:
-                r = gaps[(gaps["task"] == task) & (gaps["method"] == m) & (gaps["group"] == g)]
-                cells.append(
-                    f"{G.fmt(*r.iloc[0][['ratio', 'ci_low', 'ci_high']]):<26}" if not r.empty else f"{'-':<26}"
-                )
-            share = c.loc[g, "n_targets"] / total if total else np.nan
-            lines.append(
-                f"{'all' if g == -1 else g:>7} {int(c.loc[g, 'n_classes']):>7} {share:>8.1%} {adam:>8.4g} "
-                + " ".join(cells)
-            )
-        conc = gaps[(gaps["task"] == task) & (gaps["measure"] == "concentration")]
-        lines.append(
-            "concentration (per-seed gap on the rarest group over that on the most frequent): "
-            + "; ".join(f"{r['method']} {G.fmt(r['ratio'], r['ci_low'], r['ci_high'])}" for _, r in conc.iterrows())
-        )
-        r = runs[runs["task"] == task]
-        lines.append(
-            "tuned step sizes: "
-            + ", ".join(
-                f"{m} {lr:.3g}{'*' if e else ''}" for m, lr, e in zip(r["method"], r["lr"], r["lr_at_grid_edge"])
-            )
-        )
-        lines.append("")
-    if runs["lr_at_grid_edge"].any():
-        lines.append("* step size at the edge of its extended grid: the comparisons using it read 'not tuned'")
-    lines.append(f"claims (band edge {GAP_BAND:g}):")
-    for _, c in claims.iterrows():
-        lines.append(f"  {c['claim']} ({c['source']}): {c['statement']}")
-        lines.append(
-            f"    {c['task']}, {c['quantity']}: {G.fmt(c['ratio'], c['ci_low'], c['ci_high'])} → {c['verdict']} "
-            f"({c['reason']})"
-        )
-    total = float(runs["seconds"].sum() + runs["tune_seconds"].sum())
-    lines += ["", f"compute: {total:.0f} s of training in the cells (tuning included)"]
-    return "\n".join(lines).rstrip()
 
 
 def plot_imbalance(tables, meta):
     """Per task: median final loss per frequency group and method; the rarest group's median loss over training."""
     from .. import plotting
 
-    plt, sns = plotting._mpl()
     classes = tables["classes"]
     tasks = list(dict.fromkeys(classes["task"]))
     fig, axes = plotting.figure(2 * len(tasks), ncols=2, size=3.6)
-    methods = list(dict.fromkeys(classes["method"]))
-    colors = dict(zip(methods, sns.color_palette("tab10", len(methods))))
+    colors = plotting.colors_of(dict.fromkeys(classes["method"]))
     for i, task in enumerate(tasks):
         part = classes[(classes["task"] == task) & (classes["group"] >= 0)]
         last = part[part["step"] == part["step"].max()]
-        for m in methods:
+        for m, color in colors.items():
             med = last[last["method"] == m].groupby("group")["loss"].median()
-            axes[2 * i].plot(med.index, med.to_numpy(), marker="o", ms=3, color=colors[m], label=m)
-            rare = part[(part["method"] == m) & (part["group"] == 0)].groupby("step")["loss"].median()
-            axes[2 * i + 1].plot(rare.index, rare.to_numpy(), marker="o", ms=3, color=colors[m], label=m)
+            axes[2 * i].plot(med.index, med.to_numpy(), marker="o", ms=3, color=color, label=m)
+            rare = where(part, method=m, group=0).groupby("step")["loss"].median()
+            axes[2 * i + 1].plot(rare.index, rare.to_numpy(), marker="o", ms=3, color=color, label=m)
         axes[2 * i].set_title(f"{task}: final loss per frequency group (0: rarest)", fontsize=8)
         axes[2 * i].set_xlabel("class-frequency group")
         axes[2 * i + 1].set_title(f"{task}: rarest group's loss over training", fontsize=8)
@@ -418,6 +301,4 @@ def plot_imbalance(tables, meta):
         axes[2 * i + 1].set_xscale("log")
         for ax in axes[2 * i : 2 * i + 2]:
             ax.legend(fontsize=6)
-    fig.suptitle(f"torch-imbalance: medians over {meta.get('params', {}).get('n_seeds')} seeds", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return plotting.finish(fig, f"torch-imbalance: medians over {meta.get('params', {}).get('n_seeds')} seeds")
