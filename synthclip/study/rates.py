@@ -12,7 +12,6 @@ Full description: docs/studies/rates.md and docs/studies/rates-onesided.md.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,24 +37,23 @@ from .base import (
     check_memory,
     check_methods,
     fields_of,
-    method_overrides,
     noise_tails,
     option,
     progress_chunk,
     register,
     with_registered,
 )
-from .horizons import _fits, verdict_table  # noqa: F401
-from .rate_methods import (  # noqa: F401
+from .horizons import _fits, verdict_table
+from .rate_methods import (
     CONTROL,
     NEAR_MISS,
-    PER_DECADE,
     RATE_METHODS,
+    RateMethodParams,
+    method_fields,
     near_miss_applies,
     near_miss_verdict,
     rate_checkpoints,
     rate_entry,
-    rate_method,
     schedule_of,
 )
 from .rate_tables import engine_fields, judge_slopes, summarize
@@ -65,7 +63,7 @@ METRICS = ("f_avg", "f")
 
 
 @dataclass
-class RatesParams(FitParams, SimulationParams, NoiseParams, DeviceParams, TheoremAlphaParams):
+class RatesParams(FitParams, SimulationParams, NoiseParams, DeviceParams, TheoremAlphaParams, RateMethodParams):
     noise_alpha: float = option(0.0, "tail index a of the noise (0: each of --tail-offsets above --alpha)", low=0.0)
     tail_offsets: list = option(
         [0.0, 0.2],
@@ -84,10 +82,6 @@ class RatesParams(FitParams, SimulationParams, NoiseParams, DeviceParams, Theore
         f"where its exponent is known: symmetric noise, a < 2, clip power ≤ 1/a)",
     )
     mu: float = option(1.0, "strong convexity μ (all weights λ_i = μ)", gt=0.0)
-    x0: float = option(1.0, "start x0 in every coordinate")
-    radius: float = option(10.0, "projection radius of proj-GClip / CClip (Theorem 4)", gt=0.0)
-    clip: float = option(1.0, "clip level τ0 (λ for the clipped AdaGrad/Adam-Norm)", gt=0.0)
-    lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(μ(k+1)))", gt=0.0)
     claims: str = option(
         "",
         "a Python file stating your own synthclip.theory.Claim entries (CLAIMS = (...)): every "
@@ -128,29 +122,17 @@ class Rates(Study):
             for label in p.methods:
                 if label == NEAR_MISS and not near_miss_applies(p.noise, p.structure, alpha, noise_alpha):
                     continue  # its exponent is unknown there; the report says the control was not run
-                method, params, projected = rate_method(
-                    label,
-                    clip=p.clip,
-                    lr=p.lr,
-                    alpha=float(alpha),
-                    noise_alpha=noise_alpha,
-                    overrides=method_overrides(p),
-                    judged=True,
-                )
                 cells.append(
                     {
                         "label": label,
-                        "method": method,
-                        "method_params": params,
+                        **method_fields(label, p, alpha=float(alpha), noise_alpha=noise_alpha, judged=True),
                         "alpha": float(alpha),
                         "noise_alpha": noise_alpha,
                         **fields_of(p, "noise", "structure", "dim", "n_traj", "steps", "seed", "mu", "x0"),
                         **({"explicit_tail": True} if p.noise_alpha else {}),
-                        "radius": p.radius if projected else math.inf,
                         "quantiles": list(p.quantiles),
                         **fields_of(p, "n_boot", "confidence"),
                         **({"device": p.device} if p.device != "cpu" else {}),  # GPU cells are cached apart
-                        **method_registry.plugin_of(method),  # a --plugin's file and digest (workers load it)
                     }
                 )
         return cells
