@@ -21,7 +21,6 @@ import pandas as pd
 
 from .. import findings, plotting, testing, theory, verdict
 from .. import methods as method_registry
-from ..engine import simulate
 from . import report
 from .base import (
     DeviceParams,
@@ -56,7 +55,7 @@ from .rate_methods import (
     rate_entry,
     schedule_of,
 )
-from .rate_tables import engine_fields, judge_slopes, summarize
+from .rate_tables import judge_slopes, run_rate_cell
 
 SETTING = "strongly_convex"
 METRICS = ("f_avg", "f")
@@ -144,19 +143,19 @@ class Rates(Study):
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         method_registry.ensure_plugin(cell)
-        res = simulate(
-            cell["method"],
-            **{**engine_fields(cell), "alpha": cell["noise_alpha"]},  # the cell's alpha is the theorem's
-            mu=cell["mu"],
-            L=cell["mu"],
+        return run_rate_cell(
+            cell,
+            METRICS,
             threads=threads,
             checkpoints=rate_checkpoints(cell["steps"]),
+            params=cell["method_params"],
+            alpha=cell["noise_alpha"],  # the cell's alpha is the theorem's
+            mu=cell["mu"],
+            L=cell["mu"],
             progress=progress,
             chunk_size=progress_chunk(cell["n_traj"]) if progress else None,
             device=cell.get("device", "cpu"),
-            **cell["method_params"],
         )
-        return summarize(res, cell, METRICS)
 
     def analyze(self, p, tables):
         def claim_of(r):
@@ -191,9 +190,8 @@ class Rates(Study):
         return out
 
     def report(self, tables, meta) -> str:
-        slopes = tables["slopes"]
         p = meta["params"]
-        fits = slopes[slopes["window"] == "last decade"]
+        fits = _fits(tables["slopes"])
         lines = []
         for alpha, part in fits.groupby("alpha"):
             na = float(part["noise_alpha"].iloc[0])
