@@ -118,29 +118,26 @@ class Dimension(Study):
 
     def cells(self, p) -> list[dict]:
         # every τ0 runs on the same noise (common random numbers): the τ0 dependence is not seed noise
-        cells = []
-        for tau0, structure, d, method in itertools.product(
-            dict.fromkeys(float(c) for c in p.clips), p.structures, sorted(set(p.dims)), METHODS
-        ):
-            clip = tau0 * math.sqrt(d) if method == "gclip" else tau0
-            cells.append(
-                {
-                    "structure": structure,
-                    "method": method,
-                    "dim": int(d),
-                    "clip": clip,
-                    "tau0": tau0,
-                    "scale": noise_scale(structure, d),
-                    "noise": p.noise,
-                    "alpha": float(p.alpha),
-                    "n_traj": p.n_traj,
-                    "steps": p.steps,
-                    "seed": p.seed,
-                    "x0": p.x0,
-                    "metric": p.metric,
-                }
+        return [
+            {
+                "structure": structure,
+                "method": method,
+                "dim": int(d),
+                "clip": tau0 * math.sqrt(d) if method == "gclip" else tau0,
+                "tau0": tau0,
+                "scale": noise_scale(structure, d),
+                "noise": p.noise,
+                "alpha": float(p.alpha),
+                "n_traj": p.n_traj,
+                "steps": p.steps,
+                "seed": p.seed,
+                "x0": p.x0,
+                "metric": p.metric,
+            }
+            for tau0, structure, d, method in itertools.product(
+                dict.fromkeys(float(c) for c in p.clips), p.structures, sorted(set(p.dims)), METHODS
             )
-        return cells
+        ]
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         params = {"clip": cell["clip"], "clip_power": SCHEDULE, "lr_schedule": "theorem4"}
@@ -218,7 +215,29 @@ class Dimension(Study):
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
-        return dimension_scoreboard(tables, meta)
+        """One scoreboard row per structure's ratio verdict, read from the stored growth table alone."""
+        g = tables["growth"]
+        p = meta["params"]
+        rows = []
+        for r in g[g["series"] == "ratio"].to_dict("records"):
+            reason = [f"shape {r['shape']}; median's exponent {r['median_exponent']:+.3f}"]
+            if r["printed_statement"] != verdict.NONE:
+                reason.append(
+                    f"as printed ({r['printed_statement']}, d^{r['printed_theory']:.3f}): {r['printed_verdict']}"
+                )
+            reason += [r["reason"]] if r["reason"] else []
+            rows.append(
+                report.score_row(
+                    meta,
+                    r,
+                    setting=f"{r['structure']} {r['noise']} noise, α={r['alpha']:g}, d ∈ [{int(r['dmin'])}, "
+                    f"{int(r['dmax'])}], K={p['steps']}, N={int(r['n_traj'])}, τ0={r['tau0']:g}, {r['metric']}",
+                    quantity=QUANTITY,
+                    measured=r["exponent"],
+                    reason="; ".join(reason),
+                )
+            )
+        return report.scoreboard(rows)
 
     def plot(self, tables, meta):
         return plot_dimension(tables, meta)
@@ -274,9 +293,7 @@ def _analyze_one(
         ]
     )
     index = {k: i for i, k in enumerate(keys)}
-    noise = str(finals["noise"].iloc[0])
-    alpha = float(finals["alpha"].iloc[0])
-    metric = str(finals["metric"].iloc[0])
+    noise, alpha, metric = str(finals["noise"].iloc[0]), float(finals["alpha"].iloc[0]), str(finals["metric"].iloc[0])
     t_alpha = theory_alpha(noise, alpha)
     # the joint bootstrap: one index draw per replicate for every (structure, method, d)
     joint = joint_statistics(table, n_boot=n_boot, seed=seed)
@@ -295,12 +312,13 @@ def _analyze_one(
             for (structure, method, d), i in index.items()
         ]
     )
-
+    # the fields every growth row closes with
+    run = {"alpha": alpha, "theory_alpha": t_alpha, "noise": noise, "metric": metric}
+    rule = {"n_traj": n, "tolerance": tolerance, "allowance": allowance, "confidence": confidence}
     rrows, grows, lrows = [], [], []
     for structure in dict.fromkeys(k[0] for k in keys):
         dims = sorted({k[2] for k in keys if k[0] == structure})
-        gi = [index[(structure, "gclip", d)] for d in dims]
-        ci = [index[(structure, "cclip", d)] for d in dims]
+        gi, ci = ([index[(structure, m, d)] for d in dims] for m in METHODS)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = mean[gi] / mean[ci]
             ratio_boot = boot_mean[:, gi] / boot_mean[:, ci]
@@ -318,7 +336,18 @@ def _analyze_one(
                     "median_ratio": float(median_ratio[j]),
                 }
             )
-        n_failed = int(np.sum(~np.isfinite(table[gi + ci])))
+        low = [
+            f"{m} {clip_frac[index[(structure, m, d)]]:.1%} at d={d}"
+            for d in dims
+            for m in METHODS
+            if not clip_frac[index[(structure, m, d)]] >= MIN_CLIP_FRAC
+        ]
+        unclipped = (
+            f"clipped fraction below {MIN_CLIP_FRAC:.0%} ({', '.join(low[:3])}{', ...' if len(low) > 3 else ''}): "
+            "the ratio does not compare two clipping methods"
+        )
+        common = dict(n_traj=n, q="mean", confidence=confidence, allowance=allowance)
+        common["n_failed"] = int(np.sum(~np.isfinite(table[gi + ci])))
         series = {
             "gclip": (mean[gi], boot_mean[:, gi], median[gi], boot_median[:, gi]),
             "cclip": (mean[ci], boot_mean[:, ci], median[ci], boot_median[:, ci]),
@@ -327,29 +356,15 @@ def _analyze_one(
         for name, (pt, bt, med, bmed) in series.items():
             lrows += [{"structure": structure, "series": name, **r} for r in local_exponents(dims, pt, bt, confidence)]
             fit = growth_fit(dims, pt, bt, med, bmed, confidence)
+            interval = (fit["exponent"], fit["ci_low"], fit["ci_high"])
             method = RATIO if name == "ratio" else name
+            # the bounds are on x̄_k (Theorem 4/8): a ratio of last iterates is outside their scope
             sharp, printed = (
-                scoped_claim(s, method, structure, "ratio" if name == "ratio" else metric, t_alpha, noise)
+                None
+                if name == "ratio" and metric != "f_avg"
+                else scoped_claim(s, method, structure, "ratio" if name == "ratio" else metric, t_alpha, noise)
                 for s in CLAIMS[(structure, name)]
             )
-            why = ""
-            if name == "ratio" and metric != "f_avg":
-                # the bounds are on x̄_k (Theorem 4/8): a ratio of last iterates is outside their scope
-                sharp = printed = None
-            if name == "ratio":
-                low = [
-                    f"{m} {clip_frac[index[(structure, m, d)]]:.1%} at d={d}"
-                    for d in dims
-                    for m in METHODS
-                    if not clip_frac[index[(structure, m, d)]] >= MIN_CLIP_FRAC
-                ]
-                if low:
-                    why = (
-                        f"clipped fraction below {MIN_CLIP_FRAC:.0%} ({', '.join(low[:3])}"
-                        f"{', ...' if len(low) > 3 else ''}): the ratio does not compare two clipping methods"
-                    )
-            interval = (fit["exponent"], fit["ci_low"], fit["ci_high"])
-            common = dict(n_traj=n, q="mean", confidence=confidence, allowance=allowance, n_failed=n_failed)
             v = verdict.judge(*interval, sharp, t_alpha, **common)
             if name != "ratio" and sharp is None and metric == "f_avg":
                 v = verdict.Verdict(
@@ -357,8 +372,8 @@ def _analyze_one(
                     reason="the bound on this method's constant is stated for the "
                     "theorem's own clip level, τ_k = G k^(α−1); this run's τ0·k^(1/α) lies outside it",
                 )
-            if why and v.verdict != verdict.NONE:
-                v = verdict.Verdict(verdict.INSUFFICIENT, v.theory, v.kind, v.statement, v.source, reason=why)
+            if name == "ratio" and low and v.verdict != verdict.NONE:
+                v = verdict.Verdict(verdict.INSUFFICIENT, v.theory, v.kind, v.statement, v.source, reason=unclipped)
             pv = verdict.judge(*interval, printed, t_alpha, **common) if printed is not None else None
             grows.append(
                 {
@@ -376,16 +391,10 @@ def _analyze_one(
                     "printed_verdict": pv.verdict if pv else verdict.NONE,
                     "dmin": min(dims),
                     "dmax": max(dims),
-                    "alpha": alpha,
-                    "theory_alpha": t_alpha,
-                    "noise": noise,
-                    "metric": metric,
+                    **run,
                     "setting": SETTING[structure],
                     "method": method,
-                    "n_traj": n,
-                    "tolerance": tolerance,
-                    "allowance": allowance,
-                    "confidence": confidence,
+                    **rule,
                 }
             )
     return {
@@ -432,30 +441,6 @@ def _tau0_block(tau0: float, e: pd.DataFrame, r: pd.DataFrame) -> list[str]:
     return lines
 
 
-def dimension_scoreboard(tables, meta) -> pd.DataFrame:
-    """One scoreboard row per structure's ratio verdict, read from the stored growth table alone."""
-    g = tables["growth"]
-    p = meta["params"]
-    rows = []
-    for r in g[g["series"] == "ratio"].to_dict("records"):
-        reason = [f"shape {r['shape']}; median's exponent {r['median_exponent']:+.3f}"]
-        if r["printed_statement"] != verdict.NONE:
-            reason.append(f"as printed ({r['printed_statement']}, d^{r['printed_theory']:.3f}): {r['printed_verdict']}")
-        reason += [r["reason"]] if r["reason"] else []
-        rows.append(
-            report.score_row(
-                meta,
-                r,
-                setting=f"{r['structure']} {r['noise']} noise, α={r['alpha']:g}, d ∈ [{int(r['dmin'])}, "
-                f"{int(r['dmax'])}], K={p['steps']}, N={int(r['n_traj'])}, τ0={r['tau0']:g}, {r['metric']}",
-                quantity=QUANTITY,
-                measured=r["exponent"],
-                reason="; ".join(reason),
-            )
-        )
-    return report.scoreboard(rows)
-
-
 def plot_dimension(tables, meta):
     """Errors (means) against d; the GClip/CClip ratio with its fit and both predictions; clipped fractions."""
     from .. import plotting
@@ -477,12 +462,8 @@ def plot_dimension(tables, meta):
     )
     ax = axes[0]
     plotting.grouped_lines(ax, e, x="dim", y="mean", band=("mean_ci_low", "mean_ci_high"), **by_method)
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="d",
-        ylabel=f"mean {p.get('metric', 'f_avg')} − f*",
-        title=f"(a) errors at τ0 = {first:g} (bands: joint bootstrap CIs)",
+    plotting.log_axes(
+        ax, "d", f"mean {p.get('metric', 'f_avg')} − f*", f"(a) errors at τ0 = {first:g} (bands: joint bootstrap CIs)"
     )
     ax.legend(fontsize=6.5)
     ax = axes[1]
@@ -506,34 +487,16 @@ def plot_dimension(tables, meta):
     )
     for structure, part in r[r["tau0"] == first].groupby("structure", sort=False):
         fit = fits.loc[(structure, first)]
-        d0, d1, anchor = fit["dmin"], fit["dmax"], float(part.sort_values("dim")["ratio"].iloc[0])
-        plotting.theory_line(
-            ax,
-            d0,
-            d1,
-            anchor,
-            fit["theory"] if np.isfinite(fit["theory"]) else None,
-            color="black" if structure == "iid" else "gray",
-            label=f"bounds' ratio d^{fit['theory']:.2f} ({fit['statement']})",
-        )
-        plotting.theory_line(
-            ax,
-            d0,
-            d1,
-            anchor,
-            fit["printed_theory"] if np.isfinite(fit["printed_theory"]) else None,
-            ls="-.",
-            lw=1.0,
-            color="firebrick",
-            label=f"as printed d^{fit['printed_theory']:.2f} ({fit['printed_statement']})",
-        )
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="d",
-        ylabel="GClip / CClip (means)",
-        title="(b) ratio per τ0 beside the bounds' ratio (not judged)",
-    )
+        anchor = float(part.sort_values("dim")["ratio"].iloc[0])
+        # the bounds' ratio, and the ratio as printed (a NaN exponent draws no line)
+        for words, pre, style in (
+            ("bounds' ratio", "", {"color": "black" if structure == "iid" else "gray"}),
+            ("as printed", "printed_", {"ls": "-.", "lw": 1.0, "color": "firebrick"}),
+        ):
+            t = fit[f"{pre}theory"]
+            label = f"{words} d^{t:.2f} ({fit[f'{pre}statement']})"
+            plotting.theory_line(ax, fit["dmin"], fit["dmax"], anchor, t, label=label, **style)
+    plotting.log_axes(ax, "d", "GClip / CClip (means)", "(b) ratio per τ0 beside the bounds' ratio (not judged)")
     top = float(np.nanmax(r["ci_high"].replace(np.inf, np.nan))) if len(r) else 1.0
     if np.isfinite(top) and top > 0:
         ax.set_ylim(top=3.0 * top)  # the printed prediction's line may run far above the data
@@ -548,12 +511,11 @@ def plot_dimension(tables, meta):
     ax = axes[2]
     plotting.grouped_lines(ax, e, x="dim", y="clip_frac", **by_method)
     ax.axhline(MIN_CLIP_FRAC, color="gray", lw=0.8, ls=":", label=f"{MIN_CLIP_FRAC:.0%}: the ratio counts above")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="d",
-        ylabel="mean clipped fraction of steps (CClip: coordinates)",
-        title=f"(c) how often each method clips (τ0 = {first:g})",
+    plotting.log_axes(
+        ax,
+        "d",
+        "mean clipped fraction of steps (CClip: coordinates)",
+        f"(c) how often each method clips (τ0 = {first:g})",
     )
     ax.legend(fontsize=6.5)
     title = (

@@ -11,7 +11,6 @@ Full description: docs/studies/lower-bound.md.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,13 +33,12 @@ from .base import (
     check_alpha,
     check_methods,
     fields_of,
-    method_overrides,
     option,
     register,
     with_registered,
 )
 from .horizons import horizon_scoreboard, horizon_tables, plot_horizons
-from .rate_methods import NEAR_MISS, RATE_METHODS, rate_method
+from .rate_methods import NEAR_MISS, RATE_METHODS, RateMethodParams, method_fields
 
 # the rates study's near-miss control is defined by the strongly convex upper bound's variance balance; Theorem
 # 5 bounds every algorithm of its class, so the control adds nothing here
@@ -51,7 +49,7 @@ OUTPUTS = ("f", "f_avg", "f_unif")
 
 
 @dataclass
-class LowerBoundParams(FitParams, SimulationParams, TheoremAlphaParams, HorizonParams):
+class LowerBoundParams(FitParams, SimulationParams, TheoremAlphaParams, HorizonParams, RateMethodParams):
     scale: float = option(1.0, "spike scale s: the spike is s·p^(−1/α)", gt=0.0)
     spike_events: float = option(1.0, "expected spikes per run: p = spike_events / K (Theorem 5: p ~ 1/K)", gt=0.0)
     methods: list = option(
@@ -61,10 +59,6 @@ class LowerBoundParams(FitParams, SimulationParams, TheoremAlphaParams, HorizonP
     metric: str = option(
         "f", "output judged: f (last iterate), f_avg (Theorem 4's weighted average), f_unif", choices=OUTPUTS
     )
-    x0: float = option(1.0, "start x0")
-    radius: float = option(10.0, "projection radius of GClip / CClip", gt=0.0)
-    clip: float = option(1.0, "clip level τ0 (λ for the clipped AdaGrad/Adam-Norm)", gt=0.0)
-    lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(k+1))", gt=0.0)
     tail_c: float = option(10.0, "the 'tail' statistic is the (1 − tail_c/K)-quantile", gt=0.0)
     tilt: float = option(
         0.5, "δ of Theorem 5's randomised pair: spike probabilities p(1 ± δ), optima ∓δ·S", gt=0.0, lt=1.0
@@ -98,13 +92,12 @@ class LowerBound(Study):
         cells = []
         for alpha in p.alpha:
             for label in p.methods:
-                method, params, projected = rate_method(label, clip=p.clip, lr=p.lr, overrides=method_overrides(p))
+                run = method_fields(label, p)
                 for K in sorted(set(p.horizons)):
-                    cell = {"study": self.name, "label": label, "method": method, "method_params": params}
+                    cell = {"study": self.name, "label": label, **run}
                     cell.update(alpha=float(alpha), K=int(K), spike_prob=p.spike_events / K)
                     cell.update(fields_of(p, "scale", "tilt", "n_traj", "seed", "x0", "metric"))
-                    cell["radius"] = p.radius if projected else math.inf
-                    cells.append({**cell, **method_registry.plugin_of(method)})  # a --plugin's file (workers load it)
+                    cells.append(cell)
         return cells
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:

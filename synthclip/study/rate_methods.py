@@ -1,11 +1,13 @@
-"""The strongly convex rate runs' methods: study labels → (registry method, fixed parameters, projected), the
-near-miss control (its cells and its verdict), and the checkpoint grid. A study-layer module, not a study: rates and lower-bound share it.
+"""The strongly convex rate runs' methods: study labels → (registry method, fixed parameters, projected), their
+options and cell fields, the near-miss control (its cells and its verdict), and the checkpoint grid. A study-layer
+module, not a study: rates and lower-bound share it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,7 +15,7 @@ import numpy as np
 from .. import methods as method_registry
 from .. import theory, verdict
 from ..engine import log_checkpoints
-from .base import routed, with_overrides
+from .base import method_overrides, option, routed, with_overrides
 
 NEAR_MISS = "gclip-near"
 
@@ -84,6 +86,25 @@ def rate_method(
     if alpha is not None and isinstance(params.get("clip_power"), str):
         params["clip_power"] = method_registry.resolve_clip_power(params["clip_power"], alpha)
     return method, params, projected
+
+
+@dataclass
+class RateMethodParams:
+    """The knobs of the rate methods (a group): the start, the projection radius, τ0 and the step γ."""
+
+    x0: float = option(1.0, "start x0 in every coordinate")
+    radius: float = option(10.0, "projection radius of proj-GClip / CClip (Theorem 4)", gt=0.0)
+    clip: float = option(1.0, "clip level τ0 (λ for the clipped AdaGrad/Adam-Norm)", gt=0.0)
+    lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(μ(k+1)))", gt=0.0)
+
+
+def method_fields(label: str, p, **kw: Any) -> dict:
+    """A label's cell fields under a :class:`RateMethodParams` run ``p``: the registry method, its parameters
+    (:func:`rate_method`, with --method-param and ``kw``), the projection radius (inf for an unprojected method)
+    and a --plugin's file and digest (workers load it)."""
+    method, params, projected = rate_method(label, clip=p.clip, lr=p.lr, overrides=method_overrides(p), **kw)
+    radius = p.radius if projected else math.inf
+    return {"method": method, "method_params": params, "radius": radius, **method_registry.plugin_of(method)}
 
 
 def schedule_of(label: str) -> str | None:

@@ -259,11 +259,15 @@ def benchmark_row(common: Mapping[str, Any], steps: int, seconds: float) -> dict
     return {**common, "steps": steps, "seconds": seconds, "traj_steps_per_s": common["n_traj"] * steps / seconds}
 
 
-def run_rate_cell(cell: Mapping[str, Any], metrics, *, threads=None) -> dict[str, pd.DataFrame]:
-    """Simulate a :func:`rate_cell` (its method with its ``params``, log-spaced checkpoints up to K) and
-    :func:`summarize` it over ``metrics``."""
-    checkpoints = log_checkpoints(cell["steps"])
-    res = simulate(cell["method"], threads=threads, checkpoints=checkpoints, **engine_fields(cell), **cell["params"])
+def run_rate_cell(
+    cell: Mapping[str, Any], metrics, *, threads=None, checkpoints=None, params=None, **engine: Any
+) -> dict[str, pd.DataFrame]:
+    """Simulate a :func:`rate_cell` (its method with its ``params`` unless ``params`` says, at ``checkpoints``,
+    by default log-spaced up to K) and :func:`summarize` it over ``metrics``; ``engine`` overrides the cell's
+    :data:`SIMULATED` fields or adds the engine's own (μ, progress, device)."""
+    checkpoints = log_checkpoints(cell["steps"]) if checkpoints is None else checkpoints
+    params = cell["params"] if params is None else params
+    res = simulate(cell["method"], threads=threads, checkpoints=checkpoints, **(engine_fields(cell) | engine), **params)
     return summarize(res, cell, metrics)
 
 

@@ -12,7 +12,6 @@ Full description: docs/studies/rates.md and docs/studies/rates-onesided.md.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ import pandas as pd
 
 from .. import findings, plotting, testing, theory, verdict
 from .. import methods as method_registry
-from ..engine import simulate
 from . import report
 from .base import (
     DeviceParams,
@@ -38,34 +36,33 @@ from .base import (
     check_memory,
     check_methods,
     fields_of,
-    method_overrides,
     noise_tails,
     option,
     progress_chunk,
     register,
     with_registered,
 )
-from .horizons import _fits, verdict_table  # noqa: F401
-from .rate_methods import (  # noqa: F401
+from .horizons import _fits, verdict_table
+from .rate_methods import (
     CONTROL,
     NEAR_MISS,
-    PER_DECADE,
     RATE_METHODS,
+    RateMethodParams,
+    method_fields,
     near_miss_applies,
     near_miss_verdict,
     rate_checkpoints,
     rate_entry,
-    rate_method,
     schedule_of,
 )
-from .rate_tables import engine_fields, judge_slopes, summarize
+from .rate_tables import judge_slopes, run_rate_cell
 
 SETTING = "strongly_convex"
 METRICS = ("f_avg", "f")
 
 
 @dataclass
-class RatesParams(FitParams, SimulationParams, NoiseParams, DeviceParams, TheoremAlphaParams):
+class RatesParams(FitParams, SimulationParams, NoiseParams, DeviceParams, TheoremAlphaParams, RateMethodParams):
     noise_alpha: float = option(0.0, "tail index a of the noise (0: each of --tail-offsets above --alpha)", low=0.0)
     tail_offsets: list = option(
         [0.0, 0.2],
@@ -84,10 +81,6 @@ class RatesParams(FitParams, SimulationParams, NoiseParams, DeviceParams, Theore
         f"where its exponent is known: symmetric noise, a < 2, clip power ≤ 1/a)",
     )
     mu: float = option(1.0, "strong convexity μ (all weights λ_i = μ)", gt=0.0)
-    x0: float = option(1.0, "start x0 in every coordinate")
-    radius: float = option(10.0, "projection radius of proj-GClip / CClip (Theorem 4)", gt=0.0)
-    clip: float = option(1.0, "clip level τ0 (λ for the clipped AdaGrad/Adam-Norm)", gt=0.0)
-    lr: float = option(1.0, "step γ of the AdaGrad/Adam-Norm family (SGD/GClip/CClip use 4/(μ(k+1)))", gt=0.0)
     claims: str = option(
         "",
         "a Python file stating your own synthclip.theory.Claim entries (CLAIMS = (...)): every "
@@ -128,29 +121,17 @@ class Rates(Study):
             for label in p.methods:
                 if label == NEAR_MISS and not near_miss_applies(p.noise, p.structure, alpha, noise_alpha):
                     continue  # its exponent is unknown there; the report says the control was not run
-                method, params, projected = rate_method(
-                    label,
-                    clip=p.clip,
-                    lr=p.lr,
-                    alpha=float(alpha),
-                    noise_alpha=noise_alpha,
-                    overrides=method_overrides(p),
-                    judged=True,
-                )
                 cells.append(
                     {
                         "label": label,
-                        "method": method,
-                        "method_params": params,
+                        **method_fields(label, p, alpha=float(alpha), noise_alpha=noise_alpha, judged=True),
                         "alpha": float(alpha),
                         "noise_alpha": noise_alpha,
                         **fields_of(p, "noise", "structure", "dim", "n_traj", "steps", "seed", "mu", "x0"),
                         **({"explicit_tail": True} if p.noise_alpha else {}),
-                        "radius": p.radius if projected else math.inf,
                         "quantiles": list(p.quantiles),
                         **fields_of(p, "n_boot", "confidence"),
                         **({"device": p.device} if p.device != "cpu" else {}),  # GPU cells are cached apart
-                        **method_registry.plugin_of(method),  # a --plugin's file and digest (workers load it)
                     }
                 )
         return cells
@@ -162,19 +143,19 @@ class Rates(Study):
 
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         method_registry.ensure_plugin(cell)
-        res = simulate(
-            cell["method"],
-            **{**engine_fields(cell), "alpha": cell["noise_alpha"]},  # the cell's alpha is the theorem's
-            mu=cell["mu"],
-            L=cell["mu"],
+        return run_rate_cell(
+            cell,
+            METRICS,
             threads=threads,
             checkpoints=rate_checkpoints(cell["steps"]),
+            params=cell["method_params"],
+            alpha=cell["noise_alpha"],  # the cell's alpha is the theorem's
+            mu=cell["mu"],
+            L=cell["mu"],
             progress=progress,
             chunk_size=progress_chunk(cell["n_traj"]) if progress else None,
             device=cell.get("device", "cpu"),
-            **cell["method_params"],
         )
-        return summarize(res, cell, METRICS)
 
     def analyze(self, p, tables):
         def claim_of(r):
@@ -209,9 +190,8 @@ class Rates(Study):
         return out
 
     def report(self, tables, meta) -> str:
-        slopes = tables["slopes"]
         p = meta["params"]
-        fits = slopes[slopes["window"] == "last decade"]
+        fits = _fits(tables["slopes"])
         lines = []
         for alpha, part in fits.groupby("alpha"):
             na = float(part["noise_alpha"].iloc[0])
