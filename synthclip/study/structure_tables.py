@@ -98,5 +98,7 @@ def panel(ax, part: pd.DataFrame, factor: float, dim: int, title: str) -> None:
     lines = [(factor, ":", f"d_eff^{factor:.2f} (the bound's factor; not judged)")]
     part = part.sort_values("delta")
     plotting.interval_panel(ax, part, "effective_rank", by="delta", label="δ={:g}", lines=lines, marker="s", ms=3)
-    plotting.log_axes(ax, "effective rank (Σw²)²/Σw⁴", "(1−δ)-quantile (δ-tuned run)", f"{title}: d_eff proxy, d = {dim}")
+    plotting.log_axes(
+        ax, "effective rank (Σw²)²/Σw⁴", "(1−δ)-quantile (δ-tuned run)", f"{title}: d_eff proxy, d = {dim}"
+    )
     ax.legend(fontsize=7)
