@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from synthclip.study.bias import clip_floor
+from synthclip.theory import clip_floor
 
 root = Path(os.environ.get("SYNTHCLIP_RESULTS", "../studies/results")) / "bias"
 assert (root / "medians.parquet").exists(), f"no bias results under {root}: run the study first"

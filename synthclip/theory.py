@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.optimize import brentq
 
 #: "bound-ratio": the ratio of two upper bounds' constants (e.g. Corollary 7 over Theorem 8): it predicts no ratio
 #: of errors, so a measured ratio is reported beside it, never judged by it
@@ -1086,6 +1087,39 @@ def near_miss_clip_power(alpha: float, a: float, delta: float) -> float:
     """The clip power q whose :func:`variance_balance_exponent` is Theorem 4's exponent at α plus ``delta``
     (δ < 0: faster), for the verdict rule's near-miss control."""
     return (1.0 + _sc(alpha) + delta) / (2.0 - a)
+
+
+# -- the gradient-norm floor of clipped SGD at a constant clip level (derived in docs/studies/bias.md) --------
+
+
+def mean_clipped(x: float, alpha: float, c: float) -> float:
+    """E[clip(x + ξ, c)] for the one-sided law ξ = P − α/(α−1), P ~ Pareto(1, α) (scale 1), in closed form."""
+    m = alpha / (alpha - 1.0)
+
+    def sf(s):  # P(P > s)
+        return 1.0 if s <= 1.0 else s**-alpha
+
+    def t_integral(lo, hi):  # ∫_lo^hi t dF(t), lo, hi >= 1
+        return m * (lo ** (1.0 - alpha) - hi ** (1.0 - alpha))
+
+    lo_t, hi_t = m - x - c, m - x + c  # P values where x + ξ = −c and = c
+    lo, hi = max(1.0, lo_t), max(1.0, hi_t)
+    return -c * (1.0 - sf(lo_t)) + (x - m) * (sf(lo) - sf(hi)) + t_integral(lo, hi) + c * sf(hi)
+
+
+def clip_floor(noise: str, alpha: float, c: float, scale: float = 1.0) -> float:
+    """|x_c|: the η → 0 limit of |x| (= ‖∇f‖ on x²/2) for clipped SGD at constant clip level c (the root of
+    :func:`mean_clipped`; 0 for a symmetric law)."""
+    if noise != "pareto-onesided":
+        return 0.0  # symmetric law: E clip(ξ) = 0 at x = 0
+    s = float(scale)
+    root = brentq(
+        lambda x: mean_clipped(x, alpha, c / s),
+        -10.0 * (1 + c / s),
+        10.0 * (1 + c / s) + alpha / (alpha - 1),
+        xtol=1e-13,
+    )
+    return abs(s * root)
 
 
 # -- the seed's explanation and its critics: claims about optimizer gaps on real networks ---------------------

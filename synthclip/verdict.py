@@ -72,6 +72,12 @@ class FitRule:
     local_decades: float = 0.5
     min_k: float = 10.0  # local slopes start here: the first steps are the initial distance, not a rate
 
+    def in_window(self, xs) -> np.ndarray:
+        """Which of ``xs`` (horizons, starts, any swept variable) lie in the fit window: the last
+        ``window_decades`` decades below the largest, its lower end included despite rounding."""
+        xs = np.asarray(xs, dtype=float)
+        return xs >= xs.max() / 10.0**self.window_decades * (1 - 1e-12)
+
     def describe(
         self,
         *,

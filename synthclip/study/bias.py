@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 
 from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
 from . import report
 from .base import IntervalParams, SimulationParams, Study, StudyError, check_alpha, option, register, simulation_fields
+from .horizons import joint_statistics, trajectory_table
 
 NOISES = ("pareto", "pareto-onesided")
 FLOOR_CLAIM = ("koloskova", "gclip", "constant_clip", "grad_norm")
@@ -48,35 +48,6 @@ class BiasParams(IntervalParams, SimulationParams):
     x0: float = option(0.0, "start x0 (0: the optimum)")
     tail_points: int = option(50, "checkpoints in the last half of the run that are averaged", low=1)
     vanish_slope: float = option(0.25, "slope in η separating 'vanishes' (≈ 1/2) from 'floor' (0)", gt=0.0)
-
-
-def mean_clipped(x: float, alpha: float, c: float) -> float:
-    """E[clip(x + ξ, c)] for the one-sided law ξ = P − α/(α−1), P ~ Pareto(1, α) (scale 1), in closed form."""
-    m = alpha / (alpha - 1.0)
-
-    def sf(s):  # P(P > s)
-        return 1.0 if s <= 1.0 else s**-alpha
-
-    def t_integral(lo, hi):  # ∫_lo^hi t dF(t), lo, hi >= 1
-        return m * (lo ** (1.0 - alpha) - hi ** (1.0 - alpha))
-
-    lo_t, hi_t = m - x - c, m - x + c  # P values where x + ξ = −c and = c
-    lo, hi = max(1.0, lo_t), max(1.0, hi_t)
-    return -c * (1.0 - sf(lo_t)) + (x - m) * (sf(lo) - sf(hi)) + t_integral(lo, hi) + c * sf(hi)
-
-
-def clip_floor(noise: str, alpha: float, c: float, scale: float = 1.0) -> float:
-    """|x_c|: the η → 0 limit of |x| (= ‖∇f‖ on x²/2) for clipped SGD at constant clip level c."""
-    if noise != "pareto-onesided":
-        return 0.0  # symmetric law: E clip(ξ) = 0 at x = 0
-    s = float(scale)
-    root = brentq(
-        lambda x: mean_clipped(x, alpha, c / s),
-        -10.0 * (1 + c / s),
-        10.0 * (1 + c / s) + alpha / (alpha - 1),
-        xtol=1e-13,
-    )
-    return abs(s * root)
 
 
 @register
@@ -241,57 +212,13 @@ def floor_verdict(slope: float, lo: float, hi: float, threshold: float) -> str:
     return "undecided"
 
 
-def box_slopes(floors: pd.DataFrame, *, confidence: float, threshold: float) -> pd.DataFrame:
-    """The η-slope per (noise, c) with a distribution-free interval, judged by :func:`floor_verdict`.
-
-    Each median over runs gets its exact order-statistic interval (``stats.quantile_ci``) at level
-    1 − (1 − confidence)/m for the m step sizes, so all m hold at once with probability ≥ confidence
-    (union bound); the OLS slope of the log medians is linear in them, so its interval is the slope's range
-    over that box (each log median at the end its coefficient's sign asks for). Wider than the bootstrap, but
-    its level is exact-conservative at any level, where a percentile bootstrap's extreme ends are not
-    measurable: the tests use it at level 1 − 10^−3.
-    """
-    rows = []
-    for (noise, c), part in floors.groupby(["noise", "clip"], sort=True):
-        by_lr = sorted(part.groupby("lr"))
-        level = 1.0 - (1.0 - confidence) / len(by_lr)
-        # failed runs are already +inf in grad_norm_avg (run_cell), so they raise the medians' ends
-        ends = [stats.quantile_ci(g["grad_norm_avg"].to_numpy(), 0.5, confidence=level) for _, g in by_lr]
-        x = np.log([lr for lr, _ in by_lr])
-        weights = (x - x.mean()) / ((x - x.mean()) @ (x - x.mean()))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            est, low, high = (np.log([e[i] for e in ends]) for i in range(3))
-        slope = float(weights @ est)
-        lo = float(np.sum(np.where(weights > 0, weights * low, weights * high)))
-        hi = float(np.sum(np.where(weights > 0, weights * high, weights * low)))
-        rows.append(
-            {
-                "noise": noise,
-                "clip": c,
-                "slope": slope,
-                "ci_low": lo,
-                "ci_high": hi,
-                "lr_min": by_lr[0][0],
-                "floor": ends[0][0],
-                "floor_low": ends[0][1],
-                "floor_high": ends[0][2],
-                "verdict": floor_verdict(slope, lo, hi, threshold),
-                "confidence": confidence,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, threshold: float, seed: int) -> dict:
     """Medians per (noise, c, η), slopes in η and in c, with a joint bootstrap over trajectories."""
-    wide = floors.pivot(index=["noise", "clip", "lr"], columns="trajectory", values="grad_norm_avg").sort_index()
-    keys, n = list(wide.index), int(floors["trajectory"].max()) + 1
-    table = wide.reindex(columns=range(n)).to_numpy(float, copy=True)
-    table[np.isnan(table)] = np.inf  # a trajectory missing from a cell counts as failed
-    index = {k: i for i, k in enumerate(keys)}
-    r = stats.quantile_ranks(n, 0.5)[0]
-    point = np.partition(table, r - 1, axis=1)[:, r - 1]
-    boot = stats.joint_bootstrap(table, ("median",), n_boot=n_boot, seed=seed)["median"]
+    # failed runs are already +inf in grad_norm_avg (run_cell); a trajectory missing from a cell counts as failed
+    keys, table = trajectory_table(floors.assign(failed=False), ["noise", "clip", "lr"], "grad_norm_avg")
+    n, index = table.shape[1], {k: i for i, k in enumerate(keys)}
+    joint = joint_statistics(table, n_boot=n_boot, seed=seed)
+    point, boot = joint["median"], joint["boot_median"]
     alpha = float(floors["alpha"].iloc[0])
     mrows = []
     for k, i in index.items():
@@ -304,7 +231,7 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
                 "median": float(point[i]),
                 "ci_low": lo,
                 "ci_high": hi,
-                "predicted": clip_floor(k[0], alpha, k[1]),
+                "predicted": theory.clip_floor(k[0], alpha, k[1]),
                 "n_traj": n,
                 "n_failed": int(np.sum(~np.isfinite(table[i]))),
             }
@@ -331,7 +258,7 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
                     "floor": float(point[j]),
                     "floor_low": flo,
                     "floor_high": fhi,
-                    "predicted": clip_floor(noise, alpha, c),
+                    "predicted": theory.clip_floor(noise, alpha, c),
                     "verdict": verdict,
                     "expected": EXPECTED.get(noise, "none"),
                     "theory_source": claim.source,
@@ -347,7 +274,7 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
         lr_min = min(k[2] for k in keys if k[0] == noise)
         cols = [index[(noise, c, lr_min)] for c in clips]
         slope, lo, hi, _ = stats.log_slope(clips, point[cols], boot[:, cols], confidence)
-        x, pred = np.log(np.asarray(clips)), np.log([clip_floor(noise, alpha, c) for c in clips])
+        x, pred = np.log(np.asarray(clips)), np.log([theory.clip_floor(noise, alpha, c) for c in clips])
         zrows.append(
             {
                 "noise": noise,
@@ -401,13 +328,13 @@ def plot_bias(tables, meta):
         plotting.errorbar(ax, part["clip"], part["median"], part["ci_low"], part["ci_high"], fmt="o", ms=4, label=label)
         cs = np.geomspace(part["clip"].min(), part["clip"].max(), 60)
         alpha = float(p.get("alpha", 1.5))
-        ax.plot(cs, [clip_floor("pareto-onesided", alpha, c) for c in cs], "k-", lw=1, label="exact floor |x_c|")
+        ax.plot(cs, [theory.clip_floor("pareto-onesided", alpha, c) for c in cs], "k-", lw=1, label="exact floor |x_c|")
         if not z.empty:
             plotting.theory_line(
                 ax,
                 cs[-1] / 4,
                 cs[-1],
-                clip_floor("pareto-onesided", alpha, cs[-1] / 4),
+                theory.clip_floor("pareto-onesided", alpha, cs[-1] / 4),
                 float(z["bound"].iloc[0]),
                 label=f"c^(−(α−1)) = c^{z['bound'].iloc[0]:+.2f}",
                 color="gray",
@@ -418,6 +345,4 @@ def plot_bias(tables, meta):
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.legend(fontsize=6)
-    fig.suptitle(f"bias: clipped SGD, α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return plotting.finish(fig, f"bias: clipped SGD, α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}")

@@ -108,7 +108,7 @@ def horizon_tables(
             )
         )
         claim = theory_of(method, metric, alpha)
-        window = ks >= ks.max() / 10.0**verdict.RULE.window_decades * (1 - 1e-12)  # the rule's last decade
+        window = verdict.RULE.in_window(ks)
         for name, lev in [*levels.items(), ("mean", None)]:
             seed = derive_seed(p.seed, "bootstrap", method, metric, name, alpha)
             if lev is None:

@@ -38,21 +38,8 @@ def summarize(res, cell: Mapping[str, Any], metrics) -> dict[str, pd.DataFrame]:
     for metric in metrics:
         values = res.metric(metric)
         for q in cell["quantiles"]:
-            est, lo, hi = stats.quantile_ci(values, q, confidence=cell["confidence"])
-            qrows.append(
-                pd.DataFrame(
-                    {
-                        **common,
-                        "metric": metric,
-                        "k": k,
-                        "statistic": "quantile",
-                        "quantile": q,
-                        "value": est,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                    }
-                )
-            )
+            at = {**common, "metric": metric, "k": k, "statistic": "quantile"}
+            qrows.append(quantile_frame(values, q, at, confidence=cell["confidence"]))
         with np.errstate(invalid="ignore", over="ignore"):
             mean = np.mean(np.where(np.isfinite(values), values, np.inf), axis=0)
         qrows.append(
@@ -99,6 +86,14 @@ def summarize(res, cell: Mapping[str, Any], metrics) -> dict[str, pd.DataFrame]:
     slopes["n_traj"] = res.n_traj
     slopes["n_failed"] = res.n_failed
     return {"quantiles": quantiles, "slopes": slopes}
+
+
+def quantile_frame(values, q: float, columns: Mapping[str, Any], *, confidence: float, **after) -> pd.DataFrame:
+    """The ``q``-quantile of every column of a per-trajectory matrix ``values`` (one column per checkpoint, start,
+    ...) with its order-statistic interval (``stats.quantile_ci``) as a tidy frame: the ``columns`` (scalars or
+    one value per column), then quantile, value, ci_low and ci_high, then the ``after`` columns."""
+    est, lo, hi = stats.quantile_ci(values, q, confidence=confidence)
+    return pd.DataFrame({**columns, "quantile": q, "value": est, "ci_low": lo, "ci_high": hi, **after})
 
 
 def judge_slopes(

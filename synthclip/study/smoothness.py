@@ -37,7 +37,7 @@ from .base import (
     with_registered,
 )
 from .horizons import trajectory_matrix
-from .rate_tables import sweep_fit
+from .rate_tables import engine_fields, fit_fields, quantile_frame, sweep_fit
 
 PROBLEMS = ("quartic", "cosh")
 LABELS = ("gd-tuned", "gd-fixed", "clip", "normalized")
@@ -105,8 +105,7 @@ class Smoothness(Study):
             ("x0_cosh", p.x0_cosh, float),
             ("x0_cosh", p.x0_cosh, math.exp),
         ):
-            xs = sorted({to_x(v) for v in values})
-            if sum(x >= xs[-1] / 10.0**verdict.RULE.window_decades * (1 - 1e-12) for x in xs) < 2:
+            if verdict.RULE.in_window(sorted({to_x(v) for v in values})).sum() < 2:
                 raise StudyError(
                     f"{flag(name)} needs at least 2 starts in the fit window, the last decade of "
                     f"{'e^x0' if to_x is math.exp else 'x0'} (x0 ≥ "
@@ -139,14 +138,10 @@ class Smoothness(Study):
         method_registry.ensure_plugin(cell)
         res = simulate(
             cell["method"],
-            problem=cell["problem"],
+            **engine_fields(cell),
             noise="gaussian",
             scale=cell["noise_scale"],
             dim=1,
-            steps=cell["steps"],
-            n_traj=cell["n_traj"],
-            seed=cell["seed"],
-            x0=cell["x0"],
             checkpoints=log_checkpoints(cell["steps"], cell["n_checkpoints"]),
             threads=threads,
             **cell["method_params"],
@@ -167,36 +162,25 @@ class Smoothness(Study):
 
     def analyze(self, p, tables):
         irows, srows = [], []
+        grid_k = log_checkpoints(p.steps, p.n_checkpoints)
         for (problem, method), part in tables["hits"].groupby(["problem", "method"], sort=False):
             x0s, v = trajectory_matrix(part, "x0", "iterations")
             sched = part.drop_duplicates("x0").set_index("x0").sort_index()
-            for q in (0.5, 0.9):
-                est, lo, hi = stats.quantile_ci(v, q, confidence=p.confidence)
-                irows.append(
-                    pd.DataFrame(
-                        {
-                            "problem": problem,
-                            "method": method,
-                            "x0": x0s,
-                            "quantile": q,
-                            "value": est,
-                            "ci_low": lo,
-                            "ci_high": hi,
-                            "lr": sched["lr"].to_numpy(float),
-                            "clip": sched["clip"].to_numpy(float),
-                            "n_traj": v.shape[0],
-                            "n_failed": np.sum(~np.isfinite(v), axis=0),
-                            "n_diverged": part.groupby("x0")["failed"].sum().sort_index().to_numpy(int),
-                        }
-                    )
-                )
+            per_x0 = {
+                "lr": sched["lr"].to_numpy(float),
+                "clip": sched["clip"].to_numpy(float),
+                "n_traj": v.shape[0],
+                "n_failed": np.sum(~np.isfinite(v), axis=0),
+                "n_diverged": part.groupby("x0")["failed"].sum().sort_index().to_numpy(int),
+            }
+            at = {"problem": problem, "method": method, "x0": x0s}
+            irows += [quantile_frame(v, q, at, confidence=p.confidence, **per_x0) for q in (0.5, 0.9)]
             fits = [("loglog", x0s, "zhang2020-clip" if method in ADAPTIVE else "zhang2020-gd")]
             if method == "gd-tuned" and problem == "cosh":
                 fits.append(("semilog", np.exp(x0s), "zhang2020-gd"))
             for scale, xs, statement in fits:
                 claim = _theory(statement, method, problem, scale)
                 t = claim.at(2.0) if claim else None
-                grid_k = log_checkpoints(p.steps, p.n_checkpoints)
                 fit, grid, trend = sweep_fit(xs, v, t, p, checkpoints=grid_k, seed_key=(problem, method, scale))
                 if method == "gd-fixed":
                     said = _never(x0s, v, part)
@@ -210,10 +194,7 @@ class Smoothness(Study):
                         "problem": problem,
                         "method": method,
                         "scale": scale,
-                        "slope": fit.slope,
-                        "ci_low": fit.ci_low,
-                        "ci_high": fit.ci_high,
-                        "intercept": fit.intercept,
+                        **fit_fields(fit, ("slope", "ci_low", "ci_high", "intercept")),
                         "x_min": fit.kmin if scale == "loglog" else math.log(fit.kmin),
                         "x_max": fit.kmax if scale == "loglog" else math.log(fit.kmax),
                         "n_points": fit.n_points,
@@ -249,8 +230,8 @@ class Smoothness(Study):
         for problem, part in slopes.groupby("problem", sort=False):
             med = its[(its["problem"] == problem) & (its["quantile"] == 0.5)]
             lines.append(f"{problem}:")
-            header = f"  {'method':<11} {'median iterations at x0 = ' + ', '.join(f'{x:g}' for x in sorted(med['x0'].unique())):<58} failed"
-            lines.append(header)
+            starts = "median iterations at x0 = " + ", ".join(f"{x:g}" for x in sorted(med["x0"].unique()))
+            lines.append(f"  {'method':<11} {starts:<58} failed")
             for method, m in med.groupby("method", sort=False):
                 m = m.sort_values("x0")
                 counts = ", ".join("never" if not np.isfinite(v) else f"{v:.0f}" for v in m["value"])
@@ -285,21 +266,89 @@ class Smoothness(Study):
             )
             for r in s[s["theory"].notna()].to_dict("records")
         ]
-        for problem, part in s.groupby("problem", sort=False):
-            rows.append(
-                report.decision_row(
-                    meta,
-                    part["claim"].iloc[0],
-                    statement="zhang2020 separation",
-                    source="Zhang et al. ICLR 2020",
-                    setting=problem,
-                    quantity="clipped/normalised GD at most linear, tuned GD faster by a margin",
-                )
+        rows += [
+            report.decision_row(
+                meta,
+                part["claim"].iloc[0],
+                statement="zhang2020 separation",
+                source="Zhang et al. ICLR 2020",
+                setting=problem,
+                quantity="clipped/normalised GD at most linear, tuned GD faster by a margin",
             )
+            for problem, part in s.groupby("problem", sort=False)
+        ]
         return report.scoreboard(rows)
 
     def plot(self, tables, meta):
-        return plot_smoothness(tables, meta)
+        """Median iterations (with the 0.9-quantile dashed and order-statistic bands) against x0, per problem."""
+        from .. import plotting
+
+        its, slopes = tables["iterations"], tables["slopes"]
+        fig, panels = plotting.panels(its, "problem", ncols=its["problem"].nunique(), size=4.2)
+        colors = plotting.colors_of(LABELS, "deep")
+        for ax, problem, part in panels:
+            for method, m in part.groupby("method", sort=False):
+                med = m[m["quantile"] == 0.5].sort_values("x0")
+                upper = m[m["quantile"] == 0.9].sort_values("x0")
+                fin = np.isfinite(med["value"])
+                style = {"color": colors.get(method), "alpha": 0.2, "connect": True, "label": method, "marker": "o"}
+                plotting.band(ax, med["x0"], med["value"], med["ci_low"], med["ci_high"], **style)
+                ax.plot(upper["x0"], upper["value"].replace(np.inf, np.nan), ls=":", color=colors.get(method), lw=1)
+                for i, x in enumerate(med["x0"][~fin]):
+                    ax.axvline(
+                        x,
+                        color=colors.get(method),
+                        ls="--",
+                        lw=0.8,
+                        alpha=0.6,
+                        label=f"{method}: never reaches ε" if i == 0 else None,
+                    )
+            s = slopes[(slopes["problem"] == problem) & (slopes["scale"] == "loglog")]
+            for _, r in s.iterrows():
+                if r["method"] not in ("gd-tuned", "clip") or not np.isfinite(r["intercept"]):
+                    continue
+                t = r["theory"]
+                if pd.isna(t):
+                    continue
+                start = math.exp(r["intercept"]) * r["x_min"] ** r["slope"]
+                plotting.theory_line(
+                    ax,
+                    r["x_min"],
+                    r["x_max"],
+                    start,
+                    t,
+                    color=colors.get(r["method"]),
+                    label=f"x0^{t:g} ({r['method']} theory)",
+                )
+            sl = slopes[(slopes["problem"] == problem) & (slopes["scale"] == "semilog")]
+            for _, r in sl.iterrows():
+                if np.isfinite(r["intercept"]):
+                    xs = np.linspace(r["x_min"], r["x_max"], 20)
+                    start = math.exp(r["intercept"] + r["slope"] * r["x_min"])
+                    ax.plot(
+                        xs,
+                        start * np.exp(r["theory"] * (xs - r["x_min"])),
+                        ls="--",
+                        color="black",
+                        lw=1,
+                        label="e^x0 (gd-tuned theory)",
+                    )
+            ax.set(
+                xscale="log",
+                yscale="log",
+                xlabel="start x0",
+                ylabel=f"iterations to f − f* ≤ {meta['params']['eps']:g}",
+            )
+            ax.set_xticks(sorted(part["x0"].unique()), [f"{x:g}" for x in sorted(part["x0"].unique())])
+            ax.minorticks_off()
+            ax.set_title(f"{problem}: {s['claim'].iloc[0].split(':')[0] if not s.empty else ''}", fontsize=9)
+            ax.legend(fontsize=6)
+        p = meta.get("params", {})
+        return plotting.finish(
+            fig,
+            f"smoothness (Zhang et al. ICLR 2020): N={p.get('n_traj')}, noise {p.get('noise_scale')}; "
+            f"dotted: 0.9-quantile; bands: {p.get('confidence', 0.95):.0%} intervals of the median",
+        )
 
 
 def method_of(p, label: str, problem: str, x0: float) -> dict:
@@ -340,77 +389,3 @@ def _theory(statement: str, method: str, problem: str, scale: str) -> theory.Cla
     if problem == "cosh" and scale == "loglog":
         return None  # e^x0 has no fixed log-log exponent; judged on the semilog fit
     return theory.claim(statement, "sgd", problem, "iterations")
-
-
-def plot_smoothness(tables, meta):
-    """Median iterations (with the 0.9-quantile dashed and order-statistic bands) against x0, per problem."""
-    from .. import plotting
-
-    its, slopes = tables["iterations"], tables["slopes"]
-    problems = list(dict.fromkeys(its["problem"]))
-    fig, axes = plotting.figure(len(problems), ncols=len(problems), size=4.2)
-
-    colors = plotting.colors_of(LABELS, "deep")
-    for ax, problem in zip(axes, problems):
-        part = its[its["problem"] == problem]
-        for method, m in part.groupby("method", sort=False):
-            med = m[m["quantile"] == 0.5].sort_values("x0")
-            upper = m[m["quantile"] == 0.9].sort_values("x0")
-            fin = np.isfinite(med["value"])
-            style = {"color": colors.get(method), "alpha": 0.2, "connect": True, "label": method, "marker": "o"}
-            plotting.band(ax, med["x0"], med["value"], med["ci_low"], med["ci_high"], **style)
-            ax.plot(upper["x0"], upper["value"].replace(np.inf, np.nan), ls=":", color=colors.get(method), lw=1)
-            for i, x in enumerate(med["x0"][~fin]):
-                ax.axvline(
-                    x,
-                    color=colors.get(method),
-                    ls="--",
-                    lw=0.8,
-                    alpha=0.6,
-                    label=f"{method}: never reaches ε" if i == 0 else None,
-                )
-        s = slopes[(slopes["problem"] == problem) & (slopes["scale"] == "loglog")]
-        for _, r in s.iterrows():
-            if r["method"] not in ("gd-tuned", "clip") or not np.isfinite(r["intercept"]):
-                continue
-            t = r["theory"]
-            if pd.isna(t):
-                continue
-            start = math.exp(r["intercept"]) * r["x_min"] ** r["slope"]
-            plotting.theory_line(
-                ax,
-                r["x_min"],
-                r["x_max"],
-                start,
-                t,
-                color=colors.get(r["method"]),
-                label=f"x0^{t:g} ({r['method']} theory)",
-            )
-        sl = slopes[(slopes["problem"] == problem) & (slopes["scale"] == "semilog")]
-        for _, r in sl.iterrows():
-            if np.isfinite(r["intercept"]):
-                xs = np.linspace(r["x_min"], r["x_max"], 20)
-                start = math.exp(r["intercept"] + r["slope"] * r["x_min"])
-                ax.plot(
-                    xs,
-                    start * np.exp(r["theory"] * (xs - r["x_min"])),
-                    ls="--",
-                    color="black",
-                    lw=1,
-                    label="e^x0 (gd-tuned theory)",
-                )
-        ax.set(
-            xscale="log", yscale="log", xlabel="start x0", ylabel=f"iterations to f − f* ≤ {meta['params']['eps']:g}"
-        )
-        ax.set_xticks(sorted(part["x0"].unique()), [f"{x:g}" for x in sorted(part["x0"].unique())])
-        ax.minorticks_off()
-        ax.set_title(f"{problem}: {s['claim'].iloc[0].split(':')[0] if not s.empty else ''}", fontsize=9)
-        ax.legend(fontsize=6)
-    p = meta.get("params", {})
-    fig.suptitle(
-        f"smoothness (Zhang et al. ICLR 2020): N={p.get('n_traj')}, noise {p.get('noise_scale')}; "
-        f"dotted: 0.9-quantile; bands: {p.get('confidence', 0.95):.0%} intervals of the median",
-        fontsize=9,
-    )
-    fig.tight_layout()
-    return fig
