@@ -79,7 +79,7 @@ from .._rng import derive_seed
 from ..verdict import DELTA_MODELS, RULE, boundary_slope, decide_delta_growth, delta_grid
 from . import confidence as conf_study
 from . import dimension as dim_study
-from .base import CommonParams, Study, StudyError, check_choice, check_positive, flag, option, register
+from .base import CommonParams, Study, StudyError, check_choice, fields_of, flag, option, register
 from .rate_methods import rate_checkpoints
 
 PROCEDURES = (
@@ -125,6 +125,8 @@ CONFIDENCE_TEST = {
     "pivot_seed": derive_seed(0, "confidence", "reference", "clip_adagrad_norm"),
 }
 SIDES = ("below", "above")
+#: the parameters every cell carries (with its procedure, case, levels and R)
+SIZE_FIELDS = ("seed", "n_traj", "steps", "n_boot", "conf_n_traj", "conf_delta_min")
 
 
 @dataclass
@@ -178,21 +180,13 @@ class Calibrate(Study):
     tables = ("coverage", "decisions", "resolution", "replicates")
 
     def validate(self, p) -> None:
-        if not p.procedures:
-            raise StudyError(f"--procedures needs at least one of {', '.join(PROCEDURES)}")
+        # the declared options (non-empty lists, integer bounds) are checked before this: the rules between fields
         check_choice("procedures", p.procedures, PROCEDURES)
         if p.cases and not any(_selected(p, case) for proc in p.procedures for case in CASES[proc]):
             raise StudyError(f"--cases {','.join(p.cases)} matches no case of --procedures {','.join(p.procedures)}")
-        if not p.levels:
-            raise StudyError("--levels needs at least one level in (0, 1)")
         for c in p.levels:
             if not 0 < c < 1:
                 raise StudyError(f"--levels must lie in (0, 1), got {c!r}")
-        check_positive(p, "replicates", "analytic_replicates", "n_boot")
-        for name, low in (("n_traj", 2), ("steps", 10), ("conf_n_traj", 10)):
-            value = getattr(p, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise StudyError(f"{flag(name)} must be an integer >= {low}, got {value!r}")
         if not 0 < p.band < 1:
             raise StudyError(f"--band must be in (0, 1), got {p.band!r}")
         if not 0 < p.conf_delta_min < 0.1:
@@ -209,14 +203,7 @@ class Calibrate(Study):
         return ""
 
     def cells(self, p) -> list[dict]:
-        common = {
-            "seed": p.seed,
-            "n_traj": p.n_traj,
-            "steps": p.steps,
-            "n_boot": p.n_boot,
-            "conf_n_traj": p.conf_n_traj,
-            "conf_delta_min": p.conf_delta_min,
-        }
+        common = fields_of(p, *SIZE_FIELDS)
         cells = []
         for proc in p.procedures:
             for case in CASES[proc]:
@@ -333,6 +320,11 @@ def polylog(rng: np.random.Generator, s: float, size) -> np.ndarray:
     return (-np.log1p(-rng.random(size))) ** s
 
 
+def delta_law_sample(rng: np.random.Generator, law: str, s: float, n: int) -> np.ndarray:
+    """n draws whose (1 − δ)-quantile is exactly δ^(−s) (``law="poly"``: Pareto(1/s)) or log(1/δ)^s (polylog)."""
+    return pareto(rng, 1.0 / s, n) if law == "poly" else polylog(rng, s, n)
+
+
 def symmetric_stable(rng: np.random.Generator, alpha: float, size) -> np.ndarray:
     """Standard symmetric α-stable by Chambers–Mallows–Stuck (exact in law; independent of the engine's sampler)."""
     v = np.pi * (rng.random(size) - 0.5)
@@ -440,7 +432,7 @@ def _independent_k(cell, rng, r):
     """Negative control: a percentile bootstrap that resamples each checkpoint's runs independently."""
     case = cell["case"]
     k, v = _rate_paths(cell, rng)
-    sel = k >= k.max() / 10.0**stats.DEFAULT_WINDOW_DECADES * (1 - 1e-12)
+    sel = RULE.in_window(k)
     k, v = k[sel], v[:, sel]
     n = v.shape[0]
     rank = stats.quantile_ranks(n, case["q"])[0]
@@ -478,7 +470,7 @@ def _delta_truth(deltas, law: str, s: float, model: str) -> float:
 def _delta_fit(cell, rng, r):
     case = cell["case"]
     n, deltas = _delta_size(cell)
-    x = pareto(rng, 1.0 / case["s"], n) if case["law"] == "poly" else polylog(rng, case["s"], n)
+    x = delta_law_sample(rng, case["law"], case["s"], n)
     for c in cell["levels"]:
         # the pivot's draws are data-free and cached per (n, ranks, n_boot, seed): one seed for the cell
         fits = stats.delta_fit_bootstrap(
@@ -507,47 +499,20 @@ def _confidence_test_rows(cell) -> pd.DataFrame:
     x = exact_order_stats(
         replicate_rng(cell["seed"], cell["procedure"], case, 0), t["n"], ranks, case["law"], case["s"], reps
     )
-    level, common = t["level"], {"procedure": cell["procedure"], "case": case["label"], "replicate": np.arange(reps)}
-    frames = []
-    if cell["procedure"] == "delta_fit":
-        for model in DELTA_MODELS:
-            slope, lo, hi = stats.delta_pivot_intervals(
-                deltas, t["n"], ranks, x, model, n_boot=t["n_boot"], confidence=level, seed=t["pivot_seed"]
-            )
-            frames.append(
-                pd.DataFrame(
-                    {
-                        **common,
-                        "level": level,
-                        "estimate": slope,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                        "truth": _delta_truth(deltas, case["law"], case["s"], model),
-                        "model": model,
-                        "sides": "both",
-                    }
-                )
-            )
+    level, pivot = t["level"], {"n_boot": t["n_boot"], "confidence": t["level"], "seed": t["pivot_seed"]}
+    if cell["procedure"] == "delta_fit":  # (estimate, lo, hi, truth, model, sides) of each model
+        rows = [
+            (*stats.delta_pivot_intervals(deltas, t["n"], ranks, x, model, **pivot), truth, model, "both")
+            for model in DELTA_MODELS
+            for truth in [_delta_truth(deltas, case["law"], case["s"], model)]
+        ]
     else:
-        stat, p_value = stats.power_law_pvalues(
-            deltas, t["n"], ranks, x, n_boot=t["n_boot"], confidence=level, seed=t["pivot_seed"]
-        )
+        stat, p_value = stats.power_law_pvalues(deltas, t["n"], ranks, x, **pivot)
         rejects = p_value <= 0.5 * (1.0 - level)
-        frames.append(
-            pd.DataFrame(
-                {
-                    **common,
-                    "level": level,
-                    "estimate": stat,
-                    "ci_low": -np.inf,
-                    "ci_high": np.where(rejects, -np.inf, np.inf),
-                    "truth": 0.0,
-                    "model": "false rejection",
-                    "sides": "below",
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+        rows = [(stat, -np.inf, np.where(rejects, -np.inf, np.inf), 0.0, "false rejection", "below")]
+    common = {"procedure": cell["procedure"], "case": case["label"], "replicate": np.arange(reps), "level": level}
+    columns = ("estimate", "ci_low", "ci_high", "truth", "model", "sides")
+    return pd.concat([pd.DataFrame({**common, **dict(zip(columns, row))}) for row in rows], ignore_index=True)
 
 
 def _d_exponent(cell, rng, r):
@@ -561,23 +526,10 @@ def _d_exponent(cell, rng, r):
     d = np.asarray(dims, dtype=float)
     for method, e, z in (("gclip", case["e_g"], gz), ("cclip", case["e_c"], cz)):
         vals = pareto_of_gaussian(z, case["a"]) * d**e
-        for j, dim in enumerate(dims):
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "structure": "iid",
-                        "method": method,
-                        "dim": dim,
-                        "noise": "pareto",
-                        "alpha": 1.5,
-                        "metric": "f_avg",
-                        "clip_frac": 1.0,
-                        "trajectory": np.arange(n),
-                        "value": vals[:, j],
-                        "failed": False,
-                    }
-                )
-            )
+        # the dimension study's final values: one row per (d, trajectory), d-major
+        frame = {"structure": "iid", "method": method, "dim": np.repeat(dims, n), "noise": "pareto", "alpha": 1.5}
+        frame.update(metric="f_avg", clip_frac=1.0, trajectory=np.tile(np.arange(n), len(dims)), value=vals.T.ravel())
+        frames.append(pd.DataFrame({**frame, "failed": False}))
     finals = pd.concat(frames, ignore_index=True)
     # mean and median of X(d) are both exactly proportional to d^e, so both exponents are known
     truth = {"gclip": case["e_g"], "cclip": case["e_c"], "ratio": case["e_g"] - case["e_c"]}
@@ -750,6 +702,33 @@ RUNNERS = {
     "control:normal-mean": _normal_mean,
 }
 
+
+def _tail_cases(*rows) -> list[dict]:
+    """Tail-index cases from rows (label, law (None: the procedure's own), a, n, d (None: scalars), R cap (None:
+    uncapped), further fields)."""
+    return [
+        {"label": label, **({"law": law} if law else {}), "a": a, "n": n}
+        | ({"d": d} if d else {})
+        | ({"max_replicates": cap} if cap else {})
+        | extra
+        for label, law, a, n, d, cap, extra in rows
+    ]
+
+
+BIASED = {"biased": True}  # a law the estimator does not target: shown, with its bias, not judged
+SIGNED = {"signed": True, **BIASED}  # symmetric Pareto: Pareto-type, but not stable
+PIVOT = {"costly": True, "levels": (0.95,)}  # Mohammadi's parametric pivot: a simulation per interval
+MIXED = {"scales": "mixed", **PIVOT}
+SIGNED_PIVOT = {**SIGNED, **PIVOT}
+BIASED_PIVOT = {**BIASED, **PIVOT}
+REPLACED = {"method": "bootstrap-t", "replaced": True}  # the vector interval before the parametric pivot
+ROTATION = {"paths": "rotation", "t": 2 / 3, "a": 1.5, "q": 0.5}  # rate paths whose window ends anti-correlate
+DELTA_LAWS = (("poly", 2 / 1.5), ("polylog", 1.0))  # the confidence study's pair: exactly polynomial, polylog
+SCALAR_TAILS = (
+    ("pareto a=1.5 n=10000", None, 1.5, 10_000, None, None, {}),
+    ("student a=1.5 n=10000", "student", 1.5, 10_000, None, None, {}),
+)
+
 # the cases of each procedure: the settings the studies and tests use
 CASES = {
     "quantile_ci": [{"label": f"pareto a=1.5 q={q:g}", "a": 1.5, "q": q} for q in (0.5, 0.9, 0.99)],
@@ -757,36 +736,18 @@ CASES = {
         {"label": f"ar1 paths t=0.667 a=1.5 phi=0.95 q={q:g}", "t": 2 / 3, "a": 1.5, "phi": 0.95, "q": q}
         for q in RULE.quantiles
     ]
-    + [{"label": "rotation paths t=0.667 a=1.5 q=0.5", "paths": "rotation", "t": 2 / 3, "a": 1.5, "q": 0.5}],
-    "control:independent-k": [
-        {
-            "label": "rotation paths t=0.667 a=1.5 q=0.5 n=1000",
-            "paths": "rotation",
-            "t": 2 / 3,
-            "a": 1.5,
-            "q": 0.5,
-            "n": 1000,
-        }
-    ],
+    + [{"label": "rotation paths t=0.667 a=1.5 q=0.5", **ROTATION}],
+    "control:independent-k": [{"label": "rotation paths t=0.667 a=1.5 q=0.5 n=1000", **ROTATION, "n": 1000}],
     "delta_fit": [
         {"label": f"{law} s={s:g} {method} {size}", "law": law, "s": s, "method": method, "size": size}
-        for method, sizes in (("pivot", ("study", "test")), ("percentile", ("test",)))
-        for size in sizes
-        for law, s in (("poly", 2 / 1.5), ("polylog", 1.0))
-    ]
-    + [
-        {"label": f"{law} s={s:g} pivot study", "law": law, "s": s, "method": "pivot", "size": "study"}
-        for law, s in (("poly", 0.3), ("polylog", 2.0))
-    ]
-    + [
-        {
-            "label": f"{law} s={s:g} pivot confidence-test",
-            "law": law,
-            "s": s,
-            "method": "pivot",
-            "size": "confidence-test",
-        }
-        for law, s in (("poly", 2 / 1.5), ("polylog", 1.0))
+        for method, size, laws in (
+            ("pivot", "study", DELTA_LAWS),
+            ("pivot", "test", DELTA_LAWS),
+            ("percentile", "test", DELTA_LAWS),
+            ("pivot", "study", (("poly", 0.3), ("polylog", 2.0))),
+            ("pivot", "confidence-test", DELTA_LAWS),
+        )
+        for law, s in laws
     ],
     # the power-law test's false rejections under exact power laws (its null), at the confidence test's level
     "power_law_test": [
@@ -794,16 +755,8 @@ CASES = {
         for s in (2 / 1.5, 0.3)
     ],
     "d_exponent": [
-        {
-            "label": f"paths e_g=0.5 e_c=0.2 a={a:g} phi=0.9 rho=0.8 n=200",
-            "e_g": 0.5,
-            "e_c": 0.2,
-            "a": a,
-            "phi": 0.9,
-            "rho": 0.8,
-            "n": 200,
-            "mean_scope": "finite variance",
-        }
+        {"label": f"paths e_g=0.5 e_c=0.2 a={a:g} phi=0.9 rho=0.8 n=200", "e_g": 0.5, "e_c": 0.2, "a": a}
+        | {"phi": 0.9, "rho": 0.8, "n": 200, "mean_scope": "finite variance"}
         for a in (4.0, 1.5)
     ],
     # tail indices on the shapes they are applied to (torch-noise: norms of few draws; vectors of d
@@ -811,116 +764,51 @@ CASES = {
     # not target ("biased": shown, not judged, with the bias in the estimate column). Hill targets Pareto-type
     # tails: on stable laws near α = 2 (and the norms of stable vectors) its second-order bias reads α too
     # large, so those cases are shown, and torch-noise pairs Hill with Mohammadi's vector view
-    "hill": [
-        {"label": "pareto a=1.5 n=10000", "a": 1.5, "n": 10_000},
-        {"label": "student a=1.5 n=10000", "law": "student", "a": 1.5, "n": 10_000},
-        {
-            "label": "stable a=1.8 n=10000 (biased: not Pareto-type)",
-            "law": "stable",
-            "a": 1.8,
-            "n": 10_000,
-            "biased": True,
-        },
-        {
-            "label": "norms of stable vectors a=1.5 n=200 d=100 (biased)",
-            "law": "stable",
-            "a": 1.5,
-            "n": 200,
-            "d": 100,
-            "view": "norm",
-            "max_replicates": 4000,
-            "biased": True,
-        },
-    ],
-    "moment": [
-        {"label": "pareto a=1.5 n=10000", "a": 1.5, "n": 10_000},
-        {"label": "student a=1.5 n=10000", "law": "student", "a": 1.5, "n": 10_000},
-    ],
+    "hill": _tail_cases(
+        *SCALAR_TAILS,
+        ("stable a=1.8 n=10000 (biased: not Pareto-type)", "stable", 1.8, 10_000, None, None, BIASED),
+        (
+            "norms of stable vectors a=1.5 n=200 d=100 (biased)",
+            "stable",
+            1.5,
+            200,
+            100,
+            4000,
+            {"view": "norm", **BIASED},
+        ),
+    ),
+    "moment": _tail_cases(*SCALAR_TAILS),
     # vectors: the parametric pivot (a simulation per interval: the bootstrap procedures' --replicates, capped
     # per case, at the torch-noise level 0.95 only); scalars: the block bootstrap-t
-    "mohammadi": [{"label": "stable a=1.5 n=10000", "a": 1.5, "n": 10_000}]
-    + [
-        {
-            "label": f"stable vectors a={a:g} n={n} d={d}{' mixed scales' if mixed else ''}{note}",
-            "a": a,
-            "n": n,
-            "d": d,
-            **({"scales": "mixed"} if mixed else {}),
-            "max_replicates": reps,
-            "costly": True,
-            "levels": (0.95,),
-        }
-        for a, n, d, mixed, reps, note in (
-            (1.5, 1000, 10, False, 400, ""),
-            (1.5, 1000, 100, False, 400, ""),
-            (1.8, 1000, 100, False, 400, " (near 2)"),
-            (1.5, 1000, 1000, True, 200, ""),
-            (1.5, 200, 10_000, True, 200, ""),
-            (1.5, 32, 48, False, 400, " (torch-noise --quick)"),
-        )
-    ]
-    + [
-        {
-            "label": "gaussian vectors n=1000 d=100 mixed scales",
-            "law": "gaussian",
-            "n": 1000,
-            "d": 100,
-            "scales": "mixed",
-            "a": 2.0,
-            "max_replicates": 400,
-            "costly": True,
-            "levels": (0.95,),
-        },
-        {
-            "label": "symmetric pareto vectors a=1.5 n=1000 d=100 (biased: not stable)",
-            "law": "pareto",
-            "signed": True,
-            "a": 1.5,
-            "n": 1000,
-            "d": 100,
-            "max_replicates": 200,
-            "costly": True,
-            "levels": (0.95,),
-            "biased": True,
-        },
-        {
-            "label": "student vectors a=1.5 n=1000 d=100 (biased: not stable)",
-            "law": "student",
-            "a": 1.5,
-            "n": 1000,
-            "d": 100,
-            "max_replicates": 200,
-            "costly": True,
-            "levels": (0.95,),
-            "biased": True,
-        },
-        {
-            "label": "stable vectors a=1.5 n=1000 d=100 bootstrap-t (replaced)",
-            "a": 1.5,
-            "n": 1000,
-            "d": 100,
-            "method": "bootstrap-t",
-            "max_replicates": 400,
-            "replaced": True,
-        },
-        {
-            "label": "symmetric pareto a=1.3 n=10000 (biased: not stable)",
-            "law": "pareto",
-            "signed": True,
-            "a": 1.3,
-            "n": 10_000,
-            "biased": True,
-            "max_replicates": 400,
-        },
-        {
-            "label": "student a=1.5 n=10000 (biased: not stable)",
-            "law": "student",
-            "a": 1.5,
-            "n": 10_000,
-            "biased": True,
-            "max_replicates": 400,
-        },
-    ],
+    "mohammadi": _tail_cases(
+        ("stable a=1.5 n=10000", None, 1.5, 10_000, None, None, {}),
+        *(
+            (f"stable vectors a={a:g} n={n} d={d}{' mixed scales' if mixed else ''}{note}", None, a, n, d, cap, fields)
+            for a, n, d, cap, note, fields in (
+                (1.5, 1000, 10, 400, "", PIVOT),
+                (1.5, 1000, 100, 400, "", PIVOT),
+                (1.8, 1000, 100, 400, " (near 2)", PIVOT),
+                (1.5, 1000, 1000, 200, "", MIXED),
+                (1.5, 200, 10_000, 200, "", MIXED),
+                (1.5, 32, 48, 400, " (torch-noise --quick)", PIVOT),
+            )
+            for mixed in [fields is MIXED]
+        ),
+        ("gaussian vectors n=1000 d=100 mixed scales", "gaussian", 2.0, 1000, 100, 400, MIXED),
+        (
+            "symmetric pareto vectors a=1.5 n=1000 d=100 (biased: not stable)",
+            "pareto",
+            1.5,
+            1000,
+            100,
+            200,
+            SIGNED_PIVOT,
+        ),
+        ("student vectors a=1.5 n=1000 d=100 (biased: not stable)", "student", 1.5, 1000, 100, 200, BIASED_PIVOT),
+        ("stable vectors a=1.5 n=1000 d=100 bootstrap-t (replaced)", None, 1.5, 1000, 100, 400, REPLACED),
+        ("symmetric pareto a=1.3 n=10000 (biased: not stable)", "pareto", 1.3, 10_000, None, 400, SIGNED),
+        ("student a=1.5 n=10000 (biased: not stable)", "student", 1.5, 10_000, None, 400, BIASED),
+    ),
     "failure_probability": [{"label": f"pareto a=1.5 p={q:g}", "p": q} for q in (0.1, 0.01)],
     "binomial_ci": [{"label": f"binomial n={n} p={p:g}", "n": n, "p": p} for n, p in ((1000, 0.1), (200, 0.01))],
     "mean_ci": [{"label": f"{law} n=5", "law": law, "n": 5} for law in ("normal", "exponential")],
@@ -961,18 +849,9 @@ def measure(
     band: float = 0.99,
 ) -> pd.DataFrame:
     """The coverage rows of one procedure on one case, at any size (what the tests call)."""
-    cell = {
-        "procedure": procedure,
-        "case": dict(case),
-        "levels": list(levels),
-        "replicates": replicates,
-        "seed": seed,
-        "n_traj": n_traj,
-        "steps": steps,
-        "n_boot": n_boot,
-        "conf_n_traj": conf_n_traj,
-        "conf_delta_min": conf_delta_min,
-    }
+    sizes = dict(seed=seed, n_traj=n_traj, steps=steps, n_boot=n_boot, conf_n_traj=conf_n_traj)
+    cell = {"procedure": procedure, "case": dict(case), "levels": list(levels), "replicates": replicates}
+    cell.update(sizes, conf_delta_min=conf_delta_min)
     return summarize_coverage(Calibrate().run_cell(cell)["replicates"], band=band)
 
 
@@ -985,32 +864,14 @@ def run_classify(cell) -> pd.DataFrame:
     defaults = conf_study.ConfidenceParams()
     deltas = _delta_grid(cell)
     boundary = boundary_slope(deltas, defaults.polylog_power)
-    rows = []
+    rule = {"n_boot": defaults.n_boot, "confidence": defaults.confidence, "power": defaults.polylog_power}
+    n, rows = cell["conf_n_traj"], []
     for r in range(cell["replicates"]):
-        rng = replicate_rng(cell["seed"], "classify", case, r)
-        n = cell["conf_n_traj"]
-        x = pareto(rng, 1.0 / case["s"], n) if case["law"] == "poly" else polylog(rng, case["s"], n)
-        verdict = decide_delta_growth(
-            x,
-            deltas,
-            n_boot=defaults.n_boot,
-            confidence=defaults.confidence,
-            power=defaults.polylog_power,
-            boundary=boundary,
-            seed=1,
-        )
+        x = delta_law_sample(replicate_rng(cell["seed"], "classify", case, r), case["law"], case["s"], n)
+        verdict = decide_delta_growth(x, deltas, **rule, boundary=boundary, seed=1)
+        row = {"procedure": "classify", "case": case["label"], "law": case["law"], "s": case["s"], "replicate": r}
         rows.append(
-            {
-                "procedure": "classify",
-                "case": case["label"],
-                "law": case["law"],
-                "s": case["s"],
-                "replicate": r,
-                "verdict": verdict,
-                "n": n,
-                "delta_min": float(deltas.min()),
-                "confidence": defaults.confidence,
-            }
+            {**row, "verdict": verdict, "n": n, "delta_min": float(deltas.min()), "confidence": rule["confidence"]}
         )
     return pd.DataFrame(rows)
 
@@ -1078,25 +939,9 @@ def summarize_coverage(rep: pd.DataFrame, *, band: float) -> pd.DataFrame:
         verdict, lo, hi = side_verdict(m, reps, nominal, row_band)
         if scope == OUT_OF_SCOPE and verdict != "not measured":
             verdict = OUT_OF_SCOPE
-        rows.append(
-            {
-                "procedure": proc,
-                "case": case,
-                "model": model,
-                "level": level,
-                "side": side,
-                "replicates": reps,
-                "misses": m,
-                "nominal": nominal,
-                "realised": m / reps,
-                "realised_low": lo,
-                "realised_high": hi,
-                "band": row_band,
-                "family_band": band,
-                "verdict": verdict,
-                "control": proc.startswith("control:"),
-            }
-        )
+        row = {"procedure": proc, "case": case, "model": model, "level": level, "side": side, "replicates": reps}
+        row.update(misses=m, nominal=nominal, realised=m / reps, realised_low=lo, realised_high=hi, band=row_band)
+        rows.append({**row, "family_band": band, "verdict": verdict, "control": proc.startswith("control:")})
     return pd.DataFrame(rows)
 
 
@@ -1133,22 +978,10 @@ def summarize_resolution(rep: pd.DataFrame, *, band: float) -> pd.DataFrame:
                 word = "does not resolve"
             else:
                 word = "not resolved at this R"
-            rows.append(
-                {
-                    "case": case,
-                    "offset": delta,
-                    "replicates": n,
-                    "agreeing": agree,
-                    "rate": agree / n,
-                    "rate_low": band_lo,
-                    "rate_high": band_hi,
-                    "power": 1 - agree / n if delta else np.nan,
-                    "narrow": float(narrow.mean()),
-                    "covered": float(np.mean((lo <= truth) & (truth <= hi))),
-                    "verdict": word,
-                    "band": row_band,
-                }
-            )
+            row = {"case": case, "offset": delta, "replicates": n, "agreeing": agree, "rate": agree / n}
+            row.update(rate_low=band_lo, rate_high=band_hi, power=1 - agree / n if delta else np.nan)
+            row.update(narrow=float(narrow.mean()), covered=float(np.mean((lo <= truth) & (truth <= hi))))
+            rows.append({**row, "verdict": word, "band": row_band})
     return pd.DataFrame(rows)
 
 
@@ -1183,24 +1016,11 @@ def summarize_decisions(dec: pd.DataFrame, *, band: float) -> pd.DataFrame:
         wrong = [v for v in ("polynomial", "polylog") if v != expected]
         n_wrong = int(sum(counts.get(v, 0) for v in wrong))
         lo, hi = stats.binomial_ci(n_wrong, len(part), confidence_level=band).confidence_interval
-        rows.append(
-            {
-                "case": case,
-                "law": law,
-                "s": s,
-                "replicates": len(part),
-                "n": int(part["n"].iloc[0]),
-                "delta_min": float(part["delta_min"].iloc[0]),
-                "boundary": boundary,
-                "expected": expected,
-                **{f"n_{v}": int(counts.get(v, 0)) for v in ("polynomial", "polylog", "undecided", "no fit")},
-                "misclassified": n_wrong,
-                "rate": n_wrong / len(part),
-                "rate_low": lo,
-                "rate_high": hi,
-                "nominal_max": 0.5 * (1 - defaults.confidence),
-            }
-        )
+        row = {"case": case, "law": law, "s": s, "replicates": len(part), "n": int(part["n"].iloc[0])}
+        row.update(delta_min=float(part["delta_min"].iloc[0]), boundary=boundary, expected=expected)
+        row.update({f"n_{v}": int(counts.get(v, 0)) for v in ("polynomial", "polylog", "undecided", "no fit")})
+        row.update(misclassified=n_wrong, rate=n_wrong / len(part), rate_low=lo, rate_high=hi)
+        rows.append({**row, "nominal_max": 0.5 * (1 - defaults.confidence)})
     return pd.DataFrame(rows)
 
 
@@ -1299,22 +1119,22 @@ def plot_calibration(tables, meta):
     cov = tables.get("coverage")
     if cov is None or cov.empty:
         return None
-    _, sns = plotting._mpl()
     fig, axes = plotting.figure(2, ncols=2, size=4.0, aspect=0.95)
     names = [p for p in dict.fromkeys(cov["procedure"]) if not p.startswith("control:")]
     # one colour per procedure across both panels (the default cycle repeats after ten), controls red
-    colors = dict(zip(names, sns.color_palette("tab20", len(names))))
+    colors = plotting.colors_of(names, "tab20")
     for ax, side in zip(axes, SIDES):
         part = cov[(cov["side"] == side) & (cov["verdict"] != "not measured")]
         procs = list(dict.fromkeys(part["procedure"]))
         for i, proc in enumerate(procs):
             rows = part[part["procedure"] == proc]
             jitter = 1.0 + 0.04 * (i - len(procs) / 2)
-            y = rows["realised"].clip(lower=1e-5)
-            ax.errorbar(
+            plotting.errorbar(
+                ax,
                 rows["nominal"] * jitter,
-                y,
-                yerr=[y - rows["realised_low"].clip(lower=1e-5), rows["realised_high"] - y],
+                rows["realised"].clip(lower=1e-5),
+                rows["realised_low"].clip(lower=1e-5),
+                rows["realised_high"],
                 fmt="o" if not proc.startswith("control:") else "x",
                 ms=3,
                 lw=0.8,
