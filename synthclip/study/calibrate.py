@@ -372,14 +372,8 @@ def copula_pareto(rng: np.random.Generator, shape: tuple, a: float, phi: float) 
 
 
 def _row(level, estimate, lo, hi, truth, **extra):
-    return {
-        "level": float(level),
-        "estimate": float(estimate),
-        "ci_low": float(lo),
-        "ci_high": float(hi),
-        "truth": float(truth),
-        **extra,
-    }
+    values = map(float, (level, estimate, lo, hi, truth))
+    return dict(zip(("level", "estimate", "ci_low", "ci_high", "truth"), values)) | extra
 
 
 def _run_order_statistics(cell, rng, r):
@@ -398,13 +392,8 @@ def rotation_gaussian(rng: np.random.Generator, n: int, k: np.ndarray) -> np.nda
     the fit window perfectly anti-correlated, so the quantiles' errors form a smooth curve across k that a
     resampling ignoring the correlation cannot see.
     """
-    lk = np.log(k)
-    theta = np.pi * np.clip(
-        (lk - (lk.max() - math.log(10.0) * stats.DEFAULT_WINDOW_DECADES))
-        / (math.log(10.0) * stats.DEFAULT_WINDOW_DECADES),
-        0.0,
-        1.0,
-    )
+    lk, window = np.log(k), math.log(10.0) * stats.DEFAULT_WINDOW_DECADES
+    theta = np.pi * np.clip((lk - (lk.max() - window)) / window, 0.0, 1.0)
     g = rng.standard_normal((n, 2))
     return g[:, :1] * np.cos(theta) + g[:, 1:] * np.sin(theta)
 
@@ -449,15 +438,16 @@ def _independent_k(cell, rng, r):
         yield _row(c, slope, lo, hi, -case["t"])
 
 
-def _delta_grid(cell) -> np.ndarray:
-    return delta_grid({"delta_max": 0.1, "delta_min": cell["conf_delta_min"], "n_deltas": 10})
+def _delta_grid(delta_min: float) -> np.ndarray:
+    """The confidence study's δ grid: ten values from 0.1 down to ``delta_min``."""
+    return delta_grid({"delta_max": 0.1, "delta_min": delta_min, "n_deltas": 10})
 
 
 def _delta_size(cell) -> tuple[int, np.ndarray]:
     """(N, δ grid): the confidence study's ("study") or its test's ("test": N = 5000, δ down to 2·10^−3)."""
     if cell["case"].get("size", "study") == "test":
-        return 5000, delta_grid({"delta_max": 0.1, "delta_min": 2e-3, "n_deltas": 10})
-    return cell["conf_n_traj"], _delta_grid(cell)
+        return 5000, _delta_grid(2e-3)
+    return cell["conf_n_traj"], _delta_grid(cell["conf_delta_min"])
 
 
 def _delta_truth(deltas, law: str, s: float, model: str) -> float:
@@ -471,20 +461,12 @@ def _delta_fit(cell, rng, r):
     case = cell["case"]
     n, deltas = _delta_size(cell)
     x = delta_law_sample(rng, case["law"], case["s"], n)
+    # the pivot's draws are data-free and cached per (n, ranks, n_boot, seed): one seed for the cell
+    boot = {"n_boot": cell["n_boot"], "seed": r if case["method"] == "percentile" else 1, "method": case["method"]}
     for c in cell["levels"]:
-        # the pivot's draws are data-free and cached per (n, ranks, n_boot, seed): one seed for the cell
-        fits = stats.delta_fit_bootstrap(
-            x,
-            deltas,
-            n_boot=cell["n_boot"],
-            confidence=c,
-            seed=r if case["method"] == "percentile" else 1,
-            method=case["method"],
-        )
-        for model, f in fits.items():
-            yield _row(
-                c, f.slope, f.ci_low, f.ci_high, _delta_truth(deltas, case["law"], case["s"], model), model=model
-            )
+        for model, f in stats.delta_fit_bootstrap(x, deltas, confidence=c, **boot).items():
+            truth = _delta_truth(deltas, case["law"], case["s"], model)
+            yield _row(c, f.slope, f.ci_low, f.ci_high, truth, model=model)
 
 
 def _confidence_test_rows(cell) -> pd.DataFrame:
@@ -493,7 +475,7 @@ def _confidence_test_rows(cell) -> pd.DataFrame:
     samples of N = 50 000 would be 5·10^9 draws). A false rejection of the power-law test is a miss
     "below" (the test's only side: it rejects for concavity), written as an interval (−∞, −∞) vs truth 0."""
     case, t = cell["case"], CONFIDENCE_TEST
-    deltas = delta_grid({"delta_max": 0.1, "delta_min": t["delta_min"], "n_deltas": 10})
+    deltas = _delta_grid(t["delta_min"])
     ranks = [stats._common._upper_rank(1.0 - d, t["n"]) for d in deltas]  # the ranks delta_fit_bootstrap reads
     reps = cell["replicates"]
     x = exact_order_stats(
@@ -539,23 +521,9 @@ def _d_exponent(cell, rng, r):
         # variance); the bootstrap of a mean is not consistent under infinite variance (Athreya 1987)
         mean_scope = OUT_OF_SCOPE if case["mean_scope"] == "finite variance" and case["a"] <= 2 else ""
         for row in g.itertuples():
-            yield _row(
-                c,
-                row.exponent,
-                row.ci_low,
-                row.ci_high,
-                truth[row.series],
-                model=f"{row.series}:mean",
-                scope=mean_scope,
-            )
-            yield _row(
-                c,
-                row.median_exponent,
-                row.median_ci_low,
-                row.median_ci_high,
-                truth[row.series],
-                model=f"{row.series}:median",
-            )
+            t, name = truth[row.series], row.series
+            yield _row(c, row.exponent, row.ci_low, row.ci_high, t, model=f"{name}:mean", scope=mean_scope)
+            yield _row(c, row.median_exponent, row.median_ci_low, row.median_ci_high, t, model=f"{name}:median")
 
 
 def tail_sample(rng: np.random.Generator, case: Mapping[str, Any], default_law: str) -> np.ndarray:
@@ -620,15 +588,8 @@ def _run_binomial(cell, rng, r):
         for method in stats.BINOMIAL_METHODS:
             ci = stats.binomial_ci(k, case["n"], confidence_level=c, method=method)
             # Wilson is level on average only and no study uses it: shown (one side under-covers), not judged
-            yield _row(
-                c,
-                ci.estimate,
-                ci.low,
-                ci.high,
-                case["p"],
-                model=method,
-                scope=OUT_OF_SCOPE if method == "wilson" else "",
-            )
+            scope = OUT_OF_SCOPE if method == "wilson" else ""
+            yield _row(c, ci.estimate, ci.low, ci.high, case["p"], model=method, scope=scope)
 
 
 def _run_mean(cell, rng, r):
@@ -664,15 +625,9 @@ def _run_quantile_ratio(cell, rng, r):
     z, w = rng.standard_normal((2, case["n"]))
     a = np.exp(case["mu"] + z)
     b = np.exp(case["rho"] * z + math.sqrt(1.0 - case["rho"] ** 2) * w)
+    seed = derive_seed(cell["seed"], "quantile_ratio_ci", r)
     for c in cell["levels"]:
-        ci = stats.quantile_ratio_ci(
-            a,
-            b,
-            case["q"],
-            confidence_level=c,
-            n_boot=cell["n_boot"],
-            seed=derive_seed(cell["seed"], "quantile_ratio_ci", r),
-        )
+        ci = stats.quantile_ratio_ci(a, b, case["q"], confidence_level=c, n_boot=cell["n_boot"], seed=seed)
         yield _row(c, ci.estimate, ci.low, ci.high, math.exp(case["mu"]))
 
 
@@ -862,7 +817,7 @@ def run_classify(cell) -> pd.DataFrame:
     """The confidence study's verdict on R samples of an exactly polynomial or polylog law."""
     case = cell["case"]
     defaults = conf_study.ConfidenceParams()
-    deltas = _delta_grid(cell)
+    deltas = _delta_grid(cell["conf_delta_min"])
     boundary = boundary_slope(deltas, defaults.polylog_power)
     rule = {"n_boot": defaults.n_boot, "confidence": defaults.confidence, "power": defaults.polylog_power}
     n, rows = cell["conf_n_traj"], []
@@ -929,10 +884,11 @@ def summarize_coverage(rep: pd.DataFrame, *, band: float) -> pd.DataFrame:
         for side, m in (("below", below), ("above", above)):
             if sides == "both" or side == sides:
                 counts.append((proc, case, model, level, side, reps, m, scope))
-    judged = sum(
-        1 for c in counts if not c[0].startswith("control:") and c[7] != OUT_OF_SCOPE and c[5] * 0.5 * (1 - c[3]) >= 5
-    )
-    row_band = family_band(band, judged)
+    judged = [
+        not proc.startswith("control:") and scope != OUT_OF_SCOPE and measurable(reps, level)
+        for proc, _, _, level, _, reps, _, scope in counts
+    ]
+    row_band = family_band(band, sum(judged))
     rows = []
     for proc, case, model, level, side, reps, m, scope in counts:
         nominal = 0.5 * (1 - level)
@@ -1060,15 +1016,11 @@ def report_text(tables, meta) -> str:
         caught = pd.Series(
             [bool((v != "holds").any()) for _, v in controls.groupby(["procedure", "level"])["verdict"]], dtype=bool
         )
+        under = sorted({f"{r.procedure} {r.case} {r.model} c={r.level:g} {r.side}" for r in bad.itertuples()})
         lines.append(
             f"summary: {len(honest) - len(bad)} of {len(honest)} measured rows deliver their level "
             f"({int((honest['verdict'] == 'conservative').sum())} conservative); under-covering: "
-            + (
-                ", ".join(
-                    sorted({f"{r.procedure} {r.case} {r.model} c={r.level:g} {r.side}" for r in bad.itertuples()})
-                )
-                or "none"
-            )
+            + (", ".join(under) or "none")
             + f"; negative controls caught: {int(caught.sum())} of {len(caught)}"
             + _before_text(cov[replaced])
         )
