@@ -82,37 +82,142 @@ from . import dimension as dim_study
 from .base import CommonParams, Study, StudyError, check_choice, fields_of, flag, option, register
 from .rate_methods import rate_checkpoints
 
-PROCEDURES = (
-    "quantile_ci",
-    "fit_rate",
-    "delta_fit",
-    "power_law_test",
-    "d_exponent",
-    "hill",
-    "moment",
-    "mohammadi",
-    "failure_probability",
-    "binomial_ci",
-    "mean_ci",
-    "shift_ci",
-    "quantile_ratio_ci",
-    "control:independent-k",
-    "control:normal-mean",
-    "classify",
+
+def _tail_cases(*rows) -> list[dict]:
+    """Tail-index cases from rows (label, law (None: the procedure's own), a, n, d (None: scalars), R cap (None:
+    uncapped), further fields)."""
+    return [
+        {"label": label, **({"law": law} if law else {}), "a": a, "n": n}
+        | ({"d": d} if d else {})
+        | ({"max_replicates": cap} if cap else {})
+        | extra
+        for label, law, a, n, d, cap, extra in rows
+    ]
+
+
+BIASED = {"biased": True}  # a law the estimator does not target: shown, with its bias, not judged
+SIGNED = {"signed": True, **BIASED}  # symmetric Pareto: Pareto-type, but not stable
+PIVOT = {"costly": True, "levels": (0.95,)}  # Mohammadi's parametric pivot: a simulation per interval
+MIXED = {"scales": "mixed", **PIVOT}
+SIGNED_PIVOT = {**SIGNED, **PIVOT}
+BIASED_PIVOT = {**BIASED, **PIVOT}
+REPLACED = {"method": "bootstrap-t", "replaced": True}  # the vector interval before the parametric pivot
+ROTATION = {"paths": "rotation", "t": 2 / 3, "a": 1.5, "q": 0.5}  # rate paths whose window ends anti-correlate
+DELTA_LAWS = (("poly", 2 / 1.5), ("polylog", 1.0))  # the confidence study's pair: exactly polynomial, polylog
+SCALAR_TAILS = (
+    ("pareto a=1.5 n=10000", None, 1.5, 10_000, None, None, {}),
+    ("student a=1.5 n=10000", "student", 1.5, 10_000, None, None, {}),
 )
-#: procedures whose replicates are cheap (closed form or a cached Monte Carlo pivot): --analytic-replicates
-ANALYTIC = (
-    "quantile_ci",
-    "delta_fit",
-    "hill",
-    "moment",
-    "mohammadi",
-    "failure_probability",
-    "binomial_ci",
-    "mean_ci",
-    "shift_ci",
-    "control:normal-mean",
-)
+
+# the cases of each procedure: the settings the studies and tests use
+CASES = {
+    "quantile_ci": [{"label": f"pareto a=1.5 q={q:g}", "a": 1.5, "q": q} for q in (0.5, 0.9, 0.99)],
+    "fit_rate": [
+        {"label": f"ar1 paths t=0.667 a=1.5 phi=0.95 q={q:g}", "t": 2 / 3, "a": 1.5, "phi": 0.95, "q": q}
+        for q in RULE.quantiles
+    ]
+    + [{"label": "rotation paths t=0.667 a=1.5 q=0.5", **ROTATION}],
+    "delta_fit": [
+        {"label": f"{law} s={s:g} {method} {size}", "law": law, "s": s, "method": method, "size": size}
+        for method, size, laws in (
+            ("pivot", "study", DELTA_LAWS),
+            ("pivot", "test", DELTA_LAWS),
+            ("percentile", "test", DELTA_LAWS),
+            ("pivot", "study", (("poly", 0.3), ("polylog", 2.0))),
+            ("pivot", "confidence-test", DELTA_LAWS),
+        )
+        for law, s in laws
+    ],
+    # the power-law test's false rejections under exact power laws (its null), at the confidence test's level
+    "power_law_test": [
+        {"label": f"poly s={s:g} confidence-test", "law": "poly", "s": s, "size": "confidence-test"}
+        for s in (2 / 1.5, 0.3)
+    ],
+    "d_exponent": [
+        {"label": f"paths e_g=0.5 e_c=0.2 a={a:g} phi=0.9 rho=0.8 n=200", "e_g": 0.5, "e_c": 0.2, "a": a}
+        | {"phi": 0.9, "rho": 0.8, "n": 200, "mean_scope": "finite variance"}
+        for a in (4.0, 1.5)
+    ],
+    # tail indices on the shapes they are applied to (torch-noise: norms of few draws; vectors of d
+    # coordinates, few draws, equal and mixed scales; pooled coordinates of mixed scales), and on laws they do
+    # not target ("biased": shown, not judged, with the bias in the estimate column). Hill targets Pareto-type
+    # tails: on stable laws near α = 2 (and the norms of stable vectors) its second-order bias reads α too
+    # large, so those cases are shown, and torch-noise pairs Hill with Mohammadi's vector view
+    "hill": _tail_cases(
+        *SCALAR_TAILS,
+        ("stable a=1.8 n=10000 (biased: not Pareto-type)", "stable", 1.8, 10_000, None, None, BIASED),
+        (
+            "norms of stable vectors a=1.5 n=200 d=100 (biased)",
+            "stable",
+            1.5,
+            200,
+            100,
+            4000,
+            {"view": "norm", **BIASED},
+        ),
+    ),
+    "moment": _tail_cases(*SCALAR_TAILS),
+    # vectors: the parametric pivot (a simulation per interval: the bootstrap procedures' --replicates, capped
+    # per case, at the torch-noise level 0.95 only); scalars: the block bootstrap-t
+    "mohammadi": _tail_cases(
+        ("stable a=1.5 n=10000", None, 1.5, 10_000, None, None, {}),
+        *(
+            (f"stable vectors a={a:g} n={n} d={d}{' mixed scales' if mixed else ''}{note}", None, a, n, d, cap, fields)
+            for a, n, d, cap, note, fields in (
+                (1.5, 1000, 10, 400, "", PIVOT),
+                (1.5, 1000, 100, 400, "", PIVOT),
+                (1.8, 1000, 100, 400, " (near 2)", PIVOT),
+                (1.5, 1000, 1000, 200, "", MIXED),
+                (1.5, 200, 10_000, 200, "", MIXED),
+                (1.5, 32, 48, 400, " (torch-noise --quick)", PIVOT),
+            )
+            for mixed in [fields is MIXED]
+        ),
+        ("gaussian vectors n=1000 d=100 mixed scales", "gaussian", 2.0, 1000, 100, 400, MIXED),
+        (
+            "symmetric pareto vectors a=1.5 n=1000 d=100 (biased: not stable)",
+            "pareto",
+            1.5,
+            1000,
+            100,
+            200,
+            SIGNED_PIVOT,
+        ),
+        ("student vectors a=1.5 n=1000 d=100 (biased: not stable)", "student", 1.5, 1000, 100, 200, BIASED_PIVOT),
+        ("stable vectors a=1.5 n=1000 d=100 bootstrap-t (replaced)", None, 1.5, 1000, 100, 400, REPLACED),
+        ("symmetric pareto a=1.3 n=10000 (biased: not stable)", "pareto", 1.3, 10_000, None, 400, SIGNED),
+        ("student a=1.5 n=10000 (biased: not stable)", "student", 1.5, 10_000, None, 400, BIASED),
+    ),
+    "failure_probability": [{"label": f"pareto a=1.5 p={q:g}", "p": q} for q in (0.1, 0.01)],
+    "binomial_ci": [{"label": f"binomial n={n} p={p:g}", "n": n, "p": p} for n, p in ((1000, 0.1), (200, 0.01))],
+    "mean_ci": [{"label": f"{law} n=5", "law": law, "n": 5} for law in ("normal", "exponential")],
+    "shift_ci": [{"label": f"{law} 5+5 shift 0.7", "law": law, "n": 5, "shift": 0.7} for law in ("normal", "pareto")],
+    # torch-rates' sizes: 40 seeds (its CPU default), the median and the 0.9-quantile
+    "quantile_ratio_ci": [
+        {"label": f"paired lognormal n=40 rho=0.8 q={q:g}", "n": 40, "rho": 0.8, "mu": math.log(2.0), "q": q}
+        for q in (0.5, 0.9)
+    ],
+    "control:independent-k": [{"label": "rotation paths t=0.667 a=1.5 q=0.5 n=1000", **ROTATION, "n": 1000}],
+    "control:normal-mean": [{"label": "pareto a=1.5 mean", "a": 1.5}],
+    "classify": [
+        {"label": f"{law} s={s:g}", "law": law, "s": s}
+        for law, s in (
+            ("poly", 0.3),
+            ("poly", 0.5),
+            ("poly", 1.0),
+            ("poly", 2.0),
+            ("polylog", 0.5),
+            ("polylog", 1.0),
+            ("polylog", 2.0),
+        )
+    ],
+}
+
+#: the procedures, in the order of a run and its report
+PROCEDURES = tuple(CASES)
+#: procedures whose replicates are bootstrap intervals (--replicates); the rest are cheap (closed form or a cached
+#: Monte Carlo pivot): --analytic-replicates
+BOOTSTRAP = ("fit_rate", "power_law_test", "d_exponent", "quantile_ratio_ci", "control:independent-k", "classify")
 #: the confidence test's sizes (tests/test_study_confidence.py): N, δ grid, level, replicates of the pivot;
 #: its intervals and power-law test run at level 1 − 2.5·10^−4, measured on exact order statistics (R = 10^5
 #: data sets: 12.5 expected misses per side), the pivot draws seeded as the test's clipped AdaGrad-Norm cell
@@ -271,7 +376,7 @@ def case_replicates(replicates: int, analytic_replicates: int, procedure: str, c
     procedures get --replicates."""
     if case.get("size") == "confidence-test":
         return CONFIDENCE_TEST["replicates"]
-    if case.get("method") == "percentile" or procedure not in ANALYTIC:
+    if case.get("method") == "percentile" or procedure in BOOTSTRAP:
         return replicates
     if procedure == "delta_fit" and case["size"] == "study":
         return min(analytic_replicates, 2000)
@@ -655,137 +760,6 @@ RUNNERS = {
     "shift_ci": _run_shift,
     "quantile_ratio_ci": _run_quantile_ratio,
     "control:normal-mean": _normal_mean,
-}
-
-
-def _tail_cases(*rows) -> list[dict]:
-    """Tail-index cases from rows (label, law (None: the procedure's own), a, n, d (None: scalars), R cap (None:
-    uncapped), further fields)."""
-    return [
-        {"label": label, **({"law": law} if law else {}), "a": a, "n": n}
-        | ({"d": d} if d else {})
-        | ({"max_replicates": cap} if cap else {})
-        | extra
-        for label, law, a, n, d, cap, extra in rows
-    ]
-
-
-BIASED = {"biased": True}  # a law the estimator does not target: shown, with its bias, not judged
-SIGNED = {"signed": True, **BIASED}  # symmetric Pareto: Pareto-type, but not stable
-PIVOT = {"costly": True, "levels": (0.95,)}  # Mohammadi's parametric pivot: a simulation per interval
-MIXED = {"scales": "mixed", **PIVOT}
-SIGNED_PIVOT = {**SIGNED, **PIVOT}
-BIASED_PIVOT = {**BIASED, **PIVOT}
-REPLACED = {"method": "bootstrap-t", "replaced": True}  # the vector interval before the parametric pivot
-ROTATION = {"paths": "rotation", "t": 2 / 3, "a": 1.5, "q": 0.5}  # rate paths whose window ends anti-correlate
-DELTA_LAWS = (("poly", 2 / 1.5), ("polylog", 1.0))  # the confidence study's pair: exactly polynomial, polylog
-SCALAR_TAILS = (
-    ("pareto a=1.5 n=10000", None, 1.5, 10_000, None, None, {}),
-    ("student a=1.5 n=10000", "student", 1.5, 10_000, None, None, {}),
-)
-
-# the cases of each procedure: the settings the studies and tests use
-CASES = {
-    "quantile_ci": [{"label": f"pareto a=1.5 q={q:g}", "a": 1.5, "q": q} for q in (0.5, 0.9, 0.99)],
-    "fit_rate": [
-        {"label": f"ar1 paths t=0.667 a=1.5 phi=0.95 q={q:g}", "t": 2 / 3, "a": 1.5, "phi": 0.95, "q": q}
-        for q in RULE.quantiles
-    ]
-    + [{"label": "rotation paths t=0.667 a=1.5 q=0.5", **ROTATION}],
-    "control:independent-k": [{"label": "rotation paths t=0.667 a=1.5 q=0.5 n=1000", **ROTATION, "n": 1000}],
-    "delta_fit": [
-        {"label": f"{law} s={s:g} {method} {size}", "law": law, "s": s, "method": method, "size": size}
-        for method, size, laws in (
-            ("pivot", "study", DELTA_LAWS),
-            ("pivot", "test", DELTA_LAWS),
-            ("percentile", "test", DELTA_LAWS),
-            ("pivot", "study", (("poly", 0.3), ("polylog", 2.0))),
-            ("pivot", "confidence-test", DELTA_LAWS),
-        )
-        for law, s in laws
-    ],
-    # the power-law test's false rejections under exact power laws (its null), at the confidence test's level
-    "power_law_test": [
-        {"label": f"poly s={s:g} confidence-test", "law": "poly", "s": s, "size": "confidence-test"}
-        for s in (2 / 1.5, 0.3)
-    ],
-    "d_exponent": [
-        {"label": f"paths e_g=0.5 e_c=0.2 a={a:g} phi=0.9 rho=0.8 n=200", "e_g": 0.5, "e_c": 0.2, "a": a}
-        | {"phi": 0.9, "rho": 0.8, "n": 200, "mean_scope": "finite variance"}
-        for a in (4.0, 1.5)
-    ],
-    # tail indices on the shapes they are applied to (torch-noise: norms of few draws; vectors of d
-    # coordinates, few draws, equal and mixed scales; pooled coordinates of mixed scales), and on laws they do
-    # not target ("biased": shown, not judged, with the bias in the estimate column). Hill targets Pareto-type
-    # tails: on stable laws near α = 2 (and the norms of stable vectors) its second-order bias reads α too
-    # large, so those cases are shown, and torch-noise pairs Hill with Mohammadi's vector view
-    "hill": _tail_cases(
-        *SCALAR_TAILS,
-        ("stable a=1.8 n=10000 (biased: not Pareto-type)", "stable", 1.8, 10_000, None, None, BIASED),
-        (
-            "norms of stable vectors a=1.5 n=200 d=100 (biased)",
-            "stable",
-            1.5,
-            200,
-            100,
-            4000,
-            {"view": "norm", **BIASED},
-        ),
-    ),
-    "moment": _tail_cases(*SCALAR_TAILS),
-    # vectors: the parametric pivot (a simulation per interval: the bootstrap procedures' --replicates, capped
-    # per case, at the torch-noise level 0.95 only); scalars: the block bootstrap-t
-    "mohammadi": _tail_cases(
-        ("stable a=1.5 n=10000", None, 1.5, 10_000, None, None, {}),
-        *(
-            (f"stable vectors a={a:g} n={n} d={d}{' mixed scales' if mixed else ''}{note}", None, a, n, d, cap, fields)
-            for a, n, d, cap, note, fields in (
-                (1.5, 1000, 10, 400, "", PIVOT),
-                (1.5, 1000, 100, 400, "", PIVOT),
-                (1.8, 1000, 100, 400, " (near 2)", PIVOT),
-                (1.5, 1000, 1000, 200, "", MIXED),
-                (1.5, 200, 10_000, 200, "", MIXED),
-                (1.5, 32, 48, 400, " (torch-noise --quick)", PIVOT),
-            )
-            for mixed in [fields is MIXED]
-        ),
-        ("gaussian vectors n=1000 d=100 mixed scales", "gaussian", 2.0, 1000, 100, 400, MIXED),
-        (
-            "symmetric pareto vectors a=1.5 n=1000 d=100 (biased: not stable)",
-            "pareto",
-            1.5,
-            1000,
-            100,
-            200,
-            SIGNED_PIVOT,
-        ),
-        ("student vectors a=1.5 n=1000 d=100 (biased: not stable)", "student", 1.5, 1000, 100, 200, BIASED_PIVOT),
-        ("stable vectors a=1.5 n=1000 d=100 bootstrap-t (replaced)", None, 1.5, 1000, 100, 400, REPLACED),
-        ("symmetric pareto a=1.3 n=10000 (biased: not stable)", "pareto", 1.3, 10_000, None, 400, SIGNED),
-        ("student a=1.5 n=10000 (biased: not stable)", "student", 1.5, 10_000, None, 400, BIASED),
-    ),
-    "failure_probability": [{"label": f"pareto a=1.5 p={q:g}", "p": q} for q in (0.1, 0.01)],
-    "binomial_ci": [{"label": f"binomial n={n} p={p:g}", "n": n, "p": p} for n, p in ((1000, 0.1), (200, 0.01))],
-    "mean_ci": [{"label": f"{law} n=5", "law": law, "n": 5} for law in ("normal", "exponential")],
-    "shift_ci": [{"label": f"{law} 5+5 shift 0.7", "law": law, "n": 5, "shift": 0.7} for law in ("normal", "pareto")],
-    # torch-rates' sizes: 40 seeds (its CPU default), the median and the 0.9-quantile
-    "quantile_ratio_ci": [
-        {"label": f"paired lognormal n=40 rho=0.8 q={q:g}", "n": 40, "rho": 0.8, "mu": math.log(2.0), "q": q}
-        for q in (0.5, 0.9)
-    ],
-    "control:normal-mean": [{"label": "pareto a=1.5 mean", "a": 1.5}],
-    "classify": [
-        {"label": f"{law} s={s:g}", "law": law, "s": s}
-        for law, s in (
-            ("poly", 0.3),
-            ("poly", 0.5),
-            ("poly", 1.0),
-            ("poly", 2.0),
-            ("polylog", 0.5),
-            ("polylog", 1.0),
-            ("polylog", 2.0),
-        )
-    ],
 }
 
 
