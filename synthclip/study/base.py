@@ -416,6 +416,19 @@ def check_fit_horizon(name: str, steps, min_k: float) -> None:
             )
 
 
+def check_delta_min(p, name: str, n_name: str, delta_max: float, max_text: str) -> None:
+    """The smallest δ of a (1 − δ)-quantile grid (field ``name``): in (0, ``delta_max``), written ``max_text``, and
+    at least 10/N (N the field ``n_name``), so that its quantile has a real interval."""
+    delta_min, n = getattr(p, name), getattr(p, n_name)
+    if not 0 < delta_min < delta_max:
+        raise StudyError(f"{flag(name)} must be in (0, {max_text}), got {delta_min!r}")
+    if delta_min * n < 10:
+        raise StudyError(
+            f"{flag(name)} must be >= 10/{flag(n_name)} = {10 / n:g} so the smallest δ has a real interval, "
+            f"got {delta_min!r}"
+        )
+
+
 def check_positive(p, *names: str) -> None:
     for name in names:
         if hasattr(p, name):

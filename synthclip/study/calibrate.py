@@ -79,7 +79,7 @@ from .._rng import derive_seed
 from ..verdict import DELTA_MODELS, RULE, boundary_slope, decide_delta_growth, delta_grid
 from . import confidence as conf_study
 from . import dimension as dim_study
-from .base import CommonParams, Study, StudyError, check_choice, fields_of, flag, option, register
+from .base import CommonParams, Study, StudyError, check_choice, check_delta_min, fields_of, option, register
 from .rate_methods import rate_checkpoints
 
 # -- the cases of each procedure ---------------------------------------------------------------------
@@ -289,15 +289,7 @@ class Calibrate(Study):
                 raise StudyError(f"--levels must lie in (0, 1), got {c!r}")
         if not 0 < p.band < 1:
             raise StudyError(f"--band must be in (0, 1), got {p.band!r}")
-        if not 0 < p.conf_delta_min < 0.1:
-            raise StudyError(
-                f"{flag('conf_delta_min')} must be in (0, 0.1) (the grid starts at δ = 0.1), got {p.conf_delta_min!r}"
-            )
-        if p.conf_delta_min * p.conf_n_traj < 10:
-            raise StudyError(
-                f"{flag('conf_delta_min')} must be >= 10/{flag('conf_n_traj')} = "
-                f"{10 / p.conf_n_traj:g}, got {p.conf_delta_min!r}"
-            )
+        check_delta_min(p, "conf_delta_min", "conf_n_traj", 0.1, "the grid's largest δ = 0.1")
 
     def group(self, cell) -> str:
         return ""

@@ -30,6 +30,7 @@ from .base import (
     Study,
     StudyError,
     check_alpha,
+    check_delta_min,
     check_methods,
     fields_of,
     method_overrides,
@@ -117,13 +118,7 @@ class Confidence(Study):
             raise StudyError(f"--noise must be a heavy-tailed law (pareto, stable, pareto-onesided), got {p.noise!r}")
         if "reference" in p.instances:
             check_methods("methods", p.methods, with_registered(CONFIDENCE_METHODS))  # a --plugin's too
-        if not p.delta_min < p.delta_max:
-            raise StudyError(f"--delta-min must be in (0, --delta-max = {p.delta_max:g}), got {p.delta_min!r}")
-        if p.delta_min * p.n_traj < 10:
-            raise StudyError(
-                f"--delta-min must be >= 10/--n-traj = {10 / p.n_traj:g} so the smallest δ has a real "
-                f"interval, got {p.delta_min!r}"
-            )
+        check_delta_min(p, "delta_min", "n_traj", p.delta_max, f"--delta-max = {p.delta_max:g}")
 
     def group(self, cell) -> str:
         return ""
