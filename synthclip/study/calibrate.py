@@ -325,11 +325,11 @@ class Calibrate(Study):
             return {"replicates": empty, "decisions": run_classify(cell)}
         if cell["case"].get("size") == "confidence-test":
             return {"replicates": _confidence_test_rows(cell), "decisions": empty}
-        rows = []
-        for r in range(cell["replicates"]):
-            rng = replicate_rng(cell["seed"], proc, cell["case"], r)
-            for row in RUNNERS[proc](cell, rng, r):
-                rows.append({"procedure": proc, "case": cell["case"]["label"], "replicate": r, **row})
+        rows = [
+            {"procedure": proc, "case": cell["case"]["label"], "replicate": r, **row}
+            for r in range(cell["replicates"])
+            for row in RUNNERS[proc](cell, replicate_rng(cell["seed"], proc, cell["case"], r), r)
+        ]
         return {"replicates": pd.DataFrame(rows), "decisions": empty}
 
     def analyze(self, p, tables):
@@ -1051,15 +1051,8 @@ def plot_calibration(tables, meta):
             )
         lim = (min(cov["nominal"].min() / 3, 1e-4), 0.5)
         ax.plot(lim, lim, "k:", lw=1)
-        ax.set(
-            xscale="log",
-            yscale="log",
-            xlim=lim,
-            ylim=(1e-5, 0.5),
-            xlabel="nominal miss rate (1 − c)/2",
-            ylabel="realised miss rate",
-            title=f"misses {side} the truth",
-        )
+        plotting.log_axes(ax, "nominal miss rate (1 − c)/2", "realised miss rate", f"misses {side} the truth")
+        ax.set(xlim=lim, ylim=(1e-5, 0.5))
     # one legend for both panels, below them: inside, sixteen entries hid the points
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=6.5, frameon=False)
