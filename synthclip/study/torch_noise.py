@@ -84,6 +84,7 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
+from . import report
 from ._torch_run import FLOAT32_MAX, SMALL_MODEL_THREADS, check_batch_size, check_torch_run, torch_threads  # noqa: F401
 from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option, register
 
@@ -100,7 +101,6 @@ TASKS = (
     "digits-cnn",
     "digits-mlp",
 )
-ATTENTION = "text-transformer"
 OPTIMIZERS = ("adam", "sgd")
 HEAVY_BELOW = 2.0  # α < 2: infinite variance, the heavy-tailed regime of Assumption 1
 
@@ -498,70 +498,49 @@ def _at(probes: pd.DataFrame, model: str, step: int) -> pd.DataFrame:
     return part[part["batch_size"] == part["batch_size"].min()]
 
 
-def _claim(claim, source, setting, statistic, est, lo, hi, threshold, verdict, reason, **extra) -> dict:
-    return {
-        "claim": claim,
-        "source": source,
-        "setting": setting,
-        "statistic": statistic,
-        "estimate": est,
-        "ci_low": lo,
-        "ci_high": hi,
-        "threshold": threshold,
-        "verdict": verdict,
-        "reason": reason,
-        **extra,
-    }
+CLAIM_FIELDS = "claim source setting statistic estimate ci_low ci_high threshold verdict reason".split()
+NO_ESTIMATE = (np.nan, np.nan, np.nan)  # estimate, ci_low, ci_high of a claim that could not be measured
 
 
-def _shift_claim(
-    claim, source, a, b, name_a, name_b, statistic, confidence, *, log=True, setting="", expected="above"
-) -> dict:
+def _claim(*values, **extra) -> dict:
+    """A claims-table row: the values of :data:`CLAIM_FIELDS` in order, then ``extra`` (replicate counts)."""
+    return {**dict(zip(CLAIM_FIELDS, values, strict=True)), **extra}
+
+
+def _shift_claim(claim, source, a, b, name_a, name_b, statistic, confidence, *, log=True, setting="") -> dict:
     """A claim that ``a``'s statistic exceeds ``b``'s (replicates of each), by the shift interval."""
     setting = setting or f"{name_a} vs {name_b}"
     if a.empty or b.empty:
         missing = name_a if a.empty else name_b
         return _claim(
-            claim,
-            source,
-            setting,
-            statistic,
-            np.nan,
-            np.nan,
-            np.nan,
-            0.0,
-            INCONCLUSIVE,
-            f"{missing} not run at this setting",
+            claim, source, setting, statistic, *NO_ESTIMATE, 0.0, INCONCLUSIVE, f"{missing} not run at this setting"
         )
     f = np.log if log else (lambda v: v)
     with np.errstate(divide="ignore"):
         ci = stats.shift_ci(
             f(a[statistic].to_numpy(float)), f(b[statistic].to_numpy(float)), confidence_level=confidence
         )
-    est, lo, hi, cov = ci.estimate, ci.low, ci.high, ci.achieved
-    where = side(lo, hi, 0.0)
-    label = f"{'log ' if log else ''}{statistic}"
+    where = side(ci.low, ci.high, 0.0)
     means = f"{name_a} {np.median(a[statistic]):.4g} vs {name_b} {np.median(b[statistic]):.4g} (medians)"
     if where == "none":
-        return _claim(
-            claim,
-            source,
-            setting,
-            label,
-            est,
-            lo,
-            hi,
-            0.0,
-            INCONCLUSIVE,
-            f"{len(a)} + {len(b)} replicates give no finite {confidence:.0%} interval; {means}",
-            n_a=len(a),
-            n_b=len(b),
+        verdict = INCONCLUSIVE
+        reason = f"{len(a)} + {len(b)} replicates give no finite {confidence:.0%} interval; {means}"
+    else:
+        verdict = {"above": REPRODUCED, "below": NOT_REPRODUCED, "holds": INCONCLUSIVE}[where]
+        reason = (
+            f"shift {where} 0 ({ci.achieved:.1%} exact Mann–Whitney interval, {len(a)} + {len(b)} replicates); {means}"
         )
-    verdict = {"above": REPRODUCED, "below": NOT_REPRODUCED, "holds": INCONCLUSIVE}[where]
-    if expected == "below":
-        verdict = {REPRODUCED: NOT_REPRODUCED, NOT_REPRODUCED: REPRODUCED}.get(verdict, verdict)
-    reason = f"shift {where} 0 ({cov:.1%} exact Mann–Whitney interval, {len(a)} + {len(b)} replicates); {means}"
-    return _claim(claim, source, setting, label, est, lo, hi, 0.0, verdict, reason, n_a=len(a), n_b=len(b))
+    label = f"{'log ' if log else ''}{statistic}"
+    return _claim(
+        claim, source, setting, label, ci.estimate, ci.low, ci.high, 0.0, verdict, reason, n_a=len(a), n_b=len(b)
+    )
+
+
+def _task_shift(probes, confidence, claim, source, task, other, step, statistic=VERDICT_STATISTIC, setting=None):
+    """:func:`_shift_claim` of ``task`` against ``other``, each at ``step`` and its smallest batch size."""
+    a, b = _at(probes, task, step), _at(probes, other, step)
+    setting = f"{task} vs {other}, step {step}" if setting is None else setting
+    return _shift_claim(claim, source, a, b, task, other, statistic, confidence, setting=setting)
 
 
 PAPER = "Zhang et al. 2020 (seed 002)"
@@ -570,58 +549,25 @@ PAPER = "Zhang et al. 2020 (seed 002)"
 def claims(probes: pd.DataFrame, verdict_step: int, confidence: float = 0.95) -> pd.DataFrame:
     """Every seed claim's row under :data:`CLAIMS_RULE` (see the module docstring), from the probes table."""
     rows = []
-    vision0 = _at(probes, VISION, 0)
     text_tasks = [*TEXT_TASKS, *[ABLATIONS[t] for t in TEXT_TASKS]]
     for task in text_tasks:
         for step in sorted({0, verdict_step}):
             name = "Figure 1 (tier i)" if task in TEXT_TASKS else "Figure 1 (tier i), formatting removed"
-            if step:
-                name += f", at step {step}"
-            rows.append(
-                _shift_claim(
-                    name,
-                    PAPER + ", Fig. 1(b, f)",
-                    _at(probes, task, step),
-                    _at(probes, VISION, step),
-                    task,
-                    VISION,
-                    VERDICT_STATISTIC,
-                    confidence,
-                    setting=f"{task} vs {VISION}, step {step}",
-                )
-            )
+            name += f", at step {step}" if step else ""
+            rows.append(_task_shift(probes, confidence, name, PAPER + ", Fig. 1(b, f)", task, VISION, step))
     for task in TEXT_TASKS:
+        drift = "Figure 1(d, h): running E‖ξ‖² does not settle"
+        rows.append(_task_shift(probes, confidence, drift, PAPER + ", Fig. 1(d, h)", task, VISION, 0, "running_drift"))
+        source = "the char probe's decoded windows (reST borders)"
         rows.append(
-            _shift_claim(
-                "Figure 1(d, h): running E‖ξ‖² does not settle",
-                PAPER + ", Fig. 1(d, h)",
-                _at(probes, task, 0),
-                vision0,
-                task,
-                VISION,
-                "running_drift",
-                confidence,
-                setting=f"{task} vs {VISION}, step 0",
-            )
-        )
-        rows.append(
-            _shift_claim(
-                "formatting carries part of the tail",
-                "the char probe's decoded windows (reST borders)",
-                _at(probes, task, 0),
-                _at(probes, ABLATIONS[task], 0),
-                task,
-                ABLATIONS[task],
-                VERDICT_STATISTIC,
-                confidence,
-                setting=f"{task} vs {ABLATIONS[task]}, step 0",
-            )
+            _task_shift(probes, confidence, "formatting carries part of the tail", source, task, ABLATIONS[task], 0)
         )
     for task in dict.fromkeys([*TEXT_TASKS, *text_tasks[2:], VISION, "digits-mlp", *FIGURE4_ONLY]):
         for step in sorted({0, verdict_step}):
             part = _at(probes, task, step)
             if not part.empty:
                 rows.append(_infinite_variance(part, task, step, confidence))
+    vision0 = _at(probes, VISION, 0)
     for task in TEXT_TASKS:
         rows.append(_seed000(_at(probes, task, 0), vision0, task, confidence))
     for task in TEXT_TASKS:
@@ -662,6 +608,14 @@ def every_replicate(lows, highs, threshold: float = HEAVY_BELOW) -> str:
     return sides[0] if len(set(sides)) == 1 and sides[0] != "holds" else "holds"
 
 
+READINGS = {
+    "below": "every interval below 2",
+    "above": "every interval above 2",
+    "holds": "not every interval on one side of 2",
+    "none": "an interval undefined",
+}
+
+
 def _infinite_variance(part, task, step, confidence) -> dict:
     """Tier (ii), rule version 2 (module docstring): every replicate's calibrated interval of α, Hill on
     ‖ξ‖ and Mohammadi on ξ, against 2."""
@@ -669,15 +623,9 @@ def _infinite_variance(part, task, step, confidence) -> dict:
     for est, (label, scope) in TIER2_ESTIMATORS.items():
         lo, hi = part[f"{est}_ci_low"].to_numpy(float), part[f"{est}_ci_high"].to_numpy(float)
         reads[est] = every_replicate(lo, hi)
-        word = {
-            "below": "every interval below 2",
-            "above": "every interval above 2",
-            "holds": "not every interval on one side of 2",
-            "none": "an interval undefined",
-        }[reads[est]]
         desc.append(
             f"{label}: α̂ median {np.median(part[f'{est}_alpha']):.2f}, intervals from {np.min(lo):.2f} to "
-            f"{np.max(hi):.2f} over {len(part)} replicate(s): {word} ({scope})"
+            f"{np.max(hi):.2f} over {len(part)} replicate(s): {READINGS[reads[est]]} ({scope})"
         )
     if "moment_alpha" in part:
         desc.append(f"moment estimator α̂ median {np.median(part['moment_alpha']):.2f} (shown)")
@@ -699,42 +647,23 @@ def _infinite_variance(part, task, step, confidence) -> dict:
     else:
         verdict, why = INCONCLUSIVE, "neither estimator on one side of 2"
     lo, hi = part["mohammadi_ci_low"].to_numpy(float), part["mohammadi_ci_high"].to_numpy(float)
-    return _claim(
-        "α < 2 (tier ii)",
-        PAPER + ", Assumption 1",
-        f"{task}, step {step}",
-        f"α̂ Mohammadi on ξ (median; interval: the replicates' {confidence:.0%} intervals' span)",
-        float(np.median(part["mohammadi_alpha"])),
-        float(np.min(lo)),
-        float(np.max(hi)),
-        HEAVY_BELOW,
-        verdict,
-        f"{why}; " + "; ".join(desc),
-        n_a=len(part),
-        n_b=0,
-    )
+    measured = float(np.median(part["mohammadi_alpha"])), float(np.min(lo)), float(np.max(hi))
+    statistic = f"α̂ Mohammadi on ξ (median; interval: the replicates' {confidence:.0%} intervals' span)"
+    claim = ("α < 2 (tier ii)", PAPER + ", Assumption 1", f"{task}, step {step}", statistic)
+    return _claim(*claim, *measured, HEAVY_BELOW, verdict, f"{why}; " + "; ".join(desc), n_a=len(part), n_b=0)
 
 
 def _seed000(text, vision, task, confidence) -> dict:
     name, src = "seed 000: NLP norms heavy-tailed, vision not", "seed 000 (clipped AdaGrad/Adam README)"
     setting = f"{task} vs {VISION}, step 0"
     if text.empty or vision.empty:
-        return _claim(
-            name,
-            src,
-            setting,
-            "mild-outlier ratio",
-            np.nan,
-            np.nan,
-            np.nan,
-            1.0,
-            INCONCLUSIVE,
-            f"{task if text.empty else VISION} not run",
-        )
-    t = pooled_ratio(text["mild_count"], text["n_batches"], GAUSS_MILD_RATE, confidence)
-    v = pooled_ratio(vision["mild_count"], vision["n_batches"], GAUSS_MILD_RATE, confidence)
-    te = pooled_ratio(text["extreme_count"], text["n_batches"], GAUSS_EXTREME_RATE, confidence)
-    ve = pooled_ratio(vision["extreme_count"], vision["n_batches"], GAUSS_EXTREME_RATE, confidence)
+        missing = f"{task if text.empty else VISION} not run"
+        return _claim(name, src, setting, "mild-outlier ratio", *NO_ESTIMATE, 1.0, INCONCLUSIVE, missing)
+    t, v, te, ve = (
+        pooled_ratio(part[f"{kind}_count"], part["n_batches"], rate, confidence)
+        for kind, rate in (("mild", GAUSS_MILD_RATE), ("extreme", GAUSS_EXTREME_RATE))
+        for part in (text, vision)
+    )
     ts, vs = side(t[1], t[2], 1.0), side(v[1], v[2], 1.0)
     ext = (
         f"P(X > Q3 + 3 IQR)/1.2e-6: {task} {te[0]:.3g} [{te[1]:.3g}, {te[2]:.3g}], {VISION} {ve[0]:.3g} "
@@ -808,47 +737,20 @@ def _figure2(probes, task, verdict_step, confidence) -> dict:
     return row
 
 
+# Figure 4's effects on log top-1 % share, each (claim, the cell with the factor, the cell without it); the first
+# two are the ones the paper states
+FIGURE4_EFFECTS = (
+    ("Figure 4: architecture effect (Gaussian inputs)", ("attention", "gaussian"), ("no attention", "gaussian")),
+    ("Figure 4: data effect (no attention)", ("no attention", "text"), ("no attention", "gaussian")),
+    ("Figure 4: architecture effect (text)", ("attention", "text"), ("no attention", "text")),
+    ("Figure 4: data effect (attention)", ("attention", "text"), ("attention", "gaussian")),
+)
+
+
 def _figure4(probes, confidence) -> list[dict]:
-    cell = {k: _at(probes, t, 0) for k, t in FIGURE4.items()}
-    arch = _shift_claim(
-        "Figure 4: architecture effect (Gaussian inputs)",
-        PAPER + ", Fig. 4",
-        cell[("attention", "gaussian")],
-        cell[("no attention", "gaussian")],
-        FIGURE4[("attention", "gaussian")],
-        FIGURE4[("no attention", "gaussian")],
-        VERDICT_STATISTIC,
-        confidence,
-    )
-    data = _shift_claim(
-        "Figure 4: data effect (no attention)",
-        PAPER + ", Fig. 4",
-        cell[("no attention", "text")],
-        cell[("no attention", "gaussian")],
-        FIGURE4[("no attention", "text")],
-        FIGURE4[("no attention", "gaussian")],
-        VERDICT_STATISTIC,
-        confidence,
-    )
-    arch_text = _shift_claim(
-        "Figure 4: architecture effect (text)",
-        PAPER + ", Fig. 4",
-        cell[("attention", "text")],
-        cell[("no attention", "text")],
-        FIGURE4[("attention", "text")],
-        FIGURE4[("no attention", "text")],
-        VERDICT_STATISTIC,
-        confidence,
-    )
-    data_att = _shift_claim(
-        "Figure 4: data effect (attention)",
-        PAPER + ", Fig. 4",
-        cell[("attention", "text")],
-        cell[("attention", "gaussian")],
-        FIGURE4[("attention", "text")],
-        FIGURE4[("attention", "gaussian")],
-        VERDICT_STATISTIC,
-        confidence,
+    arch, data, *others = (
+        _task_shift(probes, confidence, name, PAPER + ", Fig. 4", FIGURE4[a], FIGURE4[b], 0, setting="")
+        for name, a, b in FIGURE4_EFFECTS
     )
     verdicts = (arch["verdict"], data["verdict"])
     carries = [name for name, r in (("architecture", arch), ("data", data)) if r["verdict"] == REPRODUCED]
@@ -859,19 +761,14 @@ def _figure4(probes, confidence) -> list[dict]:
         verdict = NOT_REPRODUCED
     else:
         verdict = INCONCLUSIVE
-    both = _claim(
+    claim, why = (
         "Figure 4: both architecture and data carry the tail",
-        PAPER + ", Fig. 4",
-        "words grid, step 0",
-        f"log {VERDICT_STATISTIC}",
-        np.nan,
-        np.nan,
-        np.nan,
-        0.0,
-        verdict,
         f"here: {answer} (architecture effect {arch['verdict']}, data effect {data['verdict']})",
     )
-    return [both, arch, data, arch_text, data_att]
+    both = _claim(
+        claim, PAPER + ", Fig. 4", "words grid, step 0", f"log {VERDICT_STATISTIC}", *NO_ESTIMATE, 0.0, verdict, why
+    )
+    return [both, arch, data, *others]
 
 
 def _appendix_h(part, task, confidence) -> dict:
@@ -895,20 +792,8 @@ def _appendix_h(part, task, confidence) -> dict:
     else:
         verdict = {"below": REPRODUCED, "above": NOT_REPRODUCED}.get(cs, INCONCLUSIVE)
         why = desc
-    return _claim(
-        name,
-        src,
-        f"{task}, step 0",
-        "coordinate-view α (Mohammadi)",
-        coord[0],
-        coord[1],
-        coord[2],
-        2.0,
-        verdict,
-        why,
-        n_a=coord[3],
-        n_b=vec[3],
-    )
+    statistic = "coordinate-view α (Mohammadi)"
+    return _claim(name, src, f"{task}, step 0", statistic, *coord[:3], 2.0, verdict, why, n_a=coord[3], n_b=vec[3])
 
 
 # -- the per-probe Hill table (every replicate; also what studies/gpu_check.py reports) ----------------
@@ -1115,38 +1000,12 @@ def noise_report(tables, meta) -> str:
 
 def noise_scoreboard(tables, meta, study: str = "torch-noise") -> pd.DataFrame:
     """One scoreboard row per seed claim, read from the stored claims table."""
-    from ..verdict import SCOREBOARD_COLUMNS
-
-    rows = []
-    for _, r in tables.get("claims", pd.DataFrame()).iterrows():
-        rows.append(
-            {
-                "study": study,
-                "statement": r["claim"],
-                "source": r["source"],
-                "setting": r["setting"],
-                "quantity": r["statistic"],
-                "measured": r["estimate"],
-                "ci_low": r["ci_low"],
-                "ci_high": r["ci_high"],
-                "theory": r["threshold"],
-                "verdict": r["verdict"],
-                "reason": r["reason"],
-                "figure": "torch-noise.png",
-            }
-        )
-    return pd.DataFrame(rows, columns=list(SCOREBOARD_COLUMNS))
+    claims = tables.get("claims", pd.DataFrame()).rename(columns=SCOREBOARD_NAMES)
+    return report.scoreboard(claims.assign(study=study, figure="torch-noise.png").to_dict("records"))
 
 
-def hill_tail(norms: np.ndarray, alpha: float, k: int):
-    """(x, density) of the fitted Pareto tail above the Hill threshold u = X_(k+1) of ``norms``."""
-    x = np.sort(np.asarray(norms, float))[::-1]
-    n = x.size
-    if not (np.isfinite(alpha) and 1 <= k < n and x[k] > 0):
-        return None
-    u = x[k]
-    grid = np.geomspace(u, x[0], 30)
-    return grid, (k / n) * alpha / u * (grid / u) ** (-alpha - 1)
+# the claims table's columns under their scoreboard names (the others keep theirs)
+SCOREBOARD_NAMES = {"claim": "statement", "statistic": "quantity", "estimate": "measured", "threshold": "theory"}
 
 
 X_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
