@@ -86,7 +86,19 @@ import pandas as pd
 from .. import stats
 from . import report
 from ._torch_run import FLOAT32_MAX, SMALL_MODEL_THREADS, check_batch_size, check_torch_run, torch_threads  # noqa: F401
-from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option, register
+from .base import (
+    CommonParams,
+    Study,
+    StudyError,
+    check_choice,
+    check_fit_flags,
+    check_memory,
+    check_positive,
+    fields_of,
+    flag,
+    option,
+    register,
+)
 
 # The torch tasks (synthclip.torch.models.TASKS, repeated so that validation does not import torch; a test
 # checks the two agree), text tasks first: the order of the report's rows.
@@ -124,6 +136,7 @@ FIGURE4 = {
 }
 FIGURE4_ONLY = ("words-noattn", "words-transformer-gauss", "words-noattn-gauss")  # probed at step 0 only
 VERDICT_STATISTIC = "top1_share"  # tier (i)'s named statistic, compared on the log scale
+INTERVAL = ("alpha", "ci_low", "ci_high")  # an estimate of α with its interval
 N_WINDOWS = 5  # decoded windows kept per text probe (the largest norms)
 # What the paper expects of each task's noise (Figures 1 and 4; the ablations are this project's own)
 EXPECTED = {
@@ -176,6 +189,10 @@ class TorchNoiseParams(CommonParams):
     device: str = option("cpu", "torch device: cpu or cuda")
 
 
+# the parameters every cell carries as they are
+CELL_FIELDS = "n_batches optimizer lr train_batch_size full_size coords_per_layer confidence seed device".split()
+
+
 def _verdict_steps(p) -> list[int]:
     return sorted({0, int(p.verdict_step)})
 
@@ -221,8 +238,6 @@ class TorchNoise(Study):
         check_positive(p, "batch_sizes", "train_batch_size", "coords_per_layer", "n_batches")
         if p.n_batches < 16:
             raise StudyError(f"--n-batches must be >= 16 for a tail estimate, got {p.n_batches}")
-        from .base import check_memory
-
         # at the least a norm and one coordinate of every minibatch's noise, in float64
         check_memory(f"--n-batches {p.n_batches}", 2 * 8 * p.n_batches, "lower --n-batches")
         if not isinstance(p.full_size, int) or p.full_size < 0:
@@ -261,15 +276,7 @@ class TorchNoise(Study):
                         "steps": steps,
                         "wide_steps": wide,
                         "batch_sizes": sizes,
-                        "n_batches": p.n_batches,
-                        "optimizer": p.optimizer,
-                        "lr": p.lr,
-                        "train_batch_size": p.train_batch_size,
-                        "full_size": p.full_size,
-                        "coords_per_layer": p.coords_per_layer,
-                        "confidence": p.confidence,
-                        "seed": p.seed,
-                        "device": p.device,
+                        **fields_of(p, *CELL_FIELDS),
                         "version": PROBE_VERSION,
                     }
                 )
@@ -306,12 +313,6 @@ def _optimizer(name: str, params, lr: float):
     return torch.optim.Adam(params, lr=lr) if name == "adam" else torch.optim.SGD(params, lr=lr)
 
 
-def _formatting(text: str) -> bool:
-    from ..torch.corpus import _FORMAT_RUN
-
-    return _FORMAT_RUN.search(text) is not None
-
-
 def probe_cell(cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     """Train one replicate of one task through its probe steps (the stream of ``probe.probe_training``) and
     probe each (step, batch size) of the cell. A cell with a single ``step`` (no ``steps``) probes there
@@ -333,6 +334,10 @@ def probe_cell(cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     train_key = derive_seed(key, "train")
     full_size = cell["full_size"] or None
     text = isinstance(task.data, TokenData)
+    confidence = cell["confidence"]
+    # every probe's draws and intervals
+    sampling = {k: cell[k] for k in ("n_batches", "coords_per_layer", "confidence")}
+    sampling.update(key=key, full_size=full_size)
     parts = {"tails": [], "norms": [], "probes": [], "hill": [], "windows": []}
     trained = 0
     for step in steps:
@@ -345,49 +350,22 @@ def probe_cell(cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         loss = _full_loss(model, task, full_size)
         full = probe.full_gradient(model, task.loss_fn, task.data, full_size=full_size)
         for b in sizes if step in wide else sizes[:1]:
-            pr = probe.gradient_noise(
-                model,
-                task.loss_fn,
-                task.data,
-                n_batches=cell["n_batches"],
-                batch_size=b,
-                key=key,
-                step=step,
-                full_size=full_size,
-                full=full,
-                coords_per_layer=cell["coords_per_layer"],
-                confidence=cell["confidence"],
-            )
+            pr = probe.gradient_noise(model, task.loss_fn, task.data, batch_size=b, step=step, full=full, **sampling)
             common = {"model": cell["model"], "replicate": replicate, "step": step, "batch_size": b}
             t = pr.tails.drop(columns=["step"]).assign(**common)
             parts["tails"].append(t[[*common, *[c for c in t.columns if c not in common]]])
-            parts["norms"].append(
-                pd.DataFrame(
-                    {
-                        **common,
-                        "batch": np.arange(pr.norms.size),
-                        "layer": "all",
-                        "norm": pr.norms,
-                        "window": pr.indices[:, 0],
-                    }
-                )
-            )
-            parts["hill"].append(probe.hill_plot(pr.norms, confidence=cell["confidence"]).assign(**common))
+            draws = {"batch": np.arange(pr.norms.size), "layer": "all", "norm": pr.norms, "window": pr.indices[:, 0]}
+            parts["norms"].append(pd.DataFrame({**common, **draws}))
+            h = probe.hill_plot(pr.norms, confidence=confidence).assign(**common)
+            parts["hill"].append(h)
             stats_ = probe.norm_statistics(pr.norms)
-            row = {
-                **common,
-                **stats_,
-                **probe.coordinate_view(pr, confidence=cell["confidence"]),
-                **probe.pooled_view(pr, confidence=cell["confidence"]),
-            }
+            views = {**probe.coordinate_view(pr, confidence=confidence), **probe.pooled_view(pr, confidence=confidence)}
+            row = {**common, **stats_, **views}
             for est in ("hill", "moment"):
-                h = parts["hill"][-1]
                 at = h[(h["estimator"] == est) & (h["k"] == int(np.floor(np.sqrt(pr.norms.size))))].iloc[0]
-                row.update(
-                    {f"{est}_alpha": at["alpha"], f"{est}_ci_low": at["ci_low"], f"{est}_ci_high": at["ci_high"]}
-                )
+                row.update(report.prefixed(est, {c: at[c] for c in INTERVAL}))
             vec = pr.tail("all", "vector")
-            row.update(mohammadi_alpha=vec["alpha"], mohammadi_ci_low=vec["ci_low"], mohammadi_ci_high=vec["ci_high"])
+            row.update(report.prefixed("mohammadi", {c: vec[c] for c in INTERVAL}))
             if text and b == 1:
                 row.update(_window_rows(pr, task.data, common, parts["windows"]))
             full_norm = float(np.sqrt(np.sum(pr.full_grad_norms**2)))
@@ -408,32 +386,21 @@ def probe_cell(cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
             )
             parts["probes"].append(pd.DataFrame([row]))
     out = {k: pd.concat(v, ignore_index=True) for k, v in parts.items() if v}
-    out.setdefault(
-        "windows",
-        pd.DataFrame(
-            columns=[
-                "model",
-                "replicate",
-                "step",
-                "batch_size",
-                "rank",
-                "norm",
-                "over_median",
-                "window",
-                "text",
-                "formatting",
-            ]
-        ),
-    )
+    out.setdefault("windows", pd.DataFrame(columns=WINDOW_COLUMNS))
     return out
+
+
+WINDOW_COLUMNS = "model replicate step batch_size rank norm over_median window text formatting".split()
 
 
 def _window_rows(pr, data, common, sink) -> dict:
     """The decoded windows of the largest norms (into ``sink``), and the formatting fractions of the
     top 1 % of draws and of all draws (B = 1: one window per draw)."""
+    from ..torch.corpus import _FORMAT_RUN
+
     order = np.argsort(pr.norms)[::-1]
     med = float(np.median(pr.norms))
-    flags = np.array([_formatting(data.window_text(w)) for w in pr.indices[:, 0]])
+    flags = np.array([_FORMAT_RUN.search(data.window_text(w)) is not None for w in pr.indices[:, 0]])
     top = order[: max(1, int(np.ceil(0.01 * order.size)))]
     sink.append(
         pd.DataFrame(
