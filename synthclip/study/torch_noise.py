@@ -216,15 +216,10 @@ class TorchNoise(Study):
     tables = ("tails", "norms", "probes", "hill", "windows", "claims", "verdicts", "models")
 
     def validate(self, p) -> None:
-        if not p.models:
-            raise StudyError(f"--models needs at least one of {', '.join(TASKS)}")
+        # check_declared has run: the types, the declared bounds, and lists neither empty nor repeating
         check_choice("models", p.models, TASKS)
-        if len(set(p.models)) != len(p.models):
-            raise StudyError(f"--models lists a model twice: {','.join(p.models)}")
-        if not isinstance(p.n_seeds, int) or isinstance(p.n_seeds, bool) or not 1 <= p.n_seeds <= MAX_SEEDS:
+        if p.n_seeds > MAX_SEEDS:
             raise StudyError(f"--n-seeds must be an integer in [1, {MAX_SEEDS}], got {p.n_seeds!r}")
-        if not p.probe_at:
-            raise StudyError("--probe-at needs at least one step (0: at initialisation)")
         for name, steps in (("probe_at", p.probe_at), ("verdict_step", [p.verdict_step])):
             for s in steps:
                 if not isinstance(s, int) or isinstance(s, bool) or not 0 <= s <= MAX_PROBE_STEP:
@@ -233,16 +228,9 @@ class TorchNoise(Study):
                         f"{flag(name)} must be {what} in [0, {MAX_PROBE_STEP}] (training steps "
                         f"before a probe; each costs milliseconds on a CPU), got {s!r}"
                     )
-        if not p.batch_sizes:
-            raise StudyError("--batch-sizes needs at least one minibatch size")
-        check_positive(p, "batch_sizes", "train_batch_size", "coords_per_layer", "n_batches")
-        if p.n_batches < 16:
-            raise StudyError(f"--n-batches must be >= 16 for a tail estimate, got {p.n_batches}")
+        check_positive(p, "batch_sizes")
         # at the least a norm and one coordinate of every minibatch's noise, in float64
         check_memory(f"--n-batches {p.n_batches}", 2 * 8 * p.n_batches, "lower --n-batches")
-        if not isinstance(p.full_size, int) or p.full_size < 0:
-            raise StudyError(f"--full-size must be >= 0 (0: the task's own), got {p.full_size!r}")
-        check_choice("optimizer", p.optimizer, OPTIMIZERS)
         if not (p.lr > 0 and p.lr <= FLOAT32_MAX):
             raise StudyError(
                 f"--lr must be > 0 and at most {FLOAT32_MAX:.4g} (the models train in float32), got {p.lr!r}"
@@ -583,6 +571,12 @@ READINGS = {
 }
 
 
+DISAGREE = (
+    "the estimators disagree: a tail neither Pareto-type nor stable at this N "
+    "(each estimator is biased on the other's family)"
+)
+
+
 def _infinite_variance(part, task, step, confidence) -> dict:
     """Tier (ii), rule version 2 (module docstring): every replicate's calibrated interval of α, Hill on
     ‖ξ‖ and Mohammadi on ξ, against 2."""
@@ -600,13 +594,7 @@ def _infinite_variance(part, task, step, confidence) -> dict:
     if "none" in (h, m):
         verdict, why = INCONCLUSIVE, "no interval"
     elif h == "above" and m == "below":
-        verdict, why = (
-            INCONCLUSIVE,
-            (
-                "the estimators disagree: a tail neither Pareto-type nor stable at this N "
-                "(each estimator is biased on the other's family)"
-            ),
-        )
+        verdict, why = INCONCLUSIVE, DISAGREE
     elif (m == "below" and h != "above") or (h == "below" and m != "above"):
         verdict, why = REPRODUCED, "one estimator below 2, the other not above"
     elif h == "above":
@@ -684,17 +672,12 @@ def _drift(probes, task, verdict_step) -> pd.DataFrame:
 
 def _figure2(probes, task, verdict_step, confidence) -> dict:
     text, vision = _drift(probes, task, verdict_step), _drift(probes, VISION, verdict_step)
-    row = _shift_claim(
+    claim, setting = (
         "Figure 2: text noise drifts in training, vision stays",
-        PAPER + ", Fig. 2",
-        text,
-        vision,
-        task,
-        VISION,
-        "scale_drift",
-        confidence,
-        log=False,
-        setting=f"{task} vs {VISION}, steps 0 → {verdict_step}",
+        f"{task} vs {VISION}, steps 0 → {verdict_step}",
+    )
+    row = _shift_claim(
+        claim, PAPER + ", Fig. 2", text, vision, task, VISION, "scale_drift", confidence, log=False, setting=setting
     )
     if not text.empty and not vision.empty:
         row["reason"] += (
@@ -1093,8 +1076,7 @@ def draw_shares(ax, tables, models) -> None:
     """The top-1 % share of Σ‖ξ‖² of every replicate at step 0 (tier (i)'s statistic)."""
     pr = tables["probes"]
     for i, model in enumerate(models):
-        part = pr[(pr["model"] == model) & (pr["step"] == 0)]
-        part = part[part["batch_size"] == part["batch_size"].min()] if not part.empty else part
+        part = _at(pr, model, 0)
         ax.plot(np.full(len(part), i), part["top1_share"], "o", ms=3, alpha=0.7)
     ax.axhline(0.01, color="0.5", lw=0.6, ls=":")
     ax.set_xticks(range(len(models)), [m.replace("-transformer", "-tf") for m in models], rotation=60, fontsize=5)
