@@ -84,6 +84,7 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
+from ..verdict import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 from . import report
 from ._torch_run import FLOAT32_MAX, SMALL_MODEL_THREADS, check_batch_size, check_torch_run, torch_threads  # noqa: F401
 from .base import (
@@ -113,6 +114,7 @@ TASKS = (
     "digits-cnn",
     "digits-mlp",
 )
+TASK_ORDER = {m: i for i, m in enumerate(TASKS)}
 OPTIMIZERS = ("adam", "sgd")
 HEAVY_BELOW = 2.0  # α < 2: infinite variance, the heavy-tailed regime of Assumption 1
 
@@ -150,7 +152,6 @@ EXPECTED = {
     "digits-cnn": "lighter",
     "digits-mlp": "lighter",
 }
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
 CLAIMS_RULE = (
     "rule (fixed before the run): tier (i) Figure 1 = Hodges–Lehmann shift of log top-1 % share of "
     "Σ‖ξ‖² (text − digits-cnn) with its exact Mann–Whitney interval over seed replicates, step 0, "
@@ -775,8 +776,7 @@ def cell_verdicts(tails: pd.DataFrame, probes: pd.DataFrame) -> pd.DataFrame:
     extra = [c for c in ("loss", "full_grad_norm", "noise_norm_median") if c in probes.columns]
     out = out.merge(probes[keys + extra], on=keys, how="left")
     out["verdict"] = [verdict(lo, hi) for lo, hi in zip(out["hill_ci_low"], out["hill_ci_high"])]
-    order = {m: i for i, m in enumerate(TASKS)}
-    return out.sort_values(keys, key=lambda s: s.map(order) if s.name == "model" else s).reset_index(drop=True)
+    return out.sort_values(keys, key=lambda s: s.map(TASK_ORDER) if s.name == "model" else s).reset_index(drop=True)
 
 
 def _setting(r) -> str:
@@ -846,9 +846,10 @@ def noise_report(tables, meta) -> str:
             f"{'Moh.vec':>7} {'coord':>6} {'pooled':>6}",
         ]
         probes = tables["probes"]
-        order = {m: i for i, m in enumerate(TASKS)}
         grouped = probes.groupby(["model", "step", "batch_size"], sort=False)
-        for (model, step, b), part in sorted(grouped, key=lambda kv: (order.get(kv[0][0], 99), kv[0][1], kv[0][2])):
+        for (model, step, b), part in sorted(
+            grouped, key=lambda kv: (TASK_ORDER.get(kv[0][0], 99), kv[0][1], kv[0][2])
+        ):
             med = part.median(numeric_only=True)
             lines.append(
                 f"{model:<27} {int(step):>5} {int(b):>3} {len(part):>3} {med['loss']:6.3f} "
@@ -884,7 +885,7 @@ def noise_report(tables, meta) -> str:
                 "Figure 2 (replicate 0, smallest B): median ‖ξ‖ over its step-0 value, and the top-1 % "
                 "share, at each probe step",
             ]
-            for model, part in sorted(first.groupby("model"), key=lambda kv: order.get(kv[0], 99)):
+            for model, part in sorted(first.groupby("model"), key=lambda kv: TASK_ORDER.get(kv[0], 99)):
                 part = part.sort_values("step")
                 base = part["median"].iloc[0]
                 lines.append(
@@ -975,6 +976,15 @@ def _norms_of(tables, model, step=0, replicate=0, batch_size=None) -> np.ndarray
     return part["norm"].to_numpy(float)
 
 
+def _scaled_norms(ax, tables, model) -> np.ndarray | None:
+    """‖ξ‖ / median of replicate 0 at step 0, smallest B; None (and ``ax`` hidden) where the task has no probe."""
+    y = _norms_of(tables, model)
+    if y.size == 0:
+        ax.set_visible(False)
+        return None
+    return y / np.median(y)
+
+
 def stable_reference(alpha: float, n: int, dim: int = STABLE_DIM, seed: int = 0) -> np.ndarray:
     """‖ζ‖ / median‖ζ‖ of n vectors of ``dim`` i.i.d. symmetric α-stable coordinates (scipy's sampler)."""
     from scipy import stats as sps
@@ -1000,11 +1010,9 @@ def draw_figure1(ax, tables, model) -> None:
     """Figure 1(b, c, f, g): ‖ξ‖/median at step 0 against the fitted Gaussian and an α-stable reference."""
     from scipy import stats as sps
 
-    y = _norms_of(tables, model)
-    if y.size == 0:
-        ax.set_visible(False)
+    y = _scaled_norms(ax, tables, model)
+    if y is None:
         return
-    y = y / np.median(y)
     pr = tables["probes"]
     part = pr[(pr["model"] == model) & (pr["step"] == 0)]
     # the reference's index: Mohammadi's stability index of the noise vectors (at most 2: then Gaussian)
@@ -1013,25 +1021,17 @@ def draw_figure1(ax, tables, model) -> None:
     lo, hi = min(y.min(), 0.3), max(y.max(), 3.0, np.quantile(ref, 0.999))
     bins = np.geomspace(lo, hi, 40)
     ax.hist(y, bins=bins, density=True, color="C0", alpha=0.5, label="‖ξ‖ / median")
-    ax.hist(
-        ref,
-        bins=bins,
-        density=True,
-        histtype="step",
-        color="C3",
-        lw=1.0,
-        label=f"α-stable ref. (α = {alpha:.2f}, d = {STABLE_DIM})",
-    )
+    label = f"α-stable ref. (α = {alpha:.2f}, d = {STABLE_DIM})"
+    ax.hist(ref, bins=bins, density=True, histtype="step", color="C3", lw=1.0, label=label)
     grid = np.geomspace(lo, hi, 200)
     dens = sps.norm(y.mean(), y.std(ddof=1)).pdf(grid)
     ax.plot(grid, np.where(dens > 1e-6, dens, np.nan), color="k", lw=1.0, ls="--", label="fitted Gaussian")
     _log_axes(ax, lo, hi)
-    med = part.median(numeric_only=True) if not part.empty else None
+    med = part.median(numeric_only=True)
     extra = (
-        (f"\ntop-1 % share {med['top1_share']:.3f}, max/med {med['max_over_median']:.2f}, KS(G) {med['ks_gauss']:.2f}")
-        if med is not None
-        else ""
+        f"\ntop-1 % share {med['top1_share']:.3f}, max/med {med['max_over_median']:.2f}, KS(G) {med['ks_gauss']:.2f}"
     )
+    extra = extra if not part.empty else ""
     ax.set_title(f"Fig. 1: {model}, step 0{extra}", fontsize=7)
     ax.set_xlabel("‖ξ‖ / median ‖ξ‖")
     ax.legend(fontsize=5)
@@ -1119,11 +1119,9 @@ def draw_figure2(ax, tables, model) -> None:
 
 def draw_figure4(ax, tables, key) -> None:
     model = FIGURE4[key]
-    y = _norms_of(tables, model)
-    if y.size == 0:
-        ax.set_visible(False)
+    y = _scaled_norms(ax, tables, model)
+    if y is None:
         return
-    y = y / np.median(y)
     lo, hi = min(y.min(), 0.3), max(y.max(), 3.0)
     ax.hist(y, bins=np.geomspace(lo, hi, 40), density=True, color="C2", alpha=0.55)
     _log_axes(ax, lo, hi)
@@ -1160,9 +1158,8 @@ def plot_noise(tables, meta):
         ax.title.set_fontsize(8)
     p = meta.get("params", {})
     board = noise_scoreboard(tables, meta, meta.get("study", "torch-noise"))
-    fig.suptitle(
+    title = (
         f"torch-noise: minibatch gradient-noise norms (N={p.get('n_batches')}, "
         f"{p.get('n_seeds', 1)} replicates)\nverdicts: {plotting.tally(board['verdict'])}"
     )
-    fig.tight_layout()
-    return fig
+    return plotting.finish(fig, title, fontsize=10)
