@@ -194,10 +194,6 @@ class TorchNoiseParams(CommonParams):
 CELL_FIELDS = "n_batches optimizer lr train_batch_size full_size coords_per_layer confidence seed device".split()
 
 
-def _verdict_steps(p) -> list[int]:
-    return sorted({0, int(p.verdict_step)})
-
-
 @register
 class TorchNoise(Study):
     name = "torch-noise"
@@ -246,7 +242,7 @@ class TorchNoise(Study):
 
     def cells(self, p) -> list[dict]:
         sizes = sorted(set(int(b) for b in p.batch_sizes))
-        verdict_steps = _verdict_steps(p)
+        verdict_steps = sorted({0, int(p.verdict_step)})
         detail_steps = sorted(set(verdict_steps) | {int(s) for s in p.probe_at})
         out = []
         for r in range(p.n_seeds):
@@ -387,26 +383,17 @@ def _window_rows(pr, data, common, sink) -> dict:
     top 1 % of draws and of all draws (B = 1: one window per draw)."""
     from ..torch.corpus import _FORMAT_RUN
 
-    order = np.argsort(pr.norms)[::-1]
-    med = float(np.median(pr.norms))
-    flags = np.array([_FORMAT_RUN.search(data.window_text(w)) is not None for w in pr.indices[:, 0]])
+    x, windows = pr.norms, pr.indices[:, 0]
+    order = np.argsort(x)[::-1]
+    med = float(np.median(x))
+    texts = [data.window_text(w) for w in windows]
+    flags = np.array([_FORMAT_RUN.search(t) is not None for t in texts])
     top = order[: max(1, int(np.ceil(0.01 * order.size)))]
-    sink.append(
-        pd.DataFrame(
-            [
-                {
-                    **common,
-                    "rank": i + 1,
-                    "norm": float(pr.norms[j]),
-                    "over_median": float(pr.norms[j] / med),
-                    "window": int(pr.indices[j, 0]),
-                    "text": data.window_text(pr.indices[j, 0]),
-                    "formatting": bool(flags[j]),
-                }
-                for i, j in enumerate(order[:N_WINDOWS])
-            ]
-        )
-    )
+    rows = [
+        (*common.values(), i + 1, float(x[j]), float(x[j] / med), int(windows[j]), texts[j], bool(flags[j]))
+        for i, j in enumerate(order[:N_WINDOWS])
+    ]
+    sink.append(pd.DataFrame(rows, columns=WINDOW_COLUMNS))
     return {"top1_formatting": float(flags[top].mean()), "all_formatting": float(flags.mean())}
 
 
