@@ -84,8 +84,22 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
+from ..verdict import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from . import report
 from ._torch_run import FLOAT32_MAX, SMALL_MODEL_THREADS, check_batch_size, check_torch_run, torch_threads  # noqa: F401
-from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option, register
+from .base import (
+    CommonParams,
+    Study,
+    StudyError,
+    check_choice,
+    check_fit_flags,
+    check_memory,
+    check_positive,
+    fields_of,
+    flag,
+    option,
+    register,
+)
 
 # The torch tasks (synthclip.torch.models.TASKS, repeated so that validation does not import torch; a test
 # checks the two agree), text tasks first: the order of the report's rows.
@@ -100,7 +114,7 @@ TASKS = (
     "digits-cnn",
     "digits-mlp",
 )
-ATTENTION = "text-transformer"
+TASK_ORDER = {m: i for i, m in enumerate(TASKS)}
 OPTIMIZERS = ("adam", "sgd")
 HEAVY_BELOW = 2.0  # α < 2: infinite variance, the heavy-tailed regime of Assumption 1
 
@@ -124,6 +138,7 @@ FIGURE4 = {
 }
 FIGURE4_ONLY = ("words-noattn", "words-transformer-gauss", "words-noattn-gauss")  # probed at step 0 only
 VERDICT_STATISTIC = "top1_share"  # tier (i)'s named statistic, compared on the log scale
+INTERVAL = ("alpha", "ci_low", "ci_high")  # an estimate of α with its interval
 N_WINDOWS = 5  # decoded windows kept per text probe (the largest norms)
 # What the paper expects of each task's noise (Figures 1 and 4; the ablations are this project's own)
 EXPECTED = {
@@ -137,7 +152,6 @@ EXPECTED = {
     "digits-cnn": "lighter",
     "digits-mlp": "lighter",
 }
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
 CLAIMS_RULE = (
     "rule (fixed before the run): tier (i) Figure 1 = Hodges–Lehmann shift of log top-1 % share of "
     "Σ‖ξ‖² (text − digits-cnn) with its exact Mann–Whitney interval over seed replicates, step 0, "
@@ -176,8 +190,8 @@ class TorchNoiseParams(CommonParams):
     device: str = option("cpu", "torch device: cpu or cuda")
 
 
-def _verdict_steps(p) -> list[int]:
-    return sorted({0, int(p.verdict_step)})
+# the parameters every cell carries as they are
+CELL_FIELDS = "n_batches optimizer lr train_batch_size full_size coords_per_layer confidence seed device".split()
 
 
 @register
@@ -199,15 +213,10 @@ class TorchNoise(Study):
     tables = ("tails", "norms", "probes", "hill", "windows", "claims", "verdicts", "models")
 
     def validate(self, p) -> None:
-        if not p.models:
-            raise StudyError(f"--models needs at least one of {', '.join(TASKS)}")
+        # check_declared has run: the types, the declared bounds, and lists neither empty nor repeating
         check_choice("models", p.models, TASKS)
-        if len(set(p.models)) != len(p.models):
-            raise StudyError(f"--models lists a model twice: {','.join(p.models)}")
-        if not isinstance(p.n_seeds, int) or isinstance(p.n_seeds, bool) or not 1 <= p.n_seeds <= MAX_SEEDS:
+        if p.n_seeds > MAX_SEEDS:
             raise StudyError(f"--n-seeds must be an integer in [1, {MAX_SEEDS}], got {p.n_seeds!r}")
-        if not p.probe_at:
-            raise StudyError("--probe-at needs at least one step (0: at initialisation)")
         for name, steps in (("probe_at", p.probe_at), ("verdict_step", [p.verdict_step])):
             for s in steps:
                 if not isinstance(s, int) or isinstance(s, bool) or not 0 <= s <= MAX_PROBE_STEP:
@@ -216,18 +225,9 @@ class TorchNoise(Study):
                         f"{flag(name)} must be {what} in [0, {MAX_PROBE_STEP}] (training steps "
                         f"before a probe; each costs milliseconds on a CPU), got {s!r}"
                     )
-        if not p.batch_sizes:
-            raise StudyError("--batch-sizes needs at least one minibatch size")
-        check_positive(p, "batch_sizes", "train_batch_size", "coords_per_layer", "n_batches")
-        if p.n_batches < 16:
-            raise StudyError(f"--n-batches must be >= 16 for a tail estimate, got {p.n_batches}")
-        from .base import check_memory
-
+        check_positive(p, "batch_sizes")
         # at the least a norm and one coordinate of every minibatch's noise, in float64
         check_memory(f"--n-batches {p.n_batches}", 2 * 8 * p.n_batches, "lower --n-batches")
-        if not isinstance(p.full_size, int) or p.full_size < 0:
-            raise StudyError(f"--full-size must be >= 0 (0: the task's own), got {p.full_size!r}")
-        check_choice("optimizer", p.optimizer, OPTIMIZERS)
         if not (p.lr > 0 and p.lr <= FLOAT32_MAX):
             raise StudyError(
                 f"--lr must be > 0 and at most {FLOAT32_MAX:.4g} (the models train in float32), got {p.lr!r}"
@@ -242,7 +242,7 @@ class TorchNoise(Study):
 
     def cells(self, p) -> list[dict]:
         sizes = sorted(set(int(b) for b in p.batch_sizes))
-        verdict_steps = _verdict_steps(p)
+        verdict_steps = sorted({0, int(p.verdict_step)})
         detail_steps = sorted(set(verdict_steps) | {int(s) for s in p.probe_at})
         out = []
         for r in range(p.n_seeds):
@@ -261,15 +261,7 @@ class TorchNoise(Study):
                         "steps": steps,
                         "wide_steps": wide,
                         "batch_sizes": sizes,
-                        "n_batches": p.n_batches,
-                        "optimizer": p.optimizer,
-                        "lr": p.lr,
-                        "train_batch_size": p.train_batch_size,
-                        "full_size": p.full_size,
-                        "coords_per_layer": p.coords_per_layer,
-                        "confidence": p.confidence,
-                        "seed": p.seed,
-                        "device": p.device,
+                        **fields_of(p, *CELL_FIELDS),
                         "version": PROBE_VERSION,
                     }
                 )
@@ -306,12 +298,6 @@ def _optimizer(name: str, params, lr: float):
     return torch.optim.Adam(params, lr=lr) if name == "adam" else torch.optim.SGD(params, lr=lr)
 
 
-def _formatting(text: str) -> bool:
-    from ..torch.corpus import _FORMAT_RUN
-
-    return _FORMAT_RUN.search(text) is not None
-
-
 def probe_cell(cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     """Train one replicate of one task through its probe steps (the stream of ``probe.probe_training``) and
     probe each (step, batch size) of the cell. A cell with a single ``step`` (no ``steps``) probes there
@@ -333,6 +319,10 @@ def probe_cell(cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     train_key = derive_seed(key, "train")
     full_size = cell["full_size"] or None
     text = isinstance(task.data, TokenData)
+    confidence = cell["confidence"]
+    # every probe's draws and intervals
+    sampling = {k: cell[k] for k in ("n_batches", "coords_per_layer", "confidence")}
+    sampling.update(key=key, full_size=full_size)
     parts = {"tails": [], "norms": [], "probes": [], "hill": [], "windows": []}
     trained = 0
     for step in steps:
@@ -345,49 +335,22 @@ def probe_cell(cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         loss = _full_loss(model, task, full_size)
         full = probe.full_gradient(model, task.loss_fn, task.data, full_size=full_size)
         for b in sizes if step in wide else sizes[:1]:
-            pr = probe.gradient_noise(
-                model,
-                task.loss_fn,
-                task.data,
-                n_batches=cell["n_batches"],
-                batch_size=b,
-                key=key,
-                step=step,
-                full_size=full_size,
-                full=full,
-                coords_per_layer=cell["coords_per_layer"],
-                confidence=cell["confidence"],
-            )
+            pr = probe.gradient_noise(model, task.loss_fn, task.data, batch_size=b, step=step, full=full, **sampling)
             common = {"model": cell["model"], "replicate": replicate, "step": step, "batch_size": b}
             t = pr.tails.drop(columns=["step"]).assign(**common)
             parts["tails"].append(t[[*common, *[c for c in t.columns if c not in common]]])
-            parts["norms"].append(
-                pd.DataFrame(
-                    {
-                        **common,
-                        "batch": np.arange(pr.norms.size),
-                        "layer": "all",
-                        "norm": pr.norms,
-                        "window": pr.indices[:, 0],
-                    }
-                )
-            )
-            parts["hill"].append(probe.hill_plot(pr.norms, confidence=cell["confidence"]).assign(**common))
+            draws = {"batch": np.arange(pr.norms.size), "layer": "all", "norm": pr.norms, "window": pr.indices[:, 0]}
+            parts["norms"].append(pd.DataFrame({**common, **draws}))
+            h = probe.hill_plot(pr.norms, confidence=confidence).assign(**common)
+            parts["hill"].append(h)
             stats_ = probe.norm_statistics(pr.norms)
-            row = {
-                **common,
-                **stats_,
-                **probe.coordinate_view(pr, confidence=cell["confidence"]),
-                **probe.pooled_view(pr, confidence=cell["confidence"]),
-            }
+            views = {**probe.coordinate_view(pr, confidence=confidence), **probe.pooled_view(pr, confidence=confidence)}
+            row = {**common, **stats_, **views}
             for est in ("hill", "moment"):
-                h = parts["hill"][-1]
                 at = h[(h["estimator"] == est) & (h["k"] == int(np.floor(np.sqrt(pr.norms.size))))].iloc[0]
-                row.update(
-                    {f"{est}_alpha": at["alpha"], f"{est}_ci_low": at["ci_low"], f"{est}_ci_high": at["ci_high"]}
-                )
+                row.update(report.prefixed(est, {c: at[c] for c in INTERVAL}))
             vec = pr.tail("all", "vector")
-            row.update(mohammadi_alpha=vec["alpha"], mohammadi_ci_low=vec["ci_low"], mohammadi_ci_high=vec["ci_high"])
+            row.update(report.prefixed("mohammadi", {c: vec[c] for c in INTERVAL}))
             if text and b == 1:
                 row.update(_window_rows(pr, task.data, common, parts["windows"]))
             full_norm = float(np.sqrt(np.sum(pr.full_grad_norms**2)))
@@ -408,49 +371,29 @@ def probe_cell(cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
             )
             parts["probes"].append(pd.DataFrame([row]))
     out = {k: pd.concat(v, ignore_index=True) for k, v in parts.items() if v}
-    out.setdefault(
-        "windows",
-        pd.DataFrame(
-            columns=[
-                "model",
-                "replicate",
-                "step",
-                "batch_size",
-                "rank",
-                "norm",
-                "over_median",
-                "window",
-                "text",
-                "formatting",
-            ]
-        ),
-    )
+    out.setdefault("windows", pd.DataFrame(columns=WINDOW_COLUMNS))
     return out
+
+
+WINDOW_COLUMNS = "model replicate step batch_size rank norm over_median window text formatting".split()
 
 
 def _window_rows(pr, data, common, sink) -> dict:
     """The decoded windows of the largest norms (into ``sink``), and the formatting fractions of the
     top 1 % of draws and of all draws (B = 1: one window per draw)."""
-    order = np.argsort(pr.norms)[::-1]
-    med = float(np.median(pr.norms))
-    flags = np.array([_formatting(data.window_text(w)) for w in pr.indices[:, 0]])
+    from ..torch.corpus import _FORMAT_RUN
+
+    x, windows = pr.norms, pr.indices[:, 0]
+    order = np.argsort(x)[::-1]
+    med = float(np.median(x))
+    texts = [data.window_text(w) for w in windows]
+    flags = np.array([_FORMAT_RUN.search(t) is not None for t in texts])
     top = order[: max(1, int(np.ceil(0.01 * order.size)))]
-    sink.append(
-        pd.DataFrame(
-            [
-                {
-                    **common,
-                    "rank": i + 1,
-                    "norm": float(pr.norms[j]),
-                    "over_median": float(pr.norms[j] / med),
-                    "window": int(pr.indices[j, 0]),
-                    "text": data.window_text(pr.indices[j, 0]),
-                    "formatting": bool(flags[j]),
-                }
-                for i, j in enumerate(order[:N_WINDOWS])
-            ]
-        )
-    )
+    rows = [
+        (*common.values(), i + 1, float(x[j]), float(x[j] / med), int(windows[j]), texts[j], bool(flags[j]))
+        for i, j in enumerate(order[:N_WINDOWS])
+    ]
+    sink.append(pd.DataFrame(rows, columns=WINDOW_COLUMNS))
     return {"top1_formatting": float(flags[top].mean()), "all_formatting": float(flags.mean())}
 
 
@@ -498,70 +441,49 @@ def _at(probes: pd.DataFrame, model: str, step: int) -> pd.DataFrame:
     return part[part["batch_size"] == part["batch_size"].min()]
 
 
-def _claim(claim, source, setting, statistic, est, lo, hi, threshold, verdict, reason, **extra) -> dict:
-    return {
-        "claim": claim,
-        "source": source,
-        "setting": setting,
-        "statistic": statistic,
-        "estimate": est,
-        "ci_low": lo,
-        "ci_high": hi,
-        "threshold": threshold,
-        "verdict": verdict,
-        "reason": reason,
-        **extra,
-    }
+CLAIM_FIELDS = "claim source setting statistic estimate ci_low ci_high threshold verdict reason".split()
+NO_ESTIMATE = (np.nan, np.nan, np.nan)  # estimate, ci_low, ci_high of a claim that could not be measured
 
 
-def _shift_claim(
-    claim, source, a, b, name_a, name_b, statistic, confidence, *, log=True, setting="", expected="above"
-) -> dict:
+def _claim(*values, **extra) -> dict:
+    """A claims-table row: the values of :data:`CLAIM_FIELDS` in order, then ``extra`` (replicate counts)."""
+    return {**dict(zip(CLAIM_FIELDS, values, strict=True)), **extra}
+
+
+def _shift_claim(claim, source, a, b, name_a, name_b, statistic, confidence, *, log=True, setting="") -> dict:
     """A claim that ``a``'s statistic exceeds ``b``'s (replicates of each), by the shift interval."""
     setting = setting or f"{name_a} vs {name_b}"
     if a.empty or b.empty:
         missing = name_a if a.empty else name_b
         return _claim(
-            claim,
-            source,
-            setting,
-            statistic,
-            np.nan,
-            np.nan,
-            np.nan,
-            0.0,
-            INCONCLUSIVE,
-            f"{missing} not run at this setting",
+            claim, source, setting, statistic, *NO_ESTIMATE, 0.0, INCONCLUSIVE, f"{missing} not run at this setting"
         )
     f = np.log if log else (lambda v: v)
     with np.errstate(divide="ignore"):
         ci = stats.shift_ci(
             f(a[statistic].to_numpy(float)), f(b[statistic].to_numpy(float)), confidence_level=confidence
         )
-    est, lo, hi, cov = ci.estimate, ci.low, ci.high, ci.achieved
-    where = side(lo, hi, 0.0)
-    label = f"{'log ' if log else ''}{statistic}"
+    where = side(ci.low, ci.high, 0.0)
     means = f"{name_a} {np.median(a[statistic]):.4g} vs {name_b} {np.median(b[statistic]):.4g} (medians)"
     if where == "none":
-        return _claim(
-            claim,
-            source,
-            setting,
-            label,
-            est,
-            lo,
-            hi,
-            0.0,
-            INCONCLUSIVE,
-            f"{len(a)} + {len(b)} replicates give no finite {confidence:.0%} interval; {means}",
-            n_a=len(a),
-            n_b=len(b),
+        verdict = INCONCLUSIVE
+        reason = f"{len(a)} + {len(b)} replicates give no finite {confidence:.0%} interval; {means}"
+    else:
+        verdict = {"above": REPRODUCED, "below": NOT_REPRODUCED, "holds": INCONCLUSIVE}[where]
+        reason = (
+            f"shift {where} 0 ({ci.achieved:.1%} exact Mann–Whitney interval, {len(a)} + {len(b)} replicates); {means}"
         )
-    verdict = {"above": REPRODUCED, "below": NOT_REPRODUCED, "holds": INCONCLUSIVE}[where]
-    if expected == "below":
-        verdict = {REPRODUCED: NOT_REPRODUCED, NOT_REPRODUCED: REPRODUCED}.get(verdict, verdict)
-    reason = f"shift {where} 0 ({cov:.1%} exact Mann–Whitney interval, {len(a)} + {len(b)} replicates); {means}"
-    return _claim(claim, source, setting, label, est, lo, hi, 0.0, verdict, reason, n_a=len(a), n_b=len(b))
+    label = f"{'log ' if log else ''}{statistic}"
+    return _claim(
+        claim, source, setting, label, ci.estimate, ci.low, ci.high, 0.0, verdict, reason, n_a=len(a), n_b=len(b)
+    )
+
+
+def _task_shift(probes, confidence, claim, source, task, other, step, statistic=VERDICT_STATISTIC, setting=None):
+    """:func:`_shift_claim` of ``task`` against ``other``, each at ``step`` and its smallest batch size."""
+    a, b = _at(probes, task, step), _at(probes, other, step)
+    setting = f"{task} vs {other}, step {step}" if setting is None else setting
+    return _shift_claim(claim, source, a, b, task, other, statistic, confidence, setting=setting)
 
 
 PAPER = "Zhang et al. 2020 (seed 002)"
@@ -570,58 +492,25 @@ PAPER = "Zhang et al. 2020 (seed 002)"
 def claims(probes: pd.DataFrame, verdict_step: int, confidence: float = 0.95) -> pd.DataFrame:
     """Every seed claim's row under :data:`CLAIMS_RULE` (see the module docstring), from the probes table."""
     rows = []
-    vision0 = _at(probes, VISION, 0)
     text_tasks = [*TEXT_TASKS, *[ABLATIONS[t] for t in TEXT_TASKS]]
     for task in text_tasks:
         for step in sorted({0, verdict_step}):
             name = "Figure 1 (tier i)" if task in TEXT_TASKS else "Figure 1 (tier i), formatting removed"
-            if step:
-                name += f", at step {step}"
-            rows.append(
-                _shift_claim(
-                    name,
-                    PAPER + ", Fig. 1(b, f)",
-                    _at(probes, task, step),
-                    _at(probes, VISION, step),
-                    task,
-                    VISION,
-                    VERDICT_STATISTIC,
-                    confidence,
-                    setting=f"{task} vs {VISION}, step {step}",
-                )
-            )
+            name += f", at step {step}" if step else ""
+            rows.append(_task_shift(probes, confidence, name, PAPER + ", Fig. 1(b, f)", task, VISION, step))
     for task in TEXT_TASKS:
+        drift = "Figure 1(d, h): running E‖ξ‖² does not settle"
+        rows.append(_task_shift(probes, confidence, drift, PAPER + ", Fig. 1(d, h)", task, VISION, 0, "running_drift"))
+        source = "the char probe's decoded windows (reST borders)"
         rows.append(
-            _shift_claim(
-                "Figure 1(d, h): running E‖ξ‖² does not settle",
-                PAPER + ", Fig. 1(d, h)",
-                _at(probes, task, 0),
-                vision0,
-                task,
-                VISION,
-                "running_drift",
-                confidence,
-                setting=f"{task} vs {VISION}, step 0",
-            )
-        )
-        rows.append(
-            _shift_claim(
-                "formatting carries part of the tail",
-                "the char probe's decoded windows (reST borders)",
-                _at(probes, task, 0),
-                _at(probes, ABLATIONS[task], 0),
-                task,
-                ABLATIONS[task],
-                VERDICT_STATISTIC,
-                confidence,
-                setting=f"{task} vs {ABLATIONS[task]}, step 0",
-            )
+            _task_shift(probes, confidence, "formatting carries part of the tail", source, task, ABLATIONS[task], 0)
         )
     for task in dict.fromkeys([*TEXT_TASKS, *text_tasks[2:], VISION, "digits-mlp", *FIGURE4_ONLY]):
         for step in sorted({0, verdict_step}):
             part = _at(probes, task, step)
             if not part.empty:
                 rows.append(_infinite_variance(part, task, step, confidence))
+    vision0 = _at(probes, VISION, 0)
     for task in TEXT_TASKS:
         rows.append(_seed000(_at(probes, task, 0), vision0, task, confidence))
     for task in TEXT_TASKS:
@@ -662,6 +551,20 @@ def every_replicate(lows, highs, threshold: float = HEAVY_BELOW) -> str:
     return sides[0] if len(set(sides)) == 1 and sides[0] != "holds" else "holds"
 
 
+READINGS = {
+    "below": "every interval below 2",
+    "above": "every interval above 2",
+    "holds": "not every interval on one side of 2",
+    "none": "an interval undefined",
+}
+
+
+DISAGREE = (
+    "the estimators disagree: a tail neither Pareto-type nor stable at this N "
+    "(each estimator is biased on the other's family)"
+)
+
+
 def _infinite_variance(part, task, step, confidence) -> dict:
     """Tier (ii), rule version 2 (module docstring): every replicate's calibrated interval of α, Hill on
     ‖ξ‖ and Mohammadi on ξ, against 2."""
@@ -669,15 +572,9 @@ def _infinite_variance(part, task, step, confidence) -> dict:
     for est, (label, scope) in TIER2_ESTIMATORS.items():
         lo, hi = part[f"{est}_ci_low"].to_numpy(float), part[f"{est}_ci_high"].to_numpy(float)
         reads[est] = every_replicate(lo, hi)
-        word = {
-            "below": "every interval below 2",
-            "above": "every interval above 2",
-            "holds": "not every interval on one side of 2",
-            "none": "an interval undefined",
-        }[reads[est]]
         desc.append(
             f"{label}: α̂ median {np.median(part[f'{est}_alpha']):.2f}, intervals from {np.min(lo):.2f} to "
-            f"{np.max(hi):.2f} over {len(part)} replicate(s): {word} ({scope})"
+            f"{np.max(hi):.2f} over {len(part)} replicate(s): {READINGS[reads[est]]} ({scope})"
         )
     if "moment_alpha" in part:
         desc.append(f"moment estimator α̂ median {np.median(part['moment_alpha']):.2f} (shown)")
@@ -685,13 +582,7 @@ def _infinite_variance(part, task, step, confidence) -> dict:
     if "none" in (h, m):
         verdict, why = INCONCLUSIVE, "no interval"
     elif h == "above" and m == "below":
-        verdict, why = (
-            INCONCLUSIVE,
-            (
-                "the estimators disagree: a tail neither Pareto-type nor stable at this N "
-                "(each estimator is biased on the other's family)"
-            ),
-        )
+        verdict, why = INCONCLUSIVE, DISAGREE
     elif (m == "below" and h != "above") or (h == "below" and m != "above"):
         verdict, why = REPRODUCED, "one estimator below 2, the other not above"
     elif h == "above":
@@ -699,42 +590,23 @@ def _infinite_variance(part, task, step, confidence) -> dict:
     else:
         verdict, why = INCONCLUSIVE, "neither estimator on one side of 2"
     lo, hi = part["mohammadi_ci_low"].to_numpy(float), part["mohammadi_ci_high"].to_numpy(float)
-    return _claim(
-        "α < 2 (tier ii)",
-        PAPER + ", Assumption 1",
-        f"{task}, step {step}",
-        f"α̂ Mohammadi on ξ (median; interval: the replicates' {confidence:.0%} intervals' span)",
-        float(np.median(part["mohammadi_alpha"])),
-        float(np.min(lo)),
-        float(np.max(hi)),
-        HEAVY_BELOW,
-        verdict,
-        f"{why}; " + "; ".join(desc),
-        n_a=len(part),
-        n_b=0,
-    )
+    measured = float(np.median(part["mohammadi_alpha"])), float(np.min(lo)), float(np.max(hi))
+    statistic = f"α̂ Mohammadi on ξ (median; interval: the replicates' {confidence:.0%} intervals' span)"
+    claim = ("α < 2 (tier ii)", PAPER + ", Assumption 1", f"{task}, step {step}", statistic)
+    return _claim(*claim, *measured, HEAVY_BELOW, verdict, f"{why}; " + "; ".join(desc), n_a=len(part), n_b=0)
 
 
 def _seed000(text, vision, task, confidence) -> dict:
     name, src = "seed 000: NLP norms heavy-tailed, vision not", "seed 000 (clipped AdaGrad/Adam README)"
     setting = f"{task} vs {VISION}, step 0"
     if text.empty or vision.empty:
-        return _claim(
-            name,
-            src,
-            setting,
-            "mild-outlier ratio",
-            np.nan,
-            np.nan,
-            np.nan,
-            1.0,
-            INCONCLUSIVE,
-            f"{task if text.empty else VISION} not run",
-        )
-    t = pooled_ratio(text["mild_count"], text["n_batches"], GAUSS_MILD_RATE, confidence)
-    v = pooled_ratio(vision["mild_count"], vision["n_batches"], GAUSS_MILD_RATE, confidence)
-    te = pooled_ratio(text["extreme_count"], text["n_batches"], GAUSS_EXTREME_RATE, confidence)
-    ve = pooled_ratio(vision["extreme_count"], vision["n_batches"], GAUSS_EXTREME_RATE, confidence)
+        missing = f"{task if text.empty else VISION} not run"
+        return _claim(name, src, setting, "mild-outlier ratio", *NO_ESTIMATE, 1.0, INCONCLUSIVE, missing)
+    t, v, te, ve = (
+        pooled_ratio(part[f"{kind}_count"], part["n_batches"], rate, confidence)
+        for kind, rate in (("mild", GAUSS_MILD_RATE), ("extreme", GAUSS_EXTREME_RATE))
+        for part in (text, vision)
+    )
     ts, vs = side(t[1], t[2], 1.0), side(v[1], v[2], 1.0)
     ext = (
         f"P(X > Q3 + 3 IQR)/1.2e-6: {task} {te[0]:.3g} [{te[1]:.3g}, {te[2]:.3g}], {VISION} {ve[0]:.3g} "
@@ -788,17 +660,12 @@ def _drift(probes, task, verdict_step) -> pd.DataFrame:
 
 def _figure2(probes, task, verdict_step, confidence) -> dict:
     text, vision = _drift(probes, task, verdict_step), _drift(probes, VISION, verdict_step)
-    row = _shift_claim(
+    claim, setting = (
         "Figure 2: text noise drifts in training, vision stays",
-        PAPER + ", Fig. 2",
-        text,
-        vision,
-        task,
-        VISION,
-        "scale_drift",
-        confidence,
-        log=False,
-        setting=f"{task} vs {VISION}, steps 0 → {verdict_step}",
+        f"{task} vs {VISION}, steps 0 → {verdict_step}",
+    )
+    row = _shift_claim(
+        claim, PAPER + ", Fig. 2", text, vision, task, VISION, "scale_drift", confidence, log=False, setting=setting
     )
     if not text.empty and not vision.empty:
         row["reason"] += (
@@ -808,47 +675,20 @@ def _figure2(probes, task, verdict_step, confidence) -> dict:
     return row
 
 
+# Figure 4's effects on log top-1 % share, each (claim, the cell with the factor, the cell without it); the first
+# two are the ones the paper states
+FIGURE4_EFFECTS = (
+    ("Figure 4: architecture effect (Gaussian inputs)", ("attention", "gaussian"), ("no attention", "gaussian")),
+    ("Figure 4: data effect (no attention)", ("no attention", "text"), ("no attention", "gaussian")),
+    ("Figure 4: architecture effect (text)", ("attention", "text"), ("no attention", "text")),
+    ("Figure 4: data effect (attention)", ("attention", "text"), ("attention", "gaussian")),
+)
+
+
 def _figure4(probes, confidence) -> list[dict]:
-    cell = {k: _at(probes, t, 0) for k, t in FIGURE4.items()}
-    arch = _shift_claim(
-        "Figure 4: architecture effect (Gaussian inputs)",
-        PAPER + ", Fig. 4",
-        cell[("attention", "gaussian")],
-        cell[("no attention", "gaussian")],
-        FIGURE4[("attention", "gaussian")],
-        FIGURE4[("no attention", "gaussian")],
-        VERDICT_STATISTIC,
-        confidence,
-    )
-    data = _shift_claim(
-        "Figure 4: data effect (no attention)",
-        PAPER + ", Fig. 4",
-        cell[("no attention", "text")],
-        cell[("no attention", "gaussian")],
-        FIGURE4[("no attention", "text")],
-        FIGURE4[("no attention", "gaussian")],
-        VERDICT_STATISTIC,
-        confidence,
-    )
-    arch_text = _shift_claim(
-        "Figure 4: architecture effect (text)",
-        PAPER + ", Fig. 4",
-        cell[("attention", "text")],
-        cell[("no attention", "text")],
-        FIGURE4[("attention", "text")],
-        FIGURE4[("no attention", "text")],
-        VERDICT_STATISTIC,
-        confidence,
-    )
-    data_att = _shift_claim(
-        "Figure 4: data effect (attention)",
-        PAPER + ", Fig. 4",
-        cell[("attention", "text")],
-        cell[("attention", "gaussian")],
-        FIGURE4[("attention", "text")],
-        FIGURE4[("attention", "gaussian")],
-        VERDICT_STATISTIC,
-        confidence,
+    arch, data, *others = (
+        _task_shift(probes, confidence, name, PAPER + ", Fig. 4", FIGURE4[a], FIGURE4[b], 0, setting="")
+        for name, a, b in FIGURE4_EFFECTS
     )
     verdicts = (arch["verdict"], data["verdict"])
     carries = [name for name, r in (("architecture", arch), ("data", data)) if r["verdict"] == REPRODUCED]
@@ -859,19 +699,14 @@ def _figure4(probes, confidence) -> list[dict]:
         verdict = NOT_REPRODUCED
     else:
         verdict = INCONCLUSIVE
-    both = _claim(
+    claim, why = (
         "Figure 4: both architecture and data carry the tail",
-        PAPER + ", Fig. 4",
-        "words grid, step 0",
-        f"log {VERDICT_STATISTIC}",
-        np.nan,
-        np.nan,
-        np.nan,
-        0.0,
-        verdict,
         f"here: {answer} (architecture effect {arch['verdict']}, data effect {data['verdict']})",
     )
-    return [both, arch, data, arch_text, data_att]
+    both = _claim(
+        claim, PAPER + ", Fig. 4", "words grid, step 0", f"log {VERDICT_STATISTIC}", *NO_ESTIMATE, 0.0, verdict, why
+    )
+    return [both, arch, data, *others]
 
 
 def _appendix_h(part, task, confidence) -> dict:
@@ -895,20 +730,8 @@ def _appendix_h(part, task, confidence) -> dict:
     else:
         verdict = {"below": REPRODUCED, "above": NOT_REPRODUCED}.get(cs, INCONCLUSIVE)
         why = desc
-    return _claim(
-        name,
-        src,
-        f"{task}, step 0",
-        "coordinate-view α (Mohammadi)",
-        coord[0],
-        coord[1],
-        coord[2],
-        2.0,
-        verdict,
-        why,
-        n_a=coord[3],
-        n_b=vec[3],
-    )
+    statistic = "coordinate-view α (Mohammadi)"
+    return _claim(name, src, f"{task}, step 0", statistic, *coord[:3], 2.0, verdict, why, n_a=coord[3], n_b=vec[3])
 
 
 # -- the per-probe Hill table (every replicate; also what studies/gpu_check.py reports) ----------------
@@ -940,8 +763,7 @@ def cell_verdicts(tails: pd.DataFrame, probes: pd.DataFrame) -> pd.DataFrame:
     extra = [c for c in ("loss", "full_grad_norm", "noise_norm_median") if c in probes.columns]
     out = out.merge(probes[keys + extra], on=keys, how="left")
     out["verdict"] = [verdict(lo, hi) for lo, hi in zip(out["hill_ci_low"], out["hill_ci_high"])]
-    order = {m: i for i, m in enumerate(TASKS)}
-    return out.sort_values(keys, key=lambda s: s.map(order) if s.name == "model" else s).reset_index(drop=True)
+    return out.sort_values(keys, key=lambda s: s.map(TASK_ORDER) if s.name == "model" else s).reset_index(drop=True)
 
 
 def _setting(r) -> str:
@@ -1011,9 +833,10 @@ def noise_report(tables, meta) -> str:
             f"{'Moh.vec':>7} {'coord':>6} {'pooled':>6}",
         ]
         probes = tables["probes"]
-        order = {m: i for i, m in enumerate(TASKS)}
         grouped = probes.groupby(["model", "step", "batch_size"], sort=False)
-        for (model, step, b), part in sorted(grouped, key=lambda kv: (order.get(kv[0][0], 99), kv[0][1], kv[0][2])):
+        for (model, step, b), part in sorted(
+            grouped, key=lambda kv: (TASK_ORDER.get(kv[0][0], 99), kv[0][1], kv[0][2])
+        ):
             med = part.median(numeric_only=True)
             lines.append(
                 f"{model:<27} {int(step):>5} {int(b):>3} {len(part):>3} {med['loss']:6.3f} "
@@ -1049,7 +872,7 @@ def noise_report(tables, meta) -> str:
                 "Figure 2 (replicate 0, smallest B): median ‖ξ‖ over its step-0 value, and the top-1 % "
                 "share, at each probe step",
             ]
-            for model, part in sorted(first.groupby("model"), key=lambda kv: order.get(kv[0], 99)):
+            for model, part in sorted(first.groupby("model"), key=lambda kv: TASK_ORDER.get(kv[0], 99)):
                 part = part.sort_values("step")
                 base = part["median"].iloc[0]
                 lines.append(
@@ -1115,38 +938,12 @@ def noise_report(tables, meta) -> str:
 
 def noise_scoreboard(tables, meta, study: str = "torch-noise") -> pd.DataFrame:
     """One scoreboard row per seed claim, read from the stored claims table."""
-    from ..verdict import SCOREBOARD_COLUMNS
-
-    rows = []
-    for _, r in tables.get("claims", pd.DataFrame()).iterrows():
-        rows.append(
-            {
-                "study": study,
-                "statement": r["claim"],
-                "source": r["source"],
-                "setting": r["setting"],
-                "quantity": r["statistic"],
-                "measured": r["estimate"],
-                "ci_low": r["ci_low"],
-                "ci_high": r["ci_high"],
-                "theory": r["threshold"],
-                "verdict": r["verdict"],
-                "reason": r["reason"],
-                "figure": "torch-noise.png",
-            }
-        )
-    return pd.DataFrame(rows, columns=list(SCOREBOARD_COLUMNS))
+    claims = tables.get("claims", pd.DataFrame()).rename(columns=SCOREBOARD_NAMES)
+    return report.scoreboard(claims.assign(study=study, figure="torch-noise.png").to_dict("records"))
 
 
-def hill_tail(norms: np.ndarray, alpha: float, k: int):
-    """(x, density) of the fitted Pareto tail above the Hill threshold u = X_(k+1) of ``norms``."""
-    x = np.sort(np.asarray(norms, float))[::-1]
-    n = x.size
-    if not (np.isfinite(alpha) and 1 <= k < n and x[k] > 0):
-        return None
-    u = x[k]
-    grid = np.geomspace(u, x[0], 30)
-    return grid, (k / n) * alpha / u * (grid / u) ** (-alpha - 1)
+# the claims table's columns under their scoreboard names (the others keep theirs)
+SCOREBOARD_NAMES = {"claim": "statement", "statistic": "quantity", "estimate": "measured", "threshold": "theory"}
 
 
 X_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
@@ -1164,6 +961,15 @@ def _norms_of(tables, model, step=0, replicate=0, batch_size=None) -> np.ndarray
     b = part["batch_size"].min() if batch_size is None else batch_size
     part = part[part["batch_size"] == b].sort_values("batch")
     return part["norm"].to_numpy(float)
+
+
+def _scaled_norms(ax, tables, model) -> np.ndarray | None:
+    """‖ξ‖ / median of replicate 0 at step 0, smallest B; None (and ``ax`` hidden) where the task has no probe."""
+    y = _norms_of(tables, model)
+    if y.size == 0:
+        ax.set_visible(False)
+        return None
+    return y / np.median(y)
 
 
 def stable_reference(alpha: float, n: int, dim: int = STABLE_DIM, seed: int = 0) -> np.ndarray:
@@ -1191,11 +997,9 @@ def draw_figure1(ax, tables, model) -> None:
     """Figure 1(b, c, f, g): ‖ξ‖/median at step 0 against the fitted Gaussian and an α-stable reference."""
     from scipy import stats as sps
 
-    y = _norms_of(tables, model)
-    if y.size == 0:
-        ax.set_visible(False)
+    y = _scaled_norms(ax, tables, model)
+    if y is None:
         return
-    y = y / np.median(y)
     pr = tables["probes"]
     part = pr[(pr["model"] == model) & (pr["step"] == 0)]
     # the reference's index: Mohammadi's stability index of the noise vectors (at most 2: then Gaussian)
@@ -1204,25 +1008,17 @@ def draw_figure1(ax, tables, model) -> None:
     lo, hi = min(y.min(), 0.3), max(y.max(), 3.0, np.quantile(ref, 0.999))
     bins = np.geomspace(lo, hi, 40)
     ax.hist(y, bins=bins, density=True, color="C0", alpha=0.5, label="‖ξ‖ / median")
-    ax.hist(
-        ref,
-        bins=bins,
-        density=True,
-        histtype="step",
-        color="C3",
-        lw=1.0,
-        label=f"α-stable ref. (α = {alpha:.2f}, d = {STABLE_DIM})",
-    )
+    label = f"α-stable ref. (α = {alpha:.2f}, d = {STABLE_DIM})"
+    ax.hist(ref, bins=bins, density=True, histtype="step", color="C3", lw=1.0, label=label)
     grid = np.geomspace(lo, hi, 200)
     dens = sps.norm(y.mean(), y.std(ddof=1)).pdf(grid)
     ax.plot(grid, np.where(dens > 1e-6, dens, np.nan), color="k", lw=1.0, ls="--", label="fitted Gaussian")
     _log_axes(ax, lo, hi)
-    med = part.median(numeric_only=True) if not part.empty else None
+    med = part.median(numeric_only=True)
     extra = (
-        (f"\ntop-1 % share {med['top1_share']:.3f}, max/med {med['max_over_median']:.2f}, KS(G) {med['ks_gauss']:.2f}")
-        if med is not None
-        else ""
+        f"\ntop-1 % share {med['top1_share']:.3f}, max/med {med['max_over_median']:.2f}, KS(G) {med['ks_gauss']:.2f}"
     )
+    extra = extra if not part.empty else ""
     ax.set_title(f"Fig. 1: {model}, step 0{extra}", fontsize=7)
     ax.set_xlabel("‖ξ‖ / median ‖ξ‖")
     ax.legend(fontsize=5)
@@ -1267,8 +1063,7 @@ def draw_shares(ax, tables, models) -> None:
     """The top-1 % share of Σ‖ξ‖² of every replicate at step 0 (tier (i)'s statistic)."""
     pr = tables["probes"]
     for i, model in enumerate(models):
-        part = pr[(pr["model"] == model) & (pr["step"] == 0)]
-        part = part[part["batch_size"] == part["batch_size"].min()] if not part.empty else part
+        part = _at(pr, model, 0)
         ax.plot(np.full(len(part), i), part["top1_share"], "o", ms=3, alpha=0.7)
     ax.axhline(0.01, color="0.5", lw=0.6, ls=":")
     ax.set_xticks(range(len(models)), [m.replace("-transformer", "-tf") for m in models], rotation=60, fontsize=5)
@@ -1311,11 +1106,9 @@ def draw_figure2(ax, tables, model) -> None:
 
 def draw_figure4(ax, tables, key) -> None:
     model = FIGURE4[key]
-    y = _norms_of(tables, model)
-    if y.size == 0:
-        ax.set_visible(False)
+    y = _scaled_norms(ax, tables, model)
+    if y is None:
         return
-    y = y / np.median(y)
     lo, hi = min(y.min(), 0.3), max(y.max(), 3.0)
     ax.hist(y, bins=np.geomspace(lo, hi, 40), density=True, color="C2", alpha=0.55)
     _log_axes(ax, lo, hi)
@@ -1352,9 +1145,8 @@ def plot_noise(tables, meta):
         ax.title.set_fontsize(8)
     p = meta.get("params", {})
     board = noise_scoreboard(tables, meta, meta.get("study", "torch-noise"))
-    fig.suptitle(
+    title = (
         f"torch-noise: minibatch gradient-noise norms (N={p.get('n_batches')}, "
         f"{p.get('n_seeds', 1)} replicates)\nverdicts: {plotting.tally(board['verdict'])}"
     )
-    fig.tight_layout()
-    return fig
+    return plotting.finish(fig, title, fontsize=10)
