@@ -73,7 +73,6 @@ option, not the default. ``--device cuda`` exits with one line when CUDA is miss
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +91,7 @@ from ._torch_run import (
     FLOAT32_MAX,
     SMALL_MODEL_THREADS,
     check_batch_size,
+    check_replicates,
     check_torch_run,
     torch_threads,
     tune_on_other_seeds,
@@ -100,10 +100,8 @@ from .base import (
     CommonParams,
     Study,
     StudyError,
-    check_choice,
     check_fit_flags,
     check_methods,
-    check_positive,
     declares,
     method_overrides,
     option,
@@ -120,8 +118,9 @@ VISION_TASKS = ("digits-cnn", "digits-mlp")
 SMALL_TEXT_MODEL = {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 128, "max_len": 32}
 TEXT_EVAL_SIZE = 128  # --eval-size 0 on a text task: windows of the full objective (every digit on vision)
 
-# GCLIP_TAU: the global clip level of gclip/gclip_m and λ of clip_adam_norm; CCLIP_TAU: cclip_m's coordinate-wise
-# level; MOMENTUM: of the ladder (the paper's SGD-m) and of Figure 1(a)'s SGD (the gap studies' values)
+# the gap studies' clip levels and momentum: GCLIP_TAU, global, of gclip/gclip_m and λ of clip_adam_norm;
+# CCLIP_TAU, per coordinate, of cclip_m; MOMENTUM of the ladder (the paper's SGD-m) and of Figure 1(a)'s SGD
+
 #: "comparable": the ratio of quantiles within [1/1.05, 1.05]; "largely", "far": beyond 1.05 (one band for every
 #: ratio claim of the torch studies: theory.GAP_BAND)
 EQUIVALENCE = GAP_BAND
@@ -250,19 +249,15 @@ class TorchRates(Study):
     tables = ("quantiles", "paths", "tuning", "runs", "ratios", "claims")
 
     def validate(self, p) -> None:
-        check_choice("text_task", p.text_task, TEXT_TASKS)
-        check_choice("vision_task", p.vision_task, VISION_TASKS)
+        # the flags' types, ranges and choices are checked by their declarations (base.check_declared) before this
         if not p.methods and p.no_ladder:
             raise StudyError(
                 f"--methods is empty and --no-ladder is set: nothing to run; valid methods: {', '.join(COMPARISON)}"
             )
         check_methods("methods", p.methods, with_registered(METHODS))  # a --plugin's methods too
-        if isinstance(p.n_seeds, int) and not isinstance(p.n_seeds, bool) and p.n_seeds == 0:
+        if p.n_seeds == 0:
             p.n_seeds = AUTO_SEEDS["cpu" if p.device == "cpu" else "cuda"]
-        check_positive(p, "n_seeds", "n_tune_seeds", "steps", "batch_size", "checkpoints", "n_boot")
-        check_fit_flags(p)
-        if not p.quantiles:
-            raise StudyError("--quantiles needs at least one level in (0, 1)")
+        check_fit_flags(p)  # --quantiles and --confidence in (0, 1)
         # the median is judged: fewer seeds than its order-statistic interval needs cannot carry any verdict
         need = verdict.runs_needed(0.5, p.confidence)
         if p.n_seeds < need:
@@ -276,18 +271,12 @@ class TorchRates(Study):
             )
         if p.checkpoints > p.steps:
             raise StudyError(f"--checkpoints must be <= --steps ({p.steps}), got {p.checkpoints}")
-        if p.n_boot * (1.0 - p.confidence) < 20:
-            raise StudyError(
-                f"--n-boot must be >= {math.ceil(20 / (1 - p.confidence))} at --confidence "
-                f"{p.confidence:g} (20 replicates beyond each end), got {p.n_boot}"
-            )
+        check_replicates(p)
         if not (0 < p.lr_scale and max(max(g) for g in LR_GRIDS.values()) * p.lr_scale <= FLOAT32_MAX):
             raise StudyError(
                 f"--lr-scale must be > 0 and keep every step size within float32 (the models "
                 f"train in float32), got {p.lr_scale!r}"
             )
-        if not isinstance(p.eval_size, int) or p.eval_size < 0:
-            raise StudyError(f"--eval-size must be >= 0 (0: the study's default), got {p.eval_size!r}")
         check_torch_run(self.name, p)
         check_batch_size("batch_size", p.batch_size, [p.text_task, p.vision_task])
 
