@@ -85,6 +85,7 @@ from .. import stats, verdict
 from .._rng import derive_seed
 from ..theory import GAP_BAND
 from ..tuning import edge_summary
+from ..verdict import INCONCLUSIVE, NOT_REPRODUCED, NOT_TUNED, REPRODUCED
 from . import report
 from ._torch_gap import CCLIP_TAU, GCLIP_TAU, MOMENTUM, Method, fmt
 from ._torch_run import (
@@ -188,9 +189,6 @@ RUNGS = (
 )
 SOURCE_SEED = "seed 000 (clipped AdaGrad/Adam under heavy-tailed noise)"
 SOURCE_PAPER = "Zhang et al. 2020 (seed 002)"
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
-#: a comparison one of whose methods' step size stayed at the edge of its extended grid: not judged
-NOT_TUNED = "not tuned"
 
 
 def judged_upper(n_seeds: int, confidence: float) -> float:
@@ -341,8 +339,8 @@ class TorchRates(Study):
             confidence=p.confidence,
             seed=derive_seed(p.seed, "torch-rates", "bootstrap"),
         )
-        runs = tables["runs"]
-        untuned = frozenset(zip(runs.loc[runs["lr_at_grid_edge"], "task"], runs.loc[runs["lr_at_grid_edge"], "method"]))
+        edge = tables["runs"][tables["runs"]["lr_at_grid_edge"]]
+        untuned = frozenset(zip(edge["task"], edge["method"]))
         return {**tables, "ratios": ratios, "claims": claim_rows(ratios, untuned)}
 
     def report(self, tables, meta) -> str:
@@ -382,18 +380,12 @@ def _train(cell, lr: float, *, n_seeds: int, seed: int, checkpoints, grad_norms:
     )
 
 
-def tune(cell) -> tuple[float, pd.DataFrame]:
-    """The step size with the smallest mean final loss on the tuning seeds (``_torch_run.tune_on_other_seeds``, the
-    package's interior rule); one row per evaluated step size, with the task and method in front."""
-    lr, frame, _ = tune_on_other_seeds(cell, cell["grid"], lambda c, lr, **kw: _train(c, lr, grad_norms=False, **kw))
-    frame.insert(0, "method", cell["method"])
-    frame.insert(0, "task", cell["task"])
-    return lr, frame
-
-
 def run_method(cell) -> dict[str, pd.DataFrame]:
-    """Tuning, then ``n_seeds`` judged seeds at the chosen step size: quantile, per-seed and run tables."""
-    lr, tuning = tune(cell)
+    """Tuning (``_torch_run.tune_on_other_seeds``, the package's interior rule), then ``n_seeds`` judged seeds at
+    the chosen step size: quantile, per-seed, run and tuning tables."""
+    lr, tuning, _ = tune_on_other_seeds(cell, cell["grid"], lambda c, lr, **kw: _train(c, lr, grad_norms=False, **kw))
+    tuning.insert(0, "method", cell["method"])
+    tuning.insert(0, "task", cell["task"])
     res = _train(cell, lr, n_seeds=cell["n_seeds"], seed=cell["seed"], checkpoints=cell["checkpoints"], grad_norms=True)
     common = {"task": cell["task"], "kind": cell["kind"], "method": cell["method"]}
     k = res.checkpoints
