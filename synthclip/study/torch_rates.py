@@ -110,7 +110,7 @@ from .base import (
     with_overrides,
     with_registered,
 )
-from .rate_tables import quantile_frame
+from .rate_tables import mean_frame, quantile_frame
 
 TEXT_TASKS = ("text-transformer", "chars-transformer-noformat", "words-transformer", "words-transformer-noformat")
 VISION_TASKS = ("digits-cnn", "digits-mlp")
@@ -400,10 +400,7 @@ def run_method(cell) -> dict[str, pd.DataFrame]:
             quantile_frame(values, q, {**at, "statistic": "quantile"}, confidence=cell["confidence"])
             for q in cell["quantiles"]
         ]
-        with np.errstate(invalid="ignore", over="ignore"):
-            mean = values.mean(axis=0)
-        no_ci = {"quantile": np.nan, "value": mean, "ci_low": np.nan, "ci_high": np.nan}
-        qrows.append(pd.DataFrame({**at, "statistic": "mean", **no_ci}))
+        qrows.append(mean_frame(values, at))
     quantiles = pd.concat(qrows, ignore_index=True).assign(n_seeds=res.n_seeds, n_failed=res.n_failed)
     paths = res.to_frame().drop(columns=["task", "method"]).assign(**common)
     paths = paths[["task", "kind", "method", "seed", "step", "loss", "grad_norm", "failed"]]
