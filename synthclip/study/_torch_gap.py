@@ -32,7 +32,14 @@ import pandas as pd
 from .. import stats, verdict
 from .._rng import derive_seed
 from ..theory import GAP_BAND, gap_claims
-from ._torch_run import FLOAT32_MAX, SMALL_MODEL_THREADS, check_torch_run, torch_threads, tune_on_other_seeds
+from ._torch_run import (
+    FLOAT32_MAX,
+    SMALL_MODEL_THREADS,
+    check_replicates,
+    check_torch_run,
+    torch_threads,
+    tune_on_other_seeds,
+)
 from .base import CommonParams, Study, StudyError, check_choice, check_fit_flags, check_positive, flag, option
 
 MOMENTUM = 0.9  # the momentum of SGD-m, GClip-m, CClip-m and Signum (β of the sign methods' average)
@@ -266,11 +273,7 @@ def validate_common(study: str, p, tasks) -> None:
         raise StudyError(
             f"--n-seeds {p.n_seeds} cannot bound the median across seeds at {p.confidence:g}: use --n-seeds >= {need}"
         )
-    if p.n_boot * (1.0 - p.confidence) < 20:
-        raise StudyError(
-            f"--n-boot must be >= {int(np.ceil(20 / (1 - p.confidence)))} at --confidence "
-            f"{p.confidence:g} (20 replicates beyond each end), got {p.n_boot}"
-        )
+    check_replicates(p)
     if not (0 < p.lr_scale and max(max(m.grid) for m in METHODS.values()) * p.lr_scale * 10 <= FLOAT32_MAX):
         raise StudyError(f"--lr-scale must be > 0 and keep every step size within float32, got {p.lr_scale!r}")
     check_torch_run(study, p)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 
 import numpy as np
 
@@ -62,6 +63,15 @@ def check_torch_run(study: str, p) -> None:
     check_torch_device(p)
     require_torch(study, p.device)
     one_job_on_gpu(p)
+
+
+def check_replicates(p) -> None:
+    """--n-boot large enough for the percentile bootstrap at --confidence: 20 replicates beyond each end."""
+    if p.n_boot * (1.0 - p.confidence) < 20:
+        raise StudyError(
+            f"--n-boot must be >= {math.ceil(20 / (1 - p.confidence))} at --confidence "
+            f"{p.confidence:g} (20 replicates beyond each end), got {p.n_boot}"
+        )
 
 
 def check_torch_device(p) -> None:

@@ -37,25 +37,10 @@ def summarize(res, cell: Mapping[str, Any], metrics) -> dict[str, pd.DataFrame]:
     windows = verdict.half_decades(k)
     for metric in metrics:
         values = res.metric(metric)
+        at = {**common, "metric": metric, "k": k}
         for q in cell["quantiles"]:
-            at = {**common, "metric": metric, "k": k, "statistic": "quantile"}
-            qrows.append(quantile_frame(values, q, at, confidence=cell["confidence"]))
-        with np.errstate(invalid="ignore", over="ignore"):
-            mean = np.mean(np.where(np.isfinite(values), values, np.inf), axis=0)
-        qrows.append(
-            pd.DataFrame(
-                {
-                    **common,
-                    "metric": metric,
-                    "k": k,
-                    "statistic": "mean",
-                    "quantile": np.nan,
-                    "value": mean,
-                    "ci_low": np.nan,
-                    "ci_high": np.nan,
-                }
-            )
-        )
+            qrows.append(quantile_frame(values, q, {**at, "statistic": "quantile"}, confidence=cell["confidence"]))
+        qrows.append(mean_frame(np.where(np.isfinite(values), values, np.inf), at))
         for q in [*cell["quantiles"], "mean"]:
             seed = derive_seed(cell["seed"], "bootstrap", label, metric, q)
             named = [("last decade", (None, None)), *(("half-decade", w) for w in windows)]
@@ -94,6 +79,16 @@ def quantile_frame(values, q: float, columns: Mapping[str, Any], *, confidence: 
     one value per column), then quantile, value, ci_low and ci_high, then the ``after`` columns."""
     est, lo, hi = stats.quantile_ci(values, q, confidence=confidence)
     return pd.DataFrame({**columns, "quantile": q, "value": est, "ci_low": lo, "ci_high": hi, **after})
+
+
+def mean_frame(values, columns: Mapping[str, Any], **after) -> pd.DataFrame:
+    """The mean of every column of a per-trajectory matrix ``values`` (an overflow or +inf stays +inf) as rows of a
+    quantiles table beside :func:`quantile_frame`'s: the ``columns``, then statistic 'mean', no quantile level and
+    no interval, then the ``after`` columns."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean = np.mean(values, axis=0)
+    no_ci = {"quantile": np.nan, "value": mean, "ci_low": np.nan, "ci_high": np.nan}
+    return pd.DataFrame({**columns, "statistic": "mean", **no_ci, **after})
 
 
 def judge_slopes(

@@ -73,9 +73,8 @@ option, not the default. ``--device cuda`` exits with one line when CUDA is miss
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -86,22 +85,33 @@ from .. import stats, verdict
 from .._rng import derive_seed
 from ..theory import GAP_BAND
 from ..tuning import edge_summary
-from ._torch_run import SMALL_MODEL_THREADS, check_torch_run, torch_threads, tune_on_other_seeds
+from ..verdict import INCONCLUSIVE, NOT_REPRODUCED, NOT_TUNED, REPRODUCED
+from . import report
+from ._torch_gap import CCLIP_TAU, GCLIP_TAU, MOMENTUM, Method, fmt
+from ._torch_run import (
+    FLOAT32_MAX,
+    SMALL_MODEL_THREADS,
+    check_batch_size,
+    check_replicates,
+    check_torch_run,
+    torch_threads,
+    tune_on_other_seeds,
+)
 from .base import (
     CommonParams,
     Study,
     StudyError,
-    check_choice,
     check_fit_flags,
     check_methods,
-    check_positive,
     declares,
+    fields_of,
     method_overrides,
     option,
     register,
     with_overrides,
     with_registered,
 )
+from .rate_tables import mean_frame, quantile_frame
 
 TEXT_TASKS = ("text-transformer", "chars-transformer-noformat", "words-transformer", "words-transformer-noformat")
 VISION_TASKS = ("digits-cnn", "digits-mlp")
@@ -110,23 +120,12 @@ VISION_TASKS = ("digits-cnn", "digits-mlp")
 SMALL_TEXT_MODEL = {"d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 128, "max_len": 32}
 TEXT_EVAL_SIZE = 128  # --eval-size 0 on a text task: windows of the full objective (every digit on vision)
 
-GCLIP_TAU = 1.0  # global clip level of gclip/gclip_m and λ of clip_adam_norm
-CCLIP_TAU = 0.01  # coordinate-wise clip level of cclip_m
-MOMENTUM = 0.9  # SGD momentum of the ladder (the paper's SGD-m) and of Figure 1(a)'s SGD
+# the gap studies' clip levels and momentum: GCLIP_TAU, global, of gclip/gclip_m and λ of clip_adam_norm;
+# CCLIP_TAU, per coordinate, of cclip_m; MOMENTUM of the ladder (the paper's SGD-m) and of Figure 1(a)'s SGD
+
 #: "comparable": the ratio of quantiles within [1/1.05, 1.05]; "largely", "far": beyond 1.05 (one band for every
 #: ratio claim of the torch studies: theory.GAP_BAND)
 EQUIVALENCE = GAP_BAND
-
-
-@dataclass(frozen=True)
-class Method:
-    """A study label: the optimizer ``train_ensemble`` runs, its fixed parameters, the step-size grid."""
-
-    optimizer: str
-    fixed: Mapping[str, Any]
-    grid: tuple
-    text: str
-    options: Mapping[str, Any] = field(default_factory=dict)  # torch-only constructor keywords
 
 
 _CONST = {"lr_schedule": "constant"}
@@ -191,9 +190,6 @@ RUNGS = (
 )
 SOURCE_SEED = "seed 000 (clipped AdaGrad/Adam under heavy-tailed noise)"
 SOURCE_PAPER = "Zhang et al. 2020 (seed 002)"
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
-#: a comparison one of whose methods' step size stayed at the edge of its extended grid: not judged
-NOT_TUNED = "not tuned"
 
 
 def judged_upper(n_seeds: int, confidence: float) -> float:
@@ -252,19 +248,15 @@ class TorchRates(Study):
     tables = ("quantiles", "paths", "tuning", "runs", "ratios", "claims")
 
     def validate(self, p) -> None:
-        check_choice("text_task", p.text_task, TEXT_TASKS)
-        check_choice("vision_task", p.vision_task, VISION_TASKS)
+        # the flags' types, ranges and choices are checked by their declarations (base.check_declared) before this
         if not p.methods and p.no_ladder:
             raise StudyError(
                 f"--methods is empty and --no-ladder is set: nothing to run; valid methods: {', '.join(COMPARISON)}"
             )
         check_methods("methods", p.methods, with_registered(METHODS))  # a --plugin's methods too
-        if isinstance(p.n_seeds, int) and not isinstance(p.n_seeds, bool) and p.n_seeds == 0:
+        if p.n_seeds == 0:
             p.n_seeds = AUTO_SEEDS["cpu" if p.device == "cpu" else "cuda"]
-        check_positive(p, "n_seeds", "n_tune_seeds", "steps", "batch_size", "checkpoints", "n_boot")
-        check_fit_flags(p)
-        if not p.quantiles:
-            raise StudyError("--quantiles needs at least one level in (0, 1)")
+        check_fit_flags(p)  # --quantiles and --confidence in (0, 1)
         # the median is judged: fewer seeds than its order-statistic interval needs cannot carry any verdict
         need = verdict.runs_needed(0.5, p.confidence)
         if p.n_seeds < need:
@@ -278,23 +270,13 @@ class TorchRates(Study):
             )
         if p.checkpoints > p.steps:
             raise StudyError(f"--checkpoints must be <= --steps ({p.steps}), got {p.checkpoints}")
-        if p.n_boot * (1.0 - p.confidence) < 20:
-            raise StudyError(
-                f"--n-boot must be >= {math.ceil(20 / (1 - p.confidence))} at --confidence "
-                f"{p.confidence:g} (20 replicates beyond each end), got {p.n_boot}"
-            )
-        from ._torch_run import FLOAT32_MAX
-
+        check_replicates(p)
         if not (0 < p.lr_scale and max(max(g) for g in LR_GRIDS.values()) * p.lr_scale <= FLOAT32_MAX):
             raise StudyError(
                 f"--lr-scale must be > 0 and keep every step size within float32 (the models "
                 f"train in float32), got {p.lr_scale!r}"
             )
-        if not isinstance(p.eval_size, int) or p.eval_size < 0:
-            raise StudyError(f"--eval-size must be >= 0 (0: the study's default), got {p.eval_size!r}")
         check_torch_run(self.name, p)
-        from ._torch_run import check_batch_size
-
         check_batch_size("batch_size", p.batch_size, [p.text_task, p.vision_task])
 
     def group(self, cell) -> str:
@@ -324,11 +306,7 @@ class TorchRates(Study):
                     "options": dict(spec.options),
                     "grid": [float(lr * p.lr_scale) for lr in spec.grid],
                     "model_kwargs": dict(SMALL_TEXT_MODEL) if text and p.text_size == "small" else {},
-                    "n_seeds": p.n_seeds,
-                    "n_tune_seeds": p.n_tune_seeds,
-                    "steps": p.steps,
-                    "batch_size": p.batch_size,
-                    "checkpoints": p.checkpoints,
+                    **fields_of(p, "n_seeds", "n_tune_seeds", "steps", "batch_size", "checkpoints"),
                     "eval_size": p.eval_size or (TEXT_EVAL_SIZE if text else 0),
                     "quantiles": sorted({float(q) for q in p.quantiles} | {0.5, judged_upper(p.n_seeds, p.confidence)}),
                     "confidence": p.confidence,
@@ -358,8 +336,8 @@ class TorchRates(Study):
             confidence=p.confidence,
             seed=derive_seed(p.seed, "torch-rates", "bootstrap"),
         )
-        runs = tables["runs"]
-        untuned = frozenset(zip(runs.loc[runs["lr_at_grid_edge"], "task"], runs.loc[runs["lr_at_grid_edge"], "method"]))
+        edge = tables["runs"][tables["runs"]["lr_at_grid_edge"]]
+        untuned = frozenset(zip(edge["task"], edge["method"]))
         return {**tables, "ratios": ratios, "claims": claim_rows(ratios, untuned)}
 
     def report(self, tables, meta) -> str:
@@ -399,18 +377,12 @@ def _train(cell, lr: float, *, n_seeds: int, seed: int, checkpoints, grad_norms:
     )
 
 
-def tune(cell) -> tuple[float, pd.DataFrame]:
-    """The step size with the smallest mean final loss on the tuning seeds (``_torch_run.tune_on_other_seeds``, the
-    package's interior rule); one row per evaluated step size, with the task and method in front."""
-    lr, frame, _ = tune_on_other_seeds(cell, cell["grid"], lambda c, lr, **kw: _train(c, lr, grad_norms=False, **kw))
-    frame.insert(0, "method", cell["method"])
-    frame.insert(0, "task", cell["task"])
-    return lr, frame
-
-
 def run_method(cell) -> dict[str, pd.DataFrame]:
-    """Tuning, then ``n_seeds`` judged seeds at the chosen step size: quantile, per-seed and run tables."""
-    lr, tuning = tune(cell)
+    """Tuning (``_torch_run.tune_on_other_seeds``, the package's interior rule), then ``n_seeds`` judged seeds at
+    the chosen step size: quantile, per-seed, run and tuning tables."""
+    lr, tuning, _ = tune_on_other_seeds(cell, cell["grid"], lambda c, lr, **kw: _train(c, lr, grad_norms=False, **kw))
+    tuning.insert(0, "method", cell["method"])
+    tuning.insert(0, "task", cell["task"])
     res = _train(cell, lr, n_seeds=cell["n_seeds"], seed=cell["seed"], checkpoints=cell["checkpoints"], grad_norms=True)
     common = {"task": cell["task"], "kind": cell["kind"], "method": cell["method"]}
     k = res.checkpoints
@@ -420,38 +392,12 @@ def run_method(cell) -> dict[str, pd.DataFrame]:
     }
     qrows = []
     for metric, values in series.items():
-        for q in cell["quantiles"]:
-            est, lo, hi = stats.quantile_ci(values, q, confidence=cell["confidence"])
-            qrows.append(
-                pd.DataFrame(
-                    {
-                        **common,
-                        "metric": metric,
-                        "k": k,
-                        "statistic": "quantile",
-                        "quantile": q,
-                        "value": est,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                    }
-                )
-            )
-        with np.errstate(invalid="ignore", over="ignore"):
-            mean = values.mean(axis=0)
-        qrows.append(
-            pd.DataFrame(
-                {
-                    **common,
-                    "metric": metric,
-                    "k": k,
-                    "statistic": "mean",
-                    "quantile": np.nan,
-                    "value": mean,
-                    "ci_low": np.nan,
-                    "ci_high": np.nan,
-                }
-            )
-        )
+        at = {**common, "metric": metric, "k": k}
+        qrows += [
+            quantile_frame(values, q, {**at, "statistic": "quantile"}, confidence=cell["confidence"])
+            for q in cell["quantiles"]
+        ]
+        qrows.append(mean_frame(values, at))
     quantiles = pd.concat(qrows, ignore_index=True).assign(n_seeds=res.n_seeds, n_failed=res.n_failed)
     paths = res.to_frame().drop(columns=["task", "method"]).assign(**common)
     paths = paths[["task", "kind", "method", "seed", "step", "loss", "grad_norm", "failed"]]
@@ -521,62 +467,43 @@ def ratio_rows(
 
 
 def _pairs(tasks: dict[str, str], methods_by_task: dict[str, set]) -> list[tuple]:
-    """(claim, statement, source, task, a, b, kind) of every comparison whose two runs exist."""
-    out = []
-    for a, b in CLIP_PAIRS:
-        for kind in ("text", "vision"):
-            out.append(
-                (
-                    "seed000-clipping",
-                    f"clipping ({a} → {b}) largely improves training under heavy-tailed "
-                    f"noise and is not critical under light noise",
-                    SOURCE_SEED,
-                    tasks.get(kind),
-                    a,
-                    b,
-                    "contrast",
-                )
-            )
-    for kind in ("text", "vision"):
-        out.append(
-            (
-                "fig1a-adam-vs-sgd",
-                "Adam is far ahead of SGD with momentum on the attention model, not on the image model",
-                SOURCE_PAPER + ", Figure 1(a)/(e)",
-                tasks.get(kind),
-                "sgd_m",
-                "adam",
-                "contrast",
-            )
+    """(claim, statement, source, task, a, b, rule) of every comparison whose two runs exist."""
+    contrasts = [
+        (
+            "seed000-clipping",
+            f"clipping ({a} → {b}) largely improves training under heavy-tailed noise and is not critical under "
+            "light noise",
+            SOURCE_SEED,
+            a,
+            b,
         )
-    for name, a, b, kind, statement in RUNGS:
-        out.append((name, statement, SOURCE_PAPER + ", Section 5.1 / Figure 3a", tasks.get("text"), a, b, kind))
+        for a, b in CLIP_PAIRS
+    ]
+    contrasts.append(
+        (
+            "fig1a-adam-vs-sgd",
+            "Adam is far ahead of SGD with momentum on the attention model, not on the image model",
+            SOURCE_PAPER + ", Figure 1(a)/(e)",
+            "sgd_m",
+            "adam",
+        )
+    )
+    out = [(*c[:3], tasks.get(kind), *c[3:], "contrast") for c in contrasts for kind in ("text", "vision")]
+    ladder = SOURCE_PAPER + ", Section 5.1 / Figure 3a"
+    out += [(name, statement, ladder, tasks.get("text"), a, b, rule) for name, a, b, rule, statement in RUNGS]
     return [r for r in out if r[3] is not None and {r[4], r[5]} <= methods_by_task.get(r[3], set())]
+
+
+RATIO_COLUMNS = (
+    "claim statement source task kind a b rule quantile measure ratio ci_low ci_high n_seeds n_failed_a n_failed_b "
+    "reason"
+).split()
 
 
 def ratio_table(paths: pd.DataFrame, *, n_boot: int, confidence: float, seed: int) -> pd.DataFrame:
     """Every comparison's ratio of quantiles (judged ones: the median and the upper quantile), final and worst."""
-    columns = [
-        "claim",
-        "statement",
-        "source",
-        "task",
-        "kind",
-        "a",
-        "b",
-        "rule",
-        "quantile",
-        "measure",
-        "ratio",
-        "ci_low",
-        "ci_high",
-        "n_seeds",
-        "n_failed_a",
-        "n_failed_b",
-        "reason",
-    ]
     if paths.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=RATIO_COLUMNS)
     tasks = {kind: task for task, kind in paths[["task", "kind"]].drop_duplicates().itertuples(index=False)}
     methods_by_task = {t: set(part["method"]) for t, part in paths.groupby("task")}
     rows = []
@@ -586,6 +513,7 @@ def ratio_table(paths: pd.DataFrame, *, n_boot: int, confidence: float, seed: in
         if xa.shape != xb.shape or not np.array_equal(k, kb):
             raise ValueError(f"runs {a} and {b} on {task} hold different seeds or checkpoints")
         n = xa.shape[0]
+        failed = (int(np.isinf(xa).any(axis=1).sum()), int(np.isinf(xb).any(axis=1).sum()))
         for q in (0.5, judged_upper(n, confidence)):
             reason = verdict.sufficiency(n, q, confidence)
             res = ratio_rows(xa, xb, k, q, n_boot=n_boot, confidence=confidence, seed=derive_seed(seed, task, a, b, q))
@@ -595,28 +523,9 @@ def ratio_table(paths: pd.DataFrame, *, n_boot: int, confidence: float, seed: in
                     if np.isfinite(lo) and np.isfinite(hi)
                     else "the bootstrap interval is undefined (failed seeds in both runs)"
                 )
-                rows.append(
-                    {
-                        "claim": claim,
-                        "statement": statement,
-                        "source": source,
-                        "task": task,
-                        "kind": task_kind(task),
-                        "a": a,
-                        "b": b,
-                        "rule": rule,
-                        "quantile": q,
-                        "measure": measure,
-                        "ratio": r,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                        "n_seeds": n,
-                        "n_failed_a": int(np.isinf(xa).any(axis=1).sum()),
-                        "n_failed_b": int(np.isinf(xb).any(axis=1).sum()),
-                        "reason": why,
-                    }
-                )
-    return pd.DataFrame(rows, columns=columns)
+                fields = (claim, statement, source, task, task_kind(task), a, b, rule, q, measure, r, lo, hi, n)
+                rows.append(dict(zip(RATIO_COLUMNS, (*fields, *failed, why))))
+    return pd.DataFrame(rows, columns=RATIO_COLUMNS)
 
 
 def side(lo: float, hi: float, edge: float = 1.0) -> str:
@@ -654,60 +563,22 @@ def contrast_verdict(text: tuple[float, float], vision: tuple[float, float]) -> 
 def claim_rows(ratios: pd.DataFrame, untuned: frozenset = frozenset()) -> pd.DataFrame:
     """One verdict per (claim, pair, quantile, measure) under the module's rule; a comparison that uses a
     (task, method) in ``untuned`` (its step size at the edge of its extended grid) reads 'not tuned'."""
-    columns = [
-        "claim",
-        "statement",
-        "source",
-        "a",
-        "b",
-        "quantile",
-        "measure",
-        "text_task",
-        "text_ratio",
-        "text_low",
-        "text_high",
-        "vision_task",
-        "vision_ratio",
-        "vision_low",
-        "vision_high",
-        "verdict",
-        "reason",
-    ]
-    rows = []
+    sides = {kind: [f"{kind}_{f}" for f in ("task", "ratio", "low", "high")] for kind in ("text", "vision")}
+    columns = ["claim", "statement", "source", "a", "b", "quantile", "measure", *sum(sides.values(), [])]
+    columns += ["verdict", "reason"]
     if ratios.empty:
         return pd.DataFrame(columns=columns)
+    absent = {"task": "", "ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan}  # a task the claim was not run on
+    rows = []
     for (claim, a, b, q, measure), part in ratios.groupby(["claim", "a", "b", "quantile", "measure"], sort=False):
-        t = part[part["kind"] == "text"]
-        v = part[part["kind"] == "vision"]
         first = part.iloc[0]
-        row = {
-            "claim": claim,
-            "statement": first["statement"],
-            "source": first["source"],
-            "a": a,
-            "b": b,
-            "quantile": q,
-            "measure": measure,
-            "text_task": "",
-            "text_ratio": np.nan,
-            "text_low": np.nan,
-            "text_high": np.nan,
-            "vision_task": "",
-            "vision_ratio": np.nan,
-            "vision_low": np.nan,
-            "vision_high": np.nan,
-        }
-        for name, sub in (("text", t), ("vision", v)):
-            if not sub.empty:
-                r = sub.iloc[0]
-                row.update(
-                    {
-                        f"{name}_task": r["task"],
-                        f"{name}_ratio": r["ratio"],
-                        f"{name}_low": r["ci_low"],
-                        f"{name}_high": r["ci_high"],
-                    }
-                )
+        row = {"claim": claim, "statement": first["statement"], "source": first["source"], "a": a, "b": b}
+        row.update(quantile=q, measure=measure)
+        for kind, names in sides.items():
+            sub = part[part["kind"] == kind]
+            r = sub.iloc[0] if not sub.empty else absent
+            row.update(zip(names, (r["task"], r["ratio"], r["ci_low"], r["ci_high"])))
+        text, vision = (row["text_low"], row["text_high"]), (row["vision_low"], row["vision_high"])
         reasons = [r for r in part["reason"] if r]
         edge = sorted(f"{m} on {task}" for task in part["task"] for m in (a, b) if (task, m) in untuned)
         if reasons:
@@ -715,41 +586,25 @@ def claim_rows(ratios: pd.DataFrame, untuned: frozenset = frozenset()) -> pd.Dat
         elif edge:
             row.update(verdict=NOT_TUNED, reason=f"step size at the edge of its extended grid: {', '.join(edge)}")
         elif first["rule"] == "contrast":
-            if t.empty or v.empty:
+            if not (row["text_task"] and row["vision_task"]):
                 row.update(verdict=verdict.INSUFFICIENT, reason="needs both tasks")
             else:
-                row.update(
-                    verdict=contrast_verdict(
-                        (row["text_low"], row["text_high"]), (row["vision_low"], row["vision_high"])
-                    ),
-                    reason=f"text {side(row['text_low'], row['text_high'], EQUIVALENCE)}, vision "
-                    f"{side(row['vision_low'], row['vision_high'], EQUIVALENCE)}",
-                )
+                where = f"text {side(*text, EQUIVALENCE)}, vision {side(*vision, EQUIVALENCE)}"
+                row.update(verdict=contrast_verdict(text, vision), reason=where)
         else:
-            words = rung_verdict(first["rule"], row["text_low"], row["text_high"])
+            words = rung_verdict(first["rule"], *text)
             band = f"band [{1 / EQUIVALENCE:.3f}, {EQUIVALENCE:g}]"
-            edge = EQUIVALENCE if first["rule"] == "far" else 1.0
-            row.update(
-                verdict=words,
-                reason=(
-                    f"interval {side(row['text_low'], row['text_high'], edge)}"
-                    if first["rule"] != "comparable"
-                    else f"interval within the {band}"
-                    if words == REPRODUCED
-                    else f"interval outside the {band}"
-                    if words == NOT_REPRODUCED
-                    else f"interval overlaps the edge of the {band}"
-                ),
-            )
+            if first["rule"] != "comparable":
+                where = f"interval {side(*text, EQUIVALENCE if first['rule'] == 'far' else 1.0)}"
+            else:
+                where = {REPRODUCED: "within", NOT_REPRODUCED: "outside"}.get(words, "overlaps the edge of")
+                where = f"interval {where} the {band}"
+            row.update(verdict=words, reason=where)
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
 
 
 # -- report, scoreboard, figure ------------------------------------------------------------------------
-
-
-def _fmt_range(v, lo, hi) -> str:
-    return f"{v:.4g} [{lo:.4g}, {hi:.4g}]"
 
 
 def worst_at_first_checkpoint(paths: pd.DataFrame) -> tuple[int, int, int]:
@@ -819,7 +674,7 @@ def rates_report(tables, meta) -> str:
                 ]
                 s = s[s["k"] == s["k"].max()]
                 cells.append(
-                    f"{_fmt_range(s['value'].iloc[0], s['ci_low'].iloc[0], s['ci_high'].iloc[0]):<28}"
+                    f"{fmt(s['value'].iloc[0], s['ci_low'].iloc[0], s['ci_high'].iloc[0]):<28}"
                     if not s.empty
                     else f"{'-':<28}"
                 )
@@ -851,7 +706,7 @@ def rates_report(tables, meta) -> str:
             where = []
             for name in ("text", "vision"):
                 if c[f"{name}_task"]:
-                    where.append(f"{name} {_fmt_range(c[f'{name}_ratio'], c[f'{name}_low'], c[f'{name}_high'])}")
+                    where.append(f"{name} {fmt(c[f'{name}_ratio'], c[f'{name}_low'], c[f'{name}_high'])}")
             lines.append(
                 f"  {c['a']} → {c['b']}, q={c['quantile']:g} {c['measure']:<6}: {'; '.join(where)} → "
                 f"{c['verdict']} ({c['reason']})"
@@ -880,24 +735,23 @@ def rates_scoreboard(tables, meta) -> pd.DataFrame:
         )
         reason = c["reason"]
         if c["text_task"] and c["vision_task"]:
-            reason = f"vision ratio {_fmt_range(c['vision_ratio'], c['vision_low'], c['vision_high'])}; {reason}"
+            reason = f"vision ratio {fmt(c['vision_ratio'], c['vision_low'], c['vision_high'])}; {reason}"
         rows.append(
-            {
-                "study": meta["study"],
-                "statement": c["claim"],
-                "source": c["source"],
-                "setting": setting,
-                "quantity": f"{main} ratio of {c['quantile']:g}-quantiles of the loss, {c['measure']}",
-                "measured": c[f"{main}_ratio"],
-                "ci_low": c[f"{main}_low"],
-                "ci_high": c[f"{main}_high"],
-                "theory": 1.0,
-                "verdict": c["verdict"],
-                "reason": reason,
-                "figure": f"{meta['study']}.png",
-            }
+            report.score_row(
+                meta,
+                c,
+                setting=setting,
+                quantity=f"{main} ratio of {c['quantile']:g}-quantiles of the loss, {c['measure']}",
+                statement=c["claim"],
+                source=c["source"],
+                measured=c[f"{main}_ratio"],
+                ci_low=c[f"{main}_low"],
+                ci_high=c[f"{main}_high"],
+                theory=1.0,
+                reason=reason,
+            )
         )
-    return pd.DataFrame(rows, columns=list(verdict.SCOREBOARD_COLUMNS))
+    return report.scoreboard(rows)
 
 
 def plot_torch_rates(tables, meta):
