@@ -57,13 +57,13 @@ def table(values: pd.DataFrame, p, *, by: str = "problem") -> pd.DataFrame:
     """Each (``by``, structure)'s (1 − δ)-quantiles of the runs in ``values`` (columns ``by``, structure, delta,
     value; one run per δ), with their order-statistic intervals, the effective rank and the ratio to ``iid``
     at the same δ; failures (non-finite values) lie above every quantile and are counted."""
-    rows = []
+    rows, deltas = [], resolved_deltas(p)
     for (key, structure), part in values.groupby([by, "structure"], sort=False):
-        v = delta_columns(part, resolved_deltas(p))
+        v = delta_columns(part, deltas)
         rank = noise.effective_rank(structure, p.deff_dim)
         common = {by: key, "structure": structure, "effective_rank": rank, "n_traj": v.shape[0]}
         common["n_failed"] = int(np.sum(~np.isfinite(v)))
-        rows += delta_quantiles(v, resolved_deltas(p), common, confidence=p.confidence)
+        rows += delta_quantiles(v, deltas, common, confidence=p.confidence)
     return ratio_to(pd.DataFrame(rows), "structure", "iid", on=[by, "delta"]) if rows else pd.DataFrame()
 
 
