@@ -68,17 +68,6 @@ def test_shift_interval_with_too_few_replicates_is_unbounded():
     assert np.isnan(_shift([], [1.0])[0])
 
 
-def test_seed_mean_is_student_t():
-    x = np.array([1.0, 2.0, 4.0])
-    mean, lo, hi, n = tn._seed_mean(x, 0.9)
-    half = sps.t.ppf(0.95, 2) * x.std(ddof=1) / np.sqrt(3)
-    assert (mean, n) == (pytest.approx(7 / 3), 3) and (lo, hi) == (
-        pytest.approx(7 / 3 - half),
-        pytest.approx(7 / 3 + half),
-    )
-    assert np.isnan(tn._seed_mean([1.0])[1])
-
-
 def test_gaussian_outlier_rates_are_seed_000s_references():
     from synthclip.torch import probe  # numpy only
 
@@ -168,6 +157,10 @@ HEAVY = dict(
     extreme_count=5,
     median=lambda s: 1.0 if s == 0 else 0.4,
     coord_alpha=1.3,
+    coord_ci_low=1.1,
+    coord_ci_high=1.6,
+    coord_below2=1.0,
+    coord_draws=16,
     mohammadi_alpha=1.8,
     mohammadi_ci_low=1.7,
     mohammadi_ci_high=1.9,
@@ -183,6 +176,10 @@ LIGHT = dict(
     extreme_count=0,
     median=lambda s: 1.0 if s == 0 else 0.97,
     coord_alpha=1.1,
+    coord_ci_low=0.9,
+    coord_ci_high=1.4,
+    coord_below2=1.0,
+    coord_draws=16,
     mohammadi_alpha=2.0,
     mohammadi_ci_low=1.9,
     mohammadi_ci_high=2.1,
@@ -208,12 +205,9 @@ def test_claims_reproduced_when_text_is_heavy_and_vision_light():
         assert _by(c, "Figure 2: text noise drifts in training, vision stays", task)["verdict"] == REPRODUCED
     assert _by(c, "α < 2 (tier ii)", f"{tn.VISION}, step 0")["verdict"] == NOT_REPRODUCED
     assert _by(c, "Figure 4: both architecture and data carry the tail")["verdict"] == REPRODUCED
-    assert _by(c, "Appendix H: coordinates look heavy where the vector is not", tn.VISION)["verdict"] == REPRODUCED
+    assert _by(c, APPENDIX_H, tn.VISION)["verdict"] == REPRODUCED
     # the vector view of a text task is heavy: Appendix H's premise is absent there
-    assert (
-        _by(c, "Appendix H: coordinates look heavy where the vector is not", "text-transformer")["verdict"]
-        == INCONCLUSIVE
-    )
+    assert _by(c, APPENDIX_H, "text-transformer")["verdict"] == INCONCLUSIVE
     board = tn.noise_scoreboard({"claims": c}, {})
     assert len(board) == len(c) and set(board["verdict"]) <= {REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE}
 
@@ -229,7 +223,7 @@ def test_claims_not_reproduced_when_vision_is_the_heavier():
         assert _by(c, "seed 000: NLP norms heavy-tailed, vision not", task)["verdict"] == NOT_REPRODUCED
         assert _by(c, "Figure 2: text noise drifts in training, vision stays", task)["verdict"] == NOT_REPRODUCED
     assert _by(c, "Figure 4: both architecture and data carry the tail")["verdict"] == NOT_REPRODUCED
-    assert _by(c, "Appendix H: coordinates look heavy where the vector is not", tn.VISION)["verdict"] == INCONCLUSIVE
+    assert _by(c, APPENDIX_H, tn.VISION)["verdict"] == INCONCLUSIVE
 
 
 def test_claims_inconclusive_on_equal_laws_or_too_few_replicates():
@@ -243,6 +237,51 @@ def test_claims_inconclusive_on_equal_laws_or_too_few_replicates():
     missing = _by(two, "Figure 1 (tier i)", tn.TEXT_TASKS[1])
     assert missing["verdict"] == INCONCLUSIVE and "not run" in missing["reason"]
     assert _by(two, "Figure 4: both architecture and data carry the tail")["verdict"] == INCONCLUSIVE
+
+
+# -- Appendix H, rule version 2: the replicates' Hill intervals (vector) and the draws' spans (coordinates) ----
+
+APPENDIX_H = "Appendix H: coordinates look heavy where the vector is not"
+
+
+def _appendix_h(hill=(30.0, 25.0, 36.0), coord=(1.1, 0.9, 1.4), n_rep=5, overrides=None) -> pd.Series:
+    """The Appendix H row of one task whose replicates carry Hill's (α̂, low, high) on ‖ξ‖ and the coordinate
+    view's (median α̂, span low, span high); ``overrides``: {replicate: {column: value}}."""
+    rows = []
+    for r in range(n_rep):
+        row = {
+            "model": tn.VISION,
+            "replicate": r,
+            "step": 0,
+            "batch_size": 1,
+            "hill_alpha": hill[0],
+            "hill_ci_low": hill[1],
+            "hill_ci_high": hill[2],
+            "mohammadi_alpha": 2.0,
+            "coord_alpha": coord[0],
+            "coord_ci_low": coord[1],
+            "coord_ci_high": coord[2],
+            "coord_below2": 1.0,
+            "coord_draws": 16,
+        }
+        row.update((overrides or {}).get(r, {}))
+        rows.append(row)
+    return pd.Series(tn._appendix_h(pd.DataFrame(rows), tn.VISION, 0.95))
+
+
+def test_appendix_h_reads_every_interval_against_2():
+    assert _appendix_h()["verdict"] == REPRODUCED
+    # every draw's interval above 2 (α̂ = +inf draws included): the coordinates look light, not reproduced
+    assert _appendix_h(coord=(2.6, 2.2, np.inf))["verdict"] == NOT_REPRODUCED
+    # near misses: one replicate's span reaches 2.01, or one draw lacks an interval: not on one side
+    assert _appendix_h(overrides={3: {"coord_ci_high": 2.01}})["verdict"] == INCONCLUSIVE
+    assert _appendix_h(overrides={0: {"coord_ci_low": np.nan}})["verdict"] == INCONCLUSIVE
+    # the premise: one replicate's Hill interval reaching below 2.0 leaves the vector view not light
+    row = _appendix_h(overrides={4: {"hill_ci_low": 1.95}})
+    assert row["verdict"] == INCONCLUSIVE and "premise absent" in row["reason"]
+    # the row states the median α̂ and the span of every draw's interval
+    row = _appendix_h(overrides={2: {"coord_ci_low": 0.5, "coord_alpha": 0.7}})
+    assert (row["estimate"], row["ci_low"], row["ci_high"]) == (1.1, 0.5, 1.4)
 
 
 # -- tier (ii), rule version 2: every replicate's calibrated interval, Hill and Mohammadi -------------------

@@ -233,5 +233,8 @@ def test_coordinate_view_keeps_infinite_alpha_as_light():
     assert view["coord_draws"] == 64
     assert view["coord_alpha"] == np.median(alphas)
     assert view["coord_below2"] == np.mean([e.ci_high < 2.0 for e in est])
+    # the span of the draws' intervals: below (above) 2 exactly when every draw's interval is
+    assert view["coord_ci_low"] == min(e.ci_low for e in est)
+    assert view["coord_ci_high"] == max(e.ci_high for e in est) == np.inf
     # the biased reading (finite α̂ only) differs on these data: the test can tell the two apart
     assert np.median(alphas[np.isfinite(alphas)]) < view["coord_alpha"]

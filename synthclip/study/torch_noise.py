@@ -62,9 +62,15 @@ reproduced* or *inconclusive* (with the reason), from intervals over seed replic
   inputs) and the data effect (text − Gaussian inputs, no attention) on log top-1 % share; the paper
   says both; reproduced if both intervals lie above 0, not reproduced if either lies below, inconclusive
   otherwise; the report names which factor carries the tail here.
-* *Appendix H*: per task at step 0: if the vector view is light (Hill's γ interval below 1/2), reproduced
-  if the coordinate view's α (Student-t over replicates of the median over draws) lies below 2, not
-  reproduced if above, inconclusive if it holds 2; inconclusive when the vector view is not light.
+* *Appendix H* (rule version 2): per task at step 0, the vector view is light if every replicate's
+  calibrated Hill interval on ‖ξ‖ lies above 2 (tier (ii)'s conjunction); the coordinate view (the seed's
+  Figure 5(c): Mohammadi's α over the coordinates of one draw, for the first 16 draws of each replicate)
+  reads below 2 if every draw's interval lies below 2 and above 2 if every one lies above. Where the vector
+  view is light: reproduced if the coordinate view reads below 2, not reproduced if above, else
+  inconclusive; inconclusive when the vector view is not light. Each draw's coordinates are one scalar
+  sample of a scale mixture, not a stable law: the interval is calibrated for scalar stable data and is read
+  as an interval of what the estimator reports at this shape, which is Appendix H's claim. Version 1 (to
+  0.3.0) took Student-t intervals over replicates of Hill's 1/α̂ and of the median coordinate α̂.
 
 Caveats stated up front: a finite data set has bounded noise, so "α < 2" means a power-law-like tail
 over the range N draws can see; ∇f over 2048 windows has its own error, about √(B/2048) of the noise norm.
@@ -124,7 +130,7 @@ HEAVY_BELOW = 2.0  # α < 2: infinite variance, the heavy-tailed regime of Assum
 MAX_PROBE_STEP = 100_000  # about a few minutes of training per probe point on one CPU core
 MAX_SEEDS = 1000
 # Bumped when a cell's tables change meaning (the cell cache is keyed by the cell dict and the version).
-PROBE_VERSION = 3  # 3: Mohammadi's vector intervals from the parametric pivot
+PROBE_VERSION = 4  # 3: Mohammadi's vector intervals from the parametric pivot; 4: the coordinate view's span
 
 VISION = "digits-cnn"
 TEXT_TASKS = ("text-transformer", "words-transformer")
@@ -162,8 +168,9 @@ CLAIMS_RULE = (
     "one below, else inconclusive; seed 000 = mild-outlier ratio (exact binomial, replicates pooled) above 1 for text and "
     "not for vision; Figure 2 "
     "= shift of scale drift |Δ log median‖ξ‖| (text − vision) above 0; Figure 4 = architecture and "
-    "data shifts of log top-1 % share both above 0; Appendix H = coordinate-view α interval below 2 "
-    "where the vector view is light"
+    "data shifts of log top-1 % share both above 0; Appendix H (version 2) = where every "
+    "replicate's Hill interval on ‖ξ‖ lies above 2 (the vector view light), reproduced if every draw's "
+    "coordinate-view Mohammadi interval lies below 2, not reproduced if every one lies above, else inconclusive"
 )
 
 
@@ -410,17 +417,6 @@ def _full_loss(model, task, full_size, chunk: int = 256) -> float:
 
 
 # -- seed-replicate statistics (their intervals: synthclip.stats) ----------------------------------------
-
-
-def _seed_mean(values, confidence: float = 0.95) -> tuple[float, float, float, int]:
-    """(mean, low, high, n) of the finite replicate values, the interval ``stats.mean_ci`` (Student t); the
-    ends are NaN below two replicates (no interval)."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size < 2:
-        return (float(x.mean()) if x.size else np.nan), np.nan, np.nan, int(x.size)
-    ci = stats.mean_ci(x, confidence_level=confidence, method="t")
-    return ci.estimate, ci.low, ci.high, int(x.size)
 
 
 def side(lo: float, hi: float, threshold: float) -> str:
@@ -710,28 +706,33 @@ def _figure4(probes, confidence) -> list[dict]:
 
 
 def _appendix_h(part, task, confidence) -> dict:
+    """Appendix H, rule version 2 (module docstring): the vector view is light if every replicate's Hill
+    interval on ‖ξ‖ lies above 2; the coordinate view reads below (above) 2 if every draw's Mohammadi interval
+    of every replicate does (each replicate's ``coord_ci_low``/``coord_ci_high`` is its draws' span)."""
     name, src = "Appendix H: coordinates look heavy where the vector is not", PAPER + ", App. H"
-    vec = _seed_mean(1.0 / part["hill_alpha"].to_numpy(float), confidence)
-    coord = _seed_mean(part["coord_alpha"], confidence)
-    vs, cs = side(vec[1], vec[2], 0.5), side(coord[1], coord[2], 2.0)
+    vector = every_replicate(part["hill_ci_low"].to_numpy(float), part["hill_ci_high"].to_numpy(float))
+    lo, hi = part["coord_ci_low"].to_numpy(float), part["coord_ci_high"].to_numpy(float)
+    coordinates = every_replicate(lo, hi)
+    measured = float(np.median(part["coord_alpha"])), float(np.min(lo)), float(np.max(hi))
     desc = (
-        f"vector view: Hill α̂ of ‖ξ‖ ≈ {1 / vec[0] if vec[0] > 0 else np.inf:.2f} (1/α̂ [{vec[1]:.3f}, "
-        f"{vec[2]:.3f}]), Mohammadi on vectors {part['mohammadi_alpha'].mean():.2f}; coordinate view: "
-        f"Mohammadi α̂ {coord[0]:.2f} [{coord[1]:.2f}, {coord[2]:.2f}]"
+        f"vector view: Hill α̂ of ‖ξ‖ median {np.median(part['hill_alpha']):.2f}, intervals from "
+        f"{np.min(part['hill_ci_low']):.2f} to {np.max(part['hill_ci_high']):.2f}: {READINGS[vector]}; Mohammadi "
+        f"on vectors median {np.median(part['mohammadi_alpha']):.2f}; coordinate view: Mohammadi α̂ median "
+        f"{measured[0]:.2f} over {int(part['coord_draws'].sum())} draws, {np.mean(part['coord_below2']):.0%} of "
+        f"their intervals below 2: {READINGS[coordinates]}"
         + (
-            f"; pooled (Şimşekli et al.'s practice: every coordinate of every draw as one sample) "
-            f"{part['pooled_alpha'].mean():.2f}"
+            f"; pooled (Şimşekli et al.'s practice: every coordinate of every draw as one sample) median "
+            f"{np.median(part['pooled_alpha']):.2f}"
             if "pooled_alpha" in part
             else ""
         )
     )
-    if vs != "below":
+    if vector != "above":
         verdict, why = INCONCLUSIVE, "the vector view is not light here (premise absent); " + desc
     else:
-        verdict = {"below": REPRODUCED, "above": NOT_REPRODUCED}.get(cs, INCONCLUSIVE)
-        why = desc
-    statistic = "coordinate-view α (Mohammadi)"
-    return _claim(name, src, f"{task}, step 0", statistic, *coord[:3], 2.0, verdict, why, n_a=coord[3], n_b=vec[3])
+        verdict, why = {"below": REPRODUCED, "above": NOT_REPRODUCED}.get(coordinates, INCONCLUSIVE), desc
+    statistic = f"coordinate-view α (Mohammadi per draw, median; interval: the draws' {confidence:.0%} intervals' span)"
+    return _claim(name, src, f"{task}, step 0", statistic, *measured, HEAVY_BELOW, verdict, why, n_a=len(part), n_b=0)
 
 
 # -- the per-probe Hill table (every replicate; also what studies/gpu_check.py reports) ----------------

@@ -364,12 +364,14 @@ def hill_plot(norms, ks=None, confidence: float = 0.95, moment_ks=None):
 
 def coordinate_view(probe: NoiseProbe, n_draws: int = 16, confidence: float = 0.95) -> dict:
     """Şimşekli et al.'s view: Mohammadi's α over the kept coordinates of one draw ξ_b (its coordinates as
-    scalar samples, exact zeros dropped), for the first ``n_draws`` draws; the median α̂ over draws and the
-    fraction of draws whose interval lies below 2 (a draw with α̂ = +inf counts, as light). Coordinates of different layers have different scales,
-    so this view sees a scale mixture, which looks heavy-tailed even for a well-concentrated vector."""
+    scalar samples, exact zeros dropped), for the first ``n_draws`` draws: the median α̂ over draws, the
+    fraction of draws whose interval lies below 2 (a draw with α̂ = +inf counts, as light), and the span of the
+    draws' intervals (lowest low, highest high; NaN if a draw has no interval), which lies below (above) 2
+    exactly when every draw's interval does. Coordinates of different layers have different scales, so this
+    view sees a scale mixture, which looks heavy-tailed even for a well-concentrated vector."""
     from .. import stats
 
-    alphas, below = [], []
+    alphas, lows, highs = [], [], []
     for b in range(min(n_draws, probe.coords.shape[0])):
         z = probe.coords[b]
         z = z[z != 0]
@@ -379,10 +381,24 @@ def coordinate_view(probe: NoiseProbe, n_draws: int = 16, confidence: float = 0.
         # α̂ = +inf (1/α̂ ≤ 0) is evidence of a light tail, kept (it is above 2); only NaN (no estimate) is dropped
         if not np.isnan(row["alpha"]):
             alphas.append(row["alpha"])
-            below.append(row["ci_high"] < 2.0)
+            lows.append(row["ci_low"])
+            highs.append(row["ci_high"])
     if not alphas:
-        return {"coord_alpha": np.nan, "coord_below2": np.nan, "coord_draws": 0}
-    return {"coord_alpha": float(np.median(alphas)), "coord_below2": float(np.mean(below)), "coord_draws": len(alphas)}
+        return {
+            "coord_alpha": np.nan,
+            "coord_below2": np.nan,
+            "coord_ci_low": np.nan,
+            "coord_ci_high": np.nan,
+            "coord_draws": 0,
+        }
+    return {
+        "coord_alpha": float(np.median(alphas)),
+        "coord_below2": float(np.mean(np.asarray(highs) < 2.0)),
+        # np.min / np.max propagate NaN: a draw without an interval leaves the span undefined
+        "coord_ci_low": float(np.min(lows)),
+        "coord_ci_high": float(np.max(highs)),
+        "coord_draws": len(alphas),
+    }
 
 
 def largest_divisor_at_most_sqrt(n: int) -> int:
