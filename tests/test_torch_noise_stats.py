@@ -5,6 +5,7 @@ Hill plot, and every claim's three outcomes on synthetic probe tables. No torch 
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pandas as pd
@@ -336,3 +337,13 @@ def test_tier2_negative_controls_one_replicate_breaks_the_conjunction():
     assert nan["verdict"] == INCONCLUSIVE and "no interval" in nan["reason"]
     # an interval [lo, +inf] (Mohammadi's 1/α reaching 0) with lo above 2 lies above 2
     assert tn.alpha_side(2.2, np.inf) == "above" and tn.alpha_side(1.5, np.inf) == "holds"
+
+
+def test_views_table_reads_each_view_against_2():
+    probes = _probes({tn.VISION: LIGHT, "text-transformer": HEAVY}, steps=(0,))
+    lines = tn.views_lines(probes)
+    row = {line.split()[0]: line for line in lines[3:]}
+    assert list(row) == ["text-transformer", tn.VISION]  # the report's task order
+    # the vision task: Hill above 2, Mohammadi holding 2, the coordinates below 2 (the scale mixture)
+    assert re.findall(r"\] ([<>~] 2)", row[tn.VISION]) == ["> 2", "~ 2", "< 2"]
+    assert re.findall(r"\] ([<>~] 2)", row["text-transformer"]) == ["< 2", "< 2", "< 2"]

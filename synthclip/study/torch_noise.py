@@ -807,6 +807,39 @@ def _num(x, fmt=".3g") -> str:
     return format(x, fmt) if np.isfinite(x) else "n/a"
 
 
+#: the three views of the noise's tail, each (label, α̂ column, interval column prefix) of the probes table
+VIEWS = (
+    ("vector: Hill on ‖ξ‖", "hill_alpha", "hill"),
+    ("vector: Mohammadi on ξ", "mohammadi_alpha", "mohammadi"),
+    ("coordinates of one draw", "coord_alpha", "coord"),
+    ("pooled coordinates", "pooled_alpha", "pooled"),
+)
+
+
+def views_lines(probes: pd.DataFrame) -> list[str]:
+    """The three views side by side at step 0, smallest B: per task the median α̂ over replicates and the
+    lowest and highest end of their intervals (the coordinate view's: of every draw's), read against 2 as
+    the claims read them (every interval below / above 2)."""
+    views = [v for v in VIEWS if f"{v[2]}_ci_low" in probes.columns]
+    lines = [
+        "",
+        "the three views at step 0, smallest B: median α̂ over replicates [lowest, highest end of the "
+        "replicates' intervals; the coordinate view's: of every draw's] and the reading against 2",
+        f"{'task':<27} " + " ".join(f"{label:<31}" for label, *_ in views),
+    ]
+    for task in sorted(probes["model"].unique(), key=lambda m: TASK_ORDER.get(m, 99)):
+        part = _at(probes, task, 0)
+        if part.empty:
+            continue
+        cells = []
+        for _, alpha, pre in views:
+            lo, hi = part[f"{pre}_ci_low"].to_numpy(float), part[f"{pre}_ci_high"].to_numpy(float)
+            reading = {"below": "< 2", "above": "> 2", "holds": "~ 2", "none": "n/a"}[every_replicate(lo, hi)]
+            cells.append(f"{_fmt(float(np.median(part[alpha])), np.min(lo), np.max(hi))} {reading:<8}")
+        lines.append(f"{task:<27} " + " ".join(cells))
+    return lines
+
+
 def noise_report(tables, meta) -> str:
     p = meta["params"]
     v = tables["verdicts"]
@@ -855,6 +888,7 @@ def noise_report(tables, meta) -> str:
             "of N ≤ √N: coordinates of different scales pooled form a scale mixture, which reads heavy "
             "even when every coordinate is Gaussian)"
         )
+        lines += views_lines(probes)
         lines.append(
             "views: the seed's Figure 1 histograms the noise norms ‖ξ‖ (the vector view; Hill√N and moment "
             "read their tail); its Appendix H contrasts that with the coordinates of a single minibatch (coord) "
