@@ -12,10 +12,10 @@ Full description: docs/studies/dimension.md.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,17 +23,8 @@ import pandas as pd
 
 from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
-from . import report
+from . import base, horizons, report
 from .base import NoiseParams, SimulationParams, SlopeParams, Study, StudyError, check_alpha, option, register
-from .horizons import (
-    classify_growth,
-    expected_shape,
-    growth_fit,
-    joint_statistics,
-    local_exponents,
-    mean_and_median,
-    trajectory_table,
-)
 from .rate_tables import final_values, simulate_to_horizon
 
 STRUCTURES = ("iid", "radial")
@@ -56,7 +47,7 @@ QUANTITY = "GClip/CClip ratio growth in d"
 SCHEDULE = "1/alpha"
 
 
-@dataclass
+@dataclasses.dataclass
 class DimensionParams(SlopeParams, SimulationParams, NoiseParams):
     dims: list = option([1, 3, 10, 30, 100, 300, 1000], "dimensions d (at least 2 distinct: a growth exponent)", low=1)
     structures: list = option(list(STRUCTURES), "vector noise structures: iid and/or radial", choices=STRUCTURES)
@@ -76,12 +67,6 @@ class DimensionParams(SlopeParams, SimulationParams, NoiseParams):
 def theory_alpha(noise: str, alpha: float) -> float:
     """The α at which the claims are read: the noise's tail index (Gaussian noise: 2, it has every moment)."""
     return 2.0 if noise == "gaussian" else float(alpha)
-
-
-def noise_scale(structure: str, d: int) -> float:
-    """Radial noise of scale √d: each coordinate keeps the scale of the i.i.d. case (noise.py: the radial
-    norm is the law's magnitude times ``scale``)."""
-    return math.sqrt(d) if structure == "radial" else 1.0
 
 
 def rule_text(p: Mapping[str, Any]) -> str:
@@ -125,14 +110,11 @@ class Dimension(Study):
                 "dim": int(d),
                 "clip": tau0 * math.sqrt(d) if method == "gclip" else tau0,
                 "tau0": tau0,
-                "scale": noise_scale(structure, d),
-                "noise": p.noise,
+                # radial noise of scale √d: each coordinate keeps the i.i.d. case's scale (noise.py: the radial
+                # norm is the law's magnitude times ``scale``)
+                "scale": math.sqrt(d) if structure == "radial" else 1.0,
                 "alpha": float(p.alpha),
-                "n_traj": p.n_traj,
-                "steps": p.steps,
-                "seed": p.seed,
-                "x0": p.x0,
-                "metric": p.metric,
+                **base.fields_of(p, "noise", "n_traj", "steps", "seed", "x0", "metric"),
             }
             for tau0, structure, d, method in itertools.product(
                 dict.fromkeys(float(c) for c in p.clips), p.structures, sorted(set(p.dims)), METHODS
@@ -142,11 +124,8 @@ class Dimension(Study):
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         params = {"clip": cell["clip"], "clip_power": SCHEDULE, "lr_schedule": "theorem4"}
         res = simulate_to_horizon(cell, params, threads=threads)
-        fields = ("tau0", "structure", "method", "dim", "noise", "alpha", "steps", "metric")
-        finals = final_values(
-            res, cell["metric"], {f: cell[f] for f in fields}, clip_frac=res.metric("clip_frac")[:, -1]
-        )
-        return {"finals": finals}
+        fields = {f: cell[f] for f in ("tau0", "structure", "method", "dim", "noise", "alpha", "steps", "metric")}
+        return {"finals": final_values(res, cell["metric"], fields, clip_frac=res.metric("clip_frac")[:, -1])}
 
     def analyze(self, p, tables):
         return analyze_finals(
@@ -284,32 +263,24 @@ def _analyze_one(
     finals: pd.DataFrame, *, n_boot: int, confidence: float, tolerance: float, seed: int, allowance: float
 ) -> dict:
     """:func:`analyze_finals` at one clip level."""
-    keys, table = trajectory_table(finals, ["structure", "method", "dim"])
-    n = table.shape[1]
-    clip_frac = np.array(
-        [
-            float(part["clip_frac"].mean()) if "clip_frac" in part else np.nan
-            for _, part in finals.groupby(["structure", "method", "dim"], sort=True)
-        ]
-    )
-    index = {k: i for i, k in enumerate(keys)}
+    by = ["structure", "method", "dim"]
+    keys, table = horizons.trajectory_table(finals, by)
+    n, index = table.shape[1], {k: i for i, k in enumerate(keys)}
+    cells = finals.groupby(by, sort=True)  # in the order of ``keys``
+    clip_frac = np.array([float(part["clip_frac"].mean()) if "clip_frac" in part else np.nan for _, part in cells])
     noise, alpha, metric = str(finals["noise"].iloc[0]), float(finals["alpha"].iloc[0]), str(finals["metric"].iloc[0])
     t_alpha = theory_alpha(noise, alpha)
     # the joint bootstrap: one index draw per replicate for every (structure, method, d)
-    joint = joint_statistics(table, n_boot=n_boot, seed=seed)
+    joint = horizons.joint_statistics(table, n_boot=n_boot, seed=seed)
     mean, median, boot_mean, boot_median = (joint[s] for s in ("mean", "median", "boot_mean", "boot_median"))
     errors = pd.DataFrame(
         [
             {
-                "structure": structure,
-                "method": method,
-                "dim": d,
-                **mean_and_median(table[i], mean[i], boot_mean[:, i], confidence),
-                "clip_frac": clip_frac[i],
-                "n_traj": n,
-                "n_failed": int(np.sum(~np.isfinite(table[i]))),
+                **dict(zip(by, key)),
+                **horizons.mean_and_median(table[i], mean[i], boot_mean[:, i], confidence),
+                **{"clip_frac": clip_frac[i], "n_traj": n, "n_failed": int(np.sum(~np.isfinite(table[i])))},
             }
-            for (structure, method, d), i in index.items()
+            for i, key in enumerate(keys)
         ]
     )
     # the fields every growth row closes with
@@ -326,16 +297,8 @@ def _analyze_one(
             median_ratio_boot = boot_median[:, gi] / boot_median[:, ci]
         for j, d in enumerate(dims):
             lo, hi = stats.percentile_interval(ratio_boot[:, j], confidence)[:2]
-            rrows.append(
-                {
-                    "structure": structure,
-                    "dim": d,
-                    "ratio": float(ratio[j]),
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "median_ratio": float(median_ratio[j]),
-                }
-            )
+            row = {"structure": structure, "dim": d, "ratio": float(ratio[j]), "ci_low": lo, "ci_high": hi}
+            rrows.append({**row, "median_ratio": float(median_ratio[j])})
         low = [
             f"{m} {clip_frac[index[(structure, m, d)]]:.1%} at d={d}"
             for d in dims
@@ -354,9 +317,12 @@ def _analyze_one(
             "ratio": (ratio, ratio_boot, median_ratio, median_ratio_boot),
         }
         for name, (pt, bt, med, bmed) in series.items():
-            lrows += [{"structure": structure, "series": name, **r} for r in local_exponents(dims, pt, bt, confidence)]
-            fit = growth_fit(dims, pt, bt, med, bmed, confidence)
-            interval = (fit["exponent"], fit["ci_low"], fit["ci_high"])
+            lrows += [
+                {"structure": structure, "series": name, **r}
+                for r in horizons.local_exponents(dims, pt, bt, confidence)
+            ]
+            fit = horizons.growth_fit(dims, pt, bt, med, bmed, confidence)
+            exponent, lo, hi = interval = (fit["exponent"], fit["ci_low"], fit["ci_high"])
             method = RATIO if name == "ratio" else name
             # the bounds are on x̄_k (Theorem 4/8): a ratio of last iterates is outside their scope
             sharp, printed = (
@@ -373,27 +339,15 @@ def _analyze_one(
                     "theorem's own clip level, τ_k = G k^(α−1); this run's τ0·k^(1/α) lies outside it",
                 )
             if name == "ratio" and low and v.verdict != verdict.NONE:
-                v = verdict.Verdict(verdict.INSUFFICIENT, v.theory, v.kind, v.statement, v.source, reason=unclipped)
-            pv = verdict.judge(*interval, printed, t_alpha, **common) if printed is not None else None
+                v = dataclasses.replace(v, verdict=verdict.INSUFFICIENT, reason=unclipped)
+            pv = verdict.judge(*interval, printed, t_alpha, **common)  # "none" without a printed claim
+            shape = horizons.classify_growth(lo, hi, tolerance) if np.isfinite(exponent) else "no fit"
             grows.append(
                 {
-                    "structure": structure,
-                    "series": name,
-                    "statistic": "mean",
-                    **fit,
-                    "shape": classify_growth(fit["ci_low"], fit["ci_high"], tolerance)
-                    if np.isfinite(fit["exponent"])
-                    else "no fit",
-                    "expected": expected_shape(v.theory, tolerance),
-                    **v.as_dict(),
-                    "printed_statement": printed.statement if printed else verdict.NONE,
-                    "printed_theory": pv.theory if pv else np.nan,
-                    "printed_verdict": pv.verdict if pv else verdict.NONE,
-                    "dmin": min(dims),
-                    "dmax": max(dims),
-                    **run,
-                    "setting": SETTING[structure],
-                    "method": method,
+                    **{"structure": structure, "series": name, "statistic": "mean", **fit, "shape": shape},
+                    **{"expected": horizons.expected_shape(v.theory, tolerance), **v.as_dict()},
+                    **{"printed_statement": pv.statement, "printed_theory": pv.theory, "printed_verdict": pv.verdict},
+                    **{"dmin": min(dims), "dmax": max(dims), **run, "setting": SETTING[structure], "method": method},
                     **rule,
                 }
             )
