@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import findings, stats, theory, verdict
+from .. import findings, plotting, stats, theory, verdict
 from .._rng import derive_seed
 from . import base, horizons, report
 from .base import NoiseParams, SimulationParams, SlopeParams, Study, StudyError, check_alpha, option, register
@@ -153,9 +153,7 @@ class Dimension(Study):
             lines += _tau0_block(tau0, e[e["tau0"] == tau0], r[r["tau0"] == tau0])
 
         def local(row):
-            part = loc[
-                (loc["tau0"] == row["tau0"]) & (loc["structure"] == row["structure"]) & (loc["series"] == row["series"])
-            ]
+            part = plotting.where(loc, tau0=row["tau0"], structure=row["structure"], series=row["series"])
             return ", ".join(report.ci_text(x, "exponent", spec="+.2f") for x in part.to_dict("records"))
 
         def notes(row):
@@ -173,8 +171,7 @@ class Dimension(Study):
                 g,
                 [
                     ("τ0", "tau0"),
-                    ("structure", "structure"),
-                    ("series", "series"),
+                    *report.key_columns("structure", "series"),
                     ("exponent in d, mean [CI]", lambda r: report.ci_text(r, "exponent")),
                     ("median", lambda r: f"{r['median_exponent']:+.3f}"),
                     ("shape", "shape"),
@@ -371,8 +368,11 @@ def _tau0_block(tau0: float, e: pd.DataFrame, r: pd.DataFrame) -> list[str]:
         def mean(m):
             return lambda row: report.ci_text(part.loc[(row["dim"], m)], "mean", "mean_ci_low", "mean_ci_high", ".3g")
 
-        lines.append(f"{structure}:")
-        lines.append(
+        def clipped(row):
+            return " / ".join(f"{part.loc[(row['dim'], m), 'clip_frac']:.3f}" for m in METHODS)
+
+        lines += [
+            f"{structure}:",
             report.table(
                 rat,
                 [
@@ -381,24 +381,16 @@ def _tau0_block(tau0: float, e: pd.DataFrame, r: pd.DataFrame) -> list[str]:
                     ("CClip mean [CI]", mean("cclip")),
                     ("GClip/CClip means [CI]", lambda row: report.ci_text(row, "ratio", spec=".3f")),
                     ("medians", lambda row: f"{row['median_ratio']:.3f}"),
-                    (
-                        "clipped GClip / CClip",
-                        lambda row: (
-                            f"{part.loc[(row['dim'], 'gclip'), 'clip_frac']:.3f} / "
-                            f"{part.loc[(row['dim'], 'cclip'), 'clip_frac']:.3f}"
-                        ),
-                    ),
+                    ("clipped GClip / CClip", clipped),
                 ],
                 indent="  ",
-            )
-        )
+            ),
+        ]
     return lines
 
 
 def plot_dimension(tables, meta):
     """Errors (means) against d; the GClip/CClip ratio with its fit and both predictions; clipped fractions."""
-    from .. import plotting
-
     e, r, g = tables["errors"], tables["ratios"], tables["growth"]
     p = meta.get("params", {})
     fig, axes = plotting.figure(3, ncols=2, size=4.0, aspect=0.8)  # two a row: three squeezed into a page misread
