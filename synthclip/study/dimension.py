@@ -12,28 +12,19 @@ Full description: docs/studies/dimension.md.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .. import findings, stats, theory, verdict
+from .. import findings, plotting, stats, theory, verdict
 from .._rng import derive_seed
-from . import report
+from . import base, horizons, report
 from .base import NoiseParams, SimulationParams, SlopeParams, Study, StudyError, check_alpha, option, register
-from .horizons import (
-    classify_growth,
-    expected_shape,
-    growth_fit,
-    joint_statistics,
-    local_exponents,
-    mean_and_median,
-    trajectory_table,
-)
 from .rate_tables import final_values, simulate_to_horizon
 
 STRUCTURES = ("iid", "radial")
@@ -56,7 +47,7 @@ QUANTITY = "GClip/CClip ratio growth in d"
 SCHEDULE = "1/alpha"
 
 
-@dataclass
+@dataclasses.dataclass
 class DimensionParams(SlopeParams, SimulationParams, NoiseParams):
     dims: list = option([1, 3, 10, 30, 100, 300, 1000], "dimensions d (at least 2 distinct: a growth exponent)", low=1)
     structures: list = option(list(STRUCTURES), "vector noise structures: iid and/or radial", choices=STRUCTURES)
@@ -76,12 +67,6 @@ class DimensionParams(SlopeParams, SimulationParams, NoiseParams):
 def theory_alpha(noise: str, alpha: float) -> float:
     """The α at which the claims are read: the noise's tail index (Gaussian noise: 2, it has every moment)."""
     return 2.0 if noise == "gaussian" else float(alpha)
-
-
-def noise_scale(structure: str, d: int) -> float:
-    """Radial noise of scale √d: each coordinate keeps the scale of the i.i.d. case (noise.py: the radial
-    norm is the law's magnitude times ``scale``)."""
-    return math.sqrt(d) if structure == "radial" else 1.0
 
 
 def rule_text(p: Mapping[str, Any]) -> str:
@@ -125,14 +110,11 @@ class Dimension(Study):
                 "dim": int(d),
                 "clip": tau0 * math.sqrt(d) if method == "gclip" else tau0,
                 "tau0": tau0,
-                "scale": noise_scale(structure, d),
-                "noise": p.noise,
+                # radial noise of scale √d: each coordinate keeps the i.i.d. case's scale (noise.py: the radial
+                # norm is the law's magnitude times ``scale``)
+                "scale": math.sqrt(d) if structure == "radial" else 1.0,
                 "alpha": float(p.alpha),
-                "n_traj": p.n_traj,
-                "steps": p.steps,
-                "seed": p.seed,
-                "x0": p.x0,
-                "metric": p.metric,
+                **base.fields_of(p, "noise", "n_traj", "steps", "seed", "x0", "metric"),
             }
             for tau0, structure, d, method in itertools.product(
                 dict.fromkeys(float(c) for c in p.clips), p.structures, sorted(set(p.dims)), METHODS
@@ -142,11 +124,8 @@ class Dimension(Study):
     def run_cell(self, cell: Mapping[str, Any], *, threads=None, progress=None) -> dict[str, pd.DataFrame]:
         params = {"clip": cell["clip"], "clip_power": SCHEDULE, "lr_schedule": "theorem4"}
         res = simulate_to_horizon(cell, params, threads=threads)
-        fields = ("tau0", "structure", "method", "dim", "noise", "alpha", "steps", "metric")
-        finals = final_values(
-            res, cell["metric"], {f: cell[f] for f in fields}, clip_frac=res.metric("clip_frac")[:, -1]
-        )
-        return {"finals": finals}
+        fields = {f: cell[f] for f in ("tau0", "structure", "method", "dim", "noise", "alpha", "steps", "metric")}
+        return {"finals": final_values(res, cell["metric"], fields, clip_frac=res.metric("clip_frac")[:, -1])}
 
     def analyze(self, p, tables):
         return analyze_finals(
@@ -174,9 +153,7 @@ class Dimension(Study):
             lines += _tau0_block(tau0, e[e["tau0"] == tau0], r[r["tau0"] == tau0])
 
         def local(row):
-            part = loc[
-                (loc["tau0"] == row["tau0"]) & (loc["structure"] == row["structure"]) & (loc["series"] == row["series"])
-            ]
+            part = plotting.where(loc, tau0=row["tau0"], structure=row["structure"], series=row["series"])
             return ", ".join(report.ci_text(x, "exponent", spec="+.2f") for x in part.to_dict("records"))
 
         def notes(row):
@@ -194,8 +171,7 @@ class Dimension(Study):
                 g,
                 [
                     ("τ0", "tau0"),
-                    ("structure", "structure"),
-                    ("series", "series"),
+                    *report.key_columns("structure", "series"),
                     ("exponent in d, mean [CI]", lambda r: report.ci_text(r, "exponent")),
                     ("median", lambda r: f"{r['median_exponent']:+.3f}"),
                     ("shape", "shape"),
@@ -284,32 +260,24 @@ def _analyze_one(
     finals: pd.DataFrame, *, n_boot: int, confidence: float, tolerance: float, seed: int, allowance: float
 ) -> dict:
     """:func:`analyze_finals` at one clip level."""
-    keys, table = trajectory_table(finals, ["structure", "method", "dim"])
-    n = table.shape[1]
-    clip_frac = np.array(
-        [
-            float(part["clip_frac"].mean()) if "clip_frac" in part else np.nan
-            for _, part in finals.groupby(["structure", "method", "dim"], sort=True)
-        ]
-    )
-    index = {k: i for i, k in enumerate(keys)}
+    by = ["structure", "method", "dim"]
+    keys, table = horizons.trajectory_table(finals, by)
+    n, index = table.shape[1], {k: i for i, k in enumerate(keys)}
+    cells = finals.groupby(by, sort=True)  # in the order of ``keys``
+    clip_frac = np.array([float(part["clip_frac"].mean()) if "clip_frac" in part else np.nan for _, part in cells])
     noise, alpha, metric = str(finals["noise"].iloc[0]), float(finals["alpha"].iloc[0]), str(finals["metric"].iloc[0])
     t_alpha = theory_alpha(noise, alpha)
     # the joint bootstrap: one index draw per replicate for every (structure, method, d)
-    joint = joint_statistics(table, n_boot=n_boot, seed=seed)
+    joint = horizons.joint_statistics(table, n_boot=n_boot, seed=seed)
     mean, median, boot_mean, boot_median = (joint[s] for s in ("mean", "median", "boot_mean", "boot_median"))
     errors = pd.DataFrame(
         [
             {
-                "structure": structure,
-                "method": method,
-                "dim": d,
-                **mean_and_median(table[i], mean[i], boot_mean[:, i], confidence),
-                "clip_frac": clip_frac[i],
-                "n_traj": n,
-                "n_failed": int(np.sum(~np.isfinite(table[i]))),
+                **dict(zip(by, key)),
+                **horizons.mean_and_median(table[i], mean[i], boot_mean[:, i], confidence),
+                **{"clip_frac": clip_frac[i], "n_traj": n, "n_failed": int(np.sum(~np.isfinite(table[i])))},
             }
-            for (structure, method, d), i in index.items()
+            for i, key in enumerate(keys)
         ]
     )
     # the fields every growth row closes with
@@ -326,16 +294,8 @@ def _analyze_one(
             median_ratio_boot = boot_median[:, gi] / boot_median[:, ci]
         for j, d in enumerate(dims):
             lo, hi = stats.percentile_interval(ratio_boot[:, j], confidence)[:2]
-            rrows.append(
-                {
-                    "structure": structure,
-                    "dim": d,
-                    "ratio": float(ratio[j]),
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "median_ratio": float(median_ratio[j]),
-                }
-            )
+            row = {"structure": structure, "dim": d, "ratio": float(ratio[j]), "ci_low": lo, "ci_high": hi}
+            rrows.append({**row, "median_ratio": float(median_ratio[j])})
         low = [
             f"{m} {clip_frac[index[(structure, m, d)]]:.1%} at d={d}"
             for d in dims
@@ -354,9 +314,12 @@ def _analyze_one(
             "ratio": (ratio, ratio_boot, median_ratio, median_ratio_boot),
         }
         for name, (pt, bt, med, bmed) in series.items():
-            lrows += [{"structure": structure, "series": name, **r} for r in local_exponents(dims, pt, bt, confidence)]
-            fit = growth_fit(dims, pt, bt, med, bmed, confidence)
-            interval = (fit["exponent"], fit["ci_low"], fit["ci_high"])
+            lrows += [
+                {"structure": structure, "series": name, **r}
+                for r in horizons.local_exponents(dims, pt, bt, confidence)
+            ]
+            fit = horizons.growth_fit(dims, pt, bt, med, bmed, confidence)
+            exponent, lo, hi = interval = (fit["exponent"], fit["ci_low"], fit["ci_high"])
             method = RATIO if name == "ratio" else name
             # the bounds are on x̄_k (Theorem 4/8): a ratio of last iterates is outside their scope
             sharp, printed = (
@@ -373,27 +336,15 @@ def _analyze_one(
                     "theorem's own clip level, τ_k = G k^(α−1); this run's τ0·k^(1/α) lies outside it",
                 )
             if name == "ratio" and low and v.verdict != verdict.NONE:
-                v = verdict.Verdict(verdict.INSUFFICIENT, v.theory, v.kind, v.statement, v.source, reason=unclipped)
-            pv = verdict.judge(*interval, printed, t_alpha, **common) if printed is not None else None
+                v = dataclasses.replace(v, verdict=verdict.INSUFFICIENT, reason=unclipped)
+            pv = verdict.judge(*interval, printed, t_alpha, **common)  # "none" without a printed claim
+            shape = horizons.classify_growth(lo, hi, tolerance) if np.isfinite(exponent) else "no fit"
             grows.append(
                 {
-                    "structure": structure,
-                    "series": name,
-                    "statistic": "mean",
-                    **fit,
-                    "shape": classify_growth(fit["ci_low"], fit["ci_high"], tolerance)
-                    if np.isfinite(fit["exponent"])
-                    else "no fit",
-                    "expected": expected_shape(v.theory, tolerance),
-                    **v.as_dict(),
-                    "printed_statement": printed.statement if printed else verdict.NONE,
-                    "printed_theory": pv.theory if pv else np.nan,
-                    "printed_verdict": pv.verdict if pv else verdict.NONE,
-                    "dmin": min(dims),
-                    "dmax": max(dims),
-                    **run,
-                    "setting": SETTING[structure],
-                    "method": method,
+                    **{"structure": structure, "series": name, "statistic": "mean", **fit, "shape": shape},
+                    **{"expected": horizons.expected_shape(v.theory, tolerance), **v.as_dict()},
+                    **{"printed_statement": pv.statement, "printed_theory": pv.theory, "printed_verdict": pv.verdict},
+                    **{"dmin": min(dims), "dmax": max(dims), **run, "setting": SETTING[structure], "method": method},
                     **rule,
                 }
             )
@@ -417,8 +368,11 @@ def _tau0_block(tau0: float, e: pd.DataFrame, r: pd.DataFrame) -> list[str]:
         def mean(m):
             return lambda row: report.ci_text(part.loc[(row["dim"], m)], "mean", "mean_ci_low", "mean_ci_high", ".3g")
 
-        lines.append(f"{structure}:")
-        lines.append(
+        def clipped(row):
+            return " / ".join(f"{part.loc[(row['dim'], m), 'clip_frac']:.3f}" for m in METHODS)
+
+        lines += [
+            f"{structure}:",
             report.table(
                 rat,
                 [
@@ -427,24 +381,16 @@ def _tau0_block(tau0: float, e: pd.DataFrame, r: pd.DataFrame) -> list[str]:
                     ("CClip mean [CI]", mean("cclip")),
                     ("GClip/CClip means [CI]", lambda row: report.ci_text(row, "ratio", spec=".3f")),
                     ("medians", lambda row: f"{row['median_ratio']:.3f}"),
-                    (
-                        "clipped GClip / CClip",
-                        lambda row: (
-                            f"{part.loc[(row['dim'], 'gclip'), 'clip_frac']:.3f} / "
-                            f"{part.loc[(row['dim'], 'cclip'), 'clip_frac']:.3f}"
-                        ),
-                    ),
+                    ("clipped GClip / CClip", clipped),
                 ],
                 indent="  ",
-            )
-        )
+            ),
+        ]
     return lines
 
 
 def plot_dimension(tables, meta):
     """Errors (means) against d; the GClip/CClip ratio with its fit and both predictions; clipped fractions."""
-    from .. import plotting
-
     e, r, g = tables["errors"], tables["ratios"], tables["growth"]
     p = meta.get("params", {})
     fig, axes = plotting.figure(3, ncols=2, size=4.0, aspect=0.8)  # two a row: three squeezed into a page misread
