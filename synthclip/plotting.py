@@ -596,6 +596,16 @@ def log_axes(ax, xlabel: str, ylabel: str, title: str | None = None) -> None:
         ax.set_title(title)
 
 
+def value_ticks(ax, values) -> None:
+    """x ticks at a sweep's ``values``, labelled as they are (``:g``), and no minor tick labels on either axis:
+    on log axes a few swept values read better than the decades' labels."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xticks(values, [f"{v:g}" for v in values])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 def errorbar(ax, x, value, low, high, **style) -> None:
     """An estimate and its interval as error bars (``style`` as for ``Axes.errorbar``); a bound on the wrong
     side of the estimate (an interval rounded inside it) draws no bar rather than a negative one."""

@@ -24,6 +24,7 @@ from ..engine import simulate
 from . import report
 from .base import IntervalParams, SimulationParams, Study, StudyError, check_alpha, option, register, simulation_fields
 from .horizons import joint_statistics, trajectory_table
+from .rate_tables import engine_fields
 
 NOISES = ("pareto", "pareto-onesided")
 FLOOR_CLAIM = ("koloskova", "gclip", "constant_clip", "grad_norm")
@@ -90,12 +91,7 @@ class Bias(Study):
         ckpts = np.unique(np.linspace(K // 2, K, cell["tail_points"]).round().astype(np.int64))
         res = simulate(
             "gclip",
-            noise=cell["noise"],
-            alpha=cell["alpha"],
-            steps=K,
-            n_traj=cell["n_traj"],
-            seed=cell["seed"],
-            x0=cell["x0"],
+            **engine_fields(cell),
             checkpoints=ckpts,
             lr=cell["lr"],
             lr_schedule="constant",
@@ -106,19 +102,8 @@ class Bias(Study):
         with np.errstate(invalid="ignore", over="ignore"):
             avg = res.metric("grad_norm").mean(axis=1)
         avg = np.where(res.failed | ~np.isfinite(avg), np.inf, avg)
-        return {
-            "floors": pd.DataFrame(
-                {
-                    "noise": cell["noise"],
-                    "alpha": cell["alpha"],
-                    "clip": cell["clip"],
-                    "lr": cell["lr"],
-                    "steps": K,
-                    "trajectory": np.arange(res.n_traj),
-                    "grad_norm_avg": avg,
-                }
-            )
-        }
+        run = {key: cell[key] for key in ("noise", "alpha", "clip", "lr")}
+        return {"floors": pd.DataFrame({**run, "steps": K, "trajectory": np.arange(res.n_traj), "grad_norm_avg": avg})}
 
     def analyze(self, p, tables):
         return analyze_floors(
@@ -135,22 +120,19 @@ class Bias(Study):
         lines = [
             f"bias: clipped SGD (constant c, η) on x²/2 from x0={p['x0']:g}, α={p['alpha']:g}, K={p['steps']}, "
             f"N={p['n_traj']}; ‖∇f‖ averaged over the last half, median over runs, {p['confidence']:.0%} "
-            f"bootstrap CIs; vanishes if slope in η > {p['vanish_slope']:g}, floor if < {p['vanish_slope']:g}"
-        ]
-        lines.append(
+            f"bootstrap CIs; vanishes if slope in η > {p['vanish_slope']:g}, floor if < {p['vanish_slope']:g}",
             report.table(
                 s,
                 [
-                    ("noise", "noise"),
+                    *report.key_columns("noise"),
                     ("c", "clip"),
                     ("slope in η [CI]", report.ci_text),
                     ("floor at η_min [CI]", lambda r: report.ci_text(r, "floor", "floor_low", "floor_high", ".4f")),
                     ("predicted", lambda r: f"{r['predicted']:.4f}"),
-                    ("verdict", "verdict"),
-                    ("expected", "expected"),
+                    *report.key_columns("verdict", "expected"),
                 ],
-            )
-        )
+            ),
+        ]
         for _, r in z.iterrows():
             lines.append(
                 f"floor size vs c ({r['noise']}, c {r['cmin']:g}..{r['cmax']:g}, η = {r['lr']:g}): slope "
@@ -216,55 +198,51 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
     """Medians per (noise, c, η), slopes in η and in c, with a joint bootstrap over trajectories."""
     # failed runs are already +inf in grad_norm_avg (run_cell); a trajectory missing from a cell counts as failed
     keys, table = trajectory_table(floors.assign(failed=False), ["noise", "clip", "lr"], "grad_norm_avg")
-    n, index = table.shape[1], {k: i for i, k in enumerate(keys)}
+    index = {k: i for i, k in enumerate(keys)}  # sorted: noise, then c, then η
     joint = joint_statistics(table, n_boot=n_boot, seed=seed)
     point, boot = joint["median"], joint["boot_median"]
     alpha = float(floors["alpha"].iloc[0])
-    mrows = []
-    for k, i in index.items():
-        lo, hi = stats.percentile_interval(boot[:, i], confidence)[:2]
-        mrows.append(
+
+    def ends(i: int) -> dict:
+        return dict(zip(("ci_low", "ci_high"), stats.percentile_interval(boot[:, i], confidence)[:2]))
+
+    def slope(xs, cols: list[int]) -> dict:  # of the log median against log xs, with its interval
+        return dict(zip(("slope", "ci_low", "ci_high"), stats.log_slope(xs, point[cols], boot[:, cols], confidence)))
+
+    medians = pd.DataFrame(
+        {
+            "noise": noise,
+            "clip": c,
+            "lr": lr,
+            "median": float(point[i]),
+            **ends(i),
+            "predicted": theory.clip_floor(noise, alpha, c),
+            "n_traj": table.shape[1],
+            "n_failed": int(np.sum(~np.isfinite(table[i]))),
+        }
+        for (noise, c, lr), i in index.items()
+    )
+    source, srows = theory.claim(*FLOOR_CLAIM).source, []
+    for noise, c in dict.fromkeys(k[:2] for k in keys):
+        lrs = [k[2] for k in keys if k[:2] == (noise, c)]
+        fit, j = slope(lrs, [index[(noise, c, lr)] for lr in lrs]), index[(noise, c, lrs[0])]
+        floor = ends(j)
+        srows.append(
             {
-                "noise": k[0],
-                "clip": k[1],
-                "lr": k[2],
-                "median": float(point[i]),
-                "ci_low": lo,
-                "ci_high": hi,
-                "predicted": theory.clip_floor(k[0], alpha, k[1]),
-                "n_traj": n,
-                "n_failed": int(np.sum(~np.isfinite(table[i]))),
+                "noise": noise,
+                "clip": c,
+                **fit,
+                "lr_min": lrs[0],
+                "floor": float(point[j]),
+                "floor_low": floor["ci_low"],
+                "floor_high": floor["ci_high"],
+                "predicted": theory.clip_floor(noise, alpha, c),
+                "verdict": floor_verdict(fit["slope"], fit["ci_low"], fit["ci_high"], threshold),
+                "expected": EXPECTED.get(noise, "none"),
+                "theory_source": source,
+                "threshold": threshold,
             }
         )
-    medians = pd.DataFrame(mrows)
-    claim = theory.claim(*FLOOR_CLAIM)
-    srows = []
-    for noise in dict.fromkeys(k[0] for k in keys):
-        for c in sorted({k[1] for k in keys if k[0] == noise}):
-            lrs = sorted(k[2] for k in keys if k[0] == noise and k[1] == c)
-            cols = [index[(noise, c, lr)] for lr in lrs]
-            slope, lo, hi, _ = stats.log_slope(lrs, point[cols], boot[:, cols], confidence)
-            verdict = floor_verdict(slope, lo, hi, threshold)
-            j = index[(noise, c, lrs[0])]
-            flo, fhi = stats.percentile_interval(boot[:, j], confidence)[:2]
-            srows.append(
-                {
-                    "noise": noise,
-                    "clip": c,
-                    "slope": slope,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "lr_min": lrs[0],
-                    "floor": float(point[j]),
-                    "floor_low": flo,
-                    "floor_high": fhi,
-                    "predicted": theory.clip_floor(noise, alpha, c),
-                    "verdict": verdict,
-                    "expected": EXPECTED.get(noise, "none"),
-                    "theory_source": claim.source,
-                    "threshold": threshold,
-                }
-            )
     size_claim = theory.claim(*SIZE_CLAIM)
     zrows = []
     for noise in dict.fromkeys(k[0] for k in keys):
@@ -272,19 +250,15 @@ def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, thre
         if noise != "pareto-onesided" or len(clips) < 2:
             continue  # the symmetric floor is 0: no size to fit
         lr_min = min(k[2] for k in keys if k[0] == noise)
-        cols = [index[(noise, c, lr_min)] for c in clips]
-        slope, lo, hi, _ = stats.log_slope(clips, point[cols], boot[:, cols], confidence)
-        x, pred = np.log(np.asarray(clips)), np.log([theory.clip_floor(noise, alpha, c) for c in clips])
+        exact = np.log([theory.clip_floor(noise, alpha, c) for c in clips])
         zrows.append(
             {
                 "noise": noise,
                 "lr": lr_min,
                 "cmin": clips[0],
                 "cmax": clips[-1],
-                "slope": slope,
-                "ci_low": lo,
-                "ci_high": hi,
-                "predicted_slope": float(stats.ols_slopes(x, pred)),
+                **slope(clips, [index[(noise, c, lr_min)] for c in clips]),
+                "predicted_slope": float(stats.ols_slopes(np.log(np.asarray(clips)), exact)),
                 "bound": size_claim.at(alpha),
                 "bound_source": size_claim.source,
             }
@@ -300,8 +274,6 @@ def plot_bias(tables, meta):
     m, z = tables["medians"], tables["sizes"]
     p = meta.get("params", {})
     fig, axes = plotting.figure(2, ncols=2, size=4.5)
-    import matplotlib.ticker
-
     clips = sorted(m["clip"].unique())
     colors = plotting.colors_of(clips, "viridis")
     ax = axes[0]
@@ -329,20 +301,13 @@ def plot_bias(tables, meta):
         cs = np.geomspace(part["clip"].min(), part["clip"].max(), 60)
         alpha = float(p.get("alpha", 1.5))
         ax.plot(cs, [theory.clip_floor("pareto-onesided", alpha, c) for c in cs], "k-", lw=1, label="exact floor |x_c|")
-        if not z.empty:
+        if not z.empty:  # Lemma 9's large-c asymptote, through the exact floor at a quarter of the largest c
+            bound, anchor = float(z["bound"].iloc[0]), theory.clip_floor("pareto-onesided", alpha, cs[-1] / 4)
             plotting.theory_line(
-                ax,
-                cs[-1] / 4,
-                cs[-1],
-                theory.clip_floor("pareto-onesided", alpha, cs[-1] / 4),
-                float(z["bound"].iloc[0]),
-                label=f"c^(−(α−1)) = c^{z['bound'].iloc[0]:+.2f}",
-                color="gray",
+                ax, cs[-1] / 4, cs[-1], anchor, bound, label=f"c^(−(α−1)) = c^{bound:+.2f}", color="gray"
             )
     plotting.log_axes(ax, "clip level c", "gradient-norm floor", "floor size vs c")
     if not one.empty:
-        ax.set_xticks(part["clip"], [f"{c:g}" for c in part["clip"]])
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        plotting.value_ticks(ax, part["clip"])
     ax.legend(fontsize=6)
     return plotting.finish(fig, f"bias: clipped SGD, α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}")

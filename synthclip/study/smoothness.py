@@ -100,17 +100,13 @@ class Smoothness(Study):
     def validate(self, p) -> None:
         check_methods("problems", p.problems, dict.fromkeys(PROBLEMS))
         check_methods("methods", p.methods, with_registered(dict.fromkeys(LABELS)))  # a --plugin's too
-        for name, values, to_x in (
-            ("x0_quartic", p.x0_quartic, float),
-            ("x0_cosh", p.x0_cosh, float),
-            ("x0_cosh", p.x0_cosh, math.exp),
-        ):
-            if verdict.RULE.in_window(sorted({to_x(v) for v in values})).sum() < 2:
+        for name, semilog in (("x0_quartic", False), ("x0_cosh", False), ("x0_cosh", True)):
+            values = getattr(p, name)
+            if verdict.RULE.in_window(sorted({math.exp(v) if semilog else float(v) for v in values})).sum() < 2:
+                lowest = max(values) - math.log(10.0) if semilog else max(values) / 10
                 raise StudyError(
                     f"{flag(name)} needs at least 2 starts in the fit window, the last decade of "
-                    f"{'e^x0' if to_x is math.exp else 'x0'} (x0 ≥ "
-                    f"{max(values) - math.log(10.0) if to_x is math.exp else max(values) / 10:g}), "
-                    f"got {values!r}"
+                    f"{'e^x0' if semilog else 'x0'} (x0 ≥ {lowest:g}), got {values!r}"
                 )
 
     def group(self, cell: Mapping[str, Any]) -> str:
@@ -146,19 +142,11 @@ class Smoothness(Study):
             threads=threads,
             **cell["method_params"],
         )
-        hits = {
-            "study": self.name,
-            "problem": cell["problem"],
-            "method": cell["label"],
-            "x0": cell["x0"],
-            "lr": cell["method_params"].get("lr", math.nan),
-            "clip": cell["method_params"].get("clip", math.inf),
-            "trajectory": np.arange(res.n_traj),
-            "iterations": stats.hitting_times(res.checkpoints, res.metric("f"), cell["eps"]),
-            "failed": res.failed,
-            "steps": cell["steps"],
-        }
-        return {"hits": pd.DataFrame(hits)}
+        params, run = cell["method_params"], {"study": self.name, "problem": cell["problem"], "method": cell["label"]}
+        hits = {**run, "x0": cell["x0"], "lr": params.get("lr", math.nan), "clip": params.get("clip", math.inf)}
+        hits["trajectory"] = np.arange(res.n_traj)
+        hits["iterations"] = stats.hitting_times(res.checkpoints, res.metric("f"), cell["eps"])
+        return {"hits": pd.DataFrame({**hits, "failed": res.failed, "steps": cell["steps"]})}
 
     def analyze(self, p, tables):
         irows, srows = [], []
@@ -175,11 +163,9 @@ class Smoothness(Study):
             }
             at = {"problem": problem, "method": method, "x0": x0s}
             irows += [quantile_frame(v, q, at, confidence=p.confidence, **per_x0) for q in (0.5, 0.9)]
-            fits = [("loglog", x0s, "zhang2020-clip" if method in ADAPTIVE else "zhang2020-gd")]
-            if method == "gd-tuned" and problem == "cosh":
-                fits.append(("semilog", np.exp(x0s), "zhang2020-gd"))
-            for scale, xs, statement in fits:
-                claim = _theory(statement, method, problem, scale)
+            fits = [("loglog", x0s)] + ([("semilog", np.exp(x0s))] if (method, problem) == ("gd-tuned", "cosh") else [])
+            for scale, xs in fits:
+                claim = _theory(method, problem, scale)
                 t = claim.at(2.0) if claim else None
                 fit, grid, trend = sweep_fit(xs, v, t, p, checkpoints=grid_k, seed_key=(problem, method, scale))
                 if method == "gd-fixed":
@@ -235,9 +221,8 @@ class Smoothness(Study):
             for method, m in med.groupby("method", sort=False):
                 m = m.sort_values("x0")
                 counts = ", ".join("never" if not np.isfinite(v) else f"{v:.0f}" for v in m["value"])
-                lines.append(
-                    f"  {method:<11} {counts:<58} {int(m['n_failed'].sum())}/{int(m['n_traj'].iloc[0]) * len(m)}"
-                )
+                failed = f"{int(m['n_failed'].sum())}/{int(m['n_traj'].iloc[0]) * len(m)}"
+                lines.append(f"  {method:<11} {counts:<58} {failed}")
             lines.append(
                 report.table(
                     part,
@@ -290,56 +275,28 @@ class Smoothness(Study):
             for method, m in part.groupby("method", sort=False):
                 med = m[m["quantile"] == 0.5].sort_values("x0")
                 upper = m[m["quantile"] == 0.9].sort_values("x0")
-                fin = np.isfinite(med["value"])
-                style = {"color": colors.get(method), "alpha": 0.2, "connect": True, "label": method, "marker": "o"}
+                c, never = colors.get(method), f"{method}: never reaches ε"
+                style = {"color": c, "alpha": 0.2, "connect": True, "label": method, "marker": "o"}
                 plotting.band(ax, med["x0"], med["value"], med["ci_low"], med["ci_high"], **style)
-                ax.plot(upper["x0"], upper["value"].replace(np.inf, np.nan), ls=":", color=colors.get(method), lw=1)
-                for i, x in enumerate(med["x0"][~fin]):
-                    ax.axvline(
-                        x,
-                        color=colors.get(method),
-                        ls="--",
-                        lw=0.8,
-                        alpha=0.6,
-                        label=f"{method}: never reaches ε" if i == 0 else None,
-                    )
+                ax.plot(upper["x0"], upper["value"].replace(np.inf, np.nan), ls=":", color=c, lw=1)
+                for i, x in enumerate(med["x0"][~np.isfinite(med["value"])]):
+                    ax.axvline(x, color=c, ls="--", lw=0.8, alpha=0.6, label=never if i == 0 else None)
             s = slopes[(slopes["problem"] == problem) & (slopes["scale"] == "loglog")]
-            for _, r in s.iterrows():
-                if r["method"] not in ("gd-tuned", "clip") or not np.isfinite(r["intercept"]):
-                    continue
-                t = r["theory"]
-                if pd.isna(t):
-                    continue
-                start = math.exp(r["intercept"]) * r["x_min"] ** r["slope"]
-                plotting.theory_line(
-                    ax,
-                    r["x_min"],
-                    r["x_max"],
-                    start,
-                    t,
-                    color=colors.get(r["method"]),
-                    label=f"x0^{t:g} ({r['method']} theory)",
-                )
-            sl = slopes[(slopes["problem"] == problem) & (slopes["scale"] == "semilog")]
-            for _, r in sl.iterrows():
-                if np.isfinite(r["intercept"]):
-                    xs = np.linspace(r["x_min"], r["x_max"], 20)
-                    start = math.exp(r["intercept"] + r["slope"] * r["x_min"])
-                    ax.plot(
-                        xs,
-                        start * np.exp(r["theory"] * (xs - r["x_min"])),
-                        ls="--",
-                        color="black",
-                        lw=1,
-                        label="e^x0 (gd-tuned theory)",
+            drawn = s["method"].isin(["gd-tuned", "clip"]) & np.isfinite(s["intercept"]) & s["theory"].notna()
+            for r in s[drawn].to_dict("records"):
+                t, start = r["theory"], math.exp(r["intercept"]) * r["x_min"] ** r["slope"]
+                label = f"x0^{t:g} ({r['method']} theory)"
+                plotting.theory_line(ax, r["x_min"], r["x_max"], start, t, color=colors.get(r["method"]), label=label)
+            for r in slopes[(slopes["problem"] == problem) & (slopes["scale"] == "semilog")].to_dict("records"):
+                if np.isfinite(r["intercept"]):  # the semilog fit: log iterations linear in x0
+                    xs, start = (
+                        np.linspace(r["x_min"], r["x_max"], 20),
+                        math.exp(r["intercept"] + r["slope"] * r["x_min"]),
                     )
-            ax.set(
-                xscale="log",
-                yscale="log",
-                xlabel="start x0",
-                ylabel=f"iterations to f − f* ≤ {meta['params']['eps']:g}",
-            )
-            ax.set_xticks(sorted(part["x0"].unique()), [f"{x:g}" for x in sorted(part["x0"].unique())])
+                    curve = start * np.exp(r["theory"] * (xs - r["x_min"]))
+                    ax.plot(xs, curve, ls="--", color="black", lw=1, label="e^x0 (gd-tuned theory)")
+            plotting.log_axes(ax, "start x0", f"iterations to f − f* ≤ {meta['params']['eps']:g}")
+            plotting.value_ticks(ax, sorted(part["x0"].unique()))
             ax.minorticks_off()
             ax.set_title(f"{problem}: {s['claim'].iloc[0].split(':')[0] if not s.empty else ''}", fontsize=9)
             ax.legend(fontsize=6)
@@ -380,12 +337,12 @@ def _never(x0s: np.ndarray, v: np.ndarray, part: pd.DataFrame) -> str:
     )
 
 
-def _theory(statement: str, method: str, problem: str, scale: str) -> theory.Claim | None:
+def _theory(method: str, problem: str, scale: str) -> theory.Claim | None:
     """The claim that judges a fit, or None (gd-fixed has no growth law; cosh is judged on its semilog fit)."""
     if method == "gd-fixed" or method not in LABELS:
         return None  # a step not tuned to the start: no growth law (gd-fixed, or a user's method at its defaults)
-    if statement == "zhang2020-clip":
-        return theory.claim(statement, "gclip", "l0l1_smooth", "iterations")
+    if method in ADAPTIVE:
+        return theory.claim("zhang2020-clip", "gclip", "l0l1_smooth", "iterations")
     if problem == "cosh" and scale == "loglog":
         return None  # e^x0 has no fixed log-log exponent; judged on the semilog fit
-    return theory.claim(statement, "sgd", problem, "iterations")
+    return theory.claim("zhang2020-gd", "sgd", problem, "iterations")

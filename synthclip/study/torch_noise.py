@@ -1017,15 +1017,12 @@ def stable_reference(alpha: float, n: int, dim: int = STABLE_DIM, seed: int = 0)
 
 
 def _log_axes(ax, lo, hi):
-    from matplotlib.ticker import NullFormatter
+    from .. import plotting
 
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
-    ticks = [t for t in X_TICKS if lo <= t <= hi]
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.yaxis.set_minor_formatter(NullFormatter())
+    plotting.value_ticks(ax, [t for t in X_TICKS if lo <= t <= hi])
 
 
 def draw_figure1(ax, tables, model) -> None:
