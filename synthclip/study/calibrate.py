@@ -72,10 +72,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from .. import stats
 from .._rng import derive_seed
+from ..testing import (
+    ar1_gaussian,
+    delta_law_sample,
+    exact_order_stats,
+    pareto,
+    pareto_of_gaussian,
+    rotation_gaussian,
+    tail_index,
+    tail_sample,
+)
 from ..verdict import DELTA_MODELS, RULE, boundary_slope, decide_delta_growth, delta_grid
 from . import confidence as conf_study
 from . import dimension as dim_study
@@ -402,59 +411,6 @@ def replicate_rng(seed: int, procedure: str, case: Mapping[str, Any], replicate:
     return np.random.Generator(np.random.Philox(derive_seed(seed, "calibrate", procedure, case["label"], replicate)))
 
 
-def pareto(rng: np.random.Generator, a: float, size) -> np.ndarray:
-    """Pareto(a) on [1, inf): P(X > x) = x^(−a)."""
-    return (1.0 - rng.random(size)) ** (-1.0 / a)  # 1 − U lies in (0, 1]
-
-
-def polylog(rng: np.random.Generator, s: float, size) -> np.ndarray:
-    """X = (−log U)^s: the (1 − δ)-quantile is exactly log(1/δ)^s."""
-    return (-np.log1p(-rng.random(size))) ** s
-
-
-def delta_law_sample(rng: np.random.Generator, law: str, s: float, n: int) -> np.ndarray:
-    """n draws whose (1 − δ)-quantile is exactly δ^(−s) (``law="poly"``: Pareto(1/s)) or log(1/δ)^s (polylog)."""
-    return pareto(rng, 1.0 / s, n) if law == "poly" else polylog(rng, s, n)
-
-
-def symmetric_stable(rng: np.random.Generator, alpha: float, size) -> np.ndarray:
-    """Standard symmetric α-stable by Chambers–Mallows–Stuck (exact in law; independent of the engine's sampler)."""
-    v = np.pi * (rng.random(size) - 0.5)
-    w = rng.standard_exponential(size)
-    return np.sin(alpha * v) / np.cos(v) ** (1.0 / alpha) * (np.cos(v - alpha * v) / w) ** ((1.0 - alpha) / alpha)
-
-
-def ar1_gaussian(rng: np.random.Generator, shape: tuple, phi: float) -> np.ndarray:
-    """Stationary Gaussian AR(1) along the last axis (lag-1 correlation phi): every entry exactly N(0, 1)."""
-    g = rng.standard_normal(shape)
-    y = np.empty(shape)
-    y[..., 0] = g[..., 0]
-    w = math.sqrt(1.0 - phi * phi)
-    for j in range(1, shape[-1]):
-        y[..., j] = phi * y[..., j - 1] + w * g[..., j]
-    return y
-
-
-def exact_order_stats(rng: np.random.Generator, n: int, ranks, law: str, s: float, size: int) -> np.ndarray:
-    """``size`` data sets' order statistics ``X_(r)`` at ``ranks`` (ascending) of n draws of Pareto(1/s)
-    (``law="poly"``: the (1 − δ)-quantile is δ^(−s)) or of polylog(s), without drawing the n values.
-
-    ``X_(r) = F^(−1)(U_(r))`` with ``1 − U_(r)`` the (n − r + 1)-th smallest of n uniforms, which is
-    ``G_(n−r+1) / G_(n+1)`` for G the partial sums of n + 1 standard exponentials (Rényi); the partial sums
-    at the needed indices are sums of Gamma variates over the gaps. Exact in law (tested against sorted draws).
-    """
-    m = n - np.asarray(ranks, dtype=np.int64) + 1  # descending, as ranks ascend
-    gaps = np.diff(np.concatenate([[0], m[::-1], [n + 1]])).astype(np.float64)
-    sums = np.cumsum(rng.gamma(gaps, size=(size, gaps.size)), axis=1)
-    upper = (sums[:, :-1] / sums[:, -1:])[:, ::-1]  # 1 − U_(r), in the order of ranks
-    return upper ** (-s) if law == "poly" else (-np.log(upper)) ** s
-
-
-def pareto_of_gaussian(y: np.ndarray, a: float) -> np.ndarray:
-    """F_a^(−1)(Φ(y)) for Pareto(a): P(Y > y)^(−1/a), the upper tail without cancellation."""
-    return special.ndtr(-y) ** (-1.0 / a)
-
-
 # -- the procedures' replicates (each yields rows: case parameters, level, estimate, lo, hi, truth) -----
 
 
@@ -470,19 +426,6 @@ def _run_order_statistics(cell, rng, r):
     for c in cell["levels"]:
         est, lo, hi = stats.quantile_ci(x, case["q"], confidence=c)
         yield _row(c, est, lo, hi, truth)
-
-
-def rotation_gaussian(rng: np.random.Generator, n: int, k: np.ndarray) -> np.ndarray:
-    """``Y_i(k) = cos θ_k G_i + sin θ_k H_i`` with θ_k rising from 0 to π over the last decade of k.
-
-    Every entry is exactly N(0, 1); neighbouring checkpoints are strongly correlated and the two ends of
-    the fit window perfectly anti-correlated, so the quantiles' errors form a smooth curve across k that a
-    resampling ignoring the correlation cannot see.
-    """
-    lk, window = np.log(k), math.log(10.0) * stats.DEFAULT_WINDOW_DECADES
-    theta = np.pi * np.clip((lk - (lk.max() - window)) / window, 0.0, 1.0)
-    g = rng.standard_normal((n, 2))
-    return g[:, :1] * np.cos(theta) + g[:, 1:] * np.sin(theta)
 
 
 def _rate_paths(cell, rng):
@@ -613,48 +556,26 @@ def _d_exponent(cell, rng, r):
             yield _row(c, row.median_exponent, row.median_ci_low, row.median_ci_high, t, model=f"{name}:median")
 
 
-def tail_sample(rng: np.random.Generator, case: Mapping[str, Any], default_law: str) -> np.ndarray:
-    """The data of a tail-index case, on the shapes the estimators are applied to: scalars (n,) or vectors
-    (n, d) of i.i.d. coordinates, each coordinate symmetric α-stable, symmetric Pareto(a) (signed), Student-t
-    with a degrees of freedom (tail index a) or Gaussian (no tail: the stability index is 2); ``scales``
-    "mixed" multiplies coordinate j by 10^(3j/(d−1) − 1.5) (three decades, as a network's layers); ``view``
-    "norm" takes each vector's Euclidean norm (the tail index of ‖X‖ is the coordinates')."""
-    law = case.get("law", default_law)
-    shape = (case["n"],) if case.get("d") is None else (case["n"], case["d"])
-    if law == "stable":
-        x = symmetric_stable(rng, case["a"], shape)
-    elif law == "pareto":
-        x = pareto(rng, case["a"], shape)
-        if case.get("signed", False):
-            x = np.where(rng.random(shape) < 0.5, -x, x)
-    elif law == "student":
-        x = rng.standard_t(case["a"], shape)
-    elif law == "gaussian":
-        x = rng.standard_normal(shape)
-    else:
-        raise ValueError(f"unknown tail law {law!r}")
-    if case.get("scales") == "mixed":
-        x = x * 10.0 ** np.linspace(-1.5, 1.5, shape[1])
-    if case.get("view") == "norm":
-        x = np.linalg.norm(x, axis=1)
-    return x
-
-
-def tail_truth(case: Mapping[str, Any]) -> float:
-    """The index the estimators target: the tail index a, or 2 for Gaussian data (every moment: α = 2)."""
-    return 2.0 if case.get("law") == "gaussian" else float(case["a"])
-
-
 def _tail(cell, rng, r):
     case = cell["case"]
     name = cell["procedure"]
-    x = tail_sample(rng, case, "stable" if name == "mohammadi" else "pareto")
+    law = case.get("law", "stable" if name == "mohammadi" else "pareto")
+    x = tail_sample(
+        rng,
+        law,
+        case["a"],
+        case["n"],
+        case.get("d"),
+        signed=case.get("signed", False),
+        mixed_scales=case.get("scales") == "mixed",
+        norm=case.get("view") == "norm",
+    )
     fn = {"hill": stats.hill, "moment": stats.moment_estimator, "mohammadi": stats.mohammadi}[name]
     scope = OUT_OF_SCOPE if case.get("biased") or case.get("replaced") else ""
     extra = {"method": case["method"]} if "method" in case else {}
     for c in cell["levels"]:
         est = fn(x, confidence=c, **extra)
-        yield _row(c, est.alpha, est.ci_low, est.ci_high, tail_truth(case), scope=scope)
+        yield _row(c, est.alpha, est.ci_low, est.ci_high, tail_index(law, case["a"]), scope=scope)
 
 
 def _failure_probability(cell, rng, r):
