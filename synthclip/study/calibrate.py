@@ -807,7 +807,7 @@ def summarize_decisions(dec: pd.DataFrame, *, band: float) -> pd.DataFrame:
     defaults = conf_study.ConfidenceParams()
     rows = []
     for (case, law, s), part in dec.groupby(["case", "law", "s"], sort=False):
-        deltas = np.geomspace(0.1, part["delta_min"].iloc[0], 10)
+        deltas = _delta_grid(part["delta_min"].iloc[0])
         boundary = boundary_slope(deltas, defaults.polylog_power)
         expected = expected_verdict(law, s, defaults.polylog_power, boundary)
         counts = part["verdict"].value_counts()
