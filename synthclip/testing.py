@@ -17,6 +17,13 @@ flag) and :func:`judge_claims` judges a study's rows against them.
 
 False failures and power at the defaults are measured by ``studies/check_rate_power.py`` on a run whose
 exponent is exact (docs/testing.md, "Your own rate checks").
+
+Known-answer data, the single home of the package's exact laws (the ``calibrate`` study measures every
+interval's level on them; tests check estimators against them): :func:`pareto`, :func:`polylog` and
+:func:`delta_law_sample` (exact quantiles), :func:`symmetric_stable`, :func:`tail_sample` with
+:func:`tail_index` (exact tail indices), :func:`exact_order_stats` (exact order statistics without the draws),
+and the Gaussian drivers :func:`ar1_gaussian` and :func:`rotation_gaussian` with :func:`pareto_of_gaussian`
+(paths whose every entry has an exact heavy-tailed law, correlated across checkpoints).
 """
 
 from __future__ import annotations
@@ -30,13 +37,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from scipy import special
 
 from . import methods, stats, theory, verdict
 from ._rng import derive_seed
 from .engine import SimulationResult, simulate
 
-__all__ = ["RateCheck", "check_rate", "check_run", "assert_rate", "load_claims", "judge_claims", "SETTINGS"]
+__all__ = [
+    "RateCheck",
+    "check_rate",
+    "check_run",
+    "assert_rate",
+    "load_claims",
+    "judge_claims",
+    "SETTINGS",
+    "pareto",
+    "polylog",
+    "delta_law_sample",
+    "symmetric_stable",
+    "ar1_gaussian",
+    "rotation_gaussian",
+    "pareto_of_gaussian",
+    "exact_order_stats",
+    "tail_sample",
+    "tail_index",
+]
 
 #: The setting a claim names (``Claim.setting``) for each problem of ``synthclip.problems``: the quadratic is
 #: the strongly convex setting of Theorems 4, 5 and 8 (the rates study's), the others keep their names.
@@ -518,3 +545,114 @@ def judge_claims(
     frame = pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
     frame["theory"] = frame["theory"].astype(float)
     return frame
+
+
+# -- known-answer data: laws whose quantiles, tail index or order statistics are exact --------------------------
+
+
+def pareto(rng: np.random.Generator, a: float, size) -> np.ndarray:
+    """Pareto(a) on [1, inf): P(X > x) = x^(−a), the q-quantile (1 − q)^(−1/a), the tail index a."""
+    return (1.0 - rng.random(size)) ** (-1.0 / a)  # 1 − U lies in (0, 1]
+
+
+def polylog(rng: np.random.Generator, s: float, size) -> np.ndarray:
+    """X = (−log U)^s: the (1 − δ)-quantile is exactly log(1/δ)^s."""
+    return (-np.log1p(-rng.random(size))) ** s
+
+
+def delta_law_sample(rng: np.random.Generator, law: str, s: float, n: int) -> np.ndarray:
+    """n draws whose (1 − δ)-quantile is exactly δ^(−s) (``law="poly"``: Pareto(1/s)) or log(1/δ)^s (polylog)."""
+    return pareto(rng, 1.0 / s, n) if law == "poly" else polylog(rng, s, n)
+
+
+def symmetric_stable(rng: np.random.Generator, alpha: float, size) -> np.ndarray:
+    """Standard symmetric α-stable by Chambers–Mallows–Stuck (exact in law; independent of the engine's sampler)."""
+    v = np.pi * (rng.random(size) - 0.5)
+    w = rng.standard_exponential(size)
+    return np.sin(alpha * v) / np.cos(v) ** (1.0 / alpha) * (np.cos(v - alpha * v) / w) ** ((1.0 - alpha) / alpha)
+
+
+def ar1_gaussian(rng: np.random.Generator, shape: tuple, phi: float) -> np.ndarray:
+    """Stationary Gaussian AR(1) along the last axis (lag-1 correlation phi): every entry exactly N(0, 1)."""
+    g = rng.standard_normal(shape)
+    y = np.empty(shape)
+    y[..., 0] = g[..., 0]
+    w = math.sqrt(1.0 - phi * phi)
+    for j in range(1, shape[-1]):
+        y[..., j] = phi * y[..., j - 1] + w * g[..., j]
+    return y
+
+
+def rotation_gaussian(rng: np.random.Generator, n: int, k: np.ndarray) -> np.ndarray:
+    """``Y_i(k) = cos θ_k G_i + sin θ_k H_i`` with θ_k rising from 0 to π over the last decade of k.
+
+    Every entry is exactly N(0, 1); neighbouring checkpoints are strongly correlated and the two ends of
+    the fit window perfectly anti-correlated, so the quantiles' errors form a smooth curve across k that a
+    resampling ignoring the correlation cannot see.
+    """
+    lk, window = np.log(k), math.log(10.0) * stats.DEFAULT_WINDOW_DECADES
+    theta = np.pi * np.clip((lk - (lk.max() - window)) / window, 0.0, 1.0)
+    g = rng.standard_normal((n, 2))
+    return g[:, :1] * np.cos(theta) + g[:, 1:] * np.sin(theta)
+
+
+def pareto_of_gaussian(y: np.ndarray, a: float) -> np.ndarray:
+    """F_a^(−1)(Φ(y)) for Pareto(a): P(Y > y)^(−1/a), the upper tail without cancellation."""
+    return special.ndtr(-y) ** (-1.0 / a)
+
+
+def exact_order_stats(rng: np.random.Generator, n: int, ranks, law: str, s: float, size: int) -> np.ndarray:
+    """``size`` data sets' order statistics ``X_(r)`` at ``ranks`` (ascending) of n draws of Pareto(1/s)
+    (``law="poly"``: the (1 − δ)-quantile is δ^(−s)) or of polylog(s), without drawing the n values.
+
+    ``X_(r) = F^(−1)(U_(r))`` with ``1 − U_(r)`` the (n − r + 1)-th smallest of n uniforms, which is
+    ``G_(n−r+1) / G_(n+1)`` for G the partial sums of n + 1 standard exponentials (Rényi); the partial sums
+    at the needed indices are sums of Gamma variates over the gaps. Exact in law (tested against sorted draws).
+    """
+    m = n - np.asarray(ranks, dtype=np.int64) + 1  # descending, as ranks ascend
+    gaps = np.diff(np.concatenate([[0], m[::-1], [n + 1]])).astype(np.float64)
+    sums = np.cumsum(rng.gamma(gaps, size=(size, gaps.size)), axis=1)
+    upper = (sums[:, :-1] / sums[:, -1:])[:, ::-1]  # 1 − U_(r), in the order of ranks
+    return upper ** (-s) if law == "poly" else (-np.log(upper)) ** s
+
+
+def tail_sample(
+    rng: np.random.Generator,
+    law: str,
+    a: float,
+    n: int,
+    d: int | None = None,
+    *,
+    signed: bool = False,
+    mixed_scales: bool = False,
+    norm: bool = False,
+) -> np.ndarray:
+    """Data with tail index ``a``, on the shapes tail estimators are applied to: scalars (n,) or vectors (n, d)
+    of i.i.d. coordinates, each symmetric α-stable (``law="stable"``), Pareto(a) (``signed``: a random sign,
+    symmetric but not stable), Student-t with a degrees of freedom, or Gaussian (no tail: :func:`tail_index` 2).
+    ``mixed_scales`` multiplies coordinate j by 10^(3j/(d−1) − 1.5) (three decades, as a network's layers);
+    ``norm`` takes each vector's Euclidean norm (the tail index of ‖X‖ is the coordinates')."""
+    shape = (n,) if d is None else (n, d)
+    if law == "stable":
+        x = symmetric_stable(rng, a, shape)
+    elif law == "pareto":
+        x = pareto(rng, a, shape)
+        if signed:
+            x = np.where(rng.random(shape) < 0.5, -x, x)
+    elif law == "student":
+        x = rng.standard_t(a, shape)
+    elif law == "gaussian":
+        x = rng.standard_normal(shape)
+    else:
+        raise ValueError(f"unknown tail law {law!r}")
+    if mixed_scales:
+        x = x * 10.0 ** np.linspace(-1.5, 1.5, x.shape[1])
+    if norm:
+        x = np.linalg.norm(x, axis=1)
+    return x
+
+
+def tail_index(law: str, a: float) -> float:
+    """The index the tail estimators target on :func:`tail_sample`'s data: ``a``, or 2 for Gaussian data (every
+    moment: α = 2)."""
+    return 2.0 if law == "gaussian" else float(a)

@@ -156,10 +156,12 @@ def test_exact_order_stats_have_the_law_of_sorted_draws(law, s):
     control: the neighbouring rank (off by one at the top, where the spacing is largest) must be rejected."""
     import numpy as np
 
+    from synthclip.testing import exact_order_stats, pareto, polylog
+
     n, ranks, size = 200, [100, 180, 199], 4000
     rng = np.random.Generator(np.random.Philox(11))
-    exact = cal.exact_order_stats(rng, n, ranks, law, s, size)
-    raw = np.sort(cal.pareto(rng, 1.0 / s, (size, n)) if law == "poly" else cal.polylog(rng, s, (size, n)), axis=1)
+    exact = exact_order_stats(rng, n, ranks, law, s, size)
+    raw = np.sort(pareto(rng, 1.0 / s, (size, n)) if law == "poly" else polylog(rng, s, (size, n)), axis=1)
     for j, r in enumerate(ranks):
         assert sps.ks_2samp(exact[:, j], raw[:, r - 1]).pvalue > 1e-3 / 3, r
     assert sps.ks_2samp(exact[:, 2], raw[:, ranks[2]]).pvalue < 1e-6  # rank 200 is not rank 199

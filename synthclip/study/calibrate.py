@@ -7,11 +7,9 @@ answer, computes the interval at each level of ``--levels``, and counts the miss
 probability (1 − c)/2.
 
 Known-answer data (all from ``numpy.random.Generator(Philox(derive_seed(seed, "calibrate", procedure,
-case, replicate)))``):
+case, replicate)))``), drawn by the exact laws of ``synthclip.testing`` (Pareto(a), polylog(s), symmetric
+α-stable, Student-t, Gaussian, exact order statistics), and:
 
-* **Pareto(a)**: ``X = U^(−1/a)``, U uniform on (0, 1]; the q-quantile is ``(1 − q)^(−1/a)``, the
-  (1 − δ)-quantile ``δ^(−1/a)``, ``P(X > ε) = ε^(−a)``, the tail index is a.
-* **polylog(s)**: ``X = (−log U)^s``; the (1 − δ)-quantile is exactly ``log(1/δ)^s``.
 * **rate paths** (``fit_rate``): trajectory i at checkpoint k_j is ``X_i(k_j) = k_j^(−t) · F_a^(−1)(Φ(Y_ij))``
   with F_a the Pareto(a) law and ``Y_i·`` a stationary Gaussian AR(1) across the checkpoint index
   (``Y_i0 ~ N(0, 1)``, ``Y_ij = φ Y_i,j−1 + √(1 − φ²) ε_ij``). Every ``Y_ij`` is exactly N(0, 1), so every
@@ -26,10 +24,10 @@ case, replicate)))``):
   the medians are exactly ``2^(1/a) d^e``, the means ``a/(a − 1) d^e``, and both GClip/CClip ratios exactly
   ``d^(e_g − e_c)``; a = 4 (finite variance) and a = 1.5 (infinite variance: the mean's bootstrap is
   not consistent there, Athreya 1987).
-* **stable(α)**: symmetric α-stable by Chambers–Mallows–Stuck (numpy, exact in law), stability index α; as
-  vectors of d i.i.d. coordinates (equal scales, or scales spread over three decades), the shapes the torch
-  probes meet. Mohammadi's vector interval simulates a pool of blocks per interval (the parametric pivot), so
-  those cases take ``--replicates`` (capped per case) at level 0.95 only, the torch-noise level.
+* **tail data**: scalars, and vectors of d i.i.d. coordinates (equal scales, or scales spread over three
+  decades), the shapes the torch probes meet. Mohammadi's vector interval simulates a pool of blocks per
+  interval (the parametric pivot), so those cases take ``--replicates`` (capped per case) at level 0.95 only,
+  the torch-noise level.
 
 Procedures (``--procedures``): ``quantile_ci`` (order statistics), ``fit_rate`` (percentile bootstrap over
 trajectories, the fit rule of ``synthclip.verdict``), ``delta_fit`` (``delta_fit_bootstrap``: the
@@ -45,9 +43,7 @@ and [lo, hi] the Clopper–Pearson interval of m/R, **holds** if lo ≤ (1 − c
 lo > (1 − c)/2 (under-covers: the stated level is not delivered), **conservative** if hi < (1 − c)/2
 (over-covers: valid but wider than stated). The band is family-wise: ``--band`` (default 0.99) for all M
 judged rows of the run at once (Bonferroni, 1 − (1 − band)/M per row), so an honest procedure reads
-"misses" anywhere in the table with probability ≤ 1 − band. (A per-row 99 % band over ~180 rows reads
-"misses" on about two honest rows by chance: version 0.3.0's one miss, the δ pivot's polylog slope below
-at 90 %, 0.0546 of 20 000, was 0.050–0.052 on fresh replicates.) A level is **not measured** where
+"misses" anywhere in the table with probability ≤ 1 − band (``family_band``). A level is **not measured** where
 R·(1 − c)/2 < 5 (fewer than five expected misses): the table says so instead of claiming it. A case
 marked **outside scope** is one the studies never use the procedure on (the mean's d-exponent under
 infinite variance: the dimension study takes means of clipped, bounded errors only): its realised rate is
@@ -72,9 +68,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from .. import stats
+from .. import testing as known
 from .._rng import derive_seed
 from ..verdict import DELTA_MODELS, RULE, boundary_slope, decide_delta_growth, delta_grid
 from . import confidence as conf_study
@@ -99,6 +95,8 @@ def _tail_cases(*rows) -> list[dict]:
 
 BIASED = {"biased": True}  # a law the estimator does not target: shown, with its bias, not judged
 SIGNED = {"signed": True, **BIASED}  # symmetric Pareto: Pareto-type, but not stable
+NOT_STABLE = " (biased: not stable)"  # the label of a law Mohammadi's estimator does not target
+NORMS = {"view": "norm", **BIASED}  # norms of stable vectors: Hill reads α too large there (second-order bias)
 PIVOT = {"costly": True, "levels": (0.95,)}  # Mohammadi's parametric pivot: a simulation per interval
 MIXED = {"scales": "mixed", **PIVOT}
 SIGNED_PIVOT = {**SIGNED, **PIVOT}
@@ -148,15 +146,7 @@ CASES = {
     "hill": _tail_cases(
         *SCALAR_TAILS,
         ("stable a=1.8 n=10000 (biased: not Pareto-type)", "stable", 1.8, 10_000, None, None, BIASED),
-        (
-            "norms of stable vectors a=1.5 n=200 d=100 (biased)",
-            "stable",
-            1.5,
-            200,
-            100,
-            4000,
-            {"view": "norm", **BIASED},
-        ),
+        ("norms of stable vectors a=1.5 n=200 d=100 (biased)", "stable", 1.5, 200, 100, 4000, NORMS),
     ),
     "moment": _tail_cases(*SCALAR_TAILS),
     # vectors: the parametric pivot (a simulation per interval: the bootstrap procedures' --replicates, capped
@@ -176,19 +166,11 @@ CASES = {
             for mixed in [fields is MIXED]
         ),
         ("gaussian vectors n=1000 d=100 mixed scales", "gaussian", 2.0, 1000, 100, 400, MIXED),
-        (
-            "symmetric pareto vectors a=1.5 n=1000 d=100 (biased: not stable)",
-            "pareto",
-            1.5,
-            1000,
-            100,
-            200,
-            SIGNED_PIVOT,
-        ),
-        ("student vectors a=1.5 n=1000 d=100 (biased: not stable)", "student", 1.5, 1000, 100, 200, BIASED_PIVOT),
+        (f"symmetric pareto vectors a=1.5 n=1000 d=100{NOT_STABLE}", "pareto", 1.5, 1000, 100, 200, SIGNED_PIVOT),
+        (f"student vectors a=1.5 n=1000 d=100{NOT_STABLE}", "student", 1.5, 1000, 100, 200, BIASED_PIVOT),
         ("stable vectors a=1.5 n=1000 d=100 bootstrap-t (replaced)", None, 1.5, 1000, 100, 400, REPLACED),
-        ("symmetric pareto a=1.3 n=10000 (biased: not stable)", "pareto", 1.3, 10_000, None, 400, SIGNED),
-        ("student a=1.5 n=10000 (biased: not stable)", "student", 1.5, 10_000, None, 400, BIASED),
+        (f"symmetric pareto a=1.3 n=10000{NOT_STABLE}", "pareto", 1.3, 10_000, None, 400, SIGNED),
+        (f"student a=1.5 n=10000{NOT_STABLE}", "student", 1.5, 10_000, None, 400, BIASED),
     ),
     "failure_probability": [{"label": f"pareto a=1.5 p={q:g}", "p": q} for q in (0.1, 0.01)],
     "binomial_ci": [{"label": f"binomial n={n} p={p:g}", "n": n, "p": p} for n, p in ((1000, 0.1), (200, 0.01))],
@@ -402,59 +384,6 @@ def replicate_rng(seed: int, procedure: str, case: Mapping[str, Any], replicate:
     return np.random.Generator(np.random.Philox(derive_seed(seed, "calibrate", procedure, case["label"], replicate)))
 
 
-def pareto(rng: np.random.Generator, a: float, size) -> np.ndarray:
-    """Pareto(a) on [1, inf): P(X > x) = x^(−a)."""
-    return (1.0 - rng.random(size)) ** (-1.0 / a)  # 1 − U lies in (0, 1]
-
-
-def polylog(rng: np.random.Generator, s: float, size) -> np.ndarray:
-    """X = (−log U)^s: the (1 − δ)-quantile is exactly log(1/δ)^s."""
-    return (-np.log1p(-rng.random(size))) ** s
-
-
-def delta_law_sample(rng: np.random.Generator, law: str, s: float, n: int) -> np.ndarray:
-    """n draws whose (1 − δ)-quantile is exactly δ^(−s) (``law="poly"``: Pareto(1/s)) or log(1/δ)^s (polylog)."""
-    return pareto(rng, 1.0 / s, n) if law == "poly" else polylog(rng, s, n)
-
-
-def symmetric_stable(rng: np.random.Generator, alpha: float, size) -> np.ndarray:
-    """Standard symmetric α-stable by Chambers–Mallows–Stuck (exact in law; independent of the engine's sampler)."""
-    v = np.pi * (rng.random(size) - 0.5)
-    w = rng.standard_exponential(size)
-    return np.sin(alpha * v) / np.cos(v) ** (1.0 / alpha) * (np.cos(v - alpha * v) / w) ** ((1.0 - alpha) / alpha)
-
-
-def ar1_gaussian(rng: np.random.Generator, shape: tuple, phi: float) -> np.ndarray:
-    """Stationary Gaussian AR(1) along the last axis (lag-1 correlation phi): every entry exactly N(0, 1)."""
-    g = rng.standard_normal(shape)
-    y = np.empty(shape)
-    y[..., 0] = g[..., 0]
-    w = math.sqrt(1.0 - phi * phi)
-    for j in range(1, shape[-1]):
-        y[..., j] = phi * y[..., j - 1] + w * g[..., j]
-    return y
-
-
-def exact_order_stats(rng: np.random.Generator, n: int, ranks, law: str, s: float, size: int) -> np.ndarray:
-    """``size`` data sets' order statistics ``X_(r)`` at ``ranks`` (ascending) of n draws of Pareto(1/s)
-    (``law="poly"``: the (1 − δ)-quantile is δ^(−s)) or of polylog(s), without drawing the n values.
-
-    ``X_(r) = F^(−1)(U_(r))`` with ``1 − U_(r)`` the (n − r + 1)-th smallest of n uniforms, which is
-    ``G_(n−r+1) / G_(n+1)`` for G the partial sums of n + 1 standard exponentials (Rényi); the partial sums
-    at the needed indices are sums of Gamma variates over the gaps. Exact in law (tested against sorted draws).
-    """
-    m = n - np.asarray(ranks, dtype=np.int64) + 1  # descending, as ranks ascend
-    gaps = np.diff(np.concatenate([[0], m[::-1], [n + 1]])).astype(np.float64)
-    sums = np.cumsum(rng.gamma(gaps, size=(size, gaps.size)), axis=1)
-    upper = (sums[:, :-1] / sums[:, -1:])[:, ::-1]  # 1 − U_(r), in the order of ranks
-    return upper ** (-s) if law == "poly" else (-np.log(upper)) ** s
-
-
-def pareto_of_gaussian(y: np.ndarray, a: float) -> np.ndarray:
-    """F_a^(−1)(Φ(y)) for Pareto(a): P(Y > y)^(−1/a), the upper tail without cancellation."""
-    return special.ndtr(-y) ** (-1.0 / a)
-
-
 # -- the procedures' replicates (each yields rows: case parameters, level, estimate, lo, hi, truth) -----
 
 
@@ -465,24 +394,11 @@ def _row(level, estimate, lo, hi, truth, **extra):
 
 def _run_order_statistics(cell, rng, r):
     case = cell["case"]
-    x = pareto(rng, case["a"], cell["n_traj"])
+    x = known.pareto(rng, case["a"], cell["n_traj"])
     truth = (1.0 - case["q"]) ** (-1.0 / case["a"])
     for c in cell["levels"]:
         est, lo, hi = stats.quantile_ci(x, case["q"], confidence=c)
         yield _row(c, est, lo, hi, truth)
-
-
-def rotation_gaussian(rng: np.random.Generator, n: int, k: np.ndarray) -> np.ndarray:
-    """``Y_i(k) = cos θ_k G_i + sin θ_k H_i`` with θ_k rising from 0 to π over the last decade of k.
-
-    Every entry is exactly N(0, 1); neighbouring checkpoints are strongly correlated and the two ends of
-    the fit window perfectly anti-correlated, so the quantiles' errors form a smooth curve across k that a
-    resampling ignoring the correlation cannot see.
-    """
-    lk, window = np.log(k), math.log(10.0) * stats.DEFAULT_WINDOW_DECADES
-    theta = np.pi * np.clip((lk - (lk.max() - window)) / window, 0.0, 1.0)
-    g = rng.standard_normal((n, 2))
-    return g[:, :1] * np.cos(theta) + g[:, 1:] * np.sin(theta)
 
 
 def _rate_paths(cell, rng):
@@ -490,10 +406,10 @@ def _rate_paths(cell, rng):
     k = rate_checkpoints(cell["steps"]).astype(float)
     n = case.get("n", cell["n_traj"])
     if case.get("paths", "ar1") == "rotation":
-        y = rotation_gaussian(rng, n, k)
+        y = known.rotation_gaussian(rng, n, k)
     else:
-        y = ar1_gaussian(rng, (n, k.size), case["phi"])
-    return k, pareto_of_gaussian(y, case["a"]) * k ** (-case["t"])
+        y = known.ar1_gaussian(rng, (n, k.size), case["phi"])
+    return k, known.pareto_of_gaussian(y, case["a"]) * k ** (-case["t"])
 
 
 def _fit_rate(cell, rng, r):
@@ -547,7 +463,7 @@ def _delta_truth(deltas, law: str, s: float, model: str) -> float:
 def _delta_fit(cell, rng, r):
     case = cell["case"]
     n, deltas = _delta_size(cell)
-    x = delta_law_sample(rng, case["law"], case["s"], n)
+    x = known.delta_law_sample(rng, case["law"], case["s"], n)
     # the pivot's draws are data-free and cached per (n, ranks, n_boot, seed): one seed for the cell
     boot = {"n_boot": cell["n_boot"], "seed": r if case["method"] == "percentile" else 1, "method": case["method"]}
     for c in cell["levels"]:
@@ -565,7 +481,7 @@ def _confidence_test_rows(cell) -> pd.DataFrame:
     deltas = _delta_grid(t["delta_min"])
     ranks = [stats._common._upper_rank(1.0 - d, t["n"]) for d in deltas]  # the ranks delta_fit_bootstrap reads
     reps = cell["replicates"]
-    x = exact_order_stats(
+    x = known.exact_order_stats(
         replicate_rng(cell["seed"], cell["procedure"], case, 0), t["n"], ranks, case["law"], case["s"], reps
     )
     level, pivot = t["level"], {"n_boot": t["n_boot"], "confidence": t["level"], "seed": t["pivot_seed"]}
@@ -589,12 +505,12 @@ def _d_exponent(cell, rng, r):
     dims = [1, 3, 10, 30, 100, 300, 1000]
     n = case["n"]
     # one Gaussian driver per (run, d) for GClip, CClip's correlated with it (common random numbers)
-    gz = ar1_gaussian(rng, (n, len(dims)), case["phi"])
-    cz = case["rho"] * gz + math.sqrt(1 - case["rho"] ** 2) * ar1_gaussian(rng, gz.shape, case["phi"])
+    gz = known.ar1_gaussian(rng, (n, len(dims)), case["phi"])
+    cz = case["rho"] * gz + math.sqrt(1 - case["rho"] ** 2) * known.ar1_gaussian(rng, gz.shape, case["phi"])
     frames = []
     d = np.asarray(dims, dtype=float)
     for method, e, z in (("gclip", case["e_g"], gz), ("cclip", case["e_c"], cz)):
-        vals = pareto_of_gaussian(z, case["a"]) * d**e
+        vals = known.pareto_of_gaussian(z, case["a"]) * d**e
         # the dimension study's final values: one row per (d, trajectory), d-major
         frame = {"structure": "iid", "method": method, "dim": np.repeat(dims, n), "noise": "pareto", "alpha": 1.5}
         frame.update(metric="f_avg", clip_frac=1.0, trajectory=np.tile(np.arange(n), len(dims)), value=vals.T.ravel())
@@ -613,53 +529,23 @@ def _d_exponent(cell, rng, r):
             yield _row(c, row.median_exponent, row.median_ci_low, row.median_ci_high, t, model=f"{name}:median")
 
 
-def tail_sample(rng: np.random.Generator, case: Mapping[str, Any], default_law: str) -> np.ndarray:
-    """The data of a tail-index case, on the shapes the estimators are applied to: scalars (n,) or vectors
-    (n, d) of i.i.d. coordinates, each coordinate symmetric α-stable, symmetric Pareto(a) (signed), Student-t
-    with a degrees of freedom (tail index a) or Gaussian (no tail: the stability index is 2); ``scales``
-    "mixed" multiplies coordinate j by 10^(3j/(d−1) − 1.5) (three decades, as a network's layers); ``view``
-    "norm" takes each vector's Euclidean norm (the tail index of ‖X‖ is the coordinates')."""
-    law = case.get("law", default_law)
-    shape = (case["n"],) if case.get("d") is None else (case["n"], case["d"])
-    if law == "stable":
-        x = symmetric_stable(rng, case["a"], shape)
-    elif law == "pareto":
-        x = pareto(rng, case["a"], shape)
-        if case.get("signed", False):
-            x = np.where(rng.random(shape) < 0.5, -x, x)
-    elif law == "student":
-        x = rng.standard_t(case["a"], shape)
-    elif law == "gaussian":
-        x = rng.standard_normal(shape)
-    else:
-        raise ValueError(f"unknown tail law {law!r}")
-    if case.get("scales") == "mixed":
-        x = x * 10.0 ** np.linspace(-1.5, 1.5, shape[1])
-    if case.get("view") == "norm":
-        x = np.linalg.norm(x, axis=1)
-    return x
-
-
-def tail_truth(case: Mapping[str, Any]) -> float:
-    """The index the estimators target: the tail index a, or 2 for Gaussian data (every moment: α = 2)."""
-    return 2.0 if case.get("law") == "gaussian" else float(case["a"])
-
-
 def _tail(cell, rng, r):
     case = cell["case"]
     name = cell["procedure"]
-    x = tail_sample(rng, case, "stable" if name == "mohammadi" else "pareto")
+    law = case.get("law", "stable" if name == "mohammadi" else "pareto")
+    shape = {"signed": case.get("signed", False), "mixed_scales": case.get("scales") == "mixed"}
+    x = known.tail_sample(rng, law, case["a"], case["n"], case.get("d"), norm=case.get("view") == "norm", **shape)
     fn = {"hill": stats.hill, "moment": stats.moment_estimator, "mohammadi": stats.mohammadi}[name]
     scope = OUT_OF_SCOPE if case.get("biased") or case.get("replaced") else ""
     extra = {"method": case["method"]} if "method" in case else {}
     for c in cell["levels"]:
         est = fn(x, confidence=c, **extra)
-        yield _row(c, est.alpha, est.ci_low, est.ci_high, tail_truth(case), scope=scope)
+        yield _row(c, est.alpha, est.ci_low, est.ci_high, known.tail_index(law, case["a"]), scope=scope)
 
 
 def _failure_probability(cell, rng, r):
     case = cell["case"]
-    x = pareto(rng, 1.5, cell["n_traj"])
+    x = known.pareto(rng, 1.5, cell["n_traj"])
     eps = case["p"] ** (-1 / 1.5)  # P(X > eps) = p exactly
     for c in cell["levels"]:
         for method in ("wilson", "clopper-pearson"):
@@ -698,7 +584,7 @@ def _run_shift(cell, rng, r):
     """Two samples of seed-replicate size, the second shifted by ``shift``: the truth is the shift of the first
     over the second (negative of it). The discrete Mann–Whitney law makes the interval conservative."""
     case = cell["case"]
-    draw = rng.standard_normal if case["law"] == "normal" else (lambda n: pareto(rng, 1.5, n))
+    draw = rng.standard_normal if case["law"] == "normal" else (lambda n: known.pareto(rng, 1.5, n))
     a, b = draw(case["n"]), draw(case["n"]) + case["shift"]
     for c in cell["levels"]:
         ci = stats.shift_ci(a, b, confidence_level=c)
@@ -721,7 +607,7 @@ def _run_quantile_ratio(cell, rng, r):
 def _normal_mean(cell, rng, r):
     """Negative control: mean ± z·sd/√n for Pareto(1.5) data (mean a/(a − 1) = 3, variance infinite)."""
     case = cell["case"]
-    x = pareto(rng, case["a"], cell["n_traj"])
+    x = known.pareto(rng, case["a"], cell["n_traj"])
     for c in cell["levels"]:
         ci = stats.mean_ci(x, confidence_level=c, method="normal")
         yield _row(c, ci.estimate, ci.low, ci.high, case["a"] / (case["a"] - 1))
@@ -778,7 +664,7 @@ def run_classify(cell) -> pd.DataFrame:
     rule = {"n_boot": defaults.n_boot, "confidence": defaults.confidence, "power": defaults.polylog_power}
     n, rows = cell["conf_n_traj"], []
     for r in range(cell["replicates"]):
-        x = delta_law_sample(replicate_rng(cell["seed"], "classify", case, r), case["law"], case["s"], n)
+        x = known.delta_law_sample(replicate_rng(cell["seed"], "classify", case, r), case["law"], case["s"], n)
         verdict = decide_delta_growth(x, deltas, **rule, boundary=boundary, seed=1)
         row = {"procedure": "classify", "case": case["label"], "law": case["law"], "s": case["s"], "replicate": r}
         rows.append(
@@ -921,7 +807,7 @@ def summarize_decisions(dec: pd.DataFrame, *, band: float) -> pd.DataFrame:
     defaults = conf_study.ConfidenceParams()
     rows = []
     for (case, law, s), part in dec.groupby(["case", "law", "s"], sort=False):
-        deltas = np.geomspace(0.1, part["delta_min"].iloc[0], 10)
+        deltas = _delta_grid(part["delta_min"].iloc[0])
         boundary = boundary_slope(deltas, defaults.polylog_power)
         expected = expected_verdict(law, s, defaults.polylog_power, boundary)
         counts = part["verdict"].value_counts()
