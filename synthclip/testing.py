@@ -626,12 +626,14 @@ def tail_sample(
     signed: bool = False,
     mixed_scales: bool = False,
     norm: bool = False,
+    pooled: bool = False,
 ) -> np.ndarray:
     """Data with tail index ``a``, on the shapes tail estimators are applied to: scalars (n,) or vectors (n, d)
     of i.i.d. coordinates, each symmetric α-stable (``law="stable"``), Pareto(a) (``signed``: a random sign,
     symmetric but not stable), Student-t with a degrees of freedom, or Gaussian (no tail: :func:`tail_index` 2).
     ``mixed_scales`` multiplies coordinate j by 10^(3j/(d−1) − 1.5) (three decades, as a network's layers);
-    ``norm`` takes each vector's Euclidean norm (the tail index of ‖X‖ is the coordinates')."""
+    ``norm`` takes each vector's Euclidean norm (the tail index of ‖X‖ is the coordinates'); ``pooled`` flattens
+    the vectors into one scalar sample of n·d (Şimşekli et al.'s practice: with mixed scales, a scale mixture)."""
     shape = (n,) if d is None else (n, d)
     if law == "stable":
         x = symmetric_stable(rng, a, shape)
@@ -649,6 +651,8 @@ def tail_sample(
         x = x * 10.0 ** np.linspace(-1.5, 1.5, x.shape[1])
     if norm:
         x = np.linalg.norm(x, axis=1)
+    if pooled:
+        x = x.reshape(-1)
     return x
 
 

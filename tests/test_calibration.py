@@ -81,6 +81,17 @@ def test_procedure_holds_its_level(procedure, case, check):
     assert check(rows), rows[["model", "side", "misses", "nominal", "realised"]].to_string()
 
 
+def test_pooled_coordinates_of_mixed_scales_read_heavy_even_when_gaussian():
+    # torch-noise's pooled view: Gaussian coordinates of three decades of scale pooled are a scale mixture, whose
+    # Mohammadi interval lies wholly below the truth 2 (reads heavy); the same draws at one scale deliver
+    case = dict(_case("mohammadi", "gaussian vectors n=1000 d=100 mixed pooled"), n=200, k1=100)
+    rows = _measure("mohammadi", case)
+    below = rows.loc[rows["side"] == "below", "misses"].item()
+    assert below > 0.9 * R, rows[["side", "misses"]].to_string()
+    equal = {k: v for k, v in case.items() if k not in ("scales", "biased")}
+    assert delivers(_measure("mohammadi", equal))
+
+
 @pytest.mark.parametrize(
     "procedure,case",
     [

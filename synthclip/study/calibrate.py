@@ -99,6 +99,9 @@ NOT_STABLE = " (biased: not stable)"  # the label of a law Mohammadi's estimator
 NORMS = {"view": "norm", **BIASED}  # norms of stable vectors: Hill reads α too large there (second-order bias)
 PIVOT = {"costly": True, "levels": (0.95,)}  # Mohammadi's parametric pivot: a simulation per interval
 MIXED = {"scales": "mixed", **PIVOT}
+# every coordinate of every draw as one scalar sample, coordinates of three decades of scale: a scale mixture, which
+# no stable law describes (shown, with its bias toward heavy); block size by the divisor rule (N = 10^5 = 250 · 400)
+POOLED_MIXED = {"view": "pooled", "k1": 250, "scales": "mixed", **BIASED}
 SIGNED_PIVOT = {**SIGNED, **PIVOT}
 BIASED_PIVOT = {**BIASED, **PIVOT}
 REPLACED = {"method": "bootstrap-t", "replaced": True}  # the vector interval before the parametric pivot
@@ -153,6 +156,14 @@ CASES = {
     # per case, at the torch-noise level 0.95 only); scalars: the block bootstrap-t
     "mohammadi": _tail_cases(
         ("stable a=1.5 n=10000", None, 1.5, 10_000, None, None, {}),
+        # torch-noise's coordinate view (the coordinates of one draw: a few thousand scalars) and pooled view
+        # (every coordinate of every draw, block size the largest divisor of N ≤ √N: 250 for N = 10^5)
+        ("stable a=1.5 n=2000 (coordinate view)", None, 1.5, 2000, None, None, {}),
+        ("stable a=1.8 n=2000 (coordinate view, near 2)", None, 1.8, 2000, None, None, {}),
+        ("gaussian n=2000 (coordinate view)", "gaussian", 2.0, 2000, None, None, {}),
+        ("stable a=1.5 n=100000 k1=250 (pooled view)", None, 1.5, 100_000, None, 400, {"k1": 250}),
+        ("stable vectors a=1.5 n=1000 d=100 mixed pooled (biased)", None, 1.5, 1000, 100, 400, POOLED_MIXED),
+        ("gaussian vectors n=1000 d=100 mixed pooled (biased)", "gaussian", 2.0, 1000, 100, 400, POOLED_MIXED),
         *(
             (f"stable vectors a={a:g} n={n} d={d}{' mixed scales' if mixed else ''}{note}", None, a, n, d, cap, fields)
             for a, n, d, cap, note, fields in (
@@ -534,10 +545,11 @@ def _tail(cell, rng, r):
     name = cell["procedure"]
     law = case.get("law", "stable" if name == "mohammadi" else "pareto")
     shape = {"signed": case.get("signed", False), "mixed_scales": case.get("scales") == "mixed"}
-    x = known.tail_sample(rng, law, case["a"], case["n"], case.get("d"), norm=case.get("view") == "norm", **shape)
+    view = {"norm": case.get("view") == "norm", "pooled": case.get("view") == "pooled"}
+    x = known.tail_sample(rng, law, case["a"], case["n"], case.get("d"), **view, **shape)
     fn = {"hill": stats.hill, "moment": stats.moment_estimator, "mohammadi": stats.mohammadi}[name]
     scope = OUT_OF_SCOPE if case.get("biased") or case.get("replaced") else ""
-    extra = {"method": case["method"]} if "method" in case else {}
+    extra = {key: case[key] for key in ("method", "k1") if key in case}
     for c in cell["levels"]:
         est = fn(x, confidence=c, **extra)
         yield _row(c, est.alpha, est.ci_low, est.ci_high, known.tail_index(law, case["a"]), scope=scope)
