@@ -225,6 +225,8 @@ class Study:
     tables: ClassVar[tuple[str, ...]] = ()
     #: its --methods runs registered methods: the command line offers --plugin and --method-param (``method_overrides``)
     plugins: ClassVar[bool] = False
+    #: every cell's results go to the output folder itself, analysed together (no alpha=α sub-folders)
+    single_folder: ClassVar[bool] = False
 
     # -- parameters -------------------------------------------------------------------------------
     def make_params(self, values: Mapping[str, Any], *, quick: bool = False) -> Any:
@@ -251,8 +253,9 @@ class Study:
         raise NotImplementedError
 
     def group(self, cell: Mapping[str, Any]) -> str:
-        """The output sub-folder of a cell (cells of a group are analysed together)."""
-        return f"alpha={cell['alpha']:g}"
+        """The output sub-folder of a cell (cells of a group are analysed together): alpha=α, or none at all
+        with ``single_folder``."""
+        return "" if self.single_folder else f"alpha={cell['alpha']:g}"
 
     def run_cell(
         self, cell: Mapping[str, Any], *, threads: int | None = None, progress=None

@@ -77,13 +77,11 @@ class NonlinearSGD(Study):
         "quantiles": [0.5, 0.9],
     }
     tables = ("quantiles", "slopes", "spread")
+    single_folder = True
 
     def validate(self, p) -> None:
         check_alpha(SYMMETRIC, p.alphas, "--alphas")
         check_alpha(ONESIDED, p.control_alphas, "--control-alphas")
-
-    def group(self, cell) -> str:
-        return ""
 
     def cells(self, p) -> list[dict]:
         runs = [(SYMMETRIC, a) for a in p.alphas] + [(ONESIDED, a) for a in p.control_alphas]
