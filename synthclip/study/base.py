@@ -391,8 +391,8 @@ def check_simulation_sizes(p) -> None:
         for k in _as_list(getattr(p, name, [])):
             if isinstance(k, int) and k > MAX_STEPS:
                 raise StudyError(f"{flag(name)} must be <= {MAX_STEPS} (the engine counts steps in 32 bits), got {k!r}")
-    if len(set(getattr(p, "horizons", [0, 1]))) < 2:
-        raise StudyError(f"--horizons needs at least 2 distinct values, got {p.horizons!r}")
+    if hasattr(p, "horizons"):
+        check_distinct(p, "horizons")
     for name in ("dim", "dims"):
         if hasattr(p, name):
             check_dim(name, getattr(p, name))
@@ -401,6 +401,14 @@ def check_simulation_sizes(p) -> None:
         if n_traj > MAX_TRAJ:
             raise StudyError(f"--n-traj must be <= {MAX_TRAJ}, got {n_traj!r}")
         check_memory(f"--n-traj {n_traj}", 7 * 8 * n_traj, "lower --n-traj")
+
+
+def check_distinct(p, name: str, *, at_least: int = 2, what: str = "values") -> None:
+    """A list option needs ``at_least`` distinct entries (a fit across them): the message says "--flag needs at
+    least 2 distinct <what>, got [...]", ``what`` naming the entries and, if wanted, what they are for."""
+    values = getattr(p, name)
+    if len(set(values)) < at_least:
+        raise StudyError(f"{flag(name)} needs at least {at_least} distinct {what}, got {values!r}")
 
 
 def _as_list(value) -> list:
