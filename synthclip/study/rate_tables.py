@@ -48,22 +48,7 @@ def summarize(res, cell: Mapping[str, Any], metrics) -> dict[str, pd.DataFrame]:
                 k, values, q, [w for _, w in named], n_boot=cell["n_boot"], confidence=cell["confidence"], seed=seed
             )
             for (window, _), fit in zip(named, fits):
-                srows.append(
-                    {
-                        **common,
-                        "metric": metric,
-                        "quantile": str(q),
-                        "window": window,
-                        "slope": fit.slope,
-                        "ci_low": fit.ci_low,
-                        "ci_high": fit.ci_high,
-                        "intercept": fit.intercept,
-                        "kmin": fit.kmin,
-                        "kmax": fit.kmax,
-                        "n_points": fit.n_points,
-                        "fit_reason": fit.reason,
-                    }
-                )
+                srows.append({**common, "metric": metric, "quantile": str(q), "window": window, **fit_row(fit)})
     quantiles = pd.concat(qrows, ignore_index=True)
     quantiles["n_traj"] = res.n_traj
     quantiles["n_failed"] = res.n_failed
@@ -323,6 +308,13 @@ def simulate_to_horizon(cell: Mapping[str, Any], params: Mapping[str, Any], *, t
     :data:`SIMULATED` fields, which ``engine`` overrides (a study whose cell's α is not the noise's, say)."""
     run = {**engine_fields(cell), **engine}
     return simulate(cell["method"], threads=threads, checkpoints=[cell["steps"]], **run, **params)
+
+
+def fit_row(fit) -> dict[str, Any]:
+    """A rate fit's columns of a slopes table: the slope, its interval and intercept, the fitted window's ends and
+    points, and why the fit failed if it did (``fit_reason``)."""
+    names = ("slope", "ci_low", "ci_high", "intercept", "kmin", "kmax", "n_points")
+    return {**fit_fields(fit, names), "fit_reason": fit.reason}
 
 
 def fit_fields(fit, names: Sequence[str] = ("slope", "ci_low", "ci_high")) -> dict[str, Any]:
