@@ -42,7 +42,7 @@ from .base import (
     register,
     with_registered,
 )
-from .horizons import _fits, verdict_table
+from .horizons import verdict_table
 from .rate_methods import (
     CONTROL,
     NEAR_MISS,
@@ -191,7 +191,7 @@ class Rates(Study):
 
     def report(self, tables, meta) -> str:
         p = meta["params"]
-        fits = _fits(tables["slopes"])
+        fits = findings.last_decade(tables["slopes"])
         lines = []
         for alpha, part in fits.groupby("alpha"):
             na = float(part["noise_alpha"].iloc[0])
@@ -248,7 +248,7 @@ class RatesOneSided(Rates):
 def rates_scoreboard(tables, meta) -> pd.DataFrame:
     """One scoreboard row per judged last-decade quantile row of f(x̄_k), plus Table 1's rows for GClip (and, on
     asymmetric noise, the printed schedule's rows against its bias limit)."""
-    s = _fits(tables["slopes"])
+    s = findings.last_decade(tables["slopes"])
     s = s[
         (s["metric"] == "f_avg")
         & (s["quantile"] != "mean")
@@ -283,7 +283,7 @@ def plot_rates(tables, meta):
     theory exponent (black tick) and Table 1's (dotted); (d) the median's local slopes per half-decade."""
     q = tables["quantiles"]
     q = q[(q["metric"] == "f_avg") & (q["statistic"] == "quantile")]
-    fits = _fits(tables["slopes"])
+    fits = findings.last_decade(tables["slopes"])
     fits = fits[(fits["metric"] == "f_avg") & (fits["quantile"] != "mean")]
     pairs = list(dict.fromkeys(zip(q["alpha"], q["noise_alpha"])))
     # every (method, α, tail) series with a quantile row, named by its method (and its α and tail where several)
