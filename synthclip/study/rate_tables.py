@@ -247,13 +247,24 @@ def run_rate_cell(
 
 
 def slope_scoreboard(
-    meta, slopes: pd.DataFrame, *, setting: Callable[[dict], str], quantity: Callable[[dict], str]
+    meta,
+    slopes: pd.DataFrame,
+    *,
+    setting: Callable[[dict], str],
+    quantity: Callable[[dict], str],
+    reason: Callable[[dict], str] | None = None,
+    beside: Callable[[dict, dict], list[dict]] | None = None,
 ) -> pd.DataFrame:
-    """One scoreboard row per judged last-decade row (theory "none" and the reported-only means left out)."""
+    """One scoreboard row per judged last-decade row (theory "none" and the reported-only means left out), its
+    reason ``reason(row)`` where given, each followed by the rows ``beside(its scoreboard row, row)`` (the row
+    against other claims read beside the judging one, :func:`report.beside_row`)."""
     fits = slopes[(slopes["window"] == "last decade") & ~slopes["verdict"].isin([verdict.NONE, "reported only", ""])]
-    return report.scoreboard(
-        report.score_row(meta, r, setting=setting(r), quantity=quantity(r)) for r in fits.to_dict("records")
-    )
+    rows = []
+    for r in fits.to_dict("records"):
+        why = {"reason": reason(r)} if reason else {}
+        row = report.score_row(meta, r, setting=setting(r), quantity=quantity(r), **why)
+        rows += [row, *(beside(row, r) if beside else [])]
+    return report.scoreboard(rows)
 
 
 #: the α-spread rule's words, fixed before any run (docs/studies/nonlinear-sgd.md)
