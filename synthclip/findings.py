@@ -27,12 +27,14 @@ LOOSE = verdict.WORDS["upper"]["faster"]
 VIOLATES = verdict.WORDS["upper"]["slower"]
 
 
-def _fits(slopes: pd.DataFrame) -> pd.DataFrame:
+def last_decade(slopes: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a slopes table fitted over the rule's window, the last decade (a table fitted across horizons
+    K has no other window: all of it)."""
     return slopes[slopes["window"] == "last decade"] if "window" in slopes else slopes
 
 
 def _judged(slopes: pd.DataFrame, methods, metric: str = "f_avg") -> pd.DataFrame:
-    s = _fits(slopes)
+    s = last_decade(slopes)
     return s[s["method"].isin(list(methods)) & (s["metric"] == metric) & (s["quantile"] != "mean")]
 
 
@@ -85,7 +87,7 @@ def table1(slopes: pd.DataFrame, setting: str, alpha: float, confidence: float) 
 
 def barrier(slopes: pd.DataFrame, alpha: float, confidence: float) -> str:
     """Rows on symmetric noise whose interval lies wholly below k^(−2(α−1)/α): allowed, and why."""
-    s = _fits(slopes)
+    s = last_decade(slopes)
     s = s[(s["metric"] == "f_avg") & (s["quantile"] != "mean")]
     if s.empty or theory.noise_family(s["noise"].iloc[0], s["structure"].iloc[0]) != "symmetric":
         return (
@@ -110,7 +112,7 @@ def barrier(slopes: pd.DataFrame, alpha: float, confidence: float) -> str:
 
 def schedule(slopes: pd.DataFrame, setting: str, alpha: float, confidence: float) -> str:
     """Theorem 4's (and Theorem 8's) printed clip schedule on asymmetric noise, by :func:`schedule_status`."""
-    s = _fits(slopes)
+    s = last_decade(slopes)
     if s.empty or theory.noise_family(s["noise"].iloc[0], s["structure"].iloc[0]) != "asymmetric":
         return (
             "Clip schedule: symmetric noise cancels the clipping bias, so it cannot test Theorem 4's schedule "
@@ -160,7 +162,7 @@ def adaptive(slopes: pd.DataFrame) -> str:
 def near_miss(slopes: pd.DataFrame, control: str) -> str:
     """The rule's near-miss controls: the control method is caught unless it reads tight, and every agreeing
     row shifted by (k/K)^(±r) (slope and interval move by exactly r) must not agree."""
-    s = _fits(slopes)
+    s = last_decade(slopes)
     r_ = verdict.RULE.resolution
     rows = _judged(slopes, (control,))
     agreeing = s[

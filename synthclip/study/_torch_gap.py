@@ -117,9 +117,7 @@ class GapStudy(Study):
 
     #: the tables analyze adds to those the cells return
     analysed: ClassVar[tuple[str, ...]] = ("gaps", "claims")
-
-    def group(self, cell) -> str:
-        return ""
+    single_folder = True
 
     def cell_tables(self, cell: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         raise NotImplementedError

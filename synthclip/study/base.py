@@ -225,6 +225,8 @@ class Study:
     tables: ClassVar[tuple[str, ...]] = ()
     #: its --methods runs registered methods: the command line offers --plugin and --method-param (``method_overrides``)
     plugins: ClassVar[bool] = False
+    #: every cell's results go to the output folder itself, analysed together (no alpha=α sub-folders)
+    single_folder: ClassVar[bool] = False
 
     # -- parameters -------------------------------------------------------------------------------
     def make_params(self, values: Mapping[str, Any], *, quick: bool = False) -> Any:
@@ -251,8 +253,9 @@ class Study:
         raise NotImplementedError
 
     def group(self, cell: Mapping[str, Any]) -> str:
-        """The output sub-folder of a cell (cells of a group are analysed together)."""
-        return f"alpha={cell['alpha']:g}"
+        """The output sub-folder of a cell (cells of a group are analysed together): alpha=α, or none at all
+        with ``single_folder``."""
+        return "" if self.single_folder else f"alpha={cell['alpha']:g}"
 
     def run_cell(
         self, cell: Mapping[str, Any], *, threads: int | None = None, progress=None
@@ -388,8 +391,8 @@ def check_simulation_sizes(p) -> None:
         for k in _as_list(getattr(p, name, [])):
             if isinstance(k, int) and k > MAX_STEPS:
                 raise StudyError(f"{flag(name)} must be <= {MAX_STEPS} (the engine counts steps in 32 bits), got {k!r}")
-    if len(set(getattr(p, "horizons", [0, 1]))) < 2:
-        raise StudyError(f"--horizons needs at least 2 distinct values, got {p.horizons!r}")
+    if hasattr(p, "horizons"):
+        check_distinct(p, "horizons")
     for name in ("dim", "dims"):
         if hasattr(p, name):
             check_dim(name, getattr(p, name))
@@ -398,6 +401,14 @@ def check_simulation_sizes(p) -> None:
         if n_traj > MAX_TRAJ:
             raise StudyError(f"--n-traj must be <= {MAX_TRAJ}, got {n_traj!r}")
         check_memory(f"--n-traj {n_traj}", 7 * 8 * n_traj, "lower --n-traj")
+
+
+def check_distinct(p, name: str, *, at_least: int = 2, what: str = "values") -> None:
+    """A list option needs ``at_least`` distinct entries (a fit across them): the message says "--flag needs at
+    least 2 distinct <what>, got [...]", ``what`` naming the entries and, if wanted, what they are for."""
+    values = getattr(p, name)
+    if len(set(values)) < at_least:
+        raise StudyError(f"{flag(name)} needs at least {at_least} distinct {what}, got {values!r}")
 
 
 def _as_list(value) -> list:

@@ -111,6 +111,7 @@ class Confidence(Study):
     plugins = True  # --methods takes any registered method (at its defaults): --plugin, --method-param
     quick = {"n_traj": 5000, "steps": 300, "delta_min": 2e-3, "n_boot": 300}
     tables = ("quantiles", "fits", "verdicts")
+    single_folder = True
 
     def validate(self, p) -> None:
         check_alpha(p.noise, [p.alpha])
@@ -119,9 +120,6 @@ class Confidence(Study):
         if "reference" in p.instances:
             check_methods("methods", p.methods, with_registered(CONFIDENCE_METHODS))  # a --plugin's too
         check_delta_min(p, "delta_min", "n_traj", p.delta_max, f"--delta-max = {p.delta_max:g}")
-
-    def group(self, cell) -> str:
-        return ""
 
     def cells(self, p) -> list[dict]:
         common = fields_of(p, "noise", "n_traj", "steps", "seed", "x0", "delta_max", "delta_min", "n_deltas", "n_boot")

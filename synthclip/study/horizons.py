@@ -15,17 +15,15 @@ import pandas as pd
 
 from .. import stats, theory, verdict
 from .._rng import derive_seed
+from ..findings import last_decade
 from . import report
-
-
-def _fits(slopes: pd.DataFrame) -> pd.DataFrame:
-    return slopes[slopes["window"] == "last decade"] if "window" in slopes else slopes
+from .rate_tables import fit_row, mean_frame
 
 
 def verdict_table(slopes: pd.DataFrame, columns=("method", "quantile"), slope_title: str = "slope [CI]") -> str:
     """<columns> | slope [CI] | theory | by | verdict | trend | failed, of the last-decade rows."""
     return report.table(
-        _fits(slopes),
+        last_decade(slopes),
         report.key_columns(*columns) + report.verdict_columns(slope_title),
         notes=report.verdict_notes,
     )
@@ -91,22 +89,7 @@ def horizon_tables(
                     }
                 )
             )
-        with np.errstate(invalid="ignore", over="ignore"):
-            mean = v.mean(axis=0)
-        qrows.append(
-            pd.DataFrame(
-                {
-                    **common,
-                    "K": ks,
-                    "statistic": "mean",
-                    "quantile": np.nan,
-                    "value": mean,
-                    "ci_low": np.nan,
-                    "ci_high": np.nan,
-                    **per_k,
-                }
-            )
-        )
+        qrows.append(mean_frame(v, {**common, "K": ks}, **per_k))
         claim = theory_of(method, metric, alpha)
         window = verdict.RULE.in_window(ks)
         for name, lev in [*levels.items(), ("mean", None)]:
@@ -148,14 +131,7 @@ def horizon_tables(
                 {
                     **common,
                     "statistic": name,
-                    "slope": fit.slope,
-                    "ci_low": fit.ci_low,
-                    "ci_high": fit.ci_high,
-                    "intercept": fit.intercept,
-                    "kmin": fit.kmin,
-                    "kmax": fit.kmax,
-                    "n_points": fit.n_points,
-                    "fit_reason": fit.reason,
+                    **fit_row(fit),
                     **said.as_dict(),
                     "trend": "too short",
                     "n_traj": n,
@@ -226,7 +202,7 @@ def plot_horizons(tables, meta, panels, *, ylabel: Mapping[str, str], title: str
     del ncols
     _, sns = plotting._mpl()
     q = tables["quantiles"]
-    fits = _fits(tables["slopes"])
+    fits = last_decade(tables["slopes"])
     wanted = set(panels)
     fits = fits[[(m, k) in wanted for m, k in zip(fits["method"], fits["metric"])]]
     judged = fits[~fits["verdict"].isin([verdict.NONE, "reported only"])]

@@ -77,13 +77,11 @@ class NonlinearSGD(Study):
         "quantiles": [0.5, 0.9],
     }
     tables = ("quantiles", "slopes", "spread")
+    single_folder = True
 
     def validate(self, p) -> None:
         check_alpha(SYMMETRIC, p.alphas, "--alphas")
         check_alpha(ONESIDED, p.control_alphas, "--control-alphas")
-
-    def group(self, cell) -> str:
-        return ""
 
     def cells(self, p) -> list[dict]:
         runs = [(SYMMETRIC, a) for a in p.alphas] + [(ONESIDED, a) for a in p.control_alphas]
@@ -125,7 +123,7 @@ class NonlinearSGD(Study):
 
     def report(self, tables, meta) -> str:
         p = meta["params"]
-        fits = tables["slopes"][tables["slopes"]["window"] == "last decade"]
+        fits = findings.last_decade(tables["slopes"])
         lines = [
             f"nonlinear-sgd: f = Σ x_i²/(1+x_i²), d={p['dim']}, x0={p['x0']:g}, η_k = {p['lr0']:g}/√(k+1), "
             f"τ = {p['clip']:g} (gclip, cclip), noise i.i.d. scale {p['scale']:g}, N={p['n_traj']}, "
@@ -191,9 +189,5 @@ class NonlinearSGD(Study):
             ax.set(xscale="log", yscale="log", xlabel="k", title=f"{method}, {noise}")
             ax.set_ylabel("median of min_j≤k ‖∇f(x_j)‖", fontsize=8)
             ax.legend(fontsize=6)
-        fig.suptitle(
-            "nonlinear-sgd (Armacki et al. 2025): the α-free exponent on symmetric noise, the one-sided control",
-            fontsize=10,
-        )
-        fig.tight_layout()
-        return fig
+        title = "nonlinear-sgd (Armacki et al. 2025): the α-free exponent on symmetric noise, the one-sided control"
+        return plotting.finish(fig, title, fontsize=10)

@@ -48,22 +48,7 @@ def summarize(res, cell: Mapping[str, Any], metrics) -> dict[str, pd.DataFrame]:
                 k, values, q, [w for _, w in named], n_boot=cell["n_boot"], confidence=cell["confidence"], seed=seed
             )
             for (window, _), fit in zip(named, fits):
-                srows.append(
-                    {
-                        **common,
-                        "metric": metric,
-                        "quantile": str(q),
-                        "window": window,
-                        "slope": fit.slope,
-                        "ci_low": fit.ci_low,
-                        "ci_high": fit.ci_high,
-                        "intercept": fit.intercept,
-                        "kmin": fit.kmin,
-                        "kmax": fit.kmax,
-                        "n_points": fit.n_points,
-                        "fit_reason": fit.reason,
-                    }
-                )
+                srows.append({**common, "metric": metric, "quantile": str(q), "window": window, **fit_row(fit)})
     quantiles = pd.concat(qrows, ignore_index=True)
     quantiles["n_traj"] = res.n_traj
     quantiles["n_failed"] = res.n_failed
@@ -262,13 +247,24 @@ def run_rate_cell(
 
 
 def slope_scoreboard(
-    meta, slopes: pd.DataFrame, *, setting: Callable[[dict], str], quantity: Callable[[dict], str]
+    meta,
+    slopes: pd.DataFrame,
+    *,
+    setting: Callable[[dict], str],
+    quantity: Callable[[dict], str],
+    reason: Callable[[dict], str] | None = None,
+    beside: Callable[[dict, dict], list[dict]] | None = None,
 ) -> pd.DataFrame:
-    """One scoreboard row per judged last-decade row (theory "none" and the reported-only means left out)."""
+    """One scoreboard row per judged last-decade row (theory "none" and the reported-only means left out), its
+    reason ``reason(row)`` where given, each followed by the rows ``beside(its scoreboard row, row)`` (the row
+    against other claims read beside the judging one, :func:`report.beside_row`)."""
     fits = slopes[(slopes["window"] == "last decade") & ~slopes["verdict"].isin([verdict.NONE, "reported only", ""])]
-    return report.scoreboard(
-        report.score_row(meta, r, setting=setting(r), quantity=quantity(r)) for r in fits.to_dict("records")
-    )
+    rows = []
+    for r in fits.to_dict("records"):
+        why = {"reason": reason(r)} if reason else {}
+        row = report.score_row(meta, r, setting=setting(r), quantity=quantity(r), **why)
+        rows += [row, *(beside(row, r) if beside else [])]
+    return report.scoreboard(rows)
 
 
 #: the α-spread rule's words, fixed before any run (docs/studies/nonlinear-sgd.md)
@@ -323,6 +319,13 @@ def simulate_to_horizon(cell: Mapping[str, Any], params: Mapping[str, Any], *, t
     :data:`SIMULATED` fields, which ``engine`` overrides (a study whose cell's α is not the noise's, say)."""
     run = {**engine_fields(cell), **engine}
     return simulate(cell["method"], threads=threads, checkpoints=[cell["steps"]], **run, **params)
+
+
+def fit_row(fit) -> dict[str, Any]:
+    """A rate fit's columns of a slopes table: the slope, its interval and intercept, the fitted window's ends and
+    points, and why the fit failed if it did (``fit_reason``)."""
+    names = ("slope", "ci_low", "ci_high", "intercept", "kmin", "kmax", "n_points")
+    return {**fit_fields(fit, names), "fit_reason": fit.reason}
 
 
 def fit_fields(fit, names: Sequence[str] = ("slope", "ci_low", "ci_high")) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from .base import (
     register,
     with_registered,
 )
-from .horizons import _fits, verdict_table
+from .horizons import verdict_table
 from .rate_methods import (
     CONTROL,
     NEAR_MISS,
@@ -55,7 +55,7 @@ from .rate_methods import (
     rate_entry,
     schedule_of,
 )
-from .rate_tables import judge_slopes, run_rate_cell
+from .rate_tables import judge_slopes, run_rate_cell, slope_scoreboard
 
 SETTING = "strongly_convex"
 METRICS = ("f_avg", "f")
@@ -191,7 +191,7 @@ class Rates(Study):
 
     def report(self, tables, meta) -> str:
         p = meta["params"]
-        fits = _fits(tables["slopes"])
+        fits = findings.last_decade(tables["slopes"])
         lines = []
         for alpha, part in fits.groupby("alpha"):
             na = float(part["noise_alpha"].iloc[0])
@@ -248,32 +248,29 @@ class RatesOneSided(Rates):
 def rates_scoreboard(tables, meta) -> pd.DataFrame:
     """One scoreboard row per judged last-decade quantile row of f(x̄_k), plus Table 1's rows for GClip (and, on
     asymmetric noise, the printed schedule's rows against its bias limit)."""
-    s = _fits(tables["slopes"])
-    s = s[
-        (s["metric"] == "f_avg")
-        & (s["quantile"] != "mean")
-        & (s["verdict"] != verdict.NONE)
-        & (s["statement"] != CONTROL)
-    ]
-    p = meta["params"]
-    rows = []
-    for r in s.to_dict("records"):
-        setting = (
+    s, p = tables["slopes"], meta["params"]
+
+    def beside(first, r):
+        if r["method"] not in ("gclip", "gclip-balanced"):
+            return []
+        tab1 = theory.claim("table1", "gclip", SETTING, "f_avg")
+        rows = [report.beside_row(first, r, tab1, p["confidence"], r["alpha"])]
+        if r["method"] == "gclip" and theory.noise_family(r["noise"], r["structure"]) == "asymmetric":
+            limit = theory.claim("bias-limit", "gclip", SETTING, "f_avg")
+            rows.append(report.beside_row(first, r, limit, p["confidence"], r["alpha"], r["noise_alpha"]))
+        return rows
+
+    return slope_scoreboard(
+        meta,
+        s[(s["metric"] == "f_avg") & (s["quantile"] != "mean") & (s["statement"] != CONTROL)],
+        setting=lambda r: (
             f"{p['noise']} {p['structure']} tail {float(r['noise_alpha']):g}, α={r['alpha']:g}, "
             f"d={p['dim']}, K={p['steps']}, N={int(r['n_traj'])}, {r['method']}"
-        )
-        quantity = f"slope in k of the {r['quantile']}-quantile of f(x̄_k) − f*"
-        first = report.score_row(
-            meta, r, setting=setting, quantity=quantity, reason=r["reason"] or f"trend {r['trend']}"
-        )
-        rows.append(first)
-        if r["method"] in ("gclip", "gclip-balanced"):
-            tab1 = theory.claim("table1", "gclip", SETTING, "f_avg")
-            rows.append(report.beside_row(first, r, tab1, p["confidence"], r["alpha"]))
-            if r["method"] == "gclip" and theory.noise_family(r["noise"], r["structure"]) == "asymmetric":
-                limit = theory.claim("bias-limit", "gclip", SETTING, "f_avg")
-                rows.append(report.beside_row(first, r, limit, p["confidence"], r["alpha"], r["noise_alpha"]))
-    return report.scoreboard(rows)
+        ),
+        quantity=lambda r: f"slope in k of the {r['quantile']}-quantile of f(x̄_k) − f*",
+        reason=lambda r: r["reason"] or f"trend {r['trend']}",
+        beside=beside,
+    )
 
 
 def plot_rates(tables, meta):
@@ -283,7 +280,7 @@ def plot_rates(tables, meta):
     theory exponent (black tick) and Table 1's (dotted); (d) the median's local slopes per half-decade."""
     q = tables["quantiles"]
     q = q[(q["metric"] == "f_avg") & (q["statistic"] == "quantile")]
-    fits = _fits(tables["slopes"])
+    fits = findings.last_decade(tables["slopes"])
     fits = fits[(fits["metric"] == "f_avg") & (fits["quantile"] != "mean")]
     pairs = list(dict.fromkeys(zip(q["alpha"], q["noise_alpha"])))
     # every (method, α, tail) series with a quantile row, named by its method (and its α and tail where several)

@@ -62,6 +62,7 @@ class Tails(Study):
     Params = TailsParams
     quick = {"alphas": [1.5], "pareto_extra": [], "sizes": [10_000, 100_000], "replicates": 5}
     tables = ("estimates", "verdicts")
+    single_folder = True
 
     def validate(self, p) -> None:
         if "stable" in p.laws:
@@ -71,9 +72,6 @@ class Tails(Study):
             check_alpha("pareto", p.pareto_extra, flag("pareto_extra"))
         # one sample in float64 and the sorted and absolute copies the estimators make of it
         check_memory(f"--sizes {max(p.sizes)}", 4 * 8 * max(p.sizes), "lower --sizes")
-
-    def group(self, cell) -> str:
-        return ""
 
     def cells(self, p) -> list[dict]:
         cells = []

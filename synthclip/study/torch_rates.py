@@ -246,6 +246,7 @@ class TorchRates(Study):
     # one in-process job: the quick cells take less time than starting torch in worker processes
     quick = {"n_seeds": 8, "n_tune_seeds": 2, "steps": 20, "checkpoints": 4, "eval_size": 16, "n_boot": 400, "jobs": 1}
     tables = ("quantiles", "paths", "tuning", "runs", "ratios", "claims")
+    single_folder = True
 
     def validate(self, p) -> None:
         # the flags' types, ranges and choices are checked by their declarations (base.check_declared) before this
@@ -278,9 +279,6 @@ class TorchRates(Study):
             )
         check_torch_run(self.name, p)
         check_batch_size("batch_size", p.batch_size, [p.text_task, p.vision_task])
-
-    def group(self, cell) -> str:
-        return ""
 
     def cells(self, p) -> list[dict]:
         init = None if p.vary_init else derive_seed(p.seed, "torch-rates", "init")
