@@ -22,7 +22,17 @@ from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
 from . import report
-from .base import IntervalParams, SimulationParams, Study, StudyError, check_alpha, option, register, simulation_fields
+from .base import (
+    IntervalParams,
+    SimulationParams,
+    Study,
+    StudyError,
+    check_alpha,
+    check_distinct,
+    option,
+    register,
+    simulation_fields,
+)
 from .horizons import joint_statistics, trajectory_table
 from .rate_tables import engine_fields
 
@@ -54,6 +64,7 @@ class BiasParams(IntervalParams, SimulationParams):
 @register
 class Bias(Study):
     name = "bias"
+    single_folder = True
     summary = "clipped SGD with constant clip c: the gradient-norm floor as η → 0 (Koloskova et al.)"
     Params = BiasParams
     defaults = {"n_traj": 200, "steps": 20_000}
@@ -62,13 +73,9 @@ class Bias(Study):
 
     def validate(self, p) -> None:
         check_alpha("pareto-onesided", [p.alpha])
-        if len(set(p.lrs)) < 2:
-            raise StudyError(f"--lrs needs at least 2 distinct step sizes to fit the slope in η, got {p.lrs!r}")
+        check_distinct(p, "lrs", what="step sizes to fit the slope in η")
         if p.steps < 2 * p.tail_points:
             raise StudyError(f"--steps must be >= 2·--tail-points = {2 * p.tail_points}, got {p.steps!r}")
-
-    def group(self, cell) -> str:
-        return ""
 
     def cells(self, p) -> list[dict]:
         return [

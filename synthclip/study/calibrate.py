@@ -258,6 +258,7 @@ class CalibrateParams(CommonParams):
 @register
 class Calibrate(Study):
     name = "calibrate"
+    single_folder = True
     summary = "realised coverage of every interval procedure on known-answer data (nominal vs realised, per side)"
     Params = CalibrateParams
     quick = {
@@ -283,9 +284,6 @@ class Calibrate(Study):
         if not 0 < p.band < 1:
             raise StudyError(f"--band must be in (0, 1), got {p.band!r}")
         check_delta_min(p, "conf_delta_min", "conf_n_traj", 0.1, "the grid's largest δ = 0.1")
-
-    def group(self, cell) -> str:
-        return ""
 
     def cells(self, p) -> list[dict]:
         common = fields_of(p, *SIZE_FIELDS)

@@ -24,7 +24,17 @@ import pandas as pd
 from .. import findings, plotting, stats, theory, verdict
 from .._rng import derive_seed
 from . import base, horizons, report
-from .base import NoiseParams, SimulationParams, SlopeParams, Study, StudyError, check_alpha, option, register
+from .base import (
+    NoiseParams,
+    SimulationParams,
+    SlopeParams,
+    Study,
+    StudyError,
+    check_alpha,
+    check_distinct,
+    option,
+    register,
+)
 from .rate_tables import final_values, simulate_to_horizon
 
 STRUCTURES = ("iid", "radial")
@@ -85,6 +95,7 @@ def rule_text(p: Mapping[str, Any]) -> str:
 @register
 class Dimension(Study):
     name = "dimension"
+    single_folder = True
     summary = "GClip vs CClip against d, i.i.d. vs radial noise (Corollary 7 vs Theorem 8)"
     Params = DimensionParams
     defaults = {"noise": "pareto", "n_traj": 200, "steps": 2000}
@@ -92,14 +103,10 @@ class Dimension(Study):
     tables = ("finals", "errors", "ratios", "growth", "local")
 
     def validate(self, p) -> None:
-        if len(set(p.dims)) < 2:
-            raise StudyError(f"--dims needs at least 2 distinct dimensions to fit a growth exponent, got {p.dims!r}")
+        check_distinct(p, "dims", what="dimensions to fit a growth exponent")
         check_alpha(p.noise, [p.alpha])
         if p.n_traj < 2:
             raise StudyError(f"--n-traj must be >= 2 for a median interval, got {p.n_traj!r}")
-
-    def group(self, cell) -> str:
-        return ""
 
     def cells(self, p) -> list[dict]:
         # every τ0 runs on the same noise (common random numbers): the τ0 dependence is not seed noise

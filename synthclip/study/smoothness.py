@@ -83,6 +83,7 @@ class SmoothnessParams(SlopeParams, SimulationParams):
 @register
 class Smoothness(Study):
     name = "smoothness"
+    single_folder = True
     summary = "iterations to ε vs the start x0 on x⁴ and cosh: fixed-step GD vs clipped/normalised GD (ICLR 2020)"
     Params = SmoothnessParams
     defaults = {"steps": 100_000, "n_traj": 32}
@@ -108,9 +109,6 @@ class Smoothness(Study):
                     f"{flag(name)} needs at least 2 starts in the fit window, the last decade of "
                     f"{'e^x0' if semilog else 'x0'} (x0 ≥ {lowest:g}), got {values!r}"
                 )
-
-    def group(self, cell: Mapping[str, Any]) -> str:
-        return ""
 
     def cells(self, p) -> list[dict]:
         return [

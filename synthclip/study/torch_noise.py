@@ -204,6 +204,7 @@ CELL_FIELDS = "n_batches optimizer lr train_batch_size full_size coords_per_laye
 @register
 class TorchNoise(Study):
     name = "torch-noise"
+    single_folder = True
     summary = "gradient-noise tails of transformer LMs (chars, words) vs a digits CNN (Figures 1, 2, 4, App. H)"
     Params = TorchNoiseParams
     # one in-process job: the quick cells take less time than starting torch in worker processes
@@ -243,9 +244,6 @@ class TorchNoise(Study):
         check_torch_run(self.name, p)
         check_batch_size("batch_sizes", p.batch_sizes, p.models)
         check_batch_size("train_batch_size", p.train_batch_size, p.models)
-
-    def group(self, cell) -> str:
-        return ""
 
     def cells(self, p) -> list[dict]:
         sizes = sorted(set(int(b) for b in p.batch_sizes))
