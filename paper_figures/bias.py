@@ -47,8 +47,15 @@ ax = axes[0]
 for (noise, c), part in medians.groupby(["noise", "clip"]):
     part = part.sort_values("lr")
     onesided = noise == "pareto-onesided"
-    ax.plot(part.lr, part["median"], marker="o", ms=3, ls="-" if onesided else "--", color=colors[c],
-            label=f"c = {c:g}" if onesided else None)
+    ax.plot(
+        part.lr,
+        part["median"],
+        marker="o",
+        ms=3,
+        ls="-" if onesided else "--",
+        color=colors[c],
+        label=f"c = {c:g}" if onesided else None,
+    )
     ax.fill_between(part.lr, part.ci_low, part.ci_high, color=colors[c], alpha=0.2, lw=0)
     if onesided:
         ax.axhline(part.predicted.iloc[0], color=colors[c], ls=":", lw=0.8)
@@ -57,22 +64,37 @@ if not sym.empty:
     eta = np.geomspace(sym.lr.min(), sym.lr.max(), 10)
     top = sym[sym.lr == sym.lr.max()]["median"].max()
     ax.plot(eta, top * (eta / eta[-1]) ** 0.5, "k--", lw=1, label="η^(1/2): no floor")
-ax.set(xscale="log", yscale="log", xlabel="step size η", ylabel="median ‖∇f‖ over the last half",
-       title="solid: one-sided noise, dashed: symmetric; dotted: |x_c|")
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="step size η",
+    ylabel="median ‖∇f‖ over the last half",
+    title="solid: one-sided noise, dashed: symmetric; dotted: |x_c|",
+)
 ax.legend(fontsize=7)
 ax = axes[1]
 one = medians[medians.noise == "pareto-onesided"]
 if not one.empty:
     part = one[one.lr == one.lr.min()].sort_values("clip")
-    ax.errorbar(part["clip"], part["median"], yerr=[part["median"] - part.ci_low, part.ci_high - part["median"]],
-                fmt="o", label=f"measured floor, η = {part.lr.iloc[0]:g}")
+    ax.errorbar(
+        part["clip"],
+        part["median"],
+        yerr=[part["median"] - part.ci_low, part.ci_high - part["median"]],
+        fmt="o",
+        label=f"measured floor, η = {part.lr.iloc[0]:g}",
+    )
     alpha = float(pd.read_parquet(root / "floors.parquet", columns=["alpha"]).alpha.iloc[0])
     c = np.geomspace(part["clip"].min(), part["clip"].max(), 60)
     ax.plot(c, [clip_floor("pareto-onesided", alpha, x) for x in c], "k-", lw=1, label="exact floor |x_c|")
     if not sizes.empty:
         s = sizes.iloc[0]
-        ax.plot(c[-20:], clip_floor("pareto-onesided", alpha, c[-20]) * (c[-20:] / c[-20]) ** s.bound, ls="--",
-                color="gray", label=f"c^(−(α−1)) (fit {s.slope:+.3f} [{s.ci_low:+.3f}, {s.ci_high:+.3f}])")
+        ax.plot(
+            c[-20:],
+            clip_floor("pareto-onesided", alpha, c[-20]) * (c[-20:] / c[-20]) ** s.bound,
+            ls="--",
+            color="gray",
+            label=f"c^(−(α−1)) (fit {s.slope:+.3f} [{s.ci_low:+.3f}, {s.ci_high:+.3f}])",
+        )
 ax.set(xscale="log", yscale="log", xlabel="clip level c", ylabel="gradient-norm floor", title="floor size vs c")
 if not one.empty:
     ax.set_xticks(part["clip"], [f"{c:g}" for c in part["clip"]])

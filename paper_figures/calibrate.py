@@ -55,15 +55,27 @@ for i, proc in enumerate(procs):
     for side, marker in (("below", "v"), ("above", "^")):
         rows = part[part.side == side]
         y = rows.realised.clip(lower=1e-5)
-        ax.errorbar(rows.nominal * (1 + 0.05 * (i - len(procs) / 2)), y,
-                    yerr=[y - rows.realised_low.clip(lower=1e-5), rows.realised_high - y], fmt=marker, ms=4, lw=0.7,
-                    color="tab:red" if proc.startswith("control:") else palette[proc],
-                    label=proc if side == "below" else None)
+        ax.errorbar(
+            rows.nominal * (1 + 0.05 * (i - len(procs) / 2)),
+            y,
+            yerr=[y - rows.realised_low.clip(lower=1e-5), rows.realised_high - y],
+            fmt=marker,
+            ms=4,
+            lw=0.7,
+            color="tab:red" if proc.startswith("control:") else palette[proc],
+            label=proc if side == "below" else None,
+        )
 lim = (min(coverage.nominal.min() / 3, 1e-4), 0.5)
 ax.plot(lim, lim, "k:", lw=1)
-ax.set(xscale="log", yscale="log", xlim=lim, ylim=(1e-5, 0.5), xlabel="nominal miss rate per side (1 − c)/2",
-       ylabel="realised miss rate (▽ below, △ above)",
-       title=f"every procedure ({params['band']:.0%} Clopper–Pearson bands)")
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlim=lim,
+    ylim=(1e-5, 0.5),
+    xlabel="nominal miss rate per side (1 − c)/2",
+    ylabel="realised miss rate (▽ below, △ above)",
+    title=f"every procedure ({params['band']:.0%} Clopper–Pearson bands)",
+)
 ax.legend(fontsize=6)
 
 ax = axes[1]
@@ -76,10 +88,20 @@ for j, ((case, model), rows) in enumerate(delta.groupby(["case", "model"], sort=
     r = rows.set_index("side")
     color = "tab:orange" if "percentile" in case else "tab:blue"
     for side, dx in (("below", -0.15), ("above", 0.15)):
-        ax.errorbar(j + dx, r.loc[side, "realised"], yerr=[[r.loc[side, "realised"] - r.loc[side, "realised_low"]],
-                                                           [r.loc[side, "realised_high"] - r.loc[side, "realised"]]],
-                    fmt="v" if side == "below" else "^", color=color, ms=5)
-    labels.append(f"{case.replace(' pivot', '').replace(' percentile', '')}\n{model} ({'perc.' if 'percentile' in case else 'pivot'})")
+        ax.errorbar(
+            j + dx,
+            r.loc[side, "realised"],
+            yerr=[
+                [r.loc[side, "realised"] - r.loc[side, "realised_low"]],
+                [r.loc[side, "realised_high"] - r.loc[side, "realised"]],
+            ],
+            fmt="v" if side == "below" else "^",
+            color=color,
+            ms=5,
+        )
+    labels.append(
+        f"{case.replace(' pivot', '').replace(' percentile', '')}\n{model} ({'perc.' if 'percentile' in case else 'pivot'})"
+    )
 if len(delta):
     ax.axhline(delta.nominal.iloc[0], color="k", ls=":", label=f"nominal {delta.nominal.iloc[0]:.3g}")
 ax.set_xticks(range(len(labels)), labels, rotation=70, fontsize=6)
@@ -88,14 +110,18 @@ ax.legend(fontsize=6)
 
 ax = axes[2]
 if len(decisions):
-    shares = decisions.set_index("case")[["n_polynomial", "n_polylog", "n_undecided"]].div(decisions.replicates.values,
-                                                                                          axis=0)
+    shares = decisions.set_index("case")[["n_polynomial", "n_polylog", "n_undecided"]].div(
+        decisions.replicates.values, axis=0
+    )
     shares.columns = ["polynomial", "polylog", "undecided"]
     shares.plot.barh(stacked=True, ax=ax, color=["tab:red", "tab:green", "0.7"], width=0.7)
     for y, r in enumerate(decisions.itertuples()):
         ax.text(1.01, y, f"expect {r.expected}", va="center", fontsize=6)
-    ax.set(xlim=(0, 1.25), xlabel="share of replicates",
-           title=f"confidence rule on exact laws (N = {int(decisions.n.iloc[0])}, δ ≥ {decisions.delta_min.iloc[0]:g})")
+    ax.set(
+        xlim=(0, 1.25),
+        xlabel="share of replicates",
+        title=f"confidence rule on exact laws (N = {int(decisions.n.iloc[0])}, δ ≥ {decisions.delta_min.iloc[0]:g})",
+    )
     ax.invert_yaxis()
     ax.legend(fontsize=6, loc="lower right")
 fig.tight_layout()

@@ -34,8 +34,21 @@ root = Path(os.environ.get("SYNTHCLIP_RESULTS", "../studies/results")) / "confid
 assert (root / "quantiles.parquet").exists(), f"no confidence results under {root}: run the study first"
 quantiles = pd.read_parquet(root / "quantiles.parquet")
 verdicts = pd.read_parquet(root / "verdicts.parquet")
-verdicts[["instance", "method", "poly_slope", "poly_low", "poly_high", "polylog_slope", "polylog_low",
-          "polylog_high", "verdict", "theory", "agrees"]]
+verdicts[
+    [
+        "instance",
+        "method",
+        "poly_slope",
+        "poly_low",
+        "poly_high",
+        "polylog_slope",
+        "polylog_low",
+        "polylog_high",
+        "verdict",
+        "theory",
+        "agrees",
+    ]
+]
 
 # %%
 sns.set_theme(style="whitegrid", context="paper")  # drawn at page width (8 in): labels read in print
@@ -60,18 +73,30 @@ for j, instance in enumerate(instances):
     alpha = float(part.alpha.iloc[0])
     ax.plot(x, anchor * (np.log(x) / np.log(1 / dmax)) ** power, "k:", lw=1.5, label=f"log^{power:g}(1/δ)")
     ax.plot(x, anchor * (x * dmax) ** (2 / alpha), "k--", lw=1.2, label=f"(1/δ)^(2/α), 2/α = {2 / alpha:.2f}")
-    ax.set(xscale="log", yscale="log", xlabel="1/δ", ylabel="(1−δ)-quantile of f(x_K) − f*", title=f"instance {instance}")
+    ax.set(
+        xscale="log", yscale="log", xlabel="1/δ", ylabel="(1−δ)-quantile of f(x_K) − f*", title=f"instance {instance}"
+    )
     ax.legend(fontsize=6)
     ax = axes[1, j]
     v = verdicts[verdicts.instance == instance].reset_index(drop=True)
     y = np.arange(len(v))
     for i, r in v.iterrows():
-        ax.errorbar(r.poly_slope, i, xerr=[[r.poly_slope - r.poly_low], [r.poly_high - r.poly_slope]], fmt="o",
-                    color=colors[r.method], capsize=3)
+        ax.errorbar(
+            r.poly_slope,
+            i,
+            xerr=[[r.poly_slope - r.poly_low], [r.poly_high - r.poly_slope]],
+            fmt="o",
+            color=colors[r.method],
+            capsize=3,
+        )
         ax.text(r.poly_high + 0.05, i, r.verdict, va="center", fontsize=7)
     ax.axvline(v.boundary.iloc[0], color="k", ls=":", label=f"s_max·β = {v.boundary.iloc[0]:.2f} (polylog boundary)")
-    ax.set(yticks=y, yticklabels=v.method, xlabel="slope of log quantile vs log(1/δ) (95% bootstrap CI)",
-           title="poly-model slopes and verdicts")
+    ax.set(
+        yticks=y,
+        yticklabels=v.method,
+        xlabel="slope of log quantile vs log(1/δ) (95% bootstrap CI)",
+        title="poly-model slopes and verdicts",
+    )
     ax.invert_yaxis()
     ax.legend(fontsize=6, loc="lower right")
 fig.tight_layout()

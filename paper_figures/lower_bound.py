@@ -39,7 +39,9 @@ folders = sorted(p for p in root.glob("alpha=*") if (p / "quantiles.parquet").ex
 assert folders, f"no lower-bound results under {root}: run `python -m synthclip.study lower-bound` first"
 runs = {folder: plotting.stored(folder) for folder in folders}
 slopes = pd.concat([tables["slopes"] for tables, _ in runs.values()], ignore_index=True)
-slopes[~slopes.verdict.isin(["none", "reported only"])][["alpha", "method", "statistic", "slope", "ci_low", "ci_high", "theory", "verdict"]]
+slopes[~slopes.verdict.isin(["none", "reported only"])][
+    ["alpha", "method", "statistic", "slope", "ci_low", "ci_high", "theory", "verdict"]
+]
 
 # %%
 for i, (tables, meta) in enumerate(runs.values()):

@@ -40,7 +40,9 @@ folders = sorted(p for p in root.glob("alpha=*") if (p / "quantiles.parquet").ex
 assert folders, f"no nonconvex results under {root}: run `python -m synthclip.study nonconvex` first"
 runs = {folder: plotting.stored(folder) for folder in folders}
 slopes = pd.concat([tables["slopes"] for tables, _ in runs.values()], ignore_index=True)
-slopes[~slopes.verdict.isin(["none", "reported only"])][["alpha", "method", "metric", "statistic", "slope", "ci_low", "ci_high", "theory", "statement", "verdict"]]
+slopes[~slopes.verdict.isin(["none", "reported only"])][
+    ["alpha", "method", "metric", "statistic", "slope", "ci_low", "ci_high", "theory", "statement", "verdict"]
+]
 
 # %%
 for i, (tables, meta) in enumerate(runs.values()):

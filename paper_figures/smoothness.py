@@ -52,33 +52,58 @@ for ax, problem in zip(axes[0], problems):
     sns.lineplot(data=finite, x="x0", y="value", hue="method", palette=palette, marker="o", ax=ax)
     for method, m in finite.groupby("method"):
         m = m.sort_values("x0")
-        ax.fill_between(m.x0, m.ci_low, m.ci_high.replace(np.inf, np.nan), color=palette.get(method), alpha=0.2,
-                        lw=0)
+        ax.fill_between(m.x0, m.ci_low, m.ci_high.replace(np.inf, np.nan), color=palette.get(method), alpha=0.2, lw=0)
     never = part[~np.isfinite(part.value)]
     top = 2 * finite.value.max()
-    ax.scatter(never.x0, np.full(len(never), top), marker="x", color=[palette.get(m) for m in never.method],
-               label="never reaches ε" if len(never) else None)
+    ax.scatter(
+        never.x0,
+        np.full(len(never), top),
+        marker="x",
+        color=[palette.get(m) for m in never.method],
+        label="never reaches ε" if len(never) else None,
+    )
     for _, r in slopes[slopes.problem == problem].iterrows():
         if r.method not in ("gd-tuned", "clip", "normalized") or not np.isfinite(r.intercept):
             continue
         if r.scale == "semilog":  # log iterations = intercept + slope·x0; theory: slope 1 (e^x0)
             t = theory.exponent("zhang2020-gd", "sgd", problem, "iterations", 2.0)
             xs = np.linspace(r.x_min, r.x_max, 20)
-            ax.plot(xs, np.exp(r.intercept + r.slope * r.x_min) * np.exp(t * (xs - r.x_min)), "k--", lw=1,
-                    label="e^x0 (tuned GD)")
+            ax.plot(
+                xs,
+                np.exp(r.intercept + r.slope * r.x_min) * np.exp(t * (xs - r.x_min)),
+                "k--",
+                lw=1,
+                label="e^x0 (tuned GD)",
+            )
         elif r.method == "gd-tuned" and problem == "quartic":
             t = theory.exponent("zhang2020-gd", "sgd", problem, "iterations", 2.0)
             xs = np.geomspace(r.x_min, r.x_max, 20)
-            ax.plot(xs, np.exp(r.intercept) * r.x_min ** r.slope * (xs / r.x_min) ** t, "k--", lw=1,
-                    label=f"x0^{t:g} (tuned GD)")
+            ax.plot(
+                xs,
+                np.exp(r.intercept) * r.x_min**r.slope * (xs / r.x_min) ** t,
+                "k--",
+                lw=1,
+                label=f"x0^{t:g} (tuned GD)",
+            )
         elif r.method == "normalized":
             t = theory.exponent("zhang2020-clip", "gclip", "l0l1_smooth", "iterations", 2.0)
             xs = np.geomspace(r.x_min, r.x_max, 20)
-            ax.plot(xs, np.exp(r.intercept) * r.x_min ** r.slope * (xs / r.x_min) ** t, ":", color="k", lw=1,
-                    label=f"x0^{t:g} (clipped bound)")
+            ax.plot(
+                xs,
+                np.exp(r.intercept) * r.x_min**r.slope * (xs / r.x_min) ** t,
+                ":",
+                color="k",
+                lw=1,
+                label=f"x0^{t:g} (clipped bound)",
+            )
     claim = slopes.loc[slopes.problem == problem, "claim"].iloc[0].split(":")[0]
-    ax.set(xscale="log", yscale="log", xlabel="start x0", ylabel=f"iterations to f − f* ≤ {eps:g}",
-           title=f"{problem}: claim {claim}")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="start x0",
+        ylabel=f"iterations to f − f* ≤ {eps:g}",
+        title=f"{problem}: claim {claim}",
+    )
     ax.legend(fontsize=6)
 fig.tight_layout()
 fig.savefig("smoothness.png", dpi=120)

@@ -35,8 +35,9 @@ assert (root / "estimates.parquet").exists(), f"no tails results under {root}: r
 estimates = pd.read_parquet(root / "estimates.parquet")
 verdicts = pd.read_parquet(root / "verdicts.parquet")
 confidence = json.loads((root / "meta.json").read_text())["params"]["confidence"]
-verdicts[["law", "alpha", "estimator", "n", "target", "estimate", "ci_low", "ci_high", "verdict", "coverage",
-          "calibration"]]
+verdicts[
+    ["law", "alpha", "estimator", "n", "target", "estimate", "ci_low", "ci_high", "verdict", "coverage", "calibration"]
+]
 
 # %%
 sns.set_theme(style="whitegrid", context="paper")  # drawn at page width (8 in): labels read in print
@@ -45,11 +46,17 @@ heavy = estimates[estimates.law != "gaussian"]
 keys = list(dict.fromkeys(zip(heavy.law, heavy.alpha)))
 palette = dict(zip(keys, sns.color_palette("flare", len(keys))))
 fig, axes = plt.subplots(2, len(names), figsize=(8, 5.6), squeeze=False)
-summary = (estimates.replace(np.inf, np.nan).groupby(["law", "alpha", "estimator", "n"])
-           [["estimate", "ci_low", "ci_high", "target"]].median().reset_index())
+summary = (
+    estimates.replace(np.inf, np.nan)
+    .groupby(["law", "alpha", "estimator", "n"])[["estimate", "ci_low", "ci_high", "target"]]
+    .median()
+    .reset_index()
+)
 for j, name in enumerate(names):
     ax = axes[0, j]
-    for (law, alpha), part in summary[(summary.estimator == name) & (summary.law != "gaussian")].groupby(["law", "alpha"]):
+    for (law, alpha), part in summary[(summary.estimator == name) & (summary.law != "gaussian")].groupby(
+        ["law", "alpha"]
+    ):
         part = part.sort_values("n")
         ls = "-" if law == "pareto" else "--"
         ax.plot(part.n, part.estimate, ls=ls, marker="o", ms=3, color=palette[(law, alpha)], label=f"{law} α={alpha:g}")
@@ -60,11 +67,21 @@ for j, name in enumerate(names):
     ax = axes[1, j]
     v = verdicts[verdicts.estimator == name].reset_index(drop=True)
     labels = [f"{r.law}" + ("" if r.law == "gaussian" else f" α={r.alpha:g}") for r in v.itertuples()]
-    ax.errorbar(v.coverage, np.arange(len(v)), xerr=[v.coverage - v.coverage_low, v.coverage_high - v.coverage],
-                fmt="o", capsize=3)
+    ax.errorbar(
+        v.coverage,
+        np.arange(len(v)),
+        xerr=[v.coverage - v.coverage_low, v.coverage_high - v.coverage],
+        fmt="o",
+        capsize=3,
+    )
     ax.axvline(confidence, color="k", ls=":", label=f"nominal {confidence:.0%}")
-    ax.set(yticks=np.arange(len(v)), yticklabels=labels, xlim=(-0.05, 1.05),
-           xlabel=f"coverage, n = {int(v.n.max()):.0e}", title=f"{name}: coverage (Wilson 95%)")
+    ax.set(
+        yticks=np.arange(len(v)),
+        yticklabels=labels,
+        xlim=(-0.05, 1.05),
+        xlabel=f"coverage, n = {int(v.n.max()):.0e}",
+        title=f"{name}: coverage (Wilson 95%)",
+    )
     ax.invert_yaxis()
     ax.legend(fontsize=6)
 fig.tight_layout()

@@ -32,8 +32,9 @@ import seaborn as sns
 from synthclip.theory import GAP_BAND
 
 root = Path(os.environ.get("SYNTHCLIP_RESULTS", "../studies/results")) / "torch-imbalance"
-assert (root / "claims.parquet").exists(), \
+assert (root / "claims.parquet").exists(), (
     f"no torch-imbalance results under {root}: run `python -m synthclip.study torch-imbalance` first"
+)
 classes = pd.read_parquet(root / "classes.parquet")
 claims = pd.read_parquet(root / "claims.parquet")
 claims[["claim", "task", "quantity", "ratio", "ci_low", "ci_high", "verdict", "reason"]]
@@ -54,14 +55,28 @@ for i, task in enumerate(tasks):
         axes[2 * i + 1].plot(rare.index, rare.values, marker="o", ms=3, color=colors[m], label=m)
     axes[2 * i].set(xlabel="class-frequency group (0: rarest)", ylabel="median final loss", title=task)
     axes[2 * i + 1].set(xscale="log", xlabel="step k", ylabel="rarest group's median loss", title=task)
-    for ax in axes[2 * i:2 * i + 2]:
+    for ax in axes[2 * i : 2 * i + 2]:
         ax.legend(fontsize=6)
 ax = axes[-1]
-shade = {"reproduced": "tab:green", "closes": "tab:green", "not reproduced": "tab:red", "does not close": "tab:red",
-         "inconclusive": "tab:gray", "not tuned": "tab:olive", "insufficient data": "tab:olive"}
+shade = {
+    "reproduced": "tab:green",
+    "closes": "tab:green",
+    "not reproduced": "tab:red",
+    "does not close": "tab:red",
+    "inconclusive": "tab:gray",
+    "not tuned": "tab:olive",
+    "insufficient data": "tab:olive",
+}
 for j, (_, c) in enumerate(claims.iterrows()):
-    ax.errorbar(c.ratio, j, xerr=[[c.ratio - c.ci_low], [c.ci_high - c.ratio]], fmt="o", ms=3, capsize=2,
-                color=shade.get(c.verdict, "black"))
+    ax.errorbar(
+        c.ratio,
+        j,
+        xerr=[[c.ratio - c.ci_low], [c.ci_high - c.ratio]],
+        fmt="o",
+        ms=3,
+        capsize=2,
+        color=shade.get(c.verdict, "black"),
+    )
 ax.axvspan(1 / GAP_BAND, GAP_BAND, color="0.85", lw=0)
 ax.set_yticks(range(len(claims)), [f"{c.claim}\n({c.verdict})" for _, c in claims.iterrows()], fontsize=6)
 ax.invert_yaxis()

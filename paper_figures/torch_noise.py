@@ -42,8 +42,9 @@ from synthclip import plotting
 from synthclip.study import torch_noise as tn
 
 root = Path(os.environ.get("SYNTHCLIP_RESULTS", "../studies/results")) / "torch-noise"
-assert (root / "claims.parquet").exists(), \
+assert (root / "claims.parquet").exists(), (
     f"no torch-noise results under {root}: run `python -m synthclip.study torch-noise` first"
+)
 tables = {name: pd.read_parquet(root / f"{name}.parquet") for name in ("norms", "probes", "hill", "claims")}
 print(tn.CLAIMS_RULE)
 tables["claims"][["claim", "setting", "statistic", "estimate", "ci_low", "ci_high", "verdict"]]
@@ -61,12 +62,13 @@ axes = axes.ravel()
 tn.draw_running(axes[0], tables, [m for m in tn.TASKS if m in have])
 for ax, model in zip(axes[1:], fig2):
     tn.draw_figure2(ax, tables, model)
-for ax in axes[1 + len(fig2):]:
+for ax in axes[1 + len(fig2) :]:
     ax.set_visible(False)
 for ax in axes:
     ax.title.set_fontsize(8)
-fig.suptitle("Figure 1(d, h): the running second moment; Figure 2: the noise over training (replicate 0, "
-             "smallest B)", fontsize=9)
+fig.suptitle(
+    "Figure 1(d, h): the running second moment; Figure 2: the noise over training (replicate 0, smallest B)", fontsize=9
+)
 fig.tight_layout()
 fig.savefig("torch_noise_fig2.png", dpi=150, bbox_inches="tight")
 

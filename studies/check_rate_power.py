@@ -29,7 +29,7 @@ from pathlib import Path
 
 import synthclip
 from synthclip import methods, stats, testing, verdict
-from synthclip.study.rate_methods import rate_checkpoints
+from synthclip.harness.rate_methods import rate_checkpoints
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "studies" / "examples" / "sgd_harmonic.py"

@@ -4,7 +4,7 @@ A check's stated false-failure rate (e.g. 1e−3 per interval in tests/test_rate
 interval's level: this script measures it. Each test file is run by pytest itself, in this process, R times;
 replicate r changes every seed the tests draw data with and nothing else:
 
-* ``synthclip.study.cli.parse`` gets ``--seed 1000 + r`` appended (every study flag set has ``--seed``;
+* ``synthclip.harness.cli.parse`` gets ``--seed 1000 + r`` appended (every study flag set has ``--seed``;
   ``cli.main`` and the tests' fixtures go through ``parse``);
 * ``synthclip.simulate`` and ``synthclip.noise.sample`` get ``seed = f"{seed}/replicate-{r}"`` (the rate
   checks and some exact-law checks call them directly).
@@ -72,7 +72,7 @@ def _patch_seeds(replicate: int):
     """Make every data seed of the tests depend on ``replicate``; returns an undo function."""
     import synthclip
     from synthclip import noise
-    from synthclip.study import cli
+    from synthclip.harness import cli
 
     parse, simulate, sample = cli.parse, synthclip.simulate, noise.sample
 

@@ -438,7 +438,7 @@ def measure_scaling(alpha: float = 1.5) -> dict:
     ]
     import tempfile
 
-    from .study import cli
+    from .harness import cli
 
     sweep = {}
     for jobs in (1, 2):

@@ -299,7 +299,7 @@ def check_rate(
     name = methods.get(method).name
     if problem not in SETTINGS:
         raise ValueError(f"problem must be one of {', '.join(SETTINGS)}, got {problem!r}")
-    from .study.rate_methods import rate_checkpoints  # the rates study's grid: ten checkpoints per decade
+    from .harness.rate_methods import rate_checkpoints  # the rates study's grid: ten checkpoints per decade
 
     res = simulate(
         name,

@@ -12,7 +12,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 @pytest.fixture(scope="session")
 def quick_results(tmp_path_factory):
     """Every registered study run with --quick into one results root (what the notebooks read)."""
-    from synthclip.study import cli
+    from synthclip.harness import cli
 
     root = tmp_path_factory.mktemp("results")
     assert cli.main(["all", "--quick", "--quiet", "--out", str(root)]) == 0

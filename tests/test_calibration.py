@@ -18,8 +18,8 @@ independently (ignores the correlation across k) and a normal interval for the m
 import pytest
 from scipy import stats as sps
 
+from synthclip.harness import cli
 from synthclip.study import calibrate as cal
-from synthclip.study import cli
 
 R, LEVEL, FALSE_FAILURE = 330, 0.9, 1e-3
 TOTAL_MAX = sps.binom.isf(FALSE_FAILURE, R, 1 - LEVEL)  # misses of 330 (nominal 33)

@@ -66,7 +66,7 @@ def test_gpu_reproduces_cpu_quantiles():
 
 @pytest.mark.skipif(_cuda.available()[0], reason="a CUDA device is present")
 def test_study_device_cuda_without_gpu_exits_2(capsys):
-    from synthclip.study import cli
+    from synthclip.harness import cli
 
     assert cli.main(["rates", "--device", "cuda"]) == 2
     err = capsys.readouterr().err.strip()

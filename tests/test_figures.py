@@ -61,7 +61,7 @@ def test_scoreboard_figure_draws_numeric_rows_and_counts_the_rest():
 
 
 def test_summary_png_is_drawn_from_the_parquet(tmp_path):
-    from synthclip.study.summary import draw_summary
+    from synthclip.harness.summary import draw_summary
 
     _board().to_parquet(tmp_path / "summary.parquet")
     path = draw_summary(tmp_path)

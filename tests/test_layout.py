@@ -148,3 +148,68 @@ def test_every_mutation_of_the_mutation_script_names_one_line_and_a_test():
         for sel in selections:
             path, _, test = sel.partition("::")
             assert f"def {test}(" in (root / path).read_text(), f"{name}: {sel} does not exist"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _top_level_imports(path: Path, modules: set[str]) -> set[str]:
+    """The package's modules that ``path`` imports at module level (relative imports resolved; an imported name
+    that is a module counts as that module, else its package)."""
+    name = _module_name(path)
+    package = name if path.stem == "__init__" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name in modules)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            source = ".".join(p for p in (base, node.module or "") if p)
+            for a in node.names:
+                target = f"{source}.{a.name}"
+                found.add(target if target in modules else source)
+    return found & modules
+
+
+def _import_graph() -> dict[str, set[str]]:
+    paths = sorted(PACKAGE.rglob("*.py"))
+    modules = {_module_name(p) for p in paths}
+    return {_module_name(p): _top_level_imports(p, modules) - {_module_name(p)} for p in paths}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of ``graph`` (module → modules it imports), or [] if there is none."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(m: str) -> list[str]:
+        state[m] = 1
+        path.append(m)
+        for n in sorted(graph.get(m, ())):
+            if state.get(n) == 1:
+                return path[path.index(n) :] + [n]
+            if n not in state and (found := visit(n)):
+                return found
+        state[m] = 2
+        path.pop()
+        return []
+
+    for m in sorted(graph):
+        if m not in state and (found := visit(m)):
+            return found
+    return []
+
+
+def test_the_package_has_no_import_cycle_and_the_harness_imports_no_study():
+    graph = _import_graph()
+    assert {"synthclip.harness.base", "synthclip.study.rates"} <= set(graph)
+    assert not _cycle(graph), f"import cycle: {' -> '.join(_cycle(graph))}"
+    upward = {
+        (m, n) for m, deps in graph.items() if m.startswith("synthclip.harness") for n in deps if ".study" in n
+    }
+    assert not upward, f"the harness imports studies: {upward}"
+    # negative controls: the walker sees a cycle, and resolves relative imports to modules
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert "synthclip.harness.report" in graph["synthclip.study.rates"]

@@ -23,7 +23,7 @@ from test_engine import (
 
 import synthclip
 from synthclip import _engine, methods
-from synthclip.study import cli
+from synthclip.harness import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "studies" / "examples" / "my_method.py"

@@ -20,7 +20,7 @@ import pytest
 
 import synthclip
 from synthclip import stats, theory, verdict
-from synthclip.study import cli
+from synthclip.harness import cli
 from synthclip.study.rates import rate_checkpoints
 
 LEVEL = 1 - 1e-3

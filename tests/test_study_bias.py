@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 from synthclip import noise, stats, theory
-from synthclip.study import STUDIES, bias, cli
+from synthclip.harness import cli
+from synthclip.study import STUDIES, bias
 
 FALSE_FAILURE = 1e-3
 LEVEL = 1 - FALSE_FAILURE  # the joint level of each verdict's intervals (read by studies/replicate_checks.py)

@@ -27,7 +27,8 @@ import numpy as np
 import pytest
 
 from synthclip import verdict
-from synthclip.study import STUDIES, cli
+from synthclip.harness import cli
+from synthclip.study import STUDIES
 
 LEVEL = 1 - 2.5e-4
 SIZES = ["--n-traj", "50000", "--steps", "300", "--delta-min", "2e-4", "--n-boot", "8000", "--confidence", str(LEVEL)]

@@ -26,7 +26,8 @@ import pandas as pd
 import pytest
 
 from synthclip import theory, verdict
-from synthclip.study import STUDIES, cli
+from synthclip.harness import cli
+from synthclip.study import STUDIES
 from synthclip.study import dimension as dim
 
 LEVEL = 1 - 1e-3

@@ -176,7 +176,7 @@ FOUND = [
 
 @pytest.mark.parametrize("argv,needle", FOUND, ids=[" ".join(a[:1] + a[2:]) for a, _ in FOUND])
 def test_found_gaps_exit_2_with_one_line(argv, needle, tmp_path, capsys):
-    from synthclip.study import cli
+    from synthclip.harness import cli
 
     assert cli.main([*argv, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
@@ -193,7 +193,7 @@ def test_found_gaps_exit_2_with_one_line(argv, needle, tmp_path, capsys):
     ],
 )
 def test_a_toml_file_of_the_wrong_types_is_refused_in_one_line(toml, needle, tmp_path, capsys):
-    from synthclip.study import cli
+    from synthclip.harness import cli
 
     config = tmp_path / "c.toml"
     config.write_text(toml + "\n")
@@ -203,7 +203,7 @@ def test_a_toml_file_of_the_wrong_types_is_refused_in_one_line(toml, needle, tmp
 
 
 def test_torch_noise_probe_step_is_capped(capsys):
-    from synthclip.study import cli
+    from synthclip.harness import cli
 
     assert cli.main(["torch-noise", "--probe-at", "100000000000"]) == 2
     err = capsys.readouterr().err
@@ -229,7 +229,7 @@ def registry():
 
 @pytest.mark.parametrize("name", sorted(STUDIES))
 def test_only_the_studies_that_take_plugins_offer_them(name, capsys):
-    from synthclip.study import cli
+    from synthclip.harness import cli
 
     study = STUDIES[name]
     with pytest.raises(SystemExit):
@@ -293,7 +293,7 @@ METHOD_PARAM_ERRORS = [
 
 @pytest.mark.parametrize("argv,needle", METHOD_PARAM_ERRORS, ids=[a[-1] for a, _ in METHOD_PARAM_ERRORS])
 def test_a_bad_method_param_exits_2_in_one_line(registry, argv, needle, tmp_path, capsys):
-    from synthclip.study import cli
+    from synthclip.harness import cli
 
     assert cli.main([*argv, "--quick", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
@@ -302,7 +302,7 @@ def test_a_bad_method_param_exits_2_in_one_line(registry, argv, needle, tmp_path
 
 
 def _cell_params(argv):
-    from synthclip.study import cli
+    from synthclip.harness import cli
 
     study, p = cli.parse(argv)
     return [(c.get("label"), c["method"], c["method_params"]) for c in study.cells(p)]
@@ -333,7 +333,7 @@ def test_method_param_sets_a_builtins_parameter_in_lower_bound(registry):
 
 def test_nonconvex_confidence_smoothness_run_a_plugin_at_its_defaults_and_method_params(registry):
     plugin = ["--plugin", str(EXAMPLE), "--methods", "my_method,gclip"]
-    from synthclip.study import cli
+    from synthclip.harness import cli
 
     study, p = cli.parse(["nonconvex", "--quick", *plugin, "--method-param", "my_method.beta=0.25"])
     mine = [c for c in study.cells(p) if c["label"] == "my_method"]
@@ -372,7 +372,7 @@ def test_torch_rates_runs_a_plugin_method_with_its_torch_form(registry, tmp_path
     pytest.importorskip("torch")
     import pandas as pd
 
-    from synthclip.study import cli
+    from synthclip.harness import cli
 
     argv = ["torch-rates", "--quick", "--no-ladder", "--steps", "10", "--n-seeds", "6", "--checkpoints", "2"]
     argv += ["--methods", "sgd,my_method", "--plugin", str(EXAMPLE), "--method-param", "my_method.beta=0.9"]
@@ -387,7 +387,7 @@ def test_torch_rates_runs_a_plugin_method_with_its_torch_form(registry, tmp_path
 
 def test_torch_rates_refuses_a_method_param_on_its_own_labels(tmp_path, capsys):
     pytest.importorskip("torch")
-    from synthclip.study import cli
+    from synthclip.harness import cli
 
     assert cli.main(["torch-rates", "--quick", "--method-param", "gclip.clip=2", "--out", str(tmp_path)]) == 2
     assert not list(tmp_path.glob("*.parquet"))

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from synthclip import noise, stats, theory, verdict
-from synthclip.study import cli
+from synthclip.harness import cli
 
 LEVEL = 1 - 1e-3
 N_BOOT = 20_000  # the rule's n_boot ≥ 20/(1 − LEVEL)

@@ -28,7 +28,8 @@ import pandas as pd
 import pytest
 
 from synthclip import findings, theory, verdict
-from synthclip.study import STUDIES, cli
+from synthclip.harness import cli
+from synthclip.study import STUDIES
 from synthclip.study.nonconvex import SCHEDULE_NAMES
 
 LEVEL = 1 - 1e-3

@@ -27,10 +27,11 @@ import pandas as pd
 import pytest
 
 from synthclip import noise, theory, verdict
-from synthclip.study import STUDIES, StudyError, cli
+from synthclip.harness import cli
+from synthclip.harness import rate_tables as rt
+from synthclip.harness.rate_tables import alpha_spread
+from synthclip.study import STUDIES, StudyError
 from synthclip.study import nonlinear_sgd as nl
-from synthclip.study import rate_tables as rt
-from synthclip.study.rate_tables import alpha_spread
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -25,7 +25,8 @@ import pandas as pd
 
 from synthclip import stats, theory, verdict
 from synthclip.findings import smoothness_separation
-from synthclip.study import STUDIES, cli
+from synthclip.harness import cli
+from synthclip.study import STUDIES
 from synthclip.study.smoothness import ADAPTIVE
 
 LEVEL = 1 - 1e-3

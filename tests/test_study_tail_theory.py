@@ -21,7 +21,8 @@ import pytest
 
 from synthclip import problems, stats, theory
 from synthclip.engine import simulate
-from synthclip.study import STUDIES, cli
+from synthclip.harness import cli
+from synthclip.study import STUDIES
 
 
 def _quick(name, tmp_path):

@@ -13,7 +13,8 @@ import math
 
 import pytest
 
-from synthclip.study import STUDIES, cli, tails
+from synthclip.harness import cli
+from synthclip.study import STUDIES, tails
 
 LEVEL = 1 - 2e-4
 

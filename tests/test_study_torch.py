@@ -15,7 +15,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from synthclip.study import cli  # noqa: E402
+from synthclip.harness import cli  # noqa: E402
 from synthclip.study.torch_noise import verdict  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

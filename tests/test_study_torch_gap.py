@@ -12,8 +12,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from synthclip import theory, verdict  # noqa: E402
-from synthclip.study import _torch_gap as G  # noqa: E402
-from synthclip.study import cli  # noqa: E402
+from synthclip.harness import _torch_gap as G  # noqa: E402
+from synthclip.harness import cli  # noqa: E402
 from synthclip.study.torch_imbalance import class_groups  # noqa: E402
 from synthclip.torch import ensemble, models  # noqa: E402
 from synthclip.torch.data import Subset  # noqa: E402

@@ -13,8 +13,8 @@ from scipy import stats as sps
 
 torch = pytest.importorskip("torch")
 
-from synthclip.study import cli  # noqa: E402
-from synthclip.study.base import StudyError  # noqa: E402
+from synthclip.harness import cli  # noqa: E402
+from synthclip.harness.base import StudyError  # noqa: E402
 from synthclip.study.torch_rates import (  # noqa: E402
     EQUIVALENCE,
     INCONCLUSIVE,
@@ -148,7 +148,7 @@ def test_figure_redraws_and_scoreboard_reads_stored_tables(rates_folder, capsys)
     (rates_folder / "torch-rates.png").unlink()
     code, _, _ = _run(["plot", str(rates_folder)], capsys)
     assert code == 0 and (rates_folder / "torch-rates.png").stat().st_size > 0
-    from synthclip.study.summary import gather
+    from synthclip.harness.summary import gather
 
     board = gather(rates_folder.parent)
     rows = board[board["study"] == "torch-rates"]

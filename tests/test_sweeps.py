@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from synthclip.study import cli
+from synthclip.harness import cli
 
 # one tail index per α (--tail-offsets 0): the sweep machinery is under test, not the tails
 SWEEP = [

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from synthclip import methods, testing, verdict
-from synthclip.study import cli
+from synthclip.harness import cli
 from synthclip.theory import Claim
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +56,7 @@ def harmonic():
 @pytest.fixture(scope="module")
 def run(harmonic):
     import synthclip
-    from synthclip.study.rate_methods import rate_checkpoints
+    from synthclip.harness.rate_methods import rate_checkpoints
 
     return synthclip.simulate(
         "sgd_harmonic", noise="stable", alpha=ALPHA, seed=3, checkpoints=rate_checkpoints(2000), **SIZE

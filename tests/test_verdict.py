@@ -240,7 +240,7 @@ def test_the_rule_is_pinned_field_by_field():
     }
     assert stats.DEFAULT_WINDOW_DECADES == 1.0
     # the studies' flags default to the rule (a changed default would change verdicts without touching RULE)
-    from synthclip.study.base import FitParams
+    from synthclip.harness.base import FitParams
 
     defaults = {
         f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()

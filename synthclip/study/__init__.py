@@ -1,19 +1,22 @@
 """Studies: each statement of docs/theory.md as a command, ``python -m synthclip.study NAME``.
 
-Importing this package registers every study; ``STUDIES`` maps names to study objects.
+One module per study, each a specification on the shared parts in ``synthclip.harness``. Importing this package
+registers every study (the torch studies import torch lazily); ``STUDIES`` maps names to study objects.
 """
 
-from . import (  # noqa: F401  (registers)  # noqa: F401  (registers)  # noqa: F401  (registers)  # noqa: F401  (registers: torch studies; torch imported lazily)
+from ..harness.base import STUDIES, Study, StudyError, register
+from ..harness.cli import main, parse, run_study
+from . import (  # noqa: F401  (importing registers)
     bias,
-    calibrate,  # noqa: F401  (registers)
+    calibrate,
     confidence,
     convex_rates,
     dimension,
     log_confidence,
     lower_bound,
     nonconvex,
-    nonlinear_sgd,  # noqa: F401  (registers)
-    rates,  # noqa: F401  (registers)
+    nonlinear_sgd,
+    rates,
     smoothness,
     tail_decay,
     tails,
@@ -22,7 +25,5 @@ from . import (  # noqa: F401  (registers)  # noqa: F401  (registers)  # noqa: F
     torch_noise,
     torch_rates,
 )
-from .base import STUDIES, Study, StudyError, register  # noqa: F401
-from .cli import main, parse, run_study  # noqa: F401
 
 __all__ = ["STUDIES", "Study", "StudyError", "register", "main", "run_study", "parse"]

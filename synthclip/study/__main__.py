@@ -1,5 +1,5 @@
 import sys
 
-from synthclip.study.cli import main
+from synthclip.harness.cli import main
 
 sys.exit(main())

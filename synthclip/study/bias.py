@@ -21,8 +21,8 @@ import pandas as pd
 from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import simulate
-from . import report
-from .base import (
+from ..harness import report
+from ..harness.base import (
     IntervalParams,
     SimulationParams,
     Study,
@@ -33,8 +33,8 @@ from .base import (
     register,
     simulation_fields,
 )
-from .horizons import joint_statistics, trajectory_table
-from .rate_tables import engine_fields
+from ..harness.horizons import joint_statistics, trajectory_table
+from ..harness.rate_tables import engine_fields
 
 NOISES = ("pareto", "pareto-onesided")
 FLOOR_CLAIM = ("koloskova", "gclip", "constant_clip", "grad_norm")

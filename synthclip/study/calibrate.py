@@ -72,11 +72,11 @@ import pandas as pd
 from .. import stats
 from .. import testing as known
 from .._rng import derive_seed
+from ..harness.base import CommonParams, Study, StudyError, check_choice, check_delta_min, fields_of, option, register
+from ..harness.rate_methods import rate_checkpoints
 from ..verdict import DELTA_MODELS, RULE, boundary_slope, decide_delta_growth, delta_grid
 from . import confidence as conf_study
 from . import dimension as dim_study
-from .base import CommonParams, Study, StudyError, check_choice, check_delta_min, fields_of, option, register
-from .rate_methods import rate_checkpoints
 
 # -- the cases of each procedure ---------------------------------------------------------------------
 

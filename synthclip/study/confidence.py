@@ -22,8 +22,8 @@ import pandas as pd
 from .. import findings, theory, verdict
 from .. import methods as method_registry
 from .._rng import derive_seed
-from . import report
-from .base import (
+from ..harness import report
+from ..harness.base import (
     IntervalParams,
     NoiseParams,
     SimulationParams,
@@ -40,7 +40,7 @@ from .base import (
     with_overrides,
     with_registered,
 )
-from .rate_tables import delta_tables, delta_verdicts, simulate_to_horizon
+from ..harness.rate_tables import delta_tables, delta_verdicts, simulate_to_horizon
 
 # Study labels → (registry method, fixed parameters). Controls use the registry's Theorem 4 step 4/(k+1).
 CONFIDENCE_METHODS: dict[str, tuple[str, dict]] = {

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import findings, theory
 from ..engine import simulate
-from .base import (
+from ..harness.base import (
     FitParams,
     HorizonParams,
     MomentTailParams,
@@ -33,8 +33,8 @@ from .base import (
     option,
     register,
 )
-from .horizons import horizon_scoreboard, horizon_tables, horizon_verdict_table, plot_horizons
-from .rate_tables import final_values
+from ..harness.horizons import horizon_scoreboard, horizon_tables, horizon_verdict_table, plot_horizons
+from ..harness.rate_tables import final_values
 
 CONTROL = "sgd-control"  # the same runs, judged against the strongly convex exponent
 

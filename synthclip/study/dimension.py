@@ -23,8 +23,8 @@ import pandas as pd
 
 from .. import findings, plotting, stats, theory, verdict
 from .._rng import derive_seed
-from . import base, horizons, report
-from .base import (
+from ..harness import base, horizons, report
+from ..harness.base import (
     NoiseParams,
     SimulationParams,
     SlopeParams,
@@ -35,7 +35,7 @@ from .base import (
     option,
     register,
 )
-from .rate_tables import final_values, simulate_to_horizon
+from ..harness.rate_tables import final_values, simulate_to_horizon
 
 STRUCTURES = ("iid", "radial")
 METHODS = ("gclip", "cclip")

@@ -24,8 +24,8 @@ import pandas as pd
 
 from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
-from . import report, structure_tables
-from .base import (
+from ..harness import report, structure_tables
+from ..harness.base import (
     MomentTailParams,
     SimulationParams,
     SlopeParams,
@@ -39,7 +39,7 @@ from .base import (
     register,
     simulation_fields,
 )
-from .rate_tables import delta_columns, delta_quantiles, fit_fields, simulate_to_horizon
+from ..harness.rate_tables import delta_columns, delta_quantiles, fit_fields, simulate_to_horizon
 
 PROBLEMS = {"abs": ("convex", "f_unif"), "quadratic": ("strongly_convex", "f_avg")}  # setting, output metric
 METHODS = ("gclip", "sgd")  # sgd: the control (no clip)

@@ -22,8 +22,8 @@ from .. import findings, noise, theory
 from .. import methods as method_registry
 from .._rng import derive_seed
 from ..engine import simulate
-from . import report
-from .base import (
+from ..harness import report
+from ..harness.base import (
     FitParams,
     HorizonParams,
     SimulationParams,
@@ -37,8 +37,8 @@ from .base import (
     register,
     with_registered,
 )
-from .horizons import horizon_scoreboard, horizon_tables, plot_horizons
-from .rate_methods import NEAR_MISS, RATE_METHODS, RateMethodParams, method_fields
+from ..harness.horizons import horizon_scoreboard, horizon_tables, plot_horizons
+from ..harness.rate_methods import NEAR_MISS, RATE_METHODS, RateMethodParams, method_fields
 
 # the rates study's near-miss control is defined by the strongly convex upper bound's variance balance; Theorem
 # 5 bounds every algorithm of its class, so the control adds nothing here

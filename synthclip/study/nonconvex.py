@@ -23,8 +23,8 @@ import pandas as pd
 from .. import findings, theory
 from .. import methods as method_registry
 from ..engine import simulate
-from . import report
-from .base import (
+from ..harness import report
+from ..harness.base import (
     FitParams,
     HorizonParams,
     NoiseParams,
@@ -40,8 +40,14 @@ from .base import (
     register,
     with_registered,
 )
-from .horizons import doubled_controls, horizon_scoreboard, horizon_tables, horizon_verdict_table, plot_horizons
-from .rate_tables import engine_fields, final_values
+from ..harness.horizons import (
+    doubled_controls,
+    horizon_scoreboard,
+    horizon_tables,
+    horizon_verdict_table,
+    plot_horizons,
+)
+from ..harness.rate_tables import engine_fields, final_values
 
 SETTING = "nonconvex"
 METRICS = ("grad_norm_min", "thm2_lhs", "grad_norm_avg", "grad_norm")

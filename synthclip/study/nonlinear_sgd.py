@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from .. import findings, theory, verdict
-from . import report
-from .base import FitParams, SimulationParams, Study, check_alpha, option, register
-from .rate_tables import alpha_spread, judge_slopes, rate_cell, run_rate_cell, slope_scoreboard
+from ..harness import report
+from ..harness.base import FitParams, SimulationParams, Study, check_alpha, option, register
+from ..harness.rate_tables import alpha_spread, judge_slopes, rate_cell, run_rate_cell, slope_scoreboard
 
 SETTING = "nonconvex"
 METRICS = ("grad_norm_min", "grad_norm")

@@ -21,8 +21,8 @@ import pandas as pd
 
 from .. import findings, plotting, testing, theory, verdict
 from .. import methods as method_registry
-from . import report
-from .base import (
+from ..harness import report
+from ..harness.base import (
     DeviceParams,
     FitParams,
     NoiseParams,
@@ -42,8 +42,8 @@ from .base import (
     register,
     with_registered,
 )
-from .horizons import verdict_table
-from .rate_methods import (
+from ..harness.horizons import verdict_table
+from ..harness.rate_methods import (
     CONTROL,
     NEAR_MISS,
     RATE_METHODS,
@@ -55,7 +55,7 @@ from .rate_methods import (
     rate_entry,
     schedule_of,
 )
-from .rate_tables import judge_slopes, run_rate_cell, slope_scoreboard
+from ..harness.rate_tables import judge_slopes, run_rate_cell, slope_scoreboard
 
 SETTING = "strongly_convex"
 METRICS = ("f_avg", "f")

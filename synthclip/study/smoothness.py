@@ -22,8 +22,8 @@ import pandas as pd
 from .. import findings, stats, theory, verdict
 from .. import methods as method_registry
 from ..engine import log_checkpoints, simulate
-from . import report
-from .base import (
+from ..harness import report
+from ..harness.base import (
     SimulationParams,
     SlopeParams,
     Study,
@@ -36,8 +36,8 @@ from .base import (
     simulation_fields,
     with_registered,
 )
-from .horizons import trajectory_matrix
-from .rate_tables import engine_fields, fit_fields, quantile_frame, sweep_fit
+from ..harness.horizons import trajectory_matrix
+from ..harness.rate_tables import engine_fields, fit_fields, quantile_frame, sweep_fit
 
 PROBLEMS = ("quartic", "cosh")
 LABELS = ("gd-tuned", "gd-fixed", "clip", "normalized")

@@ -23,8 +23,8 @@ import pandas as pd
 from .. import findings, stats, theory, verdict
 from .._rng import derive_seed
 from ..engine import log_checkpoints
-from . import report
-from .base import (
+from ..harness import report
+from ..harness.base import (
     MomentTailParams,
     SimulationParams,
     SlopeParams,
@@ -36,7 +36,7 @@ from .base import (
     register,
     simulation_fields,
 )
-from .rate_tables import benchmark_row, fit_fields, probability_rows, summed_in_chunks, thirds_trend
+from ..harness.rate_tables import benchmark_row, fit_fields, probability_rows, summed_in_chunks, thirds_trend
 
 PROBLEMS = ("quadratic", "nonconvex")
 FITS = {

@@ -21,8 +21,8 @@ import pandas as pd
 
 from .. import findings, stats
 from .. import noise as noise_registry
-from . import report
-from .base import CommonParams, Study, check_alpha, check_memory, fields_of, flag, option, register
+from ..harness import report
+from ..harness.base import CommonParams, Study, check_alpha, check_memory, fields_of, flag, option, register
 
 LAWS = ("pareto", "stable", "gaussian")
 ESTIMATORS = ("hill", "moment", "mohammadi")

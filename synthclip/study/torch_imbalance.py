@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..harness import _torch_gap as G
+from ..harness.base import StudyError, option, register
 from ..plotting import where
 from ..theory import GAP_BAND
-from . import _torch_gap as G
-from .base import StudyError, option, register
 
 #: which ratio judges each claim: (method against Adam, group: "rare", "frequent", "all" or the "concentration")
 JUDGED = {

@@ -90,10 +90,9 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
-from ..verdict import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
-from . import report
-from ._torch_run import FLOAT32_MAX, SMALL_MODEL_THREADS, check_batch_size, check_torch_run, torch_threads  # noqa: F401
-from .base import (
+from ..harness import report
+from ..harness._torch_run import FLOAT32_MAX, SMALL_MODEL_THREADS, check_batch_size, check_torch_run, torch_threads  # noqa: F401
+from ..harness.base import (
     CommonParams,
     Study,
     StudyError,
@@ -106,6 +105,7 @@ from .base import (
     option,
     register,
 )
+from ..verdict import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 
 # The torch tasks (synthclip.torch.models.TASKS, repeated so that validation does not import torch; a test
 # checks the two agree), text tasks first: the order of the report's rows.

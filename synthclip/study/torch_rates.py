@@ -83,12 +83,9 @@ import pandas as pd
 from .. import methods as method_registry
 from .. import stats, verdict
 from .._rng import derive_seed
-from ..theory import GAP_BAND
-from ..tuning import edge_summary
-from ..verdict import INCONCLUSIVE, NOT_REPRODUCED, NOT_TUNED, REPRODUCED
-from . import report
-from ._torch_gap import CCLIP_TAU, GCLIP_TAU, MOMENTUM, Method, fmt
-from ._torch_run import (
+from ..harness import report
+from ..harness._torch_gap import CCLIP_TAU, GCLIP_TAU, MOMENTUM, Method, fmt
+from ..harness._torch_run import (
     FLOAT32_MAX,
     SMALL_MODEL_THREADS,
     check_batch_size,
@@ -97,7 +94,7 @@ from ._torch_run import (
     torch_threads,
     tune_on_other_seeds,
 )
-from .base import (
+from ..harness.base import (
     CommonParams,
     Study,
     StudyError,
@@ -111,7 +108,10 @@ from .base import (
     with_overrides,
     with_registered,
 )
-from .rate_tables import mean_frame, quantile_frame
+from ..harness.rate_tables import mean_frame, quantile_frame
+from ..theory import GAP_BAND
+from ..tuning import edge_summary
+from ..verdict import INCONCLUSIVE, NOT_REPRODUCED, NOT_TUNED, REPRODUCED
 
 TEXT_TASKS = ("text-transformer", "chars-transformer-noformat", "words-transformer", "words-transformer-noformat")
 VISION_TASKS = ("digits-cnn", "digits-mlp")
