@@ -213,3 +213,15 @@ def test_the_package_has_no_import_cycle_and_the_harness_imports_no_study():
     # negative controls: the walker sees a cycle, and resolves relative imports to modules
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
     assert "synthclip.harness.report" in graph["synthclip.study.rates"]
+
+
+def test_a_process_that_imports_only_the_harness_finds_every_study():
+    # a worker process unpickles the runner from the harness alone: the registry must load the studies itself
+    import subprocess
+    import sys
+
+    code = "from synthclip.harness import base; n = len(base.STUDIES); print(n, len(base.registered()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    from synthclip.study import STUDIES
+
+    assert out == ["0", str(len(STUDIES))]

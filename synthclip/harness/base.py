@@ -43,6 +43,14 @@ def register(cls):
     return cls
 
 
+def registered() -> dict[str, Study]:
+    """The registry with the package's own studies in it: importing ``synthclip.study`` registers them, which a
+    worker process (or a caller that imported only the harness) has not yet done."""
+    import synthclip.study  # noqa: F401
+
+    return STUDIES
+
+
 def option(default, help: str, **meta):
     """A study parameter: its default, its --help text, and what it accepts: ``choices``, closed bounds
     ``low``/``high`` (≥, ≤), open bounds ``gt``/``lt`` (>, <). A number must be finite unless

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import io
-from .base import STUDIES, MissingDependency, Study, StudyError, range_text
+from .base import MissingDependency, Study, StudyError, range_text, registered
 from .runner import run_cells
 
 PROG = "python -m synthclip.study"
@@ -125,7 +125,7 @@ def _load_toml(path: Path) -> dict[str, Any]:
 
 
 def _main_parser() -> _Parser:
-    lines = [f"  {name:<12} {study.summary}" for name, study in STUDIES.items()]
+    lines = [f"  {name:<12} {study.summary}" for name, study in registered().items()]
     parser = _Parser(
         prog=PROG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -136,21 +136,21 @@ def _main_parser() -> _Parser:
         + "\n  summary [DIR] the scoreboard: every stored verdict row and the seed's errata (DIR: studies/results)",
         epilog=f"{PROG} NAME --help documents every parameter of a study.",
     )
-    parser.add_argument("study", choices=[*STUDIES, *COMMANDS], metavar="STUDY")
+    parser.add_argument("study", choices=[*registered(), *COMMANDS], metavar="STUDY")
     return parser
 
 
 def parse(argv: Sequence[str]) -> tuple[Study, Any]:
     """(study, validated parameters) for ``NAME [flags]``."""
     name, rest = argv[0], list(argv[1:])
-    study = STUDIES[name]
+    study = registered()[name]
     doc = sys.modules[type(study).__module__].__doc__ or study.summary
     parser = _Parser(prog=f"{PROG} {name}", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_flags(parser, study)
     if not study.plugins:
         given = next((a.split("=")[0] for a in rest if a.split("=")[0] in ("--plugin", "--method-param")), None)
         if given:
-            takers = ", ".join(n for n, s in STUDIES.items() if s.plugins)
+            takers = ", ".join(n for n, s in registered().items() if s.plugins)
             raise StudyError(
                 f"{given}: study {name!r} runs no registered methods (its methods, if any, are its own "
                 f"labels); the studies that take plugins: {takers}"
@@ -329,7 +329,7 @@ def plot_command(argv: Sequence[str]) -> int:
     if not (folder / "meta.json").exists():
         raise StudyError(f"plot: {folder} holds no meta.json (not a study results folder)")
     meta = io.read_json(folder / "meta.json")
-    study = STUDIES.get(meta.get("study"))
+    study = registered().get(meta.get("study"))
     if study is None:
         raise StudyError(f"plot: unknown study {meta.get('study')!r} in {folder / 'meta.json'}")
     path = redraw(study, folder)
@@ -352,15 +352,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not argv or argv[0] in ("-h", "--help"):
             _main_parser().print_help()
             return 0
-        if argv[0] not in (*STUDIES, *COMMANDS):
-            raise StudyError(f"unknown study {argv[0]!r}; valid: {', '.join([*STUDIES, *COMMANDS])}")
+        if argv[0] not in (*registered(), *COMMANDS):
+            raise StudyError(f"unknown study {argv[0]!r}; valid: {', '.join([*registered(), *COMMANDS])}")
         if argv[0] == "plot":
             return plot_command(argv[1:])
         if argv[0] == "summary":
             return summary_command(argv[1:])
         if argv[0] == "all":
             # --out names the results root here: each study writes to <out>/<study>.
-            for name in STUDIES:
+            for name in registered():
                 try:
                     study, p = parse([name, *argv[1:]])
                 except MissingDependency as err:

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__, io
-from .base import STUDIES, StudyError
+from .base import StudyError, registered
 
 
 def cell_key(study: str, cell: Mapping[str, Any]) -> str:
@@ -65,7 +65,7 @@ class CellCache:
 
 def _execute(study_name: str, cell: Mapping[str, Any], key: str, cache_root: str, threads: int | None, progress=None):
     """Compute one cell and store it (runs in a worker process; module-level so it pickles)."""
-    study = STUDIES[study_name]
+    study = registered()[study_name]
     start = time.perf_counter()
     tables = study.run_cell(cell, threads=threads, progress=progress)
     seconds = time.perf_counter() - start

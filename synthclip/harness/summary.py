@@ -20,7 +20,7 @@ import pandas as pd
 from .. import io
 from ..findings import errata
 from ..verdict import SCOREBOARD_COLUMNS
-from .base import STUDIES, StudyError
+from .base import StudyError, registered
 
 
 def gather(root: Path) -> pd.DataFrame:
@@ -31,7 +31,7 @@ def gather(root: Path) -> pd.DataFrame:
         if any(part.startswith(".") for part in folder.relative_to(root).parts):
             continue
         meta = io.read_json(meta_path)
-        study = STUDIES.get(meta.get("study"))
+        study = registered().get(meta.get("study"))
         if study is None:
             continue
         tables = {p.stem: io.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
