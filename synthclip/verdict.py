@@ -423,6 +423,9 @@ def band_word(direction: str, low: float, high: float, edge: float, words=(REPRO
 
 #: the models fitted to log q_(1−δ): a power of 1/δ ("poly") and a power of log(1/δ) ("polylog")
 DELTA_MODELS = ("poly", "polylog")
+#: the rule's settings as the confidence study runs it by default, and calibrate measures it: s_max (growth up to
+#: log^s_max(1/δ) counts as polylogarithmic), the bootstrap replicates and the level of the slope intervals
+DELTA_RULE = {"power": 2.0, "n_boot": 1000, "confidence": 0.95}
 
 
 def delta_grid(p: Mapping[str, Any]) -> np.ndarray:

@@ -74,8 +74,7 @@ from .. import testing as known
 from .._rng import derive_seed
 from ..harness.base import CommonParams, Study, StudyError, check_choice, check_delta_min, fields_of, option, register
 from ..harness.rate_methods import rate_checkpoints
-from ..verdict import DELTA_MODELS, RULE, boundary_slope, decide_delta_growth, delta_grid
-from . import confidence as conf_study
+from ..verdict import DELTA_MODELS, DELTA_RULE, RULE, boundary_slope, decide_delta_growth, delta_grid
 from . import dimension as dim_study
 
 # -- the cases of each procedure ---------------------------------------------------------------------
@@ -668,10 +667,9 @@ def measure(
 def run_classify(cell) -> pd.DataFrame:
     """The confidence study's verdict on R samples of an exactly polynomial or polylog law."""
     case = cell["case"]
-    defaults = conf_study.ConfidenceParams()
+    rule = DELTA_RULE  # the confidence study's default settings of the rule
     deltas = _delta_grid(cell["conf_delta_min"])
-    boundary = boundary_slope(deltas, defaults.polylog_power)
-    rule = {"n_boot": defaults.n_boot, "confidence": defaults.confidence, "power": defaults.polylog_power}
+    boundary = boundary_slope(deltas, rule["power"])
     n, rows = cell["conf_n_traj"], []
     for r in range(cell["replicates"]):
         x = known.delta_law_sample(replicate_rng(cell["seed"], "classify", case, r), case["law"], case["s"], n)
@@ -814,12 +812,11 @@ def resolution_text(res: pd.DataFrame) -> str:
 
 
 def summarize_decisions(dec: pd.DataFrame, *, band: float) -> pd.DataFrame:
-    defaults = conf_study.ConfidenceParams()
-    rows = []
+    power, rows = DELTA_RULE["power"], []
     for (case, law, s), part in dec.groupby(["case", "law", "s"], sort=False):
         deltas = _delta_grid(part["delta_min"].iloc[0])
-        boundary = boundary_slope(deltas, defaults.polylog_power)
-        expected = expected_verdict(law, s, defaults.polylog_power, boundary)
+        boundary = boundary_slope(deltas, power)
+        expected = expected_verdict(law, s, power, boundary)
         counts = part["verdict"].value_counts()
         wrong = [v for v in ("polynomial", "polylog") if v != expected]
         n_wrong = int(sum(counts.get(v, 0) for v in wrong))
@@ -828,7 +825,7 @@ def summarize_decisions(dec: pd.DataFrame, *, band: float) -> pd.DataFrame:
         row.update(delta_min=float(part["delta_min"].iloc[0]), boundary=boundary, expected=expected)
         row.update({f"n_{v}": int(counts.get(v, 0)) for v in ("polynomial", "polylog", "undecided", "no fit")})
         row.update(misclassified=n_wrong, rate=n_wrong / len(part), rate_low=lo, rate_high=hi)
-        rows.append({**row, "nominal_max": 0.5 * (1 - defaults.confidence)})
+        rows.append({**row, "nominal_max": 0.5 * (1 - DELTA_RULE["confidence"])})
     return pd.DataFrame(rows)
 
 

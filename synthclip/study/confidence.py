@@ -77,7 +77,9 @@ class ConfidenceParams(IntervalParams, SimulationParams, NoiseParams):
     delta_max: float = option(0.1, "largest δ", gt=0.0, lt=1.0)
     delta_min: float = option(1e-4, "smallest δ (≥ 10/N, < --delta-max)", gt=0.0, lt=1.0)
     n_deltas: int = option(10, "number of log-spaced δ values (a line and its curvature)", low=3)
-    polylog_power: float = option(2.0, "s_max: growth up to log^s_max(1/δ) counts as polylogarithmic", gt=0.0)
+    polylog_power: float = option(
+        verdict.DELTA_RULE["power"], "s_max: growth up to log^s_max(1/δ) counts as polylogarithmic", gt=0.0
+    )
 
 
 def _slope_text(model: str):
@@ -107,7 +109,12 @@ class Confidence(Study):
     name = "confidence"
     summary = "(1−δ)-quantile vs δ: AdaGrad/Adam-Norm (± delay) vs clipped versions (Chezhegov et al.)"
     Params = ConfidenceParams
-    defaults = {"noise": "pareto", "n_traj": 100_000, "steps": 1000, "n_boot": 1000, "confidence": 0.95}
+    defaults = {
+        "noise": "pareto",
+        "n_traj": 100_000,
+        "steps": 1000,
+        **{k: verdict.DELTA_RULE[k] for k in ("n_boot", "confidence")},
+    }
     plugins = True  # --methods takes any registered method (at its defaults): --plugin, --method-param
     quick = {"n_traj": 5000, "steps": 300, "delta_min": 2e-3, "n_boot": 300}
     tables = ("quantiles", "fits", "verdicts")
