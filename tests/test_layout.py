@@ -206,9 +206,7 @@ def test_the_package_has_no_import_cycle_and_the_harness_imports_no_study():
     graph = _import_graph()
     assert {"synthclip.harness.base", "synthclip.study.rates"} <= set(graph)
     assert not _cycle(graph), f"import cycle: {' -> '.join(_cycle(graph))}"
-    upward = {
-        (m, n) for m, deps in graph.items() if m.startswith("synthclip.harness") for n in deps if ".study" in n
-    }
+    upward = {(m, n) for m, deps in graph.items() if m.startswith("synthclip.harness") for n in deps if ".study" in n}
     assert not upward, f"the harness imports studies: {upward}"
     # negative controls: the walker sees a cycle, and resolves relative imports to modules
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
