@@ -329,6 +329,78 @@ def local_exponents(xs, point: np.ndarray, boot: np.ndarray, confidence: float) 
     return rows
 
 
+def growth_in(
+    finals: pd.DataFrame,
+    *,
+    ratio: tuple[str, str],
+    n_boot: int,
+    confidence: float,
+    seed: int,
+    group: str = "structure",
+    series: str = "method",
+    over: str = "dim",
+) -> dict[str, pd.DataFrame]:
+    """The growth in ``over`` of per-trajectory final values (columns ``group``, ``series``, ``over``, trajectory,
+    value, failed, optionally clip_frac), per ``group``, of each of the two ``series`` in ``ratio`` and of their
+    ratio of means, under one joint bootstrap over trajectories (seed ``seed``). Statistics only, no claim:
+
+    * "errors": per (group, series, over) cell, the mean and the median with their intervals
+      (:func:`mean_and_median`), the mean clipped fraction (NaN without clip_frac), n_traj and n_failed;
+    * "ratios": per (group, over), the ratio of means with its bootstrap interval and the ratio of medians;
+    * "growth": per (group, series: each of ``ratio``'s two, then "ratio"), the exponent in ``over`` of the mean
+      and of the median with their intervals (:func:`growth_fit`), the swept range (dmin, dmax), n_traj and the
+      failed entries of both series (n_failed);
+    * "local": the exponents between consecutive values of ``over`` (:func:`local_exponents`).
+    """
+    by = [group, series, over]
+    keys, table = trajectory_table(finals, by)
+    n, index = table.shape[1], {k: i for i, k in enumerate(keys)}
+    cells = finals.groupby(by, sort=True)  # in the order of ``keys``
+    clip_frac = np.array([float(part["clip_frac"].mean()) if "clip_frac" in part else np.nan for _, part in cells])
+    joint = joint_statistics(table, n_boot=n_boot, seed=seed)
+    mean, median, boot_mean, boot_median = (joint[s] for s in ("mean", "median", "boot_mean", "boot_median"))
+    errors = pd.DataFrame(
+        [
+            {
+                **dict(zip(by, key)),
+                **mean_and_median(table[i], mean[i], boot_mean[:, i], confidence),
+                **{"clip_frac": clip_frac[i], "n_traj": n, "n_failed": int(np.sum(~np.isfinite(table[i])))},
+            }
+            for i, key in enumerate(keys)
+        ]
+    )
+    rrows, grows, lrows = [], [], []
+    for level in dict.fromkeys(k[0] for k in keys):
+        xs = sorted({k[2] for k in keys if k[0] == level})
+        top, bottom = ([index[(level, s, x)] for x in xs] for s in ratio)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio_mean = mean[top] / mean[bottom]
+            ratio_boot = boot_mean[:, top] / boot_mean[:, bottom]
+            ratio_median = median[top] / median[bottom]
+            ratio_median_boot = boot_median[:, top] / boot_median[:, bottom]
+        for j, x in enumerate(xs):
+            lo, hi = stats.percentile_interval(ratio_boot[:, j], confidence)[:2]
+            row = {group: level, over: x, "ratio": float(ratio_mean[j]), "ci_low": lo, "ci_high": hi}
+            rrows.append({**row, "median_ratio": float(ratio_median[j])})
+        n_failed = int(np.sum(~np.isfinite(table[top + bottom])))
+        curves = {
+            ratio[0]: (mean[top], boot_mean[:, top], median[top], boot_median[:, top]),
+            ratio[1]: (mean[bottom], boot_mean[:, bottom], median[bottom], boot_median[:, bottom]),
+            "ratio": (ratio_mean, ratio_boot, ratio_median, ratio_median_boot),
+        }
+        for name, (pt, bt, med, bmed) in curves.items():
+            lrows += [{group: level, "series": name, **r} for r in local_exponents(xs, pt, bt, confidence)]
+            fit = growth_fit(xs, pt, bt, med, bmed, confidence)
+            span = {"dmin": min(xs), "dmax": max(xs), "n_traj": n, "n_failed": n_failed}
+            grows.append({group: level, "series": name, "statistic": "mean", **fit, **span})
+    return {
+        "errors": errors,
+        "ratios": pd.DataFrame(rrows),
+        "growth": pd.DataFrame(grows),
+        "local": pd.DataFrame(lrows, columns=[group, "series", "d_low", "d_high", "exponent", "ci_low", "ci_high"]),
+    }
+
+
 def classify_growth(lo: float, hi: float, tolerance: float) -> str:
     """The shape of a growth exponent's interval [lo, hi] with tolerance t: grows (lo > t), shrinks (hi < −t),
     flat (inside [−t, t]), else undecided; "no fit" without a finite interval."""

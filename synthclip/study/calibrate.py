@@ -19,7 +19,7 @@ case, replicate)))``), drawn by the exact laws of ``synthclip.testing`` (Pareto(
   A second driver, ``rotation``, keeps the same exact marginals with ``Y_i(k) = cos θ_k G_i + sin θ_k H_i``,
   θ_k rising from 0 to π over the fit window: the ends of the window are anti-correlated, the case where a
   resampling that ignores the correlation across k goes wrong (the negative control).
-* **dimension paths** (``dimension.analyze_finals``): the same construction across d for GClip
+* **dimension paths** (``harness.horizons.growth_in``): the same construction across d for GClip
   (``d^(e_g)``) and CClip (``d^(e_c)``), their Gaussian drivers correlated (ρ, common random numbers), so
   the medians are exactly ``2^(1/a) d^e``, the means ``a/(a − 1) d^e``, and both GClip/CClip ratios exactly
   ``d^(e_g − e_c)``; a = 4 (finite variance) and a = 1.5 (infinite variance: the mean's bootstrap is
@@ -32,9 +32,9 @@ case, replicate)))``), drawn by the exact laws of ``synthclip.testing`` (Pareto(
 Procedures (``--procedures``): ``quantile_ci`` (order statistics), ``fit_rate`` (percentile bootstrap over
 trajectories, the fit rule of ``synthclip.verdict``), ``delta_fit`` (``delta_fit_bootstrap``: the
 order-statistic pivot and, for comparison, the percentile bootstrap it replaced), ``power_law_test`` (its
-false-rejection rate under exact power laws, one-sided), ``d_exponent`` (the joint
-bootstrap of ``dimension.analyze_finals``, called, not copied), ``hill``, ``moment``, ``mohammadi``,
-``failure_probability`` (Wilson, Clopper–Pearson), and two negative controls that must be caught: a rate
+false-rejection rate under exact power laws, one-sided), ``d_exponent`` (the joint bootstrap of
+``harness.horizons.growth_in``, the dimension study's statistics, called, not copied), ``hill``, ``moment``,
+``mohammadi``, ``failure_probability`` (Wilson, Clopper–Pearson), and two negative controls that must be caught: a rate
 bootstrap that resamples each checkpoint independently (ignores the correlation across k) and a normal
 interval for the mean of Pareto(1.5) data (infinite variance).
 
@@ -73,9 +73,9 @@ from .. import stats
 from .. import testing as known
 from .._rng import derive_seed
 from ..harness.base import CommonParams, Study, StudyError, check_choice, check_delta_min, fields_of, option, register
+from ..harness.horizons import growth_in
 from ..harness.rate_methods import rate_checkpoints
 from ..verdict import DELTA_MODELS, DELTA_RULE, RULE, boundary_slope, decide_delta_growth, delta_grid
-from . import dimension as dim_study
 
 # -- the cases of each procedure ---------------------------------------------------------------------
 
@@ -519,15 +519,15 @@ def _d_exponent(cell, rng, r):
     d = np.asarray(dims, dtype=float)
     for method, e, z in (("gclip", case["e_g"], gz), ("cclip", case["e_c"], cz)):
         vals = known.pareto_of_gaussian(z, case["a"]) * d**e
-        # the dimension study's final values: one row per (d, trajectory), d-major
-        frame = {"structure": "iid", "method": method, "dim": np.repeat(dims, n), "noise": "pareto", "alpha": 1.5}
-        frame.update(metric="f_avg", clip_frac=1.0, trajectory=np.tile(np.arange(n), len(dims)), value=vals.T.ravel())
-        frames.append(pd.DataFrame({**frame, "failed": False}))
+        # final values laid out as the dimension study's: one row per (d, trajectory), d-major
+        frame = {"structure": "iid", "method": method, "dim": np.repeat(dims, n)}
+        frame.update(trajectory=np.tile(np.arange(n), len(dims)), value=vals.T.ravel(), failed=False)
+        frames.append(pd.DataFrame(frame))
     finals = pd.concat(frames, ignore_index=True)
     # mean and median of X(d) are both exactly proportional to d^e, so both exponents are known
     truth = {"gclip": case["e_g"], "cclip": case["e_c"], "ratio": case["e_g"] - case["e_c"]}
     for c in cell["levels"]:
-        g = dim_study.analyze_finals(finals, n_boot=cell["n_boot"], confidence=c, tolerance=0.1, seed=r)["growth"]
+        g = growth_in(finals, ratio=("gclip", "cclip"), n_boot=cell["n_boot"], confidence=c, seed=r)["growth"]
         # the dimension study judges means of clipped methods' errors only, which are bounded (finite
         # variance); the bootstrap of a mean is not consistent under infinite variance (Athreya 1987)
         mean_scope = OUT_OF_SCOPE if case["mean_scope"] == "finite variance" and case["a"] <= 2 else ""

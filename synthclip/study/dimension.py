@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import findings, plotting, stats, theory, verdict
+from .. import findings, plotting, theory, verdict
 from .._rng import derive_seed
 from ..harness import base, horizons, report
 from ..harness.base import (
@@ -255,114 +255,71 @@ def analyze_finals(
         finals = finals.assign(tau0=np.nan)
     parts = {name: [] for name in ("errors", "ratios", "growth", "local")}
     for tau0, part in finals.groupby("tau0", sort=False, dropna=False):
-        out = _analyze_one(
-            part, n_boot=n_boot, confidence=confidence, tolerance=tolerance, allowance=allowance, seed=seed
-        )
+        out = horizons.growth_in(part, ratio=METHODS, n_boot=n_boot, confidence=confidence, seed=seed)
+        out["growth"] = _judged(part, out, tolerance=tolerance, allowance=allowance, confidence=confidence)
         for name in parts:
             parts[name].append(out[name].assign(tau0=tau0))
     return {"finals": finals, **{name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}}
 
 
-def _analyze_one(
-    finals: pd.DataFrame, *, n_boot: int, confidence: float, tolerance: float, seed: int, allowance: float
-) -> dict:
-    """:func:`analyze_finals` at one clip level."""
-    by = ["structure", "method", "dim"]
-    keys, table = horizons.trajectory_table(finals, by)
-    n, index = table.shape[1], {k: i for i, k in enumerate(keys)}
-    cells = finals.groupby(by, sort=True)  # in the order of ``keys``
-    clip_frac = np.array([float(part["clip_frac"].mean()) if "clip_frac" in part else np.nan for _, part in cells])
+def _judged(
+    finals: pd.DataFrame, measured: dict, *, tolerance: float, allowance: float, confidence: float
+) -> pd.DataFrame:
+    """The growth rows of :func:`horizons.growth_in` at one clip level with their shapes and verdicts."""
     noise, alpha, metric = str(finals["noise"].iloc[0]), float(finals["alpha"].iloc[0]), str(finals["metric"].iloc[0])
     t_alpha = theory_alpha(noise, alpha)
-    # the joint bootstrap: one index draw per replicate for every (structure, method, d)
-    joint = horizons.joint_statistics(table, n_boot=n_boot, seed=seed)
-    mean, median, boot_mean, boot_median = (joint[s] for s in ("mean", "median", "boot_mean", "boot_median"))
-    errors = pd.DataFrame(
-        [
-            {
-                **dict(zip(by, key)),
-                **horizons.mean_and_median(table[i], mean[i], boot_mean[:, i], confidence),
-                **{"clip_frac": clip_frac[i], "n_traj": n, "n_failed": int(np.sum(~np.isfinite(table[i])))},
-            }
-            for i, key in enumerate(keys)
-        ]
-    )
     # the fields every growth row closes with
     run = {"alpha": alpha, "theory_alpha": t_alpha, "noise": noise, "metric": metric}
-    rule = {"n_traj": n, "tolerance": tolerance, "allowance": allowance, "confidence": confidence}
-    rrows, grows, lrows = [], [], []
-    for structure in dict.fromkeys(k[0] for k in keys):
-        dims = sorted({k[2] for k in keys if k[0] == structure})
-        gi, ci = ([index[(structure, m, d)] for d in dims] for m in METHODS)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = mean[gi] / mean[ci]
-            ratio_boot = boot_mean[:, gi] / boot_mean[:, ci]
-            median_ratio = median[gi] / median[ci]
-            median_ratio_boot = boot_median[:, gi] / boot_median[:, ci]
-        for j, d in enumerate(dims):
-            lo, hi = stats.percentile_interval(ratio_boot[:, j], confidence)[:2]
-            row = {"structure": structure, "dim": d, "ratio": float(ratio[j]), "ci_low": lo, "ci_high": hi}
-            rrows.append({**row, "median_ratio": float(median_ratio[j])})
-        low = [
-            f"{m} {clip_frac[index[(structure, m, d)]]:.1%} at d={d}"
-            for d in dims
-            for m in METHODS
-            if not clip_frac[index[(structure, m, d)]] >= MIN_CLIP_FRAC
-        ]
-        unclipped = (
-            f"clipped fraction below {MIN_CLIP_FRAC:.0%} ({', '.join(low[:3])}{', ...' if len(low) > 3 else ''}): "
-            "the ratio does not compare two clipping methods"
+    clip_frac = measured["errors"].set_index(["structure", "method", "dim"])["clip_frac"]
+    rows = []
+    for s in measured["growth"].to_dict("records"):
+        structure, name, n = s["structure"], s["series"], s["n_traj"]
+        fit = {k: s[k] for k in ("exponent", "ci_low", "ci_high", "intercept")}
+        fit.update({k: s[k] for k in ("median_exponent", "median_ci_low", "median_ci_high")})
+        exponent, lo, hi = interval = (s["exponent"], s["ci_low"], s["ci_high"])
+        common = dict(n_traj=n, q="mean", confidence=confidence, allowance=allowance, n_failed=s["n_failed"])
+        method = RATIO if name == "ratio" else name
+        # the bounds are on x̄_k (Theorem 4/8): a ratio of last iterates is outside their scope
+        sharp, printed = (
+            None
+            if name == "ratio" and metric != "f_avg"
+            else scoped_claim(c, method, structure, "ratio" if name == "ratio" else metric, t_alpha, noise)
+            for c in CLAIMS[(structure, name)]
         )
-        common = dict(n_traj=n, q="mean", confidence=confidence, allowance=allowance)
-        common["n_failed"] = int(np.sum(~np.isfinite(table[gi + ci])))
-        series = {
-            "gclip": (mean[gi], boot_mean[:, gi], median[gi], boot_median[:, gi]),
-            "cclip": (mean[ci], boot_mean[:, ci], median[ci], boot_median[:, ci]),
-            "ratio": (ratio, ratio_boot, median_ratio, median_ratio_boot),
-        }
-        for name, (pt, bt, med, bmed) in series.items():
-            lrows += [
-                {"structure": structure, "series": name, **r}
-                for r in horizons.local_exponents(dims, pt, bt, confidence)
-            ]
-            fit = horizons.growth_fit(dims, pt, bt, med, bmed, confidence)
-            exponent, lo, hi = interval = (fit["exponent"], fit["ci_low"], fit["ci_high"])
-            method = RATIO if name == "ratio" else name
-            # the bounds are on x̄_k (Theorem 4/8): a ratio of last iterates is outside their scope
-            sharp, printed = (
-                None
-                if name == "ratio" and metric != "f_avg"
-                else scoped_claim(s, method, structure, "ratio" if name == "ratio" else metric, t_alpha, noise)
-                for s in CLAIMS[(structure, name)]
+        v = verdict.judge(*interval, sharp, t_alpha, **common)
+        if name != "ratio" and sharp is None and metric == "f_avg":
+            v = verdict.Verdict(
+                verdict.NONE,
+                reason="the bound on this method's constant is stated for the "
+                "theorem's own clip level, τ_k = G k^(α−1); this run's τ0·k^(1/α) lies outside it",
             )
-            v = verdict.judge(*interval, sharp, t_alpha, **common)
-            if name != "ratio" and sharp is None and metric == "f_avg":
-                v = verdict.Verdict(
-                    verdict.NONE,
-                    reason="the bound on this method's constant is stated for the "
-                    "theorem's own clip level, τ_k = G k^(α−1); this run's τ0·k^(1/α) lies outside it",
-                )
-            if name == "ratio" and low and v.verdict != verdict.NONE:
-                v = dataclasses.replace(v, verdict=verdict.INSUFFICIENT, reason=unclipped)
-            pv = verdict.judge(*interval, printed, t_alpha, **common)  # "none" without a printed claim
-            shape = horizons.classify_growth(lo, hi, tolerance) if np.isfinite(exponent) else "no fit"
-            grows.append(
-                {
-                    **{"structure": structure, "series": name, "statistic": "mean", **fit, "shape": shape},
-                    **{"expected": horizons.expected_shape(v.theory, tolerance), **v.as_dict()},
-                    **{"printed_statement": pv.statement, "printed_theory": pv.theory, "printed_verdict": pv.verdict},
-                    **{"dmin": min(dims), "dmax": max(dims), **run, "setting": SETTING[structure], "method": method},
-                    **rule,
-                }
+        if name == "ratio" and v.verdict != verdict.NONE and (low := _rarely_clipped(clip_frac.loc[structure])):
+            v = dataclasses.replace(
+                v,
+                verdict=verdict.INSUFFICIENT,
+                reason=f"clipped fraction below {MIN_CLIP_FRAC:.0%} ({', '.join(low[:3])}"
+                f"{', ...' if len(low) > 3 else ''}): the ratio does not compare two clipping methods",
             )
-    return {
-        "errors": errors,
-        "ratios": pd.DataFrame(rrows),
-        "growth": pd.DataFrame(grows),
-        "local": pd.DataFrame(
-            lrows, columns=["structure", "series", "d_low", "d_high", "exponent", "ci_low", "ci_high"]
-        ),
-    }
+        pv = verdict.judge(*interval, printed, t_alpha, **common)  # "none" without a printed claim
+        shape = horizons.classify_growth(lo, hi, tolerance) if np.isfinite(exponent) else "no fit"
+        rows.append(
+            {
+                **{"structure": structure, "series": name, "statistic": s["statistic"], **fit, "shape": shape},
+                **{"expected": horizons.expected_shape(v.theory, tolerance), **v.as_dict()},
+                **{"printed_statement": pv.statement, "printed_theory": pv.theory, "printed_verdict": pv.verdict},
+                **{"dmin": s["dmin"], "dmax": s["dmax"], **run, "setting": SETTING[structure], "method": method},
+                **{"n_traj": n, "tolerance": tolerance, "allowance": allowance, "confidence": confidence},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _rarely_clipped(clip_frac: pd.Series) -> list[str]:
+    """ "<method> <fraction> at d=<d>" of each (method, d) that clips in fewer than MIN_CLIP_FRAC of its steps."""
+    dims = sorted(set(clip_frac.index.get_level_values("dim")))
+    return [
+        f"{m} {clip_frac[(m, d)]:.1%} at d={d}" for d in dims for m in METHODS if not clip_frac[(m, d)] >= MIN_CLIP_FRAC
+    ]
 
 
 def _tau0_block(tau0: float, e: pd.DataFrame, r: pd.DataFrame) -> list[str]:
