@@ -1,6 +1,6 @@
 """Realised coverage of every interval procedure at the 90 % level, on data whose answer is known exactly.
 
-Each check draws R = 330 replicates (synthclip.study.calibrate's known-answer data, at small sizes) and
+Each check draws R = 330 replicates (calibrate's cases on synthclip.testing's known-answer data, at small sizes) and
 counts the intervals that miss the truth. Under exact calibration the number of misses is
 Binomial(R, 0.1) (each side Binomial(R, 0.05)); a check fails when a count passes its binomial 1e−3
 quantile (51 of 330 total, 30 per side, 17 at least: 3.3, 3.4 and 2.9 sd, within ±0.055 in coverage), so each

@@ -85,7 +85,7 @@ def test_rule_misclassifies_exact_laws_rarely(law, s, wrong):
     # fail above the Binomial(200, 0.025) 1e-3 quantile (false-failure <= 1e-3).
     from scipy import stats as sps
 
-    from synthclip.study import calibrate as cal
+    from synthclip import testing as known
 
     reps, n = 200, 5000
     deltas = verdict.delta_grid({"delta_max": 0.1, "delta_min": 2e-3, "n_deltas": 10})
@@ -93,7 +93,7 @@ def test_rule_misclassifies_exact_laws_rarely(law, s, wrong):
     wrong_calls = old_rule_polylog = 0
     for r in range(reps):
         rng = np.random.Generator(np.random.Philox(7000 + r))
-        x = cal.pareto(rng, 1.0 / s, n) if law == "poly" else cal.polylog(rng, s, n)
+        x = known.pareto(rng, 1.0 / s, n) if law == "poly" else known.polylog(rng, s, n)
         wrong_calls += (
             verdict.decide_delta_growth(x, deltas, n_boot=1000, confidence=0.95, power=2.0, boundary=boundary, seed=1)
             == wrong
