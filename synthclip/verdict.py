@@ -51,6 +51,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -425,7 +426,7 @@ def band_word(direction: str, low: float, high: float, edge: float, words=(REPRO
 DELTA_MODELS = ("poly", "polylog")
 #: the rule's settings as the confidence study runs it by default, and calibrate measures it: s_max (growth up to
 #: log^s_max(1/δ) counts as polylogarithmic), the bootstrap replicates and the level of the slope intervals
-DELTA_RULE = {"power": 2.0, "n_boot": 1000, "confidence": 0.95}
+DELTA_RULE = MappingProxyType({"power": 2.0, "n_boot": 1000, "confidence": 0.95})
 
 
 def delta_grid(p: Mapping[str, Any]) -> np.ndarray:

@@ -2,7 +2,7 @@
 grids, the tasks on a subset small enough for a full batch, one tuned run per (task, batch size, method), the gap
 ratios with their paired bootstrap intervals, the verdicts and the report's common lines.
 
-A study-layer module, not a study (neither study imports the other). Torch is imported lazily.
+A harness module, not a study (neither study imports the other). Torch is imported lazily.
 
 Seeds. Seed i of every run starts from its own initial weights (key_i) and draws its own minibatches; the same
 keys serve every method and every batch size, so methods are compared seed by seed (a paired bootstrap) and

@@ -1,6 +1,6 @@
 """What the torch studies share: lazy torch, the device checks and the intra-op thread count of a cell.
 
-A study-layer module, not a study: torch-noise and torch-rates both import it, and neither imports the other.
+A harness module, not a study: torch-noise and torch-rates both import it, and neither imports the other.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the studies that fit a rate share: the verdict table, and the statistics, scoreboard rows and figure of
 per-trajectory values across horizons K (nonconvex and lower-bound run one cell per horizon), and the growth of
 per-trajectory values in another swept variable (the dimension d) by a joint bootstrap over trajectories, with
-its shape rule. A study-layer module, not a study: no study imports another.
+its shape rule. A harness module, not a study: no study imports another.
 """
 
 from __future__ import annotations

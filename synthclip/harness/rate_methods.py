@@ -1,5 +1,5 @@
 """The strongly convex rate runs' methods: study labels → (registry method, fixed parameters, projected), their
-options and cell fields, the near-miss control (its cells and its verdict), and the checkpoint grid. A study-layer
+options and cell fields, the near-miss control (its cells and its verdict), and the checkpoint grid. A harness
 module, not a study: rates and lower-bound share it.
 """
 

@@ -1,5 +1,5 @@
 """Rates in k along one run: the quantile and slope tables of a simulation's checkpoints and their verdicts, by
-``verdict.RULE`` (every study that fits the error along the trajectories shares them). A study-layer module,
+``verdict.RULE`` (every study that fits the error along the trajectories shares them). A harness module,
 not a study: no study imports another.
 """
 

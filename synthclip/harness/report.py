@@ -1,5 +1,5 @@
 """What every study's report and scoreboard share: fixed-width text tables, intervals written one way, and the
-scoreboard row with its defaults. A study-layer module, not a study: studies declare columns, never widths.
+scoreboard row with its defaults. A harness module, not a study: studies declare columns, never widths.
 """
 
 from __future__ import annotations

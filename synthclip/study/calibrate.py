@@ -97,6 +97,7 @@ SIGNED = {"signed": True, **BIASED}  # symmetric Pareto: Pareto-type, but not st
 NOT_STABLE = " (biased: not stable)"  # the label of a law Mohammadi's estimator does not target
 NORMS = {"view": "norm", **BIASED}  # norms of stable vectors: Hill reads α too large there (second-order bias)
 PIVOT = {"costly": True, "levels": (0.95,)}  # Mohammadi's parametric pivot: a simulation per interval
+LARGE = {**PIVOT}  # a sample of 10^5 to 10^6 and more: the bootstrap procedures' R, at torch-noise's level only
 MIXED = {"scales": "mixed", **PIVOT}
 # every coordinate of every draw as one scalar sample, coordinates of three decades of scale: a scale mixture, which
 # no stable law describes (shown, with its bias toward heavy); block size by the divisor rule (N = 10^5 = 250 · 400)
@@ -155,12 +156,25 @@ CASES = {
     # per case, at the torch-noise level 0.95 only); scalars: the block bootstrap-t
     "mohammadi": _tail_cases(
         ("stable a=1.5 n=10000", None, 1.5, 10_000, None, None, {}),
-        # torch-noise's coordinate view (the coordinates of one draw: a few thousand scalars) and pooled view
-        # (every coordinate of every draw, block size the largest divisor of N ≤ √N: 250 for N = 10^5)
-        ("stable a=1.5 n=2000 (coordinate view)", None, 1.5, 2000, None, None, {}),
-        ("stable a=1.8 n=2000 (coordinate view, near 2)", None, 1.8, 2000, None, None, {}),
-        ("gaussian n=2000 (coordinate view)", "gaussian", 2.0, 2000, None, None, {}),
-        ("stable a=1.5 n=100000 k1=250 (pooled view)", None, 1.5, 100_000, None, 400, {"k1": 250}),
+        # torch-noise's coordinate view (the coordinates of one draw: 500-3500 scalars in the default run, the
+        # digits CNN's ~560) and pooled view (every coordinate of every draw, block size the largest divisor of
+        # N ≤ √N: the default run's N = 5.6·10^5 (CNN) to 3.5·10^6, the --quick run's ~10^5)
+        *(
+            (f"{law} a={a:g} n={n} (coordinate view{note})", law, a, n, None, None, {})
+            for n in (500, 2000)
+            for law, a, note in (("stable", 1.5, ""), ("stable", 1.8, ", near 2"), ("gaussian", 2.0, ""))
+        ),
+        ("stable a=1.5 n=100000 k1=250 (pooled view, --quick size)", None, 1.5, 100_000, None, 400, {"k1": 250}),
+        ("stable a=1.5 n=560000 k1=625 (pooled view, CNN size)", None, 1.5, 560_000, None, 400, {"k1": 625, **LARGE}),
+        (
+            "stable a=1.5 n=3456000 k1=1800 (pooled view, char size)",
+            None,
+            1.5,
+            3_456_000,
+            None,
+            200,
+            {"k1": 1800, **LARGE},
+        ),
         ("stable vectors a=1.5 n=1000 d=100 mixed pooled (biased)", None, 1.5, 1000, 100, 400, POOLED_MIXED),
         ("gaussian vectors n=1000 d=100 mixed pooled (biased)", "gaussian", 2.0, 1000, 100, 400, POOLED_MIXED),
         *(

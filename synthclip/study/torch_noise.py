@@ -63,14 +63,17 @@ reproduced* or *inconclusive* (with the reason), from intervals over seed replic
   says both; reproduced if both intervals lie above 0, not reproduced if either lies below, inconclusive
   otherwise; the report names which factor carries the tail here.
 * *Appendix H* (rule version 2): per task at step 0, the vector view is light if every replicate's
-  calibrated Hill interval on ‖ξ‖ lies above 2 (tier (ii)'s conjunction); the coordinate view (the seed's
-  Figure 5(c): Mohammadi's α over the coordinates of one draw, for the first 16 draws of each replicate)
-  reads below 2 if every draw's interval lies below 2 and above 2 if every one lies above. Where the vector
-  view is light: reproduced if the coordinate view reads below 2, not reproduced if above, else
+  calibrated Hill interval on ‖ξ‖ lies above 2 (tier (ii)'s conjunction over replicates, Hill alone); the
+  coordinate view (the seed's Figure 5(c): Mohammadi's α over the coordinates of one draw, for the kept draws
+  among the first 16 of each replicate: a draw with fewer than 16 nonzero coordinates or no estimate is left
+  out) reads below 2 if every draw's interval lies below 2 and above 2 if every one lies above. Where the
+  vector view is light: reproduced if the coordinate view reads below 2, not reproduced if above, else
   inconclusive; inconclusive when the vector view is not light. Each draw's coordinates are one scalar
   sample of a scale mixture, not a stable law: the interval is calibrated for scalar stable data and is read
-  as an interval of what the estimator reports at this shape, which is Appendix H's claim. Version 1 (to
-  0.3.0) took Student-t intervals over replicates of Hill's 1/α̂ and of the median coordinate α̂.
+  as an interval of what the estimator reports at this shape, which is Appendix H's claim. Hill alone
+  decides the premise, and Hill reads stable tails near 2 too light: where Mohammadi's vector intervals lie
+  below 2, tier (ii)'s row says the estimators disagree. Version 1 (to 0.3.0) took Student-t intervals over
+  replicates of Hill's 1/α̂ and of the median coordinate α̂.
 
 Caveats stated up front: a finite data set has bounded noise, so "α < 2" means a power-law-like tail
 over the range N draws can see; ∇f over 2048 windows has its own error, about √(B/2048) of the noise norm.
@@ -712,12 +715,13 @@ def _appendix_h(part, task, confidence) -> dict:
     lo, hi = part["coord_ci_low"].to_numpy(float), part["coord_ci_high"].to_numpy(float)
     coordinates = every_replicate(lo, hi)
     measured = float(np.median(part["coord_alpha"])), float(np.min(lo)), float(np.max(hi))
+    draws = int(part["coord_draws"].sum())  # replicates may keep different numbers of draws: weight by them
+    below = float((part["coord_below2"] * part["coord_draws"]).sum() / draws) if draws else np.nan
     desc = (
         f"vector view: Hill α̂ of ‖ξ‖ median {np.median(part['hill_alpha']):.2f}, intervals from "
         f"{np.min(part['hill_ci_low']):.2f} to {np.max(part['hill_ci_high']):.2f}: {READINGS[vector]}; Mohammadi "
         f"on vectors median {np.median(part['mohammadi_alpha']):.2f}; coordinate view: Mohammadi α̂ median "
-        f"{measured[0]:.2f} over {int(part['coord_draws'].sum())} draws, {np.mean(part['coord_below2']):.0%} of "
-        f"their intervals below 2: {READINGS[coordinates]}"
+        f"{measured[0]:.2f} over {draws} draws, {below:.0%} of their intervals below 2: {READINGS[coordinates]}"
         + (
             f"; pooled (Şimşekli et al.'s practice: every coordinate of every draw as one sample) median "
             f"{np.median(part['pooled_alpha']):.2f}"
@@ -725,7 +729,9 @@ def _appendix_h(part, task, confidence) -> dict:
             else ""
         )
     )
-    if vector != "above":
+    if vector == "none":
+        verdict, why = INCONCLUSIVE, "the vector view's interval is undefined (premise not measured); " + desc
+    elif vector != "above":
         verdict, why = INCONCLUSIVE, "the vector view is not light here (premise absent); " + desc
     else:
         verdict, why = {"below": REPRODUCED, "above": NOT_REPRODUCED}.get(coordinates, INCONCLUSIVE), desc
@@ -805,7 +811,8 @@ def _num(x, fmt=".3g") -> str:
     return format(x, fmt) if np.isfinite(x) else "n/a"
 
 
-#: the three views of the noise's tail, each (label, α̂ column, interval column prefix) of the probes table
+#: the three views of the noise's tail (the vector view by two estimators), each (label, α̂ column, interval column
+#: prefix) of the probes table
 VIEWS = (
     ("vector: Hill on ‖ξ‖", "hill_alpha", "hill"),
     ("vector: Mohammadi on ξ", "mohammadi_alpha", "mohammadi"),
