@@ -589,11 +589,12 @@ def _run_binomial(cell, rng, r):
 
 
 def _run_mean(cell, rng, r):
-    """A few replicates (one value per seed, as torch-noise's seed-level intervals): the t interval on normal
-    data (exact: judged) and on a skewed law (exponential, mean 1). The t interval assumes normal values; the
-    studies apply it to seed-level estimates that are asymptotically normal, so the exponential case is shown,
-    not judged: at n = 5 it misses below far more often than its level (about 0.16 against 0.05 per side at
-    90 %), the size of the error a skewed seed-level statistic would bring."""
+    """A few replicates (one value per seed, the size of a study's seed replicates): the t interval on normal
+    data (exact: judged) and on a skewed law (exponential, mean 1). No study applies it now (torch-noise's
+    Appendix H did, to rule version 1); it is a public procedure of ``synthclip.stats``, so its level is
+    measured. It assumes normal values, so the exponential case is shown, not judged: at n = 5 it misses below
+    far more often than its level (about 0.16 against 0.05 per side at 90 %), the size of the error a skewed
+    seed-level statistic would bring."""
     case = cell["case"]
     x = rng.standard_normal(case["n"]) if case["law"] == "normal" else rng.exponential(1.0, case["n"])
     truth = 0.0 if case["law"] == "normal" else 1.0
