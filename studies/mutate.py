@@ -139,7 +139,8 @@ def run_tests(copy: Path, selections: list[str], timeout: float) -> tuple[str, f
     t0 = time.perf_counter()
     try:
         r = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *selections],
+            # one process (-n 0): a few selected tests, and -x under worker processes exits "interrupted" (2)
+            [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider", *selections],
             cwd=copy,
             env=env,
             capture_output=True,

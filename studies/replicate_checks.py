@@ -116,7 +116,17 @@ def replay(files, replicates: int, echo=print, after_file=None) -> list[dict]:
             start = time.perf_counter()
             try:
                 pytest.main(
-                    [str(ROOT / path), "-q", "-p", "no:cacheprovider", "-k", " and ".join(f"not {s}" for s in SKIP)],
+                    # in this process (-n 0): the seed patch and the outcome plugin live here, not in worker processes
+                    [
+                        str(ROOT / path),
+                        "-q",
+                        "-n",
+                        "0",
+                        "-p",
+                        "no:cacheprovider",
+                        "-k",
+                        " and ".join(f"not {s}" for s in SKIP),
+                    ],
                     plugins=[plugin],
                 )
             finally:
