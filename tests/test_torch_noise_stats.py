@@ -245,29 +245,23 @@ def test_claims_inconclusive_on_equal_laws_or_too_few_replicates():
 APPENDIX_H = "Appendix H: coordinates look heavy where the vector is not"
 
 
+def _replicates(fields: dict, n_rep: int = 5, overrides=None) -> pd.DataFrame:
+    """Probe rows of the vision task at step 0, B = 1: ``fields`` on every replicate, then ``overrides``
+    ({replicate: {column: value}})."""
+    base = {"model": tn.VISION, "step": 0, "batch_size": 1, **fields}
+    return pd.DataFrame([{**base, "replicate": r, **(overrides or {}).get(r, {})} for r in range(n_rep)])
+
+
+def _interval(prefix: str, values) -> dict:
+    return dict(zip((f"{prefix}_alpha", f"{prefix}_ci_low", f"{prefix}_ci_high"), values))
+
+
 def _appendix_h(hill=(30.0, 25.0, 36.0), coord=(1.1, 0.9, 1.4), n_rep=5, overrides=None) -> pd.Series:
     """The Appendix H row of one task whose replicates carry Hill's (α̂, low, high) on ‖ξ‖ and the coordinate
-    view's (median α̂, span low, span high); ``overrides``: {replicate: {column: value}}."""
-    rows = []
-    for r in range(n_rep):
-        row = {
-            "model": tn.VISION,
-            "replicate": r,
-            "step": 0,
-            "batch_size": 1,
-            "hill_alpha": hill[0],
-            "hill_ci_low": hill[1],
-            "hill_ci_high": hill[2],
-            "mohammadi_alpha": 2.0,
-            "coord_alpha": coord[0],
-            "coord_ci_low": coord[1],
-            "coord_ci_high": coord[2],
-            "coord_below2": 1.0,
-            "coord_draws": 16,
-        }
-        row.update((overrides or {}).get(r, {}))
-        rows.append(row)
-    return pd.Series(tn._appendix_h(pd.DataFrame(rows), tn.VISION, 0.95))
+    view's (median α̂, span low, span high)."""
+    fields = {**_interval("hill", hill), **_interval("coord", coord), "mohammadi_alpha": 2.0}
+    part = _replicates({**fields, "coord_below2": 1.0, "coord_draws": 16}, n_rep, overrides)
+    return pd.Series(tn._appendix_h(part, tn.VISION, 0.95))
 
 
 def test_appendix_h_reads_every_interval_against_2():
@@ -293,24 +287,8 @@ TIER2 = "α < 2 (tier ii)"
 def _tier2(hill, moh, n_rep=5, overrides=None) -> pd.Series:
     """The tier (ii) row of one task whose replicates carry the given (α̂, low, high) of each estimator;
     ``overrides``: {replicate: {column: value}}."""
-    rows = []
-    for r in range(n_rep):
-        row = {
-            "model": tn.VISION,
-            "replicate": r,
-            "step": 0,
-            "batch_size": 1,
-            "hill_alpha": hill[0],
-            "hill_ci_low": hill[1],
-            "hill_ci_high": hill[2],
-            "mohammadi_alpha": moh[0],
-            "mohammadi_ci_low": moh[1],
-            "mohammadi_ci_high": moh[2],
-            "moment_alpha": 5.0,
-        }
-        row.update((overrides or {}).get(r, {}))
-        rows.append(row)
-    return tn._infinite_variance(pd.DataFrame(rows), tn.VISION, 0, 0.95)
+    fields = {**_interval("hill", hill), **_interval("mohammadi", moh), "moment_alpha": 5.0}
+    return tn._infinite_variance(_replicates(fields, n_rep, overrides), tn.VISION, 0, 0.95)
 
 
 def test_tier2_reads_every_replicates_interval_against_2():
