@@ -1,87 +1,18 @@
 """``torch-noise``: is the minibatch-gradient noise of real networks heavy-tailed, as the seeds measure it?
 
-The seeds' claims (docs/theory.md, "Sources"): Zhang et al. 2020 (002), Figure 1: the noise norm ‖ξ‖ of an attention
-model on text is heavy-tailed at initialisation (histogram against a Gaussian and an α-stable reference,
-a running E‖ξ‖² that does not settle), that of a CNN on images near-Gaussian; Figure 2: the text model's
-noise drifts during training, the CNN's stays; Figure 4: architecture and data both carry the tail;
-Appendix H: Şimşekli et al.'s coordinate-wise tail index looks heavy where the noise *vector* is well
-concentrated. Seed 000: "the distribution of gradient norms for NLP problems is significantly
-heavy-tailed, whereas this is not the case for computer vision", judged by the rates of draws above
-Q3 + 1.5·IQR and Q3 + 3·IQR against a Gaussian's (0.0035 and 1.2e−6).
+Claims (docs/theory.md, "Sources"): Zhang et al. 2020's Figures 1, 2 and 4 and Appendix H, and seed 000's
+sentence that NLP gradient norms are heavy-tailed and vision's are not.
+Tasks (``synthclip.torch.models``): character and word transformers on text, their no-formatting ablations and
+Figure 4's grid (no attention, Gaussian inputs), against a digits CNN and MLP.
+Probe (``synthclip.torch.probe``): at a training step, ξ_b = g_b − ∇f for ``--n-batches`` i.i.d. minibatches
+of size B; per probe Hill's and the moment estimator's α̂ on ‖ξ‖, the top-1 % share of Σ‖ξ‖², seed 000's
+outlier ratios, and Mohammadi's α on the vectors, on one draw's coordinates and on every coordinate pooled.
+Verdicts (:data:`CLAIMS_RULE`, fixed before any run): reproduced / not reproduced / inconclusive from intervals
+over seed replicates: distribution-free shift intervals (tier (i), Figures 2 and 4), every replicate's
+calibrated interval of α (tier (ii) and Appendix H, rule version 2), exact binomial intervals (seed 000).
+``--device cuda`` runs the probes on a GPU; it exits with one line when CUDA is missing.
 
-**Tasks** (``synthclip.torch.models``): the digits CNN (the vision control) and MLP; the character
-transformer on pydoc text ("text-transformer") and the word-level transformer on pydoc topics plus the
-standard library's docstrings ("words-transformer"); the no-formatting ablation of each text task (table
-borders and rules removed); Figure 4's grid on the word task ("words-noattn": self-attention removed;
-"-gauss": normalized Gaussian vectors in place of the token embeddings).
-
-**Probe** (``synthclip.torch.probe``): at a training step (Adam before probing), ∇f over ``--full-size``
-evenly spaced examples (default: all 1797 digits, 2048 text windows), then ξ_b = g_b − ∇f for
-``--n-batches`` i.i.d. minibatches of size B. One cell per (task, seed replicate) trains once and probes at
-its steps. Every replicate probes the *verdict settings* (step 0 and ``--verdict-step``, the smallest B);
-the first replicate also probes ``--probe-at`` (Figure 2's points) and every ``--batch-sizes`` at the
-verdict steps; Figure 4's extra cells (no attention, Gaussian inputs) probe step 0 only. ``--full`` probes
-every setting on every replicate.
-
-**Statistics per probe**: Hill's α̂ over a grid of k (the Hill plot) and the moment estimator beside it;
-max/median of ‖ξ‖; the share of Σ‖ξ‖² in the largest 1 % of draws ("top-1 % share"); seed 000's two
-outlier ratios; the KS distance to a fitted Gaussian; how far the running E‖ξ‖² still moves over the last
-90 % of draws; Mohammadi's α on the noise vectors (interval: the parametric pivot on the probe's shape) and on
-the coordinates of single draws (Appendix H's two views); for text tasks at B = 1, the decoded windows behind the largest norms and how many of the top 1 %
-hold a formatting run (four or more identical punctuation characters; the word task sees only
-in-vocabulary tokens).
-
-**Verdicts, declared here before any run** (:data:`CLAIMS_RULE`). Each seed claim is *reproduced*, *not
-reproduced* or *inconclusive* (with the reason), from intervals over seed replicates at ``--confidence``:
-
-* *Tier (i), Figure 1 reproduced*: at step 0 (and, as its own row, at the verdict step), smallest B, the
-  text task's **top-1 % share** exceeds the vision task's (digits-cnn): the Hodges–Lehmann shift of log
-  top-1 % share between the two tasks' replicates with its exact Mann–Whitney interval (distribution-free;
-  5 + 5 replicates give a 96.8 % interval at a nominal 95 %). Reproduced if the interval lies above 0,
-  not reproduced if below, inconclusive if it holds 0 (or too few replicates give no finite interval).
-  The same shift on the running-E‖ξ‖² drift judges Figure 1(d, h), and on the no-formatting ablations
-  says how much of the tail is formatting.
-* *Tier (ii), infinite variance* (α < 2, the stricter claim; rule version 2): per task and step, two
-  per-probe intervals of α, each calibrated for one family of tails (``python -m synthclip.study calibrate``):
-  Hill's on ‖ξ‖ at k = √N (exact for Pareto-type tails; on stable laws near 2 it reads α too large) and
-  Mohammadi's on the noise vectors with the parametric pivot (exact for stable vectors; on Pareto and
-  Student-t vectors it reads α too close to 2). An estimator reads *below 2* if every replicate's interval
-  lies below 2, *above 2* if every one lies above (a conjunction over replicates errs at most as often as
-  one interval does, so no multiplicity correction is due). Reproduced if one estimator reads below 2 and
-  the other does not read above; not reproduced if Hill reads above 2 and Mohammadi does not read below
-  (Mohammadi saturates at 2, so it cannot read above 2 on light tails); inconclusive otherwise, and
-  "the estimators disagree" when Hill reads above and Mohammadi below 2 (a tail that is neither
-  Pareto-type nor stable at this N). Version 1 (to 0.3.0) took Student-t intervals over replicates of
-  1/α̂ of Hill and the moment estimator, which estimate the estimators' mean, not α.
-* *Seed 000*: reproduced if the text task's mild-outlier ratio (exact binomial interval of the rate,
-  replicates pooled, over 0.0035) lies above 1 while the vision task's does not; not reproduced if the
-  text task's lies below 1 or the vision task's above 1; inconclusive otherwise.
-* *Figure 2*: the scale drift |log(median‖ξ‖ at the verdict step / at step 0)| per replicate; reproduced
-  if the text task drifts more than the vision task (Mann–Whitney interval of the shift above 0).
-* *Figure 4*: on the word task at step 0, the architecture effect (attention − no attention, Gaussian
-  inputs) and the data effect (text − Gaussian inputs, no attention) on log top-1 % share; the paper
-  says both; reproduced if both intervals lie above 0, not reproduced if either lies below, inconclusive
-  otherwise; the report names which factor carries the tail here.
-* *Appendix H* (rule version 2): per task at step 0, the vector view is light if every replicate's
-  calibrated Hill interval on ‖ξ‖ lies above 2 (tier (ii)'s conjunction over replicates, Hill alone); the
-  coordinate view (the seed's Figure 5(c): Mohammadi's α over the coordinates of one draw, for the kept draws
-  among the first 16 of each replicate: a draw with fewer than 16 nonzero coordinates or no estimate is left
-  out) reads below 2 if every draw's interval lies below 2 and above 2 if every one lies above. Where the
-  vector view is light: reproduced if the coordinate view reads below 2, not reproduced if above, else
-  inconclusive; inconclusive when the vector view is not light. Each draw's coordinates are one scalar
-  sample of a scale mixture, not a stable law: the interval is calibrated for scalar stable data (at 500
-  coordinates, the CNN's size, it lies below the truth 3.9 % of the time at a nominal 2.5 %) and is read
-  as an interval of what the estimator reports at this shape, which is Appendix H's claim. Hill alone
-  decides the premise, and Hill reads stable tails near 2 too light: where Mohammadi's vector intervals lie
-  below 2, tier (ii)'s row says the estimators disagree. Version 1 (to 0.3.0) took Student-t intervals over
-  replicates of Hill's 1/α̂ and of the median coordinate α̂.
-
-Caveats stated up front: a finite data set has bounded noise, so "α < 2" means a power-law-like tail
-over the range N draws can see; ∇f over 2048 windows has its own error, about √(B/2048) of the noise norm.
-
-Figure: Figure 1's histograms at step 0 (‖ξ‖/median, with the fitted Gaussian and an α-stable reference),
-the running E‖ξ‖², the Hill plots, the top-1 % share per replicate, Figure 2's histograms over training
-and Figure 4's grid. ``--device cuda`` runs the probes on a GPU; it exits with one line when CUDA is missing.
+Full description: docs/studies/torch-noise.md.
 """
 
 from __future__ import annotations
