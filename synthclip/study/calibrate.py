@@ -1,62 +1,18 @@
 """``calibrate``: every interval's stated level measured on data whose answer is known exactly.
 
-An interval's level is a claim about the procedure (docs/theory.md, "What a verdict means"). For each interval
-procedure the studies use, the study draws ``R`` independent replicates of synthetic data with a known
-answer, computes the interval at each level of ``--levels``, and counts the misses on each side: *below*
-(the interval lies below the truth, ``hi < truth``) and *above* (``lo > truth``). Each side should miss with
-probability (1 − c)/2.
+Setting: for each interval procedure the studies use, R independent replicates of synthetic data with a known
+answer (the exact laws of ``synthclip.testing``; rate and dimension paths whose quantiles are exactly
+proportional to powers of k and d, correlated across k as a run's are; tail data of the shapes the torch probes
+meet), the interval at each level c of ``--levels``, its misses per side (below: hi < truth; above: lo > truth).
+Procedures (``--procedures``): quantile_ci, fit_rate, delta_fit, power_law_test, d_exponent, hill, moment,
+mohammadi, failure_probability, and two negative controls that must be caught; also the confidence test's own
+level and the confidence study's decision rule (table ``decisions``).
+Verdicts (fixed before any run), per procedure × case × level × side: holds / misses / conservative as the
+Clopper–Pearson interval of the miss rate contains, lies above or lies below (1 − c)/2, at a family-wise
+``--band`` (Bonferroni over the judged rows); *not measured* where fewer than five misses are expected; cases
+*outside scope* are shown, not judged.
 
-Known-answer data (all from ``numpy.random.Generator(Philox(derive_seed(seed, "calibrate", procedure,
-case, replicate)))``), drawn by the exact laws of ``synthclip.testing`` (Pareto(a), polylog(s), symmetric
-α-stable, Student-t, Gaussian, exact order statistics), and:
-
-* **rate paths** (``fit_rate``): trajectory i at checkpoint k_j is ``X_i(k_j) = k_j^(−t) · F_a^(−1)(Φ(Y_ij))``
-  with F_a the Pareto(a) law and ``Y_i·`` a stationary Gaussian AR(1) across the checkpoint index
-  (``Y_i0 ~ N(0, 1)``, ``Y_ij = φ Y_i,j−1 + √(1 − φ²) ε_ij``). Every ``Y_ij`` is exactly N(0, 1), so every
-  ``X(k)`` is exactly ``k^(−t)`` times a Pareto(a) variable (heavy-tailed), the q-quantile is exactly
-  ``c_q k^(−t)`` with ``c_q = (1 − q)^(−1/a)``, and one trajectory's errors are correlated across k
-  (neighbours ``φ``, a decade apart ``φ^10``), as a simulated run's are. The rate-slope estimand is −t.
-  A second driver, ``rotation``, keeps the same exact marginals with ``Y_i(k) = cos θ_k G_i + sin θ_k H_i``,
-  θ_k rising from 0 to π over the fit window: the ends of the window are anti-correlated, the case where a
-  resampling that ignores the correlation across k goes wrong (the negative control).
-* **dimension paths** (``harness.horizons.growth_in``): the same construction across d for GClip
-  (``d^(e_g)``) and CClip (``d^(e_c)``), their Gaussian drivers correlated (ρ, common random numbers), so
-  the medians are exactly ``2^(1/a) d^e``, the means ``a/(a − 1) d^e``, and both GClip/CClip ratios exactly
-  ``d^(e_g − e_c)``; a = 4 (finite variance) and a = 1.5 (infinite variance: the mean's bootstrap is
-  not consistent there, Athreya 1987).
-* **tail data**: scalars, and vectors of d i.i.d. coordinates (equal scales, or scales spread over three
-  decades), the shapes the torch probes meet. Mohammadi's vector interval simulates a pool of blocks per
-  interval (the parametric pivot), so those cases take ``--replicates`` (capped per case) at level 0.95 only,
-  the torch-noise level.
-
-Procedures (``--procedures``): ``quantile_ci`` (order statistics), ``fit_rate`` (percentile bootstrap over
-trajectories, the fit rule of ``synthclip.verdict``), ``delta_fit`` (``delta_fit_bootstrap``: the
-order-statistic pivot and, for comparison, the percentile bootstrap it replaced), ``power_law_test`` (its
-false-rejection rate under exact power laws, one-sided), ``d_exponent`` (the joint bootstrap of
-``harness.horizons.growth_in``, the dimension study's statistics, called, not copied), ``hill``, ``moment``,
-``mohammadi``, ``failure_probability`` (Wilson, Clopper–Pearson), and two negative controls that must be caught: a rate
-bootstrap that resamples each checkpoint independently (ignores the correlation across k) and a normal
-interval for the mean of Pareto(1.5) data (infinite variance).
-
-Verdict rule (fixed before any run), per procedure × case × level × side: with m misses in R replicates
-and [lo, hi] the Clopper–Pearson interval of m/R, **holds** if lo ≤ (1 − c)/2 ≤ hi, **misses** if
-lo > (1 − c)/2 (under-covers: the stated level is not delivered), **conservative** if hi < (1 − c)/2
-(over-covers: valid but wider than stated). The band is family-wise: ``--band`` (default 0.99) for all M
-judged rows of the run at once (Bonferroni, 1 − (1 − band)/M per row), so an honest procedure reads
-"misses" anywhere in the table with probability ≤ 1 − band (``family_band``). A level is **not measured** where
-R·(1 − c)/2 < 5 (fewer than five expected misses): the table says so instead of claiming it. A case
-marked **outside scope** is one the studies never use the procedure on (the mean's d-exponent under
-infinite variance: the dimension study takes means of clipped, bounded errors only): its realised rate is
-shown, not judged.
-
-The confidence test's own level, 1 − 2.5·10^−4 (``tests/test_study_confidence.py``: δ-slope pivot
-intervals and the power-law test at N = 50 000, δ from 0.1 to 2·10^−4), is measured on R = 10^5 data sets
-of exact order statistics (``exact_order_stats``; cases "confidence-test"): the test's false-failure
-bound rests on it.
-
-The decision rule of the ``confidence`` study (``verdict.classify_delta_growth``) is calibrated too: its verdicts on
-laws whose (1 − δ)-quantile is exactly polynomial (``δ^(−s)``) or exactly polylogarithmic
-(``log(1/δ)^s``), at the confidence study's N, δ grid, replicates and level (table ``decisions``).
+Full description: docs/studies/calibrate.md.
 """
 
 from __future__ import annotations
