@@ -480,6 +480,13 @@ def every_replicate(lows, highs, threshold: float = HEAVY_BELOW) -> str:
     return sides[0] if len(set(sides)) == 1 and sides[0] != "holds" else "holds"
 
 
+def replicate_span(part: pd.DataFrame, prefix: str) -> tuple[str, float, float, float]:
+    """(:func:`every_replicate`'s reading against 2, the median α̂, the lowest low and the highest high) of the
+    replicates' ``prefix`` intervals (columns ``prefix_alpha``, ``prefix_ci_low``, ``prefix_ci_high``)."""
+    lo, hi = part[f"{prefix}_ci_low"].to_numpy(float), part[f"{prefix}_ci_high"].to_numpy(float)
+    return every_replicate(lo, hi), float(np.median(part[f"{prefix}_alpha"])), float(np.min(lo)), float(np.max(hi))
+
+
 READINGS = {
     "below": "every interval below 2",
     "above": "every interval above 2",
@@ -497,13 +504,13 @@ DISAGREE = (
 def _infinite_variance(part, task, step, confidence) -> dict:
     """Tier (ii), rule version 2 (module docstring): every replicate's calibrated interval of α, Hill on
     ‖ξ‖ and Mohammadi on ξ, against 2."""
-    reads, desc = {}, []
+    reads, spans, desc = {}, {}, []
     for est, (label, scope) in TIER2_ESTIMATORS.items():
-        lo, hi = part[f"{est}_ci_low"].to_numpy(float), part[f"{est}_ci_high"].to_numpy(float)
-        reads[est] = every_replicate(lo, hi)
+        reads[est], *spans[est] = replicate_span(part, est)
+        median, lo, hi = spans[est]
         desc.append(
-            f"{label}: α̂ median {np.median(part[f'{est}_alpha']):.2f}, intervals from {np.min(lo):.2f} to "
-            f"{np.max(hi):.2f} over {len(part)} replicate(s): {READINGS[reads[est]]} ({scope})"
+            f"{label}: α̂ median {median:.2f}, intervals from {lo:.2f} to {hi:.2f} over {len(part)} replicate(s): "
+            f"{READINGS[reads[est]]} ({scope})"
         )
     if "moment_alpha" in part:
         desc.append(f"moment estimator α̂ median {np.median(part['moment_alpha']):.2f} (shown)")
@@ -518,8 +525,7 @@ def _infinite_variance(part, task, step, confidence) -> dict:
         verdict, why = NOT_REPRODUCED, "Hill above 2, Mohammadi not below"
     else:
         verdict, why = INCONCLUSIVE, "neither estimator on one side of 2"
-    lo, hi = part["mohammadi_ci_low"].to_numpy(float), part["mohammadi_ci_high"].to_numpy(float)
-    measured = float(np.median(part["mohammadi_alpha"])), float(np.min(lo)), float(np.max(hi))
+    measured = spans["mohammadi"]
     statistic = f"α̂ Mohammadi on ξ (median; interval: the replicates' {confidence:.0%} intervals' span)"
     claim = ("α < 2 (tier ii)", PAPER + ", Assumption 1", f"{task}, step {step}", statistic)
     return _claim(*claim, *measured, HEAVY_BELOW, verdict, f"{why}; " + "; ".join(desc), n_a=len(part), n_b=0)
@@ -643,15 +649,13 @@ def _appendix_h(part, task, confidence) -> dict:
     interval on ‖ξ‖ lies above 2; the coordinate view reads below (above) 2 if every draw's Mohammadi interval
     of every replicate does (each replicate's ``coord_ci_low``/``coord_ci_high`` is its draws' span)."""
     name, src = "Appendix H: coordinates look heavy where the vector is not", PAPER + ", App. H"
-    vector = every_replicate(part["hill_ci_low"].to_numpy(float), part["hill_ci_high"].to_numpy(float))
-    lo, hi = part["coord_ci_low"].to_numpy(float), part["coord_ci_high"].to_numpy(float)
-    coordinates = every_replicate(lo, hi)
-    measured = float(np.median(part["coord_alpha"])), float(np.min(lo)), float(np.max(hi))
+    vector, *hill = replicate_span(part, "hill")
+    coordinates, *measured = replicate_span(part, "coord")
     draws = int(part["coord_draws"].sum())  # replicates may keep different numbers of draws: weight by them
     below = float((part["coord_below2"] * part["coord_draws"]).sum() / draws) if draws else np.nan
     desc = (
-        f"vector view: Hill α̂ of ‖ξ‖ median {np.median(part['hill_alpha']):.2f}, intervals from "
-        f"{np.min(part['hill_ci_low']):.2f} to {np.max(part['hill_ci_high']):.2f}: {READINGS[vector]}; Mohammadi "
+        f"vector view: Hill α̂ of ‖ξ‖ median {hill[0]:.2f}, intervals from "
+        f"{hill[1]:.2f} to {hill[2]:.2f}: {READINGS[vector]}; Mohammadi "
         f"on vectors median {np.median(part['mohammadi_alpha']):.2f}; coordinate view: Mohammadi α̂ median "
         f"{measured[0]:.2f} over {draws} draws, {below:.0%} of their intervals below 2: {READINGS[coordinates]}"
         + (
@@ -743,36 +747,38 @@ def _num(x, fmt=".3g") -> str:
     return format(x, fmt) if np.isfinite(x) else "n/a"
 
 
-#: the three views of the noise's tail (the vector view by two estimators), each (label, α̂ column, interval column
-#: prefix) of the probes table
+#: the three views of the noise's tail (the vector view by two estimators), each (label, column prefix of its α̂ and
+#: interval in the probes table)
 VIEWS = (
-    ("vector: Hill on ‖ξ‖", "hill_alpha", "hill"),
-    ("vector: Mohammadi on ξ", "mohammadi_alpha", "mohammadi"),
-    ("coordinates of one draw", "coord_alpha", "coord"),
-    ("pooled coordinates", "pooled_alpha", "pooled"),
+    ("vector: Hill on ‖ξ‖", "hill"),
+    ("vector: Mohammadi on ξ", "mohammadi"),
+    ("coordinates of one draw", "coord"),
+    ("pooled coordinates", "pooled"),
 )
+
+
+SIGNS = {"below": "< 2", "above": "> 2", "holds": "~ 2", "none": "n/a"}  # a reading, as the views table prints it
 
 
 def views_lines(probes: pd.DataFrame) -> list[str]:
     """The three views side by side at step 0, smallest B: per task the median α̂ over replicates and the
     lowest and highest end of their intervals (the coordinate view's: of every draw's), read against 2 as
     the claims read them (every interval below / above 2)."""
-    views = [v for v in VIEWS if f"{v[2]}_ci_low" in probes.columns]
+    views = [(label, pre) for label, pre in VIEWS if f"{pre}_ci_low" in probes.columns]
     lines = [
         "",
         "the three views at step 0, smallest B: median α̂ over replicates [lowest, highest end of the "
         "replicates' intervals; the coordinate view's: of every draw's] and the reading against 2",
-        f"{'task':<27} " + " ".join(f"{label:<31}" for label, *_ in views),
+        f"{'task':<27} " + " ".join(f"{label:<31}" for label, _ in views),
     ]
     for task in sorted(probes["model"].unique(), key=lambda m: TASK_ORDER.get(m, 99)):
         part = _at(probes, task, 0)
         if part.empty:
             continue
         cells = []
-        for _, alpha, pre in views:
-            lo, hi = part[f"{pre}_ci_low"].to_numpy(float), part[f"{pre}_ci_high"].to_numpy(float)
-            reading = {"below": "< 2", "above": "> 2", "holds": "~ 2", "none": "n/a"}[every_replicate(lo, hi)]
-            cells.append(f"{_fmt(float(np.median(part[alpha])), np.min(lo), np.max(hi))} {reading:<8}")
+        for _, pre in views:
+            reading, median, lo, hi = replicate_span(part, pre)
+            cells.append(f"{_fmt(median, lo, hi)} {SIGNS[reading]:<8}")
         lines.append(f"{task:<27} " + " ".join(cells))
     return lines
 
