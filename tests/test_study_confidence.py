@@ -93,7 +93,7 @@ def test_rule_misclassifies_exact_laws_rarely(law, s, wrong):
     wrong_calls = old_rule_polylog = 0
     for r in range(reps):
         rng = np.random.Generator(np.random.Philox(7000 + r))
-        x = known.pareto(rng, 1.0 / s, n) if law == "poly" else known.polylog(rng, s, n)
+        x = known.delta_law_sample(rng, law, s, n)
         wrong_calls += (
             verdict.decide_delta_growth(x, deltas, n_boot=1000, confidence=0.95, power=2.0, boundary=boundary, seed=1)
             == wrong
