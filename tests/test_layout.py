@@ -67,30 +67,16 @@ def _study_modules() -> set[str]:
     return {type(s).__module__.rsplit(".", 1)[-1] for s in STUDIES.values()}
 
 
-def _study_imports(source: str) -> set[str]:
-    found = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                found.add(node.module.split(".")[0])
-            else:
-                found.update(a.name for a in node.names)
-    return found
-
-
 def test_no_study_imports_another():
-    studies = _study_modules()
-    assert {"rates", "nonconvex", "lower_bound", "torch_noise", "torch_rates"} <= studies
-    edges = {
-        (path.stem, imported)
-        for path in sorted((PACKAGE / "study").glob("*.py"))
-        if path.stem in studies
-        for imported in _study_imports(path.read_text())
-        if imported in studies and imported != path.stem
-    }
+    studies = {f"synthclip.study.{m}" for m in _study_modules()}
+    assert {"synthclip.study.rates", "synthclip.study.torch_noise", "synthclip.study.torch_rates"} <= studies
+    graph = _import_graph(nested=True)  # lazy imports inside functions count too
+    edges = {(m, n) for m in studies for n in graph[m] if n in studies}
     assert not edges, f"studies importing studies (move what they share to the harness): {edges}"
-    # negative control: the walker sees both import forms
-    assert _study_imports("from .rates import verdict_table\nfrom . import dimension as d\n") == {"rates", "dimension"}
+    # negative control: the walker sees both relative forms, the absolute one and a lazy import
+    source = "from .rates import table\nfrom . import dimension as d\ndef f():\n    from synthclip.study import bias\n"
+    found = _imports(source, "synthclip.study", studies, nested=True)
+    assert found == {"synthclip.study.rates", "synthclip.study.dimension", "synthclip.study.bias"}
 
 
 #: what code may not cite: a path outside the repository, or the tracker's issue numbers (the docs say why)
@@ -148,28 +134,32 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _top_level_imports(path: Path, modules: set[str]) -> set[str]:
-    """The package's modules that ``path`` imports at module level (relative imports resolved; an imported name
-    that is a module counts as that module, else its package)."""
-    name = _module_name(path)
-    package = name if path.stem == "__init__" else name.rpartition(".")[0]
+def _imports(source: str, package: str, modules: set[str], *, nested: bool = False) -> set[str]:
+    """The package's modules that a module of ``package`` (its ``source``) imports: at module level, or anywhere
+    in it with ``nested`` (a function's lazy import too). Relative imports are resolved; an imported name that
+    is a module counts as that module, else its package."""
+    tree = ast.parse(source)
     found = set()
-    for node in ast.parse(path.read_text()).body:
+    for node in ast.walk(tree) if nested else tree.body:
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name in modules)
         elif isinstance(node, ast.ImportFrom):
             base = package.rsplit(".", node.level - 1)[0] if node.level else ""
-            source = ".".join(p for p in (base, node.module or "") if p)
+            source_module = ".".join(p for p in (base, node.module or "") if p)
             for a in node.names:
-                target = f"{source}.{a.name}"
-                found.add(target if target in modules else source)
+                target = f"{source_module}.{a.name}"
+                found.add(target if target in modules else source_module)
     return found & modules
 
 
-def _import_graph() -> dict[str, set[str]]:
-    paths = sorted(PACKAGE.rglob("*.py"))
-    modules = {_module_name(p) for p in paths}
-    return {_module_name(p): _top_level_imports(p, modules) - {_module_name(p)} for p in paths}
+def _import_graph(*, nested: bool = False) -> dict[str, set[str]]:
+    """Module → the package's modules it imports (at module level, or anywhere with ``nested``)."""
+    paths = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+    graph = {}
+    for name, path in paths.items():
+        package = name if path.stem == "__init__" else name.rpartition(".")[0]
+        graph[name] = _imports(path.read_text(), package, set(paths), nested=nested) - {name}
+    return graph
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str]:
