@@ -113,13 +113,62 @@ class Bias(Study):
         return {"floors": pd.DataFrame({**run, "steps": K, "trajectory": np.arange(res.n_traj), "grad_norm_avg": avg})}
 
     def analyze(self, p, tables):
-        return analyze_floors(
-            tables["floors"],
-            n_boot=p.n_boot,
-            confidence=p.confidence,
-            threshold=p.vanish_slope,
-            seed=derive_seed(p.seed, "bias", "bootstrap"),
+        """Medians per (noise, c, η), slopes in η and in c, with a joint bootstrap over trajectories."""
+        floors = tables["floors"]
+        # failed runs are already +inf in grad_norm_avg (run_cell); a trajectory missing from a cell counts as failed
+        keys, table = trajectory_table(floors.assign(failed=False), ["noise", "clip", "lr"], "grad_norm_avg")
+        index = {k: i for i, k in enumerate(keys)}  # sorted: noise, then c, then η
+        joint = joint_statistics(table, n_boot=p.n_boot, seed=derive_seed(p.seed, "bias", "bootstrap"))
+        point, boot = joint["median"], joint["boot_median"]
+        alpha = float(floors["alpha"].iloc[0])
+
+        def ends(i: int, names=("ci_low", "ci_high")) -> dict:
+            return dict(zip(names, stats.percentile_interval(boot[:, i], p.confidence)[:2]))
+
+        def slope(xs, cols: list[int]) -> dict:  # of the log median against log xs, with its interval
+            fit = stats.log_slope(xs, point[cols], boot[:, cols], p.confidence)
+            return dict(zip(("slope", "ci_low", "ci_high"), fit))
+
+        medians = pd.DataFrame(
+            {
+                **{"noise": noise, "clip": c, "lr": lr, "median": float(point[i]), **ends(i)},
+                "predicted": theory.clip_floor(noise, alpha, c),
+                **{"n_traj": table.shape[1], "n_failed": int(np.sum(~np.isfinite(table[i])))},
+            }
+            for (noise, c, lr), i in index.items()
         )
+        srows = []
+        for noise, c in dict.fromkeys(k[:2] for k in keys):
+            lrs = [k[2] for k in keys if k[:2] == (noise, c)]
+            fit, j = slope(lrs, [index[(noise, c, lr)] for lr in lrs]), index[(noise, c, lrs[0])]
+            srows.append(
+                {
+                    **{"noise": noise, "clip": c, **fit, "lr_min": lrs[0], "floor": float(point[j])},
+                    **ends(j, ("floor_low", "floor_high")),
+                    "predicted": theory.clip_floor(noise, alpha, c),
+                    "verdict": floor_verdict(fit["slope"], fit["ci_low"], fit["ci_high"], p.vanish_slope),
+                    "expected": EXPECTED.get(noise, "none"),
+                    **{"theory_source": theory.claim(*FLOOR_CLAIM).source, "threshold": p.vanish_slope},
+                }
+            )
+        size_claim = theory.claim(*SIZE_CLAIM)
+        zrows = []
+        for noise in dict.fromkeys(k[0] for k in keys):
+            clips = sorted({k[1] for k in keys if k[0] == noise})
+            if noise != "pareto-onesided" or len(clips) < 2:
+                continue  # the symmetric floor is 0: no size to fit
+            lr_min = min(k[2] for k in keys if k[0] == noise)
+            exact = np.log([theory.clip_floor(noise, alpha, c) for c in clips])
+            zrows.append(
+                {
+                    **{"noise": noise, "lr": lr_min, "cmin": clips[0], "cmax": clips[-1]},
+                    **slope(clips, [index[(noise, c, lr_min)] for c in clips]),
+                    "predicted_slope": float(stats.ols_slopes(np.log(np.asarray(clips)), exact)),
+                    **{"bound": size_claim.at(alpha), "bound_source": size_claim.source},
+                }
+            )
+        sizes = pd.DataFrame(zrows, columns=list(SIZE_COLUMNS))
+        return {"floors": floors, "medians": medians, "slopes": pd.DataFrame(srows), "sizes": sizes}
 
     def report(self, tables, meta) -> str:
         p = meta["params"]
@@ -187,7 +236,61 @@ class Bias(Study):
         return report.scoreboard(rows)
 
     def plot(self, tables, meta):
-        return plot_bias(tables, meta)
+        """Left: median avg ‖∇f‖ against η per (noise, c) with the predicted floors; right: the floor against c."""
+        from .. import plotting
+
+        m, z = tables["medians"], tables["sizes"]
+        p = meta.get("params", {})
+        fig, axes = plotting.figure(2, ncols=2, size=4.5)
+        clips = sorted(m["clip"].unique())
+        colors = plotting.colors_of(clips, "viridis")
+        ax = axes[0]
+        for (noise, c), part in m.groupby(["noise", "clip"]):
+            part = part.sort_values("lr")
+            ls = "-" if noise == "pareto-onesided" else "--"
+            label = f"c={c:g}" if noise == "pareto-onesided" else None
+            style = {
+                "color": colors[c],
+                "alpha": 0.2,
+                "connect": True,
+                "label": label,
+                "ls": ls,
+                "marker": "o",
+                "ms": 3,
+            }
+            plotting.band(ax, part["lr"], part["median"], part["ci_low"], part["ci_high"], **style)
+            if part["predicted"].iloc[0] > 0:
+                ax.axhline(part["predicted"].iloc[0], color=colors[c], lw=0.7, ls=":")
+        sym = m[m["noise"] == "pareto"]
+        if not sym.empty:
+            top = sym[sym["lr"] == sym["lr"].max()]["median"].max()
+            plotting.theory_line(ax, sym["lr"].max(), sym["lr"].min(), top, 0.5, label="η^(1/2) (no floor)")
+        title = "solid: one-sided, dashed: symmetric; dotted: exact floor |x_c|"
+        plotting.log_axes(ax, "step size η", "median of ‖∇f(x_k)‖ averaged over the last half", title)
+        ax.legend(fontsize=6)
+        ax = axes[1]
+        one = m[m["noise"] == "pareto-onesided"]
+        if not one.empty:
+            part = one[one["lr"] == one["lr"].min()].sort_values("clip")
+            label = f"measured, η = {part['lr'].iloc[0]:g}"
+            plotting.errorbar(
+                ax, part["clip"], part["median"], part["ci_low"], part["ci_high"], fmt="o", ms=4, label=label
+            )
+            cs = np.geomspace(part["clip"].min(), part["clip"].max(), 60)
+            alpha = float(p.get("alpha", 1.5))
+            ax.plot(
+                cs, [theory.clip_floor("pareto-onesided", alpha, c) for c in cs], "k-", lw=1, label="exact floor |x_c|"
+            )
+            if not z.empty:  # Lemma 9's large-c asymptote, through the exact floor at a quarter of the largest c
+                bound, anchor = float(z["bound"].iloc[0]), theory.clip_floor("pareto-onesided", alpha, cs[-1] / 4)
+                plotting.theory_line(
+                    ax, cs[-1] / 4, cs[-1], anchor, bound, label=f"c^(−(α−1)) = c^{bound:+.2f}", color="gray"
+                )
+        plotting.log_axes(ax, "clip level c", "gradient-norm floor", "floor size vs c")
+        if not one.empty:
+            plotting.value_ticks(ax, part["clip"])
+        ax.legend(fontsize=6)
+        return plotting.finish(fig, f"bias: clipped SGD, α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}")
 
 
 def floor_verdict(slope: float, lo: float, hi: float, threshold: float) -> str:
@@ -199,122 +302,3 @@ def floor_verdict(slope: float, lo: float, hi: float, threshold: float) -> str:
     if hi < threshold:
         return "floor"
     return "undecided"
-
-
-def analyze_floors(floors: pd.DataFrame, *, n_boot: int, confidence: float, threshold: float, seed: int) -> dict:
-    """Medians per (noise, c, η), slopes in η and in c, with a joint bootstrap over trajectories."""
-    # failed runs are already +inf in grad_norm_avg (run_cell); a trajectory missing from a cell counts as failed
-    keys, table = trajectory_table(floors.assign(failed=False), ["noise", "clip", "lr"], "grad_norm_avg")
-    index = {k: i for i, k in enumerate(keys)}  # sorted: noise, then c, then η
-    joint = joint_statistics(table, n_boot=n_boot, seed=seed)
-    point, boot = joint["median"], joint["boot_median"]
-    alpha = float(floors["alpha"].iloc[0])
-
-    def ends(i: int) -> dict:
-        return dict(zip(("ci_low", "ci_high"), stats.percentile_interval(boot[:, i], confidence)[:2]))
-
-    def slope(xs, cols: list[int]) -> dict:  # of the log median against log xs, with its interval
-        return dict(zip(("slope", "ci_low", "ci_high"), stats.log_slope(xs, point[cols], boot[:, cols], confidence)))
-
-    medians = pd.DataFrame(
-        {
-            "noise": noise,
-            "clip": c,
-            "lr": lr,
-            "median": float(point[i]),
-            **ends(i),
-            "predicted": theory.clip_floor(noise, alpha, c),
-            "n_traj": table.shape[1],
-            "n_failed": int(np.sum(~np.isfinite(table[i]))),
-        }
-        for (noise, c, lr), i in index.items()
-    )
-    source, srows = theory.claim(*FLOOR_CLAIM).source, []
-    for noise, c in dict.fromkeys(k[:2] for k in keys):
-        lrs = [k[2] for k in keys if k[:2] == (noise, c)]
-        fit, j = slope(lrs, [index[(noise, c, lr)] for lr in lrs]), index[(noise, c, lrs[0])]
-        floor = ends(j)
-        srows.append(
-            {
-                "noise": noise,
-                "clip": c,
-                **fit,
-                "lr_min": lrs[0],
-                "floor": float(point[j]),
-                "floor_low": floor["ci_low"],
-                "floor_high": floor["ci_high"],
-                "predicted": theory.clip_floor(noise, alpha, c),
-                "verdict": floor_verdict(fit["slope"], fit["ci_low"], fit["ci_high"], threshold),
-                "expected": EXPECTED.get(noise, "none"),
-                "theory_source": source,
-                "threshold": threshold,
-            }
-        )
-    size_claim = theory.claim(*SIZE_CLAIM)
-    zrows = []
-    for noise in dict.fromkeys(k[0] for k in keys):
-        clips = sorted({k[1] for k in keys if k[0] == noise})
-        if noise != "pareto-onesided" or len(clips) < 2:
-            continue  # the symmetric floor is 0: no size to fit
-        lr_min = min(k[2] for k in keys if k[0] == noise)
-        exact = np.log([theory.clip_floor(noise, alpha, c) for c in clips])
-        zrows.append(
-            {
-                "noise": noise,
-                "lr": lr_min,
-                "cmin": clips[0],
-                "cmax": clips[-1],
-                **slope(clips, [index[(noise, c, lr_min)] for c in clips]),
-                "predicted_slope": float(stats.ols_slopes(np.log(np.asarray(clips)), exact)),
-                "bound": size_claim.at(alpha),
-                "bound_source": size_claim.source,
-            }
-        )
-    sizes = pd.DataFrame(zrows, columns=list(SIZE_COLUMNS))
-    return {"floors": floors, "medians": medians, "slopes": pd.DataFrame(srows), "sizes": sizes}
-
-
-def plot_bias(tables, meta):
-    """Left: median avg ‖∇f‖ against η per (noise, c) with the predicted floors; right: the floor against c."""
-    from .. import plotting
-
-    m, z = tables["medians"], tables["sizes"]
-    p = meta.get("params", {})
-    fig, axes = plotting.figure(2, ncols=2, size=4.5)
-    clips = sorted(m["clip"].unique())
-    colors = plotting.colors_of(clips, "viridis")
-    ax = axes[0]
-    for (noise, c), part in m.groupby(["noise", "clip"]):
-        part = part.sort_values("lr")
-        ls = "-" if noise == "pareto-onesided" else "--"
-        label = f"c={c:g}" if noise == "pareto-onesided" else None
-        style = {"color": colors[c], "alpha": 0.2, "connect": True, "label": label, "ls": ls, "marker": "o", "ms": 3}
-        plotting.band(ax, part["lr"], part["median"], part["ci_low"], part["ci_high"], **style)
-        if part["predicted"].iloc[0] > 0:
-            ax.axhline(part["predicted"].iloc[0], color=colors[c], lw=0.7, ls=":")
-    sym = m[m["noise"] == "pareto"]
-    if not sym.empty:
-        top = sym[sym["lr"] == sym["lr"].max()]["median"].max()
-        plotting.theory_line(ax, sym["lr"].max(), sym["lr"].min(), top, 0.5, label="η^(1/2) (no floor)")
-    title = "solid: one-sided, dashed: symmetric; dotted: exact floor |x_c|"
-    plotting.log_axes(ax, "step size η", "median of ‖∇f(x_k)‖ averaged over the last half", title)
-    ax.legend(fontsize=6)
-    ax = axes[1]
-    one = m[m["noise"] == "pareto-onesided"]
-    if not one.empty:
-        part = one[one["lr"] == one["lr"].min()].sort_values("clip")
-        label = f"measured, η = {part['lr'].iloc[0]:g}"
-        plotting.errorbar(ax, part["clip"], part["median"], part["ci_low"], part["ci_high"], fmt="o", ms=4, label=label)
-        cs = np.geomspace(part["clip"].min(), part["clip"].max(), 60)
-        alpha = float(p.get("alpha", 1.5))
-        ax.plot(cs, [theory.clip_floor("pareto-onesided", alpha, c) for c in cs], "k-", lw=1, label="exact floor |x_c|")
-        if not z.empty:  # Lemma 9's large-c asymptote, through the exact floor at a quarter of the largest c
-            bound, anchor = float(z["bound"].iloc[0]), theory.clip_floor("pareto-onesided", alpha, cs[-1] / 4)
-            plotting.theory_line(
-                ax, cs[-1] / 4, cs[-1], anchor, bound, label=f"c^(−(α−1)) = c^{bound:+.2f}", color="gray"
-            )
-    plotting.log_axes(ax, "clip level c", "gradient-norm floor", "floor size vs c")
-    if not one.empty:
-        plotting.value_ticks(ax, part["clip"])
-    ax.legend(fontsize=6)
-    return plotting.finish(fig, f"bias: clipped SGD, α={p.get('alpha')}, K={p.get('steps')}, N={p.get('n_traj')}")

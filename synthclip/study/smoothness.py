@@ -171,33 +171,28 @@ class Smoothness(Study):
                 elif t is None and scale == "loglog" and method in LABELS:
                     said = "e^x0: judged vs x0 (semilog)"
                 else:  # a user's method has no claim: "none"
-                    judged = verdict.judge_fit(fit, claim, 2.0, p, n_traj=fit.n_traj, q=0.5, trend=trend, widen=grid)
-                    said = judged.verdict
+                    said = verdict.judge_fit(
+                        fit, claim, 2.0, p, n_traj=fit.n_traj, q=0.5, trend=trend, widen=grid
+                    ).verdict
+                ends = (fit.kmin, fit.kmax) if scale == "loglog" else (math.log(fit.kmin), math.log(fit.kmax))
                 srows.append(
                     {
-                        "problem": problem,
-                        "method": method,
-                        "scale": scale,
+                        **{"problem": problem, "method": method, "scale": scale},
                         **fit_fields(fit, ("slope", "ci_low", "ci_high", "intercept")),
-                        "x_min": fit.kmin if scale == "loglog" else math.log(fit.kmin),
-                        "x_max": fit.kmax if scale == "loglog" else math.log(fit.kmax),
-                        "n_points": fit.n_points,
+                        **{"x_min": ends[0], "x_max": ends[1], "n_points": fit.n_points},
                         "theory": np.nan if t is None else t,
                         "statement": claim.statement if t is not None else "",
                         "theory_source": claim.source if t is not None else "",
-                        "verdict": said,
-                        "trend": trend,
-                        "grid_allowance": grid,
-                        "reason": fit.reason,
-                        "n_traj": v.shape[0],
-                        "n_failed": int(np.sum(~np.isfinite(v))),
+                        **{"verdict": said, "trend": trend, "grid_allowance": grid, "reason": fit.reason},
+                        **{"n_traj": v.shape[0], "n_failed": int(np.sum(~np.isfinite(v)))},
                     }
                 )
         slopes = pd.DataFrame(srows)
-        slopes["claim"] = ""
-        for problem in slopes["problem"].unique():
-            said = findings.smoothness_separation(slopes[slopes["problem"] == problem], p.allowance, p.margin, ADAPTIVE)
-            slopes.loc[slopes["problem"] == problem, "claim"] = said
+        separation = {
+            problem: findings.smoothness_separation(part, p.allowance, p.margin, ADAPTIVE)
+            for problem, part in slopes.groupby("problem", sort=False)
+        }
+        slopes["claim"] = slopes["problem"].map(separation)
         return {"iterations": pd.concat(irows, ignore_index=True), "slopes": slopes}
 
     def report(self, tables, meta) -> str:
@@ -213,28 +208,21 @@ class Smoothness(Study):
         ]
         for problem, part in slopes.groupby("problem", sort=False):
             med = its[(its["problem"] == problem) & (its["quantile"] == 0.5)]
-            lines.append(f"{problem}:")
             starts = "median iterations at x0 = " + ", ".join(f"{x:g}" for x in sorted(med["x0"].unique()))
-            lines.append(f"  {'method':<11} {starts:<58} failed")
+            lines += [f"{problem}:", f"  {'method':<11} {starts:<58} failed"]
             for method, m in med.groupby("method", sort=False):
                 m = m.sort_values("x0")
                 counts = ", ".join("never" if not np.isfinite(v) else f"{v:.0f}" for v in m["value"])
                 failed = f"{int(m['n_failed'].sum())}/{int(m['n_traj'].iloc[0]) * len(m)}"
                 lines.append(f"  {method:<11} {counts:<58} {failed}")
-            lines.append(
-                report.table(
-                    part,
-                    [
-                        ("method", "method"),
-                        ("fit", lambda r: "vs log x0" if r["scale"] == "loglog" else "vs x0"),
-                        ("exponent [CI]", report.ci_text),
-                        ("theory", lambda r: report.number(r["theory"], "g")),
-                        ("verdict", "verdict"),
-                    ],
-                    indent="  ",
-                )
-            )
-            lines.append(f"  conclusion: {part['claim'].iloc[0]}")
+            columns = [
+                ("method", "method"),
+                ("fit", lambda r: "vs log x0" if r["scale"] == "loglog" else "vs x0"),
+                ("exponent [CI]", report.ci_text),
+                ("theory", lambda r: report.number(r["theory"], "g")),
+                ("verdict", "verdict"),
+            ]
+            lines += [report.table(part, columns, indent="  "), f"  conclusion: {part['claim'].iloc[0]}"]
         return "\n".join(lines)
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
@@ -287,11 +275,8 @@ class Smoothness(Study):
                 plotting.theory_line(ax, r["x_min"], r["x_max"], start, t, color=colors.get(r["method"]), label=label)
             for r in slopes[(slopes["problem"] == problem) & (slopes["scale"] == "semilog")].to_dict("records"):
                 if np.isfinite(r["intercept"]):  # the semilog fit: log iterations linear in x0
-                    xs, start = (
-                        np.linspace(r["x_min"], r["x_max"], 20),
-                        math.exp(r["intercept"] + r["slope"] * r["x_min"]),
-                    )
-                    curve = start * np.exp(r["theory"] * (xs - r["x_min"]))
+                    xs = np.linspace(r["x_min"], r["x_max"], 20)
+                    curve = math.exp(r["intercept"] + r["slope"] * r["x_min"]) * np.exp(r["theory"] * (xs - r["x_min"]))
                     ax.plot(xs, curve, ls="--", color="black", lw=1, label="e^x0 (gd-tuned theory)")
             plotting.log_axes(ax, "start x0", f"iterations to f − f* ≤ {meta['params']['eps']:g}")
             plotting.value_ticks(ax, sorted(part["x0"].unique()))
