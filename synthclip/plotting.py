@@ -589,6 +589,15 @@ def band(ax, x, value, low, high, *, color, alpha: float = 0.15, connect: bool =
     ax.fill_between(x, finite(low), finite(high), color=color, alpha=alpha, lw=0)
 
 
+def interval_band(ax, rows: pd.DataFrame, x: str, y: str = "value", *, color, **line) -> None:
+    """:func:`band` of one series of a tidy table: ``y`` against ``x`` (sorted) with its ci_low–ci_high interval
+    shaded at alpha 0.2, a marker at each point, the line joined across failed points; ``line``: its style."""
+    rows = rows.sort_values(x)
+    band(
+        ax, rows[x], rows[y], rows["ci_low"], rows["ci_high"], color=color, alpha=0.2, connect=True, marker="o", **line
+    )
+
+
 def log_axes(ax, xlabel: str, ylabel: str, title: str | None = None) -> None:
     """Log-log axes with their labels and, if given, a title: a panel of a rate or a tail against its variable."""
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel)

@@ -246,19 +246,9 @@ class Bias(Study):
         colors = plotting.colors_of(clips, "viridis")
         ax = axes[0]
         for (noise, c), part in m.groupby(["noise", "clip"]):
-            part = part.sort_values("lr")
-            ls = "-" if noise == "pareto-onesided" else "--"
-            label = f"c={c:g}" if noise == "pareto-onesided" else None
-            style = {
-                "color": colors[c],
-                "alpha": 0.2,
-                "connect": True,
-                "label": label,
-                "ls": ls,
-                "marker": "o",
-                "ms": 3,
-            }
-            plotting.band(ax, part["lr"], part["median"], part["ci_low"], part["ci_high"], **style)
+            one_sided = noise == "pareto-onesided"
+            style = {"label": f"c={c:g}" if one_sided else None, "ls": "-" if one_sided else "--", "ms": 3}
+            plotting.interval_band(ax, part, "lr", "median", color=colors[c], **style)
             if part["predicted"].iloc[0] > 0:
                 ax.axhline(part["predicted"].iloc[0], color=colors[c], lw=0.7, ls=":")
         sym = m[m["noise"] == "pareto"]

@@ -262,8 +262,7 @@ class Smoothness(Study):
                 med = m[m["quantile"] == 0.5].sort_values("x0")
                 upper = m[m["quantile"] == 0.9].sort_values("x0")
                 c, never = colors.get(method), f"{method}: never reaches ε"
-                style = {"color": c, "alpha": 0.2, "connect": True, "label": method, "marker": "o"}
-                plotting.band(ax, med["x0"], med["value"], med["ci_low"], med["ci_high"], **style)
+                plotting.interval_band(ax, med, "x0", color=c, label=method)
                 ax.plot(upper["x0"], upper["value"].replace(np.inf, np.nan), ls=":", color=c, lw=1)
                 for i, x in enumerate(med["x0"][~np.isfinite(med["value"])]):
                     ax.axvline(x, color=c, ls="--", lw=0.8, alpha=0.6, label=never if i == 0 else None)
