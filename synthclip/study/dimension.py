@@ -155,13 +155,8 @@ class Dimension(Study):
             return ", ".join(report.ci_text(x, "exponent", spec="+.2f") for x in part.to_dict("records"))
 
         def notes(row):
-            said = [
-                f"as printed: {row['printed_statement']} d^{row['printed_theory']:.3f}"
-                if row["printed_statement"] != verdict.NONE
-                else "",
-                f"reason: {row['reason']}" if row["reason"] else "",
-            ]
-            return "; ".join(x for x in said if x)
+            printed = f"as printed: {_by(row, 'printed_')}" if row["printed_statement"] != verdict.NONE else ""
+            return "; ".join(x for x in (printed, f"reason: {row['reason']}" if row["reason"] else "") if x)
 
         lines += [
             "",
@@ -173,12 +168,7 @@ class Dimension(Study):
                     ("exponent in d, mean [CI]", lambda r: report.ci_text(r, "exponent")),
                     ("median", lambda r: f"{r['median_exponent']:+.3f}"),
                     ("shape", "shape"),
-                    (
-                        "beside / judged by",
-                        lambda r: (
-                            verdict.NONE if r["statement"] == verdict.NONE else f"{r['statement']} d^{r['theory']:.3f}"
-                        ),
-                    ),
+                    ("beside / judged by", _by),
                     ("verdict", "verdict"),
                     ("local exponents between consecutive d", local),
                 ],
@@ -300,6 +290,12 @@ def _judged(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _by(r: Mapping[str, Any], prefix: str = "") -> str:
+    """The claim of a growth row (``prefix`` "printed_": the claim as printed) as "<statement> d^<exponent>"."""
+    statement = r[f"{prefix}statement"]
+    return statement if statement == verdict.NONE else f"{statement} d^{r[f'{prefix}theory']:.3f}"
 
 
 def _rarely_clipped(clip_frac: pd.Series) -> list[str]:
