@@ -155,8 +155,9 @@ class Dimension(Study):
             return ", ".join(report.ci_text(x, "exponent", spec="+.2f") for x in part.to_dict("records"))
 
         def notes(row):
-            printed = f"as printed: {_by(row, 'printed_')}" if row["printed_statement"] != verdict.NONE else ""
-            return "; ".join(x for x in (printed, f"reason: {row['reason']}" if row["reason"] else "") if x)
+            printed, reason = _by(report.unprefixed(row, "printed")), row["reason"]
+            said = [f"as printed: {printed}"] if printed != verdict.NONE else []
+            return "; ".join(said + ([f"reason: {reason}"] if reason else []))
 
         lines += [
             "",
@@ -284,7 +285,7 @@ def _judged(
             {
                 **{**fit, "shape": shape},
                 **{"expected": horizons.expected_shape(v.theory, tolerance), **v.as_dict()},
-                **{"printed_statement": pv.statement, "printed_theory": pv.theory, "printed_verdict": pv.verdict},
+                **report.prefixed("printed", {k: getattr(pv, k) for k in ("statement", "theory", "verdict")}),
                 **{"dmin": s["dmin"], "dmax": s["dmax"], **run, "setting": SETTING[structure], "method": method},
                 **{"n_traj": n, "tolerance": tolerance, "allowance": allowance, "confidence": confidence},
             }
@@ -292,10 +293,9 @@ def _judged(
     return pd.DataFrame(rows)
 
 
-def _by(r: Mapping[str, Any], prefix: str = "") -> str:
-    """The claim of a growth row (``prefix`` "printed_": the claim as printed) as "<statement> d^<exponent>"."""
-    statement = r[f"{prefix}statement"]
-    return statement if statement == verdict.NONE else f"{statement} d^{r[f'{prefix}theory']:.3f}"
+def _by(r: Mapping[str, Any]) -> str:
+    """The claim of a growth row as "<statement> d^<exponent>" ("none" without one)."""
+    return r["statement"] if r["statement"] == verdict.NONE else f"{r['statement']} d^{r['theory']:.3f}"
 
 
 def _rarely_clipped(clip_frac: pd.Series) -> list[str]:
