@@ -36,6 +36,7 @@ from ..harness.base import (
     register,
 )
 from ..harness.rate_tables import final_values, simulate_to_horizon
+from ..testing import tail_index
 
 STRUCTURES = ("iid", "radial")
 METHODS = ("gclip", "cclip")
@@ -72,11 +73,6 @@ class DimensionParams(SlopeParams, SimulationParams, NoiseParams):
         "f_avg", "error: f at Theorem 4's weighted average (f_avg) or the last iterate (f)", choices=("f_avg", "f")
     )
     flat_tolerance: float = option(0.1, "|growth exponent| below this counts as flat", low=0.0)
-
-
-def theory_alpha(noise: str, alpha: float) -> float:
-    """The α at which the claims are read: the noise's tail index (Gaussian noise: 2, it has every moment)."""
-    return 2.0 if noise == "gaussian" else float(alpha)
 
 
 def rule_text(p: Mapping[str, Any]) -> str:
@@ -135,19 +131,14 @@ class Dimension(Study):
         return {"finals": final_values(res, cell["metric"], fields, clip_frac=res.metric("clip_frac")[:, -1])}
 
     def analyze(self, p, tables):
-        return analyze_finals(
-            tables["finals"],
-            n_boot=p.n_boot,
-            confidence=p.confidence,
-            allowance=p.allowance,
-            tolerance=p.flat_tolerance,
-            seed=derive_seed(p.seed, "dimension", "bootstrap"),
-        )
+        seed = derive_seed(p.seed, "dimension", "bootstrap")
+        options = base.fields_of(p, "n_boot", "confidence", "allowance")
+        return analyze_finals(tables["finals"], tolerance=p.flat_tolerance, seed=seed, **options)
 
     def report(self, tables, meta) -> str:
         p = meta["params"]
         g, r, e, loc = tables["growth"], tables["ratios"], tables["errors"], tables["local"]
-        ta = theory_alpha(p["noise"], p["alpha"])
+        ta = tail_index(p["noise"], p["alpha"])  # the α the claims are read at (Gaussian: 2)
         lines = [
             f"dimension: {p['metric']} − f* at K={p['steps']} on ½‖x‖², noise={p['noise']} α={p['alpha']:g} "
             f"(claims read at α={ta:g}), N={p['n_traj']} per (method, d), η_k = 4/(k+1), τ_k = τ0 k^(1/α) with "
@@ -164,13 +155,9 @@ class Dimension(Study):
             return ", ".join(report.ci_text(x, "exponent", spec="+.2f") for x in part.to_dict("records"))
 
         def notes(row):
-            said = [
-                f"as printed: {row['printed_statement']} d^{row['printed_theory']:.3f}"
-                if row["printed_statement"] != verdict.NONE
-                else "",
-                f"reason: {row['reason']}" if row["reason"] else "",
-            ]
-            return "; ".join(x for x in said if x)
+            printed, reason = _by(report.unprefixed(row, "printed")), row["reason"]
+            said = [f"as printed: {printed}"] if printed != verdict.NONE else []
+            return "; ".join(said + ([f"reason: {reason}"] if reason else []))
 
         lines += [
             "",
@@ -182,12 +169,7 @@ class Dimension(Study):
                     ("exponent in d, mean [CI]", lambda r: report.ci_text(r, "exponent")),
                     ("median", lambda r: f"{r['median_exponent']:+.3f}"),
                     ("shape", "shape"),
-                    (
-                        "beside / judged by",
-                        lambda r: (
-                            verdict.NONE if r["statement"] == verdict.NONE else f"{r['statement']} d^{r['theory']:.3f}"
-                        ),
-                    ),
+                    ("beside / judged by", _by),
                     ("verdict", "verdict"),
                     ("local exponents between consecutive d", local),
                 ],
@@ -199,28 +181,30 @@ class Dimension(Study):
 
     def scoreboard(self, tables, meta) -> pd.DataFrame:
         """One scoreboard row per structure's ratio verdict, read from the stored growth table alone."""
-        g = tables["growth"]
-        p = meta["params"]
-        rows = []
-        for r in g[g["series"] == "ratio"].to_dict("records"):
-            reason = [f"shape {r['shape']}; median's exponent {r['median_exponent']:+.3f}"]
-            if r["printed_statement"] != verdict.NONE:
-                reason.append(
-                    f"as printed ({r['printed_statement']}, d^{r['printed_theory']:.3f}): {r['printed_verdict']}"
-                )
-            reason += [r["reason"]] if r["reason"] else []
-            rows.append(
-                report.score_row(
-                    meta,
-                    r,
-                    setting=f"{r['structure']} {r['noise']} noise, α={r['alpha']:g}, d ∈ [{int(r['dmin'])}, "
-                    f"{int(r['dmax'])}], K={p['steps']}, N={int(r['n_traj'])}, τ0={r['tau0']:g}, {r['metric']}",
-                    quantity=QUANTITY,
-                    measured=r["exponent"],
-                    reason="; ".join(reason),
-                )
+        g, steps = tables["growth"], meta["params"]["steps"]
+
+        def reason(r):
+            said = [
+                f"shape {r['shape']}; median's exponent {r['median_exponent']:+.3f}",
+                f"as printed ({r['printed_statement']}, d^{r['printed_theory']:.3f}): {r['printed_verdict']}"
+                if r["printed_statement"] != verdict.NONE
+                else "",
+                r["reason"],
+            ]
+            return "; ".join(x for x in said if x)
+
+        return report.scoreboard(
+            report.score_row(
+                meta,
+                r,
+                setting=f"{r['structure']} {r['noise']} noise, α={r['alpha']:g}, d ∈ [{int(r['dmin'])}, "
+                f"{int(r['dmax'])}], K={steps}, N={int(r['n_traj'])}, τ0={r['tau0']:g}, {r['metric']}",
+                quantity=QUANTITY,
+                measured=r["exponent"],
+                reason=reason(r),
             )
-        return report.scoreboard(rows)
+            for r in g[g["series"] == "ratio"].to_dict("records")
+        )
 
     def plot(self, tables, meta):
         return plot_dimension(tables, meta)
@@ -231,13 +215,9 @@ def scoped_claim(
 ) -> theory.Claim | None:
     """The claim named ``statement`` if its scope covers the row (method, setting, metric, α, noise family,
     variable d), else None: a row outside every scope is judged by nothing ("none")."""
-    if statement is None:
-        return None
     family = theory.noise_family(noise, structure)
-    for c in theory.covering(method, SETTING[structure], metric, alpha, noise=family, schedule=SCHEDULE, variable="d"):
-        if c.statement == statement:
-            return c
-    return None
+    covering = theory.covering(method, SETTING[structure], metric, alpha, noise=family, schedule=SCHEDULE, variable="d")
+    return next((c for c in covering if c.statement == statement), None)  # no claim is named None
 
 
 def analyze_finals(
@@ -267,15 +247,14 @@ def _judged(
 ) -> pd.DataFrame:
     """The growth rows of :func:`horizons.growth_in` at one clip level with their shapes and verdicts."""
     noise, alpha, metric = str(finals["noise"].iloc[0]), float(finals["alpha"].iloc[0]), str(finals["metric"].iloc[0])
-    t_alpha = theory_alpha(noise, alpha)
+    t_alpha = tail_index(noise, alpha)
     # the fields every growth row closes with
     run = {"alpha": alpha, "theory_alpha": t_alpha, "noise": noise, "metric": metric}
     clip_frac = measured["errors"].set_index(["structure", "method", "dim"])["clip_frac"]
     rows = []
     for s in measured["growth"].to_dict("records"):
         structure, name, n = s["structure"], s["series"], s["n_traj"]
-        fit = {k: s[k] for k in ("exponent", "ci_low", "ci_high", "intercept")}
-        fit.update({k: s[k] for k in ("median_exponent", "median_ci_low", "median_ci_high")})
+        fit = {k: value for k, value in s.items() if k not in ("dmin", "dmax", "n_traj", "n_failed")}  # keys, fits
         exponent, lo, hi = interval = (s["exponent"], s["ci_low"], s["ci_high"])
         common = dict(n_traj=n, q="mean", confidence=confidence, allowance=allowance, n_failed=s["n_failed"])
         method = RATIO if name == "ratio" else name
@@ -304,14 +283,19 @@ def _judged(
         shape = horizons.classify_growth(lo, hi, tolerance) if np.isfinite(exponent) else "no fit"
         rows.append(
             {
-                **{"structure": structure, "series": name, "statistic": s["statistic"], **fit, "shape": shape},
+                **{**fit, "shape": shape},
                 **{"expected": horizons.expected_shape(v.theory, tolerance), **v.as_dict()},
-                **{"printed_statement": pv.statement, "printed_theory": pv.theory, "printed_verdict": pv.verdict},
+                **report.prefixed("printed", {k: getattr(pv, k) for k in ("statement", "theory", "verdict")}),
                 **{"dmin": s["dmin"], "dmax": s["dmax"], **run, "setting": SETTING[structure], "method": method},
                 **{"n_traj": n, "tolerance": tolerance, "allowance": allowance, "confidence": confidence},
             }
         )
     return pd.DataFrame(rows)
+
+
+def _by(r: Mapping[str, Any]) -> str:
+    """The claim of a growth row as "<statement> d^<exponent>" ("none" without one)."""
+    return r["statement"] if r["statement"] == verdict.NONE else f"{r['statement']} d^{r['theory']:.3f}"
 
 
 def _rarely_clipped(clip_frac: pd.Series) -> list[str]:
