@@ -9,6 +9,7 @@ any size::
 
     from synthclip import coverage
     rows = coverage.measure("quantile_ci", {"label": "pareto q=0.9", "a": 1.5, "q": 0.9}, replicates=400)
+    print(coverage.coverage_table(rows))
 
 Its parts:
 
@@ -16,7 +17,7 @@ Its parts:
   the fields its draw function reads), ``levels`` (the nominal levels c), ``replicates`` (R) and the sizes of
   :data:`SIZE_FIELDS`;
 * a *draw function* per procedure, ``draw(cell, rng, r)``: draw one known-answer sample from ``rng``, run the
-  procedure at each of the cell's levels and yield one :func:`row` per interval (level, estimate, interval,
+  procedure at each of the cell's levels and yield one :func:`interval_row` per interval (level, estimate, interval,
   truth, and optionally ``model``: one of several intervals of the same draw, ``scope``: :data:`OUT_OF_SCOPE`
   for a case shown and not judged, ``sides``: ``"below"`` for a one-sided test);
 * :data:`RUNNERS`, the registry of draw functions by procedure name;
@@ -26,12 +27,25 @@ Its parts:
 * the binomial reading of the miss counts: :func:`summarize_coverage` (Clopper–Pearson bands on the realised
   miss rate per side, at a family-wise level, :func:`family_band`; :func:`side_verdict`; :func:`measurable`),
   :func:`summarize_resolution` (the verdict rule's resolution on rate paths) and, for the confidence study's
-  decision rule, :func:`run_classify` and :func:`summarize_decisions`.
+  decision rule, :func:`run_classify` and :func:`summarize_decisions`; each table as text
+  (:func:`coverage_table`, :func:`resolution_text`, :func:`decisions_table`).
 
 To calibrate a new procedure: write its draw function (a known-answer sampler of ``synthclip.testing``, the
-procedure of ``synthclip.stats`` at each level, a :func:`row` per interval), add it to :data:`RUNNERS` under
-the procedure's name, and call :func:`measure` with a case; a procedure the studies report also gets cases in
-the ``calibrate`` study (a layout test asks for them).
+procedure of ``synthclip.stats`` at each level, an :func:`interval_row` per interval), add it to :data:`RUNNERS`
+under the procedure's name, and call :func:`measure` with a case; a procedure the studies report also gets cases
+in the ``calibrate`` study (a layout test asks for them). For instance, the median's interval on Pareto data::
+
+    from synthclip import stats, testing
+
+    def pareto_median(cell, rng, r):
+        a = cell["case"]["a"]
+        x = testing.pareto(rng, a, cell["n_traj"])
+        for c in cell["levels"]:
+            est, lo, hi = stats.quantile_ci(x, 0.5, confidence=c)
+            yield coverage.interval_row(c, est, lo, hi, 2 ** (1 / a))  # the exact median
+
+    coverage.RUNNERS["pareto_median"] = pareto_median
+    rows = coverage.measure("pareto_median", {"label": "pareto a=1.5", "a": 1.5}, replicates=400)
 """
 
 from __future__ import annotations
@@ -528,3 +542,73 @@ def summarize_decisions(dec: pd.DataFrame, *, band: float) -> pd.DataFrame:
         row.update(misclassified=n_wrong, rate=n_wrong / len(part), rate_low=lo, rate_high=hi)
         rows.append({**row, "nominal_max": 0.5 * (1 - DELTA_RULE["confidence"])})
     return pd.DataFrame(rows)
+
+
+# -- the tables as text --------------------------------------------------------------------------------
+
+
+def rate_text(x: float) -> str:
+    """A miss rate as text: four decimals, or e-notation below 10^−3 (where four decimals would hide it)."""
+    return f"{x:.4f}" if x >= 1e-3 or x == 0 else f"{x:.2e}"
+
+
+def _table(header: str, rows) -> str:
+    """A fixed-width table: its header, a rule as wide, and its rows."""
+    return "\n".join([header, "-" * len(header), *rows])
+
+
+def coverage_table(cov: pd.DataFrame) -> str:
+    """The text of :func:`summarize_coverage`'s table: one line per procedure × case × model × level × side,
+    misses of R against the nominal rate, the realised rate with its band, and the verdict."""
+    header = (
+        f"{'procedure':<22} {'case':<40} {'model':<16} {'level':>6} {'side':<6} {'R':>6} {'misses':>6} "
+        f"{'nominal':>8} {'realised [band]':<24} verdict"
+    )
+    return _table(
+        header,
+        (
+            f"{r.procedure:<22} {r.case:<40} {r.model:<16} {r.level:>6g} {r.side:<6} {r.replicates:>6} "
+            f"{r.misses:>6} {rate_text(r.nominal):>8} {rate_text(r.realised)} [{rate_text(r.realised_low)}, "
+            f"{rate_text(r.realised_high)}]{'':<2} {r.verdict}" + (" (control)" if r.control else "")
+            for r in cov.itertuples()
+        ),
+    )
+
+
+def decisions_table(dec: pd.DataFrame) -> str:
+    """The text of :func:`summarize_decisions`'s table: one line per law, its expected word, the count of each
+    word, and the misclassified rate with its band against the nominal bound."""
+    header = (
+        f"{'law':<18} {'expected':<11} {'R':>5} {'polynomial':>10} {'polylog':>8} {'undecided':>9} "
+        f"{'misclassified [band]':<28} nominal ≤"
+    )
+    return _table(
+        header,
+        (
+            f"{r.case:<18} {r.expected:<11} {r.replicates:>5} {r.n_polynomial:>10} {r.n_polylog:>8} "
+            f"{r.n_undecided:>9} {r.rate:.4f} [{r.rate_low:.4f}, {r.rate_high:.4f}]{'':<4} "
+            f"{r.nominal_max:.3f}"
+            for r in dec.itertuples()
+        ),
+    )
+
+
+def resolution_text(res: pd.DataFrame) -> str:
+    """The text of :func:`summarize_resolution`'s table: a title and one line per case (pass rate at the exact
+    slope, power at ± the resolution with its band and word); "" for no table."""
+    if res is None or res.empty:
+        return ""
+    lines = [
+        f"resolution of the verdict rule (fit_rate at c = {RULE.confidence:g}, r = {RULE.resolution:g}; "
+        f"agreeing word = exponent inside an interval no wider than r):"
+    ]
+    for case, x in res.groupby("case", sort=False):
+        by = {round(o, 6): row for o, row in zip(x["offset"], x.itertuples())}
+        tight, minus, plus = by[0.0], by[round(-RULE.resolution, 6)], by[round(RULE.resolution, 6)]
+        lines.append(
+            f"  {case}: R = {tight.replicates}; exact slope: agreeing {tight.rate:.3f} (covered "
+            f"{tight.covered:.3f}, interval ≤ r {tight.narrow:.3f}); near miss −r: power {minus.power:.3f} "
+            f"[{1 - minus.rate_high:.3f}, {1 - minus.rate_low:.3f}] {minus.verdict}; +r: power "
+            f"{plus.power:.3f} [{1 - plus.rate_high:.3f}, {1 - plus.rate_low:.3f}] {plus.verdict}"
+        )
+    return "\n".join(lines)

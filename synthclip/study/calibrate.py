@@ -325,26 +325,6 @@ def not_measured(params: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def resolution_text(res: pd.DataFrame) -> str:
-    """One line per case for the report, and a summary sentence the studies' rule lines can quote."""
-    if res is None or res.empty:
-        return ""
-    lines = [
-        f"resolution of the verdict rule (fit_rate at c = {RULE.confidence:g}, r = {RULE.resolution:g}; "
-        f"agreeing word = exponent inside an interval no wider than r):"
-    ]
-    for case, x in res.groupby("case", sort=False):
-        by = {round(o, 6): row for o, row in zip(x["offset"], x.itertuples())}
-        tight, minus, plus = by[0.0], by[round(-RULE.resolution, 6)], by[round(RULE.resolution, 6)]
-        lines.append(
-            f"  {case}: R = {tight.replicates}; exact slope: agreeing {tight.rate:.3f} (covered "
-            f"{tight.covered:.3f}, interval ≤ r {tight.narrow:.3f}); near miss −r: power {minus.power:.3f} "
-            f"[{1 - minus.rate_high:.3f}, {1 - minus.rate_low:.3f}] {minus.verdict}; +r: power "
-            f"{plus.power:.3f} [{1 - plus.rate_high:.3f}, {1 - plus.rate_low:.3f}] {plus.verdict}"
-        )
-    return "\n".join(lines)
-
-
 def report_text(tables, meta) -> str:
     p = meta["params"]
     cov = tables.get("coverage")
@@ -362,17 +342,7 @@ def report_text(tables, meta) -> str:
             "not measured (fewer than 5 expected misses per side at this R, so no claim): " + "; ".join(skipped)
         )
     if cov is not None and not cov.empty:
-        header = (
-            f"{'procedure':<22} {'case':<40} {'model':<16} {'level':>6} {'side':<6} {'R':>6} {'misses':>6} "
-            f"{'nominal':>8} {'realised [band]':<24} verdict"
-        )
-        lines += [header, "-" * len(header)]
-        lines += [
-            f"{r.procedure:<22} {r.case:<40} {r.model:<16} {r.level:>6g} {r.side:<6} {r.replicates:>6} "
-            f"{r.misses:>6} {_rate(r.nominal):>8} {_rate(r.realised)} [{_rate(r.realised_low)}, "
-            f"{_rate(r.realised_high)}]{'':<2} {r.verdict}" + (" (control)" if r.control else "")
-            for r in cov.itertuples()
-        ]
+        lines.append(coverage.coverage_table(cov))
         # the percentile δ bootstrap is measured as the "before" of the pivot that replaced it
         replaced = cov["case"].str.contains("percentile")
         honest = cov[~cov["control"] & ~replaced & ~cov["verdict"].isin(["not measured", OUT_OF_SCOPE])]
@@ -389,7 +359,7 @@ def report_text(tables, meta) -> str:
             + f"; negative controls caught: {int(caught.sum())} of {len(caught)}"
             + _before_text(cov[replaced])
         )
-    said = resolution_text(tables.get("resolution"))
+    said = coverage.resolution_text(tables.get("resolution"))
     if said:
         lines.append(said)
     dec = tables.get("decisions")
@@ -399,17 +369,7 @@ def report_text(tables, meta) -> str:
             f"{dec['delta_min'].iloc[0]:g}, boundary s_max·β = {dec['boundary'].iloc[0]:.3f}); "
             f"misclassified = the wrong one of polynomial/polylog (undecided is not wrong)"
         )
-        header = (
-            f"{'law':<18} {'expected':<11} {'R':>5} {'polynomial':>10} {'polylog':>8} {'undecided':>9} "
-            f"{'misclassified [band]':<28} nominal ≤"
-        )
-        lines += [header, "-" * len(header)]
-        lines += [
-            f"{r.case:<18} {r.expected:<11} {r.replicates:>5} {r.n_polynomial:>10} {r.n_polylog:>8} "
-            f"{r.n_undecided:>9} {r.rate:.4f} [{r.rate_low:.4f}, {r.rate_high:.4f}]{'':<4} "
-            f"{r.nominal_max:.3f}"
-            for r in dec.itertuples()
-        ]
+        lines.append(coverage.decisions_table(dec))
     return "\n".join(lines)
 
 
@@ -420,13 +380,9 @@ def _before_text(before: pd.DataFrame) -> str:
     worst = before.loc[(before["realised"] / before["nominal"]).idxmax()]
     return (
         f"; replaced percentile δ bootstrap (before the fix): worst side {worst['side']} "
-        f"{_rate(worst['realised'])} vs nominal {_rate(worst['nominal'])} ({worst['case']}, {worst['model']}, "
+        f"{coverage.rate_text(worst['realised'])} vs nominal {coverage.rate_text(worst['nominal'])} ({worst['case']}, {worst['model']}, "
         f"c = {worst['level']:g}), {int((before['verdict'] == 'misses').sum())} rows under-cover at the family band"
     )
-
-
-def _rate(x: float) -> str:
-    return f"{x:.4f}" if x >= 1e-3 or x == 0 else f"{x:.2e}"
 
 
 def plot_calibration(tables, meta):
