@@ -28,7 +28,8 @@ Its parts:
   miss rate per side, at a family-wise level, :func:`family_band`; :func:`side_verdict`; :func:`measurable`),
   :func:`summarize_resolution` (the verdict rule's resolution on rate paths) and, for the confidence study's
   decision rule, :func:`run_classify` and :func:`summarize_decisions`; each table as text
-  (:func:`coverage_table`, :func:`resolution_text`, :func:`decisions_table`).
+  (:func:`coverage_table`, :func:`resolution_text`, :func:`decisions_table`) and the coverage table as a
+  figure (:func:`figure`).
 
 To calibrate a new procedure: write its draw function (a known-answer sampler of ``synthclip.testing``, the
 procedure of ``synthclip.stats`` at each level, an :func:`interval_row` per interval), add it to :data:`RUNNERS`
@@ -544,7 +545,7 @@ def summarize_decisions(dec: pd.DataFrame, *, band: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# -- the tables as text --------------------------------------------------------------------------------
+# -- the tables as text, and as a figure ---------------------------------------------------------------
 
 
 def rate_text(x: float) -> str:
@@ -612,3 +613,43 @@ def resolution_text(res: pd.DataFrame) -> str:
             f"{plus.power:.3f} [{1 - plus.rate_high:.3f}, {1 - plus.rate_low:.3f}] {plus.verdict}"
         )
     return "\n".join(lines)
+
+
+def figure(cov: pd.DataFrame, *, title: str):
+    """:func:`summarize_coverage`'s table as a figure: realised against nominal miss rate (log-log), one panel
+    per side, each row with its band (one colour per procedure, negative controls red crosses); dotted: exact
+    calibration."""
+    from . import plotting
+
+    fig, axes = plotting.figure(2, ncols=2, size=4.0, aspect=0.95)
+    names = [p for p in dict.fromkeys(cov["procedure"]) if not p.startswith("control:")]
+    # one colour per procedure across both panels (the default cycle repeats after ten), controls red
+    colors = plotting.colors_of(names, "tab20")
+    for ax, side in zip(axes, ("below", "above")):
+        part = cov[(cov["side"] == side) & (cov["verdict"] != "not measured")]
+        procs = list(dict.fromkeys(part["procedure"]))
+        for i, proc in enumerate(procs):
+            rows = part[part["procedure"] == proc]
+            jitter = 1.0 + 0.04 * (i - len(procs) / 2)
+            plotting.errorbar(
+                ax,
+                rows["nominal"] * jitter,
+                rows["realised"].clip(lower=1e-5),
+                rows["realised_low"].clip(lower=1e-5),
+                rows["realised_high"],
+                fmt="o" if not proc.startswith("control:") else "x",
+                ms=3,
+                lw=0.8,
+                label=proc,
+                color="tab:red" if proc.startswith("control:") else colors[proc],
+            )
+        lim = (min(cov["nominal"].min() / 3, 1e-4), 0.5)
+        ax.plot(lim, lim, "k:", lw=1)
+        plotting.log_axes(ax, "nominal miss rate (1 − c)/2", "realised miss rate", f"misses {side} the truth")
+        ax.set(xlim=lim, ylim=(1e-5, 0.5))
+    # one legend for both panels, below them: inside, sixteen entries hid the points
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=6.5, frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.02 + 0.03 * math.ceil(len(handles) / 4), 1, 1))
+    return fig

@@ -116,16 +116,13 @@ CASES = {
             for n in (500, 2000)
             for law, a, note in (("stable", 1.5, ""), ("stable", 1.8, ", near 2"), ("gaussian", 2.0, ""))
         ),
-        ("stable a=1.5 n=100000 k1=250 (pooled view, --quick size)", None, 1.5, 100_000, None, 400, {"k1": 250}),
-        ("stable a=1.5 n=560000 k1=625 (pooled view, CNN size)", None, 1.5, 560_000, None, 400, {"k1": 625, **LARGE}),
-        (
-            "stable a=1.5 n=3456000 k1=1800 (pooled view, char size)",
-            None,
-            1.5,
-            3_456_000,
-            None,
-            200,
-            {"k1": 1800, **LARGE},
+        *(
+            (f"stable a=1.5 n={n} k1={k1} (pooled view, {size} size)", None, 1.5, n, None, cap, {"k1": k1, **extra})
+            for n, k1, cap, size, extra in (
+                (100_000, 250, 400, "--quick", {}),
+                (560_000, 625, 400, "CNN", LARGE),
+                (3_456_000, 1800, 200, "char", LARGE),
+            )
         ),
         ("stable vectors a=1.5 n=1000 d=100 mixed pooled (biased)", None, 1.5, 1000, 100, 400, POOLED_MIXED),
         ("gaussian vectors n=1000 d=100 mixed pooled (biased)", "gaussian", 2.0, 1000, 100, 400, POOLED_MIXED),
@@ -171,7 +168,6 @@ PROCEDURES = tuple(CASES)
 #: procedures whose replicates are bootstrap intervals (--replicates); the rest are cheap (closed form or a cached
 #: Monte Carlo pivot): --analytic-replicates
 BOOTSTRAP = ("fit_rate", "power_law_test", "d_exponent", "quantile_ratio_ci", "control:independent-k", "classify")
-SIDES = ("below", "above")
 
 
 @dataclass
@@ -280,7 +276,15 @@ class Calibrate(Study):
         return report_text(tables, meta)
 
     def plot(self, tables, meta):
-        return plot_calibration(tables, meta)
+        cov = tables.get("coverage")
+        if cov is None or cov.empty:
+            return None
+        band = meta.get("params", {}).get("band", 0.99)
+        return coverage.figure(
+            cov,
+            title=f"calibrate: realised vs nominal miss rate per side, Clopper–Pearson {band:.0%} bands; "
+            "dotted: exact calibration",
+        )
 
 
 def _selected(p, case: Mapping[str, Any]) -> bool:
@@ -383,48 +387,3 @@ def _before_text(before: pd.DataFrame) -> str:
         f"{coverage.rate_text(worst['realised'])} vs nominal {coverage.rate_text(worst['nominal'])} ({worst['case']}, {worst['model']}, "
         f"c = {worst['level']:g}), {int((before['verdict'] == 'misses').sum())} rows under-cover at the family band"
     )
-
-
-def plot_calibration(tables, meta):
-    """Realised against nominal miss rate per side (log-log), with the band; controls in red."""
-    from .. import plotting
-
-    cov = tables.get("coverage")
-    if cov is None or cov.empty:
-        return None
-    fig, axes = plotting.figure(2, ncols=2, size=4.0, aspect=0.95)
-    names = [p for p in dict.fromkeys(cov["procedure"]) if not p.startswith("control:")]
-    # one colour per procedure across both panels (the default cycle repeats after ten), controls red
-    colors = plotting.colors_of(names, "tab20")
-    for ax, side in zip(axes, SIDES):
-        part = cov[(cov["side"] == side) & (cov["verdict"] != "not measured")]
-        procs = list(dict.fromkeys(part["procedure"]))
-        for i, proc in enumerate(procs):
-            rows = part[part["procedure"] == proc]
-            jitter = 1.0 + 0.04 * (i - len(procs) / 2)
-            plotting.errorbar(
-                ax,
-                rows["nominal"] * jitter,
-                rows["realised"].clip(lower=1e-5),
-                rows["realised_low"].clip(lower=1e-5),
-                rows["realised_high"],
-                fmt="o" if not proc.startswith("control:") else "x",
-                ms=3,
-                lw=0.8,
-                label=proc,
-                color="tab:red" if proc.startswith("control:") else colors[proc],
-            )
-        lim = (min(cov["nominal"].min() / 3, 1e-4), 0.5)
-        ax.plot(lim, lim, "k:", lw=1)
-        plotting.log_axes(ax, "nominal miss rate (1 − c)/2", "realised miss rate", f"misses {side} the truth")
-        ax.set(xlim=lim, ylim=(1e-5, 0.5))
-    # one legend for both panels, below them: inside, sixteen entries hid the points
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=6.5, frameon=False)
-    p = meta.get("params", {})
-    fig.suptitle(
-        f"calibrate: realised vs nominal miss rate per side, Clopper–Pearson {p.get('band', 0.99):.0%} "
-        "bands; dotted: exact calibration"
-    )
-    fig.tight_layout(rect=(0, 0.02 + 0.03 * math.ceil(len(handles) / 4), 1, 1))
-    return fig
