@@ -27,8 +27,8 @@ Its parts:
 * the binomial reading of the miss counts: :func:`summarize_coverage` (Clopper–Pearson bands on the realised
   miss rate per side, at a family-wise level, :func:`family_band`; :func:`side_verdict`; :func:`measurable`),
   :func:`summarize_resolution` (the verdict rule's resolution on rate paths) and, for the confidence study's
-  decision rule, :func:`run_classify` and :func:`summarize_decisions`; each table as text
-  (:func:`coverage_table`, :func:`resolution_text`, :func:`decisions_table`) and the coverage table as a
+  decision rule, :func:`run_classify` and :func:`summarize_decisions`; each table as text (:func:`coverage_table`
+  with :func:`coverage_summary`, :func:`resolution_text`, :func:`decisions_table`) and the coverage table as a
   figure (:func:`figure`).
 
 To calibrate a new procedure: write its draw function (a known-answer sampler of ``synthclip.testing``, the
@@ -573,6 +573,27 @@ def coverage_table(cov: pd.DataFrame) -> str:
             f"{rate_text(r.realised_high)}]{'':<2} {r.verdict}" + (" (control)" if r.control else "")
             for r in cov.itertuples()
         ),
+    )
+
+
+def coverage_summary(cov: pd.DataFrame, *, exclude: pd.Series | None = None) -> str:
+    """One sentence on a :func:`summarize_coverage` table: how many judged rows deliver their level (and how many
+    of them are conservative), which rows under-cover, and how many negative controls (procedure × level) were
+    caught. ``exclude``: a mask of rows shown but neither judged nor counted (a procedure kept as the "before"
+    of the one that replaced it)."""
+    keep = ~exclude if exclude is not None else True
+    honest = cov[~cov["control"] & keep & ~cov["verdict"].isin(["not measured", OUT_OF_SCOPE])]
+    bad = honest[honest["verdict"] == "misses"]
+    controls = cov[cov["control"] & (cov["verdict"] != "not measured")]
+    caught = pd.Series(
+        [bool((v != "holds").any()) for _, v in controls.groupby(["procedure", "level"])["verdict"]], dtype=bool
+    )
+    under = sorted({f"{r.procedure} {r.case} {r.model} c={r.level:g} {r.side}" for r in bad.itertuples()})
+    return (
+        f"summary: {len(honest) - len(bad)} of {len(honest)} measured rows deliver their level "
+        f"({int((honest['verdict'] == 'conservative').sum())} conservative); under-covering: "
+        + (", ".join(under) or "none")
+        + f"; negative controls caught: {int(caught.sum())} of {len(caught)}"
     )
 
 

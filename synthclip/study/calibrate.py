@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from .. import coverage
-from ..coverage import CONFIDENCE_TEST, OUT_OF_SCOPE, SIZE_FIELDS, measurable
+from ..coverage import CONFIDENCE_TEST, SIZE_FIELDS, measurable
 from ..harness.base import CommonParams, Study, StudyError, check_choice, check_delta_min, fields_of, option, register
 from ..verdict import RULE
 
@@ -349,20 +349,7 @@ def report_text(tables, meta) -> str:
         lines.append(coverage.coverage_table(cov))
         # the percentile δ bootstrap is measured as the "before" of the pivot that replaced it
         replaced = cov["case"].str.contains("percentile")
-        honest = cov[~cov["control"] & ~replaced & ~cov["verdict"].isin(["not measured", OUT_OF_SCOPE])]
-        bad = honest[honest["verdict"] == "misses"]
-        controls = cov[cov["control"] & (cov["verdict"] != "not measured")]
-        caught = pd.Series(
-            [bool((v != "holds").any()) for _, v in controls.groupby(["procedure", "level"])["verdict"]], dtype=bool
-        )
-        under = sorted({f"{r.procedure} {r.case} {r.model} c={r.level:g} {r.side}" for r in bad.itertuples()})
-        lines.append(
-            f"summary: {len(honest) - len(bad)} of {len(honest)} measured rows deliver their level "
-            f"({int((honest['verdict'] == 'conservative').sum())} conservative); under-covering: "
-            + (", ".join(under) or "none")
-            + f"; negative controls caught: {int(caught.sum())} of {len(caught)}"
-            + _before_text(cov[replaced])
-        )
+        lines.append(coverage.coverage_summary(cov, exclude=replaced) + _before_text(cov[replaced]))
     said = coverage.resolution_text(tables.get("resolution"))
     if said:
         lines.append(said)
@@ -384,6 +371,7 @@ def _before_text(before: pd.DataFrame) -> str:
     worst = before.loc[(before["realised"] / before["nominal"]).idxmax()]
     return (
         f"; replaced percentile δ bootstrap (before the fix): worst side {worst['side']} "
-        f"{coverage.rate_text(worst['realised'])} vs nominal {coverage.rate_text(worst['nominal'])} ({worst['case']}, {worst['model']}, "
-        f"c = {worst['level']:g}), {int((before['verdict'] == 'misses').sum())} rows under-cover at the family band"
+        f"{coverage.rate_text(worst['realised'])} vs nominal {coverage.rate_text(worst['nominal'])} "
+        f"({worst['case']}, {worst['model']}, c = {worst['level']:g}), "
+        f"{int((before['verdict'] == 'misses').sum())} rows under-cover at the family band"
     )
