@@ -273,7 +273,38 @@ class Calibrate(Study):
         }
 
     def report(self, tables, meta) -> str:
-        return report_text(tables, meta)
+        p = meta["params"]
+        cov = tables.get("coverage")
+        per_row = f" (per row {cov['band'].iloc[0]:.6f})" if cov is not None and not cov.empty and "band" in cov else ""
+        lines = [
+            f"calibrate: realised miss rate per side vs nominal (1 − c)/2; Clopper–Pearson bands at family level "
+            f"{p['band']:.0%}{per_row}, Bonferroni over the judged rows; holds / misses (under-covers) / "
+            f"conservative (over-covers); 'not measured' where R·(1−c)/2 < 5; 'outside scope': shown, not judged",
+            f"sizes: N = {p['n_traj']} (rate paths, samples), K = {p['steps']}, n_boot = {p['n_boot']}; δ fits at "
+            f"N = {p['conf_n_traj']}, δ from 0.1 to {p['conf_delta_min']:g}",
+        ]
+        skipped = not_measured(p)
+        if skipped:
+            lines.append(
+                "not measured (fewer than 5 expected misses per side at this R, so no claim): " + "; ".join(skipped)
+            )
+        if cov is not None and not cov.empty:
+            lines.append(coverage.coverage_table(cov))
+            # the percentile δ bootstrap is measured as the "before" of the pivot that replaced it
+            replaced = cov["case"].str.contains("percentile")
+            lines.append(coverage.coverage_summary(cov, exclude=replaced) + _before_text(cov[replaced]))
+        said = coverage.resolution_text(tables.get("resolution"))
+        if said:
+            lines.append(said)
+        dec = tables.get("decisions")
+        if dec is not None and not dec.empty:
+            lines.append(
+                f"verdict.classify_delta_growth on exact laws (N = {int(dec['n'].iloc[0])}, δ from 0.1 to "
+                f"{dec['delta_min'].iloc[0]:g}, boundary s_max·β = {dec['boundary'].iloc[0]:.3f}); "
+                f"misclassified = the wrong one of polynomial/polylog (undecided is not wrong)"
+            )
+            lines.append(coverage.decisions_table(dec))
+        return "\n".join(lines)
 
     def plot(self, tables, meta):
         cov = tables.get("coverage")
@@ -327,41 +358,6 @@ def not_measured(params: Mapping[str, Any]) -> list[str]:
                 shown = ", ".join(f"{v:g}" for v in sorted({v for case in only for v in case["levels"]}))
                 out.append(f"{proc} at {c:g}: {len(only)} case(s) run at {shown} only")
     return out
-
-
-def report_text(tables, meta) -> str:
-    p = meta["params"]
-    cov = tables.get("coverage")
-    per_row = f" (per row {cov['band'].iloc[0]:.6f})" if cov is not None and not cov.empty and "band" in cov else ""
-    lines = [
-        f"calibrate: realised miss rate per side vs nominal (1 − c)/2; Clopper–Pearson bands at family level "
-        f"{p['band']:.0%}{per_row}, Bonferroni over the judged rows; holds / misses (under-covers) / "
-        f"conservative (over-covers); 'not measured' where R·(1−c)/2 < 5; 'outside scope': shown, not judged",
-        f"sizes: N = {p['n_traj']} (rate paths, samples), K = {p['steps']}, n_boot = {p['n_boot']}; δ fits at "
-        f"N = {p['conf_n_traj']}, δ from 0.1 to {p['conf_delta_min']:g}",
-    ]
-    skipped = not_measured(p)
-    if skipped:
-        lines.append(
-            "not measured (fewer than 5 expected misses per side at this R, so no claim): " + "; ".join(skipped)
-        )
-    if cov is not None and not cov.empty:
-        lines.append(coverage.coverage_table(cov))
-        # the percentile δ bootstrap is measured as the "before" of the pivot that replaced it
-        replaced = cov["case"].str.contains("percentile")
-        lines.append(coverage.coverage_summary(cov, exclude=replaced) + _before_text(cov[replaced]))
-    said = coverage.resolution_text(tables.get("resolution"))
-    if said:
-        lines.append(said)
-    dec = tables.get("decisions")
-    if dec is not None and not dec.empty:
-        lines.append(
-            f"verdict.classify_delta_growth on exact laws (N = {int(dec['n'].iloc[0])}, δ from 0.1 to "
-            f"{dec['delta_min'].iloc[0]:g}, boundary s_max·β = {dec['boundary'].iloc[0]:.3f}); "
-            f"misclassified = the wrong one of polynomial/polylog (undecided is not wrong)"
-        )
-        lines.append(coverage.decisions_table(dec))
-    return "\n".join(lines)
 
 
 def _before_text(before: pd.DataFrame) -> str:
