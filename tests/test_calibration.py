@@ -18,6 +18,7 @@ independently (ignores the correlation across k) and a normal interval for the m
 import pytest
 from scipy import stats as sps
 
+from synthclip import coverage
 from synthclip.harness import cli
 from synthclip.study import calibrate as cal
 
@@ -43,7 +44,7 @@ def exact(rows) -> bool:
 
 
 def _measure(procedure, case, seed=0):
-    rows = cal.measure(procedure, case, levels=(LEVEL,), replicates=R, seed=seed, **SIZES)
+    rows = coverage.measure(procedure, case, levels=(LEVEL,), replicates=R, seed=seed, **SIZES)
     assert set(rows["replicates"]) == {R}
     return rows
 
@@ -197,7 +198,7 @@ def test_band_is_family_wise():
         for i in range(4)
         for r in range(200)
     ]
-    cov = cal.summarize_coverage(pd.DataFrame(rows), band=0.99)
+    cov = coverage.summarize_coverage(pd.DataFrame(rows), band=0.99)
     assert np.allclose(cov["band"], 1 - 0.01 / 8)  # 4 cases × 2 sides
     assert set(cov["verdict"]) == {"conservative"}  # no misses in 200 at nominal 0.05
 
@@ -235,7 +236,7 @@ def _normal_mean_replicates(true_level, reps, seed, n=25, mu=0.3):
 
 def _label_delivers(rep):
     # the package's summary gives the misses per side; the check is test_calibration's ``delivers`` at R_LABEL
-    cov = cal.summarize_coverage(rep, band=0.99)
+    cov = coverage.summarize_coverage(rep, band=0.99)
     sides = dict(zip(cov["side"], cov["misses"]))
     total_max, side_max = _label_thresholds(len(rep))
     return sides["below"] + sides["above"] <= total_max and max(sides.values()) <= side_max, cov
