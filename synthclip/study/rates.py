@@ -55,7 +55,7 @@ from ..harness.rate_methods import (
     rate_entry,
     schedule_of,
 )
-from ..harness.rate_tables import judge_slopes, run_rate_cell, slope_scoreboard
+from ..harness.rate_tables import judge_slopes, rate_cell, run_rate_cell, slope_scoreboard
 
 SETTING = "strongly_convex"
 METRICS = ("f_avg", "f")
@@ -122,17 +122,17 @@ class Rates(Study):
                 if label == NEAR_MISS and not near_miss_applies(p.noise, p.structure, alpha, noise_alpha):
                     continue  # its exponent is unknown there; the report says the control was not run
                 cells.append(
-                    {
-                        "label": label,
+                    rate_cell(
+                        Rates.name,  # rates-onesided's tables name the rates study too
+                        p,
+                        label=label,
                         **method_fields(label, p, alpha=float(alpha), noise_alpha=noise_alpha, judged=True),
-                        "alpha": float(alpha),
-                        "noise_alpha": noise_alpha,
-                        **fields_of(p, "noise", "structure", "dim", "n_traj", "steps", "seed", "mu", "x0"),
+                        alpha=float(alpha),
+                        noise_alpha=noise_alpha,
+                        **fields_of(p, "noise", "structure", "dim", "mu", "x0"),
                         **({"explicit_tail": True} if p.noise_alpha else {}),
-                        "quantiles": list(p.quantiles),
-                        **fields_of(p, "n_boot", "confidence"),
                         **({"device": p.device} if p.device != "cpu" else {}),  # GPU cells are cached apart
-                    }
+                    )
                 )
         return cells
 
