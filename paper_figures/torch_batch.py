@@ -69,12 +69,7 @@ ax.axhline(2.0, color="0.5", lw=0.8, ls="--")
 ax.set_xscale("log", base=2)
 ax.set(xlabel="batch size B", title="noise at initialisation")
 ax.legend(fontsize=6)
-ax = axes[-1]
-plotting.whiskers(ax, claims, range(len(claims)), value="ratio", theory=None, ms=3)  # coloured by verdict
-ax.axvspan(1 / GAP_BAND, GAP_BAND, color="0.85", lw=0)
-ax.set_yticks(range(len(claims)), [f"{c.claim}\n({c.verdict})" for _, c in claims.iterrows()], fontsize=6)
-ax.invert_yaxis()
-ax.set(xlabel="judged ratio", title="the five claims (word task)")
+plotting.ratio_claims_panel(axes[-1], claims, band=GAP_BAND, title="the five claims (word task)")
 fig.suptitle(
     f"torch-batch: {int(runs.n_seeds.iloc[0])} seeds per run, {int(runs.epochs.iloc[0])} epochs at every "
     f"batch size, step sizes tuned per batch size on other seeds",

@@ -58,12 +58,7 @@ for i, task in enumerate(tasks):
     axes[2 * i + 1].set(xscale="log", xlabel="step k", ylabel="rarest group's median loss", title=task)
     for ax in axes[2 * i : 2 * i + 2]:
         ax.legend(fontsize=6)
-ax = axes[-1]
-plotting.whiskers(ax, claims, range(len(claims)), value="ratio", theory=None, ms=3)  # coloured by verdict
-ax.axvspan(1 / GAP_BAND, GAP_BAND, color="0.85", lw=0)
-ax.set_yticks(range(len(claims)), [f"{c.claim}\n({c.verdict})" for _, c in claims.iterrows()], fontsize=6)
-ax.invert_yaxis()
-ax.set(xlabel="judged ratio", title="Kunstner 2024 and the clipping question")
+plotting.ratio_claims_panel(axes[-1], claims, band=GAP_BAND, title="Kunstner 2024 and the clipping question")
 fig.suptitle("torch-imbalance: medians over seeds, per class-frequency group", fontsize=9)
 fig.tight_layout()
 fig.savefig("torch_imbalance.png", dpi=120)
