@@ -300,9 +300,12 @@ def judge_fit(fit, claim: Claim | None, alpha: float, p, *, n_traj: int, q, wide
     )
 
 
-def judge_row(r: Mapping[str, Any], claim: Claim | None, *, confidence: float, allowance: float, trend: str) -> Verdict:
-    """:func:`judge` of a stored row of a rate-in-k slopes table (``rate_tables.summarize``: its slope and
-    interval, α and the noise's tail index, N, failures, quantile level and ``fit_reason``)."""
+def judge_row(
+    r: Mapping[str, Any], claim: Claim | None, *, confidence: float, allowance: float, trend: str, q=None
+) -> Verdict:
+    """:func:`judge` of a stored row of a slopes table: its slope and interval, α and the noise's tail index (a
+    row without one has none), N, failures and ``fit_reason``, at its quantile level unless ``q`` says (a
+    horizon table's row holds its level as its statistic)."""
     return judge(
         r["slope"],
         r["ci_low"],
@@ -310,13 +313,13 @@ def judge_row(r: Mapping[str, Any], claim: Claim | None, *, confidence: float, a
         claim,
         r["alpha"],
         n_traj=int(r["n_traj"]),
-        q=float(r["quantile"]),
+        q=float(r["quantile"]) if q is None else q,
         confidence=confidence,
         allowance=allowance,
         trend=trend,
         n_failed=int(r["n_failed"]),
         reason=r["fit_reason"],
-        noise_alpha=r["noise_alpha"],
+        noise_alpha=r.get("noise_alpha"),
     )
 
 
