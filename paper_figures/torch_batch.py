@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from synthclip import plotting
 from synthclip.theory import GAP_BAND
 
 root = Path(os.environ.get("SYNTHCLIP_RESULTS", "../studies/results")) / "torch-batch"
@@ -45,20 +46,13 @@ claims[["claim", "quantity", "ratio", "ci_low", "ci_high", "verdict", "reason"]]
 sns.set_theme(style="whitegrid", context="paper")
 tasks = list(dict.fromkeys(gaps.task))
 methods = sorted(set(gaps.method))
-colors = dict(zip(methods, sns.color_palette("tab10", len(methods))))
+colors = plotting.colors_of(methods)
 fig, axes = plt.subplots(1, len(tasks) + 2, figsize=(4.2 * (len(tasks) + 2), 3.8))
 for ax, task in zip(axes, tasks):
     for m in methods:
         g = gaps[(gaps.task == task) & (gaps.method == m) & (gaps.measure == "gap")].sort_values("batch_size")
-        ax.errorbar(
-            g.batch_size,
-            g.ratio,
-            yerr=[g.ratio - g.ci_low, g.ci_high - g.ratio],
-            color=colors[m],
-            marker="o",
-            ms=3,
-            capsize=2,
-            label=m,
+        plotting.errorbar(
+            ax, g.batch_size, g.ratio, g.ci_low, g.ci_high, color=colors[m], marker="o", ms=3, capsize=2, label=m
         )
     ax.axhspan(1 / GAP_BAND, GAP_BAND, color="0.85", lw=0)
     ax.set(xscale="log", xlabel="batch size B (last: full batch)", ylabel="median final loss / Adam's")
@@ -68,42 +62,14 @@ for ax, task in zip(axes, tasks):
 ax = axes[len(tasks)]
 for task in tasks:
     n = noise[noise.task == task].sort_values("batch_size")
-    ax.errorbar(
-        n.batch_size,
-        n.hill_alpha,
-        yerr=[n.hill_alpha - n.hill_low, n.hill_high - n.hill_alpha],
-        marker="o",
-        ms=3,
-        capsize=2,
-        label=f"{task}: Hill α",
-    )
+    style = {"marker": "o", "ms": 3, "capsize": 2, "label": f"{task}: Hill α"}
+    plotting.errorbar(ax, n.batch_size, n.hill_alpha, n.hill_low, n.hill_high, **style)
     ax.plot(n.batch_size, n.mild_ratio, ls=":", marker="x", label=f"{task}: mild-outlier ratio")
 ax.axhline(2.0, color="0.5", lw=0.8, ls="--")
 ax.set_xscale("log", base=2)
 ax.set(xlabel="batch size B", title="noise at initialisation")
 ax.legend(fontsize=6)
-ax = axes[-1]
-shade = {
-    "reproduced": "tab:green",
-    "not reproduced": "tab:red",
-    "inconclusive": "tab:gray",
-    "not tuned": "tab:olive",
-    "insufficient data": "tab:olive",
-}
-for i, (_, c) in enumerate(claims.iterrows()):
-    ax.errorbar(
-        c.ratio,
-        i,
-        xerr=[[c.ratio - c.ci_low], [c.ci_high - c.ratio]],
-        fmt="o",
-        ms=3,
-        capsize=2,
-        color=shade.get(c.verdict, "black"),
-    )
-ax.axvspan(1 / GAP_BAND, GAP_BAND, color="0.85", lw=0)
-ax.set_yticks(range(len(claims)), [f"{c.claim}\n({c.verdict})" for _, c in claims.iterrows()], fontsize=6)
-ax.invert_yaxis()
-ax.set(xlabel="judged ratio", title="the five claims (word task)")
+plotting.ratio_claims_panel(axes[-1], claims, band=GAP_BAND, title="the five claims (word task)")
 fig.suptitle(
     f"torch-batch: {int(runs.n_seeds.iloc[0])} seeds per run, {int(runs.epochs.iloc[0])} epochs at every "
     f"batch size, step sizes tuned per batch size on other seeds",

@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from synthclip import plotting
 from synthclip.theory import GAP_BAND
 
 root = Path(os.environ.get("SYNTHCLIP_RESULTS", "../studies/results")) / "torch-imbalance"
@@ -43,7 +44,7 @@ claims[["claim", "task", "quantity", "ratio", "ci_low", "ci_high", "verdict", "r
 sns.set_theme(style="whitegrid", context="paper")
 tasks = list(dict.fromkeys(classes.task))
 methods = list(dict.fromkeys(classes.method))
-colors = dict(zip(methods, sns.color_palette("tab10", len(methods))))
+colors = plotting.colors_of(methods)
 fig, axes = plt.subplots(1, 2 * len(tasks) + 1, figsize=(4 * (2 * len(tasks) + 1), 3.8))
 for i, task in enumerate(tasks):
     part = classes[(classes.task == task) & (classes.group >= 0)]
@@ -57,30 +58,7 @@ for i, task in enumerate(tasks):
     axes[2 * i + 1].set(xscale="log", xlabel="step k", ylabel="rarest group's median loss", title=task)
     for ax in axes[2 * i : 2 * i + 2]:
         ax.legend(fontsize=6)
-ax = axes[-1]
-shade = {
-    "reproduced": "tab:green",
-    "closes": "tab:green",
-    "not reproduced": "tab:red",
-    "does not close": "tab:red",
-    "inconclusive": "tab:gray",
-    "not tuned": "tab:olive",
-    "insufficient data": "tab:olive",
-}
-for j, (_, c) in enumerate(claims.iterrows()):
-    ax.errorbar(
-        c.ratio,
-        j,
-        xerr=[[c.ratio - c.ci_low], [c.ci_high - c.ratio]],
-        fmt="o",
-        ms=3,
-        capsize=2,
-        color=shade.get(c.verdict, "black"),
-    )
-ax.axvspan(1 / GAP_BAND, GAP_BAND, color="0.85", lw=0)
-ax.set_yticks(range(len(claims)), [f"{c.claim}\n({c.verdict})" for _, c in claims.iterrows()], fontsize=6)
-ax.invert_yaxis()
-ax.set(xlabel="judged ratio", title="Kunstner 2024 and the clipping question")
+plotting.ratio_claims_panel(axes[-1], claims, band=GAP_BAND, title="Kunstner 2024 and the clipping question")
 fig.suptitle("torch-imbalance: medians over seeds, per class-frequency group", fontsize=9)
 fig.tight_layout()
 fig.savefig("torch_imbalance.png", dpi=120)

@@ -44,20 +44,8 @@ def _fmt(r) -> str:
 
 def words_against(r, claim: theory.Claim, confidence: float) -> str:
     """The verdict of one stored row against a named claim (its own trend kept), by the one rule."""
-    return verdict.judge(
-        r["slope"],
-        r["ci_low"],
-        r["ci_high"],
-        claim,
-        r["alpha"],
-        n_traj=int(r["n_traj"]),
-        q=float(r["quantile"]),
-        confidence=confidence,
-        allowance=verdict.RULE.allowance,
-        trend=r.get("trend", "steady"),
-        n_failed=int(r["n_failed"]),
-        noise_alpha=r["noise_alpha"],
-    ).verdict
+    trend = r.get("trend", "steady")
+    return verdict.judge_row(r, claim, confidence=confidence, allowance=verdict.RULE.allowance, trend=trend).verdict
 
 
 # -- the rates study's conclusions ---------------------------------------------------------------------------

@@ -273,6 +273,16 @@ def verdict_panel(
     ax.legend(handles=handles, loc="best", frameon=True)
 
 
+def ratio_claims_panel(ax, claims: pd.DataFrame, *, band: float, title: str) -> None:
+    """A gap study's judged ratios (table claims: claim, ratio, ci_low, ci_high, verdict) as dots and whiskers
+    coloured by verdict, one line per claim named with its verdict, over the claims' band [1/band, band] (grey)."""
+    whiskers(ax, claims, range(len(claims)), value="ratio", theory=None, ms=3)
+    ax.axvspan(1 / band, band, color="0.85", lw=0)
+    ax.set_yticks(range(len(claims)), [f"{c.claim}\n({c.verdict})" for c in claims.itertuples()], fontsize=6)
+    ax.invert_yaxis()
+    ax.set(xlabel="judged ratio", title=title)
+
+
 #: Markers of the statistics a slope is fitted to, shared by every slope panel.
 LEVEL_MARKERS = {"0.5": "o", "0.9": "s", "0.99": "^", "tail": "v", "mean": "D"}
 

@@ -300,6 +300,29 @@ def judge_fit(fit, claim: Claim | None, alpha: float, p, *, n_traj: int, q, wide
     )
 
 
+def judge_row(
+    r: Mapping[str, Any], claim: Claim | None, *, confidence: float, allowance: float, trend: str, q=None
+) -> Verdict:
+    """:func:`judge` of a stored row of a slopes table: its slope and interval, α and the noise's tail index (a
+    row without one has none), N, failures and ``fit_reason``, at its quantile level unless ``q`` says (a
+    horizon table's row holds its level as its statistic)."""
+    return judge(
+        r["slope"],
+        r["ci_low"],
+        r["ci_high"],
+        claim,
+        r["alpha"],
+        n_traj=int(r["n_traj"]),
+        q=float(r["quantile"]) if q is None else q,
+        confidence=confidence,
+        allowance=allowance,
+        trend=trend,
+        n_failed=int(r["n_failed"]),
+        reason=r["fit_reason"],
+        noise_alpha=r.get("noise_alpha"),
+    )
+
+
 def near_miss_power(ci_low: float, ci_high: float, confidence: float, delta: float = RULE.resolution) -> float:
     """The probability that data whose true slope is the exponent ± ``delta`` are *not* given the agreeing word,
     for a row with this interval: 1 when the interval is wider than the resolution (never agreeing), else

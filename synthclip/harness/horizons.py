@@ -113,20 +113,7 @@ def horizon_tables(
                     "means are reported, never judged",
                 )
             else:
-                said = verdict.judge(
-                    fit.slope,
-                    fit.ci_low,
-                    fit.ci_high,
-                    claim,
-                    alpha,
-                    n_traj=n,
-                    q=q,
-                    confidence=p.confidence,
-                    allowance=p.allowance,
-                    trend="too short",
-                    n_failed=n_failed,
-                    reason=fit.reason,
-                )
+                said = verdict.judge_fit(fit, claim, alpha, p, n_traj=n, q=q, trend="too short", n_failed=n_failed)
             srows.append(
                 {
                     **common,
@@ -153,19 +140,8 @@ def doubled_controls(slopes: pd.DataFrame, statements, p, metrics=("grad_norm_av
         wrong = dataclasses.replace(
             claim, statement=f"{claim.statement} ×2", exponent=lambda a, e=claim.exponent: 2.0 * e(a)
         )
-        said = verdict.judge(
-            r["slope"],
-            r["ci_low"],
-            r["ci_high"],
-            wrong,
-            r["alpha"],
-            n_traj=int(r["n_traj"]),
-            q=float(r["statistic"]),
-            confidence=p.confidence,
-            allowance=p.allowance,
-            trend="too short",
-            n_failed=int(r["n_failed"]),
-            reason=r["fit_reason"],
+        said = verdict.judge_row(
+            r, wrong, confidence=p.confidence, allowance=p.allowance, trend="too short", q=float(r["statistic"])
         )
         rows.append({**r, **said.as_dict(), "method": f"{r['method']} (control ×2)"})
     return pd.DataFrame(rows, columns=slopes.columns)

@@ -132,21 +132,7 @@ def near_miss_verdict(r, confidence: float, trend: str, setting: str = "strongly
     only whether the rule would call a method 0.1 faster than the exponent tight). Its statement is
     :data:`CONTROL`, so no scoreboard row or erratum reads it as the theorem's."""
     balanced = theory.claim("thm4-balanced", "gclip", setting, "f_avg")
-    said = verdict.judge(
-        r["slope"],
-        r["ci_low"],
-        r["ci_high"],
-        balanced,
-        r["alpha"],
-        n_traj=int(r["n_traj"]),
-        q=float(r["quantile"]),
-        confidence=confidence,
-        allowance=0.0,
-        trend=trend,
-        n_failed=int(r["n_failed"]),
-        reason=r["fit_reason"],
-        noise_alpha=r["noise_alpha"],
-    )
+    said = verdict.judge_row(r, balanced, confidence=confidence, allowance=0.0, trend=trend)
     truth = theory.variance_balance_exponent(
         r["noise_alpha"], theory.near_miss_clip_power(r["alpha"], r["noise_alpha"], -verdict.RULE.resolution)
     )

@@ -105,21 +105,7 @@ def judge_slopes(
                 "reported only", claim, t, "means of heavy-tailed errors are reported, never judged"
             )
         elif said is None:
-            said = verdict.judge(
-                r["slope"],
-                r["ci_low"],
-                r["ci_high"],
-                claim,
-                r["alpha"],
-                n_traj=int(r["n_traj"]),
-                q=float(r["quantile"]),
-                confidence=p.confidence,
-                allowance=p.allowance,
-                trend=trend,
-                n_failed=int(r["n_failed"]),
-                reason=r["fit_reason"],
-                noise_alpha=r["noise_alpha"],
-            )
+            said = verdict.judge_row(r, claim, confidence=p.confidence, allowance=p.allowance, trend=trend)
         out.append((i, {**said.as_dict(), "trend": trend}))
     for col in ("theory", "kind", "statement", "theory_source", "verdict", "reason", "trend"):
         slopes[col] = pd.Series([np.nan if col == "theory" else ""] * len(slopes), dtype=object)

@@ -55,7 +55,7 @@ from ..harness.rate_methods import (
     rate_entry,
     schedule_of,
 )
-from ..harness.rate_tables import judge_slopes, run_rate_cell, slope_scoreboard
+from ..harness.rate_tables import judge_slopes, rate_cell, run_rate_cell, slope_scoreboard
 
 SETTING = "strongly_convex"
 METRICS = ("f_avg", "f")
@@ -122,17 +122,17 @@ class Rates(Study):
                 if label == NEAR_MISS and not near_miss_applies(p.noise, p.structure, alpha, noise_alpha):
                     continue  # its exponent is unknown there; the report says the control was not run
                 cells.append(
-                    {
-                        "label": label,
+                    rate_cell(
+                        Rates.name,  # rates-onesided's tables name the rates study too
+                        p,
+                        label=label,
                         **method_fields(label, p, alpha=float(alpha), noise_alpha=noise_alpha, judged=True),
-                        "alpha": float(alpha),
-                        "noise_alpha": noise_alpha,
-                        **fields_of(p, "noise", "structure", "dim", "n_traj", "steps", "seed", "mu", "x0"),
+                        alpha=float(alpha),
+                        noise_alpha=noise_alpha,
+                        **fields_of(p, "noise", "structure", "dim", "mu", "x0"),
                         **({"explicit_tail": True} if p.noise_alpha else {}),
-                        "quantiles": list(p.quantiles),
-                        **fields_of(p, "n_boot", "confidence"),
                         **({"device": p.device} if p.device != "cpu" else {}),  # GPU cells are cached apart
-                    }
+                    )
                 )
         return cells
 
@@ -278,8 +278,7 @@ def plot_rates(tables, meta):
     the judged methods with their confidence bands and the judging exponents drawn through the fits over the fit
     window; (c) every method's last-decade slope with its interval per quantile, coloured by verdict, against its
     theory exponent (black tick) and Table 1's (dotted); (d) the median's local slopes per half-decade."""
-    q = tables["quantiles"]
-    q = q[(q["metric"] == "f_avg") & (q["statistic"] == "quantile")]
+    q = plotting.where(tables["quantiles"], metric="f_avg", statistic="quantile")
     fits = findings.last_decade(tables["slopes"])
     fits = fits[(fits["metric"] == "f_avg") & (fits["quantile"] != "mean")]
     pairs = list(dict.fromkeys(zip(q["alpha"], q["noise_alpha"])))
@@ -312,8 +311,7 @@ def plot_rates(tables, meta):
         axes[2], rows, group="label", level="quantile", xlabel="last-decade slope in k [CI]", reference=table1
     )
     axes[2].set_title("(c) measured exponents against theory")
-    local = tables["slopes"]
-    local = local[(local["metric"] == "f_avg") & (local["quantile"] == "0.5")]
+    local = plotting.where(tables["slopes"], metric="f_avg", quantile="0.5")
     local = local[local["window"] == "half-decade"] if "window" in local else local.iloc[0:0]
     median = board[board["quantity"].str.contains("of the 0.5-quantile", regex=False)]
     plotting.local_slope_panel(axes[3], local, median, shown, colors, xlabel="k (half-decade centre)")
