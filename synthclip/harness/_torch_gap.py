@@ -62,33 +62,33 @@ class Method:
 _CLIP = {"lr_schedule": "constant", "clip_schedule": "constant", "clip_power": 0.0}
 #: Grids (four values half a decade apart, fixed before any run; one more than torch-rates' because the best step
 #: moves with the batch size, from B = 1 to the full batch): torch's momentum buffer sums about 1/(1 − 0.9) = 10
-#: gradients, so SGD-m's steps are ten times its learning rate (0.01–0.3); Adam's and Signum's steps have length
-#: about γ per coordinate (3e-4–1e-2).
+#: gradients, so SGD-m's steps (and the clipped momentum methods') are ten times its learning rate; Adam's and
+#: Signum's steps have length about γ per coordinate.
+MOMENTUM_GRID = (0.01, 0.03, 0.1, 0.3)
+PER_COORDINATE_GRID = (3e-4, 1e-3, 3e-3, 1e-2)
 METHODS: dict[str, Method] = {
-    "sgd_m": Method(
-        "torch-sgd", {"momentum": MOMENTUM}, (0.01, 0.03, 0.1, 0.3), f"torch.optim.SGD momentum {MOMENTUM:g}"
-    ),
+    "sgd_m": Method("torch-sgd", {"momentum": MOMENTUM}, MOMENTUM_GRID, f"torch.optim.SGD momentum {MOMENTUM:g}"),
     "gclip_m": Method(
         "gclip",
         {**_CLIP, "clip": GCLIP_TAU},
-        (0.01, 0.03, 0.1, 0.3),
+        MOMENTUM_GRID,
         f"GClip τ={GCLIP_TAU:g} + momentum {MOMENTUM:g}",
         {"momentum": MOMENTUM},
     ),
     "cclip_m": Method(
         "cclip",
         {**_CLIP, "clip": CCLIP_TAU},
-        (0.01, 0.03, 0.1, 0.3),
+        MOMENTUM_GRID,
         f"CClip τ={CCLIP_TAU:g} + momentum {MOMENTUM:g}",
         {"momentum": MOMENTUM},
     ),
     "signum": Method(
         "signsgd_m",
         {"beta": MOMENTUM, "lr_schedule": "constant"},
-        (3e-4, 1e-3, 3e-3, 1e-2),
+        PER_COORDINATE_GRID,
         f"Signum (sign of the momentum average, β={MOMENTUM:g})",
     ),
-    "adam": Method("adam", {}, (3e-4, 1e-3, 3e-3, 1e-2), "torch.optim.Adam"),
+    "adam": Method("adam", {}, PER_COORDINATE_GRID, "torch.optim.Adam"),
 }
 
 TASKS = ("words-transformer", "digits-cnn")
