@@ -167,6 +167,7 @@ VERDICT_FAMILIES: dict[str, tuple[str, tuple[float, float], tuple[str, ...]]] = 
             "recovers",
             "reproduced",
             "supported",
+            "closes",
         ),
     ),
     "holds, not tight": ("Blues", (0.9, 0.5), ("within (not tight)", "respects (not tight)", "certifies")),
@@ -179,9 +180,20 @@ VERDICT_FAMILIES: dict[str, tuple[str, tuple[float, float], tuple[str, ...]]] = 
     "disagrees": (
         "Reds",
         (0.98, 0.6),
-        ("violates", "not reproduced", "misses", "slower", "faster", "grows faster", "grows slower", "above", "below"),
+        (
+            "violates",
+            "not reproduced",
+            "misses",
+            "slower",
+            "faster",
+            "grows faster",
+            "grows slower",
+            "above",
+            "below",
+            "does not close",
+        ),
     ),
-    "not judged": ("Greys", (0.7, 0.4), ("reported (ratio of bounds)", "reported only", "none")),
+    "not judged": ("Greys", (0.7, 0.4), ("reported (ratio of bounds)", "reported only", "none", "not tuned")),
 }
 
 
