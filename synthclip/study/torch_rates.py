@@ -74,31 +74,38 @@ EQUIVALENCE = GAP_BAND
 
 _CONST = {"lr_schedule": "constant"}
 _CLIP = {"clip_schedule": "constant", "clip_power": 0.0}
+#: the step-size grids, one per kind of step (three values half a decade apart, fixed before any run; the interior
+#: rule extends a grid past an edge optimum): SGD's (also GClip's, ACClip's and a registered method's), the Norm
+#: methods', Adam's, and the momentum methods'
+SGD_GRID = (0.1, 0.3, 1.0)
+NORM_GRID = (0.03, 0.1, 0.3)
+ADAM_GRID = (3e-4, 1e-3, 3e-3)
+MOMENTUM_GRID = (0.01, 0.03, 0.1)
 METHODS: dict[str, Method] = {
-    "sgd": Method("sgd", _CONST, (0.1, 0.3, 1.0), "SGD"),
-    "gclip": Method("gclip", {**_CONST, "clip": GCLIP_TAU, **_CLIP}, (0.1, 0.3, 1.0), f"GClip τ={GCLIP_TAU:g}"),
-    "adam_norm": Method("adam_norm", {}, (0.03, 0.1, 0.3), "Adam-Norm"),
+    "sgd": Method("sgd", _CONST, SGD_GRID, "SGD"),
+    "gclip": Method("gclip", {**_CONST, "clip": GCLIP_TAU, **_CLIP}, SGD_GRID, f"GClip τ={GCLIP_TAU:g}"),
+    "adam_norm": Method("adam_norm", {}, NORM_GRID, "Adam-Norm"),
     "clip_adam_norm": Method(
-        "clip_adam_norm", {"clip": GCLIP_TAU, **_CLIP}, (0.03, 0.1, 0.3), f"Clip-Adam-Norm λ={GCLIP_TAU:g}"
+        "clip_adam_norm", {"clip": GCLIP_TAU, **_CLIP}, NORM_GRID, f"Clip-Adam-Norm λ={GCLIP_TAU:g}"
     ),
-    "adam": Method("adam", {}, (3e-4, 1e-3, 3e-3), "torch.optim.Adam"),
-    "sgd_m": Method("torch-sgd", {"momentum": MOMENTUM}, (0.01, 0.03, 0.1), f"torch.optim.SGD momentum {MOMENTUM:g}"),
+    "adam": Method("adam", {}, ADAM_GRID, "torch.optim.Adam"),
+    "sgd_m": Method("torch-sgd", {"momentum": MOMENTUM}, MOMENTUM_GRID, f"torch.optim.SGD momentum {MOMENTUM:g}"),
     "gclip_m": Method(
         "gclip",
         {**_CONST, "clip": GCLIP_TAU, **_CLIP},
-        (0.01, 0.03, 0.1),
+        MOMENTUM_GRID,
         f"GClip τ={GCLIP_TAU:g} + momentum {MOMENTUM:g}",
         {"momentum": MOMENTUM},
     ),
     "cclip_m": Method(
         "cclip",
         {**_CONST, "clip": CCLIP_TAU, **_CLIP},
-        (0.01, 0.03, 0.1),
+        MOMENTUM_GRID,
         f"CClip τ={CCLIP_TAU:g} + momentum {MOMENTUM:g}",
         {"momentum": MOMENTUM},
     ),
     # Algorithm 1 steps along the clipped EMA m_k, which has the gradient's scale: SGD's grid, not Adam's
-    "acclip": Method("acclip", {}, (0.1, 0.3, 1.0), "ACClip (Algorithm 1 defaults)"),
+    "acclip": Method("acclip", {}, SGD_GRID, "ACClip (Algorithm 1 defaults)"),
 }
 LR_GRIDS = {label: m.grid for label, m in METHODS.items()}
 
@@ -113,7 +120,7 @@ def registered_method(name: str, overrides: Mapping[str, Mapping[str, Any]]) -> 
         **(_CLIP if declares(name, "clip_schedule") else {}),
     }
     fixed = with_overrides(overrides, name, name, fixed, judged=False)
-    return Method(name, fixed, METHODS["sgd"].grid, f"{name} (registered method: {method_registry.get(name).doc})")
+    return Method(name, fixed, SGD_GRID, f"{name} (registered method: {method_registry.get(name).doc})")
 
 
 COMPARISON = ("sgd", "gclip", "adam_norm", "clip_adam_norm", "adam", "sgd_m")
@@ -703,7 +710,6 @@ def plot_torch_rates(tables, meta):
     line per comparison, coloured by verdict, against the claim's reference value)."""
     from .. import plotting
 
-    _, sns = plotting._mpl()
     q = tables["quantiles"]
     q = q[q["statistic"] == "quantile"]
     p = meta.get("params", {})
@@ -714,7 +720,7 @@ def plot_torch_rates(tables, meta):
     panels = sorted(panels, key=lambda tg: (tg[0] not in text, tg[1] != "comparison"))[:3]
     fig, axes = plotting.figure(len(panels) + 1, ncols=2, size=4.0, aspect=0.8)
     methods = list(dict.fromkeys([*METHODS, *q["method"]]))
-    colors = dict(zip(methods, sns.color_palette("tab10", len(methods))))
+    colors = plotting.colors_of(methods)
     for ax, (task, group) in zip(axes, panels):
         names = [
             m for m in (COMPARISON if group == "comparison" else LADDER) if m in set(q[(q["task"] == task)]["method"])
