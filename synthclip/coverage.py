@@ -82,9 +82,13 @@ SIZE_FIELDS = ("seed", "n_traj", "steps", "n_boot", "conf_n_traj", "conf_delta_m
 OUT_OF_SCOPE = "outside scope"
 
 
+#: the fewest expected misses on a side for its realised rate to say anything about the level
+MIN_EXPECTED_MISSES = 5
+
+
 def measurable(replicates: int, level: float) -> bool:
-    """At least five expected misses per side: below that a realised rate says nothing about the level."""
-    return replicates * 0.5 * (1.0 - level) >= 5
+    """At least :data:`MIN_EXPECTED_MISSES` expected misses per side at ``level``."""
+    return replicates * 0.5 * (1.0 - level) >= MIN_EXPECTED_MISSES
 
 
 # -- known-answer data ---------------------------------------------------------------------------------
@@ -290,8 +294,7 @@ def _run_binomial(cell, rng, r):
 
 def _run_mean(cell, rng, r):
     """A few replicates (one value per seed, the size of a study's seed replicates): the t interval on normal
-    data (exact: judged) and on a skewed law (exponential, mean 1). No study applies it now (torch-noise's
-    Appendix H did, to rule version 1); it is a public procedure of ``synthclip.stats``, so its level is
+    data (exact: judged) and on a skewed law (exponential, mean 1). No study applies it now; it is a public procedure of ``synthclip.stats``, so its level is
     measured. It assumes normal values, so the exponential case is shown, not judged: at n = 5 it misses below
     far more often than its level (about 0.16 against 0.05 per side at 90 %), the size of the error a skewed
     seed-level statistic would bring."""
@@ -374,9 +377,8 @@ def measure(
 ) -> pd.DataFrame:
     """The coverage rows of one procedure on one case (a key of :data:`RUNNERS` and a case its draw function
     reads), at any size: :func:`summarize_coverage` of the cell's :func:`replicate_rows`."""
-    sizes = dict(seed=seed, n_traj=n_traj, steps=steps, n_boot=n_boot, conf_n_traj=conf_n_traj)
-    cell = {"procedure": procedure, "case": dict(case), "levels": list(levels), "replicates": replicates}
-    cell.update(sizes, conf_delta_min=conf_delta_min)
+    sizes = dict(zip(SIZE_FIELDS, (seed, n_traj, steps, n_boot, conf_n_traj, conf_delta_min)))
+    cell = {"procedure": procedure, "case": dict(case), "levels": list(levels), "replicates": replicates, **sizes}
     return summarize_coverage(replicate_rows(cell), band=band)
 
 
@@ -429,7 +431,7 @@ def side_verdict(misses: int, reps: int, nominal: float, band: float) -> tuple[s
     the Clopper–Pearson interval at ``band`` of the realised rate lies above it ("misses": under-covers),
     below it ("conservative") or holds it ("holds"); "not measured" where fewer than five misses are expected."""
     lo, hi = stats.binomial_ci(misses, reps, confidence_level=band).confidence_interval
-    if reps * nominal < 5:
+    if reps * nominal < MIN_EXPECTED_MISSES:
         return "not measured", lo, hi
     if lo > nominal:
         return "misses", lo, hi

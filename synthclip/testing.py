@@ -657,6 +657,7 @@ def tail_sample(
 
 
 def tail_index(law: str, a: float) -> float:
-    """The index the tail estimators target on :func:`tail_sample`'s data: ``a``, or 2 for Gaussian data (every
-    moment: α = 2)."""
+    """The stability index of :func:`tail_sample`'s law: ``a``, or 2 for Gaussian data (the α at which the claims
+    and Mohammadi's estimator read it; Hill's and the moment estimator's target on Gaussian data is +inf, as the
+    tails study's ``target`` says)."""
     return 2.0 if law == "gaussian" else float(a)

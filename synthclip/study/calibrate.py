@@ -109,8 +109,9 @@ CASES = {
     "mohammadi": _tail_cases(
         ("stable a=1.5 n=10000", None, 1.5, 10_000, None, None, {}),
         # torch-noise's coordinate view (the coordinates of one draw: 500-3500 scalars in the default run, the
-        # digits CNN's ~560) and pooled view (every coordinate of every draw, block size the largest divisor of
-        # N ≤ √N: the default run's N = 5.6·10^5 (CNN) to 3.5·10^6, the --quick run's ~10^5)
+        # digits CNN's ~560) and pooled view (every coordinate of every draw: the default run's N = 5.6·10^5 (CNN)
+        # to 3.5·10^6, the --quick run's ~10^5); block k1 the largest divisor of N ≤ √N at the --quick and char
+        # sizes, 625 at the CNN's (the divisor rule gives 700 there)
         *(
             (f"{law} a={a:g} n={n} (coordinate view{note})", law, a, n, None, None, {})
             for n in (500, 2000)
